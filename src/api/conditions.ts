@@ -1,0 +1,88 @@
+// metav1.Condition semantics, in one place: lastTransitionTime changes only when status changes,
+// every condition carries observedGeneration, and conditions are kept in a stable order.
+
+export type ConditionStatus = "True" | "False" | "Unknown";
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export type ConditionInput = Omit<Condition, "lastTransitionTime" | "observedGeneration">;
+
+/** kstatus's abnormal-true polarity conditions, then Ready, then kind-specific ones alphabetically. */
+const ORDER = ["Ready", "Reconciling", "Stalled"];
+
+function rank(type: string): number {
+  const i = ORDER.indexOf(type);
+  return i === -1 ? ORDER.length : i;
+}
+
+/**
+ * Returns `conditions` with `input` set: the transition time is kept when the status is unchanged,
+ * and taken from `now` when it changes or the condition is new. Pure; does not mutate.
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  generation: number,
+  now: Date,
+): Condition[] {
+  const current = conditions ?? [];
+  const previous = current.find((c) => c.type === input.type);
+  const next: Condition = {
+    type: input.type,
+    status: input.status,
+    reason: input.reason,
+    message: input.message,
+    lastTransitionTime:
+      previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString(),
+    observedGeneration: generation,
+  };
+  const rest = current.filter((c) => c.type !== input.type);
+  return [...rest, next].sort((a, b) => rank(a.type) - rank(b.type) || a.type.localeCompare(b.type));
+}
+
+/** Sets several conditions at once; types not named in `inputs` are dropped (status is computed whole). */
+export function setConditions(
+  conditions: readonly Condition[] | undefined,
+  inputs: readonly ConditionInput[],
+  generation: number,
+  now: Date,
+): Condition[] {
+  let out = [...(conditions ?? [])];
+  for (const input of inputs) out = setCondition(out, input, generation, now);
+  const named = new Set(inputs.map((i) => i.type));
+  return out.filter((c) => named.has(c.type));
+}
+
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findCondition(conditions, type)?.status === "True";
+}
+
+/** Equality that ignores timestamps: status is written only when this says it changed. */
+export function sameIgnoringTimes(a: unknown, b: unknown): boolean {
+  return JSON.stringify(stripTimes(a)) === JSON.stringify(stripTimes(b));
+}
+
+function stripTimes(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripTimes);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    if (key === "lastTransitionTime" || key === "lastUpdateTime") continue;
+    out[key] = stripTimes((value as Record<string, unknown>)[key]);
+  }
+  return out;
+}

@@ -1,0 +1,80 @@
+// The two resource kinds as plain data, shaped like Kubernetes objects (group mlops.dev, v1alpha1).
+import type {
+  MlopsStackSpec,
+  MlopsStackStatus,
+  TrainingJobSpec,
+  TrainingJobStatus,
+} from "./generated/types.ts";
+
+export const GROUP = "mlops.dev";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const DEFAULT_NAMESPACE = "default";
+
+export type Kind = "TrainingJob" | "MlopsStack";
+export const KINDS: readonly Kind[] = ["TrainingJob", "MlopsStack"];
+
+export interface ObjectMeta {
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Increases on each spec change: a counter in the state directory, or the API server's. */
+  generation: number;
+  uid?: string;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+}
+
+export interface Resource<K extends Kind, Spec, Status> {
+  apiVersion: typeof API_VERSION;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+export type TrainingJob = Resource<"TrainingJob", TrainingJobSpec, TrainingJobStatus>;
+export type MlopsStack = Resource<"MlopsStack", MlopsStackSpec, MlopsStackStatus>;
+export type AnyResource = TrainingJob | MlopsStack;
+export type StatusOf<R extends AnyResource> = NonNullable<R["status"]>;
+
+export type { MlopsStackSpec, MlopsStackStatus, TrainingJobSpec, TrainingJobStatus };
+
+/** `kind/namespace/name`: what the workqueue carries (never a payload). */
+export type ResourceKey = `${Kind}/${string}/${string}`;
+
+export interface KeyParts {
+  kind: Kind;
+  namespace: string;
+  name: string;
+}
+
+export function keyOf(resource: { kind: Kind; metadata: { namespace: string; name: string } }): ResourceKey {
+  return `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
+}
+
+export function makeKey(kind: Kind, namespace: string, name: string): ResourceKey {
+  return `${kind}/${namespace}/${name}`;
+}
+
+export function parseKey(key: ResourceKey): KeyParts {
+  const [kind, namespace, name] = key.split("/") as [Kind, string, string];
+  return { kind, namespace, name };
+}
+
+export function isKind(value: unknown): value is Kind {
+  return typeof value === "string" && (KINDS as readonly string[]).includes(value);
+}
+
+/** Short names and plurals, as kubectl takes them. */
+export function kindFromAlias(alias: string): Kind | undefined {
+  const a = alias.toLowerCase();
+  if (["tj", "trainingjob", "trainingjobs", "trainingjob.mlops.dev", "trainingjobs.mlops.dev"].includes(a)) {
+    return "TrainingJob";
+  }
+  if (["ms", "mlopsstack", "mlopsstacks", "mlopsstack.mlops.dev", "mlopsstacks.mlops.dev"].includes(a)) {
+    return "MlopsStack";
+  }
+  return undefined;
+}

@@ -1,0 +1,74 @@
+// Whole-resource validation shared by every source: apiVersion and kind, metadata names, the CRD
+// schema (strict, with defaults) and the rules one schema cannot express.
+import type { SpecIssue } from "./errors.ts";
+import { checkLabel } from "./names.ts";
+import { type AnyResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, isKind, type Kind } from "./resources.ts";
+import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
+import { schemaIssues } from "./schema.ts";
+
+export type Validation =
+  | { ok: true; resource: AnyResource }
+  | { ok: false; issues: SpecIssue[]; kind?: Kind; namespace?: string; name?: string };
+
+/** True for documents that belong to this operator (group mlops.dev); others are skipped by sources. */
+export function isOurs(document: unknown): boolean {
+  const apiVersion = (document as { apiVersion?: unknown } | null)?.apiVersion;
+  return typeof apiVersion === "string" && apiVersion.split("/")[0] === GROUP;
+}
+
+/**
+ * Validates a parsed document and returns the defaulted resource (a copy; the input is untouched)
+ * with generation 0, which the source then sets. Issues carry JSON paths the caller maps to lines.
+ */
+export function validateDocument(document: unknown): Validation {
+  if (document === null || typeof document !== "object" || Array.isArray(document)) {
+    return { ok: false, issues: [{ path: [], message: "a resource must be a mapping" }] };
+  }
+  const doc = structuredClone(document) as Record<string, unknown>;
+  const issues: SpecIssue[] = [];
+  if (doc.apiVersion !== API_VERSION) {
+    issues.push({
+      path: ["apiVersion"],
+      message: `must be "${API_VERSION}" (got ${JSON.stringify(doc.apiVersion)})`,
+    });
+  }
+  const kind = doc.kind;
+  if (!isKind(kind)) {
+    issues.push({
+      path: ["kind"],
+      message: `must be TrainingJob or MlopsStack (got ${JSON.stringify(kind)})`,
+    });
+    return { ok: false, issues };
+  }
+  const metadata = (doc.metadata ?? {}) as Record<string, unknown>;
+  const name = typeof metadata.name === "string" ? metadata.name : undefined;
+  const namespace = typeof metadata.namespace === "string" ? metadata.namespace : DEFAULT_NAMESPACE;
+  if (name !== undefined) {
+    const problem = checkLabel(name);
+    if (problem) issues.push({ path: ["metadata", "name"], message: problem });
+  }
+  const nsProblem = checkLabel(namespace);
+  if (nsProblem) issues.push({ path: ["metadata", "namespace"], message: nsProblem });
+  if (doc.spec === undefined && kind === "MlopsStack") doc.spec = {};
+  issues.push(...schemaIssues(kind, doc));
+  if (issues.length === 0) {
+    const spec = doc.spec as never;
+    issues.push(...(kind === "TrainingJob" ? trainingJobIssues(spec) : mlopsStackIssues(spec)));
+  }
+  const located = { kind, namespace, ...(name === undefined ? {} : { name }) };
+  if (issues.length > 0) return { ok: false, issues, ...located };
+  const meta = doc.metadata as Record<string, unknown>;
+  const resource = {
+    apiVersion: API_VERSION,
+    kind,
+    metadata: {
+      name: name as string,
+      namespace,
+      ...(meta.labels ? { labels: meta.labels as Record<string, string> } : {}),
+      ...(meta.annotations ? { annotations: meta.annotations as Record<string, string> } : {}),
+      generation: typeof meta.generation === "number" ? meta.generation : 0,
+    },
+    spec: doc.spec,
+  } as AnyResource;
+  return { ok: true, resource };
+}

@@ -1,0 +1,102 @@
+// The scheduler port: where a TrainingJob's run executes. Two implementations, Nomad
+// (src/scheduler/nomad/) and the local Docker engine (src/scheduler/docker/); the TrainingJob
+// reconciler never knows which one it holds. Every implementation reports into the same model
+// (ObservedRun), from which src/trainingjob/status.ts derives phase and conditions.
+import type { Observable } from "rxjs";
+import type { TrainingJobSpec } from "../api/generated/types.ts";
+import type { KeyParts, ResourceKey } from "../api/resources.ts";
+
+export type SchedulerName = "nomad" | "docker";
+
+/** One run of one TrainingJob, as the reconciler asks for it. */
+export interface RunRequest {
+  readonly key: KeyParts & { kind: "TrainingJob" };
+  /** Tells this operator's objects from another's on the same Nomad or Docker engine. */
+  readonly ownerId: string;
+  /** New for every run: Nomad ignores re-registering an unchanged batch job. */
+  readonly runId: string;
+  /** metadata.generation when the run started. */
+  readonly generation: number;
+  /** Hash of the whole spec: a difference means an in-place update (suspend, deadline, TTL, priority). */
+  readonly specHash: string;
+  /** Hash of the run-defining fields: a difference means a new run. */
+  readonly runSpecHash: string;
+  readonly spec: TrainingJobSpec;
+}
+
+export type ReplicaState = "pending" | "running" | "succeeded" | "failed";
+
+export interface ObservedReplica {
+  readonly index: number;
+  /** Allocation ID (Nomad) or container ID (Docker). */
+  readonly id: string;
+  readonly node?: string;
+  readonly state: ReplicaState;
+  readonly exitCode?: number;
+  readonly restarts: number;
+  /** True when this replica will not be retried any more (restarts/reschedules used up). */
+  readonly exhausted?: boolean;
+  /** PascalCase reason: OOMKilled, ImageNotFound, Error, Completed, DeadlineExceeded, ... */
+  readonly reason?: string;
+  readonly message?: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+}
+
+/** What a scheduler reports about the job or containers named for one resource. */
+export interface ObservedRun {
+  /** The owner id found on the object; another operator's object is never changed. */
+  readonly ownerId: string | undefined;
+  readonly runId: string | undefined;
+  readonly generation: number | undefined;
+  readonly specHash: string | undefined;
+  readonly runSpecHash: string | undefined;
+  /** Stopped (by the operator for suspend/deadline/failure, or by hand). */
+  readonly stopped: boolean;
+  readonly replicas: readonly ObservedReplica[];
+  /** Placement is blocked (no capacity, constraint filtered): Nomad's own reason. */
+  readonly blocked?: { readonly reason: string; readonly message: string };
+  /** When the first replica started running. */
+  readonly startTime?: string;
+  /** The object as the scheduler holds it, for plan's field diff against render(). */
+  readonly rendered?: unknown;
+}
+
+export interface LogOptions {
+  readonly follow: boolean;
+  readonly replica?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface OwnedRun {
+  readonly key: ResourceKey;
+  readonly runId: string | undefined;
+}
+
+export interface Scheduler {
+  readonly name: SchedulerName;
+  /** Where runs go: a Nomad address or a Docker engine. */
+  readonly target: string;
+  /** Pure: the external object submit() would write for this run (Nomad job JSON, container specs). */
+  render(run: RunRequest): unknown;
+  /** The current state for a resource; undefined when nothing by its name exists (or it was purged). */
+  observe(key: RunRequest["key"]): Promise<ObservedRun | undefined>;
+  /**
+   * Creates the run, replaces a different run (new runId) or updates it in place (same runId).
+   * Idempotent. Throws NotOwned when the object belongs to another owner id.
+   */
+  submit(run: RunRequest): Promise<void>;
+  /** Stops every replica but keeps the record (suspend, deadline, failure of one replica). */
+  stop(key: RunRequest["key"], reason: string): Promise<void>;
+  /** Removes everything the resource owns here (deletion, TTL). Idempotent; 404 is success. */
+  purge(key: RunRequest["key"]): Promise<void>;
+  /** Every object here that carries this operator's owner id (orphan cleanup after the first full read). */
+  listOwned(ownerId: string): Promise<OwnedRun[]>;
+  /** The run's output, line by line. */
+  logs(key: RunRequest["key"], options: LogOptions): AsyncIterable<string>;
+  /** Keys of resources whose objects changed outside (event stream): the controller requeues them. */
+  changes(): Observable<ResourceKey>;
+  /** Optional placement preview (Nomad's plan API) for `mlopsctl plan`. */
+  placement?(run: RunRequest): Promise<string | undefined>;
+  close(): Promise<void>;
+}

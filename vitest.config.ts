@@ -1,0 +1,38 @@
+import { defineConfig } from "vitest/config";
+
+// Tests live under test/, named by feature. Three projects:
+// - unit: pure logic and in-process doubles, fully parallel;
+// - integration: the real Docker engine and Prometheus (hack/test-env.sh starts them), a few at a time;
+// - e2e: whole stacks on fixed subnets, one file at a time.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/integration/**", "test/e2e/**"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,48 @@
+// Ports the TrainingJob reconciler uses besides its scheduler: Grafana annotations for a run's life,
+// and Consul's view of the health of the metrics endpoints Nomad registered. Both are optional (no
+// Grafana or Consul configured) and neither may ever block or fail a run.
+import type { Observable } from "rxjs";
+import type { ResourceKey } from "../api/resources.ts";
+
+export interface RunAnnotation {
+  readonly key: ResourceKey;
+  readonly runId: string;
+  /** Epoch milliseconds. */
+  readonly startTime: number;
+  readonly text: string;
+}
+
+export interface RunAnnotator {
+  /**
+   * Ensures one region annotation for the run (tags `mlops-operator`, `<namespace>/<name>`,
+   * `run:<runId>`); looks it up by tags before posting, so a crash never duplicates it. Returns its id.
+   */
+  started(run: RunAnnotation): Promise<number>;
+  /** Patches the region's end time, adds the outcome tag (and reason) to the text. Idempotent. */
+  finished(
+    run: RunAnnotation & {
+      readonly id: number | undefined;
+      readonly endTime: number;
+      readonly outcome: "Succeeded" | "Failed";
+      readonly reason?: string;
+    },
+  ): Promise<void>;
+}
+
+export type CheckStatus = "passing" | "warning" | "critical" | "maintenance";
+
+export interface ServiceHealth {
+  /** Worst status over the resource's registered instances. */
+  readonly status: CheckStatus;
+  readonly instances: number;
+  /** Output of the first failing check, for the condition message. */
+  readonly output: string;
+}
+
+export interface MetricsHealth {
+  /** Latest known health of the services registered for a resource; undefined when none is known. */
+  health(key: ResourceKey): ServiceHealth | undefined;
+  /** Keys whose health changed (one blocking query for all the operator's services). */
+  changes(): Observable<ResourceKey>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,249 @@
+// The one HTTP client under the Nomad, Consul and Grafana clients: JSON in and out, a token sent as
+// a header (never logged, never in an error), TLS from files, bounded timeouts and retries, typed
+// errors whose message keeps the server's plain-text body, and request metrics per endpoint.
+import { readFileSync } from "node:fs";
+import { Agent, type Dispatcher, request } from "undici";
+import { OperatorError } from "../api/errors.ts";
+import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
+
+export type System = "nomad" | "consul" | "grafana";
+
+export interface TlsOptions {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  /** Off by default; only for development. */
+  insecureSkipVerify?: boolean;
+  serverName?: string;
+}
+
+export interface HttpClientOptions {
+  system: System;
+  /** Base URL, e.g. http://127.0.0.1:4646 */
+  baseUrl: string;
+  /** Headers that carry credentials (X-Nomad-Token, Authorization, ...). */
+  authHeaders?: Record<string, string>;
+  tls?: TlsOptions;
+  /** Per-request timeout for ordinary requests (blocking queries pass their own). */
+  timeoutMs?: number;
+  /** Retries of idempotent requests on network errors and 5xx (bounded). */
+  retries?: number;
+  /** Reason used when the server cannot be reached: NomadUnavailable, ConsulUnavailable, ... */
+  unavailableReason: string;
+}
+
+export interface RequestOptions {
+  method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Label for metrics: a path template such as /v1/job/:id (never an ID). */
+  endpoint: string;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Statuses returned to the caller instead of thrown (e.g. 404). */
+  accept?: readonly number[];
+  /** Retry on network errors and 5xx; defaults to true for GET. */
+  idempotent?: boolean;
+}
+
+export interface HttpResponse<T> {
+  status: number;
+  headers: Record<string, string>;
+  body: T;
+  text: string;
+}
+
+export class HttpError extends OperatorError {
+  readonly status: number;
+  readonly body: string;
+  constructor(reason: string, message: string, status: number, body: string, cause?: unknown) {
+    super(reason, message, { cause });
+    this.name = "HttpError";
+    this.status = status;
+    this.body = body;
+  }
+}
+
+const capitalized: Record<System, string> = { nomad: "Nomad", consul: "Consul", grafana: "Grafana" };
+
+export class HttpClient {
+  readonly system: System;
+  readonly baseUrl: string;
+  readonly #auth: Record<string, string>;
+  readonly #dispatcher: Dispatcher | undefined;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #unavailable: string;
+
+  constructor(options: HttpClientOptions) {
+    this.system = options.system;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#auth = options.authHeaders ?? {};
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#retries = options.retries ?? 2;
+    this.#unavailable = options.unavailableReason;
+    const tls = options.tls;
+    this.#dispatcher =
+      tls && (tls.caFile || tls.certFile || tls.insecureSkipVerify || tls.serverName)
+        ? new Agent({
+            connect: {
+              ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+              ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
+              ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
+              ...(tls.serverName ? { servername: tls.serverName } : {}),
+              rejectUnauthorized: !tls.insecureSkipVerify,
+            },
+          })
+        : undefined;
+  }
+
+  async request<T>(path: string, options: RequestOptions): Promise<HttpResponse<T>> {
+    const method = options.method ?? "GET";
+    const idempotent = options.idempotent ?? method === "GET";
+    const attempts = idempotent ? this.#retries + 1 : 1;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** attempt), options.signal);
+      try {
+        const response = await this.#once<T>(path, method, options);
+        if (response.status >= 500 && idempotent && attempt + 1 < attempts) {
+          lastError = this.#httpError(response.status, response.text, options.endpoint, method);
+          continue;
+        }
+        return response;
+      } catch (error) {
+        if (error instanceof HttpError || options.signal?.aborted) throw error;
+        lastError = error;
+      }
+    }
+    if (lastError instanceof HttpError) throw lastError;
+    throw new OperatorError(
+      this.#unavailable,
+      `${capitalized[this.system]} at ${this.baseUrl} is unreachable (${method} ${options.endpoint}): ${describe(lastError)}`,
+      { cause: lastError },
+    );
+  }
+
+  async #once<T>(path: string, method: string, options: RequestOptions): Promise<HttpResponse<T>> {
+    const url = new URL(this.baseUrl + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const headers: Record<string, string> = { accept: "application/json", ...this.#auth, ...options.headers };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers["content-type"] = "application/json";
+    }
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const stop = externalRequestDuration.startTimer({ system: this.system, endpoint: options.endpoint });
+    try {
+      const response = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        headers,
+        body: body ?? null,
+        signal,
+        ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
+      });
+      const text = await response.body.text();
+      externalRequests.inc({
+        system: this.system,
+        endpoint: options.endpoint,
+        code: String(response.statusCode),
+      });
+      const flat: Record<string, string> = {};
+      for (const [key, value] of Object.entries(response.headers)) {
+        if (value !== undefined) flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
+      }
+      const ok = response.statusCode < 300 || (options.accept ?? []).includes(response.statusCode);
+      if (!ok && !(response.statusCode >= 500)) {
+        throw this.#httpError(response.statusCode, text, options.endpoint, method);
+      }
+      return { status: response.statusCode, headers: flat, body: parseBody(text) as T, text };
+    } catch (error) {
+      if (!(error instanceof HttpError)) {
+        externalRequests.inc({ system: this.system, endpoint: options.endpoint, code: "error" });
+      }
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+
+  /** Throws the typed error for a non-success status (used by callers for 5xx they do not accept). */
+  #httpError(status: number, text: string, endpoint: string, method: string): HttpError {
+    const name = capitalized[this.system];
+    const reason =
+      status === 401 || status === 403
+        ? "Forbidden"
+        : status === 404
+          ? "NotFound"
+          : status === 409
+            ? `${name}Conflict`
+            : status >= 500
+              ? `${name}Error`
+              : `${name}Rejected`;
+    const detail = serverMessage(text);
+    return new HttpError(
+      reason,
+      `${name} ${method} ${endpoint}: ${status}${detail ? `: ${detail}` : ""}`,
+      status,
+      text,
+    );
+  }
+
+  /** For callers: turn a returned 5xx into its typed error. */
+  errorFor(response: HttpResponse<unknown>, endpoint: string, method = "GET"): HttpError {
+    return this.#httpError(response.status, response.text, endpoint, method);
+  }
+
+  async close(): Promise<void> {
+    await this.#dispatcher?.close();
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Nomad and Consul answer plain text, Grafana `{"message": ...}`; keep it short. */
+function serverMessage(text: string): string {
+  let message = text.trim();
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    if (typeof parsed.message === "string") message = parsed.message;
+  } catch {
+    // plain text
+  }
+  return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (cause as { code?: string } | undefined)?.code ?? (error as { code?: string }).code;
+    return code ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

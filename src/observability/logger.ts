@@ -1,0 +1,53 @@
+// pino: JSON by default, pretty when a terminal is attached; tokens and credentials are redacted
+// wherever they appear in a logged object.
+import { type Logger, pino } from "pino";
+
+export const REDACT_PATHS = [
+  "token",
+  "*.token",
+  "headers.authorization",
+  "headers.Authorization",
+  "*.headers.authorization",
+  "*.headers.Authorization",
+  'headers["x-nomad-token"]',
+  'headers["X-Nomad-Token"]',
+  'headers["x-consul-token"]',
+  'headers["X-Consul-Token"]',
+  "password",
+  "*.password",
+  "secret",
+  "*.secret",
+];
+
+export interface LoggerOptions {
+  level?: string;
+  /** Force pretty (true) or JSON (false); default: pretty when stderr is a terminal. */
+  pretty?: boolean;
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? process.env.MLOPS_LOG_LEVEL ?? "info";
+  const pretty = options.pretty ?? Boolean(process.stderr.isTTY);
+  const base = {
+    level,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    base: { name: "mlops-operator" },
+  };
+  if (options.destination) return pino(base, options.destination as never);
+  if (pretty) {
+    return pino({
+      ...base,
+      transport: {
+        target: "pino-pretty",
+        options: { destination: 2, colorize: true, ignore: "pid,hostname,name" },
+      },
+    });
+  }
+  return pino(base, pino.destination(2));
+}
+
+/** A logger that drops everything (tests, benchmarks). */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,138 @@
+// Every metric the operator exposes, declared once and registered once, with controller-runtime's
+// names so existing dashboards work, plus the operator's own (prefix mlops_).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+const registers = [registry];
+
+// controller-runtime (pkg/internal/controller/metrics, pkg/metrics/workqueue.go)
+export const reconcileTotal = new Counter({
+  name: "controller_runtime_reconcile_total",
+  help: "Total number of reconciliations per controller",
+  labelNames: ["controller", "result"] as const,
+  registers,
+});
+export const reconcileErrors = new Counter({
+  name: "controller_runtime_reconcile_errors_total",
+  help: "Total number of reconciliation errors per controller",
+  labelNames: ["controller", "reason"] as const,
+  registers,
+});
+export const reconcileTime = new Histogram({
+  name: "controller_runtime_reconcile_time_seconds",
+  help: "Length of time per reconciliation per controller",
+  labelNames: ["controller"] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers,
+});
+export const activeWorkers = new Gauge({
+  name: "controller_runtime_active_workers",
+  help: "Number of currently used workers per controller",
+  labelNames: ["controller"] as const,
+  registers,
+});
+export const maxConcurrentReconciles = new Gauge({
+  name: "controller_runtime_max_concurrent_reconciles",
+  help: "Maximum number of concurrent reconciles per controller",
+  labelNames: ["controller"] as const,
+  registers,
+});
+
+const queueBuckets = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.1, 1, 10, 100, 1000];
+export const workqueueDepth = new Gauge({
+  name: "workqueue_depth",
+  help: "Current depth of workqueue",
+  labelNames: ["name"] as const,
+  registers,
+});
+export const workqueueAdds = new Counter({
+  name: "workqueue_adds_total",
+  help: "Total number of adds handled by workqueue",
+  labelNames: ["name"] as const,
+  registers,
+});
+export const workqueueQueueDuration = new Histogram({
+  name: "workqueue_queue_duration_seconds",
+  help: "How long in seconds an item stays in workqueue before being requested",
+  labelNames: ["name"] as const,
+  buckets: queueBuckets,
+  registers,
+});
+export const workqueueWorkDuration = new Histogram({
+  name: "workqueue_work_duration_seconds",
+  help: "How long in seconds processing an item from workqueue takes",
+  labelNames: ["name"] as const,
+  buckets: queueBuckets,
+  registers,
+});
+export const workqueueRetries = new Counter({
+  name: "workqueue_retries_total",
+  help: "Total number of retries handled by workqueue",
+  labelNames: ["name"] as const,
+  registers,
+});
+export const workqueueUnfinishedWork = new Gauge({
+  name: "workqueue_unfinished_work_seconds",
+  help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
+  labelNames: ["name"] as const,
+  registers,
+});
+export const workqueueLongestRunning = new Gauge({
+  name: "workqueue_longest_running_processor_seconds",
+  help: "How many seconds has the longest running processor for workqueue been running",
+  labelNames: ["name"] as const,
+  registers,
+});
+
+// The operator's own
+export const trainingJobs = new Gauge({
+  name: "mlops_trainingjobs",
+  help: "TrainingJobs by namespace and phase",
+  labelNames: ["namespace", "phase"] as const,
+  registers,
+});
+export const runDuration = new Histogram({
+  name: "mlops_trainingjob_run_duration_seconds",
+  help: "Duration of finished training runs, from start to completion",
+  labelNames: ["namespace", "outcome", "scheduler"] as const,
+  buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400],
+  registers,
+});
+export const stackComponents = new Gauge({
+  name: "mlops_stack_component_ready",
+  help: "1 when a stack component is running and healthy",
+  labelNames: ["namespace", "stack", "component"] as const,
+  registers,
+});
+export const externalRequests = new Counter({
+  name: "mlops_external_requests_total",
+  help: "Requests to Nomad, Consul, Grafana and Docker by endpoint and outcome (HTTP code, or 'error')",
+  labelNames: ["system", "endpoint", "code"] as const,
+  registers,
+});
+export const externalRequestDuration = new Histogram({
+  name: "mlops_external_request_duration_seconds",
+  help: "Latency of requests to Nomad, Consul, Grafana and Docker",
+  labelNames: ["system", "endpoint"] as const,
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30],
+  registers,
+});
+export const annotationFailures = new Counter({
+  name: "mlops_grafana_annotation_failures_total",
+  help: "Grafana annotation writes that failed (retried with backoff; never block a run)",
+  labelNames: ["reason"] as const,
+  registers,
+});
+export const watchRestarts = new Counter({
+  name: "mlops_watch_restarts_total",
+  help: "Restarts of watches (event streams, blocking queries, informers) by source and cause",
+  labelNames: ["watch", "cause"] as const,
+  registers,
+});
+export const sourceInvalidDocuments = new Gauge({
+  name: "mlops_source_invalid_documents",
+  help: "Documents in the source that fail to parse or validate",
+  registers,
+});

@@ -100,6 +100,7 @@ export interface TrainingJobStatus {
     startTime?: string;
     completionTime?: string;
     annotationId?: number;
+    annotationClosed?: boolean;
     replicas?: {
       index?: number;
       id?: string;

@@ -1,0 +1,29 @@
+// What the TrainingJob reconciler gets through its one door to the world.
+import type { TrainingJob } from "../api/resources.ts";
+import type { BaseContext, ResourceIndex } from "../controller/reconcile.ts";
+import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
+import type { MetricsHealth, RunAnnotator } from "./ports.ts";
+import type { Blocker } from "./status.ts";
+
+export type SchedulerChoice = { readonly scheduler: Scheduler } | { readonly blocker: Blocker };
+
+/**
+ * Where a job runs: the Nomad of the MlopsStack named by spec.stackRef (waiting until it is Ready),
+ * else the Nomad the operator is configured with, else the local Docker engine (DESIGN.md).
+ */
+export interface SchedulerResolver {
+  resolve(job: TrainingJob, resources: ResourceIndex): SchedulerChoice;
+  /** The scheduler a recorded run was placed on, for stop and purge after a move or a deletion. */
+  byTarget(name: SchedulerName, target: string): Scheduler | undefined;
+}
+
+export interface TrainingJobContext extends BaseContext {
+  readonly schedulers: SchedulerResolver;
+  readonly ownerId: string;
+  readonly annotator?: RunAnnotator;
+  readonly health?: MetricsHealth;
+  /** Distributed runs whose replicas are not all running within this time are stopped (StartupTimeout). */
+  readonly startupTimeoutMs: number;
+  /** Git revision of the source, for status.lastAppliedRevision. */
+  readonly revision: () => string | undefined;
+}

@@ -1,0 +1,225 @@
+// What a TrainingJob's run needs now: a pure function of the spec, the recorded run (status) and
+// what the scheduler reports. It carries the run semantics of the product:
+// - each run-defining spec runs at most once; its outcome is kept and never re-created, even when
+//   the scheduler forgets the job (GC, TTL purge): a 404 after completion is not a failure;
+// - in-place fields (suspend, deadline, TTL, priority) update the live run;
+// - an unfinished run removed or stopped behind the operator's back is submitted again (self-heal);
+// - one exhausted replica fails the whole run (the rest are stopped); so do the deadline and, for
+//   distributed runs, replicas not all running within the startup timeout (no gang scheduling).
+import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
+import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
+import { runIdFor } from "./hash.ts";
+
+export type RunRecord = NonNullable<TrainingJobStatus["run"]>;
+
+export interface DecideInput {
+  readonly key: string;
+  readonly spec: TrainingJobSpec;
+  readonly generation: number;
+  readonly specHash: string;
+  readonly runSpecHash: string;
+  /** The run recorded in status, if any. */
+  readonly recorded: RunRecord | undefined;
+  readonly observed: ObservedRun | undefined;
+  readonly ownerId: string;
+  readonly now: Date;
+  /** Distributed runs: all replicas must be running within this time of submission. */
+  readonly startupTimeoutMs: number;
+}
+
+export interface Outcome {
+  readonly outcome: "Succeeded" | "Failed";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export type Step =
+  | { readonly op: "none" }
+  | { readonly op: "submit"; readonly why: "create" | "replace" | "update" | "resume" | "repair" }
+  | { readonly op: "stop"; readonly why: "suspend" | "failed" | "replaced" }
+  | { readonly op: "purge"; readonly why: "ttl" };
+
+export interface Decision {
+  /** The current run: recorded, adopted from the scheduler after a crash, or new. */
+  readonly runId: string;
+  readonly runGeneration: number;
+  readonly newRun: boolean;
+  /** True when the scheduler's object belongs to another operator: nothing is done. */
+  readonly notOwned: boolean;
+  readonly step: Step;
+  /** The run's outcome when it is (or has just become) finished. */
+  readonly outcome: Outcome | undefined;
+  /** The scheduler's view of the current run (undefined when it reports another run or none). */
+  readonly current: ObservedRun | undefined;
+  /** When to look again without an event (deadline, startup timeout, TTL), in ms from now. */
+  readonly wakeInMs: number | undefined;
+}
+
+export function decide(input: DecideInput): Decision {
+  const { observed, recorded, spec, now } = input;
+  const identity = currentRun(input);
+  const current = observed && observed.runId === identity.runId ? observed : undefined;
+  const base = { ...identity, current, notOwned: false };
+
+  if (observed && observed.ownerId !== input.ownerId) {
+    return { ...base, notOwned: true, step: { op: "none" }, outcome: undefined, wakeInMs: undefined };
+  }
+
+  const recordedOutcome =
+    !identity.newRun && recorded?.outcome
+      ? {
+          outcome: recorded.outcome,
+          reason: recorded.reason ?? recorded.outcome,
+          message: recorded.message ?? "",
+        }
+      : undefined;
+
+  if (recordedOutcome) {
+    return { ...base, ...finished(input, current, recordedOutcome, recorded?.completionTime) };
+  }
+
+  const startedAt = !identity.newRun && recorded?.startTime ? Date.parse(recorded.startTime) : undefined;
+  const outcome = current ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs) : undefined;
+  if (outcome) {
+    return { ...base, ...finished(input, current, outcome, now.toISOString()) };
+  }
+
+  // Unfinished: deadline and startup timeout also apply while nothing runs (e.g. blocked placement).
+  const late = current || spec.suspend ? undefined : deadlineOutcome(spec, startedAt, now);
+  if (late) return { ...base, step: { op: "none" }, outcome: late, wakeInMs: undefined };
+
+  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs);
+  if (spec.suspend) {
+    const running = observed !== undefined && !observed.stopped && observed.replicas.some(isActive);
+    return {
+      ...base,
+      step: running ? { op: "stop", why: "suspend" } : { op: "none" },
+      outcome: undefined,
+      wakeInMs,
+    };
+  }
+  if (!current) {
+    const why = identity.newRun ? (observed ? "replace" : "create") : "repair";
+    return { ...base, step: { op: "submit", why }, outcome: undefined, wakeInMs };
+  }
+  if (current.stopped) {
+    return { ...base, step: { op: "submit", why: "resume" }, outcome: undefined, wakeInMs };
+  }
+  if (current.specHash !== input.specHash) {
+    return { ...base, step: { op: "submit", why: "update" }, outcome: undefined, wakeInMs };
+  }
+  return { ...base, step: { op: "none" }, outcome: undefined, wakeInMs };
+}
+
+function currentRun(input: DecideInput): { runId: string; runGeneration: number; newRun: boolean } {
+  const { recorded, observed } = input;
+  if (recorded?.id && recorded.specHash === input.runSpecHash && recorded.generation !== undefined) {
+    return { runId: recorded.id, runGeneration: recorded.generation, newRun: false };
+  }
+  if (observed?.runId && observed.runSpecHash === input.runSpecHash && observed.ownerId === input.ownerId) {
+    // Submitted before a crash, never recorded: adopt it rather than start a second run.
+    return { runId: observed.runId, runGeneration: observed.generation ?? input.generation, newRun: false };
+  }
+  return {
+    runId: runIdFor(input.key, input.generation, input.runSpecHash),
+    runGeneration: input.generation,
+    newRun: true,
+  };
+}
+
+function finished(
+  input: DecideInput,
+  current: ObservedRun | undefined,
+  outcome: Outcome,
+  completionTime: string | undefined,
+): Pick<Decision, "step" | "outcome" | "wakeInMs"> {
+  const stillActive = current !== undefined && !current.stopped && current.replicas.some(isActive);
+  if (stillActive) return { step: { op: "stop", why: "failed" }, outcome, wakeInMs: undefined };
+  const ttl = input.spec.ttlSecondsAfterFinished;
+  if (ttl === undefined || completionTime === undefined || input.observed === undefined) {
+    return { step: { op: "none" }, outcome, wakeInMs: undefined };
+  }
+  const due = Date.parse(completionTime) + ttl * 1000 - input.now.getTime();
+  return due <= 0
+    ? { step: { op: "purge", why: "ttl" }, outcome, wakeInMs: undefined }
+    : { step: { op: "none" }, outcome, wakeInMs: due };
+}
+
+function isActive(replica: ObservedReplica): boolean {
+  return replica.state === "pending" || replica.state === "running";
+}
+
+/** The verdict on a run from what the scheduler reports, or undefined while it goes on. */
+export function outcomeOf(
+  run: ObservedRun,
+  spec: TrainingJobSpec,
+  startedAt: number | undefined,
+  now: Date,
+  startupTimeoutMs: number,
+): Outcome | undefined {
+  const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
+  if (failed) {
+    const reason = failed.reason && failed.reason !== "Error" ? failed.reason : "BackoffLimitExceeded";
+    const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
+    const detail = failed.message ? `: ${failed.message}` : "";
+    return {
+      outcome: "Failed",
+      reason,
+      message: `replica ${failed.index} failed${code} after ${failed.restarts} restart(s)${detail}`,
+    };
+  }
+  const succeeded = run.replicas.filter((r) => r.state === "succeeded").length;
+  if (run.replicas.length >= spec.replicas && succeeded >= spec.replicas) {
+    return {
+      outcome: "Succeeded",
+      reason: "Succeeded",
+      message: `${succeeded} of ${spec.replicas} replica(s) completed`,
+    };
+  }
+  if (spec.suspend) return undefined; // suspended time does not count: resuming restarts the clock
+  const late = deadlineOutcome(spec, startedAt, now);
+  if (late) return late;
+  if (spec.replicas > 1 && startedAt !== undefined && now.getTime() - startedAt >= startupTimeoutMs) {
+    const started = run.replicas.filter(
+      (r) => r.startedAt !== undefined || r.state === "running" || r.state === "succeeded",
+    ).length;
+    if (started < spec.replicas) {
+      return {
+        outcome: "Failed",
+        reason: "StartupTimeout",
+        message: `only ${started} of ${spec.replicas} replicas started within ${Math.round(startupTimeoutMs / 1000)} s (Nomad has no gang scheduling)`,
+      };
+    }
+  }
+  return undefined;
+}
+
+function deadlineOutcome(
+  spec: TrainingJobSpec,
+  startedAt: number | undefined,
+  now: Date,
+): Outcome | undefined {
+  const deadline = spec.activeDeadlineSeconds;
+  if (deadline === undefined || startedAt === undefined) return undefined;
+  if (now.getTime() - startedAt < deadline * 1000) return undefined;
+  return {
+    outcome: "Failed",
+    reason: "DeadlineExceeded",
+    message: `the run was active longer than activeDeadlineSeconds (${deadline} s)`,
+  };
+}
+
+function timers(
+  spec: TrainingJobSpec,
+  startedAt: number | undefined,
+  now: Date,
+  startupTimeoutMs: number,
+): number | undefined {
+  if (startedAt === undefined || spec.suspend) return undefined;
+  const elapsed = now.getTime() - startedAt;
+  const candidates: number[] = [];
+  if (spec.activeDeadlineSeconds !== undefined) candidates.push(spec.activeDeadlineSeconds * 1000 - elapsed);
+  if (spec.replicas > 1) candidates.push(startupTimeoutMs - elapsed);
+  const positive = candidates.filter((ms) => ms > 0);
+  return positive.length > 0 ? Math.min(...positive) : undefined;
+}

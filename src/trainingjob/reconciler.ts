@@ -1,0 +1,278 @@
+// The TrainingJob reconciler: observe → decide (pure) → apply → status (pure), one status write per
+// reconcile. It never sleeps or loops: timers (deadline, startup timeout, TTL) come back as requeues.
+import { isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
+import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
+import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
+import { annotationFailures, runDuration } from "../observability/metrics.ts";
+import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
+import type { TrainingJobContext } from "./context.ts";
+import { type Decision, decide, type RunRecord } from "./decide.ts";
+import { runSpecHash, specHash } from "./hash.ts";
+import { isFinished } from "./model.ts";
+import { type StatusInput, statusFrom } from "./status.ts";
+
+const ANNOTATION_RETRY_MS = 30_000;
+const WAITING_FOR_STACK_RETRY_MS = 15_000;
+const NOT_OWNED_RETRY_MS = 5 * 60_000;
+
+export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJobContext> {
+  readonly kind = "TrainingJob" as const;
+
+  async reconcile(job: TrainingJob, ctx: TrainingJobContext): Promise<Action> {
+    const now = ctx.clock.now();
+    const parts = jobKey(keyOf(job));
+    const revision = ctx.revision();
+    const recorded = job.status?.run;
+    const choice = ctx.schedulers.resolve(job, ctx.resources);
+    if ("blocker" in choice) {
+      await this.#write(ctx, {
+        job,
+        now,
+        revision,
+        blocker: choice.blocker,
+        ...(recorded ? { run: recorded } : {}),
+      });
+      return choice.blocker.stalled ? awaitChange : requeue(WAITING_FOR_STACK_RETRY_MS);
+    }
+    const scheduler = choice.scheduler;
+    const where = { name: scheduler.name, target: scheduler.target };
+
+    let observed: ObservedRun | undefined;
+    try {
+      observed = await scheduler.observe(parts);
+    } catch (error) {
+      await this.#blocked(ctx, job, now, revision, error, recorded);
+      throw error;
+    }
+    const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec) };
+    const decision = decide({
+      key: keyOf(job),
+      spec: job.spec,
+      generation: job.metadata.generation,
+      ...hashes,
+      recorded,
+      observed,
+      ownerId: ctx.ownerId,
+      now,
+      startupTimeoutMs: ctx.startupTimeoutMs,
+    });
+    if (decision.notOwned) {
+      await this.#write(ctx, { job, now, revision, decision, ...(recorded ? { run: recorded } : {}) });
+      return requeue(NOT_OWNED_RETRY_MS);
+    }
+
+    const request: RunRequest = {
+      key: parts,
+      ownerId: ctx.ownerId,
+      runId: decision.runId,
+      generation: decision.runGeneration,
+      specHash: hashes.specHash,
+      runSpecHash: hashes.runSpecHash,
+      spec: job.spec,
+    };
+    try {
+      await apply(scheduler, decision, request, ctx, keyOf(job));
+    } catch (error) {
+      await this.#blocked(ctx, job, now, revision, error, recorded);
+      throw error;
+    }
+
+    const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
+    if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
+    const annotationPending = await annotate(ctx, job, run);
+    const health = job.spec.metrics ? ctx.health?.health(keyOf(job)) : undefined;
+    await this.#write(ctx, {
+      job,
+      now,
+      revision,
+      scheduler: where,
+      decision,
+      run,
+      ...(health ? { health } : {}),
+    });
+
+    if (annotationPending) return requeue(ANNOTATION_RETRY_MS);
+    return decision.wakeInMs === undefined ? awaitChange : requeue(decision.wakeInMs);
+  }
+
+  async finalize(
+    key: ResourceKey,
+    lastKnown: TrainingJob | undefined,
+    ctx: TrainingJobContext,
+  ): Promise<Action | "done"> {
+    const parts = jobKey(key);
+    const recorded = lastKnown?.status?.run;
+    const schedulers = new Set<Scheduler>();
+    if (recorded?.scheduler && recorded.target) {
+      const placed = ctx.schedulers.byTarget(recorded.scheduler, recorded.target);
+      if (placed) schedulers.add(placed);
+    }
+    if (lastKnown) {
+      const choice = ctx.schedulers.resolve(lastKnown, ctx.resources);
+      if ("scheduler" in choice) schedulers.add(choice.scheduler);
+    }
+    for (const scheduler of schedulers) {
+      await scheduler.purge(parts);
+      ctx.recorder.event(
+        key,
+        "Normal",
+        "Deleted",
+        `removed the run's objects from ${scheduler.name} ${scheduler.target}`,
+      );
+    }
+    return "done";
+  }
+
+  async #write(ctx: TrainingJobContext, input: StatusInput): Promise<void> {
+    const status = statusFrom(input);
+    const before = input.job.status;
+    if (before?.phase !== status.phase) {
+      const ready = status.conditions?.find((c) => c.type === "Ready");
+      const warning =
+        status.phase === "Failed" || (status.phase === "Pending" && input.blocker !== undefined);
+      ctx.recorder.event(
+        keyOf(input.job),
+        warning ? "Warning" : "Normal",
+        ready?.reason ?? status.phase ?? "Unknown",
+        `${before?.phase ?? "New"} → ${status.phase}${ready?.message ? `: ${ready.message}` : ""}`,
+      );
+    }
+    await ctx.status.write(input.job, status);
+  }
+
+  async #blocked(
+    ctx: TrainingJobContext,
+    job: TrainingJob,
+    now: Date,
+    revision: string | undefined,
+    error: unknown,
+    recorded: RunRecord | undefined,
+  ): Promise<void> {
+    if (recorded?.outcome && isFinished(recorded.outcome)) return; // a finished run stays as it was
+    const blocker = { reason: reasonOf(error), message: messageOf(error), stalled: isTerminal(error) };
+    await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
+  }
+
+  #finished(job: TrainingJob, run: RunRecord, scheduler: Scheduler): void {
+    if (!run.startTime || !run.completionTime || !run.outcome) return;
+    const seconds = (Date.parse(run.completionTime) - Date.parse(run.startTime)) / 1000;
+    runDuration.observe(
+      { namespace: job.metadata.namespace, outcome: run.outcome, scheduler: scheduler.name },
+      seconds,
+    );
+  }
+}
+
+async function apply(
+  scheduler: Scheduler,
+  decision: Decision,
+  request: RunRequest,
+  ctx: TrainingJobContext,
+  key: ResourceKey,
+): Promise<void> {
+  const step = decision.step;
+  switch (step.op) {
+    case "none":
+      return;
+    case "submit":
+      await scheduler.submit(request);
+      ctx.recorder.event(
+        key,
+        "Normal",
+        submitReason[step.why],
+        `run ${request.runId} on ${scheduler.name} ${scheduler.target}`,
+      );
+      return;
+    case "stop":
+      await scheduler.stop(request.key, step.why);
+      ctx.recorder.event(key, "Normal", "Stopped", `run ${request.runId} stopped (${step.why})`);
+      return;
+    case "purge":
+      await scheduler.purge(request.key);
+      ctx.recorder.event(
+        key,
+        "Normal",
+        "Purged",
+        `run ${request.runId} purged after ttlSecondsAfterFinished`,
+      );
+      return;
+  }
+}
+
+const submitReason = {
+  create: "Created",
+  replace: "Replaced",
+  update: "Updated",
+  resume: "Resumed",
+  repair: "Repaired",
+} as const;
+
+/** The run record after apply: recorded facts are kept; new facts (start, outcome) are added once. */
+function runRecord(
+  decision: Decision,
+  recorded: RunRecord | undefined,
+  observed: ObservedRun | undefined,
+  runSpec: string,
+  now: Date,
+): RunRecord {
+  const same = recorded?.id === decision.runId ? recorded : undefined;
+  const record: RunRecord = same
+    ? { ...same }
+    : {
+        id: decision.runId,
+        generation: decision.runGeneration,
+        specHash: runSpec,
+        startTime: (!decision.newRun && observed?.startTime) || now.toISOString(),
+      };
+  if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = now.toISOString();
+  if (decision.outcome && !record.outcome) {
+    record.outcome = decision.outcome.outcome;
+    record.reason = decision.outcome.reason;
+    record.message = decision.outcome.message;
+    const finishedAt = decision.current?.replicas
+      .map((r) => r.finishedAt)
+      .filter((t): t is string => t !== undefined);
+    record.completionTime = finishedAt?.sort().at(-1) ?? now.toISOString();
+  }
+  return record;
+}
+
+/** Grafana never blocks or fails a run: failures are counted and retried later. Returns true to retry. */
+async function annotate(ctx: TrainingJobContext, job: TrainingJob, run: RunRecord): Promise<boolean> {
+  const annotator = ctx.annotator;
+  if (!annotator || !run.id || !run.startTime) return false;
+  const base = {
+    key: keyOf(job),
+    runId: run.id,
+    startTime: Date.parse(run.startTime),
+    text: `TrainingJob ${job.metadata.namespace}/${job.metadata.name} run ${run.id} (${job.spec.image})`,
+  };
+  try {
+    if (run.annotationId === undefined) run.annotationId = await annotator.started(base);
+    if (run.outcome && !run.annotationClosed) {
+      await annotator.finished({
+        ...base,
+        id: run.annotationId,
+        endTime: Date.parse(run.completionTime ?? new Date().toISOString()),
+        outcome: run.outcome,
+        ...(run.reason ? { reason: run.reason } : {}),
+      });
+      run.annotationClosed = true;
+    }
+    return false;
+  } catch (error) {
+    annotationFailures.inc({ reason: reasonOf(error) });
+    ctx.log.warn(
+      { key: keyOf(job), reason: reasonOf(error), err: messageOf(error) },
+      "grafana annotation failed; will retry",
+    );
+    return true;
+  }
+}
+
+function jobKey(key: ResourceKey): KeyParts & { kind: "TrainingJob" } {
+  const parts = parseKey(key);
+  if (parts.kind !== "TrainingJob")
+    throw new OperatorError("InternalError", `${key} is not a TrainingJob`, { terminal: true });
+  return { ...parts, kind: "TrainingJob" };
+}

@@ -1,0 +1,164 @@
+// Status from what was observed and decided: pure, one call per reconcile, into the model of
+// model.ts. The only place a TrainingJob's phase and conditions are derived.
+import { type Condition, type ConditionInput, setConditions } from "../api/conditions.ts";
+import type { TrainingJob, TrainingJobStatus } from "../api/resources.ts";
+import type { ObservedRun, SchedulerName } from "../scheduler/port.ts";
+import type { Decision, RunRecord } from "./decide.ts";
+import { type Phase, rowOf } from "./model.ts";
+import type { ServiceHealth } from "./ports.ts";
+
+/** Why a job cannot proceed right now (no scheduler, stack not ready, scheduler unreachable). */
+export interface Blocker {
+  readonly reason: string;
+  readonly message: string;
+  /** Stalled (needs the user) rather than waiting (resolves by itself). */
+  readonly stalled?: boolean;
+}
+
+export interface StatusInput {
+  readonly job: TrainingJob;
+  readonly now: Date;
+  readonly revision: string | undefined;
+  readonly scheduler?: { readonly name: SchedulerName; readonly target: string };
+  readonly decision?: Decision;
+  /** The run record after this reconcile's apply step (ids, times, annotation). */
+  readonly run?: RunRecord;
+  readonly blocker?: Blocker;
+  readonly health?: ServiceHealth;
+}
+
+export function statusFrom(input: StatusInput): TrainingJobStatus {
+  const { job, now, decision, run } = input;
+  const previous = job.status ?? {};
+  const generation = job.metadata.generation;
+  const { phase, reason, message } = phaseOf(input);
+  const row = rowOf(phase);
+  const conditions: ConditionInput[] = [];
+  const stalled = input.blocker?.stalled === true || row.stalled === "True";
+  conditions.push({ type: "Ready", status: row.ready, reason, message });
+  conditions.push({
+    type: "Reconciling",
+    status: !stalled && row.reconciling === "True" ? "True" : "False",
+    reason: !stalled && row.reconciling === "True" ? reason : phase,
+    message: !stalled && row.reconciling === "True" ? message : "",
+  });
+  conditions.push({
+    type: "Stalled",
+    status: stalled ? "True" : "False",
+    reason: stalled ? reason : phase,
+    message: stalled ? message : "",
+  });
+  if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
+  const health = input.health;
+  if (job.spec.metrics && health && phase === "Running") {
+    const healthy = health.status === "passing";
+    conditions.push({
+      type: "MetricsHealthy",
+      status: healthy ? "True" : "False",
+      reason: healthy ? "ChecksPassing" : `Checks${capitalize(health.status)}`,
+      message: healthy ? `${health.instances} endpoint(s) passing` : health.output,
+    });
+  }
+  const status: TrainingJobStatus = {
+    observedGeneration: generation,
+    phase,
+    conditions: setConditions(previous.conditions as Condition[] | undefined, conditions, generation, now),
+  };
+  const revision = input.revision ?? previous.lastAppliedRevision;
+  if (revision) status.lastAppliedRevision = revision;
+  if (run) {
+    status.run = pruneUndefined({
+      ...run,
+      ...(input.scheduler ? { scheduler: input.scheduler.name, target: input.scheduler.target } : {}),
+      ...(decision?.current ? replicaFields(decision.current) : {}),
+    });
+    if (run.startTime) status.startTime = run.startTime;
+    if (run.completionTime) status.completionTime = run.completionTime;
+  }
+  return status;
+}
+
+function phaseOf(input: StatusInput): { phase: Phase; reason: string; message: string } {
+  const { decision, blocker, job } = input;
+  if (decision?.outcome) {
+    return {
+      phase: decision.outcome.outcome,
+      reason: decision.outcome.reason,
+      message: decision.outcome.message,
+    };
+  }
+  if (input.run?.outcome) {
+    return {
+      phase: input.run.outcome,
+      reason: input.run.reason ?? input.run.outcome,
+      message: input.run.message ?? "",
+    };
+  }
+  if (blocker) return { phase: "Pending", reason: blocker.reason, message: blocker.message };
+  if (decision?.notOwned) {
+    return {
+      phase: "Pending",
+      reason: "NotOwned",
+      message: "a job of the same name belongs to another operator (owner id differs); it is left alone",
+    };
+  }
+  if (job.spec.suspend) return { phase: "Suspended", reason: "Suspended", message: "spec.suspend is true" };
+  if (!decision) return { phase: "Pending", reason: "Submitting", message: "" };
+  const current = decision.current;
+  if (decision.step.op === "submit" || !current) {
+    const what = {
+      create: "submitted",
+      replace: "submitted, replacing the previous run",
+      update: "updated in place",
+      resume: "resumed",
+      repair: "submitted again (it was removed or stopped outside the operator)",
+    };
+    const why = decision.step.op === "submit" ? decision.step.why : "create";
+    return { phase: "Pending", reason: "Submitted", message: `run ${decision.runId} ${what[why]}` };
+  }
+  if (current.blocked)
+    return { phase: "Pending", reason: current.blocked.reason, message: current.blocked.message };
+  const started = current.replicas.filter((r) => r.state === "running" || r.state === "succeeded");
+  if (started.length >= job.spec.replicas && current.replicas.some((r) => r.state === "running")) {
+    const restarts = current.replicas.reduce((n, r) => n + r.restarts, 0);
+    return restarts > 0
+      ? { phase: "Running", reason: "Restarting", message: `${restarts} restart(s) so far` }
+      : {
+          phase: "Running",
+          reason: "Running",
+          message: `${started.length} of ${job.spec.replicas} replica(s) running`,
+        };
+  }
+  const pending = current.replicas.find((r) => r.reason && r.state === "pending");
+  return {
+    phase: "Pending",
+    reason: "Scheduling",
+    message: pending?.message ?? `${started.length} of ${job.spec.replicas} replica(s) started`,
+  };
+}
+
+function replicaFields(current: ObservedRun): Partial<RunRecord> {
+  return {
+    restarts: current.replicas.reduce((n, r) => n + r.restarts, 0),
+    replicas: current.replicas.map(
+      (r) =>
+        pruneUndefined({
+          index: r.index,
+          id: r.id,
+          node: r.node,
+          state: r.state,
+          exitCode: r.exitCode,
+          restarts: r.restarts,
+          reason: r.reason,
+        }) as NonNullable<RunRecord["replicas"]>[number],
+    ),
+  };
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+function pruneUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

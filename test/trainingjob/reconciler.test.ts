@@ -1,0 +1,105 @@
+import { describe, expect, it } from "vitest";
+import { trainingJob } from "./builders.ts";
+import { Harness } from "./harness.ts";
+
+describe("TrainingJob reconciler scenarios", () => {
+  it("creates a run, follows it to Succeeded, and never runs it again", async () => {
+    const h = new Harness({ annotator: true });
+    const job = trainingJob({});
+    await h.reconcile(job);
+    expect(h.scheduler.calls).toEqual(["observe train", expect.stringMatching(/^submit train g1-/)]);
+    expect(job.status?.phase).toBe("Pending");
+    expect(job.status?.conditions?.find((c) => c.type === "Reconciling")?.status).toBe("True");
+
+    h.scheduler.setReplicas("train", "running", { startedAt: "2026-01-01T12:00:01Z" });
+    await h.reconcile(job);
+    expect(job.status?.phase).toBe("Running");
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+
+    h.scheduler.setReplicas("train", "succeeded", { exitCode: 0, finishedAt: "2026-01-01T12:05:00Z" });
+    await h.reconcile(job);
+    expect(job.status?.phase).toBe("Succeeded");
+    expect(job.status?.completionTime).toBe("2026-01-01T12:05:00Z");
+    expect(job.status?.conditions?.find((c) => c.type === "Complete")?.status).toBe("True");
+    expect(h.annotator?.calls).toEqual([
+      expect.stringMatching(/^started g1-/),
+      expect.stringMatching(/^finished g1-\S+ Succeeded id=1$/),
+    ]);
+
+    // The job is garbage-collected by Nomad: a finished run is never re-created, 404 is no failure.
+    h.scheduler.runs.clear();
+    h.scheduler.calls.length = 0;
+    const writes = h.statusWrites.length;
+    await h.reconcile(job);
+    expect(h.scheduler.calls).toEqual(["observe train"]);
+    expect(job.status?.phase).toBe("Succeeded");
+    expect(h.statusWrites.length).toBe(writes + 1); // the writer itself skips unchanged status
+    expect(h.annotator?.calls).toHaveLength(2);
+  });
+
+  it("is idempotent: a second reconcile of a converged job makes no write to the scheduler", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    h.scheduler.calls.length = 0;
+    await h.reconcile(job);
+    expect(h.scheduler.calls).toEqual(["observe train"]);
+  });
+
+  it("suspends and resumes the same run", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    const runId = job.status?.run?.id;
+    const suspended = trainingJob({ suspend: true }, 2);
+    suspended.status = job.status;
+    await h.reconcile(suspended);
+    expect(h.scheduler.calls.at(-1)).toBe("stop train suspend");
+    expect(suspended.status?.phase).toBe("Suspended");
+    const resumed = trainingJob({ suspend: false }, 3);
+    resumed.status = suspended.status;
+    await h.reconcile(resumed);
+    expect(h.scheduler.calls.at(-1)).toBe(`submit train ${runId}`);
+    expect(resumed.status?.run?.id).toBe(runId);
+  });
+
+  it("reports an unavailable scheduler on the resource and rethrows for backoff", async () => {
+    const h = new Harness();
+    h.scheduler.unavailable = true;
+    const job = trainingJob({});
+    await expect(h.reconcile(job)).rejects.toThrow("connection refused");
+    expect(job.status?.phase).toBe("Pending");
+  });
+
+  it("a Grafana outage never blocks the run: counted, retried later", async () => {
+    const h = new Harness({ failingAnnotator: true });
+    const job = trainingJob({});
+    const action = await h.reconcile(job);
+    expect(h.scheduler.calls.at(-1)).toMatch(/^submit/);
+    expect(action).toEqual({ requeueAfterMs: 30_000 });
+    expect(job.status?.run?.annotationId).toBeUndefined();
+  });
+
+  it("finalize purges the run where it was placed", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    await expect(h.finalize(job)).resolves.toBe("done");
+    expect(h.scheduler.calls.at(-1)).toBe("purge train");
+    expect(h.scheduler.runs.size).toBe(0);
+  });
+
+  it("records events on phase transitions", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "failed", { exitCode: 2, exhausted: true, restarts: 3 });
+    await h.reconcile(job);
+    expect(h.events).toContain("Normal Created");
+    expect(h.events).toContain("Warning BackoffLimitExceeded");
+    expect(job.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
+  });
+});

@@ -55,12 +55,12 @@ describe("TrainingJob reconciler scenarios", () => {
     h.scheduler.setReplicas("train", "running");
     const runId = job.status?.run?.id;
     const suspended = trainingJob({ suspend: true }, 2);
-    suspended.status = job.status;
+    suspended.status = job.status ?? {};
     await h.reconcile(suspended);
     expect(h.scheduler.calls.at(-1)).toBe("stop train suspend");
     expect(suspended.status?.phase).toBe("Suspended");
     const resumed = trainingJob({ suspend: false }, 3);
-    resumed.status = suspended.status;
+    resumed.status = suspended.status ?? {};
     await h.reconcile(resumed);
     expect(h.scheduler.calls.at(-1)).toBe(`submit train ${runId}`);
     expect(resumed.status?.run?.id).toBe(runId);

@@ -1,0 +1,16 @@
+export { compileFilter, FilterError } from "./filter.ts";
+export { HttpCheckRunner, probe } from "./http-checks.ts";
+export { contentHash, routeTemplate } from "./routes.ts";
+export type { ConsulDoubleOptions, Outage } from "./server.ts";
+export { ConsulDouble, startConsulDouble } from "./server.ts";
+export type { NodeInfo, Table } from "./state.ts";
+export { ConsulDoubleError, ConsulState, parseDuration } from "./state.ts";
+export type {
+  AgentService,
+  CatalogServiceEntry,
+  CheckDefinition,
+  CheckStatus,
+  HealthCheck,
+  ServiceRegistration,
+} from "./types.ts";
+export { CHECK_STATUSES } from "./types.ts";

@@ -1,0 +1,206 @@
+// The Consul double as an HTTP server on loopback (or any address, for a stand-in container):
+// routes.ts answers; this file adds ACL tokens, request and write counters, and outage scripting
+// (refuse connections, answer 500 "No cluster leader", stall without answering, fail the next N).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { HttpCheckRunner } from "./http-checks.ts";
+import { type Reply, route, routeTemplate } from "./routes.ts";
+import { ConsulState, type NodeInfo } from "./state.ts";
+
+export interface ConsulDoubleOptions {
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Enforce ACLs: requests must carry this token (X-Consul-Token, Authorization: Bearer, ?token=). */
+  token?: string;
+  /** Run registered HTTP checks against their URLs (off by default). */
+  httpChecks?: boolean;
+  /** Add up to wait/16 to blocking waits, as Consul does (default true). */
+  waitJitter?: boolean;
+  node?: Partial<NodeInfo>;
+  state?: ConsulState;
+}
+
+/** none; refuse: the port is closed; error: 500 "No cluster leader"; stall: requests never answered. */
+export type Outage = "none" | "refuse" | "error" | "stall";
+
+export class ConsulDouble {
+  readonly state: ConsulState;
+  /** Requests by "METHOD /path/template". */
+  readonly requests = new Map<string, number>();
+  readonly #options: ConsulDoubleOptions;
+  readonly #sockets = new Set<Socket>();
+  readonly #stalled = new Set<ServerResponse>();
+  #server: Server | undefined;
+  #checks: HttpCheckRunner | undefined;
+  #outage: Outage = "none";
+  #failures: { remaining: number; status: number; text: string } | undefined;
+  #port = 0;
+  #host: string;
+
+  constructor(options: ConsulDoubleOptions = {}) {
+    this.#options = options;
+    this.state = options.state ?? new ConsulState(options.node);
+    this.#host = options.host ?? "127.0.0.1";
+    this.#port = options.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Write requests received (every PUT: register, deregister, check updates), answered or not. */
+  get writes(): number {
+    let total = 0;
+    for (const [key, count] of this.requests) if (key.startsWith("PUT ")) total += count;
+    return total;
+  }
+
+  async start(): Promise<this> {
+    await this.#listen();
+    if (this.#options.httpChecks) this.#checks = new HttpCheckRunner(this.state);
+    return this;
+  }
+
+  /** Scripts an outage; "none" ends it (reopening the same port after "refuse"). */
+  async setOutage(mode: Outage): Promise<void> {
+    const previous = this.#outage;
+    this.#outage = mode;
+    if (previous === "stall" && mode !== "stall") this.#releaseStalled();
+    if (mode === "refuse" && this.#server) await this.#closeServer();
+    if (mode !== "refuse" && !this.#server) await this.#listen();
+  }
+
+  /** The next `count` requests answer `status` with a plain-text body. */
+  failNext(count: number, status = 500, text = "rpc error making call: No cluster leader"): void {
+    this.#failures = { remaining: count, status, text };
+  }
+
+  async close(): Promise<void> {
+    this.#checks?.close();
+    this.#releaseStalled();
+    await this.#closeServer();
+  }
+
+  #listen(): Promise<void> {
+    const server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.#port, this.#host, () => {
+        const address = server.address();
+        if (address && typeof address === "object") this.#port = address.port;
+        resolve();
+      });
+    });
+  }
+
+  async #closeServer(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await closed;
+  }
+
+  #releaseStalled(): void {
+    for (const res of this.#stalled) res.socket?.destroy();
+    this.#stalled.clear();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://consul");
+    const method = req.method ?? "GET";
+    const key = routeTemplate(method, url.pathname);
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    if (this.#outage === "stall") {
+      this.#stalled.add(res);
+      return;
+    }
+    if (this.#outage === "error")
+      return send(res, { status: 500, text: "rpc error making call: No cluster leader" });
+    if (this.#failures && this.#failures.remaining > 0) {
+      this.#failures.remaining--;
+      return send(res, { status: this.#failures.status, text: this.#failures.text });
+    }
+    const raw = await readBody(req);
+    let body: unknown;
+    if (raw !== "") {
+      try {
+        body = JSON.parse(raw);
+      } catch (error) {
+        return send(res, { status: 400, text: `Request decode failed: ${(error as Error).message}` });
+      }
+    }
+    const aborted = new AbortController();
+    res.on("close", () => aborted.abort());
+    try {
+      const reply = await route(
+        this.state,
+        {
+          method,
+          path: url.pathname,
+          query: url.searchParams,
+          body,
+          acl: this.#acl(req, url),
+          signal: aborted.signal,
+        },
+        { waitJitter: this.#options.waitJitter ?? true },
+      );
+      send(res, reply);
+    } catch (error) {
+      send(res, { status: 500, text: (error as Error).message });
+    }
+  }
+
+  #acl(req: IncomingMessage, url: URL): "ok" | "anonymous" | "unknown" {
+    const expected = this.#options.token;
+    if (expected === undefined) return "ok";
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const header = req.headers["x-consul-token"];
+    const given =
+      (Array.isArray(header) ? header[0] : header) ?? bearer ?? url.searchParams.get("token") ?? "";
+    if (given === "") return "anonymous";
+    return given === expected ? "ok" : "unknown";
+  }
+}
+
+export async function startConsulDouble(options: ConsulDoubleOptions = {}): Promise<ConsulDouble> {
+  return new ConsulDouble(options).start();
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.writableEnded || res.destroyed) return;
+  const isText = reply.body === undefined;
+  const payload = isText ? (reply.text ?? "") : JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    "content-type": isText ? "text/plain; charset=utf-8" : "application/json",
+    vary: "Accept-Encoding",
+    ...reply.headers,
+  });
+  res.end(payload);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      data += chunk;
+    });
+    req.on("end", () => resolve(data));
+    req.on("error", reject);
+  });
+}

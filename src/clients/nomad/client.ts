@@ -1,0 +1,313 @@
+// Typed Nomad client on the shared HttpClient: jobs (register with check-and-set, plan, read,
+// allocations, summary, evaluations, list with meta, deregister), blocking queries, the agent's
+// version, and allocation logs. The event stream lives in events.ts.
+import type { Dispatcher } from "undici";
+import { HttpClient, type HttpResponse } from "../http.ts";
+import { type Env, type NomadConfig, nomadConfig } from "./config.ts";
+import { fromStatus, isNotFound, NomadError, NomadReason, toNomadError } from "./errors.ts";
+import { LogLineDecoder } from "./frames.ts";
+import { openStream, streamDispatcher } from "./stream.ts";
+import type {
+  NomadAllocation,
+  NomadEvaluation,
+  NomadJob,
+  NomadJobListStub,
+  NomadJobSummary,
+  NomadPlanResponse,
+  NomadRegisterResponse,
+  QueryMeta,
+} from "./types.ts";
+import { parseVersion, type Version } from "./version.ts";
+
+export interface QueryOptions {
+  namespace?: string;
+  /** Blocking query: answer once the index passes this value (or `waitMs` elapses). */
+  index?: number;
+  waitMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface QueryResult<T> {
+  body: T;
+  meta: QueryMeta;
+}
+
+export interface ListJobsOptions {
+  /** `*` (default) lists every namespace the token can read. */
+  namespace?: string;
+  prefix?: string;
+  /** go-bexpr filter, e.g. `Meta["mlops_owner_id"] == "abc"` (Nomad ≥ 1.3). */
+  filter?: string;
+  perPage?: number;
+  signal?: AbortSignal;
+}
+
+export interface RegisterOptions {
+  /** Check-and-set: the JobModifyIndex the job must still have (0: the job must not exist). */
+  enforceIndex?: number;
+}
+
+export interface LogsOptions {
+  task: string;
+  type?: "stdout" | "stderr";
+  follow?: boolean;
+  namespace?: string;
+  signal?: AbortSignal;
+}
+
+/** A hard cap on list pages, so a misbehaving server cannot loop us forever. */
+const MAX_PAGES = 10_000;
+
+export class NomadClient {
+  readonly config: NomadConfig;
+  readonly http: HttpClient;
+  #streamDispatcher: Dispatcher | undefined;
+  #version: Promise<Version | undefined> | undefined;
+
+  /** Options win over the environment (NOMAD_ADDR, NOMAD_TOKEN, ...); pass `env: {}` to ignore it. */
+  constructor(config: Partial<NomadConfig> = {}, env: Env = process.env) {
+    this.config = nomadConfig(config, env);
+    this.http = new HttpClient({
+      system: "nomad",
+      baseUrl: this.config.address,
+      authHeaders: this.config.token ? { "X-Nomad-Token": this.config.token } : {},
+      ...(this.config.tls ? { tls: this.config.tls } : {}),
+      ...(this.config.timeoutMs !== undefined ? { timeoutMs: this.config.timeoutMs } : {}),
+      ...(this.config.retries !== undefined ? { retries: this.config.retries } : {}),
+      unavailableReason: NomadReason.Unavailable,
+    });
+    this.#streamDispatcher = streamDispatcher(this.config);
+  }
+
+  get address(): string {
+    return this.config.address;
+  }
+
+  /** A GET (blocking when `index` is given) returning the body and the X-Nomad-* headers. */
+  async query<T>(path: string, endpoint: string, options: QueryOptions & { params?: Params } = {}) {
+    const waitMs = options.waitMs ?? 300_000;
+    const blocking = options.index !== undefined;
+    const response = await this.#call<T>(path, {
+      endpoint,
+      query: {
+        ...this.#common(options.namespace),
+        ...options.params,
+        ...(blocking ? { index: options.index, wait: `${Math.ceil(waitMs / 1000)}s` } : {}),
+      },
+      // Nomad adds up to wait/16 of jitter to a blocking query.
+      ...(blocking ? { timeoutMs: waitMs + waitMs / 16 + 5_000 } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { body: response.body, meta: queryMeta(response) } satisfies QueryResult<T>;
+  }
+
+  async register(job: NomadJob, options: RegisterOptions = {}): Promise<NomadRegisterResponse> {
+    const cas = options.enforceIndex !== undefined;
+    const response = await this.#call<NomadRegisterResponse>("/v1/jobs", {
+      method: "POST",
+      endpoint: "/v1/jobs",
+      query: this.#common(job.Namespace),
+      body: { Job: job, ...(cas ? { EnforceIndex: true, JobModifyIndex: options.enforceIndex } : {}) },
+    });
+    return response.body;
+  }
+
+  async plan(job: NomadJob): Promise<NomadPlanResponse> {
+    const response = await this.#call<NomadPlanResponse>(`/v1/job/${enc(job.ID)}/plan`, {
+      method: "POST",
+      endpoint: "/v1/job/:id/plan",
+      query: this.#common(job.Namespace),
+      body: { Job: job, Diff: true },
+      idempotent: true,
+    });
+    return response.body;
+  }
+
+  /** The job, or undefined when Nomad answers 404 (never existed, purged, or garbage-collected). */
+  async readJob(id: string, namespace: string, signal?: AbortSignal): Promise<NomadJob | undefined> {
+    return this.#orUndefined(() =>
+      this.query<NomadJob>(`/v1/job/${enc(id)}`, "/v1/job/:id", { namespace, ...opt(signal) }),
+    );
+  }
+
+  async jobAllocations(id: string, namespace: string, signal?: AbortSignal): Promise<NomadAllocation[]> {
+    const result = await this.#orUndefined(() =>
+      this.query<NomadAllocation[] | null>(`/v1/job/${enc(id)}/allocations`, "/v1/job/:id/allocations", {
+        namespace,
+        params: { all: true },
+        ...opt(signal),
+      }),
+    );
+    return result ?? [];
+  }
+
+  async jobSummary(id: string, namespace: string): Promise<NomadJobSummary | undefined> {
+    return this.#orUndefined(() =>
+      this.query<NomadJobSummary>(`/v1/job/${enc(id)}/summary`, "/v1/job/:id/summary", { namespace }),
+    );
+  }
+
+  async jobEvaluations(id: string, namespace: string): Promise<NomadEvaluation[]> {
+    const result = await this.#orUndefined(() =>
+      this.query<NomadEvaluation[] | null>(`/v1/job/${enc(id)}/evaluations`, "/v1/job/:id/evaluations", {
+        namespace,
+      }),
+    );
+    return result ?? [];
+  }
+
+  /** Every job stub (with Meta), following X-Nomad-NextToken pages. */
+  async listJobs(options: ListJobsOptions = {}): Promise<NomadJobListStub[]> {
+    const all: NomadJobListStub[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { body, meta } = await this.query<NomadJobListStub[] | null>("/v1/jobs", "/v1/jobs", {
+        namespace: options.namespace ?? "*",
+        params: {
+          meta: true,
+          ...(options.prefix ? { prefix: options.prefix } : {}),
+          ...(options.filter ? { filter: options.filter } : {}),
+          ...(options.perPage ? { per_page: options.perPage } : {}),
+          ...(nextToken ? { next_token: nextToken } : {}),
+        },
+        ...opt(options.signal),
+      });
+      all.push(...(body ?? []));
+      nextToken = meta.nextToken;
+      if (!nextToken) return all;
+    }
+    throw new NomadError(NomadReason.Error, `Nomad GET /v1/jobs: more than ${MAX_PAGES} pages`);
+  }
+
+  /** Stops (purge=false: kept as dead) or removes the job. False when Nomad answers 404. */
+  async deregister(id: string, namespace: string, options: { purge: boolean }): Promise<boolean> {
+    const result = await this.#orUndefined(() =>
+      this.#call<unknown>(`/v1/job/${enc(id)}`, {
+        method: "DELETE",
+        endpoint: "/v1/job/:id",
+        query: { ...this.#common(namespace), purge: options.purge },
+        idempotent: true,
+      }),
+    );
+    return result !== undefined;
+  }
+
+  /** The server's version from /v1/agent/self (cached); undefined when the token may not read it. */
+  serverVersion(): Promise<Version | undefined> {
+    this.#version ??= this.#call<AgentSelf>("/v1/agent/self", { endpoint: "/v1/agent/self" }).then(
+      (r) => parseVersion(r.body?.config?.Version?.Version ?? r.body?.member?.Tags?.build),
+      (error: unknown) => {
+        this.#version = undefined;
+        if (toNomadError(error).reason === NomadReason.Forbidden) return undefined;
+        throw error;
+      },
+    );
+    return this.#version;
+  }
+
+  /** An allocation's task output, line by line (frames decoded); follows while `follow` is set. */
+  async *logs(allocId: string, options: LogsOptions): AsyncGenerator<string> {
+    const controller = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const query = new URLSearchParams({
+      ...stringify(this.#common(options.namespace)),
+      task: options.task,
+      type: options.type ?? "stdout",
+      follow: String(options.follow ?? false),
+      origin: "start",
+      offset: "0",
+    });
+    const stream = await openStream(
+      this.config,
+      this.#streamDispatcher,
+      `/v1/client/fs/logs/${enc(allocId)}`,
+      query,
+      "/v1/client/fs/logs/:alloc",
+      signal,
+    );
+    const decoder = new LogLineDecoder();
+    try {
+      for await (const chunk of stream.body) {
+        yield* decoder.push(typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8"));
+      }
+      yield* decoder.flush();
+    } finally {
+      controller.abort();
+    }
+  }
+
+  streamConfig(): { config: NomadConfig; dispatcher: Dispatcher | undefined } {
+    return { config: this.config, dispatcher: this.#streamDispatcher };
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+    await this.#streamDispatcher?.close();
+  }
+
+  #common(namespace: string | undefined): Params {
+    const ns = namespace ?? this.config.namespace;
+    return {
+      ...(this.config.region ? { region: this.config.region } : {}),
+      ...(ns ? { namespace: ns } : {}),
+    };
+  }
+
+  async #call<T>(path: string, options: Parameters<HttpClient["request"]>[1]): Promise<HttpResponse<T>> {
+    let response: HttpResponse<T>;
+    try {
+      response = await this.http.request<T>(path, options);
+    } catch (error) {
+      throw toNomadError(error);
+    }
+    if (response.status >= 500) {
+      const method = options.method ?? "GET";
+      throw fromStatus(
+        response.status,
+        response.text,
+        this.http.errorFor(response, options.endpoint, method).message,
+      );
+    }
+    return response;
+  }
+
+  async #orUndefined<T>(fn: () => Promise<{ body: T }>): Promise<T | undefined> {
+    try {
+      return (await fn()).body;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+}
+
+type Params = Record<string, string | number | boolean | undefined>;
+
+interface AgentSelf {
+  config?: { Version?: { Version?: string } };
+  member?: { Tags?: { build?: string } };
+}
+
+function queryMeta(response: HttpResponse<unknown>): QueryMeta {
+  const next = response.headers["x-nomad-nexttoken"];
+  return {
+    index: Number(response.headers["x-nomad-index"] ?? 0),
+    knownLeader: response.headers["x-nomad-knownleader"] === "true",
+    lastContactMs: Number(response.headers["x-nomad-lastcontact"] ?? 0),
+    ...(next ? { nextToken: next } : {}),
+  };
+}
+
+function enc(id: string): string {
+  return encodeURIComponent(id);
+}
+
+function opt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+function stringify(params: Params): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = String(v);
+  return out;
+}

@@ -1,0 +1,102 @@
+// Where a TrainingJob runs (DESIGN.md): the Nomad of the MlopsStack named by spec.stackRef, once that
+// stack is Ready; else the Nomad the operator is configured with; else the local Docker engine.
+// Schedulers are built lazily by factories from the composition root and cached per target.
+import { findCondition } from "../api/conditions.ts";
+import { type MlopsStack, makeKey, type TrainingJob } from "../api/resources.ts";
+import type { ResourceIndex } from "../controller/reconcile.ts";
+import type { SchedulerChoice, SchedulerResolver } from "../trainingjob/context.ts";
+import type { Scheduler, SchedulerName } from "./port.ts";
+
+export type SchedulerMode = "auto" | "docker" | "nomad";
+
+export interface SchedulerFactories {
+  readonly mode: SchedulerMode;
+  /** The local Docker engine (undefined when Docker is not available to the operator). */
+  readonly docker?: () => Scheduler;
+  /** A Nomad at an address; `network` is the Docker network training containers join (stacks). */
+  readonly nomad?: (address: string, network: string | undefined) => Scheduler;
+  /** The Nomad the operator is configured with (NOMAD_ADDR or --nomad-addr), if any. */
+  readonly configuredNomad?: string;
+}
+
+export class DefaultSchedulerResolver implements SchedulerResolver {
+  readonly #factories: SchedulerFactories;
+  readonly #cache = new Map<string, Scheduler>();
+
+  constructor(factories: SchedulerFactories) {
+    this.#factories = factories;
+  }
+
+  resolve(job: TrainingJob, resources: ResourceIndex): SchedulerChoice {
+    const { mode, configuredNomad } = this.#factories;
+    const stackRef = job.spec.stackRef;
+    if (stackRef && mode !== "docker") {
+      const stack = resources.get(makeKey("MlopsStack", job.metadata.namespace, stackRef)) as
+        | MlopsStack
+        | undefined;
+      if (!stack) {
+        return blocked("WaitingForStack", `MlopsStack ${job.metadata.namespace}/${stackRef} does not exist`);
+      }
+      const ready = findCondition(stack.status?.conditions, "Ready");
+      const nomad = stack.status?.endpoints?.nomad?.host;
+      if (ready?.status !== "True" || !nomad) {
+        return blocked(
+          "WaitingForStack",
+          `MlopsStack ${job.metadata.namespace}/${stackRef} is not Ready${ready ? ` (${ready.reason})` : ""}`,
+        );
+      }
+      return this.#nomad(nomad, stack.spec.network.name);
+    }
+    if (mode === "nomad" || (mode === "auto" && configuredNomad)) {
+      if (!configuredNomad) {
+        return blocked("NomadUnavailable", "--scheduler nomad needs NOMAD_ADDR or --nomad-addr", true);
+      }
+      return this.#nomad(configuredNomad, undefined);
+    }
+    return this.#docker();
+  }
+
+  byTarget(name: SchedulerName, target: string): Scheduler | undefined {
+    const cached = this.#cache.get(`${name} ${target}`);
+    if (cached) return cached;
+    if (name === "docker" && this.#factories.docker)
+      return this.#get("docker", target, this.#factories.docker);
+    if (name === "nomad" && this.#factories.nomad) {
+      const nomad = this.#factories.nomad;
+      return this.#get("nomad", target, () => nomad(target, undefined));
+    }
+    return undefined;
+  }
+
+  /** Every scheduler built so far (orphan cleanup, event streams, shutdown). */
+  built(): Scheduler[] {
+    return [...this.#cache.values()];
+  }
+
+  #nomad(address: string, network: string | undefined): SchedulerChoice {
+    const factory = this.#factories.nomad;
+    if (!factory) return blocked("NomadUnavailable", "this operator was built without a Nomad client", true);
+    return { scheduler: this.#get("nomad", address, () => factory(address, network)) };
+  }
+
+  #docker(): SchedulerChoice {
+    const factory = this.#factories.docker;
+    if (!factory)
+      return blocked("DockerUnavailable", "no Nomad is configured and no Docker engine is available", true);
+    return { scheduler: this.#get("docker", "local", factory) };
+  }
+
+  #get(name: SchedulerName, target: string, make: () => Scheduler): Scheduler {
+    const id = `${name} ${target}`;
+    let scheduler = this.#cache.get(id);
+    if (!scheduler) {
+      scheduler = make();
+      this.#cache.set(id, scheduler);
+    }
+    return scheduler;
+  }
+}
+
+function blocked(reason: string, message: string, stalled = false): SchedulerChoice {
+  return { blocker: { reason, message, stalled } };
+}

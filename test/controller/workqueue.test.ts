@@ -1,0 +1,215 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { WorkQueue } from "../../src/controller/workqueue.ts";
+import { metricValue } from "./metric-values.ts";
+
+let queues = 0;
+const newQueue = (options: { baseMs?: number } = {}) =>
+  new WorkQueue({ name: `wq-test-${++queues}`, backoff: { baseMs: options.baseMs ?? 100, maxMs: 1_000 } });
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("WorkQueue", () => {
+  it("processes a key queued twice once, in first-in first-out order", async () => {
+    const q = newQueue();
+    for (const key of ["a", "b", "a", "c", "b"]) q.add(key);
+    expect(q.length).toBe(3);
+    expect([await q.get(), await q.get(), await q.get()]).toEqual(["a", "b", "c"]);
+    expect(q.length).toBe(0);
+    expect(await metricValue("workqueue_adds_total", { name: q.name })).toBe(3);
+  });
+
+  it("holds a key re-added while in flight until done, then queues it once", async () => {
+    const q = newQueue();
+    q.add("a");
+    expect(await q.get()).toBe("a");
+    q.add("a");
+    q.add("a");
+    expect(q.length).toBe(0);
+    expect(await metricValue("workqueue_depth", { name: q.name })).toBe(1);
+    q.done("a");
+    expect(q.length).toBe(1);
+    expect(await q.get()).toBe("a");
+    q.done("a");
+    expect(q.isIdle()).toBe(true);
+    expect(await metricValue("workqueue_depth", { name: q.name })).toBe(0);
+  });
+
+  it("never runs one key on two workers, and runs at most `workers` keys at once", async () => {
+    const q = newQueue();
+    const running = new Set<string>();
+    let overlaps = 0;
+    let peak = 0;
+    let handled = 0;
+    const handler = async (key: string) => {
+      if (running.has(key)) overlaps++;
+      running.add(key);
+      peak = Math.max(peak, running.size);
+      handled++;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 2));
+      if (handled < 300) q.add(`k${Math.floor(Math.random() * 8)}`); // re-add keys, often while in flight
+      running.delete(key);
+    };
+    for (let i = 0; i < 8; i++) q.add(`k${i}`);
+    const workers = q.run(5, handler);
+    await q.whenIdle();
+    await q.shutdown();
+    await workers;
+    expect(overlaps).toBe(0);
+    expect(peak).toBe(5);
+    expect(handled).toBeGreaterThanOrEqual(300);
+  });
+
+  it("serves 10,000 delayed keys with one timer, in due order", async () => {
+    vi.useFakeTimers();
+    const q = newQueue();
+    const delays = Array.from({ length: 10_000 }, (_, i) => ((i * 7_919) % 10_000) + 1);
+    delays.forEach((delay, i) => {
+      q.addAfter(`k${i}`, delay);
+    });
+    expect(vi.getTimerCount()).toBe(1);
+    expect(q.delayed).toBe(10_000);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(q.length).toBe(5_000);
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(q.length).toBe(10_000);
+    expect(vi.getTimerCount()).toBe(0);
+    const dues: number[] = [];
+    for (let n = 0; n < 10_000; n++) {
+      const key = (await q.get()) as string;
+      dues.push(delays[Number(key.slice(1))] as number);
+      q.done(key);
+    }
+    expect(dues).toEqual(delays.toSorted((x, y) => x - y));
+    expect(q.isIdle()).toBe(true);
+    expect(vi.getTimerCount()).toBe(0); // idle: no timer at all
+  });
+
+  it("keeps the earlier time when a delayed key is added again", async () => {
+    vi.useFakeTimers();
+    const q = newQueue();
+    q.addAfter("a", 500);
+    q.addAfter("a", 100);
+    q.addAfter("a", 300);
+    expect(q.delayed).toBe(1);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(q.length).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(q.length).toBe(1);
+    expect(q.delayed).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+    expect(await metricValue("workqueue_retries_total", { name: q.name })).toBe(3);
+  });
+
+  it("backs a failing key off exponentially until forget", async () => {
+    vi.useFakeTimers();
+    const q = newQueue({ baseMs: 100 });
+    expect([q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a")]).toEqual([100, 200, 400]);
+    expect(q.retries("a")).toBe(3);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(q.length).toBe(1); // the earliest of the three times wins
+    q.forget("a");
+    expect(q.retries("a")).toBe(0);
+    expect(q.addRateLimited("a")).toBe(100);
+  });
+
+  it("on shutdown drops queued and delayed keys, releases idle workers, and waits for in-flight ones", async () => {
+    const q = newQueue();
+    q.add("a");
+    q.add("b");
+    q.addAfter("c", 60_000);
+    const inFlight = await q.get();
+    let drained = false;
+    const shutdown = q.shutdown().then(() => {
+      drained = true;
+    });
+    expect(await q.get()).toBeUndefined();
+    q.add("d");
+    expect(q.length).toBe(0);
+    expect(q.delayed).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(drained).toBe(false);
+    q.done(inFlight as string);
+    await shutdown;
+    expect(drained).toBe(true);
+  });
+
+  it("stops `run` workers on shutdown, after their current key", async () => {
+    const q = newQueue();
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const workers = q.run(2, async (key) => {
+      seen.push(key);
+      if (key === "slow") await new Promise<void>((resolve) => (release = resolve));
+    });
+    q.add("slow");
+    q.add("x");
+    await new Promise((resolve) => setImmediate(resolve));
+    const shutdown = q.shutdown();
+    q.add("late");
+    release();
+    await shutdown;
+    await workers;
+    expect(seen.sort()).toEqual(["slow", "x"]);
+  });
+
+  it("reports a handler that throws and keeps the worker going", async () => {
+    const errors: string[] = [];
+    const q = new WorkQueue({ name: `wq-test-${++queues}`, onHandlerError: (key) => errors.push(key) });
+    const done: string[] = [];
+    const workers = q.run(1, async (key) => {
+      if (key === "bad") throw new Error("boom");
+      done.push(key);
+    });
+    q.add("bad");
+    q.add("good");
+    await q.whenIdle();
+    await q.shutdown();
+    await workers;
+    expect(errors).toEqual(["bad"]);
+    expect(done).toEqual(["good"]);
+  });
+
+  it("records queue and work durations, depth and in-progress time", async () => {
+    vi.useFakeTimers();
+    const q = newQueue();
+    q.add("a");
+    q.add("b");
+    expect(await metricValue("workqueue_depth", { name: q.name })).toBe(2);
+    await vi.advanceTimersByTimeAsync(2_000);
+    const a = await q.get();
+    expect(await metricValue("workqueue_depth", { name: q.name })).toBe(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await metricValue("workqueue_longest_running_processor_seconds", { name: q.name })).toBeCloseTo(
+      1,
+      1,
+    );
+    q.done(a as string);
+    expect(await metricValue("workqueue_queue_duration_seconds_count", { name: q.name })).toBe(1);
+    expect(await metricValue("workqueue_queue_duration_seconds_sum", { name: q.name })).toBeCloseTo(2, 3);
+    expect(await metricValue("workqueue_work_duration_seconds_sum", { name: q.name })).toBeCloseTo(1, 3);
+    expect(await metricValue("workqueue_unfinished_work_seconds", { name: q.name })).toBe(0);
+    expect(await metricValue("workqueue_longest_running_processor_seconds", { name: q.name })).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("resolves whenIdle only once nothing is queued, in flight or delayed", async () => {
+    vi.useFakeTimers();
+    const q = newQueue();
+    q.addAfter("a", 50);
+    let idle = false;
+    const waiting = q.whenIdle().then(() => {
+      idle = true;
+    });
+    await vi.advanceTimersByTimeAsync(50);
+    expect(idle).toBe(false);
+    const key = await q.get();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(idle).toBe(false);
+    q.done(key as string);
+    await waiting;
+    expect(idle).toBe(true);
+  });
+});

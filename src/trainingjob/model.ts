@@ -36,14 +36,15 @@ export const PHASES: readonly PhaseRow[] = [
     reconciling: "True",
     stalled: "False",
     reasons: [
-      "Submitting",
+      "Submitted",
       "Scheduling",
       "Unschedulable",
       "WaitingForStack",
       "NomadUnavailable",
       "DockerUnavailable",
       "NamespaceNotFound",
-      "NotImplemented",
+      "NotOwned",
+      "Forbidden",
     ],
     meaning:
       "The run of this generation is not running yet: being submitted, waiting for placement or capacity, or for its stack.",
@@ -119,4 +120,33 @@ export const IN_PLACE_FIELDS = [
 
 export function isFinished(phase: Phase | undefined): boolean {
   return phase === "Succeeded" || phase === "Failed";
+}
+
+/** The phase table as Markdown: docs/status-model.md carries it verbatim (a test checks). */
+export function phaseTableMarkdown(): string {
+  const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [
+    row(["phase", "Ready", "Reconciling", "Stalled", "job condition", "reasons", "meaning"]),
+    row(["---", "---", "---", "---", "---", "---", "---"]),
+    ...PHASES.map((r) =>
+      row([
+        r.phase,
+        r.ready,
+        r.reconciling,
+        r.stalled,
+        r.jobCondition ?? "—",
+        r.reasons.join(", "),
+        r.meaning,
+      ]),
+    ),
+    row([
+      "(any)",
+      INVALID_SPEC_ROW.ready,
+      INVALID_SPEC_ROW.reconciling,
+      INVALID_SPEC_ROW.stalled,
+      "—",
+      INVALID_SPEC_ROW.reason,
+      INVALID_SPEC_ROW.meaning,
+    ]),
+  ].join("\n");
 }

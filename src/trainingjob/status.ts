@@ -103,7 +103,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: string; message: s
     };
   }
   if (job.spec.suspend) return { phase: "Suspended", reason: "Suspended", message: "spec.suspend is true" };
-  if (!decision) return { phase: "Pending", reason: "Submitting", message: "" };
+  if (!decision) return { phase: "Pending", reason: "Submitted", message: "" };
   const current = decision.current;
   if (decision.step.op === "submit" || !current) {
     const what = {

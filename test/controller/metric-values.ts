@@ -10,11 +10,13 @@ export async function metricValue(name: string, labels: Record<string, string>):
   const family = histogramPart && !registry.getSingleMetric(name) ? name.slice(0, histogramPart.index) : name;
   const metric = registry.getSingleMetric(family);
   if (metric === undefined) return undefined;
-  const { values } = await metric.get();
+  const values = (await metric.get()).values as { value: number; labels: object; metricName?: string }[];
   const match = values.find(
     (v) =>
       (v.metricName ?? family) === name &&
-      Object.entries(labels).every(([key, want]) => String(v.labels[key]) === want),
+      Object.entries(labels).every(
+        ([key, want]) => String((v.labels as Record<string, unknown>)[key]) === want,
+      ),
   );
   return match?.value;
 }

@@ -1,0 +1,91 @@
+// Pure: from Consul's checks of the operator's services to one health per resource. Services are
+// tagged `mlops-operator` and carry the owning resource in their Meta (`mlops_namespace`,
+// `mlops_name`), which Nomad copies from the job's service block; Nomad-registered instances also
+// carry `external-source=nomad` and IDs `_nomad-task-<allocID>-<task>-<service>-<port>`.
+import { checkLabel } from "../../api/names.ts";
+import { makeKey, type ResourceKey } from "../../api/resources.ts";
+import type { CheckStatus, ServiceHealth } from "../../trainingjob/ports.ts";
+import type { HealthCheck } from "./types.ts";
+
+export const OPERATOR_SERVICE_TAG = "mlops-operator";
+export const META_NAMESPACE = "mlops_namespace";
+export const META_NAME = "mlops_name";
+
+/** `filter=` selecting the checks of the operator's services (node checks have no ServiceTags). */
+export function operatorChecksFilter(tag = OPERATOR_SERVICE_TAG): string {
+  return `${JSON.stringify(tag)} in ServiceTags`;
+}
+
+/** The TrainingJob owning a service, from its Meta; undefined when absent or not valid names. */
+export function ownerFromMeta(
+  meta: Readonly<Record<string, string>> | null | undefined,
+): ResourceKey | undefined {
+  const namespace = meta?.[META_NAMESPACE];
+  const name = meta?.[META_NAME];
+  if (namespace === undefined || name === undefined) return undefined;
+  if (checkLabel(namespace) !== undefined || checkLabel(name) !== undefined) return undefined;
+  return makeKey("TrainingJob", namespace, name);
+}
+
+const RANK: Record<CheckStatus, number> = { passing: 0, warning: 1, critical: 2, maintenance: 3 };
+
+/** Consul's aggregate order: maintenance over critical over warning over passing. */
+export function worse(a: CheckStatus, b: CheckStatus): CheckStatus {
+  return (RANK[b] ?? RANK.critical) > (RANK[a] ?? RANK.critical) ? b : a;
+}
+
+/**
+ * Health per resource: the worst status over its instances' checks, the number of instances, and
+ * the output of the first check (by service ID, then check ID) in that worst status when not passing.
+ */
+export function aggregateHealth(
+  checks: readonly HealthCheck[],
+  ownerOf: (serviceId: string) => ResourceKey | undefined,
+): Map<ResourceKey, ServiceHealth> {
+  const sorted = [...checks]
+    .filter((c) => c.ServiceID !== "")
+    .sort((a, b) => a.ServiceID.localeCompare(b.ServiceID) || a.CheckID.localeCompare(b.CheckID));
+  const acc = new Map<ResourceKey, { status: CheckStatus; instances: Set<string>; output: string }>();
+  for (const check of sorted) {
+    const key = ownerOf(check.ServiceID);
+    if (key === undefined) continue;
+    const status: CheckStatus = check.Status in RANK ? check.Status : "critical";
+    const entry = acc.get(key) ?? {
+      status: "passing" as CheckStatus,
+      instances: new Set<string>(),
+      output: "",
+    };
+    entry.instances.add(check.ServiceID);
+    if (RANK[status] > RANK[entry.status]) {
+      entry.status = status;
+      entry.output = check.Output ?? "";
+    }
+    acc.set(key, entry);
+  }
+  const out = new Map<ResourceKey, ServiceHealth>();
+  for (const [key, entry] of acc) {
+    out.set(key, { status: entry.status, instances: entry.instances.size, output: entry.output });
+  }
+  return out;
+}
+
+/** Keys whose health appeared, disappeared or changed in status, instances or output. */
+export function changedKeys(
+  before: ReadonlyMap<ResourceKey, ServiceHealth>,
+  after: ReadonlyMap<ResourceKey, ServiceHealth>,
+): ResourceKey[] {
+  const changed: ResourceKey[] = [];
+  for (const [key, next] of after) {
+    const prev = before.get(key);
+    if (
+      !prev ||
+      prev.status !== next.status ||
+      prev.instances !== next.instances ||
+      prev.output !== next.output
+    ) {
+      changed.push(key);
+    }
+  }
+  for (const key of before.keys()) if (!after.has(key)) changed.push(key);
+  return changed;
+}

@@ -1,0 +1,258 @@
+import { Subject } from "rxjs";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { InvalidSpecError, OperatorError } from "../../src/api/errors.ts";
+import type { ResourceKey } from "../../src/api/resources.ts";
+import { Controller, type ControllerOptions, type ErrorReport } from "../../src/controller/controller.ts";
+import { type Action, awaitChange, requeue } from "../../src/controller/reconcile.ts";
+import { metricValue } from "./metric-values.ts";
+
+const key = (name: string): ResourceKey => `TrainingJob/default/${name}`;
+let controllers = 0;
+
+/** A controller whose dispatch records every call (key and fake-clock time) and answers with `answer`. */
+function recording(
+  answer: (key: ResourceKey, call: number, signal: AbortSignal) => Promise<Action> | Action,
+  options: Partial<ControllerOptions> = {},
+) {
+  const calls: { key: ResourceKey; at: number }[] = [];
+  const perKey = new Map<ResourceKey, number>();
+  const controller = new Controller({
+    name: `ctrl-test-${++controllers}`,
+    resyncMs: 0,
+    ...options,
+    dispatch: async (k, signal) => {
+      calls.push({ key: k, at: Date.now() });
+      const call = (perKey.get(k) ?? 0) + 1;
+      perKey.set(k, call);
+      return answer(k, call, signal);
+    },
+  });
+  return { controller, calls, keysCalled: () => calls.map((c) => c.key) };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("Controller", () => {
+  it("merges every source into the queue; a key re-sent while in flight runs again after, once", async () => {
+    const s1 = new Subject<ResourceKey>();
+    const s2 = new Subject<ResourceKey>();
+    const broken = new Subject<ResourceKey>();
+    const { controller, keysCalled } = recording(() => awaitChange, {
+      concurrency: 1,
+      sources: [s1, broken],
+    });
+    controller.watch(s2).start();
+    s1.next(key("a")); // taken at once by the idle worker
+    s2.next(key("b"));
+    s1.next(key("a")); // in flight: dirty, queued again after it is done
+    s2.next(key("b")); // already queued: dropped
+    broken.error(new Error("watch failed"));
+    s2.next(key("c"));
+    await controller.queue.whenIdle();
+    expect(keysCalled()).toEqual([key("a"), key("b"), key("c"), key("a")]);
+    await controller.stop();
+    expect(s1.observed || s2.observed).toBe(false);
+  });
+
+  it("never reconciles one key twice at once, and runs at most `concurrency` reconciles", async () => {
+    const running = new Set<ResourceKey>();
+    let overlaps = 0;
+    let peak = 0;
+    const source = new Subject<ResourceKey>();
+    const { controller, calls } = recording(
+      async (k) => {
+        if (running.has(k)) overlaps++;
+        running.add(k);
+        peak = Math.max(peak, running.size);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+        running.delete(k);
+        return awaitChange;
+      },
+      { concurrency: 4, sources: [source] },
+    );
+    controller.start();
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 10; i++) source.next(key(`k${Math.floor(Math.random() * 12)}`));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await controller.queue.whenIdle();
+    await controller.stop();
+    expect(overlaps).toBe(0);
+    expect(peak).toBe(4);
+    expect(calls.length).toBeGreaterThan(12);
+  });
+
+  it("keeps `concurrency` workers busy and reports them as active", async () => {
+    const releases: (() => void)[] = [];
+    const { controller, calls } = recording(
+      () => new Promise<Action>((resolve) => releases.push(() => resolve(awaitChange))),
+      { concurrency: 3, keys: () => Array.from({ length: 10 }, (_, i) => key(`k${i}`)) },
+    );
+    controller.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const labels = { controller: controller.name };
+    expect(calls.length).toBe(3);
+    expect(await metricValue("controller_runtime_active_workers", labels)).toBe(3);
+    expect(await metricValue("controller_runtime_max_concurrent_reconciles", labels)).toBe(3);
+    expect(await metricValue("workqueue_depth", { name: controller.name })).toBe(7);
+    for (let i = 0; i < 10 && releases.length > 0; i++) {
+      for (const release of releases.splice(0)) release();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await controller.queue.whenIdle();
+    expect(calls.length).toBe(10);
+    expect(await metricValue("controller_runtime_active_workers", labels)).toBe(0);
+    expect(await metricValue("controller_runtime_reconcile_total", { ...labels, result: "success" })).toBe(
+      10,
+    );
+    expect(await metricValue("controller_runtime_reconcile_total", { ...labels, result: "error" })).toBe(0);
+    expect(await metricValue("controller_runtime_reconcile_time_seconds_count", labels)).toBe(10);
+    await controller.stop();
+  });
+
+  it("honours requeueAfter and forgets the key's backoff", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { controller, calls } = recording((_, call) => (call === 1 ? requeue(1_000) : awaitChange), {
+      keys: () => [key("a")],
+    });
+    controller.start();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls.length).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls.length).toBe(2);
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(calls.length).toBe(2);
+    const labels = { controller: controller.name };
+    expect(
+      await metricValue("controller_runtime_reconcile_total", { ...labels, result: "requeue_after" }),
+    ).toBe(1);
+    expect(await metricValue("controller_runtime_reconcile_total", { ...labels, result: "success" })).toBe(1);
+    await controller.stop();
+  });
+
+  it("backs off an immediate requeue (requeueAfterMs 0) like controller-runtime's Requeue", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { controller, calls } = recording((_, call) => (call < 3 ? requeue(0) : awaitChange), {
+      keys: () => [key("a")],
+    });
+    controller.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(calls.map((c) => c.at - (calls[0]?.at ?? 0))).toEqual([0, 750, 2_250]);
+    expect(
+      await metricValue("controller_runtime_reconcile_total", {
+        controller: controller.name,
+        result: "requeue",
+      }),
+    ).toBe(2);
+    await controller.stop();
+  });
+
+  it("retries errors with growing backoff; a success starts the key over", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const source = new Subject<ResourceKey>();
+    const reports: ErrorReport[] = [];
+    const { controller, calls } = recording(
+      (_, call) => {
+        if (call <= 3 || call === 5)
+          throw new OperatorError("NomadUnavailable", "nomad at 127.0.0.1:4646: refused");
+        return awaitChange;
+      },
+      { sources: [source], onError: (r) => reports.push(r) },
+    );
+    controller.start();
+    source.next(key("a"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls.map((c) => c.at)).toEqual([0, 750, 2_250, 5_250]);
+    expect(reports.map((r) => r.retryInMs)).toEqual([750, 1_500, 3_000]);
+    source.next(key("a"));
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(calls.map((c) => c.at).slice(4)).toEqual([10_000, 10_750]);
+    expect(reports[0]).toMatchObject({ key: key("a"), reason: "NomadUnavailable", terminal: false });
+    const labels = { controller: controller.name };
+    expect(
+      await metricValue("controller_runtime_reconcile_errors_total", {
+        ...labels,
+        reason: "NomadUnavailable",
+      }),
+    ).toBe(4);
+    expect(await metricValue("workqueue_retries_total", { name: controller.name })).toBe(4);
+    await controller.stop();
+  });
+
+  it("reports a terminal error and does not retry it", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const reports: ErrorReport[] = [];
+    const { controller, calls } = recording(
+      () => {
+        throw new InvalidSpecError([{ path: ["spec", "replicas"], message: "must be >= 1" }]);
+      },
+      { keys: () => [key("bad")], onError: (r) => reports.push(r) },
+    );
+    controller.start();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(calls.length).toBe(1);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toMatchObject({
+      reason: "InvalidSpec",
+      terminal: true,
+      message: "spec.replicas: must be >= 1",
+    });
+    expect(reports[0]?.retryInMs).toBeUndefined();
+    expect(controller.queue.retries(key("bad"))).toBe(0);
+    expect(
+      await metricValue("controller_runtime_reconcile_errors_total", {
+        controller: controller.name,
+        reason: "InvalidSpec",
+      }),
+    ).toBe(1);
+    await controller.stop();
+  });
+
+  it("resyncs every key each period, spread by ±jitter", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const randoms = [0, 0.999_999, 0.5];
+    const listedAt: number[] = [];
+    const { controller, calls } = recording(() => awaitChange, {
+      resyncMs: 1_000,
+      resyncJitter: 0.1,
+      random: () => randoms.shift() ?? 0.5,
+      keys: () => {
+        listedAt.push(Date.now());
+        return [key("a"), key("b")];
+      },
+    });
+    controller.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(listedAt).toEqual([0, 900, 2_000, 3_000]);
+    expect(calls.length).toBe(8);
+    await controller.stop();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(listedAt.length).toBe(4);
+  });
+
+  it("resync 0 lists the keys once, at start", async () => {
+    vi.useFakeTimers({ now: 0 });
+    let listed = 0;
+    const keys = () => {
+      listed++;
+      return [key("a")];
+    };
+    const { controller } = recording(() => awaitChange, { resyncMs: 0, keys });
+    controller.start();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(listed).toBe(1);
+    await controller.stop();
+  });
+
+  it("rejects a concurrency below 1 and a second start", () => {
+    expect(() => new Controller({ name: "bad", concurrency: 0, dispatch: async () => awaitChange })).toThrow(
+      /concurrency/,
+    );
+    const { controller } = recording(() => awaitChange);
+    controller.start();
+    expect(() => controller.start()).toThrow(/already started/);
+    return controller.stop();
+  });
+});

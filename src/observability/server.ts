@@ -1,0 +1,196 @@
+// The operator's HTTP server (`--metrics-addr`, default 127.0.0.1:9464): /metrics (Prometheus text
+// format from the one registry), /healthz (the process answers), /readyz (200 once the composition
+// root marks the operator ready, else 503 with the reason), plus routes other modules add, such as
+// Prometheus HTTP service discovery: `server.route("GET", "/sd/prometheus", handler)`.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { OperatorError } from "../api/errors.ts";
+import { silentLogger } from "./logger.ts";
+import { registry as operatorRegistry } from "./metrics.ts";
+
+export const DEFAULT_METRICS_ADDR = "127.0.0.1:9464";
+
+/** Handles one request; `url` is the parsed request URL (path and query). Throwing answers 500. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+
+export interface ServerOptions {
+  /** `HOST:PORT`, `:PORT` (every interface) or `[IPv6]:PORT`; port 0 picks a free one. */
+  readonly address?: string;
+  /** Registry served on /metrics. Default: the operator's (src/observability/metrics.ts). */
+  readonly registry?: Registry;
+  readonly log?: Logger;
+}
+
+export interface ListenAddress {
+  /** Undefined for every interface. */
+  readonly host: string | undefined;
+  readonly port: number;
+}
+
+/** Parses `--metrics-addr`; throws a terminal `InvalidAddress` error naming the flag and the value. */
+export function parseListenAddress(address: string): ListenAddress {
+  const colon = address.lastIndexOf(":");
+  const portText = address.slice(colon + 1);
+  let host = colon < 0 ? "" : address.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  const port = Number(portText);
+  if (colon < 0 || !/^\d{1,5}$/.test(portText) || port > 65_535 || /[\s[\]/]/.test(host)) {
+    throw new OperatorError(
+      "InvalidAddress",
+      `--metrics-addr "${address}": expected HOST:PORT such as ${DEFAULT_METRICS_ADDR} or :9464`,
+      { terminal: true },
+    );
+  }
+  return { host: host === "" ? undefined : host, port };
+}
+
+export class OperatorServer {
+  readonly #server: Server;
+  readonly #address: string;
+  readonly #registry: Registry;
+  readonly #log: Logger;
+  readonly #routes = new Map<string, Map<string, RouteHandler>>();
+  #notReady: string | undefined = "starting: the first complete read of the sources is not done yet";
+  #bound: string | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    this.#address = options.address ?? DEFAULT_METRICS_ADDR;
+    parseListenAddress(this.#address);
+    this.#registry = options.registry ?? operatorRegistry;
+    this.#log = options.log ?? silentLogger();
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch(() => res.destroy());
+    });
+    this.#server.on("error", (error) =>
+      this.#log.error({ err: error }, `metrics server ${this.#address} failed`),
+    );
+    this.route("GET", "/metrics", (_req, res) => this.#metrics(res));
+    this.route("GET", "/healthz", (_req, res) => text(res, 200, "ok\n"));
+    this.route("GET", "/readyz", (_req, res) =>
+      this.#notReady === undefined
+        ? text(res, 200, "ok\n")
+        : text(res, 503, `not ready: ${this.#notReady}\n`),
+    );
+  }
+
+  /** Adds a route (exact path; GET routes also answer HEAD). Throws if the method and path are taken. */
+  route(method: string, path: string, handler: RouteHandler): this {
+    const verb = method.toUpperCase();
+    if (!path.startsWith("/"))
+      throw new Error(`metrics server: route path must start with "/", got "${path}"`);
+    const methods = this.#routes.get(path) ?? new Map<string, RouteHandler>();
+    if (methods.has(verb)) throw new Error(`metrics server: route ${verb} ${path} is already taken`);
+    methods.set(verb, handler);
+    this.#routes.set(path, methods);
+    return this;
+  }
+
+  /** /readyz answers 200 from now on. */
+  markReady(): void {
+    this.#notReady = undefined;
+  }
+
+  /** /readyz answers 503 with `reason` (for example "source directory /x is unreadable"). */
+  markNotReady(reason: string): void {
+    this.#notReady = reason;
+  }
+
+  get ready(): boolean {
+    return this.#notReady === undefined;
+  }
+
+  /** Starts listening; resolves with the bound address (`127.0.0.1:43121`, `[::]:9464`). */
+  listen(): Promise<string> {
+    const { host, port } = parseListenAddress(this.#address);
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error): void => {
+        reject(
+          new OperatorError(
+            "ListenFailed",
+            `--metrics-addr ${this.#address}: cannot listen: ${error.message}`,
+            {
+              cause: error,
+            },
+          ),
+        );
+      };
+      this.#server.once("error", onError);
+      this.#server.listen(host === undefined ? { port } : { port, host }, () => {
+        this.#server.off("error", onError);
+        const bound = this.#server.address() as AddressInfo;
+        this.#bound =
+          bound.family === "IPv6" ? `[${bound.address}]:${bound.port}` : `${bound.address}:${bound.port}`;
+        this.#log.info({ address: this.#bound }, `metrics server listening on http://${this.#bound}`);
+        resolve(this.#bound);
+      });
+    });
+  }
+
+  /** The bound address once listening. */
+  get address(): string | undefined {
+    return this.#bound;
+  }
+
+  /** Stops accepting connections, closes idle keep-alive ones at once and busy ones after 1 s. */
+  close(): Promise<void> {
+    if (!this.#server.listening) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const force = setTimeout(() => this.#server.closeAllConnections(), 1_000);
+      force.unref();
+      this.#server.close((error) => {
+        clearTimeout(force);
+        this.#bound = undefined;
+        if (error) reject(error);
+        else resolve();
+      });
+      this.#server.closeIdleConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://operator.invalid");
+    } catch {
+      text(res, 400, "bad request\n");
+      return;
+    }
+    const methods = this.#routes.get(url.pathname);
+    if (methods === undefined) {
+      text(res, 404, `not found: ${url.pathname}\n`);
+      return;
+    }
+    const method = req.method ?? "GET";
+    const handler = methods.get(method) ?? (method === "HEAD" ? methods.get("GET") : undefined);
+    if (handler === undefined) {
+      const allow = [...methods.keys()];
+      if (allow.includes("GET")) allow.push("HEAD");
+      res.setHeader("allow", allow.join(", "));
+      text(res, 405, `method ${method} not allowed on ${url.pathname}\n`);
+      return;
+    }
+    try {
+      await handler(req, res, url);
+    } catch (error) {
+      this.#log.error(
+        { err: error, path: url.pathname },
+        `metrics server: handler for ${method} ${url.pathname} failed`,
+      );
+      if (res.headersSent) res.destroy();
+      else text(res, 500, "internal error\n");
+    }
+  }
+
+  async #metrics(res: ServerResponse): Promise<void> {
+    const body = await this.#registry.metrics();
+    res.writeHead(200, { "content-type": this.#registry.contentType, "cache-control": "no-store" });
+    res.end(body);
+  }
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+  res.end(body);
+}

@@ -1,0 +1,154 @@
+import { request } from "node:http";
+import { afterEach, describe, expect, it } from "vitest";
+import { OperatorError } from "../../src/api/errors.ts";
+import { reconcileTotal } from "../../src/observability/metrics.ts";
+import { OperatorServer, parseListenAddress } from "../../src/observability/server.ts";
+
+const servers: OperatorServer[] = [];
+async function started(configure: (server: OperatorServer) => void = () => {}) {
+  const server = new OperatorServer({ address: "127.0.0.1:0" });
+  servers.push(server);
+  configure(server);
+  const address = await server.listen();
+  return { server, base: `http://${address}` };
+}
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+describe("parseListenAddress", () => {
+  it.each([
+    ["127.0.0.1:9464", { host: "127.0.0.1", port: 9464 }],
+    [":9464", { host: undefined, port: 9464 }],
+    ["0.0.0.0:0", { host: "0.0.0.0", port: 0 }],
+    ["[::1]:8080", { host: "::1", port: 8080 }],
+    ["localhost:65535", { host: "localhost", port: 65535 }],
+  ])("%s → %o", (address, expected) => {
+    expect(parseListenAddress(address)).toEqual(expected);
+  });
+
+  it.each([
+    "9464",
+    "127.0.0.1",
+    "127.0.0.1:",
+    "127.0.0.1:65536",
+    "host:-1",
+    "host:http",
+    "a b:80",
+    "http://x:80",
+  ])("rejects %s with InvalidAddress naming the flag", (address) => {
+    const error = (() => {
+      try {
+        parseListenAddress(address);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(OperatorError);
+    expect(error).toMatchObject({ reason: "InvalidAddress", terminal: true });
+    expect((error as Error).message).toContain(`--metrics-addr "${address}"`);
+  });
+});
+
+describe("OperatorServer", () => {
+  it("binds a free port when asked for port 0 and reports the bound address", async () => {
+    const { server, base } = await started();
+    expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(base).not.toMatch(/:0$/);
+    expect(server.address).toBe(base.slice("http://".length));
+  });
+
+  it("answers /healthz while alive, and /readyz 503 with the reason until marked ready", async () => {
+    const { server, base } = await started();
+    const health = await fetch(`${base}/healthz`);
+    expect([health.status, await health.text()]).toEqual([200, "ok\n"]);
+    const starting = await fetch(`${base}/readyz`);
+    expect(starting.status).toBe(503);
+    expect(await starting.text()).toMatch(/^not ready: starting/);
+    server.markReady();
+    const ready = await fetch(`${base}/readyz`);
+    expect([ready.status, await ready.text(), server.ready]).toEqual([200, "ok\n", true]);
+    server.markNotReady("source directory /srv/gitops is unreadable");
+    const lost = await fetch(`${base}/readyz`);
+    expect([lost.status, await lost.text()]).toEqual([
+      503,
+      "not ready: source directory /srv/gitops is unreadable\n",
+    ]);
+  });
+
+  it("serves the operator's registry on /metrics in the Prometheus text format", async () => {
+    reconcileTotal.labels({ controller: "server-test", result: "success" }).inc(3);
+    const { base } = await started();
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const body = await res.text();
+    expect(body).toContain('controller_runtime_reconcile_total{controller="server-test",result="success"} 3');
+    expect(body).toContain("# TYPE workqueue_depth gauge");
+    expect(body).toContain("process_resident_memory_bytes");
+  });
+
+  it("takes routes from others, with query strings, HEAD for GET, 405 and 404", async () => {
+    const { server, base } = await started((s) =>
+      s.route("GET", "/sd/prometheus", (_req, res, url) => {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(
+          JSON.stringify([{ targets: ["10.0.0.1:9100"], labels: { q: url.searchParams.get("stack") } }]),
+        );
+      }),
+    );
+    const sd = await fetch(`${base}/sd/prometheus?stack=ml`);
+    expect(sd.status).toBe(200);
+    expect(await sd.json()).toEqual([{ targets: ["10.0.0.1:9100"], labels: { q: "ml" } }]);
+    const head = await fetch(`${base}/sd/prometheus`, { method: "HEAD" });
+    expect([head.status, await head.text()]).toEqual([200, ""]);
+    const post = await fetch(`${base}/metrics`, { method: "POST" });
+    expect([post.status, post.headers.get("allow")]).toEqual([405, "GET, HEAD"]);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+    expect(() => server.route("GET", "/sd/prometheus", () => {})).toThrow(/already taken/);
+    server.route("POST", "/sd/prometheus", (_req, res) => {
+      res.end("posted");
+    });
+    expect(await (await fetch(`${base}/sd/prometheus`, { method: "POST" })).text()).toBe("posted");
+  });
+
+  it("answers 500 when a route's handler throws, and keeps serving", async () => {
+    const { base } = await started((s) =>
+      s.route("GET", "/boom", async () => {
+        throw new Error("handler bug");
+      }),
+    );
+    const res = await fetch(`${base}/boom`);
+    expect([res.status, await res.text()]).toEqual([500, "internal error\n"]);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+  });
+
+  it("fails to listen on a taken port with ListenFailed naming the address", async () => {
+    const { base } = await started();
+    const taken = base.slice("http://".length);
+    const second = new OperatorServer({ address: taken });
+    await expect(second.listen()).rejects.toMatchObject({
+      reason: "ListenFailed",
+      message: expect.stringContaining(`--metrics-addr ${taken}: cannot listen`),
+    });
+  });
+
+  it("closes promptly with a keep-alive connection open, and refuses connections after", async () => {
+    const { server, base } = await started();
+    const agentResponse = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/healthz`, { headers: { connection: "keep-alive" } }, (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    expect(agentResponse).toBe(200);
+    const closing = performance.now();
+    await server.close();
+    expect(performance.now() - closing).toBeLessThan(500);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    await server.close();
+  });
+});

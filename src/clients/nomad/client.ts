@@ -95,7 +95,7 @@ export class NomadClient {
         ...(blocking ? { index: options.index, wait: `${Math.ceil(waitMs / 1000)}s` } : {}),
       },
       // Nomad adds up to wait/16 of jitter to a blocking query.
-      ...(blocking ? { timeoutMs: waitMs + waitMs / 16 + 5_000 } : {}),
+      ...(blocking ? { timeoutMs: Math.ceil(waitMs + waitMs / 16 + 5_000) } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { body: response.body, meta: queryMeta(response) } satisfies QueryResult<T>;

@@ -1,0 +1,13 @@
+export type { Frame } from "./event-buffer.ts";
+export { EventBuffer, topicFilter } from "./event-buffer.ts";
+export type { AllocHandle, Executor, SimulatedOptions } from "./executor.ts";
+export { ScriptedExecutor, SimulatedExecutor } from "./executor.ts";
+export type { ExitOptions } from "./lifecycle.ts";
+export { Lifecycle } from "./lifecycle.ts";
+export { compileFilter } from "./routes.ts";
+export type { NomadDoubleOptions, Outage, RequestRecord } from "./server.ts";
+export { NomadDouble, parseWait, startNomadDouble } from "./server.ts";
+export type { ConsulRegistration, ServicesHook } from "./services.ts";
+export { registrations, ServiceRegistrar } from "./services.ts";
+export type { Capacity, JobRecord, Table } from "./state.ts";
+export { canonical, NomadDoubleError, NomadState } from "./state.ts";

@@ -1,0 +1,281 @@
+// The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
+// Nomad server answers them. Errors are plain text. Node built-ins only.
+import type { NomadJob } from "../../../src/clients/nomad/types.ts";
+import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
+
+export interface RouteResult {
+  status: number;
+  body: unknown;
+  /** The table whose index goes in X-Nomad-Index (and that blocking queries wait on). */
+  table?: Table;
+  headers?: Record<string, string>;
+}
+
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  /** Template for logs and metrics (never an ID). */
+  name: string;
+  table?: Table;
+  write?: boolean;
+  handle(ctx: RouteContext): RouteResult;
+}
+
+export interface RouteContext {
+  state: NomadState;
+  params: string[];
+  url: URL;
+  body: unknown;
+  namespace: string;
+  version: string;
+}
+
+export const routes: Route[] = [
+  {
+    method: "GET",
+    pattern: /^\/v1\/agent\/self$/,
+    name: "/v1/agent/self",
+    handle: ({ version }) => ({
+      status: 200,
+      body: {
+        config: {
+          Version: { Version: version, Revision: "double", VersionPrerelease: "", VersionMetadata: "" },
+        },
+        member: { Name: "double.global", Tags: { build: version, region: "global", dc: "dc1" } },
+        stats: {},
+      },
+    }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/status\/leader$/,
+    name: "/v1/status/leader",
+    handle: () => ({ status: 200, body: "127.0.0.1:4647" }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/namespaces$/,
+    name: "/v1/namespaces",
+    handle: ({ state }) => ({
+      status: 200,
+      body: [...state.namespaces]
+        .sort()
+        .map((Name) => ({ Name, Description: "", CreateIndex: 1, ModifyIndex: 1 })),
+    }),
+  },
+  { method: "GET", pattern: /^\/v1\/jobs$/, name: "/v1/jobs", table: "jobs", handle: listJobs },
+  { method: "POST", pattern: /^\/v1\/jobs$/, name: "/v1/jobs", write: true, handle: register },
+  { method: "POST", pattern: /^\/v1\/job\/([^/]+)$/, name: "/v1/job/:id", write: true, handle: register },
+  {
+    method: "GET",
+    pattern: /^\/v1\/job\/([^/]+)$/,
+    name: "/v1/job/:id",
+    table: "jobs",
+    handle: ({ state, params, namespace }) => {
+      const job = state.job(namespace, params[0] ?? "");
+      return job ? { status: 200, body: job } : { status: 404, body: "job not found" };
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: /^\/v1\/job\/([^/]+)$/,
+    name: "/v1/job/:id",
+    write: true,
+    handle: ({ state, params, namespace, url }) => {
+      const purge = url.searchParams.get("purge") === "true";
+      const { evalId, index } = state.deregister(namespace, params[0] ?? "", purge);
+      return {
+        status: 200,
+        body: { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: index, ...queryMeta(index) },
+      };
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/job\/([^/]+)\/allocations$/,
+    name: "/v1/job/:id/allocations",
+    table: "allocs",
+    handle: ({ state, params, namespace, url }) => {
+      const id = params[0] ?? "";
+      const job = state.job(namespace, id);
+      const all = url.searchParams.get("all") === "true";
+      const allocs = state
+        .jobAllocs(namespace, id)
+        .filter((a) => all || !job || a.JobVersion === job.Version || a.DesiredStatus === "run")
+        .sort((a, b) => b.CreateIndex - a.CreateIndex);
+      return { status: 200, body: allocs };
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/job\/([^/]+)\/evaluations$/,
+    name: "/v1/job/:id/evaluations",
+    table: "evals",
+    handle: ({ state, params, namespace }) => ({
+      status: 200,
+      body: state.jobEvals(namespace, params[0] ?? ""),
+    }),
+  },
+  {
+    method: "GET",
+    pattern: /^\/v1\/job\/([^/]+)\/summary$/,
+    name: "/v1/job/:id/summary",
+    table: "allocs",
+    handle: ({ state, params, namespace }) => {
+      const job = state.job(namespace, params[0] ?? "");
+      return job ? { status: 200, body: state.summary(job) } : { status: 404, body: "job not found" };
+    },
+  },
+  { method: "POST", pattern: /^\/v1\/job\/([^/]+)\/plan$/, name: "/v1/job/:id/plan", handle: plan },
+  {
+    method: "GET",
+    pattern: /^\/v1\/allocation\/([^/]+)$/,
+    name: "/v1/allocation/:id",
+    table: "allocs",
+    handle: ({ state, params }) => {
+      const alloc = state.allocs.get(params[0] ?? "");
+      return alloc ? { status: 200, body: alloc } : { status: 404, body: "alloc not found" };
+    },
+  },
+];
+
+function register({ state, params, body, url }: RouteContext): RouteResult {
+  const request = body as { Job?: NomadJob; EnforceIndex?: boolean; JobModifyIndex?: number } | undefined;
+  const job = request?.Job;
+  if (!job || typeof job !== "object") return { status: 400, body: "Job must be specified" };
+  if (params[0] !== undefined && params[0] !== job.ID)
+    return { status: 400, body: "Job ID does not match name" };
+  const namespace = url.searchParams.get("namespace");
+  if (!job.Namespace && namespace) job.Namespace = namespace;
+  const problems = validate(job);
+  if (problems.length > 0) {
+    return {
+      status: 500,
+      body: `${problems.length} error occurred:\n${problems.map((p) => `\t* ${p}`).join("\n")}\n\n`,
+    };
+  }
+  const cas = request.EnforceIndex ? { index: request.JobModifyIndex ?? 0 } : undefined;
+  const result = state.register(job, cas);
+  return {
+    status: 200,
+    body: {
+      EvalID: result.evalId,
+      EvalCreateIndex: state.index,
+      JobModifyIndex: result.job.JobModifyIndex ?? 0,
+      Warnings: "",
+      ...queryMeta(state.index),
+    },
+  };
+}
+
+function plan({ state, params, body }: RouteContext): RouteResult {
+  const job = (body as { Job?: NomadJob } | undefined)?.Job;
+  if (!job) return { status: 400, body: "Job must be specified" };
+  if (job.ID !== params[0]) return { status: 400, body: "Job ID does not match" };
+  job.Namespace ||= "default";
+  const existing = state.job(job.Namespace, job.ID);
+  const type = !existing ? "Added" : state.unchanged(job) ? "None" : "Edited";
+  const failed = type === "None" ? undefined : state.placementFailures(job);
+  const updates: Record<string, Record<string, number>> = {};
+  for (const group of job.TaskGroups ?? []) {
+    const place = type === "None" || failed?.[group.Name] ? 0 : group.Count;
+    updates[group.Name] = {
+      Canary: 0,
+      DestructiveUpdate: type === "Edited" ? place : 0,
+      Ignore: type === "None" ? group.Count : 0,
+      InPlaceUpdate: 0,
+      Migrate: 0,
+      Place: type === "Added" ? place : 0,
+      Preemptions: 0,
+      Stop: 0,
+    };
+  }
+  return {
+    status: 200,
+    body: {
+      Annotations: { DesiredTGUpdates: updates, PreemptedAllocs: null },
+      CreatedEvals: null,
+      Diff: { Fields: null, ID: job.ID, Objects: null, TaskGroups: null, Type: type },
+      FailedTGAllocs: failed ?? null,
+      JobModifyIndex: existing?.JobModifyIndex ?? 0,
+      NextPeriodicLaunch: "0001-01-01T00:00:00Z",
+      Warnings: "",
+      ...queryMeta(state.index),
+    },
+  };
+}
+
+function listJobs({ state, url, namespace }: RouteContext): RouteResult {
+  const meta = url.searchParams.get("meta") === "true";
+  const prefix = url.searchParams.get("prefix") ?? "";
+  let stubs = state.stubs(namespace, meta).filter((s) => s.ID.startsWith(prefix));
+  const filter = url.searchParams.get("filter");
+  if (filter) {
+    const match = compileFilter(filter);
+    stubs = stubs.filter((s) => match(state.job(s.Namespace, s.ID) as unknown as Record<string, unknown>));
+  }
+  const token = url.searchParams.get("next_token");
+  if (token) {
+    const [id, ns] = JSON.parse(Buffer.from(token, "base64url").toString()) as [string, string];
+    stubs = stubs.filter((s) => s.ID > id || (s.ID === id && s.Namespace >= ns));
+  }
+  const perPage = Number(url.searchParams.get("per_page") ?? 0);
+  const headers: Record<string, string> = {};
+  if (perPage > 0 && stubs.length > perPage) {
+    const next = stubs[perPage];
+    if (next)
+      headers["X-Nomad-NextToken"] = Buffer.from(JSON.stringify([next.ID, next.Namespace])).toString(
+        "base64url",
+      );
+    stubs = stubs.slice(0, perPage);
+  }
+  return { status: 200, body: stubs, headers };
+}
+
+/** A go-bexpr subset: `Meta["k"] == "v"`, `Meta.k == "v"`, `Namespace == "v"`, `!=`, joined by `and`. */
+export function compileFilter(expression: string): (job: Record<string, unknown>) => boolean {
+  const clauses = expression.split(/\s+and\s+/i).map((clause) => {
+    const m =
+      /^\s*(Meta\["([^"]+)"\]|Meta\.([A-Za-z0-9_]+)|(Namespace|ID|Status|Type))\s*(==|!=)\s*"([^"]*)"\s*$/.exec(
+        clause,
+      );
+    if (!m)
+      throw new NomadDoubleError(
+        400,
+        `failed to read filter expression: unsupported clause ${clause.trim()}`,
+      );
+    const metaKey = m[2] ?? m[3];
+    const field = m[4];
+    const negate = m[5] === "!=";
+    const value = m[6];
+    return (job: Record<string, unknown>) => {
+      const actual = metaKey
+        ? (job.Meta as Record<string, string> | null | undefined)?.[metaKey]
+        : job[field ?? ""];
+      return (actual === value) !== negate;
+    };
+  });
+  return (job) => clauses.every((c) => c(job));
+}
+
+function validate(job: NomadJob): string[] {
+  const problems: string[] = [];
+  if (!["batch", "service", "system", "sysbatch"].includes(job.Type))
+    problems.push(`Invalid job type: "${job.Type}"`);
+  if (!job.TaskGroups?.length) problems.push("Missing job task groups");
+  for (const group of job.TaskGroups ?? []) {
+    if (!group.Tasks?.length)
+      problems.push(`Task group ${group.Name} validation failed: Missing tasks for task group`);
+    for (const task of group.Tasks ?? []) {
+      if (!task.Driver) problems.push(`Task ${task.Name} validation failed: Missing task driver`);
+      if (!task.Resources || task.Resources.MemoryMB < 10) {
+        problems.push(`Task ${task.Name} validation failed: minimum MemoryMB value is 10`);
+      }
+    }
+  }
+  return problems;
+}
+
+export function queryMeta(index: number) {
+  return { Index: index, LastContact: 0, KnownLeader: true, NextToken: "" };
+}

@@ -1,0 +1,361 @@
+// An in-process Nomad API double on node:http, honest to the wire: real paths and status codes,
+// X-Nomad-Index / X-Nomad-KnownLeader / X-Nomad-LastContact headers, blocking queries (?index=&wait=),
+// plain-text errors, 403 for a bad token when ACLs are on, the event stream (ndjson, `{}` heartbeats,
+// small buffer, resumption by index) and framed allocation logs. Scripting: the `lifecycle` moves
+// allocations; `failNext`, `setOutage`, `dropStreams` and `stallStreams` make it fail, stall or go
+// away; `writes` counts write calls. Node built-ins only, so it also runs inside a container image.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { topicFilter } from "./event-buffer.ts";
+import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
+import { Lifecycle } from "./lifecycle.ts";
+import { routes } from "./routes.ts";
+import { ServiceRegistrar, type ServicesHook } from "./services.ts";
+import { key, NomadDoubleError, NomadState } from "./state.ts";
+
+export interface NomadDoubleOptions {
+  host?: string;
+  port?: number;
+  /** When set, every request needs one of these tokens (X-Nomad-Token or Authorization: Bearer). */
+  tokens?: readonly string[];
+  version?: string;
+  heartbeatMs?: number;
+  eventBufferSize?: number;
+  executor?: Executor;
+  onServices?: ServicesHook;
+  consul?: string;
+  consulToken?: string;
+  namespaces?: readonly string[];
+}
+
+export type Outage = "none" | "refuse" | "error" | "stall";
+
+export interface RequestRecord {
+  method: string;
+  route: string;
+  path: string;
+  query: string;
+}
+
+export class NomadDouble {
+  readonly state: NomadState;
+  readonly lifecycle: Lifecycle;
+  readonly services: ServiceRegistrar;
+  readonly requests: RequestRecord[] = [];
+  writes = 0;
+  readonly #options: NomadDoubleOptions;
+  readonly #executor: Executor;
+  readonly #sockets = new Set<Socket>();
+  readonly #streams = new Set<{ res: ServerResponse; stalled: boolean }>();
+  readonly #held = new Set<ServerResponse>();
+  #server: Server | undefined;
+  #port = 0;
+  #outage: Outage = "none";
+  #failures: { count: number; status: number; body: string } = { count: 0, status: 500, body: "" };
+
+  constructor(options: NomadDoubleOptions = {}) {
+    this.#options = options;
+    this.state = new NomadState(options.eventBufferSize ?? 100);
+    for (const ns of options.namespaces ?? []) this.state.namespaces.add(ns);
+    this.services = new ServiceRegistrar({
+      ...(options.onServices ? { onServices: options.onServices } : {}),
+      ...(options.consul ? { consul: options.consul } : {}),
+      ...(options.consulToken ? { consulToken: options.consulToken } : {}),
+    });
+    this.lifecycle = new Lifecycle(this.state, this.services);
+    this.#executor = options.executor ?? new ScriptedExecutor();
+    this.state.onPlaced = (alloc) => this.#executor.start(this.#handle(alloc.ID));
+    this.state.onStop = (alloc) => {
+      this.#executor.stop(alloc.ID);
+      void this.services.deregister(alloc, undefined);
+    };
+  }
+
+  get address(): string {
+    return `http://${this.#options.host ?? "127.0.0.1"}:${this.#port}`;
+  }
+
+  async start(): Promise<this> {
+    await this.#listen(this.#options.port ?? 0);
+    return this;
+  }
+
+  /** refuse: stop listening, drop connections; error: 500 to all; stall: hold requests unanswered. */
+  async setOutage(mode: Outage): Promise<void> {
+    const previous = this.#outage;
+    this.#outage = mode;
+    if (mode === "refuse") await this.#closeServer();
+    if (previous === "refuse" && mode !== "refuse") await this.#listen(this.#port);
+    if (mode !== "stall") {
+      for (const res of this.#held) res.destroy();
+      this.#held.clear();
+    }
+  }
+
+  failNext(count: number, status = 500, body = "No cluster leader"): void {
+    this.#failures = { count, status, body };
+  }
+
+  /** Closes every open event stream (subscribers see the connection end). */
+  dropStreams(): void {
+    for (const stream of this.#streams) stream.res.destroy();
+    this.#streams.clear();
+  }
+
+  /** Open event streams go silent (no events, no heartbeats) but stay connected. */
+  stallStreams(): void {
+    for (const stream of this.#streams) stream.stalled = true;
+  }
+
+  get openStreams(): number {
+    return this.#streams.size;
+  }
+
+  /** Scripted placement failure for a job (FailedTGAllocs per group), or undefined to clear. */
+  blockPlacement(
+    namespace: string,
+    jobId: string,
+    failures: Parameters<NomadState["blocked"]["set"]>[1] | undefined,
+  ) {
+    if (failures) this.state.blocked.set(key(namespace, jobId), failures);
+    else this.state.blocked.delete(key(namespace, jobId));
+  }
+
+  /** Allocations of a job, oldest first. */
+  allocations(namespace: string, jobId: string) {
+    return this.state.jobAllocs(namespace, jobId).sort((a, b) => a.CreateIndex - b.CreateIndex);
+  }
+
+  async close(): Promise<void> {
+    await this.#executor.close();
+    this.dropStreams();
+    for (const res of this.#held) res.destroy();
+    await this.#closeServer();
+  }
+
+  #handle(allocId: string): AllocHandle {
+    const lifecycle = this.lifecycle;
+    const state = this.state;
+    return {
+      get alloc() {
+        return lifecycle.alloc(allocId);
+      },
+      get job() {
+        const alloc = lifecycle.alloc(allocId);
+        return state.job(alloc.Namespace, alloc.JobID);
+      },
+      running: () => lifecycle.running(allocId),
+      exit: (options) => lifecycle.exit(allocId, options),
+      driverFailure: (message) => lifecycle.driverFailure(allocId, message),
+      log: (task, text) => lifecycle.appendLog(allocId, task, text),
+    };
+  }
+
+  #listen(port: number): Promise<void> {
+    const server = createServer((req, res) => {
+      this.#serve(req, res).catch((error: unknown) => {
+        if (!res.headersSent) plain(res, 500, error instanceof Error ? error.message : String(error));
+      });
+    });
+    server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, this.#options.host ?? "127.0.0.1", () => {
+        const address = server.address();
+        this.#port = typeof address === "object" && address ? address.port : port;
+        resolve();
+      });
+    });
+  }
+
+  async #closeServer(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    this.dropStreams();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://double");
+    const method = req.method ?? "GET";
+    const text = await readBody(req);
+    if (this.#outage === "stall") {
+      this.#held.add(res);
+      return;
+    }
+    if (this.#outage === "error") return plain(res, 500, "No cluster leader");
+    if (this.#failures.count > 0) {
+      this.#failures.count--;
+      return plain(res, this.#failures.status, this.#failures.body);
+    }
+    const denied = this.#acl(req);
+    if (denied) return plain(res, 403, denied);
+    const namespace = url.searchParams.get("namespace") || "default";
+    if (method === "GET" && url.pathname === "/v1/event/stream") return this.#eventStream(res, url);
+    const logs = /^\/v1\/client\/fs\/logs\/([^/]+)$/.exec(url.pathname);
+    if (method === "GET" && logs) return this.#logs(res, url, decodeURIComponent(logs[1] ?? ""));
+    for (const route of routes) {
+      const match = route.pattern.exec(url.pathname);
+      if (!match) continue;
+      if (route.method !== method) continue;
+      this.requests.push({ method, route: route.name, path: url.pathname, query: url.search });
+      if (route.write) this.writes++;
+      let body: unknown;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch (error) {
+        return plain(res, 400, `Unable to decode request body: ${(error as Error).message}`);
+      }
+      if (route.table && url.searchParams.has("index")) {
+        await this.#block(route.table, Number(url.searchParams.get("index")), url.searchParams.get("wait"));
+      }
+      try {
+        const result = route.handle({
+          state: this.state,
+          params: match.slice(1).map((p) => decodeURIComponent(p)),
+          url,
+          body,
+          namespace,
+          version: this.#options.version ?? "1.9.7",
+        });
+        const index = route.table ? this.state.tableIndex(route.table) : this.state.index;
+        if (result.status >= 300) return plain(res, result.status, String(result.body));
+        res.writeHead(result.status, {
+          "content-type": "application/json",
+          ...headers(index),
+          ...result.headers,
+        });
+        res.end(JSON.stringify(result.body));
+      } catch (error) {
+        if (error instanceof NomadDoubleError) return plain(res, error.status, error.message);
+        throw error;
+      }
+      return;
+    }
+    const known = routes.some((r) => r.pattern.test(url.pathname));
+    plain(res, known ? 405 : 404, known ? "Invalid method" : "Invalid URL");
+  }
+
+  #acl(req: IncomingMessage): string | undefined {
+    const tokens = this.#options.tokens;
+    if (!tokens) return undefined;
+    const header = req.headers["x-nomad-token"];
+    const bearer = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const token = (Array.isArray(header) ? header[0] : header) ?? bearer;
+    if (!token) return "Permission denied";
+    return tokens.includes(token) ? undefined : "ACL token not found";
+  }
+
+  async #block(table: "jobs" | "allocs" | "evals", index: number, wait: string | null): Promise<void> {
+    if (this.state.tableIndex(table) > index) return;
+    const ms = Math.min(parseWait(wait ?? "5m"), 600_000);
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.state.changes.off(table, done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.state.changes.on(table, done);
+    });
+  }
+
+  #eventStream(res: ServerResponse, url: URL): void {
+    const topics = url.searchParams.getAll("topic");
+    const accept = topicFilter(
+      topics.length > 0 ? topics : ["*"],
+      url.searchParams.get("namespace") || "default",
+    );
+    const from = Number(url.searchParams.get("index") ?? 0);
+    res.writeHead(200, { "content-type": "application/json", ...headers(this.state.index) });
+    const stream = { res, stalled: false };
+    this.#streams.add(stream);
+    const send = (frame: { Index: number; Events: unknown[] }) => {
+      if (stream.stalled) return;
+      const events = (frame.Events as Parameters<typeof accept>[0][]).filter(accept);
+      if (events.length > 0) res.write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
+    };
+    if (from > 0) for (const frame of this.state.events.since(from)) send(frame);
+    const unsubscribe = this.state.events.subscribe(send);
+    const heartbeat = setInterval(() => {
+      if (!stream.stalled) res.write("{}\n");
+    }, this.#options.heartbeatMs ?? 10_000);
+    res.on("close", () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      this.#streams.delete(stream);
+    });
+  }
+
+  #logs(res: ServerResponse, url: URL, allocId: string): void {
+    const alloc = this.state.allocs.get(allocId);
+    const task = url.searchParams.get("task");
+    if (!alloc || !task) {
+      plain(res, alloc ? 400 : 404, alloc ? "must provide task name" : `unknown allocation ID "${allocId}"`);
+      return;
+    }
+    const type = url.searchParams.get("type") ?? "stdout";
+    const logKey = `${allocId}/${task}`;
+    let offset = 0;
+    const file = `alloc/logs/${task}.${type}.0`;
+    res.writeHead(200, { "content-type": "application/json" });
+    const flush = () => {
+      const text = type === "stdout" ? (this.lifecycle.logs.get(logKey) ?? "") : "";
+      const data = Buffer.from(text, "utf8").subarray(offset);
+      if (data.length === 0) return;
+      offset += data.length;
+      res.write(JSON.stringify({ Offset: offset, Data: data.toString("base64"), File: file }));
+    };
+    flush();
+    if (url.searchParams.get("follow") !== "true") {
+      res.end();
+      return;
+    }
+    const onLog = (k: string) => {
+      if (k === logKey) flush();
+    };
+    this.state.changes.on("logs", onLog);
+    const heartbeat = setInterval(() => res.write("{}"), this.#options.heartbeatMs ?? 10_000);
+    res.on("close", () => {
+      clearInterval(heartbeat);
+      this.state.changes.off("logs", onLog);
+    });
+  }
+}
+
+export async function startNomadDouble(options: NomadDoubleOptions = {}): Promise<NomadDouble> {
+  return new NomadDouble(options).start();
+}
+
+function headers(index: number): Record<string, string> {
+  return {
+    "X-Nomad-Index": String(Math.max(1, index)),
+    "X-Nomad-KnownLeader": "true",
+    "X-Nomad-LastContact": "0",
+  };
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** Nomad's wait parameter: "5s", "300ms", "2m", or bare seconds. */
+export function parseWait(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return 300_000;
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : m[2] === "h" ? n * 3_600_000 : n * 1000;
+}

@@ -1,0 +1,442 @@
+// The Nomad double's state: namespaces, jobs with versions, evaluations and allocations, one raft-like
+// index with per-table indexes for blocking queries, and the event buffer. Behaves like a Nomad
+// server where the operator can see it: registering an unchanged job is a no-op, check-and-set
+// conflicts, stop keeps the job (dead, Stop=true), purge removes it (404 afterwards), a new job version
+// stops the old version's allocations and places new ones. Node built-ins only.
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type {
+  NomadAllocation,
+  NomadAllocationMetric,
+  NomadEvaluation,
+  NomadEvent,
+  NomadJob,
+  NomadJobListStub,
+} from "../../../src/clients/nomad/types.ts";
+import { withServerDefaults } from "./defaults.ts";
+import { EventBuffer } from "./event-buffer.ts";
+
+export type Table = "jobs" | "allocs" | "evals";
+
+export class NomadDoubleError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+export interface JobRecord {
+  job: NomadJob;
+  /** The job as last submitted (canonical JSON): an unchanged submission is a no-op. */
+  submitted: string;
+}
+
+export interface Capacity {
+  nodes: number;
+  gpusPerNode: number;
+}
+
+export class NomadState {
+  readonly namespaces = new Set<string>(["default"]);
+  readonly jobs = new Map<string, JobRecord>();
+  readonly allocs = new Map<string, NomadAllocation>();
+  readonly evals = new Map<string, NomadEvaluation>();
+  readonly events: EventBuffer;
+  readonly changes = new EventEmitter();
+  /** Scripted placement failures per job key (namespace/id). */
+  readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
+  capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
+  #index = 1;
+  readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
+  /** Called with each allocation created by a placement (the executor starts it). */
+  onPlaced: (alloc: NomadAllocation) => void = () => {};
+  /** Called when an allocation must stop (new version, job stopped or purged). */
+  onStop: (alloc: NomadAllocation) => void = () => {};
+
+  constructor(eventBufferSize = 100) {
+    this.events = new EventBuffer(eventBufferSize);
+    this.changes.setMaxListeners(0);
+  }
+
+  get index(): number {
+    return this.#index;
+  }
+
+  tableIndex(table: Table): number {
+    return this.#tables[table];
+  }
+
+  /** Advances the index, marks tables changed and publishes the events at that index. */
+  bump(tables: readonly Table[], events: (index: number) => Omit<NomadEvent, "Index">[] = () => []): number {
+    const index = ++this.#index;
+    for (const table of tables) this.#tables[table] = index;
+    this.events.publish(
+      index,
+      events(index).map((e) => ({ ...e, Index: index })),
+    );
+    for (const table of tables) this.changes.emit(table);
+    return index;
+  }
+
+  job(namespace: string, id: string): NomadJob | undefined {
+    return this.jobs.get(key(namespace, id))?.job;
+  }
+
+  register(input: NomadJob, cas?: { index: number }): { job: NomadJob; evalId: string; changed: boolean } {
+    const namespace = input.Namespace || "default";
+    if (!this.namespaces.has(namespace)) {
+      throw new NomadDoubleError(500, `job "${input.ID}" is in nonexistent namespace "${namespace}"`);
+    }
+    if (!input.ID || /[\s/]/.test(input.ID) || input.ID.includes("\0") || input.ID.length > 128) {
+      throw new NomadDoubleError(
+        500,
+        `1 error occurred:\n\t* Job ID contains a space, null character or slash`,
+      );
+    }
+    const existing = this.jobs.get(key(namespace, input.ID));
+    if (cas) {
+      if (cas.index === 0 && existing) {
+        throw new NomadDoubleError(500, "Enforcing job modify index 0: job already exists");
+      }
+      if (cas.index > 0 && !existing) {
+        throw new NomadDoubleError(500, `Enforcing job modify index ${cas.index}: job does not exist`);
+      }
+      if (cas.index > 0 && existing && existing.job.JobModifyIndex !== cas.index) {
+        throw new NomadDoubleError(
+          500,
+          `Enforcing job modify index ${cas.index}: job exists with conflicting job modify index: ${existing.job.JobModifyIndex}`,
+        );
+      }
+    }
+    const submitted = canonical({ ...input, Namespace: namespace });
+    const changed = !existing || existing.submitted !== submitted;
+    let job = existing?.job as NomadJob;
+    const index = changed ? this.#index + 1 : this.#index;
+    if (changed) {
+      job = withServerDefaults(
+        { ...structuredClone(input), Namespace: namespace },
+        {
+          version: existing ? (existing.job.Version ?? 0) + 1 : 0,
+          createIndex: existing?.job.CreateIndex ?? index,
+          index,
+        },
+      );
+      this.jobs.set(key(namespace, input.ID), { job, submitted });
+    }
+    const evaluation = this.#evaluate(job, changed ? index : undefined);
+    return { job, evalId: evaluation.ID, changed };
+  }
+
+  /** Stop (kept as dead, Stop=true) or purge (removed: reads answer 404). Unknown jobs are fine. */
+  deregister(namespace: string, id: string, purge: boolean): { evalId: string; index: number } {
+    const record = this.jobs.get(key(namespace, id));
+    if (!record) {
+      const evalId = randomUUID();
+      return { evalId, index: this.bump(["evals"]) };
+    }
+    const job = record.job;
+    for (const alloc of this.jobAllocs(namespace, id)) {
+      if (alloc.DesiredStatus === "run") this.#stopAlloc(alloc, "alloc not needed since job was stopped");
+    }
+    if (!purge) job.Stop = true;
+    const index = this.bump(["jobs", "evals"], () => [jobEvent("JobDeregistered", job)]);
+    if (purge) {
+      this.jobs.delete(key(namespace, id));
+      for (const alloc of this.jobAllocs(namespace, id)) this.allocs.delete(alloc.ID);
+    } else {
+      job.Stop = true;
+      job.Status = "dead";
+      job.ModifyIndex = index;
+      job.JobModifyIndex = index;
+      job.Version = (job.Version ?? 0) + 1;
+      record.submitted = canonical({ ...JSON.parse(record.submitted), Stop: true });
+    }
+    return { evalId: randomUUID(), index };
+  }
+
+  jobAllocs(namespace: string, id: string): NomadAllocation[] {
+    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === id);
+  }
+
+  jobEvals(namespace: string, id: string): NomadEvaluation[] {
+    return [...this.evals.values()]
+      .filter((e) => e.Namespace === namespace && e.JobID === id)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex);
+  }
+
+  stubs(namespace: string, meta: boolean): NomadJobListStub[] {
+    return [...this.jobs.values()]
+      .map((r) => r.job)
+      .filter((j) => namespace === "*" || j.Namespace === namespace)
+      .sort((a, b) => (a.ID === b.ID ? a.Namespace.localeCompare(b.Namespace) : a.ID < b.ID ? -1 : 1))
+      .map((j) => stub(j, meta, this.summary(j)));
+  }
+
+  /** The submitted form of a job, to tell an unchanged submission (plan's Diff "None"). */
+  unchanged(job: NomadJob): boolean {
+    const existing = this.jobs.get(key(job.Namespace || "default", job.ID));
+    return (
+      existing !== undefined &&
+      existing.submitted === canonical({ ...job, Namespace: job.Namespace || "default" })
+    );
+  }
+
+  summary(job: NomadJob) {
+    const groups: Record<string, Record<string, number>> = {};
+    for (const group of job.TaskGroups) {
+      groups[group.Name] = {
+        Queued: 0,
+        Complete: 0,
+        Failed: 0,
+        Running: 0,
+        Starting: 0,
+        Lost: 0,
+        Unknown: 0,
+      };
+    }
+    for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
+      const g = groups[alloc.TaskGroup];
+      if (!g) continue;
+      const field = { pending: "Starting", running: "Running", complete: "Complete", failed: "Failed" }[
+        alloc.ClientStatus as string
+      ];
+      const name = field ?? (alloc.ClientStatus === "lost" ? "Lost" : "Unknown");
+      g[name] = (g[name] ?? 0) + 1;
+    }
+    const blocked = this.placementFailures(job);
+    for (const group of Object.keys(blocked ?? {})) {
+      const g = groups[group];
+      if (g) g.Queued = job.TaskGroups.find((t) => t.Name === group)?.Count ?? 0;
+    }
+    return {
+      JobID: job.ID,
+      Namespace: job.Namespace,
+      Summary: groups,
+      Children: { Pending: 0, Running: 0, Dead: 0 },
+      CreateIndex: job.CreateIndex ?? 0,
+      ModifyIndex: this.tableIndex("allocs"),
+    };
+  }
+
+  /** Recomputes the job's Status from its allocations (pending / running / dead). */
+  refreshStatus(job: NomadJob): void {
+    if (job.Stop) {
+      job.Status = "dead";
+      return;
+    }
+    const allocs = this.jobAllocs(job.Namespace, job.ID).filter((a) => a.JobVersion === job.Version);
+    const live = allocs.filter((a) => a.ClientStatus === "pending" || a.ClientStatus === "running");
+    if (allocs.length > 0 && live.length === 0) job.Status = "dead";
+    else job.Status = allocs.some((a) => a.ClientStatus === "running") ? "running" : "pending";
+  }
+
+  /** Creates an evaluation and, for a changed job, the placement that follows from it. */
+  #evaluate(job: NomadJob, changedAt: number | undefined): NomadEvaluation {
+    const failed = this.placementFailures(job);
+    const evaluation: NomadEvaluation = {
+      ID: randomUUID(),
+      JobID: job.ID,
+      Namespace: job.Namespace,
+      Status: "complete",
+      StatusDescription: "",
+      BlockedEval: "",
+      FailedTGAllocs: failed ?? null,
+      CreateIndex: 0,
+      ModifyIndex: 0,
+    };
+    const placed: NomadAllocation[] = [];
+    const stopped: NomadAllocation[] = [];
+    if (changedAt !== undefined && !job.Stop) {
+      for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
+        if (alloc.JobVersion !== job.Version && alloc.DesiredStatus === "run") stopped.push(alloc);
+      }
+      for (const group of job.TaskGroups) {
+        if (failed?.[group.Name]) continue;
+        for (let i = 0; i < group.Count; i++) placed.push(newAlloc(job, group.Name, i, evaluation.ID));
+      }
+    }
+    if (failed) evaluation.BlockedEval = randomUUID();
+    const index = this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => [
+      ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
+      ...placed.map((a) => allocEvent(stamp(a, i))),
+    ]);
+    evaluation.CreateIndex = index;
+    evaluation.ModifyIndex = index;
+    this.evals.set(evaluation.ID, evaluation);
+    for (const alloc of stopped) this.#stopAlloc(alloc, "alloc not needed due to job update");
+    for (const alloc of placed) {
+      this.allocs.set(alloc.ID, alloc);
+      this.onPlaced(alloc);
+    }
+    this.refreshStatus(job);
+    return evaluation;
+  }
+
+  #stopAlloc(alloc: NomadAllocation, description: string): void {
+    alloc.DesiredStatus = "stop";
+    alloc.DesiredDescription = description;
+    if (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running") {
+      alloc.ClientStatus = "complete";
+      for (const state of Object.values(alloc.TaskStates ?? {})) {
+        state.State = "dead";
+        state.FinishedAt = new Date().toISOString();
+        state.Events = [...(state.Events ?? []), taskEvent("Killed", "Task successfully killed")];
+      }
+    }
+    this.bump(["allocs"], (i) => [allocEvent(stamp(alloc, i))]);
+    this.onStop(alloc);
+  }
+
+  /** Scripted failures, else capacity: no node has the device (ConstraintFiltered) or not enough free. */
+  placementFailures(job: NomadJob): Record<string, NomadAllocationMetric> | undefined {
+    const scripted = this.blocked.get(key(job.Namespace, job.ID));
+    if (scripted) return scripted;
+    let out: Record<string, NomadAllocationMetric> | undefined;
+    for (const group of job.TaskGroups) {
+      const gpus = group.Tasks.reduce(
+        (n, t) =>
+          n + (t.Resources.Devices ?? []).reduce((m, d) => m + (d.Name.includes("gpu") ? d.Count : 0), 0),
+        0,
+      );
+      if (gpus === 0 || gpus <= this.capacity.gpusPerNode) continue;
+      const nodes = this.capacity.nodes;
+      out ??= {};
+      out[group.Name] = {
+        NodesEvaluated: nodes,
+        NodesFiltered: this.capacity.gpusPerNode === 0 ? nodes : 0,
+        NodesExhausted: this.capacity.gpusPerNode === 0 ? 0 : nodes,
+        ClassFiltered: null,
+        ClassExhausted: null,
+        ConstraintFiltered: this.capacity.gpusPerNode === 0 ? { "missing devices": nodes } : null,
+        DimensionExhausted:
+          this.capacity.gpusPerNode === 0 ? null : { "devices: no devices match request": nodes },
+        CoalescedFailures: Math.max(0, group.Count - 1),
+      };
+    }
+    return out;
+  }
+}
+
+export function key(namespace: string, id: string): string {
+  return `${namespace}/${id}`;
+}
+
+/** JSON with sorted keys: two submissions compare equal when their content is equal. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export function taskEvent(type: string, message: string, extra: Partial<NomadEvent["Payload"]> = {}) {
+  return {
+    Type: type,
+    Time: Date.now() * 1_000_000,
+    Message: "",
+    DisplayMessage: message,
+    Details: {},
+    FailsTask: false,
+    ExitCode: 0,
+    Signal: 0,
+    DriverError: "",
+    ...extra,
+  } as NonNullable<NonNullable<NomadAllocation["TaskStates"]>[string]["Events"]>[number];
+}
+
+function newAlloc(job: NomadJob, group: string, index: number, evalId: string): NomadAllocation {
+  const now = Date.now() * 1_000_000;
+  const tasks = job.TaskGroups.find((g) => g.Name === group)?.Tasks ?? [];
+  return {
+    ID: randomUUID(),
+    EvalID: evalId,
+    Name: `${job.ID}.${group}[${index}]`,
+    Namespace: job.Namespace,
+    NodeID: "f3c2a5b4-0000-4000-8000-000000000001",
+    NodeName: "double-node-1",
+    JobID: job.ID,
+    JobType: job.Type,
+    JobVersion: job.Version ?? 0,
+    TaskGroup: group,
+    DesiredStatus: "run",
+    DesiredDescription: "",
+    ClientStatus: "pending",
+    ClientDescription: "No tasks have started",
+    TaskStates: Object.fromEntries(
+      tasks.map((t) => [
+        t.Name,
+        {
+          State: "pending",
+          Failed: false,
+          Restarts: 0,
+          StartedAt: null,
+          FinishedAt: null,
+          LastRestart: null,
+          Events: [taskEvent("Received", "Task received by client")],
+        },
+      ]),
+    ),
+    FollowupEvalID: "",
+    NextAllocation: "",
+    PreviousAllocation: "",
+    CreateIndex: 0,
+    ModifyIndex: 0,
+    CreateTime: now,
+    ModifyTime: now,
+  } as NomadAllocation;
+}
+
+export function stamp(alloc: NomadAllocation, index: number): NomadAllocation {
+  if (alloc.CreateIndex === 0) alloc.CreateIndex = index;
+  alloc.ModifyIndex = index;
+  alloc.ModifyTime = Date.now() * 1_000_000;
+  return alloc;
+}
+
+export function jobEvent(type: string, job: NomadJob): Omit<NomadEvent, "Index"> {
+  return {
+    Topic: "Job",
+    Type: type,
+    Key: job.ID,
+    Namespace: job.Namespace,
+    FilterKeys: null,
+    Payload: { Job: structuredClone(job) },
+  };
+}
+
+export function allocEvent(alloc: NomadAllocation): Omit<NomadEvent, "Index"> {
+  return {
+    Topic: "Allocation",
+    Type: "AllocationUpdated",
+    Key: alloc.ID,
+    Namespace: alloc.Namespace,
+    FilterKeys: [alloc.JobID],
+    Payload: { Allocation: structuredClone(alloc) },
+  };
+}
+
+function stub(job: NomadJob, meta: boolean, summary: unknown): NomadJobListStub {
+  return {
+    ID: job.ID,
+    ParentID: "",
+    Name: job.Name,
+    Namespace: job.Namespace,
+    Datacenters: job.Datacenters,
+    NodePool: job.NodePool ?? "default",
+    Type: job.Type,
+    Priority: job.Priority,
+    Periodic: false,
+    ParameterizedJob: false,
+    Stop: job.Stop ?? false,
+    Status: job.Status ?? "pending",
+    StatusDescription: "",
+    JobSummary: summary,
+    CreateIndex: job.CreateIndex ?? 0,
+    ModifyIndex: job.ModifyIndex ?? 0,
+    JobModifyIndex: job.JobModifyIndex ?? 0,
+    SubmitTime: job.SubmitTime ?? 0,
+    ...(meta ? { Meta: job.Meta ?? null } : {}),
+  } as NomadJobListStub;
+}

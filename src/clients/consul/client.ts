@@ -69,7 +69,9 @@ export class ConsulClient {
         ...(blocking ? { index: options.index, wait: `${Math.max(1, Math.round(waitMs))}ms` } : {}),
       },
       // A blocked request is answered after wait plus up to wait/16 of jitter; past that it stalled.
-      ...(blocking ? { timeoutMs: waitMs + waitMs / 16 + this.#stallMarginMs, idempotent: false } : {}),
+      ...(blocking
+        ? { timeoutMs: Math.ceil(waitMs + waitMs / 16 + this.#stallMarginMs), idempotent: false }
+        : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return indexed(response, response.body ?? []);

@@ -1,4 +1,6 @@
 export { compileFilter, FilterError } from "./filter.ts";
+export type { NomadServiceFixture } from "./fixtures.ts";
+export { nomadServiceRegistration } from "./fixtures.ts";
 export { HttpCheckRunner, probe } from "./http-checks.ts";
 export { contentHash, routeTemplate } from "./routes.ts";
 export type { ConsulDoubleOptions, Outage } from "./server.ts";

@@ -1,0 +1,110 @@
+// The one way to reach a Docker engine: DOCKER_HOST (unix://, tcp://, with DOCKER_CERT_PATH for TLS)
+// or the local socket, at Engine API 1.41 (Docker 20.10). On a newer engine that no longer serves
+// 1.41 (Docker 29 serves ≥ 1.44) the lowest version the engine accepts is used instead. Every call
+// goes through `call()`: one place for the typed error mapping and the request metrics.
+import Docker from "dockerode";
+import { externalRequestDuration, externalRequests } from "../../observability/metrics.ts";
+import { dockerError, statusOf } from "./errors.ts";
+
+export const PINNED_API_VERSION = "1.41";
+
+export interface DockerConnectOptions {
+  /** DOCKER_HOST-style address (unix:///var/run/docker.sock, tcp://127.0.0.1:2375); default: env or the local socket. */
+  host?: string;
+  /** API version to pin; default 1.41 (negotiated down/up within what the engine serves). */
+  apiVersion?: string;
+  /** Probe the engine's /version to negotiate; off keeps the pin as is (no I/O). Default true. */
+  negotiate?: boolean;
+  /** Time allowed for the negotiation probe. */
+  probeTimeoutMs?: number;
+}
+
+export interface DockerConnection {
+  readonly docker: Docker;
+  /** Where the engine is, for messages and status (`run.target`). */
+  readonly target: string;
+  readonly apiVersion: string;
+  /** Runs one Docker call: maps its failure to a typed error naming `what`, counts it per endpoint. */
+  call<T>(endpoint: string, what: string, fn: (docker: Docker) => Promise<T>): Promise<T>;
+}
+
+export function dockerTarget(host = process.env.DOCKER_HOST): string {
+  return host && host !== "" ? host : "unix:///var/run/docker.sock";
+}
+
+function clientOptions(target: string, version: string | undefined): Docker.DockerOptions {
+  const versioned = version === undefined ? {} : { version: `v${version}` };
+  if (target.startsWith("unix://")) return { socketPath: target.slice("unix://".length), ...versioned };
+  if (target.startsWith("/")) return { socketPath: target, ...versioned };
+  const url = new URL(target.replace(/^tcp:/, process.env.DOCKER_TLS_VERIFY ? "https:" : "http:"));
+  const protocol = url.protocol === "https:" ? "https" : "http";
+  const port = url.port || (protocol === "https" ? "2376" : "2375");
+  // TLS material (DOCKER_CERT_PATH) is read by docker-modem itself for host/port connections.
+  return { host: url.hostname, port, protocol, ...versioned };
+}
+
+/** Compares "1.41"-style versions. */
+export function compareApiVersions(a: string, b: string): number {
+  const [amaj = 0, amin = 0] = a.split(".").map(Number);
+  const [bmaj = 0, bmin = 0] = b.split(".").map(Number);
+  return amaj !== bmaj ? amaj - bmaj : amin - bmin;
+}
+
+/** The version to speak: the pin when the engine serves it, else the nearest one it serves. */
+export function negotiateApiVersion(
+  pinned: string,
+  server: { ApiVersion?: string; MinAPIVersion?: string },
+): string {
+  const max = server.ApiVersion;
+  const min = server.MinAPIVersion;
+  if (max && compareApiVersions(max, pinned) < 0) return max;
+  if (min && compareApiVersions(min, pinned) > 0) return min;
+  return pinned;
+}
+
+export async function connectDocker(options: DockerConnectOptions = {}): Promise<DockerConnection> {
+  const target = dockerTarget(options.host);
+  const pinned = options.apiVersion ?? PINNED_API_VERSION;
+  let version = pinned;
+  if (options.negotiate ?? true) {
+    const probe = new Docker({
+      ...clientOptions(target, undefined),
+      timeout: options.probeTimeoutMs ?? 3000,
+    });
+    try {
+      version = negotiateApiVersion(
+        pinned,
+        (await probe.version()) as { ApiVersion?: string; MinAPIVersion?: string },
+      );
+    } catch {
+      // Unreachable now: keep the pin; calls will report DockerUnavailable until the engine answers.
+    }
+  }
+  return dockerConnection(new Docker(clientOptions(target, version)), target, version);
+}
+
+/** Wraps an existing dockerode client (tests, or a composition root that built its own). */
+export function dockerConnection(
+  docker: Docker,
+  target: string,
+  apiVersion = PINNED_API_VERSION,
+): DockerConnection {
+  return {
+    docker,
+    target,
+    apiVersion,
+    async call<T>(endpoint: string, what: string, fn: (d: Docker) => Promise<T>): Promise<T> {
+      const end = externalRequestDuration.startTimer({ system: "docker", endpoint });
+      try {
+        const result = await fn(docker);
+        externalRequests.inc({ system: "docker", endpoint, code: "2xx" });
+        return result;
+      } catch (error) {
+        externalRequests.inc({ system: "docker", endpoint, code: String(statusOf(error) ?? "error") });
+        throw dockerError(error, what, target);
+      } finally {
+        end();
+      }
+    },
+  };
+}

@@ -38,13 +38,12 @@ describe("parseListenAddress", () => {
     "a b:80",
     "http://x:80",
   ])("rejects %s with InvalidAddress naming the flag", (address) => {
-    const error = (() => {
-      try {
-        parseListenAddress(address);
-      } catch (e) {
-        return e;
-      }
-    })();
+    let error: unknown;
+    try {
+      parseListenAddress(address);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(OperatorError);
     expect(error).toMatchObject({ reason: "InvalidAddress", terminal: true });
     expect((error as Error).message).toContain(`--metrics-addr "${address}"`);

@@ -1,0 +1,63 @@
+// Debian's promtool on the shipped alert rules and on what render() generates (prometheus.yml for
+// serviceDiscovery: http, and the stack's rule file). Skipped only where promtool is absent.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { renderStack } from "../../src/stack/render.ts";
+import { containerOf, renderOptions, stackOf } from "./fixtures.ts";
+
+const promtool = (() => {
+  try {
+    execFileSync("promtool", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const dir = mkdtempSync(join(tmpdir(), "mlops-promtool-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function check(args: string[]): string {
+  return execFileSync("promtool", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+}
+
+describe.skipIf(!promtool)("promtool", () => {
+  const files = containerOf(
+    renderStack(stackOf({ prometheus: { serviceDiscovery: "http" } }), renderOptions),
+    "prometheus",
+  ).files;
+
+  it("accepts manifests/prometheus/alerts.yml", () => {
+    expect(check(["check", "rules", "manifests/prometheus/alerts.yml"])).toMatch(/SUCCESS: \d+ rules found/);
+  });
+
+  it("accepts the generated stack rules", () => {
+    const rules = files.find((f) => f.path.endsWith("mlops-stack.yml"));
+    const path = join(dir, "mlops-stack.yml");
+    writeFileSync(path, rules?.content ?? "");
+    expect(check(["check", "rules", path])).toContain("SUCCESS: 2 rules found");
+  });
+
+  it("accepts the generated prometheus.yml for serviceDiscovery: http (rule files beside it)", () => {
+    const config = files.find((f) => f.path === "/etc/prometheus/prometheus.yml")?.content ?? "";
+    mkdirRules();
+    const path = join(dir, "prometheus.yml");
+    writeFileSync(path, config.replace("/etc/prometheus/rules/", `${dir}/rules/`));
+    expect(check(["check", "config", path])).toContain("SUCCESS");
+  });
+
+  it("rejects a broken rule (the check can fail)", () => {
+    const path = join(dir, "broken.yml");
+    writeFileSync(path, readFileSync("manifests/prometheus/alerts.yml", "utf8").replace("rate(", "rate(("));
+    expect(() => check(["check", "rules", path])).toThrow();
+  });
+
+  function mkdirRules(): void {
+    execFileSync("mkdir", ["-p", join(dir, "rules")]);
+    for (const f of files.filter((x) => x.path.startsWith("/etc/prometheus/rules/"))) {
+      writeFileSync(join(dir, "rules", f.path.split("/").pop() ?? "x.yml"), f.content);
+    }
+  }
+});

@@ -1,0 +1,5 @@
+export { GRAFANA_COMMIT, GRAFANA_VERSION, health, routeTemplate } from "./routes.ts";
+export type { GrafanaDoubleOptions, GrafanaOutage } from "./server.ts";
+export { GrafanaDouble, startGrafanaDouble } from "./server.ts";
+export type { Annotation, AnnotationQuery, Dashboard, DataSource } from "./state.ts";
+export { GrafanaState, slugify } from "./state.ts";

@@ -1,0 +1,38 @@
+// Standalone Grafana double, for a stand-in container or a developer's shell:
+//   node test/doubles/grafana/main.ts --listen 0.0.0.0:3000 [--token T] [--user U --password P]
+// GRAFANA_DOUBLE_TOKEN, GF_SECURITY_ADMIN_USER and GF_SECURITY_ADMIN_PASSWORD work as in Grafana's image.
+import { parseArgs } from "node:util";
+import { startGrafanaDouble } from "./server.ts";
+
+const { values } = parseArgs({
+  options: {
+    listen: { type: "string", default: "127.0.0.1:3000" },
+    token: { type: "string" },
+    user: { type: "string" },
+    password: { type: "string" },
+  },
+});
+
+const listen = values.listen;
+const colon = listen.lastIndexOf(":");
+const host = listen.slice(0, colon).replace(/^\[|\]$/g, "") || "0.0.0.0";
+const port = Number(listen.slice(colon + 1));
+if (colon < 0 || !Number.isInteger(port)) {
+  process.stderr.write(`--listen must be HOST:PORT (got ${JSON.stringify(listen)})\n`);
+  process.exit(2);
+}
+const token = values.token ?? process.env.GRAFANA_DOUBLE_TOKEN;
+const user = values.user ?? process.env.GF_SECURITY_ADMIN_USER;
+const password = values.password ?? process.env.GF_SECURITY_ADMIN_PASSWORD;
+const double = await startGrafanaDouble({
+  host,
+  port,
+  ...(token ? { token } : {}),
+  ...(user && password ? { basic: { user, password } } : {}),
+});
+process.stdout.write(`grafana double listening on ${double.url}\n`);
+const stop = (): void => {
+  void double.close().then(() => process.exit(0));
+};
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);

@@ -1,0 +1,179 @@
+// The Grafana double as an HTTP server: routes.ts answers; this file adds authentication (service
+// account token as Bearer, or basic auth; /api/health needs none), request and write counters, and
+// outage scripting (refuse connections, database failing, stall, fail the next N requests).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { health, type Reply, route, routeTemplate } from "./routes.ts";
+import { GrafanaState } from "./state.ts";
+
+export interface GrafanaDoubleOptions {
+  host?: string;
+  port?: number;
+  /** Require `Authorization: Bearer <token>` (a service account token). */
+  token?: string;
+  /** Accept basic auth with these credentials (alone or besides the token). */
+  basic?: { user: string; password: string };
+  state?: GrafanaState;
+}
+
+/** none; refuse: port closed; database: /api/health 503 and API 500; stall: never answers. */
+export type GrafanaOutage = "none" | "refuse" | "database" | "stall";
+
+export class GrafanaDouble {
+  readonly state: GrafanaState;
+  readonly requests = new Map<string, number>();
+  readonly #options: GrafanaDoubleOptions;
+  readonly #sockets = new Set<Socket>();
+  readonly #stalled = new Set<ServerResponse>();
+  #server: Server | undefined;
+  #outage: GrafanaOutage = "none";
+  #failures: { remaining: number; status: number; message: string } | undefined;
+  #port: number;
+  readonly #host: string;
+
+  constructor(options: GrafanaDoubleOptions = {}) {
+    this.#options = options;
+    this.state = options.state ?? new GrafanaState();
+    this.#host = options.host ?? "127.0.0.1";
+    this.#port = options.port ?? 0;
+  }
+
+  get url(): string {
+    return `http://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
+  }
+
+  /** Write requests received (POST, PATCH, PUT, DELETE), answered or not. */
+  get writes(): number {
+    let total = 0;
+    for (const [key, count] of this.requests) if (!key.startsWith("GET ")) total += count;
+    return total;
+  }
+
+  async start(): Promise<this> {
+    await this.#listen();
+    return this;
+  }
+
+  async setOutage(mode: GrafanaOutage): Promise<void> {
+    const previous = this.#outage;
+    this.#outage = mode;
+    if (previous === "stall" && mode !== "stall") this.#releaseStalled();
+    if (mode === "refuse" && this.#server) await this.#closeServer();
+    if (mode !== "refuse" && !this.#server) await this.#listen();
+  }
+
+  /** The next `count` API requests answer `status` with {"message"}. */
+  failNext(count: number, status = 500, message = "Internal Server Error"): void {
+    this.#failures = { remaining: count, status, message };
+  }
+
+  async close(): Promise<void> {
+    this.#releaseStalled();
+    await this.#closeServer();
+  }
+
+  #listen(): Promise<void> {
+    const server = createServer((req, res) => {
+      void this.#handle(req, res);
+    });
+    server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+    this.#server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.#port, this.#host, () => {
+        const address = server.address();
+        if (address && typeof address === "object") this.#port = address.port;
+        resolve();
+      });
+    });
+  }
+
+  async #closeServer(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    this.#sockets.clear();
+    await closed;
+  }
+
+  #releaseStalled(): void {
+    for (const res of this.#stalled) res.socket?.destroy();
+    this.#stalled.clear();
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://grafana");
+    const method = req.method ?? "GET";
+    const key = routeTemplate(method, url.pathname);
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    if (this.#outage === "stall") {
+      this.#stalled.add(res);
+      return;
+    }
+    if (url.pathname === "/api/health" && method === "GET")
+      return send(res, health(this.#outage !== "database"));
+    if (this.#outage === "database")
+      return send(res, { status: 500, body: { message: "Internal Server Error" } });
+    if (this.#failures && this.#failures.remaining > 0) {
+      this.#failures.remaining--;
+      return send(res, { status: this.#failures.status, body: { message: this.#failures.message } });
+    }
+    const denied = this.#authenticate(req);
+    if (denied) return send(res, denied);
+    const raw = await readBody(req);
+    let body: unknown;
+    if (raw !== "") {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        return send(res, { status: 400, body: { message: "bad request data" } });
+      }
+    }
+    send(res, route(this.state, method, url, body));
+  }
+
+  #authenticate(req: IncomingMessage): Reply | undefined {
+    const { token, basic } = this.#options;
+    if (token === undefined && basic === undefined) return undefined;
+    const header = req.headers.authorization ?? "";
+    const bearer = /^Bearer\s+(.+)$/i.exec(header)?.[1];
+    if (bearer !== undefined) {
+      return bearer === token ? undefined : { status: 401, body: { message: "Invalid API key" } };
+    }
+    const encoded = /^Basic\s+(.+)$/i.exec(header)?.[1];
+    if (encoded !== undefined && basic) {
+      const decoded = Buffer.from(encoded, "base64").toString("utf8");
+      return decoded === `${basic.user}:${basic.password}`
+        ? undefined
+        : { status: 401, body: { message: "Invalid username or password" } };
+    }
+    return { status: 401, body: { message: "Unauthorized" } };
+  }
+}
+
+export async function startGrafanaDouble(options: GrafanaDoubleOptions = {}): Promise<GrafanaDouble> {
+  return new GrafanaDouble(options).start();
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  if (res.writableEnded || res.destroyed) return;
+  res.writeHead(reply.status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(JSON.stringify(reply.body));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let data = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => {
+      data += chunk;
+    });
+    req.on("end", () => resolve(data));
+    req.on("error", reject);
+  });
+}

@@ -103,9 +103,30 @@ export function dockerEvents(
       const since = cursor.since();
       const query: { filters: Record<string, string[]>; since?: string } = { filters };
       if (since !== undefined) query.since = since;
-      const stream = (await conn.call("/events", "watching container events", (docker) =>
-        docker.getEvents(query as unknown as GetEventsOptions),
-      )) as NodeJS.ReadableStream & { destroy(): void };
+      // The watchdog covers the connect too: an engine that never answers the request is a stall.
+      const attemptAbort = new AbortController();
+      const onOuterAbort = (): void => attemptAbort.abort();
+      abort.signal.addEventListener("abort", onOuterAbort, { once: true });
+      let connectStalled = false;
+      const connectTimer =
+        stallMs > 0
+          ? setTimeout(() => {
+              connectStalled = true;
+              attemptAbort.abort();
+            }, stallMs)
+          : undefined;
+      let stream: NodeJS.ReadableStream & { destroy(): void };
+      try {
+        stream = (await conn.call("/events", "watching container events", (docker) =>
+          docker.getEvents({ ...query, abortSignal: attemptAbort.signal } as unknown as GetEventsOptions),
+        )) as NodeJS.ReadableStream & { destroy(): void };
+      } catch (error) {
+        if (connectStalled) return "stalled";
+        throw error;
+      } finally {
+        clearTimeout(connectTimer);
+        abort.signal.removeEventListener("abort", onOuterAbort);
+      }
       connections += 1;
       attempt = 0;
       if (connections > 1 || options.resyncOnFirstConnect) {

@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import { LABEL } from "../../src/clients/docker/labels.ts";
+import { observedFrom, replicaOf } from "../../src/scheduler/docker/observe.ts";
+import { STOPPED_MARKER_POLICY } from "../../src/scheduler/docker/render.ts";
+import { container, exited, runRequest } from "./docker-fixtures.ts";
+
+const noRetry = { Name: "no", MaximumRetryCount: 0 };
+
+describe("replicaOf: Docker state → replica state", () => {
+  it.each([
+    ["running", {}, {}, { state: "running", reason: "Running" }],
+    [
+      "restarting after exit 1",
+      { state: { Status: "restarting", Restarting: true, ExitCode: 1 } },
+      {},
+      { state: "running", reason: "Restarting", exitCode: 1 },
+    ],
+    [
+      "created, not started",
+      { state: { Status: "created", Running: false, StartedAt: "0001-01-01T00:00:00Z" } },
+      {},
+      { state: "pending", reason: "Created" },
+    ],
+    [
+      "start failed",
+      { state: { Status: "created", Running: false, Error: 'exec: "nope": not found', ExitCode: 127 } },
+      {},
+      { state: "failed", exhausted: true, reason: "RunContainerError", exitCode: 127 },
+    ],
+    ["exit 0", { state: exited(0) }, {}, { state: "succeeded", reason: "Completed", exitCode: 0 }],
+    [
+      "exit 3 with retries used up",
+      { state: exited(3), restartCount: 2 },
+      {},
+      { state: "failed", exhausted: true, reason: "Error", exitCode: 3, restarts: 2 },
+    ],
+    [
+      "exit 3, backoffLimit 0",
+      { state: exited(3), policy: noRetry },
+      {},
+      { state: "failed", exhausted: true, reason: "Error" },
+    ],
+    [
+      "OOM killed, retries used up",
+      { state: exited(137, { OOMKilled: true }), restartCount: 2 },
+      {},
+      { state: "failed", exhausted: true, reason: "OOMKilled", exitCode: 137 },
+    ],
+    [
+      "stopped by hand (retries left, Docker declined)",
+      { state: exited(137), restartCount: 0 },
+      {},
+      { state: "failed", exhausted: false, reason: "Stopped" },
+    ],
+    [
+      "stopped by the operator (marker), even exit 0",
+      { state: exited(0), policy: STOPPED_MARKER_POLICY },
+      { why: "Suspended" },
+      { state: "failed", exhausted: false, reason: "Suspended" },
+    ],
+    [
+      "created then stop-marked",
+      { state: { Status: "created", Running: false }, policy: STOPPED_MARKER_POLICY },
+      {},
+      { state: "failed", exhausted: false, reason: "Stopped" },
+    ],
+  ] as const)("%s", (_name, options, memo, expected) => {
+    const c = container(options as Parameters<typeof container>[0]);
+    expect(replicaOf(c, 0, (memo as { why?: string }).why)).toMatchObject(expected);
+  });
+
+  it("reports start and finish times, never Docker's zero time", () => {
+    const r = replicaOf(container({ state: exited(0) }), 0, undefined);
+    expect(r.startedAt).toBe("2026-11-26T10:00:01.000000000Z");
+    expect(r.finishedAt).toBe("2026-11-26T10:05:00.000000000Z");
+    expect(replicaOf(container(), 0, undefined).finishedAt).toBeUndefined();
+  });
+});
+
+describe("observedFrom: containers of a key → ObservedRun", () => {
+  const run = runRequest({}, { replicas: 2 });
+
+  it("is undefined when nothing exists and nothing is remembered", () => {
+    expect(observedFrom([], "owner-a", undefined)).toBeUndefined();
+  });
+
+  it("reads identity from the labels and the earliest start", () => {
+    const a = container({ run, replica: 0, state: { StartedAt: "2026-11-26T10:00:02Z" } });
+    const b = container({ run, replica: 1, state: { StartedAt: "2026-11-26T10:00:01Z" } });
+    const observed = observedFrom([b, a], "owner-a", undefined);
+    expect(observed).toMatchObject({
+      ownerId: "owner-a",
+      runId: "g1-aaaa",
+      generation: 1,
+      specHash: "spec-1",
+      runSpecHash: "run-1",
+      stopped: false,
+      startTime: "2026-11-26T10:00:01Z",
+    });
+    expect(observed?.replicas.map((r) => r.index)).toEqual([0, 1]);
+  });
+
+  it("is stopped only when no replica is active and one was stopped", () => {
+    const stoppedOne = container({ run, replica: 0, state: exited(143), policy: STOPPED_MARKER_POLICY });
+    const running = container({ run, replica: 1 });
+    expect(observedFrom([stoppedOne, running], "owner-a", undefined)?.stopped).toBe(false);
+    const stoppedTwo = container({ run, replica: 1, state: exited(0), policy: STOPPED_MARKER_POLICY });
+    expect(observedFrom([stoppedOne, stoppedTwo], "owner-a", undefined)?.stopped).toBe(true);
+    const done = [
+      container({ run, replica: 0, state: exited(0) }),
+      container({ run, replica: 1, state: exited(0) }),
+    ];
+    expect(observedFrom(done, "owner-a", undefined)?.stopped).toBe(false);
+  });
+
+  it("reports a replica whose container was removed by hand", () => {
+    const observed = observedFrom([container({ run, replica: 1, state: exited(0) })], "owner-a", undefined);
+    expect(observed?.replicas[0]).toMatchObject({
+      index: 0,
+      id: "",
+      state: "failed",
+      exhausted: false,
+      reason: "ContainerRemoved",
+    });
+    expect(observed?.stopped).toBe(true);
+  });
+
+  it("prefers this owner's newest run; reports another owner's run with its owner id", () => {
+    const old = container({ run, replica: 0, created: "2026-11-26T09:00:00Z" });
+    const newer = runRequest({ runId: "g2-bbbb" });
+    const fresh = container({ run: newer, replica: 0, created: "2026-11-26T11:00:00Z" });
+    expect(observedFrom([old, fresh], "owner-a", undefined)?.runId).toBe("g2-bbbb");
+    const foreign = container({ run: runRequest({ ownerId: "owner-b" }) });
+    expect(observedFrom([foreign], "owner-a", undefined)?.ownerId).toBe("owner-b");
+  });
+
+  it("reports the spec hash of the last in-place update (labels cannot change)", () => {
+    const memo = {
+      runId: "g1-aaaa",
+      generation: 1,
+      specHash: "spec-2",
+      runSpecHash: "run-1",
+      ownerId: "owner-a",
+      replicas: 2,
+    };
+    const observed = observedFrom(
+      [container({ run, replica: 0 }), container({ run, replica: 1 })],
+      "owner-a",
+      memo,
+    );
+    expect(observed?.specHash).toBe("spec-2");
+    expect(observedFrom([container({ run })], "owner-a", { ...memo, runId: "other" })?.specHash).toBe(
+      "spec-1",
+    );
+  });
+
+  it("reports a run whose containers could not be created from memory: ImageNotFound, exhausted", () => {
+    const memo = {
+      runId: "g1-aaaa",
+      generation: 1,
+      specHash: "spec-1",
+      runSpecHash: "run-1",
+      ownerId: "owner-a",
+      replicas: 2,
+      failure: { reason: "ImageNotFound", message: "No such image: nope:1" },
+    };
+    const observed = observedFrom([], "owner-a", memo);
+    expect(observed?.runId).toBe("g1-aaaa");
+    expect(observed?.replicas).toHaveLength(2);
+    expect(observed?.replicas[1]).toMatchObject({
+      state: "failed",
+      exhausted: true,
+      reason: "ImageNotFound",
+    });
+  });
+
+  it("ignores malformed replica labels rather than crashing", () => {
+    const labels = { ...container({ run }).Config.Labels, [LABEL.replica]: "x" } as Record<string, string>;
+    const observed = observedFrom([container({ run, labels })], "owner-a", undefined);
+    expect(observed?.replicas.every((r) => r.reason === "ContainerRemoved")).toBe(true);
+  });
+});

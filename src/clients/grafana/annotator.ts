@@ -1,0 +1,77 @@
+// RunAnnotator on Grafana: one organisation-wide region annotation per training run.
+import type { RunAnnotation, RunAnnotator } from "../../trainingjob/ports.ts";
+import type { GrafanaAnnotation, GrafanaClient } from "./client.ts";
+
+export const ANNOTATION_TAG = "mlops-operator";
+
+/** The tags that identify a run's annotation: `mlops-operator`, `<namespace>/<name>`, `run:<runId>`. */
+export function runTags(run: Pick<RunAnnotation, "key" | "runId">): string[] {
+  const [, namespace, name] = run.key.split("/");
+  return [ANNOTATION_TAG, `${namespace}/${name}`, `run:${run.runId}`];
+}
+
+export type Finished = Parameters<RunAnnotator["finished"]>[0];
+
+/** Tags of a finished run: the run's tags, the outcome (`succeeded`/`failed`) and `reason:<Reason>`. */
+export function finishedTags(run: Finished): string[] {
+  return [...runTags(run), run.outcome.toLowerCase(), ...(run.reason ? [`reason:${run.reason}`] : [])];
+}
+
+/** Text of a finished run: the run's text, then the outcome and reason on a line of their own. */
+export function finishedText(run: Finished): string {
+  return `${run.text}\n${run.outcome}${run.reason ? `: ${run.reason}` : ""}`;
+}
+
+/**
+ * Grafana annotations for a run's life: `started()` ensures one region (time = start) tagged
+ * `mlops-operator`, `<namespace>/<name>`, `run:<runId>`, organisation-wide (no dashboardUID), and
+ * `finished()` patches its end time, adds the outcome and reason tags and appends them to the text.
+ *
+ * Crash safety: both look the run's annotation up by its tags before writing, so a crash between
+ * posting and recording the id in status never duplicates it (the next `started()` finds it), and
+ * `finished()` writes nothing when the annotation already carries its final end, tags and text
+ * (a second reconcile, or a second process, makes no write). Without any annotation for the run
+ * (Grafana was down for all of it) `finished()` posts the whole region at once.
+ *
+ * Errors are not swallowed: they propagate typed (GrafanaUnavailable, Forbidden, GrafanaRejected,
+ * GrafanaError, ...). The caller — the TrainingJob reconciler — catches them, counts
+ * `annotationFailures` (src/observability/metrics.ts) by reason, and retries with backoff; Grafana
+ * being down never blocks or fails a run. Each call is idempotent, so retrying is always safe.
+ */
+export class GrafanaRunAnnotator implements RunAnnotator {
+  readonly #client: Pick<GrafanaClient, "createAnnotation" | "patchAnnotation" | "findAnnotations">;
+
+  constructor(client: Pick<GrafanaClient, "createAnnotation" | "patchAnnotation" | "findAnnotations">) {
+    this.#client = client;
+  }
+
+  async started(run: RunAnnotation): Promise<number> {
+    const existing = await this.#find(run, undefined);
+    if (existing) return existing.id;
+    return this.#client.createAnnotation({ time: run.startTime, tags: runTags(run), text: run.text });
+  }
+
+  async finished(run: Finished): Promise<void> {
+    const tags = finishedTags(run);
+    const text = finishedText(run);
+    const existing = await this.#find(run, run.id);
+    if (!existing) {
+      await this.#client.createAnnotation({ time: run.startTime, timeEnd: run.endTime, tags, text });
+      return;
+    }
+    const current = new Set(existing.tags ?? []);
+    const done =
+      existing.timeEnd === run.endTime && existing.text === text && tags.every((t) => current.has(t));
+    if (done) return;
+    await this.#client.patchAnnotation(existing.id, { timeEnd: run.endTime, tags, text });
+  }
+
+  /** The run's annotation: the one with `preferredId` if found, else the oldest carrying its tags. */
+  async #find(run: RunAnnotation, preferredId: number | undefined): Promise<GrafanaAnnotation | undefined> {
+    const tags = runTags(run);
+    const found = (await this.#client.findAnnotations({ tags, matchAny: false, limit: 100 })).filter((a) =>
+      tags.every((t) => a.tags?.includes(t)),
+    );
+    return found.find((a) => a.id === preferredId) ?? found.sort((a, b) => a.id - b.id)[0];
+  }
+}

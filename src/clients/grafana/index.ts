@@ -1,0 +1,13 @@
+export type { Finished } from "./annotator.ts";
+export { ANNOTATION_TAG, finishedTags, finishedText, GrafanaRunAnnotator, runTags } from "./annotator.ts";
+export type {
+  AnnotationPatch,
+  AnnotationQuery,
+  GrafanaAnnotation,
+  GrafanaClientOptions,
+  GrafanaHealth,
+  NewAnnotation,
+} from "./client.ts";
+export { GrafanaClient } from "./client.ts";
+export type { GrafanaConfig, GrafanaOptions } from "./config.ts";
+export { DEFAULT_GRAFANA_URL, grafanaConfig } from "./config.ts";

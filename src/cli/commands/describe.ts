@@ -1,0 +1,88 @@
+// `mlopsctl describe KIND NAME`: one resource from the state directory as kubectl describe prints
+// it: metadata, spec summary, status, a conditions table and the recent events.
+import type { Command } from "commander";
+import type { Condition } from "../../api/conditions.ts";
+import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
+import { type EventRecord, readEvents, readRecord, type StatusRecord } from "../../sources/state/index.ts";
+import { EXIT, ExitError } from "../exit.ts";
+import { age, describeValue, table } from "../output.ts";
+import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
+
+export function renderDescribe(record: StatusRecord, events: readonly EventRecord[], now: Date): string {
+  const m = record.metadata;
+  const pairs = (map: Record<string, string> | undefined) =>
+    map && Object.keys(map).length > 0
+      ? Object.entries(map)
+          .map(([k, v], i) => `${i === 0 ? "" : " ".repeat(14)}${k}=${v}`)
+          .join("\n")
+      : "<none>";
+  let out = "";
+  out += `Name:         ${m.name}\n`;
+  out += `Namespace:    ${m.namespace}\n`;
+  out += `Labels:       ${pairs(m.labels)}\n`;
+  out += `Annotations:  ${pairs(m.annotations)}\n`;
+  out += `API Version:  ${record.apiVersion}\n`;
+  out += `Kind:         ${record.kind}\n`;
+  out += `Generation:   ${m.generation}\n`;
+  out += `Created:      ${m.creationTimestamp ?? "<unknown>"} (${age(m.creationTimestamp, now)} ago)\n`;
+  out += `Spec:\n${describeValue(record.spec, 2)}`;
+  const { conditions, ...rest } = record.status as { conditions?: Condition[] } & Record<string, unknown>;
+  out += Object.keys(rest).length > 0 ? `Status:\n${describeValue(rest, 2)}` : "Status:       <none>\n";
+  if (conditions && conditions.length > 0) {
+    const headers = ["Type", "Status", "Reason", "Message", "Last Transition Time"];
+    const rows = conditions.map((c) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime]);
+    out += `Conditions:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
+  } else {
+    out += "Conditions:   <none>\n";
+  }
+  out += renderEvents(events, now);
+  return out;
+}
+
+export function renderEvents(events: readonly EventRecord[], now: Date): string {
+  if (events.length === 0) return "Events:       <none>\n";
+  // Oldest first, as kubectl prints them: the latest event is the last line.
+  const rows = events.map((e) => {
+    const last = age(e.lastTimestamp, now);
+    const when = e.count > 1 ? `${last} (x${e.count} over ${age(e.firstTimestamp, now)})` : last;
+    return [e.type, e.reason, when, "mlops-operator", e.message];
+  });
+  const headers = ["Type", "Reason", "Age", "From", "Message"];
+  return `Events:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
+}
+
+const underline = (headers: readonly string[]) => headers.map((h) => "-".repeat(h.length));
+
+function indent(text: string, spaces: number): string {
+  const pad = " ".repeat(spaces);
+  return text
+    .split("\n")
+    .map((line) => (line === "" ? line : pad + line))
+    .join("\n");
+}
+
+export async function describe(kindAlias: string, name: string, options: StateOptions): Promise<string> {
+  const kind = kindArgument(kindAlias);
+  const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const key = makeKey(kind, namespace, nameArgument(name));
+  const stateDir = stateDirOf(options);
+  const record = await readRecord(stateDir, key);
+  if (!record)
+    throw new ExitError(
+      EXIT.failed,
+      `${kind} "${name}" not found in namespace ${namespace} (state directory ${stateDir})`,
+    );
+  return renderDescribe(record, await readEvents(stateDir, key), new Date());
+}
+
+export function registerDescribe(program: Command): void {
+  withStateOptions(
+    program
+      .command("describe")
+      .description("show one resource: spec summary, status, conditions and recent events")
+      .argument("<kind>", "trainingjob (tj) or mlopsstack (ms)")
+      .argument("<name>", "resource name"),
+  ).action(async (kind: string, name: string, options: StateOptions) => {
+    process.stdout.write(await describe(kind, name, options));
+  });
+}

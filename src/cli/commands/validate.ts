@@ -1,0 +1,144 @@
+// `mlopsctl validate PATH...`: parses and validates files and directories exactly as the directory
+// source does, printing every problem as `path:line:col: message` on stderr and a one-line summary
+// on stdout. Exit 1 on any error. Safe on hostile input (see src/sources/yaml/limits.ts).
+import { statSync } from "node:fs";
+import { join, relative } from "node:path";
+import type { Command } from "commander";
+import { keyOf, type ResourceKey } from "../../api/resources.ts";
+import { readYamlFile } from "../../sources/directory/read.ts";
+import { walkTree } from "../../sources/directory/walk.ts";
+import { formatLocated, type LocatedIssue } from "../../sources/yaml/index.ts";
+import { EXIT } from "../exit.ts";
+import { plural } from "../output.ts";
+
+export interface ValidationReport {
+  errors: LocatedIssue[];
+  filesWithErrors: number;
+  resources: number;
+  skippedDocuments: number;
+  skippedFiles: number;
+}
+
+/** Validates paths as given (files named explicitly must hold an mlops.dev resource). */
+export async function validatePaths(paths: readonly string[]): Promise<ValidationReport> {
+  const report: ValidationReport = {
+    errors: [],
+    filesWithErrors: 0,
+    resources: 0,
+    skippedDocuments: 0,
+    skippedFiles: 0,
+  };
+  const seen = new Map<ResourceKey, LocatedIssue>();
+  for (const given of paths) {
+    let isDir: boolean;
+    try {
+      const stat = statSync(given);
+      isDir = stat.isDirectory();
+      if (!isDir && !stat.isFile()) {
+        addFileErrors(report, [{ file: given, line: 1, col: 1, message: "not a regular file or directory" }]);
+        continue;
+      }
+    } catch (error) {
+      const reason =
+        (error as NodeJS.ErrnoException).code === "ENOENT"
+          ? "no such file or directory"
+          : (error as Error).message;
+      addFileErrors(report, [{ file: given, line: 1, col: 1, message: reason }]);
+      continue;
+    }
+    const files = isDir
+      ? (await walkTree(given)).files.map((f) => ({ path: f, shown: join(given, relative(given, f)) }))
+      : [{ path: given, shown: given }];
+    const before = report.resources + report.errors.length;
+    for (const file of files) validateFile(report, seen, file.path, file.shown, !isDir);
+    if (isDir && report.resources + report.errors.length === before) {
+      addFileErrors(report, [
+        { file: given, line: 1, col: 1, message: "no mlops.dev resources found in this directory" },
+      ]);
+    }
+  }
+  return report;
+}
+
+function validateFile(
+  report: ValidationReport,
+  seen: Map<ResourceKey, LocatedIssue>,
+  path: string,
+  shown: string,
+  explicit: boolean,
+): void {
+  const load = readYamlFile(path, shown);
+  if (!load) {
+    addFileErrors(report, [{ file: shown, line: 1, col: 1, message: "not a regular file" }]);
+    return;
+  }
+  const errors: LocatedIssue[] = [];
+  if (load.ours || explicit) errors.push(...load.fileIssues);
+  for (const doc of load.documents) {
+    if (!doc.ok) {
+      errors.push(...doc.located);
+      continue;
+    }
+    const key = keyOf(doc.resource);
+    const here: LocatedIssue = { file: shown, line: doc.line, col: doc.col, message: "" };
+    const first = seen.get(key);
+    if (first) {
+      errors.push({
+        ...here,
+        message: `${key} is also defined in ${first.file}:${first.line}:${first.col}: duplicate resource`,
+      });
+    } else {
+      seen.set(key, here);
+      report.resources++;
+    }
+  }
+  report.skippedDocuments += load.skipped;
+  if (!load.ours && load.fileIssues.length > 0 && !explicit) report.skippedFiles++;
+  if (explicit && errors.length === 0 && load.documents.length === 0) {
+    errors.push({
+      file: shown,
+      line: 1,
+      col: 1,
+      message: "no mlops.dev resource in this file (apiVersion mlops.dev/v1alpha1)",
+    });
+  }
+  addFileErrors(report, errors);
+}
+
+function addFileErrors(report: ValidationReport, errors: readonly LocatedIssue[]): void {
+  if (errors.length === 0) return;
+  report.errors.push(...errors);
+  report.filesWithErrors++;
+}
+
+export function summary(report: ValidationReport): string {
+  if (report.errors.length > 0) {
+    return `${plural(report.errors.length, "error")} in ${plural(report.filesWithErrors, "file")}`;
+  }
+  return `${plural(report.resources, "resource")} valid`;
+}
+
+export function registerValidate(program: Command): void {
+  program
+    .command("validate")
+    .description("parse and validate resource files and directories; errors as path:line:col: message")
+    .argument("<paths...>", "YAML files or directories (searched recursively, dot-directories skipped)")
+    .action(async (paths: string[]) => {
+      const report = await validatePaths(paths);
+      const cwd = process.cwd();
+      for (const error of report.errors) process.stderr.write(`${formatLocated(error, cwd)}\n`);
+      if (report.skippedDocuments > 0 || report.skippedFiles > 0) {
+        const parts = [
+          report.skippedDocuments > 0
+            ? `${plural(report.skippedDocuments, "document")} of other API groups`
+            : "",
+          report.skippedFiles > 0
+            ? `${plural(report.skippedFiles, "file")} that are not valid YAML and name no mlops.dev resource`
+            : "",
+        ].filter((p) => p !== "");
+        process.stderr.write(`note: skipped ${parts.join(" and ")}\n`);
+      }
+      process.stdout.write(`${summary(report)}\n`);
+      if (report.errors.length > 0) process.exitCode = EXIT.failed;
+    });
+}

@@ -1,0 +1,330 @@
+// The directory source (GitOps): a tree of YAML files, watched event by event, as the Source port.
+// What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
+// reads, file events, generations and status through the state directory, the Git revision.
+import { createHash } from "node:crypto";
+import { realpathSync, statSync } from "node:fs";
+
+import { basename, dirname, relative, resolve, sep } from "node:path";
+import type { Logger } from "pino";
+import { concat, defer, from, type Observable, Subject } from "rxjs";
+import type { AnyResource, Kind, ResourceKey, StatusOf } from "../../api/resources.ts";
+import { type Clock, systemClock } from "../../controller/reconcile.ts";
+import { sourceInvalidDocuments } from "../../observability/metrics.ts";
+import type { Lookup, Source } from "../source.ts";
+import { recordToResource, type StateStore, specHash } from "../state/index.ts";
+import type { FileLoad } from "../yaml/index.ts";
+import { findGitDir, headRevision } from "./git.ts";
+import { readYamlFile } from "./read.ts";
+import { ResourceTable } from "./table.ts";
+import { isYamlFile, walkTree } from "./walk.ts";
+import { TreeWatcher } from "./watcher.ts";
+
+export interface DirectorySourceOptions {
+  dir: string;
+  /** The state directory's store (generations, status, events). */
+  store: StateStore;
+  /** Do both settled reads in start() and do not watch: a single `run --once` prunes. */
+  once?: boolean;
+  /** Delay before the confirming read after a resource disappeared (default 250 ms). */
+  settleMs?: number;
+  /** Coalescing of file events (default 3 ms, at most 20). */
+  debounceMs?: number;
+  log?: Logger;
+  clock?: Clock;
+}
+
+export class DirectorySource implements Source {
+  readonly description: string;
+  readonly defaultOwnerId: string;
+  readonly dir: string;
+  readonly #options: DirectorySourceOptions;
+  readonly #store: StateStore;
+  readonly #clock: Clock;
+  readonly #table: ResourceTable;
+  readonly #changes = new Subject<ResourceKey>();
+  readonly #emitted = new Map<ResourceKey, string>();
+  /** stat signature of each file at its last read. */
+  readonly #signatures = new Map<string, string>();
+  #watcher: TreeWatcher | undefined;
+  #parentWatcher: TreeWatcher | undefined;
+  #work: Promise<void> = Promise.resolve();
+  #confirmTimer: NodeJS.Timeout | undefined;
+  #exists = false;
+  #settled = false;
+  #revision: string | undefined;
+  #gitDir: string | undefined;
+  #closed = false;
+  #skippedNoticed = false;
+
+  constructor(options: DirectorySourceOptions) {
+    this.#options = options;
+    this.#store = options.store;
+    this.#clock = options.clock ?? systemClock;
+    this.dir = realOrResolved(options.dir);
+    this.description = `directory ${this.dir}`;
+    this.defaultOwnerId = createHash("sha256").update(this.dir).digest("hex").slice(0, 16);
+    this.#table = new ResourceTable({
+      hash: specHash,
+      display: (file) => relative(this.dir, file) || basename(file),
+      stamp: (key, resource, hash) => {
+        const entry = this.#store.generations.observe(key, hash, this.#clock.now());
+        resource.metadata.generation = entry.generation;
+        resource.metadata.creationTimestamp = entry.created;
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    if (!this.#options.once) this.#watch();
+    await this.#enqueue(() => this.#fullRead(true));
+    if (this.#options.once) await this.#enqueue(() => this.#fullRead(false));
+    else if (this.#table.missing().length > 0) this.#scheduleConfirm();
+  }
+
+  changes(): Observable<ResourceKey> {
+    return concat(
+      defer(() => from([...this.#table.keys()])),
+      this.#changes,
+    );
+  }
+
+  lookup(key: ResourceKey): Lookup {
+    return this.#table.lookup(key);
+  }
+
+  get(key: ResourceKey): AnyResource | undefined {
+    const found = this.#table.lookup(key);
+    return found.state === "present" ? found.resource : undefined;
+  }
+
+  list(kind: Kind, namespace?: string): AnyResource[] {
+    return this.#table.list(kind, namespace);
+  }
+
+  settled(): boolean {
+    return this.#settled;
+  }
+
+  revision(): string | undefined {
+    return this.#revision;
+  }
+
+  async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
+    await this.#store.writeStatus(resource, status, this.#clock.now());
+  }
+
+  async forget(key: ResourceKey): Promise<void> {
+    this.#table.forget(key);
+    this.#emitted.delete(key);
+    await this.#store.forget(key);
+  }
+
+  /** Resolves when every read queued so far is done (tests, and `--once`). */
+  idle(): Promise<void> {
+    return this.#enqueue(async () => {});
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
+    this.#watcher?.close();
+    this.#parentWatcher?.close();
+    await this.#work;
+    this.#changes.complete();
+    await this.#store.generations.flush();
+  }
+
+  #enqueue(work: () => Promise<void>): Promise<void> {
+    const next = this.#work.then(work);
+    this.#work = next.catch((error: unknown) => {
+      this.#options.log?.error({ err: error }, "directory read failed");
+    });
+    return next;
+  }
+
+  #watch(): void {
+    this.#watcher = new TreeWatcher({
+      debounceMs: this.#options.debounceMs ?? 3,
+      onChange: (paths) => {
+        this.#enqueue(() => (paths === "rescan" ? this.#fullRead(false) : this.#eventRead(paths))).catch(
+          () => {},
+        );
+      },
+    });
+  }
+
+  /** A full read: list the tree, read every YAML file, forget files that are gone. */
+  async #fullRead(first: boolean): Promise<void> {
+    this.#exists = isDirectory(this.dir);
+    if (!this.#exists) {
+      this.#watchForCreation();
+      this.#finishRead(new Set(), first);
+      return;
+    }
+    const tree = await walkTree(this.dir);
+    for (const d of tree.directories) this.#watcher?.add(d);
+    const affected = new Set<ResourceKey>();
+    const seen = new Set(tree.files);
+    for (const file of [...this.#table.files()]) {
+      if (!seen.has(file)) for (const k of this.#table.setFile(file, undefined)) affected.add(k);
+    }
+    for (const file of this.#signatures.keys()) if (!seen.has(file)) this.#signatures.delete(file);
+    for (let i = 0; i < tree.files.length; i++) {
+      const file = tree.files[i] as string;
+      // A confirming read re-lists and re-stats everything but re-reads only files that changed.
+      const load = this.#readChanged(file, first);
+      if (load !== "unchanged") for (const k of this.#table.setFile(file, load)) affected.add(k);
+      // Let timers and I/O in between batches: a large read does not freeze the operator.
+      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (first) this.#table.expect(this.#store.generations.keys());
+    this.#finishRead(affected, first);
+  }
+
+  #readChanged(file: string, force: boolean): FileLoad | undefined | "unchanged" {
+    const sig = signature(file);
+    if (!force && sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
+    if (sig === undefined) this.#signatures.delete(file);
+    else this.#signatures.set(file, sig);
+    return readYamlFile(file, file);
+  }
+
+  /** A read of the paths file events named (files, new or removed directories). */
+  async #eventRead(paths: ReadonlySet<string>): Promise<void> {
+    if (!isDirectory(this.dir)) return this.#fullRead(false);
+    const affected = new Set<ResourceKey>();
+    const add = (keys: Iterable<ResourceKey>) => {
+      for (const k of keys) affected.add(k);
+    };
+    for (const path of paths) {
+      if (isDirectory(path)) {
+        if (!isInside(this.dir, path)) continue;
+        const tree = await walkTree(path);
+        for (const d of tree.directories) this.#watcher?.add(d);
+        for (const f of tree.files) add(this.#table.setFile(f, this.#readChanged(f, true) as FileLoad));
+      } else if (this.#table.hasFile(path) || isYamlPath(this.dir, path)) {
+        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
+      } else if (this.#watcher?.has(path)) {
+        // A directory went away: so did every file below it.
+        this.#watcher.remove(path);
+        const prefix = path + sep;
+        for (const f of [...this.#table.files()])
+          if (f.startsWith(prefix)) add(this.#table.setFile(f, undefined));
+      }
+    }
+    this.#finishRead(affected, false);
+  }
+
+  #finishRead(affected: Set<ResourceKey>, first: boolean): void {
+    const broken = this.#table.brokenFiles();
+    const duplicates = this.#table.duplicates();
+    const clean =
+      this.#exists && this.#table.hasResources() && broken.length === 0 && duplicates.length === 0;
+    sourceInvalidDocuments.set(broken.length + duplicates.length);
+    for (const key of this.#table.endRead(clean, (k) => this.#lastKnownFromState(k))) affected.add(key);
+    this.#settled = clean;
+    this.#refreshRevision();
+    if (first) this.#logSummary(broken.length, duplicates.length);
+    for (const key of affected) this.#emit(key);
+    if (this.#table.missing().length > 0 && clean && !this.#options.once) this.#scheduleConfirm();
+  }
+
+  #emit(key: ResourceKey): void {
+    const found = this.#table.lookup(key);
+    const print =
+      found.state === "present"
+        ? `p:${found.resource.metadata.generation}:${JSON.stringify([found.resource.metadata.labels, found.resource.metadata.annotations])}`
+        : found.state === "invalid"
+          ? `i:${found.error.message}`
+          : found.state;
+    if (this.#emitted.get(key) === print) return;
+    if (found.state === "absent") this.#emitted.delete(key);
+    else this.#emitted.set(key, print);
+    if (!this.#closed) this.#changes.next(key);
+  }
+
+  #scheduleConfirm(): void {
+    if (this.#confirmTimer || this.#closed) return;
+    this.#confirmTimer = setTimeout(() => {
+      this.#confirmTimer = undefined;
+      this.#enqueue(() => this.#fullRead(false)).catch(() => {});
+    }, this.#options.settleMs ?? 250);
+  }
+
+  #lastKnownFromState(key: ResourceKey): AnyResource | undefined {
+    const record = this.#store.readSync(key);
+    return record ? recordToResource(record, false) : undefined;
+  }
+
+  #refreshRevision(): void {
+    this.#gitDir ??= findGitDir(this.dir);
+    this.#revision = this.#gitDir ? headRevision(this.#gitDir) : undefined;
+  }
+
+  /** The directory is missing: watch its parent until it appears, then read it. */
+  #watchForCreation(): void {
+    if (this.#options.once || this.#parentWatcher || this.#closed) return;
+    const parent = dirname(this.dir);
+    this.#parentWatcher = new TreeWatcher({
+      onChange: () => {
+        if (!isDirectory(this.dir)) return;
+        this.#parentWatcher?.close();
+        this.#parentWatcher = undefined;
+        this.#enqueue(() => this.#fullRead(false)).catch(() => {});
+      },
+    });
+    if (!this.#parentWatcher.add(parent))
+      this.#options.log?.warn({ dir: this.dir }, "directory and its parent are missing");
+  }
+
+  #logSummary(broken: number, duplicates: number): void {
+    const log = this.#options.log;
+    if (!log) return;
+    if (!this.#exists) log.warn({ dir: this.dir }, "directory does not exist: nothing read, nothing pruned");
+    else if (!this.#table.hasResources())
+      log.warn({ dir: this.dir }, "no mlops.dev resources found: nothing pruned");
+    if (broken > 0)
+      log.warn({ files: broken }, "files fail to parse or validate: nothing pruned until they are fixed");
+    if (duplicates > 0) log.warn({ keys: duplicates }, "resources defined in more than one file");
+    if (!this.#skippedNoticed) {
+      this.#skippedNoticed = true;
+      log.info({ dir: this.dir, revision: this.#revision }, "directory read");
+    }
+  }
+}
+
+function signature(file: string): string | undefined {
+  try {
+    const s = statSync(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function realOrResolved(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Inside the tree and not below a dot-directory. */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== "" && !rel.startsWith("..") && !rel.split(sep).some((p) => p.startsWith("."));
+}
+
+/** A YAML file inside the tree, not below a dot-directory. */
+function isYamlPath(root: string, path: string): boolean {
+  return isInside(root, path) && isYamlFile(basename(path));
+}

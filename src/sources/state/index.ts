@@ -1,0 +1,19 @@
+export { ensureDir, writeFileAtomic } from "./atomic.ts";
+export type { EventLogOptions, EventRecord } from "./events.ts";
+export { DEFAULT_EVENT_LIMIT, EventLog, mergeEvents, readEvents } from "./events.ts";
+export type { GenerationEntry } from "./generations.ts";
+export { Generations } from "./generations.ts";
+export { canonicalJson, specHash } from "./hash.ts";
+export type { LockHolder, StateLock } from "./lock.ts";
+export { acquireLock, isStale, readHolder, StateLockedError } from "./lock.ts";
+export {
+  defaultStateDir,
+  eventsPath,
+  generationsPath,
+  lockPath,
+  resolveStateDir,
+  statusPath,
+} from "./paths.ts";
+export type { StatusRecord } from "./record.ts";
+export { listRecords, readRecord, readRecordSync, recordToResource } from "./record.ts";
+export { fingerprint, StateStore } from "./store.ts";

@@ -1,0 +1,98 @@
+// What the state directory keeps per resource: the status and, beside it, the metadata and the
+// last seen spec (for `describe`, for plan's field diff, and as lastKnown after a deletion).
+
+import { readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type AnyResource,
+  type API_VERSION,
+  isKind,
+  type Kind,
+  makeKey,
+  type ResourceKey,
+} from "../../api/resources.ts";
+import { statusPath } from "./paths.ts";
+
+export interface StatusRecord {
+  apiVersion: typeof API_VERSION;
+  kind: Kind;
+  metadata: {
+    name: string;
+    namespace: string;
+    generation: number;
+    creationTimestamp?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
+  spec: unknown;
+  specHash: string;
+  status: Record<string, unknown>;
+  /** When the status was last written. */
+  updated: string;
+}
+
+export function recordToResource(record: StatusRecord, withStatus = true): AnyResource {
+  return {
+    apiVersion: record.apiVersion,
+    kind: record.kind,
+    metadata: { ...record.metadata },
+    spec: record.spec,
+    ...(withStatus ? { status: record.status } : {}),
+  } as AnyResource;
+}
+
+function parseRecord(text: string): StatusRecord | undefined {
+  try {
+    const value = JSON.parse(text) as StatusRecord;
+    if (!isKind(value.kind) || typeof value.metadata?.name !== "string") return undefined;
+    return value;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readRecord(stateDir: string, key: ResourceKey): Promise<StatusRecord | undefined> {
+  try {
+    return parseRecord(await readFile(statusPath(stateDir, key), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+export function readRecordSync(stateDir: string, key: ResourceKey): StatusRecord | undefined {
+  try {
+    return parseRecord(readFileSync(statusPath(stateDir, key), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every record of a kind (optionally one namespace), sorted by namespace then name. */
+export async function listRecords(stateDir: string, kind: Kind, namespace?: string): Promise<StatusRecord[]> {
+  const base = join(stateDir, "status", kind.toLowerCase());
+  const namespaces = namespace === undefined ? await names(base) : [namespace];
+  const out: StatusRecord[] = [];
+  for (const ns of namespaces.sort()) {
+    const files = (await names(join(base, ns))).filter((f) => f.endsWith(".json") && !f.startsWith("."));
+    const records = await Promise.all(
+      files.map((f) =>
+        readRecord(stateDir, makeKey(kind, ns, f.slice(0, -".json".length))).catch(() => undefined),
+      ),
+    );
+    for (const record of records) if (record) out.push(record);
+  }
+  return out.sort(
+    (a, b) =>
+      a.metadata.namespace.localeCompare(b.metadata.namespace) ||
+      a.metadata.name.localeCompare(b.metadata.name),
+  );
+}
+
+async function names(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,118 @@
+// GrafanaRunAnnotator against the Grafana double: one region per run, found by tags after a crash,
+// finished() idempotent, errors typed.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ResourceKey } from "../../src/api/resources.ts";
+import { GrafanaRunAnnotator } from "../../src/clients/grafana/annotator.ts";
+import { GrafanaClient } from "../../src/clients/grafana/client.ts";
+import type { RunAnnotation } from "../../src/trainingjob/ports.ts";
+import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/server.ts";
+
+let double: GrafanaDouble;
+let client: GrafanaClient;
+let annotator: GrafanaRunAnnotator;
+
+const run: RunAnnotation = {
+  key: "TrainingJob/ml/resnet" as ResourceKey,
+  runId: "r-7f3a",
+  startTime: 1_764_000_000_000,
+  text: "TrainingJob ml/resnet run r-7f3a (generation 3)",
+};
+
+beforeEach(async () => {
+  double = await startGrafanaDouble({ token: "t" });
+  client = new GrafanaClient({ url: double.url, token: "t", env: {}, retries: 0, timeoutMs: 1_000 });
+  annotator = new GrafanaRunAnnotator(client);
+});
+
+afterEach(async () => {
+  await client.close();
+  await double.close();
+});
+
+const annotations = () => [...double.state.annotations.values()];
+
+describe("GrafanaRunAnnotator", () => {
+  it("posts one organisation-wide annotation at the start time with the run's tags", async () => {
+    const id = await annotator.started(run);
+    expect(annotations()).toEqual([
+      expect.objectContaining({
+        id,
+        time: run.startTime,
+        timeEnd: run.startTime,
+        dashboardUID: "",
+        panelId: 0,
+        tags: ["mlops-operator", "ml/resnet", "run:r-7f3a"],
+        text: run.text,
+      }),
+    ]);
+  });
+
+  it("never duplicates after a crash between posting and recording the id", async () => {
+    const id = await annotator.started(run);
+    // The process dies before writing `id` to status; a new process starts the same run again.
+    const again = await new GrafanaRunAnnotator(client).started(run);
+    expect(again).toBe(id);
+    expect(annotations()).toHaveLength(1);
+    expect(double.requests.get("POST /api/annotations")).toBe(1);
+  });
+
+  it("keeps runs apart: another run of the same job gets its own region", async () => {
+    const first = await annotator.started(run);
+    const second = await annotator.started({ ...run, runId: "r-8000", startTime: run.startTime + 60_000 });
+    expect(second).not.toBe(first);
+    expect(annotations()).toHaveLength(2);
+  });
+
+  it("finished() patches the end, adds outcome and reason, and a second call writes nothing", async () => {
+    const id = await annotator.started(run);
+    const done = {
+      ...run,
+      id,
+      endTime: run.startTime + 3_600_000,
+      outcome: "Failed" as const,
+      reason: "OOMKilled",
+    };
+    await annotator.finished(done);
+    expect(double.state.annotations.get(id)).toMatchObject({
+      time: run.startTime,
+      timeEnd: done.endTime,
+      tags: ["mlops-operator", "ml/resnet", "run:r-7f3a", "failed", "reason:OOMKilled"],
+      text: `${run.text}\nFailed: OOMKilled`,
+    });
+    const writes = double.writes;
+    await annotator.finished(done);
+    await annotator.finished({ ...done, id: undefined });
+    expect(double.writes).toBe(writes);
+    expect(double.requests.get("PATCH /api/annotations/:id")).toBe(1);
+  });
+
+  it("finished() without a known id finds the region by tags and patches it", async () => {
+    const id = await annotator.started(run);
+    await annotator.finished({ ...run, id: undefined, endTime: run.startTime + 10, outcome: "Succeeded" });
+    expect(annotations()).toHaveLength(1);
+    expect(double.state.annotations.get(id)?.tags).toContain("succeeded");
+  });
+
+  it("finished() posts the whole region when the start was never annotated (Grafana was down)", async () => {
+    await annotator.finished({ ...run, id: undefined, endTime: run.startTime + 10, outcome: "Succeeded" });
+    expect(annotations()).toEqual([
+      expect.objectContaining({
+        time: run.startTime,
+        timeEnd: run.startTime + 10,
+        text: `${run.text}\nSucceeded`,
+      }),
+    ]);
+    await annotator.finished({ ...run, id: undefined, endTime: run.startTime + 10, outcome: "Succeeded" });
+    expect(annotations()).toHaveLength(1);
+  });
+
+  it("propagates typed errors when Grafana is down, and succeeds once it is back", async () => {
+    await double.setOutage("refuse");
+    await expect(annotator.started(run)).rejects.toMatchObject({ reason: "GrafanaUnavailable" });
+    await double.setOutage("database");
+    await expect(annotator.started(run)).rejects.toMatchObject({ reason: "GrafanaError" });
+    await double.setOutage("none");
+    expect(await annotator.started(run)).toBe(1);
+    expect(annotations()).toHaveLength(1);
+  });
+});

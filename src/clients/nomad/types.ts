@@ -80,6 +80,7 @@ export interface NomadTask {
   Services?: NomadService[] | null;
   Meta?: Record<string, string> | null;
   KillTimeout?: Nanos;
+  VolumeMounts?: { Volume: string; Destination: string; ReadOnly: boolean }[] | null;
 }
 
 export interface NomadTaskGroup {
@@ -92,6 +93,7 @@ export interface NomadTaskGroup {
   Services?: NomadService[] | null;
   Tasks: NomadTask[];
   Meta?: Record<string, string> | null;
+  Volumes?: Record<string, { Name: string; Type: "host" | "csi"; Source: string; ReadOnly: boolean }> | null;
   /** Nomad ≥ 2.0.3 (max_run_duration); only rendered where the server supports it. */
   MaxRunDuration?: Nanos;
 }

@@ -1,0 +1,39 @@
+// What the operator writes on a Nomad job to know it again. Meta keys use underscores: they become
+// task environment variables (NOMAD_META_<key>) and go-bexpr selectors (Meta.<key>), where dots,
+// slashes and dashes need quoting or are rewritten.
+//
+// Meta carries the run's identity only, fixed for the run's life. Nomad treats any Meta change as a
+// destructive update (nomad#3100: combined task meta is part of the task environment), so values that
+// change within a run (the whole-spec hash of in-place fields such as priority) must not live there:
+// the whole-spec hash is carried by a tautological job constraint instead (SPEC_HASH_TARGET), which
+// Nomad updates in place.
+import type { NomadConstraint, NomadJob } from "../../clients/nomad/types.ts";
+
+export const MANAGED_BY = "mlops-operator";
+
+export const META = {
+  managedBy: "mlops_managed_by",
+  ownerId: "mlops_owner_id",
+  key: "mlops_key",
+  generation: "mlops_generation",
+  runId: "mlops_run_id",
+  runSpecHash: "mlops_run_spec_hash",
+  /** The job Version at which this run was registered: older allocations belong to earlier runs. */
+  runVersion: "mlops_run_version",
+} as const;
+
+/** LTarget of the constraint that carries the whole-spec hash (literal: always satisfied). */
+export const SPEC_HASH_TARGET = "mlops_spec_hash";
+
+export function specHashConstraint(hash: string): NomadConstraint {
+  return { LTarget: SPEC_HASH_TARGET, RTarget: hash, Operand: "!=" };
+}
+
+export function specHashOf(job: Pick<NomadJob, "Constraints">): string | undefined {
+  return (job.Constraints ?? []).find((c) => c.LTarget === SPEC_HASH_TARGET)?.RTarget;
+}
+
+/** go-bexpr filter selecting this operator's jobs on GET /v1/jobs. */
+export function ownerFilter(ownerId: string): string {
+  return `Meta["${META.ownerId}"] == "${ownerId.replace(/["\\]/g, "")}"`;
+}

@@ -1,0 +1,243 @@
+// observe (pure): a Nomad job, its allocations and its latest evaluation → ObservedRun. Nomad's job
+// Status says only pending/running/dead (nomad#3144): the outcome comes from the allocations of the
+// current run (JobVersion ≥ the version the run was registered at; older ones belong to earlier
+// runs), the latest allocation per replica index (a reschedule makes a new one, linked by
+// NextAllocation), and the task events that say why (OOM, image pull, exit code, restarts used up).
+import type {
+  NomadAllocation,
+  NomadAllocationMetric,
+  NomadEvaluation,
+  NomadJob,
+  NomadTaskEvent,
+} from "../../clients/nomad/types.ts";
+import type { ObservedReplica, ObservedRun } from "../port.ts";
+import { META, specHashOf } from "./meta.ts";
+
+export interface NomadView {
+  readonly job: NomadJob;
+  readonly allocations: readonly NomadAllocation[];
+  /** The job's evaluations (any order): the latest one's FailedTGAllocs tells a blocked placement. */
+  readonly evaluations?: readonly NomadEvaluation[];
+}
+
+export function observeRun(view: NomadView): ObservedRun {
+  const { job } = view;
+  const meta = job.Meta ?? {};
+  const runVersion = meta[META.runVersion] !== undefined ? Number(meta[META.runVersion]) : (job.Version ?? 0);
+  const latest = new Map<number, NomadAllocation[]>();
+  for (const alloc of view.allocations) {
+    if (alloc.JobID !== job.ID || alloc.JobVersion < runVersion) continue;
+    const index = allocIndex(alloc.Name);
+    if (index === undefined) continue;
+    latest.set(index, [...(latest.get(index) ?? []), alloc]);
+  }
+  const replicas = [...latest.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([index, allocs]) => {
+      const ordered = [...allocs].sort((a, b) => a.CreateIndex - b.CreateIndex);
+      const last = ordered.at(-1) as NomadAllocation;
+      return replicaOf(last, index, ordered.length - 1);
+    });
+  const starts = replicas.flatMap((r) => (r.startedAt ? [r.startedAt] : [])).sort();
+  const blocked = blockedOf(view, replicas.length);
+  const generation = Number(meta[META.generation]);
+  const specHash = specHashOf(job);
+  return {
+    ownerId: meta[META.ownerId],
+    runId: meta[META.runId],
+    generation: Number.isFinite(generation) ? generation : undefined,
+    specHash,
+    runSpecHash: meta[META.runSpecHash],
+    stopped: job.Stop === true,
+    replicas,
+    ...(blocked ? { blocked } : {}),
+    ...(starts[0] ? { startTime: starts[0] } : {}),
+    rendered: job,
+  };
+}
+
+/** `job.group[3]` → 3. */
+export function allocIndex(name: string): number | undefined {
+  const match = /\[(\d+)\]$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
+
+export function replicaOf(alloc: NomadAllocation, index: number, reschedules: number): ObservedReplica {
+  const states = Object.values(alloc.TaskStates ?? {});
+  const restarts = states.reduce((n, s) => n + (s.Restarts ?? 0), 0) + reschedules;
+  const startedAt = earliest(states.map((s) => s.StartedAt));
+  const finishedAt = latestTime(states.map((s) => s.FinishedAt));
+  const events = states.flatMap((s) => s.Events ?? []).sort((a, b) => a.Time - b.Time);
+  const base = {
+    index,
+    id: alloc.ID,
+    restarts,
+    ...(alloc.NodeName || alloc.NodeID ? { node: alloc.NodeName || alloc.NodeID } : {}),
+    ...(startedAt ? { startedAt } : {}),
+  };
+  const ended = finishedAt ? { finishedAt } : {};
+  const failure = failureOf(events);
+  switch (alloc.ClientStatus) {
+    case "pending":
+      return {
+        ...base,
+        state: "pending",
+        ...(failure ? { reason: failure.reason, message: failure.message } : {}),
+      };
+    case "running":
+      return {
+        ...base,
+        state: "running",
+        ...(failure ? { reason: failure.reason, message: failure.message } : {}),
+      };
+    case "complete": {
+      const terminated = lastOf(events, "Terminated");
+      if (/max_run_duration/.test(`${alloc.ClientDescription} ${events.map(text).join(" ")}`)) {
+        return {
+          ...base,
+          ...ended,
+          state: "failed",
+          exhausted: true,
+          reason: "DeadlineExceeded",
+          message: "allocation exceeded max_run_duration",
+        };
+      }
+      if (alloc.DesiredStatus !== "run" && terminated?.ExitCode !== 0) {
+        return {
+          ...base,
+          ...ended,
+          state: "failed",
+          exhausted: false,
+          reason: "Stopped",
+          message: stopText(alloc),
+        };
+      }
+      return { ...base, ...ended, state: "succeeded", exitCode: 0, reason: "Completed" };
+    }
+    case "lost":
+      return {
+        ...base,
+        ...ended,
+        state: "failed",
+        exhausted: !alloc.NextAllocation,
+        reason: "NodeLost",
+        message: alloc.ClientDescription || "allocation lost: its node stopped answering",
+      };
+    default: {
+      const exit = lastOf(events, "Terminated")?.ExitCode;
+      return {
+        ...base,
+        ...ended,
+        state: "failed",
+        exhausted: !alloc.NextAllocation,
+        ...(exit !== undefined ? { exitCode: exit } : {}),
+        reason: failure?.reason ?? "Error",
+        message: failure?.message ?? (alloc.ClientDescription || "allocation failed"),
+      };
+    }
+  }
+}
+
+/** The reason the task last failed, from its events (most recent failure wins). */
+export function failureOf(
+  events: readonly NomadTaskEvent[],
+): { reason: string; message: string } | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i] as NomadTaskEvent;
+    switch (e.Type) {
+      case "Terminated": {
+        const code = e.ExitCode ?? 0;
+        if (e.Details?.oom_killed === "true") {
+          return { reason: "OOMKilled", message: `exit code ${code}: killed by the kernel OOM killer` };
+        }
+        if (code === 137) {
+          return {
+            reason: "OOMKilled",
+            message: "exit code 137: killed (SIGKILL), possibly by the OOM killer",
+          };
+        }
+        if (code !== 0)
+          return { reason: "Error", message: `exit code ${code}${e.Signal ? `, signal ${e.Signal}` : ""}` };
+        return undefined;
+      }
+      case "Driver Failure": {
+        const detail = e.DriverError || e.DisplayMessage || e.Message || "driver failure";
+        const image = /pull|not found|manifest unknown|no such image|repository does not exist|image/i.test(
+          detail,
+        );
+        return { reason: image ? "ImageNotFound" : "DriverFailure", message: detail };
+      }
+      case "Failed Validation":
+        return { reason: "InvalidTaskConfig", message: text(e) || "task failed validation" };
+      case "Setup Failure":
+        return { reason: "SetupFailure", message: text(e) || "task setup failed" };
+      case "Failed Artifact Download":
+        return { reason: "ArtifactDownloadFailed", message: text(e) || "artifact download failed" };
+      case "Sibling Task Failed":
+        return { reason: "SiblingTaskFailed", message: text(e) || "a sibling task failed" };
+      case "Started":
+        return undefined;
+      default:
+    }
+  }
+  return undefined;
+}
+
+function blockedOf(view: NomadView, placed: number): ObservedRun["blocked"] {
+  const { job } = view;
+  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+  if (job.Stop || placed >= count) return undefined;
+  const latest = [...(view.evaluations ?? [])].sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+  const failed = latest?.FailedTGAllocs;
+  if (!failed || Object.keys(failed).length === 0) return undefined;
+  const [group, metric] = Object.entries(failed)[0] as [string, NomadAllocationMetric];
+  const gpus = job.TaskGroups.find((g) => g.Name === group)?.Tasks.reduce(
+    (n, t) =>
+      n + (t.Resources.Devices ?? []).filter((d) => /gpu/.test(d.Name)).reduce((m, d) => m + d.Count, 0),
+    0,
+  );
+  return placementMessage(group, metric, gpus ?? 0);
+}
+
+/** Nomad's FailedTGAllocs metric for one group → a condition reason and message. */
+export function placementMessage(
+  group: string,
+  metric: NomadAllocationMetric,
+  gpus: number,
+): { reason: string; message: string } {
+  const filtered = Object.entries(metric.ConstraintFiltered ?? {});
+  const exhausted = Object.entries(metric.DimensionExhausted ?? {});
+  const parts: string[] = [];
+  const deviceProblem = [...filtered, ...exhausted].some(([k]) => /device|gpu/i.test(k));
+  if (gpus > 0 && deviceProblem) parts.push(`no node has ${gpus} nvidia/gpu free`);
+  if (metric.NodesEvaluated === 0) parts.push("no node is eligible (datacenters, node pool or class)");
+  for (const [k, n] of filtered) parts.push(`constraint "${k}" filtered ${n} node(s)`);
+  for (const [k, n] of exhausted) parts.push(`${k} exhausted on ${n} node(s)`);
+  const placedNote = metric.CoalescedFailures > 0 ? ` (${metric.CoalescedFailures + 1} allocations)` : "";
+  return {
+    reason: exhausted.length > 0 ? "InsufficientResources" : "Unschedulable",
+    message: `Nomad cannot place group "${group}"${placedNote}: ${parts.join("; ") || "no feasible node"} (${metric.NodesEvaluated} node(s) evaluated)`,
+  };
+}
+
+function lastOf(events: readonly NomadTaskEvent[], type: string): NomadTaskEvent | undefined {
+  return [...events].reverse().find((e) => e.Type === type);
+}
+
+function text(e: NomadTaskEvent): string {
+  return e.DisplayMessage || e.Message || "";
+}
+
+function stopText(alloc: NomadAllocation): string {
+  return alloc.DesiredDescription || "allocation stopped";
+}
+
+const validTime = (t: string | null | undefined): t is string => Boolean(t) && !String(t).startsWith("0001-");
+
+function earliest(times: readonly (string | null | undefined)[]): string | undefined {
+  return times.filter(validTime).sort()[0];
+}
+
+function latestTime(times: readonly (string | null | undefined)[]): string | undefined {
+  return times.filter(validTime).sort().at(-1);
+}

@@ -1,0 +1,284 @@
+// The Scheduler port on Nomad. The reconciler decides WHAT to do (new run, in-place update, stop,
+// purge); this does it faithfully and reports what Nomad says:
+// - submit: read, check the owner (another operator's job is never touched: NotOwned), skip when the
+//   live job already carries this run and spec (idempotent: no write), else register with
+//   check-and-set on the JobModifyIndex just read (a concurrent change is retried from a fresh read);
+// - stop: deregister without purge (the job stays, dead and Stop=true); purge: with purge (404 is done);
+// - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
+//   reconnect, every owned job's key (re-list), because the server's event buffer is small.
+import type { Logger } from "pino";
+import { Observable, Subject, share } from "rxjs";
+import { OperatorError } from "../../api/errors.ts";
+import { nomadJobId, nomadNamespace } from "../../api/names.ts";
+import { makeKey, type ResourceKey } from "../../api/resources.ts";
+import type { NomadClient } from "../../clients/nomad/client.ts";
+import { NomadError, NomadReason } from "../../clients/nomad/errors.ts";
+import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
+import type { NomadAllocation, NomadJob, NomadJobListStub } from "../../clients/nomad/types.ts";
+import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
+import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
+import { META, ownerFilter, specHashOf } from "./meta.ts";
+import { allocIndex, observeRun, placementMessage } from "./observe.ts";
+import { renderJob, TASK } from "./render.ts";
+
+export type TrainingJobKey = RunRequest["key"];
+
+export class NotOwnedError extends OperatorError {
+  constructor(message: string) {
+    super("NotOwned", message, { terminal: true });
+    this.name = "NotOwnedError";
+  }
+}
+
+export interface NomadSchedulerOptions {
+  readonly client: NomadClient;
+  /** This operator's owner id: changes() reports only jobs carrying it. */
+  readonly ownerId: string;
+  /** Docker network for training containers (a stack's mlops-network). */
+  readonly network?: string;
+  readonly events?: EventStreamOptions;
+  readonly log?: Logger;
+  /** Close the client with the scheduler (when the scheduler built it). */
+  readonly ownsClient?: boolean;
+}
+
+const CAS_ATTEMPTS = 3;
+
+export class NomadScheduler implements Scheduler {
+  readonly name = "nomad" as const;
+  readonly target: string;
+  readonly #client: NomadClient;
+  readonly #options: NomadSchedulerOptions;
+  /** namespace/jobId → key, for allocation events (which carry only the job ID). */
+  readonly #owned = new Map<string, ResourceKey>();
+  #changes: Observable<ResourceKey> | undefined;
+
+  constructor(options: NomadSchedulerOptions) {
+    this.#client = options.client;
+    this.#options = options;
+    this.target = options.client.address;
+  }
+
+  render(run: RunRequest): NomadJob {
+    return renderJob(run, this.#options.network ? { network: this.#options.network } : {});
+  }
+
+  async observe(key: TrainingJobKey): Promise<ObservedRun | undefined> {
+    const { id, namespace } = where(key);
+    const job = await this.#client.readJob(id, namespace);
+    if (!job) return undefined;
+    const [allocations, evaluations] = await Promise.all([
+      this.#client.jobAllocations(id, namespace),
+      job.Status === "pending" && !job.Stop
+        ? this.#client.jobEvaluations(id, namespace)
+        : Promise.resolve([]),
+    ]);
+    return observeRun({ job, allocations, evaluations });
+  }
+
+  async submit(run: RunRequest): Promise<void> {
+    const { id, namespace } = where(run.key);
+    for (let attempt = 1; ; attempt++) {
+      const live = await this.#client.readJob(id, namespace);
+      if (live) this.#checkOwner(live, run.ownerId, "submit");
+      const meta = live?.Meta ?? {};
+      const sameRun = live !== undefined && meta[META.runId] === run.runId;
+      if (
+        sameRun &&
+        !live.Stop &&
+        specHashOf(live) === run.specHash &&
+        meta[META.runSpecHash] === run.runSpecHash &&
+        meta[META.generation] === String(run.generation)
+      ) {
+        return; // converged: registering it again would be a no-op in Nomad anyway
+      }
+      const version = await this.#client.serverVersion().catch(() => undefined);
+      const job = renderJob(run, {
+        ...(this.#options.network ? { network: this.#options.network } : {}),
+        maxRunDuration: supportsMaxRunDuration(version),
+        runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
+      });
+      try {
+        await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
+        this.#owned.set(`${namespace}/${id}`, keyOf(run.key));
+        this.#options.log?.debug({ job: id, namespace, runId: run.runId }, "registered Nomad job");
+        return;
+      } catch (error) {
+        if (
+          !(error instanceof NomadError) ||
+          error.reason !== NomadReason.Conflict ||
+          attempt >= CAS_ATTEMPTS
+        ) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  async stop(key: TrainingJobKey, reason: string): Promise<void> {
+    const { id, namespace } = where(key);
+    const live = await this.#client.readJob(id, namespace);
+    if (!live || live.Stop) return;
+    this.#checkOwner(live, undefined, "stop");
+    await this.#client.deregister(id, namespace, { purge: false });
+    this.#options.log?.info({ job: id, namespace, reason }, "stopped Nomad job");
+  }
+
+  async purge(key: TrainingJobKey): Promise<void> {
+    const { id, namespace } = where(key);
+    const live = await this.#client.readJob(id, namespace);
+    if (!live) return;
+    this.#checkOwner(live, undefined, "purge");
+    await this.#client.deregister(id, namespace, { purge: true });
+    this.#owned.delete(`${namespace}/${id}`);
+  }
+
+  async listOwned(ownerId: string): Promise<OwnedRun[]> {
+    let stubs: NomadJobListStub[];
+    try {
+      stubs = await this.#client.listJobs({ filter: ownerFilter(ownerId) });
+    } catch (error) {
+      // Nomad < 1.3 has no filter expressions: list everything, filter here.
+      if (!(error instanceof NomadError) || error.status !== 400) throw error;
+      stubs = await this.#client.listJobs();
+    }
+    const owned: OwnedRun[] = [];
+    for (const stub of stubs) {
+      const meta = stub.Meta ?? {};
+      const key = meta[META.key];
+      if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) continue;
+      if (ownerId === this.#options.ownerId)
+        this.#owned.set(`${stub.Namespace}/${stub.ID}`, key as ResourceKey);
+      owned.push({ key: key as ResourceKey, runId: meta[META.runId] });
+    }
+    return owned;
+  }
+
+  async *logs(key: TrainingJobKey, options: LogOptions): AsyncIterable<string> {
+    const { id, namespace } = where(key);
+    const allocations = await this.#client.jobAllocations(id, namespace);
+    const wanted = options.replica ?? 0;
+    const alloc = allocations
+      .filter((a) => allocIndex(a.Name) === wanted)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)[0] as NomadAllocation | undefined;
+    if (!alloc) {
+      throw new OperatorError(
+        "NotFound",
+        `Nomad job ${namespace}/${id} has no allocation for replica ${wanted}`,
+      );
+    }
+    yield* this.#client.logs(alloc.ID, {
+      task: TASK,
+      follow: options.follow,
+      namespace,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  changes(): Observable<ResourceKey> {
+    this.#changes ??= this.#changeStream().pipe(share());
+    return this.#changes;
+  }
+
+  async placement(run: RunRequest): Promise<string | undefined> {
+    const job = this.render(run);
+    const plan = await this.#client.plan(job);
+    const failed = Object.entries(plan.FailedTGAllocs ?? {})[0];
+    if (failed) return placementMessage(failed[0], failed[1], run.spec.resources.gpus).message;
+    const updates = plan.Annotations?.DesiredTGUpdates ?? {};
+    const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+    const sum = (field: string) => Object.values(updates).reduce((n, u) => n + (u?.[field] ?? 0), 0);
+    if (plan.Diff?.Type === "None")
+      return `no change: Nomad would place nothing (${count} allocation(s) unchanged)`;
+    const place = sum("Place") + sum("DestructiveUpdate");
+    const parts = [`placed ${place} of ${count}`];
+    if (sum("DestructiveUpdate") > 0) parts.push(`${sum("DestructiveUpdate")} replaced`);
+    if (sum("InPlaceUpdate") > 0) parts.push(`${sum("InPlaceUpdate")} updated in place`);
+    if (sum("Stop") > 0) parts.push(`${sum("Stop")} stopped`);
+    return parts.join(", ");
+  }
+
+  async close(): Promise<void> {
+    if (this.#options.ownsClient) await this.#client.close();
+  }
+
+  #changeStream(): Observable<ResourceKey> {
+    return new Observable<ResourceKey>((subscriber) => {
+      const resync = new Subject<void>();
+      const primed = this.listOwned(this.#options.ownerId).catch((error: unknown) => {
+        this.#options.log?.warn({ err: error }, "listing owned Nomad jobs failed");
+        return [];
+      });
+      const subscription = nomadEventStream(this.#client, {
+        ...this.#options.events,
+        onError: (error) => {
+          this.#options.log?.warn({ err: error }, "Nomad event stream failed; reconnecting");
+          this.#options.events?.onError?.(error);
+        },
+      }).subscribe({
+        next: (signal) => {
+          if (signal.type === "resync") resync.next();
+          else for (const key of this.#keysOf(signal)) subscriber.next(key);
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      const relist = resync.subscribe(() => {
+        void primed
+          .then(() => this.listOwned(this.#options.ownerId))
+          .then(
+            (owned) => {
+              for (const run of owned) subscriber.next(run.key);
+            },
+            (error: unknown) => this.#options.log?.warn({ err: error }, "re-listing owned Nomad jobs failed"),
+          );
+      });
+      return () => {
+        relist.unsubscribe();
+        subscription.unsubscribe();
+      };
+    });
+  }
+
+  #keysOf(signal: Extract<StreamSignal, { type: "events" }>): ResourceKey[] {
+    const keys = new Set<ResourceKey>();
+    for (const event of signal.events) {
+      if (event.Topic === "Job") {
+        const job = event.Payload.Job as NomadJob | undefined;
+        const meta = job?.Meta ?? {};
+        const key = meta[META.key];
+        if (!job || meta[META.ownerId] !== this.#options.ownerId || !key?.startsWith("TrainingJob/"))
+          continue;
+        if (event.Type === "JobDeregistered" && job.Stop !== true)
+          this.#owned.delete(`${job.Namespace}/${job.ID}`);
+        else this.#owned.set(`${job.Namespace}/${job.ID}`, key as ResourceKey);
+        keys.add(key as ResourceKey);
+      } else if (event.Topic === "Allocation") {
+        const alloc = event.Payload.Allocation as NomadAllocation | undefined;
+        const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
+        const key = jobId ? this.#owned.get(`${alloc?.Namespace ?? event.Namespace}/${jobId}`) : undefined;
+        if (key) keys.add(key);
+      }
+    }
+    return [...keys];
+  }
+
+  #checkOwner(job: NomadJob, ownerId: string | undefined, action: string): void {
+    const found = job.Meta?.[META.ownerId];
+    const expected = ownerId ?? this.#options.ownerId;
+    if (found === expected) return;
+    throw new NotOwnedError(
+      found
+        ? `Nomad job ${job.Namespace}/${job.ID} belongs to another operator (owner id ${found}); not going to ${action} it`
+        : `Nomad job ${job.Namespace}/${job.ID} exists and is not managed by mlops-operator; not going to ${action} it`,
+    );
+  }
+}
+
+function where(key: TrainingJobKey): { id: string; namespace: string } {
+  return { id: nomadJobId(key.name), namespace: nomadNamespace(key.namespace) };
+}
+
+function keyOf(key: TrainingJobKey): ResourceKey {
+  return makeKey("TrainingJob", key.namespace, key.name);
+}

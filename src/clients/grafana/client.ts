@@ -11,13 +11,16 @@ export interface GrafanaClientOptions extends GrafanaOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** An item of GET /api/annotations (Grafana's ItemDTO; only what the operator reads). */
+/**
+ * An item of GET /api/annotations (Grafana's ItemDTO; only what the operator reads). Every field is
+ * `omitempty` on the server: zero values (no tags, no dashboard) are absent, not empty.
+ */
 export interface GrafanaAnnotation {
   id: number;
-  time: number;
-  timeEnd: number;
-  text: string;
-  tags: string[] | null;
+  time?: number;
+  timeEnd?: number;
+  text?: string;
+  tags?: string[] | null;
   dashboardUID?: string | null;
   panelId?: number;
 }

@@ -28,6 +28,8 @@ export class ConsulDouble {
   readonly state: ConsulState;
   /** Requests by "METHOD /path/template". */
   readonly requests = new Map<string, number>();
+  /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
+  readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: ConsulDoubleOptions;
   readonly #sockets = new Set<Socket>();
   readonly #stalled = new Set<ServerResponse>();
@@ -115,6 +117,11 @@ export class ConsulDouble {
     await closed;
   }
 
+  #record(method: string, path: string, body: unknown): void {
+    this.recorded.push({ method, path, body });
+    if (this.recorded.length > 1000) this.recorded.shift();
+  }
+
   #releaseStalled(): void {
     for (const res of this.#stalled) res.socket?.destroy();
     this.#stalled.clear();
@@ -143,6 +150,7 @@ export class ConsulDouble {
       } catch (error) {
         return send(res, { status: 400, text: `Request decode failed: ${(error as Error).message}` });
       }
+      this.#record(method, url.pathname, body);
     }
     const aborted = new AbortController();
     res.on("close", () => aborted.abort());

@@ -2,4 +2,4 @@ export { GRAFANA_COMMIT, GRAFANA_VERSION, health, routeTemplate } from "./routes
 export type { GrafanaDoubleOptions, GrafanaOutage } from "./server.ts";
 export { GrafanaDouble, startGrafanaDouble } from "./server.ts";
 export type { Annotation, AnnotationQuery, Dashboard, DataSource } from "./state.ts";
-export { GrafanaState, slugify } from "./state.ts";
+export { GrafanaState, itemDto, slugify } from "./state.ts";

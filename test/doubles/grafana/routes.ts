@@ -1,7 +1,7 @@
 // The Grafana double's HTTP routes with Grafana's answer shapes: annotations (create, patch, find,
 // get, delete), dashboards (/api/dashboards/db answers an integer id and a slug, as the server does,
 // not the spec's string id and title), data sources, and /api/health. Errors are JSON {"message"}.
-import type { GrafanaState } from "./state.ts";
+import { type GrafanaState, itemDto } from "./state.ts";
 
 export interface Reply {
   status: number;
@@ -70,15 +70,17 @@ export function route(state: GrafanaState, method: string, url: URL, body: unkno
     const dashboardUID = q.get("dashboardUID");
     return {
       status: 200,
-      body: state.findAnnotations({
-        tags: q.getAll("tags"),
-        matchAny: q.get("matchAny") === "true",
-        limit: num("limit") || 100,
-        ...(type === "alert" || type === "annotation" ? { type } : {}),
-        ...(from !== undefined ? { from } : {}),
-        ...(to !== undefined ? { to } : {}),
-        ...(dashboardUID !== null ? { dashboardUID } : {}),
-      }),
+      body: state
+        .findAnnotations({
+          tags: q.getAll("tags"),
+          matchAny: q.get("matchAny") === "true",
+          limit: num("limit") || 100,
+          ...(type === "alert" || type === "annotation" ? { type } : {}),
+          ...(from !== undefined ? { from } : {}),
+          ...(to !== undefined ? { to } : {}),
+          ...(dashboardUID !== null ? { dashboardUID } : {}),
+        })
+        .map(itemDto),
     };
   }
   if (annotation) {
@@ -99,7 +101,7 @@ export function route(state: GrafanaState, method: string, url: URL, body: unkno
     }
     if (method === "GET") {
       const found = state.annotations.get(id);
-      return found ? { status: 200, body: found } : message(404, "Annotation not found");
+      return found ? { status: 200, body: itemDto(found) } : message(404, "Annotation not found");
     }
     if (method === "DELETE") {
       return state.annotations.delete(id)

@@ -22,6 +22,8 @@ export type GrafanaOutage = "none" | "refuse" | "database" | "stall";
 export class GrafanaDouble {
   readonly state: GrafanaState;
   readonly requests = new Map<string, number>();
+  /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
+  readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: GrafanaDoubleOptions;
   readonly #sockets = new Set<Socket>();
   readonly #stalled = new Set<ServerResponse>();
@@ -101,6 +103,11 @@ export class GrafanaDouble {
     await closed;
   }
 
+  #record(method: string, path: string, body: unknown): void {
+    this.recorded.push({ method, path, body });
+    if (this.recorded.length > 1000) this.recorded.shift();
+  }
+
   #releaseStalled(): void {
     for (const res of this.#stalled) res.socket?.destroy();
     this.#stalled.clear();
@@ -133,6 +140,7 @@ export class GrafanaDouble {
       } catch {
         return send(res, { status: 400, body: { message: "bad request data" } });
       }
+      this.#record(method, url.pathname, body);
     }
     send(res, route(this.state, method, url, body));
   }

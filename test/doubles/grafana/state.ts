@@ -9,6 +9,7 @@ export interface Annotation {
   dashboardUID: string;
   panelId: number;
   userId: number;
+  userUID: string;
   newState: string;
   prevState: string;
   created: number;
@@ -88,7 +89,8 @@ export class GrafanaState {
       dashboardId: dashboard?.id ?? 0,
       dashboardUID: dashboard?.uid ?? "",
       panelId: input.panelId ?? 0,
-      userId: 1,
+      userId: 2,
+      userUID: "sa-mlops-operator-uid",
       newState: "",
       prevState: "",
       created: now,
@@ -124,7 +126,7 @@ export class GrafanaState {
     return true;
   }
 
-  /** GET /api/annotations: newest first, as Grafana orders them. */
+  /** GET /api/annotations: newest first (epoch * 1000 + epoch_end, descending), as Grafana orders them. */
   findAnnotations(query: AnnotationQuery): Annotation[] {
     return [...this.annotations.values()]
       .filter((a) => {
@@ -138,7 +140,7 @@ export class GrafanaState {
           ? query.tags.some((t) => a.tags.includes(t))
           : query.tags.every((t) => a.tags.includes(t));
       })
-      .sort((x, y) => y.time - x.time || y.id - x.id)
+      .sort((x, y) => y.time * 1000 + y.timeEnd - (x.time * 1000 + x.timeEnd) || y.id - x.id)
       .slice(0, query.limit);
   }
 
@@ -190,6 +192,24 @@ export class GrafanaState {
     this.datasources.set(id, ds);
     return ds;
   }
+}
+
+/**
+ * An annotation as Grafana's API shows it (ItemDTO): every field is `omitempty`, so zero values
+ * (alertId 0, panelId 0, empty tags, an organisation annotation's nil dashboardUID) are absent.
+ */
+export function itemDto(annotation: Annotation): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(annotation)) {
+    const empty =
+      value === 0 ||
+      value === "" ||
+      value === null ||
+      (Array.isArray(value) && value.length === 0) ||
+      (key === "data" && typeof value === "object" && value !== null && Object.keys(value).length === 0);
+    if (!empty) out[key] = value;
+  }
+  return out;
 }
 
 export function slugify(title: string): string {

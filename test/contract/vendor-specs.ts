@@ -207,8 +207,11 @@ function strictify(doc: Doc, options: StrictOptions): void {
     if (!isObject(schema.properties)) schema.properties = {};
     const properties = schema.properties as Record<string, unknown>;
     for (const [name, value] of Object.entries(props)) {
-      if (value === false) delete properties[name];
-      else properties[name] = structuredClone(value);
+      if (value === false) {
+        delete properties[name];
+        // A property the server never sends cannot stay required.
+        if (Array.isArray(schema.required)) schema.required = schema.required.filter((r) => r !== name);
+      } else properties[name] = structuredClone(value);
     }
   }
   for (const [key, fields] of Object.entries(options.required ?? {})) {

@@ -33,7 +33,7 @@ describe("DockerScheduler on the real engine: outcomes", () => {
     ]);
     expect(done?.startTime).toBeDefined();
     expect(done?.replicas.every((r) => r.finishedAt && r.startedAt && r.finishedAt > r.startedAt)).toBe(true);
-    const info = await h.conn.docker.getContainer("mlops.it." + run.key.name + ".1").inspect();
+    const info = await h.conn.docker.getContainer(`mlops.it.${run.key.name}.1`).inspect();
     expect(info.Config.Env).toEqual(expect.arrayContaining(["WORLD_SIZE=2", "RANK=1", "EPOCHS=2"]));
     expect(info.HostConfig.NanoCpus).toBe(250_000_000);
     expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await h.until(run.key, (o) => o?.replicas[0]?.state === "running");
   const [container] = await h.containersOf(run.key);
   const info = await h.conn.docker.getContainer(container?.Id as string).inspect();
-  const ip = info.NetworkSettings.IPAddress;
+  const ip = Object.values(info.NetworkSettings.Networks)[0]?.IPAddress ?? "";
   expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
 
   operatorMetrics = createServer((_req, res) => {

@@ -163,10 +163,14 @@ export function route(state: GrafanaState, method: string, url: URL, body: unkno
     }
     const added = state.addDatasource(body as { name: string; type: string });
     if (added === "exists") return message(409, "data source with the same name already exists");
-    return {
-      status: 200,
-      body: { datasource: added, id: added.id, message: "Datasource added", name: added.name },
+    const datasource = {
+      ...added,
+      basicAuthUser: "",
+      withCredentials: false,
+      secureJsonFields: {},
+      version: 1,
     };
+    return { status: 200, body: { datasource, id: added.id, message: "Datasource added", name: added.name } };
   }
   if (path.startsWith("/api/")) return message(404, "Not found");
   return { status: 404, body: { message: "Not found" } };

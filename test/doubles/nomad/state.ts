@@ -112,6 +112,7 @@ export class NomadState {
     const submitted = canonical({ ...input, Namespace: namespace });
     const changed = !existing || existing.submitted !== submitted;
     let job = existing?.job as NomadJob;
+    const previous = existing ? structuredClone(existing.job) : undefined;
     const index = changed ? this.#index + 1 : this.#index;
     if (changed) {
       job = withServerDefaults(
@@ -124,7 +125,7 @@ export class NomadState {
       );
       this.jobs.set(key(namespace, input.ID), { job, submitted });
     }
-    const evaluation = this.#evaluate(job, changed ? index : undefined);
+    const evaluation = this.#evaluate(job, changed ? index : undefined, previous);
     return { job, evalId: evaluation.ID, changed };
   }
 
@@ -232,7 +233,7 @@ export class NomadState {
   }
 
   /** Creates an evaluation and, for a changed job, the placement that follows from it. */
-  #evaluate(job: NomadJob, changedAt: number | undefined): NomadEvaluation {
+  #evaluate(job: NomadJob, changedAt: number | undefined, previous?: NomadJob): NomadEvaluation {
     const failed = this.placementFailures(job);
     const evaluation: NomadEvaluation = {
       ID: randomUUID(),
@@ -248,12 +249,26 @@ export class NomadState {
     const placed: NomadAllocation[] = [];
     const stopped: NomadAllocation[] = [];
     if (changedAt !== undefined && !job.Stop) {
+      // Like Nomad's tasksUpdated: task group or (combined) Meta changes are destructive (nomad#3100);
+      // anything else (priority, constraints) updates live allocations in place.
+      const destructive = !previous || previous.Stop || destructiveChange(previous, job);
+      const kept = new Set<string>();
       for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
-        if (alloc.JobVersion !== job.Version && alloc.DesiredStatus === "run") stopped.push(alloc);
+        if (alloc.DesiredStatus !== "run") continue;
+        if (destructive) {
+          stopped.push(alloc);
+          continue;
+        }
+        if (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running")
+          alloc.JobVersion = job.Version ?? 0;
+        kept.add(alloc.Name);
       }
       for (const group of job.TaskGroups) {
         if (failed?.[group.Name]) continue;
-        for (let i = 0; i < group.Count; i++) placed.push(newAlloc(job, group.Name, i, evaluation.ID));
+        for (let i = 0; i < group.Count; i++) {
+          if (!kept.has(`${job.ID}.${group.Name}[${i}]`))
+            placed.push(newAlloc(job, group.Name, i, evaluation.ID));
+        }
       }
     }
     if (failed) evaluation.BlockedEval = randomUUID();
@@ -316,6 +331,12 @@ export class NomadState {
     }
     return out;
   }
+}
+
+/** Task groups (without Count) or job Meta differ: Nomad replaces the allocations. */
+export function destructiveChange(a: NomadJob, b: NomadJob): boolean {
+  const groups = (job: NomadJob) => canonical(job.TaskGroups.map(({ Count: _count, ...rest }) => rest));
+  return canonical(a.Meta ?? null) !== canonical(b.Meta ?? null) || groups(a) !== groups(b);
 }
 
 export function key(namespace: string, id: string): string {

@@ -1,0 +1,27 @@
+// Fixture builders for Nomad scheduler tests (type-only imports from src: still node built-ins only).
+import type { TrainingJobSpec } from "../../../src/api/resources.ts";
+import type { RunRequest } from "../../../src/scheduler/port.ts";
+
+/** `${name}` as Nomad writes interpolations. */
+export const interpolation = (name: string): string => ["$", "{", name, "}"].join("");
+
+export function runRequest(spec: Partial<TrainingJobSpec> = {}, over: Partial<RunRequest> = {}): RunRequest {
+  return {
+    key: { kind: "TrainingJob", namespace: "team-a", name: "resnet" },
+    ownerId: "owner-1",
+    runId: "run-1",
+    generation: 3,
+    specHash: "spec-1",
+    runSpecHash: "runspec-1",
+    spec: {
+      image: "registry.example.com/trainer:1.4.2",
+      replicas: 1,
+      resources: { cpu: 500, memoryMB: 512, gpus: 0 },
+      priority: 50,
+      backoffLimit: 3,
+      suspend: false,
+      ...spec,
+    },
+    ...over,
+  };
+}

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { HttpCheckRunner } from "./http-checks.ts";
 import { type Reply, route, routeTemplate } from "./routes.ts";
 import { ConsulState, type NodeInfo } from "./state.ts";
+import type { AgentService, ServiceRegistration } from "./types.ts";
 
 export interface ConsulDoubleOptions {
   host?: string;
@@ -66,6 +67,16 @@ export class ConsulDouble {
     await this.#listen();
     if (this.#options.httpChecks) this.#checks = new HttpCheckRunner(this.state);
     return this;
+  }
+
+  /** In-process hook (the Nomad double's): registers as PUT /v1/agent/service/register does, not counted. */
+  registerService(registration: ServiceRegistration): AgentService {
+    return this.state.registerService(registration);
+  }
+
+  /** In-process hook: false for an unknown id (404 over HTTP), not counted. */
+  deregisterService(id: string): boolean {
+    return this.state.deregisterService(id);
   }
 
   /** Scripts an outage; "none" ends it (reopening the same port after "refuse"). */

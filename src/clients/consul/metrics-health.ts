@@ -47,6 +47,7 @@ export class ConsulMetricsHealth implements MetricsHealth {
   #health = new Map<ResourceKey, ServiceHealth>();
   #index = 0;
   #synced = false;
+  #aclWarned = false;
   #lastError: OperatorError | undefined;
   #syncWaiters: (() => void)[] = [];
   readonly #loop: Promise<void>;
@@ -107,6 +108,12 @@ export class ConsulMetricsHealth implements MetricsHealth {
           waitMs: this.#options.waitMs ?? 300_000,
           signal,
         });
+        if (answer.filteredByAcls && !this.#aclWarned) {
+          this.#aclWarned = true;
+          this.#options.logger?.warn(
+            "Consul filtered the health answer by ACLs: the token needs service:read and node:read",
+          );
+        }
         await this.#resolveOwners(answer.value, signal);
         this.#apply(answer.value);
         if (answer.index < this.#index) {

@@ -41,7 +41,7 @@ export function nomadEventStream(
     let lastIndex = options.fromIndex ?? 0;
     const run = async () => {
       let failures = 0;
-      let connections = 0;
+      let attempts = 0;
       while (!stop.signal.aborted) {
         const attempt = new AbortController();
         const signal = AbortSignal.any([stop.signal, attempt.signal]);
@@ -54,6 +54,7 @@ export function nomadEventStream(
             attempt.abort(new Error(`no event or heartbeat for ${stallMs} ms`));
           }, stallMs);
         };
+        attempts++;
         try {
           const query = new URLSearchParams();
           for (const topic of options.topics ?? DEFAULT_TOPICS) query.append("topic", topic);
@@ -69,9 +70,11 @@ export function nomadEventStream(
             query,
             "/v1/event/stream",
             signal,
+            stallMs + 5_000, // Nomad may hold the headers until the first heartbeat
           );
-          connections++;
-          if (connections > 1) subscriber.next({ type: "resync", cause: "reconnected" });
+          // Anything may have happened since the subscriber's first list: after any failed, stalled
+          // or closed attempt, ask for a re-list.
+          if (attempts > 1) subscriber.next({ type: "resync", cause: "reconnected" });
           const lines = new LineSplitter();
           for await (const chunk of stream.body) {
             arm();

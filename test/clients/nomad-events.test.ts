@@ -1,0 +1,145 @@
+import { firstValueFrom, type Subscription } from "rxjs";
+import { filter, take, toArray } from "rxjs/operators";
+import { afterEach, describe, expect, it } from "vitest";
+import { NomadClient, nomadEventStream, type StreamSignal } from "../../src/clients/nomad/index.ts";
+import type { NomadJob } from "../../src/clients/nomad/types.ts";
+import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+
+function job(id: string): NomadJob {
+  return {
+    ID: id,
+    Name: id,
+    Namespace: "default",
+    Type: "batch",
+    Priority: 50,
+    Datacenters: ["*"],
+    TaskGroups: [
+      {
+        Name: "train",
+        Count: 1,
+        Tasks: [
+          { Name: "main", Driver: "docker", Config: { image: "x" }, Resources: { CPU: 100, MemoryMB: 64 } },
+        ],
+      },
+    ],
+  };
+}
+
+async function until(check: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("Nomad event stream", () => {
+  let nomad: NomadDouble;
+  let client: NomadClient;
+  let subscription: Subscription | undefined;
+  afterEach(async () => {
+    subscription?.unsubscribe();
+    await client.close();
+    await nomad.close();
+  });
+
+  function collect(options: Parameters<typeof nomadEventStream>[1] = {}) {
+    const signals: StreamSignal[] = [];
+    subscription = nomadEventStream(client, { backoffBaseMs: 20, backoffMaxMs: 200, ...options }).subscribe(
+      (s) => signals.push(s),
+    );
+    const keys = () =>
+      signals.flatMap((s) =>
+        s.type === "events" ? s.events.map((e) => `${e.Topic}:${e.Type}:${e.Key}`) : [],
+      );
+    const indexes = () => signals.flatMap((s) => (s.type === "events" ? [s.index] : []));
+    return { signals, keys, indexes };
+  }
+
+  it("one stream carries Job and Allocation events of every namespace; heartbeats are skipped", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 20, namespaces: ["team-a"] });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { keys, signals } = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await client.register({ ...job("b"), Namespace: "team-a" });
+    await until(() => keys().length >= 4);
+    expect(keys()).toEqual([
+      "Job:JobRegistered:a",
+      expect.stringMatching(/^Allocation:AllocationUpdated:/),
+      "Job:JobRegistered:b",
+      expect.stringMatching(/^Allocation:AllocationUpdated:/),
+    ]);
+    const alloc = signals
+      .flatMap((s) => (s.type === "events" ? s.events : []))
+      .find((e) => e.Topic === "Allocation");
+    expect(alloc?.FilterKeys).toEqual(["a"]);
+    await new Promise((r) => setTimeout(r, 100)); // several heartbeats
+    expect(signals.filter((s) => s.type === "resync")).toHaveLength(0);
+  });
+
+  it("resumes from the last index after a reconnect, then asks for a re-list", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { signals, keys, indexes } = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await until(() => keys().length === 2);
+    nomad.dropStreams();
+    await client.register(job("b")); // while disconnected: must not be lost
+    await until(() => keys().length === 4);
+    expect(keys().filter((k) => k.startsWith("Job:"))).toEqual([
+      "Job:JobRegistered:a",
+      "Job:JobRegistered:b",
+    ]);
+    const seen = indexes();
+    expect(new Set(seen).size).toBe(seen.length); // no duplicates after resuming
+    expect(seen).toEqual([...seen].sort((x, y) => x - y));
+    expect(signals.filter((s) => s.type === "resync")).toHaveLength(1);
+  });
+
+  it("restarts a stream that went silent (stall watchdog)", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 20 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { signals, keys } = collect({ stallMs: 150 });
+    await until(() => nomad.openStreams === 1);
+    nomad.stallStreams();
+    await until(() => signals.some((s) => s.type === "resync"), 2_000);
+    await client.register(job("a"));
+    await until(() => keys().includes("Job:JobRegistered:a"));
+  });
+
+  it("backs off while Nomad is away and converges when it returns", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 50 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const errors: unknown[] = [];
+    const { signals, keys } = collect({ onError: (e) => errors.push(e) });
+    await until(() => nomad.openStreams === 1);
+    await nomad.setOutage("refuse");
+    await new Promise((r) => setTimeout(r, 500));
+    // 20 ms doubling up to 200 ms: a handful of attempts in 500 ms, not a busy loop.
+    expect(errors.length).toBeGreaterThanOrEqual(2);
+    expect(errors.length).toBeLessThan(15);
+    await nomad.setOutage("none");
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await until(() => keys().includes("Job:JobRegistered:a"));
+    expect(signals.some((s) => s.type === "resync")).toBe(true);
+  });
+
+  it("narrows by topic key (Job:<id>) when asked", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const stream = nomadEventStream(client, { topics: ["Job:b"] }).pipe(
+      filter((s): s is Extract<StreamSignal, { type: "events" }> => s.type === "events"),
+      take(1),
+      toArray(),
+    );
+    const first = firstValueFrom(stream);
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await client.register(job("b"));
+    const [frame] = await first;
+    expect(frame?.events.map((e) => e.Key)).toEqual(["b"]);
+  });
+});

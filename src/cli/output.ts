@@ -17,7 +17,7 @@ export function table(headers: readonly string[], rows: readonly (readonly strin
  * "3d4h", "400d", "2y30d"; "<invalid>" more than a second in the future.
  */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return "<invalid>";
   if (seconds < 0) return "0s";
   if (seconds < 120) return `${seconds}s`;

@@ -92,8 +92,6 @@ function validateFile(
       report.resources++;
     }
   }
-  report.skippedDocuments += load.skipped;
-  if (!load.ours && load.fileIssues.length > 0 && !explicit) report.skippedFiles++;
   if (explicit && errors.length === 0 && load.documents.length === 0) {
     errors.push({
       file: shown,
@@ -101,6 +99,9 @@ function validateFile(
       col: 1,
       message: "no mlops.dev resource in this file (apiVersion mlops.dev/v1alpha1)",
     });
+  } else {
+    report.skippedDocuments += load.skipped;
+    if (!load.ours && load.fileIssues.length > 0 && !explicit) report.skippedFiles++;
   }
   addFileErrors(report, errors);
 }

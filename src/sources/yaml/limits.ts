@@ -13,7 +13,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export type Decoded = { ok: true; text: string } | { ok: false; issue: LocatedIssue };
 
-/** Checks size, NUL bytes and UTF-8, then returns the text (BOM removed). */
+/** Checks size, NUL bytes and UTF-8, then returns the text (BOM removed). Depth is loadText's check. */
 export function decodeFile(file: string, bytes: Uint8Array): Decoded {
   if (bytes.length > MAX_FILE_BYTES) {
     return fail(file, `file is ${bytes.length} bytes, more than the limit of ${MAX_FILE_BYTES} (4 MiB)`);

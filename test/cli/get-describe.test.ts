@@ -1,0 +1,287 @@
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { Command } from "commander";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parse } from "yaml";
+import type { MlopsStack, TrainingJob } from "../../src/api/resources.ts";
+import { registerDescribe } from "../../src/cli/commands/describe.ts";
+import { registerGet } from "../../src/cli/commands/get.ts";
+import { ExitError } from "../../src/cli/exit.ts";
+import { humanDuration, table, titleCase } from "../../src/cli/output.ts";
+import { EventLog, StateStore } from "../../src/sources/state/index.ts";
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const program = new Command("mlopsctl").exitOverride();
+  registerGet(program);
+  registerDescribe(program);
+  let out = "";
+  let err = "";
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => {
+    out += String(c);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => {
+    err += String(c);
+    return true;
+  });
+  process.exitCode = undefined;
+  let code = 0;
+  try {
+    await program.parseAsync(args, { from: "user" });
+    code = typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (error) {
+    if (!(error instanceof ExitError)) throw error;
+    code = error.code;
+    err += `${error.message}\n`;
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+    process.exitCode = undefined;
+  }
+  return { code, out, err };
+}
+
+let root: string;
+let dir: string;
+let stateDir: string;
+const created = new Date(Date.now() - (3 * 3600 + 10) * 1000).toISOString();
+
+function job(name: string, namespace = "default"): TrainingJob {
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: { name, namespace, generation: 2, creationTimestamp: created, labels: { team: "vision" } },
+    spec: {
+      image: "registry.local/mnist:1",
+      replicas: 1,
+      resources: { cpu: 500, memoryMB: 1024, gpus: 0 },
+      priority: 50,
+      backoffLimit: 3,
+      suspend: false,
+    },
+  };
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), "mlops-get-test-"));
+  dir = join(root, "repo");
+  mkdirSync(dir);
+  stateDir = join(root, ".mlops-state", "repo");
+  const store = new StateStore(stateDir);
+  const at = "2026-01-01T00:00:00.000Z";
+  await store.writeStatus(job("mnist"), {
+    phase: "Running",
+    observedGeneration: 2,
+    conditions: [
+      {
+        type: "Ready",
+        status: "True",
+        reason: "Running",
+        message: "2/2 replicas running",
+        lastTransitionTime: at,
+        observedGeneration: 2,
+      },
+      {
+        type: "Reconciling",
+        status: "False",
+        reason: "Running",
+        message: "",
+        lastTransitionTime: at,
+        observedGeneration: 2,
+      },
+    ],
+    run: { id: "r-7f3a", scheduler: "nomad", restarts: 1 },
+  });
+  await store.writeStatus(job("resnet"), {
+    phase: "Pending",
+    conditions: [
+      {
+        type: "Ready",
+        status: "False",
+        reason: "WaitingForStack",
+        message: "stack platform is not Ready",
+        lastTransitionTime: at,
+      },
+    ],
+  });
+  await store.writeStatus(job("bert", "nlp"), { phase: "Succeeded" });
+  const stack: MlopsStack = {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "MlopsStack",
+    metadata: { name: "platform", namespace: "default", generation: 1, creationTimestamp: created },
+    spec: {} as MlopsStack["spec"],
+  };
+  await store.writeStatus(stack, {
+    conditions: [{ type: "Ready", status: "True", reason: "Ready", message: "", lastTransitionTime: at }],
+    endpoints: { consul: { host: "http://127.0.0.1:8500" }, nomad: { host: "http://127.0.0.1:4646" } },
+  });
+  const events = new EventLog(stateDir);
+  const key = "TrainingJob/default/mnist" as const;
+  events.event(key, "Normal", "Submitted", "submitted run r-7f3a to nomad");
+  events.event(key, "Warning", "Restarting", "replica 1 restarted");
+  events.event(key, "Warning", "Restarting", "replica 1 restarted");
+  await events.close();
+  await store.close();
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe("mlopsctl get", () => {
+  it("tables like kubectl, the state directory derived from --dir", async () => {
+    const r = await cli("get", "trainingjobs", "--dir", dir);
+    expect(r).toEqual({
+      code: 0,
+      err: "",
+      out: "NAME     PHASE     READY   AGE\nmnist    Running   True    3h\nresnet   Pending   False   3h\n",
+    });
+  });
+
+  it("-o wide adds RUN, SCHEDULER, RESTARTS, REASON; short names work", async () => {
+    const r = await cli("get", "tj", "-o", "wide", "--state-dir", stateDir);
+    expect(r.out.split("\n")).toEqual([
+      "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON",
+      "mnist    Running   True    3h    r-7f3a   nomad       1          Running",
+      "resnet   Pending   False   3h    <none>   <none>      0          WaitingForStack",
+      "",
+    ]);
+  });
+
+  it("-A adds NAMESPACE; -n picks one", async () => {
+    const all = await cli("get", "tj", "-A", "--state-dir", stateDir);
+    expect(all.out.split("\n")[0]).toBe("NAMESPACE   NAME     PHASE       READY     AGE");
+    expect(all.out).toContain("nlp         bert     Succeeded   Unknown   3h");
+    const nlp = await cli("get", "tj", "-n", "nlp", "--state-dir", stateDir);
+    expect(nlp.out).toBe("NAME   PHASE       READY     AGE\nbert   Succeeded   Unknown   3h\n");
+  });
+
+  it("MLOPS_STATE_DIR is used without flags", async () => {
+    vi.stubEnv("MLOPS_STATE_DIR", stateDir);
+    try {
+      expect((await cli("get", "ms", "-o", "wide")).out).toBe(
+        "NAME       READY   AGE   ENDPOINTS\nplatform   True    3h    consul=http://127.0.0.1:8500,nomad=http://127.0.0.1:4646\n",
+      );
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("-o json prints the resource; a list is a List", async () => {
+    const one = JSON.parse((await cli("get", "tj", "mnist", "-o", "json", "--state-dir", stateDir)).out);
+    expect(one).toMatchObject({
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "TrainingJob",
+      metadata: { name: "mnist", namespace: "default", generation: 2, labels: { team: "vision" } },
+      spec: { image: "registry.local/mnist:1" },
+      status: { phase: "Running", run: { id: "r-7f3a" } },
+    });
+    const list = parse((await cli("get", "trainingjob", "-o", "yaml", "--state-dir", stateDir)).out);
+    expect(list.kind).toBe("List");
+    expect(list.apiVersion).toBe("v1");
+    expect(list.items.map((i: TrainingJob) => i.metadata.name)).toEqual(["mnist", "resnet"]);
+  });
+
+  it.each([
+    { args: ["get", "pods"], code: 64, err: /unknown resource type "pods"/ },
+    { args: ["get", "tj", "-o", "xml"], code: 64, err: /unknown output format "xml"/ },
+    { args: ["get", "tj", "../../etc"], code: 64, err: /invalid name "\.\.\/\.\.\/etc"/ },
+    { args: ["get", "tj", "missing"], code: 1, err: /trainingjobs "missing" not found in namespace default/ },
+  ])("$args → exit $code", async ({ args, code, err }) => {
+    const r = await cli(...args, "--state-dir", stateDir);
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(err);
+  });
+
+  it("no resources: a kubectl-like message on stderr with a hint when the state directory is missing", async () => {
+    const r = await cli("get", "tj", "--state-dir", join(root, "nothing"));
+    expect(r.out).toBe("");
+    expect(r.err).toMatch(
+      /^No resources found in default namespace\. \(state directory .*nothing does not exist/,
+    );
+  });
+});
+
+describe("mlopsctl describe", () => {
+  it("prints metadata, spec, status, conditions and events", async () => {
+    const r = await cli("describe", "tj", "mnist", "--dir", dir);
+    expect(r.code).toBe(0);
+    const out = r.out;
+    expect(out).toContain("Name:         mnist\nNamespace:    default\nLabels:       team=vision\n");
+    expect(out).toContain("Kind:         TrainingJob\nGeneration:   2\n");
+    expect(out).toContain("Spec:\n");
+    expect(out).toContain("  Image:          registry.local/mnist:1\n");
+    expect(out).toContain("  Resources:\n    Cpu:        500\n    Memory MB:  1024\n");
+    expect(out).toContain("Status:\n  Phase:                Running\n  Observed Generation:  2\n");
+    expect(out).toContain(
+      "Conditions:\n  Type          Status   Reason    Message                Last Transition Time\n  ----          ------   ------    -------                --------------------\n  Ready         True     Running   2/2 replicas running   2026-01-01T00:00:00.000Z\n",
+    );
+    expect(out).toMatch(
+      /Events:\n {2}Type {6}Reason {7}Age +From {13}Message\n {2}---- {6}------ {7}--- +---- {13}-------\n/,
+    );
+    expect(out).toMatch(
+      /\n {2}Normal {4}Submitted {4}\d+s +mlops-operator {3}submitted run r-7f3a to nomad\n/,
+    );
+    expect(out).toMatch(
+      /\n {2}Warning {3}Restarting {3}\d+s \(x2 over \d+s\) +mlops-operator {3}replica 1 restarted\n$/,
+    );
+  });
+
+  it("no events and no conditions say <none>", async () => {
+    const r = await cli("describe", "ms", "platform", "--state-dir", stateDir);
+    expect(r.out).toContain("Events:       <none>\n");
+    const bert = await cli("describe", "trainingjob", "bert", "-n", "nlp", "--state-dir", stateDir);
+    expect(bert.out).toContain("Conditions:   <none>\n");
+  });
+
+  it("a missing resource exits 1 naming it", async () => {
+    const r = await cli("describe", "tj", "ghost", "--state-dir", stateDir);
+    expect(r).toMatchObject({ code: 1, out: "" });
+    expect(r.err).toContain('TrainingJob "ghost" not found in namespace default');
+  });
+});
+
+describe("output helpers", () => {
+  it.each([
+    [0, "0s"],
+    [-1500, "0s"],
+    [-5000, "<invalid>"],
+    [119_000, "119s"],
+    [120_000, "2m"],
+    [150_000, "2m30s"],
+    [600_000, "10m"],
+    [179 * 60_000, "179m"],
+    [3 * 3600_000, "3h"],
+    [(5 * 60 + 30) * 60_000, "5h30m"],
+    [47 * 3600_000, "47h"],
+    [(3 * 24 + 4) * 3600_000, "3d4h"],
+    [400 * 86_400_000, "400d"],
+    [(2 * 365 + 30) * 86_400_000, "2y30d"],
+    [9 * 365 * 86_400_000, "9y"],
+  ])("humanDuration(%i) = %s", (ms, want) => {
+    expect(humanDuration(ms)).toBe(want);
+  });
+
+  it.each([
+    ["memoryMB", "Memory MB"],
+    ["observedGeneration", "Observed Generation"],
+    ["shmSizeMB", "Shm Size MB"],
+    ["image", "Image"],
+  ])("titleCase(%s) = %s", (key, want) => {
+    expect(titleCase(key)).toBe(want);
+  });
+
+  it("table pads columns with three spaces and trims line ends", () => {
+    expect(
+      table(
+        ["A", "LONGER"],
+        [
+          ["xyz", ""],
+          ["1", "2"],
+        ],
+      ),
+    ).toBe("A     LONGER\nxyz\n1     2\n");
+  });
+
+  it("the default state directory sits beside the watched one", () => {
+    expect(basename(stateDir)).toBe(basename(dir));
+  });
+});

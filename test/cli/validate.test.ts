@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { registerValidate } from "../../src/cli/commands/validate.ts";
+
+const FIXTURES = "test/fixtures/validate";
+
+/** Runs `mlopsctl validate ...args` through a commander program; returns exit code and output. */
+async function validate(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const program = new Command("mlopsctl").exitOverride();
+  registerValidate(program);
+  let out = "";
+  let err = "";
+  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+    err += String(chunk);
+    return true;
+  });
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync(["validate", ...args], { from: "user" });
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+  process.exitCode = undefined;
+  return { code, out, err };
+}
+
+let tmp: string;
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), "mlops-validate-test-"));
+});
+afterEach(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("mlopsctl validate", () => {
+  it("a valid directory: summary on stdout, one notice for other YAML, exit 0", async () => {
+    const r = await validate(`${FIXTURES}/good`);
+    expect(r).toEqual({
+      code: 0,
+      out: "2 resources valid\n",
+      err: "note: skipped 2 documents of other API groups\n",
+    });
+  });
+
+  it("every error as path:line:col: message on stderr, summary on stdout, exit 1", async () => {
+    const r = await validate(`${FIXTURES}/bad/typo.yaml`, `${FIXTURES}/bad/traversal.yaml`);
+    expect(r.code).toBe(1);
+    expect(r.err.split("\n")).toEqual([
+      `${FIXTURES}/bad/typo.yaml:7:3: spec.replica unknown field (did you mean "replicas"?)`,
+      `${FIXTURES}/bad/typo.yaml:9:5: spec.resources.gpus must be ≥ 0`,
+      `${FIXTURES}/bad/traversal.yaml:4:3: metadata.name must be a DNS-1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit`,
+      "",
+    ]);
+    expect(r.out).toBe("3 errors in 2 files\n");
+  });
+
+  it("duplicate resources across files name both files", async () => {
+    const r = await validate(`${FIXTURES}/bad/dup-a.yaml`, `${FIXTURES}/bad/dup-b.yaml`);
+    expect(r.err).toBe(
+      `${FIXTURES}/bad/dup-b.yaml:1:1: TrainingJob/default/twice is also defined in ${FIXTURES}/bad/dup-a.yaml:1:1: duplicate resource\n`,
+    );
+    expect(r).toMatchObject({ code: 1, out: "1 error in 1 file\n" });
+  });
+
+  it("a file named explicitly without any mlops.dev resource is an error", async () => {
+    const r = await validate(`${FIXTURES}/good/team/workflow.yaml`);
+    expect(r).toMatchObject({ code: 1, out: "1 error in 1 file\n" });
+    expect(r.err).toBe(
+      `${FIXTURES}/good/team/workflow.yaml:1:1: no mlops.dev resource in this file (apiVersion mlops.dev/v1alpha1)\n`,
+    );
+  });
+
+  it.each([
+    {
+      name: "binary",
+      bytes: Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2]),
+      want: "1:1: binary file (NUL byte at offset 4): not YAML",
+    },
+    {
+      name: "10 MB",
+      bytes: Buffer.alloc(10 * 1024 * 1024, "a"),
+      want: "1:1: file is 10485760 bytes, more than the limit of 4194304 (4 MiB)",
+    },
+    {
+      name: "deep",
+      bytes: Buffer.from(`a: ${"[".repeat(10_000)}`),
+      want: "1:68: nesting deeper than 64 levels",
+    },
+    {
+      name: "alias bomb",
+      bytes: Buffer.from(
+        `apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: b}\nspec:\n  image: x\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n${["b", "c", "d", "e", "f", "g"].map((k, i) => `  ${k}: &${k} [${`*${"abcdef"[i]},`.repeat(9)}*${"abcdef"[i]}]`).join("\n")}\n`,
+      ),
+      want: "1:1: too many aliases (more than 100): refused as a resource-exhaustion attack",
+    },
+  ])("hostile input ($name): a located error, no stack trace", async ({ bytes, want }) => {
+    const file = join(tmp, "hostile.yaml");
+    writeFileSync(file, bytes);
+    const r = await validate(file);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`${file}:${want}\n`);
+    expect(r.out).toBe("1 error in 1 file\n");
+  });
+
+  it("a missing path is an error, not a crash", async () => {
+    const r = await validate(join(tmp, "nope.yaml"));
+    expect(r).toEqual({
+      code: 1,
+      out: "1 error in 1 file\n",
+      err: `${join(tmp, "nope.yaml")}:1:1: no such file or directory\n`,
+    });
+  });
+});

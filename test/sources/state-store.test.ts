@@ -1,0 +1,254 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { TrainingJob, TrainingJobStatus } from "../../src/api/resources.ts";
+import {
+  acquireLock,
+  defaultStateDir,
+  EventLog,
+  Generations,
+  mergeEvents,
+  readEvents,
+  readRecord,
+  resolveStateDir,
+  StateLockedError,
+  StateStore,
+  specHash,
+  writeFileAtomic,
+} from "../../src/sources/state/index.ts";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "mlops-state-test-"));
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function job(name: string, image = "img:1", generation = 1): TrainingJob {
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: { name, namespace: "default", generation },
+    spec: {
+      image,
+      replicas: 1,
+      resources: { cpu: 100, memoryMB: 256, gpus: 0 },
+      priority: 50,
+      backoffLimit: 3,
+      suspend: false,
+    },
+  };
+}
+
+function status(phase: NonNullable<TrainingJobStatus["phase"]>, at: string): TrainingJobStatus {
+  return {
+    phase,
+    observedGeneration: 1,
+    conditions: [
+      { type: "Ready", status: "False", reason: "Scheduling", message: "waiting", lastTransitionTime: at },
+    ],
+  };
+}
+
+describe("state directory location", () => {
+  it("defaults to <dir>/../.mlops-state/<basename>, from the real path", () => {
+    expect(defaultStateDir(dir)).toBe(join(dir, "..", ".mlops-state", basename(dir)));
+    expect(defaultStateDir(`${dir}/./`)).toBe(join(dir, "..", ".mlops-state", basename(dir)));
+  });
+  it("--state-dir beats MLOPS_STATE_DIR beats the default", () => {
+    expect(resolveStateDir("/a", dir, { MLOPS_STATE_DIR: "/b" })).toBe("/a");
+    expect(resolveStateDir(undefined, dir, { MLOPS_STATE_DIR: "/b" })).toBe("/b");
+    expect(resolveStateDir(undefined, dir, {})).toBe(defaultStateDir(dir));
+  });
+});
+
+describe("atomic writes", () => {
+  it("replace the file whole and leave no temporary files", async () => {
+    const path = join(dir, "a", "b", "x.json");
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        writeFileAtomic(path, JSON.stringify({ i, pad: "x".repeat(10_000) })),
+      ),
+    );
+    const value = JSON.parse(readFileSync(path, "utf8")) as { i: number; pad: string };
+    expect(value.pad).toHaveLength(10_000);
+    expect(readdirSync(join(dir, "a", "b"))).toEqual(["x.json"]);
+  });
+});
+
+describe("generations", () => {
+  it("start at 1, bump on spec hash change, and survive a restart", async () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    const g = new Generations(dir);
+    expect(g.observe("TrainingJob/default/a", "h1", now).generation).toBe(1);
+    expect(g.observe("TrainingJob/default/a", "h1", now).generation).toBe(1);
+    expect(g.observe("TrainingJob/default/a", "h2", now).generation).toBe(2);
+    await g.close();
+    const again = new Generations(dir);
+    expect(again.observe("TrainingJob/default/a", "h2", new Date()).generation).toBe(2);
+    expect(again.get("TrainingJob/default/a")?.created).toBe(now.toISOString());
+    expect(again.observe("TrainingJob/default/a", "h3", new Date()).generation).toBe(3);
+  });
+
+  it("spec hash ignores key order", () => {
+    expect(specHash({ a: 1, b: { c: [1, 2], d: "x" } })).toBe(specHash({ b: { d: "x", c: [1, 2] }, a: 1 }));
+    expect(specHash({ a: 1 })).not.toBe(specHash({ a: 2 }));
+  });
+});
+
+describe("status records", () => {
+  it("are written only when the status changed, timestamps aside", async () => {
+    const store = new StateStore(dir);
+    const r = job("a");
+    expect(await store.writeStatus(r, status("Pending", "2026-01-01T00:00:00Z"))).toBe(true);
+    expect(await store.writeStatus(r, status("Pending", "2026-01-01T00:05:00Z"))).toBe(false);
+    expect(await store.writeStatus(r, status("Running", "2026-01-01T00:05:00Z"))).toBe(true);
+    expect(store.writes).toBe(2);
+    // A restarted store compares with what is on disk.
+    const restarted = new StateStore(dir);
+    expect(await restarted.writeStatus(r, status("Running", "2026-02-01T00:00:00Z"))).toBe(false);
+    const record = await readRecord(dir, "TrainingJob/default/a");
+    expect(record).toMatchObject({
+      kind: "TrainingJob",
+      metadata: { name: "a", generation: 1 },
+      spec: { image: "img:1" },
+    });
+    expect(record?.status.phase).toBe("Running");
+    expect(record?.specHash).toBe(specHash(r.spec));
+    await store.close();
+  });
+
+  it("are rewritten when the spec or generation changes, even with the same status", async () => {
+    const store = new StateStore(dir);
+    const s = status("Pending", "2026-01-01T00:00:00Z");
+    expect(await store.writeStatus(job("a"), s)).toBe(true);
+    expect(await store.writeStatus(job("a", "img:2", 2), s)).toBe(true);
+    expect((await readRecord(dir, "TrainingJob/default/a"))?.metadata.generation).toBe(2);
+  });
+
+  it("forget drops status, events and generation", async () => {
+    const store = new StateStore(dir);
+    store.generations.observe("TrainingJob/default/a", "h", new Date());
+    await store.writeStatus(job("a"), status("Pending", "2026-01-01T00:00:00Z"));
+    const events = new EventLog(dir);
+    events.event("TrainingJob/default/a", "Normal", "Submitted", "x");
+    await events.close();
+    await store.forget("TrainingJob/default/a");
+    expect(await readRecord(dir, "TrainingJob/default/a")).toBeUndefined();
+    expect(await readEvents(dir, "TrainingJob/default/a")).toEqual([]);
+    expect(new Generations(dir).get("TrainingJob/default/a")).toBeUndefined();
+  });
+
+  it("never build a path from an unsafe name", async () => {
+    const store = new StateStore(dir);
+    const bad = job("x");
+    bad.metadata.name = "../../escape";
+    await expect(store.writeStatus(bad, status("Pending", "2026-01-01T00:00:00Z"))).rejects.toThrow(
+      /refusing a state file/,
+    );
+    expect(readdirSync(join(dir, ".."))).not.toContain("escape.json");
+  });
+});
+
+describe("event log", () => {
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+  it.each([
+    {
+      name: "repeated identical events fold into count and lastTimestamp",
+      events: [
+        ["Normal", "Submitted", "a", 1],
+        ["Warning", "Failed", "b", 2],
+        ["Normal", "Submitted", "a", 3],
+      ],
+      want: [
+        {
+          type: "Warning",
+          reason: "Failed",
+          message: "b",
+          count: 1,
+          firstTimestamp: at(2),
+          lastTimestamp: at(2),
+        },
+        {
+          type: "Normal",
+          reason: "Submitted",
+          message: "a",
+          count: 2,
+          firstTimestamp: at(1),
+          lastTimestamp: at(3),
+        },
+      ],
+    },
+    {
+      name: "bounded: the oldest fall off",
+      events: [
+        ["Normal", "A", "1", 1],
+        ["Normal", "B", "2", 2],
+        ["Normal", "C", "3", 3],
+        ["Normal", "D", "4", 4],
+      ],
+      want: [
+        { type: "Normal", reason: "C", message: "3", count: 1, firstTimestamp: at(3), lastTimestamp: at(3) },
+        { type: "Normal", reason: "D", message: "4", count: 1, firstTimestamp: at(4), lastTimestamp: at(4) },
+      ],
+    },
+  ] as const)("$name", ({ events, want }) => {
+    const pending = events.map(([type, reason, message, s]) => ({ type, reason, message, at: at(s) }));
+    expect(mergeEvents([], pending, 2)).toEqual(want);
+  });
+
+  it("the recorder batches writes and flushes on close", async () => {
+    const log = new EventLog(dir, { flushMs: 10_000, limit: 3 });
+    for (let i = 0; i < 5; i++) log.event("TrainingJob/default/a", "Normal", `R${i}`, "m");
+    log.event("TrainingJob/default/a", "Normal", "R4", "m");
+    expect(await readEvents(dir, "TrainingJob/default/a")).toEqual([]);
+    await log.close();
+    const events = await readEvents(dir, "TrainingJob/default/a");
+    expect(events.map((e) => [e.reason, e.count])).toEqual([
+      ["R2", 1],
+      ["R3", 1],
+      ["R4", 2],
+    ]);
+  });
+});
+
+describe("lock", () => {
+  it("a second attempt fails with StateLocked naming the holder; release frees it", () => {
+    const lock = acquireLock(dir);
+    let error: unknown;
+    try {
+      acquireLock(dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StateLockedError);
+    expect((error as StateLockedError).reason).toBe("StateLocked");
+    expect((error as Error).message).toContain(`pid ${process.pid} on host ${hostname()}`);
+    lock.release();
+    acquireLock(dir).release();
+  });
+
+  it("a lock left by a dead process on this host is taken over", async () => {
+    const child = spawn(process.execPath, ["-e", ""]);
+    const pid = child.pid as number;
+    await new Promise((resolve) => child.on("exit", resolve));
+    writeFileSync(
+      join(dir, "lock"),
+      JSON.stringify({ pid, hostname: hostname(), started: "2026-01-01T00:00:00Z" }),
+    );
+    const lock = acquireLock(dir);
+    expect(lock.holder.pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it("a lock held from another host is never presumed stale", () => {
+    writeFileSync(
+      join(dir, "lock"),
+      JSON.stringify({ pid: 1, hostname: "elsewhere", started: "2026-01-01T00:00:00Z" }),
+    );
+    expect(() => acquireLock(dir)).toThrow(/locked by pid 1 on host elsewhere/);
+  });
+});

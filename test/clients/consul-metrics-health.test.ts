@@ -117,17 +117,25 @@ describe("ConsulMetricsHealth", () => {
     expect(seen).toEqual([A]);
   });
 
-  it("resolves owners through the catalog when the local agent does not list the service", async () => {
+  it("resolves a few new instances through the catalog by service name, without listing the agent", async () => {
+    await setup();
+    double.state.registerService(reg("ml", "b", "b1b1", "warning"));
+    await until(() => watcher.health(B)?.status === "warning", "B via the catalog");
+    expect(double.requests.get("GET /v1/catalog/service/:service")).toBe(1);
+    expect(double.requests.get("GET /v1/agent/services")).toBeUndefined();
+  });
+
+  it("falls back to the catalog when a bulk agent listing does not know the instances", async () => {
     await setup({
       client: (c) => ({
         checksInState: c.checksInState.bind(c),
         catalogService: c.catalogService.bind(c),
-        agentServices: async () => ({}),
+        agentServices: async () => ({}), // registered through another agent
       }),
     });
-    double.state.registerService(reg("ml", "b", "b1b1", "warning"));
-    await until(() => watcher.health(B)?.status === "warning", "B via the catalog");
-    expect(double.requests.get("GET /v1/catalog/service/:service")).toBe(1);
+    for (let i = 0; i < 20; i++) double.state.registerService(reg("ml", `j${i}`, `al${i}`, "passing"));
+    await until(() => watcher.health("TrainingJob/ml/j19") !== undefined, "all 20 via the catalog");
+    expect(double.requests.get("GET /v1/catalog/service/:service")).toBe(20);
   });
 
   it("resets the index when it goes backwards (snapshot restore) and keeps following changes", async () => {

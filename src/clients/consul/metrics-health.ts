@@ -5,7 +5,8 @@
 // queries are at least minIntervalMs apart, errors back off exponentially (bounded, with jitter)
 // and never end the loop, and a query that outlives wait + wait/16 + margin counts as stalled and
 // is retried. Checks name only the service; the owning resource comes from the service's Meta,
-// resolved once per service instance (the local agent's listing in bulk, then the catalog by name).
+// resolved once per service instance (the local agent's listing in bulk at start-up or in large
+// bursts, else the catalog by service name). Instances without checks are not counted.
 // While Consul is unreachable the last known health is kept and `lastError` says why.
 import type { Logger } from "pino";
 import { type Observable, Subject } from "rxjs";
@@ -24,6 +25,8 @@ import {
 import type { HealthCheck } from "./types.ts";
 
 const WATCH = "consul-health";
+/** Above this many unknown instances, owners come from one agent listing instead of per-name lookups. */
+const BULK_LOOKUP = 16;
 
 export interface ConsulMetricsHealthOptions {
   client: Pick<ConsulClient, "checksInState" | "agentServices" | "catalogService">;
@@ -150,16 +153,19 @@ export class ConsulMetricsHealth implements MetricsHealth {
     }
   }
 
-  /** Finds the owner of every service instance not seen before (bulk from the agent, then catalog). */
+  /** Finds the owner of every service instance not seen before (agent listing in bulk, then catalog). */
   async #resolveOwners(checks: readonly HealthCheck[], signal: AbortSignal): Promise<void> {
     const unknown = new Map<string, string>(); // ServiceID → ServiceName
     for (const c of checks)
       if (c.ServiceID && !this.#owners.has(c.ServiceID)) unknown.set(c.ServiceID, c.ServiceName);
     if (unknown.size === 0) return;
-    const tag = this.#options.tag ?? OPERATOR_SERVICE_TAG;
-    const local = await this.#options.client.agentServices(`${JSON.stringify(tag)} in Tags`, signal);
-    for (const [id, service] of Object.entries(local)) {
-      if (unknown.delete(id)) this.#owners.set(id, ownerFromMeta(service.Meta) ?? null);
+    if (unknown.size > BULK_LOOKUP) {
+      // Start-up or a large burst: one listing of the local agent's operator services.
+      const tag = this.#options.tag ?? OPERATOR_SERVICE_TAG;
+      const local = await this.#options.client.agentServices(`${JSON.stringify(tag)} in Tags`, signal);
+      for (const [id, service] of Object.entries(local)) {
+        if (unknown.delete(id)) this.#owners.set(id, ownerFromMeta(service.Meta) ?? null);
+      }
     }
     for (const name of new Set(unknown.values())) {
       for (const entry of await this.#options.client.catalogService(name, undefined, signal)) {

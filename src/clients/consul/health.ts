@@ -44,7 +44,7 @@ export function aggregateHealth(
 ): Map<ResourceKey, ServiceHealth> {
   const sorted = [...checks]
     .filter((c) => c.ServiceID !== "")
-    .sort((a, b) => a.ServiceID.localeCompare(b.ServiceID) || a.CheckID.localeCompare(b.CheckID));
+    .sort((a, b) => compare(a.ServiceID, b.ServiceID) || compare(a.CheckID, b.CheckID));
   const acc = new Map<ResourceKey, { status: CheckStatus; instances: Set<string>; output: string }>();
   for (const check of sorted) {
     const key = ownerOf(check.ServiceID);
@@ -88,4 +88,8 @@ export function changedKeys(
   }
   for (const key of before.keys()) if (!after.has(key)) changed.push(key);
   return changed;
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -267,4 +267,21 @@ describe("DirectorySource: watching", () => {
     await pause(50);
     expect(seen).toEqual([]);
   });
+
+  it("a directory that appears later is read; one removed while watched prunes nothing", async () => {
+    rmSync(dir, { recursive: true });
+    const { source } = await startSource({ settleMs: 20 });
+    expect(source.settled()).toBe(false);
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), job("a"));
+    await until("a present", () => source.lookup(key("a")).state === "present");
+    await until("settled", () => source.settled());
+    rmSync(dir, { recursive: true });
+    await until("unsettled", () => !source.settled());
+    await pause(100);
+    expect(source.lookup(key("a")).state).toBe("present");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "a.yaml"), job("a", "img:2"));
+    await until("a updated", () => source.get(key("a"))?.spec.image === "img:2");
+  });
 });

@@ -54,7 +54,8 @@ export class DirectorySource implements Source {
   #revision: string | undefined;
   #gitDir: string | undefined;
   #closed = false;
-  #skippedNoticed = false;
+  #skipped = 0;
+  #expected = false;
 
   constructor(options: DirectorySourceOptions) {
     this.#options = options;
@@ -81,6 +82,10 @@ export class DirectorySource implements Source {
     else if (this.#table.missing().length > 0) this.#scheduleConfirm();
   }
 
+  /**
+   * Every key known at subscription (present, invalid or deleted), then each key whose lookup
+   * changes. Subscribing before or after start() both see everything; the queue dedups.
+   */
   changes(): Observable<ResourceKey> {
     return concat(
       defer(() => from([...this.#table.keys()])),
@@ -157,6 +162,8 @@ export class DirectorySource implements Source {
   async #fullRead(first: boolean): Promise<void> {
     this.#exists = isDirectory(this.dir);
     if (!this.#exists) {
+      // Watches of a deleted tree are dead: drop them, and wait for the directory to come back.
+      this.#watcher?.remove(this.dir);
       this.#watchForCreation();
       this.#finishRead(new Set(), first);
       return;
@@ -174,10 +181,16 @@ export class DirectorySource implements Source {
       // A confirming read re-lists and re-stats everything but re-reads only files that changed.
       const load = this.#readChanged(file, first);
       if (load !== "unchanged") for (const k of this.#table.setFile(file, load)) affected.add(k);
+      if (first && load !== "unchanged" && load) this.#skipped += load.skipped;
       // Let timers and I/O in between batches: a large read does not freeze the operator.
       if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
     }
-    if (first) this.#table.expect(this.#store.generations.keys());
+    // Resources a previous run knew (the state directory) that no file holds are candidates for
+    // deletion, under the same guards, from the first read of an existing directory on.
+    if (!this.#expected) {
+      this.#expected = true;
+      this.#table.expect(this.#store.generations.keys());
+    }
     this.#finishRead(affected, first);
   }
 
@@ -286,10 +299,11 @@ export class DirectorySource implements Source {
     if (broken > 0)
       log.warn({ files: broken }, "files fail to parse or validate: nothing pruned until they are fixed");
     if (duplicates > 0) log.warn({ keys: duplicates }, "resources defined in more than one file");
-    if (!this.#skippedNoticed) {
-      this.#skippedNoticed = true;
-      log.info({ dir: this.dir, revision: this.#revision }, "directory read");
+    if (this.#skipped > 0) {
+      log.info({ documents: this.#skipped }, "skipped documents of other API groups (not mlops.dev)");
     }
+    const resources = this.#table.keys().size;
+    log.info({ dir: this.dir, resources, revision: this.#revision }, "directory read");
   }
 }
 

@@ -175,7 +175,7 @@ function plan({ state, params, body }: RouteContext): RouteResult {
   job.Namespace ||= "default";
   const existing = state.job(job.Namespace, job.ID);
   const type = !existing ? "Added" : state.unchanged(job) ? "None" : "Edited";
-  const failed = type === "None" ? undefined : state.placementFailures(job);
+  const failed = state.placementFailures(job);
   const updates: Record<string, Record<string, number>> = {};
   for (const group of job.TaskGroups ?? []) {
     const place = type === "None" || failed?.[group.Name] ? 0 : group.Count;

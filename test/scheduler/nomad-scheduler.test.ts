@@ -1,0 +1,250 @@
+import type { Subscription } from "rxjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { ResourceKey } from "../../src/api/resources.ts";
+import { NomadClient } from "../../src/clients/nomad/index.ts";
+import { META, NomadScheduler, NotOwnedError } from "../../src/scheduler/nomad/index.ts";
+import { runRequest } from "../doubles/nomad/fixtures.ts";
+import { type ConsulRegistration, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+
+async function until(check: () => boolean, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("NomadScheduler against the Nomad double", () => {
+  let nomad: NomadDouble;
+  let client: NomadClient;
+  let scheduler: NomadScheduler;
+  let subscription: Subscription | undefined;
+  const consul: { op: string; regs: ConsulRegistration[] }[] = [];
+  const key = runRequest().key;
+
+  beforeEach(async () => {
+    consul.length = 0;
+    nomad = await startNomadDouble({
+      namespaces: ["team-a", "team-b"],
+      heartbeatMs: 50,
+      onServices: (op, regs) => consul.push({ op, regs }),
+    });
+    client = new NomadClient({ address: nomad.address }, {});
+    scheduler = new NomadScheduler({ client, ownerId: "owner-1", events: { backoffBaseMs: 20 } });
+  });
+  afterEach(async () => {
+    subscription?.unsubscribe();
+    subscription = undefined;
+    await scheduler.close();
+    await client.close();
+    await nomad.close();
+  });
+
+  it("submit is idempotent: the second submit makes zero writes", async () => {
+    await scheduler.submit(runRequest());
+    expect(nomad.writes).toBe(1);
+    await scheduler.submit(runRequest());
+    await scheduler.submit(runRequest());
+    expect(nomad.writes).toBe(1);
+    const observed = await scheduler.observe(key);
+    expect(observed).toMatchObject({
+      ownerId: "owner-1",
+      runId: "run-1",
+      specHash: "spec-1",
+      stopped: false,
+    });
+    expect(observed?.replicas.map((r) => r.state)).toEqual(["pending"]);
+  });
+
+  it("an in-place change keeps the running allocations; a new run replaces them", async () => {
+    await scheduler.submit(runRequest({ replicas: 2 }));
+    const first = nomad.allocations("team-a", "resnet");
+    for (const a of first) nomad.lifecycle.running(a.ID);
+    await scheduler.submit(runRequest({ replicas: 2, priority: 90 }, { specHash: "spec-2" }));
+    expect(nomad.writes).toBe(2);
+    const live = await scheduler.observe(key);
+    expect(live?.specHash).toBe("spec-2");
+    expect((live?.rendered as { Priority?: number } | undefined)?.Priority).toBe(90);
+    expect(live?.replicas.map((r) => [r.id, r.state])).toEqual(first.map((a) => [a.ID, "running"]));
+
+    await scheduler.submit(
+      runRequest(
+        { replicas: 2, image: "trainer:2" },
+        { runId: "run-2", generation: 4, specHash: "s3", runSpecHash: "r3" },
+      ),
+    );
+    const next = await scheduler.observe(key);
+    expect(next).toMatchObject({ runId: "run-2", generation: 4, runSpecHash: "r3" });
+    expect(next?.replicas.map((r) => r.state)).toEqual(["pending", "pending"]);
+    expect(next?.replicas.some((r) => first.some((a) => a.ID === r.id))).toBe(false);
+    expect(nomad.allocations("team-a", "resnet").filter((a) => first.some((f) => f.ID === a.ID))).toEqual(
+      first.map(() => expect.objectContaining({ DesiredStatus: "stop" })),
+    );
+  });
+
+  it("follows a run to success, with services registered in Consul while it runs", async () => {
+    await scheduler.submit(runRequest({ replicas: 2, metrics: { port: 9100, path: "/metrics" } }));
+    const allocs = nomad.allocations("team-a", "resnet");
+    for (const a of allocs) nomad.lifecycle.running(a.ID);
+    await until(() => consul.filter((c) => c.op === "register").length === 2);
+    expect(consul[0]?.regs[0]).toMatchObject({
+      Tags: expect.arrayContaining(["prometheus"]),
+      Meta: expect.objectContaining({ "external-source": "nomad", metrics_path: "/metrics" }),
+    });
+    const running = await scheduler.observe(key);
+    expect(running?.replicas.map((r) => r.state)).toEqual(["running", "running"]);
+    expect(running?.startTime).toBeDefined();
+    for (const a of allocs) nomad.lifecycle.exit(a.ID, { exitCode: 0 });
+    await until(() => consul.filter((c) => c.op === "deregister").length === 2);
+    const done = await scheduler.observe(key);
+    expect(done?.replicas.map((r) => [r.state, r.reason])).toEqual([
+      ["succeeded", "Completed"],
+      ["succeeded", "Completed"],
+    ]);
+    expect((done?.rendered as { Status?: string } | undefined)?.Status).toBe("dead");
+  });
+
+  it("reports OOM with restarts used up, and an image that cannot be pulled", async () => {
+    await scheduler.submit(runRequest({ replicas: 2, backoffLimit: 1 }));
+    const [a, b] = nomad.allocations("team-a", "resnet");
+    nomad.lifecycle.running(a?.ID ?? "");
+    nomad.lifecycle.exit(a?.ID ?? "", { exitCode: 137, oom: true });
+    expect((await scheduler.observe(key))?.replicas[0]).toMatchObject({ state: "running", restarts: 1 });
+    nomad.lifecycle.exit(a?.ID ?? "", { exitCode: 137, oom: true });
+    nomad.lifecycle.driverFailure(b?.ID ?? "", "Failed to pull `trainer:nope`: manifest unknown");
+    const observed = await scheduler.observe(key);
+    expect(observed?.replicas.map((r) => [r.state, r.reason, r.exhausted])).toEqual([
+      ["failed", "OOMKilled", true],
+      ["failed", "ImageNotFound", true],
+    ]);
+  });
+
+  it("reports a blocked placement with Nomad's reason", async () => {
+    await scheduler.submit(runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } }));
+    const observed = await scheduler.observe(key);
+    expect(observed?.replicas).toEqual([]);
+    expect(observed?.blocked?.message).toContain("no node has 2 nvidia/gpu free");
+    expect(
+      await scheduler.placement(runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } })),
+    ).toContain("missing devices");
+  });
+
+  it("placement summarises Nomad's plan", async () => {
+    expect(await scheduler.placement(runRequest({ replicas: 2 }))).toBe("placed 2 of 2");
+    await scheduler.submit(runRequest({ replicas: 2 }));
+    expect(await scheduler.placement(runRequest({ replicas: 2 }))).toMatch(/^no change/);
+    expect(nomad.writes).toBe(1);
+  });
+
+  it("stop keeps the job (stopped); submitting again resumes it; purge removes it and is idempotent", async () => {
+    await scheduler.submit(runRequest());
+    await scheduler.stop(key, "suspend");
+    const stopped = await scheduler.observe(key);
+    expect(stopped?.stopped).toBe(true);
+    expect(stopped?.replicas[0]).toMatchObject({ state: "failed", reason: "Stopped", exhausted: false });
+    const writes = nomad.writes;
+    await scheduler.stop(key, "suspend");
+    expect(nomad.writes).toBe(writes);
+    await scheduler.submit(runRequest({ suspend: false }, { specHash: "spec-resumed" }));
+    const resumed = await scheduler.observe(key);
+    expect(resumed?.stopped).toBe(false);
+    expect(resumed?.replicas.map((r) => r.state)).toEqual(["pending"]);
+    await scheduler.purge(key);
+    expect(await scheduler.observe(key)).toBeUndefined();
+    const afterPurge = nomad.writes;
+    await scheduler.purge(key);
+    expect(nomad.writes).toBe(afterPurge);
+  });
+
+  it("repairs a job purged behind its back (submit registers it again)", async () => {
+    await scheduler.submit(runRequest());
+    await client.deregister("resnet", "team-a", { purge: true });
+    await scheduler.submit(runRequest());
+    expect((await scheduler.observe(key))?.runId).toBe("run-1");
+  });
+
+  it("never touches a job of another owner (NotOwned), nor an unmanaged one", async () => {
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await other.submit(runRequest({}, { ownerId: "owner-2" }));
+    const writes = nomad.writes;
+    await expect(scheduler.submit(runRequest())).rejects.toBeInstanceOf(NotOwnedError);
+    await expect(scheduler.stop(key, "suspend")).rejects.toMatchObject({ reason: "NotOwned" });
+    await expect(scheduler.purge(key)).rejects.toMatchObject({ reason: "NotOwned" });
+    expect(nomad.writes).toBe(writes);
+    const hand = (await client.readJob("resnet", "team-a")) as NonNullable<
+      Awaited<ReturnType<NomadClient["readJob"]>>
+    >;
+    await client.register({ ...hand, ID: "by-hand", Name: "by-hand", Meta: { team: "x" } });
+    await expect(scheduler.purge({ ...key, name: "by-hand" })).rejects.toThrow(
+      /not managed by mlops-operator/,
+    );
+  });
+
+  it("retries a check-and-set conflict from a fresh read", async () => {
+    await scheduler.submit(runRequest());
+    const live = await client.readJob("resnet", "team-a");
+    let raced = false;
+    const original = client.readJob.bind(client);
+    client.readJob = async (id, ns, signal) => {
+      const job = await original(id, ns, signal);
+      if (!raced && job) {
+        raced = true; // someone else changes the job between our read and our write
+        await client.register({ ...job, Priority: 77 });
+      }
+      return job;
+    };
+    await scheduler.submit(runRequest({ priority: 60 }, { specHash: "spec-2" }));
+    const after = await original("resnet", "team-a");
+    expect(after?.Priority).toBe(60);
+    expect(after?.JobModifyIndex).toBeGreaterThan(live?.JobModifyIndex ?? 0);
+  });
+
+  it("lists the jobs it owns across namespaces", async () => {
+    await scheduler.submit(runRequest());
+    await scheduler.submit(
+      runRequest({}, { key: { kind: "TrainingJob", namespace: "team-b", name: "bert" } }),
+    );
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await other.submit(
+      runRequest({}, { ownerId: "owner-2", key: { kind: "TrainingJob", namespace: "team-b", name: "gpt" } }),
+    );
+    const owned = await scheduler.listOwned("owner-1");
+    expect(owned.map((o) => o.key).sort()).toEqual(["TrainingJob/team-a/resnet", "TrainingJob/team-b/bert"]);
+    expect(owned[0]?.runId).toBe("run-1");
+    expect(
+      nomad.requests.filter((r) => r.route === "/v1/jobs" && r.method === "GET").at(-1)?.query,
+    ).toContain(encodeURIComponent(META.ownerId));
+  });
+
+  it("changes(): owned jobs only, allocation events mapped back, re-list after a reconnect", async () => {
+    const keys: ResourceKey[] = [];
+    subscription = scheduler.changes().subscribe((k) => keys.push(k));
+    await until(() => nomad.openStreams === 1);
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await other.submit(
+      runRequest({}, { ownerId: "owner-2", key: { kind: "TrainingJob", namespace: "team-b", name: "gpt" } }),
+    );
+    await scheduler.submit(runRequest());
+    await until(() => keys.length >= 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(new Set(keys)).toEqual(new Set(["TrainingJob/team-a/resnet"]));
+    keys.length = 0;
+    const alloc = nomad.allocations("team-a", "resnet")[0];
+    nomad.lifecycle.running(alloc?.ID ?? "");
+    await until(() => keys.length >= 1);
+    expect(keys).toContain("TrainingJob/team-a/resnet");
+    keys.length = 0;
+    nomad.dropStreams();
+    await until(() => keys.includes("TrainingJob/team-a/resnet"));
+    expect(keys).not.toContain("TrainingJob/team-b/gpt");
+  });
+
+  it("streams a replica's logs", async () => {
+    await scheduler.submit(runRequest({ replicas: 2 }));
+    const second = nomad.allocations("team-a", "resnet")[1];
+    nomad.lifecycle.appendLog(second?.ID ?? "", "main", "rank 1 ready\n");
+    const lines: string[] = [];
+    for await (const line of scheduler.logs(key, { follow: false, replica: 1 })) lines.push(line);
+    expect(lines).toEqual(["rank 1 ready"]);
+  });
+});

@@ -192,7 +192,8 @@ describe("observeRun: the run", () => {
   it("startTime is the earliest replica start; stopped follows the job's Stop", () => {
     const a = alloc(0, "running", [], {});
     const b = alloc(1, "running", [], {});
-    (b.TaskStates as NonNullable<NomadAllocation["TaskStates"]>).main.StartedAt = "2026-01-01T09:00:00Z";
+    const state = b.TaskStates?.main;
+    if (state) state.StartedAt = "2026-01-01T09:00:00Z";
     const run = observeRun({ job: job({ Stop: true, Status: "dead" }), allocations: [a, b] });
     expect(run.startTime).toBe("2026-01-01T09:00:00Z");
     expect(run.stopped).toBe(true);

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { consulBaseUrl, consulConfig } from "../../src/clients/consul/config.ts";
+import { consulFromEnv } from "../../src/clients/consul/configured.ts";
 
 describe("CONSUL_HTTP_ADDR as Consul's CLI reads it", () => {
   it.each([
@@ -78,5 +79,14 @@ describe("consulConfig", () => {
     expect(() => consulConfig({}, { CONSUL_HTTP_SSL: "yes" })).toThrow(
       /CONSUL_HTTP_SSL: "yes" is not a boolean/,
     );
+  });
+});
+
+describe("consulFromEnv", () => {
+  it("is undefined without CONSUL_HTTP_ADDR, and a running MetricsHealth with it", async () => {
+    expect(consulFromEnv({}, {})).toBeUndefined();
+    const configured = consulFromEnv({ retries: 0 }, { CONSUL_HTTP_ADDR: "127.0.0.1:1" });
+    expect(configured?.client.baseUrl).toBe("http://127.0.0.1:1");
+    await configured?.close();
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { grafanaConfig } from "../../src/clients/grafana/config.ts";
+import { grafanaFromEnv } from "../../src/clients/grafana/configured.ts";
 
 describe("grafanaConfig", () => {
   it("defaults to http://127.0.0.1:3000 without credentials", () => {
@@ -33,5 +34,15 @@ describe("grafanaConfig", () => {
     ["http://admin:pw@grafana:3000", /must not carry credentials/],
   ])("rejects %s", (url, message) => {
     expect(() => grafanaConfig({}, { GRAFANA_URL: url })).toThrow(message);
+  });
+});
+
+describe("grafanaFromEnv", () => {
+  it("is undefined without GRAFANA_URL, and an annotator with it", async () => {
+    expect(grafanaFromEnv({}, {})).toBeUndefined();
+    const configured = grafanaFromEnv({}, { GRAFANA_URL: "http://127.0.0.1:1", GRAFANA_TOKEN: "t" });
+    expect(configured?.client.baseUrl).toBe("http://127.0.0.1:1");
+    expect(configured?.annotator).toBeDefined();
+    await configured?.close();
   });
 });

@@ -2,6 +2,8 @@ export type { BlockingOptions, ConsulClientOptions, HealthState } from "./client
 export { ConsulClient } from "./client.ts";
 export type { ConsulConfig, ConsulOptions } from "./config.ts";
 export { consulBaseUrl, consulConfig, DEFAULT_CONSUL_ADDR, parseGoBool } from "./config.ts";
+export type { ConfiguredConsul } from "./configured.ts";
+export { consulFromEnv } from "./configured.ts";
 export {
   aggregateHealth,
   changedKeys,

@@ -1,6 +1,9 @@
 // Standalone Grafana double, for a stand-in container or a developer's shell:
 //   node test/doubles/grafana/main.ts --listen 0.0.0.0:3000 [--token T] [--user U --password P]
+//     [--dashboards-dir DIR]   (every *.json in DIR is provisioned as a dashboard, as Grafana's file provider does)
 // GRAFANA_DOUBLE_TOKEN, GF_SECURITY_ADMIN_USER and GF_SECURITY_ADMIN_PASSWORD work as in Grafana's image.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startGrafanaDouble } from "./server.ts";
 
@@ -10,6 +13,7 @@ const { values } = parseArgs({
     token: { type: "string" },
     user: { type: "string" },
     password: { type: "string" },
+    "dashboards-dir": { type: "string" },
   },
 });
 
@@ -30,6 +34,12 @@ const double = await startGrafanaDouble({
   ...(token ? { token } : {}),
   ...(user && password ? { basic: { user, password } } : {}),
 });
+const dir = values["dashboards-dir"];
+for (const file of dir ? readdirSync(dir).filter((f) => f.endsWith(".json")) : []) {
+  const dashboard = JSON.parse(readFileSync(join(dir as string, file), "utf8")) as Record<string, unknown>;
+  const saved = double.state.saveDashboard(dashboard, true);
+  if (typeof saved === "object") process.stdout.write(`provisioned dashboard ${saved.uid} from ${file}\n`);
+}
 process.stdout.write(`grafana double listening on ${double.url}\n`);
 const stop = (): void => {
   void double.close().then(() => process.exit(0));

@@ -18,7 +18,12 @@ type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => v
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+  await Promise.all(
+    servers.splice(0).map((s) => {
+      s.closeAllConnections();
+      return new Promise((r) => s.close(r));
+    }),
+  );
 });
 
 async function engine(handler: Handler): Promise<{ requests: URL[]; docker: Docker }> {
@@ -144,6 +149,21 @@ describe("dockerEvents", () => {
     await firstValueFrom(stream.pipe(take(1)));
     for (let i = 0; i < 50 && !closed; i++) await new Promise((r) => setTimeout(r, 10));
     expect(closed).toBe(true);
+  });
+});
+
+describe("DockerConnection.call", () => {
+  it("fails a call the engine never answers as DockerUnavailable, naming what and where", async () => {
+    const { docker } = await engine(() => {
+      // never answers
+    });
+    const conn = dockerConnection(docker, "tcp://hung", "1.41", 100);
+    await expect(
+      conn.call("/events", "watching container events", (d) => d.getEvents()),
+    ).rejects.toMatchObject({
+      reason: "DockerUnavailable",
+      message: expect.stringMatching(/tcp:\/\/hung.*watching container events/),
+    });
   });
 });
 

@@ -17,6 +17,8 @@ export interface DockerConnectOptions {
   negotiate?: boolean;
   /** Time allowed for the negotiation probe. */
   probeTimeoutMs?: number;
+  /** Time allowed for one call until its answer starts (streams: until the headers); default 120 s. */
+  callTimeoutMs?: number;
 }
 
 export interface DockerConnection {
@@ -80,7 +82,7 @@ export async function connectDocker(options: DockerConnectOptions = {}): Promise
       // Unreachable now: keep the pin; calls will report DockerUnavailable until the engine answers.
     }
   }
-  return dockerConnection(new Docker(clientOptions(target, version)), target, version);
+  return dockerConnection(new Docker(clientOptions(target, version)), target, version, options.callTimeoutMs);
 }
 
 /** Wraps an existing dockerode client (tests, or a composition root that built its own). */
@@ -88,6 +90,7 @@ export function dockerConnection(
   docker: Docker,
   target: string,
   apiVersion = PINNED_API_VERSION,
+  callTimeoutMs = 120_000,
 ): DockerConnection {
   return {
     docker,
@@ -96,7 +99,7 @@ export function dockerConnection(
     async call<T>(endpoint: string, what: string, fn: (d: Docker) => Promise<T>): Promise<T> {
       const end = externalRequestDuration.startTimer({ system: "docker", endpoint });
       try {
-        const result = await fn(docker);
+        const result = await withTimeout(fn(docker), callTimeoutMs, what);
         externalRequests.inc({ system: "docker", endpoint, code: "2xx" });
         return result;
       } catch (error) {
@@ -107,4 +110,18 @@ export function dockerConnection(
       }
     },
   };
+}
+
+/** A hung engine must not hang a reconcile: the call fails as unreachable after `ms` (the request is left to die). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  if (ms <= 0) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`no answer within ${ms} ms while ${what}`), { code: "ETIMEDOUT" })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }

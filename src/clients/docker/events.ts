@@ -7,7 +7,7 @@
 // Label filters are the caller's: the TrainingJob scheduler and the MlopsStack reconciler share it.
 import type { GetEventsOptions } from "dockerode";
 import type { Logger } from "pino";
-import { Observable } from "rxjs";
+import { Observable, share } from "rxjs";
 import { watchRestarts } from "../../observability/metrics.ts";
 import type { DockerConnection } from "./connect.ts";
 
@@ -209,4 +209,21 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/**
+ * The operator's one container event stream: every container carrying its owner id (TrainingJob
+ * replicas and stack components alike), shared by all subscribers (DockerScheduler's `events`
+ * option, the MlopsStack reconciler), which pick their own actions and keys from the labels.
+ */
+export function ownedContainerEvents(
+  conn: DockerConnection,
+  ownerId: string,
+  options: Omit<DockerEventsOptions, "filters"> = {},
+): Observable<DockerEventMessage> {
+  return dockerEvents(conn, {
+    watch: "docker-owned",
+    ...options,
+    filters: { type: ["container"], label: [`mlops.dev/owner-id=${ownerId}`] },
+  }).pipe(share());
 }

@@ -12,5 +12,5 @@ export { LogDemuxer } from "./demux.ts";
 export type { DockerReason } from "./errors.ts";
 export { DockerError, dockerError, engineMessage, isReason, isUnreachable, statusOf } from "./errors.ts";
 export type { DockerEvent, DockerEventFilters, DockerEventMessage, DockerEventsOptions } from "./events.ts";
-export { backoffMs, dockerEvents, EventCursor } from "./events.ts";
+export { backoffMs, dockerEvents, EventCursor, ownedContainerEvents } from "./events.ts";
 export { keyFromLabels, LABEL, labelFilter, MANAGED_BY } from "./labels.ts";

@@ -175,8 +175,10 @@ describe("ConsulMetricsHealth", () => {
     await setup({ waitMs: 200 });
     double.state.registerService(reg("default", "a", "a1a1", "passing"));
     await watcher.nextSync();
+    const stallsBefore = await restarts("Stall");
     await double.setOutage("stall");
     await until(() => watcher.lastError?.reason === "ConsulUnavailable", "stall detected");
+    expect(await restarts("Stall")).toBe(stallsBefore + 1);
     await double.setOutage("none");
     double.state.registerService(reg("ml", "b", "b1b1", "passing"));
     await until(() => watcher.health(B) !== undefined && watcher.lastError === undefined, "recovered");

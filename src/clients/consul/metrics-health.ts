@@ -142,7 +142,8 @@ export class ConsulMetricsHealth implements MetricsHealth {
             : new OperatorError("ConsulUnavailable", `Consul health query failed: ${String(error)}`, {
                 cause: error,
               });
-        watchRestarts.inc({ watch: WATCH, cause: reasonOf(this.#lastError) });
+        const stalled = (error as { cause?: { name?: string } }).cause?.name === "TimeoutError";
+        watchRestarts.inc({ watch: WATCH, cause: stalled ? "Stall" : reasonOf(this.#lastError) });
         const ms = Math.min(max, initial * 2 ** (failures - 1)) * (0.8 + Math.random() * 0.4);
         this.#options.logger?.warn(
           { reason: this.#lastError.reason, retryInMs: Math.round(ms) },

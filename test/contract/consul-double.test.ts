@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { compileFilter } from "../doubles/consul/filter.ts";
 import { nomadServiceRegistration } from "../doubles/consul/fixtures.ts";
 import { type ConsulDouble, type ConsulDoubleOptions, startConsulDouble } from "../doubles/consul/server.ts";
+import type { ServicesHook } from "../doubles/nomad/services.ts";
 
 let double: ConsulDouble;
 let target: Server | undefined;
@@ -77,6 +78,25 @@ describe("Consul double", () => {
     await fetch(`${double.url}/v1/agent/service/deregister/x`, { method: "PUT" });
     expect(double.writes).toBe(1);
     expect(double.recorded).toEqual([]); // no body on deregister
+  });
+
+  it("offers a services hook shaped like the Nomad double's onServices", async () => {
+    await start();
+    const hook = double.servicesHook();
+    const pluggable: ServicesHook = hook; // type-checks against the Nomad double's onServices
+    expect(pluggable).toBe(hook);
+    const regs = [
+      nomadServiceRegistration({ namespace: "default", name: "a", allocId: "x1" }),
+      nomadServiceRegistration({ namespace: "default", name: "a", allocId: "x2" }),
+    ];
+    hook("register", regs);
+    expect(double.state.services().map((s) => s.ID)).toEqual(regs.map((r) => r.ID));
+    hook("deregister", regs);
+    hook("deregister", regs); // already gone: ignored
+    expect(double.state.services()).toEqual([]);
+    expect(() => hook("register", [{ Name: "bad", Check: { HTTP: "http://x/", Interval: "0s" } }])).toThrow(
+      /Interval must be > 0/,
+    );
   });
 
   it("enforces ACL tokens as Consul does", async () => {

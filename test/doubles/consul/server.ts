@@ -79,6 +79,19 @@ export class ConsulDouble {
     return this.state.deregisterService(id);
   }
 
+  /**
+   * A hook for the Nomad double (`onServices`): registers or deregisters each body in process, as
+   * Nomad's client does over HTTP. Unknown ids on deregister are ignored (Nomad tolerates the 404).
+   */
+  servicesHook(): (op: "register" | "deregister", registrations: readonly ServiceRegistration[]) => void {
+    return (op, registrations) => {
+      for (const registration of registrations) {
+        if (op === "register") this.state.registerService(registration);
+        else this.state.deregisterService(registration.ID ?? registration.Name);
+      }
+    };
+  }
+
   /** Scripts an outage; "none" ends it (reopening the same port after "refuse"). */
   async setOutage(mode: Outage): Promise<void> {
     const previous = this.#outage;

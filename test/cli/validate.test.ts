@@ -109,6 +109,24 @@ describe("mlopsctl validate", () => {
     expect(r.out).toBe("1 error in 1 file\n");
   });
 
+  it("broken YAML: an error when named explicitly, a notice when found in a directory", async () => {
+    const file = join(tmp, "broken.yaml");
+    writeFileSync(file, "name: ci\njobs: [unclosed\n");
+    const named = await validate(file);
+    expect(named).toMatchObject({ code: 1, out: "1 error in 1 file\n" });
+    expect(named.err).toMatch(new RegExp(`^${file}:3:1: Flow sequence in block collection`));
+    writeFileSync(
+      join(tmp, "job.yaml"),
+      "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: a}\nspec: {image: x}\n",
+    );
+    const found = await validate(tmp);
+    expect(found).toEqual({
+      code: 0,
+      out: "1 resource valid\n",
+      err: "note: skipped 1 unparsable file without mlops.dev resources\n",
+    });
+  });
+
   it("a missing path is an error, not a crash", async () => {
     const r = await validate(join(tmp, "nope.yaml"));
     expect(r).toEqual({

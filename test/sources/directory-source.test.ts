@@ -282,6 +282,9 @@ describe("DirectorySource: watching", () => {
     expect(source.lookup(key("a")).state).toBe("present");
     mkdirSync(dir);
     writeFileSync(join(dir, "a.yaml"), job("a", "img:2"));
-    await until("a updated", () => source.get(key("a"))?.spec.image === "img:2");
+    await until(
+      "a updated",
+      () => (source.get(key("a"))?.spec as { image?: string } | undefined)?.image === "img:2",
+    );
   });
 });

@@ -79,6 +79,19 @@ describe("atomic writes", () => {
   });
 });
 
+describe("atomic writes that fail", () => {
+  it("leave the old file intact and no temporary file behind", async () => {
+    const path = join(dir, "x.json");
+    await writeFileAtomic(path, "old");
+    // A directory where the temporary file would be renamed to: rename fails, like a crash before it.
+    const blocked = join(dir, "blocked");
+    await writeFileAtomic(join(blocked, "inner"), "x");
+    await expect(writeFileAtomic(blocked, "new")).rejects.toThrow();
+    expect(readFileSync(path, "utf8")).toBe("old");
+    expect(readdirSync(dir).sort()).toEqual(["blocked", "x.json"]);
+  });
+});
+
 describe("generations", () => {
   it("start at 1, bump on spec hash change, and survive a restart", async () => {
     const now = new Date("2026-01-01T00:00:00Z");

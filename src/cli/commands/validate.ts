@@ -134,7 +134,7 @@ export function registerValidate(program: Command): void {
             ? `${plural(report.skippedDocuments, "document")} of other API groups`
             : "",
           report.skippedFiles > 0
-            ? `${plural(report.skippedFiles, "file")} that are not valid YAML and name no mlops.dev resource`
+            ? `${plural(report.skippedFiles, "unparsable file")} without mlops.dev resources`
             : "",
         ].filter((p) => p !== "");
         process.stderr.write(`note: skipped ${parts.join(" and ")}\n`);

@@ -89,14 +89,19 @@ export class ResourceTable {
       for (const key of old.lastGood) affected.add(key);
     }
     this.#broken.delete(file);
-    if (!load || (!load.ours && load.documents.length === 0)) {
+    if (
+      !load ||
+      (!load.ours && load.documents.length === 0 && !(old?.lastGood.length && load.fileIssues.length))
+    ) {
       this.#files.delete(file);
     } else {
       const claims = load.documents.flatMap((doc) => this.#claim(file, doc));
       const problem = load.fileIssues[0] ?? firstProblem(load.documents);
-      const broken = load.ours && problem !== undefined;
+      // A file that held our resources stays ours while it is broken, whatever it says now.
+      const ours = load.ours || (problem !== undefined && (old?.lastGood.length ?? 0) > 0);
+      const broken = ours && problem !== undefined;
       const entry: FileEntry = {
-        ours: load.ours,
+        ours,
         broken,
         claims,
         lastGood: broken ? (old?.lastGood ?? []) : claims.map((c) => c.key),
@@ -184,13 +189,19 @@ export class ResourceTable {
     return { state: "absent" };
   }
 
+  /** Present resources of a kind: single valid claims, and last known versions of missing keys. */
   list(kind: Kind, namespace?: string): AnyResource[] {
     const out: AnyResource[] = [];
-    for (const key of this.keys()) {
-      const found = this.lookup(key);
-      if (found.state !== "present") continue;
-      const r = found.resource;
+    const take = (r: AnyResource) => {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace)) out.push(r);
+    };
+    for (const [key, claims] of this.#claims) {
+      const only = claims.length === 1 ? claims[0] : undefined;
+      if (only?.ok && !this.#deleted.has(key)) take(only.resource);
+    }
+    for (const key of this.#missingKnown()) {
+      const r = this.#lastKnown.get(key);
+      if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
     }
     return out;
   }

@@ -68,7 +68,9 @@ export function loadText(file: string, text: string): FileLoad {
   for (const doc of docs) {
     const result = loadDocument(file, doc, lines, mentionsUs);
     if (result === "skip") out.skipped++;
-    else if (result !== "empty") out.documents.push(result);
+    else if (result === "empty") continue;
+    else if ("foreign" in result) out.fileIssues.push(...result.foreign);
+    else out.documents.push(result);
   }
   if ("empty" in docs) {
     for (const error of docs.errors)
@@ -83,7 +85,7 @@ function loadDocument(
   doc: Document.Parsed,
   lines: LineCounter,
   mentionsUs: boolean,
-): DocumentResult | "skip" | "empty" {
+): DocumentResult | { foreign: LocatedIssue[] } | "skip" | "empty" {
   if (doc.errors.length === 0 && (doc.contents === null || isNullScalar(doc))) return "empty";
   let value: unknown;
   let toJsError: string | undefined;
@@ -99,7 +101,6 @@ function loadDocument(
   const ours = isOurs(value) || id !== undefined;
   const start = doc.contents?.range?.[0] ?? doc.range[0];
   if (doc.errors.length > 0 || toJsError !== undefined) {
-    if (!ours && !mentionsUs) return "skip";
     const issues: SpecIssue[] = [];
     const where: LocatedIssue[] = [];
     for (const error of doc.errors) {
@@ -110,6 +111,9 @@ function loadDocument(
       issues.push({ path: [], message: toJsError });
       where.push(located(file, lines, start, toJsError));
     }
+    // Broken and not recognisably ours: a problem of the file, which counts when the file held (or
+    // names) mlops.dev resources, and for files named explicitly.
+    if (!ours && !mentionsUs) return { foreign: where };
     return { ok: false, issues, located: where, ...(id ? { id } : {}) };
   }
   if (!ours) return "skip";

@@ -7,6 +7,7 @@ import { ConsulClient } from "../../src/clients/consul/client.ts";
 import { ConsulMetricsHealth } from "../../src/clients/consul/metrics-health.ts";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
+import { assertConsul } from "../contract/consul-schemas.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/server.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
@@ -61,6 +62,9 @@ describe.each(["hook", "http"] as const)("Nomad-registered services → Training
 
     await until(() => watcher.health(KEY)?.instances === 2, "both replicas registered");
     expect(watcher.health(KEY)?.status).toBe("critical"); // Consul starts HTTP checks critical
+    // What Nomad sent over HTTP is the documented register body.
+    for (const request of consul.recorded) assertConsul("registration", request.body);
+    expect(consul.recorded.length).toBe(via === "http" ? 2 : 0);
     const services = consul.state.services();
     expect(
       services.every((s) => s.ID.startsWith("_nomad-task-") && s.Meta["external-source"] === "nomad"),

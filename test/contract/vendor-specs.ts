@@ -169,7 +169,12 @@ function validatorAt(file: string, options: StrictOptions, pointer: string, what
 }
 
 export function formatErrors(errors: readonly ErrorObject[] | null | undefined): string {
-  return (errors ?? [])
+  // Nullable wrappers (anyOf [null, schema]) add two noise errors per level: keep the real ones.
+  const real = (errors ?? []).filter(
+    (e) =>
+      e.keyword !== "anyOf" && !(e.keyword === "type" && (e.params as { type?: unknown }).type === "null"),
+  );
+  return (real.length > 0 ? real : (errors ?? []))
     .map((e) => {
       const extra =
         e.keyword === "additionalProperties"

@@ -1,7 +1,7 @@
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";
-import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
+import { allocStub, fullAlloc, NomadDoubleError, type NomadState, type Table } from "./state.ts";
 
 export interface RouteResult {
   status: number;
@@ -102,7 +102,8 @@ export const routes: Route[] = [
       const allocs = state
         .jobAllocs(namespace, id)
         .filter((a) => all || !job || a.JobVersion === job.Version || a.DesiredStatus === "run")
-        .sort((a, b) => b.CreateIndex - a.CreateIndex);
+        .sort((a, b) => b.CreateIndex - a.CreateIndex)
+        .map(allocStub);
       return { status: 200, body: allocs };
     },
   },
@@ -134,7 +135,8 @@ export const routes: Route[] = [
     table: "allocs",
     handle: ({ state, params }) => {
       const alloc = state.allocs.get(params[0] ?? "");
-      return alloc ? { status: 200, body: alloc } : { status: 404, body: "alloc not found" };
+      if (!alloc) return { status: 404, body: "alloc not found" };
+      return { status: 200, body: fullAlloc(alloc, state.job(alloc.Namespace, alloc.JobID) ?? null) };
     },
   },
 ];
@@ -200,7 +202,7 @@ function plan({ state, params, body }: RouteContext): RouteResult {
       JobModifyIndex: existing?.JobModifyIndex ?? 0,
       NextPeriodicLaunch: "0001-01-01T00:00:00Z",
       Warnings: "",
-      ...queryMeta(state.index),
+      Index: state.index, // plan answers WriteMeta (Index only), not QueryMeta
     },
   };
 }

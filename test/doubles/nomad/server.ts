@@ -35,6 +35,8 @@ export interface RequestRecord {
   route: string;
   path: string;
   query: string;
+  /** The parsed JSON body of writes and plans (what a client sent). */
+  body?: unknown;
 }
 
 export class NomadDouble {
@@ -204,7 +206,6 @@ export class NomadDouble {
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;
       if (route.method !== method) continue;
-      this.requests.push({ method, route: route.name, path: url.pathname, query: url.search });
       if (route.write) this.writes++;
       let body: unknown;
       try {
@@ -212,6 +213,13 @@ export class NomadDouble {
       } catch (error) {
         return plain(res, 400, `Unable to decode request body: ${(error as Error).message}`);
       }
+      this.requests.push({
+        method,
+        route: route.name,
+        path: url.pathname,
+        query: url.search,
+        ...(body !== undefined ? { body: structuredClone(body) } : {}),
+      });
       if (route.table && url.searchParams.has("index")) {
         await this.#block(route.table, Number(url.searchParams.get("index")), url.searchParams.get("wait"));
       }

@@ -434,8 +434,20 @@ export function allocEvent(alloc: NomadAllocation): Omit<NomadEvent, "Index"> {
     Key: alloc.ID,
     Namespace: alloc.Namespace,
     FilterKeys: [alloc.JobID],
-    Payload: { Allocation: structuredClone(alloc) },
+    Payload: { Allocation: fullAlloc(alloc, null) },
   };
+}
+
+/** An allocation as GET /v1/allocation/:id and the event stream carry it (not a list stub). */
+export function fullAlloc(alloc: NomadAllocation, job: NomadJob | null): Record<string, unknown> {
+  const { JobType: _type, JobVersion: _version, ...rest } = structuredClone(alloc);
+  return { ...rest, Job: job };
+}
+
+/** An allocation as GET /v1/job/:id/allocations lists it (AllocListStub). */
+export function allocStub(alloc: NomadAllocation): Record<string, unknown> {
+  const { PreviousAllocation: _previous, ...rest } = alloc;
+  return rest;
 }
 
 function stub(job: NomadJob, meta: boolean, summary: unknown): NomadJobListStub {

@@ -61,9 +61,17 @@ export class GrafanaRunAnnotator implements RunAnnotator {
     }
     const current = new Set(existing.tags ?? []);
     const done =
-      existing.timeEnd === run.endTime && existing.text === text && tags.every((t) => current.has(t));
+      existing.time === run.startTime &&
+      existing.timeEnd === run.endTime &&
+      existing.text === text &&
+      tags.every((t) => current.has(t));
     if (done) return;
-    await this.#client.patchAnnotation(existing.id, { timeEnd: run.endTime, tags, text });
+    await this.#client.patchAnnotation(existing.id, {
+      time: run.startTime,
+      timeEnd: run.endTime,
+      tags,
+      text,
+    });
   }
 
   /** The run's annotation: the one with `preferredId` if found, else the oldest carrying its tags. */

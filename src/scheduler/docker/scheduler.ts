@@ -3,7 +3,7 @@
 // of whose and which run, so a restarted operator finds its runs again. Never pulls an image (a
 // missing one is ImageNotFound at once); never changes a container carrying another owner id.
 import type { Logger } from "pino";
-import { filter, from, mergeMap, type Observable, of, share } from "rxjs";
+import { filter, from, merge, mergeMap, type Observable, of, Subject, share } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { DockerConnection } from "../../clients/docker/connect.ts";
@@ -46,6 +46,8 @@ export class DockerScheduler implements Scheduler {
   readonly #containers: DockerContainers;
   readonly #options: DockerSchedulerOptions;
   readonly #memos = new Map<ResourceKey, RunMemo>();
+  /** Outcomes no container holds (ImageNotFound...) produce no Docker event: announced here. */
+  readonly #remembered = new Subject<ResourceKey>();
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: DockerSchedulerOptions) {
@@ -95,6 +97,7 @@ export class DockerScheduler implements Scheduler {
           ...memo,
           failure: { reason: "ImageNotFound", message: messageOf(error) },
         });
+        this.#announce(run.key);
         return;
       }
       if (isReason(error, "DockerRejected")) {
@@ -104,6 +107,7 @@ export class DockerScheduler implements Scheduler {
           : { failure: { reason: "CreateContainerError", message: said } };
         this.#memos.set(keyOf(run.key), { ...memo, ...outcome });
         await this.#purge(run.key, run.runId);
+        this.#announce(run.key);
         return;
       }
       throw error;
@@ -210,22 +214,30 @@ export class DockerScheduler implements Scheduler {
         watch: "docker-trainingjobs",
         ...(this.#options.log ? { log: this.#options.log } : {}),
       });
-    this.#changes ??= events.pipe(
-      mergeMap((message): Observable<ResourceKey | undefined> => {
-        if (message.type === "resync") return from(this.#ownedKeys()).pipe(mergeMap((keys) => from(keys)));
-        const { event } = message;
-        if (!(WATCHED_ACTIONS as readonly string[]).includes(event.Action)) return of(undefined);
-        if (event.Actor.Attributes[LABEL.ownerId] !== ownerId) return of(undefined);
-        return of(keyFromLabels(event.Actor.Attributes));
-      }),
-      filter((key): key is ResourceKey => key?.startsWith("TrainingJob/") === true),
-      share(),
-    );
+    this.#changes ??= merge(
+      this.#remembered,
+      events.pipe(
+        mergeMap((message): Observable<ResourceKey | undefined> => {
+          if (message.type === "resync") return from(this.#ownedKeys()).pipe(mergeMap((keys) => from(keys)));
+          const { event } = message;
+          if (!(WATCHED_ACTIONS as readonly string[]).includes(event.Action)) return of(undefined);
+          if (event.Actor.Attributes[LABEL.ownerId] !== ownerId) return of(undefined);
+          return of(keyFromLabels(event.Actor.Attributes));
+        }),
+        filter((key): key is ResourceKey => key?.startsWith("TrainingJob/") === true),
+      ),
+    ).pipe(share());
     return this.#changes;
   }
 
   async close(): Promise<void> {
     this.#memos.clear();
+    this.#remembered.complete();
+  }
+
+  /** Emitted after submit() returns, so the reconcile that submitted has written its status. */
+  #announce(key: JobKey): void {
+    setTimeout(() => this.#remembered.next(keyOf(key)), 0);
   }
 
   async #ownedKeys(): Promise<ResourceKey[]> {

@@ -1,0 +1,229 @@
+// The TrainingJob reconciler (decide + status) over the Docker scheduler on the real engine: the
+// run semantics end to end, without the controller. A small driver reconciles after every event
+// of the job's containers (or the requested requeue) until the status reaches what a test waits for.
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
+import { keyOf, type TrainingJob } from "../../src/api/resources.ts";
+import { validateDocument } from "../../src/api/validate.ts";
+import { systemClock } from "../../src/controller/reconcile.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
+import type { DockerScheduler } from "../../src/scheduler/docker/scheduler.ts";
+import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
+import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
+import { dockerHarness, env, type Harness } from "./docker-harness.ts";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await dockerHarness("recon");
+});
+afterAll(async () => {
+  await h.cleanup();
+});
+
+type Status = NonNullable<TrainingJob["status"]>;
+
+class Driver {
+  readonly job: TrainingJob;
+  readonly phases: string[] = [];
+  readonly events: string[] = [];
+  readonly ctx: TrainingJobContext;
+  readonly reconciler = new TrainingJobReconciler();
+  #dirty = false;
+  #wake: (() => void) | undefined;
+
+  constructor(job: TrainingJob, scheduler: DockerScheduler) {
+    this.job = job;
+    this.ctx = {
+      status: {
+        write: async (resource, status) => {
+          resource.status = status as Status;
+          const next = String((status as Status).phase);
+          if (this.phases.at(-1) !== next) this.phases.push(next);
+        },
+      },
+      recorder: { event: (_key, _type, reason, message) => this.events.push(`${reason}: ${message}`) },
+      clock: systemClock,
+      log: silentLogger(),
+      resources: { get: () => undefined, list: () => [] },
+      schedulers: { resolve: () => ({ scheduler }), byTarget: () => scheduler },
+      ownerId: h.ownerId,
+      startupTimeoutMs: 60_000,
+      revision: () => undefined,
+    };
+    scheduler.changes().subscribe((key) => {
+      if (key !== keyOf(this.job)) return;
+      this.#dirty = true;
+      this.#wake?.();
+    });
+  }
+
+  /** Changes the spec as a new generation (as the directory source does for an edited file). */
+  edit(change: Partial<TrainingJobSpec>): void {
+    this.job.spec = { ...this.job.spec, ...change };
+    this.job.metadata.generation += 1;
+  }
+
+  async until(done: (s: Status | undefined) => boolean, timeoutMs = 30_000): Promise<Status> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      this.#dirty = false;
+      const action = await this.reconciler.reconcile(this.job, this.ctx);
+      if (done(this.job.status)) return this.job.status as Status;
+      if (this.#dirty) continue;
+      const wait = "requeueAfterMs" in action ? Math.min(action.requeueAfterMs, 2000) : 2000;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, wait);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    throw new Error(
+      `timed out; status ${JSON.stringify(this.job.status)}; events ${this.events.join(" | ")}`,
+    );
+  }
+}
+
+const phase = (p: string) => (s: Status | undefined) => s?.phase === p;
+const ready = (s: Status | undefined) => s?.conditions?.find((c) => c.type === "Ready");
+
+function job(name: string, spec: Partial<TrainingJobSpec>): TrainingJob {
+  const run = h.run(name, spec);
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: { name: run.key.name, namespace: run.key.namespace, generation: 1 },
+    spec: run.spec,
+  };
+}
+
+const long = env({ EPOCHS: 300, EPOCH_SECONDS: 0.2, METRICS_PORT: 0 });
+
+describe("TrainingJob reconciler on the Docker scheduler", () => {
+  it("runs the quickstart example to Succeeded in 10–20 s", async () => {
+    const checked = validateDocument(parse(readFileSync("examples/quickstart/trainingjob.yaml", "utf8")));
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    const example = checked.resource as TrainingJob;
+    const tj = job("quickstart", example.spec);
+    const d = new Driver(tj, h.scheduler);
+    const started = Date.now();
+    const status = await d.until(phase("Succeeded"), 40_000);
+    const seconds = (Date.now() - started) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(10);
+    expect(seconds).toBeLessThanOrEqual(20);
+    expect(d.phases).toEqual(["Pending", "Running", "Succeeded"]);
+    expect(status.run).toMatchObject({ scheduler: "docker", outcome: "Succeeded" });
+    expect(ready(status)).toMatchObject({ status: "True", reason: "Succeeded" });
+  });
+
+  it.each([
+    [
+      "exit code 3 after retries",
+      { env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.1, EXIT_CODE: 3 }), backoffLimit: 1 },
+      "BackoffLimitExceeded",
+      /exit code 3 after 1 restart/,
+    ],
+    [
+      "killed for memory",
+      { env: env({ MODE: "oom" }), resources: { cpu: 250, memoryMB: 24, gpus: 0 } },
+      "OOMKilled",
+      /exit code 137/,
+    ],
+    ["missing image", { image: "mlops-operator/does-not-exist:never" }, "ImageNotFound", /does-not-exist/],
+  ] as const)("fails a run: %s", async (name, spec, reason, message) => {
+    const d = new Driver(job(name.replace(/[^a-z0-9]+/g, "-").slice(0, 12), spec), h.scheduler);
+    const started = Date.now();
+    const status = await d.until(phase("Failed"));
+    expect(Date.now() - started).toBeLessThan(1_900); // woken by changes(), not by the driver's 2 s fallback
+    expect(status.run?.reason).toBe(reason);
+    expect(status.run?.message).toMatch(message);
+    expect(status.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
+  });
+
+  it("suspends (containers stopped, kept) and resumes the same run", async () => {
+    const d = new Driver(job("suspend", { env: long }), h.scheduler);
+    const running = await d.until(phase("Running"));
+    const before = await h.containersOf({
+      kind: "TrainingJob",
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    });
+    d.edit({ suspend: true });
+    await d.until(phase("Suspended"));
+    const key = {
+      kind: "TrainingJob" as const,
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    };
+    expect((await h.containersOf(key)).map((c) => c.State)).toEqual(["exited"]);
+    d.edit({ suspend: false });
+    const resumed = await d.until(phase("Running"));
+    expect(resumed.run?.id).toBe(running.run?.id);
+    expect((await h.containersOf(key)).map((c) => [c.Id, c.State])).toEqual(
+      before.map((c) => [c.Id, "running"]),
+    );
+  });
+
+  it("fails a run that passes activeDeadlineSeconds and stops its containers", async () => {
+    const d = new Driver(job("deadline", { env: long, activeDeadlineSeconds: 2 }), h.scheduler);
+    const status = await d.until(phase("Failed"));
+    expect(status.run?.reason).toBe("DeadlineExceeded");
+    const key = {
+      kind: "TrainingJob" as const,
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    };
+    await d.until((s) => s?.phase === "Failed" && true, 5_000);
+    expect((await h.containersOf(key)).map((c) => c.State)).toEqual(["exited"]);
+  });
+
+  it("a restarted operator picks the run up mid-way: no duplicate, same run, then Succeeded", async () => {
+    const tj = job("restart", { env: env({ EPOCHS: 8, EPOCH_SECONDS: 0.5, METRICS_PORT: 0 }), replicas: 2 });
+    const first = new Driver(tj, h.scheduler);
+    const running = await first.until(phase("Running"));
+    const key = { kind: "TrainingJob" as const, namespace: tj.metadata.namespace, name: tj.metadata.name };
+    const ids = (await h.containersOf(key)).map((c) => c.Id).sort();
+    const second = new Driver(tj, await h.another());
+    const done = await second.until(phase("Succeeded"));
+    expect(done.run?.id).toBe(running.run?.id);
+    expect((await h.containersOf(key)).map((c) => c.Id).sort()).toEqual(ids);
+  });
+
+  it("repairs an unfinished run whose container was removed by hand, then purges on deletion", async () => {
+    const d = new Driver(job("repair", { env: long }), h.scheduler);
+    await d.until(phase("Running"));
+    const key = {
+      kind: "TrainingJob" as const,
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    };
+    const [gone] = await h.containersOf(key);
+    await h.conn.docker.getContainer(gone?.Id as string).remove({ force: true });
+    await d.until(() => d.events.some((e) => e.startsWith("Repaired")));
+    const after = await h.containersOf(key);
+    expect(after).toHaveLength(1);
+    expect(after[0]?.Id).not.toBe(gone?.Id);
+    expect(await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx)).toBe("done");
+    expect(await h.containersOf(key)).toEqual([]);
+  });
+
+  it("removes a finished run's containers after ttlSecondsAfterFinished, keeping the outcome", async () => {
+    const d = new Driver(
+      job("ttl", { env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.2 }), ttlSecondsAfterFinished: 1 }),
+      h.scheduler,
+    );
+    await d.until(phase("Succeeded"));
+    const key = {
+      kind: "TrainingJob" as const,
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    };
+    await d.until(() => d.events.some((e) => e.startsWith("Purged")), 10_000);
+    expect(await h.containersOf(key)).toEqual([]);
+    const status = await d.until(phase("Succeeded"));
+    expect(status.run?.outcome).toBe("Succeeded");
+  });
+});

@@ -223,6 +223,12 @@ describe("observeRun: the run", () => {
       allocations: [],
       evaluations: [evaluation(5, null), evaluation(7, { train: metric })],
     });
+    const waiting = observeRun({
+      job: { ...gpuJob, Status: "pending" },
+      allocations: [],
+      evaluations: [evaluation(7, { train: metric }), { ...evaluation(8, null), Status: "blocked" }],
+    });
+    expect(waiting.blocked?.reason).toBe("InsufficientResources"); // the blocked eval only waits
     expect(run.blocked?.reason).toBe("InsufficientResources");
     expect(run.blocked?.message).toContain("no node has 2 nvidia/gpu free");
     expect(run.blocked?.message).toContain("3 node(s) evaluated");

@@ -1,6 +1,6 @@
 export { MANAGED_BY, META, ownerFilter, SPEC_HASH_TARGET, specHashConstraint, specHashOf } from "./meta.ts";
 export type { NomadView } from "./observe.ts";
-export { allocIndex, failureOf, observeRun, placementMessage, replicaOf } from "./observe.ts";
+export { allocIndex, failureOf, observeRun, placedReplicas, placementMessage, replicaOf } from "./observe.ts";
 export type { RenderOptions } from "./render.ts";
 export { GROUP, METRICS_PORT, renderConstraint, renderJob, TASK } from "./render.ts";
 export type { NomadSchedulerOptions, TrainingJobKey } from "./scheduler.ts";

@@ -20,6 +20,17 @@ export interface NomadView {
   readonly evaluations?: readonly NomadEvaluation[];
 }
 
+/** How many replica indexes of the current run have an allocation (to know whether to ask why not). */
+export function placedReplicas(job: NomadJob, allocations: readonly NomadAllocation[]): number {
+  const runVersion = Number(job.Meta?.[META.runVersion] ?? job.Version ?? 0);
+  const indexes = new Set<number>();
+  for (const a of allocations) {
+    const index = allocIndex(a.Name);
+    if (a.JobID === job.ID && a.JobVersion >= runVersion && index !== undefined) indexes.add(index);
+  }
+  return indexes.size;
+}
+
 export function observeRun(view: NomadView): ObservedRun {
   const { job } = view;
   const meta = job.Meta ?? {};
@@ -187,7 +198,11 @@ function blockedOf(view: NomadView, placed: number): ObservedRun["blocked"] {
   const { job } = view;
   const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
   if (job.Stop || placed >= count) return undefined;
-  const latest = [...(view.evaluations ?? [])].sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+  // The newest evaluation that ran: a "blocked" one only waits for capacity (its failures are on the
+  // evaluation that created it); a later one that ran without failures means placement went through.
+  const latest = [...(view.evaluations ?? [])]
+    .filter((e) => e.Status !== "blocked")
+    .sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
   const failed = latest?.FailedTGAllocs;
   if (!failed || Object.keys(failed).length === 0) return undefined;
   const [group, metric] = Object.entries(failed)[0] as [string, NomadAllocationMetric];

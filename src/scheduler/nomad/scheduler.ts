@@ -18,7 +18,7 @@ import type { NomadAllocation, NomadJob, NomadJobListStub } from "../../clients/
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
 import { META, ownerFilter, specHashOf } from "./meta.ts";
-import { allocIndex, observeRun, placementMessage } from "./observe.ts";
+import { allocIndex, observeRun, placedReplicas, placementMessage } from "./observe.ts";
 import { renderJob, TASK } from "./render.ts";
 
 export type TrainingJobKey = RunRequest["key"];
@@ -67,12 +67,10 @@ export class NomadScheduler implements Scheduler {
     const { id, namespace } = where(key);
     const job = await this.#client.readJob(id, namespace);
     if (!job) return undefined;
-    const [allocations, evaluations] = await Promise.all([
-      this.#client.jobAllocations(id, namespace),
-      job.Status === "pending" && !job.Stop
-        ? this.#client.jobEvaluations(id, namespace)
-        : Promise.resolve([]),
-    ]);
+    const allocations = await this.#client.jobAllocations(id, namespace);
+    const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+    const missing = !job.Stop && placedReplicas(job, allocations) < count;
+    const evaluations = missing ? await this.#client.jobEvaluations(id, namespace) : [];
     return observeRun({ job, allocations, evaluations });
   }
 

@@ -271,7 +271,20 @@ export class NomadState {
         }
       }
     }
-    if (failed) evaluation.BlockedEval = randomUUID();
+    const blockedEval: NomadEvaluation | undefined = failed
+      ? {
+          ID: randomUUID(),
+          JobID: job.ID,
+          Namespace: job.Namespace,
+          Status: "blocked",
+          StatusDescription: "created to place remaining allocations",
+          BlockedEval: "",
+          FailedTGAllocs: null,
+          CreateIndex: 0,
+          ModifyIndex: 0,
+        }
+      : undefined;
+    if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
     const index = this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => [
       ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
       ...placed.map((a) => allocEvent(stamp(a, i))),
@@ -279,6 +292,11 @@ export class NomadState {
     evaluation.CreateIndex = index;
     evaluation.ModifyIndex = index;
     this.evals.set(evaluation.ID, evaluation);
+    if (blockedEval) {
+      blockedEval.CreateIndex = this.bump(["evals"]);
+      blockedEval.ModifyIndex = blockedEval.CreateIndex;
+      this.evals.set(blockedEval.ID, blockedEval);
+    }
     for (const alloc of stopped) this.#stopAlloc(alloc, "alloc not needed due to job update");
     for (const alloc of placed) {
       this.allocs.set(alloc.ID, alloc);

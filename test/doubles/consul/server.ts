@@ -2,6 +2,7 @@
 // routes.ts answers; this file adds ACL tokens, request and write counters, and outage scripting
 // (refuse connections, answer 500 "No cluster leader", stall without answering, fail the next N).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { Socket } from "node:net";
 import { HttpCheckRunner } from "./http-checks.ts";
 import { type Reply, route, routeTemplate } from "./routes.ts";
@@ -20,6 +21,8 @@ export interface ConsulDoubleOptions {
   waitJitter?: boolean;
   node?: Partial<NodeInfo>;
   state?: ConsulState;
+  /** Serve HTTPS (PEM); with `ca`, require client certificates signed by it (verify_incoming). */
+  tls?: { cert: string; key: string; ca?: string };
 }
 
 /** none; refuse: the port is closed; error: 500 "No cluster leader"; stall: requests never answered. */
@@ -49,7 +52,7 @@ export class ConsulDouble {
   }
 
   get url(): string {
-    return `http://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
+    return `${this.#options.tls ? "https" : "http"}://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
   }
 
   get port(): number {
@@ -113,10 +116,21 @@ export class ConsulDouble {
   }
 
   #listen(): Promise<void> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
-    });
-    server.on("connection", (socket) => {
+    };
+    const tls = this.#options.tls;
+    const server = tls
+      ? createTlsServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+          },
+          handler,
+        )
+      : createServer(handler);
+    server.on("connection", (socket: Socket) => {
       this.#sockets.add(socket);
       socket.on("close", () => this.#sockets.delete(socket));
     });

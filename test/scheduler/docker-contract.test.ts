@@ -70,7 +70,7 @@ function bodyOf(path: string): unknown {
 }
 
 describeWithSpecs("Docker Engine API v1.41 contract of the Docker scheduler", () => {
-  it.each([
+  it.each<[string, Partial<TrainingJobSpec>]>([
     ["minimal", {}],
     [
       "everything",
@@ -89,7 +89,7 @@ describeWithSpecs("Docker Engine API v1.41 contract of the Docker scheduler", ()
         backoffLimit: 0,
       },
     ],
-  ] as const)("POST /containers/create accepts the %s rendering", (_name, spec) => {
+  ])("POST /containers/create accepts the %s rendering", (_name, spec) => {
     const validate = validator(bodyOf("/containers/create"));
     for (const container of renderRun(runRequest({}, spec), {
       network: "mlops-network",

@@ -2,7 +2,12 @@ import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
-import { META, NomadScheduler, NotOwnedError } from "../../src/scheduler/nomad/index.ts";
+import {
+  META,
+  NomadScheduler,
+  NotOwnedError,
+  nomadSchedulerFactory,
+} from "../../src/scheduler/nomad/index.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 import { type ConsulRegistration, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
@@ -246,5 +251,17 @@ describe("NomadScheduler against the Nomad double", () => {
     const lines: string[] = [];
     for await (const line of scheduler.logs(key, { follow: false, replica: 1 })) lines.push(line);
     expect(lines).toEqual(["rank 1 ready"]);
+  });
+
+  it("the factory builds a scheduler per address, on a Docker network when given", async () => {
+    const make = nomadSchedulerFactory({ ownerId: "owner-1", env: {} });
+    const onStack = make(nomad.address, "mlops-network");
+    expect(onStack.target).toBe(nomad.address);
+    expect(JSON.stringify(onStack.render(runRequest({ metrics: { port: 1, path: "/m" } })))).toContain(
+      "mlops-network",
+    );
+    await onStack.submit(runRequest());
+    expect((await scheduler.observe(key))?.runId).toBe("run-1");
+    await onStack.close();
   });
 });

@@ -1,3 +1,5 @@
+export type { NomadSchedulerFactoryOptions } from "./factory.ts";
+export { nomadSchedulerFactory } from "./factory.ts";
 export { MANAGED_BY, META, ownerFilter, SPEC_HASH_TARGET, specHashConstraint, specHashOf } from "./meta.ts";
 export type { NomadView } from "./observe.ts";
 export { allocIndex, failureOf, observeRun, placedReplicas, placementMessage, replicaOf } from "./observe.ts";

@@ -1,0 +1,30 @@
+// Builds NomadSchedulers for the composition root (SchedulerFactories.nomad): one client per Nomad
+// address, connection settings from options or the NOMAD_* environment, the operator's owner id.
+import type { Logger } from "pino";
+import { NomadClient } from "../../clients/nomad/client.ts";
+import type { Env, NomadConfig } from "../../clients/nomad/config.ts";
+import type { EventStreamOptions } from "../../clients/nomad/events.ts";
+import { NomadScheduler } from "./scheduler.ts";
+
+export interface NomadSchedulerFactoryOptions {
+  readonly ownerId: string;
+  /** Token, region, TLS... (the address comes per call). */
+  readonly config?: Partial<NomadConfig>;
+  readonly env?: Env;
+  readonly events?: EventStreamOptions;
+  readonly log?: Logger;
+}
+
+export function nomadSchedulerFactory(
+  options: NomadSchedulerFactoryOptions,
+): (address: string, network: string | undefined) => NomadScheduler {
+  return (address, network) =>
+    new NomadScheduler({
+      client: new NomadClient({ ...options.config, address }, options.env ?? process.env),
+      ownerId: options.ownerId,
+      ownsClient: true,
+      ...(network ? { network } : {}),
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
+}

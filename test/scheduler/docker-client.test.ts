@@ -2,10 +2,11 @@
 // the demultiplexing of container logs.
 import { describe, expect, it } from "vitest";
 import { OperatorError } from "../../src/api/errors.ts";
-import { compareApiVersions, negotiateApiVersion } from "../../src/clients/docker/connect.ts";
+import { compareApiVersions, connectDocker, negotiateApiVersion } from "../../src/clients/docker/connect.ts";
 import { LogDemuxer } from "../../src/clients/docker/demux.ts";
 import { dockerError } from "../../src/clients/docker/errors.ts";
 import { keyFromLabels } from "../../src/clients/docker/labels.ts";
+import { DockerScheduler } from "../../src/scheduler/docker/scheduler.ts";
 
 const answer = (statusCode: number, message: string) =>
   Object.assign(new Error(`(HTTP code ${statusCode}) - ${message}`), { statusCode, json: { message } });
@@ -88,5 +89,21 @@ describe("keyFromLabels", () => {
     [{}, undefined],
   ])("%o → %s", (labels, key) => {
     expect(keyFromLabels(labels)).toBe(key);
+  });
+});
+
+describe("an engine that is not there", () => {
+  it("connects without failing, and every call is DockerUnavailable naming the engine", async () => {
+    const conn = await connectDocker({ host: "unix:///tmp/mlops-no-such-docker.sock", probeTimeoutMs: 500 });
+    expect(conn.apiVersion).toBe("1.41");
+    const scheduler = new DockerScheduler({ connection: conn, ownerId: "o" });
+    await expect(
+      scheduler.observe({ kind: "TrainingJob", namespace: "default", name: "a" }),
+    ).rejects.toMatchObject({
+      reason: "DockerUnavailable",
+      message: expect.stringMatching(
+        /unix:\/\/\/tmp\/mlops-no-such-docker\.sock is unreachable while listing containers of TrainingJob\/default\/a: /,
+      ),
+    });
   });
 });

@@ -24,7 +24,7 @@ export class DockerContainers {
 
   /** The operator's containers (managed-by) matching every label filter. */
   list(labels: readonly string[], what: string): Promise<ContainerInfo[]> {
-    return this.#conn.call("/containers/json", `${what} on ${this.#conn.target}`, (d) =>
+    return this.#conn.call("/containers/json", what, (d) =>
       d.listContainers({
         all: true,
         filters: { label: [labelFilter(LABEL.managedBy, MANAGED_BY), ...labels] },

@@ -42,31 +42,43 @@ export function aggregateHealth(
   checks: readonly HealthCheck[],
   ownerOf: (serviceId: string) => ResourceKey | undefined,
 ): Map<ResourceKey, ServiceHealth> {
-  const sorted = [...checks]
-    .filter((c) => c.ServiceID !== "")
-    .sort((a, b) => compare(a.ServiceID, b.ServiceID) || compare(a.CheckID, b.CheckID));
-  const acc = new Map<ResourceKey, { status: CheckStatus; instances: Set<string>; output: string }>();
-  for (const check of sorted) {
+  // One pass, no sort: per resource keep the worst status and, among checks in that status, the
+  // first by (ServiceID, CheckID), so the answer does not depend on Consul's order.
+  const acc = new Map<
+    ResourceKey,
+    { status: CheckStatus; instances: Set<string>; first: HealthCheck | undefined }
+  >();
+  for (const check of checks) {
+    if (check.ServiceID === "") continue;
     const key = ownerOf(check.ServiceID);
     if (key === undefined) continue;
     const status: CheckStatus = check.Status in RANK ? check.Status : "critical";
-    const entry = acc.get(key) ?? {
-      status: "passing" as CheckStatus,
-      instances: new Set<string>(),
-      output: "",
-    };
+    let entry = acc.get(key);
+    if (!entry) {
+      entry = { status: "passing", instances: new Set<string>(), first: undefined };
+      acc.set(key, entry);
+    }
     entry.instances.add(check.ServiceID);
     if (RANK[status] > RANK[entry.status]) {
       entry.status = status;
-      entry.output = check.Output ?? "";
+      entry.first = check;
+    } else if (status === entry.status && status !== "passing" && entry.first && before(check, entry.first)) {
+      entry.first = check;
     }
-    acc.set(key, entry);
   }
   const out = new Map<ResourceKey, ServiceHealth>();
   for (const [key, entry] of acc) {
-    out.set(key, { status: entry.status, instances: entry.instances.size, output: entry.output });
+    out.set(key, {
+      status: entry.status,
+      instances: entry.instances.size,
+      output: entry.first?.Output ?? "",
+    });
   }
   return out;
+}
+
+function before(a: HealthCheck, b: HealthCheck): boolean {
+  return a.ServiceID < b.ServiceID || (a.ServiceID === b.ServiceID && a.CheckID < b.CheckID);
 }
 
 /** Keys whose health appeared, disappeared or changed in status, instances or output. */
@@ -88,8 +100,4 @@ export function changedKeys(
   }
   for (const key of before.keys()) if (!after.has(key)) changed.push(key);
   return changed;
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -47,6 +47,7 @@ try {
   const loaded = source.list("TrainingJob").length;
   const rssAfter = process.memoryUsage().rss;
   const heapAfter = process.memoryUsage().heapUsed;
+  const peakAfterLoad = process.resourceUsage().maxRSS;
 
   const edits: number[] = [];
   // changes() replays every known key on subscription; the edits are measured on the live tail.
@@ -63,6 +64,29 @@ try {
   }
   subscription.unsubscribe();
   edits.sort((a, b) => a - b);
+
+  // Status through the state directory: 10,000 first writes, then a no-op pass (nothing written).
+  const jobs = source.list("TrainingJob");
+  const at = new Date().toISOString();
+  const statusOf = (phase: "Pending" | "Running") => ({
+    phase,
+    observedGeneration: 1,
+    conditions: [
+      { type: "Ready", status: "False" as const, reason: "Submitting", message: "", lastTransitionTime: at },
+    ],
+  });
+  const t2 = performance.now();
+  for (let i = 0; i < jobs.length; i += 256) {
+    await Promise.all(jobs.slice(i, i + 256).map((j) => source.write(j, statusOf("Pending"))));
+  }
+  const writeMs = performance.now() - t2;
+  const writesBefore = store.writes;
+  const t3 = performance.now();
+  for (let i = 0; i < jobs.length; i += 256) {
+    await Promise.all(jobs.slice(i, i + 256).map((j) => source.write(j, statusOf("Pending"))));
+  }
+  const noopMs = performance.now() - t3;
+  const noopWrites = store.writes - writesBefore;
   await source.close();
   await store.close();
   const usage = process.resourceUsage();
@@ -76,8 +100,11 @@ try {
         rssBeforeMB: Math.round(rssBefore / 2 ** 20),
         rssAfterLoadMB: Math.round(rssAfter / 2 ** 20),
         heapUsedAfterLoadMB: Math.round(heapAfter / 2 ** 20),
+        peakRssLoadMB: Math.round(peakAfterLoad / 1024),
         peakRssMB: Math.round(usage.maxRSS / 1024),
         cpuSeconds: +((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(2),
+        statusWrites: { count: writesBefore, seconds: +(writeMs / 1000).toFixed(2) },
+        noopStatusPass: { writes: noopWrites, seconds: +(noopMs / 1000).toFixed(2) },
         editToChangeMs: {
           p50: +(edits[10] ?? 0).toFixed(1),
           max: +(edits[edits.length - 1] ?? 0).toFixed(1),

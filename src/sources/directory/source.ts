@@ -21,7 +21,7 @@ import { TreeWatcher } from "./watcher.ts";
 
 export interface DirectorySourceOptions {
   dir: string;
-  /** The state directory's store (generations, status, events). */
+  /** The state directory's store (generations, status). The caller closes it after close(). */
   store: StateStore;
   /** Do both settled reads in start() and do not watch: a single `run --once` prunes. */
   once?: boolean;

@@ -176,7 +176,7 @@ export class Lifecycle {
       ]),
     );
     alloc.NextAllocation = next.ID;
-    this.#state.allocs.set(next.ID, next);
+    this.#state.addAlloc(next);
     this.#commit(alloc);
     this.#commit(next);
     this.#state.onPlaced(next);

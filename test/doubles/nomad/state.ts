@@ -48,6 +48,8 @@ export class NomadState {
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
   capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
   #index = 1;
+  readonly #allocsByJob = new Map<string, Set<string>>();
+  readonly #evalsByJob = new Map<string, Set<string>>();
   readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
@@ -145,6 +147,7 @@ export class NomadState {
     if (purge) {
       this.jobs.delete(key(namespace, id));
       for (const alloc of this.jobAllocs(namespace, id)) this.allocs.delete(alloc.ID);
+      this.#allocsByJob.delete(key(namespace, id));
     } else {
       job.Stop = true;
       job.Status = "dead";
@@ -157,13 +160,25 @@ export class NomadState {
   }
 
   jobAllocs(namespace: string, id: string): NomadAllocation[] {
-    return [...this.allocs.values()].filter((a) => a.Namespace === namespace && a.JobID === id);
+    const ids = this.#allocsByJob.get(key(namespace, id)) ?? [];
+    return [...ids].flatMap((allocId) => this.allocs.get(allocId) ?? []);
+  }
+
+  addAlloc(alloc: NomadAllocation): void {
+    this.allocs.set(alloc.ID, alloc);
+    indexBy(this.#allocsByJob, key(alloc.Namespace, alloc.JobID), alloc.ID);
   }
 
   jobEvals(namespace: string, id: string): NomadEvaluation[] {
-    return [...this.evals.values()]
-      .filter((e) => e.Namespace === namespace && e.JobID === id)
+    const ids = this.#evalsByJob.get(key(namespace, id)) ?? [];
+    return [...ids]
+      .flatMap((evalId) => this.evals.get(evalId) ?? [])
       .sort((a, b) => b.CreateIndex - a.CreateIndex);
+  }
+
+  #addEval(evaluation: NomadEvaluation): void {
+    this.evals.set(evaluation.ID, evaluation);
+    indexBy(this.#evalsByJob, key(evaluation.Namespace, evaluation.JobID), evaluation.ID);
   }
 
   stubs(namespace: string, meta: boolean): NomadJobListStub[] {
@@ -291,15 +306,15 @@ export class NomadState {
     ]);
     evaluation.CreateIndex = index;
     evaluation.ModifyIndex = index;
-    this.evals.set(evaluation.ID, evaluation);
+    this.#addEval(evaluation);
     if (blockedEval) {
       blockedEval.CreateIndex = this.bump(["evals"]);
       blockedEval.ModifyIndex = blockedEval.CreateIndex;
-      this.evals.set(blockedEval.ID, blockedEval);
+      this.#addEval(blockedEval);
     }
     for (const alloc of stopped) this.#stopAlloc(alloc, "alloc not needed due to job update");
     for (const alloc of placed) {
-      this.allocs.set(alloc.ID, alloc);
+      this.addAlloc(alloc);
       this.onPlaced(alloc);
     }
     this.refreshStatus(job);
@@ -355,6 +370,12 @@ export class NomadState {
 export function destructiveChange(a: NomadJob, b: NomadJob): boolean {
   const groups = (job: NomadJob) => canonical(job.TaskGroups.map(({ Count: _count, ...rest }) => rest));
   return canonical(a.Meta ?? null) !== canonical(b.Meta ?? null) || groups(a) !== groups(b);
+}
+
+function indexBy(index: Map<string, Set<string>>, k: string, id: string): void {
+  const ids = index.get(k) ?? new Set<string>();
+  ids.add(id);
+  index.set(k, ids);
 }
 
 export function key(namespace: string, id: string): string {

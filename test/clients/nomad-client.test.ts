@@ -90,6 +90,20 @@ describe("NomadClient against the Nomad double", () => {
     expect(stale.message).toContain("Enforcing job modify index");
   });
 
+  it("registering an unchanged batch job is a no-op (same version, no new allocations)", async () => {
+    const first = await client.register(job("a"));
+    const again = await client.register(job("a"));
+    expect(again.JobModifyIndex).toBe(first.JobModifyIndex);
+    expect((await client.readJob("a", "default"))?.Version).toBe(0);
+    expect(await client.jobAllocations("a", "default")).toHaveLength(1);
+    await client.register(job("a", { run: "2" }));
+    expect((await client.readJob("a", "default"))?.Version).toBe(1);
+    expect((await client.jobAllocations("a", "default")).map((a) => a.DesiredStatus).sort()).toEqual([
+      "run",
+      "stop",
+    ]);
+  });
+
   it("reads job, allocations, summary and evaluations; 404 reads as undefined", async () => {
     await client.register(job("a"));
     expect((await client.readJob("a", "default"))?.Status).toBe("pending");

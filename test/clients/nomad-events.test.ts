@@ -142,4 +142,21 @@ describe("Nomad event stream", () => {
     const [frame] = await first;
     expect(frame?.events.map((e) => e.Key)).toEqual(["b"]);
   });
+
+  it("the server keeps only a small buffer: events missed beyond it are gone, hence the re-list", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000, eventBufferSize: 4 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { signals, keys } = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("first"));
+    await until(() => keys().length === 2);
+    nomad.dropStreams();
+    for (let i = 0; i < 6; i++) await client.register(job(`missed-${i}`)); // 12 events, buffer of 4
+    await until(() => signals.some((s) => s.type === "resync"));
+    await client.register(job("last"));
+    await until(() => keys().includes("Job:JobRegistered:last"));
+    const jobs = keys().filter((k) => k.startsWith("Job:"));
+    expect(jobs).not.toContain("Job:JobRegistered:missed-0");
+    expect(jobs).toContain("Job:JobRegistered:missed-5");
+  });
 });

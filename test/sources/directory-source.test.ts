@@ -105,18 +105,54 @@ describe("DirectorySource: reading", () => {
     expect(third.source.get(key("a"))?.metadata.generation).toBe(2);
   });
 
-  it("writes status through the state directory; forget drops it", async () => {
+  it("writes status through the state directory; resources carry it, across restarts and edits", async () => {
     writeFileSync(join(dir, "a.yaml"), job("a"));
-    const { source } = await startSource();
-    const resource = source.get(key("a"));
+    const first = await startSource();
+    const resource = first.source.get(key("a"));
     if (resource?.kind !== "TrainingJob") throw new Error("no job");
-    await source.write(resource, { phase: "Pending", observedGeneration: 1 });
-    expect((await readRecord(stateDir, key("a")))?.status).toEqual({
-      phase: "Pending",
+    const status = {
+      phase: "Succeeded" as const,
       observedGeneration: 1,
-    });
-    await source.forget(key("a"));
+      run: { id: "r1", outcome: "Succeeded" as const },
+    };
+    await first.source.write(resource, status);
+    expect((await readRecord(stateDir, key("a")))?.status).toEqual(status);
+    expect(first.source.get(key("a"))?.status).toEqual(status);
+    await first.source.close();
+    await first.store.close();
+    const second = await startSource({ settleMs: 20 });
+    expect(second.source.get(key("a"))?.status).toEqual(status);
+    writeFileSync(join(dir, "a.yaml"), job("a", "img:2"));
+    await until("a edited", () => second.source.get(key("a"))?.metadata.generation === 2);
+    expect(second.source.get(key("a"))?.status).toEqual(status);
+    rmSync(join(dir, "a.yaml"));
+    writeFileSync(join(dir, "other.yaml"), job("other"));
+    await until("a deleted", () => second.source.lookup(key("a")).state === "deleted");
+    expect(second.source.lookup(key("a"))).toMatchObject({ state: "deleted", lastKnown: { status } });
+    await second.source.forget(key("a"));
     expect(await readRecord(stateDir, key("a"))).toBeUndefined();
+    expect(second.source.lookup(key("a"))).toEqual({ state: "absent" });
+  });
+
+  it("a resource deleted while the operator was down is deleted with its stored spec and status", async () => {
+    writeFileSync(join(dir, "a.yaml"), job("a"));
+    writeFileSync(join(dir, "b.yaml"), job("b"));
+    const first = await startSource({ once: true });
+    const b = first.source.get(key("b"));
+    if (b?.kind !== "TrainingJob") throw new Error("no job");
+    await first.source.write(b, { phase: "Running", observedGeneration: 1 });
+    await first.source.close();
+    await first.store.close();
+    rmSync(join(dir, "b.yaml"));
+    const second = await startSource({ once: true });
+    expect(second.source.lookup(key("b"))).toMatchObject({
+      state: "deleted",
+      lastKnown: {
+        metadata: { name: "b", generation: 1 },
+        spec: { image: "img:1" },
+        status: { phase: "Running" },
+      },
+    });
   });
 
   it("duplicate keys across files: both invalid naming both files, nothing deleted", async () => {

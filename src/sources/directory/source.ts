@@ -7,7 +7,7 @@ import { realpathSync, statSync } from "node:fs";
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
-import type { AnyResource, Kind, ResourceKey, StatusOf } from "../../api/resources.ts";
+import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { type Clock, systemClock } from "../../controller/reconcile.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import type { Lookup, Source } from "../source.ts";
@@ -43,6 +43,8 @@ export class DirectorySource implements Source {
   readonly #table: ResourceTable;
   readonly #changes = new Subject<ResourceKey>();
   readonly #emitted = new Map<ResourceKey, string>();
+  /** Last status per key (null: none stored), attached to the resources lookups return. */
+  readonly #statuses = new Map<ResourceKey, unknown>();
   /** stat signature of each file at its last read. */
   readonly #signatures = new Map<string, string>();
   #watcher: TreeWatcher | undefined;
@@ -71,6 +73,9 @@ export class DirectorySource implements Source {
         const entry = this.#store.generations.observe(key, hash, this.#clock.now());
         resource.metadata.generation = entry.generation;
         resource.metadata.creationTimestamp = entry.created;
+        // Resources carry their status, as on Kubernetes: reconcilers read the last run from it.
+        const status = this.#statusOf(key);
+        if (status !== undefined) (resource as { status?: unknown }).status = status;
       },
     });
   }
@@ -114,14 +119,28 @@ export class DirectorySource implements Source {
     return this.#revision;
   }
 
+  /** Writes status to the state directory (when changed) and onto the resource lookups return. */
   async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
     await this.#store.writeStatus(resource, status, this.#clock.now());
+    const key = keyOf(resource);
+    this.#statuses.set(key, status);
+    const found = this.#table.lookup(key);
+    const current =
+      found.state === "present" ? found.resource : found.state === "absent" ? undefined : found.lastKnown;
+    if (current) (current as { status?: unknown }).status = status;
   }
 
   async forget(key: ResourceKey): Promise<void> {
     this.#table.forget(key);
     this.#emitted.delete(key);
+    this.#statuses.delete(key);
     await this.#store.forget(key);
+  }
+
+  /** The stored status of a key, read from the state directory the first time it is needed. */
+  #statusOf(key: ResourceKey): unknown {
+    if (!this.#statuses.has(key)) this.#statuses.set(key, this.#store.readSync(key)?.status ?? null);
+    return this.#statuses.get(key) ?? undefined;
   }
 
   /** Resolves when every read queued so far is done (tests, and `--once`). */
@@ -266,7 +285,7 @@ export class DirectorySource implements Source {
 
   #lastKnownFromState(key: ResourceKey): AnyResource | undefined {
     const record = this.#store.readSync(key);
-    return record ? recordToResource(record, false) : undefined;
+    return record ? recordToResource(record) : undefined;
   }
 
   #refreshRevision(): void {

@@ -132,6 +132,12 @@ describe("NomadScheduler against the Nomad double", () => {
     expect(
       await scheduler.placement(runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } })),
     ).toContain("missing devices");
+    nomad.setCapacity({ gpusPerNode: 1 });
+    expect((await scheduler.observe(key))?.blocked?.reason).toBe("Unschedulable");
+    nomad.setCapacity({ gpusPerNode: 2 }); // GPUs arrive: the blocked evaluation places the run
+    const placed = await scheduler.observe(key);
+    expect(placed?.blocked).toBeUndefined();
+    expect(placed?.replicas.map((r) => r.state)).toEqual(["pending"]);
   });
 
   it("placement summarises Nomad's plan", async () => {

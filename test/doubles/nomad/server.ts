@@ -120,7 +120,16 @@ export class NomadDouble {
     failures: Parameters<NomadState["blocked"]["set"]>[1] | undefined,
   ) {
     if (failures) this.state.blocked.set(key(namespace, jobId), failures);
-    else this.state.blocked.delete(key(namespace, jobId));
+    else {
+      this.state.blocked.delete(key(namespace, jobId));
+      this.state.unblock();
+    }
+  }
+
+  /** Nodes and GPUs per node; blocked placements that now fit are placed. */
+  setCapacity(capacity: Partial<NomadState["capacity"]>): void {
+    this.state.capacity = { ...this.state.capacity, ...capacity };
+    this.state.unblock();
   }
 
   /** Allocations of a job, oldest first. */

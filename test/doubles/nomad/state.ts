@@ -235,6 +235,17 @@ export class NomadState {
     };
   }
 
+  /** Capacity changed (or a scripted block was lifted): blocked evaluations run again, like Nomad's. */
+  unblock(): void {
+    for (const { job } of [...this.jobs.values()]) {
+      if (job.Stop) continue;
+      const waiting = this.jobEvals(job.Namespace, job.ID).filter((e) => e.Status === "blocked");
+      if (waiting.length === 0 || this.placementFailures(job)) continue;
+      for (const evaluation of waiting) evaluation.Status = "complete";
+      this.#evaluate(job, this.#index, job);
+    }
+  }
+
   /** Recomputes the job's Status from its allocations (pending / running / dead). */
   refreshStatus(job: NomadJob): void {
     if (job.Stop) {

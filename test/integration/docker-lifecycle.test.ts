@@ -2,6 +2,7 @@
 // resume, in-place update, replacement by a new run, purge, drift (a container removed by hand seen
 // through the event stream), a restarted operator, and ownership.
 import { filter, firstValueFrom, timeout } from "rxjs";
+import { GenericContainer, Wait } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey } from "../../src/api/resources.ts";
 import { LABEL } from "../../src/clients/docker/labels.ts";
@@ -158,16 +159,26 @@ describe("DockerScheduler on the real engine: life cycle", () => {
     expect(await other.listOwned(`${h.ownerId}-other`)).toEqual([]);
   });
 
-  it("refuses a container made by hand under the run's name", async () => {
+  it("refuses a container someone else started under the run's name (testcontainers), leaving it running", async () => {
+    process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true"; // Ryuk's image cannot be pulled here
     const run = h.run("byhand", { env: long });
-    await h.conn.docker.createContainer({
-      name: `mlops.it.${run.key.name}.0`,
-      Image: TRAINER_IMAGE,
-      Labels: { "mlops.dev/test": "true", "mlops.dev/test-suite": "life" },
-    });
-    await expect(h.scheduler.submit(run)).rejects.toMatchObject({
-      reason: "NotOwned",
-      message: expect.stringMatching(/made outside the operator/),
-    });
+    const name = `mlops.it.${run.key.name}.0`;
+    const started = await new GenericContainer(TRAINER_IMAGE)
+      .withName(name)
+      .withLabels({ "mlops.dev/test": "true", "mlops.dev/test-suite": "life" })
+      .withEnvironment({ EPOCHS: "300", EPOCH_SECONDS: "0.2" })
+      .withExposedPorts(8000)
+      .withWaitStrategy(Wait.forHttp("/metrics", 8000))
+      .start();
+    try {
+      await expect(h.scheduler.submit(run)).rejects.toMatchObject({
+        reason: "NotOwned",
+        message: expect.stringMatching(/made outside the operator/),
+      });
+      const res = await fetch(`http://${started.getHost()}:${started.getMappedPort(8000)}/metrics`);
+      expect(await res.text()).toMatch(/training_loss\{rank="0"\}/);
+    } finally {
+      await started.stop();
+    }
   });
 });

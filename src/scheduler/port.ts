@@ -31,6 +31,8 @@ export interface ObservedReplica {
   /** Allocation ID (Nomad) or container ID (Docker). */
   readonly id: string;
   readonly node?: string;
+  /** "ip:port" of the replica's metrics endpoint as seen from its network (Prometheus scrapes it). */
+  readonly address?: string;
   readonly state: ReplicaState;
   readonly exitCode?: number;
   readonly restarts: number;

@@ -146,6 +146,7 @@ function replicaFields(current: ObservedRun): Partial<RunRecord> {
           index: r.index,
           id: r.id,
           node: r.node,
+          address: r.address,
           state: r.state,
           exitCode: r.exitCode,
           restarts: r.restarts,

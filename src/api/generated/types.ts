@@ -105,6 +105,7 @@ export interface TrainingJobStatus {
       index?: number;
       id?: string;
       node?: string;
+      address?: string;
       state?: string;
       exitCode?: number;
       restarts?: number;

@@ -1,0 +1,252 @@
+// `mlopsctl plan`: what `run` would do, without doing it. The same decide() that run applies is
+// printed here per resource: create, new run, update in place, stop, purge, delete, or nothing,
+// with a field diff against the last applied spec and Nomad's placement preview where reachable.
+// Read-only: the state directory and the watched files are not written.
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { messageOf, reasonOf } from "../../api/errors.ts";
+import { fieldDiff, formatChange } from "../../api/field-diff.ts";
+import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../../api/resources.ts";
+import { silentLogger } from "../../observability/logger.ts";
+import type { Scheduler } from "../../scheduler/port.ts";
+import type { SchedulerMode } from "../../scheduler/resolver.ts";
+import { DirectorySource } from "../../sources/directory/index.ts";
+import { generationsPath, listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
+import { SourceWithStatus } from "../../sources/with-status.ts";
+import { formatLocated } from "../../sources/yaml/index.ts";
+import { decide } from "../../trainingjob/decide.ts";
+import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
+import { buildResolver } from "../compose.ts";
+import { EXIT } from "../exit.ts";
+import { parseDuration } from "../flags.ts";
+import { validatePaths } from "./validate.ts";
+
+export interface PlanOptions {
+  dir: string;
+  stateDir?: string;
+  detailedExitcode?: boolean;
+  scheduler: SchedulerMode;
+  ownerId?: string;
+  nomadAddr?: string;
+  startupTimeout: number;
+}
+
+export interface PlannedChange {
+  readonly key: ResourceKey;
+  /** create, new-run, update, resume, repair, stop, purge, delete, wait, unknown, none */
+  readonly action: string;
+  readonly detail: string;
+  readonly fields: readonly string[];
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command("plan")
+    .description("print what `run` would do: per resource create/update/delete, with a field diff")
+    .requiredOption("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files")
+    .option(
+      "--state-dir <dir>",
+      "the state directory (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
+    )
+    .option("--detailed-exitcode", "exit 0 when there are no changes, 2 when there are (Terraform's meaning)")
+    .option("--scheduler <name>", "auto, docker or nomad", "auto")
+    .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
+    .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
+    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
+    .action(async (options: PlanOptions) => {
+      // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
+      const report = await validatePaths([options.dir]);
+      for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
+      const changes = await plan(options);
+      process.stdout.write(render(changes));
+      const invalid = report.errors.length > 0;
+      const changed = changes.some((c) => c.action !== "none");
+      process.exitCode = invalid ? EXIT.failed : options.detailedExitcode && changed ? EXIT.changes : EXIT.ok;
+    });
+}
+
+export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
+  const stateDir = resolveStateDir(options.stateDir, options.dir);
+  // Generations are counted in a scratch copy: planning never bumps the real counters.
+  const scratch = mkdtempSync(join(tmpdir(), "mlops-plan-"));
+  try {
+    if (existsSync(generationsPath(stateDir)))
+      copyFileSync(generationsPath(stateDir), generationsPath(scratch));
+    const real = new StateStore(stateDir);
+    const directory = new DirectorySource({
+      dir: options.dir,
+      store: new StateStore(scratch),
+      once: true,
+      log: silentLogger(),
+    });
+    const source = new SourceWithStatus(directory, (key) => real.readSync(key)?.status);
+    await source.start();
+    const ownerId = options.ownerId ?? source.defaultOwnerId;
+    const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
+    const resolver = await buildResolver({
+      scheduler: options.scheduler,
+      ownerId,
+      ...(nomadAddr ? { nomadAddr } : {}),
+    });
+    const out: PlannedChange[] = [];
+    const declared = new Set<ResourceKey>();
+    for (const kind of ["MlopsStack", "TrainingJob"] as const) {
+      for (const record of await listRecords(stateDir, kind, undefined)) {
+        const key = keyOf(record);
+        const lookup = source.lookup(key);
+        if (lookup.state === "deleted")
+          out.push({ key, action: "delete", detail: "no file declares it any more", fields: [] });
+      }
+    }
+    for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
+      declared.add(keyOf(resource));
+      const previous = real.readSync(keyOf(resource));
+      const fields = fieldDiff(previous?.spec, resource.spec).map(formatChange);
+      if (resource.kind === "MlopsStack") {
+        out.push(stackChange(resource, previous !== undefined, fields));
+        continue;
+      }
+      out.push(
+        await jobChange(resource as TrainingJob, resolver, source, ownerId, options.startupTimeout, fields),
+      );
+    }
+    for (const scheduler of resolver.built()) {
+      const owned = await scheduler.listOwned(ownerId).catch(() => []);
+      for (const run of owned) {
+        if (!declared.has(run.key) && source.lookup(run.key).state === "absent") {
+          out.push({
+            key: run.key,
+            action: "delete",
+            detail: `orphan on ${scheduler.name} ${scheduler.target}`,
+            fields: [],
+          });
+        }
+      }
+    }
+    await Promise.all(resolver.built().map((s) => s.close()));
+    await directory.close();
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+function stackChange(stack: AnyResource, known: boolean, fields: string[]): PlannedChange {
+  const key = keyOf(stack);
+  if (!known) return { key, action: "create", detail: "network and components", fields: [] };
+  return fields.length > 0
+    ? { key, action: "update", detail: "replaces only the components whose spec changed", fields }
+    : { key, action: "none", detail: "", fields: [] };
+}
+
+async function jobChange(
+  job: TrainingJob,
+  resolver: Awaited<ReturnType<typeof buildResolver>>,
+  source: SourceWithStatus,
+  ownerId: string,
+  startupTimeoutMs: number,
+  fields: string[],
+): Promise<PlannedChange> {
+  const key = keyOf(job);
+  const choice = resolver.resolve(job, source);
+  if ("blocker" in choice)
+    return { key, action: "wait", detail: `${choice.blocker.reason}: ${choice.blocker.message}`, fields };
+  const scheduler: Scheduler = choice.scheduler;
+  let observed: Awaited<ReturnType<Scheduler["observe"]>>;
+  try {
+    observed = await scheduler.observe({
+      kind: "TrainingJob",
+      namespace: job.metadata.namespace,
+      name: job.metadata.name,
+    });
+  } catch (error) {
+    return { key, action: "unknown", detail: `${reasonOf(error)}: ${messageOf(error)}`, fields };
+  }
+  const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec) };
+  const d = decide({
+    key,
+    spec: job.spec,
+    generation: job.metadata.generation,
+    ...hashes,
+    recorded: job.status?.run,
+    observed,
+    ownerId,
+    now: new Date(),
+    startupTimeoutMs,
+  });
+  const where = `${scheduler.name} ${scheduler.target}`;
+  if (d.notOwned)
+    return {
+      key,
+      action: "none",
+      detail: `NotOwned: another operator's job on ${where} is left alone`,
+      fields,
+    };
+  const step = d.step;
+  let placement = "";
+  if (step.op === "submit" && scheduler.placement) {
+    const request = {
+      key: { kind: "TrainingJob" as const, namespace: job.metadata.namespace, name: job.metadata.name },
+      ownerId,
+      runId: d.runId,
+      generation: d.runGeneration,
+      ...hashes,
+      spec: job.spec,
+    };
+    placement = await scheduler.placement(request).then(
+      (p) => (p ? `; placement: ${p}` : ""),
+      () => "",
+    );
+  }
+  switch (step.op) {
+    case "none":
+      return {
+        key,
+        action: "none",
+        detail: d.outcome ? `run ${d.runId} finished: ${d.outcome.outcome}` : "",
+        fields: [],
+      };
+    case "submit": {
+      const action = step.why === "create" ? "create" : step.why === "replace" ? "new-run" : step.why;
+      const what = d.newRun ? `new run ${d.runId}` : `run ${d.runId}`;
+      return { key, action, detail: `${what} on ${where}${placement}`, fields };
+    }
+    case "stop":
+      return { key, action: "stop", detail: `run ${d.runId} (${step.why})`, fields };
+    case "purge":
+      return { key, action: "purge", detail: `run ${d.runId} (ttlSecondsAfterFinished)`, fields };
+  }
+}
+
+const SYMBOL: Record<string, string> = {
+  create: "+",
+  "new-run": "+/-",
+  update: "~",
+  resume: "~",
+  repair: "~",
+  stop: "~",
+  purge: "-",
+  delete: "-",
+  wait: "…",
+  unknown: "?",
+  none: " ",
+};
+
+export function render(changes: readonly PlannedChange[]): string {
+  const lines: string[] = [];
+  for (const c of changes) {
+    if (c.action === "none" && c.detail === "") continue;
+    lines.push(`${SYMBOL[c.action] ?? "?"} ${c.key}: ${c.action}${c.detail ? ` (${c.detail})` : ""}`);
+    for (const field of c.fields) lines.push(`      ${field}`);
+  }
+  const counted = (a: string) => changes.filter((c) => c.action === a).length;
+  const changed = changes.filter((c) => c.action !== "none").length;
+  lines.push(
+    changed === 0
+      ? `No changes: ${changes.length} resource(s) converged.`
+      : `Plan: ${counted("create")} to create, ${counted("new-run")} new run(s), ${counted("update") + counted("resume") + counted("repair") + counted("stop")} to change, ${counted("delete") + counted("purge")} to delete, ${counted("wait") + counted("unknown")} waiting or unknown.`,
+  );
+  return `${lines.join("\n")}\n`;
+}

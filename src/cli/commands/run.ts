@@ -1,0 +1,191 @@
+// `mlopsctl run`: the operator. Watches the directory and converges until SIGINT/SIGTERM; with
+// --once, converges every resource once (without waiting for training runs to finish) and exits.
+import type { Command } from "commander";
+import type { Logger } from "pino";
+import { messageOf } from "../../api/errors.ts";
+import type { AnyResource } from "../../api/resources.ts";
+import { createLogger } from "../../observability/logger.ts";
+import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
+import type { SchedulerMode } from "../../scheduler/resolver.ts";
+import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
+import { buildOperator, type Operator } from "../compose.ts";
+import { EXIT, ExitError } from "../exit.ts";
+import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { rowsFor } from "./get.ts";
+
+export interface RunOptions {
+  dir: string;
+  stateDir?: string;
+  metricsAddr: string;
+  concurrency: number;
+  once?: boolean;
+  timeout: number;
+  scheduler: SchedulerMode;
+  ownerId?: string;
+  nomadAddr?: string;
+  startupTimeout: number;
+  resync: number;
+  logLevel?: string;
+  logFormat?: string;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run the operator on a directory of resources (GitOps)")
+    .requiredOption("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files")
+    .option(
+      "--state-dir <dir>",
+      "status, generations and events (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
+    )
+    .option(
+      "--metrics-addr <addr>",
+      "listen address of /metrics, /healthz, /readyz, /sd/prometheus",
+      DEFAULT_METRICS_ADDR,
+    )
+    .option("--concurrency <n>", "reconciles at once", parsePositiveInt, 4)
+    .option("--once", "converge every resource once, prune, write status and exit")
+    .option(
+      "--timeout <duration>",
+      "with --once: give up after this long (e.g. 90s, 5m)",
+      parseDuration,
+      300_000,
+    )
+    .option("--scheduler <name>", "where TrainingJobs run: auto, docker or nomad", parseScheduler, "auto")
+    .option(
+      "--owner-id <id>",
+      "tells this operator's objects from others' (default: hash of the directory's real path)",
+    )
+    .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
+    .option(
+      "--startup-timeout <duration>",
+      "distributed runs: all replicas running within this",
+      parseDuration,
+      600_000,
+    )
+    .option(
+      "--resync <duration>",
+      "periodic resync (a safety net; events drive the operator)",
+      parseDuration,
+      600_000,
+    )
+    .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
+    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)")
+    .action(async (options: RunOptions) => {
+      process.exitCode = await run(options);
+    });
+}
+
+function parseScheduler(value: string): SchedulerMode {
+  if (value === "auto" || value === "docker" || value === "nomad") return value;
+  throw new ExitError(EXIT.usage, `--scheduler must be auto, docker or nomad (got "${value}")`);
+}
+
+export async function run(options: RunOptions): Promise<number> {
+  const log = createLogger({
+    ...(options.logLevel ? { level: options.logLevel } : {}),
+    ...(options.logFormat ? { pretty: options.logFormat === "pretty" } : {}),
+  });
+  const stateDir = resolveStateDir(options.stateDir, options.dir);
+  let lock: ReturnType<typeof acquireLock>;
+  try {
+    lock = acquireLock(stateDir);
+  } catch (error) {
+    if (error instanceof StateLockedError) throw new ExitError(EXIT.locked, error.message);
+    throw error;
+  }
+  const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
+  let operator: Operator | undefined;
+  try {
+    operator = await buildOperator({
+      dir: options.dir,
+      stateDir,
+      once: options.once === true,
+      concurrency: options.concurrency,
+      metricsAddr: options.metricsAddr,
+      scheduler: options.scheduler,
+      ...(options.ownerId ? { ownerId: options.ownerId } : {}),
+      ...(nomadAddr ? { nomadAddr } : {}),
+      startupTimeoutMs: options.startupTimeout,
+      resyncMs: options.resync,
+      log,
+      onPhase: (job, from, to) => progress(log, job, from, to),
+    });
+    const address = await operator.server.listen();
+    log.info(
+      { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address },
+      "operator starting",
+    );
+    await operator.source.start();
+    operator.server.markReady();
+    const removed = await operator.cleanupOrphans().catch((error: unknown) => {
+      log.warn({ err: messageOf(error) }, "orphan cleanup skipped: a scheduler could not be read");
+      return 0;
+    });
+    if (removed > 0) log.info({ removed }, "removed runs no resource declares");
+    return options.once ? await once(operator, options, log) : await untilSignal(operator, stateDir, log);
+  } finally {
+    await operator
+      ?.close()
+      .catch((error: unknown) => log.error({ err: messageOf(error) }, "shutdown failed"));
+    lock.release();
+    log.flush?.();
+  }
+}
+
+async function once(operator: Operator, options: RunOptions, log: Logger): Promise<number> {
+  const summary = await operator.controller.runUntilIdle({ timeoutMs: options.timeout });
+  for (const failure of summary.failed) {
+    process.stderr.write(`${failure.key}: ${failure.reason}: ${failure.message}\n`);
+  }
+  log.info(
+    { reconciled: summary.reconciled, failed: summary.failed.length, timedOut: summary.timedOut },
+    "converged once",
+  );
+  if (summary.timedOut) process.stderr.write(`mlopsctl: --once timed out after ${options.timeout} ms\n`);
+  return summary.failed.length > 0 || summary.timedOut ? EXIT.failed : EXIT.ok;
+}
+
+async function untilSignal(operator: Operator, stateDir: string, log: Logger): Promise<number> {
+  operator.controller.start();
+  let announced = false;
+  const finished = operator.source.changes().subscribe(() => {
+    announced = false;
+  });
+  const interval = setInterval(() => {
+    const jobs = operator.source.list("TrainingJob");
+    const done =
+      jobs.length > 0 &&
+      jobs.every((j) =>
+        ["Succeeded", "Failed"].includes(String((j.status as { phase?: string } | undefined)?.phase)),
+      );
+    if (done && !announced) {
+      announced = true;
+      void printTable(stateDir);
+    }
+  }, 1000);
+  interval.unref();
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  log.info({ signal }, "stopping: finishing in-flight reconciles");
+  clearInterval(interval);
+  finished.unsubscribe();
+  const { abandoned } = await operator.controller.stop();
+  if (abandoned.length > 0) log.warn({ abandoned }, "reconciles still running at shutdown");
+  return EXIT.ok;
+}
+
+async function printTable(stateDir: string): Promise<void> {
+  const records = await listRecords(stateDir, "TrainingJob", undefined);
+  process.stdout.write(`\n${rowsFor("TrainingJob", records, true, true, new Date())}\n`);
+}
+
+function progress(log: Logger, job: AnyResource, from: string | undefined, to: string | undefined): void {
+  const ready = (job.status as { conditions?: { type: string; message: string }[] } | undefined)?.conditions;
+  log.info(
+    { resource: `${job.kind}/${job.metadata.namespace}/${job.metadata.name}`, from: from ?? "New", to },
+    `${job.metadata.namespace}/${job.metadata.name}: ${from ?? "New"} → ${to}${ready?.[0]?.message ? ` (${ready[0].message})` : ""}`,
+  );
+}

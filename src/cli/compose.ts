@@ -1,0 +1,261 @@
+// The composition root: the only place real clients are built. It wires the directory source, the
+// controller, the reconcilers of both kinds with their ports (schedulers, Consul, Grafana, Docker),
+// the HTTP server, and the hooks between them (stack status → its jobs, phases → metrics).
+import type { Logger } from "pino";
+import { merge, type Observable, Subject } from "rxjs";
+import type { AnyResource, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
+import { keyOf, parseKey } from "../api/resources.ts";
+import { consulFromEnv } from "../clients/consul/index.ts";
+import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
+import { grafanaFromEnv } from "../clients/grafana/index.ts";
+import { NomadClient } from "../clients/nomad/index.ts";
+import { Controller } from "../controller/controller.ts";
+import { createDispatch, type Handlers } from "../controller/dispatch.ts";
+import { type BaseContext, type StatusWriter, systemClock } from "../controller/reconcile.ts";
+import { silentLogger } from "../observability/logger.ts";
+import { trainingJobs } from "../observability/metrics.ts";
+import { OperatorServer, parseListenAddress } from "../observability/server.ts";
+import { DockerScheduler } from "../scheduler/docker/index.ts";
+import { NomadScheduler } from "../scheduler/nomad/index.ts";
+import type { Scheduler } from "../scheduler/port.ts";
+import { DefaultSchedulerResolver, type SchedulerMode } from "../scheduler/resolver.ts";
+import { DirectorySource } from "../sources/directory/index.ts";
+import type { Source } from "../sources/source.ts";
+import { EventLog, StateStore } from "../sources/state/index.ts";
+import { SourceWithStatus } from "../sources/with-status.ts";
+import { loadStackAssets } from "../stack/assets.ts";
+import { stackDocker } from "../stack/docker.ts";
+import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
+import { sdHandler } from "../stack/sd.ts";
+import type { TrainingJobContext } from "../trainingjob/context.ts";
+import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
+import { scrapeTargets } from "./scrape-targets.ts";
+
+export interface OperatorOptions {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly once: boolean;
+  readonly concurrency: number;
+  readonly metricsAddr: string;
+  readonly scheduler: SchedulerMode;
+  readonly ownerId?: string;
+  readonly nomadAddr?: string;
+  readonly startupTimeoutMs: number;
+  readonly resyncMs: number;
+  readonly log: Logger;
+  /** Called when a TrainingJob's phase changes (progress output of `run`). */
+  readonly onPhase?: (job: AnyResource, from: string | undefined, to: string | undefined) => void;
+}
+
+export interface Operator {
+  readonly directory: DirectorySource;
+  readonly source: Source;
+  readonly store: StateStore;
+  readonly controller: Controller;
+  readonly server: OperatorServer;
+  readonly ownerId: string;
+  readonly resolver: DefaultSchedulerResolver;
+  /** Removes this operator's objects that no resource declares any more (after the first full read). */
+  cleanupOrphans(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function buildOperator(options: OperatorOptions): Promise<Operator> {
+  const { log } = options;
+  const store = new StateStore(options.stateDir);
+  const recorder = new EventLog(options.stateDir);
+  const directory = new DirectorySource({ dir: options.dir, store, once: options.once, log });
+  const source = new SourceWithStatus(directory, (key) => store.readSync(key)?.status);
+  const ownerId = options.ownerId ?? source.defaultOwnerId;
+  const external = new Subject<ResourceKey>();
+  const closers: (() => Promise<void>)[] = [];
+
+  // Docker serves stacks and, without Nomad, training runs. Connecting never fails: an engine that
+  // does not answer makes its calls report DockerUnavailable until it does.
+  const docker: DockerConnection = await connectDocker();
+  const dockerEvents = ownedContainerEvents(docker, ownerId, { log });
+  const resolver = await buildResolver({
+    scheduler: options.scheduler,
+    ownerId,
+    log,
+    docker,
+    dockerEvents,
+    ...(options.nomadAddr ? { nomadAddr: options.nomadAddr } : {}),
+    onScheduler: (scheduler) => {
+      const subscription = scheduler.changes().subscribe({ next: (key) => external.next(key) });
+      closers.push(async () => subscription.unsubscribe());
+    },
+  });
+  closers.push(async () => {
+    await Promise.all(resolver.built().map((s) => s.close()));
+  });
+
+  const consul = consulFromEnv({ logger: log });
+  const grafana = grafanaFromEnv();
+  if (consul) closers.push(() => consul.close());
+  if (grafana) closers.push(() => grafana.close());
+
+  const server = new OperatorServer({ address: options.metricsAddr, log });
+  const status = observedWriter(source, external, options.onPhase);
+  const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
+  const jobContext: TrainingJobContext = {
+    ...base,
+    schedulers: resolver,
+    ownerId,
+    ...(grafana ? { annotator: grafana.annotator } : {}),
+    ...(consul ? { health: consul.metricsHealth } : {}),
+    startupTimeoutMs: options.startupTimeoutMs,
+    revision: () => source.revision(),
+  };
+  const stacks: StackReconciler = createStackReconciler({
+    docker: stackDocker(docker),
+    ownerId,
+    operatorPort: parseListenAddress(options.metricsAddr).port,
+    stateDir: options.stateDir,
+    assets: await loadStackAssets(),
+    events: dockerEvents,
+  });
+  const handlers: Handlers = {
+    TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
+    MlopsStack: { reconciler: stacks, context: base },
+  };
+  const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
+  if (consul) streams.push(consul.metricsHealth.changes());
+  const controller = new Controller({
+    name: "mlops",
+    dispatch: createDispatch(source, handlers),
+    sources: [merge(...streams)],
+    keys: () => [...source.list("MlopsStack"), ...source.list("TrainingJob")].map(keyOf),
+    concurrency: options.concurrency,
+    resyncMs: options.resyncMs,
+    log,
+    onError: (report) =>
+      recorder.event(
+        report.key,
+        "Warning",
+        report.reason,
+        `${report.message}${report.retryInMs ? ` (retry in ${Math.round(report.retryInMs / 1000)} s)` : ""}`,
+      ),
+  });
+  server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
+
+  return {
+    directory,
+    source,
+    store,
+    controller,
+    server,
+    ownerId,
+    resolver,
+    async cleanupOrphans() {
+      if (!source.settled()) return 0;
+      const schedulers = new Set<Scheduler>();
+      const local = resolver.byTarget("docker", "local");
+      if (local) schedulers.add(local);
+      if (options.nomadAddr) {
+        const nomad = resolver.byTarget("nomad", options.nomadAddr);
+        if (nomad) schedulers.add(nomad);
+      }
+      let removed = 0;
+      for (const scheduler of schedulers) {
+        for (const owned of await scheduler.listOwned(ownerId)) {
+          if (source.lookup(owned.key).state !== "absent") continue;
+          await scheduler.purge({ ...parseKey(owned.key), kind: "TrainingJob" });
+          recorder.event(
+            owned.key,
+            "Normal",
+            "OrphanRemoved",
+            `no resource declares it; removed from ${scheduler.name}`,
+          );
+          removed++;
+        }
+      }
+      return removed;
+    },
+    async close() {
+      for (const close of closers.reverse()) await close().catch(() => undefined);
+      await recorder.close();
+      await source.close();
+      await store.close();
+      await server.close();
+    },
+  };
+}
+
+export interface ResolverOptions {
+  readonly scheduler: SchedulerMode;
+  readonly ownerId: string;
+  readonly nomadAddr?: string;
+  readonly log?: Logger;
+  readonly docker?: DockerConnection;
+  readonly dockerEvents?: ReturnType<typeof ownedContainerEvents>;
+  /** Called once for each scheduler built (to follow its changes). */
+  readonly onScheduler?: (scheduler: Scheduler) => void;
+}
+
+/** The schedulers a TrainingJob can run on, built lazily per target (run and plan share it). */
+export async function buildResolver(options: ResolverOptions): Promise<DefaultSchedulerResolver> {
+  const { ownerId } = options;
+  const log = options.log ?? silentLogger();
+  const docker = options.docker ?? (await connectDocker());
+  const built = (scheduler: Scheduler): Scheduler => {
+    options.onScheduler?.(scheduler);
+    return scheduler;
+  };
+  return new DefaultSchedulerResolver({
+    mode: options.scheduler,
+    ...(options.nomadAddr ? { configuredNomad: options.nomadAddr } : {}),
+    docker: () =>
+      built(
+        new DockerScheduler({
+          connection: docker,
+          ownerId,
+          log,
+          ...(options.dockerEvents ? { events: options.dockerEvents } : {}),
+        }),
+      ),
+    nomad: (address, network) =>
+      built(
+        new NomadScheduler({
+          client: new NomadClient({ address }),
+          ownerId,
+          log,
+          ownsClient: true,
+          ...(network ? { network } : {}),
+        }),
+      ),
+  });
+}
+
+/**
+ * The source's status writer, observed: a stack's new status requeues the jobs that name it
+ * (WaitingForStack ends without polling), and TrainingJob phases feed mlops_trainingjobs.
+ */
+function observedWriter(
+  source: Source,
+  requeue: Subject<ResourceKey>,
+  onPhase: OperatorOptions["onPhase"],
+): StatusWriter {
+  const phases = new Map<ResourceKey, { namespace: string; phase: string }>();
+  return {
+    async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
+      await source.write(resource, status);
+      const key = keyOf(resource);
+      if (resource.kind === "MlopsStack") {
+        for (const job of source.list("TrainingJob", resource.metadata.namespace) as TrainingJob[]) {
+          if (job.spec.stackRef === resource.metadata.name) requeue.next(keyOf(job));
+        }
+        return;
+      }
+      const phase = (status as { phase?: string }).phase;
+      const before = phases.get(key);
+      if (before?.phase === phase) return;
+      if (before) trainingJobs.dec({ namespace: before.namespace, phase: before.phase });
+      if (phase) {
+        trainingJobs.inc({ namespace: resource.metadata.namespace, phase });
+        phases.set(key, { namespace: resource.metadata.namespace, phase });
+      }
+      onPhase?.({ ...resource, status } as AnyResource, before?.phase, phase);
+    },
+  };
+}

@@ -7,7 +7,11 @@ export interface FieldChange {
   readonly to: unknown;
 }
 
-export function fieldDiff(from: unknown, to: unknown, path: readonly (string | number)[] = []): FieldChange[] {
+export function fieldDiff(
+  from: unknown,
+  to: unknown,
+  path: readonly (string | number)[] = [],
+): FieldChange[] {
   if (Object.is(from, to)) return [];
   if (isRecord(from) && isRecord(to)) {
     const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();

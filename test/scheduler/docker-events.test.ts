@@ -109,19 +109,21 @@ describe("dockerEvents", () => {
     expect(requests).toHaveLength(3);
   });
 
-  it("restarts a stream that stays silent longer than stallMs (no heartbeats in Docker's stream)", async () => {
+  it("restarts a stream that stays silent longer than stallMs (no heartbeats), resuming without a re-list", async () => {
     const { requests, docker } = await engine((_req, res, attempt) => {
       res.writeHead(200);
       res.flushHeaders(); // as the engine does: headers at once, then events as they happen
       if (attempt === 1) res.write(event("c1", "start", T));
-      // then silence, connection kept open
+      if (attempt === 2) setTimeout(() => res.write(event("c1", "die", T + 1_000_000_000)), 20);
+      // otherwise silence, connection kept open
     });
     const stream = dockerEvents(dockerConnection(docker, "tcp://double"), { filters: {}, stallMs: 150 });
     const started = Date.now();
     const got = await firstValueFrom(stream.pipe(take(2), toArray()));
-    expect(got.map(describeMessage)).toEqual(["c1:start", "resync:reconnect"]);
+    expect(got.map(describeMessage)).toEqual(["c1:start", "c1:die"]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.searchParams.get("since")).not.toBeNull();
   });
 
   it("treats an engine that never answers the request as a stall, and retries", async () => {

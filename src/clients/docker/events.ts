@@ -3,7 +3,8 @@
 // `since` = the last event seen (the engine replays from its small in-memory buffer; replays are
 // dropped here), then emit `resync` so consumers re-list what they own: events lost while
 // disconnected (the buffer holds 256) are never relied upon. A quiet stream is restarted by the
-// watchdog after `stallMs` (Docker sends no heartbeats), so a half-open connection cannot silence it.
+// watchdog after `stallMs` (Docker sends no heartbeats), so a half-open connection cannot silence it;
+// that restart resumes with `since` and asks for no re-list (an idle operator stays idle).
 // Label filters are the caller's: the TrainingJob scheduler and the MlopsStack reconciler share it.
 import type { GetEventsOptions } from "dockerode";
 import type { Logger } from "pino";
@@ -98,6 +99,8 @@ export function dockerEvents(
     const cursor = new EventCursor();
     let attempt = 0;
     let connections = 0;
+    /** Why the previous connection ended: after a watchdog restart the engine's replay covers the gap. */
+    let previous: string | undefined;
 
     const streamOnce = async (): Promise<StreamEnd> => {
       const since = cursor.since();
@@ -129,7 +132,8 @@ export function dockerEvents(
       }
       connections += 1;
       attempt = 0;
-      if (connections > 1 || options.resyncOnFirstConnect) {
+      const gap = connections > 1 && previous !== "stalled";
+      if (gap || (connections === 1 && options.resyncOnFirstConnect)) {
         subscriber.next({ type: "resync", cause: connections > 1 ? "reconnect" : "connect" });
       }
       return await new Promise<StreamEnd>((resolve, reject) => {
@@ -179,8 +183,10 @@ export function dockerEvents(
         let cause: string;
         try {
           cause = await streamOnce();
+          previous = cause;
         } catch (error) {
           cause = "error";
+          previous = cause;
           options.log?.warn(
             { watch, err: error instanceof Error ? error.message : String(error) },
             "Docker event stream failed",

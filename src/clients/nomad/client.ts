@@ -228,7 +228,7 @@ export class NomadClient {
     const decoder = new LogLineDecoder();
     try {
       for await (const chunk of stream.body) {
-        yield* decoder.push(typeof chunk === "string" ? chunk : (chunk as Buffer).toString("utf8"));
+        yield* decoder.push(chunk as Uint8Array);
       }
       yield* decoder.flush();
     } finally {

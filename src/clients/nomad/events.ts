@@ -79,7 +79,7 @@ export function nomadEventStream(
           for await (const chunk of stream.body) {
             arm();
             failures = 0;
-            for (const line of lines.push(String(chunk))) {
+            for (const line of lines.push(chunk as Uint8Array)) {
               const frame = JSON.parse(line) as NomadEventFrame;
               if (frame.Index === undefined || !frame.Events?.length) continue; // `{}` heartbeat
               if (frame.Index <= lastIndex) continue; // replayed after a resume

@@ -1,19 +1,28 @@
 // Decoders for Nomad's streaming bodies: newline-delimited JSON (event stream) and concatenated JSON
 // stream frames `{"Offset":N,"Data":"<base64>","File":"..."}` (allocation logs; `{}` heartbeats).
 
-/** Splits a byte stream into complete lines; keeps the partial tail between chunks. */
+/**
+ * Splits a byte stream into complete lines; keeps the partial tail (and a UTF-8 sequence cut between
+ * chunks) for the next chunk. Blank lines are dropped unless `keepBlank` (log output keeps them).
+ */
 export class LineSplitter {
+  readonly #decoder = new TextDecoder();
+  readonly #keepBlank: boolean;
   #tail = "";
-  push(chunk: string): string[] {
-    const text = this.#tail + chunk;
-    const lines = text.split("\n");
+  constructor(keepBlank = false) {
+    this.#keepBlank = keepBlank;
+  }
+  push(chunk: Uint8Array | string): string[] {
+    const text =
+      this.#tail + (typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true }));
+    const lines = text.split("\n").map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
     this.#tail = lines.pop() ?? "";
-    return lines.filter((line) => line.trim() !== "");
+    return this.#keepBlank ? lines : lines.filter((line) => line.trim() !== "");
   }
   flush(): string[] {
-    const rest = this.#tail.trim();
+    const rest = this.#tail + this.#decoder.decode();
     this.#tail = "";
-    return rest ? [rest] : [];
+    return rest.trim() === "" ? [] : [rest];
   }
 }
 
@@ -64,12 +73,14 @@ export interface StreamFrame {
 /** Turns log frames into text lines (base64 Data decoded; heartbeats and file events skipped). */
 export class LogLineDecoder {
   readonly #objects = new JsonObjectSplitter();
-  readonly #lines = new LineSplitter();
-  push(chunk: string): string[] {
+  readonly #lines = new LineSplitter(true);
+  readonly #text = new TextDecoder();
+  push(chunk: Uint8Array | string): string[] {
     const lines: string[] = [];
-    for (const frame of this.#objects.push(chunk) as StreamFrame[]) {
+    const text = typeof chunk === "string" ? chunk : this.#text.decode(chunk, { stream: true });
+    for (const frame of this.#objects.push(text) as StreamFrame[]) {
       if (!frame.Data) continue;
-      lines.push(...this.#lines.push(Buffer.from(frame.Data, "base64").toString("utf8")));
+      lines.push(...this.#lines.push(Buffer.from(frame.Data, "base64")));
     }
     return lines;
   }

@@ -89,6 +89,16 @@ try {
   const noopWrites = store.writes - writesBefore;
   await source.close();
   await store.close();
+
+  // Restart on the same state directory: generations and 10,000 stored statuses are read back.
+  const store2 = new StateStore(join(root, "state"));
+  const restarted = new DirectorySource({ dir, store: store2 });
+  const t4 = performance.now();
+  await restarted.start();
+  const restartMs = performance.now() - t4;
+  const sameGeneration = restarted.list("TrainingJob").every((j) => j.status !== undefined);
+  await restarted.close();
+  await store2.close();
   const usage = process.resourceUsage();
   console.log(
     JSON.stringify(
@@ -103,6 +113,7 @@ try {
         peakRssLoadMB: Math.round(peakAfterLoad / 1024),
         peakRssMB: Math.round(usage.maxRSS / 1024),
         cpuSeconds: +((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(2),
+        restart: { seconds: +(restartMs / 1000).toFixed(2), statusesAttached: sameGeneration },
         statusWrites: { count: writesBefore, seconds: +(writeMs / 1000).toFixed(2) },
         noopStatusPass: { writes: noopWrites, seconds: +(noopMs / 1000).toFixed(2) },
         editToChangeMs: {

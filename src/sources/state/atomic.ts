@@ -43,7 +43,34 @@ export async function writeFileAtomic(
   if (durable) await syncDir(dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
+/**
+ * fsyncs a directory, coalescing concurrent callers (group commit): a caller joins the next sync
+ * that starts after its rename, so 10,000 renames in one directory cost a handful of syncs.
+ */
+const dirSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
+
+function syncDir(dir: string): Promise<void> {
+  const state = dirSyncs.get(dir);
+  if (!state) {
+    const running = fsyncDir(dir).finally(() => advance(dir));
+    dirSyncs.set(dir, { running });
+    return running;
+  }
+  state.next ??= state.running.catch(() => {}).then(() => fsyncDir(dir));
+  return state.next;
+}
+
+function advance(dir: string): void {
+  const state = dirSyncs.get(dir);
+  if (!state?.next) {
+    dirSyncs.delete(dir);
+    return;
+  }
+  const running = state.next.finally(() => advance(dir));
+  dirSyncs.set(dir, { running });
+}
+
+async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();

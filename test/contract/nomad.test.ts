@@ -266,7 +266,7 @@ function suite(name: string, open: () => Promise<Target>) {
     it("job, allocations, summary, evaluations and list stubs", async () => {
       const checks: [string, string, unknown][] = [
         ["/job/{jobName}", `/v1/job/${jobId}`, undefined],
-        ["/job/{jobName}/allocations", `/v1/job/${jobId}/allocations?all=true`, undefined],
+        ["/job/{jobName}/allocations", `/v1/job/${jobId}/allocations`, undefined],
         ["/job/{jobName}/summary", `/v1/job/${jobId}/summary`, undefined],
         ["/job/{jobName}/evaluations", `/v1/job/${jobId}/evaluations`, undefined],
         ["/jobs", "/v1/jobs?meta=true&namespace=*", undefined],

@@ -169,9 +169,14 @@ describe("NomadScheduler against the Nomad double", () => {
 
   it("repairs a job purged behind its back (submit registers it again)", async () => {
     await scheduler.submit(runRequest());
+    const [old] = nomad.allocations("team-a", "resnet");
+    nomad.lifecycle.running(old?.ID ?? "");
     await client.deregister("resnet", "team-a", { purge: true });
     await scheduler.submit(runRequest());
-    expect((await scheduler.observe(key))?.runId).toBe("run-1");
+    const repaired = await scheduler.observe(key);
+    expect(repaired?.runId).toBe("run-1");
+    // The purged instance's allocation (same job ID) is not mixed into the new one.
+    expect(repaired?.replicas.map((r) => [r.state, r.id === old?.ID])).toEqual([["pending", false]]);
   });
 
   it("never touches a job of another owner (NotOwned), nor an unmanaged one", async () => {

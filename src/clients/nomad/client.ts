@@ -130,11 +130,14 @@ export class NomadClient {
     );
   }
 
+  /**
+   * Allocations of the job's current instance (all versions). Without `all`: a purged and re-registered
+   * job's old allocations (same ID, earlier instance) are not mixed in.
+   */
   async jobAllocations(id: string, namespace: string, signal?: AbortSignal): Promise<NomadAllocation[]> {
     const result = await this.#orUndefined(() =>
       this.query<NomadAllocation[] | null>(`/v1/job/${enc(id)}/allocations`, "/v1/job/:id/allocations", {
         namespace,
-        params: { all: true },
         ...opt(signal),
       }),
     );

@@ -176,7 +176,7 @@ export class Lifecycle {
       ]),
     );
     alloc.NextAllocation = next.ID;
-    this.#state.addAlloc(next);
+    this.#state.addAlloc(next, alloc.ID);
     this.#commit(alloc);
     this.#commit(next);
     this.#state.onPlaced(next);

@@ -96,12 +96,9 @@ export const routes: Route[] = [
     name: "/v1/job/:id/allocations",
     table: "allocs",
     handle: ({ state, params, namespace, url }) => {
-      const id = params[0] ?? "";
-      const job = state.job(namespace, id);
       const all = url.searchParams.get("all") === "true";
       const allocs = state
-        .jobAllocs(namespace, id)
-        .filter((a) => all || !job || a.JobVersion === job.Version || a.DesiredStatus === "run")
+        .jobAllocs(namespace, params[0] ?? "", all)
         .sort((a, b) => b.CreateIndex - a.CreateIndex)
         .map(allocStub);
       return { status: 200, body: allocs };

@@ -49,6 +49,8 @@ export class NomadState {
   capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
   #index = 1;
   readonly #allocsByJob = new Map<string, Set<string>>();
+  /** Allocation → CreateIndex of the job instance it belongs to. */
+  readonly #instance = new Map<string, number>();
   readonly #evalsByJob = new Map<string, Set<string>>();
   readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
@@ -146,8 +148,7 @@ export class NomadState {
     const index = this.bump(["jobs", "evals"], () => [jobEvent("JobDeregistered", job)]);
     if (purge) {
       this.jobs.delete(key(namespace, id));
-      for (const alloc of this.jobAllocs(namespace, id)) this.allocs.delete(alloc.ID);
-      this.#allocsByJob.delete(key(namespace, id));
+      // Allocations stay until garbage collection; they belong to the purged instance of the job.
     } else {
       job.Stop = true;
       job.Status = "dead";
@@ -159,12 +160,25 @@ export class NomadState {
     return { evalId: randomUUID(), index };
   }
 
-  jobAllocs(namespace: string, id: string): NomadAllocation[] {
+  /**
+   * Allocations of the job's current instance; with `all`, also those of earlier instances of the same
+   * ID (a purged and re-registered job), as `?all=true` answers.
+   */
+  jobAllocs(namespace: string, id: string, all = false): NomadAllocation[] {
     const ids = this.#allocsByJob.get(key(namespace, id)) ?? [];
-    return [...ids].flatMap((allocId) => this.allocs.get(allocId) ?? []);
+    const instance = this.jobs.get(key(namespace, id))?.job.CreateIndex;
+    return [...ids].flatMap((allocId) => {
+      const alloc = this.allocs.get(allocId);
+      return alloc && (all || this.#instance.get(allocId) === instance) ? [alloc] : [];
+    });
   }
 
-  addAlloc(alloc: NomadAllocation): void {
+  /** Adds an allocation of the job's current instance (or of `sameInstanceAs`'s). */
+  addAlloc(alloc: NomadAllocation, sameInstanceAs?: string): void {
+    const instance = sameInstanceAs
+      ? this.#instance.get(sameInstanceAs)
+      : this.jobs.get(key(alloc.Namespace, alloc.JobID))?.job.CreateIndex;
+    this.#instance.set(alloc.ID, instance ?? 0);
     this.allocs.set(alloc.ID, alloc);
     indexBy(this.#allocsByJob, key(alloc.Namespace, alloc.JobID), alloc.ID);
   }

@@ -1,0 +1,163 @@
+// `mlopsctl run` as users run it (bin/mlopsctl, a child process) against the real Docker engine:
+// --once converges and exits without waiting for the run; a second --once writes nothing; a
+// removed file is pruned; a held lock is exit 75; the long-running operator serves /metrics,
+// /readyz and /sd/prometheus and stops cleanly on SIGTERM.
+import { execFile, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { acquireLock } from "../../src/sources/state/index.ts";
+
+const exec = promisify(execFile);
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CLI = join(ROOT, "bin/mlopsctl");
+const docker = new Docker();
+const owner = `it-cli-${process.pid}`;
+let dir = "";
+let stateDir = "";
+
+function job(name: string, epochs: number): string {
+  return `apiVersion: mlops.dev/v1alpha1
+kind: TrainingJob
+metadata:
+  name: ${name}
+spec:
+  image: mlops-operator/trainer:dev
+  env:
+    - { name: EPOCHS, value: "${epochs}" }
+    - { name: EPOCH_SECONDS, value: "0.2" }
+  metrics: { port: 8000 }
+`;
+}
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(CLI, args, { timeout: 90_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const common = (metricsAddr = "127.0.0.1:0") => [
+  "--dir",
+  dir,
+  "--state-dir",
+  stateDir,
+  "--owner-id",
+  owner,
+  "--metrics-addr",
+  metricsAddr,
+  "--log-level",
+  "warn",
+  "--log-format",
+  "json",
+];
+
+async function containers(): Promise<Docker.ContainerInfo[]> {
+  return docker.listContainers({ all: true, filters: { label: [`mlops.dev/owner-id=${owner}`] } });
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "mlops-cli-"));
+  stateDir = `${dir}-state`;
+});
+
+afterAll(async () => {
+  for (const c of await containers()) await docker.getContainer(c.Id).remove({ force: true });
+  await rm(dir, { recursive: true, force: true });
+  await rm(stateDir, { recursive: true, force: true });
+});
+
+describe("mlopsctl run", () => {
+  it("--once converges without waiting for the run, and a second --once writes nothing", async () => {
+    await writeFile(join(dir, "train.yaml"), job("train", 25));
+    const first = await cli("run", ...common(), "--once");
+    expect(first.stderr).not.toMatch(/error/i);
+    expect(first.code).toBe(0);
+    const created = await containers();
+    expect(created).toHaveLength(1);
+    const statusFile = join(stateDir, "status/trainingjob/default/train.json");
+    const status = JSON.parse(await readFile(statusFile, "utf8"));
+    expect(["Pending", "Running"]).toContain(status.status.phase);
+    const before = (await stat(statusFile)).mtimeMs;
+
+    const second = await cli("run", ...common(), "--once");
+    expect(second.code).toBe(0);
+    const after = await containers();
+    expect(after.map((c) => c.Id)).toEqual(created.map((c) => c.Id));
+    if (status.status.phase === "Running") expect((await stat(statusFile)).mtimeMs).toBe(before);
+
+    const got = await cli("get", "tj", "--state-dir", stateDir, "-o", "json");
+    expect(JSON.parse(got.stdout).items[0].metadata.name).toBe("train");
+  });
+
+  it("a held state-directory lock is exit 75 naming the holder", async () => {
+    const lock = acquireLock(stateDir);
+    try {
+      const result = await cli("run", ...common(), "--once");
+      expect(result.code).toBe(75);
+      expect(result.stderr).toContain(String(process.pid));
+    } finally {
+      lock.release();
+    }
+  });
+
+  it("a removed file prunes the run on the next --once", async () => {
+    await rm(join(dir, "train.yaml"));
+    await writeFile(join(dir, "other.yaml"), job("other", 1));
+    const result = await cli("run", ...common(), "--once");
+    expect(result.code).toBe(0);
+    const names = (await containers()).map((c) => c.Names[0]);
+    expect(names).toEqual(["/mlops.default.other.0"]);
+    await expect(stat(join(stateDir, "status/trainingjob/default/train.json"))).rejects.toThrow();
+  });
+
+  it("serves /readyz, /metrics and /sd/prometheus, and stops cleanly on SIGTERM", async () => {
+    const port = 20000 + (process.pid % 20000);
+    const child = spawn(
+      CLI,
+      [
+        "run",
+        ...common().slice(0, -6),
+        "--metrics-addr",
+        `127.0.0.1:${port}`,
+        "--log-level",
+        "warn",
+        "--log-format",
+        "json",
+      ],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const deadline = Date.now() + 30_000;
+      let ready = 0;
+      while (Date.now() < deadline && ready !== 200) {
+        ready = await fetch(`${base}/readyz`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (ready !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(ready).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(
+        /controller_runtime_reconcile_total\{controller="mlops",result="success"\} \d+/,
+      );
+      expect(metrics).toContain("workqueue_depth");
+      const sd = await (await fetch(`${base}/sd/prometheus`)).json();
+      expect(Array.isArray(sd)).toBe(true);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+  });
+});

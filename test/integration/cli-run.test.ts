@@ -119,22 +119,7 @@ describe("mlopsctl run", () => {
 
   it("serves /readyz, /metrics and /sd/prometheus, and stops cleanly on SIGTERM", async () => {
     const port = 20000 + (process.pid % 20000);
-    const child = spawn(
-      CLI,
-      [
-        "run",
-        ...common().slice(0, -6),
-        "--metrics-addr",
-        `127.0.0.1:${port}`,
-        "--log-level",
-        "warn",
-        "--log-format",
-        "json",
-      ],
-      {
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    );
+    const child = spawn(CLI, ["run", ...common(`127.0.0.1:${port}`)], { stdio: ["ignore", "pipe", "pipe"] });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -323,4 +323,30 @@ describe("DirectorySource: watching", () => {
       () => (source.get(key("a"))?.spec as { image?: string } | undefined)?.image === "img:2",
     );
   });
+
+  it("follows a symbolic link swapped under it (git-sync), moving resources and pruning under the guards", async () => {
+    rmSync(dir, { recursive: true });
+    for (const [wt, files] of [
+      ["wt-1", { "a.yaml": job("a"), "b.yaml": job("b") }],
+      ["wt-2", { "a.yaml": job("a", "img:2"), "c.yaml": job("c") }],
+    ] as const) {
+      mkdirSync(join(root, wt));
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(root, wt, name), text);
+    }
+    symlinkSync(join(root, "wt-1"), dir);
+    const { source } = await startSource({ settleMs: 50 });
+    expect(source.dir).toBe(join(root, "wt-1"));
+    const owner = source.defaultOwnerId;
+    const states = new Set<string>();
+    const timer = setInterval(() => states.add(source.lookup(key("a")).state), 1);
+    symlinkSync(join(root, "wt-2"), join(root, "repo.tmp"));
+    renameSync(join(root, "repo.tmp"), dir);
+    await until("c present", () => source.lookup(key("c")).state === "present");
+    await until("b deleted", () => source.lookup(key("b")).state === "deleted");
+    clearInterval(timer);
+    expect(states.has("deleted")).toBe(false);
+    expect(source.dir).toBe(join(root, "wt-2"));
+    expect(source.get(key("a"))?.metadata.generation).toBe(2);
+    expect(source.defaultOwnerId).toBe(owner);
+  });
 });

@@ -1,4 +1,5 @@
 export { findGitDir, gitRevision, headRevision } from "./git.ts";
+export { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
 export { readYamlFile } from "./read.ts";
 export type { DirectorySourceOptions } from "./source.ts";
 export { DirectorySource } from "./source.ts";

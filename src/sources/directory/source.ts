@@ -2,7 +2,6 @@
 // What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
 // reads, file events, generations and status through the state directory, the Git revision.
 import { createHash } from "node:crypto";
-import { realpathSync, statSync } from "node:fs";
 
 import { basename, dirname, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
@@ -14,9 +13,10 @@ import type { Lookup, Source } from "../source.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
 import type { FileLoad } from "../yaml/index.ts";
 import { findGitDir, headRevision } from "./git.ts";
+import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
 import { readYamlFile } from "./read.ts";
 import { ResourceTable } from "./table.ts";
-import { isYamlFile, walkTree } from "./walk.ts";
+import { walkTree } from "./walk.ts";
 import { TreeWatcher } from "./watcher.ts";
 
 export interface DirectorySourceOptions {
@@ -36,7 +36,8 @@ export interface DirectorySourceOptions {
 export class DirectorySource implements Source {
   readonly description: string;
   readonly defaultOwnerId: string;
-  readonly dir: string;
+  /** The directory as given (resolved, not followed): a symbolic link may be swapped under it. */
+  readonly given: string;
   readonly #options: DirectorySourceOptions;
   readonly #store: StateStore;
   readonly #clock: Clock;
@@ -48,7 +49,8 @@ export class DirectorySource implements Source {
   /** stat signature of each file at its last read. */
   readonly #signatures = new Map<string, string>();
   #watcher: TreeWatcher | undefined;
-  #parentWatcher: TreeWatcher | undefined;
+  #rootWatcher: TreeWatcher | undefined;
+  #dir: string;
   #work: Promise<void> = Promise.resolve();
   #confirmTimer: NodeJS.Timeout | undefined;
   #exists = false;
@@ -63,9 +65,10 @@ export class DirectorySource implements Source {
     this.#options = options;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
-    this.dir = realOrResolved(options.dir);
-    this.description = `directory ${this.dir}`;
-    this.defaultOwnerId = createHash("sha256").update(this.dir).digest("hex").slice(0, 16);
+    this.given = resolve(options.dir);
+    this.#dir = realOrResolved(options.dir);
+    this.description = `directory ${this.#dir}`;
+    this.defaultOwnerId = createHash("sha256").update(this.#dir).digest("hex").slice(0, 16);
     this.#table = new ResourceTable({
       hash: specHash,
       display: (file) => relative(this.dir, file) || basename(file),
@@ -78,6 +81,11 @@ export class DirectorySource implements Source {
         if (status !== undefined) (resource as { status?: unknown }).status = status;
       },
     });
+  }
+
+  /** The real path being read (changes when a symbolic link `given` is swapped, as git-sync does). */
+  get dir(): string {
+    return this.#dir;
   }
 
   async start(): Promise<void> {
@@ -152,7 +160,7 @@ export class DirectorySource implements Source {
     this.#closed = true;
     if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
     this.#watcher?.close();
-    this.#parentWatcher?.close();
+    this.#rootWatcher?.close();
     await this.#work;
     this.#changes.complete();
     await this.#store.generations.flush();
@@ -167,6 +175,19 @@ export class DirectorySource implements Source {
   }
 
   #watch(): void {
+    // The parent of the given path: the directory appearing, disappearing, or its link swapped.
+    this.#rootWatcher = new TreeWatcher({
+      onChange: (paths) => {
+        if (paths !== "rescan" && !paths.has(this.given)) return;
+        this.#enqueue(() => this.#fullRead(false)).catch(() => {});
+      },
+    });
+    if (!this.#rootWatcher.add(dirname(this.given))) {
+      this.#options.log?.warn(
+        { dir: this.given },
+        "cannot watch the directory's parent: a re-created directory is not noticed",
+      );
+    }
     this.#watcher = new TreeWatcher({
       debounceMs: this.#options.debounceMs ?? 3,
       onChange: (paths) => {
@@ -179,11 +200,17 @@ export class DirectorySource implements Source {
 
   /** A full read: list the tree, read every YAML file, forget files that are gone. */
   async #fullRead(first: boolean): Promise<void> {
-    this.#exists = isDirectory(this.dir);
+    const real = realOrResolved(this.given);
+    if (real !== this.#dir) {
+      // A swapped link (git-sync): read the new tree; files of the old one are gone from the index.
+      this.#watcher?.remove(this.#dir);
+      this.#dir = real;
+      this.#gitDir = undefined;
+    }
+    this.#exists = isDirectory(this.#dir);
     if (!this.#exists) {
-      // Watches of a deleted tree are dead: drop them, and wait for the directory to come back.
-      this.#watcher?.remove(this.dir);
-      this.#watchForCreation();
+      // Watches of a deleted tree are dead: drop them; the root watcher notices its return.
+      this.#watcher?.remove(this.#dir);
       this.#finishRead(new Set(), first);
       return;
     }
@@ -223,7 +250,7 @@ export class DirectorySource implements Source {
 
   /** A read of the paths file events named (files, new or removed directories). */
   async #eventRead(paths: ReadonlySet<string>): Promise<void> {
-    if (!isDirectory(this.dir)) return this.#fullRead(false);
+    if (!isDirectory(this.dir) || realOrResolved(this.given) !== this.dir) return this.#fullRead(false);
     const affected = new Set<ResourceKey>();
     const add = (keys: Iterable<ResourceKey>) => {
       for (const k of keys) affected.add(k);
@@ -293,22 +320,6 @@ export class DirectorySource implements Source {
     this.#revision = this.#gitDir ? headRevision(this.#gitDir) : undefined;
   }
 
-  /** The directory is missing: watch its parent until it appears, then read it. */
-  #watchForCreation(): void {
-    if (this.#options.once || this.#parentWatcher || this.#closed) return;
-    const parent = dirname(this.dir);
-    this.#parentWatcher = new TreeWatcher({
-      onChange: () => {
-        if (!isDirectory(this.dir)) return;
-        this.#parentWatcher?.close();
-        this.#parentWatcher = undefined;
-        this.#enqueue(() => this.#fullRead(false)).catch(() => {});
-      },
-    });
-    if (!this.#parentWatcher.add(parent))
-      this.#options.log?.warn({ dir: this.dir }, "directory and its parent are missing");
-  }
-
   #logSummary(broken: number, duplicates: number): void {
     const log = this.#options.log;
     if (!log) return;
@@ -324,40 +335,4 @@ export class DirectorySource implements Source {
     const resources = this.#table.keys().size;
     log.info({ dir: this.dir, resources, revision: this.#revision }, "directory read");
   }
-}
-
-function signature(file: string): string | undefined {
-  try {
-    const s = statSync(file, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
-  } catch {
-    return undefined;
-  }
-}
-
-function realOrResolved(dir: string): string {
-  try {
-    return realpathSync(dir);
-  } catch {
-    return resolve(dir);
-  }
-}
-
-function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-/** Inside the tree and not below a dot-directory. */
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel !== "" && !rel.startsWith("..") && !rel.split(sep).some((p) => p.startsWith("."));
-}
-
-/** A YAML file inside the tree, not below a dot-directory. */
-function isYamlPath(root: string, path: string): boolean {
-  return isInside(root, path) && isYamlFile(basename(path));
 }

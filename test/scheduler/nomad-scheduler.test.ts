@@ -232,6 +232,20 @@ describe("NomadScheduler against the Nomad double", () => {
     ).toContain(encodeURIComponent(META.ownerId));
   });
 
+  it("changes(): follows the stream from the index of its first list (no gap between list and stream)", async () => {
+    await scheduler.submit(runRequest());
+    const listed = await client.listJobsAt();
+    const keys: ResourceKey[] = [];
+    subscription = scheduler.changes().subscribe((k) => keys.push(k));
+    await until(() => nomad.openStreams === 1);
+    const stream = nomad.requests.find((r) => r.route === "/v1/event/stream");
+    expect(new URLSearchParams(stream?.query).get("index")).toBe(String(listed.index + 1));
+    expect(new URLSearchParams(stream?.query).getAll("topic")).toEqual(["Job:*", "Allocation:*"]);
+    expect(new URLSearchParams(stream?.query).get("namespace")).toBe("*");
+    nomad.lifecycle.running(nomad.allocations("team-a", "resnet")[0]?.ID ?? "");
+    await until(() => keys.includes("TrainingJob/team-a/resnet")); // an allocation event, mapped via the list
+  });
+
   it("changes(): owned jobs only, allocation events mapped back, re-list after a reconnect", async () => {
     const keys: ResourceKey[] = [];
     subscription = scheduler.changes().subscribe((k) => keys.push(k));

@@ -161,8 +161,14 @@ export class NomadClient {
 
   /** Every job stub (with Meta), following X-Nomad-NextToken pages. */
   async listJobs(options: ListJobsOptions = {}): Promise<NomadJobListStub[]> {
+    return (await this.listJobsAt(options)).jobs;
+  }
+
+  /** listJobs, with the X-Nomad-Index of the first page (to resume an event stream without a gap). */
+  async listJobsAt(options: ListJobsOptions = {}): Promise<{ jobs: NomadJobListStub[]; index: number }> {
     const all: NomadJobListStub[] = [];
     let nextToken: string | undefined;
+    let index = 0;
     for (let page = 0; page < MAX_PAGES; page++) {
       const { body, meta } = await this.query<NomadJobListStub[] | null>("/v1/jobs", "/v1/jobs", {
         namespace: options.namespace ?? "*",
@@ -176,8 +182,9 @@ export class NomadClient {
         ...opt(options.signal),
       });
       all.push(...(body ?? []));
+      if (page === 0) index = meta.index;
       nextToken = meta.nextToken;
-      if (!nextToken) return all;
+      if (!nextToken) return { jobs: all, index };
     }
     throw new NomadError(NomadReason.Error, `Nomad GET /v1/jobs: more than ${MAX_PAGES} pages`);
   }

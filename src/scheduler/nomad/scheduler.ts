@@ -7,7 +7,7 @@
 // - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
 //   reconnect, every owned job's key (re-list), because the server's event buffer is small.
 import type { Logger } from "pino";
-import { Observable, Subject, share } from "rxjs";
+import { Observable, Subscription, share } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
 import { nomadJobId, nomadNamespace } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
@@ -132,16 +132,20 @@ export class NomadScheduler implements Scheduler {
   }
 
   async listOwned(ownerId: string): Promise<OwnedRun[]> {
-    let stubs: NomadJobListStub[];
+    return (await this.#listOwnedAt(ownerId)).owned;
+  }
+
+  async #listOwnedAt(ownerId: string): Promise<{ owned: OwnedRun[]; index: number }> {
+    let listed: { jobs: NomadJobListStub[]; index: number };
     try {
-      stubs = await this.#client.listJobs({ filter: ownerFilter(ownerId) });
+      listed = await this.#client.listJobsAt({ filter: ownerFilter(ownerId) });
     } catch (error) {
       // Nomad < 1.3 has no filter expressions: list everything, filter here.
       if (!(error instanceof NomadError) || error.status !== 400) throw error;
-      stubs = await this.#client.listJobs();
+      listed = await this.#client.listJobsAt();
     }
     const owned: OwnedRun[] = [];
-    for (const stub of stubs) {
+    for (const stub of listed.jobs) {
       const meta = stub.Meta ?? {};
       const key = meta[META.key];
       if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) continue;
@@ -149,7 +153,7 @@ export class NomadScheduler implements Scheduler {
         this.#owned.set(`${stub.Namespace}/${stub.ID}`, key as ResourceKey);
       owned.push({ key: key as ResourceKey, runId: meta[META.runId] });
     }
-    return owned;
+    return { owned, index: listed.index };
   }
 
   async *logs(key: TrainingJobKey, options: LogOptions): AsyncIterable<string> {
@@ -200,41 +204,51 @@ export class NomadScheduler implements Scheduler {
     if (this.#options.ownsClient) await this.#client.close();
   }
 
+  /**
+   * List the owned jobs (to map allocation events back to resources), then follow the event stream
+   * from the list's index, so nothing between the list and the stream is missed; after a reconnect,
+   * list again and report every owned key.
+   */
   #changeStream(): Observable<ResourceKey> {
     return new Observable<ResourceKey>((subscriber) => {
-      const resync = new Subject<void>();
-      const primed = this.listOwned(this.#options.ownerId).catch((error: unknown) => {
-        this.#options.log?.warn({ err: error }, "listing owned Nomad jobs failed");
-        return [];
-      });
-      const subscription = nomadEventStream(this.#client, {
-        ...this.#options.events,
-        onError: (error) => {
-          this.#options.log?.warn({ err: error }, "Nomad event stream failed; reconnecting");
-          this.#options.events?.onError?.(error);
-        },
-      }).subscribe({
-        next: (signal) => {
-          if (signal.type === "resync") resync.next();
-          else for (const key of this.#keysOf(signal)) subscriber.next(key);
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      const relist = resync.subscribe(() => {
-        void primed
-          .then(() => this.listOwned(this.#options.ownerId))
-          .then(
-            (owned) => {
-              for (const run of owned) subscriber.next(run.key);
+      const subscriptions = new Subscription();
+      const owner = this.#options.ownerId;
+      const relist = () =>
+        this.listOwned(owner).then(
+          (owned) => {
+            for (const run of owned) subscriber.next(run.key);
+          },
+          (error: unknown) => this.#options.log?.warn({ err: error }, "re-listing owned Nomad jobs failed"),
+        );
+      const follow = (fromIndex: number) => {
+        if (subscriptions.closed) return;
+        const stream = nomadEventStream(this.#client, {
+          ...this.#options.events,
+          ...(fromIndex > 0 ? { fromIndex } : {}),
+          onError: (error) => {
+            this.#options.log?.warn({ err: error }, "Nomad event stream failed; reconnecting");
+            this.#options.events?.onError?.(error);
+          },
+        });
+        subscriptions.add(
+          stream.subscribe({
+            next: (signal) => {
+              if (signal.type === "resync") void relist();
+              else for (const key of this.#keysOf(signal)) subscriber.next(key);
             },
-            (error: unknown) => this.#options.log?.warn({ err: error }, "re-listing owned Nomad jobs failed"),
-          );
-      });
-      return () => {
-        relist.unsubscribe();
-        subscription.unsubscribe();
+            error: (error: unknown) => subscriber.error(error),
+            complete: () => subscriber.complete(),
+          }),
+        );
       };
+      this.#listOwnedAt(owner).then(
+        ({ index }) => follow(index),
+        (error: unknown) => {
+          this.#options.log?.warn({ err: error }, "listing owned Nomad jobs failed; following events anyway");
+          follow(0);
+        },
+      );
+      return () => subscriptions.unsubscribe();
     });
   }
 

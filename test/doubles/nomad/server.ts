@@ -208,9 +208,20 @@ export class NomadDouble {
     const denied = this.#acl(req);
     if (denied) return plain(res, 403, denied);
     const namespace = url.searchParams.get("namespace") || "default";
-    if (method === "GET" && url.pathname === "/v1/event/stream") return this.#eventStream(res, url);
+    if (method === "GET" && url.pathname === "/v1/event/stream") {
+      this.requests.push({ method, route: "/v1/event/stream", path: url.pathname, query: url.search });
+      return this.#eventStream(res, url);
+    }
     const logs = /^\/v1\/client\/fs\/logs\/([^/]+)$/.exec(url.pathname);
-    if (method === "GET" && logs) return this.#logs(res, url, decodeURIComponent(logs[1] ?? ""));
+    if (method === "GET" && logs) {
+      this.requests.push({
+        method,
+        route: "/v1/client/fs/logs/:alloc",
+        path: url.pathname,
+        query: url.search,
+      });
+      return this.#logs(res, url, decodeURIComponent(logs[1] ?? ""));
+    }
     for (const route of routes) {
       const match = route.pattern.exec(url.pathname);
       if (!match) continue;

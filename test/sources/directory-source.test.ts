@@ -190,6 +190,17 @@ describe("DirectorySource: prune guards", () => {
     expect(seen).toContain(key("b"));
   });
 
+  it("watch: a resource gone while the operator was down is not settled until a second read agrees", async () => {
+    await previousRun();
+    rmSync(join(dir, "b.yaml"));
+    const { source } = await startSource({ settleMs: 200 });
+    // Orphan cleanup asks settled(): one read is not enough to call b's run an orphan.
+    expect(source.settled()).toBe(false);
+    expect(source.lookup(key("b")).state).toBe("absent");
+    await until("b deleted", () => source.lookup(key("b")).state === "deleted");
+    expect(source.settled()).toBe(true);
+  });
+
   it.each([
     {
       name: "an invalid file",

@@ -281,7 +281,9 @@ export class DirectorySource implements Source {
       this.#exists && this.#table.hasResources() && broken.length === 0 && duplicates.length === 0;
     sourceInvalidDocuments.set(broken.length + duplicates.length);
     for (const key of this.#table.endRead(clean, (k) => this.#lastKnownFromState(k))) affected.add(key);
-    this.#settled = clean;
+    // Settled: this read was clean and agrees with the previous one (no absence awaits its second
+    // read). Until then orphan cleanup must not act on what merely looks absent.
+    this.#settled = clean && this.#table.missing().length === 0;
     this.#refreshRevision();
     if (first) this.#logSummary(broken.length, duplicates.length);
     for (const key of affected) this.#emit(key);

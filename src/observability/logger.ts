@@ -40,7 +40,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       ...base,
       transport: {
         target: "pino-pretty",
-        options: { destination: 2, colorize: true, ignore: "pid,hostname,name" },
+        options: { destination: 2, colorize: true, ignore: "pid,hostname,name,resource,from,to" },
       },
     });
   }

@@ -42,6 +42,8 @@ export interface ServiceHealth {
 export interface MetricsHealth {
   /** Latest known health of the services registered for a resource; undefined when none is known. */
   health(key: ResourceKey): ServiceHealth | undefined;
+  /** Why health cannot be read now (ConsulUnavailable, Forbidden, ...); undefined when it can. */
+  readonly lastError?: { readonly reason: string; readonly message: string } | undefined;
   /** Keys whose health changed (one blocking query for all the operator's services). */
   changes(): Observable<ResourceKey>;
   close(): Promise<void>;

@@ -81,6 +81,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
     const annotationPending = await annotate(ctx, job, run);
     const health = job.spec.metrics ? ctx.health?.health(keyOf(job)) : undefined;
+    const healthError = job.spec.metrics ? ctx.health?.lastError : undefined;
     await this.#write(ctx, {
       job,
       now,
@@ -89,6 +90,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       decision,
       run,
       ...(health ? { health } : {}),
+      ...(healthError ? { healthError: { reason: healthError.reason, message: healthError.message } } : {}),
     });
 
     if (annotationPending) return requeue(ANNOTATION_RETRY_MS);

@@ -25,6 +25,8 @@ export interface StatusInput {
   readonly run?: RunRecord;
   readonly blocker?: Blocker;
   readonly health?: ServiceHealth;
+  /** Why health is unknown (Consul unreachable): MetricsHealthy becomes Unknown with this reason. */
+  readonly healthError?: { readonly reason: string; readonly message: string };
 }
 
 export function statusFrom(input: StatusInput): TrainingJobStatus {
@@ -50,6 +52,14 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   });
   if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
   const health = input.health;
+  if (job.spec.metrics && !health && input.healthError && phase === "Running") {
+    conditions.push({
+      type: "MetricsHealthy",
+      status: "Unknown",
+      reason: input.healthError.reason,
+      message: input.healthError.message,
+    });
+  }
   if (job.spec.metrics && health && phase === "Running") {
     const healthy = health.status === "passing";
     conditions.push({

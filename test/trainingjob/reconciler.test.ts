@@ -1,3 +1,4 @@
+import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import { trainingJob } from "./builders.ts";
 import { Harness } from "./harness.ts";
@@ -101,5 +102,44 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.events).toContain("Normal Created");
     expect(h.events).toContain("Warning BackoffLimitExceeded");
     expect(job.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
+  });
+
+  it("reports the metrics endpoint's health from Consul, and Unknown while Consul is unreachable", async () => {
+    const h = new Harness();
+    const job = trainingJob({ metrics: { port: 8000, path: "/metrics" } });
+    let health: { status: "passing" | "critical"; instances: number; output: string } | undefined = {
+      status: "critical",
+      instances: 1,
+      output: "HTTP GET http://10.0.0.5:8000/metrics: connection refused",
+    };
+    let lastError: { reason: string; message: string } | undefined;
+    h.ctx = {
+      ...h.ctx,
+      health: {
+        health: () => health,
+        get lastError() {
+          return lastError;
+        },
+        changes: () => new Subject(),
+        close: async () => {},
+      },
+    };
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    const metrics = () => job.status?.conditions?.find((c) => c.type === "MetricsHealthy");
+    expect(metrics()).toMatchObject({
+      status: "False",
+      reason: "ChecksCritical",
+      message: expect.stringContaining("connection refused"),
+    });
+    health = { status: "passing", instances: 1, output: "" };
+    await h.reconcile(job);
+    expect(metrics()).toMatchObject({ status: "True", reason: "ChecksPassing" });
+    health = undefined;
+    lastError = { reason: "ConsulUnavailable", message: "Consul at http://127.0.0.1:8500 is unreachable" };
+    await h.reconcile(job);
+    expect(metrics()).toMatchObject({ status: "Unknown", reason: "ConsulUnavailable" });
+    expect(job.status?.phase).toBe("Running");
   });
 });

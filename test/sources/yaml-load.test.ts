@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LineCounter, parseDocument } from "yaml";
 import {
   formatLocated,
@@ -183,6 +183,16 @@ spec:
     expect(tooDeep(text)).toEqual({ line, col });
     expect(problems(text)).toEqual([`job.yaml:${line}:${col}: nesting deeper than 64 levels`]);
     expect(performance.now() - t0).toBeLessThan(500);
+  });
+
+  it("collection keys: no process warning reaches the terminal", () => {
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    try {
+      expect(problems(`${JOB}  ? [a]\n  : 1\n`)).toEqual(["job.yaml:5:1: spec.[ a ] unknown field"]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it("ordinary nesting and brackets inside strings are fine", () => {

@@ -63,6 +63,8 @@ export function loadText(file: string, text: string): FileLoad {
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: true,
+    // No process warnings from user input (collection keys and the like): problems are errors or nothing.
+    logLevel: "error",
   });
   const mentionsUs = text.includes("mlops.dev");
   for (const doc of docs) {

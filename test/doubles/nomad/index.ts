@@ -10,4 +10,5 @@ export { NomadDouble, parseWait, startNomadDouble } from "./server.ts";
 export type { ConsulRegistration, ServicesHook } from "./services.ts";
 export { registrations, ServiceRegistrar } from "./services.ts";
 export type { Capacity, JobRecord, Table } from "./state.ts";
-export { canonical, NomadDoubleError, NomadState } from "./state.ts";
+export { NomadDoubleError, NomadState } from "./state.ts";
+export { allocStub, canonical, destructiveChange, fullAlloc } from "./wire.ts";

@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import type { NomadAllocation, NomadJob, NomadTaskState } from "../../../src/clients/nomad/types.ts";
 import type { ServiceRegistrar } from "./services.ts";
-import { allocEvent, jobEvent, key, type NomadState, stamp, taskEvent } from "./state.ts";
+import type { NomadState } from "./state.ts";
+import { allocEvent, jobEvent, key, stamp, taskEvent } from "./wire.ts";
 
 export interface ExitOptions {
   exitCode: number;

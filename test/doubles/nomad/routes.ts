@@ -1,7 +1,8 @@
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";
-import { allocStub, fullAlloc, NomadDoubleError, type NomadState, type Table } from "./state.ts";
+import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
+import { allocStub, fullAlloc } from "./wire.ts";
 
 export interface RouteResult {
   status: number;

@@ -11,7 +11,8 @@ import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts
 import { Lifecycle } from "./lifecycle.ts";
 import { routes } from "./routes.ts";
 import { ServiceRegistrar, type ServicesHook } from "./services.ts";
-import { key, NomadDoubleError, NomadState } from "./state.ts";
+import { NomadDoubleError, NomadState } from "./state.ts";
+import { key } from "./wire.ts";
 
 export interface NomadDoubleOptions {
   host?: string;

@@ -15,6 +15,18 @@ import type {
 } from "../../../src/clients/nomad/types.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
+import { type Capacity, capacityFailures } from "./placement.ts";
+import {
+  allocEvent,
+  canonical,
+  destructiveChange,
+  jobEvent,
+  key,
+  newAlloc,
+  stamp,
+  stub,
+  taskEvent,
+} from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals";
 
@@ -32,10 +44,7 @@ export interface JobRecord {
   submitted: string;
 }
 
-export interface Capacity {
-  nodes: number;
-  gpusPerNode: number;
-}
+export type { Capacity };
 
 export class NomadState {
   readonly namespaces = new Set<string>(["default"]);
@@ -365,175 +374,12 @@ export class NomadState {
   placementFailures(job: NomadJob): Record<string, NomadAllocationMetric> | undefined {
     const scripted = this.blocked.get(key(job.Namespace, job.ID));
     if (scripted) return scripted;
-    let out: Record<string, NomadAllocationMetric> | undefined;
-    for (const group of job.TaskGroups) {
-      const gpus = group.Tasks.reduce(
-        (n, t) =>
-          n + (t.Resources.Devices ?? []).reduce((m, d) => m + (d.Name.includes("gpu") ? d.Count : 0), 0),
-        0,
-      );
-      if (gpus === 0 || gpus <= this.capacity.gpusPerNode) continue;
-      const nodes = this.capacity.nodes;
-      out ??= {};
-      out[group.Name] = {
-        NodesEvaluated: nodes,
-        NodesFiltered: this.capacity.gpusPerNode === 0 ? nodes : 0,
-        NodesExhausted: this.capacity.gpusPerNode === 0 ? 0 : nodes,
-        ClassFiltered: null,
-        ClassExhausted: null,
-        ConstraintFiltered: this.capacity.gpusPerNode === 0 ? { "missing devices": nodes } : null,
-        DimensionExhausted:
-          this.capacity.gpusPerNode === 0 ? null : { "devices: no devices match request": nodes },
-        CoalescedFailures: Math.max(0, group.Count - 1),
-      };
-    }
-    return out;
+    return capacityFailures(job, this.capacity);
   }
-}
-
-/** Task groups (without Count) or job Meta differ: Nomad replaces the allocations. */
-export function destructiveChange(a: NomadJob, b: NomadJob): boolean {
-  const groups = (job: NomadJob) => canonical(job.TaskGroups.map(({ Count: _count, ...rest }) => rest));
-  return canonical(a.Meta ?? null) !== canonical(b.Meta ?? null) || groups(a) !== groups(b);
 }
 
 function indexBy(index: Map<string, Set<string>>, k: string, id: string): void {
   const ids = index.get(k) ?? new Set<string>();
   ids.add(id);
   index.set(k, ids);
-}
-
-export function key(namespace: string, id: string): string {
-  return `${namespace}/${id}`;
-}
-
-/** JSON with sorted keys: two submissions compare equal when their content is equal. */
-export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
-}
-
-export function taskEvent(type: string, message: string, extra: Partial<NomadEvent["Payload"]> = {}) {
-  return {
-    Type: type,
-    Time: Date.now() * 1_000_000,
-    Message: "",
-    DisplayMessage: message,
-    Details: {},
-    FailsTask: false,
-    ExitCode: 0,
-    Signal: 0,
-    DriverError: "",
-    ...extra,
-  } as NonNullable<NonNullable<NomadAllocation["TaskStates"]>[string]["Events"]>[number];
-}
-
-function newAlloc(job: NomadJob, group: string, index: number, evalId: string): NomadAllocation {
-  const now = Date.now() * 1_000_000;
-  const tasks = job.TaskGroups.find((g) => g.Name === group)?.Tasks ?? [];
-  return {
-    ID: randomUUID(),
-    EvalID: evalId,
-    Name: `${job.ID}.${group}[${index}]`,
-    Namespace: job.Namespace,
-    NodeID: "f3c2a5b4-0000-4000-8000-000000000001",
-    NodeName: "double-node-1",
-    JobID: job.ID,
-    JobType: job.Type,
-    JobVersion: job.Version ?? 0,
-    TaskGroup: group,
-    DesiredStatus: "run",
-    DesiredDescription: "",
-    ClientStatus: "pending",
-    ClientDescription: "No tasks have started",
-    TaskStates: Object.fromEntries(
-      tasks.map((t) => [
-        t.Name,
-        {
-          State: "pending",
-          Failed: false,
-          Restarts: 0,
-          StartedAt: null,
-          FinishedAt: null,
-          LastRestart: null,
-          Events: [taskEvent("Received", "Task received by client")],
-        },
-      ]),
-    ),
-    FollowupEvalID: "",
-    NextAllocation: "",
-    PreviousAllocation: "",
-    CreateIndex: 0,
-    ModifyIndex: 0,
-    CreateTime: now,
-    ModifyTime: now,
-  } as NomadAllocation;
-}
-
-export function stamp(alloc: NomadAllocation, index: number): NomadAllocation {
-  if (alloc.CreateIndex === 0) alloc.CreateIndex = index;
-  alloc.ModifyIndex = index;
-  alloc.ModifyTime = Date.now() * 1_000_000;
-  return alloc;
-}
-
-export function jobEvent(type: string, job: NomadJob): Omit<NomadEvent, "Index"> {
-  return {
-    Topic: "Job",
-    Type: type,
-    Key: job.ID,
-    Namespace: job.Namespace,
-    FilterKeys: null,
-    Payload: { Job: structuredClone(job) },
-  };
-}
-
-export function allocEvent(alloc: NomadAllocation): Omit<NomadEvent, "Index"> {
-  return {
-    Topic: "Allocation",
-    Type: "AllocationUpdated",
-    Key: alloc.ID,
-    Namespace: alloc.Namespace,
-    FilterKeys: [alloc.JobID],
-    Payload: { Allocation: fullAlloc(alloc, null) },
-  };
-}
-
-/** An allocation as GET /v1/allocation/:id and the event stream carry it (not a list stub). */
-export function fullAlloc(alloc: NomadAllocation, job: NomadJob | null): Record<string, unknown> {
-  const { JobType: _type, JobVersion: _version, ...rest } = structuredClone(alloc);
-  return { ...rest, Job: job };
-}
-
-/** An allocation as GET /v1/job/:id/allocations lists it (AllocListStub). */
-export function allocStub(alloc: NomadAllocation): Record<string, unknown> {
-  const { PreviousAllocation: _previous, ...rest } = alloc;
-  return rest;
-}
-
-function stub(job: NomadJob, meta: boolean, summary: unknown): NomadJobListStub {
-  return {
-    ID: job.ID,
-    ParentID: "",
-    Name: job.Name,
-    Namespace: job.Namespace,
-    Datacenters: job.Datacenters,
-    NodePool: job.NodePool ?? "default",
-    Type: job.Type,
-    Priority: job.Priority,
-    Periodic: false,
-    ParameterizedJob: false,
-    Stop: job.Stop ?? false,
-    Status: job.Status ?? "pending",
-    StatusDescription: "",
-    JobSummary: summary,
-    CreateIndex: job.CreateIndex ?? 0,
-    ModifyIndex: job.ModifyIndex ?? 0,
-    JobModifyIndex: job.JobModifyIndex ?? 0,
-    SubmitTime: job.SubmitTime ?? 0,
-    ...(meta ? { Meta: job.Meta ?? null } : {}),
-  } as NomadJobListStub;
 }

@@ -1,0 +1,11 @@
+export type { KubeApi, ListPage, RawMeta, RawObject, WatchEventType } from "./api.ts";
+export { ClientKubeApi, KubernetesError, PLURALS, parseStatus } from "./api.ts";
+export type { KubernetesSourceOptions } from "./factory.ts";
+export { kubernetesSource, loadKubeConfig } from "./factory.ts";
+export { mergePatchFor } from "./merge-patch.ts";
+export type { Observed } from "./objects.ts";
+export { FINALIZER, fingerprint, observe } from "./objects.ts";
+export type { KubernetesSourceSettings } from "./source.ts";
+export { KubernetesSource, ownerIdFor } from "./source.ts";
+export type { WatchLoopOptions, WatchPhase } from "./watcher.ts";
+export { WatchLoop } from "./watcher.ts";

@@ -1,0 +1,370 @@
+// The Kubernetes source: TrainingJob and MlopsStack custom resources (mlops.dev/v1alpha1) read with
+// one list+watch per kind (WatchLoop), validated like files, as the Source port. Deletions are the
+// API server's word (no second read needed), but a failed or partial list never prunes. With the
+// finalizer (default), an object being deleted stays until the operator has finalized it: lookup says
+// "deleted" once deletionTimestamp is set, and forget() removes the finalizer. Status goes to the
+// /status subresource as a merge patch, only when it changed (timestamps aside).
+import { createHash } from "node:crypto";
+import type { Logger } from "pino";
+import { concat, defer, from, type Observable, Subject } from "rxjs";
+import { sameIgnoringTimes } from "../../api/conditions.ts";
+import { OperatorError } from "../../api/errors.ts";
+import {
+  type AnyResource,
+  KINDS,
+  type Kind,
+  keyOf,
+  parseKey,
+  type ResourceKey,
+  type StatusOf,
+} from "../../api/resources.ts";
+import { sourceInvalidDocuments } from "../../observability/metrics.ts";
+import type { Lookup, Source } from "../source.ts";
+import { codeOf, type KubeApi, PLURALS, type RawObject } from "./api.ts";
+import { mergePatchFor } from "./merge-patch.ts";
+import { FINALIZER, fingerprint, type Observed, observe } from "./objects.ts";
+import { WatchLoop } from "./watcher.ts";
+
+export interface KubernetesSourceSettings {
+  readonly api: KubeApi;
+  /** Watch one namespace; all namespaces when absent. */
+  readonly namespace?: string;
+  /** Keep objects until finalized with the mlops.dev/cleanup finalizer (default true). */
+  readonly finalizer?: boolean;
+  /** A watch silent this long is restarted (default 60 s). */
+  readonly stallMs?: number;
+  readonly backoffInitialMs?: number;
+  readonly backoffMaxMs?: number;
+  /** Server-side watch timeout (default 300–600 s, jittered). */
+  readonly watchTimeoutSeconds?: number;
+  /** Items per list page (default 500). */
+  readonly pageSize?: number;
+  /** start() rejects when no complete list of both kinds came in this time (default 30 s). */
+  readonly startTimeoutMs?: number;
+  readonly log?: Logger;
+}
+
+interface Entry {
+  observed: Observed;
+  lastValid: AnyResource | undefined;
+  /** Deleted on the server (DELETED event, or missing from a complete list). */
+  gone: boolean;
+}
+
+export class KubernetesSource implements Source {
+  readonly description: string;
+  readonly defaultOwnerId: string;
+  readonly namespace: string | undefined;
+  readonly loops: Readonly<Record<Kind, WatchLoop>>;
+  readonly #api: KubeApi;
+  readonly #settings: KubernetesSourceSettings;
+  readonly #entries = new Map<ResourceKey, Entry>();
+  readonly #emitted = new Map<ResourceKey, string>();
+  /** uids finalized and forgotten: their late events are ignored. */
+  readonly #forgotten = new Set<string>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #adding = new Set<string>();
+  readonly #changes = new Subject<ResourceKey>();
+  #closed = false;
+
+  constructor(settings: KubernetesSourceSettings) {
+    this.#settings = settings;
+    this.#api = settings.api;
+    this.namespace = settings.namespace;
+    const scope = settings.namespace ? ` namespace ${settings.namespace}` : "";
+    this.description = `kubernetes ${settings.api.server}${scope}`;
+    this.defaultOwnerId = ownerIdFor(settings.api.server, settings.namespace);
+    const loops = {} as Record<Kind, WatchLoop>;
+    for (const kind of KINDS) loops[kind] = this.#loop(kind);
+    this.loops = loops;
+  }
+
+  async start(): Promise<void> {
+    for (const kind of KINDS) this.loops[kind].start();
+    const timeoutMs = this.#settings.startTimeoutMs ?? 30_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const waiting = KINDS.filter((k) => this.loops[k].stats.lists === 0);
+        const last = waiting.map((k) => this.loops[k].lastError).find((e) => e !== undefined);
+        const detail = last instanceof Error ? `: ${last.message}` : "";
+        const what = waiting.map((k) => `${PLURALS[k]}.mlops.dev`).join(" and ");
+        reject(
+          new OperatorError(
+            "KubernetesUnavailable",
+            `${this.description}: no complete list of ${what} within ${timeoutMs} ms${detail}`,
+          ),
+        );
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all(KINDS.map((k) => this.loops[k].listed)), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  changes(): Observable<ResourceKey> {
+    return concat(
+      defer(() => from([...this.#entries.keys()])),
+      this.#changes,
+    );
+  }
+
+  lookup(key: ResourceKey): Lookup {
+    const entry = this.#entries.get(key);
+    if (!entry) return { state: "absent" };
+    const lastKnown = entry.lastValid ? { lastKnown: entry.lastValid } : {};
+    if (entry.gone || entry.observed.deleting) return { state: "deleted", ...lastKnown };
+    if (entry.observed.error) return { state: "invalid", error: entry.observed.error, ...lastKnown };
+    return { state: "present", resource: entry.observed.resource as AnyResource };
+  }
+
+  get(key: ResourceKey): AnyResource | undefined {
+    const found = this.lookup(key);
+    return found.state === "present" ? found.resource : undefined;
+  }
+
+  list(kind: Kind, namespace?: string): AnyResource[] {
+    const out: AnyResource[] = [];
+    for (const [key, entry] of this.#entries) {
+      const resource = entry.observed.resource;
+      if (!resource || entry.gone || entry.observed.deleting || entry.observed.error) continue;
+      if (
+        parseKey(key).kind !== kind ||
+        (namespace !== undefined && resource.metadata.namespace !== namespace)
+      )
+        continue;
+      out.push(resource);
+    }
+    return out;
+  }
+
+  /** True once both kinds have had a complete list. */
+  settled(): boolean {
+    return KINDS.every((k) => this.loops[k].stats.lists > 0);
+  }
+
+  revision(): string | undefined {
+    return undefined;
+  }
+
+  /** Merge-patches /status when it differs from the object's, timestamps aside; one retry on 409. */
+  async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
+    const key = keyOf(resource);
+    for (let attempt = 0; ; attempt++) {
+      const entry = this.#entries.get(key);
+      if (!entry || entry.gone) return;
+      const current = entry.observed.status;
+      if (current !== undefined && sameIgnoringTimes(current, status)) return;
+      const body = {
+        metadata: { resourceVersion: entry.observed.resourceVersion },
+        status: current === undefined ? status : mergePatchFor(current, status),
+      };
+      const { kind, namespace, name } = parseKey(key);
+      try {
+        this.#apply(kind, await this.#api.patchStatus(kind, namespace, name, body));
+        return;
+      } catch (error) {
+        if (codeOf(error) === 404) return; // gone: nothing to report on
+        if (codeOf(error) !== 409 || attempt > 0) throw error;
+        await this.#refresh(key);
+      }
+    }
+  }
+
+  /** After finalize: removes the finalizer (the API server then deletes the object) and the record. */
+  async forget(key: ResourceKey): Promise<void> {
+    const entry = this.#entries.get(key);
+    if (!entry || !(entry.gone || entry.observed.deleting)) return;
+    if (!entry.gone && entry.observed.finalizers.includes(FINALIZER)) {
+      await this.#patchFinalizers(key, (list) => list.filter((f) => f !== FINALIZER));
+    }
+    const uid = this.#entries.get(key)?.observed.uid ?? entry.observed.uid;
+    if (uid) this.#remember(uid);
+    this.#entries.delete(key);
+    this.#emitted.delete(key);
+    this.#countInvalid();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(KINDS.map((k) => this.loops[k].stop()));
+    await Promise.allSettled([...this.#pending]);
+    this.#changes.complete();
+  }
+
+  #loop(kind: Kind): WatchLoop {
+    const s = this.#settings;
+    const plural = PLURALS[kind];
+    return new WatchLoop({
+      name: `kubernetes/${plural}`,
+      list: () => this.#listAll(kind),
+      watch: (resourceVersion, onEvent, done) =>
+        this.#api.watch(
+          kind,
+          s.namespace,
+          { resourceVersion, timeoutSeconds: s.watchTimeoutSeconds ?? Math.round(300 * (1 + Math.random())) },
+          onEvent,
+          done,
+        ),
+      onList: (items) => this.#replaceKind(kind, items),
+      onEvent: (type, object) => {
+        if (type === "DELETED") this.#deleted(kind, object);
+        else this.#apply(kind, object);
+      },
+      ...(s.stallMs === undefined ? {} : { stallMs: s.stallMs }),
+      ...(s.backoffInitialMs === undefined ? {} : { backoffInitialMs: s.backoffInitialMs }),
+      ...(s.backoffMaxMs === undefined ? {} : { backoffMaxMs: s.backoffMaxMs }),
+      ...(s.log ? { log: s.log } : {}),
+    });
+  }
+
+  /** Every page; any failure fails the whole list (nothing is applied from a partial one). */
+  async #listAll(kind: Kind): Promise<{ items: RawObject[]; resourceVersion: string }> {
+    const items: RawObject[] = [];
+    let page = await this.#api.list(kind, this.namespace, { limit: this.#settings.pageSize ?? 500 });
+    items.push(...page.items);
+    for (let pages = 1; page.continue; pages++) {
+      if (pages > 10_000)
+        throw new OperatorError("KubernetesUnavailable", `${this.description}: list never ends`);
+      page = await this.#api.list(kind, this.namespace, {
+        limit: this.#settings.pageSize ?? 500,
+        continue: page.continue,
+      });
+      items.push(...page.items);
+    }
+    return { items, resourceVersion: page.resourceVersion };
+  }
+
+  /** A complete list: apply every object; objects of the kind that it lacks were deleted. */
+  #replaceKind(kind: Kind, items: RawObject[]): void {
+    const seen = new Set<ResourceKey>();
+    for (const item of items) {
+      const key = this.#apply(kind, item);
+      if (key) seen.add(key);
+    }
+    for (const [key, entry] of this.#entries) {
+      if (parseKey(key).kind !== kind || seen.has(key) || entry.gone) continue;
+      entry.gone = true;
+      this.#emit(key);
+    }
+  }
+
+  #apply(kind: Kind, raw: RawObject, live = true): ResourceKey | undefined {
+    if (!raw?.metadata?.name || !raw.metadata.namespace) return undefined;
+    if (raw.metadata.uid && this.#forgotten.has(raw.metadata.uid)) return undefined;
+    const observed = observe(kind, raw);
+    const previous = this.#entries.get(observed.key);
+    const sameObject = previous !== undefined && previous.observed.uid === observed.uid;
+    const entry: Entry = {
+      observed,
+      lastValid: observed.resource ?? (sameObject ? previous.lastValid : undefined),
+      gone: false,
+    };
+    this.#entries.set(observed.key, entry);
+    this.#emit(observed.key);
+    if (live) this.#ensureFinalizer(observed);
+    return observed.key;
+  }
+
+  #deleted(kind: Kind, raw: RawObject): void {
+    if (raw.metadata.uid && this.#forgotten.has(raw.metadata.uid)) return;
+    const key = this.#apply(kind, raw, false);
+    const entry = key && this.#entries.get(key);
+    if (!entry) return;
+    entry.gone = true;
+    this.#emit(entry.observed.key);
+  }
+
+  #emit(key: ResourceKey): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    const print = fingerprint(entry.observed, entry.gone);
+    if (this.#emitted.get(key) === print) return;
+    this.#emitted.set(key, print);
+    this.#countInvalid();
+    if (!this.#closed) this.#changes.next(key);
+  }
+
+  #countInvalid(): void {
+    let invalid = 0;
+    for (const entry of this.#entries.values()) if (entry.observed.error && !entry.gone) invalid++;
+    sourceInvalidDocuments.set(invalid);
+  }
+
+  /** Adds the finalizer to a live object that lacks it (in the background; the next event retries). */
+  #ensureFinalizer(observed: Observed): void {
+    if (this.#settings.finalizer === false || this.#closed) return;
+    if (observed.deleting || observed.finalizers.includes(FINALIZER) || !observed.uid) return;
+    if (this.#adding.has(observed.uid)) return;
+    const uid = observed.uid;
+    this.#adding.add(uid);
+    const work = this.#patchFinalizers(observed.key, (list) =>
+      list.includes(FINALIZER) ? [...list] : [...list, FINALIZER],
+    )
+      .catch((error: unknown) => {
+        this.#settings.log?.warn(
+          { key: observed.key, err: error },
+          "adding the finalizer failed (retried on the next event)",
+        );
+      })
+      .finally(() => {
+        this.#adding.delete(uid);
+        this.#pending.delete(work);
+      });
+    this.#pending.add(work);
+  }
+
+  /** A merge patch of metadata.finalizers guarded by resourceVersion; on 409, re-read and retry once. */
+  async #patchFinalizers(key: ResourceKey, change: (list: readonly string[]) => string[]): Promise<void> {
+    const { kind, namespace, name } = parseKey(key);
+    for (let attempt = 0; ; attempt++) {
+      const entry = this.#entries.get(key);
+      if (!entry || entry.gone) return;
+      const before = entry.observed.finalizers;
+      const after = change(before);
+      if (after.length === before.length && after.every((f, i) => f === before[i])) return;
+      const body = { metadata: { finalizers: after, resourceVersion: entry.observed.resourceVersion } };
+      try {
+        this.#apply(kind, await this.#api.patch(kind, namespace, name, body));
+        return;
+      } catch (error) {
+        if (codeOf(error) === 404) return;
+        if (codeOf(error) !== 409 || attempt > 0) throw error;
+        await this.#refresh(key);
+      }
+    }
+  }
+
+  /** Re-reads one object (after a 409); a 404 marks it gone. */
+  async #refresh(key: ResourceKey): Promise<void> {
+    const { kind, namespace, name } = parseKey(key);
+    try {
+      this.#apply(kind, await this.#api.get(kind, namespace, name));
+    } catch (error) {
+      if (codeOf(error) !== 404) throw error;
+      const entry = this.#entries.get(key);
+      if (entry) {
+        entry.gone = true;
+        this.#emit(key);
+      }
+    }
+  }
+
+  #remember(uid: string): void {
+    this.#forgotten.add(uid);
+    if (this.#forgotten.size > 10_000) {
+      const oldest = this.#forgotten.values().next().value;
+      if (oldest !== undefined) this.#forgotten.delete(oldest);
+    }
+  }
+}
+
+/** The default owner id: a hash of the cluster's server URL (and the namespace, when scoped). */
+export function ownerIdFor(server: string, namespace?: string): string {
+  return createHash("sha256")
+    .update(namespace ? `${server}#${namespace}` : server)
+    .digest("hex")
+    .slice(0, 16);
+}

@@ -1,0 +1,8 @@
+export type { KubeHarness } from "./harness.ts";
+export { mlopsStack, startHarness, trainingJob, until } from "./harness.ts";
+export { applyMergePatch } from "./merge-patch.ts";
+export type { KubernetesDoubleOptions, RecordedRequest } from "./server.ts";
+export { KubernetesDouble, pluralOf } from "./server.ts";
+export type { EventType, KubeObject, StoredEvent } from "./state.ts";
+export { ApiFailure, KubeState, RESOURCES, statusObject } from "./state.ts";
+export type { WatchRequest, WatchStream } from "./watch.ts";

@@ -2,8 +2,7 @@
 // watch, events to changes() and lookup, 410 Gone, dropped and stalled watches, invalid objects,
 // failed and partial lists, status writes, the finalizer and generations from the server.
 import { afterEach, describe, expect, it } from "vitest";
-import type { ResourceKey } from "../../src/api/resources.ts";
-import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
+import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
 import {
   type KubeHarness,
   mlopsStack,
@@ -32,6 +31,8 @@ async function start(options: Parameters<typeof startHarness>[0] = {}): Promise<
 }
 
 const stateOf = (h: KubeHarness, key: ResourceKey) => h.source.lookup(key).state;
+const imageOf = (resource: AnyResource | undefined) =>
+  (resource?.spec as { image?: unknown } | undefined)?.image;
 
 describe("KubernetesSource: list then watch", () => {
   it("lists both kinds, then watches each from its list's resourceVersion, with bookmarks", async () => {
@@ -62,7 +63,7 @@ describe("KubernetesSource: list then watch", () => {
     await until("a present", () => stateOf(h, A) === "present");
     h.double.state.patch(TJ, "ml", "a", { spec: { image: "trainer:2.0" } });
     await until("generation 2", () => h.source.get(A)?.metadata.generation === 2);
-    expect((h.source.get(A)?.spec as { image: string }).image).toBe("trainer:2.0");
+    expect(imageOf(h.source.get(A))).toBe("trainer:2.0");
     const before = h.keys.length;
     h.double.state.writeStatus(TJ, "ml", "a", { status: { phase: "Running" } }, true); // not ours to react to
     h.double.state.patch(TJ, "ml", "a", { metadata: { labels: { team: "vision" } } });
@@ -153,7 +154,7 @@ describe("KubernetesSource: safety", () => {
     await until("a invalid", () => stateOf(h, A) === "invalid");
     const a = h.source.lookup(A);
     expect(a.state === "invalid" && a.error.message).toBe("ml/a: spec.image: must be of type string");
-    expect(a.state === "invalid" && (a.lastKnown?.spec as { image: string }).image).toBe("trainer:1.0");
+    expect(a.state === "invalid" && imageOf(a.lastKnown)).toBe("trainer:1.0");
     // a re-list keeps both invalid (not deleted)
     h.double.stallWatches();
     h.double.create(trainingJob("other"));

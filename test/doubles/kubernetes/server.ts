@@ -142,7 +142,10 @@ export class KubernetesDouble {
   // --- direct access for tests (as kubectl would) -------------------------------------------------
 
   create(
-    object: { kind: string; metadata: { name: string; namespace?: string } } & Record<string, unknown>,
+    object: { kind: string; metadata: { name: string; namespace?: string; [key: string]: unknown } } & Record<
+      string,
+      unknown
+    >,
   ): KubeObject {
     return this.state.create(pluralOf(object.kind), object.metadata.namespace ?? "default", object);
   }

@@ -14,6 +14,7 @@ import {
   KINDS,
   type Kind,
   keyOf,
+  makeKey,
   parseKey,
   type ResourceKey,
   type StatusOf,
@@ -22,7 +23,8 @@ import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import type { Lookup, Source } from "../source.ts";
 import { codeOf, type KubeApi, PLURALS, type RawObject } from "./api.ts";
 import { mergePatchFor } from "./merge-patch.ts";
-import { FINALIZER, fingerprint, type Observed, observe } from "./objects.ts";
+import { FINALIZER, type Observed } from "./objects.ts";
+import { KubeTable } from "./table.ts";
 import { WatchLoop } from "./watcher.ts";
 
 export interface KubernetesSourceSettings {
@@ -44,13 +46,6 @@ export interface KubernetesSourceSettings {
   readonly log?: Logger;
 }
 
-interface Entry {
-  observed: Observed;
-  lastValid: AnyResource | undefined;
-  /** Deleted on the server (DELETED event, or missing from a complete list). */
-  gone: boolean;
-}
-
 export class KubernetesSource implements Source {
   readonly description: string;
   readonly defaultOwnerId: string;
@@ -58,10 +53,7 @@ export class KubernetesSource implements Source {
   readonly loops: Readonly<Record<Kind, WatchLoop>>;
   readonly #api: KubeApi;
   readonly #settings: KubernetesSourceSettings;
-  readonly #entries = new Map<ResourceKey, Entry>();
-  readonly #emitted = new Map<ResourceKey, string>();
-  /** uids finalized and forgotten: their late events are ignored. */
-  readonly #forgotten = new Set<string>();
+  readonly #table: KubeTable;
   readonly #pending = new Set<Promise<unknown>>();
   readonly #adding = new Set<string>();
   readonly #changes = new Subject<ResourceKey>();
@@ -74,6 +66,10 @@ export class KubernetesSource implements Source {
     const scope = settings.namespace ? ` namespace ${settings.namespace}` : "";
     this.description = `kubernetes ${settings.api.server}${scope}`;
     this.defaultOwnerId = ownerIdFor(settings.api.server, settings.namespace);
+    this.#table = new KubeTable((key) => {
+      sourceInvalidDocuments.set(this.#table.invalidCount());
+      if (!this.#closed) this.#changes.next(key);
+    });
     const loops = {} as Record<Kind, WatchLoop>;
     for (const kind of KINDS) loops[kind] = this.#loop(kind);
     this.loops = loops;
@@ -106,18 +102,13 @@ export class KubernetesSource implements Source {
 
   changes(): Observable<ResourceKey> {
     return concat(
-      defer(() => from([...this.#entries.keys()])),
+      defer(() => from(this.#table.keys())),
       this.#changes,
     );
   }
 
   lookup(key: ResourceKey): Lookup {
-    const entry = this.#entries.get(key);
-    if (!entry) return { state: "absent" };
-    const lastKnown = entry.lastValid ? { lastKnown: entry.lastValid } : {};
-    if (entry.gone || entry.observed.deleting) return { state: "deleted", ...lastKnown };
-    if (entry.observed.error) return { state: "invalid", error: entry.observed.error, ...lastKnown };
-    return { state: "present", resource: entry.observed.resource as AnyResource };
+    return this.#table.lookup(key);
   }
 
   get(key: ResourceKey): AnyResource | undefined {
@@ -126,18 +117,7 @@ export class KubernetesSource implements Source {
   }
 
   list(kind: Kind, namespace?: string): AnyResource[] {
-    const out: AnyResource[] = [];
-    for (const [key, entry] of this.#entries) {
-      const resource = entry.observed.resource;
-      if (!resource || entry.gone || entry.observed.deleting || entry.observed.error) continue;
-      if (
-        parseKey(key).kind !== kind ||
-        (namespace !== undefined && resource.metadata.namespace !== namespace)
-      )
-        continue;
-      out.push(resource);
-    }
-    return out;
+    return this.#table.list(kind, namespace);
   }
 
   /** True once both kinds have had a complete list. */
@@ -153,17 +133,17 @@ export class KubernetesSource implements Source {
   async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
     const key = keyOf(resource);
     for (let attempt = 0; ; attempt++) {
-      const entry = this.#entries.get(key);
-      if (!entry || entry.gone) return;
-      const current = entry.observed.status;
+      const observed = this.#table.observed(key);
+      if (!observed) return;
+      const current = observed.status;
       if (current !== undefined && sameIgnoringTimes(current, status)) return;
       const body = {
-        metadata: { resourceVersion: entry.observed.resourceVersion },
+        metadata: { resourceVersion: observed.resourceVersion },
         status: current === undefined ? status : mergePatchFor(current, status),
       };
       const { kind, namespace, name } = parseKey(key);
       try {
-        this.#apply(kind, await this.#api.patchStatus(kind, namespace, name, body));
+        this.#table.apply(kind, await this.#api.patchStatus(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return; // gone: nothing to report on
@@ -175,16 +155,14 @@ export class KubernetesSource implements Source {
 
   /** After finalize: removes the finalizer (the API server then deletes the object) and the record. */
   async forget(key: ResourceKey): Promise<void> {
-    const entry = this.#entries.get(key);
-    if (!entry || !(entry.gone || entry.observed.deleting)) return;
-    if (!entry.gone && entry.observed.finalizers.includes(FINALIZER)) {
+    const found = this.#table.lookup(key);
+    if (found.state !== "deleted") return;
+    const observed = this.#table.observed(key);
+    if (observed?.finalizers.includes(FINALIZER)) {
       await this.#patchFinalizers(key, (list) => list.filter((f) => f !== FINALIZER));
     }
-    const uid = this.#entries.get(key)?.observed.uid ?? entry.observed.uid;
-    if (uid) this.#remember(uid);
-    this.#entries.delete(key);
-    this.#emitted.delete(key);
-    this.#countInvalid();
+    this.#table.forget(key);
+    sourceInvalidDocuments.set(this.#table.invalidCount());
   }
 
   async close(): Promise<void> {
@@ -208,10 +186,13 @@ export class KubernetesSource implements Source {
           onEvent,
           done,
         ),
-      onList: (items) => this.#replaceKind(kind, items),
+      onList: (items) => {
+        this.#table.replaceKind(kind, items);
+        for (const item of items) this.#ensureFinalizer(kind, item);
+      },
       onEvent: (type, object) => {
-        if (type === "DELETED") this.#deleted(kind, object);
-        else this.#apply(kind, object);
+        if (type === "DELETED") this.#table.deleted(kind, object);
+        else this.#ensureFinalizer(kind, object, this.#table.apply(kind, object));
       },
       ...(s.stallMs === undefined ? {} : { stallMs: s.stallMs }),
       ...(s.backoffInitialMs === undefined ? {} : { backoffInitialMs: s.backoffInitialMs }),
@@ -237,65 +218,12 @@ export class KubernetesSource implements Source {
     return { items, resourceVersion: page.resourceVersion };
   }
 
-  /** A complete list: apply every object; objects of the kind that it lacks were deleted. */
-  #replaceKind(kind: Kind, items: RawObject[]): void {
-    const seen = new Set<ResourceKey>();
-    for (const item of items) {
-      const key = this.#apply(kind, item);
-      if (key) seen.add(key);
-    }
-    for (const [key, entry] of this.#entries) {
-      if (parseKey(key).kind !== kind || seen.has(key) || entry.gone) continue;
-      entry.gone = true;
-      this.#emit(key);
-    }
-  }
-
-  #apply(kind: Kind, raw: RawObject, live = true): ResourceKey | undefined {
-    if (!raw?.metadata?.name || !raw.metadata.namespace) return undefined;
-    if (raw.metadata.uid && this.#forgotten.has(raw.metadata.uid)) return undefined;
-    const observed = observe(kind, raw);
-    const previous = this.#entries.get(observed.key);
-    const sameObject = previous !== undefined && previous.observed.uid === observed.uid;
-    const entry: Entry = {
-      observed,
-      lastValid: observed.resource ?? (sameObject ? previous.lastValid : undefined),
-      gone: false,
-    };
-    this.#entries.set(observed.key, entry);
-    this.#emit(observed.key);
-    if (live) this.#ensureFinalizer(observed);
-    return observed.key;
-  }
-
-  #deleted(kind: Kind, raw: RawObject): void {
-    if (raw.metadata.uid && this.#forgotten.has(raw.metadata.uid)) return;
-    const key = this.#apply(kind, raw, false);
-    const entry = key && this.#entries.get(key);
-    if (!entry) return;
-    entry.gone = true;
-    this.#emit(entry.observed.key);
-  }
-
-  #emit(key: ResourceKey): void {
-    const entry = this.#entries.get(key);
-    if (!entry) return;
-    const print = fingerprint(entry.observed, entry.gone);
-    if (this.#emitted.get(key) === print) return;
-    this.#emitted.set(key, print);
-    this.#countInvalid();
-    if (!this.#closed) this.#changes.next(key);
-  }
-
-  #countInvalid(): void {
-    let invalid = 0;
-    for (const entry of this.#entries.values()) if (entry.observed.error && !entry.gone) invalid++;
-    sourceInvalidDocuments.set(invalid);
-  }
-
   /** Adds the finalizer to a live object that lacks it (in the background; the next event retries). */
-  #ensureFinalizer(observed: Observed): void {
+  #ensureFinalizer(kind: Kind, raw: RawObject, applied?: Observed): void {
     if (this.#settings.finalizer === false || this.#closed) return;
+    const observed =
+      applied ?? this.#table.observed(makeKey(kind, raw.metadata?.namespace, raw.metadata?.name));
+    if (!observed || observed.uid !== raw.metadata.uid) return;
     if (observed.deleting || observed.finalizers.includes(FINALIZER) || !observed.uid) return;
     if (this.#adding.has(observed.uid)) return;
     const uid = observed.uid;
@@ -320,14 +248,14 @@ export class KubernetesSource implements Source {
   async #patchFinalizers(key: ResourceKey, change: (list: readonly string[]) => string[]): Promise<void> {
     const { kind, namespace, name } = parseKey(key);
     for (let attempt = 0; ; attempt++) {
-      const entry = this.#entries.get(key);
-      if (!entry || entry.gone) return;
-      const before = entry.observed.finalizers;
+      const observed = this.#table.observed(key);
+      if (!observed) return;
+      const before = observed.finalizers;
       const after = change(before);
       if (after.length === before.length && after.every((f, i) => f === before[i])) return;
-      const body = { metadata: { finalizers: after, resourceVersion: entry.observed.resourceVersion } };
+      const body = { metadata: { finalizers: after, resourceVersion: observed.resourceVersion } };
       try {
-        this.#apply(kind, await this.#api.patch(kind, namespace, name, body));
+        this.#table.apply(kind, await this.#api.patch(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return;
@@ -341,22 +269,10 @@ export class KubernetesSource implements Source {
   async #refresh(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseKey(key);
     try {
-      this.#apply(kind, await this.#api.get(kind, namespace, name));
+      this.#table.apply(kind, await this.#api.get(kind, namespace, name));
     } catch (error) {
       if (codeOf(error) !== 404) throw error;
-      const entry = this.#entries.get(key);
-      if (entry) {
-        entry.gone = true;
-        this.#emit(key);
-      }
-    }
-  }
-
-  #remember(uid: string): void {
-    this.#forgotten.add(uid);
-    if (this.#forgotten.size > 10_000) {
-      const oldest = this.#forgotten.values().next().value;
-      if (oldest !== undefined) this.#forgotten.delete(oldest);
+      this.#table.markGone(key);
     }
   }
 }

@@ -1,0 +1,130 @@
+// What the Kubernetes source knows, in memory and without I/O: the latest observation of every
+// object, its last valid version, whether the API server deleted it, and which keys changed in a way
+// reconcilers care about (fingerprints: state, uid, generation, labels, annotations; never status).
+// Deletion is the server's word: a DELETED event, or absence from a complete list. Objects finalized
+// and forgotten are remembered by uid so that their late events do not bring them back.
+import { type AnyResource, type Kind, parseKey, type ResourceKey } from "../../api/resources.ts";
+import type { Lookup } from "../source.ts";
+import type { RawObject } from "./api.ts";
+import { fingerprint, type Observed, observe } from "./objects.ts";
+
+interface Entry {
+  observed: Observed;
+  lastValid: AnyResource | undefined;
+  /** Deleted on the server (DELETED event, or missing from a complete list). */
+  gone: boolean;
+}
+
+const FORGOTTEN_LIMIT = 10_000;
+
+export class KubeTable {
+  readonly #entries = new Map<ResourceKey, Entry>();
+  readonly #emitted = new Map<ResourceKey, string>();
+  readonly #forgotten = new Set<string>();
+  readonly #changed: (key: ResourceKey) => void;
+
+  /** `changed` is called for each key whose fingerprint changed. */
+  constructor(changed: (key: ResourceKey) => void) {
+    this.#changed = changed;
+  }
+
+  keys(): ResourceKey[] {
+    return [...this.#entries.keys()];
+  }
+
+  observed(key: ResourceKey): Observed | undefined {
+    const entry = this.#entries.get(key);
+    return entry && !entry.gone ? entry.observed : undefined;
+  }
+
+  lookup(key: ResourceKey): Lookup {
+    const entry = this.#entries.get(key);
+    if (!entry) return { state: "absent" };
+    const lastKnown = entry.lastValid ? { lastKnown: entry.lastValid } : {};
+    if (entry.gone || entry.observed.deleting) return { state: "deleted", ...lastKnown };
+    if (entry.observed.error) return { state: "invalid", error: entry.observed.error, ...lastKnown };
+    return { state: "present", resource: entry.observed.resource as AnyResource };
+  }
+
+  list(kind: Kind, namespace?: string): AnyResource[] {
+    const out: AnyResource[] = [];
+    for (const [key, entry] of this.#entries) {
+      const resource = entry.observed.resource;
+      if (!resource || entry.gone || entry.observed.deleting || entry.observed.error) continue;
+      if (parseKey(key).kind !== kind) continue;
+      if (namespace !== undefined && resource.metadata.namespace !== namespace) continue;
+      out.push(resource);
+    }
+    return out;
+  }
+
+  invalidCount(): number {
+    let count = 0;
+    for (const entry of this.#entries.values()) if (entry.observed.error && !entry.gone) count++;
+    return count;
+  }
+
+  /** An object as the server sent it (list item, ADDED, MODIFIED, a write's response). */
+  apply(kind: Kind, raw: RawObject): Observed | undefined {
+    if (!raw?.metadata?.name || !raw.metadata.namespace) return undefined;
+    if (raw.metadata.uid && this.#forgotten.has(raw.metadata.uid)) return undefined;
+    const observed = observe(kind, raw);
+    const previous = this.#entries.get(observed.key);
+    const sameObject = previous !== undefined && previous.observed.uid === observed.uid;
+    this.#entries.set(observed.key, {
+      observed,
+      lastValid: observed.resource ?? (sameObject ? previous.lastValid : undefined),
+      gone: false,
+    });
+    this.#emit(observed.key);
+    return observed;
+  }
+
+  /** A DELETED event: the object is gone, its last valid version is what finalize gets. */
+  deleted(kind: Kind, raw: RawObject): void {
+    const observed = this.apply(kind, raw);
+    if (observed) this.markGone(observed.key);
+  }
+
+  markGone(key: ResourceKey): void {
+    const entry = this.#entries.get(key);
+    if (!entry || entry.gone) return;
+    entry.gone = true;
+    this.#emit(key);
+  }
+
+  /** A complete list of a kind: every object applied; those of the kind it lacks are gone. */
+  replaceKind(kind: Kind, items: readonly RawObject[]): void {
+    const seen = new Set<ResourceKey>();
+    for (const item of items) {
+      const observed = this.apply(kind, item);
+      if (observed) seen.add(observed.key);
+    }
+    for (const key of [...this.#entries.keys()]) {
+      if (parseKey(key).kind === kind && !seen.has(key)) this.markGone(key);
+    }
+  }
+
+  /** Drops the record of a finalized object; its uid's late events are ignored from now on. */
+  forget(key: ResourceKey): void {
+    const uid = this.#entries.get(key)?.observed.uid;
+    if (uid) {
+      this.#forgotten.add(uid);
+      if (this.#forgotten.size > FORGOTTEN_LIMIT) {
+        const oldest = this.#forgotten.values().next().value;
+        if (oldest !== undefined) this.#forgotten.delete(oldest);
+      }
+    }
+    this.#entries.delete(key);
+    this.#emitted.delete(key);
+  }
+
+  #emit(key: ResourceKey): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    const print = fingerprint(entry.observed, entry.gone);
+    if (this.#emitted.get(key) === print) return;
+    this.#emitted.set(key, print);
+    this.#changed(key);
+  }
+}

@@ -154,7 +154,10 @@ describe("KubeTable", () => {
     table.apply("TrainingJob", raw());
     table.apply("TrainingJob", raw({ spec: { image: 2 } }));
     const found = table.lookup("TrainingJob/ml/a");
-    expect(found.state === "invalid" && found.lastKnown?.spec).toMatchObject({ image: "trainer:1", replicas: 1 });
+    expect(found.state === "invalid" && found.lastKnown?.spec).toMatchObject({
+      image: "trainer:1",
+      replicas: 1,
+    });
     table.apply("TrainingJob", raw({ metadata: { uid: "u-2" }, spec: { image: 2 } }));
     const other = table.lookup("TrainingJob/ml/a");
     expect(other.state === "invalid" && other.lastKnown).toBeUndefined();

@@ -41,8 +41,7 @@ cat > "$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY rootfs/ /
 RUN ["/bin/busybox", "--install", "-s", "/bin"]
-COPY --chown=65534:65534 rootfs/etc/prometheus/ /etc/prometheus/
-COPY --chown=65534:65534 rootfs/prometheus/ /prometheus/
+RUN ["/bin/chown", "-R", "65534:65534", "/etc/prometheus", "/prometheus"]
 USER 65534:65534
 EXPOSE 9090
 VOLUME ["/prometheus"]

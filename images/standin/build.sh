@@ -49,7 +49,6 @@ ENV NODE_OPTIONS=--disable-warning=ExperimentalWarning
 DOCKERFILE
 DOCKER_BUILDKIT=0 docker build -q -f "$ctx/Dockerfile.base" -t "mlops-operator/standin-base:dev" --label "mlops.dev/inputs-hash=$hash" "$ctx" >/dev/null
 
-mkdir -p "$ctx/dirs/consul/config" "$ctx/dirs/consul/data" "$ctx/dirs/grafana/etc" "$ctx/dirs/grafana/data" "$ctx/dirs/nomad"
 build() { # component user dockerfile-extra
   local c=$1 user=$2 extra=$3
   printf 'FROM mlops-operator/standin-base:dev\n%b\nUSER %s\nENTRYPOINT ["/bin/node", "/app/images/standin/entry.ts", "%s"]\n' "$extra" "$user" "$c" > "$ctx/Dockerfile.$c"
@@ -57,6 +56,6 @@ build() { # component user dockerfile-extra
     --label "mlops.dev/inputs-hash=$hash" --label "mlops.dev/managed-by=mlops-operator" "$ctx" >/dev/null
   echo "images/standin: built mlops-operator/$c-standin:dev ($hash)"
 }
-build consul 100:1000 'COPY --chown=100:1000 dirs/consul/ /consul/\nVOLUME ["/consul/data"]\nEXPOSE 8500\nCMD ["agent", "-dev", "-client", "0.0.0.0"]'
-build nomad 0:0 'COPY dirs/nomad/ /etc/nomad.d/\nEXPOSE 4646\nCMD ["agent", "-dev"]'
-build grafana 472:0 'COPY --chown=472:0 dirs/grafana/etc/ /etc/grafana/\nCOPY --chown=472:0 dirs/grafana/data/ /var/lib/grafana/\nVOLUME ["/var/lib/grafana"]\nEXPOSE 3000'
+build consul 100:1000 'RUN ["/bin/mkdir", "-p", "/consul/config", "/consul/data"]\nRUN ["/bin/chown", "-R", "100:1000", "/consul"]\nVOLUME ["/consul/data"]\nEXPOSE 8500\nCMD ["agent", "-dev", "-client", "0.0.0.0"]'
+build nomad 0:0 'RUN ["/bin/mkdir", "-p", "/etc/nomad.d"]\nEXPOSE 4646\nCMD ["agent", "-dev"]'
+build grafana 472:0 'RUN ["/bin/mkdir", "-p", "/etc/grafana", "/var/lib/grafana"]\nRUN ["/bin/chown", "-R", "472:0", "/etc/grafana", "/var/lib/grafana"]\nVOLUME ["/var/lib/grafana"]\nEXPOSE 3000'

@@ -19,30 +19,54 @@ const METRICS: Record<Component, string> = {
 };
 const HEALTH: Record<Component, { path: string; body: string }> = {
   consul: { path: "/v1/status/leader", body: '"127.0.0.1:8300"' },
-  nomad: { path: "/v1/agent/health", body: '{"client":{"ok":true,"message":"ok"},"server":{"ok":true,"message":"ok"}}' },
+  nomad: { path: "/v1/status/leader", body: '"127.0.0.1:4647"' },
   grafana: { path: "/api/health", body: '{"commit":"standin","database":"ok","version":"11.5.2"}' },
 };
 
-function consulPort(): number {
+interface ConsulConfig {
+  ports?: { http?: number };
+  node_name?: string;
+}
+
+function consulConfig(): ConsulConfig {
   const dir = "/consul/config";
+  let merged: ConsulConfig = {};
   for (const file of existsSync(dir) ? readdirSync(dir).sort() : []) {
-    if (!file.endsWith(".json")) continue;
-    const config = JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) as { ports?: { http?: number } };
-    if (config.ports?.http) return config.ports.http;
+    if (file.endsWith(".json")) merged = { ...merged, ...JSON.parse(readFileSync(`${dir}/${file}`, "utf8")) };
   }
-  return 8500;
+  return merged;
+}
+
+function nomadConfig(): string {
+  const config = args.find((a) => a.startsWith("-config="))?.slice("-config=".length);
+  return config && existsSync(config) ? readFileSync(config, "utf8") : "";
 }
 
 function nomadPort(): number {
-  const config = args.find((a) => a.startsWith("-config="))?.slice("-config=".length);
-  const text = config && existsSync(config) ? readFileSync(config, "utf8") : "";
-  const match = /ports\s*\{[^}]*\bhttp\s*=\s*(\d+)/.exec(text);
+  const match = /ports\s*\{[^}]*\bhttp\s*=\s*(\d+)/.exec(nomadConfig());
   return match ? Number(match[1]) : 4646;
+}
+
+/** The double's own options, from the component's configuration. */
+function doubleArgs(): { args: string[]; env: NodeJS.ProcessEnv } {
+  const env = { ...process.env };
+  if (component === "consul") {
+    const node = consulConfig().node_name;
+    return { args: node ? ["--node", node] : [], env };
+  }
+  if (component === "nomad") {
+    const consul = /consul\s*\{[^}]*\baddress\s*=\s*"([^"]+)"/.exec(nomadConfig())?.[1];
+    return { args: consul ? ["--consul", `http://${consul}`] : [], env };
+  }
+  const file = process.env.GF_SECURITY_ADMIN_PASSWORD__FILE;
+  if (file && existsSync(file)) env.GF_SECURITY_ADMIN_PASSWORD = readFileSync(file, "utf8").trim();
+  const dashboards = "/etc/grafana/dashboards/mlops";
+  return { args: existsSync(dashboards) ? ["--dashboards-dir", dashboards] : [], env };
 }
 
 const port =
   component === "consul"
-    ? consulPort()
+    ? (consulConfig().ports?.http ?? 8500)
     : component === "nomad"
       ? nomadPort()
       : Number(process.env.GF_SERVER_HTTP_PORT ?? 3000);
@@ -56,7 +80,11 @@ const main = fileURLToPath(new URL(`../../test/doubles/${component}/main.ts`, im
 const hasDouble = existsSync(main);
 let requests = 0;
 if (hasDouble) {
-  const child = spawn(process.execPath, [main, "--listen", `127.0.0.1:${internal}`], { stdio: "inherit" });
+  const extra = doubleArgs();
+  const child = spawn(process.execPath, [main, "--listen", `127.0.0.1:${internal}`, ...extra.args], {
+    stdio: "inherit",
+    env: extra.env,
+  });
   child.on("exit", (code) => {
     process.stderr.write(`standin: ${component} double exited (${code}); exiting\n`);
     process.exit(code ?? 1);

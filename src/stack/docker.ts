@@ -82,6 +82,7 @@ export function containerCreateOptions(c: DesiredContainer, network: string): Co
         ReadOnly: m.readOnly ?? false,
       })),
       Privileged: c.privileged,
+      ...(c.capAdd ? { CapAdd: [...c.capAdd] } : {}),
       ...(c.cgroupns ? { CgroupnsMode: c.cgroupns } : {}),
       RestartPolicy: { Name: "unless-stopped" },
     },

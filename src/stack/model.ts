@@ -64,6 +64,8 @@ export interface DesiredContainer {
   readonly health: HealthCheck;
   readonly mounts: readonly Mount[];
   readonly privileged: boolean;
+  /** Capabilities added when not privileged (Nomad on engines that refuse privileged containers). */
+  readonly capAdd?: readonly string[];
   /** "host" for Nomad (host cgroups); private otherwise. */
   readonly cgroupns?: "host";
   readonly files: readonly ConfigFile[];

@@ -44,6 +44,14 @@ export interface RenderOptions {
   /** The operator's alert rules (manifests/prometheus/alerts.yml), copied beside the stack's own. */
   readonly alertRules?: string;
   readonly grafanaAdminPassword: string;
+  /** Extra labels on every object (tests mark theirs with mlops.dev/test=true); never the hash. */
+  readonly extraLabels?: Readonly<Record<string, string>>;
+  /**
+   * Run Nomad privileged (default, what a Nomad client in Docker needs). False runs it as root with
+   * SYS_ADMIN and NET_ADMIN only, for engines that refuse privileged containers (a sandboxed dockerd
+   * whose bounding set lacks a capability): enough for the stand-in, not for a real Nomad client.
+   */
+  readonly nomadPrivileged?: boolean;
 }
 
 /** Numeric users of the official images (files in the archive are owned by them). */
@@ -62,7 +70,7 @@ const DATA_DIRS: Record<Exclude<StackComponent, "nomad">, string> = {
 
 export const HEALTH_PATHS: Record<StackComponent, string> = {
   consul: "/v1/status/leader",
-  nomad: "/v1/agent/health",
+  nomad: "/v1/status/leader",
   prometheus: "/-/ready",
   grafana: "/api/health",
 };
@@ -101,6 +109,7 @@ interface Part {
   readonly mounts: readonly Mount[];
   readonly files: readonly ConfigFile[];
   readonly privileged?: boolean;
+  readonly capAdd?: readonly string[];
 }
 
 function componentPart(stack: MlopsStack, component: StackComponent, options: RenderOptions): Part {
@@ -133,7 +142,8 @@ function componentPart(stack: MlopsStack, component: StackComponent, options: Re
       return {
         cmd: ["agent", `-config=${NOMAD_CONFIG_PATH}`],
         env: ["NOMAD_SKIP_DOCKER_IMAGE_WARN=1"],
-        privileged: true,
+        privileged: options.nomadPrivileged ?? true,
+        ...(options.nomadPrivileged === false ? { capAdd: ["SYS_ADMIN", "NET_ADMIN"] } : {}),
         mounts: [
           dataMount(dataDir),
           { type: "bind", source: options.dockerSocket, target: "/var/run/docker.sock" },
@@ -230,8 +240,14 @@ function componentPart(stack: MlopsStack, component: StackComponent, options: Re
   }
 }
 
-function labelsFor(ownerId: string, key: string, extra: Record<string, string>): Record<string, string> {
+function labelsFor(
+  options: RenderOptions,
+  key: string,
+  extra: Record<string, string>,
+): Record<string, string> {
+  const ownerId = options.ownerId;
   return {
+    ...options.extraLabels,
     [LABELS.managedBy]: MANAGED_BY,
     [LABELS.ownerId]: ownerId,
     [LABELS.stack]: key,
@@ -262,6 +278,7 @@ export function renderContainer(
     health: healthCheck(component, c.port),
     mounts: part.mounts,
     privileged: part.privileged ?? false,
+    ...(part.capAdd ? { capAdd: part.capAdd } : {}),
     ...(component === "nomad" ? { cgroupns: "host" as const } : {}),
     files: part.files,
   };
@@ -273,7 +290,7 @@ export function renderContainer(
   const specHash = hashOf(hashed);
   return {
     ...body,
-    labels: labelsFor(options.ownerId, stackKeyOf(stack), {
+    labels: labelsFor(options, stackKeyOf(stack), {
       [LABELS.component]: component,
       [LABELS.specHash]: specHash,
     }),
@@ -293,13 +310,13 @@ export function renderStack(stack: MlopsStack, options: RenderOptions): DesiredS
       name: net.name,
       subnet: net.subnet,
       gateway: gatewayOf(net.subnet) ?? "",
-      labels: labelsFor(options.ownerId, key, { [LABELS.specHash]: networkHash }),
+      labels: labelsFor(options, key, { [LABELS.specHash]: networkHash }),
       specHash: networkHash,
     },
     volumes: enabled.map((component) => ({
       component,
       name: stackVolumeName(namespace, name, component),
-      labels: labelsFor(options.ownerId, key, { [LABELS.component]: component }),
+      labels: labelsFor(options, key, { [LABELS.component]: component }),
     })),
     containers: enabled.map((component) => renderContainer(stack, component, options)),
     disabled: TIERS.flat().filter((c) => !stack.spec[c].enabled),

@@ -195,6 +195,33 @@ spec:
     }
   });
 
+  it.each([
+    {
+      name: "a million document markers",
+      text: "---\n".repeat(1_000_000),
+      want: "job.yaml:1001:1: more than 1000 documents in one file",
+    },
+    {
+      name: "two million flow entries",
+      text: `a: [${"1,".repeat(2_000_000)}1]\n`,
+      want: "job.yaml:1:100006: more than 50000 entries in one file: not a resource file",
+    },
+    {
+      name: "forty thousand aliases",
+      text: `x: &x 1\n${Array.from({ length: 40_000 }, (_, i) => `k${i}: *x`).join("\n")}`,
+      want: "job.yaml:102:7: more than 100 aliases: refused as a resource-exhaustion attack",
+    },
+    {
+      name: "a few aliases in a large file",
+      text: `x: &x 1\na: *x\n${Array.from({ length: 10_000 }, (_, i) => `k${i}: 1`).join("\n")}`,
+      want: "job.yaml:2002:1: more than 2000 entries in a file that uses aliases: refused as a resource-exhaustion attack",
+    },
+  ])("$name: refused before parsing, quickly", ({ text, want }) => {
+    const t0 = performance.now();
+    expect(problems(text)).toEqual([want]);
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
   it("ordinary nesting and brackets inside strings are fine", () => {
     expect(tooDeep(`${JOB}  args: ["[[x]]", "{a}"]\n  env: [{name: A, value: "[1]"}]\n`)).toBeUndefined();
   });

@@ -8,7 +8,7 @@ import { type AnyResource, DEFAULT_NAMESPACE, isKind, type Kind } from "../../ap
 import { isOurs, validateDocument } from "../../api/validate.ts";
 import { fastParse } from "./fast.ts";
 import type { LocatedIssue } from "./issue.ts";
-import { decodeFile, depthOf, MAX_ALIAS_COUNT, MAX_DEPTH, tooDeep } from "./limits.ts";
+import { decodeFile, depthOf, MAX_ALIAS_COUNT, MAX_DEPTH, shapeProblem } from "./limits.ts";
 import { locate } from "./locate.ts";
 
 export interface DocumentIdentity {
@@ -50,10 +50,15 @@ export function loadBytes(file: string, bytes: Uint8Array): FileLoad {
 }
 
 export function loadText(file: string, text: string): FileLoad {
-  const deep = tooDeep(text);
-  if (deep) {
-    const issue = { file, ...deep, message: `nesting deeper than ${MAX_DEPTH} levels` };
-    return { file, documents: [], fileIssues: [issue], skipped: 0, ours: text.includes("mlops.dev") };
+  const shape = shapeProblem(text);
+  if (shape) {
+    return {
+      file,
+      documents: [],
+      fileIssues: [{ file, ...shape }],
+      skipped: 0,
+      ours: text.includes("mlops.dev"),
+    };
   }
   const fast = loadFast(file, text);
   if (fast) return fast;

@@ -98,7 +98,7 @@ export function openWatch(res: ServerResponse, state: KubeState, request: WatchR
         send("BOOKMARK", {
           apiVersion: API_VERSION,
           kind: RESOURCES[plural],
-          metadata: { resourceVersion: state.resourceVersion, creationTimestamp: null },
+          metadata: { resourceVersion: state.resourceVersion },
         });
       }, request.bookmarkMs),
     );

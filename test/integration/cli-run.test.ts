@@ -138,8 +138,20 @@ describe("mlopsctl run", () => {
         /controller_runtime_reconcile_total\{controller="mlops",result="success"\} \d+/,
       );
       expect(metrics).toContain("workqueue_depth");
-      const sd = await (await fetch(`${base}/sd/prometheus`)).json();
-      expect(Array.isArray(sd)).toBe(true);
+      // A running job's metrics endpoint is listed for Prometheus's HTTP service discovery.
+      await writeFile(join(dir, "long.yaml"), job("long", 100));
+      let groups: { targets: string[]; labels: Record<string, string> }[] = [];
+      while (Date.now() < deadline + 30_000 && groups.length === 0) {
+        groups = (await (await fetch(`${base}/sd/prometheus`)).json()) as typeof groups;
+        if (groups.length === 0) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(groups).toHaveLength(1);
+      expect(groups[0]?.targets[0]).toMatch(/^\d+\.\d+\.\d+\.\d+:8000$/);
+      expect(groups[0]?.labels).toMatchObject({
+        mlops_name: "long",
+        mlops_namespace: "default",
+        __metrics_path__: "/metrics",
+      });
     } finally {
       child.kill("SIGTERM");
     }

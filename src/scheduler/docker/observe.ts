@@ -27,6 +27,10 @@ export interface InspectedContainer {
     readonly NanoCpus?: number;
     readonly Memory?: number;
   };
+  readonly NetworkSettings?: {
+    readonly IPAddress?: string;
+    readonly Networks?: Readonly<Record<string, { readonly IPAddress?: string } | undefined>> | null;
+  };
 }
 
 /** What the scheduler remembers beside Docker (lost on restart; Docker stays the record). */
@@ -79,8 +83,10 @@ export function replicaOf(
   const exit = { exitCode: s.ExitCode };
   const stopped = { state: "failed", exhausted: false, reason: stopReason ?? "Stopped" } as const;
   switch (s.Status) {
-    case "running":
-      return { ...base, state: "running", reason: "Running" };
+    case "running": {
+      const address = metricsAddress(c);
+      return { ...base, ...(address ? { address } : {}), state: "running", reason: "Running" };
+    }
     case "paused":
       return { ...base, state: "running", reason: "Paused" };
     case "restarting":
@@ -206,4 +212,13 @@ function observedFromMemo(memo: RunMemo): ObservedRun {
     replicas,
     ...(memo.blocked ? { blocked: memo.blocked } : {}),
   };
+}
+
+/** "ip:port" of a running replica's metrics endpoint on its network (for Prometheus HTTP SD). */
+export function metricsAddress(c: InspectedContainer): string | undefined {
+  const port = c.Config.Labels?.[LABEL.metricsPort];
+  if (!port) return undefined;
+  const networks = Object.values(c.NetworkSettings?.Networks ?? {});
+  const ip = networks.find((n) => n?.IPAddress)?.IPAddress || c.NetworkSettings?.IPAddress;
+  return ip ? `${ip}:${port}` : undefined;
 }

@@ -1,0 +1,184 @@
+// manifests/kubernetes/: valid YAML of the expected kinds, wired together (binding → role and service
+// account, deployment → service account), a locked-down operator container, and RBAC that allows
+// every request the Kubernetes source makes (recorded against the API double, not listed by hand).
+import { readdirSync, readFileSync } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
+import { type KubeHarness, startHarness, trainingJob, until } from "../doubles/kubernetes/index.ts";
+
+const DIR = new URL("../../manifests/kubernetes/", import.meta.url);
+const CRDS = new URL("../../crds/", import.meta.url);
+
+type Doc = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  [key: string]: unknown;
+};
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+
+function load(dir: URL): { file: string; doc: Doc }[] {
+  const out: { file: string; doc: Doc }[] = [];
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+    for (const document of parseAllDocuments(readFileSync(new URL(file, dir), "utf8"))) {
+      expect(document.errors, file).toEqual([]);
+      const doc = document.toJS() as Doc | null;
+      if (doc) out.push({ file, doc });
+    }
+  }
+  return out;
+}
+
+const manifests = load(DIR);
+const byKind = (kind: string) => manifests.filter((m) => m.doc.kind === kind).map((m) => m.doc);
+const one = (kind: string) => {
+  const found = byKind(kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] as Doc;
+};
+
+function allows(rules: Rule[], group: string, resource: string, verb: string): boolean {
+  return rules.some(
+    (r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+  );
+}
+
+let harness: KubeHarness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+describe("manifests/kubernetes", () => {
+  it("parses into the operator's objects, each named, namespaced ones in mlops-system", () => {
+    expect(new Set(manifests.map((m) => m.doc.kind))).toEqual(
+      new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"]),
+    );
+    for (const { file, doc } of manifests) {
+      expect(doc.apiVersion, file).toMatch(/^([a-z0-9.]+\/)?v1$/);
+      expect(doc.metadata.name, file).toMatch(/^[a-z0-9-]+$/);
+      const clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(doc.kind);
+      expect(doc.metadata.namespace, `${file} ${doc.kind}`).toBe(clusterScoped ? undefined : "mlops-system");
+    }
+  });
+
+  it("binds the ClusterRole to the ServiceAccount the Deployment runs as", () => {
+    const binding = one("ClusterRoleBinding") as Doc & {
+      roleRef: { kind: string; name: string };
+      subjects: Doc[];
+    };
+    const account = one("ServiceAccount");
+    const deployment = one("Deployment") as Doc & {
+      spec: { template: { spec: { serviceAccountName: string } } };
+    };
+    expect(binding.roleRef).toMatchObject({ kind: "ClusterRole", name: one("ClusterRole").metadata.name });
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: account.metadata.name, namespace: "mlops-system" },
+    ]);
+    expect(deployment.spec.template.spec.serviceAccountName).toBe(account.metadata.name);
+  });
+
+  it("runs `run --source kubernetes` non-root on a read-only root filesystem with metrics and probes on 9464", () => {
+    type Pod = { securityContext: Record<string, unknown>; containers: Record<string, unknown>[] };
+    const deployment = one("Deployment") as Doc & { spec: { template: { spec: Pod } } };
+    const pod = deployment.spec.template.spec;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.containers).toHaveLength(1);
+    const container = pod.containers[0] as Record<string, unknown>;
+    expect(container.image).toBe("mlops-operator:dev");
+    const args = (container.args as string[]).join(" ");
+    expect(args).toMatch(/^run --source kubernetes\b/);
+    expect(args).toContain("--metrics-addr 0.0.0.0:9464");
+    expect(container.ports).toEqual([{ name: "metrics", containerPort: 9464, protocol: "TCP" }]);
+    expect(container).toMatchObject({
+      livenessProbe: { httpGet: { path: "/healthz", port: "metrics" } },
+      readinessProbe: { httpGet: { path: "/readyz", port: "metrics" } },
+      securityContext: {
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+      },
+    });
+    const mounts = (container.volumeMounts as { mountPath: string }[]).map((m) => m.mountPath);
+    expect(args).toContain(`--state-dir ${mounts.find((m) => m.startsWith("/var/lib/"))}`);
+  });
+
+  it("names the resources the CRDs serve", () => {
+    const crds = load(CRDS).map(
+      (c) =>
+        c.doc as Doc & {
+          spec: {
+            group: string;
+            scope: string;
+            names: { plural: string };
+            versions: { subresources?: { status?: unknown } }[];
+          };
+        },
+    );
+    const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
+    expect(crds).toHaveLength(2);
+    for (const crd of crds) {
+      expect(crd.spec).toMatchObject({ group: "mlops.dev", scope: "Namespaced" });
+      expect(crd.spec.versions[0]?.subresources?.status).toEqual({});
+      for (const verb of ["get", "list", "watch", "patch"])
+        expect(allows(rules, "mlops.dev", crd.spec.names.plural, verb)).toBe(true);
+      expect(allows(rules, "mlops.dev", `${crd.spec.names.plural}/status`, "patch")).toBe(true);
+    }
+    expect(allows(rules, "", "events", "create")).toBe(true);
+  });
+
+  it("allows every request the source makes: list, watch, get, finalizer and status patches", async () => {
+    harness = await startHarness();
+    const h = harness;
+    h.double.create(trainingJob("a"));
+    await until(
+      "finalizer",
+      () => h.double.state.get("trainingjobs", "ml", "a").metadata.finalizers?.includes(FINALIZER) === true,
+    );
+    await until(
+      "the finalizer patch answered",
+      () => h.double.openWatches === 2 && h.source.get("TrainingJob/ml/a") !== undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    h.double.stallWatches();
+    h.double.state.patch("trainingjobs", "ml", "a", { metadata: { labels: { x: "y" } } }); // → 409 → get
+    await h.source.write(h.source.get("TrainingJob/ml/a") as never, { phase: "Pending" } as never);
+    h.double.state.delete("trainingjobs", "ml", "a");
+    h.double.dropWatches();
+    await until("deleted", () => h.source.lookup("TrainingJob/ml/a").state === "deleted");
+    await h.source.forget("TrainingJob/ml/a");
+
+    const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
+    const needed = new Set<string>();
+    for (const r of h.double.requests) {
+      const parts = r.path.split("/").slice(4); // after /apis/mlops.dev/v1alpha1
+      const rest = parts[0] === "namespaces" ? parts.slice(2) : parts;
+      const resource = rest[2] === "status" ? `${rest[0]}/status` : (rest[0] as string);
+      const verb =
+        r.method === "GET"
+          ? r.query.watch
+            ? "watch"
+            : rest.length > 1
+              ? "get"
+              : "list"
+          : ({ PATCH: "patch", PUT: "update", POST: "create", DELETE: "delete" } as Record<string, string>)[
+              r.method
+            ];
+      needed.add(`${verb} ${resource}`);
+    }
+    expect([...needed].sort()).toEqual(
+      expect.arrayContaining([
+        "get trainingjobs",
+        "list trainingjobs",
+        "patch trainingjobs",
+        "patch trainingjobs/status",
+        "watch trainingjobs",
+      ]),
+    );
+    for (const need of needed) {
+      const [verb, resource] = need.split(" ") as [string, string];
+      expect(allows(rules, "mlops.dev", resource, verb), need).toBe(true);
+    }
+  });
+});

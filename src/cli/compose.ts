@@ -22,7 +22,6 @@ import { DefaultSchedulerResolver, type SchedulerMode } from "../scheduler/resol
 import { DirectorySource } from "../sources/directory/index.ts";
 import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
-import { SourceWithStatus } from "../sources/with-status.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import { stackDocker } from "../stack/docker.ts";
 import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
@@ -65,7 +64,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
   const directory = new DirectorySource({ dir: options.dir, store, once: options.once, log });
-  const source = new SourceWithStatus(directory, (key) => store.readSync(key)?.status);
+  const source: Source = directory;
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];

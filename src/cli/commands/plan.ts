@@ -2,9 +2,6 @@
 // printed here per resource: create, new run, update in place, stop, purge, delete, or nothing,
 // with a field diff against the last applied spec and Nomad's placement preview where reachable.
 // Read-only: the state directory and the watched files are not written.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
@@ -13,8 +10,7 @@ import { silentLogger } from "../../observability/logger.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
-import { generationsPath, listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
-import { SourceWithStatus } from "../../sources/with-status.ts";
+import { listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { decide } from "../../trainingjob/decide.ts";
 import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
@@ -35,7 +31,7 @@ export interface PlanOptions {
 
 export interface PlannedChange {
   readonly key: ResourceKey;
-  /** create, new-run, update, resume, repair, stop, purge, delete, wait, unknown, none */
+  /** create, new-run, update, resume, repair, stop, purge, delete, wait, blocked, unknown, none */
   readonly action: string;
   readonly detail: string;
   readonly fields: readonly string[];
@@ -69,19 +65,10 @@ export function registerPlan(program: Command): void {
 
 export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
   const stateDir = resolveStateDir(options.stateDir, options.dir);
-  // Generations are counted in a scratch copy: planning never bumps the real counters.
-  const scratch = mkdtempSync(join(tmpdir(), "mlops-plan-"));
+  // Read-only: generations are counted in memory; no status, generation or event is written.
+  const real = new StateStore(stateDir, { readOnly: true });
+  const source = new DirectorySource({ dir: options.dir, store: real, once: true, log: silentLogger() });
   try {
-    if (existsSync(generationsPath(stateDir)))
-      copyFileSync(generationsPath(stateDir), generationsPath(scratch));
-    const real = new StateStore(stateDir);
-    const directory = new DirectorySource({
-      dir: options.dir,
-      store: new StateStore(scratch),
-      once: true,
-      log: silentLogger(),
-    });
-    const source = new SourceWithStatus(directory, (key) => real.readSync(key)?.status);
     await source.start();
     const ownerId = options.ownerId ?? source.defaultOwnerId;
     const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
@@ -103,7 +90,7 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
       declared.add(keyOf(resource));
       const previous = real.readSync(keyOf(resource));
-      const fields = fieldDiff(previous?.spec, resource.spec).map(formatChange);
+      const fields = previous ? fieldDiff(previous.spec, resource.spec, ["spec"]).map(formatChange) : [];
       if (resource.kind === "MlopsStack") {
         out.push(stackChange(resource, previous !== undefined, fields));
         continue;
@@ -126,10 +113,10 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
       }
     }
     await Promise.all(resolver.built().map((s) => s.close()));
-    await directory.close();
     return out.sort((a, b) => a.key.localeCompare(b.key));
   } finally {
-    rmSync(scratch, { recursive: true, force: true });
+    await source.close();
+    await real.close();
   }
 }
 
@@ -144,7 +131,7 @@ function stackChange(stack: AnyResource, known: boolean, fields: string[]): Plan
 async function jobChange(
   job: TrainingJob,
   resolver: Awaited<ReturnType<typeof buildResolver>>,
-  source: SourceWithStatus,
+  source: DirectorySource,
   ownerId: string,
   startupTimeoutMs: number,
   fields: string[],
@@ -180,7 +167,7 @@ async function jobChange(
   if (d.notOwned)
     return {
       key,
-      action: "none",
+      action: "blocked",
       detail: `NotOwned: another operator's job on ${where} is left alone`,
       fields,
     };
@@ -230,6 +217,7 @@ const SYMBOL: Record<string, string> = {
   purge: "-",
   delete: "-",
   wait: "…",
+  blocked: "!",
   unknown: "?",
   none: " ",
 };
@@ -246,7 +234,7 @@ export function render(changes: readonly PlannedChange[]): string {
   lines.push(
     changed === 0
       ? `No changes: ${changes.length} resource(s) converged.`
-      : `Plan: ${counted("create")} to create, ${counted("new-run")} new run(s), ${counted("update") + counted("resume") + counted("repair") + counted("stop")} to change, ${counted("delete") + counted("purge")} to delete, ${counted("wait") + counted("unknown")} waiting or unknown.`,
+      : `Plan: ${counted("create")} to create, ${counted("new-run")} new run(s), ${counted("update") + counted("resume") + counted("repair") + counted("stop")} to change, ${counted("delete") + counted("purge")} to delete, ${counted("wait") + counted("blocked") + counted("unknown")} waiting, blocked or unknown.`,
   );
   return `${lines.join("\n")}\n`;
 }

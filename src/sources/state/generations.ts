@@ -24,9 +24,11 @@ export class Generations {
   #dirty = false;
   #writing: Promise<void> | undefined;
   #scheduled: NodeJS.Timeout | undefined;
+  readonly #readOnly: boolean;
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, options: { readOnly?: boolean } = {}) {
     this.#path = generationsPath(stateDir);
+    this.#readOnly = options.readOnly === true;
     try {
       const file = JSON.parse(readFileSync(this.#path, "utf8")) as GenerationsFile;
       for (const [key, entry] of Object.entries(file.resources ?? {})) {
@@ -67,6 +69,7 @@ export class Generations {
 
   /** Writes pending changes; resolves when everything observed so far is on disk. */
   async flush(): Promise<void> {
+    if (this.#readOnly) return;
     for (let round = 0; round < 100 && (this.#dirty || this.#writing); round++) {
       if (this.#writing) {
         await this.#writing;
@@ -90,6 +93,7 @@ export class Generations {
   /** Trailing debounce: a burst of observations (a full read) becomes one write after it. */
   #markDirty(): void {
     this.#dirty = true;
+    if (this.#readOnly) return;
     if (this.#scheduled) clearTimeout(this.#scheduled);
     this.#scheduled = setTimeout(() => {
       this.#scheduled = undefined;

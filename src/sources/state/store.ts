@@ -18,10 +18,13 @@ export class StateStore {
   readonly #last = new Map<ResourceKey, string>();
   readonly #queues = new Map<ResourceKey, Promise<unknown>>();
   #writes = 0;
+  readonly #readOnly: boolean;
 
-  constructor(dir: string) {
+  /** `readOnly`: `mlopsctl plan` reads the state and computes generations in memory, writing nothing. */
+  constructor(dir: string, options: { readOnly?: boolean } = {}) {
     this.dir = dir;
-    this.generations = new Generations(dir);
+    this.#readOnly = options.readOnly === true;
+    this.generations = new Generations(dir, { readOnly: this.#readOnly });
   }
 
   /** Number of status files actually written (for tests and benchmarks). */
@@ -36,6 +39,7 @@ export class StateStore {
     now: Date = new Date(),
   ): Promise<boolean> {
     const key = keyOf(resource);
+    if (this.#readOnly) return Promise.resolve(false);
     return this.#serialize(key, async () => {
       await this.generations.flush();
       const hash = specHash(resource.spec);
@@ -79,6 +83,7 @@ export class StateStore {
 
   /** Drops the status, the events and the generation of a resource that is gone for good. */
   forget(key: ResourceKey): Promise<void> {
+    if (this.#readOnly) return Promise.resolve();
     return this.#serialize(key, async () => {
       this.#last.delete(key);
       this.generations.delete(key);

@@ -107,6 +107,24 @@ describe("mlopsctl run", () => {
     }
   });
 
+  it("an invalid file changes nothing, is reported with its place, and fails --once", async () => {
+    await writeFile(join(dir, "train.yaml"), job("train", 25).replace("EPOCHS", "1EPOCHS"));
+    const before = (await containers()).map((c) => c.Id);
+    const result = await cli("run", ...common(), "--once");
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/train\.yaml:8:\d+: spec\.env\[0\]\.name/);
+    expect((await containers()).map((c) => c.Id)).toEqual(before);
+    const status = JSON.parse(
+      await readFile(join(stateDir, "status/trainingjob/default/train.json"), "utf8"),
+    );
+    expect(status.status.conditions[0]).toMatchObject({
+      type: "Ready",
+      status: "False",
+      reason: "InvalidSpec",
+    });
+    expect(status.status.run.id).toMatch(/^g1-/);
+  });
+
   it("a removed file prunes the run on the next --once", async () => {
     await rm(join(dir, "train.yaml"));
     await writeFile(join(dir, "other.yaml"), job("other", 1));

@@ -8,10 +8,12 @@ import { createLogger } from "../../observability/logger.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
+import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
 import { rowsFor } from "./get.ts";
+import { validatePaths } from "./validate.ts";
 
 export interface RunOptions {
   dir: string;
@@ -143,7 +145,10 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
     "converged once",
   );
   if (summary.timedOut) process.stderr.write(`mlopsctl: --once timed out after ${options.timeout} ms\n`);
-  return summary.failed.length > 0 || summary.timedOut ? EXIT.failed : EXIT.ok;
+  // Invalid documents changed nothing (and pruned nothing), but the run did not apply them: say so.
+  const report = await validatePaths([options.dir]);
+  for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
+  return summary.failed.length > 0 || summary.timedOut || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 async function untilSignal(operator: Operator, stateDir: string, log: Logger): Promise<number> {

@@ -107,7 +107,14 @@ export class DirectorySource implements Source {
   }
 
   lookup(key: ResourceKey): Lookup {
-    return this.#table.lookup(key);
+    const found = this.#table.lookup(key);
+    if ((found.state === "invalid" || found.state === "deleted") && found.lastKnown === undefined) {
+      // Not read in this process (it was invalid or gone since start-up): the last known resource is
+      // the one the state directory recorded, with its status (the recorded run must never be lost).
+      const record = this.#store.readSync(key);
+      if (record) return { ...found, lastKnown: recordToResource(record) };
+    }
+    return found;
   }
 
   get(key: ResourceKey): AnyResource | undefined {

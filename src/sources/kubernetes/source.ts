@@ -27,6 +27,9 @@ import { FINALIZER, type Observed } from "./objects.ts";
 import { KubeTable } from "./table.ts";
 import { WatchLoop } from "./watcher.ts";
 
+/** Finalizer patches in flight at once (a first list of 10,000 objects must not open 10,000 requests). */
+const FINALIZER_CONCURRENCY = 8;
+
 export interface KubernetesSourceSettings {
   readonly api: KubeApi;
   /** Watch one namespace; all namespaces when absent. */
@@ -55,7 +58,10 @@ export class KubernetesSource implements Source {
   readonly #settings: KubernetesSourceSettings;
   readonly #table: KubeTable;
   readonly #pending = new Set<Promise<unknown>>();
+  /** uids whose finalizer addition is queued or running. */
   readonly #adding = new Set<string>();
+  readonly #queue: { uid: string; key: ResourceKey }[] = [];
+  #active = 0;
   readonly #changes = new Subject<ResourceKey>();
   #closed = false;
 
@@ -226,22 +232,38 @@ export class KubernetesSource implements Source {
     if (!observed || observed.uid !== raw.metadata.uid) return;
     if (observed.deleting || observed.finalizers.includes(FINALIZER) || !observed.uid) return;
     if (this.#adding.has(observed.uid)) return;
-    const uid = observed.uid;
-    this.#adding.add(uid);
-    const work = this.#patchFinalizers(observed.key, (list) =>
-      list.includes(FINALIZER) ? [...list] : [...list, FINALIZER],
-    )
-      .catch((error: unknown) => {
-        this.#settings.log?.warn(
-          { key: observed.key, err: error },
-          "adding the finalizer failed (retried on the next event)",
-        );
-      })
-      .finally(() => {
-        this.#adding.delete(uid);
-        this.#pending.delete(work);
-      });
-    this.#pending.add(work);
+    this.#adding.add(observed.uid);
+    this.#queue.push({ uid: observed.uid, key: observed.key });
+    this.#pump();
+  }
+
+  /** Runs queued finalizer additions, at most FINALIZER_CONCURRENCY at once. */
+  #pump(): void {
+    while (this.#active < FINALIZER_CONCURRENCY && !this.#closed) {
+      const next = this.#queue.shift();
+      if (!next) return;
+      this.#active++;
+      const add = (list: readonly string[]) => (list.includes(FINALIZER) ? [...list] : [...list, FINALIZER]);
+      const current = this.#table.observed(next.key);
+      const work = (
+        current && !current.deleting && current.uid === next.uid
+          ? this.#patchFinalizers(next.key, add)
+          : Promise.resolve()
+      )
+        .catch((error: unknown) => {
+          this.#settings.log?.warn(
+            { key: next.key, err: error },
+            "adding the finalizer failed (retried on the next event)",
+          );
+        })
+        .finally(() => {
+          this.#active--;
+          this.#adding.delete(next.uid);
+          this.#pending.delete(work);
+          this.#pump();
+        });
+      this.#pending.add(work);
+    }
   }
 
   /** A merge patch of metadata.finalizers guarded by resourceVersion; on 409, re-read and retry once. */

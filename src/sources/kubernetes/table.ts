@@ -21,6 +21,8 @@ export class KubeTable {
   readonly #entries = new Map<ResourceKey, Entry>();
   readonly #emitted = new Map<ResourceKey, string>();
   readonly #forgotten = new Set<string>();
+  /** Keys whose latest observation fails validation (and that are not gone). */
+  readonly #invalid = new Set<ResourceKey>();
   readonly #changed: (key: ResourceKey) => void;
 
   /** `changed` is called for each key whose fingerprint changed. */
@@ -59,9 +61,7 @@ export class KubeTable {
   }
 
   invalidCount(): number {
-    let count = 0;
-    for (const entry of this.#entries.values()) if (entry.observed.error && !entry.gone) count++;
-    return count;
+    return this.#invalid.size;
   }
 
   /** An object as the server sent it (list item, ADDED, MODIFIED, a write's response). */
@@ -76,6 +76,8 @@ export class KubeTable {
       lastValid: observed.resource ?? (sameObject ? previous.lastValid : undefined),
       gone: false,
     });
+    if (observed.error) this.#invalid.add(observed.key);
+    else this.#invalid.delete(observed.key);
     this.#emit(observed.key);
     return observed;
   }
@@ -90,6 +92,7 @@ export class KubeTable {
     const entry = this.#entries.get(key);
     if (!entry || entry.gone) return;
     entry.gone = true;
+    this.#invalid.delete(key);
     this.#emit(key);
   }
 
@@ -117,6 +120,7 @@ export class KubeTable {
     }
     this.#entries.delete(key);
     this.#emitted.delete(key);
+    this.#invalid.delete(key);
   }
 
   #emit(key: ResourceKey): void {

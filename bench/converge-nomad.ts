@@ -1,0 +1,132 @@
+// Benchmark: converge 10,000 TrainingJobs from a directory against the Nomad double on loopback.
+// The double runs in its own process; the operator is `mlopsctl run --once` in another, so its CPU
+// time and peak RSS (getrusage at exit) are the operator's alone. "Converged" = a status file for
+// every resource. Then the same registrations done by a loop of one `curl` POST per job (bodies
+// rendered by the Nomad scheduler's renderJob), sequential, against a fresh double: a time-bounded
+// sample, extrapolated to the full count when the budget runs out (said so in the output).
+//   node bench/converge-nomad.ts [--count 10000] [--curl-budget-s 60] [--timeout-s 300]
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { main } from "./lib/cleanup.ts";
+import { converge, convergedLine } from "./lib/converge.ts";
+import { registerBody } from "./lib/jobs.ts";
+import { jobCount, startNomad } from "./lib/nomad.ts";
+import { runOnce } from "./lib/operator.ts";
+import { childrenCpuMs, procUsage } from "./lib/proc.ts";
+import { mb, ms, s, table, verdict } from "./lib/stats.ts";
+import { tempDir } from "./lib/temp.ts";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "10000" },
+    "curl-budget-s": { type: "string", default: "60" },
+    "timeout-s": { type: "string", default: "300" },
+  },
+});
+const count = Number(values.count);
+const curlBudgetMs = Number(values["curl-budget-s"]) * 1000;
+const limitMs = Number(values["timeout-s"]) * 1000;
+
+main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
+  const root = tempDir("converge");
+  process.stdout.write(`converge-nomad: ${count} TrainingJobs, Nomad double in its own process\n`);
+
+  // Start-up cost alone: the same command on an empty directory.
+  const empty = join(root, "empty");
+  mkdirSync(empty);
+  const nomadForBaseline = await startNomad();
+  const baseline = await runOnce(
+    { dir: empty, stateDir: join(root, "state-empty"), nomadAddr: nomadForBaseline.address },
+    join(root, "usage-empty.json"),
+    60_000,
+  );
+  await nomadForBaseline.child.stop();
+
+  const c = await converge({ root, count, limitMs });
+  const doubleUsage = procUsage(c.nomad.child.pid);
+  await c.nomad.child.stop();
+  const u = c.once.usage;
+  const cpuMs = u?.cpuMs ?? Number.NaN;
+  const workCpuMs = cpuMs - (baseline.usage?.cpuMs ?? 0);
+  const peak = u?.peakRssBytes ?? Number.NaN;
+  process.stdout.write(`${convergedLine(c, count)}\n`);
+  if (c.once.code !== 0) process.stdout.write(`operator stderr (tail): ${c.once.stderr.join(" | ")}\n`);
+
+  // The curl loop: one process per job, sequential, against a fresh double.
+  const fresh = await startNomad();
+  const bodies = join(root, "bodies");
+  mkdirSync(bodies);
+  const files = c.refs.map((ref) => {
+    const file = join(bodies, `${ref.namespace}-${ref.name}.json`);
+    writeFileSync(file, JSON.stringify(registerBody(ref, "bench")));
+    return file;
+  });
+  const cpu0 = childrenCpuMs();
+  const t0 = performance.now();
+  let posted = 0;
+  let failed = 0;
+  for (const file of files) {
+    if (performance.now() - t0 > curlBudgetMs) break;
+    const r = spawnSync(
+      "curl",
+      ["-s", "-f", "-o", "/dev/null", "-X", "POST", "--data", `@${file}`, `${fresh.address}/v1/jobs`],
+      {
+        timeout: 10_000,
+      },
+    );
+    if (r.status !== 0) failed++;
+    posted++;
+  }
+  const curlMs = performance.now() - t0;
+  const curlCpuMs = childrenCpuMs() - cpu0;
+  const curlJobs = await jobCount(fresh.address);
+  await fresh.child.stop();
+  const sampled = posted < count;
+  const curlTotalMs = (curlMs / Math.max(1, posted)) * count;
+
+  const rows = [
+    [
+      "",
+      "operator (mlopsctl run --once)",
+      `curl loop (${sampled ? `${posted} sampled, extrapolated` : "all"})`,
+      "target",
+    ],
+    [
+      "wall time",
+      s(c.once.wallMs),
+      `${s(curlTotalMs)}${sampled ? " (est.)" : ""}`,
+      `≤ 20 s (${verdict(c.once.wallMs, 20_000)})`,
+    ],
+    ["jobs/s", (count / (c.once.wallMs / 1000)).toFixed(0), (posted / (curlMs / 1000)).toFixed(0), ""],
+    ["CPU total", s(cpuMs), `${s((curlCpuMs / Math.max(1, posted)) * count)} (curl processes)`, ""],
+    [
+      "CPU per job",
+      ms(cpuMs / count, 2),
+      ms(curlCpuMs / Math.max(1, posted), 2),
+      `≤ 1 ms (${verdict(cpuMs / count, 1)})`,
+    ],
+    ["CPU per job, start-up excluded", ms(workCpuMs / count, 2), "", ""],
+    ["peak RSS", mb(peak), "", `≤ 150 MB (${verdict(peak, 150 * 1024 * 1024)})`],
+    [
+      "start-up alone (empty dir)",
+      `${s(baseline.wallMs)} wall, ${s(baseline.usage?.cpuMs ?? Number.NaN)} CPU, ${mb(baseline.usage?.peakRssBytes ?? Number.NaN)}`,
+      "",
+      "",
+    ],
+    [
+      "Nomad double (own process)",
+      doubleUsage ? `${s(doubleUsage.cpuMs)} CPU, ${mb(doubleUsage.peakRssBytes)} peak` : "n/a",
+      "",
+      "",
+    ],
+    ["Nomad jobs registered", String(c.nomadJobs), `${curlJobs} (${failed} failed POSTs)`, ""],
+  ];
+  process.stdout.write(`${table(rows)}\n`);
+  if (sampled)
+    process.stdout.write(
+      `curl: ${posted} of ${count} POSTs within the ${curlBudgetMs / 1000} s budget; totals extrapolated linearly\n`,
+    );
+  if (c.statusFiles !== count || c.once.code !== 0) process.exitCode = 1;
+});

@@ -1,0 +1,133 @@
+// Benchmark: file edit → Nomad job updated. Converge 10,000 TrainingJobs (`mlopsctl run --once`),
+// then run the operator watching (`mlopsctl run`, no --once) until it is idle, and edit one file at a
+// time, 100 times (a new DATASET value: a new run, so a Nomad register). Each latency runs from the
+// return of writeFileSync to the arrival of that job's JobRegistered event (new generation) on the
+// double's event stream (/v1/event/stream; clocks: CLOCK_MONOTONIC in both processes). Also prints the
+// operator's idle CPU over a quiet window (target ≈ 0) and its RSS holding 10,000 resources.
+//   node bench/edit-latency.ts [--count 10000] [--edits 100] [--timeout-s 300]
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { makeKey } from "../src/api/resources.ts";
+import { META } from "../src/scheduler/nomad/meta.ts";
+import { main } from "./lib/cleanup.ts";
+import { converge, convergedLine } from "./lib/converge.ts";
+import { jobYaml } from "./lib/jobs.ts";
+import { followJobEvents, type JobEvent } from "./lib/nomad.ts";
+import { metricSum, type RunningOperator, startOperator } from "./lib/operator.ts";
+import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
+import { tempDir } from "./lib/temp.ts";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "10000" },
+    edits: { type: "string", default: "100" },
+    "timeout-s": { type: "string", default: "300" },
+  },
+});
+const count = Number(values.count);
+const edits = Math.min(count, Number(values.edits));
+const limitMs = Number(values["timeout-s"]) * 1000;
+const EDIT_TIMEOUT_MS = 10_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the operator's queue is empty and no reconcile ran for `quietMs` (bounded). */
+async function idle(operator: RunningOperator, quietMs: number, limit: number): Promise<number> {
+  const t0 = performance.now();
+  let last = -1;
+  let since = performance.now();
+  while (performance.now() - t0 < limit) {
+    const text = await fetch(`${operator.metrics}/metrics`).then((r) => r.text());
+    const done = metricSum(text, "controller_runtime_reconcile_total");
+    const busy = metricSum(text, "workqueue_depth") + metricSum(text, "controller_runtime_active_workers");
+    if (done !== last || busy > 0) {
+      last = done;
+      since = performance.now();
+    } else if (performance.now() - since >= quietMs) return performance.now() - t0;
+    await sleep(250);
+  }
+  throw new Error(`the operator did not settle within ${limit} ms`);
+}
+
+main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () => {
+  const root = tempDir("edit");
+  process.stdout.write(
+    `edit-latency: ${count} TrainingJobs converged, then ${edits} edits with the operator watching\n`,
+  );
+  const c = await converge({ root, count, limitMs });
+  process.stdout.write(`${convergedLine(c, count)} in ${s(c.once.wallMs)}\n`);
+  if (c.once.code !== 0) throw new Error(`convergence failed: ${c.once.stderr.join(" | ")}`);
+
+  const t0 = performance.now();
+  const operator = await startOperator(c.setup);
+  const settleMs = await idle(operator, 2000, limitMs);
+  process.stdout.write(
+    `operator watching: started and settled in ${s(performance.now() - t0)} (idle after ${s(settleMs)} of polling)\n`,
+  );
+
+  // Idle: nothing changes for 5 s.
+  const before = operator.usage();
+  await sleep(5000);
+  const after = operator.usage();
+  const idleCpuMs = before && after ? after.cpuMs - before.cpuMs : Number.NaN;
+
+  const waiting = new Map<string, (event: JobEvent) => void>();
+  const stopEvents = await followJobEvents(c.nomad.address, (event) => {
+    const key = event.meta[META.key];
+    if (event.type !== "JobRegistered" || !key || event.meta[META.generation] === "1") return;
+    waiting.get(key)?.(event);
+  });
+  const latencies: number[] = [];
+  let missed = 0;
+  const cpu0 = operator.usage()?.cpuMs ?? Number.NaN;
+  for (let n = 0; n < edits; n++) {
+    const ref = c.refs[(n * 97 + 13) % count];
+    if (!ref) continue;
+    const key = makeKey("TrainingJob", ref.namespace, ref.name);
+    const seen = new Promise<JobEvent | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), EDIT_TIMEOUT_MS);
+      waiting.set(key, (event) => {
+        clearTimeout(timer);
+        resolve(event);
+      });
+    });
+    writeFileSync(ref.file, jobYaml(ref, `/data/set-${ref.index}-edit-${n}`));
+    const written = process.hrtime.bigint();
+    const event = await seen;
+    waiting.delete(key);
+    if (event) latencies.push(Number(event.at - written) / 1e6);
+    else missed++;
+    await sleep(100);
+  }
+  const editCpuMs = (operator.usage()?.cpuMs ?? Number.NaN) - cpu0;
+  stopEvents();
+  const usage = operator.usage();
+  await operator.child.stop(10_000);
+
+  const p50 = percentile(latencies, 50);
+  const p99 = percentile(missed > 0 ? [...latencies, ...Array(missed).fill(EDIT_TIMEOUT_MS)] : latencies, 99);
+  process.stdout.write(
+    `${table([
+      ["", "measured", "target"],
+      ["edit → register p50", ms(p50), `≤ 100 ms (${verdict(p50, 100)})`],
+      ["edit → register p99", ms(p99), `≤ 500 ms (${verdict(p99, 500)})`],
+      ["min / max", `${ms(Math.min(...latencies))} / ${ms(Math.max(...latencies))}`, ""],
+      [
+        "edits seen",
+        `${latencies.length}/${edits}${missed ? ` (${missed} not within ${EDIT_TIMEOUT_MS / 1000} s)` : ""}`,
+        "",
+      ],
+      ["operator CPU per edit", ms(editCpuMs / edits), ""],
+      [
+        "idle CPU over 5 s",
+        `${ms(idleCpuMs, 0)} (${((idleCpuMs / 5000) * 100).toFixed(1)} % of a core)`,
+        "≈ 0",
+      ],
+      [
+        `RSS now / peak (${count} resources)`,
+        usage ? `${mb(usage.rssBytes)} / ${mb(usage.peakRssBytes)}` : "n/a",
+        "≤ 150 MB",
+      ],
+    ])}\n`,
+  );
+  if (missed > 0) process.exitCode = 1;
+});

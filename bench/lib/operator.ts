@@ -1,0 +1,112 @@
+// The operator as users run it, `bin/mlopsctl run`, in a child process: with --once (measured from
+// spawn to exit, CPU time and peak RSS from getrusage at exit via usage-report.ts) or long-running
+// (measured from /proc while it lives; its /metrics address read from the start-up log line).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type Child, startChild } from "./child.ts";
+import { type ProcUsage, procUsage } from "./proc.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const MLOPSCTL = join(ROOT, "bin", "mlopsctl");
+const REPORT = join(ROOT, "bench", "lib", "usage-report.ts");
+
+export interface OperatorSetup {
+  readonly dir: string;
+  readonly stateDir: string;
+  readonly nomadAddr: string;
+  /** Extra environment (CONSUL_HTTP_ADDR, GRAFANA_URL, DOCKER_HOST, ...). */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly ownerId?: string;
+}
+
+export interface OnceResult {
+  readonly code: number | string;
+  readonly wallMs: number;
+  /** From getrusage at exit (undefined if the process died before writing it). */
+  readonly usage: { cpuMs: number; userMs: number; systemMs: number; peakRssBytes: number } | undefined;
+  readonly summary: string | undefined;
+  readonly stderr: readonly string[];
+}
+
+function args(setup: OperatorSetup, extra: readonly string[]): string[] {
+  return [
+    "run",
+    "--dir",
+    setup.dir,
+    "--state-dir",
+    setup.stateDir,
+    "--nomad-addr",
+    setup.nomadAddr,
+    "--scheduler",
+    "nomad",
+    "--metrics-addr",
+    "127.0.0.1:0",
+    "--log-format",
+    "json",
+    "--owner-id",
+    setup.ownerId ?? "bench",
+    ...extra,
+  ];
+}
+
+function env(setup: OperatorSetup, usageFile: string | undefined): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, ...setup.env };
+  delete base.NOMAD_ADDR;
+  if (!setup.env?.CONSUL_HTTP_ADDR) delete base.CONSUL_HTTP_ADDR;
+  if (!setup.env?.GRAFANA_URL) delete base.GRAFANA_URL;
+  if (usageFile) {
+    base.NODE_OPTIONS = `${base.NODE_OPTIONS ?? ""} --import=${REPORT}`.trim();
+    base.MLOPS_BENCH_USAGE_FILE = usageFile;
+  }
+  return base;
+}
+
+/** `mlopsctl run --once` until it exits (bounded by --timeout and a kill after `limitMs`). */
+export async function runOnce(setup: OperatorSetup, usageFile: string, limitMs: number): Promise<OnceResult> {
+  const t0 = performance.now();
+  const child = startChild(MLOPSCTL, args(setup, ["--once", "--timeout", `${Math.round(limitMs / 1000)}s`]), {
+    env: env(setup, usageFile),
+    name: "mlopsctl run --once",
+  });
+  const killer = setTimeout(() => void child.stop(), limitMs + 15_000);
+  const code = await child.exited;
+  clearTimeout(killer);
+  const wallMs = performance.now() - t0;
+  let usage: OnceResult["usage"];
+  try {
+    usage = JSON.parse(readFileSync(usageFile, "utf8")) as OnceResult["usage"];
+  } catch {
+    usage = undefined;
+  }
+  const summary = child.stdout.find((line) => line.includes('"converged once"'));
+  return { code, wallMs, usage, summary, stderr: child.stderr.slice(-10) };
+}
+
+export interface RunningOperator {
+  readonly child: Child;
+  readonly metrics: string;
+  usage(): ProcUsage | undefined;
+}
+
+/** `mlopsctl run` (watching), ready once it logs its start-up line and answers /readyz. */
+export async function startOperator(setup: OperatorSetup): Promise<RunningOperator> {
+  const child = startChild(MLOPSCTL, args(setup, []), { env: env(setup, undefined), name: "mlopsctl run" });
+  const line = await child.waitForLine(/"operator starting"/, 60_000);
+  const metrics = /"metrics":"([^"]+)"/.exec(line)?.[1];
+  if (!metrics) throw new Error(`no metrics address in the start-up line: ${line}`);
+  return {
+    child,
+    metrics: metrics.startsWith("http") ? metrics : `http://${metrics}`,
+    usage: () => procUsage(child.pid),
+  };
+}
+
+/** Sum of a metric's samples in Prometheus text (all label sets), 0 when absent. */
+export function metricSum(text: string, name: string): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}

@@ -1,0 +1,32 @@
+// Figures: percentiles (nearest rank), and number formatting for the printed tables.
+
+/** Nearest-rank percentile of `values` (p in 0..100); NaN for an empty list. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] as number;
+}
+
+export const ms = (value: number, digits = 1): string => `${value.toFixed(digits)} ms`;
+export const s = (valueMs: number): string => `${(valueMs / 1000).toFixed(2)} s`;
+export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** "ok" or "MISSED" against a target (lower is better). */
+export const verdict = (value: number, target: number): string => (value <= target ? "ok" : "MISSED");
+
+/** Prints aligned `label  value  target  verdict` rows. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const row of rows) {
+    for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  }
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}

@@ -1,0 +1,11 @@
+// Temporary directories for benchmarks, removed by cleanup().
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { onCleanup } from "./cleanup.ts";
+
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `mlops-bench-${prefix}-`));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}

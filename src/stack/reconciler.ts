@@ -160,6 +160,11 @@ export function createStackReconciler(options: StackReconcilerOptions): StackRec
       } catch (error) {
         if (isTransient(error)) throw error;
         const problem = problemOf(error);
+        if (isRace(problem)) {
+          // The container went away under us (docker rm -f: the die event comes before destroy).
+          ctx.log.debug({ stack: desired.key, step: step.op }, problem.message);
+          continue;
+        }
         failures[target] = problem;
         ctx.recorder.event(desired.key as ResourceKey, "Warning", problem.reason, problem.message);
         ctx.log.warn({ stack: desired.key, step: step.op, reason: problem.reason }, problem.message);
@@ -274,6 +279,14 @@ export function createStackReconciler(options: StackReconcilerOptions): StackRec
       );
     },
   };
+}
+
+/** A container removed while we acted on it: look again at once, it is not a failure. */
+function isRace(problem: Problem): boolean {
+  return (
+    problem.reason === "NotFound" ||
+    /removal of container .* is already in progress|marked for removal/i.test(problem.message)
+  );
 }
 
 function describe(step: Step): string {

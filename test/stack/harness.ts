@@ -90,6 +90,11 @@ export interface Harness {
   ): Promise<number>;
   /** Resolves when changes() emits `key` (or rejects after timeoutMs). */
   nextChange(key: ResourceKey, timeoutMs?: number): Promise<number>;
+  /**
+   * Runs the reconciler as the controller would: on every changes() key for the stack and when the
+   * returned requeue is due, one reconcile at a time (a change during a reconcile runs one more).
+   */
+  drive(stack: () => MlopsStack): { stop(): void; readonly reconciles: number };
   close(): void;
 }
 
@@ -213,6 +218,53 @@ export async function createHarness(options: {
           },
         });
       });
+    },
+    drive(current) {
+      let running = false;
+      let dirty = false;
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      const state = { reconciles: 0 };
+      const kick = (): void => {
+        if (stopped) return;
+        if (running) {
+          dirty = true;
+          return;
+        }
+        if (timer) clearTimeout(timer);
+        running = true;
+        state.reconciles += 1;
+        harness
+          .reconcile(current())
+          .then(
+            (action) => action,
+            () => ({ requeueAfterMs: 1000 }) as Action,
+          )
+          .then((action) => {
+            running = false;
+            if (dirty) {
+              dirty = false;
+              kick();
+            } else if ("requeueAfterMs" in action && !stopped) {
+              timer = setTimeout(kick, action.requeueAfterMs);
+            }
+          });
+      };
+      const key = keyOf(current());
+      const sub = reconciler.changes().subscribe((k) => {
+        if (k === key) kick();
+      });
+      kick();
+      return {
+        get reconciles() {
+          return state.reconciles;
+        },
+        stop() {
+          stopped = true;
+          if (timer) clearTimeout(timer);
+          sub.unsubscribe();
+        },
+      };
     },
     close() {
       subscription.unsubscribe();

@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: run test deps images check bench clean-docker
+.PHONY: run test deps build images check bench
 
 node_modules/.package-lock.json: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -11,11 +11,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: node_modules/.package-lock.json
 
+build: deps
+	$(NPM) run build
+
 images: deps
 	hack/ensure-docker.sh
 	hack/build-images.sh
 
-run: deps images
+run: build images
 	./bin/mlopsctl run --dir examples/quickstart --scheduler auto
 
 test: deps

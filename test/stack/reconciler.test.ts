@@ -211,7 +211,7 @@ describe("stack reconciler", () => {
     } as TrainingJob;
     const waiting = context([job]);
     expect(await r.finalize("MlopsStack/default/platform", stack, waiting.ctx)).toEqual({
-      requeueAfterMs: 1000,
+      requeueAfterMs: 2000,
     });
     expect(reason(waiting.written, "Ready")).toBe("DependentsExist");
     world.calls.length = 0;

@@ -22,6 +22,7 @@ import {
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import type { Lookup, Source } from "../source.ts";
 import { codeOf, type KubeApi, PLURALS, type RawObject } from "./api.ts";
+import { FinalizerQueue } from "./finalizers.ts";
 import { mergePatchFor } from "./merge-patch.ts";
 import { FINALIZER, type Observed } from "./objects.ts";
 import { KubeTable } from "./table.ts";
@@ -57,11 +58,7 @@ export class KubernetesSource implements Source {
   readonly #api: KubeApi;
   readonly #settings: KubernetesSourceSettings;
   readonly #table: KubeTable;
-  readonly #pending = new Set<Promise<unknown>>();
-  /** uids whose finalizer addition is queued or running. */
-  readonly #adding = new Set<string>();
-  readonly #queue: { uid: string; key: ResourceKey }[] = [];
-  #active = 0;
+  readonly #finalizers: FinalizerQueue;
   readonly #changes = new Subject<ResourceKey>();
   #closed = false;
 
@@ -72,6 +69,11 @@ export class KubernetesSource implements Source {
     const scope = settings.namespace ? ` namespace ${settings.namespace}` : "";
     this.description = `kubernetes ${settings.api.server}${scope}`;
     this.defaultOwnerId = ownerIdFor(settings.api.server, settings.namespace);
+    this.#finalizers = new FinalizerQueue(
+      (key, uid) => this.#addFinalizer(key, uid),
+      FINALIZER_CONCURRENCY,
+      settings.log,
+    );
     this.#table = new KubeTable((key) => {
       sourceInvalidDocuments.set(this.#table.invalidCount());
       if (!this.#closed) this.#changes.next(key);
@@ -139,7 +141,11 @@ export class KubernetesSource implements Source {
   async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
     const key = keyOf(resource);
     for (let attempt = 0; ; attempt++) {
-      const observed = this.#table.observed(key);
+      let observed = this.#table.observed(key);
+      if (observed?.uid && attempt === 0) {
+        await this.#finalizers.settle(observed.uid); // its patch first: no 409 between the two
+        observed = this.#table.observed(key);
+      }
       if (!observed) return;
       const current = observed.status;
       if (current !== undefined && sameIgnoringTimes(current, status)) return;
@@ -174,7 +180,7 @@ export class KubernetesSource implements Source {
   async close(): Promise<void> {
     this.#closed = true;
     await Promise.all(KINDS.map((k) => this.loops[k].stop()));
-    await Promise.allSettled([...this.#pending]);
+    await this.#finalizers.close();
     this.#changes.complete();
   }
 
@@ -224,46 +230,21 @@ export class KubernetesSource implements Source {
     return { items, resourceVersion: page.resourceVersion };
   }
 
-  /** Adds the finalizer to a live object that lacks it (in the background; the next event retries). */
+  /** Asks for the finalizer on a live object that lacks it (added in the background). */
   #ensureFinalizer(kind: Kind, raw: RawObject, applied?: Observed): void {
     if (this.#settings.finalizer === false || this.#closed) return;
     const observed =
       applied ?? this.#table.observed(makeKey(kind, raw.metadata?.namespace, raw.metadata?.name));
-    if (!observed || observed.uid !== raw.metadata.uid) return;
-    if (observed.deleting || observed.finalizers.includes(FINALIZER) || !observed.uid) return;
-    if (this.#adding.has(observed.uid)) return;
-    this.#adding.add(observed.uid);
-    this.#queue.push({ uid: observed.uid, key: observed.key });
-    this.#pump();
+    if (!observed?.uid || observed.uid !== raw.metadata.uid) return;
+    if (observed.deleting || observed.finalizers.includes(FINALIZER)) return;
+    this.#finalizers.request(observed.key, observed.uid);
   }
 
-  /** Runs queued finalizer additions, at most FINALIZER_CONCURRENCY at once. */
-  #pump(): void {
-    while (this.#active < FINALIZER_CONCURRENCY && !this.#closed) {
-      const next = this.#queue.shift();
-      if (!next) return;
-      this.#active++;
-      const add = (list: readonly string[]) => (list.includes(FINALIZER) ? [...list] : [...list, FINALIZER]);
-      const current = this.#table.observed(next.key);
-      const work = (
-        current && !current.deleting && current.uid === next.uid
-          ? this.#patchFinalizers(next.key, add)
-          : Promise.resolve()
-      )
-        .catch((error: unknown) => {
-          this.#settings.log?.warn(
-            { key: next.key, err: error },
-            "adding the finalizer failed (retried on the next event)",
-          );
-        })
-        .finally(() => {
-          this.#active--;
-          this.#adding.delete(next.uid);
-          this.#pending.delete(work);
-          this.#pump();
-        });
-      this.#pending.add(work);
-    }
+  /** Adds the finalizer unless the object changed meanwhile (re-created, being deleted). */
+  async #addFinalizer(key: ResourceKey, uid: string): Promise<void> {
+    const current = this.#table.observed(key);
+    if (!current || current.deleting || current.uid !== uid) return;
+    await this.#patchFinalizers(key, (list) => (list.includes(FINALIZER) ? [...list] : [...list, FINALIZER]));
   }
 
   /** A merge patch of metadata.finalizers guarded by resourceVersion; on 409, re-read and retry once. */

@@ -105,8 +105,10 @@ export interface Harness {
 export async function privilegedAllowed(conn: DockerConnection): Promise<boolean> {
   const forced = process.env.MLOPS_STACK_NOMAD_PRIVILEGED;
   if (forced !== undefined) return forced !== "0";
+  const image = process.env.MLOPS_E2E_OFFICIAL_IMAGES === "1" ? undefined : LOCAL_IMAGES.nomad;
+  if (image === undefined) return true; // official images: Nomad as FIELD-NOTES.md asks
   const probe = await conn.docker.createContainer({
-    Image: LOCAL_IMAGES.nomad,
+    Image: image,
     Entrypoint: ["/bin/true"],
     User: "0:0",
     Labels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": "stack" },

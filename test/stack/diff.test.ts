@@ -129,7 +129,8 @@ describe("diff", () => {
   });
 
   it("never touches a foreign network holding the stack's network name", () => {
-    const observed = { ...world, network: { ...world.network!, labels: {} } } as ObservedStack;
+    if (world.network === undefined) throw new Error("fixture has a network");
+    const observed: ObservedStack = { ...world, network: { ...world.network, labels: {} } };
     const plan = diff(desired, observed, { ownerId: OWNER });
     expect(plan.steps).toEqual([]);
     expect(plan.blocked.network?.reason).toBe("NameConflict");

@@ -236,7 +236,7 @@ export async function createHarness(options: {
         if (timer) clearTimeout(timer);
         running = true;
         state.reconciles += 1;
-        harness
+        void harness
           .reconcile(current())
           .then(
             (action) => action,

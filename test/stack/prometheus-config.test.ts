@@ -3,6 +3,10 @@
 // (docs/prometheus/latest/configuration/configuration.md, <consul_sd_config> and <relabel_config>);
 // the http variant and the rule files go through promtool in promtool.test.ts.
 import { describe, expect, it } from "vitest";
+
+// biome-ignore lint/suspicious/noExplicitAny: parsed YAML, probed field by field below
+type Yaml = any;
+
 import { parse } from "yaml";
 import { SCRAPE_TAG } from "../../src/stack/config/prometheus.ts";
 import { renderStack } from "../../src/stack/render.ts";
@@ -73,7 +77,7 @@ function prometheusYaml(spec: Record<string, unknown> = {}) {
 describe("prometheus.yml with serviceDiscovery: consul", () => {
   const config = prometheusYaml();
   const jobs = config.scrape_configs as Record<string, unknown>[];
-  const training = jobs.find((j) => j.job_name === "mlops-trainingjobs") as Record<string, any>;
+  const training = jobs.find((j) => j.job_name === "mlops-trainingjobs") as Yaml;
 
   it("uses consul_sd_configs against the stack's Consul with only documented fields of the right type", () => {
     expect(training.consul_sd_configs).toHaveLength(1);
@@ -87,7 +91,7 @@ describe("prometheus.yml with serviceDiscovery: consul", () => {
   });
 
   it("keeps services by the operator's tag and takes the metrics path and address from the service", () => {
-    const relabel = training.relabel_configs as Record<string, any>[];
+    const relabel = training.relabel_configs as Yaml[];
     for (const rule of relabel) {
       for (const key of Object.keys(rule)) expect(RELABEL_FIELDS.has(key), key).toBe(true);
       expect(RELABEL_ACTIONS.has(rule.action ?? "replace")).toBe(true);
@@ -111,7 +115,7 @@ describe("prometheus.yml with serviceDiscovery: consul", () => {
   });
 
   it("scrapes the operator at the network's gateway, never 127.0.0.1, and each component", () => {
-    const operator = jobs.find((j) => j.job_name === "mlops-operator") as Record<string, any>;
+    const operator = jobs.find((j) => j.job_name === "mlops-operator") as Yaml;
     expect(operator.static_configs[0].targets).toEqual(["172.20.0.1:9464"]);
     expect(jobs.map((j) => j.job_name)).toEqual([
       "mlops-operator",

@@ -2,6 +2,7 @@
 // watch (the client's Watch, JSON lines), get, and merge patches of an object and of its /status
 // subresource. Errors become KubernetesError with the HTTP code and the Status reason the API server
 // sent, and a message naming the server, the verb and the object. Requests are counted per endpoint.
+import { STATUS_CODES } from "node:http";
 import {
   CustomObjectsApi,
   type KubeConfig,
@@ -214,12 +215,17 @@ export class ClientKubeApi implements KubeApi {
     const status =
       typeof code.code === "number" ? code.code : typeof code.statusCode === "number" ? code.statusCode : 0;
     const body = parseStatus((error as { body?: unknown }).body);
-    const detail = body?.message ?? (error instanceof Error ? error.message.split("\n")[0] : String(error));
+    const text = error instanceof Error ? error.message : String(error);
+    // ApiException without a Status body: "HTTP-Code: 401\nMessage: Unauthorized\nBody: ..."
+    const said = /^Message: (.+)$/m.exec(text)?.[1];
+    const reason = body?.reason ?? (status ? (STATUS_CODES[status] ?? said)?.replace(/\s+/g, "") : undefined);
+    const detail =
+      body?.message ?? (said && said !== "Unknown API Status Code!" ? said : text.split("\n")[0]);
     const prefix = `kubernetes ${this.server}: ${what}`;
     const message = status
-      ? `${prefix}: ${status}${body?.reason ? ` ${body.reason}` : ""}: ${detail}`
+      ? `${prefix}: ${status}${reason ? ` ${reason}` : ""}: ${detail}`
       : `${prefix}: ${detail}`;
-    return new KubernetesError(status, body?.reason, message, error);
+    return new KubernetesError(status, reason, message, error);
   }
 }
 

@@ -91,7 +91,8 @@ export class KubernetesSource implements Source {
       timer = setTimeout(() => {
         const waiting = KINDS.filter((k) => this.loops[k].stats.lists === 0);
         const last = waiting.map((k) => this.loops[k].lastError).find((e) => e !== undefined);
-        const detail = last instanceof Error ? `: ${last.message}` : "";
+        const detail =
+          last instanceof Error ? `: ${last.message.replace(`kubernetes ${this.#api.server}: `, "")}` : "";
         const what = waiting.map((k) => `${PLURALS[k]}.mlops.dev`).join(" and ");
         reject(
           new OperatorError(

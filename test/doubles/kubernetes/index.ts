@@ -1,5 +1,6 @@
 export type { KubeHarness } from "./harness.ts";
 export { mlopsStack, startHarness, trainingJob, until } from "./harness.ts";
+export { kubeconfigYaml, writeKubeconfig } from "./kubeconfig.ts";
 export { applyMergePatch } from "./merge-patch.ts";
 export type { KubernetesDoubleOptions, RecordedRequest } from "./server.ts";
 export { KubernetesDouble, pluralOf } from "./server.ts";

@@ -2,6 +2,9 @@
 // for Consul, Nomad and Grafana) on its own subnet 172.28.0.0/16. One stack is brought up and then
 // disturbed step by step; every object carries mlops.dev/test=true and is removed at the end.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stackContainerName, stackVolumeName } from "../../src/api/names.ts";
 import type { MlopsStack, ResourceKey, TrainingJob } from "../../src/api/resources.ts";
@@ -158,6 +161,34 @@ describe("MlopsStack on Docker", () => {
     });
     await h.reconcile(s3);
     expect(conditionOf(h.statusOf(s3), "Degraded")).toMatchObject({ status: "True", reason: "IPInUse" });
+  });
+
+  it("reports PortInUse when a host port is taken, and recovers once it is free", async () => {
+    const blocker = createServer();
+    blocker.listen(0, "127.0.0.1");
+    await once(blocker, "listening");
+    const port = (blocker.address() as AddressInfo).port;
+    const other = `it-${run}-d`;
+    const s4 = stackResource(other, {
+      ...spec(),
+      network: { name: `mlops-it-${run}-d`, subnet: "172.26.0.0/16" },
+      consul: { image: LOCAL_IMAGES.consul, ip: "172.26.0.10", hostPort: port },
+      nomad: { enabled: false },
+      prometheus: { enabled: false },
+      grafana: { enabled: false },
+    });
+    try {
+      await h.reconcile(s4);
+      expect(conditionOf(h.statusOf(s4), "Degraded")).toMatchObject({ status: "True", reason: "PortInUse" });
+      blocker.close();
+      await once(blocker, "close");
+      await h.converge(s4, isReady, 30_000);
+      expect(h.statusOf(s4)?.endpoints?.consul?.host).toBe(`http://127.0.0.1:${port}`);
+      expect((await fetch(`http://127.0.0.1:${port}/v1/status/leader`)).status).toBe(200);
+    } finally {
+      blocker.close();
+      await h.reconciler.finalize(`MlopsStack/default/${other}` as ResourceKey, s4, h.ctx);
+    }
   });
 
   it("waits for TrainingJobs that name the stack before deleting it (DependentsExist)", async () => {

@@ -138,6 +138,23 @@ describe("KubernetesSource: list then watch", () => {
   });
 });
 
+describe("KubernetesSource: the client's inactivity timeout", () => {
+  it("a watch the client aborts for silence counts as a stall (not an error) and resumes", async () => {
+    const h = await start({
+      source: { stallMs: 10_000, watchInactivityMs: 200 },
+      double: { bookmarkMs: 60_000 },
+    });
+    await until("watching", () => h.double.openWatches === 2);
+    h.double.stallWatches();
+    h.double.create(trainingJob("a"));
+    await until("a after the client's timeout", () => stateOf(h, A) === "present");
+    const stats = h.source.loops.TrainingJob.stats;
+    expect(stats.stalls).toBeGreaterThanOrEqual(1);
+    expect(stats.errors).toBe(0);
+    expect(stats.lists).toBe(1);
+  });
+});
+
 describe("KubernetesSource: safety", () => {
   it("invalid objects are 'invalid' with namespace/name: path: message, and are never deleted", async () => {
     const h = await start({ double: { eventWindow: 3 } });

@@ -108,13 +108,22 @@ export class ClientKubeApi implements KubeApi {
   readonly #api: CustomObjectsApi;
   readonly #watch: Watch;
 
-  constructor(config: KubeConfig) {
+  /**
+   * `watchInactivityMs`: the client's own watch timeout without data (30 s in client-node 2.0). Kept
+   * above the source's stall watchdog so that the watchdog decides (bookmarks come about once a
+   * minute from a real API server; 30 s would restart every idle watch twice a minute).
+   */
+  constructor(config: KubeConfig, options: { watchInactivityMs?: number } = {}) {
     const cluster = config.getCurrentCluster();
     if (!cluster)
       throw new OperatorError("KubernetesConfig", "kubeconfig: no current cluster (set a context)");
     this.server = cluster.server;
     this.#api = config.makeApiClient(CustomObjectsApi);
     this.#watch = new Watch(config);
+    const inner = this.#watch as unknown as { requestTimeoutMs?: unknown };
+    if (options.watchInactivityMs !== undefined && typeof inner.requestTimeoutMs === "number") {
+      inner.requestTimeoutMs = options.watchInactivityMs;
+    }
   }
 
   list(

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { messageOf, OperatorError } from "../../api/errors.ts";
 import { ClientKubeApi, type KubeApi } from "./api.ts";
 import { KubernetesSource, type KubernetesSourceSettings } from "./source.ts";
+import { DEFAULT_STALL_MS } from "./watcher.ts";
 
 export interface KubernetesSourceOptions extends Omit<KubernetesSourceSettings, "api"> {
   /** Path of a kubeconfig file (mlopsctl run --kubeconfig). */
@@ -13,6 +14,8 @@ export interface KubernetesSourceOptions extends Omit<KubernetesSourceSettings, 
   readonly context?: string;
   /** A loaded configuration (tests); wins over `kubeconfig`. */
   readonly kubeConfig?: KubeConfig;
+  /** The client's own watch inactivity timeout (default: the stall watchdog's + 15 s). */
+  readonly watchInactivityMs?: number;
   /** The API itself (tests); wins over everything above. */
   readonly api?: KubeApi;
   readonly log?: Logger;
@@ -37,7 +40,7 @@ export function loadKubeConfig(options: Pick<KubernetesSourceOptions, "kubeconfi
 
 /** The Kubernetes source for the composition root: `mlopsctl run --source kubernetes`. */
 export function kubernetesSource(options: KubernetesSourceOptions = {}): KubernetesSource {
-  const { kubeconfig, context, kubeConfig, api, ...settings } = options;
+  const { kubeconfig, context, kubeConfig, api, watchInactivityMs: _inactivity, ...settings } = options;
   const resolved =
     api ??
     new ClientKubeApi(
@@ -46,6 +49,7 @@ export function kubernetesSource(options: KubernetesSourceOptions = {}): Kuberne
           ...(kubeconfig === undefined ? {} : { kubeconfig }),
           ...(context === undefined ? {} : { context }),
         }),
+      { watchInactivityMs: options.watchInactivityMs ?? (settings.stallMs ?? DEFAULT_STALL_MS) + 15_000 },
     );
   return new KubernetesSource({ ...settings, api: resolved });
 }

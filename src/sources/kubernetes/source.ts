@@ -37,7 +37,7 @@ export interface KubernetesSourceSettings {
   readonly namespace?: string;
   /** Keep objects until finalized with the mlops.dev/cleanup finalizer (default true). */
   readonly finalizer?: boolean;
-  /** A watch silent this long is restarted (default 60 s). */
+  /** A watch silent this long is restarted (default 90 s). */
   readonly stallMs?: number;
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;

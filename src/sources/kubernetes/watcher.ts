@@ -13,6 +13,9 @@ import { messageOf } from "../../api/errors.ts";
 import { watchRestarts } from "../../observability/metrics.ts";
 import { codeOf, KubernetesError, parseStatus, type RawObject, type WatchEventType } from "./api.ts";
 
+/** A real API server sends a BOOKMARK about once a minute to a watch that asks for them. */
+export const DEFAULT_STALL_MS = 90_000;
+
 export type WatchPhase = "idle" | "listing" | "watching" | "backoff" | "stopped";
 
 export interface WatchLoopOptions {
@@ -28,7 +31,7 @@ export interface WatchLoopOptions {
   /** A complete list arrived: the source replaces what it knows of this kind. */
   onList(items: RawObject[]): void;
   onEvent(type: "ADDED" | "MODIFIED" | "DELETED", object: RawObject): void;
-  /** A watch silent this long is restarted (default 60 s; the server's bookmarks keep it talking). */
+  /** A watch silent this long is restarted (default 90 s; the server's bookmarks keep it talking). */
   readonly stallMs?: number;
   readonly backoffInitialMs?: number;
   readonly backoffMaxMs?: number;
@@ -159,7 +162,7 @@ export class WatchLoop {
 
   /** One watch from the current version, until it ends, fails, stalls or the loop stops. */
   #session(): Promise<Outcome> {
-    const stallMs = this.#options.stallMs ?? 60_000;
+    const stallMs = this.#options.stallMs ?? DEFAULT_STALL_MS;
     const started = performance.now();
     return new Promise<Outcome>((resolve) => {
       let settled = false;
@@ -204,10 +207,7 @@ export class WatchLoop {
       };
       const done = (error: unknown): void => {
         if (!error) finish({ kind: "closed", quick: performance.now() - started < 1000 });
-        else if (
-          (error as { name?: unknown }).name === "TimeoutError" ||
-          /TimeoutError/.test(messageOf(error))
-        ) {
+        else if (isTimeout(error)) {
           finish({ kind: "stalled" }); // the client's own inactivity timeout
         } else finish({ kind: "error", error });
       };
@@ -242,4 +242,12 @@ export class WatchLoop {
       };
     });
   }
+}
+
+/** The client's own inactivity timeout (a DOMException named TimeoutError), possibly wrapped. */
+function isTimeout(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { name?: unknown }).name === "TimeoutError") return true;
+  }
+  return false;
 }

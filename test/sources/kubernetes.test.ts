@@ -103,6 +103,23 @@ describe("KubernetesSource: list then watch", () => {
     await until("f present", () => stateOf(h, "TrainingJob/ml/f") === "present");
   });
 
+  it("a watch refused with HTTP 410 (not an ERROR event) lists again too", async () => {
+    const h = await start();
+    h.double.create(trainingJob("a"));
+    await until("a", () => stateOf(h, A) === "present");
+    h.double.failNext(1, {
+      method: "GET",
+      match: /trainingjobs\?.*watch=true/,
+      code: 410,
+      reason: "Expired",
+    });
+    h.double.dropWatches();
+    await until("re-listed", () => h.source.loops.TrainingJob.stats.lists === 2);
+    expect(stateOf(h, A)).toBe("present");
+    h.double.create(trainingJob("b"));
+    await until("b", () => stateOf(h, B) === "present");
+  });
+
   it("a dropped watch reconnects from its version with exponential backoff while the server fails", async () => {
     const h = await start({ source: { backoffInitialMs: 40, backoffMaxMs: 1_000 } });
     h.double.create(trainingJob("a"));

@@ -165,7 +165,10 @@ export function stackDocker(conn: DockerConnection): StackDocker {
           Driver: "bridge",
           CheckDuplicate: true,
           Labels: { ...n.labels },
-          IPAM: { Driver: "default", Config: [{ Subnet: n.subnet, Gateway: n.gateway }] },
+          IPAM: {
+            Driver: "default",
+            Config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }],
+          },
         }),
       );
     },

@@ -78,6 +78,12 @@ export interface DesiredNetwork {
   readonly name: string;
   readonly subnet: string;
   readonly gateway: string;
+  /**
+   * Where Docker hands out dynamic addresses (training containers): the upper half of the subnet
+   * when no component's fixed IP lies in it, so a container started while a component is being
+   * recreated can never take that component's IP.
+   */
+  readonly ipRange?: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly specHash: string;
 }

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { type StackComponent, stackContainerName, stackVolumeName } from "../api/names.ts";
 import { keyOf, type MlopsStack, type ResourceKey } from "../api/resources.ts";
-import { gatewayOf } from "../api/rules.ts";
+import { formatIp, gatewayOf, parseCidr, parseIp } from "../api/rules.ts";
 import { CONSUL_CONFIG_DIR, CONSUL_DATA_DIR, consulConfigText } from "./config/consul.ts";
 import {
   GRAFANA_DASHBOARDS,
@@ -298,18 +298,36 @@ export function renderContainer(
   };
 }
 
+/** The upper half of `subnet`, unless one of `fixed` lies in it (or the subnet is too small). */
+export function dynamicRange(subnet: string, fixed: readonly string[]): string | undefined {
+  const cidr = parseCidr(subnet);
+  if (!cidr || cidr.bits > 28) return undefined;
+  const half = (((cidr.base & cidr.mask) >>> 0) + 2 ** (31 - cidr.bits)) >>> 0;
+  const halfMask = (0xffffffff << (31 - cidr.bits)) >>> 0;
+  const inHalf = (ip: string) => {
+    const value = parseIp(ip);
+    return value !== undefined && (value & halfMask) >>> 0 === half;
+  };
+  return fixed.some(inHalf) ? undefined : `${formatIp(half)}/${cidr.bits + 1}`;
+}
+
 export function renderStack(stack: MlopsStack, options: RenderOptions): DesiredStack {
   const { namespace, name } = stack.metadata;
   const key = stackKeyOf(stack);
   const net = stack.spec.network;
-  const networkHash = hashOf({ name: net.name, subnet: net.subnet });
   const enabled = TIERS.flat().filter((c) => stack.spec[c].enabled);
+  const ipRange = dynamicRange(
+    net.subnet,
+    TIERS.flat().map((c) => stack.spec[c].ip),
+  );
+  const networkHash = hashOf({ name: net.name, subnet: net.subnet, ipRange });
   return {
     key,
     network: {
       name: net.name,
       subnet: net.subnet,
       gateway: gatewayOf(net.subnet) ?? "",
+      ...(ipRange ? { ipRange } : {}),
       labels: labelsFor(options, key, { [LABELS.specHash]: networkHash }),
       specHash: networkHash,
     },

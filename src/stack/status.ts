@@ -53,8 +53,15 @@ function problemsOf(input: StatusInput): [string, Problem][] {
   }
   for (const want of input.desired.containers) {
     const have = input.observed.containers[want.component];
-    if (!seen.has(want.component) && have?.state === "running" && have.health === "unhealthy") {
+    if (seen.has(want.component) || have === undefined) continue;
+    if (have.state === "running" && have.health === "unhealthy") {
       out.push([want.component, { reason: "Unhealthy", message: `${want.name} reports unhealthy` }]);
+    } else if (have.state === "restarting") {
+      const code = have.exitCode === undefined ? "" : ` (last exit code ${have.exitCode})`;
+      out.push([
+        want.component,
+        { reason: "Restarting", message: `${want.name} keeps exiting${code}: see docker logs ${want.name}` },
+      ]);
     }
   }
   return out;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { stackContainerName, stackVolumeName } from "../../src/api/names.ts";
 import { LABELS } from "../../src/stack/model.ts";
-import { renderStack } from "../../src/stack/render.ts";
+import { dynamicRange, renderStack } from "../../src/stack/render.ts";
 import { containerOf, OWNER, renderOptions, stackOf } from "./fixtures.ts";
 
 describe("renderStack: the seed's platform from defaults", () => {
@@ -102,5 +102,16 @@ describe("renderStack: spec changes", () => {
     expect(d.containers.map((c) => c.component)).toEqual(["consul", "nomad", "prometheus"]);
     expect(d.disabled).toEqual(["grafana"]);
     expect(containerOf(d, "nomad").hostPort).toBe(0);
+  });
+});
+
+describe("dynamicRange: where Docker may put training containers", () => {
+  it.each([
+    ["172.20.0.0/16", ["172.20.0.10", "172.20.0.40"], "172.20.128.0/17"],
+    ["10.1.2.0/24", ["10.1.2.10"], "10.1.2.128/25"],
+    ["10.1.2.0/24", ["10.1.2.10", "10.1.2.200"], undefined],
+    ["10.1.2.0/29", ["10.1.2.2"], undefined],
+  ])("%s with fixed %j → %s", (subnet, fixed, expected) => {
+    expect(dynamicRange(subnet, fixed)).toBe(expected);
   });
 });

@@ -49,6 +49,22 @@ describe("stackStatus", () => {
       { Ready: "False/Unhealthy", Reconciling: "True/Progressing", Degraded: "True/Unhealthy" },
     ],
     [
+      "a component crash-looping",
+      {
+        ...world,
+        containers: {
+          ...world.containers,
+          prometheus: running(containerOf(desired, "prometheus"), {
+            state: "restarting",
+            health: "unhealthy",
+            exitCode: 2,
+          }),
+        },
+      },
+      {},
+      { Ready: "False/Restarting", Reconciling: "True/Progressing", Degraded: "True/Restarting" },
+    ],
+    [
       "an image missing",
       without("grafana"),
       { grafana: { reason: "ImageNotFound", message: "image x not found" } },

@@ -30,7 +30,19 @@ import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 
+/** Where desired state comes from: a directory of YAML (GitOps) or Kubernetes custom resources. */
+export type SourceOptions =
+  | { readonly kind: "directory"; readonly dir: string }
+  | {
+      readonly kind: "kubernetes";
+      readonly kubeconfig?: string;
+      readonly context?: string;
+      readonly namespace?: string;
+    };
+
 export interface OperatorOptions {
+  readonly source?: SourceOptions;
+  /** The watched directory (the directory source; ignored with a Kubernetes source). */
   readonly dir: string;
   readonly stateDir: string;
   readonly once: boolean;
@@ -47,7 +59,6 @@ export interface OperatorOptions {
 }
 
 export interface Operator {
-  readonly directory: DirectorySource;
   readonly source: Source;
   readonly store: StateStore;
   readonly controller: Controller;
@@ -63,8 +74,12 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const { log } = options;
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
-  const directory = new DirectorySource({ dir: options.dir, store, once: options.once, log });
-  const source: Source = directory;
+  const source = await buildSource(
+    options.source ?? { kind: "directory", dir: options.dir },
+    store,
+    options,
+    log,
+  );
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
@@ -139,7 +154,6 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
 
   return {
-    directory,
     source,
     store,
     controller,
@@ -179,6 +193,25 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       await server.close();
     },
   };
+}
+
+async function buildSource(
+  choice: SourceOptions,
+  store: StateStore,
+  options: OperatorOptions,
+  log: Logger,
+): Promise<Source> {
+  if (choice.kind === "directory") {
+    return new DirectorySource({ dir: choice.dir, store, once: options.once, log });
+  }
+  // Loaded only when asked for: the Kubernetes client is heavy, and most users run from a directory.
+  const { kubernetesSource } = await import("../sources/kubernetes/index.ts");
+  return kubernetesSource({
+    log,
+    ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
+    ...(choice.context ? { context: choice.context } : {}),
+    ...(choice.namespace ? { namespace: choice.namespace } : {}),
+  });
 }
 
 export interface ResolverOptions {

@@ -16,7 +16,11 @@ import { rowsFor } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface RunOptions {
-  dir: string;
+  dir?: string;
+  source: "directory" | "kubernetes";
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
   stateDir?: string;
   metricsAddr: string;
   concurrency: number;
@@ -35,7 +39,14 @@ export function registerRun(program: Command): void {
   program
     .command("run")
     .description("run the operator on a directory of resources (GitOps)")
-    .requiredOption("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files")
+    .option("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files (the directory source)")
+    .option("--source <kind>", "where resources come from: directory or kubernetes", parseSource, "directory")
+    .option(
+      "--kubeconfig <path>",
+      "kubernetes source: the kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)",
+    )
+    .option("--context <name>", "kubernetes source: a kubeconfig context other than the current one")
+    .option("--namespace <ns>", "kubernetes source: watch one namespace (default: all)")
     .option(
       "--state-dir <dir>",
       "status, generations and events (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
@@ -78,6 +89,11 @@ export function registerRun(program: Command): void {
     });
 }
 
+function parseSource(value: string): "directory" | "kubernetes" {
+  if (value === "directory" || value === "kubernetes") return value;
+  throw new ExitError(EXIT.usage, `--source must be directory or kubernetes (got "${value}")`);
+}
+
 function parseScheduler(value: string): SchedulerMode {
   if (value === "auto" || value === "docker" || value === "nomad") return value;
   throw new ExitError(EXIT.usage, `--scheduler must be auto, docker or nomad (got "${value}")`);
@@ -88,7 +104,19 @@ export async function run(options: RunOptions): Promise<number> {
     ...(options.logLevel ? { level: options.logLevel } : {}),
     ...(options.logFormat ? { pretty: options.logFormat === "pretty" } : {}),
   });
-  const stateDir = resolveStateDir(options.stateDir, options.dir);
+  if (options.source === "directory" && !options.dir) {
+    throw new ExitError(EXIT.usage, "run needs --dir DIR (or --source kubernetes)");
+  }
+  const dir = options.dir ?? ".";
+  // With the Kubernetes source, status lives on the cluster; the state directory keeps the lock,
+  // events and stack secrets (default ./.mlops-state/kubernetes).
+  const stateDir =
+    options.source === "kubernetes"
+      ? resolveStateDir(options.stateDir, "kubernetes", {
+          ...process.env,
+          MLOPS_STATE_DIR: process.env.MLOPS_STATE_DIR ?? ".mlops-state/kubernetes",
+        })
+      : resolveStateDir(options.stateDir, dir);
   let lock: ReturnType<typeof acquireLock>;
   try {
     lock = acquireLock(stateDir);
@@ -100,7 +128,16 @@ export async function run(options: RunOptions): Promise<number> {
   let operator: Operator | undefined;
   try {
     operator = await buildOperator({
-      dir: options.dir,
+      dir,
+      source:
+        options.source === "kubernetes"
+          ? {
+              kind: "kubernetes",
+              ...(options.kubeconfig ? { kubeconfig: options.kubeconfig } : {}),
+              ...(options.context ? { context: options.context } : {}),
+              ...(options.namespace ? { namespace: options.namespace } : {}),
+            }
+          : { kind: "directory", dir },
       stateDir,
       once: options.once === true,
       concurrency: options.concurrency,
@@ -146,7 +183,8 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
   );
   if (summary.timedOut) process.stderr.write(`mlopsctl: --once timed out after ${options.timeout} ms\n`);
   // Invalid documents changed nothing (and pruned nothing), but the run did not apply them: say so.
-  const report = await validatePaths([options.dir]);
+  const report =
+    options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
   for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
   return summary.failed.length > 0 || summary.timedOut || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
 }

@@ -6,7 +6,7 @@
 import { cleanupDocker, createHarness, isReady, LOCAL_IMAGES, stackResource } from "../test/stack/harness.ts";
 
 const runs = Number(process.argv[2] ?? 3);
-const h = await createHarness({ ownerId: "bench-stack-coldstart" });
+const h = await createHarness({ ownerId: "bench-stack-coldstart", suite: "stack-bench-coldstart" });
 const times: number[] = [];
 try {
   for (let i = 0; i < runs; i++) {
@@ -46,5 +46,5 @@ try {
   );
 } finally {
   h.close();
-  await cleanupDocker(h.conn);
+  await cleanupDocker(h.conn, "stack-bench-coldstart");
 }

@@ -9,7 +9,7 @@ import { cleanupDocker, createHarness, isReady, LOCAL_IMAGES, stackResource } fr
 
 const runs = Number(process.argv[2] ?? 10);
 const component = (process.argv[3] ?? "grafana") as StackComponent;
-const h = await createHarness({ ownerId: "bench-stack-drift" });
+const h = await createHarness({ ownerId: "bench-stack-drift", suite: "stack-bench-drift" });
 const stack = stackResource("drift", {
   network: { name: "mlops-bench-drift", subnet: "172.24.0.0/16" },
   consul: { image: LOCAL_IMAGES.consul, ip: "172.24.0.10", hostPort: 0 },
@@ -57,5 +57,5 @@ try {
   driver.stop();
   await h.reconciler.finalize("MlopsStack/default/drift", stack, h.ctx).catch(() => undefined);
   h.close();
-  await cleanupDocker(h.conn);
+  await cleanupDocker(h.conn, "stack-bench-drift");
 }

@@ -85,7 +85,11 @@ beforeAll(async () => {
   });
   server.listen(0, "0.0.0.0");
   await once(server, "listening");
-  h = await createHarness({ ownerId: "e2e-stack", operatorPort: (server.address() as AddressInfo).port });
+  h = await createHarness({
+    ownerId: "e2e-stack",
+    operatorPort: (server.address() as AddressInfo).port,
+    suite: "stack-e2e",
+  });
 });
 
 afterAll(async () => {
@@ -97,7 +101,7 @@ afterAll(async () => {
   if (h) {
     await h.reconciler.finalize(key, stack, h.ctx).catch(() => undefined);
     h.close();
-    await cleanupDocker(h.conn);
+    await cleanupDocker(h.conn, "stack-e2e");
   }
   server?.close();
 });
@@ -139,7 +143,7 @@ describe(`MlopsStack end to end (${official ? "official" : "local"} images)`, ()
       name: "mlops-e2e-trainer",
       Image: TRAINER,
       Env: ["EPOCHS=600", "EPOCH_SECONDS=1", "METRICS_PORT=8000"],
-      Labels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": "stack" },
+      Labels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": "stack-e2e" },
       HostConfig: { NetworkMode: "mlops-network", Init: true },
     });
     trainerId = trainer.id;

@@ -102,7 +102,7 @@ export interface Harness {
  * Can this engine start a privileged root container? A sandboxed dockerd whose own bounding set
  * lacks a capability cannot ("unable to apply caps"); MLOPS_STACK_NOMAD_PRIVILEGED=0/1 forces it.
  */
-export async function privilegedAllowed(conn: DockerConnection): Promise<boolean> {
+export async function privilegedAllowed(conn: DockerConnection, suite = "stack"): Promise<boolean> {
   const forced = process.env.MLOPS_STACK_NOMAD_PRIVILEGED;
   if (forced !== undefined) return forced !== "0";
   const image = process.env.MLOPS_E2E_OFFICIAL_IMAGES === "1" ? undefined : LOCAL_IMAGES.nomad;
@@ -111,7 +111,7 @@ export async function privilegedAllowed(conn: DockerConnection): Promise<boolean
     Image: image,
     Entrypoint: ["/bin/true"],
     User: "0:0",
-    Labels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": "stack" },
+    Labels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": suite },
     HostConfig: { Privileged: true },
   });
   try {
@@ -128,9 +128,12 @@ export async function createHarness(options: {
   ownerId: string;
   operatorPort?: number;
   stateDir?: string;
+  /** Value of mlops.dev/test-suite on everything created: what cleanupDocker(conn, suite) removes. */
+  suite?: string;
 }): Promise<Harness & { privileged: boolean }> {
   const conn = await connectDocker();
-  const privileged = await privilegedAllowed(conn);
+  const suite = options.suite ?? "stack";
+  const privileged = await privilegedAllowed(conn, suite);
   const docker = countingDocker(stackDocker(conn));
   const statuses = new Map<ResourceKey, unknown>();
   const events: Harness["events"] = [];
@@ -145,7 +148,7 @@ export async function createHarness(options: {
     assets: await loadStackAssets(),
     pullTimeoutMs: 2000,
     events: dockerEvents(conn, { filters: stackEventFilters(options.ownerId), watch: "stack-test" }),
-    extraLabels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": "stack" },
+    extraLabels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": suite },
     failureRequeueMs: 1000,
     nomadPrivileged: privileged,
   });
@@ -282,7 +285,7 @@ export function conditionOf(s: StatusOf<MlopsStack> | undefined, type: string) {
   return s?.conditions?.find((c) => c.type === type);
 }
 
-/** Removes every container, network and volume carrying mlops.dev/test-suite=stack. */
+/** Removes every container, network and volume carrying mlops.dev/test-suite=<suite>. */
 export async function cleanupDocker(conn: DockerConnection, suite = "stack"): Promise<void> {
   const label = [`mlops.dev/test-suite=${suite}`];
   const d = conn.docker;

@@ -156,3 +156,23 @@ export function diff(desired: DesiredStack, observed: ObservedStack, options: Di
   }
   return { steps, blocked, waiting };
 }
+
+/** One line per step, for events, logs and `mlopsctl plan` (secrets never appear in a step). */
+export function describeStep(step: Step): string {
+  switch (step.op) {
+    case "createNetwork":
+      return `created network ${step.network.name} (${step.network.subnet})`;
+    case "removeNetwork":
+      return `removed network ${step.name}: ${step.why}`;
+    case "createVolume":
+      return `created volume ${step.volume.name}`;
+    case "createContainer":
+      return `created and started container ${step.container.name} at ${step.container.ip}`;
+    case "replaceContainer":
+      return `replaced container ${step.container.name}: ${step.why}`;
+    case "startContainer":
+      return `started container ${step.id.slice(0, 12)} (${step.component})`;
+    case "removeContainer":
+      return `removed container ${step.id.slice(0, 12)} (${step.component}): ${step.why}`;
+  }
+}

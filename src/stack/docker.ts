@@ -27,7 +27,6 @@ export interface StackDocker {
   /** `network`: the stack network whose IP is reported. */
   inspectContainer(name: string, network: string): Promise<ObservedContainer | undefined>;
   inspectVolume(name: string): Promise<ObservedVolume | undefined>;
-  hasImage(image: string): Promise<boolean>;
   /** Tries one pull within `timeoutMs`; false when the image cannot be had. */
   pullImage(image: string, timeoutMs: number): Promise<boolean>;
   createNetwork(network: DesiredNetwork): Promise<void>;
@@ -136,13 +135,6 @@ export function stackDocker(conn: DockerConnection): StackDocker {
         conn.call("/volumes/{name}", `inspecting volume ${name}`, (d) => d.getVolume(name).inspect()),
       );
       return v === undefined ? undefined : { name: v.Name, labels: v.Labels ?? {} };
-    },
-    async hasImage(image) {
-      return (
-        (await orUndefined(
-          conn.call("/images/{name}/json", `inspecting image ${image}`, (d) => d.getImage(image).inspect()),
-        )) !== undefined
-      );
     },
     async pullImage(image, timeoutMs) {
       const abort = AbortSignal.timeout(timeoutMs);

@@ -4,7 +4,7 @@ export type { StackAssets } from "./assets.ts";
 export { loadStackAssets, MANIFESTS_DIR } from "./assets.ts";
 export { METRICS_PATH_META, SCRAPE_TAG, SD_PATH } from "./config/prometheus.ts";
 export type { Plan, Problem, Step } from "./diff.ts";
-export { diff } from "./diff.ts";
+export { describeStep, diff } from "./diff.ts";
 export type { OwnedObjects, StackDocker } from "./docker.ts";
 export { stackDocker } from "./docker.ts";
 export { StackError } from "./errors.ts";

@@ -19,7 +19,7 @@ import {
 import { stackComponents } from "../observability/metrics.ts";
 import { configArchive } from "./archive.ts";
 import type { StackAssets } from "./assets.ts";
-import { diff, type Plan, type Problem, type Step } from "./diff.ts";
+import { describeStep, diff, type Plan, type Problem, type Step } from "./diff.ts";
 import type { StackDocker } from "./docker.ts";
 import { isTransient, problemOf, StackError } from "./errors.ts";
 import { type DesiredContainer, type DesiredStack, LABELS, type ObservedStack } from "./model.ts";
@@ -156,7 +156,7 @@ export function createStackReconciler(options: StackReconcilerOptions): StackRec
       if (failures[target] || (target !== "network" && failures.network)) continue;
       try {
         await run(step, desired.network.name);
-        ctx.recorder.event(desired.key as ResourceKey, "Normal", "Applied", describe(step));
+        ctx.recorder.event(desired.key as ResourceKey, "Normal", "Applied", describeStep(step));
       } catch (error) {
         if (isTransient(error)) throw error;
         const problem = problemOf(error);
@@ -287,23 +287,4 @@ function isRace(problem: Problem): boolean {
     problem.reason === "NotFound" ||
     /removal of container .* is already in progress|marked for removal/i.test(problem.message)
   );
-}
-
-function describe(step: Step): string {
-  switch (step.op) {
-    case "createNetwork":
-      return `created network ${step.network.name} (${step.network.subnet})`;
-    case "removeNetwork":
-      return `removed network ${step.name}: ${step.why}`;
-    case "createVolume":
-      return `created volume ${step.volume.name}`;
-    case "createContainer":
-      return `created and started container ${step.container.name} at ${step.container.ip}`;
-    case "replaceContainer":
-      return `replaced container ${step.container.name}: ${step.why}`;
-    case "startContainer":
-      return `started container ${step.id.slice(0, 12)} (${step.component})`;
-    case "removeContainer":
-      return `removed container ${step.id.slice(0, 12)} (${step.component}): ${step.why}`;
-  }
 }

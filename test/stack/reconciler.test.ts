@@ -34,7 +34,6 @@ function fakeDocker(fail: Fail = {}) {
     inspectContainer: async (name) => containers.get(name),
     inspectVolume: async (name) =>
       volumes.has(name) ? { name, labels: volumes.get(name) ?? {} } : undefined,
-    hasImage: async () => true,
     pullImage: async (image) => {
       call("pullImage", image);
       return false;

@@ -399,6 +399,7 @@ describeWithSpecs("Nomad contract", () => {
       close: async () => {},
     }));
   } else {
+    // Skipped on purpose: no real Nomad can be run here; the same suite runs against one when NOMAD_ADDR is set.
     it.skip("a real Nomad (set NOMAD_ADDR to run the same suite against it)", () => {});
   }
 }, [NOMAD_SPEC]);

@@ -1,19 +1,16 @@
 // MlopsStack spec → the Docker objects that make it (pure): the network, the data volumes, and per
 // enabled component its container spec with generated configuration (components.ts) and a spec
 // hash over both, so a change replaces only the affected container.
-import { createHash } from "node:crypto";
+import { hashOf } from "../api/hash.ts";
 import { type StackComponent, stackContainerName, stackVolumeName } from "../api/names.ts";
 import { keyOf, type MlopsStack, type ResourceKey } from "../api/resources.ts";
 import { formatIp, gatewayOf, parseCidr, parseIp } from "../api/rules.ts";
 import { COMPONENT_USERS, componentPart, healthCheck, hostPortOf, type RenderOptions } from "./components.ts";
 import { type DesiredContainer, type DesiredStack, LABELS, MANAGED_BY, TIERS } from "./model.ts";
 
+export { hashOf } from "../api/hash.ts";
 export type { RenderOptions } from "./components.ts";
 export { COMPONENT_USERS, HEALTH_PATHS, hostPortOf, nomadDataDir } from "./components.ts";
-
-export function hashOf(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(value)).digest("hex").slice(0, 16);
-}
 
 export function stackKeyOf(stack: MlopsStack): ResourceKey {
   return keyOf(stack);

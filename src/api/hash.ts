@@ -1,0 +1,19 @@
+// One canonical JSON and one hash for everything that compares specs: generations (directory
+// source), run identity (TrainingJob), component specs (MlopsStack). Key order and formatting
+// never change a hash; undefined members are dropped as JSON drops them.
+import { createHash } from "node:crypto";
+
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  const entries = Object.keys(value)
+    .sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
+/** Hex sha256 of the canonical JSON, cut to `length` characters (64: the whole digest). */
+export function hashOf(value: unknown, length = 16): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, length);
+}

@@ -13,7 +13,7 @@ import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { registerBody } from "./lib/jobs.ts";
 import { jobCount, startNomad } from "./lib/nomad.ts";
-import { runOnce } from "./lib/operator.ts";
+import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
 import { mb, ms, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
@@ -32,6 +32,7 @@ const limitMs = Number(values["timeout-s"]) * 1000;
 main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
   const root = tempDir("converge");
   process.stdout.write(`converge-nomad: ${count} TrainingJobs, Nomad double in its own process\n`);
+  process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
 
   // Start-up cost alone: the same command on an empty directory.
   const empty = join(root, "empty");

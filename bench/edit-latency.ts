@@ -13,7 +13,7 @@ import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { jobYaml } from "./lib/jobs.ts";
 import { followJobEvents, type JobEvent } from "./lib/nomad.ts";
-import { metricSum, type RunningOperator, startOperator } from "./lib/operator.ts";
+import { metricSum, mlopsctlBuild, type RunningOperator, startOperator } from "./lib/operator.ts";
 import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
 
@@ -54,6 +54,7 @@ main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () =
   process.stdout.write(
     `edit-latency: ${count} TrainingJobs converged, then ${edits} edits with the operator watching\n`,
   );
+  process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
   const c = await converge({ root, count, limitMs });
   process.stdout.write(`${convergedLine(c, count)} in ${s(c.once.wallMs)}\n`);
   if (c.once.code !== 0) throw new Error(`convergence failed: ${c.once.stderr.join(" | ")}`);

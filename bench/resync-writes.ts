@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { startDouble } from "./lib/doubles.ts";
-import { runOnce } from "./lib/operator.ts";
+import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { type CountingProxy, countingProxy, writeSummary } from "./lib/proxy.ts";
 import { changedFiles, snapshot } from "./lib/state-files.ts";
 import { s, table } from "./lib/stats.ts";
@@ -47,6 +47,7 @@ main("resync-writes", limitMs * (passes + 1) + 120_000, async () => {
   process.stdout.write(
     `resync-writes: ${count} TrainingJobs; operator → counting proxies → Nomad, Consul, Grafana doubles and ${existsSync(DOCKER_SOCKET) ? "the Docker engine" : "no Docker engine (requests still counted)"}\n`,
   );
+  process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
   const c = await converge({
     root,
     count,

@@ -74,6 +74,14 @@ function runOne(name: string): Promise<{ code: number | string; ms: number }> {
   process.on("SIGINT", forward);
   process.on("SIGTERM", forward);
   return new Promise((resolve) => {
+    child.once("error", (error) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      process.off("SIGINT", forward);
+      process.off("SIGTERM", forward);
+      process.stderr.write(`bench: could not run ${name}: ${error.message}\n`);
+      resolve({ code: "could not start", ms: performance.now() - t0 });
+    });
     child.once("exit", (code, signal) => {
       clearTimeout(term);
       clearTimeout(kill);

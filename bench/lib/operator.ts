@@ -1,7 +1,7 @@
 // The operator as users run it, `bin/mlopsctl run`, in a child process: with --once (measured from
 // spawn to exit, CPU time and peak RSS from getrusage at exit via usage-report.ts) or long-running
 // (measured from /proc while it lives; its /metrics address read from the start-up log line).
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Child, startChild } from "./child.ts";
 import { type ProcUsage, procUsage } from "./proc.ts";
@@ -109,4 +109,22 @@ export function metricSum(text: string, name: string): number {
       total += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return total;
+}
+
+/** Which code bin/mlopsctl runs (its own rule): dist/ while dist/.stamp is newer than src/ and crds/. */
+export function mlopsctlBuild(): string {
+  const stamp = join(ROOT, "dist", ".stamp");
+  let since: number;
+  try {
+    since = statSync(stamp).mtimeMs;
+  } catch {
+    return "TypeScript sources (src/; no compiled build)";
+  }
+  const newer = (dir: string): boolean =>
+    readdirSync(dir, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? newer(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs > since,
+    );
+  return newer(join(ROOT, "src")) || newer(join(ROOT, "crds"))
+    ? "TypeScript sources (src/; dist/ is older than the sources)"
+    : "compiled build (dist/)";
 }

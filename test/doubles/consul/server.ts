@@ -3,7 +3,7 @@
 // (refuse connections, answer 500 "No cluster leader", stall without answering, fail the next N).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
-import type { Socket } from "node:net";
+import { Listener } from "../listener.ts";
 import { HttpCheckRunner } from "./http-checks.ts";
 import { type Reply, route, routeTemplate } from "./routes.ts";
 import { ConsulState, type NodeInfo } from "./state.ts";
@@ -35,28 +35,24 @@ export class ConsulDouble {
   /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
   readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: ConsulDoubleOptions;
-  readonly #sockets = new Set<Socket>();
   readonly #stalled = new Set<ServerResponse>();
-  #server: Server | undefined;
+  readonly #listener: Listener;
   #checks: HttpCheckRunner | undefined;
   #outage: Outage = "none";
   #failures: { remaining: number; status: number; text: string } | undefined;
-  #port = 0;
-  #host: string;
 
   constructor(options: ConsulDoubleOptions = {}) {
     this.#options = options;
     this.state = options.state ?? new ConsulState(options.node);
-    this.#host = options.host ?? "127.0.0.1";
-    this.#port = options.port ?? 0;
+    this.#listener = new Listener(options.host ?? "127.0.0.1", options.port ?? 0, () => this.#makeServer());
   }
 
   get url(): string {
-    return `${this.#options.tls ? "https" : "http"}://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
+    return this.#listener.url(this.#options.tls ? "https" : "http");
   }
 
   get port(): number {
-    return this.#port;
+    return this.#listener.port;
   }
 
   /** Write requests received (every PUT: register, deregister, check updates), answered or not. */
@@ -67,7 +63,7 @@ export class ConsulDouble {
   }
 
   async start(): Promise<this> {
-    await this.#listen();
+    await this.#listener.listen();
     if (this.#options.httpChecks) this.#checks = new HttpCheckRunner(this.state);
     return this;
   }
@@ -100,8 +96,8 @@ export class ConsulDouble {
     const previous = this.#outage;
     this.#outage = mode;
     if (previous === "stall" && mode !== "stall") this.#releaseStalled();
-    if (mode === "refuse" && this.#server) await this.#closeServer();
-    if (mode !== "refuse" && !this.#server) await this.#listen();
+    if (mode === "refuse" && this.#listener.listening) await this.#listener.close();
+    if (mode !== "refuse" && !this.#listener.listening) await this.#listener.listen();
   }
 
   /** The next `count` requests answer `status` with a plain-text body. */
@@ -112,15 +108,15 @@ export class ConsulDouble {
   async close(): Promise<void> {
     this.#checks?.close();
     this.#releaseStalled();
-    await this.#closeServer();
+    await this.#listener.close();
   }
 
-  #listen(): Promise<void> {
+  #makeServer(): Server {
     const handler = (req: IncomingMessage, res: ServerResponse): void => {
       void this.#handle(req, res);
     };
     const tls = this.#options.tls;
-    const server = tls
+    return tls
       ? createTlsServer(
           {
             cert: tls.cert,
@@ -130,29 +126,6 @@ export class ConsulDouble {
           handler,
         )
       : createServer(handler);
-    server.on("connection", (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.#port, this.#host, () => {
-        const address = server.address();
-        if (address && typeof address === "object") this.#port = address.port;
-        resolve();
-      });
-    });
-  }
-
-  async #closeServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
-    await closed;
   }
 
   #record(method: string, path: string, body: unknown): void {

@@ -1,8 +1,8 @@
 // The Grafana double as an HTTP server: routes.ts answers; this file adds authentication (service
 // account token as Bearer, or basic auth; /api/health needs none), request and write counters, and
 // outage scripting (refuse connections, database failing, stall, fail the next N requests).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { Listener } from "../listener.ts";
 import { health, type Reply, route, routeTemplate } from "./routes.ts";
 import { GrafanaState } from "./state.ts";
 
@@ -25,23 +25,23 @@ export class GrafanaDouble {
   /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
   readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: GrafanaDoubleOptions;
-  readonly #sockets = new Set<Socket>();
   readonly #stalled = new Set<ServerResponse>();
-  #server: Server | undefined;
+  readonly #listener: Listener;
   #outage: GrafanaOutage = "none";
   #failures: { remaining: number; status: number; message: string } | undefined;
-  #port: number;
-  readonly #host: string;
 
   constructor(options: GrafanaDoubleOptions = {}) {
     this.#options = options;
     this.state = options.state ?? new GrafanaState();
-    this.#host = options.host ?? "127.0.0.1";
-    this.#port = options.port ?? 0;
+    this.#listener = new Listener(options.host ?? "127.0.0.1", options.port ?? 0, () =>
+      createServer((req, res) => {
+        void this.#handle(req, res);
+      }),
+    );
   }
 
   get url(): string {
-    return `http://${this.#host.includes(":") ? `[${this.#host}]` : this.#host}:${this.#port}`;
+    return this.#listener.url();
   }
 
   /** Write requests received (POST, PATCH, PUT, DELETE), answered or not. */
@@ -52,7 +52,7 @@ export class GrafanaDouble {
   }
 
   async start(): Promise<this> {
-    await this.#listen();
+    await this.#listener.listen();
     return this;
   }
 
@@ -60,8 +60,8 @@ export class GrafanaDouble {
     const previous = this.#outage;
     this.#outage = mode;
     if (previous === "stall" && mode !== "stall") this.#releaseStalled();
-    if (mode === "refuse" && this.#server) await this.#closeServer();
-    if (mode !== "refuse" && !this.#server) await this.#listen();
+    if (mode === "refuse" && this.#listener.listening) await this.#listener.close();
+    if (mode !== "refuse" && !this.#listener.listening) await this.#listener.listen();
   }
 
   /** The next `count` API requests answer `status` with {"message"}. */
@@ -71,36 +71,7 @@ export class GrafanaDouble {
 
   async close(): Promise<void> {
     this.#releaseStalled();
-    await this.#closeServer();
-  }
-
-  #listen(): Promise<void> {
-    const server = createServer((req, res) => {
-      void this.#handle(req, res);
-    });
-    server.on("connection", (socket) => {
-      this.#sockets.add(socket);
-      socket.on("close", () => this.#sockets.delete(socket));
-    });
-    this.#server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.#port, this.#host, () => {
-        const address = server.address();
-        if (address && typeof address === "object") this.#port = address.port;
-        resolve();
-      });
-    });
-  }
-
-  async #closeServer(): Promise<void> {
-    const server = this.#server;
-    this.#server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.#sockets) socket.destroy();
-    this.#sockets.clear();
-    await closed;
+    await this.#listener.close();
   }
 
   #record(method: string, path: string, body: unknown): void {

@@ -1,13 +1,16 @@
 // The composition root: the only place real clients are built. It wires the directory source, the
 // controller, the reconcilers of both kinds with their ports (schedulers, Consul, Grafana, Docker),
 // the HTTP server, and the hooks between them (stack status → its jobs, phases → metrics).
+
+import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import type { AnyResource, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
+import { messageOf } from "../api/errors.ts";
+import type { AnyResource, MlopsStack, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
 import { keyOf, parseKey } from "../api/resources.ts";
-import { consulFromEnv } from "../clients/consul/index.ts";
+import { ConsulClient, ConsulMetricsHealth, consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
-import { grafanaFromEnv } from "../clients/grafana/index.ts";
+import { GrafanaClient, GrafanaRunAnnotator, grafanaFromEnv } from "../clients/grafana/index.ts";
 import { NomadClient } from "../clients/nomad/index.ts";
 import { Controller } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
@@ -18,7 +21,7 @@ import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { NomadScheduler } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import { DefaultSchedulerResolver, type SchedulerMode } from "../scheduler/resolver.ts";
+import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../scheduler/resolver.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
 import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
@@ -26,7 +29,9 @@ import { loadStackAssets } from "../stack/assets.ts";
 import { stackDocker } from "../stack/docker.ts";
 import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
+import { grafanaPasswordPath } from "../stack/secrets.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
+import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 
@@ -98,6 +103,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     onScheduler: (scheduler) => {
       const subscription = scheduler.changes().subscribe({ next: (key) => external.next(key) });
       closers.push(async () => subscription.unsubscribe());
+    },
+    stackPorts: (stack) => {
+      const ports = stackPorts(stack, options.stateDir, log);
+      if (ports.health) {
+        const health = ports.health;
+        const subscription = health.changes().subscribe({ next: (key) => external.next(key) });
+        closers.push(async () => {
+          subscription.unsubscribe();
+          await health.close();
+        });
+      }
+      return ports;
     },
   });
   closers.push(async () => {
@@ -214,6 +231,36 @@ async function buildSource(
   });
 }
 
+/**
+ * The Grafana and Consul of a Ready stack, reached from the host: runs on the stack's Nomad are
+ * annotated in its Grafana (as admin, with the password generated into the state directory) and
+ * their metrics health comes from its Consul.
+ */
+function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): StackPorts {
+  const endpoints = stack.status?.endpoints ?? {};
+  const url = (name: string) => endpoints[name]?.host ?? endpoints[name]?.internal;
+  const ports: { annotator?: RunAnnotator; health?: MetricsHealth } = {};
+  const grafanaUrl = url("grafana");
+  if (grafanaUrl) {
+    const { namespace, name } = stack.metadata;
+    try {
+      const password = readFileSync(grafanaPasswordPath(stateDir, namespace, name), "utf8").trim();
+      ports.annotator = new GrafanaRunAnnotator(
+        new GrafanaClient({ url: grafanaUrl, user: "admin", password }),
+      );
+    } catch (error) {
+      log.warn(
+        { stack: `${namespace}/${name}`, err: messageOf(error) },
+        "no Grafana admin password: runs on this stack are not annotated",
+      );
+    }
+  }
+  const consulUrl = url("consul");
+  if (consulUrl)
+    ports.health = new ConsulMetricsHealth({ client: new ConsulClient({ address: consulUrl }), logger: log });
+  return ports;
+}
+
 export interface ResolverOptions {
   readonly scheduler: SchedulerMode;
   readonly ownerId: string;
@@ -223,6 +270,8 @@ export interface ResolverOptions {
   readonly dockerEvents?: ReturnType<typeof ownedContainerEvents>;
   /** Called once for each scheduler built (to follow its changes). */
   readonly onScheduler?: (scheduler: Scheduler) => void;
+  /** The Grafana and Consul of a stack, for jobs that run on it. */
+  readonly stackPorts?: (stack: MlopsStack) => StackPorts;
 }
 
 /** The schedulers a TrainingJob can run on, built lazily per target (run and plan share it). */
@@ -236,6 +285,7 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
   };
   return new DefaultSchedulerResolver({
     mode: options.scheduler,
+    ...(options.stackPorts ? { stackPorts: options.stackPorts } : {}),
     ...(options.nomadAddr ? { configuredNomad: options.nomadAddr } : {}),
     docker: () =>
       built(

@@ -5,9 +5,16 @@ import { findCondition } from "../api/conditions.ts";
 import { type MlopsStack, makeKey, type TrainingJob } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import type { SchedulerChoice, SchedulerResolver } from "../trainingjob/context.ts";
+import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
 import type { Scheduler, SchedulerName } from "./port.ts";
 
 export type SchedulerMode = "auto" | "docker" | "nomad";
+
+/** The Grafana and Consul of a Ready stack, for the runs placed on its Nomad. */
+export interface StackPorts {
+  readonly annotator?: RunAnnotator;
+  readonly health?: MetricsHealth;
+}
 
 export interface SchedulerFactories {
   readonly mode: SchedulerMode;
@@ -17,11 +24,14 @@ export interface SchedulerFactories {
   readonly nomad?: (address: string, network: string | undefined) => Scheduler;
   /** The Nomad the operator is configured with (NOMAD_ADDR or --nomad-addr), if any. */
   readonly configuredNomad?: string;
+  /** Builds the ports of a stack (once per stack and endpoints). */
+  readonly stackPorts?: (stack: MlopsStack) => StackPorts;
 }
 
 export class DefaultSchedulerResolver implements SchedulerResolver {
   readonly #factories: SchedulerFactories;
   readonly #cache = new Map<string, Scheduler>();
+  readonly #stackPorts = new Map<string, StackPorts>();
 
   constructor(factories: SchedulerFactories) {
     this.#factories = factories;
@@ -45,7 +55,8 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
           `MlopsStack ${job.metadata.namespace}/${stackRef} is not Ready${ready ? ` (${ready.reason})` : ""}`,
         );
       }
-      return this.#nomad(nomad, stack.spec.network.name);
+      const choice = this.#nomad(nomad, stack.spec.network.name);
+      return "scheduler" in choice ? { ...choice, ...this.#portsOf(stack) } : choice;
     }
     if (mode === "nomad" || (mode === "auto" && configuredNomad)) {
       if (!configuredNomad) {
@@ -71,6 +82,18 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
   /** Every scheduler built so far (orphan cleanup, event streams, shutdown). */
   built(): Scheduler[] {
     return [...this.#cache.values()];
+  }
+
+  #portsOf(stack: MlopsStack): StackPorts {
+    const make = this.#factories.stackPorts;
+    if (!make) return {};
+    const id = `${stack.metadata.namespace}/${stack.metadata.name} ${JSON.stringify(stack.status?.endpoints ?? {})}`;
+    let ports = this.#stackPorts.get(id);
+    if (!ports) {
+      ports = make(stack);
+      this.#stackPorts.set(id, ports);
+    }
+    return ports;
   }
 
   #nomad(address: string, network: string | undefined): SchedulerChoice {

@@ -5,7 +5,13 @@ import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
 import type { MetricsHealth, RunAnnotator } from "./ports.ts";
 import type { Blocker } from "./status.ts";
 
-export type SchedulerChoice = { readonly scheduler: Scheduler } | { readonly blocker: Blocker };
+/**
+ * A job's scheduler, with the Grafana and Consul of its stack when it runs on one (annotations go to
+ * the stack's Grafana with its generated admin credential; health comes from the stack's Consul).
+ */
+export type SchedulerChoice =
+  | { readonly scheduler: Scheduler; readonly annotator?: RunAnnotator; readonly health?: MetricsHealth }
+  | { readonly blocker: Blocker };
 
 /**
  * Where a job runs: the Nomad of the MlopsStack named by spec.stackRef (waiting until it is Ready),

@@ -9,6 +9,7 @@ import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
 import { runSpecHash, specHash } from "./hash.ts";
 import { isFinished } from "./model.ts";
+import type { RunAnnotator } from "./ports.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
 const ANNOTATION_RETRY_MS = 30_000;
@@ -35,6 +36,8 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       return choice.blocker.stalled ? awaitChange : requeue(WAITING_FOR_STACK_RETRY_MS);
     }
     const scheduler = choice.scheduler;
+    const annotator = choice.annotator ?? ctx.annotator;
+    const healthPort = choice.health ?? ctx.health;
     const where = { name: scheduler.name, target: scheduler.target };
 
     let observed: ObservedRun | undefined;
@@ -79,9 +82,9 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
 
     const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
-    const annotationPending = await annotate(ctx, job, run);
-    const health = job.spec.metrics ? ctx.health?.health(keyOf(job)) : undefined;
-    const healthError = job.spec.metrics ? ctx.health?.lastError : undefined;
+    const annotationPending = await annotate(ctx, annotator, job, run);
+    const health = job.spec.metrics ? healthPort?.health(keyOf(job)) : undefined;
+    const healthError = job.spec.metrics ? healthPort?.lastError : undefined;
     await this.#write(ctx, {
       job,
       now,
@@ -240,8 +243,12 @@ function runRecord(
 }
 
 /** Grafana never blocks or fails a run: failures are counted and retried later. Returns true to retry. */
-async function annotate(ctx: TrainingJobContext, job: TrainingJob, run: RunRecord): Promise<boolean> {
-  const annotator = ctx.annotator;
+async function annotate(
+  ctx: TrainingJobContext,
+  annotator: RunAnnotator | undefined,
+  job: TrainingJob,
+  run: RunRecord,
+): Promise<boolean> {
   if (!annotator || !run.id || !run.startTime) return false;
   const base = {
     key: keyOf(job),

@@ -142,4 +142,30 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(metrics()).toMatchObject({ status: "Unknown", reason: "ConsulUnavailable" });
     expect(job.status?.phase).toBe("Running");
   });
+
+  it("annotates runs on a stack in that stack's Grafana, not the operator-wide one", async () => {
+    const h = new Harness({ annotator: true });
+    const stackCalls: string[] = [];
+    h.ctx = {
+      ...h.ctx,
+      schedulers: {
+        resolve: () => ({
+          scheduler: h.scheduler,
+          annotator: {
+            started: async (run) => {
+              stackCalls.push(`started ${run.runId}`);
+              return 7;
+            },
+            finished: async () => {},
+          },
+        }),
+        byTarget: () => h.scheduler,
+      },
+    };
+    const job = trainingJob({});
+    await h.reconcile(job);
+    expect(stackCalls).toEqual([expect.stringMatching(/^started g1-/)]);
+    expect(h.annotator?.calls).toEqual([]);
+    expect(job.status?.run?.annotationId).toBe(7);
+  });
 });

@@ -165,6 +165,19 @@ describe("mlopsctl run", () => {
       }
       expect(groups).toHaveLength(1);
       expect(groups[0]?.targets[0]).toMatch(/^\d+\.\d+\.\d+\.\d+:8000$/);
+      const logs = await cli(
+        "logs",
+        "tj",
+        "long",
+        "--dir",
+        dir,
+        "--state-dir",
+        stateDir,
+        "--owner-id",
+        owner,
+      );
+      expect(logs.code).toBe(0);
+      expect(logs.stdout).toMatch(/epoch/i);
       expect(groups[0]?.labels).toMatchObject({
         mlops_name: "long",
         mlops_namespace: "default",

@@ -2,6 +2,7 @@
 // placed (status.run.scheduler and target in the state directory), through the scheduler port.
 import type { Command } from "commander";
 import { makeKey } from "../../api/resources.ts";
+import { directoryOwnerId } from "../../sources/directory/index.ts";
 import { readRecord } from "../../sources/state/index.ts";
 import { buildResolver } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
@@ -47,7 +48,8 @@ export async function logs(kindAlias: string, name: string, options: LogsOptions
   if (replica !== undefined && (!Number.isInteger(replica) || replica < 0)) {
     throw new ExitError(EXIT.usage, `--replica must be a whole number ≥ 0 (got "${options.replica}")`);
   }
-  const resolver = await buildResolver({ scheduler: "auto", ownerId: options.ownerId ?? "" });
+  const ownerId = options.ownerId ?? directoryOwnerId(options.dir);
+  const resolver = await buildResolver({ scheduler: "auto", ownerId });
   const scheduler = resolver.byTarget(run.scheduler, run.target);
   if (!scheduler)
     throw new ExitError(

@@ -33,6 +33,11 @@ export interface DirectorySourceOptions {
   clock?: Clock;
 }
 
+/** The default owner id of an operator watching `dir`: a hash of its real path. */
+export function directoryOwnerId(dir: string): string {
+  return createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
+}
+
 export class DirectorySource implements Source {
   readonly description: string;
   readonly defaultOwnerId: string;
@@ -68,7 +73,7 @@ export class DirectorySource implements Source {
     this.given = resolve(options.dir);
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
-    this.defaultOwnerId = createHash("sha256").update(this.#dir).digest("hex").slice(0, 16);
+    this.defaultOwnerId = directoryOwnerId(this.#dir);
     this.#table = new ResourceTable({
       hash: specHash,
       display: (file) => relative(this.dir, file) || basename(file),

@@ -42,7 +42,7 @@ export async function startHarness(
 }
 
 /** Polls `check` every 5 ms until it is true; fails after `timeoutMs` naming `what`. */
-export async function until(what: string, check: () => boolean, timeoutMs = 3_000): Promise<void> {
+export async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -36,7 +36,7 @@ async function startSource(options: { once?: boolean; settleMs?: number } = {}) 
   return { source, store, seen };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

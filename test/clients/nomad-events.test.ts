@@ -25,7 +25,7 @@ function job(id: string): NomadJob {
   };
 }
 
-async function until(check: () => boolean, ms = 3_000): Promise<void> {
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

@@ -194,7 +194,7 @@ async function frames(
   target: Target,
   query: string,
   count: number,
-  ms = 3_000,
+  ms = 10_000,
 ): Promise<{ frames: unknown[]; heartbeats: number }> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), ms);

@@ -11,7 +11,7 @@ import {
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 import { type ConsulRegistration, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
-async function until(check: () => boolean, ms = 3_000): Promise<void> {
+async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!check()) {
     if (Date.now() > deadline) throw new Error("condition not met in time");

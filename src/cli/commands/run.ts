@@ -126,6 +126,7 @@ export async function run(options: RunOptions): Promise<number> {
   }
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
   let operator: Operator | undefined;
+  const progress = new Progress(log);
   try {
     operator = await buildOperator({
       dir,
@@ -148,7 +149,7 @@ export async function run(options: RunOptions): Promise<number> {
       startupTimeoutMs: options.startupTimeout,
       resyncMs: options.resync,
       log,
-      onPhase: (job, from, to) => progress(log, job, from, to),
+      onPhase: (job, from, to) => progress.phase(job, from, to),
     });
     const address = await operator.server.listen();
     log.info(
@@ -162,7 +163,9 @@ export async function run(options: RunOptions): Promise<number> {
       return 0;
     });
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
-    return options.once ? await once(operator, options, log) : await untilSignal(operator, stateDir, log);
+    return options.once
+      ? await once(operator, options, log)
+      : await untilSignal(operator, stateDir, log, progress);
   } finally {
     await operator
       ?.close()
@@ -189,46 +192,53 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
   return summary.failed.length > 0 || summary.timedOut || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
-async function untilSignal(operator: Operator, stateDir: string, log: Logger): Promise<number> {
+async function untilSignal(
+  operator: Operator,
+  stateDir: string,
+  log: Logger,
+  progress: Progress,
+): Promise<number> {
   operator.controller.start();
-  let announced = false;
-  const finished = operator.source.changes().subscribe(() => {
-    announced = false;
-  });
-  const interval = setInterval(() => {
-    const jobs = operator.source.list("TrainingJob");
-    const done =
-      jobs.length > 0 &&
-      jobs.every((j) =>
-        ["Succeeded", "Failed"].includes(String((j.status as { phase?: string } | undefined)?.phase)),
-      );
-    if (done && !announced) {
-      announced = true;
-      void printTable(stateDir);
-    }
-  }, 1000);
-  interval.unref();
+  // When the last unfinished TrainingJob finishes, show the table (again after later runs finish).
+  progress.onAllFinished = () => void printTable(stateDir);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
   log.info({ signal }, "stopping: finishing in-flight reconciles");
-  clearInterval(interval);
-  finished.unsubscribe();
   const { abandoned } = await operator.controller.stop();
   if (abandoned.length > 0) log.warn({ abandoned }, "reconciles still running at shutdown");
   return EXIT.ok;
 }
 
+/** Phase changes as they happen: a log line each, and a call when no TrainingJob is unfinished. */
+class Progress {
+  readonly #log: Logger;
+  readonly #unfinished = new Set<string>();
+  onAllFinished: (() => void) | undefined;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  phase(job: AnyResource, from: string | undefined, to: string | undefined): void {
+    const conditions = (job.status as { conditions?: { type: string; message: string }[] } | undefined)
+      ?.conditions;
+    const message = conditions?.[0]?.message;
+    const name = `${job.metadata.namespace}/${job.metadata.name}`;
+    this.#log.info(
+      { resource: `${job.kind}/${name}`, from: from ?? "New", to },
+      `${name}: ${from ?? "New"} → ${to}${message ? ` (${message})` : ""}`,
+    );
+    const finished = to === "Succeeded" || to === "Failed";
+    const before = this.#unfinished.size;
+    if (finished) this.#unfinished.delete(name);
+    else this.#unfinished.add(name);
+    if (finished && before > 0 && this.#unfinished.size === 0) this.onAllFinished?.();
+  }
+}
+
 async function printTable(stateDir: string): Promise<void> {
   const records = await listRecords(stateDir, "TrainingJob", undefined);
   process.stdout.write(`\n${rowsFor("TrainingJob", records, true, true, new Date())}\n`);
-}
-
-function progress(log: Logger, job: AnyResource, from: string | undefined, to: string | undefined): void {
-  const ready = (job.status as { conditions?: { type: string; message: string }[] } | undefined)?.conditions;
-  log.info(
-    { resource: `${job.kind}/${job.metadata.namespace}/${job.metadata.name}`, from: from ?? "New", to },
-    `${job.metadata.namespace}/${job.metadata.name}: ${from ?? "New"} → ${to}${ready?.[0]?.message ? ` (${ready[0].message})` : ""}`,
-  );
 }

@@ -2,26 +2,19 @@
 // controller, the reconcilers of both kinds with their ports (schedulers, Consul, Grafana, Docker),
 // the HTTP server, and the hooks between them (stack status → its jobs, phases → metrics).
 
-import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import { messageOf } from "../api/errors.ts";
-import type { AnyResource, MlopsStack, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
+import type { ResourceKey } from "../api/resources.ts";
 import { keyOf, parseKey } from "../api/resources.ts";
-import { ConsulClient, ConsulMetricsHealth, consulFromEnv } from "../clients/consul/index.ts";
+import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
-import { GrafanaClient, GrafanaRunAnnotator, grafanaFromEnv } from "../clients/grafana/index.ts";
-import { NomadClient } from "../clients/nomad/index.ts";
+import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
-import { type BaseContext, type StatusWriter, systemClock } from "../controller/reconcile.ts";
-import { silentLogger } from "../observability/logger.ts";
-import { trainingJobs } from "../observability/metrics.ts";
+import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
-import { DockerScheduler } from "../scheduler/docker/index.ts";
-import { NomadScheduler } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../scheduler/resolver.ts";
+import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
 import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
@@ -29,11 +22,11 @@ import { loadStackAssets } from "../stack/assets.ts";
 import { stackDocker } from "../stack/docker.ts";
 import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
-import { grafanaPasswordPath } from "../stack/secrets.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
-import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
+import { buildResolver, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
+import { observedWriter, type PhaseListener } from "./status-hooks.ts";
 
 /** Where desired state comes from: a directory of YAML (GitOps) or Kubernetes custom resources. */
 export type SourceOptions =
@@ -60,7 +53,7 @@ export interface OperatorOptions {
   readonly resyncMs: number;
   readonly log: Logger;
   /** Called when a TrainingJob's phase changes (progress output of `run`). */
-  readonly onPhase?: (job: AnyResource, from: string | undefined, to: string | undefined) => void;
+  readonly onPhase?: PhaseListener;
 }
 
 export interface Operator {
@@ -229,115 +222,4 @@ async function buildSource(
     ...(choice.context ? { context: choice.context } : {}),
     ...(choice.namespace ? { namespace: choice.namespace } : {}),
   });
-}
-
-/**
- * The Grafana and Consul of a Ready stack, reached from the host: runs on the stack's Nomad are
- * annotated in its Grafana (as admin, with the password generated into the state directory) and
- * their metrics health comes from its Consul.
- */
-function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): StackPorts {
-  const endpoints = stack.status?.endpoints ?? {};
-  const url = (name: string) => endpoints[name]?.host ?? endpoints[name]?.internal;
-  const ports: { annotator?: RunAnnotator; health?: MetricsHealth } = {};
-  const grafanaUrl = url("grafana");
-  if (grafanaUrl) {
-    const { namespace, name } = stack.metadata;
-    try {
-      const password = readFileSync(grafanaPasswordPath(stateDir, namespace, name), "utf8").trim();
-      ports.annotator = new GrafanaRunAnnotator(
-        new GrafanaClient({ url: grafanaUrl, user: "admin", password }),
-      );
-    } catch (error) {
-      log.warn(
-        { stack: `${namespace}/${name}`, err: messageOf(error) },
-        "no Grafana admin password: runs on this stack are not annotated",
-      );
-    }
-  }
-  const consulUrl = url("consul");
-  if (consulUrl)
-    ports.health = new ConsulMetricsHealth({ client: new ConsulClient({ address: consulUrl }), logger: log });
-  return ports;
-}
-
-export interface ResolverOptions {
-  readonly scheduler: SchedulerMode;
-  readonly ownerId: string;
-  readonly nomadAddr?: string;
-  readonly log?: Logger;
-  readonly docker?: DockerConnection;
-  readonly dockerEvents?: ReturnType<typeof ownedContainerEvents>;
-  /** Called once for each scheduler built (to follow its changes). */
-  readonly onScheduler?: (scheduler: Scheduler) => void;
-  /** The Grafana and Consul of a stack, for jobs that run on it. */
-  readonly stackPorts?: (stack: MlopsStack) => StackPorts;
-}
-
-/** The schedulers a TrainingJob can run on, built lazily per target (run and plan share it). */
-export async function buildResolver(options: ResolverOptions): Promise<DefaultSchedulerResolver> {
-  const { ownerId } = options;
-  const log = options.log ?? silentLogger();
-  const docker = options.docker ?? (await connectDocker());
-  const built = (scheduler: Scheduler): Scheduler => {
-    options.onScheduler?.(scheduler);
-    return scheduler;
-  };
-  return new DefaultSchedulerResolver({
-    mode: options.scheduler,
-    ...(options.stackPorts ? { stackPorts: options.stackPorts } : {}),
-    ...(options.nomadAddr ? { configuredNomad: options.nomadAddr } : {}),
-    docker: () =>
-      built(
-        new DockerScheduler({
-          connection: docker,
-          ownerId,
-          log,
-          ...(options.dockerEvents ? { events: options.dockerEvents } : {}),
-        }),
-      ),
-    nomad: (address, network) =>
-      built(
-        new NomadScheduler({
-          client: new NomadClient({ address }),
-          ownerId,
-          log,
-          ownsClient: true,
-          ...(network ? { network } : {}),
-        }),
-      ),
-  });
-}
-
-/**
- * The source's status writer, observed: a stack's new status requeues the jobs that name it
- * (WaitingForStack ends without polling), and TrainingJob phases feed mlops_trainingjobs.
- */
-function observedWriter(
-  source: Source,
-  requeue: Subject<ResourceKey>,
-  onPhase: OperatorOptions["onPhase"],
-): StatusWriter {
-  const phases = new Map<ResourceKey, { namespace: string; phase: string }>();
-  return {
-    async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
-      await source.write(resource, status);
-      const key = keyOf(resource);
-      if (resource.kind === "MlopsStack") {
-        for (const job of source.list("TrainingJob", resource.metadata.namespace) as TrainingJob[]) {
-          if (job.spec.stackRef === resource.metadata.name) requeue.next(keyOf(job));
-        }
-        return;
-      }
-      const phase = (status as { phase?: string }).phase;
-      const before = phases.get(key);
-      if (before?.phase === phase) return;
-      if (before) trainingJobs.dec({ namespace: before.namespace, phase: before.phase });
-      if (phase) {
-        trainingJobs.inc({ namespace: resource.metadata.namespace, phase });
-        phases.set(key, { namespace: resource.metadata.namespace, phase });
-      }
-      onPhase?.({ ...resource, status } as AnyResource, before?.phase, phase);
-    },
-  };
 }

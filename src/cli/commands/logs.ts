@@ -4,8 +4,8 @@ import type { Command } from "commander";
 import { makeKey } from "../../api/resources.ts";
 import { directoryOwnerId } from "../../sources/directory/index.ts";
 import { readRecord } from "../../sources/state/index.ts";
-import { buildResolver } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
+import { buildResolver } from "../schedulers.ts";
 import { type GetOptions, kindArgument, nameArgument, stateDirOf, withStateOptions } from "./get.ts";
 
 export interface LogsOptions extends GetOptions {

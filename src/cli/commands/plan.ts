@@ -14,9 +14,9 @@ import { listRecords, resolveStateDir, StateStore } from "../../sources/state/in
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { decide } from "../../trainingjob/decide.ts";
 import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
-import { buildResolver } from "../compose.ts";
 import { EXIT } from "../exit.ts";
 import { parseDuration } from "../flags.ts";
+import { buildResolver } from "../schedulers.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface PlanOptions {

@@ -1,0 +1,42 @@
+// The source's status writer, observed by the composition root.
+import type { Subject } from "rxjs";
+import type { AnyResource, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
+import { keyOf } from "../api/resources.ts";
+import type { StatusWriter } from "../controller/reconcile.ts";
+import { trainingJobs } from "../observability/metrics.ts";
+import type { Source } from "../sources/source.ts";
+
+export type PhaseListener = (job: AnyResource, from: string | undefined, to: string | undefined) => void;
+
+/**
+ * The source's status writer, observed: a stack's new status requeues the jobs that name it
+ * (WaitingForStack ends without polling), and TrainingJob phases feed mlops_trainingjobs.
+ */
+export function observedWriter(
+  source: Source,
+  requeue: Subject<ResourceKey>,
+  onPhase: PhaseListener | undefined,
+): StatusWriter {
+  const phases = new Map<ResourceKey, { namespace: string; phase: string }>();
+  return {
+    async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
+      await source.write(resource, status);
+      const key = keyOf(resource);
+      if (resource.kind === "MlopsStack") {
+        for (const job of source.list("TrainingJob", resource.metadata.namespace) as TrainingJob[]) {
+          if (job.spec.stackRef === resource.metadata.name) requeue.next(keyOf(job));
+        }
+        return;
+      }
+      const phase = (status as { phase?: string }).phase;
+      const before = phases.get(key);
+      if (before?.phase === phase) return;
+      if (before) trainingJobs.dec({ namespace: before.namespace, phase: before.phase });
+      if (phase) {
+        trainingJobs.inc({ namespace: resource.metadata.namespace, phase });
+        phases.set(key, { namespace: resource.metadata.namespace, phase });
+      }
+      onPhase?.({ ...resource, status } as AnyResource, before?.phase, phase);
+    },
+  };
+}

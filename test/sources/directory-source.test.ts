@@ -116,6 +116,7 @@ describe("DirectorySource: reading", () => {
       run: { id: "r1", outcome: "Succeeded" as const },
     };
     await first.source.write(resource, status);
+    await first.store.flush(); // status files are written behind, in batches
     expect((await readRecord(stateDir, key("a")))?.status).toEqual(status);
     expect(first.source.get(key("a"))?.status).toEqual(status);
     await first.source.close();

@@ -120,7 +120,8 @@ describe("status records", () => {
     expect(await store.writeStatus(r, status("Pending", "2026-01-01T00:05:00Z"))).toBe(false);
     expect(await store.writeStatus(r, status("Running", "2026-01-01T00:05:00Z"))).toBe(true);
     expect(store.writes).toBe(2);
-    // A restarted store compares with what is on disk.
+    // A restarted store compares with what is on disk (written behind, in batches: flush first).
+    await store.flush();
     const restarted = new StateStore(dir);
     expect(await restarted.writeStatus(r, status("Running", "2026-02-01T00:00:00Z"))).toBe(false);
     const record = await readRecord(dir, "TrainingJob/default/a");
@@ -139,6 +140,7 @@ describe("status records", () => {
     const s = status("Pending", "2026-01-01T00:00:00Z");
     expect(await store.writeStatus(job("a"), s)).toBe(true);
     expect(await store.writeStatus(job("a", "img:2", 2), s)).toBe(true);
+    await store.flush();
     expect((await readRecord(dir, "TrainingJob/default/a"))?.metadata.generation).toBe(2);
   });
 

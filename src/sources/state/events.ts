@@ -2,11 +2,12 @@
 // event (same type, reason and message) bumps `count` and `lastTimestamp` instead of adding a line.
 // `events/<kind>/<namespace>/<name>.jsonl`, newest last, at most `limit` lines. The Recorder is
 // synchronous for callers; writes are batched and flushed shortly after, and on close().
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
-import { writeFileAtomic } from "./atomic.ts";
+import { writeFilesAtomic } from "./batch.ts";
 import { eventsPath } from "./paths.ts";
 
 export interface EventRecord {
@@ -66,14 +67,25 @@ export class EventLog implements Recorder {
     }
   }
 
-  /** Writes every pending event; batches never overlap, so a file is never merged twice at once. */
+  /**
+   * Writes every pending event; batches never overlap, so a file is never merged twice at once.
+   * Each log is read, merged and written synchronously in chunks (small files in the page cache),
+   * every file atomically, without fsync: losing the tail of a log in a crash is fine.
+   */
   flush(): Promise<void> {
     const run = this.#flushing.then(async () => {
       const batch = this.#pending;
       this.#pending = new Map();
       const keys = [...batch.keys()];
-      for (let i = 0; i < keys.length; i += 32) {
-        await Promise.all(keys.slice(i, i + 32).map((key) => this.#append(key, batch.get(key) ?? [])));
+      for (let i = 0; i < keys.length; i += 256) {
+        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+        const files = keys.slice(i, i + 256).map((key): [string, string] => {
+          const path = eventsPath(this.#stateDir, key);
+          const merged = mergeEvents(parseEvents(readText(path)), batch.get(key) ?? [], this.#limit);
+          return [path, `${merged.map((e) => JSON.stringify(e)).join("\n")}\n`];
+        });
+        const failures = await writeFilesAtomic(files, { durable: false });
+        if (failures[0]) throw failures[0].error;
       }
     });
     this.#flushing = run.catch(() => {});
@@ -85,11 +97,13 @@ export class EventLog implements Recorder {
     this.#timer = undefined;
     await this.flush();
   }
+}
 
-  async #append(key: ResourceKey, events: Pending[]): Promise<void> {
-    const merged = mergeEvents(await readEvents(this.#stateDir, key), events, this.#limit);
-    const text = merged.map((e) => JSON.stringify(e)).join("\n");
-    await writeFileAtomic(eventsPath(this.#stateDir, key), `${text}\n`, { durable: false });
+function readText(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
   }
 }
 
@@ -126,6 +140,10 @@ export async function readEvents(stateDir: string, key: ResourceKey): Promise<Ev
   } catch {
     return [];
   }
+  return parseEvents(text);
+}
+
+function parseEvents(text: string): EventRecord[] {
   const out: EventRecord[] = [];
   for (const line of text.split("\n")) {
     if (line.trim() === "") continue;

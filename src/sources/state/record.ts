@@ -42,7 +42,7 @@ export function recordToResource(record: StatusRecord, withStatus = true): AnyRe
   } as AnyResource;
 }
 
-function parseRecord(text: string): StatusRecord | undefined {
+export function parseRecord(text: string): StatusRecord | undefined {
   try {
     const value = JSON.parse(text) as StatusRecord;
     if (!isKind(value.kind) || typeof value.metadata?.name !== "string") return undefined;

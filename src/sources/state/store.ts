@@ -1,30 +1,46 @@
 // The state directory of one watched directory: generation counters, a status record per resource
 // and (through EventLog) a bounded event log per resource. Status is written only when it changed,
-// timestamps aside; writes for one resource are serialized; every write is atomic.
+// timestamps aside, behind the caller (write-behind.ts): batched, each file atomic, the generations
+// it refers to on disk first; readSync and a restarted store see the newest; close() flushes.
 
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
-import { writeFileAtomic } from "./atomic.ts";
 import { Generations } from "./generations.ts";
 import { canonicalJson, specHash } from "./hash.ts";
 import { eventsPath, statusPath } from "./paths.ts";
-import { readRecord, readRecordSync, type StatusRecord } from "./record.ts";
+import { parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
+import { WriteBehind, type WriteBehindOptions } from "./write-behind.ts";
+
+export interface StateStoreOptions {
+  /** `mlopsctl plan` reads the state and computes generations in memory, writing nothing. */
+  readOnly?: boolean;
+  /** Batching of status writes (delay, batch size, errors). */
+  writeBehind?: WriteBehindOptions;
+}
 
 export class StateStore {
   readonly dir: string;
   readonly generations: Generations;
   /** Fingerprint (timestamps aside) of the last record written or read per key: small, unlike records. */
   readonly #last = new Map<ResourceKey, string>();
-  readonly #queues = new Map<ResourceKey, Promise<unknown>>();
+  /** Spec hash per spec object (resources keep their spec object between reconciles). */
+  readonly #hashes = new WeakMap<object, string>();
+  readonly #writer: WriteBehind;
   #writes = 0;
   readonly #readOnly: boolean;
 
-  /** `readOnly`: `mlopsctl plan` reads the state and computes generations in memory, writing nothing. */
-  constructor(dir: string, options: { readOnly?: boolean } = {}) {
+  constructor(dir: string, options: StateStoreOptions = {}) {
     this.dir = dir;
     this.#readOnly = options.readOnly === true;
     this.generations = new Generations(dir, { readOnly: this.#readOnly });
+    this.#writer = new WriteBehind({
+      ...options.writeBehind,
+      before: async () => {
+        await this.generations.flush();
+        await options.writeBehind?.before?.();
+      },
+    });
   }
 
   /** Number of status files actually written (for tests and benchmarks). */
@@ -32,53 +48,63 @@ export class StateStore {
     return this.#writes;
   }
 
-  /** Writes the status of `resource` unless it (and generation, spec, labels) is unchanged. */
+  /**
+   * Records the status of `resource` unless it (and generation, spec, labels) is unchanged; true when
+   * written. The file lands with the next batch (flush() to wait for it).
+   */
   writeStatus<R extends AnyResource>(
     resource: R,
     status: StatusOf<R>,
     now: Date = new Date(),
   ): Promise<boolean> {
-    const key = keyOf(resource);
     if (this.#readOnly) return Promise.resolve(false);
-    return this.#serialize(key, async () => {
-      await this.generations.flush();
-      const hash = specHash(resource.spec);
-      const created = this.generations.get(key)?.created ?? resource.metadata.creationTimestamp;
-      const record: StatusRecord = {
-        apiVersion: resource.apiVersion,
-        kind: resource.kind,
-        metadata: {
-          name: resource.metadata.name,
-          namespace: resource.metadata.namespace,
-          generation: resource.metadata.generation,
-          ...(created ? { creationTimestamp: created } : {}),
-          ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
-          ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
-        },
-        spec: resource.spec,
-        specHash: hash,
-        status: status as Record<string, unknown>,
-        updated: now.toISOString(),
-      };
-      const print = fingerprint(record);
-      let previous = this.#last.get(key);
-      if (previous === undefined) {
-        const stored = await readRecord(this.dir, key);
-        previous = stored ? fingerprint(stored) : undefined;
-      }
-      if (previous === print) {
-        this.#last.set(key, print);
-        return false;
-      }
-      await writeFileAtomic(statusPath(this.dir, key), `${JSON.stringify(record, null, 2)}\n`);
-      this.#writes++;
-      this.#last.set(key, print);
-      return true;
-    });
+    try {
+      return Promise.resolve(this.#writeStatus(resource, status, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
+  #writeStatus(resource: AnyResource, status: unknown, now: Date): boolean {
+    const key = keyOf(resource);
+    const hash = this.#specHash(resource.spec);
+    const created = this.generations.get(key)?.created ?? resource.metadata.creationTimestamp;
+    const record: StatusRecord = {
+      apiVersion: resource.apiVersion,
+      kind: resource.kind,
+      metadata: {
+        name: resource.metadata.name,
+        namespace: resource.metadata.namespace,
+        generation: resource.metadata.generation,
+        ...(created ? { creationTimestamp: created } : {}),
+        ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
+        ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
+      },
+      spec: resource.spec,
+      specHash: hash,
+      status: status as Record<string, unknown>,
+      updated: now.toISOString(),
+    };
+    const print = fingerprint(record);
+    if (!this.#last.has(key)) this.readSync(key);
+    if (this.#last.get(key) === print) return false;
+    this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record, null, 2)}\n`);
+    this.#writes++;
+    this.#last.set(key, print);
+    return true;
+  }
+
+  /** Waits until every status recorded so far is on disk. */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** The newest status record of `key` (pending or on disk); remembers its fingerprint. */
   readSync(key: ResourceKey): StatusRecord | undefined {
-    return readRecordSync(this.dir, key);
+    const pending = this.#writer.pending(statusPath(this.dir, key));
+    const record = pending !== undefined ? parseRecord(pending) : readRecordSync(this.dir, key);
+    if (!this.#last.has(key)) this.#last.set(key, record ? fingerprint(record) : ABSENT);
+    return record;
   }
 
   /** Drops the status, the events and the generation of a resource that is gone for good. */
@@ -87,6 +113,7 @@ export class StateStore {
     return this.#serialize(key, async () => {
       this.#last.delete(key);
       this.generations.delete(key);
+      await this.#writer.cancel(statusPath(this.dir, key));
       await rm(statusPath(this.dir, key), { force: true });
       await rm(eventsPath(this.dir, key), { force: true });
       await this.generations.flush();
@@ -95,8 +122,21 @@ export class StateStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#queues.values()]);
+    await this.#writer.close();
     await this.generations.close();
   }
+
+  #specHash(spec: unknown): string {
+    if (spec === null || typeof spec !== "object") return specHash(spec);
+    let hash = this.#hashes.get(spec);
+    if (hash === undefined) {
+      hash = specHash(spec);
+      this.#hashes.set(spec, hash);
+    }
+    return hash;
+  }
+
+  readonly #queues = new Map<ResourceKey, Promise<unknown>>();
 
   #serialize<T>(key: ResourceKey, work: () => Promise<T>): Promise<T> {
     const previous = this.#queues.get(key) ?? Promise.resolve();
@@ -113,12 +153,19 @@ export class StateStore {
   }
 }
 
+/** Fingerprint of "no record": never equal to a record's. */
+const ABSENT = "absent";
+
 const TIME_KEYS = new Set(["lastTransitionTime", "lastUpdateTime", "updated"]);
 
-/** Hash of a record without its timestamps: equal exactly when sameIgnoringTimes would say so. */
+/**
+ * Hash of a record without its timestamps: equal exactly when sameIgnoringTimes would say so. The
+ * spec counts through its hash (the record carries it), so it is not serialized a second time.
+ */
 export function fingerprint(record: StatusRecord): string {
+  const { spec: _spec, ...rest } = record;
   return createHash("sha256")
-    .update(canonicalJson(withoutTimes(record)))
+    .update(canonicalJson(withoutTimes(rest)))
     .digest("base64");
 }
 

@@ -65,6 +65,11 @@ export class HttpError extends OperatorError {
   }
 }
 
+interface Series {
+  readonly duration: ReturnType<typeof externalRequestDuration.labels>;
+  count(code: number | string): ReturnType<typeof externalRequests.labels>;
+}
+
 const capitalized: Record<System, string> = { nomad: "Nomad", consul: "Consul", grafana: "Grafana" };
 
 export class HttpClient {
@@ -75,6 +80,7 @@ export class HttpClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #unavailable: string;
+  readonly #metrics = new Map<string, Series>();
 
   constructor(options: HttpClientOptions) {
     this.system = options.system;
@@ -126,9 +132,15 @@ export class HttpClient {
   }
 
   async #once<T>(path: string, method: string, options: RequestOptions): Promise<HttpResponse<T>> {
-    const url = new URL(this.baseUrl + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
+    let url = this.baseUrl + path;
+    if (options.query) {
+      const params = new URLSearchParams();
+      for (const key in options.query) {
+        const value = options.query[key];
+        if (value !== undefined) params.set(key, String(value));
+      }
+      const search = params.toString();
+      if (search) url += (url.includes("?") ? "&" : "?") + search;
     }
     const headers: Record<string, string> = { accept: "application/json", ...this.#auth, ...options.headers };
     let body: string | undefined;
@@ -136,9 +148,16 @@ export class HttpClient {
       body = JSON.stringify(options.body);
       headers["content-type"] = "application/json";
     }
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const stop = externalRequestDuration.startTimer({ system: this.system, endpoint: options.endpoint });
+    // A timer cleared when the request ends (AbortSignal.timeout would keep each one alive for the
+    // whole timeout: thousands of live timers and signals under load).
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException("request timed out", "TimeoutError")),
+      options.timeoutMs ?? this.#timeoutMs,
+    );
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
+    const started = performance.now();
+    const series = this.#series(options.endpoint);
     try {
       const response = await request(url, {
         method: method as Dispatcher.HttpMethod,
@@ -148,28 +167,46 @@ export class HttpClient {
         ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
       });
       const text = await response.body.text();
-      externalRequests.inc({
-        system: this.system,
-        endpoint: options.endpoint,
-        code: String(response.statusCode),
-      });
+      series.count(response.statusCode).inc();
       const flat: Record<string, string> = {};
-      for (const [key, value] of Object.entries(response.headers)) {
+      for (const key in response.headers) {
+        const value = response.headers[key];
         if (value !== undefined) flat[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
       }
-      const ok = response.statusCode < 300 || (options.accept ?? []).includes(response.statusCode);
+      const ok = response.statusCode < 300 || (options.accept?.includes(response.statusCode) ?? false);
       if (!ok && !(response.statusCode >= 500)) {
         throw this.#httpError(response.statusCode, text, options.endpoint, method);
       }
       return { status: response.statusCode, headers: flat, body: parseBody(text) as T, text };
     } catch (error) {
-      if (!(error instanceof HttpError)) {
-        externalRequests.inc({ system: this.system, endpoint: options.endpoint, code: "error" });
-      }
+      if (!(error instanceof HttpError)) series.count("error").inc();
       throw error;
     } finally {
-      stop();
+      clearTimeout(timer);
+      series.duration.observe((performance.now() - started) / 1000);
     }
+  }
+
+  /** The metric series of an endpoint, looked up once (label hashing per request is not free). */
+  #series(endpoint: string): Series {
+    let series = this.#metrics.get(endpoint);
+    if (!series) {
+      const codes = new Map<number | string, ReturnType<typeof externalRequests.labels>>();
+      const labels = { system: this.system, endpoint };
+      series = {
+        duration: externalRequestDuration.labels(labels),
+        count: (code) => {
+          let counter = codes.get(code);
+          if (!counter) {
+            counter = externalRequests.labels({ ...labels, code: String(code) });
+            codes.set(code, counter);
+          }
+          return counter;
+        },
+      };
+      this.#metrics.set(endpoint, series);
+    }
+    return series;
   }
 
   /** Throws the typed error for a non-success status (used by callers for 5xx they do not accept). */

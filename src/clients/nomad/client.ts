@@ -4,7 +4,7 @@
 import type { Dispatcher } from "undici";
 import { HttpClient, type HttpResponse } from "../http.ts";
 import { type Env, type NomadConfig, nomadConfig } from "./config.ts";
-import { fromStatus, isNotFound, NomadError, NomadReason, toNomadError } from "./errors.ts";
+import { fromStatus, NomadError, NomadReason, reasonForStatus, toNomadError } from "./errors.ts";
 import { LogLineDecoder } from "./frames.ts";
 import { openStream, streamDispatcher } from "./stream.ts";
 import type {
@@ -125,9 +125,7 @@ export class NomadClient {
 
   /** The job, or undefined when Nomad answers 404 (never existed, purged, or garbage-collected). */
   async readJob(id: string, namespace: string, signal?: AbortSignal): Promise<NomadJob | undefined> {
-    return this.#orUndefined(() =>
-      this.query<NomadJob>(`/v1/job/${enc(id)}`, "/v1/job/:id", { namespace, ...opt(signal) }),
-    );
+    return this.#find<NomadJob>(`/v1/job/${enc(id)}`, "/v1/job/:id", namespace, signal);
   }
 
   /**
@@ -135,28 +133,19 @@ export class NomadClient {
    * job's old allocations (same ID, earlier instance) are not mixed in.
    */
   async jobAllocations(id: string, namespace: string, signal?: AbortSignal): Promise<NomadAllocation[]> {
-    const result = await this.#orUndefined(() =>
-      this.query<NomadAllocation[] | null>(`/v1/job/${enc(id)}/allocations`, "/v1/job/:id/allocations", {
-        namespace,
-        ...opt(signal),
-      }),
+    const path = `/v1/job/${enc(id)}/allocations`;
+    return (
+      (await this.#find<NomadAllocation[] | null>(path, "/v1/job/:id/allocations", namespace, signal)) ?? []
     );
-    return result ?? [];
   }
 
   async jobSummary(id: string, namespace: string): Promise<NomadJobSummary | undefined> {
-    return this.#orUndefined(() =>
-      this.query<NomadJobSummary>(`/v1/job/${enc(id)}/summary`, "/v1/job/:id/summary", { namespace }),
-    );
+    return this.#find<NomadJobSummary>(`/v1/job/${enc(id)}/summary`, "/v1/job/:id/summary", namespace);
   }
 
   async jobEvaluations(id: string, namespace: string): Promise<NomadEvaluation[]> {
-    const result = await this.#orUndefined(() =>
-      this.query<NomadEvaluation[] | null>(`/v1/job/${enc(id)}/evaluations`, "/v1/job/:id/evaluations", {
-        namespace,
-      }),
-    );
-    return result ?? [];
+    const path = `/v1/job/${enc(id)}/evaluations`;
+    return (await this.#find<NomadEvaluation[] | null>(path, "/v1/job/:id/evaluations", namespace)) ?? [];
   }
 
   /** Every job stub (with Meta), following X-Nomad-NextToken pages. */
@@ -191,15 +180,14 @@ export class NomadClient {
 
   /** Stops (purge=false: kept as dead) or removes the job. False when Nomad answers 404. */
   async deregister(id: string, namespace: string, options: { purge: boolean }): Promise<boolean> {
-    const result = await this.#orUndefined(() =>
-      this.#call<unknown>(`/v1/job/${enc(id)}`, {
-        method: "DELETE",
-        endpoint: "/v1/job/:id",
-        query: { ...this.#common(namespace), purge: options.purge },
-        idempotent: true,
-      }),
-    );
-    return result !== undefined;
+    const response = await this.#call<unknown>(`/v1/job/${enc(id)}`, {
+      method: "DELETE",
+      endpoint: "/v1/job/:id",
+      query: { ...this.#common(namespace), purge: options.purge },
+      idempotent: true,
+      accept: NOT_FOUND,
+    });
+    return this.#unlessNotFound(response, "/v1/job/:id", "DELETE") !== undefined;
   }
 
   /** The server's version from /v1/agent/self (cached); undefined when the token may not read it. */
@@ -281,15 +269,30 @@ export class NomadClient {
     return response;
   }
 
-  async #orUndefined<T>(fn: () => Promise<{ body: T }>): Promise<T | undefined> {
-    try {
-      return (await fn()).body;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  /** GET of one object: its body, or undefined when Nomad answers 404 for it. */
+  async #find<T>(path: string, endpoint: string, namespace: string, signal?: AbortSignal) {
+    const response = await this.#call<T>(path, {
+      endpoint,
+      query: this.#common(namespace),
+      accept: NOT_FOUND,
+      ...opt(signal),
+    });
+    return this.#unlessNotFound(response, endpoint, "GET");
+  }
+
+  /**
+   * The body, or undefined for a 404 about the object itself: an expected answer (a new job's first
+   * read), accepted rather than thrown and caught. A 404 that says something else (an unknown
+   * namespace) still throws its typed error.
+   */
+  #unlessNotFound<T>(response: HttpResponse<T>, endpoint: string, method: string): T | undefined {
+    if (response.status !== 404) return response.body;
+    if (reasonForStatus(404, response.text) === NomadReason.NotFound) return undefined;
+    throw fromStatus(404, response.text, this.http.errorFor(response, endpoint, method).message);
   }
 }
+
+const NOT_FOUND: readonly number[] = [404];
 
 type Params = Record<string, string | number | boolean | undefined>;
 

@@ -46,16 +46,20 @@ export function toNomadError(error: unknown): NomadError {
 }
 
 export function fromStatus(status: number, body: string, message: string, cause?: unknown): NomadError {
+  return new NomadError(reasonForStatus(status, body), message, status, body, cause);
+}
+
+/** The reason fromStatus gives, without building the error (a 404 is often an expected answer). */
+export function reasonForStatus(status: number, body: string): string {
   const text = body.trim();
-  let reason: string = status >= 500 ? NomadReason.Error : NomadReason.Rejected;
-  if (CAS.test(text)) reason = NomadReason.Conflict;
-  else if (NAMESPACE.test(text)) reason = NomadReason.NamespaceNotFound;
-  else if (status === 401 || status === 403) reason = NomadReason.Forbidden;
-  else if (status === 404) reason = NomadReason.NotFound;
-  else if (status === 502 || status === 503 || status === 504 || UNAVAILABLE.test(text)) {
-    reason = NomadReason.Unavailable;
+  if (CAS.test(text)) return NomadReason.Conflict;
+  if (NAMESPACE.test(text)) return NomadReason.NamespaceNotFound;
+  if (status === 401 || status === 403) return NomadReason.Forbidden;
+  if (status === 404) return NomadReason.NotFound;
+  if (status === 502 || status === 503 || status === 504 || UNAVAILABLE.test(text)) {
+    return NomadReason.Unavailable;
   }
-  return new NomadError(reason, message, status, body, cause);
+  return status >= 500 ? NomadReason.Error : NomadReason.Rejected;
 }
 
 export function isNotFound(error: unknown): boolean {

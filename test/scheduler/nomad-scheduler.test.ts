@@ -179,6 +179,26 @@ describe("NomadScheduler against the Nomad double", () => {
     expect(repaired?.replicas.map((r) => [r.state, r.id === old?.ID])).toEqual([["pending", false]]);
   });
 
+  it("submit after observe found no job registers without reading it again", async () => {
+    expect(await scheduler.observe(key)).toBeUndefined();
+    const before = nomad.requests.length;
+    await scheduler.submit(runRequest());
+    const routes = nomad.requests.slice(before).map((r) => `${r.method} ${r.route}`);
+    expect(routes.filter((r) => r === "GET /v1/job/:id")).toEqual([]);
+    expect(routes).toContain("POST /v1/jobs");
+    expect(nomad.writes).toBe(1);
+  });
+
+  it("a job that appeared between observe and submit is read again (check-and-set), never taken", async () => {
+    expect(await scheduler.observe(key)).toBeUndefined();
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await other.submit(runRequest({}, { ownerId: "owner-2" }));
+    const writes = nomad.writes;
+    await expect(scheduler.submit(runRequest())).rejects.toBeInstanceOf(NotOwnedError);
+    expect(nomad.writes).toBe(writes + 1); // the refused check-and-set register, nothing else
+    expect((await client.readJob("resnet", "team-a"))?.Meta?.[META.ownerId]).toBe("owner-2");
+  });
+
   it("never touches a job of another owner (NotOwned), nor an unmanaged one", async () => {
     const other = new NomadScheduler({ client, ownerId: "owner-2" });
     await other.submit(runRequest({}, { ownerId: "owner-2" }));

@@ -43,6 +43,8 @@ export interface NomadSchedulerOptions {
 }
 
 const CAS_ATTEMPTS = 3;
+/** How long observe's "no such job" stands in for submit's own read (check-and-set guards it). */
+const ABSENT_FOR_MS = 5_000;
 
 export class NomadScheduler implements Scheduler {
   readonly name = "nomad" as const;
@@ -51,6 +53,8 @@ export class NomadScheduler implements Scheduler {
   readonly #options: NomadSchedulerOptions;
   /** namespace/jobId → key, for allocation events (which carry only the job ID). */
   readonly #owned = new Map<string, ResourceKey>();
+  /** namespace/jobId → when observe last found no such job (small: keys and times, never jobs). */
+  readonly #absent = new Map<string, number>();
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: NomadSchedulerOptions) {
@@ -66,7 +70,11 @@ export class NomadScheduler implements Scheduler {
   async observe(key: TrainingJobKey): Promise<ObservedRun | undefined> {
     const { id, namespace } = where(key);
     const job = await this.#client.readJob(id, namespace);
-    if (!job) return undefined;
+    if (!job) {
+      this.#absent.set(`${namespace}/${id}`, performance.now());
+      return undefined;
+    }
+    this.#absent.delete(`${namespace}/${id}`);
     const allocations = await this.#client.jobAllocations(id, namespace);
     const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
     const missing = !job.Stop && placedReplicas(job, allocations) < count;
@@ -76,8 +84,13 @@ export class NomadScheduler implements Scheduler {
 
   async submit(run: RunRequest): Promise<void> {
     const { id, namespace } = where(run.key);
+    // A job observe just found absent is not read again: registering it with check-and-set index 0
+    // fails if it appeared since, and the retry reads it.
+    const seenAbsent = this.#absent.get(`${namespace}/${id}`);
+    this.#absent.delete(`${namespace}/${id}`);
+    const fresh = seenAbsent !== undefined && performance.now() - seenAbsent < ABSENT_FOR_MS;
     for (let attempt = 1; ; attempt++) {
-      const live = await this.#client.readJob(id, namespace);
+      const live = attempt === 1 && fresh ? undefined : await this.#client.readJob(id, namespace);
       if (live) this.#checkOwner(live, run.ownerId, "submit");
       const meta = live?.Meta ?? {};
       const sameRun = live !== undefined && meta[META.runId] === run.runId;

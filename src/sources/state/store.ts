@@ -24,8 +24,6 @@ export class StateStore {
   readonly generations: Generations;
   /** Fingerprint (timestamps aside) of the last record written or read per key: small, unlike records. */
   readonly #last = new Map<ResourceKey, string>();
-  /** Spec hash per spec object (resources keep their spec object between reconciles). */
-  readonly #hashes = new WeakMap<object, string>();
   readonly #writer: WriteBehind;
   #writes = 0;
   readonly #readOnly: boolean;
@@ -67,7 +65,7 @@ export class StateStore {
 
   #writeStatus(resource: AnyResource, status: unknown, now: Date): boolean {
     const key = keyOf(resource);
-    const hash = this.#specHash(resource.spec);
+    const hash = specHash(resource.spec);
     const created = this.generations.get(key)?.created ?? resource.metadata.creationTimestamp;
     const record: StatusRecord = {
       apiVersion: resource.apiVersion,
@@ -124,16 +122,6 @@ export class StateStore {
     await Promise.allSettled([...this.#queues.values()]);
     await this.#writer.close();
     await this.generations.close();
-  }
-
-  #specHash(spec: unknown): string {
-    if (spec === null || typeof spec !== "object") return specHash(spec);
-    let hash = this.#hashes.get(spec);
-    if (hash === undefined) {
-      hash = specHash(spec);
-      this.#hashes.set(spec, hash);
-    }
-    return hash;
   }
 
   readonly #queues = new Map<ResourceKey, Promise<unknown>>();

@@ -16,6 +16,8 @@ export interface BatchFailure {
   readonly error: unknown;
 }
 
+/** Files created (or renamed) between two turns of the event loop. */
+const CHUNK = 64;
 let counter = 0;
 const madeDirs = new Set<string>();
 
@@ -27,7 +29,10 @@ export async function writeFilesAtomic(
   const durable = options.durable ?? true;
   const failures: BatchFailure[] = [];
   const open: { path: string; temp: string; fd: number }[] = [];
+  let count = 0;
   for (const [path, data] of entries) {
+    // Let timers and sockets in between chunks: creating files can wait on a busy journal.
+    if (++count % CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
     const dir = dirname(path);
     const temp = join(dir, `.${basename(path)}.${process.pid}.${(counter++).toString(36)}.tmp`);
     let fd: number | undefined;
@@ -50,7 +55,9 @@ export async function writeFilesAtomic(
     ? await Promise.all(open.map((f) => callback(fdatasync, f.fd)))
     : open.map(() => undefined);
   const dirs = new Set<string>();
-  open.forEach((f, i) => {
+  for (let i = 0; i < open.length; i++) {
+    const f = open[i] as (typeof open)[number];
+    if (i % CHUNK === CHUNK - 1) await new Promise((resolve) => setImmediate(resolve));
     try {
       closeSync(f.fd);
       const error = synced[i];
@@ -61,7 +68,7 @@ export async function writeFilesAtomic(
       removeQuietly(f.temp);
       failures.push({ path: f.path, error });
     }
-  });
+  }
   if (durable) {
     await Promise.all(
       [...dirs].map(async (dir) => {

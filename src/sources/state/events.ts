@@ -2,7 +2,7 @@
 // event (same type, reason and message) bumps `count` and `lastTimestamp` instead of adding a line.
 // `events/<kind>/<namespace>/<name>.jsonl`, newest last, at most `limit` lines. The Recorder is
 // synchronous for callers; writes are batched and flushed shortly after, and on close().
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
@@ -100,6 +100,7 @@ export class EventLog implements Recorder {
 }
 
 function readText(path: string): string {
+  if (!statSync(path, { throwIfNoEntry: false })) return ""; // a new resource's log: no exception
   try {
     return readFileSync(path, "utf8");
   } catch {

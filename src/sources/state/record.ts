@@ -1,7 +1,7 @@
 // What the state directory keeps per resource: the status and, beside it, the metadata and the
 // last seen spec (for `describe`, for plan's field diff, and as lastKnown after a deletion).
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
@@ -61,8 +61,11 @@ export async function readRecord(stateDir: string, key: ResourceKey): Promise<St
 }
 
 export function readRecordSync(stateDir: string, key: ResourceKey): StatusRecord | undefined {
+  const path = statusPath(stateDir, key);
+  // A new resource has no record: ask without an exception (an ENOENT error per new resource adds up).
+  if (!statSync(path, { throwIfNoEntry: false })) return undefined;
   try {
-    return parseRecord(readFileSync(statusPath(stateDir, key), "utf8"));
+    return parseRecord(readFileSync(path, "utf8"));
   } catch {
     return undefined;
   }

@@ -8,7 +8,7 @@ import { type BatchOptions, writeFilesAtomic } from "./batch.ts";
 export interface WriteBehindOptions extends BatchOptions {
   /** How long a write may wait for others to join its batch (default 50 ms). */
   delayMs?: number;
-  /** Flush at once when this many files are waiting (default 512). */
+  /** Flush at once when this many files are waiting (default 256: each holds a descriptor until renamed). */
   maxPending?: number;
   /** Awaited before each batch is written (e.g. generations that status records refer to). */
   before?: () => Promise<void>;
@@ -36,7 +36,7 @@ export class WriteBehind {
 
   write(path: string, data: string): void {
     this.#pending.set(path, data);
-    if (this.#pending.size >= (this.#options.maxPending ?? 512)) {
+    if (this.#pending.size >= (this.#options.maxPending ?? 256)) {
       void this.flush().catch(() => {});
       return;
     }

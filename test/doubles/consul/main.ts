@@ -2,6 +2,7 @@
 //   node test/doubles/consul/main.ts --listen 0.0.0.0:8500 [--token T] [--http-checks] [--node NAME]
 // CONSUL_DOUBLE_TOKEN may carry the token instead of the command line.
 import { parseArgs } from "node:util";
+import { parseListen } from "../listener.ts";
 import { startConsulDouble } from "./server.ts";
 
 const { values } = parseArgs({
@@ -14,14 +15,7 @@ const { values } = parseArgs({
   },
 });
 
-const listen = values.listen;
-const colon = listen.lastIndexOf(":");
-const host = listen.slice(0, colon).replace(/^\[|\]$/g, "") || "0.0.0.0";
-const port = Number(listen.slice(colon + 1));
-if (colon < 0 || !Number.isInteger(port)) {
-  process.stderr.write(`--listen must be HOST:PORT (got ${JSON.stringify(listen)})\n`);
-  process.exit(2);
-}
+const { host, port } = parseListen(values.listen);
 const token = values.token ?? process.env.CONSUL_DOUBLE_TOKEN;
 const node = {
   ...(values.node ? { name: values.node } : {}),

@@ -35,7 +35,6 @@ export class ConsulDouble {
   /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
   readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: ConsulDoubleOptions;
-  readonly #stalled = new Set<ServerResponse>();
   readonly #listener: Listener;
   #checks: HttpCheckRunner | undefined;
   #outage: Outage = "none";
@@ -95,7 +94,7 @@ export class ConsulDouble {
   async setOutage(mode: Outage): Promise<void> {
     const previous = this.#outage;
     this.#outage = mode;
-    if (previous === "stall" && mode !== "stall") this.#releaseStalled();
+    if (previous === "stall" && mode !== "stall") this.#listener.release();
     if (mode === "refuse" && this.#listener.listening) await this.#listener.close();
     if (mode !== "refuse" && !this.#listener.listening) await this.#listener.listen();
   }
@@ -107,7 +106,7 @@ export class ConsulDouble {
 
   async close(): Promise<void> {
     this.#checks?.close();
-    this.#releaseStalled();
+    this.#listener.release();
     await this.#listener.close();
   }
 
@@ -133,18 +132,13 @@ export class ConsulDouble {
     if (this.recorded.length > 1000) this.recorded.shift();
   }
 
-  #releaseStalled(): void {
-    for (const res of this.#stalled) res.socket?.destroy();
-    this.#stalled.clear();
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://consul");
     const method = req.method ?? "GET";
     const key = routeTemplate(method, url.pathname);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (this.#outage === "stall") {
-      this.#stalled.add(res);
+      this.#listener.hold(res);
       return;
     }
     if (this.#outage === "error")

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { parseListen } from "../listener.ts";
 import { startGrafanaDouble } from "./server.ts";
 
 const { values } = parseArgs({
@@ -17,14 +18,7 @@ const { values } = parseArgs({
   },
 });
 
-const listen = values.listen;
-const colon = listen.lastIndexOf(":");
-const host = listen.slice(0, colon).replace(/^\[|\]$/g, "") || "0.0.0.0";
-const port = Number(listen.slice(colon + 1));
-if (colon < 0 || !Number.isInteger(port)) {
-  process.stderr.write(`--listen must be HOST:PORT (got ${JSON.stringify(listen)})\n`);
-  process.exit(2);
-}
+const { host, port } = parseListen(values.listen);
 const token = values.token ?? process.env.GRAFANA_DOUBLE_TOKEN;
 const user = values.user ?? process.env.GF_SECURITY_ADMIN_USER;
 const password = values.password ?? process.env.GF_SECURITY_ADMIN_PASSWORD;

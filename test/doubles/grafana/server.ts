@@ -25,7 +25,6 @@ export class GrafanaDouble {
   /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
   readonly recorded: { method: string; path: string; body: unknown }[] = [];
   readonly #options: GrafanaDoubleOptions;
-  readonly #stalled = new Set<ServerResponse>();
   readonly #listener: Listener;
   #outage: GrafanaOutage = "none";
   #failures: { remaining: number; status: number; message: string } | undefined;
@@ -59,7 +58,7 @@ export class GrafanaDouble {
   async setOutage(mode: GrafanaOutage): Promise<void> {
     const previous = this.#outage;
     this.#outage = mode;
-    if (previous === "stall" && mode !== "stall") this.#releaseStalled();
+    if (previous === "stall" && mode !== "stall") this.#listener.release();
     if (mode === "refuse" && this.#listener.listening) await this.#listener.close();
     if (mode !== "refuse" && !this.#listener.listening) await this.#listener.listen();
   }
@@ -70,7 +69,7 @@ export class GrafanaDouble {
   }
 
   async close(): Promise<void> {
-    this.#releaseStalled();
+    this.#listener.release();
     await this.#listener.close();
   }
 
@@ -79,18 +78,13 @@ export class GrafanaDouble {
     if (this.recorded.length > 1000) this.recorded.shift();
   }
 
-  #releaseStalled(): void {
-    for (const res of this.#stalled) res.socket?.destroy();
-    this.#stalled.clear();
-  }
-
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", "http://grafana");
     const method = req.method ?? "GET";
     const key = routeTemplate(method, url.pathname);
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
     if (this.#outage === "stall") {
-      this.#stalled.add(res);
+      this.#listener.hold(res);
       return;
     }
     if (url.pathname === "/api/health" && method === "GET")

@@ -14,9 +14,10 @@ deps: node_modules/.package-lock.json
 build: deps
 	$(NPM) run build
 
+# The quickstart needs only the Docker engine and the trainer image; the tests build every image.
 images: deps
 	hack/ensure-docker.sh
-	hack/build-images.sh
+	hack/build-images.sh trainer
 
 run: build images
 	./bin/mlopsctl run --dir examples/quickstart --scheduler auto

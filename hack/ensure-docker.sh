@@ -2,6 +2,7 @@
 # Ensure a Docker engine answers. Uses one that already runs (a developer's laptop, DOCKER_HOST);
 # otherwise, as root on Debian, installs docker.io and starts dockerd in the background.
 set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
 
 if docker info >/dev/null 2>&1; then
   exit 0
@@ -14,12 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "ensure-docker: no Docker engine answers and this is not root; start Docker yourself" >&2
   exit 1
 fi
-if ! command -v dockerd >/dev/null 2>&1; then
-  echo "ensure-docker: installing docker.io" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq docker.io >/dev/null
-fi
+command -v dockerd >/dev/null 2>&1 || "$here/lib/ensure-deb.sh" docker.io
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   echo "ensure-docker: starting dockerd" >&2
   setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &

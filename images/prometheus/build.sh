@@ -5,14 +5,14 @@
 # Skips the build when an image with the same input hash exists.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../hack/lib/image-inputs.sh
+. "$here/../../hack/lib/image-inputs.sh"
 tag=${MLOPS_PROMETHEUS_IMAGE:-mlops-operator/prometheus:dev}
-bin=$(command -v prometheus || true)
-if [ -z "$bin" ]; then "$here/../../hack/ensure-prometheus.sh"; bin=$(command -v prometheus); fi
-busybox=$(command -v busybox || echo /bin/busybox)
-
-libs=$(ldd "$bin" | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }' | sort -u)
-hash=$(cat "$bin" "$busybox" "$here/build.sh" $(for l in $libs; do readlink -f "$l"; done) | sha256sum | cut -c1-16)
-if [ "$(docker image inspect -f '{{ index .Config.Labels "mlops.dev/inputs-hash" }}' "$tag" 2>/dev/null || true)" = "$hash" ]; then
+"$here/../../hack/ensure-prometheus.sh"
+bin=$(command -v prometheus)
+busybox=$(busybox_binary)
+hash=$(inputs_hash "$bin" "$busybox" "$here/build.sh")
+if [ "$(image_hash "$tag")" = "$hash" ]; then
   echo "images/prometheus: $tag is up to date ($hash)"
   exit 0
 fi
@@ -20,12 +20,8 @@ fi
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/rootfs/bin" "$ctx/rootfs/etc/prometheus" "$ctx/rootfs/prometheus" "$ctx/rootfs/tmp"
-cp "$bin" "$ctx/rootfs/bin/prometheus"
+copy_with_libs "$bin" "$ctx/rootfs" /bin/prometheus
 cp "$busybox" "$ctx/rootfs/bin/busybox"
-for l in $libs; do
-  mkdir -p "$ctx/rootfs$(dirname "$l")"
-  cp -L "$l" "$ctx/rootfs$l"
-done
 printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$ctx/rootfs/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' > "$ctx/rootfs/etc/group"
 cat > "$ctx/rootfs/etc/prometheus/prometheus.yml" <<'YML'

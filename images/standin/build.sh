@@ -8,18 +8,16 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-node=$(readlink -f "$root/node_modules/.bin/node")
-busybox=$(command -v busybox || echo /bin/busybox)
-[ -x "$node" ] || { echo "images/standin: $node missing; run npm ci" >&2; exit 1; }
-
-libs=$(ldd "$node" | awk '/=>/ { print $3 } /^\t\/lib/ { print $1 }' | sort -u)
-hash=$( { cat "$node" "$busybox" "$here/build.sh" "$here/entry.ts" | sha256sum;
+# shellcheck source=../../hack/lib/image-inputs.sh
+. "$here/../../hack/lib/image-inputs.sh"
+node=$(node_binary)
+busybox=$(busybox_binary)
+hash=$( { inputs_hash "$node" "$busybox" "$here/build.sh" "$here/entry.ts";
           cd "$root" && find test/doubles src/api src/clients -type f -name '*.ts' ! -name '*.test.ts' -print0 | sort -z | xargs -0 sha256sum;
         } | sha256sum | cut -c1-16)
 uptodate=1
 for c in consul nomad grafana; do
-  got=$(docker image inspect -f '{{ index .Config.Labels "mlops.dev/inputs-hash" }}' "mlops-operator/$c-standin:dev" 2>/dev/null || true)
-  [ "$got" = "$hash" ] || uptodate=0
+  [ "$(image_hash "mlops-operator/$c-standin:dev")" = "$hash" ] || uptodate=0
 done
 if [ "$uptodate" = 1 ]; then
   echo "images/standin: consul/nomad/grafana stand-ins are up to date ($hash)"
@@ -29,12 +27,8 @@ fi
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/base/bin" "$ctx/base/app/images/standin" "$ctx/base/tmp" "$ctx/base/etc"
-cp "$node" "$ctx/base/bin/node"
+copy_with_libs "$node" "$ctx/base" /bin/node
 cp "$busybox" "$ctx/base/bin/busybox"
-for l in $libs; do
-  mkdir -p "$ctx/base$(dirname "$l")"
-  cp -L "$l" "$ctx/base$l"
-done
 chmod 1777 "$ctx/base/tmp"
 printf '{ "type": "module", "private": true }\n' > "$ctx/base/app/package.json"
 cp "$here/entry.ts" "$ctx/base/app/images/standin/entry.ts"

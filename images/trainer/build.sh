@@ -3,21 +3,12 @@
 # missing). Skips the build when the image's mlops.dev/inputs-hash label matches the inputs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../hack/lib/image-inputs.sh
+. "$here/../../hack/lib/image-inputs.sh"
 tag=${TRAINER_IMAGE:-mlops-operator/trainer:dev}
-busybox=/bin/busybox
-if [ ! -x "$busybox" ] || ! (ldd "$busybox" 2>&1 || true) | grep -q "not a dynamic executable"; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "trainer: a statically linked $busybox is needed (Debian: apt-get install busybox-static)" >&2
-    exit 1
-  fi
-  echo "trainer: installing busybox-static" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq busybox-static >/dev/null
-fi
-hash=$(cat "$here/Dockerfile" "$here/train.sh" "$busybox" | sha256sum | cut -c1-16)
-current=$(docker image inspect -f '{{index .Config.Labels "mlops.dev/inputs-hash"}}' "$tag" 2>/dev/null || true)
-if [ "$current" = "$hash" ]; then
+busybox=$(busybox_binary)
+hash=$(inputs_hash "$here/Dockerfile" "$here/train.sh" "$busybox")
+if [ "$(image_hash "$tag")" = "$hash" ]; then
   echo "trainer: $tag is up to date ($hash)"
   exit 0
 fi

@@ -1,4 +1,11 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+// Tests never change a user's mlopsctl contexts (~/.local/state/mlopsctl): every worker, and every
+// `mlopsctl run` a test starts, records its contexts under a state home of this test run's own.
+process.env.XDG_STATE_HOME = mkdtempSync(join(tmpdir(), "mlopsctl-test-state-"));
 
 // Tests live under test/, named by feature. Three projects:
 // - unit: pure logic and in-process doubles, fully parallel;

@@ -9,7 +9,7 @@ import { keyOf, parseKey } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
-import { Controller } from "../controller/controller.ts";
+import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
@@ -54,6 +54,13 @@ export interface OperatorOptions {
   readonly log: Logger;
   /** Called when a TrainingJob's phase changes (progress output of `run`). */
   readonly onPhase?: PhaseListener;
+  /** Told of every reconcile's outcome (`run --once` watches for a scheduler that stays unreachable). */
+  readonly outcomes?: ReconcileOutcomes;
+}
+
+export interface ReconcileOutcomes {
+  succeeded(key: ResourceKey): void;
+  failed(report: ErrorReport): void;
 }
 
 export interface Operator {
@@ -145,21 +152,31 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
   if (consul) streams.push(consul.metricsHealth.changes());
+  const dispatch = createDispatch(source, handlers);
+  const outcomes = options.outcomes;
   const controller = new Controller({
     name: "mlops",
-    dispatch: createDispatch(source, handlers),
+    dispatch: outcomes
+      ? async (key, signal) => {
+          const action = await dispatch(key, signal);
+          outcomes.succeeded(key);
+          return action;
+        }
+      : dispatch,
     sources: [merge(...streams)],
     keys: () => [...source.list("MlopsStack"), ...source.list("TrainingJob")].map(keyOf),
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
     log,
-    onError: (report) =>
+    onError: (report) => {
+      outcomes?.failed(report);
       recorder.event(
         report.key,
         "Warning",
         report.reason,
         `${report.message}${report.retryInMs ? ` (retry in ${Math.round(report.retryInMs / 1000)} s)` : ""}`,
-      ),
+      );
+    },
   });
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
 

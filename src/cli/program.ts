@@ -2,6 +2,7 @@
 // failure to the one exit-code table (exit.ts), never to a stack trace.
 import { Command, CommanderError } from "commander";
 import { messageOf } from "../api/errors.ts";
+import { registerConfig } from "./commands/config.ts";
 import { registerDescribe } from "./commands/describe.ts";
 import { registerGet } from "./commands/get.ts";
 import { registerLogs } from "./commands/logs.ts";
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerGet(program);
   registerDescribe(program);
   registerLogs(program);
+  registerConfig(program);
   registerVersion(program);
   return program;
 }

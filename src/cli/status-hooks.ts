@@ -20,6 +20,10 @@ export function observedWriter(
   const phases = new Map<ResourceKey, { namespace: string; phase: string }>();
   return {
     async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
+      // The phase recorded before this write (the source attaches the stored status to the resource
+      // and replaces it on write): a transition is logged against what was recorded, so a restart
+      // or a rerun with nothing changed logs none.
+      const recorded = (resource.status as { phase?: string } | undefined)?.phase;
       await source.write(resource, status);
       const key = keyOf(resource);
       if (resource.kind === "MlopsStack") {
@@ -29,14 +33,16 @@ export function observedWriter(
         return;
       }
       const phase = (status as { phase?: string }).phase;
-      const before = phases.get(key);
-      if (before?.phase === phase) return;
-      if (before) trainingJobs.dec({ namespace: before.namespace, phase: before.phase });
-      if (phase) {
-        trainingJobs.inc({ namespace: resource.metadata.namespace, phase });
-        phases.set(key, { namespace: resource.metadata.namespace, phase });
+      const counted = phases.get(key);
+      if (counted?.phase !== phase) {
+        if (counted) trainingJobs.dec({ namespace: counted.namespace, phase: counted.phase });
+        if (phase) {
+          trainingJobs.inc({ namespace: resource.metadata.namespace, phase });
+          phases.set(key, { namespace: resource.metadata.namespace, phase });
+        } else phases.delete(key);
       }
-      onPhase?.({ ...resource, status } as AnyResource, before?.phase, phase);
+      const before = counted?.phase ?? recorded;
+      if (before !== phase) onPhase?.({ ...resource, status } as AnyResource, before, phase);
     },
   };
 }

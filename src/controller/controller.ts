@@ -168,11 +168,16 @@ export class Controller {
    * pending. Requeues asked by an Action are not followed; errors are retried with backoff until
    * `timeoutMs`, when in-flight reconciles are aborted. Stops the controller.
    */
-  async runUntilIdle(options: { readonly timeoutMs: number }): Promise<IdleSummary> {
+  async runUntilIdle(options: {
+    readonly timeoutMs: number;
+    readonly signal?: AbortSignal;
+  }): Promise<IdleSummary> {
     this.#launch(true);
     let timer: NodeJS.Timeout | undefined;
+    // An aborted signal ends the wait as a timeout does: stop, then report what is unfinished.
     const timedOut = await new Promise<boolean>((resolve, reject) => {
       timer = setTimeout(() => resolve(true), options.timeoutMs);
+      options.signal?.addEventListener("abort", () => resolve(true), { once: true });
       this.#settled().then(() => resolve(false), reject);
     });
     clearTimeout(timer);

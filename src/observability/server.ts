@@ -63,9 +63,12 @@ export class OperatorServer {
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => res.destroy());
     });
-    this.#server.on("error", (error) =>
-      this.#log.error({ err: error }, `metrics server ${this.#address} failed`),
-    );
+    // Errors while listening reject listen() (one line for the user); later ones are logged in one
+    // line each, without a stack.
+    this.#server.on("error", (error: NodeJS.ErrnoException) => {
+      if (!this.#server.listening) return;
+      this.#log.error({ err: error.message, code: error.code }, `metrics server ${this.#address} failed`);
+    });
     this.route("GET", "/metrics", (_req, res) => this.#metrics(res));
     this.route("GET", "/healthz", (_req, res) => text(res, 200, "ok\n"));
     this.route("GET", "/readyz", (_req, res) =>

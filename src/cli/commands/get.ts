@@ -1,6 +1,7 @@
 // `mlopsctl get trainingjobs|mlopsstacks [NAME]`: what the state directory says, as kubectl prints
 // it (tables by default; -o wide|json|yaml). Reads files only: no running operator needed.
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { findCondition } from "../../api/conditions.ts";
 import { checkLabel } from "../../api/names.ts";
@@ -12,12 +13,14 @@ import {
   resolveStateDir,
   type StatusRecord,
 } from "../../sources/state/index.ts";
+import { contextNotice, resolveTarget } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, table, toJson, toYaml } from "../output.ts";
 
 export interface StateOptions {
-  dir: string;
+  dir?: string;
   stateDir?: string;
+  mlopsContext?: string;
   namespace?: string;
   allNamespaces?: boolean;
 }
@@ -45,17 +48,58 @@ export function nameArgument(name: string, what = "name"): string {
   return name;
 }
 
+/** Where a reading command reads: flags, then $MLOPS_STATE_DIR, then a context (see context.ts). */
+export interface ReadTarget {
+  readonly dir: string;
+  readonly stateDir: string;
+  /** The owner id of the run that recorded the context, when a context chose the target. */
+  readonly ownerId?: string;
+  readonly nomadAddr?: string;
+}
+
+const announced = new Set<string>();
+
+/** Resolves the target once per command and says on stderr which context it read, if any. */
+export function targetOf(options: StateOptions): ReadTarget {
+  const target = resolveTarget(options);
+  const context = target.context;
+  if (context?.source === "kubernetes") {
+    throw new ExitError(
+      EXIT.usage,
+      `context "${context.name}" is a Kubernetes context: status lives on the cluster (kubectl get trainingjobs); pass --dir or --state-dir to read a state directory`,
+    );
+  }
+  const notice = contextNotice(target);
+  if (notice && !announced.has(notice)) {
+    announced.add(notice);
+    process.stderr.write(`${notice}\n`);
+  }
+  return {
+    dir: target.dir,
+    stateDir: target.stateDir ? resolve(target.stateDir) : resolveStateDir(undefined, target.dir),
+    ...(context?.ownerId ? { ownerId: context.ownerId } : {}),
+    ...(context?.nomadAddr ? { nomadAddr: context.nomadAddr } : {}),
+  };
+}
+
 export function stateDirOf(options: StateOptions): string {
-  return resolveStateDir(options.stateDir, options.dir);
+  return targetOf(options).stateDir;
 }
 
 /** The state-directory options every reading command takes. */
 export function withStateOptions(command: Command): Command {
   return command
-    .option("--dir <dir>", "the watched directory (to derive the default state directory)", ".")
+    .option(
+      "--dir <dir>",
+      "the watched directory (to derive the default state directory; default: the current context)",
+    )
     .option(
       "--state-dir <dir>",
-      "the state directory (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name of dir>)",
+      "the state directory (default: $MLOPS_STATE_DIR, else the current context, else ../.mlops-state/<name of .>)",
+    )
+    .option(
+      "--mlops-context <name>",
+      "read the run recorded as this context (default: $MLOPSCTL_CONTEXT, else the current one)",
     )
     .option("-n, --namespace <namespace>", "namespace", DEFAULT_NAMESPACE);
 }

@@ -6,7 +6,7 @@ import { directoryOwnerId } from "../../sources/directory/index.ts";
 import { readRecord } from "../../sources/state/index.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { buildResolver } from "../schedulers.ts";
-import { type GetOptions, kindArgument, nameArgument, stateDirOf, withStateOptions } from "./get.ts";
+import { type GetOptions, kindArgument, nameArgument, targetOf, withStateOptions } from "./get.ts";
 
 export interface LogsOptions extends GetOptions {
   follow?: boolean;
@@ -34,21 +34,22 @@ export async function logs(kindAlias: string, name: string, options: LogsOptions
     throw new ExitError(EXIT.usage, "logs are kept for TrainingJobs only");
   const namespace = nameArgument(options.namespace ?? "default", "namespace");
   const key = makeKey("TrainingJob", namespace, nameArgument(name));
-  const record = await readRecord(stateDirOf(options), key);
+  const target = targetOf(options);
+  const record = await readRecord(target.stateDir, key);
   const run = (
     record?.status as { run?: { scheduler?: "nomad" | "docker"; target?: string; id?: string } } | undefined
   )?.run;
   if (!run?.scheduler || !run.target) {
     throw new ExitError(
       EXIT.failed,
-      `trainingjob "${name}" has no run yet in namespace ${namespace} (state directory ${stateDirOf(options)})`,
+      `trainingjob "${name}" has no run yet in namespace ${namespace} (state directory ${target.stateDir})`,
     );
   }
   const replica = options.replica === undefined ? undefined : Number(options.replica);
   if (replica !== undefined && (!Number.isInteger(replica) || replica < 0)) {
     throw new ExitError(EXIT.usage, `--replica must be a whole number ≥ 0 (got "${options.replica}")`);
   }
-  const ownerId = options.ownerId ?? directoryOwnerId(options.dir);
+  const ownerId = options.ownerId ?? target.ownerId ?? directoryOwnerId(target.dir);
   const resolver = await buildResolver({ scheduler: "auto", ownerId });
   const scheduler = resolver.byTarget(run.scheduler, run.target);
   if (!scheduler)

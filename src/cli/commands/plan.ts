@@ -17,6 +17,7 @@ import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
 import { EXIT } from "../exit.ts";
 import { parseDuration } from "../flags.ts";
 import { buildResolver } from "../schedulers.ts";
+import { type StateOptions, targetOf } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface PlanOptions {
@@ -41,17 +42,34 @@ export function registerPlan(program: Command): void {
   program
     .command("plan")
     .description("print what `run` would do: per resource create/update/delete, with a field diff")
-    .requiredOption("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files")
+    .option(
+      "--dir <dir>",
+      "the directory of TrainingJob and MlopsStack YAML files (default: the current context's)",
+    )
     .option(
       "--state-dir <dir>",
-      "the state directory (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
+      "the state directory (default: $MLOPS_STATE_DIR, else the context's, else <dir>/../.mlops-state/<name>)",
+    )
+    .option(
+      "--mlops-context <name>",
+      "plan for the run recorded as this context (default: $MLOPSCTL_CONTEXT, else the current one)",
     )
     .option("--detailed-exitcode", "exit 0 when there are no changes, 2 when there are (Terraform's meaning)")
     .option("--scheduler <name>", "auto, docker or nomad", "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
-    .action(async (options: PlanOptions) => {
+    .action(async (flags: Omit<PlanOptions, "dir"> & StateOptions) => {
+      const target = targetOf(flags);
+      const ownerId = flags.ownerId ?? target.ownerId;
+      const nomadAddr = flags.nomadAddr ?? target.nomadAddr;
+      const options: PlanOptions = {
+        ...flags,
+        dir: target.dir,
+        stateDir: target.stateDir,
+        ...(ownerId ? { ownerId } : {}),
+        ...(nomadAddr ? { nomadAddr } : {}),
+      };
       // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
       const report = await validatePaths([options.dir]);
       for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);

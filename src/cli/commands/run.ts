@@ -1,17 +1,22 @@
 // `mlopsctl run`: the operator. Watches the directory and converges until SIGINT/SIGTERM; with
 // --once, converges every resource once (without waiting for training runs to finish) and exits.
+
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Logger } from "pino";
-import { messageOf } from "../../api/errors.ts";
+import { messageOf, reasonOf } from "../../api/errors.ts";
 import type { AnyResource } from "../../api/resources.ts";
+import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
+import { contextHome, contextName, type MlopsContext, recordContext, shortPath } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
@@ -22,10 +27,11 @@ export interface RunOptions {
   context?: string;
   namespace?: string;
   stateDir?: string;
-  metricsAddr: string;
+  metricsAddr?: string;
   concurrency: number;
   once?: boolean;
   timeout: number;
+  unreachableTimeout: number;
   scheduler: SchedulerMode;
   ownerId?: string;
   nomadAddr?: string;
@@ -53,8 +59,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--metrics-addr <addr>",
-      "listen address of /metrics, /healthz, /readyz, /sd/prometheus",
-      DEFAULT_METRICS_ADDR,
+      `listen address of /metrics, /healthz, /readyz, /sd/prometheus (default ${DEFAULT_METRICS_ADDR}; with --once: none unless given)`,
     )
     .option("--concurrency <n>", "reconciles at once", parsePositiveInt, 4)
     .option("--once", "converge every resource once, prune, write status and exit")
@@ -63,6 +68,12 @@ export function registerRun(program: Command): void {
       "with --once: give up after this long (e.g. 90s, 5m)",
       parseDuration,
       300_000,
+    )
+    .option(
+      "--unreachable-timeout <duration>",
+      "with --once: fail when a scheduler it needs stays unreachable this long (transient errors are retried within it)",
+      parseDuration,
+      30_000,
     )
     .option("--scheduler <name>", "where TrainingJobs run: auto, docker or nomad", parseScheduler, "auto")
     .option(
@@ -125,6 +136,11 @@ export async function run(options: RunOptions): Promise<number> {
     throw error;
   }
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
+  // --once converges and exits: it serves no port unless asked (a second operator on the machine
+  // holds the default one). The operator's port is still the one a stack's Prometheus scrapes.
+  const serve = options.once !== true || options.metricsAddr !== undefined;
+  const metricsAddr = options.metricsAddr ?? DEFAULT_METRICS_ADDR;
+  const unreachable = options.once ? new UnreachableWatch(options.unreachableTimeout) : undefined;
   let operator: Operator | undefined;
   const progress = new Progress(log);
   try {
@@ -142,7 +158,7 @@ export async function run(options: RunOptions): Promise<number> {
       stateDir,
       once: options.once === true,
       concurrency: options.concurrency,
-      metricsAddr: options.metricsAddr,
+      metricsAddr,
       scheduler: options.scheduler,
       ...(options.ownerId ? { ownerId: options.ownerId } : {}),
       ...(nomadAddr ? { nomadAddr } : {}),
@@ -150,10 +166,12 @@ export async function run(options: RunOptions): Promise<number> {
       resyncMs: options.resync,
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
+      ...(unreachable ? { outcomes: unreachable } : {}),
     });
-    const address = await operator.server.listen();
+    const address = serve ? await listen(operator) : undefined;
+    const context = await remember(options, dir, stateDir, operator.ownerId, address, nomadAddr, log);
     log.info(
-      { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address },
+      { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address, context: context?.name },
       "operator starting",
     );
     await operator.source.start();
@@ -163,10 +181,11 @@ export async function run(options: RunOptions): Promise<number> {
       return 0;
     });
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
-    return options.once
-      ? await once(operator, options, log)
-      : await untilSignal(operator, stateDir, log, progress);
+    if (options.once) return await once(operator, options, log, unreachable);
+    if (context) process.stdout.write(whatNext(context, operator));
+    return await untilSignal(operator, stateDir, log, progress);
   } finally {
+    unreachable?.close();
     await operator
       ?.close()
       .catch((error: unknown) => log.error({ err: messageOf(error) }, "shutdown failed"));
@@ -175,8 +194,112 @@ export async function run(options: RunOptions): Promise<number> {
   }
 }
 
-async function once(operator: Operator, options: RunOptions, log: Logger): Promise<number> {
-  const summary = await operator.controller.runUntilIdle({ timeoutMs: options.timeout });
+/** Binds the metrics port; one clear line naming the address and the flag when it cannot. */
+async function listen(operator: Operator): Promise<string> {
+  try {
+    return await operator.server.listen();
+  } catch (error) {
+    if (reasonOf(error) !== "ListenFailed") throw error;
+    throw new ExitError(
+      EXIT.failed,
+      `${messageOf(error)} (another operator may be running; pass --metrics-addr with a free HOST:PORT, e.g. 127.0.0.1:0)`,
+    );
+  }
+}
+
+/** Records where this run watches as a context and makes it current (a failure only warns). */
+async function remember(
+  options: RunOptions,
+  dir: string,
+  stateDir: string,
+  ownerId: string,
+  metricsAddr: string | undefined,
+  nomadAddr: string | undefined,
+  log: Logger,
+): Promise<MlopsContext | undefined> {
+  const kubeContext = options.source === "kubernetes" ? (options.context ?? "current") : undefined;
+  const context: MlopsContext = {
+    name: contextName(options.source, kubeContext ?? dir),
+    source: options.source,
+    ...(options.source === "directory" ? { dir: resolve(dir) } : {}),
+    stateDir,
+    ...(metricsAddr ? { metricsAddr } : {}),
+    ownerId,
+    scheduler: options.scheduler,
+    ...(nomadAddr ? { nomadAddr } : {}),
+    ...(kubeContext ? { kubeContext } : {}),
+    startedAt: new Date().toISOString(),
+  };
+  try {
+    await recordContext(context);
+    return context;
+  } catch (error) {
+    log.warn({ err: messageOf(error), home: contextHome() }, "could not record the current context");
+    return undefined;
+  }
+}
+
+/** The commands that show this run from another terminal, exactly as they work from here. */
+function whatNext(context: MlopsContext, operator: Operator): string {
+  const bin = process.env.MLOPSCTL_BIN ?? "mlopsctl";
+  const job = operator.source.list("TrainingJob")[0];
+  const name = job ? safeName(job.metadata.name) : "NAME";
+  const ns = job && job.metadata.namespace !== "default" ? ` -n ${safeName(job.metadata.namespace)}` : "";
+  const commands: [string, string][] = [
+    [`${bin} get tj${ns}`, "the runs"],
+    [`${bin} describe tj ${name}${ns}`, "conditions and events"],
+    [`${bin} logs tj ${name}${ns} -f`, "the run's output"],
+    ...(context.metricsAddr
+      ? [[`curl -s http://${context.metricsAddr}/metrics`, "the operator's metrics"] as [string, string]]
+      : []),
+  ];
+  const width = Math.max(...commands.map(([command]) => command.length));
+  const lines = [
+    "",
+    `Watching ${context.dir ? shortPath(context.dir) : context.source} (context "${context.name}"). In another terminal, from this directory:`,
+    ...commands.map(([command, what]) => `  ${command.padEnd(width)}   # ${what}`),
+    "Edit the YAML to change a run. Stop the operator with Ctrl-C (runs keep going; the next start picks them up).",
+    "",
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** Names come from files: shown only when they are plain DNS labels (they are, once validated). */
+function safeName(name: string): string {
+  return /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) ? name : "NAME";
+}
+
+async function once(
+  operator: Operator,
+  options: RunOptions,
+  log: Logger,
+  unreachable: UnreachableWatch | undefined,
+): Promise<number> {
+  const giveUp = new AbortController();
+  let unreachableReport: ErrorReport | undefined;
+  void unreachable?.gaveUp.then((report) => {
+    unreachableReport = report;
+    giveUp.abort();
+  });
+  const summary = await operator.controller.runUntilIdle({
+    timeoutMs: options.timeout,
+    signal: giveUp.signal,
+  });
+  if (unreachableReport) {
+    const origin = addressOrigin(unreachableReport.message, {
+      ...(options.nomadAddr ? { nomadFlag: options.nomadAddr } : {}),
+      env: process.env,
+    });
+    process.stderr.write(
+      `mlopsctl: a scheduler stayed unreachable for ${Math.round(options.unreachableTimeout / 1000)} s (${origin}): ${unreachableReport.message}\n` +
+        "  check the address and that the server runs, or allow longer with --unreachable-timeout\n",
+    );
+    log.info(
+      { key: unreachableReport.key, reason: unreachableReport.reason },
+      "gave up: scheduler unreachable",
+    );
+    return EXIT.failed;
+  }
   for (const failure of summary.failed) {
     process.stderr.write(`${failure.key}: ${failure.reason}: ${failure.message}\n`);
   }
@@ -199,8 +322,11 @@ async function untilSignal(
   progress: Progress,
 ): Promise<number> {
   operator.controller.start();
-  // When the last unfinished TrainingJob finishes, show the table (again after later runs finish).
-  progress.onAllFinished = () => void printTable(stateDir);
+  // When the last unfinished TrainingJob finishes, show the table (again after later runs finish),
+  // from the status just written: the write-behind batch is flushed first.
+  progress.unfinished = () =>
+    operator.source.list("TrainingJob").filter((job) => !FINISHED.has(phaseOf(job) ?? "")).length;
+  progress.onAllFinished = () => void printTable(operator, stateDir);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -211,11 +337,16 @@ async function untilSignal(
   return EXIT.ok;
 }
 
+const FINISHED = new Set(["Succeeded", "Failed"]);
+const phaseOf = (job: AnyResource): string | undefined =>
+  (job.status as { phase?: string } | undefined)?.phase;
+
 /** Phase changes as they happen: a log line each, and a call when no TrainingJob is unfinished. */
 class Progress {
   readonly #log: Logger;
-  readonly #unfinished = new Set<string>();
   onAllFinished: (() => void) | undefined;
+  /** How many TrainingJobs are not finished, by the status in memory. */
+  unfinished: (() => number) | undefined;
 
   constructor(log: Logger) {
     this.#log = log;
@@ -230,15 +361,14 @@ class Progress {
       { resource: `${job.kind}/${name}`, from: from ?? "New", to },
       `${name}: ${from ?? "New"} → ${to}${message ? ` (${message})` : ""}`,
     );
-    const finished = to === "Succeeded" || to === "Failed";
-    const before = this.#unfinished.size;
-    if (finished) this.#unfinished.delete(name);
-    else this.#unfinished.add(name);
-    if (finished && before > 0 && this.#unfinished.size === 0) this.onAllFinished?.();
+    if (to !== undefined && FINISHED.has(to) && !FINISHED.has(from ?? "") && this.unfinished?.() === 0) {
+      this.onAllFinished?.();
+    }
   }
 }
 
-async function printTable(stateDir: string): Promise<void> {
+async function printTable(operator: Operator, stateDir: string): Promise<void> {
+  await operator.store.flush();
   const records = await listRecords(stateDir, "TrainingJob", undefined);
   process.stdout.write(`\n${rowsFor("TrainingJob", records, true, true, new Date())}\n`);
 }

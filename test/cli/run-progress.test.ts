@@ -1,0 +1,137 @@
+// What `run` says while it works: phase transitions against the recorded status (a rerun with
+// nothing changed logs none), and the give-up of `run --once` when a scheduler stays unreachable.
+import { Subject } from "rxjs";
+import { describe, expect, it } from "vitest";
+import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
+import { observedWriter } from "../../src/cli/status-hooks.ts";
+import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
+import type { ErrorReport } from "../../src/controller/controller.ts";
+import type { Source } from "../../src/sources/source.ts";
+
+function job(name: string, phase?: string): AnyResource {
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: { name, namespace: "default" },
+    spec: { image: "trainer:dev" },
+    ...(phase ? { status: { phase } } : {}),
+  } as unknown as AnyResource;
+}
+
+/** A source that, like the directory source, replaces the status on the resource it wrote. */
+function fakeSource(): Source {
+  return {
+    write: async (resource: AnyResource, status: unknown) => {
+      (resource as { status?: unknown }).status = status;
+    },
+    list: () => [],
+  } as unknown as Source;
+}
+
+describe("phase transitions", () => {
+  function recorder() {
+    const seen: string[] = [];
+    const writer = observedWriter(fakeSource(), new Subject<ResourceKey>(), (r, from, to) =>
+      seen.push(`${r.metadata.name}: ${from ?? "New"} → ${to}`),
+    );
+    return { seen, writer };
+  }
+
+  it("a resource recorded as Running and still Running logs nothing (a rerun after a restart)", async () => {
+    const { seen, writer } = recorder();
+    const a = job("a", "Running");
+    await writer.write(a, { phase: "Running" } as never);
+    await writer.write(a, { phase: "Running" } as never);
+    expect(seen).toEqual([]);
+  });
+
+  it("transitions are logged from the recorded phase, once each", async () => {
+    const { seen, writer } = recorder();
+    const a = job("a", "Running");
+    await writer.write(a, { phase: "Succeeded" } as never);
+    await writer.write(a, { phase: "Succeeded" } as never);
+    const b = job("b");
+    await writer.write(b, { phase: "Pending" } as never);
+    await writer.write(b, { phase: "Running" } as never);
+    expect(seen).toEqual(["a: Running → Succeeded", "b: New → Pending", "b: Pending → Running"]);
+  });
+});
+
+describe("run --once gives up on an unreachable scheduler", () => {
+  function fakeTimers() {
+    const pending = new Map<number, () => void>();
+    let next = 0;
+    const timers: Timers = {
+      set: (callback) => {
+        pending.set(++next, callback);
+        return next;
+      },
+      clear: (handle) => pending.delete(handle as number),
+    };
+    const fire = () => {
+      const callbacks = [...pending.values()];
+      pending.clear();
+      for (const callback of callbacks) callback();
+    };
+    return { timers, pending, fire };
+  }
+  const report = (key: string, reason: string, message = `${reason} at http://nomad:4646`): ErrorReport =>
+    ({ key, reason, message, terminal: false, retryInMs: 750, error: new Error(message) }) as ErrorReport;
+
+  it("after the window, while some key still cannot reach its scheduler", async () => {
+    const { timers, pending, fire } = fakeTimers();
+    const watch = new UnreachableWatch(30_000, timers);
+    let gaveUp: ErrorReport | undefined;
+    void watch.gaveUp.then((r) => {
+      gaveUp = r;
+    });
+    watch.failed(report("TrainingJob/default/a", "NomadUnavailable"));
+    watch.failed(report("TrainingJob/default/a", "NomadUnavailable"));
+    expect(pending.size).toBe(1);
+    fire();
+    await Promise.resolve();
+    expect(gaveUp?.key).toBe("TrainingJob/default/a");
+  });
+
+  it("not when the scheduler answered again within the window", async () => {
+    const { timers, pending } = fakeTimers();
+    const watch = new UnreachableWatch(30_000, timers);
+    watch.failed(report("TrainingJob/default/a", "NomadUnavailable"));
+    watch.succeeded("TrainingJob/default/a" as ResourceKey);
+    expect(pending.size).toBe(0);
+  });
+
+  it("not for errors that are about the resource, not the scheduler", () => {
+    const { timers, pending } = fakeTimers();
+    const watch = new UnreachableWatch(30_000, timers);
+    watch.failed(report("TrainingJob/default/a", "InvalidSpec"));
+    watch.failed(report("TrainingJob/default/b", "ImageNotFound"));
+    expect(pending.size).toBe(0);
+  });
+
+  it.each([
+    [
+      { nomadFlag: "http://10.0.0.5:4646", env: {} },
+      "Nomad at http://10.0.0.5:4646 is unreachable",
+      "set by --nomad-addr",
+    ],
+    [
+      { env: { NOMAD_ADDR: "http://nomad:4646" } },
+      "Nomad at http://nomad:4646 is unreachable",
+      "set by NOMAD_ADDR",
+    ],
+    [
+      { env: { DOCKER_HOST: "tcp://127.0.0.1:2375" } },
+      "Docker engine tcp://127.0.0.1:2375 is unreachable",
+      "DOCKER_HOST=tcp://127.0.0.1:2375",
+    ],
+    [
+      { env: {} },
+      "Docker engine local is unreachable",
+      "the local engine at /var/run/docker.sock (DOCKER_HOST unset)",
+    ],
+    [{ env: {} }, "Nomad at http://172.20.0.20:4646 is unreachable", "an MlopsStack's Nomad (spec.stackRef)"],
+  ])("names the setting behind the address (%#)", (settings, message, origin) => {
+    expect(addressOrigin(message, settings as never)).toBe(origin);
+  });
+});

@@ -103,12 +103,7 @@ export class NomadScheduler implements Scheduler {
       ) {
         return; // converged: registering it again would be a no-op in Nomad anyway
       }
-      const version = await this.#client.serverVersion().catch(() => undefined);
-      const job = renderJob(run, {
-        ...(this.#options.network ? { network: this.#options.network } : {}),
-        maxRunDuration: supportsMaxRunDuration(version),
-        runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
-      });
+      const job = await this.#renderAgainst(run, live);
       try {
         await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
         this.#owned.set(`${namespace}/${id}`, keyOf(run.key));
@@ -195,8 +190,26 @@ export class NomadScheduler implements Scheduler {
     return this.#changes;
   }
 
+  /**
+   * The job as submit would register it against the live one: the same run keeps the live run's
+   * `mlops_run_version` (task meta: Nomad's tasksUpdated reads any difference as destructive) and
+   * `max_run_duration` is rendered where the server supports it.
+   */
+  async #renderAgainst(run: RunRequest, live: NomadJob | undefined): Promise<NomadJob> {
+    const meta = live?.Meta ?? {};
+    const sameRun = live !== undefined && meta[META.runId] === run.runId;
+    const version = await this.#client.serverVersion().catch(() => undefined);
+    return renderJob(run, {
+      ...(this.#options.network ? { network: this.#options.network } : {}),
+      maxRunDuration: supportsMaxRunDuration(version),
+      runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
+    });
+  }
+
   async placement(run: RunRequest): Promise<string | undefined> {
-    const job = this.render(run);
+    const { id, namespace } = where(run.key);
+    const live = await this.#client.readJob(id, namespace);
+    const job = await this.#renderAgainst(run, live);
     const plan = await this.#client.plan(job);
     const failed = Object.entries(plan.FailedTGAllocs ?? {})[0];
     if (failed) return placementMessage(failed[0], failed[1], run.spec.resources.gpus).message;

@@ -11,4 +11,5 @@ export type { ConsulRegistration, ServicesHook } from "./services.ts";
 export { registrations, ServiceRegistrar } from "./services.ts";
 export type { Capacity, JobRecord, Table } from "./state.ts";
 export { NomadDoubleError, NomadState } from "./state.ts";
-export { allocStub, canonical, destructiveChange, fullAlloc } from "./wire.ts";
+export { destructiveChange, groupUpdated } from "./updates.ts";
+export { allocStub, canonical, fullAlloc } from "./wire.ts";

@@ -59,6 +59,7 @@ export class NomadDouble {
   constructor(options: NomadDoubleOptions = {}) {
     this.#options = options;
     this.state = new NomadState(options.eventBufferSize ?? 100);
+    if (options.version) this.state.version = options.version;
     for (const ns of options.namespaces ?? []) this.state.namespaces.add(ns);
     this.services = new ServiceRegistrar({
       ...(options.onServices ? { onServices: options.onServices } : {}),

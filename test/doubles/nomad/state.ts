@@ -16,17 +16,8 @@ import type {
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
 import { type Capacity, capacityFailures } from "./placement.ts";
-import {
-  allocEvent,
-  canonical,
-  destructiveChange,
-  jobEvent,
-  key,
-  newAlloc,
-  stamp,
-  stub,
-  taskEvent,
-} from "./wire.ts";
+import { destructiveChange } from "./updates.ts";
+import { allocEvent, canonical, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals";
 
@@ -56,6 +47,8 @@ export class NomadState {
   /** Scripted placement failures per job key (namespace/id). */
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
   capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
+  /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
+  version = "1.9.7";
   #index = 1;
   readonly #allocsByJob = new Map<string, Set<string>>();
   /** Allocation → CreateIndex of the job instance it belongs to. */
@@ -298,9 +291,9 @@ export class NomadState {
     const placed: NomadAllocation[] = [];
     const stopped: NomadAllocation[] = [];
     if (changedAt !== undefined && !job.Stop) {
-      // Like Nomad's tasksUpdated: task group or (combined) Meta changes are destructive (nomad#3100);
-      // anything else (priority, constraints) updates live allocations in place.
-      const destructive = !previous || previous.Stop || destructiveChange(previous, job);
+      // Nomad's tasksUpdated (scheduler/util.go) decides: task config, resources, volumes and combined
+      // meta replace the allocations (nomad#3100); policies, services, constraints update in place.
+      const destructive = !previous || previous.Stop || destructiveChange(previous, job, this.version);
       const kept = new Set<string>();
       for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
         if (alloc.DesiredStatus !== "run") continue;

@@ -1,6 +1,6 @@
 // The shapes the Nomad double serves, as a Nomad server writes them: allocations (list stubs and full
 // objects), task events, job list stubs, event-stream events; plus the comparisons Nomad makes on a
-// re-registration (canonical submission, destructive change). Node built-ins only.
+// re-registration (canonical submission). Node built-ins only.
 import { randomUUID } from "node:crypto";
 import type {
   NomadAllocation,
@@ -8,12 +8,6 @@ import type {
   NomadJob,
   NomadJobListStub,
 } from "../../../src/clients/nomad/types.ts";
-
-/** Task groups (without Count) or job Meta differ: Nomad replaces the allocations. */
-export function destructiveChange(a: NomadJob, b: NomadJob): boolean {
-  const groups = (job: NomadJob) => canonical(job.TaskGroups.map(({ Count: _count, ...rest }) => rest));
-  return canonical(a.Meta ?? null) !== canonical(b.Meta ?? null) || groups(a) !== groups(b);
-}
 
 export function key(namespace: string, id: string): string {
   return `${namespace}/${id}`;

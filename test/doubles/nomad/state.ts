@@ -15,9 +15,9 @@ import type {
 } from "../../../src/clients/nomad/types.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
-import { type Capacity, capacityFailures } from "./placement.ts";
+import { type DoubleNode, devicesHeld, doubleNode, jobRequestsDevices, placeGroup } from "./placement.ts";
 import { destructiveChange } from "./updates.ts";
-import { allocEvent, canonical, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
+import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals";
 
@@ -35,8 +35,6 @@ export interface JobRecord {
   submitted: string;
 }
 
-export type { Capacity };
-
 export class NomadState {
   readonly namespaces = new Set<string>(["default"]);
   readonly jobs = new Map<string, JobRecord>();
@@ -46,7 +44,8 @@ export class NomadState {
   readonly changes = new EventEmitter();
   /** Scripted placement failures per job key (namespace/id). */
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
-  capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
+  /** The client nodes (host volumes, device groups): one plain node unless told otherwise. */
+  nodes: readonly DoubleNode[] = [doubleNode(1)];
   /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
   version = "1.9.7";
   #index = 1;
@@ -54,6 +53,8 @@ export class NomadState {
   /** Allocation → CreateIndex of the job instance it belongs to. */
   readonly #instance = new Map<string, number>();
   readonly #evalsByJob = new Map<string, Set<string>>();
+  /** Device instances held per allocation (only allocations that hold any), keyed by node and device. */
+  readonly #held = new Map<string, { job: string; devices: Map<string, number> }>();
   readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
@@ -285,6 +286,7 @@ export class NomadState {
       StatusDescription: "",
       BlockedEval: "",
       FailedTGAllocs: failed ?? null,
+      JobModifyIndex: job.JobModifyIndex ?? 0,
       CreateIndex: 0,
       ModifyIndex: 0,
     };
@@ -305,11 +307,19 @@ export class NomadState {
           alloc.JobVersion = job.Version ?? 0;
         kept.add(alloc.Name);
       }
+      const scheduled = this.#schedule(job);
       for (const group of job.TaskGroups) {
-        if (failed?.[group.Name]) continue;
+        const nodes = scheduled.nodes.get(group.Name);
+        if (failed?.[group.Name] || !nodes) continue;
         for (let i = 0; i < group.Count; i++) {
-          if (!kept.has(`${job.ID}.${group.Name}[${i}]`))
-            placed.push(newAlloc(job, group.Name, i, evaluation.ID));
+          if (kept.has(`${job.ID}.${group.Name}[${i}]`)) continue;
+          const node = nodes[i] ?? (nodes[0] as DoubleNode);
+          const alloc = newAlloc(job, group.Name, i, evaluation.ID);
+          alloc.NodeID = node.id;
+          alloc.NodeName = node.name;
+          const devices = devicesHeld(group, node);
+          if (devices.size > 0) this.#held.set(alloc.ID, { job: key(job.Namespace, job.ID), devices });
+          placed.push(alloc);
         }
       }
     }
@@ -321,22 +331,30 @@ export class NomadState {
           Status: "blocked",
           StatusDescription: "created to place remaining allocations",
           BlockedEval: "",
-          FailedTGAllocs: null,
+          // CreateBlockedEval (nomad/structs/structs.go) copies the failures onto the blocked eval.
+          FailedTGAllocs: structuredClone(failed),
+          JobModifyIndex: job.JobModifyIndex ?? 0,
           CreateIndex: 0,
           ModifyIndex: 0,
         }
       : undefined;
     if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
-    const index = this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => [
-      ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
-      ...placed.map((a) => allocEvent(stamp(a, i))),
-    ]);
-    evaluation.CreateIndex = index;
-    evaluation.ModifyIndex = index;
+    this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => {
+      evaluation.CreateIndex = i;
+      evaluation.ModifyIndex = i;
+      return [
+        ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
+        evalEvent(evaluation),
+        ...placed.map((a) => allocEvent(stamp(a, i))),
+      ];
+    });
     this.#addEval(evaluation);
     if (blockedEval) {
-      blockedEval.CreateIndex = this.bump(["evals"]);
-      blockedEval.ModifyIndex = blockedEval.CreateIndex;
+      this.bump(["evals"], (i) => {
+        blockedEval.CreateIndex = i;
+        blockedEval.ModifyIndex = i;
+        return [evalEvent(blockedEval)];
+      });
       this.#addEval(blockedEval);
     }
     for (const alloc of stopped) this.#stopAlloc(alloc, "alloc not needed due to job update");
@@ -363,11 +381,47 @@ export class NomadState {
     this.onStop(alloc);
   }
 
-  /** Scripted failures, else capacity: no node has the device (ConstraintFiltered) or not enough free. */
+  /** Scripted failures, else the nodes' answer: filtered (missing devices or host volumes) or exhausted. */
   placementFailures(job: NomadJob): Record<string, NomadAllocationMetric> | undefined {
     const scripted = this.blocked.get(key(job.Namespace, job.ID));
     if (scripted) return scripted;
-    return capacityFailures(job, this.capacity);
+    return this.#schedule(job).failed;
+  }
+
+  #schedule(job: NomadJob): {
+    failed?: Record<string, NomadAllocationMetric>;
+    nodes: Map<string, readonly DoubleNode[]>;
+  } {
+    const used = jobRequestsDevices(job) ? this.#devicesInUse(key(job.Namespace, job.ID)) : new Map();
+    const nodes = new Map<string, readonly DoubleNode[]>();
+    let failed: Record<string, NomadAllocationMetric> | undefined;
+    for (const group of job.TaskGroups) {
+      const placement = placeGroup(group, this.nodes, used);
+      if (placement.nodes) nodes.set(group.Name, placement.nodes);
+      if (placement.failure) {
+        failed ??= {};
+        failed[group.Name] = placement.failure;
+      }
+    }
+    return failed ? { failed, nodes } : { nodes };
+  }
+
+  /** Device instances held by live allocations of other jobs, by node and device. */
+  #devicesInUse(exceptJob: string): Map<string, number> {
+    const used = new Map<string, number>();
+    for (const [allocId, held] of this.#held) {
+      const alloc = this.allocs.get(allocId);
+      const live =
+        alloc?.DesiredStatus === "run" &&
+        (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running");
+      if (!live) {
+        if (alloc && alloc.DesiredStatus !== "run") this.#held.delete(allocId);
+        continue;
+      }
+      if (held.job === exceptJob) continue;
+      for (const [k, n] of held.devices) used.set(k, (used.get(k) ?? 0) + n);
+    }
+    return used;
   }
 }
 

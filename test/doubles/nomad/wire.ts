@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type {
   NomadAllocation,
+  NomadEvaluation,
   NomadEvent,
   NomadJob,
   NomadJobListStub,
@@ -94,6 +95,23 @@ export function jobEvent(type: string, job: NomadJob): Omit<NomadEvent, "Index">
     Namespace: job.Namespace,
     FilterKeys: null,
     Payload: { Job: structuredClone(job) },
+  };
+}
+
+/**
+ * An evaluation as the event stream carries it (nomad/state/events.go, table "evals"): Topic
+ * Evaluation, Key the eval ID, FilterKeys the job ID and deployment ID, Payload.Evaluation. The
+ * scheduler's status update of an evaluation (and the blocked evaluation it creates) is an
+ * EvalUpdateRequestType write: Type "EvaluationUpdated".
+ */
+export function evalEvent(evaluation: NomadEvaluation): Omit<NomadEvent, "Index"> {
+  return {
+    Topic: "Evaluation",
+    Type: "EvaluationUpdated",
+    Key: evaluation.ID,
+    Namespace: evaluation.Namespace,
+    FilterKeys: [evaluation.JobID, ""],
+    Payload: { Evaluation: structuredClone(evaluation) },
   };
 }
 

@@ -116,7 +116,10 @@ function nomadHostVolumeIssues(volumes: MlopsStackSpec["nomad"]["hostVolumes"]):
     if (volume.path.split("/").includes("..")) {
       issues.push({ path: ["spec", "nomad", "hostVolumes", i, "path"], message: "must not contain '..'" });
     } else if (volume.path.replace(/\/+$/, "") === "") {
-      issues.push({ path: ["spec", "nomad", "hostVolumes", i, "path"], message: "must not be the root directory" });
+      issues.push({
+        path: ["spec", "nomad", "hostVolumes", i, "path"],
+        message: "must not be the root directory",
+      });
     }
   });
   return issues;

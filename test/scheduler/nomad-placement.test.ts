@@ -85,7 +85,7 @@ describe("placementProblem", () => {
     ],
     [
       "another constraint",
-      { ConstraintFiltered: { "distinct_hosts": 2 } },
+      { ConstraintFiltered: { distinct_hosts: 2 } },
       STACK,
       "Unschedulable",
       ['constraint "distinct_hosts" filtered 2 node(s)'],

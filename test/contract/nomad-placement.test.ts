@@ -11,12 +11,17 @@
 //   the job stays pending. nomad/state/events.go: evaluations are Topic "Evaluation" events, Key the
 //   eval ID, FilterKeys the job ID and deployment ID.
 // - nomad/structs DeviceIdTuple.Matches: "gpu", "nvidia/gpu", "nvidia/gpu/<name>".
+// - A node's host volumes come from its client configuration's host_volume blocks; its devices only
+//   from a configured device plugin (helper/pluginutils/catalog/register.go bundles none).
 import { afterEach, describe, expect, it } from "vitest";
 import type { NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
 import { renderJob } from "../../src/scheduler/nomad/index.ts";
+import { renderStack } from "../../src/stack/render.ts";
+import { nodeFromAgentConfig } from "../doubles/nomad/agent-config.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 import { doubleNode, gpuNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { deviceMatches } from "../doubles/nomad/placement.ts";
+import { containerOf, renderOptions, stackOf } from "../stack/fixtures.ts";
 
 const T4 = { vendor: "nvidia", type: "gpu", name: "Tesla T4", instances: 1 };
 
@@ -146,5 +151,32 @@ describe("Nomad double: device names (DeviceIdTuple.Matches)", () => {
     ["nvidia/gpu/A100", false],
   ])("%s → %s", (request, matches) => {
     expect(deviceMatches(request, T4)).toBe(matches);
+  });
+});
+
+describe("Nomad double: the node its agent configuration declares", () => {
+  const stackConfig = (nomad: Record<string, unknown>) =>
+    containerOf(renderStack(stackOf({ nomad }), renderOptions), "nomad").files[0]?.content ?? "";
+
+  it("host volumes from the stack's host_volume blocks; no devices without the NVIDIA plugin, whatever the hardware", () => {
+    const text = stackConfig({
+      hostVolumes: [
+        { name: "datasets", path: "/srv/datasets", readOnly: true },
+        { name: "checkpoints", path: "/srv/checkpoints" },
+      ],
+    });
+    const node = nodeFromAgentConfig(text, { gpus: 4 });
+    expect(node.name).toBe("platform-nomad");
+    expect(node.hostVolumes).toEqual({
+      datasets: { path: "/srv/datasets", readOnly: true },
+      checkpoints: { path: "/srv/checkpoints", readOnly: false },
+    });
+    expect(node.devices).toEqual([]);
+  });
+
+  it("with the NVIDIA plugin configured, the GPUs it would fingerprint", () => {
+    const node = nodeFromAgentConfig(stackConfig({ gpu: { enabled: true } }), { gpus: 2 });
+    expect(node.devices).toEqual([{ vendor: "nvidia", type: "gpu", name: "Tesla T4", instances: 2 }]);
+    expect(nodeFromAgentConfig(stackConfig({})).hostVolumes).toEqual({});
   });
 });

@@ -92,6 +92,11 @@ describe("TrainingJob on Nomad, Consul and Grafana", () => {
         return ready?.reason === "MissingDevice" ? ready : undefined;
       });
       expect(blocked.message).toMatch(/nvidia\/gpu/);
+      expect(job(op)?.status?.conditions?.find((c) => c.type === "Unschedulable")).toMatchObject({
+        status: "True",
+        reason: "MissingDevice",
+        message: expect.stringContaining('no node offers 1 nvidia/gpu ("missing devices" on 1 of 1 node(s))'),
+      });
       expect(job(op)?.status?.phase).toBe("Pending");
       nomad.setNodes([gpuNode(1, 1), gpuNode(2, 1)]);
       const allocs = await until("two allocations", () => {
@@ -102,6 +107,7 @@ describe("TrainingJob on Nomad, Consul and Grafana", () => {
 
       for (const alloc of allocs) nomad.lifecycle.running(alloc.ID);
       await until("Running", () => job(op)?.status?.phase === "Running");
+      expect(job(op)?.status?.conditions?.map((c) => c.type)).not.toContain("Unschedulable");
       const running = job(op);
       expect(running?.status?.run?.scheduler).toBe("nomad");
       expect(running?.status?.run?.replicas?.map((r) => r.state)).toEqual(["running", "running"]);

@@ -63,7 +63,7 @@ export class NomadDouble {
     this.#options = options;
     this.state = new NomadState(options.eventBufferSize ?? 100);
     if (options.version) this.state.version = options.version;
-    if (options.nodes) this.state.nodes = [...options.nodes];
+    if (options.nodes) this.state.cluster.nodes = [...options.nodes];
     for (const ns of options.namespaces ?? []) this.state.namespaces.add(ns);
     this.services = new ServiceRegistrar({
       ...(options.onServices ? { onServices: options.onServices } : {}),
@@ -137,7 +137,7 @@ export class NomadDouble {
    * device plugin); blocked placements that now fit are placed, as a node update unblocks them.
    */
   setNodes(nodes: readonly DoubleNode[]): void {
-    this.state.nodes = [...nodes];
+    this.state.cluster.nodes = [...nodes];
     this.state.unblock();
   }
 

@@ -13,9 +13,10 @@ import type {
   NomadJob,
   NomadJobListStub,
 } from "../../../src/clients/nomad/types.ts";
+import { Cluster } from "./cluster.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
-import { type DoubleNode, devicesHeld, doubleNode, jobRequestsDevices, placeGroup } from "./placement.ts";
+import type { DoubleNode } from "./placement.ts";
 import { destructiveChange } from "./updates.ts";
 import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
@@ -44,8 +45,8 @@ export class NomadState {
   readonly changes = new EventEmitter();
   /** Scripted placement failures per job key (namespace/id). */
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
-  /** The client nodes (host volumes, device groups): one plain node unless told otherwise. */
-  nodes: readonly DoubleNode[] = [doubleNode(1)];
+  /** The client nodes and the devices their allocations hold. */
+  readonly cluster = new Cluster((id) => this.allocs.get(id));
   /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
   version = "1.9.7";
   #index = 1;
@@ -53,8 +54,6 @@ export class NomadState {
   /** Allocation → CreateIndex of the job instance it belongs to. */
   readonly #instance = new Map<string, number>();
   readonly #evalsByJob = new Map<string, Set<string>>();
-  /** Device instances held per allocation (only allocations that hold any), keyed by node and device. */
-  readonly #held = new Map<string, { job: string; devices: Map<string, number> }>();
   readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
@@ -307,7 +306,7 @@ export class NomadState {
           alloc.JobVersion = job.Version ?? 0;
         kept.add(alloc.Name);
       }
-      const scheduled = this.#schedule(job);
+      const scheduled = this.cluster.schedule(job, key(job.Namespace, job.ID));
       for (const group of job.TaskGroups) {
         const nodes = scheduled.nodes.get(group.Name);
         if (failed?.[group.Name] || !nodes) continue;
@@ -315,10 +314,7 @@ export class NomadState {
           if (kept.has(`${job.ID}.${group.Name}[${i}]`)) continue;
           const node = nodes[i] ?? (nodes[0] as DoubleNode);
           const alloc = newAlloc(job, group.Name, i, evaluation.ID);
-          alloc.NodeID = node.id;
-          alloc.NodeName = node.name;
-          const devices = devicesHeld(group, node);
-          if (devices.size > 0) this.#held.set(alloc.ID, { job: key(job.Namespace, job.ID), devices });
+          this.cluster.place(alloc, job, key(job.Namespace, job.ID), node);
           placed.push(alloc);
         }
       }
@@ -385,43 +381,7 @@ export class NomadState {
   placementFailures(job: NomadJob): Record<string, NomadAllocationMetric> | undefined {
     const scripted = this.blocked.get(key(job.Namespace, job.ID));
     if (scripted) return scripted;
-    return this.#schedule(job).failed;
-  }
-
-  #schedule(job: NomadJob): {
-    failed?: Record<string, NomadAllocationMetric>;
-    nodes: Map<string, readonly DoubleNode[]>;
-  } {
-    const used = jobRequestsDevices(job) ? this.#devicesInUse(key(job.Namespace, job.ID)) : new Map();
-    const nodes = new Map<string, readonly DoubleNode[]>();
-    let failed: Record<string, NomadAllocationMetric> | undefined;
-    for (const group of job.TaskGroups) {
-      const placement = placeGroup(group, this.nodes, used);
-      if (placement.nodes) nodes.set(group.Name, placement.nodes);
-      if (placement.failure) {
-        failed ??= {};
-        failed[group.Name] = placement.failure;
-      }
-    }
-    return failed ? { failed, nodes } : { nodes };
-  }
-
-  /** Device instances held by live allocations of other jobs, by node and device. */
-  #devicesInUse(exceptJob: string): Map<string, number> {
-    const used = new Map<string, number>();
-    for (const [allocId, held] of this.#held) {
-      const alloc = this.allocs.get(allocId);
-      const live =
-        alloc?.DesiredStatus === "run" &&
-        (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running");
-      if (!live) {
-        if (alloc && alloc.DesiredStatus !== "run") this.#held.delete(allocId);
-        continue;
-      }
-      if (held.job === exceptJob) continue;
-      for (const [k, n] of held.devices) used.set(k, (used.get(k) ?? 0) + n);
-    }
-    return used;
+    return this.cluster.schedule(job, key(job.Namespace, job.ID)).failed;
   }
 }
 

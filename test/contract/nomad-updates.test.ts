@@ -67,6 +67,35 @@ describe("Nomad double: tasksUpdated (scheduler/util.go)", () => {
     expect(groupUpdated(before, after, "train")).toBe(false);
   });
 
+  it("plan (nomad/job_endpoint.go Plan → the scheduler's annotations): in-place and destructive per group", async () => {
+    const nomad = await startNomadDouble();
+    try {
+      const job = { ...base(), Namespace: "default" };
+      set(job, [...G, "Count"], 2);
+      nomad.state.register(structuredClone(job));
+      const plan = async (edited: NomadJob) => {
+        const response = await fetch(`${nomad.address}/v1/job/${job.ID}/plan`, {
+          method: "POST",
+          body: JSON.stringify({ Job: edited, Diff: true }),
+        });
+        return ((await response.json()) as { Annotations: { DesiredTGUpdates: Record<string, unknown> } })
+          .Annotations.DesiredTGUpdates.train;
+      };
+      const policy = structuredClone(job);
+      set(policy, [...G, "ReschedulePolicy", "Attempts"], 5);
+      expect(await plan(policy)).toMatchObject({ InPlaceUpdate: 2, DestructiveUpdate: 0, Place: 0 });
+      const image = structuredClone(job);
+      set(image, [...T, "Config", "image"], "other:3");
+      expect(await plan(image)).toMatchObject({ InPlaceUpdate: 0, DestructiveUpdate: 2, Place: 0 });
+      const more = structuredClone(policy);
+      set(more, [...G, "Count"], 3);
+      expect(await plan(more)).toMatchObject({ InPlaceUpdate: 2, Place: 1, Stop: 0 });
+      expect(nomad.writes).toBe(0);
+    } finally {
+      await nomad.close();
+    }
+  });
+
   it("registering a restart-policy change keeps the live allocations (in place); a config change replaces them", async () => {
     const nomad = await startNomadDouble();
     try {

@@ -56,7 +56,15 @@ function doubleArgs(): { args: string[]; env: NodeJS.ProcessEnv } {
   }
   if (component === "nomad") {
     const consul = /consul\s*\{[^}]*\baddress\s*=\s*"([^"]+)"/.exec(nomadConfig())?.[1];
-    return { args: consul ? ["--consul", `http://${consul}`] : [], env };
+    // The node declares what the agent configuration declares (host volumes, the device plugin).
+    const config = args.find((a) => a.startsWith("-config="))?.slice("-config=".length);
+    return {
+      args: [
+        ...(consul ? ["--consul", `http://${consul}`] : []),
+        ...(config && existsSync(config) ? ["--agent-config", config] : []),
+      ],
+      env,
+    };
   }
   const file = process.env.GF_SECURITY_ADMIN_PASSWORD__FILE;
   if (file && existsSync(file)) env.GF_SECURITY_ADMIN_PASSWORD = readFileSync(file, "utf8").trim();

@@ -97,6 +97,31 @@ export function mlopsStackIssues(spec: MlopsStackSpec): SpecIssue[] {
       } else hostPorts.set(hostPort, component);
     }
   }
+  issues.push(...nomadHostVolumeIssues(spec.nomad.hostVolumes));
+  return issues;
+}
+
+/** Host volume names are unique (Nomad keys them by name); paths are plain absolute directories. */
+function nomadHostVolumeIssues(volumes: MlopsStackSpec["nomad"]["hostVolumes"]): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const names = new Map<string, number>();
+  volumes.forEach((volume, i) => {
+    const first = names.get(volume.name);
+    if (first !== undefined) {
+      issues.push({
+        path: ["spec", "nomad", "hostVolumes", i, "name"],
+        message: `duplicates spec.nomad.hostVolumes[${first}].name "${volume.name}"`,
+      });
+    } else names.set(volume.name, i);
+    if (volume.path.split("/").includes("..")) {
+      issues.push({ path: ["spec", "nomad", "hostVolumes", i, "path"], message: "must not contain '..'" });
+    } else if (volume.path.replace(/\/+$/, "") === "") {
+      issues.push({
+        path: ["spec", "nomad", "hostVolumes", i, "path"],
+        message: "must not be the root directory",
+      });
+    }
+  });
   return issues;
 }
 

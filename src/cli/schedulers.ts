@@ -81,7 +81,7 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
           ...(options.dockerEvents ? { events: options.dockerEvents } : {}),
         }),
       ),
-    nomad: (address, network) =>
+    nomad: (address, network, stack) =>
       built(
         new NomadScheduler({
           client: new NomadClient({ address }),
@@ -89,6 +89,7 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
           log,
           ownsClient: true,
           ...(network ? { network } : {}),
+          ...(stack ? { stack } : {}),
         }),
       ),
   });

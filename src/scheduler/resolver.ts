@@ -20,8 +20,11 @@ export interface SchedulerFactories {
   readonly mode: SchedulerMode;
   /** The local Docker engine (undefined when Docker is not available to the operator). */
   readonly docker?: () => Scheduler;
-  /** A Nomad at an address; `network` is the Docker network training containers join (stacks). */
-  readonly nomad?: (address: string, network: string | undefined) => Scheduler;
+  /**
+   * A Nomad at an address; `network` is the Docker network training containers join and `stack` the
+   * `namespace/name` of the MlopsStack whose Nomad it is (stacks only).
+   */
+  readonly nomad?: (address: string, network: string | undefined, stack?: string) => Scheduler;
   /** The Nomad the operator is configured with (NOMAD_ADDR or --nomad-addr), if any. */
   readonly configuredNomad?: string;
   /** Builds the ports of a stack (once per stack and endpoints). */
@@ -55,7 +58,11 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
           `MlopsStack ${job.metadata.namespace}/${stackRef} is not Ready${ready ? ` (${ready.reason})` : ""}`,
         );
       }
-      const choice = this.#nomad(nomad, stack.spec.network.name);
+      const choice = this.#nomad(
+        nomad,
+        stack.spec.network.name,
+        `${stack.metadata.namespace}/${stack.metadata.name}`,
+      );
       return "scheduler" in choice ? { ...choice, ...this.#portsOf(stack) } : choice;
     }
     if (mode === "nomad" || (mode === "auto" && configuredNomad)) {
@@ -96,10 +103,10 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
     return ports;
   }
 
-  #nomad(address: string, network: string | undefined): SchedulerChoice {
+  #nomad(address: string, network: string | undefined, stack?: string): SchedulerChoice {
     const factory = this.#factories.nomad;
     if (!factory) return blocked("NomadUnavailable", "this operator was built without a Nomad client", true);
-    return { scheduler: this.#get("nomad", address, () => factory(address, network)) };
+    return { scheduler: this.#get("nomad", address, () => factory(address, network, stack)) };
   }
 
   #docker(): SchedulerChoice {

@@ -37,13 +37,13 @@ export interface RenderOptions {
   readonly grafanaAdminPassword: string;
   /** Extra labels on every object (tests mark theirs with mlops.dev/test=true); never the hash. */
   readonly extraLabels?: Readonly<Record<string, string>>;
-  /**
-   * Run Nomad privileged (default, what a Nomad client in Docker needs). False runs it as root with
-   * SYS_ADMIN and NET_ADMIN only, for engines that refuse privileged containers (a sandboxed dockerd
-   * whose bounding set lacks a capability): enough for the stand-in, not for a real Nomad client.
-   */
-  readonly nomadPrivileged?: boolean;
 }
+
+/**
+ * Capabilities of the Nomad container when `spec.nomad.privileged` is false (engines that refuse
+ * privileged containers): mounts for allocation directories (SYS_ADMIN), network setup (NET_ADMIN).
+ */
+export const NOMAD_UNPRIVILEGED_CAPS = ["SYS_ADMIN", "NET_ADMIN"] as const;
 
 /** Numeric users of the official images (files in the archive are owned by them). */
 export const COMPONENT_USERS: Record<StackComponent, { uid: number; gid: number }> = {
@@ -93,6 +93,8 @@ export interface Part {
   readonly files: readonly ConfigFile[];
   readonly privileged?: boolean;
   readonly capAdd?: readonly string[];
+  /** Docker runtime (the NVIDIA container runtime for Nomad with GPUs). */
+  readonly runtime?: string;
 }
 
 export function componentPart(stack: MlopsStack, component: StackComponent, options: RenderOptions): Part {
@@ -122,15 +124,30 @@ export function componentPart(stack: MlopsStack, component: StackComponent, opti
       };
     case "nomad": {
       const dataDir = nomadDataDir(options.dockerRootDir, volume);
+      const { privileged, hostVolumes, gpu } = spec.nomad;
       return {
         cmd: ["agent", `-config=${NOMAD_CONFIG_PATH}`],
-        env: ["NOMAD_SKIP_DOCKER_IMAGE_WARN=1"],
-        privileged: options.nomadPrivileged ?? true,
-        ...(options.nomadPrivileged === false ? { capAdd: ["SYS_ADMIN", "NET_ADMIN"] } : {}),
+        // With GPUs, the NVIDIA runtime gives the Nomad container NVML (the plugin fingerprints GPUs
+        // through it); the training containers get their GPUs from the docker driver.
+        env: [
+          "NOMAD_SKIP_DOCKER_IMAGE_WARN=1",
+          ...(gpu.enabled ? ["NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_DRIVER_CAPABILITIES=utility"] : []),
+        ],
+        privileged,
+        ...(privileged ? {} : { capAdd: [...NOMAD_UNPRIVILEGED_CAPS] }),
+        ...(gpu.enabled ? { runtime: gpu.runtime } : {}),
         mounts: [
           dataMount(dataDir),
           { type: "bind", source: options.dockerSocket, target: "/var/run/docker.sock" },
           { type: "bind", source: "/sys/fs/cgroup", target: "/sys/fs/cgroup" },
+          // Host volumes and the plugin directory at their host paths: Nomad checks them and hands
+          // the same paths to dockerd, which bind-mounts them by host path.
+          ...hostVolumes.map(
+            (v): Mount => ({ type: "bind", source: v.path, target: v.path, readOnly: v.readOnly }),
+          ),
+          ...(gpu.enabled
+            ? [{ type: "bind", source: gpu.pluginDir, target: gpu.pluginDir, readOnly: true } as Mount]
+            : []),
         ],
         files: [
           {
@@ -143,6 +160,17 @@ export function componentPart(stack: MlopsStack, component: StackComponent, opti
               dataDir,
               consulAddress: enabled("consul") ? address("consul") : undefined,
               network: spec.network.name,
+              hostVolumes,
+              ...(gpu.enabled
+                ? {
+                    gpu: {
+                      pluginDir: gpu.pluginDir,
+                      runtime: gpu.runtime,
+                      fingerprintPeriod: gpu.fingerprintPeriod,
+                      ...(gpu.ignoredGpuIds ? { ignoredGpuIds: gpu.ignoredGpuIds } : {}),
+                    },
+                  }
+                : {}),
             }),
           },
         ],

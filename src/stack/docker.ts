@@ -82,6 +82,7 @@ export function containerCreateOptions(c: DesiredContainer, network: string): Co
       })),
       Privileged: c.privileged,
       ...(c.capAdd ? { CapAdd: [...c.capAdd] } : {}),
+      ...(c.runtime ? { Runtime: c.runtime } : {}),
       ...(c.cgroupns ? { CgroupnsMode: c.cgroupns } : {}),
       RestartPolicy: { Name: "unless-stopped" },
     },

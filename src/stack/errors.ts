@@ -3,7 +3,13 @@
 import { messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import type { Problem } from "./diff.ts";
 
-export type StackReason = "ImageNotFound" | "IPInUse" | "PortInUse" | "NameConflict" | "NetworkInUse";
+export type StackReason =
+  | "ImageNotFound"
+  | "IPInUse"
+  | "PortInUse"
+  | "NameConflict"
+  | "NetworkInUse"
+  | "PrivilegedRefused";
 
 export class StackError extends OperatorError {
   constructor(reason: StackReason, message: string, cause?: unknown) {
@@ -21,12 +27,23 @@ const PATTERNS: readonly [RegExp, StackReason][] = [
   [/is already in use by container|network with name .* already exists|already exists/i, "NameConflict"],
   [/has active endpoints/i, "NetworkInUse"],
   [/no such image|pull access denied|repository does not exist/i, "ImageNotFound"],
+  // runc on an engine whose own bounding set lacks capabilities (a restricted or nested dockerd).
+  [/unable to apply caps/i, "PrivilegedRefused"],
 ];
+
+const HINTS: Partial<Record<StackReason, string>> = {
+  PrivilegedRefused:
+    "this Docker engine refuses privileged containers: set spec.nomad.privileged to false (Nomad then runs with SYS_ADMIN and NET_ADMIN only; see docs/stack.md)",
+};
 
 /** The stack reason for a failed Docker call, or the error's own reason (DockerUnavailable, ...). */
 export function problemOf(error: unknown): Problem {
   const message = messageOf(error);
-  for (const [pattern, reason] of PATTERNS) if (pattern.test(message)) return { reason, message };
+  for (const [pattern, reason] of PATTERNS) {
+    if (!pattern.test(message)) continue;
+    const hint = HINTS[reason];
+    return { reason, message: hint ? `${message}; ${hint}` : message };
+  }
   return { reason: reasonOf(error), message };
 }
 

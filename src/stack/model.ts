@@ -66,6 +66,8 @@ export interface DesiredContainer {
   readonly privileged: boolean;
   /** Capabilities added when not privileged (Nomad on engines that refuse privileged containers). */
   readonly capAdd?: readonly string[];
+  /** Docker runtime (HostConfig.Runtime): the NVIDIA container runtime for Nomad with GPUs. */
+  readonly runtime?: string;
   /** "host" for Nomad (host cgroups); private otherwise. */
   readonly cgroupns?: "host";
   readonly files: readonly ConfigFile[];

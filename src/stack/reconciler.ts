@@ -43,8 +43,6 @@ export interface StackReconcilerOptions {
   /** How soon to look again while components start (health checks run every second). */
   readonly progressRequeueMs?: number;
   readonly failureRequeueMs?: number;
-  /** See RenderOptions.nomadPrivileged (default true). */
-  readonly nomadPrivileged?: boolean;
   /** Extra labels on every Docker object of every stack. */
   readonly extraLabels?: Readonly<Record<string, string>>;
 }
@@ -197,7 +195,6 @@ export function createStackReconciler(options: StackReconcilerOptions): StackRec
         ...(options.assets.alertRules === undefined ? {} : { alertRules: options.assets.alertRules }),
         grafanaAdminPassword: await grafanaAdminPassword(options.stateDir, namespace, name),
         ...(options.extraLabels ? { extraLabels: options.extraLabels } : {}),
-        ...(options.nomadPrivileged === undefined ? {} : { nomadPrivileged: options.nomadPrivileged }),
       });
       const observed = await observe(desired, namespace, name);
       const plan = diff(desired, observed, { ownerId: options.ownerId });

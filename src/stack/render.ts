@@ -55,6 +55,7 @@ export function renderContainer(
     mounts: part.mounts,
     privileged: part.privileged ?? false,
     ...(part.capAdd ? { capAdd: part.capAdd } : {}),
+    ...(part.runtime ? { runtime: part.runtime } : {}),
     ...(component === "nomad" ? { cgroupns: "host" as const } : {}),
     files: part.files,
   };

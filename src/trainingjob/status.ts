@@ -51,6 +51,10 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
     message: stalled ? message : "",
   });
   if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
+  // While the scheduler cannot place the run (Nomad's FailedTGAllocs): why, as its own condition.
+  const blocked = decision?.current?.blocked;
+  if (phase === "Pending" && blocked && reason === blocked.reason && message === blocked.message)
+    conditions.push({ type: "Unschedulable", status: "True", reason, message });
   const health = input.health;
   if (job.spec.metrics && !health && input.healthError && phase === "Running") {
     conditions.push({

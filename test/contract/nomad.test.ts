@@ -302,19 +302,27 @@ function suite(name: string, open: () => Promise<Target>) {
     });
 
     it("event stream frames: ndjson with heartbeats, payloads per their schemas", async () => {
-      const reading = frames(target, `topic=Job:${jobId}&topic=Allocation:*&namespace=*&index=1`, 2);
+      const reading = frames(
+        target,
+        `topic=Job:${jobId}&topic=Allocation:*&topic=Evaluation:*&namespace=*&index=1`,
+        2,
+      );
       const { frames: got, heartbeats } = await reading;
       expect(got.length).toBeGreaterThan(0);
       if (target.double) expect(heartbeats).toBeGreaterThan(0);
       const validate = schemaValidator(NOMAD_SPEC, "Job", RESPONSE);
       const allocation = schemaValidator(NOMAD_SPEC, "Allocation", RESPONSE);
+      const evaluation = schemaValidator(NOMAD_SPEC, "Evaluation", RESPONSE);
       for (const f of got as { Events: { Topic: string; Payload: Record<string, unknown> }[] }[]) {
         expect(frameValidator(f), formatErrors(frameValidator.errors)).toBe(true);
         for (const e of f.Events) {
           if (e.Topic === "Job") validate.assert(e.Payload.Job, "Job event payload");
           if (e.Topic === "Allocation") allocation.assert(e.Payload.Allocation, "Allocation event payload");
+          if (e.Topic === "Evaluation") evaluation.assert(e.Payload.Evaluation, "Evaluation event payload");
         }
       }
+      const topics = (got as { Events: { Topic: string }[] }[]).flatMap((f) => f.Events.map((e) => e.Topic));
+      expect(topics).toContain("Evaluation");
     });
 
     it("deregister: stop answers per the spec; purge makes the job 404", async () => {

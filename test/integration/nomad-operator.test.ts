@@ -11,7 +11,7 @@ import { buildOperator, type Operator } from "../../src/cli/compose.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/index.ts";
-import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { gpuNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 let nomad: NomadDouble;
 let consul: ConsulDouble;
@@ -86,14 +86,19 @@ describe("TrainingJob on Nomad, Consul and Grafana", () => {
     try {
       await op.source.start();
       op.controller.start();
-      // No GPU anywhere yet: Nomad blocks the placement and says why.
-      const blocked = await until("Unschedulable", () => {
+      // No device plugin anywhere yet: Nomad filters every node ("missing devices") and says why.
+      const blocked = await until("MissingDevice", () => {
         const ready = job(op)?.status?.conditions?.find((c) => c.type === "Ready");
-        return ready?.reason === "Unschedulable" ? ready : undefined;
+        return ready?.reason === "MissingDevice" ? ready : undefined;
       });
-      expect(blocked.message).toMatch(/gpu/i);
+      expect(blocked.message).toMatch(/nvidia\/gpu/);
+      expect(job(op)?.status?.conditions?.find((c) => c.type === "Unschedulable")).toMatchObject({
+        status: "True",
+        reason: "MissingDevice",
+        message: expect.stringContaining('no node offers 1 nvidia/gpu ("missing devices" on 1 of 1 node(s))'),
+      });
       expect(job(op)?.status?.phase).toBe("Pending");
-      nomad.setCapacity({ nodes: 2, gpusPerNode: 1 });
+      nomad.setNodes([gpuNode(1, 1), gpuNode(2, 1)]);
       const allocs = await until("two allocations", () => {
         const a = nomad.allocations("default", "bert");
         return a.length === 2 ? a : undefined;
@@ -102,6 +107,7 @@ describe("TrainingJob on Nomad, Consul and Grafana", () => {
 
       for (const alloc of allocs) nomad.lifecycle.running(alloc.ID);
       await until("Running", () => job(op)?.status?.phase === "Running");
+      expect(job(op)?.status?.conditions?.map((c) => c.type)).not.toContain("Unschedulable");
       const running = job(op);
       expect(running?.status?.run?.scheduler).toBe("nomad");
       expect(running?.status?.run?.replicas?.map((r) => r.state)).toEqual(["running", "running"]);

@@ -5,7 +5,7 @@ import type {
   NomadJob,
   NomadTaskEvent,
 } from "../../src/clients/nomad/types.ts";
-import { META, observeRun, placementMessage, renderJob } from "../../src/scheduler/nomad/index.ts";
+import { META, observeRun, renderJob } from "../../src/scheduler/nomad/index.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 
 const T0 = "2026-01-01T10:00:00Z";
@@ -238,30 +238,6 @@ describe("observeRun: the run", () => {
       evaluations: [evaluation(9, null), evaluation(7, { train: metric })],
     });
     expect(later.blocked).toBeUndefined();
-  });
-
-  it.each([
-    [
-      { ConstraintFiltered: { "missing devices": 2 } },
-      1,
-      "Unschedulable",
-      'constraint "missing devices" filtered 2 node(s)',
-    ],
-    [{ NodesEvaluated: 0 }, 0, "Unschedulable", "no node is eligible"],
-    [{ DimensionExhausted: { memory: 1 } }, 0, "InsufficientResources", "memory exhausted on 1 node(s)"],
-  ])("placementMessage %#", (over, gpus, reason, text) => {
-    const metric = {
-      NodesEvaluated: 2,
-      NodesFiltered: 0,
-      NodesExhausted: 0,
-      ConstraintFiltered: null,
-      DimensionExhausted: null,
-      CoalescedFailures: 0,
-      ...over,
-    };
-    const out = placementMessage("train", metric, gpus);
-    expect(out.reason).toBe(reason);
-    expect(out.message).toContain(text);
   });
 
   it("without owner meta the job reads as not ours", () => {

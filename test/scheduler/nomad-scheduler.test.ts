@@ -9,7 +9,13 @@ import {
   nomadSchedulerFactory,
 } from "../../src/scheduler/nomad/index.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
-import { type ConsulRegistration, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import {
+  type ConsulRegistration,
+  doubleNode,
+  gpuNode,
+  type NomadDouble,
+  startNomadDouble,
+} from "../doubles/nomad/index.ts";
 
 async function until(check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -124,20 +130,61 @@ describe("NomadScheduler against the Nomad double", () => {
     ]);
   });
 
-  it("reports a blocked placement with Nomad's reason", async () => {
-    await scheduler.submit(runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } }));
+  it("reports a placement Nomad cannot make with feasible.go's reason, reading evaluations once per job version", async () => {
+    const gpus = runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } });
+    await scheduler.submit(gpus);
+    const evalReads = () => nomad.requests.filter((r) => r.route === "/v1/job/:id/evaluations").length;
     const observed = await scheduler.observe(key);
     expect(observed?.replicas).toEqual([]);
-    expect(observed?.blocked?.message).toContain("no node has 2 nvidia/gpu free");
-    expect(
-      await scheduler.placement(runRequest({ resources: { cpu: 100, memoryMB: 64, gpus: 2 } })),
-    ).toContain("missing devices");
-    nomad.setCapacity({ gpusPerNode: 1 });
-    expect((await scheduler.observe(key))?.blocked?.reason).toBe("Unschedulable");
-    nomad.setCapacity({ gpusPerNode: 2 }); // GPUs arrive: the blocked evaluation places the run
+    expect(observed?.blocked?.reason).toBe("MissingDevice");
+    expect(observed?.blocked?.message).toContain(
+      'no node offers 2 nvidia/gpu ("missing devices" on 1 of 1 node(s))',
+    );
+    expect(await scheduler.placement(gpus)).toMatch(/^MissingDevice: .*missing devices/);
+    // A node whose plugin fingerprints 1 GPU still cannot run a 2-GPU task (DeviceChecker): Nomad
+    // reblocks the evaluation without writing it, and the operator reads nothing more.
+    nomad.setNodes([gpuNode(1, 1)]);
+    for (let i = 0; i < 3; i++) expect((await scheduler.observe(key))?.blocked?.reason).toBe("MissingDevice");
+    expect(evalReads()).toBe(1);
+    nomad.setNodes([gpuNode(1, 2)]); // the node update unblocks the evaluation: the run is placed
     const placed = await scheduler.observe(key);
     expect(placed?.blocked).toBeUndefined();
-    expect(placed?.replicas.map((r) => r.state)).toEqual(["pending"]);
+    expect(placed?.replicas.map((r) => [r.state, r.node])).toEqual([["pending", "double-node-1"]]);
+  });
+
+  it("a host volume no node declares is MissingHostVolume; a read-only one does not serve a read-write mount", async () => {
+    const run = runRequest({ volumes: [{ name: "checkpoints", mountPath: "/ckpt", readOnly: false }] });
+    await scheduler.submit(run);
+    expect((await scheduler.observe(key))?.blocked).toMatchObject({
+      reason: "MissingHostVolume",
+      message: expect.stringContaining('no node has host volume "checkpoints" (read-write)'),
+    });
+    nomad.setNodes([doubleNode(1, { hostVolumes: { checkpoints: { path: "/srv/ckpt", readOnly: true } } })]);
+    expect((await scheduler.observe(key))?.blocked?.reason).toBe("MissingHostVolume");
+    nomad.setNodes([doubleNode(1, { hostVolumes: { checkpoints: { path: "/srv/ckpt", readOnly: false } } })]);
+    expect((await scheduler.observe(key))?.replicas).toHaveLength(1);
+  });
+
+  it("changes(): an Evaluation event that fails to place wakes the job, and observe then reads no evaluations", async () => {
+    const keys: ResourceKey[] = [];
+    await scheduler.submit(runRequest()); // owned before the stream: mapped by the first list
+    subscription = scheduler.changes().subscribe((k) => keys.push(k));
+    await until(() => nomad.openStreams === 1);
+    const stream = nomad.requests.find((r) => r.route === "/v1/event/stream");
+    expect(new URLSearchParams(stream?.query).getAll("topic")).toEqual([
+      "Job:*",
+      "Allocation:*",
+      "Evaluation:*",
+    ]);
+    keys.length = 0;
+    await scheduler.submit(
+      runRequest({ volumes: [{ name: "datasets", mountPath: "/data", readOnly: true }] }, { runId: "run-2" }),
+    );
+    await until(() => keys.includes("TrainingJob/team-a/resnet"));
+    await new Promise((r) => setTimeout(r, 100));
+    const reads = nomad.requests.filter((r) => r.route === "/v1/job/:id/evaluations").length;
+    expect((await scheduler.observe(key))?.blocked?.reason).toBe("MissingHostVolume");
+    expect(nomad.requests.filter((r) => r.route === "/v1/job/:id/evaluations").length).toBe(reads);
   });
 
   it("placement summarises Nomad's plan", async () => {
@@ -260,7 +307,11 @@ describe("NomadScheduler against the Nomad double", () => {
     await until(() => nomad.openStreams === 1);
     const stream = nomad.requests.find((r) => r.route === "/v1/event/stream");
     expect(new URLSearchParams(stream?.query).get("index")).toBe(String(listed.index + 1));
-    expect(new URLSearchParams(stream?.query).getAll("topic")).toEqual(["Job:*", "Allocation:*"]);
+    expect(new URLSearchParams(stream?.query).getAll("topic")).toEqual([
+      "Job:*",
+      "Allocation:*",
+      "Evaluation:*",
+    ]);
     expect(new URLSearchParams(stream?.query).get("namespace")).toBe("*");
     nomad.lifecycle.running(nomad.allocations("team-a", "resnet")[0]?.ID ?? "");
     await until(() => keys.includes("TrainingJob/team-a/resnet")); // an allocation event, mapped via the list

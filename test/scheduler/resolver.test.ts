@@ -47,8 +47,8 @@ function resolver(extra: Partial<SchedulerFactories> = {}) {
       built.push("docker");
       return new RecordingScheduler();
     },
-    nomad: (address, network) => {
-      built.push(`nomad ${address} ${network ?? "-"}`);
+    nomad: (address, network, stack) => {
+      built.push(`nomad ${address} ${network ?? "-"}${stack ? ` ${stack}` : ""}`);
       return Object.assign(new RecordingScheduler(), { name: "nomad" as const, target: address });
     },
     stackPorts: (s) => {
@@ -69,7 +69,8 @@ describe("where a TrainingJob runs", () => {
     expect("scheduler" in first && first.scheduler.target).toBe("http://127.0.0.1:4646");
     expect("scheduler" in first && first.annotator).toBe(annotator);
     expect("scheduler" in second && second.scheduler).toBe("scheduler" in first && first.scheduler);
-    expect(built).toEqual(["nomad http://127.0.0.1:4646 mlops-network", "ports platform"]);
+    // The stack is named to its scheduler: placement messages say where to declare host volumes.
+    expect(built).toEqual(["nomad http://127.0.0.1:4646 mlops-network default/platform", "ports platform"]);
   });
 
   it("waits for a stack that is missing or not Ready", () => {

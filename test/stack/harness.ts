@@ -150,7 +150,6 @@ export async function createHarness(options: {
     events: dockerEvents(conn, { filters: stackEventFilters(options.ownerId), watch: "stack-test" }),
     extraLabels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": suite },
     failureRequeueMs: 1000,
-    nomadPrivileged: privileged,
   });
   const subscription: Subscription = reconciler.changes().subscribe((key) => {
     woken.push(key);
@@ -193,7 +192,9 @@ export async function createHarness(options: {
     statusOf: (stack) => statuses.get(keyOf(stack)) as StatusOf<MlopsStack> | undefined,
     async reconcile(stack) {
       const status = harness.statusOf(stack);
-      return reconciler.reconcile(status ? { ...stack, status } : stack, ctx);
+      // spec.nomad.privileged as this engine allows (a stack on a restricted dockerd sets it false).
+      const onEngine = { ...stack, spec: { ...stack.spec, nomad: { ...stack.spec.nomad, privileged } } };
+      return reconciler.reconcile(status ? { ...onEngine, status } : onEngine, ctx);
     },
     async converge(stack, done, timeoutMs = 90_000) {
       const start = performance.now();

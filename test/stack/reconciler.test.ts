@@ -179,6 +179,10 @@ describe("stack reconciler", () => {
   it.each([
     ["Bind for 127.0.0.1:8500 failed: port is already allocated", "PortInUse"],
     ["Address already in use", "IPInUse"],
+    [
+      "failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown",
+      "PrivilegedRefused",
+    ],
   ])("maps a start failure %j to %s", async (message, expected) => {
     const world = fakeDocker({ startContainer: new DockerError("DockerError", message, 500) });
     const { ctx, written } = context();

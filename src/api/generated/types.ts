@@ -132,6 +132,25 @@ export interface MlopsStackSpec {
     ip: string;
     port: number;
     hostPort?: number;
+    privileged: boolean;
+    /**
+     * @maxItems 64
+     */
+    hostVolumes: {
+      name: string;
+      path: string;
+      readOnly: boolean;
+    }[];
+    gpu: {
+      enabled: boolean;
+      pluginDir: string;
+      runtime: string;
+      fingerprintPeriod: string;
+      /**
+       * @maxItems 64
+       */
+      ignoredGpuIds?: string[];
+    };
   };
   prometheus: {
     enabled: boolean;

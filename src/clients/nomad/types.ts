@@ -204,6 +204,8 @@ export interface NomadEvaluation {
   StatusDescription?: string;
   BlockedEval?: string;
   FailedTGAllocs: Record<string, NomadAllocationMetric> | null;
+  /** The JobModifyIndex of the job version the evaluation was made for. */
+  JobModifyIndex?: number;
   CreateIndex: number;
   ModifyIndex: number;
 }

@@ -17,13 +17,14 @@ export interface NomadSchedulerFactoryOptions {
 
 export function nomadSchedulerFactory(
   options: NomadSchedulerFactoryOptions,
-): (address: string, network: string | undefined) => NomadScheduler {
-  return (address, network) =>
+): (address: string, network: string | undefined, stack?: string) => NomadScheduler {
+  return (address, network, stack) =>
     new NomadScheduler({
       client: new NomadClient({ ...options.config, address }, options.env ?? process.env),
       ownerId: options.ownerId,
       ownsClient: true,
       ...(network ? { network } : {}),
+      ...(stack ? { stack } : {}),
       ...(options.events ? { events: options.events } : {}),
       ...(options.log ? { log: options.log } : {}),
     });

@@ -12,12 +12,15 @@ import type {
 } from "../../clients/nomad/types.ts";
 import type { ObservedReplica, ObservedRun } from "../port.ts";
 import { META, specHashOf } from "./meta.ts";
+import { type PlacementTarget, placementProblem } from "./placement.ts";
 
 export interface NomadView {
   readonly job: NomadJob;
   readonly allocations: readonly NomadAllocation[];
   /** The job's evaluations (any order): the latest one's FailedTGAllocs tells a blocked placement. */
   readonly evaluations?: readonly NomadEvaluation[];
+  /** Where the target Nomad is configured (for placement messages). */
+  readonly target?: PlacementTarget;
 }
 
 /** How many replica indexes of the current run have an allocation (to know whether to ask why not). */
@@ -198,41 +201,16 @@ function blockedOf(view: NomadView, placed: number): ObservedRun["blocked"] {
   const { job } = view;
   const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
   if (job.Stop || placed >= count) return undefined;
-  // The newest evaluation that ran: a "blocked" one only waits for capacity (its failures are on the
-  // evaluation that created it); a later one that ran without failures means placement went through.
+  // The newest evaluation that ran: a "blocked" one only waits for capacity (it carries the failures
+  // of the evaluation that created it); a later one that ran without failures means placement went
+  // through.
   const latest = [...(view.evaluations ?? [])]
     .filter((e) => e.Status !== "blocked")
     .sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
   const failed = latest?.FailedTGAllocs;
   if (!failed || Object.keys(failed).length === 0) return undefined;
   const [group, metric] = Object.entries(failed)[0] as [string, NomadAllocationMetric];
-  const gpus = job.TaskGroups.find((g) => g.Name === group)?.Tasks.reduce(
-    (n, t) =>
-      n + (t.Resources.Devices ?? []).filter((d) => /gpu/.test(d.Name)).reduce((m, d) => m + d.Count, 0),
-    0,
-  );
-  return placementMessage(group, metric, gpus ?? 0);
-}
-
-/** Nomad's FailedTGAllocs metric for one group → a condition reason and message. */
-export function placementMessage(
-  group: string,
-  metric: NomadAllocationMetric,
-  gpus: number,
-): { reason: string; message: string } {
-  const filtered = Object.entries(metric.ConstraintFiltered ?? {});
-  const exhausted = Object.entries(metric.DimensionExhausted ?? {});
-  const parts: string[] = [];
-  const deviceProblem = [...filtered, ...exhausted].some(([k]) => /device|gpu/i.test(k));
-  if (gpus > 0 && deviceProblem) parts.push(`no node has ${gpus} nvidia/gpu free`);
-  if (metric.NodesEvaluated === 0) parts.push("no node is eligible (datacenters, node pool or class)");
-  for (const [k, n] of filtered) parts.push(`constraint "${k}" filtered ${n} node(s)`);
-  for (const [k, n] of exhausted) parts.push(`${k} exhausted on ${n} node(s)`);
-  const placedNote = metric.CoalescedFailures > 0 ? ` (${metric.CoalescedFailures + 1} allocations)` : "";
-  return {
-    reason: exhausted.length > 0 ? "InsufficientResources" : "Unschedulable",
-    message: `Nomad cannot place group "${group}"${placedNote}: ${parts.join("; ") || "no feasible node"} (${metric.NodesEvaluated} node(s) evaluated)`,
-  };
+  return placementProblem(job, group, metric, view.target);
 }
 
 function lastOf(events: readonly NomadTaskEvent[], type: string): NomadTaskEvent | undefined {

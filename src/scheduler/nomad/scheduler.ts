@@ -5,7 +5,10 @@
 //   check-and-set on the JobModifyIndex just read (a concurrent change is retried from a fresh read);
 // - stop: deregister without purge (the job stays, dead and Stop=true); purge: with purge (404 is done);
 // - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
-//   reconnect, every owned job's key (re-list), because the server's event buffer is small.
+//   reconnect, every owned job's key (re-list), because the server's event buffer is small;
+// - placement failures: the FailedTGAllocs of an owned job's evaluations, kept from the stream's
+//   Evaluation events (a job that cannot be placed wakes its resource), or read once per job version
+//   for a job still missing allocations that the stream has told nothing about.
 import type { Logger } from "pino";
 import { Observable, Subscription, share } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
@@ -13,12 +16,24 @@ import { nomadJobId, nomadNamespace } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError, NomadReason } from "../../clients/nomad/errors.ts";
-import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
-import type { NomadAllocation, NomadJob, NomadJobListStub } from "../../clients/nomad/types.ts";
+import {
+  DEFAULT_TOPICS,
+  type EventStreamOptions,
+  nomadEventStream,
+  type StreamSignal,
+} from "../../clients/nomad/events.ts";
+import type {
+  NomadAllocation,
+  NomadEvaluation,
+  NomadJob,
+  NomadJobListStub,
+} from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
+import { FailedEvaluations } from "./failed-evals.ts";
 import { META, ownerFilter, specHashOf } from "./meta.ts";
-import { allocIndex, observeRun, placedReplicas, placementMessage } from "./observe.ts";
+import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
+import { placementProblem } from "./placement.ts";
 import { renderJob, TASK } from "./render.ts";
 
 export type TrainingJobKey = RunRequest["key"];
@@ -36,6 +51,8 @@ export interface NomadSchedulerOptions {
   readonly ownerId: string;
   /** Docker network for training containers (a stack's mlops-network). */
   readonly network?: string;
+  /** `namespace/name` of the MlopsStack whose Nomad this is (named in placement messages). */
+  readonly stack?: string;
   readonly events?: EventStreamOptions;
   readonly log?: Logger;
   /** Close the client with the scheduler (when the scheduler built it). */
@@ -43,6 +60,8 @@ export interface NomadSchedulerOptions {
 }
 
 const CAS_ATTEMPTS = 3;
+/** The event stream's topics: jobs, their allocations, and evaluations (placement failures). */
+const TOPICS = [...DEFAULT_TOPICS, "Evaluation:*"] as const;
 /** How long observe's "no such job" stands in for submit's own read (check-and-set guards it). */
 const ABSENT_FOR_MS = 5_000;
 
@@ -55,6 +74,8 @@ export class NomadScheduler implements Scheduler {
   readonly #owned = new Map<string, ResourceKey>();
   /** namespace/jobId → when observe last found no such job (small: keys and times, never jobs). */
   readonly #absent = new Map<string, number>();
+  /** Why jobs waiting for placement wait (from Evaluation events or one read per job version). */
+  readonly #failedEvals = new FailedEvaluations();
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: NomadSchedulerOptions) {
@@ -78,8 +99,28 @@ export class NomadScheduler implements Scheduler {
     const allocations = await this.#client.jobAllocations(id, namespace);
     const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
     const missing = !job.Stop && placedReplicas(job, allocations) < count;
-    const evaluations = missing ? await this.#client.jobEvaluations(id, namespace) : [];
-    return observeRun({ job, allocations, evaluations });
+    if (!missing) this.#failedEvals.forget(`${namespace}/${id}`);
+    const evaluations = missing ? await this.#evaluationsOf(job) : [];
+    return observeRun({
+      job,
+      allocations,
+      evaluations,
+      ...(this.#options.stack ? { target: { stack: this.#options.stack } } : {}),
+    });
+  }
+
+  /** Why a job misses allocations: what the stream or an earlier read said for this version, else ONE read. */
+  async #evaluationsOf(job: NomadJob): Promise<readonly NomadEvaluation[]> {
+    const k = `${job.Namespace}/${job.ID}`;
+    const version = job.JobModifyIndex ?? 0;
+    const known = this.#failedEvals.known(k, version);
+    if (known) return known.evaluation ? [known.evaluation] : [];
+    const evaluations = await this.#client.jobEvaluations(job.ID, job.Namespace);
+    const latest = evaluations
+      .filter((e) => e.Status !== "blocked" && (e.JobModifyIndex ?? version) >= version)
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)[0];
+    if (latest) this.#failedEvals.remember(k, latest, true);
+    return evaluations;
   }
 
   async submit(run: RunRequest): Promise<void> {
@@ -103,12 +144,7 @@ export class NomadScheduler implements Scheduler {
       ) {
         return; // converged: registering it again would be a no-op in Nomad anyway
       }
-      const version = await this.#client.serverVersion().catch(() => undefined);
-      const job = renderJob(run, {
-        ...(this.#options.network ? { network: this.#options.network } : {}),
-        maxRunDuration: supportsMaxRunDuration(version),
-        runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
-      });
+      const job = await this.#renderAgainst(run, live);
       try {
         await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
         this.#owned.set(`${namespace}/${id}`, keyOf(run.key));
@@ -142,6 +178,7 @@ export class NomadScheduler implements Scheduler {
     this.#checkOwner(live, undefined, "purge");
     await this.#client.deregister(id, namespace, { purge: true });
     this.#owned.delete(`${namespace}/${id}`);
+    this.#failedEvals.forget(`${namespace}/${id}`);
   }
 
   async listOwned(ownerId: string): Promise<OwnedRun[]> {
@@ -195,11 +232,33 @@ export class NomadScheduler implements Scheduler {
     return this.#changes;
   }
 
+  /**
+   * The job as submit would register it against the live one: the same run keeps the live run's
+   * `mlops_run_version` (task meta: Nomad's tasksUpdated reads any difference as destructive) and
+   * `max_run_duration` is rendered where the server supports it.
+   */
+  async #renderAgainst(run: RunRequest, live: NomadJob | undefined): Promise<NomadJob> {
+    const meta = live?.Meta ?? {};
+    const sameRun = live !== undefined && meta[META.runId] === run.runId;
+    const version = await this.#client.serverVersion().catch(() => undefined);
+    return renderJob(run, {
+      ...(this.#options.network ? { network: this.#options.network } : {}),
+      maxRunDuration: supportsMaxRunDuration(version),
+      runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
+    });
+  }
+
   async placement(run: RunRequest): Promise<string | undefined> {
-    const job = this.render(run);
+    const { id, namespace } = where(run.key);
+    const live = await this.#client.readJob(id, namespace);
+    const job = await this.#renderAgainst(run, live);
     const plan = await this.#client.plan(job);
     const failed = Object.entries(plan.FailedTGAllocs ?? {})[0];
-    if (failed) return placementMessage(failed[0], failed[1], run.spec.resources.gpus).message;
+    if (failed) {
+      const target = this.#options.stack ? { stack: this.#options.stack } : {};
+      const problem = placementProblem(job, failed[0], failed[1], target);
+      return `${problem.reason}: ${problem.message}`;
+    }
     const updates = plan.Annotations?.DesiredTGUpdates ?? {};
     const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
     const sum = (field: string) => Object.values(updates).reduce((n, u) => n + (u?.[field] ?? 0), 0);
@@ -236,6 +295,7 @@ export class NomadScheduler implements Scheduler {
       const follow = (fromIndex: number) => {
         if (subscriptions.closed) return;
         const stream = nomadEventStream(this.#client, {
+          topics: TOPICS,
           ...this.#options.events,
           ...(fromIndex > 0 ? { fromIndex } : {}),
           onError: (error) => {
@@ -283,6 +343,12 @@ export class NomadScheduler implements Scheduler {
         const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
         const key = jobId ? this.#owned.get(`${alloc?.Namespace ?? event.Namespace}/${jobId}`) : undefined;
         if (key) keys.add(key);
+      } else if (event.Topic === "Evaluation") {
+        // Only a finished evaluation that failed to place something wakes its resource.
+        const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
+        const k = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";
+        const key = this.#owned.get(k);
+        if (evaluation && key && this.#failedEvals.remember(k, evaluation)) keys.add(key);
       }
     }
     return [...keys];

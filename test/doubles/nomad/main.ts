@@ -1,8 +1,13 @@
 // Runs the Nomad double as a standalone server (also inside a container image: node built-ins only):
 //   node test/doubles/nomad/main.ts --listen 0.0.0.0:4646 [--consul http://host:8500] [--auto-run]
-//     [--run-for-ms N] [--token T] [--version 1.9.7] [--namespace ns]...
+//     [--run-for-ms N] [--token T] [--version 1.9.7] [--namespace ns]... [--agent-config file.hcl]
+//     [--gpus N]
+// --agent-config makes the node what the agent configuration declares (host volumes; GPUs, `--gpus`
+// of them, only when the NVIDIA device plugin is configured).
 // --auto-run moves allocations pending → running by themselves (and, with --run-for-ms, to complete).
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { nodeFromAgentConfig } from "./agent-config.ts";
 import { ScriptedExecutor, SimulatedExecutor } from "./executor.ts";
 import { NomadDouble } from "./server.ts";
 
@@ -17,6 +22,8 @@ const { values } = parseArgs({
     version: { type: "string" },
     namespace: { type: "string", multiple: true },
     "heartbeat-ms": { type: "string" },
+    "agent-config": { type: "string" },
+    gpus: { type: "string" },
   },
 });
 
@@ -34,6 +41,16 @@ const double = new NomadDouble({
   ...(values.version ? { version: values.version } : {}),
   ...(values.namespace ? { namespaces: values.namespace } : {}),
   ...(values["heartbeat-ms"] ? { heartbeatMs: Number(values["heartbeat-ms"]) } : {}),
+  ...(values["agent-config"]
+    ? {
+        nodes: [
+          nodeFromAgentConfig(
+            readFileSync(values["agent-config"], "utf8"),
+            values.gpus ? { gpus: Number(values.gpus) } : {},
+          ),
+        ],
+      }
+    : {}),
 });
 await double.start();
 process.stdout.write(`nomad double listening on ${double.address}\n`);

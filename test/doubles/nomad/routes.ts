@@ -1,7 +1,9 @@
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";
+import { withServerDefaults } from "./defaults.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
+import { groupUpdated } from "./updates.ts";
 import { allocStub, fullAlloc } from "./wire.ts";
 
 export interface RouteResult {
@@ -168,7 +170,7 @@ function register({ state, params, body, url }: RouteContext): RouteResult {
   };
 }
 
-function plan({ state, params, body }: RouteContext): RouteResult {
+function plan({ state, params, body, version }: RouteContext): RouteResult {
   const job = (body as { Job?: NomadJob } | undefined)?.Job;
   if (!job) return { status: 400, body: "Job must be specified" };
   if (job.ID !== params[0]) return { status: 400, body: "Job ID does not match" };
@@ -176,18 +178,30 @@ function plan({ state, params, body }: RouteContext): RouteResult {
   const existing = state.job(job.Namespace, job.ID);
   const type = !existing ? "Added" : state.unchanged(job) ? "None" : "Edited";
   const failed = state.placementFailures(job);
+  // Like the scheduler's reconciler: live allocations of a changed group are updated in place or
+  // replaced as tasksUpdated (scheduler/util.go) says; missing ones are placed, extra ones stopped.
+  const canonicalJob = withServerDefaults(structuredClone(job), { version: 0, createIndex: 0, index: 0 });
+  const live = existing && !existing.Stop ? state.jobAllocs(job.Namespace, job.ID) : [];
   const updates: Record<string, Record<string, number>> = {};
   for (const group of job.TaskGroups ?? []) {
-    const place = type === "None" || failed?.[group.Name] ? 0 : group.Count;
+    const running = live.filter(
+      (a) =>
+        a.TaskGroup === group.Name &&
+        a.DesiredStatus === "run" &&
+        (a.ClientStatus === "pending" || a.ClientStatus === "running"),
+    ).length;
+    const kept = type === "Edited" ? Math.min(running, group.Count) : 0;
+    const destructive = existing !== undefined && groupUpdated(existing, canonicalJob, group.Name, version);
+    const place = type === "None" || failed?.[group.Name] ? 0 : group.Count - kept;
     updates[group.Name] = {
       Canary: 0,
-      DestructiveUpdate: type === "Edited" ? place : 0,
+      DestructiveUpdate: destructive ? kept : 0,
       Ignore: type === "None" ? group.Count : 0,
-      InPlaceUpdate: 0,
+      InPlaceUpdate: destructive ? 0 : kept,
       Migrate: 0,
-      Place: type === "Added" ? place : 0,
+      Place: type === "None" ? 0 : place,
       Preemptions: 0,
-      Stop: 0,
+      Stop: type === "Edited" ? Math.max(0, running - group.Count) : 0,
     };
   }
   return {

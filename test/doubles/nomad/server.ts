@@ -9,6 +9,7 @@ import type { Socket } from "node:net";
 import { topicFilter } from "./event-buffer.ts";
 import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import type { DoubleNode } from "./placement.ts";
 import { routes } from "./routes.ts";
 import { ServiceRegistrar, type ServicesHook } from "./services.ts";
 import { NomadDoubleError, NomadState } from "./state.ts";
@@ -27,6 +28,8 @@ export interface NomadDoubleOptions {
   consul?: string;
   consulToken?: string;
   namespaces?: readonly string[];
+  /** Client nodes (default: one node without host volumes or devices). */
+  nodes?: readonly DoubleNode[];
 }
 
 export type Outage = "none" | "refuse" | "error" | "stall";
@@ -59,6 +62,8 @@ export class NomadDouble {
   constructor(options: NomadDoubleOptions = {}) {
     this.#options = options;
     this.state = new NomadState(options.eventBufferSize ?? 100);
+    if (options.version) this.state.version = options.version;
+    if (options.nodes) this.state.cluster.nodes = [...options.nodes];
     for (const ns of options.namespaces ?? []) this.state.namespaces.add(ns);
     this.services = new ServiceRegistrar({
       ...(options.onServices ? { onServices: options.onServices } : {}),
@@ -127,9 +132,12 @@ export class NomadDouble {
     }
   }
 
-  /** Nodes and GPUs per node; blocked placements that now fit are placed. */
-  setCapacity(capacity: Partial<NomadState["capacity"]>): void {
-    this.state.capacity = { ...this.state.capacity, ...capacity };
+  /**
+   * The client nodes, as their agent configuration declares them (host volumes, device groups of a
+   * device plugin); blocked placements that now fit are placed, as a node update unblocks them.
+   */
+  setNodes(nodes: readonly DoubleNode[]): void {
+    this.state.cluster.nodes = [...nodes];
     this.state.unblock();
   }
 

@@ -13,20 +13,12 @@ import type {
   NomadJob,
   NomadJobListStub,
 } from "../../../src/clients/nomad/types.ts";
+import { Cluster } from "./cluster.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
-import { type Capacity, capacityFailures } from "./placement.ts";
-import {
-  allocEvent,
-  canonical,
-  destructiveChange,
-  jobEvent,
-  key,
-  newAlloc,
-  stamp,
-  stub,
-  taskEvent,
-} from "./wire.ts";
+import type { DoubleNode } from "./placement.ts";
+import { destructiveChange } from "./updates.ts";
+import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals";
 
@@ -44,8 +36,6 @@ export interface JobRecord {
   submitted: string;
 }
 
-export type { Capacity };
-
 export class NomadState {
   readonly namespaces = new Set<string>(["default"]);
   readonly jobs = new Map<string, JobRecord>();
@@ -55,7 +45,10 @@ export class NomadState {
   readonly changes = new EventEmitter();
   /** Scripted placement failures per job key (namespace/id). */
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
-  capacity: Capacity = { nodes: 1, gpusPerNode: 0 };
+  /** The client nodes and the devices their allocations hold. */
+  readonly cluster = new Cluster((id) => this.allocs.get(id));
+  /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
+  version = "1.9.7";
   #index = 1;
   readonly #allocsByJob = new Map<string, Set<string>>();
   /** Allocation → CreateIndex of the job instance it belongs to. */
@@ -292,15 +285,16 @@ export class NomadState {
       StatusDescription: "",
       BlockedEval: "",
       FailedTGAllocs: failed ?? null,
+      JobModifyIndex: job.JobModifyIndex ?? 0,
       CreateIndex: 0,
       ModifyIndex: 0,
     };
     const placed: NomadAllocation[] = [];
     const stopped: NomadAllocation[] = [];
     if (changedAt !== undefined && !job.Stop) {
-      // Like Nomad's tasksUpdated: task group or (combined) Meta changes are destructive (nomad#3100);
-      // anything else (priority, constraints) updates live allocations in place.
-      const destructive = !previous || previous.Stop || destructiveChange(previous, job);
+      // Nomad's tasksUpdated (scheduler/util.go) decides: task config, resources, volumes and combined
+      // meta replace the allocations (nomad#3100); policies, services, constraints update in place.
+      const destructive = !previous || previous.Stop || destructiveChange(previous, job, this.version);
       const kept = new Set<string>();
       for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
         if (alloc.DesiredStatus !== "run") continue;
@@ -312,11 +306,16 @@ export class NomadState {
           alloc.JobVersion = job.Version ?? 0;
         kept.add(alloc.Name);
       }
+      const scheduled = this.cluster.schedule(job, key(job.Namespace, job.ID));
       for (const group of job.TaskGroups) {
-        if (failed?.[group.Name]) continue;
+        const nodes = scheduled.nodes.get(group.Name);
+        if (failed?.[group.Name] || !nodes) continue;
         for (let i = 0; i < group.Count; i++) {
-          if (!kept.has(`${job.ID}.${group.Name}[${i}]`))
-            placed.push(newAlloc(job, group.Name, i, evaluation.ID));
+          if (kept.has(`${job.ID}.${group.Name}[${i}]`)) continue;
+          const node = nodes[i] ?? (nodes[0] as DoubleNode);
+          const alloc = newAlloc(job, group.Name, i, evaluation.ID);
+          this.cluster.place(alloc, job, key(job.Namespace, job.ID), node);
+          placed.push(alloc);
         }
       }
     }
@@ -328,22 +327,30 @@ export class NomadState {
           Status: "blocked",
           StatusDescription: "created to place remaining allocations",
           BlockedEval: "",
-          FailedTGAllocs: null,
+          // CreateBlockedEval (nomad/structs/structs.go) copies the failures onto the blocked eval.
+          FailedTGAllocs: structuredClone(failed),
+          JobModifyIndex: job.JobModifyIndex ?? 0,
           CreateIndex: 0,
           ModifyIndex: 0,
         }
       : undefined;
     if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
-    const index = this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => [
-      ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
-      ...placed.map((a) => allocEvent(stamp(a, i))),
-    ]);
-    evaluation.CreateIndex = index;
-    evaluation.ModifyIndex = index;
+    this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => {
+      evaluation.CreateIndex = i;
+      evaluation.ModifyIndex = i;
+      return [
+        ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
+        evalEvent(evaluation),
+        ...placed.map((a) => allocEvent(stamp(a, i))),
+      ];
+    });
     this.#addEval(evaluation);
     if (blockedEval) {
-      blockedEval.CreateIndex = this.bump(["evals"]);
-      blockedEval.ModifyIndex = blockedEval.CreateIndex;
+      this.bump(["evals"], (i) => {
+        blockedEval.CreateIndex = i;
+        blockedEval.ModifyIndex = i;
+        return [evalEvent(blockedEval)];
+      });
       this.#addEval(blockedEval);
     }
     for (const alloc of stopped) this.#stopAlloc(alloc, "alloc not needed due to job update");
@@ -370,11 +377,11 @@ export class NomadState {
     this.onStop(alloc);
   }
 
-  /** Scripted failures, else capacity: no node has the device (ConstraintFiltered) or not enough free. */
+  /** Scripted failures, else the nodes' answer: filtered (missing devices or host volumes) or exhausted. */
   placementFailures(job: NomadJob): Record<string, NomadAllocationMetric> | undefined {
     const scripted = this.blocked.get(key(job.Namespace, job.ID));
     if (scripted) return scripted;
-    return capacityFailures(job, this.capacity);
+    return this.cluster.schedule(job, key(job.Namespace, job.ID)).failed;
   }
 }
 

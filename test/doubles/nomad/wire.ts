@@ -1,19 +1,14 @@
 // The shapes the Nomad double serves, as a Nomad server writes them: allocations (list stubs and full
 // objects), task events, job list stubs, event-stream events; plus the comparisons Nomad makes on a
-// re-registration (canonical submission, destructive change). Node built-ins only.
+// re-registration (canonical submission). Node built-ins only.
 import { randomUUID } from "node:crypto";
 import type {
   NomadAllocation,
+  NomadEvaluation,
   NomadEvent,
   NomadJob,
   NomadJobListStub,
 } from "../../../src/clients/nomad/types.ts";
-
-/** Task groups (without Count) or job Meta differ: Nomad replaces the allocations. */
-export function destructiveChange(a: NomadJob, b: NomadJob): boolean {
-  const groups = (job: NomadJob) => canonical(job.TaskGroups.map(({ Count: _count, ...rest }) => rest));
-  return canonical(a.Meta ?? null) !== canonical(b.Meta ?? null) || groups(a) !== groups(b);
-}
 
 export function key(namespace: string, id: string): string {
   return `${namespace}/${id}`;
@@ -100,6 +95,23 @@ export function jobEvent(type: string, job: NomadJob): Omit<NomadEvent, "Index">
     Namespace: job.Namespace,
     FilterKeys: null,
     Payload: { Job: structuredClone(job) },
+  };
+}
+
+/**
+ * An evaluation as the event stream carries it (nomad/state/events.go, table "evals"): Topic
+ * Evaluation, Key the eval ID, FilterKeys the job ID and deployment ID, Payload.Evaluation. The
+ * scheduler's status update of an evaluation (and the blocked evaluation it creates) is an
+ * EvalUpdateRequestType write: Type "EvaluationUpdated".
+ */
+export function evalEvent(evaluation: NomadEvaluation): Omit<NomadEvent, "Index"> {
+  return {
+    Topic: "Evaluation",
+    Type: "EvaluationUpdated",
+    Key: evaluation.ID,
+    Namespace: evaluation.Namespace,
+    FilterKeys: [evaluation.JobID, ""],
+    Payload: { Evaluation: structuredClone(evaluation) },
   };
 }
 

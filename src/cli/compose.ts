@@ -12,18 +12,19 @@ import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
+import type { Source } from "../controller/source.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
-import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import { stackDocker } from "../stack/docker.ts";
 import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
+import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
+import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { buildResolver, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -121,8 +122,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     await Promise.all(resolver.built().map((s) => s.close()));
   });
 
-  const consul = consulFromEnv({ logger: log });
+  const consul = consulFromEnv();
   const grafana = grafanaFromEnv();
+  const metricsHealth = consul ? new ConsulMetricsHealth({ client: consul.client, logger: log }) : undefined;
+  const annotator = grafana ? new GrafanaRunAnnotator(grafana.client) : undefined;
+  if (metricsHealth) closers.push(() => metricsHealth.close());
   if (consul) closers.push(() => consul.close());
   if (grafana) closers.push(() => grafana.close());
 
@@ -133,8 +137,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ...base,
     schedulers: resolver,
     ownerId,
-    ...(grafana ? { annotator: grafana.annotator } : {}),
-    ...(consul ? { health: consul.metricsHealth } : {}),
+    ...(annotator ? { annotator } : {}),
+    ...(metricsHealth ? { health: metricsHealth } : {}),
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
   };
@@ -151,7 +155,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     MlopsStack: { reconciler: stacks, context: base },
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
-  if (consul) streams.push(consul.metricsHealth.changes());
+  if (metricsHealth) streams.push(metricsHealth.changes());
   const dispatch = createDispatch(source, handlers);
   const outcomes = options.outcomes;
   const controller = new Controller({

@@ -4,17 +4,18 @@ import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { messageOf } from "../api/errors.ts";
 import type { MlopsStack } from "../api/resources.ts";
-import { ConsulClient, ConsulMetricsHealth } from "../clients/consul/index.ts";
+import { ConsulClient } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, type ownedContainerEvents } from "../clients/docker/index.ts";
-import { GrafanaClient, GrafanaRunAnnotator } from "../clients/grafana/index.ts";
+import { GrafanaClient } from "../clients/grafana/index.ts";
 import { NomadClient } from "../clients/nomad/index.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { NomadScheduler } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../scheduler/resolver.ts";
 import { grafanaPasswordPath } from "../stack/secrets.ts";
+import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
 import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
+import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../trainingjob/resolver.ts";
 
 /**
  * The Grafana and Consul of a Ready stack, reached from the host: runs on the stack's Nomad are

@@ -3,8 +3,8 @@ import type { Subject } from "rxjs";
 import type { AnyResource, ResourceKey, StatusOf, TrainingJob } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
 import type { StatusWriter } from "../controller/reconcile.ts";
+import type { Source } from "../controller/source.ts";
 import { trainingJobs } from "../observability/metrics.ts";
-import type { Source } from "../sources/source.ts";
 
 export type PhaseListener = (job: AnyResource, from: string | undefined, to: string | undefined) => void;
 

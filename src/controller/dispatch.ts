@@ -4,8 +4,8 @@
 import { type Condition, setConditions } from "../api/conditions.ts";
 import type { InvalidSpecError } from "../api/errors.ts";
 import { type AnyResource, API_VERSION, type Kind, parseKey, type ResourceKey } from "../api/resources.ts";
-import type { Source } from "../sources/source.ts";
 import { type Action, awaitChange, type BaseContext, type Reconciler } from "./reconcile.ts";
+import type { Source } from "./source.ts";
 
 export interface KindHandler<C extends BaseContext = BaseContext> {
   // biome-ignore lint/suspicious/noExplicitAny: each kind's reconciler takes its own resource type

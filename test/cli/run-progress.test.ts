@@ -6,7 +6,7 @@ import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
 import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
 import type { ErrorReport } from "../../src/controller/controller.ts";
-import type { Source } from "../../src/sources/source.ts";
+import type { Source } from "../../src/controller/source.ts";
 
 function job(name: string, phase?: string): AnyResource {
   return {

@@ -38,11 +38,10 @@ describe("grafanaConfig", () => {
 });
 
 describe("grafanaFromEnv", () => {
-  it("is undefined without GRAFANA_URL, and an annotator with it", async () => {
+  it("is undefined without GRAFANA_URL, and a client with it", async () => {
     expect(grafanaFromEnv({}, {})).toBeUndefined();
     const configured = grafanaFromEnv({}, { GRAFANA_URL: "http://127.0.0.1:1", GRAFANA_TOKEN: "t" });
     expect(configured?.client.baseUrl).toBe("http://127.0.0.1:1");
-    expect(configured?.annotator).toBeDefined();
     await configured?.close();
   });
 });

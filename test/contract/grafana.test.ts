@@ -5,9 +5,9 @@
 // (and GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD), the answers of that real Grafana are checked.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { GrafanaRunAnnotator } from "../../src/clients/grafana/annotator.ts";
 import { GrafanaClient } from "../../src/clients/grafana/client.ts";
 import { grafanaConfig } from "../../src/clients/grafana/config.ts";
+import { GrafanaRunAnnotator } from "../../src/trainingjob/adapters/grafana-annotator.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/server.ts";
 import {
   describeWithSpecs,

@@ -4,21 +4,10 @@ export type { ConsulConfig, ConsulOptions } from "./config.ts";
 export { consulBaseUrl, consulConfig, DEFAULT_CONSUL_ADDR, parseGoBool } from "./config.ts";
 export type { ConfiguredConsul } from "./configured.ts";
 export { consulFromEnv } from "./configured.ts";
-export {
-  aggregateHealth,
-  changedKeys,
-  META_NAME,
-  META_NAMESPACE,
-  OPERATOR_SERVICE_TAG,
-  operatorChecksFilter,
-  ownerFromMeta,
-  worse,
-} from "./health.ts";
-export type { ConsulMetricsHealthOptions } from "./metrics-health.ts";
-export { ConsulMetricsHealth } from "./metrics-health.ts";
 export type {
   AgentService,
   CatalogServiceEntry,
+  CheckStatus,
   HealthCheck,
   Indexed,
   ServiceRegistration,

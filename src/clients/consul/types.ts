@@ -1,5 +1,6 @@
 // Consul's wire shapes the operator reads (only the fields it uses are typed; Consul sends more).
-import type { CheckStatus } from "../../trainingjob/ports.ts";
+/** A Consul check's status (api/health.go: HealthPassing, HealthWarning, HealthCritical, HealthMaint). */
+export type CheckStatus = "passing" | "warning" | "critical" | "maintenance";
 
 export interface HealthCheck {
   Node: string;

@@ -1,11 +1,9 @@
-// The composition root's door to Grafana: a RunAnnotator when Grafana is configured (GRAFANA_URL or
-// an explicit URL), else undefined (Grafana is optional; runs are simply not annotated).
-import { GrafanaRunAnnotator } from "./annotator.ts";
+// The composition root's door to Grafana: a client when Grafana is configured (GRAFANA_URL or an
+// explicit URL), else undefined (Grafana is optional; runs are simply not annotated).
 import { GrafanaClient, type GrafanaClientOptions } from "./client.ts";
 
 export interface ConfiguredGrafana {
   client: GrafanaClient;
-  annotator: GrafanaRunAnnotator;
   close(): Promise<void>;
 }
 
@@ -15,5 +13,5 @@ export function grafanaFromEnv(
 ): ConfiguredGrafana | undefined {
   if (!options.url && !env.GRAFANA_URL) return undefined;
   const client = new GrafanaClient({ ...options, env });
-  return { client, annotator: new GrafanaRunAnnotator(client), close: () => client.close() };
+  return { client, close: () => client.close() };
 }

@@ -1,5 +1,3 @@
-export type { Finished } from "./annotator.ts";
-export { ANNOTATION_TAG, finishedTags, finishedText, GrafanaRunAnnotator, runTags } from "./annotator.ts";
 export type {
   AnnotationPatch,
   AnnotationQuery,

@@ -3,7 +3,7 @@
 // The prune guards live here: a key is only `deleted` after confirm() on a clean read.
 import { InvalidSpecError } from "../../api/errors.ts";
 import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
-import type { Lookup } from "../source.ts";
+import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
 
 export type Claim =

@@ -19,8 +19,8 @@ import {
   type ResourceKey,
   type StatusOf,
 } from "../../api/resources.ts";
+import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
-import type { Lookup, Source } from "../source.ts";
 import { codeOf, type KubeApi, PLURALS, type RawObject } from "./api.ts";
 import { FinalizerQueue } from "./finalizers.ts";
 import { mergePatchFor } from "./merge-patch.ts";

@@ -4,7 +4,7 @@
 // Deletion is the server's word: a DELETED event, or absence from a complete list. Objects finalized
 // and forgotten are remembered by uid so that their late events do not bring them back.
 import { type AnyResource, type Kind, parseKey, type ResourceKey } from "../../api/resources.ts";
-import type { Lookup } from "../source.ts";
+import type { Lookup } from "../../controller/source.ts";
 import type { RawObject } from "./api.ts";
 import { fingerprint, type Observed, observe } from "./objects.ts";
 

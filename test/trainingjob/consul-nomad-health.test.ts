@@ -4,9 +4,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { ConsulClient } from "../../src/clients/consul/client.ts";
-import { ConsulMetricsHealth } from "../../src/clients/consul/metrics-health.ts";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
+import { ConsulMetricsHealth } from "../../src/trainingjob/adapters/consul-metrics-health.ts";
 import { assertConsul } from "../contract/consul-schemas.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/server.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";

@@ -5,7 +5,7 @@
 import type { Observable } from "rxjs";
 import type { InvalidSpecError } from "../api/errors.ts";
 import type { AnyResource, ResourceKey } from "../api/resources.ts";
-import type { ResourceIndex, StatusWriter } from "../controller/reconcile.ts";
+import type { ResourceIndex, StatusWriter } from "./reconcile.ts";
 
 export type Lookup =
   | { readonly state: "present"; readonly resource: AnyResource }

@@ -3,8 +3,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { ConsulClient } from "../../src/clients/consul/client.ts";
-import { ConsulMetricsHealth } from "../../src/clients/consul/metrics-health.ts";
 import { watchRestarts } from "../../src/observability/metrics.ts";
+import { ConsulMetricsHealth } from "../../src/trainingjob/adapters/consul-metrics-health.ts";
 import { nomadServiceRegistration } from "../doubles/consul/fixtures.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/server.ts";
 

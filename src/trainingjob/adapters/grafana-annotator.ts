@@ -1,6 +1,6 @@
 // RunAnnotator on Grafana: one organisation-wide region annotation per training run.
-import type { RunAnnotation, RunAnnotator } from "../../trainingjob/ports.ts";
-import type { GrafanaAnnotation, GrafanaClient } from "./client.ts";
+import type { GrafanaAnnotation, GrafanaClient } from "../../clients/grafana/index.ts";
+import type { RunAnnotation, RunAnnotator } from "../ports.ts";
 
 export const ANNOTATION_TAG = "mlops-operator";
 

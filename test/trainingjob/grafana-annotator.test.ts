@@ -2,8 +2,8 @@
 // finished() idempotent, errors typed.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
-import { GrafanaRunAnnotator } from "../../src/clients/grafana/annotator.ts";
 import { GrafanaClient } from "../../src/clients/grafana/client.ts";
+import { GrafanaRunAnnotator } from "../../src/trainingjob/adapters/grafana-annotator.ts";
 import type { RunAnnotation } from "../../src/trainingjob/ports.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/server.ts";
 

@@ -12,17 +12,16 @@ import type { Logger } from "pino";
 import { type Observable, Subject } from "rxjs";
 import { OperatorError, reasonOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";
+import type { ConsulClient, HealthCheck } from "../../clients/consul/index.ts";
 import { watchRestarts } from "../../observability/metrics.ts";
-import type { MetricsHealth, ServiceHealth } from "../../trainingjob/ports.ts";
-import type { ConsulClient } from "./client.ts";
+import type { MetricsHealth, ServiceHealth } from "../ports.ts";
 import {
   aggregateHealth,
   changedKeys,
   OPERATOR_SERVICE_TAG,
   operatorChecksFilter,
   ownerFromMeta,
-} from "./health.ts";
-import type { HealthCheck } from "./types.ts";
+} from "./consul-checks.ts";
 
 const WATCH = "consul-health";
 /** Above this many unknown instances, owners come from one agent listing instead of per-name lookups. */

@@ -4,9 +4,9 @@
 import { findCondition } from "../api/conditions.ts";
 import { type MlopsStack, makeKey, type TrainingJob } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
-import type { SchedulerChoice, SchedulerResolver } from "../trainingjob/context.ts";
-import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
-import type { Scheduler, SchedulerName } from "./port.ts";
+import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
+import type { SchedulerChoice, SchedulerResolver } from "./context.ts";
+import type { MetricsHealth, RunAnnotator } from "./ports.ts";
 
 export type SchedulerMode = "auto" | "docker" | "nomad";
 

@@ -4,8 +4,8 @@
 // carry `external-source=nomad` and IDs `_nomad-task-<allocID>-<task>-<service>-<port>`.
 import { checkLabel } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
-import type { CheckStatus, ServiceHealth } from "../../trainingjob/ports.ts";
-import type { HealthCheck } from "./types.ts";
+import type { HealthCheck } from "../../clients/consul/index.ts";
+import type { CheckStatus, ServiceHealth } from "../ports.ts";
 
 export const OPERATOR_SERVICE_TAG = "mlops-operator";
 export const META_NAMESPACE = "mlops_namespace";

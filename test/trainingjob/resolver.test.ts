@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { AnyResource, MlopsStack, ResourceKey } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
 import { validateDocument } from "../../src/api/validate.ts";
-import { DefaultSchedulerResolver, type SchedulerFactories } from "../../src/scheduler/resolver.ts";
 import type { RunAnnotator } from "../../src/trainingjob/ports.ts";
+import { DefaultSchedulerResolver, type SchedulerFactories } from "../../src/trainingjob/resolver.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
 import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
 

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
+import type { HealthCheck } from "../../src/clients/consul/types.ts";
 import {
   aggregateHealth,
   changedKeys,
   operatorChecksFilter,
   ownerFromMeta,
   worse,
-} from "../../src/clients/consul/health.ts";
-import type { HealthCheck } from "../../src/clients/consul/types.ts";
+} from "../../src/trainingjob/adapters/consul-checks.ts";
 import type { CheckStatus, ServiceHealth } from "../../src/trainingjob/ports.ts";
 
 const check = (ServiceID: string, CheckID: string, Status: CheckStatus, Output = ""): HealthCheck => ({

@@ -67,10 +67,6 @@ export function findCondition(
   return conditions?.find((c) => c.type === type);
 }
 
-export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === "True";
-}
-
 /** Equality that ignores timestamps: status is written only when this says it changed. */
 export function sameIgnoringTimes(a: unknown, b: unknown): boolean {
   return JSON.stringify(stripTimes(a)) === JSON.stringify(stripTimes(b));

@@ -8,13 +8,6 @@ export type Action = { readonly requeueAfterMs: number } | { readonly awaitChang
 export const requeue = (ms: number): Action => ({ requeueAfterMs: Math.max(0, Math.round(ms)) });
 export const awaitChange: Action = { awaitChange: true };
 
-/** The earlier of two actions (an action that waits for a change is the latest of all). */
-export function sooner(a: Action, b: Action): Action {
-  if ("awaitChange" in a) return b;
-  if ("awaitChange" in b) return a;
-  return a.requeueAfterMs <= b.requeueAfterMs ? a : b;
-}
-
 /** Writes a resource's status back where the user declared it (state directory or status subresource). */
 export interface StatusWriter {
   /** Writes only when the status differs from the stored one, timestamps aside. */

@@ -1,7 +1,7 @@
 // Where desired state comes from: a directory of YAML files (GitOps) or Kubernetes custom
 // resources. A source tells the controller which keys changed; the controller looks the key up
 // and reconciles from current state. Sources enforce the safety rules on deletion: `deleted` is
-// only ever returned after the prune guards (DESIGN.md, Safety rules) have passed.
+// only ever returned after the prune guards (docs/state-directory.md, "Prune guards") have passed.
 import type { Observable } from "rxjs";
 import type { InvalidSpecError } from "../api/errors.ts";
 import type { AnyResource, ResourceKey } from "../api/resources.ts";

@@ -1,6 +1,6 @@
 // Each component of a stack as Docker runs it (pure): user, command, environment, mounts, health
 // check and generated configuration files, following what each official image expects
-// (FIELD-NOTES.md). Nomad is the one component that runs as root (see docs/stack.md).
+// (the images' documented users, paths and flags). Nomad is the one component that runs as root (see docs/stack.md).
 import type { StackComponent } from "../api/names.ts";
 import { stackVolumeName } from "../api/names.ts";
 import type { MlopsStack } from "../api/resources.ts";

@@ -15,7 +15,7 @@ export type SchedulerChoice =
 
 /**
  * Where a job runs: the Nomad of the MlopsStack named by spec.stackRef (waiting until it is Ready),
- * else the Nomad the operator is configured with, else the local Docker engine (DESIGN.md).
+ * else the Nomad the operator is configured with, else the local Docker engine.
  */
 export interface SchedulerResolver {
   resolve(job: TrainingJob, resources: ResourceIndex): SchedulerChoice;

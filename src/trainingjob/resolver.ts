@@ -1,4 +1,4 @@
-// Where a TrainingJob runs (DESIGN.md): the Nomad of the MlopsStack named by spec.stackRef, once that
+// Where a TrainingJob runs: the Nomad of the MlopsStack named by spec.stackRef, once that
 // stack is Ready; else the Nomad the operator is configured with; else the local Docker engine.
 // Schedulers are built lazily by factories from the composition root and cached per target.
 import { findCondition } from "../api/conditions.ts";

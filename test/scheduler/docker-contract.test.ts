@@ -9,6 +9,7 @@ import { expect, it } from "vitest";
 import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
 import { renderRun, restartPolicyFor, STOPPED_MARKER_POLICY } from "../../src/scheduler/docker/render.ts";
 import { DOCKER_SPEC, describeWithSpecs, formatErrors, loadSpec } from "../contract/vendor-specs.ts";
+import { eventLine } from "../doubles/docker/events.ts";
 import { runRequest } from "./docker-fixtures.ts";
 
 type Schema = Record<string, unknown>;
@@ -115,15 +116,17 @@ describeWithSpecs("Docker Engine API v1.41 contract of the Docker scheduler", ()
   });
 
   it("the events double speaks EventMessage", () => {
-    validator({ $ref: "#/definitions/EventMessage" }).assert(
-      {
-        Type: "container",
-        Action: "die",
-        Actor: { ID: "abc", Attributes: { "mlops.dev/key": "TrainingJob/default/a", exitCode: "0" } },
-        time: 1764150000,
-        timeNano: 1764150000000000000,
-      },
-      "event line",
-    );
+    const validate = validator({ $ref: "#/definitions/EventMessage" });
+    for (const action of ["start", "die", "destroy"]) {
+      const line = eventLine("abc", action, 1_764_150_000_000_000_000, {
+        "mlops.dev/key": "TrainingJob/default/a",
+        exitCode: "0",
+      });
+      expect(line.endsWith("\n")).toBe(true);
+      validate.assert(JSON.parse(line), `event line ${action}`);
+    }
+    expect(() =>
+      validate.assert({ ...JSON.parse(eventLine("abc", "die", 1)), time: "soon" }, "bad time"),
+    ).toThrow();
   });
 }, [DOCKER_SPEC]);

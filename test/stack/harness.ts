@@ -106,7 +106,7 @@ export async function privilegedAllowed(conn: DockerConnection, suite = "stack")
   const forced = process.env.MLOPS_STACK_NOMAD_PRIVILEGED;
   if (forced !== undefined) return forced !== "0";
   const image = process.env.MLOPS_E2E_OFFICIAL_IMAGES === "1" ? undefined : LOCAL_IMAGES.nomad;
-  if (image === undefined) return true; // official images: Nomad as FIELD-NOTES.md asks
+  if (image === undefined) return true; // official images: Nomad privileged, as a Nomad client in Docker needs
   const probe = await conn.docker.createContainer({
     Image: image,
     Entrypoint: ["/bin/true"],

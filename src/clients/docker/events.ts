@@ -1,5 +1,5 @@
 // ONE Docker event stream (GET /events, JSON lines) as an Observable, written as the state machine
-// STYLE.md asks of every watch: connect → stream → (end | error | stall) → back off → reconnect with
+// every watch here follows: connect → stream → (end | error | stall) → back off → reconnect with
 // `since` = the last event seen (the engine replays from its small in-memory buffer; replays are
 // dropped here), then emit `resync` so consumers re-list what they own: events lost while
 // disconnected (the buffer holds 256) are never relied upon. A quiet stream is restarted by the

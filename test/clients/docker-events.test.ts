@@ -13,6 +13,7 @@ import {
   dockerEvents,
   EventCursor,
 } from "../../src/clients/docker/events.ts";
+import { eventLine } from "../doubles/docker/events.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
 
@@ -43,14 +44,7 @@ async function engine(handler: Handler): Promise<{ requests: URL[]; docker: Dock
   return { requests, docker: new Docker({ host: "127.0.0.1", port, version: "v1.41" }) };
 }
 
-const event = (id: string, action: string, timeNano: number) =>
-  `${JSON.stringify({
-    Type: "container",
-    Action: action,
-    Actor: { ID: id, Attributes: { "mlops.dev/key": "TrainingJob/default/a" } },
-    time: Math.floor(timeNano / 1e9),
-    timeNano,
-  })}\n`;
+const event = (id: string, action: string, timeNano: number): string => eventLine(id, action, timeNano);
 
 const T = 1_764_150_000_000_000_000;
 

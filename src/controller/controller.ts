@@ -10,7 +10,7 @@
 // A jittered periodic resync enqueues every key as a safety net against missed events.
 import type { Logger } from "pino";
 import { catchError, EMPTY, merge, type Observable, type Subscription } from "rxjs";
-import { isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
+import { classOf, type ErrorClass, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
 import { silentLogger } from "../observability/logger.ts";
 import {
@@ -62,6 +62,8 @@ export interface Failure {
 
 export interface ErrorReport extends Failure {
   readonly terminal: boolean;
+  /** transient (retried with backoff), waiting (looked at again after a delay) or stalled (not retried). */
+  readonly errorClass: ErrorClass;
   /** Delay before the retry; absent when the key is not retried. */
   readonly retryInMs?: number;
   readonly error: unknown;
@@ -283,20 +285,31 @@ export class Controller {
     const cancelled = signal.aborted && !(error instanceof OperatorError);
     const reason = cancelled ? reasonOf(signal.reason) : reasonOf(error);
     const message = cancelled ? `${messageOf(signal.reason)} (${messageOf(error)})` : messageOf(error);
-    const terminal = isTerminal(error);
+    const errorClass = cancelled ? "transient" : classOf(error);
+    const terminal = errorClass === "stalled";
+    if (this.#once) {
+      this.#reconciled.delete(key);
+      this.#failures.set(key, { key, reason, message });
+    }
+    if (errorClass === "waiting" && error instanceof OperatorError) {
+      // Not an error: a dependency is not ready. Look again after its delay, with no backoff growth.
+      const retryInMs = error.retryAfterMs ?? 0;
+      this.#m.total.requeue_after.inc();
+      this.queue.forget(key);
+      if (!this.#once && !this.queue.shuttingDown) this.queue.addAfter(key, retryInMs);
+      this.#log.debug({ key, reason, retryInMs }, `${key}: waiting: ${message}`);
+      this.#options.onError?.({ key, reason, message, terminal, errorClass, error, retryInMs });
+      return;
+    }
     this.#m.total.error.inc();
-    reconcileErrors.labels({ controller: this.name, reason }).inc();
+    reconcileErrors.labels({ controller: this.name, reason, class: errorClass }).inc();
     let retryInMs: number | undefined;
     if (terminal || this.queue.shuttingDown) {
       this.queue.forget(key);
     } else {
       retryInMs = this.queue.addRateLimited(key);
     }
-    if (this.#once) {
-      this.#reconciled.delete(key);
-      this.#failures.set(key, { key, reason, message });
-    }
-    const fields = { key, reason, retryInMs, terminal };
+    const fields = { key, reason, class: errorClass, retryInMs, terminal };
     if (terminal) this.#log.warn(fields, `${key}: ${message} (not retried)`);
     else if (retryInMs === undefined) this.#log.info(fields, `${key}: ${message} (stopping, not retried)`);
     else this.#log.error(fields, `${key}: ${message} (retry in ${retryInMs} ms)`);
@@ -305,6 +318,7 @@ export class Controller {
       reason,
       message,
       terminal,
+      errorClass,
       error,
       ...(retryInMs === undefined ? {} : { retryInMs }),
     });

@@ -16,8 +16,8 @@ export const reconcileTotal = new Counter({
 });
 export const reconcileErrors = new Counter({
   name: "controller_runtime_reconcile_errors_total",
-  help: "Total number of reconciliation errors per controller",
-  labelNames: ["controller", "reason"] as const,
+  help: "Total number of reconciliation errors per controller, by reason and class (transient, stalled)",
+  labelNames: ["controller", "reason", "class"] as const,
   registers,
 });
 export const reconcileTime = new Histogram({

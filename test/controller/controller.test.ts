@@ -1,6 +1,12 @@
 import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { InvalidSpecError, OperatorError } from "../../src/api/errors.ts";
+import {
+  InvalidSpecError,
+  OperatorError,
+  StalledError,
+  TransientError,
+  WaitingError,
+} from "../../src/api/errors.ts";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { Controller, type ControllerOptions, type ErrorReport } from "../../src/controller/controller.ts";
 import { type Action, awaitChange, requeue } from "../../src/controller/reconcile.ts";
@@ -207,6 +213,45 @@ describe("Controller", () => {
         reason: "InvalidSpec",
       }),
     ).toBe(1);
+    await controller.stop();
+  });
+
+  it("error classes: a waiting error looks again after its delay, no backoff and no error counted; stalled is not retried", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const reports: ErrorReport[] = [];
+    const { controller, calls } = recording(
+      (k, call) => {
+        if (k === key("w") && call <= 3)
+          throw new WaitingError("WaitingForStack", "stack lab is not Ready", 2_000);
+        if (k === key("s")) throw new StalledError("NotOwned", "another operator owns it");
+        if (k === key("t") && call === 1) throw new TransientError("NomadUnavailable", "refused");
+        return awaitChange;
+      },
+      { keys: () => [key("w"), key("s"), key("t")], onError: (r) => reports.push(r) },
+    );
+    controller.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    const at = (k: ResourceKey) => calls.filter((c) => c.key === k).map((c) => c.at);
+    expect(at(key("w"))).toEqual([0, 2_000, 4_000, 6_000]);
+    expect(at(key("s"))).toEqual([0]);
+    expect(at(key("t"))).toEqual([0, 750]);
+    expect(reports.map((r) => [r.key, r.errorClass, r.terminal, r.retryInMs])).toEqual([
+      [key("w"), "waiting", false, 2_000],
+      [key("s"), "stalled", true, undefined],
+      [key("t"), "transient", false, 750],
+      [key("w"), "waiting", false, 2_000],
+      [key("w"), "waiting", false, 2_000],
+    ]);
+    const errors = (reason: string, cls: string) =>
+      metricValue("controller_runtime_reconcile_errors_total", {
+        controller: controller.name,
+        reason,
+        class: cls,
+      });
+    expect(await errors("WaitingForStack", "waiting")).toBeUndefined();
+    expect(await errors("NotOwned", "stalled")).toBe(1);
+    expect(await errors("NomadUnavailable", "transient")).toBe(1);
+    expect(controller.queue.retries(key("w"))).toBe(0);
     await controller.stop();
   });
 

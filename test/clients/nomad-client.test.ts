@@ -90,6 +90,22 @@ describe("NomadClient against the Nomad double", () => {
     expect(stale.message).toContain("Enforcing job modify index");
   });
 
+  it("a conflict through a forwarding agent (`rpc error: Enforcing job modify index …`) is a NomadConflict", async () => {
+    // helper/pool/pool.go wraps the leader's error; command/job_run.go matches it by substring.
+    nomad.forwarded = true;
+    const first = await client.register(job("a"), { enforceIndex: 0 });
+    const conflict = await reason(client.register(job("a", { v: "2" }), { enforceIndex: 0 }));
+    expect(conflict.body).toMatch(/^rpc error: Enforcing job modify index 0/);
+    expect(conflict.reason).toBe("NomadConflict");
+    const stale = await reason(
+      client.register(job("a", { v: "3" }), { enforceIndex: first.JobModifyIndex - 1 }),
+    );
+    expect(stale.reason).toBe("NomadConflict");
+    const missing = await reason(client.register(job("b", {}, "nope")));
+    expect(missing.body).toMatch(/^rpc error: job "b" is in nonexistent namespace/);
+    expect(missing.reason).toBe("NamespaceNotFound");
+  });
+
   it("registering an unchanged batch job is a no-op (same version, no new allocations)", async () => {
     const first = await client.register(job("a"));
     const again = await client.register(job("a"));

@@ -27,6 +27,12 @@ export interface NomadDoubleOptions {
   consul?: string;
   consulToken?: string;
   namespaces?: readonly string[];
+  /**
+   * Answer as an agent that forwards writes to the leader (a client agent or a follower server:
+   * nomad/rpc.go forwardLeader): errors returned over RPC read `rpc error: <message>`
+   * (helper/pool/pool.go) and stay 500 (command/agent/http.go errCodeFromHandler).
+   */
+  forwarded?: boolean;
 }
 
 export type Outage = "none" | "refuse" | "error" | "stall";
@@ -46,6 +52,8 @@ export class NomadDouble {
   readonly services: ServiceRegistrar;
   readonly requests: RequestRecord[] = [];
   writes = 0;
+  /** See NomadDoubleOptions.forwarded; may be switched at any time. */
+  forwarded: boolean;
   readonly #options: NomadDoubleOptions;
   readonly #executor: Executor;
   readonly #sockets = new Set<Socket>();
@@ -58,6 +66,7 @@ export class NomadDouble {
 
   constructor(options: NomadDoubleOptions = {}) {
     this.#options = options;
+    this.forwarded = options.forwarded ?? false;
     this.state = new NomadState(options.eventBufferSize ?? 100);
     for (const ns of options.namespaces ?? []) this.state.namespaces.add(ns);
     this.services = new ServiceRegistrar({
@@ -254,7 +263,8 @@ export class NomadDouble {
           version: this.#options.version ?? "1.9.7",
         });
         const index = route.table ? this.state.tableIndex(route.table) : this.state.index;
-        if (result.status >= 300) return plain(res, result.status, String(result.body));
+        if (result.status >= 300)
+          return plain(res, result.status, this.#rpcError(result.status, String(result.body)));
         res.writeHead(result.status, {
           "content-type": "application/json",
           ...headers(index),
@@ -262,13 +272,19 @@ export class NomadDouble {
         });
         res.end(JSON.stringify(result.body));
       } catch (error) {
-        if (error instanceof NomadDoubleError) return plain(res, error.status, error.message);
+        if (error instanceof NomadDoubleError)
+          return plain(res, error.status, this.#rpcError(error.status, error.message));
         throw error;
       }
       return;
     }
     const known = routes.some((r) => r.pattern.test(url.pathname));
     plain(res, known ? 405 : 404, known ? "Invalid method" : "Invalid URL");
+  }
+
+  /** A 500 is an error the server's RPC handler returned; forwarded, it gains pool.go's prefix. */
+  #rpcError(status: number, message: string): string {
+    return this.forwarded && status === 500 ? `rpc error: ${message}` : message;
   }
 
   #acl(req: IncomingMessage): string | undefined {

@@ -106,8 +106,11 @@ export class DockerExecutor implements Executor {
         HostConfig: { ...(config.network_mode ? { NetworkMode: config.network_mode } : {}), Init: true },
       },
     );
-    if (created.status === 404) throw new Error(`Failed to pull \`${config.image}\`: image not found`);
-    if (created.status !== 201) throw new Error(`creating the container: ${created.body.trim()}`);
+    // The words of Nomad's docker driver: a missing image is a pull failure (coordinator.go), any other
+    // create error (a missing network is also a 404) is "failed to create container" (driver.go).
+    if (created.status === 404 && /No such image/i.test(created.body))
+      throw new Error(`Failed to pull \`${config.image}\`: ${engineMessage(created.body)}`);
+    if (created.status !== 201) throw new Error(`failed to create container: ${engineMessage(created.body)}`);
     const id = (JSON.parse(created.body) as { Id: string }).Id;
     this.#containers.set(handle.alloc.ID, id);
     const started = await this.#call("POST", `/containers/${id}/start`);
@@ -137,5 +140,13 @@ export class DockerExecutor implements Executor {
     await Promise.all(
       ids.map((id) => this.#call("DELETE", `/containers/${id}?force=1`).catch(() => undefined)),
     );
+  }
+}
+
+function engineMessage(body: string): string {
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body.trim();
+  } catch {
+    return body.trim();
   }
 }

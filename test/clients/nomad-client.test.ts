@@ -160,11 +160,25 @@ describe("NomadClient against the Nomad double", () => {
 
   it("deregisters: stop keeps the job dead, purge removes it; unknown jobs are fine", async () => {
     await client.register(job("a"));
-    expect(await client.deregister("a", "default", { purge: false })).toBe(true);
+    const stopped = await client.deregister("a", "default", { purge: false });
+    expect(stopped).toMatchObject({ known: true, EvalID: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(await client.readJob("a", "default")).toMatchObject({ Stop: true, Status: "dead" });
     await client.deregister("a", "default", { purge: true });
     expect(await client.readJob("a", "default")).toBeUndefined();
-    expect(await client.deregister("never", "default", { purge: true })).toBe(true);
+    // nomad/job_endpoint.go Deregister: an unknown job is 200 with an empty EvalID, never a 404.
+    const writes = nomad.writes;
+    expect(await client.deregister("never", "default", { purge: true })).toEqual({
+      EvalID: "",
+      EvalCreateIndex: 0,
+      JobModifyIndex: 0,
+      Index: 0,
+      known: false,
+    });
+    expect(nomad.writes).toBe(writes + 1);
+    const raw = await fetch(`${nomad.address}/v1/job/never?purge=true`, { method: "DELETE" });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get("x-nomad-index")).toBe("0");
+    expect(await raw.json()).toMatchObject({ EvalID: "", JobModifyIndex: 0, VolumeEvalID: "" });
   });
 
   it("blocking queries return when the index moves, or after wait", async () => {

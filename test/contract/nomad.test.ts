@@ -32,7 +32,8 @@ const queryMeta = {
 /** Where real Nomad differs from nomad-openapi v1 (generated against 1.4). */
 const SERVER_DIFFERENCES: StrictOptions["exceptions"] = {
   JobRegisterResponse: queryMeta,
-  JobDeregisterResponse: queryMeta,
+  // structs.JobDeregisterResponse (nomad/structs/structs.go) carries the volume evaluation since 1.7.
+  JobDeregisterResponse: { ...queryMeta, VolumeEvalID: str, VolumeEvalIndex: int },
   JobPlanResponse: { Index: int },
   Job: { NodePool: str },
   JobListStub: { NodePool: str, Meta: { type: "object", additionalProperties: str } },

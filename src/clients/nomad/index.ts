@@ -11,6 +11,7 @@ export type {
   NomadAllocation,
   NomadAllocationMetric,
   NomadConstraint,
+  NomadDeregisterResponse,
   NomadDevice,
   NomadEvaluation,
   NomadEvent,

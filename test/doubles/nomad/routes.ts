@@ -83,11 +83,22 @@ export const routes: Route[] = [
     name: "/v1/job/:id",
     write: true,
     handle: ({ state, params, namespace, url }) => {
+      // structs.JobDeregisterResponse. An unknown job is not an error: Job.Deregister returns at once,
+      // the reply zero-valued (EvalID "", indexes 0) and X-Nomad-Index 0 (nomad/job_endpoint.go,
+      // command/agent/job_endpoint.go jobDelete).
       const purge = url.searchParams.get("purge") === "true";
       const { evalId, index } = state.deregister(namespace, params[0] ?? "", purge);
       return {
         status: 200,
-        body: { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: index, ...queryMeta(index) },
+        body: {
+          EvalID: evalId,
+          EvalCreateIndex: evalId ? index : 0,
+          JobModifyIndex: index,
+          VolumeEvalID: "",
+          VolumeEvalIndex: 0,
+          ...queryMeta(index),
+        },
+        ...(index === 0 ? { headers: { "X-Nomad-Index": "0" } } : {}),
       };
     },
   },
@@ -139,6 +150,7 @@ export const routes: Route[] = [
   },
 ];
 
+/** structs.JobRegisterResponse: EvalID, EvalCreateIndex, JobModifyIndex, Warnings and QueryMeta. */
 function register({ state, params, body, url }: RouteContext): RouteResult {
   const request = body as { Job?: NomadJob; EnforceIndex?: boolean; JobModifyIndex?: number } | undefined;
   const job = request?.Job;

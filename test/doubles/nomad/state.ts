@@ -142,13 +142,13 @@ export class NomadState {
     return { job, evalId: evaluation.ID, changed };
   }
 
-  /** Stop (kept as dead, Stop=true) or purge (removed: reads answer 404). Unknown jobs are fine. */
+  /**
+   * Stop (kept as dead, Stop=true) or purge (removed: reads answer 404). An unknown job changes
+   * nothing: no evaluation, no index (nomad/job_endpoint.go Deregister returns when the job is nil).
+   */
   deregister(namespace: string, id: string, purge: boolean): { evalId: string; index: number } {
     const record = this.jobs.get(key(namespace, id));
-    if (!record) {
-      const evalId = randomUUID();
-      return { evalId, index: this.bump(["evals"]) };
-    }
+    if (!record) return { evalId: "", index: 0 };
     const job = record.job;
     for (const alloc of this.jobAllocs(namespace, id)) {
       if (alloc.DesiredStatus === "run") this.#stopAlloc(alloc, "alloc not needed since job was stopped");

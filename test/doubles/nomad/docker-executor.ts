@@ -78,8 +78,7 @@ export class DockerExecutor implements Executor {
   async #run(handle: AllocHandle): Promise<void> {
     const group = handle.job?.TaskGroups.find((g) => g.Name === handle.alloc.TaskGroup);
     const task = group?.Tasks[0];
-    if (!task || task.Driver !== "docker")
-      throw new Error(`allocation ${handle.alloc.ID} has no docker task`);
+    if (task?.Driver !== "docker") throw new Error(`allocation ${handle.alloc.ID} has no docker task`);
     const config = task.Config as {
       image?: string;
       command?: string;

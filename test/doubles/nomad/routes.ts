@@ -54,14 +54,44 @@ export const routes: Route[] = [
     handle: () => ({ status: 200, body: "127.0.0.1:4647" }),
   },
   {
+    // A blocking query on the namespaces table (nomad/namespace_endpoint.go ListNamespaces).
     method: "GET",
     pattern: /^\/v1\/namespaces$/,
     name: "/v1/namespaces",
+    table: "namespaces",
     handle: ({ state }) => ({
       status: 200,
-      body: [...state.namespaces]
-        .sort()
-        .map((Name) => ({ Name, Description: "", CreateIndex: 1, ModifyIndex: 1 })),
+      body: [...state.namespaces].sort().map((Name) => ({
+        Name,
+        Description: "",
+        Quota: "",
+        Meta: null,
+        CreateIndex: 1,
+        ModifyIndex: 1,
+      })),
+    }),
+  },
+  {
+    // command/agent/namespace_endpoint.go: PUT or POST /v1/namespace with the namespace as body.
+    method: "PUT",
+    pattern: /^\/v1\/namespace$/,
+    name: "/v1/namespace",
+    write: true,
+    handle: ({ state, body }) => {
+      const name = (body as { Name?: string } | undefined)?.Name;
+      if (!name) return { status: 400, body: "Namespace name must be specified" };
+      return { status: 200, body: null, headers: { "X-Nomad-Index": String(state.addNamespace(name)) } };
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: /^\/v1\/namespace\/([^/]+)$/,
+    name: "/v1/namespace/:name",
+    write: true,
+    handle: ({ state, params }) => ({
+      status: 200,
+      body: null,
+      headers: { "X-Nomad-Index": String(state.deleteNamespace(params[0] ?? "")) },
     }),
   },
   { method: "GET", pattern: /^\/v1\/jobs$/, name: "/v1/jobs", table: "jobs", handle: listJobs },

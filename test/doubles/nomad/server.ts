@@ -6,12 +6,12 @@
 // away; `writes` counts write calls. Node built-ins only, so it also runs inside a container image.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { topicFilter } from "./event-buffer.ts";
+import { type OpenStream, serveEventStream } from "./event-stream.ts";
 import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
 import { Lifecycle } from "./lifecycle.ts";
 import { routes } from "./routes.ts";
 import { ServiceRegistrar, type ServicesHook } from "./services.ts";
-import { NomadDoubleError, NomadState } from "./state.ts";
+import { NomadDoubleError, NomadState, type Table } from "./state.ts";
 import { key } from "./wire.ts";
 
 export interface NomadDoubleOptions {
@@ -57,7 +57,7 @@ export class NomadDouble {
   readonly #options: NomadDoubleOptions;
   readonly #executor: Executor;
   readonly #sockets = new Set<Socket>();
-  readonly #streams = new Set<{ res: ServerResponse; stalled: boolean }>();
+  readonly #streams = new Set<OpenStream>();
   readonly #held = new Set<ServerResponse>();
   #server: Server | undefined;
   #port = 0;
@@ -106,6 +106,16 @@ export class NomadDouble {
 
   failNext(count: number, status = 500, body = "No cluster leader"): void {
     this.#failures = { count, status, body };
+  }
+
+  /** Creates a namespace, as `nomad namespace apply` does (blocking queries on /v1/namespaces wake). */
+  addNamespace(name: string): void {
+    this.state.addNamespace(name);
+  }
+
+  /** The namespaces each open event stream was subscribed with (`*` expanded when it opened). */
+  streamNamespaces(): (readonly string[])[] {
+    return [...this.#streams].map((s) => s.namespaces);
   }
 
   /** Closes every open event stream (subscribers see the connection end). */
@@ -220,7 +230,10 @@ export class NomadDouble {
     const namespace = url.searchParams.get("namespace") || "default";
     if (method === "GET" && url.pathname === "/v1/event/stream") {
       this.requests.push({ method, route: "/v1/event/stream", path: url.pathname, query: url.search });
-      return this.#eventStream(res, url);
+      return serveEventStream(res, url, this.state, this.#streams, {
+        ...(this.#options.heartbeatMs !== undefined ? { heartbeatMs: this.#options.heartbeatMs } : {}),
+        headers: headers(this.state.index),
+      });
     }
     const logs = /^\/v1\/client\/fs\/logs\/([^/]+)$/.exec(url.pathname);
     if (method === "GET" && logs) {
@@ -297,7 +310,7 @@ export class NomadDouble {
     return tokens.includes(token) ? undefined : "ACL token not found";
   }
 
-  async #block(table: "jobs" | "allocs" | "evals", index: number, wait: string | null): Promise<void> {
+  async #block(table: Table, index: number, wait: string | null): Promise<void> {
     if (this.state.tableIndex(table) > index) return;
     const ms = Math.min(parseWait(wait ?? "5m"), 600_000);
     await new Promise<void>((resolve) => {
@@ -308,33 +321,6 @@ export class NomadDouble {
       };
       const timer = setTimeout(done, ms);
       this.state.changes.on(table, done);
-    });
-  }
-
-  #eventStream(res: ServerResponse, url: URL): void {
-    const topics = url.searchParams.getAll("topic");
-    const accept = topicFilter(
-      topics.length > 0 ? topics : ["*"],
-      url.searchParams.get("namespace") || "default",
-    );
-    const from = Number(url.searchParams.get("index") ?? 0);
-    res.writeHead(200, { "content-type": "application/json", ...headers(this.state.index) });
-    const stream = { res, stalled: false };
-    this.#streams.add(stream);
-    const send = (frame: { Index: number; Events: unknown[] }) => {
-      if (stream.stalled) return;
-      const events = (frame.Events as Parameters<typeof accept>[0][]).filter(accept);
-      if (events.length > 0) res.write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
-    };
-    if (from > 0) for (const frame of this.state.events.since(from)) send(frame);
-    const unsubscribe = this.state.events.subscribe(send);
-    const heartbeat = setInterval(() => {
-      if (!stream.stalled) res.write("{}\n");
-    }, this.#options.heartbeatMs ?? 10_000);
-    res.on("close", () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      this.#streams.delete(stream);
     });
   }
 

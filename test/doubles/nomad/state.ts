@@ -28,7 +28,7 @@ import {
   taskEvent,
 } from "./wire.ts";
 
-export type Table = "jobs" | "allocs" | "evals";
+export type Table = "jobs" | "allocs" | "evals" | "namespaces";
 
 export class NomadDoubleError extends Error {
   readonly status: number;
@@ -61,7 +61,7 @@ export class NomadState {
   /** Allocation → CreateIndex of the job instance it belongs to. */
   readonly #instance = new Map<string, number>();
   readonly #evalsByJob = new Map<string, Set<string>>();
-  readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
+  readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1, namespaces: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
   /** Called when an allocation must stop (new version, job stopped or purged). */
@@ -90,6 +90,22 @@ export class NomadState {
     );
     for (const table of tables) this.changes.emit(table);
     return index;
+  }
+
+  /** Creates a namespace (PUT /v1/namespace); bumps the namespaces table its blocking query waits on. */
+  addNamespace(name: string): number {
+    if (this.namespaces.has(name)) return this.#index;
+    this.namespaces.add(name);
+    return this.bump(["namespaces"]);
+  }
+
+  /** Deletes a namespace; refused while it holds jobs (nomad/state/state_store.go DeleteNamespaces). */
+  deleteNamespace(name: string): number {
+    if (name === "default") throw new NomadDoubleError(500, "default namespace can not be deleted");
+    if ([...this.jobs.values()].some((r) => r.job.Namespace === name))
+      throw new NomadDoubleError(500, `namespace "${name}" contains at least one non-terminal job`);
+    if (!this.namespaces.delete(name)) return this.#index;
+    return this.bump(["namespaces"]);
   }
 
   job(namespace: string, id: string): NomadJob | undefined {

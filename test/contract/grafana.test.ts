@@ -1,7 +1,7 @@
 // Contract: what the Grafana client sends and what the Grafana double answers match Grafana's
 // published OpenAPI (strict validators of vendor-specs.ts), except where the real server differs
 // (vendor-specs/README.md): /api/dashboards/db answers an integer id and a slug (no title),
-// /api/health is not in the spec, and ItemDTO carries userUID (Grafana 11+). With GRAFANA_URL set
+// /api/health is not in the spec, ItemDTO carries userUID (Grafana 11+) and a null dashboardUID. With GRAFANA_URL set
 // (and GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD), the answers of that real Grafana are checked.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -26,14 +26,17 @@ const JSON_SCHEMA = (response: string) =>
 /** Fields Grafana always sends for the operator's annotations, and the documented server differences. */
 const options: StrictOptions = {
   required: {
-    ItemDTO: ["id", "time", "timeEnd", "text", "tags"],
+    // No omitempty in Grafana 11.5.2's ItemDTO: zero values are sent too.
+    ItemDTO: ["id", "time", "timeEnd", "text", "tags", "alertId", "dashboardUID", "panelId"],
     SuccessResponseBody: ["message"],
     ErrorResponseBody: ["message"],
     PostAnnotationsCmd: ["text", "time", "tags"],
     PatchAnnotationsCmd: ["timeEnd", "tags", "text"],
   },
   exceptions: {
-    ItemDTO: { userUID: { type: "string" } },
+    // userUID: Grafana 11+. dashboardUID is a *string without omitempty (pkg/services/annotations/
+    // models.go): an organisation annotation's is null, which the spec's plain string does not allow.
+    ItemDTO: { userUID: { type: "string" }, dashboardUID: { type: ["string", "null"] } },
     [JSON_SCHEMA("postDashboardResponse")]: {
       id: { type: "integer" },
       slug: { type: "string" },

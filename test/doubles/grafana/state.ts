@@ -1,3 +1,5 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: pkg/services/annotations/models.go (ItemDTO),
+// pkg/services/annotations/annotationsimpl/xorm_store.go.
 // The Grafana double's store: annotations (organisation-wide or on a dashboard), dashboards and data
 // sources, with Grafana's answer shapes. Node built-ins only (runs in a stand-in container).
 // Follows Grafana 11.5.2: pkg/services/annotations/models.go (ItemDTO), pkg/services/tag/model.go

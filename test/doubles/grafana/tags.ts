@@ -1,3 +1,5 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: pkg/services/tag/model.go (ParseTagPairs,
+// JoinTagPairs).
 // Grafana 11.5.2's tag pairs (pkg/services/tag/model.go): a tag is split on ':' and only the first two
 // parts are kept, each trimmed of spaces ("run:a:b" becomes key "run", value "a"); empty keys and
 // duplicate pairs are dropped. Annotations are found by these pairs (the annotation_tag table), so

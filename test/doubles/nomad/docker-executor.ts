@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: drivers/docker/driver.go,
+// drivers/docker/coordinator.go.
 // A Docker-backed executor for the Nomad double: each placed allocation's first task runs as a real
 // container on the local engine (the socket the stand-in Nomad gets, as a real Nomad client would),
 // with the docker driver's image, command, args, env and network_mode; its exit becomes the

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/stream/event_buffer.go,
+// nomad/stream/event_broker.go, nomad/stream/subscription.go.
 // Nomad 1.9.6's event broker as subscribers see it (nomad/stream/event_buffer.go, event_broker.go,
 // subscription.go): one item per raft index holding that index's events (`{"Index":N,"Events":[...]}`),
 // a buffer of the newest `size` items (event_buffer_size, default 100: items, not events), and where a

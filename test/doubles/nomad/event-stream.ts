@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/event_endpoint.go,
+// nomad/stream/ndjson.go, command/agent/event_endpoint.go.
 // GET /v1/event/stream of the Nomad double, as Nomad 1.9.6 serves it (nomad/event_endpoint.go,
 // nomad/stream/ndjson.go, command/agent/event_endpoint.go): newline-delimited JSON, a `{}` heartbeat
 // at connect and every 30 s, then the buffered items from where the request's `index` says (see

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: scheduler/feasible.go,
+// scheduler/rank.go, nomad/structs/structs.go (AllocMetric).
 // The double's scheduler, as far as placement goes: nodes with a number of GPUs each. A job asking for
 // more GPUs per allocation than a node has is not placed, and its evaluation says why, in the metric
 // Nomad uses: no node with the device at all is ConstraintFiltered ("missing devices"), too few free

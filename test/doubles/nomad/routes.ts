@@ -1,3 +1,6 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/job_endpoint.go,
+// command/agent/namespace_endpoint.go, nomad/job_endpoint.go, nomad/structs/structs.go
+// (JobRegisterResponse, JobDeregisterResponse).
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";

@@ -1,3 +1,6 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/http.go (wrap,
+// errCodeFromHandler, setIndex), nomad/rpc.go + helper/pool/pool.go (forwarded errors),
+// nomad/blocked_evals.go.
 // An in-process Nomad API double on node:http, honest to the wire: real paths and status codes,
 // X-Nomad-Index / X-Nomad-KnownLeader / X-Nomad-LastContact headers, blocking queries (?index=&wait=),
 // plain-text errors, 403 for a bad token when ACLs are on, the event stream (ndjson, `{}` heartbeats,

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/job_endpoint.go (Register
+// check-and-set, Deregister), nomad/state/state_store.go (indexes, namespaces).
 // The Nomad double's state: namespaces, jobs with versions, evaluations and allocations, one raft-like
 // index with per-table indexes for blocking queries, and the event buffer. Behaves like a Nomad
 // server where the operator can see it: registering an unchanged job is a no-op, check-and-set

@@ -18,7 +18,12 @@ import type { NomadEvent, NomadEventFrame } from "./types.ts";
 
 export type StreamSignal =
   | { readonly type: "events"; readonly index: number; readonly events: readonly NomadEvent[] }
-  | { readonly type: "resync"; readonly cause: string };
+  | {
+      readonly type: "resync";
+      readonly cause: string;
+      /** The server's index went back (its state was reset): indexes seen before mean nothing now. */
+      readonly reset?: boolean;
+    };
 
 export interface EventStreamOptions {
   topics?: readonly string[];
@@ -103,6 +108,7 @@ export function nomadEventStream(
                 subscriber.next({
                   type: "resync",
                   cause: `index went back from ${seenIndex} to ${frame.Index}: Nomad's state was reset`,
+                  reset: true,
                 });
               } else if (frame.Index <= lastIndex) continue; // at or before the resume point
               lastIndex = frame.Index;

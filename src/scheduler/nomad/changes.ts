@@ -117,7 +117,7 @@ export class ChangeFeed {
         }).subscribe({
           next: (signal) => {
             if (signal.type === "resync") {
-              if (/index went back/.test(signal.cause)) lastIndex = 0;
+              if (signal.reset) lastIndex = 0;
               void relist();
               return;
             }

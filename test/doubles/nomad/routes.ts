@@ -4,6 +4,7 @@
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";
+import { addNamespace, deleteNamespace } from "./namespaces.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
 import { allocStub, fullAlloc } from "./wire.ts";
 
@@ -83,7 +84,7 @@ export const routes: Route[] = [
     handle: ({ state, body }) => {
       const name = (body as { Name?: string } | undefined)?.Name;
       if (!name) return { status: 400, body: "Namespace name must be specified" };
-      return { status: 200, body: null, headers: { "X-Nomad-Index": String(state.addNamespace(name)) } };
+      return { status: 200, body: null, headers: { "X-Nomad-Index": String(addNamespace(state, name)) } };
     },
   },
   {
@@ -94,7 +95,7 @@ export const routes: Route[] = [
     handle: ({ state, params }) => ({
       status: 200,
       body: null,
-      headers: { "X-Nomad-Index": String(state.deleteNamespace(params[0] ?? "")) },
+      headers: { "X-Nomad-Index": String(deleteNamespace(state, params[0] ?? "")) },
     }),
   },
   { method: "GET", pattern: /^\/v1\/jobs$/, name: "/v1/jobs", table: "jobs", handle: listJobs },

@@ -12,6 +12,7 @@ import type { Socket } from "node:net";
 import { type OpenStream, serveEventStream } from "./event-stream.ts";
 import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { addNamespace } from "./namespaces.ts";
 import { routes } from "./routes.ts";
 import { ServiceRegistrar, type ServicesHook } from "./services.ts";
 import { NomadDoubleError, NomadState, type Table } from "./state.ts";
@@ -113,7 +114,7 @@ export class NomadDouble {
 
   /** Creates a namespace, as `nomad namespace apply` does (blocking queries on /v1/namespaces wake). */
   addNamespace(name: string): void {
-    this.state.addNamespace(name);
+    addNamespace(this.state, name);
   }
 
   /** The namespaces each open event stream was subscribed with (`*` expanded when it opened). */

@@ -94,22 +94,6 @@ export class NomadState {
     return index;
   }
 
-  /** Creates a namespace (PUT /v1/namespace); bumps the namespaces table its blocking query waits on. */
-  addNamespace(name: string): number {
-    if (this.namespaces.has(name)) return this.#index;
-    this.namespaces.add(name);
-    return this.bump(["namespaces"]);
-  }
-
-  /** Deletes a namespace; refused while it holds jobs (nomad/state/state_store.go DeleteNamespaces). */
-  deleteNamespace(name: string): number {
-    if (name === "default") throw new NomadDoubleError(500, "default namespace can not be deleted");
-    if ([...this.jobs.values()].some((r) => r.job.Namespace === name))
-      throw new NomadDoubleError(500, `namespace "${name}" contains at least one non-terminal job`);
-    if (!this.namespaces.delete(name)) return this.#index;
-    return this.bump(["namespaces"]);
-  }
-
   job(namespace: string, id: string): NomadJob | undefined {
     return this.jobs.get(key(namespace, id))?.job;
   }

@@ -182,6 +182,34 @@ describeWithSpecs(`Grafana API contract (${real ? `real Grafana at ${process.env
     expect(body.database).toBe("ok");
   });
 
+  it("every item field is sent, zero values too (pkg/services/annotations/models.go ItemDTO, no omitempty)", async () => {
+    const made = await call("POST", "/api/annotations", {
+      time: Date.now(),
+      text: `zero ${runId}`,
+      tags: [],
+    });
+    const id = (made.body as { id: number }).id;
+    const found = await call("GET", `/api/annotations?from=${Date.now() - 60_000}&limit=100&type=annotation`);
+    const item = (found.body as { id: number }[]).find((a) => a.id === id);
+    expect(item).toMatchObject({ alertId: 0, dashboardUID: null, panelId: 0, tags: [] });
+    await call("DELETE", `/api/annotations/${id}`);
+  });
+
+  it("finds by tag pairs: split on ':', two parts kept, trimmed (pkg/services/tag/model.go ParseTagPairs)", async () => {
+    const made = await call("POST", "/api/annotations", {
+      time: Date.now(),
+      text: "pairs",
+      tags: [`p${runId}:a:b`],
+    });
+    const id = (made.body as { id: number }).id;
+    const found = await call(
+      "GET",
+      `/api/annotations?tags=${encodeURIComponent(`p${runId}:a:zzz`)}&limit=10`,
+    );
+    expect((found.body as { id: number }[]).map((a) => a.id)).toContain(id);
+    await call("DELETE", `/api/annotations/${id}`);
+  });
+
   it("strict validators can fail: undeclared and missing fields are caught", () => {
     const item = schemaValidator(GRAFANA_SPEC, "ItemDTO", options);
     expect(item({ id: 1, time: 1, timeEnd: 1, text: "t", tags: [], surprise: true })).toBe(false);

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NomadClient, type NomadError } from "../../src/clients/nomad/index.ts";
 import type { NomadJob } from "../../src/clients/nomad/types.ts";
+import { HEARTBEAT_MS as DOUBLE_HEARTBEAT_MS } from "../doubles/nomad/event-stream.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { describeReal } from "./real-servers.ts";
 
@@ -217,6 +218,10 @@ describe("Nomad behaviours a single agent cannot show — the double", () => {
     expect(conflict.reason).toBe("NomadConflict");
     await client.close();
     await double.close();
+  });
+
+  it("heartbeats every 30 s by default (nomad/event_endpoint.go: stream.NewJsonStream(ctx, 30*time.Second))", () => {
+    expect(DOUBLE_HEARTBEAT_MS).toBe(30_000);
   });
 
   it("the event buffer holds raft-index items, not events (event_buffer_size; nomad/stream/event_buffer.go)", async () => {

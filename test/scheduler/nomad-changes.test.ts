@@ -72,6 +72,10 @@ describe("NomadScheduler.changes() beyond the event stream", () => {
     for (const name of names) await scheduler.submit(run(name));
     follow();
     await until(() => nomad.openStreams === 1);
+    // The old server's namespace index ends well above anything the new one reaches in this test.
+    for (let i = 0; i < 200; i++) nomad.state.bump(["evals"]);
+    nomad.addNamespace("before-reset");
+    await until(() => nomad.streamNamespaces()[0]?.includes("before-reset") === true, 5_000);
     await nomad.close();
     nomad = await new NomadDouble({ port, namespaces: ["team-a"], heartbeatMs: 1_000 }).start();
     await until(() => names.every((n) => keys.includes(`TrainingJob/team-a/${n}`)), 5_000);
@@ -80,6 +84,9 @@ describe("NomadScheduler.changes() beyond the event stream", () => {
     keys.length = 0;
     await client.deregister("job-3", "team-a", { purge: true });
     await until(() => keys.includes("TrainingJob/team-a/job-3"), 5_000);
+    // The namespace watch starts over on the reset server too (its index is below the old one).
+    nomad.addNamespace("after-reset");
+    await until(() => nomad.streamNamespaces()[0]?.includes("after-reset") === true, 5_000);
   });
 
   it("a namespace created after the stream opened is covered: the stream re-subscribes (≤ 1 list/s)", async () => {

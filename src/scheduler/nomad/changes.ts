@@ -118,6 +118,8 @@ export class ChangeFeed {
           next: (signal) => {
             if (signal.type === "resync") {
               if (signal.reset) lastIndex = 0;
+              // The namespace watcher asks afresh too (a reset server's index is below the one it waits on).
+              this.#wakeup.abort();
               void relist();
               return;
             }
@@ -133,20 +135,27 @@ export class ChangeFeed {
       };
 
       const start = async () => {
-        this.#covered = new Set(await this.#namespaces(stop.signal).catch(() => [] as string[]));
+        const listedAt = performance.now();
+        const first = await this.#namespaces(stop.signal).catch(() => ({ names: [] as string[], index: 0 }));
+        this.#covered = new Set(first.names);
         const index = await relist({ quiet: true });
         follow(index ?? 0);
-        await this.#watchNamespaces(subscriber, stop.signal, (names) => {
-          const before = this.#covered;
-          this.#covered = new Set(names);
-          this.#wake(subscriber, names);
-          if (!this.#wildcard || (before && sameSet(before, this.#covered))) return;
-          log?.info({ namespaces: names }, "Nomad namespaces changed; re-subscribing to the event stream");
-          follow(lastIndex);
-          // Events of a namespace the old stream did not cover were dropped by the server.
-          const added = before ? new Set(names.filter((n) => !before.has(n))) : undefined;
-          void relist(added ? { namespaces: added } : {});
-        });
+        await this.#watchNamespaces(
+          subscriber,
+          stop.signal,
+          { index: first.index, at: listedAt },
+          (names) => {
+            const before = this.#covered;
+            this.#covered = new Set(names);
+            this.#wake(subscriber, names);
+            if (!this.#wildcard || (before && sameSet(before, this.#covered))) return;
+            log?.info({ namespaces: names }, "Nomad namespaces changed; re-subscribing to the event stream");
+            follow(lastIndex);
+            // Events of a namespace the old stream did not cover were dropped by the server.
+            const added = before ? new Set(names.filter((n) => !before.has(n))) : undefined;
+            void relist(added ? { namespaces: added } : {});
+          },
+        );
       };
       start().catch((error: unknown) => {
         if (!stop.signal.aborted) log?.warn({ err: error }, "following Nomad changes failed");
@@ -163,29 +172,32 @@ export class ChangeFeed {
     return (this.#options.events?.namespace ?? "*") === "*";
   }
 
-  async #namespaces(signal: AbortSignal): Promise<string[]> {
-    const { body } = await this.#options.client.query<Namespace[] | null>(
+  async #namespaces(signal: AbortSignal): Promise<{ names: string[]; index: number }> {
+    const { body, meta } = await this.#options.client.query<Namespace[] | null>(
       "/v1/namespaces",
       "/v1/namespaces",
-      {
-        signal,
-      },
+      { signal },
     );
-    return (body ?? []).map((n) => n.Name).sort();
+    return { names: (body ?? []).map((n) => n.Name).sort(), index: meta.index };
   }
 
   /** Blocking queries on /v1/namespaces, at most one per `namespaceListMs`; `changed` on every answer. */
   async #watchNamespaces(
     subscriber: Subscriber<ResourceKey>,
     stop: AbortSignal,
+    first: { index: number; at: number },
     changed: (names: string[]) => void,
   ): Promise<void> {
     const minMs = this.#options.namespaceListMs ?? 1_000;
     const waitMs = this.#options.namespaceWaitMs ?? 300_000;
-    let index = 0;
+    let index = first.index;
     let failures = 0;
+    let started = first.at;
     while (!stop.aborted && !subscriber.closed) {
-      const started = performance.now();
+      const pause = minMs * 2 ** Math.min(failures, 5) - (performance.now() - started);
+      if (pause > 0) await sleep(pause, stop);
+      if (stop.aborted) return;
+      started = performance.now();
       if (this.#wakeup.signal.aborted) {
         this.#wakeup = new AbortController();
         index = 0; // woken: answer now, not at the next change
@@ -208,8 +220,6 @@ export class ChangeFeed {
           this.#options.log?.debug({ err: error }, "listing Nomad namespaces failed");
         }
       }
-      const pause = minMs * 2 ** Math.min(failures, 5) - (performance.now() - started);
-      if (pause > 0) await sleep(pause, stop);
     }
   }
 

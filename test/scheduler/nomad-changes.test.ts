@@ -65,6 +65,33 @@ describe("NomadScheduler.changes() beyond the event stream", () => {
     await until(() => keys.includes("TrainingJob/team-a/a") && keys.includes("TrainingJob/team-a/b"), 5_000);
   });
 
+  it("a job registered while a re-list is under way is not taken for gone", async () => {
+    await start();
+    await scheduler.submit(run("a"));
+    follow();
+    await until(() => nomad.openStreams === 1);
+    const original = client.listJobsAt.bind(client);
+    let raced = false;
+    let listed = false;
+    client.listJobsAt = async (options) => {
+      const answer = await original(options);
+      if (!raced) {
+        raced = true; // a new job is registered, and its events seen, after the list was read
+        await scheduler.submit(run("fresh"));
+        await until(() => keys.includes("TrainingJob/team-a/fresh"));
+        await new Promise((r) => setTimeout(r, 200));
+        keys.length = 0;
+        listed = true;
+      }
+      return answer;
+    };
+    nomad.dropStreams();
+    await until(() => listed);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(keys).toContain("TrainingJob/team-a/a"); // the re-list's own report
+    expect(keys).not.toContain("TrainingJob/team-a/fresh"); // not reported gone, nor forgotten
+  });
+
   it("after Nomad's state is reset (index back to 1, every job gone) every known job is reported", async () => {
     await start();
     const port = Number(new URL(nomad.address).port);

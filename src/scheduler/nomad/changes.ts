@@ -51,6 +51,9 @@ export class ChangeFeed {
   #reopen: (() => void) | undefined;
   /** Aborted to cut the namespace watcher's blocking query short. */
   #wakeup = new AbortController();
+  /** When each owned job was last learned of outside a list (a counter), so a list never drops it. */
+  readonly #learnedAt = new Map<string, number>();
+  #clock = 0;
 
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
@@ -58,12 +61,18 @@ export class ChangeFeed {
 
   /** A job of this operator was registered: known from now on; a namespace not covered re-opens. */
   registered(namespace: string, id: string, key: ResourceKey): void {
-    this.owned.set(`${namespace}/${id}`, key);
+    this.#learn(`${namespace}/${id}`, key);
     if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
   }
 
   forget(namespace: string, id: string): void {
     this.owned.delete(`${namespace}/${id}`);
+    this.#learnedAt.delete(`${namespace}/${id}`);
+  }
+
+  #learn(where: string, key: ResourceKey): void {
+    this.owned.set(where, key);
+    this.#learnedAt.set(where, ++this.#clock);
   }
 
   /** `key` needs `namespace`, which Nomad does not have: it is reported when the namespace appears. */
@@ -86,6 +95,7 @@ export class ChangeFeed {
        */
       const relist = async (report: { quiet?: boolean; namespaces?: ReadonlySet<string> } = {}) => {
         try {
+          const listedAt = this.#clock;
           const listed = await this.#options.list();
           for (const [where, key] of listed.owned) {
             this.owned.set(where, key);
@@ -94,8 +104,9 @@ export class ChangeFeed {
               subscriber.next(key);
           }
           for (const [where, key] of [...this.owned]) {
-            if (listed.owned.has(where)) continue;
-            this.owned.delete(where);
+            // Registered or seen in an event while the list was under way: newer than the list.
+            if (listed.owned.has(where) || (this.#learnedAt.get(where) ?? 0) > listedAt) continue;
+            this.forget(...splitWhere(where));
             subscriber.next(key); // its job went while the stream was away
           }
           return listed.index;
@@ -242,7 +253,7 @@ export class ChangeFeed {
         if (!job || meta[META.ownerId] !== this.#options.ownerId || !key?.startsWith("TrainingJob/"))
           continue;
         if (event.Type === "JobDeregistered" && job.Stop !== true) this.forget(job.Namespace, job.ID);
-        else this.owned.set(`${job.Namespace}/${job.ID}`, key as ResourceKey);
+        else this.#learn(`${job.Namespace}/${job.ID}`, key as ResourceKey);
         keys.add(key as ResourceKey);
       } else if (event.Topic === "Allocation") {
         const alloc = event.Payload.Allocation as NomadAllocation | undefined;
@@ -253,6 +264,11 @@ export class ChangeFeed {
     }
     return [...keys];
   }
+}
+
+function splitWhere(where: string): [string, string] {
+  const slash = where.indexOf("/");
+  return [where.slice(0, slash), where.slice(slash + 1)];
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {

@@ -150,7 +150,8 @@ export class ChangeFeed {
         const first = await this.#namespaces(stop.signal).catch(() => ({ names: [] as string[], index: 0 }));
         this.#covered = new Set(first.names);
         const index = await relist({ quiet: true });
-        follow(index ?? 0);
+        lastIndex = index ?? 0;
+        follow(lastIndex);
         await this.#watchNamespaces(
           subscriber,
           stop.signal,

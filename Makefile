@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NPM ?= npm
 
-.PHONY: run test deps build images check bench
+.PHONY: run test test-real deps build images check bench
 
 node_modules/.package-lock.json: package.json package-lock.json
 	$(NPM) ci --no-audit --no-fund
@@ -24,6 +24,11 @@ run: build images
 
 test: deps
 	$(NPM) test
+
+# The contract suites and the end-to-end scenario against real Nomad, Consul and Grafana: the
+# addresses in NOMAD_ADDR / CONSUL_HTTP_ADDR / GRAFANA_URL, or the official images (testcontainers).
+test-real: deps
+	node_modules/.bin/node hack/test-real.ts
 
 check: deps
 	$(NPM) run gen:check && $(NPM) run lint && $(NPM) run typecheck

@@ -92,7 +92,7 @@ export function containerCreateOptions(c: DesiredContainer, network: string): Co
 
 export function stackDocker(conn: DockerConnection): StackDocker {
   let rootDir: string | undefined;
-  return {
+  const api: StackDocker = {
     async dockerRootDir() {
       rootDir ??= (
         (await conn.call("/info", "reading engine info", (d) => d.info())) as { DockerRootDir: string }
@@ -152,18 +152,29 @@ export function stackDocker(conn: DockerConnection): StackDocker {
       }
     },
     async createNetwork(n) {
-      await conn.call("/networks/create", `creating network ${n.name}`, (d) =>
-        d.createNetwork({
-          Name: n.name,
-          Driver: "bridge",
-          CheckDuplicate: true,
-          Labels: { ...n.labels },
-          IPAM: {
-            Driver: "default",
-            Config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }],
-          },
-        }),
-      );
+      try {
+        await conn.call("/networks/create", `creating network ${n.name}`, (d) =>
+          d.createNetwork({
+            Name: n.name,
+            Driver: "bridge",
+            CheckDuplicate: true,
+            Labels: { ...n.labels },
+            IPAM: {
+              Driver: "default",
+              Config: [
+                { Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) },
+              ],
+            },
+          }),
+        );
+      } catch (error) {
+        // The name is taken (409 from the daemon, 403 from libnetwork when two creates race): if the
+        // network there is this stack's own (a crash after creating it, another replica), it exists.
+        if (!isReason(error, "NameConflict")) throw error;
+        const there = await api.inspectNetwork(n.name);
+        const ours = [LABELS.ownerId, LABELS.key].every((label) => there?.labels[label] === n.labels[label]);
+        if (!there || !ours) throw error;
+      }
     },
     async removeNetwork(id) {
       await conn.call("/networks/{id}", `removing network ${id}`, (d) => d.getNetwork(id).remove());
@@ -223,4 +234,5 @@ export function stackDocker(conn: DockerConnection): StackDocker {
       };
     },
   };
+  return api;
 }

@@ -20,6 +20,10 @@ describe("dockerError", () => {
       "NameConflict",
       /name already in use on unix:\/\/\/s/,
     ],
+    // moby: the daemon's duplicate check answers 409; libnetwork's NetworkNameError is Forbidden (403).
+    [answer(409, "network with name mlops-network already exists"), "NameConflict", /mlops-network/],
+    [answer(403, "network with name mlops-network already exists"), "NameConflict", /name already in use/],
+    [answer(403, "operation not permitted"), "DockerError", /HTTP 403/],
     [answer(400, "Range of CPUs is from 0.01 to 2.00"), "DockerRejected", /Range of CPUs/],
     [answer(500, "boom"), "DockerError", /HTTP 500.*boom/],
     [

@@ -90,6 +90,22 @@ describe("NomadClient against the Nomad double", () => {
     expect(stale.message).toContain("Enforcing job modify index");
   });
 
+  it("a conflict through a forwarding agent (`rpc error: Enforcing job modify index …`) is a NomadConflict", async () => {
+    // helper/pool/pool.go wraps the leader's error; command/job_run.go matches it by substring.
+    nomad.forwarded = true;
+    const first = await client.register(job("a"), { enforceIndex: 0 });
+    const conflict = await reason(client.register(job("a", { v: "2" }), { enforceIndex: 0 }));
+    expect(conflict.body).toMatch(/^rpc error: Enforcing job modify index 0/);
+    expect(conflict.reason).toBe("NomadConflict");
+    const stale = await reason(
+      client.register(job("a", { v: "3" }), { enforceIndex: first.JobModifyIndex - 1 }),
+    );
+    expect(stale.reason).toBe("NomadConflict");
+    const missing = await reason(client.register(job("b", {}, "nope")));
+    expect(missing.body).toMatch(/^rpc error: job "b" is in nonexistent namespace/);
+    expect(missing.reason).toBe("NamespaceNotFound");
+  });
+
   it("registering an unchanged batch job is a no-op (same version, no new allocations)", async () => {
     const first = await client.register(job("a"));
     const again = await client.register(job("a"));
@@ -144,11 +160,25 @@ describe("NomadClient against the Nomad double", () => {
 
   it("deregisters: stop keeps the job dead, purge removes it; unknown jobs are fine", async () => {
     await client.register(job("a"));
-    expect(await client.deregister("a", "default", { purge: false })).toBe(true);
+    const stopped = await client.deregister("a", "default", { purge: false });
+    expect(stopped).toMatchObject({ known: true, EvalID: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(await client.readJob("a", "default")).toMatchObject({ Stop: true, Status: "dead" });
     await client.deregister("a", "default", { purge: true });
     expect(await client.readJob("a", "default")).toBeUndefined();
-    expect(await client.deregister("never", "default", { purge: true })).toBe(true);
+    // nomad/job_endpoint.go Deregister: an unknown job is 200 with an empty EvalID, never a 404.
+    const writes = nomad.writes;
+    expect(await client.deregister("never", "default", { purge: true })).toEqual({
+      EvalID: "",
+      EvalCreateIndex: 0,
+      JobModifyIndex: 0,
+      Index: 0,
+      known: false,
+    });
+    expect(nomad.writes).toBe(writes + 1);
+    const raw = await fetch(`${nomad.address}/v1/job/never?purge=true`, { method: "DELETE" });
+    expect(raw.status).toBe(200);
+    expect(raw.headers.get("x-nomad-index")).toBe("0");
+    expect(await raw.json()).toMatchObject({ EvalID: "", JobModifyIndex: 0, VolumeEvalID: "" });
   });
 
   it("blocking queries return when the index moves, or after wait", async () => {

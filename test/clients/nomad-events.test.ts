@@ -1,9 +1,15 @@
 import { firstValueFrom, type Subscription } from "rxjs";
 import { filter, take, toArray } from "rxjs/operators";
 import { afterEach, describe, expect, it } from "vitest";
-import { NomadClient, nomadEventStream, type StreamSignal } from "../../src/clients/nomad/index.ts";
+import {
+  DEFAULT_STALL_MS,
+  HEARTBEAT_MS,
+  NomadClient,
+  nomadEventStream,
+  type StreamSignal,
+} from "../../src/clients/nomad/index.ts";
 import type { NomadJob } from "../../src/clients/nomad/types.ts";
-import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 function job(id: string): NomadJob {
   return {
@@ -146,7 +152,9 @@ describe("Nomad event stream", () => {
   it("the server keeps only a small buffer: events missed beyond it are gone, hence the re-list", async () => {
     nomad = await startNomadDouble({ heartbeatMs: 1_000, eventBufferSize: 4 });
     client = new NomadClient({ address: nomad.address }, {});
-    const { signals, keys } = collect();
+    // A reconnect well after the six registrations below, even on a loaded machine: the stream must
+    // resume past the buffer's end, not catch the registrations live.
+    const { signals, keys } = collect({ backoffBaseMs: 3_000, backoffMaxMs: 3_000 });
     await until(() => nomad.openStreams === 1);
     await client.register(job("first"));
     await until(() => keys().length === 2);
@@ -158,5 +166,34 @@ describe("Nomad event stream", () => {
     const jobs = keys().filter((k) => k.startsWith("Job:"));
     expect(jobs).not.toContain("Job:JobRegistered:missed-0");
     expect(jobs).toContain("Job:JobRegistered:missed-5");
+  });
+
+  it("waits two heartbeats before calling a stream stalled (Nomad heartbeats every 30 s)", () => {
+    // nomad/event_endpoint.go: stream.NewJsonStream(ctx, 30*time.Second). The old 35 s limit left 5 s
+    // for a loaded server; a heartbeat may now be a whole interval late.
+    expect(HEARTBEAT_MS).toBe(30_000);
+    expect(DEFAULT_STALL_MS).toBeGreaterThanOrEqual(2 * HEARTBEAT_MS);
+  });
+
+  it("an index lower than one already delivered (Nomad's state reset) is followed, with a re-list", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    const port = Number(new URL(nomad.address).port);
+    client = new NomadClient({ address: nomad.address }, {});
+    const { signals, keys } = collect();
+    await until(() => nomad.openStreams === 1);
+    for (let i = 0; i < 10; i++) await client.register(job(`old-${i}`));
+    await until(() => keys().length === 20);
+    const before = Math.max(...signals.flatMap((s) => (s.type === "events" ? [s.index] : [])));
+    // A new server on the same address, its raft index back at 1 (a fresh cluster, a restored snapshot).
+    await nomad.close();
+    nomad = await new NomadDouble({ port, heartbeatMs: 1_000 }).start();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("after-reset"));
+    await until(() => keys().includes("Job:JobRegistered:after-reset"), 5_000);
+    const after = signals.flatMap((s) => (s.type === "events" ? [s.index] : [])).at(-1) ?? 0;
+    expect(after).toBeLessThan(before);
+    expect(
+      signals.some((s) => s.type === "resync" && s.reset === true && /index went back/.test(s.cause)),
+    ).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 // The Grafana double's own behaviours that other suites rely on: authentication, Grafana's find
-// semantics (all or any tags, newest first, omitempty items), outage scripting and write counters.
+// semantics (all or any tags as tag pairs, newest first, items without omitempty), outage scripting and write counters.
 import { afterEach, describe, expect, it } from "vitest";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/server.ts";
 
@@ -27,7 +27,7 @@ describe("Grafana double", () => {
     expect((await fetch(`${double.url}/api/health`)).status).toBe(200); // health needs no auth
   });
 
-  it("finds by all tags or any tag, newest first, with omitempty items", async () => {
+  it("finds by all tags or any tag, newest first, every item field present (no omitempty)", async () => {
     double = await startGrafanaDouble();
     const post = (body: unknown) =>
       fetch(`${double.url}/api/annotations`, { method: "POST", body: JSON.stringify(body) }).then((r) =>
@@ -41,12 +41,27 @@ describe("Grafana double", () => {
     expect((await find("tags=a&tags=b")).map((a) => a.text)).toEqual(["old"]);
     expect((await find("tags=a&tags=b&matchAny=true")).map((a) => a.text)).toEqual(["new", "old"]);
     expect((await find("limit=2")).map((a) => a.text)).toEqual(["new", "untagged"]);
+    // Grafana 11.5.2 ItemDTO (pkg/services/annotations/models.go) has no omitempty: zero values are sent.
     const [untagged] = await find("from=1500&to=2500");
-    expect(untagged).not.toHaveProperty("tags");
-    expect(untagged).not.toHaveProperty("dashboardUID");
-    expect(untagged).not.toHaveProperty("alertId");
+    expect(untagged).toMatchObject({ tags: [], dashboardUID: null, alertId: 0, panelId: 0, dashboardId: 0 });
     expect(untagged).toMatchObject({ id: 3, time: 2_000, timeEnd: 2_000, text: "untagged" });
     expect(double.writes).toBe(3);
+  });
+
+  it("searches by tag pairs: split on ':' keeping two parts, trimmed (pkg/services/tag ParseTagPairs)", async () => {
+    double = await startGrafanaDouble();
+    const post = (body: unknown) =>
+      fetch(`${double.url}/api/annotations`, { method: "POST", body: JSON.stringify(body) });
+    await post({ time: 1_000, tags: ["run:g1-abc:x"], text: "two colons" });
+    await post({ time: 2_000, tags: ["run:g1-abc"], text: "one colon" });
+    await post({ time: 3_000, tags: [" team / a "], text: "spaces" });
+    const find = async (query: string) =>
+      ((await (await fetch(`${double.url}/api/annotations?${query}`)).json()) as { text: string }[]).map(
+        (a) => a.text,
+      );
+    // "run:g1-abc:y" is the pair (run, g1-abc): it finds both, whatever followed the second colon.
+    expect(await find(`tags=${encodeURIComponent("run:g1-abc:y")}`)).toEqual(["one colon", "two colons"]);
+    expect(await find(`tags=${encodeURIComponent("team / a")}`)).toEqual(["spaces"]);
   });
 
   it("scripts outages: database failing, refused, stalled, failures", async () => {

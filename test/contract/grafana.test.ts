@@ -1,7 +1,7 @@
 // Contract: what the Grafana client sends and what the Grafana double answers match Grafana's
 // published OpenAPI (strict validators of vendor-specs.ts), except where the real server differs
 // (vendor-specs/README.md): /api/dashboards/db answers an integer id and a slug (no title),
-// /api/health is not in the spec, and ItemDTO carries userUID (Grafana 11+). With GRAFANA_URL set
+// /api/health is not in the spec, ItemDTO carries userUID (Grafana 11+) and a null dashboardUID. With GRAFANA_URL set
 // (and GRAFANA_TOKEN or GRAFANA_USER/GRAFANA_PASSWORD), the answers of that real Grafana are checked.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -26,14 +26,17 @@ const JSON_SCHEMA = (response: string) =>
 /** Fields Grafana always sends for the operator's annotations, and the documented server differences. */
 const options: StrictOptions = {
   required: {
-    ItemDTO: ["id", "time", "timeEnd", "text", "tags"],
+    // No omitempty in Grafana 11.5.2's ItemDTO: zero values are sent too.
+    ItemDTO: ["id", "time", "timeEnd", "text", "tags", "alertId", "dashboardUID", "panelId"],
     SuccessResponseBody: ["message"],
     ErrorResponseBody: ["message"],
     PostAnnotationsCmd: ["text", "time", "tags"],
     PatchAnnotationsCmd: ["timeEnd", "tags", "text"],
   },
   exceptions: {
-    ItemDTO: { userUID: { type: "string" } },
+    // userUID: Grafana 11+. dashboardUID is a *string without omitempty (pkg/services/annotations/
+    // models.go): an organisation annotation's is null, which the spec's plain string does not allow.
+    ItemDTO: { userUID: { type: "string" }, dashboardUID: { type: ["string", "null"] } },
     [JSON_SCHEMA("postDashboardResponse")]: {
       id: { type: "integer" },
       slug: { type: "string" },
@@ -179,10 +182,50 @@ describeWithSpecs(`Grafana API contract (${real ? `real Grafana at ${process.env
     expect(body.database).toBe("ok");
   });
 
+  it("every item field is sent, zero values too (pkg/services/annotations/models.go ItemDTO, no omitempty)", async () => {
+    const made = await call("POST", "/api/annotations", {
+      time: Date.now(),
+      text: `zero ${runId}`,
+      tags: [],
+    });
+    const id = (made.body as { id: number }).id;
+    const found = await call("GET", `/api/annotations?from=${Date.now() - 60_000}&limit=100&type=annotation`);
+    const item = (found.body as { id: number }[]).find((a) => a.id === id);
+    expect(item).toMatchObject({ alertId: 0, dashboardUID: null, panelId: 0, tags: [] });
+    await call("DELETE", `/api/annotations/${id}`);
+  });
+
+  it("finds by tag pairs: split on ':', two parts kept, trimmed (pkg/services/tag/model.go ParseTagPairs)", async () => {
+    const made = await call("POST", "/api/annotations", {
+      time: Date.now(),
+      text: "pairs",
+      tags: [`p${runId}:a:b`],
+    });
+    const id = (made.body as { id: number }).id;
+    const found = await call(
+      "GET",
+      `/api/annotations?tags=${encodeURIComponent(`p${runId}:a:zzz`)}&limit=10`,
+    );
+    expect((found.body as { id: number }[]).map((a) => a.id)).toContain(id);
+    await call("DELETE", `/api/annotations/${id}`);
+  });
+
   it("strict validators can fail: undeclared and missing fields are caught", () => {
     const item = schemaValidator(GRAFANA_SPEC, "ItemDTO", options);
     expect(item({ id: 1, time: 1, timeEnd: 1, text: "t", tags: [], surprise: true })).toBe(false);
     expect(item({ id: 1, time: 1, text: "t", tags: [] })).toBe(false);
-    expect(item({ id: 1, time: 1, timeEnd: 2, text: "t", tags: ["a"] })).toBe(true);
+    const full = {
+      id: 1,
+      alertId: 0,
+      dashboardUID: null,
+      panelId: 0,
+      time: 1,
+      timeEnd: 2,
+      text: "t",
+      tags: [],
+    };
+    expect(item(full)).toBe(true);
+    // Grafana 11.5.2 has no omitempty on ItemDTO: an item without its zero values is not what it sends.
+    expect(item({ id: 1, time: 1, timeEnd: 2, text: "t", tags: ["a"] })).toBe(false);
   });
 }, [GRAFANA_SPEC]);

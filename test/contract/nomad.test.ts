@@ -9,6 +9,7 @@ import { NomadClient } from "../../src/clients/nomad/index.ts";
 import { renderJob } from "../../src/scheduler/nomad/index.ts";
 import { interpolation, runRequest } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { describeReal } from "./real-servers.ts";
 import {
   describeWithSpecs,
   formatErrors,
@@ -32,7 +33,8 @@ const queryMeta = {
 /** Where real Nomad differs from nomad-openapi v1 (generated against 1.4). */
 const SERVER_DIFFERENCES: StrictOptions["exceptions"] = {
   JobRegisterResponse: queryMeta,
-  JobDeregisterResponse: queryMeta,
+  // structs.JobDeregisterResponse (nomad/structs/structs.go) carries the volume evaluation since 1.7.
+  JobDeregisterResponse: { ...queryMeta, VolumeEvalID: str, VolumeEvalIndex: int },
   JobPlanResponse: { Index: int },
   Job: { NodePool: str },
   JobListStub: { NodePool: str, Meta: { type: "object", additionalProperties: str } },
@@ -399,15 +401,11 @@ describeWithSpecs("Nomad contract", () => {
     return { address: double.address, double, close: () => double.close() };
   });
 
-  const real = process.env.NOMAD_ADDR;
-  if (real) {
-    suite(`a real Nomad at ${real}`, async () => ({
-      address: real.replace(/\/+$/, ""),
+  describeReal("nomad", "Nomad API contract", (address) =>
+    suite(`a real Nomad at ${address}`, async () => ({
+      address,
       ...(process.env.NOMAD_TOKEN ? { token: process.env.NOMAD_TOKEN } : {}),
       close: async () => {},
-    }));
-  } else {
-    // Skipped on purpose: no real Nomad can be run here; the same suite runs against one when NOMAD_ADDR is set.
-    it.skip("a real Nomad (set NOMAD_ADDR to run the same suite against it)", () => {});
-  }
+    })),
+  );
 }, [NOMAD_SPEC]);

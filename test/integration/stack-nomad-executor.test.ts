@@ -69,7 +69,8 @@ describe("DockerExecutor", () => {
   it("reports a missing image as a driver failure", async () => {
     const run = handleFor("0a1b2c3d-0000-4000-8000-000000000002", {}, "mlops-operator/no-such-image:dev");
     await run.done;
-    expect(run.result().failure).toMatch(/image not found/);
+    // As Nomad's docker driver words it (drivers/docker/coordinator.go): a pull failure, the engine's reason.
+    expect(run.result().failure).toMatch(/Failed to pull `mlops-operator\/no-such-image:dev`: No such image/);
   });
 
   it("stop() removes a running container", async () => {

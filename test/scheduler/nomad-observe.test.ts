@@ -6,6 +6,7 @@ import type {
   NomadTaskEvent,
 } from "../../src/clients/nomad/types.ts";
 import { META, observeRun, renderJob } from "../../src/scheduler/nomad/index.ts";
+import { failureOf } from "../../src/scheduler/nomad/observe.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 
 const T0 = "2026-01-01T10:00:00Z";
@@ -244,5 +245,37 @@ describe("observeRun: the run", () => {
     const foreign = { ...job(), Meta: { team: "x" } };
     expect(observeRun({ job: foreign, allocations: [] }).ownerId).toBeUndefined();
     expect(META.ownerId in (foreign.Meta ?? {})).toBe(false);
+  });
+});
+
+describe("failureOf: a Driver Failure is ImageNotFound only when the image could not be pulled", () => {
+  // Messages as Nomad 1.9.6's docker driver emits them: drivers/docker/coordinator.go wraps pull errors
+  // as "Failed to pull `<image>`: <engine error>"; drivers/docker/driver.go creates the container.
+  it.each([
+    [
+      "Failed to pull `ghcr.io/acme/train:v9`: Error response from daemon: manifest for ghcr.io/acme/train:v9 not found: manifest unknown: manifest unknown",
+      "ImageNotFound",
+    ],
+    [
+      "Failed to pull `acme/private:1`: Error response from daemon: pull access denied for acme/private, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+      "ImageNotFound",
+    ],
+    ["Failed to pull `busybox:nope`: Error: image library/busybox:nope not found", "ImageNotFound"],
+    [
+      'Failed to pull `registry.local:5000/x:1`: Get "https://registry.local:5000/v2/": dial tcp 10.0.0.9:5000: connect: connection refused',
+      "ImageNotFound",
+    ],
+    ["Error response from daemon: No such image: trainer:dev", "ImageNotFound"],
+    [
+      'Failed to create container configuration for image "trainer:dev" ("sha256:4f2a"): invalid mount config for type "bind": bind source path does not exist: /data',
+      "DriverFailure",
+    ],
+    ["failed to create container: API error (404): network mlops-network not found", "DriverFailure"],
+    [
+      "failed to start container 1b2c: API error (500): failed to create task for container: OCI runtime create failed: unable to apply caps: operation not permitted",
+      "DriverFailure",
+    ],
+  ])("%s → %s", (message, reason) => {
+    expect(failureOf([ev("Driver Failure", { DriverError: message })])?.reason).toBe(reason);
   });
 });

@@ -263,7 +263,11 @@ describe("NomadScheduler against the Nomad double", () => {
     );
   });
 
-  it("retries a check-and-set conflict from a fresh read", async () => {
+  it.each([
+    ["from the leader", false],
+    ["forwarded by a client agent ('rpc error: …', helper/pool/pool.go)", true],
+  ])("retries a check-and-set conflict from a fresh read: %s", async (_, forwarded) => {
+    nomad.forwarded = forwarded;
     await scheduler.submit(runRequest());
     const live = await client.readJob("resnet", "team-a");
     let raced = false;

@@ -3,9 +3,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { GrafanaClient } from "../../src/clients/grafana/client.ts";
-import { GrafanaRunAnnotator } from "../../src/trainingjob/adapters/grafana-annotator.ts";
+import {
+  finishedTags,
+  GrafanaRunAnnotator,
+  runTags,
+} from "../../src/trainingjob/adapters/grafana-annotator.ts";
 import type { RunAnnotation } from "../../src/trainingjob/ports.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/server.ts";
+import { joinTagPairs, parseTagPairs } from "../doubles/grafana/tags.ts";
 
 let double: GrafanaDouble;
 let client: GrafanaClient;
@@ -114,5 +119,34 @@ describe("GrafanaRunAnnotator", () => {
     await double.setOutage("none");
     expect(await annotator.started(run)).toBe(1);
     expect(annotations()).toHaveLength(1);
+  });
+});
+
+describe("the tags the operator writes survive Grafana's tag pairs (pkg/services/tag ParseTagPairs)", () => {
+  it.each([
+    ["g3-1a2b3c4d", "OOMKilled"],
+    ["run:with:colons", "Reason:With:Colons"],
+    [" padded ", " DeadlineExceeded "],
+    ["2026-01-01T10:00:00Z", "Error"],
+  ])("runId %j, reason %j: at most one colon, unchanged by a split-and-join", (runId, reason) => {
+    const tags = finishedTags({
+      key: "TrainingJob/ml/resnet" as ResourceKey,
+      runId,
+      startTime: 1,
+      text: "t",
+      id: undefined,
+      endTime: 2,
+      outcome: "Failed",
+      reason,
+    });
+    for (const tag of tags) expect(tag.split(":").length, tag).toBeLessThanOrEqual(2);
+    expect(joinTagPairs(parseTagPairs(tags))).toEqual(tags);
+    expect(tags.slice(0, 3)).toEqual(runTags({ key: "TrainingJob/ml/resnet" as ResourceKey, runId }));
+  });
+
+  it("two runs whose ids differ only after a colon keep their own regions", async () => {
+    await annotator.started({ ...run, runId: "g1:a" });
+    await annotator.started({ ...run, runId: "g1:b", startTime: run.startTime + 1_000 });
+    expect(annotations()).toHaveLength(2);
   });
 });

@@ -94,7 +94,9 @@ export function dockerError(error: unknown, what: string, target: string): Opera
     );
   }
   if (status === 404) return new DockerError("NotFound", `${what}: ${said}`, status, error);
-  if (status === 409) {
+  // A name taken: the daemon answers 409; a network name taken between the daemon's duplicate check
+  // and libnetwork's own is 403 (libnetwork NetworkNameError is a Forbidden error).
+  if (status === 409 || (status === 403 && /already exists/i.test(said))) {
     return new DockerError(
       "NameConflict",
       `${what}: name already in use on ${target}: ${said}`,

@@ -12,8 +12,10 @@ export interface GrafanaClientOptions extends GrafanaOptions {
 }
 
 /**
- * An item of GET /api/annotations (Grafana's ItemDTO; only what the operator reads). Every field is
- * `omitempty` on the server: zero values (no tags, no dashboard) are absent, not empty.
+ * An item of GET /api/annotations (Grafana's ItemDTO; only what the operator reads). Grafana 11.5
+ * sends every field (no `omitempty`: `alertId: 0`, `tags: []`, an organisation annotation's
+ * `dashboardUID: null`, pkg/services/annotations/models.go); later versions omit zero values. Both
+ * read the same here: absent, null and empty mean "none".
  */
 export interface GrafanaAnnotation {
   id: number;

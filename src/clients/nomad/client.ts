@@ -9,6 +9,7 @@ import { LogLineDecoder } from "./frames.ts";
 import { openStream, streamDispatcher } from "./stream.ts";
 import type {
   NomadAllocation,
+  NomadDeregisterResponse,
   NomadEvaluation,
   NomadJob,
   NomadJobListStub,
@@ -178,16 +179,29 @@ export class NomadClient {
     throw new NomadError(NomadReason.Error, `Nomad GET /v1/jobs: more than ${MAX_PAGES} pages`);
   }
 
-  /** Stops (purge=false: kept as dead) or removes the job. False when Nomad answers 404. */
-  async deregister(id: string, namespace: string, options: { purge: boolean }): Promise<boolean> {
-    const response = await this.#call<unknown>(`/v1/job/${enc(id)}`, {
+  /**
+   * Stops (purge=false: kept as dead) or removes the job. Nomad answers 200 for a job it does not know,
+   * with an empty EvalID and JobModifyIndex 0 (nomad/job_endpoint.go Deregister): `known` says which.
+   */
+  async deregister(
+    id: string,
+    namespace: string,
+    options: { purge: boolean },
+  ): Promise<NomadDeregisterResponse & { known: boolean }> {
+    const response = await this.#call<NomadDeregisterResponse>(`/v1/job/${enc(id)}`, {
       method: "DELETE",
       endpoint: "/v1/job/:id",
       query: { ...this.#common(namespace), purge: options.purge },
       idempotent: true,
-      accept: NOT_FOUND,
     });
-    return this.#unlessNotFound(response, "/v1/job/:id", "DELETE") !== undefined;
+    const body = response.body ?? ({} as Partial<NomadDeregisterResponse>);
+    return {
+      EvalID: body.EvalID ?? "",
+      EvalCreateIndex: body.EvalCreateIndex ?? 0,
+      JobModifyIndex: body.JobModifyIndex ?? 0,
+      Index: body.Index ?? 0,
+      known: (body.JobModifyIndex ?? 0) > 0 || Boolean(body.EvalID),
+    };
   }
 
   /** The server's version from /v1/agent/self (cached); undefined when the token may not read it. */

@@ -1,6 +1,9 @@
 // Nomad's errors, typed. Nomad answers plain text: the body is kept in the message (tokens never are:
-// they travel in headers only). A check-and-set conflict is a 500 whose body starts "Enforcing job
-// modify index"; an unknown namespace is named in the body ("nonexistent namespace").
+// they travel in headers only). A check-and-set conflict is a 500 whose body says "Enforcing job
+// modify index" (nomad/job_endpoint.go Register); when a client agent or a follower server forwards
+// the request to the leader (nomad/rpc.go forwardLeader) the body reads "rpc error: Enforcing job
+// modify index …" (helper/pool/pool.go), so it is matched anywhere in the body, as Nomad's CLI does
+// (command/job_run.go). An unknown namespace is named in the body ("nonexistent namespace").
 import { OperatorError } from "../../api/errors.ts";
 import { HttpError } from "../http.ts";
 
@@ -25,7 +28,7 @@ export class NomadError extends OperatorError {
   }
 }
 
-const CAS = /^Enforcing job modify index/;
+const CAS = /Enforcing job modify index/;
 const NAMESPACE = /nonexistent namespace|namespace .*not found|namespace not found/i;
 const UNAVAILABLE = /no cluster leader|rpc error: EOF|No path to region|connection refused/i;
 

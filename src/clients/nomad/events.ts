@@ -2,8 +2,13 @@
 // across namespaces, filtered by the subscriber. A state machine: connect from the last index seen;
 // on error back off (bounded exponential, with jitter); a stall watchdog aborts a stream that has
 // sent nothing (not even its `{}` heartbeat) for longer than `stallMs`; after every reconnect a
-// `resync` signal tells the subscriber to re-list, because the server keeps only a small buffer of
-// events (100 by default) and may have dropped some while we were away.
+// `resync` signal tells the subscriber to re-list, because the server keeps only a small buffer
+// (event_buffer_size, 100 raft indexes by default) and may have dropped some while we were away.
+// What Nomad 1.9.6 does (nomad/stream/event_broker.go, event_buffer.go, ndjson.go,
+// nomad/event_endpoint.go): `index=N` starts AT the item with index N (or the next one), an index past
+// the newest starts at the newest item, heartbeats `{}` come at connect and every 30 s. An index lower
+// than one already seen means the server's state was reset (a new cluster, a restored snapshot): the
+// cursor follows the server down and the subscriber re-lists.
 import { Observable } from "rxjs";
 import { watchRestarts } from "../../observability/metrics.ts";
 import type { NomadClient } from "./client.ts";
@@ -13,12 +18,17 @@ import type { NomadEvent, NomadEventFrame } from "./types.ts";
 
 export type StreamSignal =
   | { readonly type: "events"; readonly index: number; readonly events: readonly NomadEvent[] }
-  | { readonly type: "resync"; readonly cause: string };
+  | {
+      readonly type: "resync";
+      readonly cause: string;
+      /** The server's index went back (its state was reset): indexes seen before mean nothing now. */
+      readonly reset?: boolean;
+    };
 
 export interface EventStreamOptions {
   topics?: readonly string[];
   namespace?: string;
-  /** Nomad sends `{}` every 10 s; a stream silent for longer than this is restarted. */
+  /** A stream silent (no event, no `{}`) for longer than this is restarted; default 2 × HEARTBEAT_MS. */
   stallMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
@@ -29,16 +39,25 @@ export interface EventStreamOptions {
 
 export const DEFAULT_TOPICS = ["Job:*", "Allocation:*"] as const;
 
+/** Nomad's event stream heartbeat (nomad/event_endpoint.go: stream.NewJsonStream(ctx, 30*time.Second)). */
+export const HEARTBEAT_MS = 30_000;
+
+/** Two heartbeats: a loaded server (or a proxy holding a chunk) may deliver one late. */
+export const DEFAULT_STALL_MS = 2 * HEARTBEAT_MS;
+
 export function nomadEventStream(
   client: NomadClient,
   options: EventStreamOptions = {},
 ): Observable<StreamSignal> {
-  const stallMs = options.stallMs ?? 35_000;
+  const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
   const baseMs = options.backoffBaseMs ?? 250;
   const maxMs = options.backoffMaxMs ?? 30_000;
   return new Observable<StreamSignal>((subscriber) => {
     const stop = new AbortController();
+    /** Where to resume: the last index delivered, or the caller's starting point. */
     let lastIndex = options.fromIndex ?? 0;
+    /** The last index this stream delivered (0 before the first event). */
+    let seenIndex = 0;
     const run = async () => {
       let failures = 0;
       let attempts = 0;
@@ -82,8 +101,18 @@ export function nomadEventStream(
             for (const line of lines.push(chunk as Uint8Array)) {
               const frame = JSON.parse(line) as NomadEventFrame;
               if (frame.Index === undefined || !frame.Events?.length) continue; // `{}` heartbeat
-              if (frame.Index <= lastIndex) continue; // replayed after a resume
+              if (frame.Index < seenIndex) {
+                // Lower than an index this stream delivered: the server's state was reset. Follow it
+                // down, and have the subscriber re-list (what it knew may be gone).
+                watchRestarts.inc({ watch: "nomad-events", cause: "index-reset" });
+                subscriber.next({
+                  type: "resync",
+                  cause: `index went back from ${seenIndex} to ${frame.Index}: Nomad's state was reset`,
+                  reset: true,
+                });
+              } else if (frame.Index <= lastIndex) continue; // at or before the resume point
               lastIndex = frame.Index;
+              seenIndex = frame.Index;
               subscriber.next({ type: "events", index: frame.Index, events: frame.Events });
             }
           }

@@ -4,13 +4,14 @@ export type { Env, NomadConfig } from "./config.ts";
 export { DEFAULT_NOMAD_ADDR, nomadConfig, normalizeAddress } from "./config.ts";
 export { fromStatus, isNotFound, NomadError, NomadReason, toNomadError } from "./errors.ts";
 export type { EventStreamOptions, StreamSignal } from "./events.ts";
-export { DEFAULT_TOPICS, nomadEventStream } from "./events.ts";
+export { DEFAULT_STALL_MS, DEFAULT_TOPICS, HEARTBEAT_MS, nomadEventStream } from "./events.ts";
 export type {
   AllocClientStatus,
   Nanos,
   NomadAllocation,
   NomadAllocationMetric,
   NomadConstraint,
+  NomadDeregisterResponse,
   NomadDevice,
   NomadEvaluation,
   NomadEvent,

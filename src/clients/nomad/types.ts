@@ -221,6 +221,17 @@ export interface NomadJobSummary {
   ModifyIndex: number;
 }
 
+/** structs.JobDeregisterResponse (VolumeEvalID/VolumeEvalIndex and the rest of QueryMeta not read). */
+export interface NomadDeregisterResponse {
+  /** Empty when Nomad did not know the job (or it is periodic or parameterized). */
+  EvalID: string;
+  EvalCreateIndex: number;
+  /** 0 when Nomad did not know the job. */
+  JobModifyIndex: number;
+  Index: number;
+}
+
+/** structs.JobRegisterResponse: the evaluation, the job's new modify index, warnings and QueryMeta. */
 export interface NomadRegisterResponse {
   EvalID: string;
   EvalCreateIndex: number;

@@ -152,6 +152,17 @@ export function replicaOf(alloc: NomadAllocation, index: number, reschedules: nu
   }
 }
 
+/**
+ * A driver failure that is about getting the image: Nomad's docker driver wraps every pull error as
+ * "Failed to pull `<image>`: <engine error>" (drivers/docker/coordinator.go recoverablePullError), the
+ * engine's own words being "manifest unknown", "pull access denied", "No such image" or go-dockerclient's
+ * "Error: image … not found". Other driver failures that name an image or say "not found"
+ * ("Failed to create container configuration for image …", "failed to create container: network …
+ * not found", drivers/docker/driver.go) are not.
+ */
+export const IMAGE_PULL =
+  /Failed to pull|manifest unknown|pull access denied|No such image|Error: image \S+ not found/i;
+
 /** The reason the task last failed, from its events (most recent failure wins). */
 export function failureOf(
   events: readonly NomadTaskEvent[],
@@ -176,10 +187,7 @@ export function failureOf(
       }
       case "Driver Failure": {
         const detail = e.DriverError || e.DisplayMessage || e.Message || "driver failure";
-        const image = /pull|not found|manifest unknown|no such image|repository does not exist|image/i.test(
-          detail,
-        );
-        return { reason: image ? "ImageNotFound" : "DriverFailure", message: detail };
+        return { reason: IMAGE_PULL.test(detail) ? "ImageNotFound" : "DriverFailure", message: detail };
       }
       case "Failed Validation":
         return { reason: "InvalidTaskConfig", message: text(e) || "task failed validation" };

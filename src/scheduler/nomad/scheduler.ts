@@ -5,23 +5,19 @@
 //   check-and-set on the JobModifyIndex just read (a concurrent change is retried from a fresh read);
 // - stop: deregister without purge (the job stays, dead and Stop=true); purge: with purge (404 is done);
 // - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
-//   reconnect, every owned job's key (re-list), because the server's event buffer is small;
+//   reconnect, every owned job's key (re-list), because the server's event buffer is small, and the
+//   namespace list watched so the stream covers namespaces created later (changes.ts);
 // - placement failures: the FailedTGAllocs of an owned job's evaluations, kept from the stream's
 //   Evaluation events (a job that cannot be placed wakes its resource), or read once per job version
 //   for a job still missing allocations that the stream has told nothing about.
 import type { Logger } from "pino";
-import { Observable, Subscription, share } from "rxjs";
+import { type Observable, share } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
 import { nomadJobId, nomadNamespace } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError, NomadReason } from "../../clients/nomad/errors.ts";
-import {
-  DEFAULT_TOPICS,
-  type EventStreamOptions,
-  nomadEventStream,
-  type StreamSignal,
-} from "../../clients/nomad/events.ts";
+import { DEFAULT_TOPICS, type EventStreamOptions } from "../../clients/nomad/events.ts";
 import type {
   NomadAllocation,
   NomadEvaluation,
@@ -30,6 +26,7 @@ import type {
 } from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
+import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
 import { META, ownerFilter, specHashOf } from "./meta.ts";
 import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
@@ -57,6 +54,8 @@ export interface NomadSchedulerOptions {
   readonly log?: Logger;
   /** Close the client with the scheduler (when the scheduler built it). */
   readonly ownsClient?: boolean;
+  /** Least time between two lists of Nomad's namespaces (default 1 s). */
+  readonly namespaceListMs?: number;
 }
 
 const CAS_ATTEMPTS = 3;
@@ -70,8 +69,8 @@ export class NomadScheduler implements Scheduler {
   readonly target: string;
   readonly #client: NomadClient;
   readonly #options: NomadSchedulerOptions;
-  /** namespace/jobId → key, for allocation events (which carry only the job ID). */
-  readonly #owned = new Map<string, ResourceKey>();
+  /** Owned jobs known here (namespace/jobId → key, for allocation events) and the event stream. */
+  readonly #feed: ChangeFeed;
   /** namespace/jobId → when observe last found no such job (small: keys and times, never jobs). */
   readonly #absent = new Map<string, number>();
   /** Why jobs waiting for placement wait (from Evaluation events or one read per job version). */
@@ -82,6 +81,20 @@ export class NomadScheduler implements Scheduler {
     this.#client = options.client;
     this.#options = options;
     this.target = options.client.address;
+    this.#feed = new ChangeFeed({
+      client: options.client,
+      ownerId: options.ownerId,
+      list: async () => {
+        const { owned, index } = await this.#listOwnedAt(options.ownerId);
+        return { owned: new Map(owned.map((run) => [run.where, run.key])), index };
+      },
+      ...(options.events ? { events: options.events } : {}),
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.namespaceListMs !== undefined ? { namespaceListMs: options.namespaceListMs } : {}),
+      topics: TOPICS,
+      // Only a finished evaluation that failed to place something wakes its resource.
+      onEvaluation: (where, evaluation) => this.#failedEvals.remember(where, evaluation),
+    });
   }
 
   render(run: RunRequest): NomadJob {
@@ -147,10 +160,13 @@ export class NomadScheduler implements Scheduler {
       const job = await this.#renderAgainst(run, live);
       try {
         await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
-        this.#owned.set(`${namespace}/${id}`, keyOf(run.key));
+        this.#feed.registered(namespace, id, keyOf(run.key));
         this.#options.log?.debug({ job: id, namespace, runId: run.runId }, "registered Nomad job");
         return;
       } catch (error) {
+        // Registered as soon as its namespace appears (the feed watches the namespace list).
+        if (error instanceof NomadError && error.reason === NomadReason.NamespaceNotFound)
+          this.#feed.waitForNamespace(namespace, keyOf(run.key));
         if (
           !(error instanceof NomadError) ||
           error.reason !== NomadReason.Conflict ||
@@ -177,15 +193,15 @@ export class NomadScheduler implements Scheduler {
     if (!live) return;
     this.#checkOwner(live, undefined, "purge");
     await this.#client.deregister(id, namespace, { purge: true });
-    this.#owned.delete(`${namespace}/${id}`);
+    this.#feed.forget(namespace, id);
     this.#failedEvals.forget(`${namespace}/${id}`);
   }
 
   async listOwned(ownerId: string): Promise<OwnedRun[]> {
-    return (await this.#listOwnedAt(ownerId)).owned;
+    return (await this.#listOwnedAt(ownerId)).owned.map(({ key, runId }) => ({ key, runId }));
   }
 
-  async #listOwnedAt(ownerId: string): Promise<{ owned: OwnedRun[]; index: number }> {
+  async #listOwnedAt(ownerId: string): Promise<{ owned: (OwnedRun & { where: string })[]; index: number }> {
     let listed: { jobs: NomadJobListStub[]; index: number };
     try {
       listed = await this.#client.listJobsAt({ filter: ownerFilter(ownerId) });
@@ -194,14 +210,12 @@ export class NomadScheduler implements Scheduler {
       if (!(error instanceof NomadError) || error.status !== 400) throw error;
       listed = await this.#client.listJobsAt();
     }
-    const owned: OwnedRun[] = [];
+    const owned: (OwnedRun & { where: string })[] = [];
     for (const stub of listed.jobs) {
       const meta = stub.Meta ?? {};
       const key = meta[META.key];
       if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) continue;
-      if (ownerId === this.#options.ownerId)
-        this.#owned.set(`${stub.Namespace}/${stub.ID}`, key as ResourceKey);
-      owned.push({ key: key as ResourceKey, runId: meta[META.runId] });
+      owned.push({ key: key as ResourceKey, runId: meta[META.runId], where: `${stub.Namespace}/${stub.ID}` });
     }
     return { owned, index: listed.index };
   }
@@ -228,7 +242,7 @@ export class NomadScheduler implements Scheduler {
   }
 
   changes(): Observable<ResourceKey> {
-    this.#changes ??= this.#changeStream().pipe(share());
+    this.#changes ??= this.#feed.observable().pipe(share());
     return this.#changes;
   }
 
@@ -274,84 +288,6 @@ export class NomadScheduler implements Scheduler {
 
   async close(): Promise<void> {
     if (this.#options.ownsClient) await this.#client.close();
-  }
-
-  /**
-   * List the owned jobs (to map allocation events back to resources), then follow the event stream
-   * from the list's index, so nothing between the list and the stream is missed; after a reconnect,
-   * list again and report every owned key.
-   */
-  #changeStream(): Observable<ResourceKey> {
-    return new Observable<ResourceKey>((subscriber) => {
-      const subscriptions = new Subscription();
-      const owner = this.#options.ownerId;
-      const relist = () =>
-        this.listOwned(owner).then(
-          (owned) => {
-            for (const run of owned) subscriber.next(run.key);
-          },
-          (error: unknown) => this.#options.log?.warn({ err: error }, "re-listing owned Nomad jobs failed"),
-        );
-      const follow = (fromIndex: number) => {
-        if (subscriptions.closed) return;
-        const stream = nomadEventStream(this.#client, {
-          topics: TOPICS,
-          ...this.#options.events,
-          ...(fromIndex > 0 ? { fromIndex } : {}),
-          onError: (error) => {
-            this.#options.log?.warn({ err: error }, "Nomad event stream failed; reconnecting");
-            this.#options.events?.onError?.(error);
-          },
-        });
-        subscriptions.add(
-          stream.subscribe({
-            next: (signal) => {
-              if (signal.type === "resync") void relist();
-              else for (const key of this.#keysOf(signal)) subscriber.next(key);
-            },
-            error: (error: unknown) => subscriber.error(error),
-            complete: () => subscriber.complete(),
-          }),
-        );
-      };
-      this.#listOwnedAt(owner).then(
-        ({ index }) => follow(index),
-        (error: unknown) => {
-          this.#options.log?.warn({ err: error }, "listing owned Nomad jobs failed; following events anyway");
-          follow(0);
-        },
-      );
-      return () => subscriptions.unsubscribe();
-    });
-  }
-
-  #keysOf(signal: Extract<StreamSignal, { type: "events" }>): ResourceKey[] {
-    const keys = new Set<ResourceKey>();
-    for (const event of signal.events) {
-      if (event.Topic === "Job") {
-        const job = event.Payload.Job as NomadJob | undefined;
-        const meta = job?.Meta ?? {};
-        const key = meta[META.key];
-        if (!job || meta[META.ownerId] !== this.#options.ownerId || !key?.startsWith("TrainingJob/"))
-          continue;
-        if (event.Type === "JobDeregistered" && job.Stop !== true)
-          this.#owned.delete(`${job.Namespace}/${job.ID}`);
-        else this.#owned.set(`${job.Namespace}/${job.ID}`, key as ResourceKey);
-        keys.add(key as ResourceKey);
-      } else if (event.Topic === "Allocation") {
-        const alloc = event.Payload.Allocation as NomadAllocation | undefined;
-        const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
-        const key = jobId ? this.#owned.get(`${alloc?.Namespace ?? event.Namespace}/${jobId}`) : undefined;
-        if (key) keys.add(key);
-      } else if (event.Topic === "Evaluation") {
-        // Only a finished evaluation that failed to place something wakes its resource.
-        const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
-        const k = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";
-        const key = this.#owned.get(k);
-        if (evaluation && key && this.#failedEvals.remember(k, evaluation)) keys.add(key);
-      }
-    }
-    return [...keys];
   }
 
   #checkOwner(job: NomadJob, ownerId: string | undefined, action: string): void {

@@ -4,17 +4,26 @@ import type { RunAnnotation, RunAnnotator } from "../ports.ts";
 
 export const ANNOTATION_TAG = "mlops-operator";
 
+/**
+ * A `key:value` tag as Grafana keeps it: Grafana splits a tag on ':' and keeps two parts, trimmed of
+ * spaces (pkg/services/tag/model.go ParseTagPairs), and finds annotations by those pairs. A value
+ * with a colon or edge spaces would be cut or changed, so they become '_' and go.
+ */
+export function tagPair(key: string, value: string): string {
+  return `${key}:${value.replaceAll(":", "_").trim()}`;
+}
+
 /** The tags that identify a run's annotation: `mlops-operator`, `<namespace>/<name>`, `run:<runId>`. */
 export function runTags(run: Pick<RunAnnotation, "key" | "runId">): string[] {
   const [, namespace, name] = run.key.split("/");
-  return [ANNOTATION_TAG, `${namespace}/${name}`, `run:${run.runId}`];
+  return [ANNOTATION_TAG, `${namespace}/${name}`.replaceAll(":", "_"), tagPair("run", run.runId)];
 }
 
 export type Finished = Parameters<RunAnnotator["finished"]>[0];
 
 /** Tags of a finished run: the run's tags, the outcome (`succeeded`/`failed`) and `reason:<Reason>`. */
 export function finishedTags(run: Finished): string[] {
-  return [...runTags(run), run.outcome.toLowerCase(), ...(run.reason ? [`reason:${run.reason}`] : [])];
+  return [...runTags(run), run.outcome.toLowerCase(), ...(run.reason ? [tagPair("reason", run.reason)] : [])];
 }
 
 /** Text of a finished run: the run's text, then the outcome and reason on a line of their own. */

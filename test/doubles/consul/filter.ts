@@ -1,3 +1,5 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: github.com/hashicorp/go-bexpr (grammar),
+// agent/structs/structs.go (filterable fields).
 // A subset of Consul's `filter=` language (hashicorp/go-bexpr), enough for what clients send:
 //   Selector == "v" | != | "v" in Selector | "v" not in Selector | Selector contains "v" |
 //   Selector not contains "v" | Selector is empty | Selector is not empty | Selector matches "re" |

@@ -1,3 +1,5 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: api/agent.go (AgentServiceRegistration), as Nomad's
+// command/agent/consul/service_client.go fills it.
 // Builders of what Nomad registers in Consul for one allocation of a TrainingJob, for tests.
 import type { ServiceRegistration } from "./types.ts";
 

@@ -1,3 +1,4 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: agent/checks/check.go (CheckHTTP).
 // Optional execution of registered HTTP checks, as a Consul agent does: GET the check's URL every
 // Interval (bounded by Timeout, default 10 s); 2xx is passing, 429 warning, anything else or no answer
 // critical, with Consul's output format. Off by default; a stand-in stack turns it on.

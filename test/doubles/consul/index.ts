@@ -1,3 +1,4 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: see each module's header.
 export { compileFilter, FilterError } from "./filter.ts";
 export type { NomadServiceFixture } from "./fixtures.ts";
 export { nomadServiceRegistration } from "./fixtures.ts";

@@ -1,3 +1,4 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: agent/http.go (listener), see server.ts.
 // Standalone Consul double, for a stand-in container or a developer's shell:
 //   node test/doubles/consul/main.ts --listen 0.0.0.0:8500 [--token T] [--http-checks] [--node NAME]
 // CONSUL_DOUBLE_TOKEN may carry the token instead of the command line.

@@ -1,3 +1,5 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: agent/http_register.go, agent/agent_endpoint.go,
+// agent/catalog_endpoint.go, agent/health_endpoint.go, agent/blockingquery/blockingquery.go.
 // The Consul double's HTTP routes: real paths, plain-text errors, blocking queries on table indexes
 // (`?index=&wait=`, X-Consul-Index) and on content hashes for the agent endpoints (`?hash=`,
 // X-Consul-ContentHash), `filter=` expressions, and ACL answers (403 for a bad token; reads by the

@@ -1,3 +1,5 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: agent/http.go (errors, ACL token headers),
+// acl/errors.go.
 // The Consul double as an HTTP server on loopback (or any address, for a stand-in container):
 // routes.ts answers; this file adds ACL tokens, request and write counters, and outage scripting
 // (refuse connections, answer 500 "No cluster leader", stall without answering, fail the next N).

@@ -1,3 +1,5 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: agent/consul/state/catalog.go,
+// agent/consul/state/index.go.
 // The Consul double's catalog: one agent node holding services and their checks, a Raft-like index
 // that only grows (unless a snapshot restore is scripted), per-table indexes for blocking queries,
 // and in-process hooks so the Nomad double can register and deregister job services directly.

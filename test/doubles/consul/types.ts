@@ -1,3 +1,4 @@
+// Server: Consul 1.20.2, hashicorp/consul. Follows: api/agent.go, api/catalog.go, api/health.go.
 // Wire shapes of the Consul agent, catalog and health APIs the double serves (PascalCase, as Consul
 // encodes them). Node built-ins only: this folder runs inside a stand-in container image.
 

@@ -1,3 +1,5 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: conf/defaults.ini (GF_ variables),
+// pkg/services/provisioning/dashboards (file provider).
 // Standalone Grafana double, for a stand-in container or a developer's shell:
 //   node test/doubles/grafana/main.ts --listen 0.0.0.0:3000 [--token T] [--user U --password P]
 //     [--dashboards-dir DIR]   (every *.json in DIR is provisioned as a dashboard, as Grafana's file provider does)

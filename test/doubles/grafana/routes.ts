@@ -1,3 +1,5 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: pkg/api/annotations.go, pkg/api/dashboard.go,
+// pkg/api/datasources.go, pkg/api/health.go.
 // The Grafana double's HTTP routes with Grafana's answer shapes: annotations (create, patch, find,
 // get, delete), dashboards (/api/dashboards/db answers an integer id and a slug, as the server does,
 // not the spec's string id and title), data sources, and /api/health. Errors are JSON {"message"}.

@@ -1,3 +1,5 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: pkg/services/contexthandler (token and basic auth),
+// pkg/api/response.
 // The Grafana double as an HTTP server: routes.ts answers; this file adds authentication (service
 // account token as Bearer, or basic auth; /api/health needs none), request and write counters, and
 // outage scripting (refuse connections, database failing, stall, fail the next N requests).

@@ -1,5 +1,11 @@
+// Server: Grafana 11.5.2, grafana/grafana. Follows: pkg/services/annotations/models.go (ItemDTO),
+// pkg/services/annotations/annotationsimpl/xorm_store.go.
 // The Grafana double's store: annotations (organisation-wide or on a dashboard), dashboards and data
 // sources, with Grafana's answer shapes. Node built-ins only (runs in a stand-in container).
+// Follows Grafana 11.5.2: pkg/services/annotations/models.go (ItemDTO), pkg/services/tag/model.go
+// (ParseTagPairs), pkg/services/annotations/annotationsimpl/xorm_store.go (search by tag pairs).
+
+import { hasPair, parseTagPairs } from "./tags.ts";
 
 export interface Annotation {
   id: number;
@@ -136,9 +142,10 @@ export class GrafanaState {
         if (query.from !== undefined && a.timeEnd < query.from) return false;
         if (query.to !== undefined && a.time > query.to) return false;
         if (query.tags.length === 0) return true;
-        return query.matchAny
-          ? query.tags.some((t) => a.tags.includes(t))
-          : query.tags.every((t) => a.tags.includes(t));
+        // Matched by tag pairs, as Grafana's annotation_tag join does (tags.ts).
+        const have = parseTagPairs(a.tags);
+        const wanted = parseTagPairs(query.tags);
+        return query.matchAny ? wanted.some((t) => hasPair(have, t)) : wanted.every((t) => hasPair(have, t));
       })
       .sort((x, y) => y.time * 1000 + y.timeEnd - (x.time * 1000 + x.timeEnd) || y.id - x.id)
       .slice(0, query.limit);
@@ -195,21 +202,16 @@ export class GrafanaState {
 }
 
 /**
- * An annotation as Grafana's API shows it (ItemDTO): every field is `omitempty`, so zero values
- * (alertId 0, panelId 0, empty tags, an organisation annotation's nil dashboardUID) are absent.
+ * An annotation as Grafana 11.5.2's API shows it (ItemDTO, pkg/services/annotations/models.go): no
+ * field is `omitempty`, so every field is always there: `alertId: 0`, `panelId: 0`, `tags: []`, and an
+ * organisation annotation's `dashboardUID` (a nil *string) is `null`.
  */
 export function itemDto(annotation: Annotation): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(annotation)) {
-    const empty =
-      value === 0 ||
-      value === "" ||
-      value === null ||
-      (Array.isArray(value) && value.length === 0) ||
-      (key === "data" && typeof value === "object" && value !== null && Object.keys(value).length === 0);
-    if (!empty) out[key] = value;
-  }
-  return out;
+  return {
+    ...annotation,
+    dashboardUID: annotation.dashboardUID === "" ? null : annotation.dashboardUID,
+    tags: [...annotation.tags],
+  };
 }
 
 export function slugify(title: string): string {

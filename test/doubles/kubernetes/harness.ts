@@ -1,3 +1,5 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: see server.ts; driven by
+// @kubernetes/client-node 2.0.1.
 // Test harness: the API double on loopback, a KubernetesSource on the real client pointed at it
 // (short stall and backoff settings), the keys it announces, and a bounded wait.
 import type { ResourceKey } from "../../../src/api/resources.ts";

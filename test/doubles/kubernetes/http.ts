@@ -1,3 +1,5 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows:
+// staging/src/k8s.io/apiserver/pkg/endpoints/handlers (list paging, Status replies).
 // HTTP plumbing of the Kubernetes API double: paths, paged lists, bodies, JSON and Status replies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { API_VERSION, ApiFailure, GROUP, type KubeState, RESOURCES, statusObject, VERSION } from "./state.ts";

@@ -1,3 +1,4 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: see each module's header.
 export type { KubeHarness } from "./harness.ts";
 export { mlopsStack, startHarness, trainingJob, until } from "./harness.ts";
 export { pluralOf } from "./http.ts";

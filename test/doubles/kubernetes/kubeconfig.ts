@@ -1,3 +1,5 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: staging/src/k8s.io/client-
+// go/tools/clientcmd/api/types.go.
 // A kubeconfig file for the API double, as `mlopsctl run --source kubernetes --kubeconfig` reads it.
 import { writeFileSync } from "node:fs";
 import { stringify } from "yaml";

@@ -1,3 +1,4 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: see server.ts.
 // The Kubernetes API double as a process, for trying `mlopsctl run --source kubernetes` by hand:
 //   node test/doubles/kubernetes/main.ts --kubeconfig /tmp/double.kubeconfig [--token T] [--apply FILE.yaml]
 // prints the URL, writes a kubeconfig pointing at it, creates the documents of --apply, serves until killed.

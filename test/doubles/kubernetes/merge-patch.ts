@@ -1,3 +1,5 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: RFC 7386,
+// staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patch.go.
 // RFC 7386 MergePatch(target, patch), as the API server applies application/merge-patch+json.
 // Written apart from the source's patch builder so that each checks the other.
 

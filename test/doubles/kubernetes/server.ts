@@ -1,3 +1,6 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows:
+// staging/src/k8s.io/apiserver/pkg/endpoints/handlers (get, list, create, update, patch, delete, watch),
+// staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource.
 // A Kubernetes API double on node:http for the two mlops.dev/v1alpha1 custom resources, speaking the
 // API server's wire format: lists with metadata.resourceVersion, watches as JSON lines (ADDED,
 // MODIFIED, DELETED, BOOKMARK; a too-old version is an ERROR event with a 410 Expired Status), one

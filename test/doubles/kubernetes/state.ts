@@ -1,3 +1,6 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows:
+// staging/src/k8s.io/apiextensions-apiserver/pkg/registry/customresource/strategy.go (generation, status),
+// staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go (410 Expired).
 // What the Kubernetes API double stores: custom objects of the mlops.dev/v1alpha1 resources, one
 // resourceVersion counter for all (as etcd's revision), and a small window of watch events: a watch
 // from a version older than the window is answered "410 Gone" (reason Expired), as the API server's

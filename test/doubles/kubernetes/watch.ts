@@ -1,3 +1,6 @@
+// Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows:
+// staging/src/k8s.io/apiserver/pkg/storage/cacher/watch_cache.go,
+// staging/src/k8s.io/apiserver/pkg/endpoints/handlers/watch.go.
 // One watch of the Kubernetes API double: a chunked 200 response of JSON lines. From version N it
 // replays the window's events after N (or, from none or "0", an ADDED event per current object),
 // then follows new ones; a version older than the window is one ERROR event carrying a 410 Expired

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/structs/structs.go
+// (Job.Canonicalize), nomad/job_endpoint.go (Register).
 // What a Nomad server fills in on a registered job (so that reads differ from what was sent, as on a
 // real server, and a client that diffs raw JSON would update forever).
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: drivers/docker/driver.go,
+// drivers/docker/coordinator.go.
 // A Docker-backed executor for the Nomad double: each placed allocation's first task runs as a real
 // container on the local engine (the socket the stand-in Nomad gets, as a real Nomad client would),
 // with the docker driver's image, command, args, env and network_mode; its exit becomes the
@@ -78,8 +80,7 @@ export class DockerExecutor implements Executor {
   async #run(handle: AllocHandle): Promise<void> {
     const group = handle.job?.TaskGroups.find((g) => g.Name === handle.alloc.TaskGroup);
     const task = group?.Tasks[0];
-    if (!task || task.Driver !== "docker")
-      throw new Error(`allocation ${handle.alloc.ID} has no docker task`);
+    if (task?.Driver !== "docker") throw new Error(`allocation ${handle.alloc.ID} has no docker task`);
     const config = task.Config as {
       image?: string;
       command?: string;
@@ -106,8 +107,11 @@ export class DockerExecutor implements Executor {
         HostConfig: { ...(config.network_mode ? { NetworkMode: config.network_mode } : {}), Init: true },
       },
     );
-    if (created.status === 404) throw new Error(`Failed to pull \`${config.image}\`: image not found`);
-    if (created.status !== 201) throw new Error(`creating the container: ${created.body.trim()}`);
+    // The words of Nomad's docker driver: a missing image is a pull failure (coordinator.go), any other
+    // create error (a missing network is also a 404) is "failed to create container" (driver.go).
+    if (created.status === 404 && /No such image/i.test(created.body))
+      throw new Error(`Failed to pull \`${config.image}\`: ${engineMessage(created.body)}`);
+    if (created.status !== 201) throw new Error(`failed to create container: ${engineMessage(created.body)}`);
     const id = (JSON.parse(created.body) as { Id: string }).Id;
     this.#containers.set(handle.alloc.ID, id);
     const started = await this.#call("POST", `/containers/${id}/start`);
@@ -137,5 +141,13 @@ export class DockerExecutor implements Executor {
     await Promise.all(
       ids.map((id) => this.#call("DELETE", `/containers/${id}?force=1`).catch(() => undefined)),
     );
+  }
+}
+
+function engineMessage(body: string): string {
+  try {
+    return (JSON.parse(body) as { message?: string }).message ?? body.trim();
+  } catch {
+    return body.trim();
   }
 }

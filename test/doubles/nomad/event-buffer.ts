@@ -1,5 +1,14 @@
-// Nomad's event broker as clients see it: frames `{"Index":N,"Events":[...]}` per index, a small
-// buffer (100 events by default) from which a reconnecting subscriber resumes, and live fan-out.
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/stream/event_buffer.go,
+// nomad/stream/event_broker.go, nomad/stream/subscription.go.
+// Nomad 1.9.6's event broker as subscribers see it (nomad/stream/event_buffer.go, event_broker.go,
+// subscription.go): one item per raft index holding that index's events (`{"Index":N,"Events":[...]}`),
+// a buffer of the newest `size` items (event_buffer_size, default 100: items, not events), and where a
+// subscription starts:
+// - no `index` (or 0): at the oldest buffered item (Subscribe takes eventBuf.Head());
+// - `index=N`: at the item with index N if buffered, else the next one after N (StartAtClosest);
+//   N older than the buffer starts at its oldest item; N past the newest starts AT the newest item.
+// Events are filtered per subscriber by topic and by the namespaces fixed at subscribe time
+// (filter in subscription.go: an event whose Namespace is set and not among them is dropped).
 import type { NomadEvent } from "../../../src/clients/nomad/types.ts";
 
 export interface Frame {
@@ -13,30 +22,35 @@ export class EventBuffer {
   readonly #size: number;
   readonly #frames: Frame[] = [];
   readonly #listeners = new Set<Listener>();
-  #count = 0;
 
   constructor(size: number) {
-    this.#size = size;
+    this.#size = Math.max(1, size);
   }
 
   publish(index: number, events: NomadEvent[]): void {
     if (events.length === 0) return;
     const frame = { Index: index, Events: events };
     this.#frames.push(frame);
-    this.#count += events.length;
-    while (this.#count > this.#size && this.#frames.length > 1) {
-      this.#count -= this.#frames.shift()?.Events.length ?? 0;
-    }
+    if (this.#frames.length > this.#size) this.#frames.splice(0, this.#frames.length - this.#size);
     for (const listener of this.#listeners) listener(frame);
   }
 
-  /** Buffered frames at or after `index` (what a resuming subscriber gets first). */
-  since(index: number): Frame[] {
-    return this.#frames.filter((f) => f.Index >= index);
+  /** The buffered items a subscription starting at `index` (0: none given) receives first. */
+  startAt(index: number): Frame[] {
+    if (index <= 0) return [...this.#frames];
+    const at = this.#frames.findIndex((f) => f.Index >= index);
+    if (at >= 0) return this.#frames.slice(at);
+    const newest = this.#frames.at(-1);
+    return newest ? [newest] : [];
   }
 
   oldestIndex(): number | undefined {
     return this.#frames[0]?.Index;
+  }
+
+  /** Drops every buffered item (a server whose state was reset starts with an empty broker). */
+  clear(): void {
+    this.#frames.length = 0;
   }
 
   subscribe(listener: Listener): () => void {
@@ -45,14 +59,23 @@ export class EventBuffer {
   }
 }
 
-/** Topic filter as Nomad takes it: `Job:*`, `Job:<id>`, `Allocation:*`, `*`. */
-export function topicFilter(topics: readonly string[], namespace: string): (event: NomadEvent) => boolean {
+/**
+ * Topic and namespace filter as Nomad applies it: topics `Job:*`, `Job:<id>`, `Allocation:*`, `*`
+ * (a key matches the event's Key or one of its FilterKeys); `namespaces` is the list the request's
+ * namespace was expanded to when the stream was opened (`*` → the namespaces that existed then:
+ * nomad/event_endpoint.go validateACL). An event without a namespace passes.
+ */
+export function topicFilter(
+  topics: readonly string[],
+  namespaces: readonly string[],
+): (event: NomadEvent) => boolean {
   const parsed = topics.map((t) => {
     const [topic = "*", key = "*"] = t.split(":");
     return { topic, key };
   });
+  const allowed = new Set(namespaces);
   return (event) => {
-    if (namespace !== "*" && event.Namespace !== namespace) return false;
+    if (event.Namespace && !allowed.has(event.Namespace)) return false;
     return parsed.some(
       (p) =>
         (p.topic === "*" || p.topic === event.Topic) &&

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows:
+// client/allocrunner/taskrunner/task_runner.go (task states).
 // How the Nomad double runs allocations. The default does nothing by itself (tests script every
 // move through NomadDouble.lifecycle); the simulated executor moves allocations pending → running
 // on its own (and optionally to an exit), so a stand-in Nomad in a container shows real movement.

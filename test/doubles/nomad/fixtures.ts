@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: api/jobs.go (the job shapes the
+// fixtures build).
 // Fixture builders for Nomad scheduler tests (type-only imports from src: still node built-ins only).
 import type { TrainingJobSpec } from "../../../src/api/resources.ts";
 import type { RunRequest } from "../../../src/scheduler/port.ts";

@@ -1,3 +1,4 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: see each module's header.
 export type { Frame } from "./event-buffer.ts";
 export { EventBuffer, topicFilter } from "./event-buffer.ts";
 export type { AllocHandle, Executor, SimulatedOptions } from "./executor.ts";

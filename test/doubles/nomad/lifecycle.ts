@@ -1,3 +1,6 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows:
+// client/allocrunner/taskrunner/restarts/restarts.go, nomad/structs/structs.go (TaskEvent,
+// RescheduleTracker).
 // Moves allocations through pending → running → complete/failed the way a Nomad client reports it:
 // task events (Started, Terminated with ExitCode and Details.oom_killed, Restarting, Not Restarting,
 // Driver Failure), restarts that reuse the allocation under the group's RestartPolicy, reschedules

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/http.go (listener),
+// see server.ts.
 // Runs the Nomad double as a standalone server (also inside a container image: node built-ins only):
 //   node test/doubles/nomad/main.ts --listen 0.0.0.0:4646 [--consul http://host:8500] [--auto-run]
 //     [--run-for-ms N] [--token T] [--version 1.9.7] [--namespace ns]... [--agent-config file.hcl]

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: scheduler/feasible.go,
+// scheduler/stack.go, scheduler/rank.go, nomad/structs/structs.go (AllocMetric).
 // The double's scheduler, as far as placement goes, after Nomad v1.9.6 scheduler/feasible.go and
 // scheduler/stack.go. Each node has what its agent configuration gives it: the host volumes declared
 // in `client { host_volume "name" { path, read_only } }` and the device groups a device plugin

@@ -1,7 +1,11 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/job_endpoint.go,
+// command/agent/namespace_endpoint.go, nomad/job_endpoint.go, nomad/structs/structs.go
+// (JobRegisterResponse, JobDeregisterResponse).
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
 import type { NomadJob } from "../../../src/clients/nomad/types.ts";
 import { withServerDefaults } from "./defaults.ts";
+import { addNamespace, deleteNamespace } from "./namespaces.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
 import { groupUpdated } from "./updates.ts";
 import { allocStub, fullAlloc } from "./wire.ts";
@@ -56,14 +60,44 @@ export const routes: Route[] = [
     handle: () => ({ status: 200, body: "127.0.0.1:4647" }),
   },
   {
+    // A blocking query on the namespaces table (nomad/namespace_endpoint.go ListNamespaces).
     method: "GET",
     pattern: /^\/v1\/namespaces$/,
     name: "/v1/namespaces",
+    table: "namespaces",
     handle: ({ state }) => ({
       status: 200,
-      body: [...state.namespaces]
-        .sort()
-        .map((Name) => ({ Name, Description: "", CreateIndex: 1, ModifyIndex: 1 })),
+      body: [...state.namespaces].sort().map((Name) => ({
+        Name,
+        Description: "",
+        Quota: "",
+        Meta: null,
+        CreateIndex: 1,
+        ModifyIndex: 1,
+      })),
+    }),
+  },
+  {
+    // command/agent/namespace_endpoint.go: PUT or POST /v1/namespace with the namespace as body.
+    method: "PUT",
+    pattern: /^\/v1\/namespace$/,
+    name: "/v1/namespace",
+    write: true,
+    handle: ({ state, body }) => {
+      const name = (body as { Name?: string } | undefined)?.Name;
+      if (!name) return { status: 400, body: "Namespace name must be specified" };
+      return { status: 200, body: null, headers: { "X-Nomad-Index": String(addNamespace(state, name)) } };
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: /^\/v1\/namespace\/([^/]+)$/,
+    name: "/v1/namespace/:name",
+    write: true,
+    handle: ({ state, params }) => ({
+      status: 200,
+      body: null,
+      headers: { "X-Nomad-Index": String(deleteNamespace(state, params[0] ?? "")) },
     }),
   },
   { method: "GET", pattern: /^\/v1\/jobs$/, name: "/v1/jobs", table: "jobs", handle: listJobs },
@@ -85,11 +119,22 @@ export const routes: Route[] = [
     name: "/v1/job/:id",
     write: true,
     handle: ({ state, params, namespace, url }) => {
+      // structs.JobDeregisterResponse. An unknown job is not an error: Job.Deregister returns at once,
+      // the reply zero-valued (EvalID "", indexes 0) and X-Nomad-Index 0 (nomad/job_endpoint.go,
+      // command/agent/job_endpoint.go jobDelete).
       const purge = url.searchParams.get("purge") === "true";
       const { evalId, index } = state.deregister(namespace, params[0] ?? "", purge);
       return {
         status: 200,
-        body: { EvalID: evalId, EvalCreateIndex: index, JobModifyIndex: index, ...queryMeta(index) },
+        body: {
+          EvalID: evalId,
+          EvalCreateIndex: evalId ? index : 0,
+          JobModifyIndex: index,
+          VolumeEvalID: "",
+          VolumeEvalIndex: 0,
+          ...queryMeta(index),
+        },
+        ...(index === 0 ? { headers: { "X-Nomad-Index": "0" } } : {}),
       };
     },
   },
@@ -141,6 +186,7 @@ export const routes: Route[] = [
   },
 ];
 
+/** structs.JobRegisterResponse: EvalID, EvalCreateIndex, JobModifyIndex, Warnings and QueryMeta. */
 function register({ state, params, body, url }: RouteContext): RouteResult {
   const request = body as { Job?: NomadJob; EnforceIndex?: boolean; JobModifyIndex?: number } | undefined;
   const job = request?.Job;

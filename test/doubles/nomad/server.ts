@@ -1,3 +1,6 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/http.go (wrap,
+// errCodeFromHandler, setIndex), nomad/rpc.go + helper/pool/pool.go (forwarded errors),
+// nomad/blocked_evals.go.
 // An in-process Nomad API double on node:http, honest to the wire: real paths and status codes,
 // X-Nomad-Index / X-Nomad-KnownLeader / X-Nomad-LastContact headers, blocking queries (?index=&wait=),
 // plain-text errors, 403 for a bad token when ACLs are on, the event stream (ndjson, `{}` heartbeats,
@@ -6,13 +9,14 @@
 // away; `writes` counts write calls. Node built-ins only, so it also runs inside a container image.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import { topicFilter } from "./event-buffer.ts";
+import { type OpenStream, serveEventStream } from "./event-stream.ts";
 import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
 import { Lifecycle } from "./lifecycle.ts";
+import { addNamespace } from "./namespaces.ts";
 import type { DoubleNode } from "./placement.ts";
 import { routes } from "./routes.ts";
 import { ServiceRegistrar, type ServicesHook } from "./services.ts";
-import { NomadDoubleError, NomadState } from "./state.ts";
+import { NomadDoubleError, NomadState, type Table } from "./state.ts";
 import { key } from "./wire.ts";
 
 export interface NomadDoubleOptions {
@@ -30,6 +34,12 @@ export interface NomadDoubleOptions {
   namespaces?: readonly string[];
   /** Client nodes (default: one node without host volumes or devices). */
   nodes?: readonly DoubleNode[];
+  /**
+   * Answer as an agent that forwards writes to the leader (a client agent or a follower server:
+   * nomad/rpc.go forwardLeader): errors returned over RPC read `rpc error: <message>`
+   * (helper/pool/pool.go) and stay 500 (command/agent/http.go errCodeFromHandler).
+   */
+  forwarded?: boolean;
 }
 
 export type Outage = "none" | "refuse" | "error" | "stall";
@@ -49,10 +59,12 @@ export class NomadDouble {
   readonly services: ServiceRegistrar;
   readonly requests: RequestRecord[] = [];
   writes = 0;
+  /** See NomadDoubleOptions.forwarded; may be switched at any time. */
+  forwarded: boolean;
   readonly #options: NomadDoubleOptions;
   readonly #executor: Executor;
   readonly #sockets = new Set<Socket>();
-  readonly #streams = new Set<{ res: ServerResponse; stalled: boolean }>();
+  readonly #streams = new Set<OpenStream>();
   readonly #held = new Set<ServerResponse>();
   #server: Server | undefined;
   #port = 0;
@@ -61,6 +73,7 @@ export class NomadDouble {
 
   constructor(options: NomadDoubleOptions = {}) {
     this.#options = options;
+    this.forwarded = options.forwarded ?? false;
     this.state = new NomadState(options.eventBufferSize ?? 100);
     if (options.version) this.state.version = options.version;
     if (options.nodes) this.state.cluster.nodes = [...options.nodes];
@@ -102,6 +115,16 @@ export class NomadDouble {
 
   failNext(count: number, status = 500, body = "No cluster leader"): void {
     this.#failures = { count, status, body };
+  }
+
+  /** Creates a namespace, as `nomad namespace apply` does (blocking queries on /v1/namespaces wake). */
+  addNamespace(name: string): void {
+    addNamespace(this.state, name);
+  }
+
+  /** The namespaces each open event stream was subscribed with (`*` expanded when it opened). */
+  streamNamespaces(): (readonly string[])[] {
+    return [...this.#streams].map((s) => s.namespaces);
   }
 
   /** Closes every open event stream (subscribers see the connection end). */
@@ -219,7 +242,10 @@ export class NomadDouble {
     const namespace = url.searchParams.get("namespace") || "default";
     if (method === "GET" && url.pathname === "/v1/event/stream") {
       this.requests.push({ method, route: "/v1/event/stream", path: url.pathname, query: url.search });
-      return this.#eventStream(res, url);
+      return serveEventStream(res, url, this.state, this.#streams, {
+        ...(this.#options.heartbeatMs !== undefined ? { heartbeatMs: this.#options.heartbeatMs } : {}),
+        headers: headers(this.state.index),
+      });
     }
     const logs = /^\/v1\/client\/fs\/logs\/([^/]+)$/.exec(url.pathname);
     if (method === "GET" && logs) {
@@ -262,7 +288,8 @@ export class NomadDouble {
           version: this.#options.version ?? "1.9.7",
         });
         const index = route.table ? this.state.tableIndex(route.table) : this.state.index;
-        if (result.status >= 300) return plain(res, result.status, String(result.body));
+        if (result.status >= 300)
+          return plain(res, result.status, this.#rpcError(result.status, String(result.body)));
         res.writeHead(result.status, {
           "content-type": "application/json",
           ...headers(index),
@@ -270,13 +297,19 @@ export class NomadDouble {
         });
         res.end(JSON.stringify(result.body));
       } catch (error) {
-        if (error instanceof NomadDoubleError) return plain(res, error.status, error.message);
+        if (error instanceof NomadDoubleError)
+          return plain(res, error.status, this.#rpcError(error.status, error.message));
         throw error;
       }
       return;
     }
     const known = routes.some((r) => r.pattern.test(url.pathname));
     plain(res, known ? 405 : 404, known ? "Invalid method" : "Invalid URL");
+  }
+
+  /** A 500 is an error the server's RPC handler returned; forwarded, it gains pool.go's prefix. */
+  #rpcError(status: number, message: string): string {
+    return this.forwarded && status === 500 ? `rpc error: ${message}` : message;
   }
 
   #acl(req: IncomingMessage): string | undefined {
@@ -289,7 +322,7 @@ export class NomadDouble {
     return tokens.includes(token) ? undefined : "ACL token not found";
   }
 
-  async #block(table: "jobs" | "allocs" | "evals", index: number, wait: string | null): Promise<void> {
+  async #block(table: Table, index: number, wait: string | null): Promise<void> {
     if (this.state.tableIndex(table) > index) return;
     const ms = Math.min(parseWait(wait ?? "5m"), 600_000);
     await new Promise<void>((resolve) => {
@@ -300,33 +333,6 @@ export class NomadDouble {
       };
       const timer = setTimeout(done, ms);
       this.state.changes.on(table, done);
-    });
-  }
-
-  #eventStream(res: ServerResponse, url: URL): void {
-    const topics = url.searchParams.getAll("topic");
-    const accept = topicFilter(
-      topics.length > 0 ? topics : ["*"],
-      url.searchParams.get("namespace") || "default",
-    );
-    const from = Number(url.searchParams.get("index") ?? 0);
-    res.writeHead(200, { "content-type": "application/json", ...headers(this.state.index) });
-    const stream = { res, stalled: false };
-    this.#streams.add(stream);
-    const send = (frame: { Index: number; Events: unknown[] }) => {
-      if (stream.stalled) return;
-      const events = (frame.Events as Parameters<typeof accept>[0][]).filter(accept);
-      if (events.length > 0) res.write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
-    };
-    if (from > 0) for (const frame of this.state.events.since(from)) send(frame);
-    const unsubscribe = this.state.events.subscribe(send);
-    const heartbeat = setInterval(() => {
-      if (!stream.stalled) res.write("{}\n");
-    }, this.#options.heartbeatMs ?? 10_000);
-    res.on("close", () => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      this.#streams.delete(stream);
     });
   }
 

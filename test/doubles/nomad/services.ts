@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows:
+// command/agent/consul/service_client.go (service IDs, external-source meta).
 // Like a Nomad client with `provider = "consul"`: each running allocation's declared services are
 // registered in Consul (ID `_nomad-task-<alloc>-<task>-<service>-<port>`, meta external-source=nomad)
 // and deregistered when it stops. Through a hook (an in-process Consul double) or by HTTP to any

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/job_endpoint.go (Register
+// check-and-set, Deregister), nomad/state/state_store.go (indexes, namespaces).
 // The Nomad double's state: namespaces, jobs with versions, evaluations and allocations, one raft-like
 // index with per-table indexes for blocking queries, and the event buffer. Behaves like a Nomad
 // server where the operator can see it: registering an unchanged job is a no-op, check-and-set
@@ -20,7 +22,7 @@ import type { DoubleNode } from "./placement.ts";
 import { destructiveChange } from "./updates.ts";
 import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
-export type Table = "jobs" | "allocs" | "evals";
+export type Table = "jobs" | "allocs" | "evals" | "namespaces";
 
 export class NomadDoubleError extends Error {
   readonly status: number;
@@ -54,7 +56,7 @@ export class NomadState {
   /** Allocation → CreateIndex of the job instance it belongs to. */
   readonly #instance = new Map<string, number>();
   readonly #evalsByJob = new Map<string, Set<string>>();
-  readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1 };
+  readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1, namespaces: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
   /** Called when an allocation must stop (new version, job stopped or purged). */
@@ -135,13 +137,13 @@ export class NomadState {
     return { job, evalId: evaluation.ID, changed };
   }
 
-  /** Stop (kept as dead, Stop=true) or purge (removed: reads answer 404). Unknown jobs are fine. */
+  /**
+   * Stop (kept as dead, Stop=true) or purge (removed: reads answer 404). An unknown job changes
+   * nothing: no evaluation, no index (nomad/job_endpoint.go Deregister returns when the job is nil).
+   */
   deregister(namespace: string, id: string, purge: boolean): { evalId: string; index: number } {
     const record = this.jobs.get(key(namespace, id));
-    if (!record) {
-      const evalId = randomUUID();
-      return { evalId, index: this.bump(["evals"]) };
-    }
+    if (!record) return { evalId: "", index: 0 };
     const job = record.job;
     for (const alloc of this.jobAllocs(namespace, id)) {
       if (alloc.DesiredStatus === "run") this.#stopAlloc(alloc, "alloc not needed since job was stopped");

@@ -1,3 +1,5 @@
+// Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/structs/structs.go
+// (Allocation.Stub, JobListStub), scheduler/util.go (tasksUpdated), nomad/state/events.go.
 // The shapes the Nomad double serves, as a Nomad server writes them: allocations (list stubs and full
 // objects), task events, job list stubs, event-stream events; plus the comparisons Nomad makes on a
 // re-registration (canonical submission). Node built-ins only.

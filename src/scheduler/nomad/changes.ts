@@ -1,0 +1,299 @@
+// The keys of TrainingJobs whose Nomad jobs changed outside the operator, from ONE event stream for all
+// namespaces, and what that stream cannot see by itself:
+// - `namespace=*` is expanded by Nomad when the stream opens, to the namespaces that exist then
+//   (nomad/event_endpoint.go validateACL; nomad/stream/subscription.go filter): a namespace created
+//   later gets no events. The namespace list is watched (a blocking query on /v1/namespaces, at most
+//   one list per second) and the stream re-opened, with a re-list, when the set of names changes or a
+//   job is registered in a namespace the stream does not cover.
+// - A TrainingJob whose namespace does not exist yet is woken when the namespace appears.
+// - After a reconnect or an index reset the server's small buffer may have lost events: the re-list
+//   reports every owned job listed, and every job known here that the list no longer has (deleted or
+//   purged while the stream was down, or gone with a reset server).
+import type { Logger } from "pino";
+import { Observable, type Subscriber, type Subscription } from "rxjs";
+import type { ResourceKey } from "../../api/resources.ts";
+import type { NomadClient } from "../../clients/nomad/client.ts";
+import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
+import type { NomadAllocation, NomadEvaluation, NomadJob } from "../../clients/nomad/types.ts";
+import { META } from "./meta.ts";
+
+export interface Listed {
+  /** namespace/jobId → key of every owned TrainingJob job listed. */
+  readonly owned: ReadonlyMap<string, ResourceKey>;
+  readonly index: number;
+}
+
+export interface ChangeFeedOptions {
+  readonly client: NomadClient;
+  readonly ownerId: string;
+  /** Lists the owned jobs (the scheduler's filter-with-fallback list). */
+  readonly list: () => Promise<Listed>;
+  readonly events?: EventStreamOptions;
+  readonly log?: Logger;
+  /** Least time between two namespace lists; default 1 s. */
+  readonly namespaceListMs?: number;
+  /** Longest wait of one blocking namespace query; default 5 min. */
+  readonly namespaceWaitMs?: number;
+  /** Topics of the stream (default Job:* and Allocation:*). */
+  readonly topics?: readonly string[];
+  /** An Evaluation event of an owned job (namespace/jobId): true when it should wake the resource. */
+  readonly onEvaluation?: (where: string, evaluation: NomadEvaluation) => boolean;
+}
+
+interface Namespace {
+  Name: string;
+}
+
+export class ChangeFeed {
+  /** namespace/jobId → key of the owned jobs known here (small: keys only). */
+  readonly owned = new Map<string, ResourceKey>();
+  readonly #options: ChangeFeedOptions;
+  /** namespace → keys whose job could not be registered because the namespace did not exist. */
+  readonly #waiting = new Map<string, Set<ResourceKey>>();
+  /** The namespaces the open stream was subscribed with; undefined before the first list. */
+  #covered: ReadonlySet<string> | undefined;
+  #reopen: (() => void) | undefined;
+  /** Aborted to cut the namespace watcher's blocking query short. */
+  #wakeup = new AbortController();
+  /** When each owned job was last learned of outside a list (a counter), so a list never drops it. */
+  readonly #learnedAt = new Map<string, number>();
+  #clock = 0;
+
+  constructor(options: ChangeFeedOptions) {
+    this.#options = options;
+  }
+
+  /** A job of this operator was registered: known from now on; a namespace not covered re-opens. */
+  registered(namespace: string, id: string, key: ResourceKey): void {
+    this.#learn(`${namespace}/${id}`, key);
+    if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
+  }
+
+  forget(namespace: string, id: string): void {
+    this.owned.delete(`${namespace}/${id}`);
+    this.#learnedAt.delete(`${namespace}/${id}`);
+  }
+
+  #learn(where: string, key: ResourceKey): void {
+    this.owned.set(where, key);
+    this.#learnedAt.set(where, ++this.#clock);
+  }
+
+  /** `key` needs `namespace`, which Nomad does not have: it is reported when the namespace appears. */
+  waitForNamespace(namespace: string, key: ResourceKey): void {
+    const keys = this.#waiting.get(namespace) ?? new Set<ResourceKey>();
+    keys.add(key);
+    this.#waiting.set(namespace, keys);
+  }
+
+  observable(): Observable<ResourceKey> {
+    return new Observable<ResourceKey>((subscriber) => {
+      const stop = new AbortController();
+      let stream: Subscription | undefined;
+      let lastIndex = 0;
+      const log = this.#options.log;
+
+      /**
+       * Lists the owned jobs; reports those listed (all, or in `namespaces` only) unless `quiet`, and
+       * every job known here that the list no longer has. Returns the list's index.
+       */
+      const relist = async (report: { quiet?: boolean; namespaces?: ReadonlySet<string> } = {}) => {
+        try {
+          const listedAt = this.#clock;
+          const listed = await this.#options.list();
+          for (const [where, key] of listed.owned) {
+            this.owned.set(where, key);
+            if (report.quiet) continue;
+            if (!report.namespaces || report.namespaces.has(where.slice(0, where.indexOf("/"))))
+              subscriber.next(key);
+          }
+          for (const [where, key] of [...this.owned]) {
+            // Registered or seen in an event while the list was under way: newer than the list.
+            if (listed.owned.has(where) || (this.#learnedAt.get(where) ?? 0) > listedAt) continue;
+            this.forget(...splitWhere(where));
+            subscriber.next(key); // its job went while the stream was away
+          }
+          return listed.index;
+        } catch (error) {
+          log?.warn({ err: error }, "re-listing owned Nomad jobs failed");
+          return undefined;
+        }
+      };
+      const follow = (fromIndex: number) => {
+        stream?.unsubscribe();
+        if (stop.signal.aborted) return;
+        stream = nomadEventStream(this.#options.client, {
+          ...(this.#options.topics ? { topics: this.#options.topics } : {}),
+          ...this.#options.events,
+          ...(fromIndex > 0 ? { fromIndex } : {}),
+          onError: (error) => {
+            log?.warn({ err: error }, "Nomad event stream failed; reconnecting");
+            this.#options.events?.onError?.(error);
+          },
+        }).subscribe({
+          next: (signal) => {
+            if (signal.type === "resync") {
+              if (signal.reset) lastIndex = 0;
+              // The namespace watcher asks afresh too (a reset server's index is below the one it waits on).
+              this.#wakeup.abort();
+              void relist();
+              return;
+            }
+            lastIndex = signal.index;
+            for (const key of this.#keysOf(signal)) subscriber.next(key);
+          },
+          error: (error: unknown) => subscriber.error(error),
+        });
+      };
+      this.#reopen = () => {
+        this.#covered = undefined; // the watcher re-reads the names and re-opens the stream
+        this.#wakeup.abort();
+      };
+
+      const start = async () => {
+        const listedAt = performance.now();
+        const first = await this.#namespaces(stop.signal).catch(() => ({ names: [] as string[], index: 0 }));
+        this.#covered = new Set(first.names);
+        const index = await relist({ quiet: true });
+        lastIndex = index ?? 0;
+        follow(lastIndex);
+        await this.#watchNamespaces(
+          subscriber,
+          stop.signal,
+          { index: first.index, at: listedAt },
+          (names) => {
+            const before = this.#covered;
+            this.#covered = new Set(names);
+            this.#wake(subscriber, names);
+            if (!this.#wildcard || (before && sameSet(before, this.#covered))) return;
+            log?.info({ namespaces: names }, "Nomad namespaces changed; re-subscribing to the event stream");
+            follow(lastIndex);
+            // Events of a namespace the old stream did not cover were dropped by the server.
+            const added = before ? new Set(names.filter((n) => !before.has(n))) : undefined;
+            void relist(added ? { namespaces: added } : {});
+          },
+        );
+      };
+      start().catch((error: unknown) => {
+        if (!stop.signal.aborted) log?.warn({ err: error }, "following Nomad changes failed");
+      });
+      return () => {
+        stop.abort();
+        stream?.unsubscribe();
+        this.#reopen = undefined;
+      };
+    });
+  }
+
+  get #wildcard(): boolean {
+    return (this.#options.events?.namespace ?? "*") === "*";
+  }
+
+  async #namespaces(signal: AbortSignal): Promise<{ names: string[]; index: number }> {
+    const { body, meta } = await this.#options.client.query<Namespace[] | null>(
+      "/v1/namespaces",
+      "/v1/namespaces",
+      { signal },
+    );
+    return { names: (body ?? []).map((n) => n.Name).sort(), index: meta.index };
+  }
+
+  /** Blocking queries on /v1/namespaces, at most one per `namespaceListMs`; `changed` on every answer. */
+  async #watchNamespaces(
+    subscriber: Subscriber<ResourceKey>,
+    stop: AbortSignal,
+    first: { index: number; at: number },
+    changed: (names: string[]) => void,
+  ): Promise<void> {
+    const minMs = this.#options.namespaceListMs ?? 1_000;
+    const waitMs = this.#options.namespaceWaitMs ?? 300_000;
+    let index = first.index;
+    let failures = 0;
+    let started = first.at;
+    while (!stop.aborted && !subscriber.closed) {
+      const pause = minMs * 2 ** Math.min(failures, 5) - (performance.now() - started);
+      if (pause > 0) await sleep(pause, stop);
+      if (stop.aborted) return;
+      started = performance.now();
+      if (this.#wakeup.signal.aborted) {
+        this.#wakeup = new AbortController();
+        index = 0; // woken: answer now, not at the next change
+      }
+      const wake = this.#wakeup.signal;
+      try {
+        const { body, meta } = await this.#options.client.query<Namespace[] | null>(
+          "/v1/namespaces",
+          "/v1/namespaces",
+          { ...(index > 0 ? { index, waitMs } : {}), signal: AbortSignal.any([stop, wake]) },
+        );
+        failures = 0;
+        // An index that went back (a reset server) starts the blocking query over.
+        index = meta.index < index ? 0 : meta.index;
+        changed((body ?? []).map((n) => n.Name).sort());
+      } catch (error) {
+        if (stop.aborted) return;
+        if (!wake.aborted) {
+          failures++;
+          this.#options.log?.debug({ err: error }, "listing Nomad namespaces failed");
+        }
+      }
+    }
+  }
+
+  #wake(subscriber: Subscriber<ResourceKey>, names: readonly string[]): void {
+    for (const name of names) {
+      const keys = this.#waiting.get(name);
+      if (!keys) continue;
+      this.#waiting.delete(name);
+      for (const key of keys) subscriber.next(key);
+    }
+  }
+
+  #keysOf(signal: Extract<StreamSignal, { type: "events" }>): ResourceKey[] {
+    const keys = new Set<ResourceKey>();
+    for (const event of signal.events) {
+      if (event.Topic === "Job") {
+        const job = event.Payload.Job as NomadJob | undefined;
+        const meta = job?.Meta ?? {};
+        const key = meta[META.key];
+        if (!job || meta[META.ownerId] !== this.#options.ownerId || !key?.startsWith("TrainingJob/"))
+          continue;
+        if (event.Type === "JobDeregistered" && job.Stop !== true) this.forget(job.Namespace, job.ID);
+        else this.#learn(`${job.Namespace}/${job.ID}`, key as ResourceKey);
+        keys.add(key as ResourceKey);
+      } else if (event.Topic === "Allocation") {
+        const alloc = event.Payload.Allocation as NomadAllocation | undefined;
+        const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
+        const key = jobId ? this.owned.get(`${alloc?.Namespace ?? event.Namespace}/${jobId}`) : undefined;
+        if (key) keys.add(key);
+      } else if (event.Topic === "Evaluation") {
+        const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
+        const where = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";
+        const key = this.owned.get(where);
+        if (evaluation && key && this.#options.onEvaluation?.(where, evaluation)) keys.add(key);
+      }
+    }
+    return [...keys];
+  }
+}
+
+function splitWhere(where: string): [string, string] {
+  const slash = where.indexOf("/");
+  return [where.slice(0, slash), where.slice(slash + 1)];
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}

@@ -5,7 +5,10 @@
 
 export type Phase = "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
 
-/** kstatus conditions every resource carries, plus the job-level ones (as Kubernetes Jobs). */
+/**
+ * kstatus conditions (Ready always; Reconciling and Stalled only while True, abnormal-true as Flux
+ * and kstatus expect), plus the job-level ones (as Kubernetes Jobs).
+ */
 export const CONDITION_TYPES = [
   "Ready",
   "Reconciling",
@@ -130,13 +133,14 @@ export function phaseTableMarkdown(): string {
   const row = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
   return [
     row(["phase", "Ready", "Reconciling", "Stalled", "job condition", "reasons", "meaning"]),
+    // Reconciling and Stalled are written only when True; "—" marks them absent.
     row(["---", "---", "---", "---", "---", "---", "---"]),
     ...PHASES.map((r) =>
       row([
         r.phase,
         r.ready,
-        r.reconciling,
-        r.stalled,
+        present(r.reconciling),
+        present(r.stalled),
         r.jobCondition ?? "—",
         r.reasons.join(", "),
         r.meaning,
@@ -145,11 +149,16 @@ export function phaseTableMarkdown(): string {
     row([
       "(any)",
       INVALID_SPEC_ROW.ready,
-      INVALID_SPEC_ROW.reconciling,
-      INVALID_SPEC_ROW.stalled,
+      present(INVALID_SPEC_ROW.reconciling),
+      present(INVALID_SPEC_ROW.stalled),
       "—",
       INVALID_SPEC_ROW.reason,
       INVALID_SPEC_ROW.meaning,
     ]),
   ].join("\n");
+}
+
+/** An abnormal-true condition's cell: True, or "—" (absent). */
+function present(status: "True" | "False"): string {
+  return status === "True" ? "True" : "—";
 }

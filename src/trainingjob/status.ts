@@ -38,18 +38,11 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   const conditions: ConditionInput[] = [];
   const stalled = input.blocker?.stalled === true || row.stalled === "True";
   conditions.push({ type: "Ready", status: row.ready, reason, message });
-  conditions.push({
-    type: "Reconciling",
-    status: !stalled && row.reconciling === "True" ? "True" : "False",
-    reason: !stalled && row.reconciling === "True" ? reason : phase,
-    message: !stalled && row.reconciling === "True" ? message : "",
-  });
-  conditions.push({
-    type: "Stalled",
-    status: stalled ? "True" : "False",
-    reason: stalled ? reason : phase,
-    message: stalled ? message : "",
-  });
+  // kstatus's abnormal-true conditions are present only while True (as Flux writes them): a
+  // resource that is neither reconciling nor stalled carries neither.
+  if (stalled) conditions.push({ type: "Stalled", status: "True", reason, message });
+  else if (row.reconciling === "True")
+    conditions.push({ type: "Reconciling", status: "True", reason, message });
   if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
   // While the scheduler cannot place the run (Nomad's FailedTGAllocs): why, as its own condition.
   const blocked = decision?.current?.blocked;

@@ -88,9 +88,15 @@ export interface Scheduler {
    * Idempotent. Throws NotOwned when the object belongs to another owner id.
    */
   submit(run: RunRequest): Promise<void>;
-  /** Stops every replica but keeps the record (suspend, deadline, failure of one replica). */
+  /**
+   * Stops every replica but keeps the record (suspend, deadline, failure of one replica).
+   * Another owner's object under the key is left alone, without an error.
+   */
   stop(key: RunRequest["key"], reason: string): Promise<void>;
-  /** Removes everything the resource owns here (deletion, TTL). Idempotent; 404 is success. */
+  /**
+   * Removes everything the resource owns here (deletion, TTL). Idempotent; 404 is success.
+   * Another owner's object under the key is left alone, without an error.
+   */
   purge(key: RunRequest["key"]): Promise<void>;
   /** Every object here that carries this operator's owner id (orphan cleanup after the first full read). */
   listOwned(ownerId: string): Promise<OwnedRun[]>;

@@ -246,21 +246,24 @@ describe("NomadScheduler against the Nomad double", () => {
     expect((await client.readJob("resnet", "team-a"))?.Meta?.[META.ownerId]).toBe("owner-2");
   });
 
-  it("never touches a job of another owner (NotOwned), nor an unmanaged one", async () => {
+  it("never touches a job of another owner (submit: NotOwned; stop, purge: nothing of ours to do), nor an unmanaged one", async () => {
     const other = new NomadScheduler({ client, ownerId: "owner-2" });
     await other.submit(runRequest({}, { ownerId: "owner-2" }));
     const writes = nomad.writes;
     await expect(scheduler.submit(runRequest())).rejects.toBeInstanceOf(NotOwnedError);
-    await expect(scheduler.stop(key, "suspend")).rejects.toMatchObject({ reason: "NotOwned" });
-    await expect(scheduler.purge(key)).rejects.toMatchObject({ reason: "NotOwned" });
+    await scheduler.stop(key, "suspend");
+    await scheduler.purge(key);
     expect(nomad.writes).toBe(writes);
+    expect(await client.readJob("resnet", "team-a")).toMatchObject({ Stop: false });
     const hand = (await client.readJob("resnet", "team-a")) as NonNullable<
       Awaited<ReturnType<NomadClient["readJob"]>>
     >;
     await client.register({ ...hand, ID: "by-hand", Name: "by-hand", Meta: { team: "x" } });
-    await expect(scheduler.purge({ ...key, name: "by-hand" })).rejects.toThrow(
+    await expect(scheduler.submit(runRequest({}, { key: { ...key, name: "by-hand" } }))).rejects.toThrow(
       /not managed by mlops-operator/,
     );
+    await scheduler.purge({ ...key, name: "by-hand" });
+    expect(await client.readJob("by-hand", "team-a")).toMatchObject({ Meta: { team: "x" } });
   });
 
   it.each([

@@ -4,6 +4,8 @@
 //   live job already carries this run and spec (idempotent: no write), else register with
 //   check-and-set on the JobModifyIndex just read (a concurrent change is retried from a fresh read);
 // - stop: deregister without purge (the job stays, dead and Stop=true); purge: with purge (404 is done);
+//   a job of another owner id (or one made by hand) under the name is left alone, and the call is
+//   done: it owns nothing here (a deleted resource's finalizer must not stall on another's job);
 // - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
 //   reconnect, every owned job's key (re-list), because the server's event buffer is small, and the
 //   namespace list watched so the stream covers namespaces created later (changes.ts);
@@ -181,8 +183,7 @@ export class NomadScheduler implements Scheduler {
   async stop(key: TrainingJobKey, reason: string): Promise<void> {
     const { id, namespace } = where(key);
     const live = await this.#client.readJob(id, namespace);
-    if (!live || live.Stop) return;
-    this.#checkOwner(live, undefined, "stop");
+    if (!live || live.Stop || !this.#owns(live, "stop")) return;
     await this.#client.deregister(id, namespace, { purge: false });
     this.#options.log?.info({ job: id, namespace, reason }, "stopped Nomad job");
   }
@@ -190,8 +191,7 @@ export class NomadScheduler implements Scheduler {
   async purge(key: TrainingJobKey): Promise<void> {
     const { id, namespace } = where(key);
     const live = await this.#client.readJob(id, namespace);
-    if (!live) return;
-    this.#checkOwner(live, undefined, "purge");
+    if (!live || !this.#owns(live, "purge")) return;
     await this.#client.deregister(id, namespace, { purge: true });
     this.#feed.forget(namespace, id);
     this.#failedEvals.forget(`${namespace}/${id}`);
@@ -288,6 +288,17 @@ export class NomadScheduler implements Scheduler {
 
   async close(): Promise<void> {
     if (this.#options.ownsClient) await this.#client.close();
+  }
+
+  /** True when the job carries this scheduler's owner id; else logs that it is left alone. */
+  #owns(job: NomadJob, action: string): boolean {
+    const found = job.Meta?.[META.ownerId];
+    if (found === this.#options.ownerId) return true;
+    this.#options.log?.info(
+      { job: job.ID, namespace: job.Namespace, owner: found ?? null },
+      `not going to ${action} a Nomad job this operator does not own`,
+    );
+    return false;
   }
 
   #checkOwner(job: NomadJob, ownerId: string | undefined, action: string): void {

@@ -2,8 +2,11 @@
 // drivers/docker/coordinator.go.
 // A Docker-backed executor for the Nomad double: each placed allocation's first task runs as a real
 // container on the local engine (the socket the stand-in Nomad gets, as a real Nomad client would),
-// with the docker driver's image, command, args, env and network_mode; its exit becomes the
-// allocation's outcome (OOM from State.OOMKilled). Node built-ins only (it runs in the stand-in
+// with the docker driver's image, entrypoint, command, args, env and network_mode; its exit becomes
+// the allocation's outcome (OOM from State.OOMKilled). As a Nomad client does, `entrypoint` replaces
+// the image's entrypoint, `command` and `args` become the container's Cmd (drivers/docker/driver.go),
+// and the task's env values are interpolated with the allocation's variables (${NOMAD_ALLOC_INDEX};
+// client/taskenv/env.go: an unknown variable is left as written). Node built-ins only (it runs in the stand-in
 // image): the Engine API over the unix socket. Containers carry mlops.dev/nomad-alloc=<alloc id>.
 import { request } from "node:http";
 import type { AllocHandle, Executor } from "./executor.ts";
@@ -83,25 +86,27 @@ export class DockerExecutor implements Executor {
     if (task?.Driver !== "docker") throw new Error(`allocation ${handle.alloc.ID} has no docker task`);
     const config = task.Config as {
       image?: string;
+      entrypoint?: string[];
       command?: string;
       args?: string[];
       network_mode?: string;
     };
     if (!config.image) throw new Error(`task ${task.Name} has no image`);
-    const env = {
-      ...task.Env,
+    const runtime: Record<string, string> = {
       NOMAD_ALLOC_ID: handle.alloc.ID,
       NOMAD_ALLOC_INDEX: /\[(\d+)\]$/.exec(handle.alloc.Name)?.[1] ?? "0",
       NOMAD_JOB_ID: handle.alloc.JobID,
       NOMAD_TASK_NAME: task.Name,
     };
+    const env = { ...interpolated(task.Env ?? {}, runtime), ...runtime };
+    const cmd = config.command ? [config.command, ...(config.args ?? [])] : config.args;
     const created = await this.#call(
       "POST",
       `/containers/create?name=nomad-${handle.alloc.ID}-${task.Name.replace(/[^a-zA-Z0-9_.-]/g, "-")}`,
       {
         Image: config.image,
-        ...(config.command ? { Entrypoint: [config.command] } : {}),
-        ...(config.args ? { Cmd: config.args } : {}),
+        ...(config.entrypoint?.length ? { Entrypoint: config.entrypoint } : {}),
+        ...(cmd?.length ? { Cmd: cmd } : {}),
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
         Labels: { ...this.#labels, "mlops.dev/nomad-alloc": handle.alloc.ID },
         HostConfig: { ...(config.network_mode ? { NetworkMode: config.network_mode } : {}), Init: true },
@@ -150,4 +155,17 @@ function engineMessage(body: string): string {
   } catch {
     return body.trim();
   }
+}
+
+/** `${NAME}` in each value replaced by the allocation's variable of that name; unknown ones kept. */
+export function interpolated(
+  env: Readonly<Record<string, string>>,
+  vars: Readonly<Record<string, string>>,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [
+      k,
+      v.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (m, n: string) => vars[n] ?? m),
+    ]),
+  );
 }

@@ -26,6 +26,37 @@ export interface RunRequest {
 
 export type ReplicaState = "pending" | "running" | "succeeded" | "failed";
 
+/**
+ * Why a replica failed, in the words every backend uses (Nomad's task events and the docker driver,
+ * Docker's container state). Each one a run can fail with is a reason of the TrainingJob kind's table.
+ */
+export const FAILURE_REASONS = [
+  "Error",
+  "OOMKilled",
+  "ImageNotFound",
+  "DriverFailure",
+  "DeadlineExceeded",
+  "NodeLost",
+  "InvalidTaskConfig",
+  "SetupFailure",
+  "ArtifactDownloadFailed",
+  "SiblingTaskFailed",
+  "CreateContainerError",
+  "RunContainerError",
+  "ContainerRemoved",
+  "Stopped",
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** Why placement is blocked (from Nomad's FailedTGAllocs, or an engine that refuses the resources). */
+export const BLOCKED_REASONS = [
+  "Unschedulable",
+  "MissingDevice",
+  "MissingHostVolume",
+  "InsufficientResources",
+] as const;
+export type BlockedReason = (typeof BLOCKED_REASONS)[number];
+
 export interface ObservedReplica {
   readonly index: number;
   /** Allocation ID (Nomad) or container ID (Docker). */
@@ -57,7 +88,7 @@ export interface ObservedRun {
   readonly stopped: boolean;
   readonly replicas: readonly ObservedReplica[];
   /** Placement is blocked (no capacity, constraint filtered): Nomad's own reason. */
-  readonly blocked?: { readonly reason: string; readonly message: string };
+  readonly blocked?: { readonly reason: BlockedReason; readonly message: string };
   /** When the first replica started running. */
   readonly startTime?: string;
   /** The object as the scheduler holds it, for plan's field diff against render(). */

@@ -9,6 +9,7 @@
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
 import { runIdFor } from "./hash.ts";
+import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
 
 export type RunRecord = NonNullable<TrainingJobStatus["run"]>;
 
@@ -29,7 +30,7 @@ export interface DecideInput {
 
 export interface Outcome {
   readonly outcome: "Succeeded" | "Failed";
-  readonly reason: string;
+  readonly reason: TrainingJobReason;
   readonly message: string;
 }
 
@@ -69,7 +70,7 @@ export function decide(input: DecideInput): Decision {
     !identity.newRun && recorded?.outcome
       ? {
           outcome: recorded.outcome,
-          reason: recorded.reason ?? recorded.outcome,
+          reason: recordedReason(recorded.outcome, recorded.reason),
           message: recorded.message ?? "",
         }
       : undefined;
@@ -159,7 +160,7 @@ export function outcomeOf(
 ): Outcome | undefined {
   const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
   if (failed) {
-    const reason = failed.reason && failed.reason !== "Error" ? failed.reason : "BackoffLimitExceeded";
+    const reason = failedRunReason(failed.reason);
     const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
     const detail = failed.message ? `: ${failed.message}` : "";
     return {

@@ -3,7 +3,75 @@
 // `Ready` for a batch run means "the run of this generation is where the user asked it to be":
 // running, finished successfully, or suspended. A failed run is not Ready and is Stalled.
 
+import { BLOCKED_REASONS, FAILURE_REASONS, type FailureReason } from "../scheduler/port.ts";
+
 export type Phase = "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
+
+/**
+ * Every reason a TrainingJob's conditions can carry, by phase: the one union of the kind. The status
+ * table (PHASES, docs/status-model.md) is generated from it, and status.ts can only produce these
+ * (the type says so; test/trainingjob/status-model.test.ts checks every producer's vocabulary).
+ */
+export const REASONS = {
+  Pending: [
+    "Submitted",
+    "Scheduling",
+    ...BLOCKED_REASONS,
+    "WaitingForStack",
+    "NomadUnavailable",
+    "DockerUnavailable",
+    "SchedulerUnavailable",
+    "NamespaceNotFound",
+    "NotOwned",
+    "Forbidden",
+    "ReconcileError",
+  ],
+  Running: ["Running", "Restarting"],
+  Succeeded: ["Succeeded"],
+  Failed: [
+    "BackoffLimitExceeded",
+    ...FAILURE_REASONS.filter((r): r is Exclude<FailureReason, "Error"> => r !== "Error"),
+    "StartupTimeout",
+    "Error",
+  ],
+  Suspended: ["Suspended"],
+} as const satisfies Record<Phase, readonly string[]>;
+
+export type TrainingJobReason = (typeof REASONS)[Phase][number] | "InvalidSpec";
+
+const KNOWN = new Set<string>([...Object.values(REASONS).flat(), "InvalidSpec"]);
+
+export function isReason(value: string): value is TrainingJobReason {
+  return KNOWN.has(value);
+}
+
+/** A failed replica's reason as the run's: "Error" (a plain non-zero exit) means the retries ran out. */
+export function failedRunReason(replicaReason: string | undefined): TrainingJobReason {
+  if (replicaReason === undefined || replicaReason === "Error") return "BackoffLimitExceeded";
+  return isReason(replicaReason) ? replicaReason : "Error";
+}
+
+/** The reason a finished run was recorded with (by this version or an older one). */
+export function recordedReason(
+  outcome: "Succeeded" | "Failed",
+  reason: string | undefined,
+): TrainingJobReason {
+  if (reason !== undefined && isReason(reason)) return reason;
+  return outcome === "Succeeded" ? "Succeeded" : "Error";
+}
+
+/**
+ * An error that keeps a job from proceeding, as a condition reason: a reason of the table, or
+ * `ReconcileError` with the error's own reason kept in the message.
+ */
+export function blockerReason(
+  reason: string,
+  message: string,
+): { reason: TrainingJobReason; message: string } {
+  return (REASONS.Pending as readonly string[]).includes(reason)
+    ? { reason: reason as TrainingJobReason, message }
+    : { reason: "ReconcileError", message: `${reason}: ${message}` };
+}
 
 /**
  * kstatus conditions (Ready always; Reconciling and Stalled only while True, abnormal-true as Flux
@@ -28,7 +96,7 @@ export interface PhaseRow {
   /** Job-level condition that is True in this phase, if any. */
   readonly jobCondition?: "Complete" | "Failed" | "Suspended";
   /** Reasons that may accompany the phase (on Ready, and on Stalled/Failed where true). */
-  readonly reasons: readonly string[];
+  readonly reasons: readonly TrainingJobReason[];
   readonly meaning: string;
 }
 
@@ -38,20 +106,7 @@ export const PHASES: readonly PhaseRow[] = [
     ready: "False",
     reconciling: "True",
     stalled: "False",
-    reasons: [
-      "Submitted",
-      "Scheduling",
-      "Unschedulable",
-      "MissingDevice",
-      "MissingHostVolume",
-      "InsufficientResources",
-      "WaitingForStack",
-      "NomadUnavailable",
-      "DockerUnavailable",
-      "NamespaceNotFound",
-      "NotOwned",
-      "Forbidden",
-    ],
+    reasons: REASONS.Pending,
     meaning:
       "The run of this generation is not running yet: being submitted, waiting for placement or capacity, or for its stack.",
   },
@@ -60,7 +115,7 @@ export const PHASES: readonly PhaseRow[] = [
     ready: "True",
     reconciling: "False",
     stalled: "False",
-    reasons: ["Running", "Restarting"],
+    reasons: REASONS.Running,
     meaning: "Every replica of the run has started (some may be restarting within backoffLimit).",
   },
   {
@@ -69,7 +124,7 @@ export const PHASES: readonly PhaseRow[] = [
     reconciling: "False",
     stalled: "False",
     jobCondition: "Complete",
-    reasons: ["Succeeded"],
+    reasons: REASONS.Succeeded,
     meaning: "Every replica exited 0. Kept in status even after Nomad garbage-collects the job.",
   },
   {
@@ -78,14 +133,7 @@ export const PHASES: readonly PhaseRow[] = [
     reconciling: "False",
     stalled: "True",
     jobCondition: "Failed",
-    reasons: [
-      "BackoffLimitExceeded",
-      "OOMKilled",
-      "ImageNotFound",
-      "DeadlineExceeded",
-      "StartupTimeout",
-      "Error",
-    ],
+    reasons: REASONS.Failed,
     meaning:
       "A replica exhausted its retries (the whole run is stopped), or the deadline or startup timeout passed.",
   },
@@ -95,7 +143,7 @@ export const PHASES: readonly PhaseRow[] = [
     reconciling: "False",
     stalled: "False",
     jobCondition: "Suspended",
-    reasons: ["Suspended"],
+    reasons: REASONS.Suspended,
     meaning: "spec.suspend is true: replicas are stopped; setting it false resumes the same run.",
   },
 ];

@@ -4,7 +4,7 @@ import { type Condition, type ConditionInput, setConditions } from "../api/condi
 import type { TrainingJob, TrainingJobStatus } from "../api/resources.ts";
 import type { ObservedRun, SchedulerName } from "../scheduler/port.ts";
 import type { Decision, RunRecord } from "./decide.ts";
-import { type Phase, rowOf } from "./model.ts";
+import { blockerReason, type Phase, recordedReason, rowOf, type TrainingJobReason } from "./model.ts";
 import type { ServiceHealth } from "./ports.ts";
 
 /** Why a job cannot proceed right now (no scheduler, stack not ready, scheduler unreachable). */
@@ -85,7 +85,7 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   return status;
 }
 
-function phaseOf(input: StatusInput): { phase: Phase; reason: string; message: string } {
+function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason; message: string } {
   const { decision, blocker, job } = input;
   if (decision?.outcome) {
     return {
@@ -97,11 +97,11 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: string; message: s
   if (input.run?.outcome) {
     return {
       phase: input.run.outcome,
-      reason: input.run.reason ?? input.run.outcome,
+      reason: recordedReason(input.run.outcome, input.run.reason),
       message: input.run.message ?? "",
     };
   }
-  if (blocker) return { phase: "Pending", reason: blocker.reason, message: blocker.message };
+  if (blocker) return { phase: "Pending", ...blockerReason(blocker.reason, blocker.message) };
   if (decision?.notOwned) {
     return {
       phase: "Pending",

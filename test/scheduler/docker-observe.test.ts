@@ -162,7 +162,7 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
       runSpecHash: "run-1",
       ownerId: "owner-a",
       replicas: 2,
-      failure: { reason: "ImageNotFound", message: "No such image: nope:1" },
+      failure: { reason: "ImageNotFound" as const, message: "No such image: nope:1" },
     };
     const observed = observedFrom([], "owner-a", memo);
     expect(observed?.runId).toBe("g1-aaaa");

@@ -2,7 +2,7 @@
 // labels say whose and which run, State says how each replica is doing, HostConfig.RestartPolicy
 // says whether the operator stopped it (stop() sets a policy render() never uses, the stop marker).
 import { LABEL } from "../../clients/docker/labels.ts";
-import type { ObservedReplica, ObservedRun } from "../port.ts";
+import type { BlockedReason, FailureReason, ObservedReplica, ObservedRun } from "../port.ts";
 import { STOPPED_MARKER_POLICY } from "./render.ts";
 
 /** The part of a container inspect this module reads (dockerode's ContainerInspectInfo fits). */
@@ -42,9 +42,9 @@ export interface RunMemo {
   readonly ownerId: string;
   readonly replicas: number;
   /** Containers could not be created: ImageNotFound, CreateContainerError (no container to hold it). */
-  readonly failure?: { readonly reason: string; readonly message: string };
+  readonly failure?: { readonly reason: FailureReason; readonly message: string };
   /** Docker cannot place it at all (e.g. more CPUs than the host has). */
-  readonly blocked?: { readonly reason: string; readonly message: string };
+  readonly blocked?: { readonly reason: BlockedReason; readonly message: string };
   /** Why stop() was called (suspend, failed, DeadlineExceeded...), for the replicas' reason. */
   readonly stopReason?: string;
 }

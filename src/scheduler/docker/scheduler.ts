@@ -103,8 +103,8 @@ export class DockerScheduler implements Scheduler {
       if (isReason(error, "DockerRejected")) {
         const said = messageOf(error);
         const outcome = /range of cpus|cpus? available|insufficient/i.test(said)
-          ? { blocked: { reason: "Unschedulable", message: said } }
-          : { failure: { reason: "CreateContainerError", message: said } };
+          ? { blocked: { reason: "Unschedulable" as const, message: said } }
+          : { failure: { reason: "CreateContainerError" as const, message: said } };
         this.#memos.set(keyOf(run.key), { ...memo, ...outcome });
         await this.#purge(run.key, run.runId);
         this.#announce(run.key);

@@ -5,7 +5,9 @@
 // Nomad 1.9.6 bundles no device plugin, so nvidia/gpu needs the external NVIDIA plugin) and
 // FilterConstraintHostVolumes "missing compatible host volumes" (a requested host volume is not
 // declared in the client's configuration, or is read-only for a read-write request).
+
 import type { NomadAllocationMetric, NomadJob, NomadTaskGroup } from "../../clients/nomad/types.ts";
+import type { BlockedReason } from "../port.ts";
 
 export const FILTER_DEVICES = "missing devices";
 export const FILTER_HOST_VOLUMES = "missing compatible host volumes";
@@ -17,8 +19,7 @@ export interface PlacementTarget {
 }
 
 export interface PlacementProblem {
-  /** MissingDevice, MissingHostVolume, InsufficientResources or Unschedulable. */
-  readonly reason: string;
+  readonly reason: BlockedReason;
   readonly message: string;
 }
 

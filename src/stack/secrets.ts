@@ -3,6 +3,12 @@
 import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { StackSecrets } from "./context.ts";
+
+/** The stack's secrets in the operator's state directory. */
+export function stateDirSecrets(stateDir: string): StackSecrets {
+  return { grafanaAdminPassword: (namespace, name) => grafanaAdminPassword(stateDir, namespace, name) };
+}
 
 export function grafanaPasswordPath(stateDir: string, namespace: string, name: string): string {
   return join(stateDir, "secrets", "mlopsstack", namespace, name, "grafana-admin-password");

@@ -18,9 +18,11 @@ import type { Scheduler } from "../scheduler/port.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
+import type { StackContext } from "../stack/context.ts";
 import { stackDocker } from "../stack/docker.ts";
-import { createStackReconciler, type StackReconciler } from "../stack/reconciler.ts";
+import { StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
+import { stateDirSecrets } from "../stack/secrets.ts";
 import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
@@ -142,17 +144,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
   };
-  const stacks: StackReconciler = createStackReconciler({
+  const stacks = new StackReconciler({ events: dockerEvents, ownerId });
+  const stackContext: StackContext = {
+    ...base,
     docker: stackDocker(docker),
+    secrets: stateDirSecrets(options.stateDir),
+    assets: await loadStackAssets(),
     ownerId,
     operatorPort: parseListenAddress(options.metricsAddr).port,
-    stateDir: options.stateDir,
-    assets: await loadStackAssets(),
-    events: dockerEvents,
-  });
+  };
   const handlers: Handlers = {
     TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
-    MlopsStack: { reconciler: stacks, context: base },
+    MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());

@@ -1,26 +1,24 @@
 // The schedulers a TrainingJob can run on (local Docker, the configured Nomad, a stack's Nomad with
 // that stack's Grafana and Consul), built lazily per target. `run`, `plan` and `logs` share it.
-import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
-import { messageOf } from "../api/errors.ts";
 import type { MlopsStack } from "../api/resources.ts";
 import { ConsulClient } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, type ownedContainerEvents } from "../clients/docker/index.ts";
-import { GrafanaClient } from "../clients/grafana/index.ts";
+import { CredentialedGrafana } from "../clients/grafana/index.ts";
 import { NomadClient } from "../clients/nomad/index.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { NomadScheduler } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import { grafanaPasswordPath } from "../stack/secrets.ts";
+import { grafanaCredential } from "../stack/secrets.ts";
 import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
 import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
 import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../trainingjob/resolver.ts";
 
 /**
  * The Grafana and Consul of a Ready stack, reached from the host: runs on the stack's Nomad are
- * annotated in its Grafana (as admin, with the password generated into the state directory) and
- * their metrics health comes from its Consul.
+ * annotated in its Grafana (as admin, with the password generated into the state directory, read
+ * when an annotation is written) and their metrics health comes from its Consul.
  */
 export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): StackPorts {
   const endpoints = stack.status?.endpoints ?? {};
@@ -29,17 +27,8 @@ export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): St
   const grafanaUrl = url("grafana");
   if (grafanaUrl) {
     const { namespace, name } = stack.metadata;
-    try {
-      const password = readFileSync(grafanaPasswordPath(stateDir, namespace, name), "utf8").trim();
-      ports.annotator = new GrafanaRunAnnotator(
-        new GrafanaClient({ url: grafanaUrl, user: "admin", password }),
-      );
-    } catch (error) {
-      log.warn(
-        { stack: `${namespace}/${name}`, err: messageOf(error) },
-        "no Grafana admin password: runs on this stack are not annotated",
-      );
-    }
+    const credential = grafanaCredential(stateDir, namespace, name);
+    ports.annotator = new GrafanaRunAnnotator(new CredentialedGrafana(grafanaUrl, credential));
   }
   const consulUrl = url("consul");
   if (consulUrl)

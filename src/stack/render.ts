@@ -88,11 +88,16 @@ export function dynamicRange(subnet: string, fixed: readonly string[]): string |
   return fixed.some(inHalf) ? undefined : `${formatIp(half)}/${cidr.bits + 1}`;
 }
 
+/** The components the spec enables, in readiness order. */
+export function enabledComponents(stack: MlopsStack): StackComponent[] {
+  return TIERS.flat().filter((c) => stack.spec[c].enabled);
+}
+
 export function renderStack(stack: MlopsStack, options: RenderOptions): DesiredStack {
   const { namespace, name } = stack.metadata;
   const key = stackKeyOf(stack);
   const net = stack.spec.network;
-  const enabled = TIERS.flat().filter((c) => stack.spec[c].enabled);
+  const enabled = enabledComponents(stack);
   const ipRange = dynamicRange(
     net.subnet,
     TIERS.flat().map((c) => stack.spec[c].ip),

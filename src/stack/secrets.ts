@@ -1,8 +1,29 @@
 // The Grafana admin password of a stack: generated on first start, kept in the state directory
-// (mode 0600, directories 0700), read again on every reconcile and by the annotation client.
+// (mode 0600, directories 0700). The stack reconciler reads it on every reconcile; the Grafana
+// client of runs on the stack reads it through grafanaCredential(), again only when the file changes.
+// An empty file is an error naming it: it is never taken for an empty password.
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { OperatorError } from "../api/errors.ts";
+import type { StackSecrets } from "./context.ts";
+
+export type SecretReason = "SecretNotFound" | "SecretEmpty";
+
+export class StackSecretError extends OperatorError {
+  readonly path: string;
+
+  constructor(reason: SecretReason, path: string, message: string, cause?: unknown) {
+    super(reason, message, cause === undefined ? {} : { cause });
+    this.name = "StackSecretError";
+    this.path = path;
+  }
+}
+
+/** The stack's secrets in the operator's state directory. */
+export function stateDirSecrets(stateDir: string): StackSecrets {
+  return { grafanaAdminPassword: (namespace, name) => grafanaAdminPassword(stateDir, namespace, name) };
+}
 
 export function grafanaPasswordPath(stateDir: string, namespace: string, name: string): string {
   return join(stateDir, "secrets", "mlopsstack", namespace, name, "grafana-admin-password");
@@ -16,7 +37,7 @@ export async function grafanaAdminPassword(
 ): Promise<string> {
   const path = grafanaPasswordPath(stateDir, namespace, name);
   try {
-    return (await readFile(path, "utf8")).trim();
+    return passwordIn(path, await readFile(path, "utf8"));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
@@ -26,9 +47,59 @@ export async function grafanaAdminPassword(
     await writeFile(path, `${password}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {
     // Another reconcile wrote it first: theirs wins.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return (await readFile(path, "utf8")).trim();
+    if ((error as NodeJS.ErrnoException).code === "EEXIST")
+      return passwordIn(path, await readFile(path, "utf8"));
     throw error;
   }
   await chmod(path, 0o600);
+  return password;
+}
+
+export interface GrafanaCredential {
+  readonly user: string;
+  readonly password: string;
+}
+
+/**
+ * The admin credential of the stack's Grafana, for clients of it. The file is read on the first
+ * call and again only after it changes (inode, size or modification time); it is never created
+ * here (the stack reconciler does that). A missing file is SecretNotFound, an empty one SecretEmpty.
+ */
+export function grafanaCredential(
+  stateDir: string,
+  namespace: string,
+  name: string,
+): () => Promise<GrafanaCredential> {
+  const path = grafanaPasswordPath(stateDir, namespace, name);
+  let cached: { version: string; credential: GrafanaCredential } | undefined;
+  return async () => {
+    try {
+      const s = await stat(path);
+      const version = `${s.ino}:${s.size}:${s.mtimeMs}`;
+      if (cached?.version === version) return cached.credential;
+      const credential = { user: "admin", password: passwordIn(path, await readFile(path, "utf8")) };
+      cached = { version, credential };
+      return credential;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      throw new StackSecretError(
+        "SecretNotFound",
+        path,
+        `the Grafana admin password of MlopsStack ${namespace}/${name} is not at ${path} (it is written when the stack first starts)`,
+        error,
+      );
+    }
+  };
+}
+
+function passwordIn(path: string, text: string): string {
+  const password = text.trim();
+  if (password === "") {
+    throw new StackSecretError(
+      "SecretEmpty",
+      path,
+      `the Grafana admin password file ${path} is empty: write the password the stack's Grafana was started with into it`,
+    );
+  }
   return password;
 }

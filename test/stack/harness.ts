@@ -8,15 +8,14 @@ import type { Subscription } from "rxjs";
 import type { AnyResource, Kind, MlopsStack, ResourceKey, StatusOf } from "../../src/api/resources.ts";
 import { validateDocument } from "../../src/api/validate.ts";
 import { connectDocker, type DockerConnection, dockerEvents } from "../../src/clients/docker/index.ts";
-import type { Action, BaseContext, EventType } from "../../src/controller/reconcile.ts";
+import type { Action, EventType } from "../../src/controller/reconcile.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { loadStackAssets } from "../../src/stack/assets.ts";
+import type { StackContext } from "../../src/stack/context.ts";
 import { type StackDocker, stackDocker } from "../../src/stack/docker.ts";
-import {
-  createStackReconciler,
-  type StackReconciler,
-  stackEventFilters,
-} from "../../src/stack/reconciler.ts";
+import { StackReconciler } from "../../src/stack/reconciler.ts";
+import { stateDirSecrets } from "../../src/stack/secrets.ts";
+import { stackEventFilters } from "../../src/stack/watch.ts";
 
 export const TEST_LABEL = "mlops.dev/test";
 
@@ -72,7 +71,7 @@ export interface Harness {
   readonly conn: DockerConnection;
   readonly docker: StackDocker & { writes: string[] };
   readonly reconciler: StackReconciler;
-  readonly ctx: BaseContext;
+  readonly ctx: StackContext;
   readonly statuses: Map<ResourceKey, unknown>;
   readonly events: { key: ResourceKey; type: EventType; reason: string; message: string }[];
   /** Resources the index answers (TrainingJobs naming a stack, for DependentsExist). */
@@ -140,16 +139,9 @@ export async function createHarness(options: {
   const resources = new Map<ResourceKey, AnyResource>();
   const woken: ResourceKey[] = [];
   const waiters: { key: ResourceKey; resolve: (at: number) => void }[] = [];
-  const reconciler = createStackReconciler({
-    docker,
-    ownerId: options.ownerId,
-    operatorPort: options.operatorPort ?? 9464,
-    stateDir: options.stateDir ?? mkdtempSync(join(tmpdir(), "mlops-stack-state-")),
-    assets: await loadStackAssets(),
-    pullTimeoutMs: 2000,
+  const reconciler = new StackReconciler({
     events: dockerEvents(conn, { filters: stackEventFilters(options.ownerId), watch: "stack-test" }),
-    extraLabels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": suite },
-    failureRequeueMs: 1000,
+    ownerId: options.ownerId,
   });
   const subscription: Subscription = reconciler.changes().subscribe((key) => {
     woken.push(key);
@@ -161,7 +153,7 @@ export async function createHarness(options: {
       waiter.resolve(at);
     }
   });
-  const ctx: BaseContext = {
+  const ctx: StackContext = {
     status: {
       async write(resource, status) {
         statuses.set(`${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`, status);
@@ -177,6 +169,14 @@ export async function createHarness(options: {
           (r) => r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace),
         ),
     },
+    docker,
+    secrets: stateDirSecrets(options.stateDir ?? mkdtempSync(join(tmpdir(), "mlops-stack-state-"))),
+    assets: await loadStackAssets(),
+    ownerId: options.ownerId,
+    operatorPort: options.operatorPort ?? 9464,
+    pullTimeoutMs: 2000,
+    extraLabels: { [TEST_LABEL]: "true", "mlops.dev/test-suite": suite },
+    failureRequeueMs: 1000,
   };
   const keyOf = (s: MlopsStack) => `MlopsStack/${s.metadata.namespace}/${s.metadata.name}` as ResourceKey;
   const harness: Harness & { privileged: boolean } = {

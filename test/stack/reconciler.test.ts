@@ -7,11 +7,12 @@ import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 import type { MlopsStack, ResourceKey, TrainingJob } from "../../src/api/resources.ts";
 import { DockerError, type DockerEventMessage } from "../../src/clients/docker/index.ts";
-import type { BaseContext } from "../../src/controller/reconcile.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import type { StackContext } from "../../src/stack/context.ts";
 import type { StackDocker } from "../../src/stack/docker.ts";
 import type { ObservedContainer } from "../../src/stack/model.ts";
-import { createStackReconciler } from "../../src/stack/reconciler.ts";
+import { StackReconciler } from "../../src/stack/reconciler.ts";
+import { stateDirSecrets } from "../../src/stack/secrets.ts";
 import { OWNER, stackOf } from "./fixtures.ts";
 
 type Fail = Partial<Record<keyof StackDocker, Error>>;
@@ -97,27 +98,25 @@ const ipOf = (name: string) =>
     name.split(".").at(-1) as "consul"
   ];
 
-function context(jobs: TrainingJob[] = []) {
+function context(docker: StackDocker, jobs: TrainingJob[] = []) {
   const written: unknown[] = [];
-  const ctx: BaseContext = {
+  const ctx: StackContext = {
     status: { write: async (_r, s) => void written.push(s) },
     recorder: { event: () => undefined },
     clock: { now: () => new Date("2026-01-01T00:00:00Z") },
     log: silentLogger(),
     resources: { get: () => undefined, list: (kind) => (kind === "TrainingJob" ? jobs : []) },
+    docker,
+    secrets: stateDirSecrets(mkdtempSync(join(tmpdir(), "mlops-stack-unit-"))),
+    assets: { dashboards: {} },
+    ownerId: OWNER,
+    operatorPort: 9464,
   };
   return { ctx, written };
 }
 
-function reconcilerWith(docker: StackDocker, events?: Subject<DockerEventMessage>) {
-  return createStackReconciler({
-    docker,
-    ownerId: OWNER,
-    operatorPort: 9464,
-    stateDir: mkdtempSync(join(tmpdir(), "mlops-stack-unit-")),
-    assets: { dashboards: {} },
-    ...(events ? { events } : {}),
-  });
+function reconcilerWith(events?: Subject<DockerEventMessage>) {
+  return new StackReconciler(events ? { events, ownerId: OWNER } : undefined);
 }
 
 const withStatus = (stack: MlopsStack, written: unknown[]) => ({ ...stack, status: written.at(-1) as never });
@@ -129,8 +128,8 @@ const reason = (written: unknown[], type: string) =>
 describe("stack reconciler", () => {
   it("starts an empty engine tier by tier, one status write per reconcile, then writes nothing", async () => {
     const world = fakeDocker();
-    const r = reconcilerWith(world.docker);
-    const { ctx, written } = context();
+    const r = reconcilerWith();
+    const { ctx, written } = context(world.docker);
     const stack = stackOf();
     expect(await r.reconcile(stack, ctx)).toEqual({ requeueAfterMs: 1000 });
     expect(world.calls).toEqual([
@@ -170,8 +169,8 @@ describe("stack reconciler", () => {
 
   it("tries one pull of a missing image, then reports ImageNotFound", async () => {
     const world = fakeDocker({ createContainer: new DockerError("ImageNotFound", "No such image: x", 404) });
-    const { ctx, written } = context();
-    expect(await reconcilerWith(world.docker).reconcile(stackOf(), ctx)).toEqual({ requeueAfterMs: 10_000 });
+    const { ctx, written } = context(world.docker);
+    expect(await reconcilerWith().reconcile(stackOf(), ctx)).toEqual({ requeueAfterMs: 10_000 });
     expect(world.calls.slice(-2)).toEqual(["createContainer consul", "pullImage hashicorp/consul:1.20.2"]);
     expect(reason(written, "Degraded")).toBe("ImageNotFound");
   });
@@ -185,8 +184,8 @@ describe("stack reconciler", () => {
     ],
   ])("maps a start failure %j to %s", async (message, expected) => {
     const world = fakeDocker({ startContainer: new DockerError("DockerError", message, 500) });
-    const { ctx, written } = context();
-    await reconcilerWith(world.docker).reconcile(stackOf(), ctx);
+    const { ctx, written } = context(world.docker);
+    await reconcilerWith().reconcile(stackOf(), ctx);
     expect(reason(written, "Degraded")).toBe(expected);
     expect(reason(written, "Ready")).toBe(expected);
   });
@@ -195,8 +194,8 @@ describe("stack reconciler", () => {
     const world = fakeDocker({
       createNetwork: new DockerError("DockerUnavailable", "connect ENOENT", undefined),
     });
-    const { ctx, written } = context();
-    await expect(reconcilerWith(world.docker).reconcile(stackOf(), ctx)).rejects.toMatchObject({
+    const { ctx, written } = context(world.docker);
+    await expect(reconcilerWith().reconcile(stackOf(), ctx)).rejects.toMatchObject({
       reason: "DockerUnavailable",
     });
     expect(written).toEqual([]);
@@ -204,39 +203,39 @@ describe("stack reconciler", () => {
 
   it("finalize waits for TrainingJobs naming the stack, then removes containers and network, keeping volumes", async () => {
     const world = fakeDocker();
-    const r = reconcilerWith(world.docker);
+    const r = reconcilerWith();
     const stack = stackOf();
-    await r.reconcile(stack, context().ctx);
+    await r.reconcile(stack, context(world.docker).ctx);
     const job = {
       kind: "TrainingJob",
       metadata: { name: "mnist", namespace: "default" },
       spec: { stackRef: "platform" },
     } as TrainingJob;
-    const waiting = context([job]);
+    const waiting = context(world.docker, [job]);
     expect(await r.finalize("MlopsStack/default/platform", stack, waiting.ctx)).toEqual({
       requeueAfterMs: 2000,
     });
     expect(reason(waiting.written, "Ready")).toBe("DependentsExist");
     world.calls.length = 0;
-    expect(await r.finalize("MlopsStack/default/platform", stack, context().ctx)).toBe("done");
+    expect(await r.finalize("MlopsStack/default/platform", stack, context(world.docker).ctx)).toBe("done");
     expect(world.calls).toEqual(["removeContainer c1", "removeNetwork net"]);
     expect(world.volumes.size).toBe(4);
   });
 
   it("finalize removes the volumes too with retainVolumes: false", async () => {
     const world = fakeDocker();
-    const r = reconcilerWith(world.docker);
+    const r = reconcilerWith();
     const stack = stackOf({ retainVolumes: false });
-    await r.reconcile(stack, context().ctx);
-    await r.finalize("MlopsStack/default/platform", stack, context().ctx);
+    await r.reconcile(stack, context(world.docker).ctx);
+    await r.finalize("MlopsStack/default/platform", stack, context(world.docker).ctx);
     expect(world.volumes.size).toBe(0);
   });
 
   it("changes(): drift events of owned stack containers become the stack's key; resync re-lists known stacks", async () => {
     const events = new Subject<DockerEventMessage>();
     const world = fakeDocker();
-    const r = reconcilerWith(world.docker, events);
-    await r.reconcile(stackOf(), context().ctx);
+    const r = reconcilerWith(events);
+    await r.reconcile(stackOf(), context(world.docker).ctx);
     const keys: ResourceKey[] = [];
     const sub = r.changes().subscribe((k) => keys.push(k));
     const event = (Action: string, owner = OWNER) =>

@@ -11,3 +11,5 @@ export type { GrafanaConfig, GrafanaOptions } from "./config.ts";
 export { DEFAULT_GRAFANA_URL, grafanaConfig } from "./config.ts";
 export type { ConfiguredGrafana } from "./configured.ts";
 export { grafanaFromEnv } from "./configured.ts";
+export type { AnnotationApi, BasicCredential } from "./credentialed.ts";
+export { CredentialedGrafana } from "./credentialed.ts";

@@ -106,7 +106,7 @@ function targetOf(step: Step): StackComponent | "network" {
 /** A container removed while we acted on it: look again at once, it is not a failure. */
 function isRace(problem: Problem): boolean {
   return (
-    problem.reason === "NotFound" ||
+    (problem.reason === "ReconcileError" && problem.message.startsWith("NotFound: ")) ||
     /removal of container .* is already in progress|marked for removal/i.test(problem.message)
   );
 }

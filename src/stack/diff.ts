@@ -2,6 +2,7 @@
 // created, replaced or started only when every enabled component of the earlier tiers is healthy.
 // Objects without this operator's owner id are never touched, even when their names collide: they
 // are reported (NameConflict) instead. A converged stack gives an empty plan (no Docker writes).
+
 import type { StackComponent } from "../api/names.ts";
 import {
   type DesiredContainer,
@@ -15,6 +16,7 @@ import {
   TIERS,
   tierOf,
 } from "./model.ts";
+import type { StackConditionReason } from "./reasons.ts";
 
 export type Step =
   | { readonly op: "createNetwork"; readonly network: DesiredNetwork }
@@ -38,7 +40,7 @@ export type Step =
     };
 
 export interface Problem {
-  readonly reason: string;
+  readonly reason: StackConditionReason;
   readonly message: string;
 }
 

@@ -2,6 +2,7 @@
 // words, so the words are matched here, in one place (checked against Docker 20.10's messages).
 import { messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import type { Problem } from "./diff.ts";
+import { stackReason } from "./reasons.ts";
 
 export type StackReason =
   | "ImageNotFound"
@@ -44,7 +45,7 @@ export function problemOf(error: unknown): Problem {
     const hint = HINTS[reason];
     return { reason, message: hint ? `${message}; ${hint}` : message };
   }
-  return { reason: reasonOf(error), message };
+  return stackReason(reasonOf(error), message);
 }
 
 /** Failures that are about the world, not about the stack: retried with backoff by the queue. */

@@ -30,7 +30,7 @@ function look(
 }
 
 describe("nextLook", () => {
-  const failed = { consul: { reason: "PortInUse", message: "port is already allocated" } };
+  const failed = { consul: { reason: "PortInUse" as const, message: "port is already allocated" } };
   it.each<[string, ObservedStack, Partial<Record<StackComponent | "network", Problem>>, object, Action]>([
     ["Ready: wait for a change", world, {}, {}, { awaitChange: true }],
     ["starting: soon", empty, {}, {}, { requeueAfterMs: 1000 }],

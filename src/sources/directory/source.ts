@@ -3,19 +3,21 @@
 // reads, file events, generations and status through the state directory, the Git revision.
 import { createHash } from "node:crypto";
 
-import { basename, dirname, relative, resolve, sep } from "node:path";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
-import { type Clock, systemClock } from "../../controller/reconcile.ts";
+import { type Clock, type Recorder, systemClock } from "../../controller/reconcile.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import type { Lookup, Source } from "../source.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
-import type { FileLoad } from "../yaml/index.ts";
+import { type FileLoad, formatLocated, type LocatedIssue } from "../yaml/index.ts";
 import { findGitDir, headRevision } from "./git.ts";
+import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
 import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
+import { DEFAULT_MASS_PRUNE, describeAbsence, type FullRead, type MassPruneLimits } from "./prune.ts";
 import { readYamlFile } from "./read.ts";
-import { ResourceTable } from "./table.ts";
+import { type FullReadOutcome, type PruneDecision, ResourceTable } from "./table.ts";
 import { walkTree } from "./walk.ts";
 import { TreeWatcher } from "./watcher.ts";
 
@@ -25,8 +27,17 @@ export interface DirectorySourceOptions {
   store: StateStore;
   /** Do both settled reads in start() and do not watch: a single `run --once` prunes. */
   once?: boolean;
-  /** Delay before the confirming read after a resource disappeared (default 250 ms). */
+  /**
+   * `--prune-settle`: a resource is pruned only when absent from two full reads at least this far
+   * apart with no change in the tree between them (default 2 s).
+   */
   settleMs?: number;
+  /** `--prune=false`: resources whose file goes are retained (their objects kept), never pruned. */
+  prune?: boolean;
+  /** `--max-prune-fraction`, `--max-prune-count`, `--allow-mass-prune`. */
+  massPrune?: MassPruneLimits;
+  /** Where prune, retain and blocked-prune events go (per resource). */
+  recorder?: Recorder;
   /** Coalescing of file events (default 3 ms, at most 20). */
   debounceMs?: number;
   log?: Logger;
@@ -36,6 +47,20 @@ export interface DirectorySourceOptions {
 /** The default owner id of an operator watching `dir`: a hash of its real path. */
 export function directoryOwnerId(dir: string): string {
   return createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
+}
+
+export const DEFAULT_PRUNE_SETTLE_MS = 2000;
+
+/** What the last full read left undone: for `run --once`'s exit code and `plan`. */
+export interface PruneReport {
+  /** Entries that block every prune (path:line:col: reason). */
+  readonly unreadable: readonly LocatedIssue[];
+  /** Keys absent from the files whose prune awaits a confirming read. */
+  readonly pending: readonly ResourceKey[];
+  /** Keys whose file went but whose objects are kept (prune disabled). */
+  readonly retained: readonly ResourceKey[];
+  /** A mass prune held back for `--allow-mass-prune`. */
+  readonly massBlocked?: { readonly keys: readonly ResourceKey[]; readonly total: number };
 }
 
 export class DirectorySource implements Source {
@@ -65,6 +90,13 @@ export class DirectorySource implements Source {
   #closed = false;
   #skipped = 0;
   #expected = false;
+  #ignore: IgnoreRules | undefined;
+  #fullReads = 0;
+  #lastOutcome: FullReadOutcome | undefined;
+  #retained = new Set<ResourceKey>();
+  /** What was last logged about unreadable entries and mass prunes (logged again only on change). */
+  #toldUnreadable = "";
+  #toldMass = "";
 
   constructor(options: DirectorySourceOptions) {
     this.#options = options;
@@ -96,8 +128,27 @@ export class DirectorySource implements Source {
   async start(): Promise<void> {
     if (!this.#options.once) this.#watch();
     await this.#enqueue(() => this.#fullRead(true));
-    if (this.#options.once) await this.#enqueue(() => this.#fullRead(false));
-    else if (this.#table.missing().length > 0) this.#scheduleConfirm();
+    if (!this.#options.once) return;
+    // --once waits a pending prune out: confirming reads until it is decided (bounded: a tree that
+    // keeps changing is left alone, and the prune waits for the next run).
+    for (let i = 0; i < 10; i++) {
+      const dueAt = this.#lastOutcome?.dueAt;
+      if (dueAt === undefined || this.#table.missing().length === 0) break;
+      const wait = dueAt - this.#clock.now().getTime();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.#enqueue(() => this.#fullRead(false));
+    }
+  }
+
+  /** Unreadable entries, pending, retained and mass-blocked prunes as of the last read. */
+  pruneReport(): PruneReport {
+    const blocked = this.#lastOutcome?.massBlocked;
+    return {
+      unreadable: this.#table.unreadable(),
+      pending: this.#table.missing().filter((k) => !blocked?.keys.includes(k)),
+      retained: [...this.#retained],
+      ...(blocked ? { massBlocked: blocked } : {}),
+    };
   }
 
   /**
@@ -219,14 +270,17 @@ export class DirectorySource implements Source {
       this.#dir = real;
       this.#gitDir = undefined;
     }
-    this.#exists = isDirectory(this.#dir);
+    const exists = isDirectory(this.#dir);
+    if (exists !== this.#exists) this.#table.touch();
+    this.#exists = exists;
     if (!this.#exists) {
       // Watches of a deleted tree are dead: drop them; the root watcher notices its return.
       this.#watcher?.remove(this.#dir);
-      this.#finishRead(new Set(), first);
+      this.#finishRead(new Set(), first, true);
       return;
     }
-    const tree = await walkTree(this.dir);
+    this.#ignore = IgnoreRules.load(this.dir);
+    const tree = await walkTree(this.dir, { ignore: this.#ignore });
     for (const d of tree.directories) this.#watcher?.add(d);
     const affected = new Set<ResourceKey>();
     const seen = new Set(tree.files);
@@ -249,7 +303,7 @@ export class DirectorySource implements Source {
       this.#expected = true;
       this.#table.expect(this.#store.generations.keys());
     }
-    this.#finishRead(affected, first);
+    this.#finishRead(affected, first, true);
   }
 
   #readChanged(file: string, force: boolean): FileLoad | undefined | "unchanged" {
@@ -257,24 +311,28 @@ export class DirectorySource implements Source {
     if (!force && sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
     if (sig === undefined) this.#signatures.delete(file);
     else this.#signatures.set(file, sig);
-    return readYamlFile(file, file);
+    return readYamlFile(file, file, this.dir);
   }
 
   /** A read of the paths file events named (files, new or removed directories). */
   async #eventRead(paths: ReadonlySet<string>): Promise<void> {
     if (!isDirectory(this.dir) || realOrResolved(this.given) !== this.dir) return this.#fullRead(false);
+    // New ignore rules change which files count: read everything again.
+    if (paths.has(join(this.dir, IGNORE_FILE))) return this.#fullRead(false);
+    const ignore = this.#ignore ?? IgnoreRules.none(this.dir);
     const affected = new Set<ResourceKey>();
     const add = (keys: Iterable<ResourceKey>) => {
       for (const k of keys) affected.add(k);
     };
     for (const path of paths) {
-      if (isDirectory(path)) {
-        if (!isInside(this.dir, path)) continue;
-        const tree = await walkTree(path);
+      if (this.#table.hasFile(path) || (isYamlPath(this.dir, path) && !ignore.ignores(path, false))) {
+        // Whatever it is now (a file, gone, a FIFO or directory named like a YAML file).
+        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
+      } else if (isDirectory(path)) {
+        if (!isInside(this.dir, path) || ignore.ignores(path, true)) continue;
+        const tree = await walkTree(path, { root: this.dir, ignore });
         for (const d of tree.directories) this.#watcher?.add(d);
         for (const f of tree.files) add(this.#table.setFile(f, this.#readChanged(f, true) as FileLoad));
-      } else if (this.#table.hasFile(path) || isYamlPath(this.dir, path)) {
-        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
       } else if (this.#watcher?.has(path)) {
         // A directory went away: so did every file below it.
         this.#watcher.remove(path);
@@ -283,23 +341,108 @@ export class DirectorySource implements Source {
           if (f.startsWith(prefix)) add(this.#table.setFile(f, undefined));
       }
     }
-    this.#finishRead(affected, false);
+    this.#finishRead(affected, false, false);
   }
 
-  #finishRead(affected: Set<ResourceKey>, first: boolean): void {
+  /** Ends a read; only full reads judge absent keys (prune.ts), event reads only schedule one. */
+  #finishRead(affected: Set<ResourceKey>, first: boolean, full: boolean): void {
     const broken = this.#table.brokenFiles();
     const duplicates = this.#table.duplicates();
+    const unreadable = this.#table.unreadable();
     const clean =
-      this.#exists && this.#table.hasResources() && broken.length === 0 && duplicates.length === 0;
-    sourceInvalidDocuments.set(broken.length + duplicates.length);
-    for (const key of this.#table.endRead(clean, (k) => this.#lastKnownFromState(k))) affected.add(key);
-    // Settled: this read was clean and agrees with the previous one (no absence awaits its second
-    // read). Until then orphan cleanup must not act on what merely looks absent.
+      this.#exists &&
+      this.#table.hasResources() &&
+      broken.length === 0 &&
+      duplicates.length === 0 &&
+      unreadable.length === 0;
+    sourceInvalidDocuments.set(broken.length + duplicates.length + unreadable.length);
+    this.#tellUnreadable(unreadable);
+    if (full) {
+      const read: FullRead = {
+        seq: ++this.#fullReads,
+        at: this.#clock.now().getTime(),
+        version: this.#table.version,
+        clean,
+      };
+      const outcome = this.#table.endFullRead(
+        read,
+        {
+          settleMs: this.#settleMs,
+          enabled: this.#options.prune ?? true,
+          mass: this.#options.massPrune ?? DEFAULT_MASS_PRUNE,
+        },
+        (k) => this.#lastKnownFromState(k),
+      );
+      this.#lastOutcome = outcome;
+      this.#tellOutcome(outcome);
+      for (const d of [...outcome.pruned, ...outcome.retained]) affected.add(d.key);
+      if (outcome.dueAt !== undefined && !this.#options.once) this.#scheduleConfirm(outcome.dueAt);
+    } else if (this.#table.missing().length > 0 && !this.#options.once && !this.#lastOutcome?.massBlocked) {
+      // Something went missing between full reads: a full read starts its settle interval.
+      this.#scheduleConfirm(this.#clock.now().getTime() + Math.min(this.#settleMs, 250));
+    }
+    // Settled: this read was clean and no absence awaits its confirming read. Until then orphan
+    // cleanup must not act on what merely looks absent.
     this.#settled = clean && this.#table.missing().length === 0;
     this.#refreshRevision();
     if (first) this.#logSummary(broken.length, duplicates.length);
     for (const key of affected) this.#emit(key);
-    if (this.#table.missing().length > 0 && clean && !this.#options.once) this.#scheduleConfirm();
+  }
+
+  get #settleMs(): number {
+    return this.#options.settleMs ?? DEFAULT_PRUNE_SETTLE_MS;
+  }
+
+  /** Names each unreadable entry (log, and an event on every prune it holds back), once per change. */
+  #tellUnreadable(unreadable: readonly LocatedIssue[]): void {
+    const told = unreadable.map((u) => `${u.file}\0${u.message}`).join("\n");
+    if (told === this.#toldUnreadable) return;
+    this.#toldUnreadable = told;
+    const log = this.#options.log;
+    for (const issue of unreadable) {
+      const where = formatLocated({ ...issue, file: this.#display(issue.file) });
+      log?.warn(
+        { file: issue.file, reason: issue.message },
+        `${where}: nothing is pruned until it is fixed or listed in ${IGNORE_FILE}`,
+      );
+      for (const key of this.#table.missing())
+        this.#options.recorder?.event(key, "Warning", "PruneBlocked", `not pruned: ${where}`);
+    }
+  }
+
+  #tellOutcome(outcome: FullReadOutcome): void {
+    const log = this.#options.log;
+    const recorder = this.#options.recorder;
+    const file = (d: PruneDecision) => (d.file ? ` (last in ${this.#display(d.file)})` : "");
+    for (const d of outcome.pruned) {
+      const why = `no file declares it${file(d)}: ${describeAbsence(d.first, d.second)}`;
+      log?.info({ resource: d.key, first: d.first.seq, second: d.second.seq }, `pruning ${d.key}: ${why}`);
+      recorder?.event(d.key, "Normal", "Pruned", `its objects are removed: ${why}`);
+    }
+    for (const d of outcome.retained) {
+      if (this.#retained.has(d.key)) continue;
+      this.#retained.add(d.key);
+      const why = this.#options.prune === false ? "--prune=false" : "annotation mlops.dev/prune: disabled";
+      log?.info({ resource: d.key }, `not pruning ${d.key} (${why}): its file is gone, its objects are kept`);
+      recorder?.event(d.key, "Normal", "PruneDisabled", `no file declares it; objects kept (${why})`);
+    }
+    for (const key of this.#retained)
+      if (this.#table.lookup(key).state !== "retained") this.#retained.delete(key);
+    const mass = outcome.massBlocked;
+    const told = mass ? mass.keys.join(",") : "";
+    if (told !== this.#toldMass) {
+      this.#toldMass = told;
+      if (mass) {
+        const limits = this.#options.massPrune ?? DEFAULT_MASS_PRUNE;
+        const message = `mass prune held back: ${mass.keys.length} of ${mass.total} resources would be pruned at once (more than ${limits.maxCount} and more than ${limits.maxFraction * 100} %); nothing is pruned, objects are kept; restore the files or run with --allow-mass-prune`;
+        log?.warn({ resources: mass.keys.length, total: mass.total }, message);
+        for (const key of mass.keys) recorder?.event(key, "Warning", "MassPruneBlocked", message);
+      }
+    }
+  }
+
+  #display(file: string): string {
+    return relative(this.dir, file) || basename(file);
   }
 
   #emit(key: ResourceKey): void {
@@ -316,12 +459,14 @@ export class DirectorySource implements Source {
     if (!this.#closed) this.#changes.next(key);
   }
 
-  #scheduleConfirm(): void {
+  /** A full read at `at` (ms since the epoch), unless one is already scheduled. */
+  #scheduleConfirm(at: number): void {
     if (this.#confirmTimer || this.#closed) return;
+    const wait = Math.max(0, at - this.#clock.now().getTime());
     this.#confirmTimer = setTimeout(() => {
       this.#confirmTimer = undefined;
       this.#enqueue(() => this.#fullRead(false)).catch(() => {});
-    }, this.#options.settleMs ?? 250);
+    }, wait);
   }
 
   #lastKnownFromState(key: ResourceKey): AnyResource | undefined {

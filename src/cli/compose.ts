@@ -15,7 +15,7 @@ import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
-import { DirectorySource } from "../sources/directory/index.ts";
+import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
@@ -54,6 +54,14 @@ export interface OperatorOptions {
   readonly log: Logger;
   /** Called when a TrainingJob's phase changes (progress output of `run`). */
   readonly onPhase?: PhaseListener;
+  /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
+  readonly prune?: PruneOptions;
+}
+
+export interface PruneOptions {
+  readonly settleMs: number;
+  readonly enabled: boolean;
+  readonly mass: MassPruneLimits;
 }
 
 export interface Operator {
@@ -77,6 +85,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     store,
     options,
     log,
+    recorder,
   );
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
@@ -210,9 +219,18 @@ async function buildSource(
   store: StateStore,
   options: OperatorOptions,
   log: Logger,
+  recorder: EventLog,
 ): Promise<Source> {
   if (choice.kind === "directory") {
-    return new DirectorySource({ dir: choice.dir, store, once: options.once, log });
+    const prune = options.prune;
+    return new DirectorySource({
+      dir: choice.dir,
+      store,
+      once: options.once,
+      log,
+      recorder,
+      ...(prune ? { settleMs: prune.settleMs, prune: prune.enabled, massPrune: prune.mass } : {}),
+    });
   }
   // Loaded only when asked for: the Kubernetes client is heavy, and most users run from a directory.
   const { kubernetesSource } = await import("../sources/kubernetes/index.ts");

@@ -7,6 +7,12 @@ import type { AnyResource } from "../../api/resources.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
+import {
+  DEFAULT_MASS_PRUNE,
+  DEFAULT_PRUNE_SETTLE_MS,
+  DirectorySource,
+  massPruneMessage,
+} from "../../sources/directory/index.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
@@ -33,6 +39,11 @@ export interface RunOptions {
   resync: number;
   logLevel?: string;
   logFormat?: string;
+  pruneSettle?: number;
+  prune?: boolean;
+  maxPruneFraction?: number;
+  maxPruneCount?: number;
+  allowMassPrune?: boolean;
 }
 
 export function registerRun(program: Command): void {
@@ -82,11 +93,48 @@ export function registerRun(program: Command): void {
       parseDuration,
       600_000,
     )
+    .option(
+      "--prune-settle <duration>",
+      "prune a resource only when absent from two full reads this far apart, the tree unchanged between",
+      parseDuration,
+      DEFAULT_PRUNE_SETTLE_MS,
+    )
+    .option(
+      "--prune <bool>",
+      "false: keep the objects of resources whose file goes (also per resource: mlops.dev/prune: disabled)",
+      parseBool,
+      true,
+    )
+    .option(
+      "--max-prune-fraction <f>",
+      "one pass prunes nothing when it would prune more than this fraction of the resources…",
+      parseFraction,
+      DEFAULT_MASS_PRUNE.maxFraction,
+    )
+    .option("--max-prune-count <n>", "…and more than this many", parseCount, DEFAULT_MASS_PRUNE.maxCount)
+    .option("--allow-mass-prune", "confirm a prune over both limits")
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal)")
     .action(async (options: RunOptions) => {
       process.exitCode = await run(options);
     });
+}
+
+function parseBool(value: string): boolean {
+  if (value === "true" || value === "false") return value === "true";
+  throw new ExitError(EXIT.usage, `--prune must be true or false (got "${value}")`);
+}
+
+function parseFraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() !== "" && Number.isFinite(n) && n >= 0 && n <= 1) return n;
+  throw new ExitError(EXIT.usage, `--max-prune-fraction must be a number from 0 to 1 (got "${value}")`);
+}
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (/^\d+$/.test(value) && Number.isSafeInteger(n)) return n;
+  throw new ExitError(EXIT.usage, `--max-prune-count must be an integer ≥ 0 (got "${value}")`);
 }
 
 function parseSource(value: string): "directory" | "kubernetes" {
@@ -150,6 +198,15 @@ export async function run(options: RunOptions): Promise<number> {
       resyncMs: options.resync,
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
+      prune: {
+        settleMs: options.pruneSettle ?? DEFAULT_PRUNE_SETTLE_MS,
+        enabled: options.prune ?? true,
+        mass: {
+          maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction,
+          maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount,
+          allow: options.allowMassPrune === true,
+        },
+      },
     });
     const address = await operator.server.listen();
     log.info(
@@ -189,7 +246,24 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
   const report =
     options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
   for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
-  return summary.failed.length > 0 || summary.timedOut || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
+  // Prunes the run held back: a mass prune awaiting confirmation, or a tree that never settled.
+  const prunes = operator.source instanceof DirectorySource ? operator.source.pruneReport() : undefined;
+  const mass = prunes?.massBlocked;
+  if (mass) {
+    const limits = { maxFraction: options.maxPruneFraction ?? 0.5, maxCount: options.maxPruneCount ?? 10 };
+    process.stderr.write(
+      `mlopsctl: ${massPruneMessage(mass.keys.length, mass.total, { ...limits, allow: false })}\n`,
+    );
+    for (const key of mass.keys) process.stderr.write(`  kept: ${key}\n`);
+  }
+  const unsettled = report.errors.length === 0 && prunes !== undefined && prunes.pending.length > 0;
+  if (unsettled) {
+    process.stderr.write(
+      `mlopsctl: not pruned, the tree kept changing: ${prunes.pending.join(", ")} (the next run decides)\n`,
+    );
+  }
+  const failed = summary.failed.length > 0 || summary.timedOut || report.errors.length > 0;
+  return failed || mass !== undefined || unsettled ? EXIT.failed : EXIT.ok;
 }
 
 async function untilSignal(

@@ -1,5 +1,7 @@
 export { findGitDir, gitRevision, headRevision } from "./git.ts";
 export { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
+export type { DirectorySourceOptions, PruneReport } from "./options.ts";
+export { DEFAULT_PRUNE_SETTLE_MS, directoryOwnerId } from "./options.ts";
 export {
   isDirectory,
   isInside,
@@ -19,8 +21,8 @@ export {
   pruneDisabled,
 } from "./prune.ts";
 export { readYamlFile } from "./read.ts";
-export type { DirectorySourceOptions, PruneReport } from "./source.ts";
-export { DEFAULT_PRUNE_SETTLE_MS, DirectorySource, directoryOwnerId } from "./source.ts";
+export { massPruneMessage, PruneReporter } from "./reporter.ts";
+export { DirectorySource } from "./source.ts";
 export type { Claim, FullReadOutcome, PruneDecision, PrunePolicy } from "./table.ts";
 export { ResourceTable } from "./table.ts";
 export type { Tree, WalkOptions } from "./walk.ts";

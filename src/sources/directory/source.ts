@@ -1,67 +1,29 @@
 // The directory source (GitOps): a tree of YAML files, watched event by event, as the Source port.
 // What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
 // reads, file events, generations and status through the state directory, the Git revision.
-import { createHash } from "node:crypto";
-
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import type { Logger } from "pino";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
-import { type Clock, type Recorder, systemClock } from "../../controller/reconcile.ts";
+import { type Clock, systemClock } from "../../controller/reconcile.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import type { Lookup, Source } from "../source.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
-import { type FileLoad, formatLocated, type LocatedIssue } from "../yaml/index.ts";
+import type { FileLoad } from "../yaml/index.ts";
 import { findGitDir, headRevision } from "./git.ts";
 import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
+import {
+  DEFAULT_PRUNE_SETTLE_MS,
+  type DirectorySourceOptions,
+  directoryOwnerId,
+  type PruneReport,
+} from "./options.ts";
 import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
-import { DEFAULT_MASS_PRUNE, describeAbsence, type FullRead, type MassPruneLimits } from "./prune.ts";
+import { DEFAULT_MASS_PRUNE, type FullRead } from "./prune.ts";
 import { readYamlFile } from "./read.ts";
-import { type FullReadOutcome, type PruneDecision, ResourceTable } from "./table.ts";
+import { PruneReporter } from "./reporter.ts";
+import { type FullReadOutcome, ResourceTable } from "./table.ts";
 import { walkTree } from "./walk.ts";
 import { TreeWatcher } from "./watcher.ts";
-
-export interface DirectorySourceOptions {
-  dir: string;
-  /** The state directory's store (generations, status). The caller closes it after close(). */
-  store: StateStore;
-  /** Do both settled reads in start() and do not watch: a single `run --once` prunes. */
-  once?: boolean;
-  /**
-   * `--prune-settle`: a resource is pruned only when absent from two full reads at least this far
-   * apart with no change in the tree between them (default 2 s).
-   */
-  settleMs?: number;
-  /** `--prune=false`: resources whose file goes are retained (their objects kept), never pruned. */
-  prune?: boolean;
-  /** `--max-prune-fraction`, `--max-prune-count`, `--allow-mass-prune`. */
-  massPrune?: MassPruneLimits;
-  /** Where prune, retain and blocked-prune events go (per resource). */
-  recorder?: Recorder;
-  /** Coalescing of file events (default 3 ms, at most 20). */
-  debounceMs?: number;
-  log?: Logger;
-  clock?: Clock;
-}
-
-/** The default owner id of an operator watching `dir`: a hash of its real path. */
-export function directoryOwnerId(dir: string): string {
-  return createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
-}
-
-export const DEFAULT_PRUNE_SETTLE_MS = 2000;
-
-/** What the last full read left undone: for `run --once`'s exit code and `plan`. */
-export interface PruneReport {
-  /** Entries that block every prune (path:line:col: reason). */
-  readonly unreadable: readonly LocatedIssue[];
-  /** Keys absent from the files whose prune awaits a confirming read. */
-  readonly pending: readonly ResourceKey[];
-  /** Keys whose file went but whose objects are kept (prune disabled). */
-  readonly retained: readonly ResourceKey[];
-  /** A mass prune held back for `--allow-mass-prune`. */
-  readonly massBlocked?: { readonly keys: readonly ResourceKey[]; readonly total: number };
-}
 
 export class DirectorySource implements Source {
   readonly description: string;
@@ -93,10 +55,7 @@ export class DirectorySource implements Source {
   #ignore: IgnoreRules | undefined;
   #fullReads = 0;
   #lastOutcome: FullReadOutcome | undefined;
-  #retained = new Set<ResourceKey>();
-  /** What was last logged about unreadable entries and mass prunes (logged again only on change). */
-  #toldUnreadable = "";
-  #toldMass = "";
+  readonly #reporter: PruneReporter;
 
   constructor(options: DirectorySourceOptions) {
     this.#options = options;
@@ -106,6 +65,13 @@ export class DirectorySource implements Source {
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
     this.defaultOwnerId = directoryOwnerId(this.#dir);
+    this.#reporter = new PruneReporter({
+      log: options.log,
+      recorder: options.recorder,
+      display: (file) => this.#display(file),
+      pruneOff: options.prune === false,
+      mass: options.massPrune ?? DEFAULT_MASS_PRUNE,
+    });
     this.#table = new ResourceTable({
       hash: specHash,
       display: (file) => relative(this.dir, file) || basename(file),
@@ -146,7 +112,7 @@ export class DirectorySource implements Source {
     return {
       unreadable: this.#table.unreadable(),
       pending: this.#table.missing().filter((k) => !blocked?.keys.includes(k)),
-      retained: [...this.#retained],
+      retained: this.#table.retained(),
       ...(blocked ? { massBlocked: blocked } : {}),
     };
   }
@@ -356,7 +322,7 @@ export class DirectorySource implements Source {
       duplicates.length === 0 &&
       unreadable.length === 0;
     sourceInvalidDocuments.set(broken.length + duplicates.length + unreadable.length);
-    this.#tellUnreadable(unreadable);
+    this.#reporter.unreadable(unreadable, this.#table.missing());
     if (full) {
       const read: FullRead = {
         seq: ++this.#fullReads,
@@ -374,7 +340,7 @@ export class DirectorySource implements Source {
         (k) => this.#lastKnownFromState(k),
       );
       this.#lastOutcome = outcome;
-      this.#tellOutcome(outcome);
+      this.#reporter.outcome(outcome);
       for (const d of [...outcome.pruned, ...outcome.retained]) affected.add(d.key);
       if (outcome.dueAt !== undefined && !this.#options.once) this.#scheduleConfirm(outcome.dueAt);
     } else if (this.#table.missing().length > 0 && !this.#options.once && !this.#lastOutcome?.massBlocked) {
@@ -385,60 +351,12 @@ export class DirectorySource implements Source {
     // cleanup must not act on what merely looks absent.
     this.#settled = clean && this.#table.missing().length === 0;
     this.#refreshRevision();
-    if (first) this.#logSummary(broken.length, duplicates.length);
+    if (first) this.#reporter.summary(this.dir, this.#exists, this.#table, this.#skipped, this.#revision);
     for (const key of affected) this.#emit(key);
   }
 
   get #settleMs(): number {
     return this.#options.settleMs ?? DEFAULT_PRUNE_SETTLE_MS;
-  }
-
-  /** Names each unreadable entry (log, and an event on every prune it holds back), once per change. */
-  #tellUnreadable(unreadable: readonly LocatedIssue[]): void {
-    const told = unreadable.map((u) => `${u.file}\0${u.message}`).join("\n");
-    if (told === this.#toldUnreadable) return;
-    this.#toldUnreadable = told;
-    const log = this.#options.log;
-    for (const issue of unreadable) {
-      const where = formatLocated({ ...issue, file: this.#display(issue.file) });
-      log?.warn(
-        { file: issue.file, reason: issue.message },
-        `${where}: nothing is pruned until it is fixed or listed in ${IGNORE_FILE}`,
-      );
-      for (const key of this.#table.missing())
-        this.#options.recorder?.event(key, "Warning", "PruneBlocked", `not pruned: ${where}`);
-    }
-  }
-
-  #tellOutcome(outcome: FullReadOutcome): void {
-    const log = this.#options.log;
-    const recorder = this.#options.recorder;
-    const file = (d: PruneDecision) => (d.file ? ` (last in ${this.#display(d.file)})` : "");
-    for (const d of outcome.pruned) {
-      const why = `no file declares it${file(d)}: ${describeAbsence(d.first, d.second)}`;
-      log?.info({ resource: d.key, first: d.first.seq, second: d.second.seq }, `pruning ${d.key}: ${why}`);
-      recorder?.event(d.key, "Normal", "Pruned", `its objects are removed: ${why}`);
-    }
-    for (const d of outcome.retained) {
-      if (this.#retained.has(d.key)) continue;
-      this.#retained.add(d.key);
-      const why = this.#options.prune === false ? "--prune=false" : "annotation mlops.dev/prune: disabled";
-      log?.info({ resource: d.key }, `not pruning ${d.key} (${why}): its file is gone, its objects are kept`);
-      recorder?.event(d.key, "Normal", "PruneDisabled", `no file declares it; objects kept (${why})`);
-    }
-    for (const key of this.#retained)
-      if (this.#table.lookup(key).state !== "retained") this.#retained.delete(key);
-    const mass = outcome.massBlocked;
-    const told = mass ? mass.keys.join(",") : "";
-    if (told !== this.#toldMass) {
-      this.#toldMass = told;
-      if (mass) {
-        const limits = this.#options.massPrune ?? DEFAULT_MASS_PRUNE;
-        const message = `mass prune held back: ${mass.keys.length} of ${mass.total} resources would be pruned at once (more than ${limits.maxCount} and more than ${limits.maxFraction * 100} %); nothing is pruned, objects are kept; restore the files or run with --allow-mass-prune`;
-        log?.warn({ resources: mass.keys.length, total: mass.total }, message);
-        for (const key of mass.keys) recorder?.event(key, "Warning", "MassPruneBlocked", message);
-      }
-    }
   }
 
   #display(file: string): string {
@@ -477,21 +395,5 @@ export class DirectorySource implements Source {
   #refreshRevision(): void {
     this.#gitDir ??= findGitDir(this.dir);
     this.#revision = this.#gitDir ? headRevision(this.#gitDir) : undefined;
-  }
-
-  #logSummary(broken: number, duplicates: number): void {
-    const log = this.#options.log;
-    if (!log) return;
-    if (!this.#exists) log.warn({ dir: this.dir }, "directory does not exist: nothing read, nothing pruned");
-    else if (!this.#table.hasResources())
-      log.warn({ dir: this.dir }, "no mlops.dev resources found: nothing pruned");
-    if (broken > 0)
-      log.warn({ files: broken }, "files fail to parse or validate: nothing pruned until they are fixed");
-    if (duplicates > 0) log.warn({ keys: duplicates }, "resources defined in more than one file");
-    if (this.#skipped > 0) {
-      log.info({ documents: this.#skipped }, "skipped documents of other API groups (not mlops.dev)");
-    }
-    const resources = this.#table.keys().size;
-    log.info({ dir: this.dir, resources, revision: this.#revision }, "directory read");
   }
 }

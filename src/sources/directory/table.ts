@@ -121,6 +121,10 @@ export class ResourceTable {
     return [...this.#duplicates];
   }
 
+  retained(): ResourceKey[] {
+    return [...this.#retained.keys()];
+  }
+
   missing(): ResourceKey[] {
     return [...this.#missing.keys()];
   }

@@ -1,7 +1,9 @@
 // `mlopsctl plan`: what `run` would do, without doing it. The same decide() that run applies is
 // printed here per resource: create, new run, update in place, stop, purge, delete, or nothing,
 // with a field diff against the last applied spec and Nomad's placement preview where reachable.
-// Read-only: the state directory and the watched files are not written.
+// Read-only: the state directory and the watched files are not written. Prunes are shown with the
+// rules run applies (unreadable entries, prune disabled, the mass prune guard); plan does not wait
+// out the settle interval: it shows what run prunes if the tree stays as it is now.
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
@@ -9,13 +11,13 @@ import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../
 import { silentLogger } from "../../observability/logger.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
-import { DirectorySource } from "../../sources/directory/index.ts";
+import { DEFAULT_MASS_PRUNE, DirectorySource, massPruneMessage } from "../../sources/directory/index.ts";
 import { listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
-import { formatLocated } from "../../sources/yaml/index.ts";
+import { displayPath, formatLocated } from "../../sources/yaml/index.ts";
 import { decide } from "../../trainingjob/decide.ts";
 import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
 import { EXIT } from "../exit.ts";
-import { parseDuration } from "../flags.ts";
+import { parseBool, parseCount, parseDuration, parseFraction } from "../flags.ts";
 import { buildResolver } from "../schedulers.ts";
 import { validatePaths } from "./validate.ts";
 
@@ -27,11 +29,15 @@ export interface PlanOptions {
   ownerId?: string;
   nomadAddr?: string;
   startupTimeout: number;
+  prune?: boolean;
+  maxPruneFraction?: number;
+  maxPruneCount?: number;
+  allowMassPrune?: boolean;
 }
 
 export interface PlannedChange {
   readonly key: ResourceKey;
-  /** create, new-run, update, resume, repair, stop, purge, delete, wait, blocked, unknown, none */
+  /** create, new-run, update, resume, repair, stop, purge, delete, keep, wait, blocked, unknown, none */
   readonly action: string;
   readonly detail: string;
   readonly fields: readonly string[];
@@ -51,6 +57,10 @@ export function registerPlan(program: Command): void {
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
+    .option("--prune <bool>", "as for run", parseBool, true)
+    .option("--max-prune-fraction <f>", "as for run", parseFraction, DEFAULT_MASS_PRUNE.maxFraction)
+    .option("--max-prune-count <n>", "as for run", parseCount, DEFAULT_MASS_PRUNE.maxCount)
+    .option("--allow-mass-prune", "as for run")
     .action(async (options: PlanOptions) => {
       // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
       const report = await validatePaths([options.dir]);
@@ -67,7 +77,19 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
   const stateDir = resolveStateDir(options.stateDir, options.dir);
   // Read-only: generations are counted in memory; no status, generation or event is written.
   const real = new StateStore(stateDir, { readOnly: true });
-  const source = new DirectorySource({ dir: options.dir, store: real, once: true, log: silentLogger() });
+  const source = new DirectorySource({
+    dir: options.dir,
+    store: real,
+    once: true,
+    log: silentLogger(),
+    settleMs: 0,
+    prune: options.prune ?? true,
+    massPrune: {
+      maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction,
+      maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount,
+      allow: options.allowMassPrune === true,
+    },
+  });
   try {
     await source.start();
     const ownerId = options.ownerId ?? source.defaultOwnerId;
@@ -79,14 +101,7 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     });
     const out: PlannedChange[] = [];
     const declared = new Set<ResourceKey>();
-    for (const kind of ["MlopsStack", "TrainingJob"] as const) {
-      for (const record of await listRecords(stateDir, kind, undefined)) {
-        const key = keyOf(record);
-        const lookup = source.lookup(key);
-        if (lookup.state === "deleted")
-          out.push({ key, action: "delete", detail: "no file declares it any more", fields: [] });
-      }
-    }
+    out.push(...(await pruneChanges(source, stateDir, options)));
     for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
       declared.add(keyOf(resource));
       const previous = real.readSync(keyOf(resource));
@@ -118,6 +133,45 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     await source.close();
     await real.close();
   }
+}
+
+/** Deletes (prunes), kept objects and held-back prunes, each with its reason. */
+async function pruneChanges(
+  source: DirectorySource,
+  stateDir: string,
+  options: PlanOptions,
+): Promise<PlannedChange[]> {
+  const out: PlannedChange[] = [];
+  const report = source.pruneReport();
+  const unreadable = report.unreadable[0];
+  const mass = report.massBlocked;
+  const settle = "after --prune-settle with the tree unchanged";
+  for (const kind of ["MlopsStack", "TrainingJob"] as const) {
+    for (const record of await listRecords(stateDir, kind, undefined)) {
+      const key = keyOf(record);
+      const state = source.lookup(key).state;
+      if (state === "deleted")
+        out.push({ key, action: "delete", detail: `no file declares it; pruned ${settle}`, fields: [] });
+      else if (state === "retained") {
+        const why = options.prune === false ? "--prune=false" : "mlops.dev/prune: disabled";
+        out.push({ key, action: "keep", detail: `no file declares it; objects kept (${why})`, fields: [] });
+      } else if (mass?.keys.includes(key)) {
+        const detail = `${massPruneMessage(mass.keys.length, mass.total, { maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction, maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount, allow: false })}`;
+        out.push({ key, action: "blocked", detail, fields: [] });
+      } else if (report.pending.includes(key)) {
+        const why = unreadable
+          ? `${displayPath(unreadable.file)} is unreadable: ${unreadable.message}`
+          : "the directory is missing, empty or invalid";
+        out.push({
+          key,
+          action: "blocked",
+          detail: `no file declares it; not pruned while ${why}`,
+          fields: [],
+        });
+      }
+    }
+  }
+  return out;
 }
 
 function stackChange(stack: AnyResource, known: boolean, fields: string[]): PlannedChange {
@@ -216,6 +270,7 @@ const SYMBOL: Record<string, string> = {
   stop: "~",
   purge: "-",
   delete: "-",
+  keep: "=",
   wait: "…",
   blocked: "!",
   unknown: "?",

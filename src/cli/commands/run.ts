@@ -17,7 +17,7 @@ import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { parseBool, parseCount, parseDuration, parseFraction, parsePositiveInt } from "../flags.ts";
 import { rowsFor } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
@@ -118,23 +118,6 @@ export function registerRun(program: Command): void {
     .action(async (options: RunOptions) => {
       process.exitCode = await run(options);
     });
-}
-
-function parseBool(value: string): boolean {
-  if (value === "true" || value === "false") return value === "true";
-  throw new ExitError(EXIT.usage, `--prune must be true or false (got "${value}")`);
-}
-
-function parseFraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() !== "" && Number.isFinite(n) && n >= 0 && n <= 1) return n;
-  throw new ExitError(EXIT.usage, `--max-prune-fraction must be a number from 0 to 1 (got "${value}")`);
-}
-
-function parseCount(value: string): number {
-  const n = Number(value);
-  if (/^\d+$/.test(value) && Number.isSafeInteger(n)) return n;
-  throw new ExitError(EXIT.usage, `--max-prune-count must be an integer ≥ 0 (got "${value}")`);
 }
 
 function parseSource(value: string): "directory" | "kubernetes" {

@@ -1,6 +1,7 @@
 // Whole-resource validation shared by every source: apiVersion and kind, metadata names, the CRD
 // schema (strict, with defaults) and the rules one schema cannot express.
 import type { SpecIssue } from "./errors.ts";
+import { metadataMapIssues } from "./labels.ts";
 import { checkLabel } from "./names.ts";
 import { type AnyResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, isKind, type Kind } from "./resources.ts";
 import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
@@ -49,6 +50,7 @@ export function validateDocument(document: unknown): Validation {
   }
   const nsProblem = checkLabel(namespace);
   if (nsProblem) issues.push({ path: ["metadata", "namespace"], message: nsProblem });
+  issues.push(...metadataMapIssues(metadata));
   if (doc.spec === undefined && kind === "MlopsStack") doc.spec = {};
   issues.push(...schemaIssues(kind, doc));
   if (issues.length === 0) {

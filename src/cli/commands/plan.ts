@@ -9,6 +9,7 @@ import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
 import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../../api/resources.ts";
 import { silentLogger } from "../../observability/logger.ts";
+import { line, printable } from "../../observability/printable.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
 import { DEFAULT_MASS_PRUNE, DirectorySource, massPruneMessage } from "../../sources/directory/index.ts";
@@ -64,7 +65,7 @@ export function registerPlan(program: Command): void {
     .action(async (options: PlanOptions) => {
       // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
       const report = await validatePaths([options.dir]);
-      for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
+      for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
       const changes = await plan(options);
       process.stdout.write(render(changes));
       const invalid = report.errors.length > 0;
@@ -281,8 +282,10 @@ export function render(changes: readonly PlannedChange[]): string {
   const lines: string[] = [];
   for (const c of changes) {
     if (c.action === "none" && c.detail === "") continue;
-    lines.push(`${SYMBOL[c.action] ?? "?"} ${c.key}: ${c.action}${c.detail ? ` (${c.detail})` : ""}`);
-    for (const field of c.fields) lines.push(`      ${field}`);
+    lines.push(
+      printable(`${SYMBOL[c.action] ?? "?"} ${c.key}: ${c.action}${c.detail ? ` (${c.detail})` : ""}`),
+    );
+    for (const field of c.fields) lines.push(printable(`      ${field}`));
   }
   const counted = (a: string) => changes.filter((c) => c.action === a).length;
   const changed = changes.filter((c) => c.action !== "none").length;

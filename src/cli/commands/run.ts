@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import { messageOf } from "../../api/errors.ts";
 import type { AnyResource } from "../../api/resources.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
 import {
@@ -218,7 +219,7 @@ export async function run(options: RunOptions): Promise<number> {
 async function once(operator: Operator, options: RunOptions, log: Logger): Promise<number> {
   const summary = await operator.controller.runUntilIdle({ timeoutMs: options.timeout });
   for (const failure of summary.failed) {
-    process.stderr.write(`${failure.key}: ${failure.reason}: ${failure.message}\n`);
+    process.stderr.write(line(`${failure.key}: ${failure.reason}: ${failure.message}`));
   }
   log.info(
     { reconciled: summary.reconciled, failed: summary.failed.length, timedOut: summary.timedOut },
@@ -228,7 +229,7 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
   // Invalid documents changed nothing (and pruned nothing), but the run did not apply them: say so.
   const report =
     options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
-  for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
+  for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
   // Prunes the run held back: a mass prune awaiting confirmation, or a tree that never settled.
   const prunes = operator.source instanceof DirectorySource ? operator.source.pruneReport() : undefined;
   const mass = prunes?.massBlocked;
@@ -237,12 +238,14 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
     process.stderr.write(
       `mlopsctl: ${massPruneMessage(mass.keys.length, mass.total, { ...limits, allow: false })}\n`,
     );
-    for (const key of mass.keys) process.stderr.write(`  kept: ${key}\n`);
+    for (const key of mass.keys) process.stderr.write(line(`  kept: ${key}`));
   }
   const unsettled = report.errors.length === 0 && prunes !== undefined && prunes.pending.length > 0;
   if (unsettled) {
     process.stderr.write(
-      `mlopsctl: not pruned, the tree kept changing: ${prunes.pending.join(", ")} (the next run decides)\n`,
+      line(
+        `mlopsctl: not pruned, the tree kept changing: ${prunes.pending.join(", ")} (the next run decides)`,
+      ),
     );
   }
   const failed = summary.failed.length > 0 || summary.timedOut || report.errors.length > 0;

@@ -7,6 +7,7 @@ import { statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { keyOf, type ResourceKey } from "../../api/resources.ts";
+import { line } from "../../observability/printable.ts";
 import { realOrResolved } from "../../sources/directory/paths.ts";
 import { readYamlFile } from "../../sources/directory/read.ts";
 import { walkTree } from "../../sources/directory/walk.ts";
@@ -128,7 +129,7 @@ export function registerValidate(program: Command): void {
     .action(async (paths: string[]) => {
       const report = await validatePaths(paths);
       const cwd = process.cwd();
-      for (const error of report.errors) process.stderr.write(`${formatLocated(error, cwd)}\n`);
+      for (const error of report.errors) process.stderr.write(line(formatLocated(error, cwd)));
       if (report.skippedDocuments > 0) {
         process.stderr.write(
           `note: skipped ${plural(report.skippedDocuments, "document")} of other API groups\n`,

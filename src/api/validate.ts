@@ -47,6 +47,10 @@ export function validateDocument(document: unknown): Validation {
   if (name !== undefined) {
     const problem = checkLabel(name);
     if (problem) issues.push({ path: ["metadata", "name"], message: problem });
+  } else if (typeof metadata.name !== "string" && metadata.name !== undefined) {
+    issues.push({ path: ["metadata", "name"], message: "must be a string" });
+  } else {
+    issues.push({ path: ["metadata"], message: "metadata.name is required" });
   }
   const nsProblem = checkLabel(namespace);
   if (nsProblem) issues.push({ path: ["metadata", "namespace"], message: nsProblem });
@@ -59,7 +63,7 @@ export function validateDocument(document: unknown): Validation {
   }
   const located = { kind, namespace, ...(name === undefined ? {} : { name }) };
   if (issues.length > 0) return { ok: false, issues, ...located };
-  const meta = doc.metadata as Record<string, unknown>;
+  const meta = metadata;
   const resource = {
     apiVersion: API_VERSION,
     kind,

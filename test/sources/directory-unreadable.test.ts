@@ -267,6 +267,25 @@ describe("prune settle: two full reads, settle interval apart, tree quiet betwee
   });
 });
 
+describe("a subdirectory deleted and recreated faster than its watch reports it", () => {
+  it("is watched again: later files in it are seen, later removals pruned", async () => {
+    mkdirSync(join(dir, "sub"));
+    for (const n of ["a", "b"]) writeFileSync(join(dir, "sub", `${n}.yaml`), job(n));
+    writeFileSync(join(dir, "c.yaml"), job("c"));
+    const { source } = await startSource({ settleMs: 100 });
+    rmSync(join(dir, "sub"), { recursive: true });
+    mkdirSync(join(dir, "sub"));
+    for (const n of ["a", "b"]) writeFileSync(join(dir, "sub", `${n}.yaml`), job(n));
+    await pause(100);
+    await source.idle();
+    writeFileSync(join(dir, "sub", "d.yaml"), job("d"));
+    await until("d seen", () => source.get(key("d")) !== undefined, 3000);
+    rmSync(join(dir, "sub", "b.yaml"));
+    await until("b pruned", () => source.lookup(key("b")).state === "deleted", 3000);
+    expect(source.lookup(key("a")).state).toBe("present");
+  });
+});
+
 describe("prune switches and the mass prune guard", () => {
   it("--prune=false keeps the objects: the resource is retained, not deleted", async () => {
     await previousRun();

@@ -343,8 +343,9 @@ export class DirectorySource implements Source {
       this.#reporter.outcome(outcome);
       for (const d of [...outcome.pruned, ...outcome.retained]) affected.add(d.key);
       if (outcome.dueAt !== undefined && !this.#options.once) this.#scheduleConfirm(outcome.dueAt);
-    } else if (this.#table.missing().length > 0 && !this.#options.once && !this.#lastOutcome?.massBlocked) {
-      // Something went missing between full reads: a full read starts its settle interval.
+    } else if (this.#table.missing().length > 0 && !this.#options.once) {
+      // A change with something missing: a full read starts (or restarts) its settle interval. Full
+      // reads schedule another only while a prune is due, so a held-back mass prune waits for changes.
       this.#scheduleConfirm(this.#clock.now().getTime() + Math.min(this.#settleMs, 250));
     }
     // Settled: this read was clean and no absence awaits its confirming read. Until then orphan

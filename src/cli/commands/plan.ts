@@ -12,17 +12,19 @@ import { silentLogger } from "../../observability/logger.ts";
 import { line, printable } from "../../observability/printable.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
-import { DEFAULT_MASS_PRUNE, DirectorySource, massPruneMessage } from "../../sources/directory/index.ts";
-import { listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
-import { displayPath, formatLocated } from "../../sources/yaml/index.ts";
+import { DirectorySource } from "../../sources/directory/index.ts";
+import { resolveStateDir, StateStore } from "../../sources/state/index.ts";
+import { formatLocated } from "../../sources/yaml/index.ts";
 import { decide } from "../../trainingjob/decide.ts";
 import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
 import { EXIT } from "../exit.ts";
-import { parseBool, parseCount, parseDuration, parseFraction } from "../flags.ts";
+import { parseDuration } from "../flags.ts";
+import { type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { buildResolver } from "../schedulers.ts";
+import { pruneChanges } from "./plan-prunes.ts";
 import { validatePaths } from "./validate.ts";
 
-export interface PlanOptions {
+export interface PlanOptions extends PruneFlags {
   dir: string;
   stateDir?: string;
   detailedExitcode?: boolean;
@@ -30,10 +32,6 @@ export interface PlanOptions {
   ownerId?: string;
   nomadAddr?: string;
   startupTimeout: number;
-  prune?: boolean;
-  maxPruneFraction?: number;
-  maxPruneCount?: number;
-  allowMassPrune?: boolean;
 }
 
 export interface PlannedChange {
@@ -45,7 +43,7 @@ export interface PlannedChange {
 }
 
 export function registerPlan(program: Command): void {
-  program
+  const command = program
     .command("plan")
     .description("print what `run` would do: per resource create/update/delete, with a field diff")
     .requiredOption("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files")
@@ -57,39 +55,32 @@ export function registerPlan(program: Command): void {
     .option("--scheduler <name>", "auto, docker or nomad", "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
-    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
-    .option("--prune <bool>", "as for run", parseBool, true)
-    .option("--max-prune-fraction <f>", "as for run", parseFraction, DEFAULT_MASS_PRUNE.maxFraction)
-    .option("--max-prune-count <n>", "as for run", parseCount, DEFAULT_MASS_PRUNE.maxCount)
-    .option("--allow-mass-prune", "as for run")
-    .action(async (options: PlanOptions) => {
-      // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
-      const report = await validatePaths([options.dir]);
-      for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
-      const changes = await plan(options);
-      process.stdout.write(render(changes));
-      const invalid = report.errors.length > 0;
-      const changed = changes.some((c) => c.action !== "none");
-      process.exitCode = invalid ? EXIT.failed : options.detailedExitcode && changed ? EXIT.changes : EXIT.ok;
-    });
+    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000);
+  withPruneFlags(command, false).action(async (options: PlanOptions) => {
+    // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
+    const report = await validatePaths([options.dir]);
+    for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
+    const changes = await plan(options);
+    process.stdout.write(render(changes));
+    const invalid = report.errors.length > 0;
+    const changed = changes.some((c) => c.action !== "none");
+    process.exitCode = invalid ? EXIT.failed : options.detailedExitcode && changed ? EXIT.changes : EXIT.ok;
+  });
 }
 
 export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
   const stateDir = resolveStateDir(options.stateDir, options.dir);
   // Read-only: generations are counted in memory; no status, generation or event is written.
   const real = new StateStore(stateDir, { readOnly: true });
+  const prune = pruneOptionsOf(options);
   const source = new DirectorySource({
     dir: options.dir,
     store: real,
     once: true,
     log: silentLogger(),
     settleMs: 0,
-    prune: options.prune ?? true,
-    massPrune: {
-      maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction,
-      maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount,
-      allow: options.allowMassPrune === true,
-    },
+    prune: prune.enabled,
+    massPrune: prune.mass,
   });
   try {
     await source.start();
@@ -134,45 +125,6 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     await source.close();
     await real.close();
   }
-}
-
-/** Deletes (prunes), kept objects and held-back prunes, each with its reason. */
-async function pruneChanges(
-  source: DirectorySource,
-  stateDir: string,
-  options: PlanOptions,
-): Promise<PlannedChange[]> {
-  const out: PlannedChange[] = [];
-  const report = source.pruneReport();
-  const unreadable = report.unreadable[0];
-  const mass = report.massBlocked;
-  const settle = "after --prune-settle with the tree unchanged";
-  for (const kind of ["MlopsStack", "TrainingJob"] as const) {
-    for (const record of await listRecords(stateDir, kind, undefined)) {
-      const key = keyOf(record);
-      const state = source.lookup(key).state;
-      if (state === "deleted")
-        out.push({ key, action: "delete", detail: `no file declares it; pruned ${settle}`, fields: [] });
-      else if (state === "retained") {
-        const why = options.prune === false ? "--prune=false" : "mlops.dev/prune: disabled";
-        out.push({ key, action: "keep", detail: `no file declares it; objects kept (${why})`, fields: [] });
-      } else if (mass?.keys.includes(key)) {
-        const detail = `${massPruneMessage(mass.keys.length, mass.total, { maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction, maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount, allow: false })}`;
-        out.push({ key, action: "blocked", detail, fields: [] });
-      } else if (report.pending.includes(key)) {
-        const why = unreadable
-          ? `${displayPath(unreadable.file)} is unreadable: ${unreadable.message}`
-          : "the directory is missing, empty or invalid";
-        out.push({
-          key,
-          action: "blocked",
-          detail: `no file declares it; not pruned while ${why}`,
-          fields: [],
-        });
-      }
-    }
-  }
-  return out;
 }
 
 function stackChange(stack: AnyResource, known: boolean, fields: string[]): PlannedChange {

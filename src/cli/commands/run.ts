@@ -8,21 +8,17 @@ import { createLogger } from "../../observability/logger.ts";
 import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
-import {
-  DEFAULT_MASS_PRUNE,
-  DEFAULT_PRUNE_SETTLE_MS,
-  DirectorySource,
-  massPruneMessage,
-} from "../../sources/directory/index.ts";
+import { DirectorySource } from "../../sources/directory/index.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { parseBool, parseCount, parseDuration, parseFraction, parsePositiveInt } from "../flags.ts";
+import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { rowsFor } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
-export interface RunOptions {
+export interface RunOptions extends PruneFlags {
   dir?: string;
   source: "directory" | "kubernetes";
   kubeconfig?: string;
@@ -40,15 +36,10 @@ export interface RunOptions {
   resync: number;
   logLevel?: string;
   logFormat?: string;
-  pruneSettle?: number;
-  prune?: boolean;
-  maxPruneFraction?: number;
-  maxPruneCount?: number;
-  allowMassPrune?: boolean;
 }
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command("run")
     .description("run the operator on a directory of resources (GitOps)")
     .option("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files (the directory source)")
@@ -94,31 +85,11 @@ export function registerRun(program: Command): void {
       parseDuration,
       600_000,
     )
-    .option(
-      "--prune-settle <duration>",
-      "prune a resource only when absent from two full reads this far apart, the tree unchanged between",
-      parseDuration,
-      DEFAULT_PRUNE_SETTLE_MS,
-    )
-    .option(
-      "--prune <bool>",
-      "false: keep the objects of resources whose file goes (also per resource: mlops.dev/prune: disabled)",
-      parseBool,
-      true,
-    )
-    .option(
-      "--max-prune-fraction <f>",
-      "one pass prunes nothing when it would prune more than this fraction of the resources…",
-      parseFraction,
-      DEFAULT_MASS_PRUNE.maxFraction,
-    )
-    .option("--max-prune-count <n>", "…and more than this many", parseCount, DEFAULT_MASS_PRUNE.maxCount)
-    .option("--allow-mass-prune", "confirm a prune over both limits")
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
-    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)")
-    .action(async (options: RunOptions) => {
-      process.exitCode = await run(options);
-    });
+    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
+  withPruneFlags(command, true).action(async (options: RunOptions) => {
+    process.exitCode = await run(options);
+  });
 }
 
 function parseSource(value: string): "directory" | "kubernetes" {
@@ -182,15 +153,7 @@ export async function run(options: RunOptions): Promise<number> {
       resyncMs: options.resync,
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
-      prune: {
-        settleMs: options.pruneSettle ?? DEFAULT_PRUNE_SETTLE_MS,
-        enabled: options.prune ?? true,
-        mass: {
-          maxFraction: options.maxPruneFraction ?? DEFAULT_MASS_PRUNE.maxFraction,
-          maxCount: options.maxPruneCount ?? DEFAULT_MASS_PRUNE.maxCount,
-          allow: options.allowMassPrune === true,
-        },
-      },
+      prune: pruneOptionsOf(options),
     });
     const address = await operator.server.listen();
     log.info(
@@ -231,25 +194,14 @@ async function once(operator: Operator, options: RunOptions, log: Logger): Promi
     options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
   for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
   // Prunes the run held back: a mass prune awaiting confirmation, or a tree that never settled.
-  const prunes = operator.source instanceof DirectorySource ? operator.source.pruneReport() : undefined;
-  const mass = prunes?.massBlocked;
-  if (mass) {
-    const limits = { maxFraction: options.maxPruneFraction ?? 0.5, maxCount: options.maxPruneCount ?? 10 };
-    process.stderr.write(
-      `mlopsctl: ${massPruneMessage(mass.keys.length, mass.total, { ...limits, allow: false })}\n`,
-    );
-    for (const key of mass.keys) process.stderr.write(line(`  kept: ${key}`));
-  }
-  const unsettled = report.errors.length === 0 && prunes !== undefined && prunes.pending.length > 0;
-  if (unsettled) {
-    process.stderr.write(
-      line(
-        `mlopsctl: not pruned, the tree kept changing: ${prunes.pending.join(", ")} (the next run decides)`,
-      ),
-    );
-  }
+  const source = operator.source;
+  const held =
+    source instanceof DirectorySource
+      ? heldBackPrunes(source.pruneReport(), options, report.errors.length > 0)
+      : [];
+  for (const text of held) process.stderr.write(line(text));
   const failed = summary.failed.length > 0 || summary.timedOut || report.errors.length > 0;
-  return failed || mass !== undefined || unsettled ? EXIT.failed : EXIT.ok;
+  return failed || held.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 async function untilSignal(

@@ -175,6 +175,16 @@ describe("unreadable entries block every prune and are named (run --once)", () =
     expect(source.lookup(key("c")).state).toBe("deleted");
   });
 
+  it("a FIFO named .mlopsignore is not read (no hang); without rules the broken file blocks", async () => {
+    await previousRun();
+    execFileSync("mkfifo", [join(dir, ".mlopsignore")]);
+    writeFileSync(join(dir, "broken.yaml"), "\0");
+    rmSync(join(dir, "c.yaml"));
+    const { source } = await startSource({ once: true });
+    expect(source.pruneReport().unreadable.map((u) => u.file)).toEqual([join(dir, "broken.yaml")]);
+    expect(source.lookup(key("c")).state).not.toBe("deleted");
+  });
+
   it("a link to a directory outside the tree is not followed; a link inside is", async () => {
     const elsewhere = join(root, "elsewhere");
     mkdirSync(elsewhere);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import type { Recorder } from "../../src/controller/reconcile.ts";
+import { sourcePrunesHeldBack } from "../../src/observability/metrics.ts";
 import { DirectorySource, type DirectorySourceOptions } from "../../src/sources/directory/index.ts";
 import { StateStore } from "../../src/sources/state/index.ts";
 
@@ -325,6 +326,8 @@ describe("prune switches and the mass prune guard", () => {
     await pause(200);
     expect(watch.source.lookup(key("j0")).state).not.toBe("deleted");
     expect(watch.events.filter((e) => e.reason === "MassPruneBlocked")).toHaveLength(12);
+    const held = await sourcePrunesHeldBack.get();
+    expect(held.values.find((v) => v.labels.reason === "MassPrune")?.value).toBe(12);
     // Most files come back: the one still missing is an ordinary prune again.
     for (const n of names.slice(1, 12)) writeFileSync(join(dir, `${n}.yaml`), job(n));
     await until("j0 pruned", () => watch.source.lookup(key("j0")).state === "deleted");

@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Recorder } from "../../controller/reconcile.ts";
+import { sourcePrunesHeldBack } from "../../observability/metrics.ts";
 import { formatLocated, type LocatedIssue } from "../yaml/index.ts";
 import { IGNORE_FILE } from "./ignore-file.ts";
 import { describeAbsence, type MassPruneLimits } from "./prune.ts";
@@ -60,8 +61,11 @@ export class PruneReporter {
     log.info({ dir, resources: table.keys().size, revision }, "directory read");
   }
 
-  outcome(outcome: FullReadOutcome): void {
+  /** Prunes made, retained and held back by a full read; `blocked`: prunes unreadable entries hold back. */
+  outcome(outcome: FullReadOutcome, blocked: number): void {
     const { log, recorder } = this.#options;
+    sourcePrunesHeldBack.set({ reason: "MassPrune" }, outcome.massBlocked?.keys.length ?? 0);
+    sourcePrunesHeldBack.set({ reason: "Unreadable" }, blocked);
     const file = (d: PruneDecision) => (d.file ? ` (last in ${this.#options.display(d.file)})` : "");
     for (const d of outcome.pruned) {
       const why = `no file declares it${file(d)}: ${describeAbsence(d.first, d.second)}`;

@@ -340,7 +340,7 @@ export class DirectorySource implements Source {
         (k) => this.#lastKnownFromState(k),
       );
       this.#lastOutcome = outcome;
-      this.#reporter.outcome(outcome);
+      this.#reporter.outcome(outcome, unreadable.length > 0 ? this.#table.missing().length : 0);
       for (const d of [...outcome.pruned, ...outcome.retained]) affected.add(d.key);
       if (outcome.dueAt !== undefined && !this.#options.once) this.#scheduleConfirm(outcome.dueAt);
     } else if (this.#table.missing().length > 0 && !this.#options.once) {

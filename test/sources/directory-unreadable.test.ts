@@ -226,6 +226,25 @@ describe("prune settle: two full reads, settle interval apart, tree quiet betwee
     expect(events.filter((e) => e.reason === "Pruned")).toEqual([]);
   });
 
+  it("rm *.yaml, then the files copied back one by one: nothing is pruned", async () => {
+    const names = Array.from({ length: 300 }, (_, i) => `c${i}`);
+    for (const n of names) writeFileSync(join(dir, `${n}.yaml`), job(n));
+    const { source } = await startSource({ settleMs: 200 });
+    const seen: string[] = [];
+    source.changes().subscribe((k) => seen.push(source.lookup(k).state));
+    for (const n of names) rmSync(join(dir, `${n}.yaml`));
+    await pause(50);
+    for (const n of names) {
+      writeFileSync(join(dir, `${n}.yaml`), job(n));
+      await pause(1);
+    }
+    await until("all back", () => source.list("TrainingJob").length === names.length);
+    await pause(400);
+    await source.idle();
+    expect(seen.filter((s) => s === "deleted")).toEqual([]);
+    expect(source.settled()).toBe(true);
+  });
+
   it("a file that flips between valid and invalid many times a second is never pruned", async () => {
     for (const n of ["a", "b"]) writeFileSync(join(dir, `${n}.yaml`), job(n));
     const { source, events } = await startSource({ settleMs: 100 });

@@ -40,6 +40,8 @@ const operator = await buildOperator({
   startupTimeoutMs: 600_000,
   resyncMs: 0,
   log: process.env.BENCH_LOG ? createLogger({ level: "warn", pretty: false }) : silentLogger(),
+  // The clean-up at the end removes all but the sentinel's file at once: a mass prune, confirmed here.
+  prune: { settleMs: 2000, enabled: true, mass: { maxFraction: 0.5, maxCount: 10, allow: true } },
   onPhase: (resource, _from, to) => {
     phases.set(resource.metadata.name, { phase: String(to), at: performance.now() });
     for (const wake of waiters.splice(0)) wake();

@@ -73,13 +73,24 @@ export function strict(schema: unknown, path: readonly string[] = []): unknown {
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 const validators = new Map<Kind, ValidateFunction>();
+const strictSchemas = new Map<Kind, Schema>();
+
+/** The kind's schema made strict, built once (each unknown field's hint walks it). */
+function strictSchemaFor(kind: Kind): Schema {
+  let schema = strictSchemas.get(kind);
+  if (!schema) {
+    schema = strict(openApiSchema(kind)) as Schema;
+    strictSchemas.set(kind, schema);
+  }
+  return schema;
+}
 
 export function validatorFor(kind: Kind): ValidateFunction {
   let validate = validators.get(kind);
   if (!validate) {
     const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
     addFormats(ajv);
-    validate = ajv.compile(strict(openApiSchema(kind)) as Schema);
+    validate = ajv.compile(structuredClone(strictSchemaFor(kind)));
     validators.set(kind, validate);
   }
   return validate;
@@ -130,7 +141,7 @@ function toIssue(error: ErrorObject, kind: Kind): SpecIssue {
 }
 
 function propertiesAt(kind: Kind, path: readonly (string | number)[]): Schema {
-  let node = strict(openApiSchema(kind)) as Schema | undefined;
+  let node = strictSchemaFor(kind) as Schema | undefined;
   for (const part of path) {
     if (!node) return {};
     node = (typeof part === "number" ? node.items : (node.properties as Schema | undefined)?.[part]) as

@@ -1,6 +1,7 @@
 // Whole-resource validation shared by every source: apiVersion and kind, metadata names, the CRD
 // schema (strict, with defaults) and the rules one schema cannot express.
 import type { SpecIssue } from "./errors.ts";
+import { metadataMapIssues } from "./labels.ts";
 import { checkLabel } from "./names.ts";
 import { type AnyResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, isKind, type Kind } from "./resources.ts";
 import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
@@ -46,9 +47,14 @@ export function validateDocument(document: unknown): Validation {
   if (name !== undefined) {
     const problem = checkLabel(name);
     if (problem) issues.push({ path: ["metadata", "name"], message: problem });
+  } else if (typeof metadata.name !== "string" && metadata.name !== undefined) {
+    issues.push({ path: ["metadata", "name"], message: "must be a string" });
+  } else {
+    issues.push({ path: ["metadata"], message: "metadata.name is required" });
   }
   const nsProblem = checkLabel(namespace);
   if (nsProblem) issues.push({ path: ["metadata", "namespace"], message: nsProblem });
+  issues.push(...metadataMapIssues(metadata));
   if (doc.spec === undefined && kind === "MlopsStack") doc.spec = {};
   issues.push(...schemaIssues(kind, doc));
   if (issues.length === 0) {
@@ -57,7 +63,7 @@ export function validateDocument(document: unknown): Validation {
   }
   const located = { kind, namespace, ...(name === undefined ? {} : { name }) };
   if (issues.length > 0) return { ok: false, issues, ...located };
-  const meta = doc.metadata as Record<string, unknown>;
+  const meta = metadata;
   const resource = {
     apiVersion: API_VERSION,
     kind,

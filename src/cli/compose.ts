@@ -15,7 +15,7 @@ import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
-import { DirectorySource } from "../sources/directory/index.ts";
+import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import type { StackContext } from "../stack/context.ts";
@@ -59,11 +59,19 @@ export interface OperatorOptions {
   readonly onPhase?: PhaseListener;
   /** Told of every reconcile's outcome (`run --once` watches for a scheduler that stays unreachable). */
   readonly outcomes?: ReconcileOutcomes;
+  /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
+  readonly prune?: PruneOptions;
 }
 
 export interface ReconcileOutcomes {
   succeeded(key: ResourceKey): void;
   failed(report: ErrorReport): void;
+}
+
+export interface PruneOptions {
+  readonly settleMs: number;
+  readonly enabled: boolean;
+  readonly mass: MassPruneLimits;
 }
 
 export interface Operator {
@@ -87,6 +95,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     store,
     options,
     log,
+    recorder,
   );
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
@@ -234,9 +243,18 @@ async function buildSource(
   store: StateStore,
   options: OperatorOptions,
   log: Logger,
+  recorder: EventLog,
 ): Promise<Source> {
   if (choice.kind === "directory") {
-    return new DirectorySource({ dir: choice.dir, store, once: options.once, log });
+    const prune = options.prune;
+    return new DirectorySource({
+      dir: choice.dir,
+      store,
+      once: options.once,
+      log,
+      recorder,
+      ...(prune ? { settleMs: prune.settleMs, prune: prune.enabled, massPrune: prune.mass } : {}),
+    });
   }
   // Loaded only when asked for: the Kubernetes client is heavy, and most users run from a directory.
   const { kubernetesSource } = await import("../sources/kubernetes/index.ts");

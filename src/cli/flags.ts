@@ -19,3 +19,20 @@ export function parsePositiveInt(value: string): number {
     throw new ExitError(EXIT.usage, `expected a whole number ≥ 1, got "${value}"`);
   return n;
 }
+
+export function parseBool(value: string): boolean {
+  if (value === "true" || value === "false") return value === "true";
+  throw new ExitError(EXIT.usage, `expected true or false (got "${value}")`);
+}
+
+export function parseFraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() !== "" && Number.isFinite(n) && n >= 0 && n <= 1) return n;
+  throw new ExitError(EXIT.usage, `expected a number from 0 to 1 (got "${value}")`);
+}
+
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (/^\d+$/.test(value) && Number.isSafeInteger(n)) return n;
+  throw new ExitError(EXIT.usage, `expected a whole number ≥ 0 (got "${value}")`);
+}

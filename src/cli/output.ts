@@ -1,8 +1,11 @@
 // Terminal output shared by mlopsctl commands: kubectl-like tables, ages and YAML/JSON printing.
+// Every value that came from a user is made printable here (no newline or escape sequence).
 import { stringify } from "yaml";
+import { printable, printableText } from "../observability/printable.ts";
 
 /** Columns left-aligned and separated by three spaces (kubectl's tabwriter padding). */
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(headers: readonly string[], cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((row) => row.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -47,7 +50,7 @@ export function toJson(value: unknown): string {
 }
 
 export function toYaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0 });
+  return printableText(stringify(value, { lineWidth: 0 }));
 }
 
 /** "memoryMB" → "Memory MB", "observedGeneration" → "Observed Generation" (kubectl describe's keys). */
@@ -63,7 +66,7 @@ export function titleCase(key: string): string {
 /** Nested data as kubectl describe prints custom resources: "Key:  value", nested blocks indented. */
 export function describeValue(value: unknown, indent = 0): string {
   const pad = " ".repeat(indent);
-  if (value === null || typeof value !== "object") return `${pad}${String(value)}\n`;
+  if (value === null || typeof value !== "object") return `${pad}${printable(String(value))}\n`;
   if (Array.isArray(value)) {
     return value.map((item) => describeValue(item, indent)).join("");
   }
@@ -71,9 +74,9 @@ export function describeValue(value: unknown, indent = 0): string {
   const width = Math.max(0, ...entries.filter(([, v]) => !isBlock(v)).map(([k]) => titleCase(k).length + 1));
   let out = "";
   for (const [key, v] of entries) {
-    const label = `${titleCase(key)}:`;
+    const label = `${printable(titleCase(key))}:`;
     if (isBlock(v)) out += `${pad}${label}\n${describeValue(v, indent + 2)}`;
-    else out += `${pad}${label.padEnd(width + 2)}${String(v)}\n`;
+    else out += `${pad}${label.padEnd(width + 2)}${printable(String(v))}\n`;
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // failure to the one exit-code table (exit.ts), never to a stack trace.
 import { Command, CommanderError } from "commander";
 import { messageOf } from "../api/errors.ts";
+import { line } from "../observability/printable.ts";
 import { registerConfig } from "./commands/config.ts";
 import { registerDescribe } from "./commands/describe.ts";
 import { registerGet } from "./commands/get.ts";
@@ -46,10 +47,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       return EXIT.usage;
     }
     if (error instanceof ExitError) {
-      if (error.message) process.stderr.write(`mlopsctl: ${error.message}\n`);
+      if (error.message) process.stderr.write(line(`mlopsctl: ${error.message}`));
       return error.code;
     }
-    process.stderr.write(`mlopsctl: ${messageOf(error)}\n`);
+    process.stderr.write(line(`mlopsctl: ${messageOf(error)}`));
     return EXIT.failed;
   }
 }

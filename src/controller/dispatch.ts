@@ -34,6 +34,7 @@ export function createDispatch(source: Source, handlers: Handlers) {
         await source.forget(key);
         return awaitChange;
       }
+      case "retained":
       case "absent":
         return awaitChange;
     }

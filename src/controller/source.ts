@@ -13,6 +13,8 @@ export type Lookup =
   | { readonly state: "invalid"; readonly error: InvalidSpecError; readonly lastKnown?: AnyResource }
   /** Gone for good (after the prune guards): finalize, then forget. */
   | { readonly state: "deleted"; readonly lastKnown?: AnyResource }
+  /** Gone from the source, but pruning is disabled for it: its objects are kept, nothing is done. */
+  | { readonly state: "retained"; readonly lastKnown?: AnyResource }
   /** Not known here (never seen, or already forgotten). */
   | { readonly state: "absent" };
 

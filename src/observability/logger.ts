@@ -1,6 +1,7 @@
 // pino: JSON by default, pretty when a terminal is attached; tokens and credentials are redacted
 // wherever they appear in a logged object.
-import { type Logger, pino } from "pino";
+import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
+import { printable } from "./printable.ts";
 
 export const REDACT_PATHS = [
   "token",
@@ -38,6 +39,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (pretty) {
     return pino({
       ...base,
+      hooks: { logMethod: printableArguments },
       transport: {
         target: "pino-pretty",
         options: { destination: 2, colorize: true, ignore: "pid,hostname,name,resource,from,to" },
@@ -46,6 +48,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   }
   return pino(base, pino.destination(2));
 }
+
+/**
+ * Pretty output goes to a terminal as it is: messages and the string fields of a logged object
+ * (file names, reasons, resource names) are made printable first. JSON lines need nothing: JSON
+ * escapes every control character.
+ */
+export const printableArguments: NonNullable<NonNullable<PinoOptions["hooks"]>["logMethod"]> = function (
+  args,
+  method,
+) {
+  const safe = (args as unknown[]).map((arg) => {
+    if (typeof arg === "string") return printable(arg);
+    if (arg === null || typeof arg !== "object" || arg instanceof Error) return arg;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(arg)) out[k] = typeof v === "string" ? printable(v) : v;
+    return out;
+  });
+  return method.apply(this, safe as Parameters<typeof method>);
+};
 
 /** A logger that drops everything (tests, benchmarks). */
 export function silentLogger(): Logger {

@@ -133,6 +133,12 @@ export const watchRestarts = new Counter({
 });
 export const sourceInvalidDocuments = new Gauge({
   name: "mlops_source_invalid_documents",
-  help: "Documents in the source that fail to parse or validate",
+  help: "Documents in the source that fail to parse or validate, and unreadable entries",
+  registers,
+});
+export const sourcePrunesHeldBack = new Gauge({
+  name: "mlops_source_prunes_held_back",
+  help: "Resources whose prune the last full read held back: mass prune (awaiting --allow-mass-prune) or unreadable entries",
+  labelNames: ["reason"] as const,
   registers,
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -109,7 +109,7 @@ describe("mlopsctl validate", () => {
     expect(r.out).toBe("1 error in 1 file\n");
   });
 
-  it("broken YAML: an error when named explicitly, a notice when found in a directory", async () => {
+  it("broken YAML: an error whether named explicitly or found in a directory (it blocks pruning)", async () => {
     const file = join(tmp, "broken.yaml");
     writeFileSync(file, "name: ci\njobs: [unclosed\n");
     const named = await validate(file);
@@ -120,11 +120,30 @@ describe("mlopsctl validate", () => {
       "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: a}\nspec: {image: x}\n",
     );
     const found = await validate(tmp);
-    expect(found).toEqual({
-      code: 0,
-      out: "1 resource valid\n",
-      err: "note: skipped 1 unparsable file without mlops.dev resources\n",
-    });
+    expect(found).toMatchObject({ code: 1, out: "1 error in 1 file\n" });
+    expect(found.err).toMatch(new RegExp(`^${tmp}/broken.yaml:3:1: Flow sequence in block collection`));
+    writeFileSync(join(tmp, ".mlopsignore"), "broken.yaml\n");
+    expect(await validate(tmp)).toEqual({ code: 0, out: "1 resource valid\n", err: "" });
+  });
+
+  it("binary, empty and non-regular entries in a directory are errors naming path and reason", async () => {
+    writeFileSync(
+      join(tmp, "job.yaml"),
+      "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: a}\nspec: {image: x}\n",
+    );
+    writeFileSync(join(tmp, "model.yaml"), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00]));
+    writeFileSync(join(tmp, "empty.yaml"), "");
+    writeFileSync(join(tmp, "kept-empty.yaml"), "# nothing here on purpose\n");
+    symlinkSync("/etc/passwd", join(tmp, "passwd.yaml"));
+    const r = await validate(tmp);
+    expect(r.code).toBe(1);
+    expect(r.err.split("\n").sort()).toEqual([
+      "",
+      `${tmp}/empty.yaml:1:1: empty file (0 bytes): unreadable; write a comment or \`---\` to keep a deliberately empty file`,
+      `${tmp}/model.yaml:1:1: binary file (NUL byte at offset 4): not YAML`,
+      `${tmp}/passwd.yaml:1:1: unreadable: symbolic link leads out of the tree (to /etc/passwd): not read`,
+    ]);
+    expect(r.out).toBe("3 errors in 3 files\n");
   });
 
   it("a missing path is an error, not a crash", async () => {

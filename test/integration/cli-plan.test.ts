@@ -42,8 +42,8 @@ const flags = () => [
   "nomad",
 ];
 const plan = () => cli("plan", ...flags(), "--detailed-exitcode");
-const runOnce = () =>
-  cli("run", ...flags(), "--once", "--metrics-addr", "127.0.0.1:0", "--log-level", "error");
+const runOnce = (...more: string[]) =>
+  cli("run", ...flags(), "--once", "--metrics-addr", "127.0.0.1:0", "--log-level", "error", ...more);
 
 async function snapshot(path: string): Promise<string> {
   const out: string[] = [];
@@ -123,5 +123,53 @@ describe("mlopsctl plan", () => {
     const result = await plan();
     expect(result.stdout).toContain("- TrainingJob/default/resnet: delete");
     expect(result.code).toBe(2);
+  });
+
+  it("shows prunes beforehand: kept objects, prunes held back by an unreadable file", async () => {
+    const annotated = job("keep:1").replace(
+      "name: resnet",
+      "name: keep, annotations: { mlops.dev/prune: disabled }",
+    );
+    await writeFile(join(dir, "keep.yaml"), annotated);
+    expect((await runOnce()).code).toBe(0);
+    await rm(join(dir, "keep.yaml"));
+    await rm(join(dir, "other.yaml"));
+    await writeFile(join(dir, "next.yaml"), job("next:1").replace("name: resnet", "name: next"));
+    const shown = await plan();
+    expect(shown.stdout).toContain(
+      "= TrainingJob/default/keep: keep (no file declares it; objects kept (mlops.dev/prune: disabled))",
+    );
+    expect(shown.stdout).toContain(
+      "- TrainingJob/default/other: delete (no file declares it; pruned after --prune-settle with the tree unchanged)",
+    );
+    await writeFile(join(dir, "half-written.yaml"), "");
+    const held = await plan();
+    expect(held.code).toBe(1);
+    expect(held.stderr).toContain("half-written.yaml:1:1: empty file (0 bytes)");
+    expect(held.stdout).toMatch(
+      /! TrainingJob\/default\/other: blocked \(no file declares it; not pruned while .*half-written\.yaml is unreadable: empty file/,
+    );
+    const run = await runOnce();
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("half-written.yaml:1:1: empty file (0 bytes)");
+    expect((await fetch(`${nomad.address}/v1/job/other`)).status).toBe(200);
+    await rm(join(dir, "half-written.yaml"));
+  });
+
+  it("run --once holds back a mass prune, exits 1 naming --allow-mass-prune, and prunes when allowed", async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `mass-${i}`);
+    for (const n of names)
+      await writeFile(join(dir, `${n}.yaml`), job("m:1").replace("name: resnet", `name: ${n}`));
+    const fast = ["--prune-settle", "100ms"];
+    expect((await runOnce(...fast)).code).toBe(0);
+    for (const n of names.slice(1)) await rm(join(dir, `${n}.yaml`));
+    const held = await runOnce(...fast);
+    expect(held.code).toBe(1);
+    expect(held.stderr).toMatch(/mass prune held back: 11 of \d+ resources .*--allow-mass-prune/);
+    expect(held.stderr).toContain("  kept: TrainingJob/default/mass-1\n");
+    expect((await fetch(`${nomad.address}/v1/job/mass-1`)).status).toBe(200);
+    expect((await runOnce(...fast, "--allow-mass-prune")).code).toBe(0);
+    expect((await fetch(`${nomad.address}/v1/job/mass-1`)).status).toBe(404);
+    expect((await fetch(`${nomad.address}/v1/job/mass-0`)).status).toBe(200);
   });
 });

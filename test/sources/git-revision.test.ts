@@ -56,6 +56,17 @@ describe("Git revision from .git files (no shell)", () => {
     expect(gitRevision(join(root, "deploy", "jobs"))).toBe(want);
   });
 
+  it("a FIFO in place of HEAD or a ref is not read (the reader would block): no revision", () => {
+    layout({ ".git/refs/heads/main": `${A}\n` });
+    execFileSync("mkfifo", [join(root, ".git", "HEAD")]);
+    expect(gitRevision(root)).toBeUndefined();
+    rmSync(join(root, ".git", "HEAD"));
+    layout({ ".git/HEAD": "ref: refs/heads/main\n" });
+    rmSync(join(root, ".git", "refs", "heads", "main"));
+    execFileSync("mkfifo", [join(root, ".git", "refs", "heads", "main")]);
+    expect(gitRevision(root)).toBeUndefined();
+  });
+
   it("matches `git rev-parse HEAD` of a real repository, and the source reports it", async () => {
     const git = (...args: string[]) =>
       execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {

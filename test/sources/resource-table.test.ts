@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
-import { ResourceTable } from "../../src/sources/directory/index.ts";
+import { type PrunePolicy, ResourceTable } from "../../src/sources/directory/index.ts";
 import { specHash } from "../../src/sources/state/index.ts";
 import { loadText } from "../../src/sources/yaml/index.ts";
 
@@ -8,7 +8,13 @@ const job = (name: string, image = "img:1") =>
   `apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata:\n  name: ${name}\nspec:\n  image: ${image}\n`;
 const key = (name: string): ResourceKey => `TrainingJob/default/${name}`;
 
-function table() {
+const POLICY: PrunePolicy = {
+  settleMs: 1000,
+  enabled: true,
+  mass: { maxFraction: 0.5, maxCount: 10, allow: false },
+};
+
+function table(policy: PrunePolicy = POLICY) {
   const generations = new Map<ResourceKey, { g: number; h: string }>();
   const t = new ResourceTable({
     hash: specHash,
@@ -22,9 +28,20 @@ function table() {
   });
   const set = (file: string, text: string | undefined) =>
     t.setFile(file, text === undefined ? undefined : loadText(file, text));
-  const clean = () => t.brokenFiles().length === 0 && t.duplicates().length === 0 && t.hasResources();
-  const read = () => t.endRead(clean(), () => undefined);
-  return { t, set, read, clean };
+  const clean = () =>
+    t.brokenFiles().length === 0 &&
+    t.duplicates().length === 0 &&
+    t.unreadable().length === 0 &&
+    t.hasResources();
+  let at = 0;
+  let seq = 0;
+  /** A full read `after` ms after the previous one; the keys it pruned. */
+  const full = (after = 1000) => {
+    at += after;
+    return t.endFullRead({ seq: ++seq, at, version: t.version, clean: clean() }, policy, () => undefined);
+  };
+  const read = (after = 1000) => full(after).pruned.map((d) => d.key);
+  return { t, set, read, full, clean };
 }
 
 describe("ResourceTable", () => {
@@ -103,5 +120,103 @@ describe("ResourceTable", () => {
     expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["a", "b"]);
     expect(t.list("TrainingJob", "other").map((r) => r.metadata.name)).toEqual(["b"]);
     expect(t.list("MlopsStack")).toEqual([]);
+  });
+
+  it("a change anywhere in the tree between the two full reads restarts the settle interval", () => {
+    const { t, set, read } = table();
+    set("a.yaml", job("a"));
+    set("b.yaml", job("b"));
+    set("c.yaml", job("c"));
+    read();
+    set("b.yaml", undefined);
+    expect(read()).toEqual([]);
+    // Another file is written before the confirming read: the two reads did not see the same tree.
+    set("c.yaml", job("c", "img:2"));
+    expect(read()).toEqual([]);
+    expect(t.lookup(key("b")).state).toBe("present");
+    expect(read()).toEqual([key("b")]);
+  });
+
+  it("two full reads closer than the settle interval do not prune", () => {
+    const { t, set, read } = table();
+    set("a.yaml", job("a"));
+    set("b.yaml", job("b"));
+    set("b.yaml", undefined);
+    expect(read()).toEqual([]);
+    expect(read(999)).toEqual([]);
+    expect(t.missing()).toEqual([key("b")]);
+    expect(read(1)).toEqual([key("b")]);
+  });
+
+  it("an unreadable entry of any file blocks every prune until it is fixed or gone", () => {
+    const { t, set, read } = table();
+    set("a.yaml", job("a"));
+    set("b.yaml", job("b"));
+    set("b.yaml", undefined);
+    set("empty.yaml", "");
+    set("ci.yaml", "on: [push\n");
+    expect(t.unreadable().map((u) => [u.file, u.message.split(":")[0]])).toEqual([
+      ["empty.yaml", "empty file (0 bytes)"],
+      ["ci.yaml", expect.any(String)],
+    ]);
+    for (let i = 0; i < 3; i++) expect(read()).toEqual([]);
+    set("empty.yaml", "# deliberately empty\n");
+    set("ci.yaml", "---\n");
+    expect(t.unreadable()).toEqual([]);
+    expect(read()).toEqual([]);
+    expect(read()).toEqual([key("b")]);
+  });
+
+  it("prune disabled (annotation or policy): the key is retained, never deleted", () => {
+    const annotated = job("b").replace(
+      "  name: b\n",
+      "  name: b\n  annotations:\n    mlops.dev/prune: disabled\n",
+    );
+    const { t, set, full } = table();
+    set("a.yaml", job("a"));
+    set("b.yaml", annotated);
+    set("c.yaml", job("c"));
+    set("b.yaml", undefined);
+    set("c.yaml", undefined);
+    full();
+    const outcome = full();
+    expect(outcome.pruned.map((d) => d.key)).toEqual([key("c")]);
+    expect(outcome.retained.map((d) => d.key)).toEqual([key("b")]);
+    expect(t.lookup(key("b"))).toMatchObject({ state: "retained", lastKnown: { metadata: { name: "b" } } });
+    expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["a"]);
+    set("b.yaml", annotated);
+    expect(t.lookup(key("b")).state).toBe("present");
+
+    const off = table({ ...POLICY, enabled: false });
+    off.set("a.yaml", job("a"));
+    off.set("b.yaml", job("b"));
+    off.set("b.yaml", undefined);
+    off.full();
+    expect(off.full()).toMatchObject({ pruned: [], retained: [{ key: key("b") }] });
+  });
+
+  it("a mass prune (more than half and more than ten) prunes nothing until allowed", () => {
+    const names = Array.from({ length: 20 }, (_, i) => `j${i}`);
+    const setUp = (policy: PrunePolicy) => {
+      const tb = table(policy);
+      for (const n of names) tb.set(`${n}.yaml`, job(n));
+      for (const n of names.slice(0, 11)) tb.set(`${n}.yaml`, undefined);
+      tb.full();
+      return tb;
+    };
+    const guarded = setUp(POLICY);
+    const blocked = guarded.full();
+    expect(blocked.pruned).toEqual([]);
+    expect(blocked.massBlocked).toEqual({ keys: names.slice(0, 11).map(key).sort(), total: 20 });
+    expect(guarded.t.lookup(key("j0")).state).toBe("present");
+    expect(guarded.full().massBlocked?.keys).toHaveLength(11);
+    const allowed = setUp({ ...POLICY, mass: { ...POLICY.mass, allow: true } });
+    expect(allowed.full().pruned).toHaveLength(11);
+    // Ten of twenty: not more than ten, so no confirmation is needed.
+    const ten = table();
+    for (const n of names) ten.set(`${n}.yaml`, job(n));
+    for (const n of names.slice(0, 10)) ten.set(`${n}.yaml`, undefined);
+    ten.full();
+    expect(ten.full().pruned).toHaveLength(10);
   });
 });

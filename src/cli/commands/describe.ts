@@ -3,6 +3,7 @@
 import type { Command } from "commander";
 import type { Condition } from "../../api/conditions.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
+import { printable } from "../../observability/printable.ts";
 import { type EventRecord, readEvents, readRecord, type StatusRecord } from "../../sources/state/index.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, describeValue, table } from "../output.ts";
@@ -13,18 +14,18 @@ export function renderDescribe(record: StatusRecord, events: readonly EventRecor
   const pairs = (map: Record<string, string> | undefined) =>
     map && Object.keys(map).length > 0
       ? Object.entries(map)
-          .map(([k, v], i) => `${i === 0 ? "" : " ".repeat(14)}${k}=${v}`)
+          .map(([k, v], i) => `${i === 0 ? "" : " ".repeat(14)}${printable(`${k}=${v}`)}`)
           .join("\n")
       : "<none>";
   let out = "";
-  out += `Name:         ${m.name}\n`;
-  out += `Namespace:    ${m.namespace}\n`;
+  out += `Name:         ${printable(m.name)}\n`;
+  out += `Namespace:    ${printable(m.namespace)}\n`;
   out += `Labels:       ${pairs(m.labels)}\n`;
   out += `Annotations:  ${pairs(m.annotations)}\n`;
-  out += `API Version:  ${record.apiVersion}\n`;
-  out += `Kind:         ${record.kind}\n`;
-  out += `Generation:   ${m.generation}\n`;
-  out += `Created:      ${m.creationTimestamp ?? "<unknown>"} (${age(m.creationTimestamp, now)} ago)\n`;
+  out += `API Version:  ${printable(String(record.apiVersion))}\n`;
+  out += `Kind:         ${printable(String(record.kind))}\n`;
+  out += `Generation:   ${printable(String(m.generation))}\n`;
+  out += `Created:      ${printable(m.creationTimestamp ?? "<unknown>")} (${age(m.creationTimestamp, now)} ago)\n`;
   out += `Spec:\n${describeValue(record.spec, 2)}`;
   const { conditions, ...rest } = record.status as { conditions?: Condition[] } & Record<string, unknown>;
   out += Object.keys(rest).length > 0 ? `Status:\n${describeValue(rest, 2)}` : "Status:       <none>\n";

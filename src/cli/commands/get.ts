@@ -6,6 +6,7 @@ import type { Command } from "commander";
 import { findCondition } from "../../api/conditions.ts";
 import { checkLabel } from "../../api/names.ts";
 import { DEFAULT_NAMESPACE, type Kind, kindFromAlias, makeKey } from "../../api/resources.ts";
+import { line } from "../../observability/printable.ts";
 import {
   listRecords,
   readRecord,
@@ -181,7 +182,7 @@ export async function get(kindAlias: string, name: string | undefined, options: 
     const hint = existsSync(stateDir)
       ? ""
       : ` (state directory ${stateDir} does not exist: has \`mlopsctl run\` run there?)`;
-    process.stderr.write(`No resources found${where}.${hint}\n`);
+    process.stderr.write(line(`No resources found${where}.${hint}`));
     return "";
   }
   return rowsFor(kind, records, format === "wide", options.allNamespaces === true, new Date());

@@ -1,26 +1,31 @@
 // `mlopsctl plan`: what `run` would do, without doing it. The same decide() that run applies is
 // printed here per resource: create, new run, update in place, stop, purge, delete, or nothing,
 // with a field diff against the last applied spec and Nomad's placement preview where reachable.
-// Read-only: the state directory and the watched files are not written.
+// Read-only: the state directory and the watched files are not written. Prunes are shown with the
+// rules run applies (unreadable entries, prune disabled, the mass prune guard); plan does not wait
+// out the settle interval: it shows what run prunes if the tree stays as it is now.
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
 import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../../api/resources.ts";
 import { silentLogger } from "../../observability/logger.ts";
+import { line, printable } from "../../observability/printable.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
-import { listRecords, resolveStateDir, StateStore } from "../../sources/state/index.ts";
+import { resolveStateDir, StateStore } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { decide } from "../../trainingjob/decide.ts";
 import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { EXIT } from "../exit.ts";
 import { parseDuration } from "../flags.ts";
+import { type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { buildResolver } from "../schedulers.ts";
 import { type StateOptions, targetOf } from "./get.ts";
+import { pruneChanges } from "./plan-prunes.ts";
 import { validatePaths } from "./validate.ts";
 
-export interface PlanOptions {
+export interface PlanOptions extends PruneFlags {
   dir: string;
   stateDir?: string;
   detailedExitcode?: boolean;
@@ -32,14 +37,14 @@ export interface PlanOptions {
 
 export interface PlannedChange {
   readonly key: ResourceKey;
-  /** create, new-run, update, resume, repair, stop, purge, delete, wait, blocked, unknown, none */
+  /** create, new-run, update, resume, repair, stop, purge, delete, keep, wait, blocked, unknown, none */
   readonly action: string;
   readonly detail: string;
   readonly fields: readonly string[];
 }
 
 export function registerPlan(program: Command): void {
-  program
+  const command = program
     .command("plan")
     .description("print what `run` would do: per resource create/update/delete, with a field diff")
     .option(
@@ -58,34 +63,43 @@ export function registerPlan(program: Command): void {
     .option("--scheduler <name>", "auto, docker or nomad", "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
-    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
-    .action(async (flags: Omit<PlanOptions, "dir"> & StateOptions) => {
-      const target = targetOf(flags);
-      const ownerId = flags.ownerId ?? target.ownerId;
-      const nomadAddr = flags.nomadAddr ?? target.nomadAddr;
-      const options: PlanOptions = {
-        ...flags,
-        dir: target.dir,
-        stateDir: target.stateDir,
-        ...(ownerId ? { ownerId } : {}),
-        ...(nomadAddr ? { nomadAddr } : {}),
-      };
-      // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
-      const report = await validatePaths([options.dir]);
-      for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
-      const changes = await plan(options);
-      process.stdout.write(render(changes));
-      const invalid = report.errors.length > 0;
-      const changed = changes.some((c) => c.action !== "none");
-      process.exitCode = invalid ? EXIT.failed : options.detailedExitcode && changed ? EXIT.changes : EXIT.ok;
-    });
+    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000);
+  withPruneFlags(command, false).action(async (flags: Omit<PlanOptions, "dir"> & StateOptions) => {
+    const target = targetOf(flags);
+    const ownerId = flags.ownerId ?? target.ownerId;
+    const nomadAddr = flags.nomadAddr ?? target.nomadAddr;
+    const options: PlanOptions = {
+      ...flags,
+      dir: target.dir,
+      stateDir: target.stateDir,
+      ...(ownerId ? { ownerId } : {}),
+      ...(nomadAddr ? { nomadAddr } : {}),
+    };
+    // Invalid files first, exactly as `validate` reports them: a plan over a broken tree prunes nothing.
+    const report = await validatePaths([options.dir]);
+    for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
+    const changes = await plan(options);
+    process.stdout.write(render(changes));
+    const invalid = report.errors.length > 0;
+    const changed = changes.some((c) => c.action !== "none");
+    process.exitCode = invalid ? EXIT.failed : options.detailedExitcode && changed ? EXIT.changes : EXIT.ok;
+  });
 }
 
 export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
   const stateDir = resolveStateDir(options.stateDir, options.dir);
   // Read-only: generations are counted in memory; no status, generation or event is written.
   const real = new StateStore(stateDir, { readOnly: true });
-  const source = new DirectorySource({ dir: options.dir, store: real, once: true, log: silentLogger() });
+  const prune = pruneOptionsOf(options);
+  const source = new DirectorySource({
+    dir: options.dir,
+    store: real,
+    once: true,
+    log: silentLogger(),
+    settleMs: 0,
+    prune: prune.enabled,
+    massPrune: prune.mass,
+  });
   try {
     await source.start();
     const ownerId = options.ownerId ?? source.defaultOwnerId;
@@ -97,14 +111,7 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     });
     const out: PlannedChange[] = [];
     const declared = new Set<ResourceKey>();
-    for (const kind of ["MlopsStack", "TrainingJob"] as const) {
-      for (const record of await listRecords(stateDir, kind, undefined)) {
-        const key = keyOf(record);
-        const lookup = source.lookup(key);
-        if (lookup.state === "deleted")
-          out.push({ key, action: "delete", detail: "no file declares it any more", fields: [] });
-      }
-    }
+    out.push(...(await pruneChanges(source, stateDir, options)));
     for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
       declared.add(keyOf(resource));
       const previous = real.readSync(keyOf(resource));
@@ -234,6 +241,7 @@ const SYMBOL: Record<string, string> = {
   stop: "~",
   purge: "-",
   delete: "-",
+  keep: "=",
   wait: "…",
   blocked: "!",
   unknown: "?",
@@ -244,8 +252,10 @@ export function render(changes: readonly PlannedChange[]): string {
   const lines: string[] = [];
   for (const c of changes) {
     if (c.action === "none" && c.detail === "") continue;
-    lines.push(`${SYMBOL[c.action] ?? "?"} ${c.key}: ${c.action}${c.detail ? ` (${c.detail})` : ""}`);
-    for (const field of c.fields) lines.push(`      ${field}`);
+    lines.push(
+      printable(`${SYMBOL[c.action] ?? "?"} ${c.key}: ${c.action}${c.detail ? ` (${c.detail})` : ""}`),
+    );
+    for (const field of c.fields) lines.push(printable(`      ${field}`));
   }
   const counted = (a: string) => changes.filter((c) => c.action === a).length;
   const changed = changes.filter((c) => c.action !== "none").length;

@@ -8,7 +8,9 @@ import { messageOf, reasonOf } from "../../api/errors.ts";
 import type { AnyResource } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
+import { DirectorySource } from "../../sources/directory/index.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
@@ -16,11 +18,12 @@ import { buildOperator, type Operator } from "../compose.ts";
 import { contextHome, contextName, type MlopsContext, recordContext, shortPath } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { validatePaths } from "./validate.ts";
 
-export interface RunOptions {
+export interface RunOptions extends PruneFlags {
   dir?: string;
   source: "directory" | "kubernetes";
   kubeconfig?: string;
@@ -42,7 +45,7 @@ export interface RunOptions {
 }
 
 export function registerRun(program: Command): void {
-  program
+  const command = program
     .command("run")
     .description("run the operator on a directory of resources (GitOps)")
     .option("--dir <dir>", "the directory of TrainingJob and MlopsStack YAML files (the directory source)")
@@ -94,10 +97,10 @@ export function registerRun(program: Command): void {
       600_000,
     )
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
-    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)")
-    .action(async (options: RunOptions) => {
-      process.exitCode = await run(options);
-    });
+    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
+  withPruneFlags(command, true).action(async (options: RunOptions) => {
+    process.exitCode = await run(options);
+  });
 }
 
 function parseSource(value: string): "directory" | "kubernetes" {
@@ -167,6 +170,7 @@ export async function run(options: RunOptions): Promise<number> {
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
       ...(unreachable ? { outcomes: unreachable } : {}),
+      prune: pruneOptionsOf(options),
     });
     const address = serve ? await listen(operator) : undefined;
     const context = await remember(options, dir, stateDir, operator.ownerId, address, nomadAddr, log);
@@ -301,7 +305,7 @@ async function once(
     return EXIT.failed;
   }
   for (const failure of summary.failed) {
-    process.stderr.write(`${failure.key}: ${failure.reason}: ${failure.message}\n`);
+    process.stderr.write(line(`${failure.key}: ${failure.reason}: ${failure.message}`));
   }
   log.info(
     { reconciled: summary.reconciled, failed: summary.failed.length, timedOut: summary.timedOut },
@@ -311,8 +315,16 @@ async function once(
   // Invalid documents changed nothing (and pruned nothing), but the run did not apply them: say so.
   const report =
     options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
-  for (const issue of report.errors) process.stderr.write(`${formatLocated(issue)}\n`);
-  return summary.failed.length > 0 || summary.timedOut || report.errors.length > 0 ? EXIT.failed : EXIT.ok;
+  for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
+  // Prunes the run held back: a mass prune awaiting confirmation, or a tree that never settled.
+  const source = operator.source;
+  const held =
+    source instanceof DirectorySource
+      ? heldBackPrunes(source.pruneReport(), options, report.errors.length > 0)
+      : [];
+  for (const text of held) process.stderr.write(line(text));
+  const failed = summary.failed.length > 0 || summary.timedOut || report.errors.length > 0;
+  return failed || held.length > 0 ? EXIT.failed : EXIT.ok;
 }
 
 async function untilSignal(

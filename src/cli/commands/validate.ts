@@ -1,10 +1,14 @@
 // `mlopsctl validate PATH...`: parses and validates files and directories exactly as the directory
 // source does, printing every problem as `path:line:col: message` on stderr and a one-line summary
-// on stdout. Exit 1 on any error. Safe on hostile input (see src/sources/yaml/limits.ts).
+// on stdout. Exit 1 on any error. Safe on hostile input (see src/sources/yaml/limits.ts). An entry
+// the directory source could not read (not a regular file, empty, binary, unparsable: it blocks
+// pruning) is an error here too, whoever's file it is; `.mlopsignore` names files to skip.
 import { statSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { keyOf, type ResourceKey } from "../../api/resources.ts";
+import { line } from "../../observability/printable.ts";
+import { realOrResolved } from "../../sources/directory/paths.ts";
 import { readYamlFile } from "../../sources/directory/read.ts";
 import { walkTree } from "../../sources/directory/walk.ts";
 import { formatLocated, type LocatedIssue } from "../../sources/yaml/index.ts";
@@ -16,7 +20,6 @@ export interface ValidationReport {
   filesWithErrors: number;
   resources: number;
   skippedDocuments: number;
-  skippedFiles: number;
 }
 
 /** Validates paths as given (files named explicitly must hold an mlops.dev resource). */
@@ -26,7 +29,6 @@ export async function validatePaths(paths: readonly string[]): Promise<Validatio
     filesWithErrors: 0,
     resources: 0,
     skippedDocuments: 0,
-    skippedFiles: 0,
   };
   const seen = new Map<ResourceKey, LocatedIssue>();
   for (const given of paths) {
@@ -50,7 +52,8 @@ export async function validatePaths(paths: readonly string[]): Promise<Validatio
       ? (await walkTree(given)).files.map((f) => ({ path: f, shown: join(given, relative(given, f)) }))
       : [{ path: given, shown: given }];
     const before = report.resources + report.errors.length;
-    for (const file of files) validateFile(report, seen, file.path, file.shown, !isDir);
+    const root = isDir ? realOrResolved(given) : undefined;
+    for (const file of files) validateFile(report, seen, file.path, file.shown, !isDir, root);
     if (isDir && report.resources + report.errors.length === before) {
       addFileErrors(report, [
         { file: given, line: 1, col: 1, message: "no mlops.dev resources found in this directory" },
@@ -66,14 +69,14 @@ function validateFile(
   path: string,
   shown: string,
   explicit: boolean,
+  root: string | undefined,
 ): void {
-  const load = readYamlFile(path, shown);
+  const load = readYamlFile(path, shown, root);
   if (!load) {
-    addFileErrors(report, [{ file: shown, line: 1, col: 1, message: "not a regular file" }]);
+    addFileErrors(report, [{ file: shown, line: 1, col: 1, message: "no such file (removed while read)" }]);
     return;
   }
-  const errors: LocatedIssue[] = [];
-  if (load.ours || explicit) errors.push(...load.fileIssues);
+  const errors: LocatedIssue[] = [...load.fileIssues];
   for (const doc of load.documents) {
     if (!doc.ok) {
       errors.push(...doc.located);
@@ -101,7 +104,6 @@ function validateFile(
     });
   } else {
     report.skippedDocuments += load.skipped;
-    if (!load.ours && load.fileIssues.length > 0 && !explicit) report.skippedFiles++;
   }
   addFileErrors(report, errors);
 }
@@ -127,17 +129,11 @@ export function registerValidate(program: Command): void {
     .action(async (paths: string[]) => {
       const report = await validatePaths(paths);
       const cwd = process.cwd();
-      for (const error of report.errors) process.stderr.write(`${formatLocated(error, cwd)}\n`);
-      if (report.skippedDocuments > 0 || report.skippedFiles > 0) {
-        const parts = [
-          report.skippedDocuments > 0
-            ? `${plural(report.skippedDocuments, "document")} of other API groups`
-            : "",
-          report.skippedFiles > 0
-            ? `${plural(report.skippedFiles, "unparsable file")} without mlops.dev resources`
-            : "",
-        ].filter((p) => p !== "");
-        process.stderr.write(`note: skipped ${parts.join(" and ")}\n`);
+      for (const error of report.errors) process.stderr.write(line(formatLocated(error, cwd)));
+      if (report.skippedDocuments > 0) {
+        process.stderr.write(
+          `note: skipped ${plural(report.skippedDocuments, "document")} of other API groups\n`,
+        );
       }
       process.stdout.write(`${summary(report)}\n`);
       if (report.errors.length > 0) process.exitCode = EXIT.failed;

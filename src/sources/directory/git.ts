@@ -13,7 +13,7 @@ export function findGitDir(dir: string): string | undefined {
     try {
       const stat = statSync(candidate);
       if (stat.isDirectory()) return candidate;
-      if (stat.isFile()) {
+      if (stat.isFile() && stat.size < 64 * 1024) {
         const match = /^gitdir:\s*(.+)$/m.exec(readFileSync(candidate, "utf8"));
         if (match?.[1]) return resolve(current, match[1].trim());
       }
@@ -67,8 +67,11 @@ function packedRef(gitDir: string, ref: string): string | undefined {
   return undefined;
 }
 
+/** A regular file's text (a FIFO would block the reader; refs and packed-refs are small). */
 function read(path: string, trim = true): string | undefined {
   try {
+    const stat = statSync(path);
+    if (!stat.isFile() || stat.size > 64 * 1024 * 1024) return undefined;
     const text = readFileSync(path, "utf8");
     return trim ? text.trim() : text;
   } catch {

@@ -1,7 +1,10 @@
 // Small file-system facts the directory source asks about paths (no reading of contents here).
 import { realpathSync, statSync } from "node:fs";
-import { basename, relative, resolve, sep } from "node:path";
-import { isYamlFile } from "./walk.ts";
+import { basename, isAbsolute, relative, resolve, sep } from "node:path";
+
+/** Named like a resource file: `*.yaml` or `*.yml`, not a dot-file. */
+export const isYamlFile = (name: string): boolean =>
+  !name.startsWith(".") && (name.endsWith(".yaml") || name.endsWith(".yml"));
 
 /** Identity and version of a file's contents: inode, size and change times (nanoseconds). */
 export function signature(file: string): string | undefined {
@@ -27,6 +30,12 @@ export function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `path` is `root` or lies below it (both real paths). */
+export function isWithin(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /** Inside the tree and not below a dot-directory. */

@@ -1,10 +1,7 @@
 // The directory source (GitOps): a tree of YAML files, watched event by event, as the Source port.
 // What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
 // reads, file events, generations and status through the state directory, the Git revision.
-import { createHash } from "node:crypto";
-
-import { basename, dirname, relative, resolve, sep } from "node:path";
-import type { Logger } from "pino";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { type Clock, systemClock } from "../../controller/reconcile.ts";
@@ -13,30 +10,20 @@ import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
 import type { FileLoad } from "../yaml/index.ts";
 import { findGitDir, headRevision } from "./git.ts";
+import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
+import {
+  DEFAULT_PRUNE_SETTLE_MS,
+  type DirectorySourceOptions,
+  directoryOwnerId,
+  type PruneReport,
+} from "./options.ts";
 import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
+import { DEFAULT_MASS_PRUNE, type FullRead } from "./prune.ts";
 import { readYamlFile } from "./read.ts";
-import { ResourceTable } from "./table.ts";
+import { PruneReporter } from "./reporter.ts";
+import { type FullReadOutcome, ResourceTable } from "./table.ts";
 import { walkTree } from "./walk.ts";
 import { TreeWatcher } from "./watcher.ts";
-
-export interface DirectorySourceOptions {
-  dir: string;
-  /** The state directory's store (generations, status). The caller closes it after close(). */
-  store: StateStore;
-  /** Do both settled reads in start() and do not watch: a single `run --once` prunes. */
-  once?: boolean;
-  /** Delay before the confirming read after a resource disappeared (default 250 ms). */
-  settleMs?: number;
-  /** Coalescing of file events (default 3 ms, at most 20). */
-  debounceMs?: number;
-  log?: Logger;
-  clock?: Clock;
-}
-
-/** The default owner id of an operator watching `dir`: a hash of its real path. */
-export function directoryOwnerId(dir: string): string {
-  return createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
-}
 
 export class DirectorySource implements Source {
   readonly description: string;
@@ -65,6 +52,10 @@ export class DirectorySource implements Source {
   #closed = false;
   #skipped = 0;
   #expected = false;
+  #ignore: IgnoreRules | undefined;
+  #fullReads = 0;
+  #lastOutcome: FullReadOutcome | undefined;
+  readonly #reporter: PruneReporter;
 
   constructor(options: DirectorySourceOptions) {
     this.#options = options;
@@ -74,6 +65,13 @@ export class DirectorySource implements Source {
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
     this.defaultOwnerId = directoryOwnerId(this.#dir);
+    this.#reporter = new PruneReporter({
+      log: options.log,
+      recorder: options.recorder,
+      display: (file) => this.#display(file),
+      pruneOff: options.prune === false,
+      mass: options.massPrune ?? DEFAULT_MASS_PRUNE,
+    });
     this.#table = new ResourceTable({
       hash: specHash,
       display: (file) => relative(this.dir, file) || basename(file),
@@ -96,8 +94,27 @@ export class DirectorySource implements Source {
   async start(): Promise<void> {
     if (!this.#options.once) this.#watch();
     await this.#enqueue(() => this.#fullRead(true));
-    if (this.#options.once) await this.#enqueue(() => this.#fullRead(false));
-    else if (this.#table.missing().length > 0) this.#scheduleConfirm();
+    if (!this.#options.once) return;
+    // --once waits a pending prune out: confirming reads until it is decided (bounded: a tree that
+    // keeps changing is left alone, and the prune waits for the next run).
+    for (let i = 0; i < 10; i++) {
+      const dueAt = this.#lastOutcome?.dueAt;
+      if (dueAt === undefined || this.#table.missing().length === 0) break;
+      const wait = dueAt - this.#clock.now().getTime();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      await this.#enqueue(() => this.#fullRead(false));
+    }
+  }
+
+  /** Unreadable entries, pending, retained and mass-blocked prunes as of the last read. */
+  pruneReport(): PruneReport {
+    const blocked = this.#lastOutcome?.massBlocked;
+    return {
+      unreadable: this.#table.unreadable(),
+      pending: this.#table.missing().filter((k) => !blocked?.keys.includes(k)),
+      retained: this.#table.retained(),
+      ...(blocked ? { massBlocked: blocked } : {}),
+    };
   }
 
   /**
@@ -219,14 +236,17 @@ export class DirectorySource implements Source {
       this.#dir = real;
       this.#gitDir = undefined;
     }
-    this.#exists = isDirectory(this.#dir);
+    const exists = isDirectory(this.#dir);
+    if (exists !== this.#exists) this.#table.touch();
+    this.#exists = exists;
     if (!this.#exists) {
       // Watches of a deleted tree are dead: drop them; the root watcher notices its return.
       this.#watcher?.remove(this.#dir);
-      this.#finishRead(new Set(), first);
+      this.#finishRead(new Set(), first, true);
       return;
     }
-    const tree = await walkTree(this.dir);
+    this.#ignore = IgnoreRules.load(this.dir);
+    const tree = await walkTree(this.dir, { ignore: this.#ignore });
     for (const d of tree.directories) this.#watcher?.add(d);
     const affected = new Set<ResourceKey>();
     const seen = new Set(tree.files);
@@ -249,7 +269,7 @@ export class DirectorySource implements Source {
       this.#expected = true;
       this.#table.expect(this.#store.generations.keys());
     }
-    this.#finishRead(affected, first);
+    this.#finishRead(affected, first, true);
   }
 
   #readChanged(file: string, force: boolean): FileLoad | undefined | "unchanged" {
@@ -257,24 +277,28 @@ export class DirectorySource implements Source {
     if (!force && sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
     if (sig === undefined) this.#signatures.delete(file);
     else this.#signatures.set(file, sig);
-    return readYamlFile(file, file);
+    return readYamlFile(file, file, this.dir);
   }
 
   /** A read of the paths file events named (files, new or removed directories). */
   async #eventRead(paths: ReadonlySet<string>): Promise<void> {
     if (!isDirectory(this.dir) || realOrResolved(this.given) !== this.dir) return this.#fullRead(false);
+    // New ignore rules change which files count: read everything again.
+    if (paths.has(join(this.dir, IGNORE_FILE))) return this.#fullRead(false);
+    const ignore = this.#ignore ?? IgnoreRules.none(this.dir);
     const affected = new Set<ResourceKey>();
     const add = (keys: Iterable<ResourceKey>) => {
       for (const k of keys) affected.add(k);
     };
     for (const path of paths) {
-      if (isDirectory(path)) {
-        if (!isInside(this.dir, path)) continue;
-        const tree = await walkTree(path);
+      if (this.#table.hasFile(path) || (isYamlPath(this.dir, path) && !ignore.ignores(path, false))) {
+        // Whatever it is now (a file, gone, a FIFO or directory named like a YAML file).
+        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
+      } else if (isDirectory(path)) {
+        if (!isInside(this.dir, path) || ignore.ignores(path, true)) continue;
+        const tree = await walkTree(path, { root: this.dir, ignore });
         for (const d of tree.directories) this.#watcher?.add(d);
         for (const f of tree.files) add(this.#table.setFile(f, this.#readChanged(f, true) as FileLoad));
-      } else if (this.#table.hasFile(path) || isYamlPath(this.dir, path)) {
-        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
       } else if (this.#watcher?.has(path)) {
         // A directory went away: so did every file below it.
         this.#watcher.remove(path);
@@ -283,23 +307,61 @@ export class DirectorySource implements Source {
           if (f.startsWith(prefix)) add(this.#table.setFile(f, undefined));
       }
     }
-    this.#finishRead(affected, false);
+    this.#finishRead(affected, false, false);
   }
 
-  #finishRead(affected: Set<ResourceKey>, first: boolean): void {
+  /** Ends a read; only full reads judge absent keys (prune.ts), event reads only schedule one. */
+  #finishRead(affected: Set<ResourceKey>, first: boolean, full: boolean): void {
     const broken = this.#table.brokenFiles();
     const duplicates = this.#table.duplicates();
+    const unreadable = this.#table.unreadable();
     const clean =
-      this.#exists && this.#table.hasResources() && broken.length === 0 && duplicates.length === 0;
-    sourceInvalidDocuments.set(broken.length + duplicates.length);
-    for (const key of this.#table.endRead(clean, (k) => this.#lastKnownFromState(k))) affected.add(key);
-    // Settled: this read was clean and agrees with the previous one (no absence awaits its second
-    // read). Until then orphan cleanup must not act on what merely looks absent.
+      this.#exists &&
+      this.#table.hasResources() &&
+      broken.length === 0 &&
+      duplicates.length === 0 &&
+      unreadable.length === 0;
+    sourceInvalidDocuments.set(broken.length + duplicates.length + unreadable.length);
+    this.#reporter.unreadable(unreadable, this.#table.missing());
+    if (full) {
+      const read: FullRead = {
+        seq: ++this.#fullReads,
+        at: this.#clock.now().getTime(),
+        version: this.#table.version,
+        clean,
+      };
+      const outcome = this.#table.endFullRead(
+        read,
+        {
+          settleMs: this.#settleMs,
+          enabled: this.#options.prune ?? true,
+          mass: this.#options.massPrune ?? DEFAULT_MASS_PRUNE,
+        },
+        (k) => this.#lastKnownFromState(k),
+      );
+      this.#lastOutcome = outcome;
+      this.#reporter.outcome(outcome, unreadable.length > 0 ? this.#table.missing().length : 0);
+      for (const d of [...outcome.pruned, ...outcome.retained]) affected.add(d.key);
+      if (outcome.dueAt !== undefined && !this.#options.once) this.#scheduleConfirm(outcome.dueAt);
+    } else if (this.#table.missing().length > 0 && !this.#options.once) {
+      // A change with something missing: a full read starts (or restarts) its settle interval. Full
+      // reads schedule another only while a prune is due, so a held-back mass prune waits for changes.
+      this.#scheduleConfirm(this.#clock.now().getTime() + Math.min(this.#settleMs, 250));
+    }
+    // Settled: this read was clean and no absence awaits its confirming read. Until then orphan
+    // cleanup must not act on what merely looks absent.
     this.#settled = clean && this.#table.missing().length === 0;
     this.#refreshRevision();
-    if (first) this.#logSummary(broken.length, duplicates.length);
+    if (first) this.#reporter.summary(this.dir, this.#exists, this.#table, this.#skipped, this.#revision);
     for (const key of affected) this.#emit(key);
-    if (this.#table.missing().length > 0 && clean && !this.#options.once) this.#scheduleConfirm();
+  }
+
+  get #settleMs(): number {
+    return this.#options.settleMs ?? DEFAULT_PRUNE_SETTLE_MS;
+  }
+
+  #display(file: string): string {
+    return relative(this.dir, file) || basename(file);
   }
 
   #emit(key: ResourceKey): void {
@@ -316,12 +378,14 @@ export class DirectorySource implements Source {
     if (!this.#closed) this.#changes.next(key);
   }
 
-  #scheduleConfirm(): void {
+  /** A full read at `at` (ms since the epoch), unless one is already scheduled. */
+  #scheduleConfirm(at: number): void {
     if (this.#confirmTimer || this.#closed) return;
+    const wait = Math.max(0, at - this.#clock.now().getTime());
     this.#confirmTimer = setTimeout(() => {
       this.#confirmTimer = undefined;
       this.#enqueue(() => this.#fullRead(false)).catch(() => {});
-    }, this.#options.settleMs ?? 250);
+    }, wait);
   }
 
   #lastKnownFromState(key: ResourceKey): AnyResource | undefined {
@@ -332,21 +396,5 @@ export class DirectorySource implements Source {
   #refreshRevision(): void {
     this.#gitDir ??= findGitDir(this.dir);
     this.#revision = this.#gitDir ? headRevision(this.#gitDir) : undefined;
-  }
-
-  #logSummary(broken: number, duplicates: number): void {
-    const log = this.#options.log;
-    if (!log) return;
-    if (!this.#exists) log.warn({ dir: this.dir }, "directory does not exist: nothing read, nothing pruned");
-    else if (!this.#table.hasResources())
-      log.warn({ dir: this.dir }, "no mlops.dev resources found: nothing pruned");
-    if (broken > 0)
-      log.warn({ files: broken }, "files fail to parse or validate: nothing pruned until they are fixed");
-    if (duplicates > 0) log.warn({ keys: duplicates }, "resources defined in more than one file");
-    if (this.#skipped > 0) {
-      log.info({ documents: this.#skipped }, "skipped documents of other API groups (not mlops.dev)");
-    }
-    const resources = this.#table.keys().size;
-    log.info({ dir: this.dir, resources, revision: this.#revision }, "directory read");
   }
 }

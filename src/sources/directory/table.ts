@@ -1,10 +1,11 @@
 // The directory source's model of what the files say, without I/O: which file claims which
 // resource, what is invalid, what is missing and for how many reads, and what each key looks up to.
-// The prune guards live here: a key is only `deleted` after confirm() on a clean read.
+// The prune guards live here: a key is only `deleted` after endFullRead() judged it (prune.ts).
 import { InvalidSpecError } from "../../api/errors.ts";
 import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
+import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
 
 export type Claim =
   | {
@@ -28,6 +29,32 @@ interface FileEntry {
   lastGood: ResourceKey[];
 }
 
+export interface PrunePolicy {
+  readonly settleMs: number;
+  /** `--prune=false`: keys that would be pruned are retained instead (their objects stay). */
+  readonly enabled: boolean;
+  readonly mass: MassPruneLimits;
+}
+
+/** A key judged after a full read: pruned (now `deleted`) or retained (prune disabled). */
+export interface PruneDecision {
+  readonly key: ResourceKey;
+  readonly lastKnown: AnyResource | undefined;
+  /** The file that last held it, when read in this process. */
+  readonly file?: string;
+  readonly first: FullRead;
+  readonly second: FullRead;
+}
+
+export interface FullReadOutcome {
+  readonly pruned: PruneDecision[];
+  readonly retained: PruneDecision[];
+  /** A mass prune nothing was pruned for: how many of how many, which keys. */
+  readonly massBlocked?: { readonly keys: ResourceKey[]; readonly total: number };
+  /** When the next full read may confirm a pending absence (none: nothing pending or blocked). */
+  readonly dueAt?: number;
+}
+
 export interface TableHooks {
   /** Assigns generation (and creationTimestamp) to a valid resource that is the only claim of its key. */
   stamp(key: ResourceKey, resource: AnyResource, hash: string): void;
@@ -40,12 +67,19 @@ export class ResourceTable {
   readonly #files = new Map<string, FileEntry>();
   readonly #claims = new Map<ResourceKey, Claim[]>();
   readonly #lastKnown = new Map<ResourceKey, AnyResource>();
+  readonly #lastFile = new Map<ResourceKey, string>();
   /** Keys of broken files' last good contents that no file claims now: invalid, never deleted. */
   readonly #orphans = new Map<ResourceKey, InvalidSpecError>();
-  /** Keys no file holds, with the number of clean reads they have been absent from. */
-  readonly #missing = new Map<ResourceKey, number>();
+  /** Keys no file holds, with the clean full read their absence counts from (none yet: undefined). */
+  readonly #missing = new Map<ResourceKey, FullRead | undefined>();
   readonly #deleted = new Map<ResourceKey, AnyResource | undefined>();
+  /** Keys whose file went while pruning is disabled for them: their objects are kept. */
+  readonly #retained = new Map<ResourceKey, AnyResource | undefined>();
   readonly #broken = new Set<string>();
+  /** Entries that could not be read or parsed (any file, ours or not), with the first problem. */
+  readonly #unreadable = new Map<string, LocatedIssue>();
+  /** Changes seen in the tree (setFile calls, directory flips): two reads agree when it is unchanged. */
+  #version = 0;
   readonly #duplicates = new Set<ResourceKey>();
   readonly #hooks: TableHooks;
 
@@ -65,12 +99,30 @@ export class ResourceTable {
     return [...this.#broken];
   }
 
+  /** Entries that block every prune: not a regular file, empty, binary, or unparsable. */
+  unreadable(): LocatedIssue[] {
+    return [...this.#unreadable.values()];
+  }
+
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Records a change that is not a file's (the directory appeared or went). */
+  touch(): void {
+    this.#version++;
+  }
+
   hasResources(): boolean {
     return this.#claims.size > 0 || this.#orphans.size > 0;
   }
 
   duplicates(): ResourceKey[] {
     return [...this.#duplicates];
+  }
+
+  retained(): ResourceKey[] {
+    return [...this.#retained.keys()];
   }
 
   missing(): ResourceKey[] {
@@ -80,6 +132,7 @@ export class ResourceTable {
   /** Records what a file holds now (`undefined`: the file is gone). Returns the keys it may affect. */
   setFile(file: string, load: FileLoad | undefined): Set<ResourceKey> {
     const affected = new Set<ResourceKey>();
+    this.#version++;
     const old = this.#files.get(file);
     if (old) {
       for (const claim of old.claims) {
@@ -89,10 +142,10 @@ export class ResourceTable {
       for (const key of old.lastGood) affected.add(key);
     }
     this.#broken.delete(file);
-    if (
-      !load ||
-      (!load.ours && load.documents.length === 0 && !(old?.lastGood.length && load.fileIssues.length))
-    ) {
+    this.#unreadable.delete(file);
+    // A file that fails to read or parse is kept (unreadable) whoever it belongs to: whether it holds
+    // mlops.dev resources is only ever concluded from a file that parsed.
+    if (!load || (!load.ours && load.documents.length === 0 && load.fileIssues.length === 0)) {
       this.#files.delete(file);
     } else {
       const claims = load.documents.flatMap((doc) => this.#claim(file, doc));
@@ -109,6 +162,8 @@ export class ResourceTable {
       };
       this.#files.set(file, entry);
       if (broken) this.#broken.add(file);
+      const unreadable = load.fileIssues[0];
+      if (unreadable) this.#unreadable.set(file, unreadable);
       for (const claim of claims) {
         affected.add(claim.key);
         const list = this.#claims.get(claim.key);
@@ -123,39 +178,64 @@ export class ResourceTable {
   /** Marks keys known from before (the state directory) that no file holds as missing. */
   expect(keys: Iterable<ResourceKey>): void {
     for (const key of keys) {
-      if (!this.#held(key) && !this.#missing.has(key) && !this.#deleted.has(key)) this.#missing.set(key, 0);
+      if (!this.#held(key) && !this.#missing.has(key) && !this.#deleted.has(key) && !this.#retained.has(key))
+        this.#missing.set(key, undefined);
     }
   }
 
   /**
-   * Ends a read. A read is clean when the directory exists, holds resources, and no mlops.dev file
-   * is broken or duplicated; missing keys count the clean reads they were absent from, and after two
-   * (two settled reads that agree) they are deleted. Returns the keys deleted now.
+   * Ends a full read (`read.version` is this table's version at its end). Each missing key is judged
+   * (prune.ts): pruned keys become `deleted`, or `retained` when pruning is disabled for them; a
+   * mass prune prunes nothing. Event reads never call this: only full reads count.
    */
-  endRead(clean: boolean, lastKnownOf: (key: ResourceKey) => AnyResource | undefined): ResourceKey[] {
-    if (!clean) return [];
-    const out: ResourceKey[] = [];
-    for (const [key, absences] of this.#missing) {
+  endFullRead(
+    read: FullRead,
+    policy: PrunePolicy,
+    lastKnownOf: (key: ResourceKey) => AnyResource | undefined,
+  ): FullReadOutcome {
+    const due: PruneDecision[] = [];
+    let dueAt: number | undefined;
+    for (const [key, first] of this.#missing) {
       if (this.#held(key)) {
         this.#missing.delete(key);
         continue;
       }
-      if (absences + 1 < 2) {
-        this.#missing.set(key, absences + 1);
+      const verdict = judgeAbsence(first, read, policy.settleMs);
+      if (verdict.verdict === "wait") {
+        this.#missing.set(key, verdict.first);
+        if (verdict.dueAt !== undefined) dueAt = Math.min(dueAt ?? verdict.dueAt, verdict.dueAt);
         continue;
       }
-      this.#missing.delete(key);
-      this.#deleted.set(key, this.#lastKnown.get(key) ?? lastKnownOf(key));
-      this.#lastKnown.delete(key);
-      out.push(key);
+      const lastKnown = this.#lastKnown.get(key) ?? lastKnownOf(key);
+      const file = this.#lastFile.get(key);
+      due.push({ key, lastKnown, ...(file ? { file } : {}), first: verdict.first, second: verdict.second });
     }
-    return out;
+    const retained = due.filter((d) => !policy.enabled || pruneDisabled(d.lastKnown?.metadata.annotations));
+    const pruned = due.filter((d) => !retained.includes(d));
+    for (const d of retained) {
+      this.#missing.delete(d.key);
+      this.#retained.set(d.key, d.lastKnown);
+    }
+    const total = this.#claims.size + this.#orphans.size + this.#missing.size;
+    if (isMassPrune(pruned.length, total, policy.mass)) {
+      // Nothing pruned; the keys keep their first absence, so a confirmed run prunes them at once.
+      return { pruned: [], retained, massBlocked: { keys: pruned.map((d) => d.key).sort(), total } };
+    }
+    for (const d of pruned) {
+      this.#missing.delete(d.key);
+      this.#deleted.set(d.key, d.lastKnown);
+      this.#lastKnown.delete(d.key);
+      this.#lastFile.delete(d.key);
+    }
+    return { pruned, retained, ...(dueAt !== undefined ? { dueAt } : {}) };
   }
 
   forget(key: ResourceKey): void {
     this.#deleted.delete(key);
+    this.#retained.delete(key);
     this.#missing.delete(key);
     this.#lastKnown.delete(key);
+    this.#lastFile.delete(key);
   }
 
   keys(): Set<ResourceKey> {
@@ -163,6 +243,7 @@ export class ResourceTable {
       ...this.#claims.keys(),
       ...this.#orphans.keys(),
       ...this.#deleted.keys(),
+      ...this.#retained.keys(),
       ...this.#missingKnown(),
     ]);
   }
@@ -171,6 +252,10 @@ export class ResourceTable {
     if (this.#deleted.has(key)) {
       const lastKnown = this.#deleted.get(key);
       return lastKnown ? { state: "deleted", lastKnown } : { state: "deleted" };
+    }
+    if (this.#retained.has(key)) {
+      const lastKnown = this.#retained.get(key);
+      return lastKnown ? { state: "retained", lastKnown } : { state: "retained" };
     }
     const lastKnown = this.#lastKnown.get(key);
     const claims = this.#claims.get(key) ?? [];
@@ -259,13 +344,15 @@ export class ResourceTable {
     if (this.#held(key)) {
       this.#missing.delete(key);
       this.#deleted.delete(key);
-    } else if (!this.#deleted.has(key)) {
-      this.#missing.set(key, 0);
+      this.#retained.delete(key);
+    } else if (!this.#deleted.has(key) && !this.#retained.has(key) && !this.#missing.has(key)) {
+      this.#missing.set(key, undefined);
     }
     const only = claims.length === 1 ? claims[0] : undefined;
     if (only?.ok) {
       this.#hooks.stamp(key, only.resource, only.hash);
       this.#lastKnown.set(key, only.resource);
+      this.#lastFile.set(key, only.file);
     }
   }
 

@@ -1,45 +1,61 @@
-// Lists the .yaml/.yml files of a tree: recursive, skipping dot-directories and dot-files, following
-// symbolic links to directories once (a link back up the tree is a loop and is skipped).
+// Lists the .yaml/.yml entries of a tree: recursive, skipping dot-directories, dot-files and what
+// `.mlopsignore` names. Every entry named like a YAML file is listed whatever it is (a directory,
+// FIFO, socket, device, symbolic link): the reader reports those as unreadable, so they block
+// pruning. Symbolic links to directories are followed once when they stay inside the tree (a link
+// back up the tree is a loop and is skipped; a link out of the tree is not followed).
 import type { Dirent } from "node:fs";
 import { readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
-
-export const isYamlFile = (name: string): boolean =>
-  !name.startsWith(".") && (name.endsWith(".yaml") || name.endsWith(".yml"));
+import { IgnoreRules } from "./ignore-file.ts";
+import { isWithin, isYamlFile } from "./paths.ts";
 
 export interface Tree {
   files: string[];
   directories: string[];
 }
 
-/** Bounded: at most `maxEntries` files and directories (a runaway tree is cut, not followed forever). */
-export async function walkTree(root: string, maxEntries = 1_000_000): Promise<Tree> {
+export interface WalkOptions {
+  /** The tree's root when walking a subdirectory (default: the walked directory). */
+  root?: string;
+  /** `.mlopsignore` rules (default: read from the root). */
+  ignore?: IgnoreRules;
+  /** At most this many files and directories (a runaway tree is cut, not followed forever). */
+  maxEntries?: number;
+}
+
+export async function walkTree(dir: string, options: WalkOptions = {}): Promise<Tree> {
   const out: Tree = { files: [], directories: [] };
+  const maxEntries = options.maxEntries ?? 1_000_000;
+  const root = await realpath(options.root ?? dir).catch(() => options.root ?? dir);
+  const rules = options.ignore ?? IgnoreRules.load(options.root ?? dir);
   const seen = new Set<string>();
-  const stack = [root];
+  const stack = [dir];
   while (stack.length > 0 && out.files.length + out.directories.length < maxEntries) {
-    const dir = stack.pop() as string;
+    const current = stack.pop() as string;
     let real: string;
     let entries: Dirent[];
     try {
-      real = await realpath(dir);
-      if (seen.has(real)) continue;
-      entries = await readdir(dir, { withFileTypes: true });
+      real = await realpath(current);
+      if (seen.has(real) || !isWithin(root, real)) continue;
+      entries = await readdir(current, { withFileTypes: true });
     } catch {
       continue;
     }
     seen.add(real);
-    out.directories.push(dir);
+    out.directories.push(current);
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) stack.push(path);
-      else if (entry.isFile()) {
-        if (isYamlFile(entry.name)) out.files.push(path);
+      const path = join(current, entry.name);
+      const yaml = isYamlFile(entry.name);
+      if (yaml) {
+        if (!rules.ignores(path, entry.isDirectory())) out.files.push(path);
+        continue;
+      }
+      if (entry.isDirectory()) {
+        if (!rules.ignores(path, true)) stack.push(path);
       } else if (entry.isSymbolicLink()) {
         const target = await stat(path).catch(() => undefined);
-        if (target?.isDirectory()) stack.push(path);
-        else if (target?.isFile() && isYamlFile(entry.name)) out.files.push(path);
+        if (target?.isDirectory() && !rules.ignores(path, true)) stack.push(path);
       }
     }
   }

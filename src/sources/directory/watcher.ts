@@ -1,7 +1,7 @@
 // Event-driven watch of a tree: one non-recursive fs.watch (one inotify watch) per directory, not
 // per file, so 10,000 files cost a handful of watches. Paths that changed are collected and handed
 // over after a short quiet period (a few ms), coalescing bursts; there is no polling.
-import { type FSWatcher, watch } from "node:fs";
+import { type FSWatcher, statSync, watch } from "node:fs";
 import { join, sep } from "node:path";
 
 export interface TreeWatcherOptions {
@@ -13,6 +13,11 @@ export interface TreeWatcherOptions {
 
 export class TreeWatcher {
   readonly #watchers = new Map<string, FSWatcher>();
+  /**
+   * Identity of each watched directory (inode and birth time: a recreated directory often gets the
+   * freed inode back): a directory deleted and recreated under the same path is another one.
+   */
+  readonly #identities = new Map<string, string>();
   readonly #onChange: TreeWatcherOptions["onChange"];
   readonly #debounceMs: number;
   #pending = new Set<string>();
@@ -33,9 +38,25 @@ export class TreeWatcher {
     return this.#watchers.has(dir);
   }
 
-  /** Watches one directory (its direct entries). Returns false when it cannot be watched. */
+  /**
+   * Watches one directory (its direct entries). Returns false when it cannot be watched. A path
+   * already watched is watched again when it is another directory now (deleted and recreated
+   * faster than the watch reported it): the old watch sees nothing any more.
+   */
   add(dir: string): boolean {
-    if (this.#closed || this.#watchers.has(dir)) return true;
+    if (this.#closed) return true;
+    let identity: string;
+    try {
+      const stat = statSync(dir, { bigint: true });
+      identity = `${stat.ino}:${stat.birthtimeNs}`;
+    } catch {
+      return false;
+    }
+    if (this.#watchers.has(dir)) {
+      if (this.#identities.get(dir) === identity) return true;
+      this.#watchers.get(dir)?.close();
+      this.#watchers.delete(dir);
+    }
     try {
       const watcher = watch(dir, { persistent: true }, (_event, filename) => {
         if (filename === null) this.#rescan = true;
@@ -43,11 +64,13 @@ export class TreeWatcher {
         this.#schedule();
       });
       watcher.on("error", () => {
-        this.remove(dir);
+        // A replaced watch's late error must not remove the watch of the new directory.
+        if (this.#watchers.get(dir) === watcher) this.remove(dir);
         this.#pending.add(dir);
         this.#schedule();
       });
       this.#watchers.set(dir, watcher);
+      this.#identities.set(dir, identity);
       return true;
     } catch {
       return false;
@@ -61,6 +84,7 @@ export class TreeWatcher {
       if (path === dir || path.startsWith(prefix)) {
         watcher.close();
         this.#watchers.delete(path);
+        this.#identities.delete(path);
       }
     }
   }
@@ -70,6 +94,7 @@ export class TreeWatcher {
     if (this.#timer) clearTimeout(this.#timer);
     for (const watcher of this.#watchers.values()) watcher.close();
     this.#watchers.clear();
+    this.#identities.clear();
   }
 
   #schedule(): void {

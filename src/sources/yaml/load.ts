@@ -50,6 +50,15 @@ export function loadBytes(file: string, bytes: Uint8Array): FileLoad {
 }
 
 export function loadText(file: string, text: string): FileLoad {
+  if (text.trim() === "") {
+    // What a crash mid-write leaves: never read as "no resources here". A deliberately empty file
+    // says so with a comment or `---`.
+    const message =
+      text === ""
+        ? "empty file (0 bytes): unreadable; write a comment or `---` to keep a deliberately empty file"
+        : "file holds only whitespace: unreadable; write a comment or `---` to keep a deliberately empty file";
+    return { file, documents: [], fileIssues: [{ file, line: 1, col: 1, message }], skipped: 0, ours: false };
+  }
   const shape = shapeProblem(text);
   if (shape) {
     return {

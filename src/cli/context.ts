@@ -10,6 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { checkLabel } from "../api/names.ts";
+import { printable } from "../observability/printable.ts";
 import { writeFileAtomic } from "../sources/state/index.ts";
 
 export interface MlopsContext {
@@ -182,7 +183,9 @@ export function contextNotice(target: Target, cwd: string = process.cwd()): stri
   const context = target.context;
   if (!context) return undefined;
   const where = context.dir ? shortPath(context.dir, cwd) : context.source;
-  return `mlopsctl: context "${context.name}" (${where}, state directory ${shortPath(context.stateDir, cwd)})`;
+  return printable(
+    `mlopsctl: context "${context.name}" (${where}, state directory ${shortPath(context.stateDir, cwd)})`,
+  );
 }
 
 export function shortPath(path: string, cwd: string = process.cwd()): string {
@@ -225,9 +228,4 @@ function readOptional(path: string): string | undefined {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ContextError(`${path}: cannot read (${(error as Error).message})`);
   }
-}
-
-/** A name from a file shown safely: control characters escaped. */
-function printable(text: string): string {
-  return JSON.stringify(text).slice(1, -1);
 }

@@ -8,7 +8,7 @@ import { messageOf, reasonOf } from "../../api/errors.ts";
 import type { AnyResource } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
-import { line } from "../../observability/printable.ts";
+import { line, printable } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
 import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
@@ -260,7 +260,7 @@ function whatNext(context: MlopsContext, operator: Operator): string {
   const width = Math.max(...commands.map(([command]) => command.length));
   const lines = [
     "",
-    `Watching ${context.dir ? shortPath(context.dir) : context.source} (context "${context.name}"). In another terminal, from this directory:`,
+    `Watching ${printable(context.dir ? shortPath(context.dir) : context.source)} (context "${context.name}"). In another terminal, from this directory:`,
     ...commands.map(([command, what]) => `  ${command.padEnd(width)}   # ${what}`),
     "Edit the YAML to change a run. Stop the operator with Ctrl-C (runs keep going; the next start picks them up).",
     "",

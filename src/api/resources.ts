@@ -11,8 +11,8 @@ export const VERSION = "v1alpha1";
 export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DEFAULT_NAMESPACE = "default";
 
+/** The resource kinds; each has its entry in the kind registry (kinds.ts). */
 export type Kind = "TrainingJob" | "MlopsStack";
-export const KINDS: readonly Kind[] = ["TrainingJob", "MlopsStack"];
 
 export interface ObjectMeta {
   name: string;
@@ -61,20 +61,4 @@ export function makeKey(kind: Kind, namespace: string, name: string): ResourceKe
 export function parseKey(key: ResourceKey): KeyParts {
   const [kind, namespace, name] = key.split("/") as [Kind, string, string];
   return { kind, namespace, name };
-}
-
-export function isKind(value: unknown): value is Kind {
-  return typeof value === "string" && (KINDS as readonly string[]).includes(value);
-}
-
-/** Short names and plurals, as kubectl takes them. */
-export function kindFromAlias(alias: string): Kind | undefined {
-  const a = alias.toLowerCase();
-  if (["tj", "trainingjob", "trainingjobs", "trainingjob.mlops.dev", "trainingjobs.mlops.dev"].includes(a)) {
-    return "TrainingJob";
-  }
-  if (["ms", "mlopsstack", "mlopsstacks", "mlopsstack.mlops.dev", "mlopsstacks.mlops.dev"].includes(a)) {
-    return "MlopsStack";
-  }
-  return undefined;
 }

@@ -5,26 +5,22 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { parse } from "yaml";
 import type { SpecIssue } from "./errors.ts";
+import { kindInfo } from "./kinds.ts";
 import type { Kind } from "./resources.ts";
 
 type Schema = { [key: string]: unknown };
-
-const CRD_FILES: Record<Kind, string> = {
-  TrainingJob: "trainingjobs.mlops.dev.yaml",
-  MlopsStack: "mlopsstacks.mlops.dev.yaml",
-};
 
 export const CRD_DIR = new URL("../../crds/", import.meta.url);
 
 /** The parsed CustomResourceDefinition of a kind. */
 export function loadCrd(kind: Kind): Schema {
-  return parse(readFileSync(new URL(CRD_FILES[kind], CRD_DIR), "utf8")) as Schema;
+  return parse(readFileSync(new URL(kindInfo(kind).crdFile, CRD_DIR), "utf8")) as Schema;
 }
 
 export function openApiSchema(kind: Kind): Schema {
   const crd = loadCrd(kind) as { spec: { versions: { schema: { openAPIV3Schema: Schema } }[] } };
   const version = crd.spec.versions[0];
-  if (!version) throw new Error(`crds/${CRD_FILES[kind]} has no version`);
+  if (!version) throw new Error(`crds/${kindInfo(kind).crdFile} has no version`);
   return version.schema.openAPIV3Schema;
 }
 

@@ -1,10 +1,10 @@
 // Whole-resource validation shared by every source: apiVersion and kind, metadata names, the CRD
 // schema (strict, with defaults) and the rules one schema cannot express.
 import type { SpecIssue } from "./errors.ts";
+import { isKind, KINDS, kindInfo } from "./kinds.ts";
 import { metadataMapIssues } from "./labels.ts";
 import { checkLabel } from "./names.ts";
-import { type AnyResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, isKind, type Kind } from "./resources.ts";
-import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
+import { type AnyResource, API_VERSION, DEFAULT_NAMESPACE, GROUP, type Kind } from "./resources.ts";
 import { schemaIssues } from "./schema.ts";
 
 export type Validation =
@@ -37,7 +37,7 @@ export function validateDocument(document: unknown): Validation {
   if (!isKind(kind)) {
     issues.push({
       path: ["kind"],
-      message: `must be TrainingJob or MlopsStack (got ${JSON.stringify(kind)})`,
+      message: `must be ${KINDS.join(" or ")} (got ${JSON.stringify(kind)})`,
     });
     return { ok: false, issues };
   }
@@ -55,11 +55,11 @@ export function validateDocument(document: unknown): Validation {
   const nsProblem = checkLabel(namespace);
   if (nsProblem) issues.push({ path: ["metadata", "namespace"], message: nsProblem });
   issues.push(...metadataMapIssues(metadata));
-  if (doc.spec === undefined && kind === "MlopsStack") doc.spec = {};
+  const info = kindInfo(kind);
+  if (doc.spec === undefined && info.specOptional) doc.spec = {};
   issues.push(...schemaIssues(kind, doc));
   if (issues.length === 0) {
-    const spec = doc.spec as never;
-    issues.push(...(kind === "TrainingJob" ? trainingJobIssues(spec) : mlopsStackIssues(spec)));
+    issues.push(...info.rules(doc.spec as never));
   }
   const located = { kind, namespace, ...(name === undefined ? {} : { name }) };
   if (issues.length > 0) return { ok: false, issues, ...located };

@@ -162,7 +162,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ownerId,
     operatorPort: parseListenAddress(options.metricsAddr).port,
   };
-  const handlers: Handlers = {
+  // Every kind of the registry has its handler: a kind added without one does not compile.
+  const handlers: Required<Handlers> = {
     TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
     MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
   };

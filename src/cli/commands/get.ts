@@ -4,8 +4,9 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { findCondition } from "../../api/conditions.ts";
+import { kindChoices, kindFromAlias, kindInfo } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
-import { DEFAULT_NAMESPACE, type Kind, kindFromAlias, makeKey } from "../../api/resources.ts";
+import { DEFAULT_NAMESPACE, type Kind, makeKey } from "../../api/resources.ts";
 import { line } from "../../observability/printable.ts";
 import {
   listRecords,
@@ -14,6 +15,7 @@ import {
   resolveStateDir,
   type StatusRecord,
 } from "../../sources/state/index.ts";
+import { columnsOf } from "../columns.ts";
 import { contextNotice, resolveTarget } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, table, toJson, toYaml } from "../output.ts";
@@ -30,15 +32,10 @@ export interface GetOptions extends StateOptions {
   output?: string;
 }
 
-const PLURAL: Record<Kind, string> = { TrainingJob: "trainingjobs", MlopsStack: "mlopsstacks" };
-
 export function kindArgument(alias: string): Kind {
   const kind = kindFromAlias(alias);
   if (!kind) {
-    throw new ExitError(
-      EXIT.usage,
-      `unknown resource type "${alias}": use trainingjobs (tj) or mlopsstacks (ms)`,
-    );
+    throw new ExitError(EXIT.usage, `unknown resource type "${alias}": use ${kindChoices()}`);
   }
   return kind;
 }
@@ -112,40 +109,12 @@ export function rowsFor(
   withNamespace: boolean,
   now: Date,
 ): string {
-  const headers =
-    kind === "TrainingJob"
-      ? ["NAME", "PHASE", "READY", "AGE", ...(wide ? ["RUN", "SCHEDULER", "RESTARTS", "REASON"] : [])]
-      : ["NAME", "READY", "AGE", ...(wide ? ["ENDPOINTS"] : [])];
+  const { headers, cells } = columnsOf(kind, wide);
   const rows = records.map((r) => {
-    const status = r.status as Record<string, unknown> & { conditions?: never };
-    const ready = findCondition(status.conditions, "Ready");
-    const created = age(r.metadata.creationTimestamp, now);
-    let cells: string[];
-    if (kind === "TrainingJob") {
-      const run = (status.run ?? {}) as { id?: string; scheduler?: string; restarts?: number };
-      cells = [r.metadata.name, String(status.phase ?? ""), ready?.status ?? "Unknown", created];
-      if (wide)
-        cells.push(
-          run.id ?? "<none>",
-          run.scheduler ?? "<none>",
-          String(run.restarts ?? 0),
-          ready?.reason ?? "",
-        );
-    } else {
-      cells = [r.metadata.name, ready?.status ?? "Unknown", created];
-      if (wide) cells.push(endpoints(status.endpoints));
-    }
-    return withNamespace ? [r.metadata.namespace, ...cells] : cells;
+    const row = cells(r, age(r.metadata.creationTimestamp, now));
+    return withNamespace ? [r.metadata.namespace, ...row] : row;
   });
   return table(withNamespace ? ["NAMESPACE", ...headers] : headers, rows);
-}
-
-function endpoints(value: unknown): string {
-  if (value === null || typeof value !== "object") return "<none>";
-  const parts = Object.entries(value as Record<string, { host?: string; internal?: string } | undefined>)
-    .map(([name, e]) => (e?.host || e?.internal ? `${name}=${e.host || e.internal}` : ""))
-    .filter((p) => p !== "");
-  return parts.length > 0 ? parts.join(",") : "<none>";
 }
 
 export async function get(kindAlias: string, name: string | undefined, options: GetOptions): Promise<string> {
@@ -161,7 +130,7 @@ export async function get(kindAlias: string, name: string | undefined, options: 
     if (!record)
       throw new ExitError(
         EXIT.failed,
-        `${PLURAL[kind]} "${name}" not found in namespace ${namespace} (state directory ${stateDir})`,
+        `${kindInfo(kind).plural} "${name}" not found in namespace ${namespace} (state directory ${stateDir})`,
       );
     if (format === "json") return toJson(recordToResource(record));
     if (format === "yaml") return toYaml(recordToResource(record));

@@ -11,13 +11,13 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import { OperatorError } from "../../api/errors.ts";
+import { KINDS, kindInfo } from "../../api/kinds.ts";
 import { GROUP, type Kind, VERSION } from "../../api/resources.ts";
 import { externalRequestDuration, externalRequests } from "../../observability/metrics.ts";
 
-export const PLURALS: Readonly<Record<Kind, string>> = {
-  TrainingJob: "trainingjobs",
-  MlopsStack: "mlopsstacks",
-};
+export const PLURALS: Readonly<Record<Kind, string>> = Object.fromEntries(
+  KINDS.map((kind) => [kind, kindInfo(kind).plural]),
+) as Record<Kind, string>;
 
 export interface RawMeta {
   name: string;

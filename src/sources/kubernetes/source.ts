@@ -9,9 +9,9 @@ import type { Logger } from "pino";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { sameIgnoringTimes } from "../../api/conditions.ts";
 import { OperatorError } from "../../api/errors.ts";
+import { KINDS } from "../../api/kinds.ts";
 import {
   type AnyResource,
-  KINDS,
   type Kind,
   keyOf,
   makeKey,

@@ -4,10 +4,10 @@
 import { readFileSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { isKind } from "../../api/kinds.ts";
 import {
   type AnyResource,
   type API_VERSION,
-  isKind,
   type Kind,
   makeKey,
   type ResourceKey,

@@ -3,8 +3,9 @@
 // Safe on hostile input: size, binary, encoding, depth and alias limits; duplicate keys are errors.
 import { type Document, LineCounter, parseAllDocuments } from "yaml";
 import { formatPath, type SpecIssue } from "../../api/errors.ts";
+import { isKind } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
-import { type AnyResource, DEFAULT_NAMESPACE, isKind, type Kind } from "../../api/resources.ts";
+import { type AnyResource, DEFAULT_NAMESPACE, type Kind } from "../../api/resources.ts";
 import { isOurs, validateDocument } from "../../api/validate.ts";
 import { fastParse } from "./fast.ts";
 import type { LocatedIssue } from "./issue.ts";

@@ -1,0 +1,66 @@
+// The columns `mlopsctl get` prints per kind (kubectl's printer columns), one entry per kind of the
+// registry: a new kind without its columns does not compile. NAME and AGE frame every table; wide
+// columns come with -o wide.
+import { findCondition } from "../api/conditions.ts";
+import type { Kind } from "../api/resources.ts";
+import type { StatusRecord } from "../sources/state/index.ts";
+
+export interface Column {
+  readonly header: string;
+  /** Shown with -o wide only. */
+  readonly wide?: boolean;
+  readonly value: (status: Status) => string;
+}
+
+type Status = Record<string, unknown> & { conditions?: never };
+
+const ready = (status: Status) => findCondition(status.conditions, "Ready");
+
+export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
+  TrainingJob: [
+    { header: "PHASE", value: (s) => String(s.phase ?? "") },
+    { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
+    { header: "RUN", wide: true, value: (s) => runOf(s).id ?? "<none>" },
+    { header: "SCHEDULER", wide: true, value: (s) => runOf(s).scheduler ?? "<none>" },
+    { header: "RESTARTS", wide: true, value: (s) => String(runOf(s).restarts ?? 0) },
+    { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
+  ],
+  MlopsStack: [
+    { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
+    { header: "ENDPOINTS", wide: true, value: (s) => endpoints(s.endpoints) },
+  ],
+};
+
+/** Headers and cells of one record: NAME, the kind's columns (AGE after the narrow ones), wide ones last. */
+export function columnsOf(
+  kind: Kind,
+  wide: boolean,
+): { headers: string[]; cells: (r: StatusRecord, age: string) => string[] } {
+  const columns = PRINTER_COLUMNS[kind];
+  const narrow = columns.filter((c) => !c.wide);
+  const extra = wide ? columns.filter((c) => c.wide) : [];
+  return {
+    headers: ["NAME", ...narrow.map((c) => c.header), "AGE", ...extra.map((c) => c.header)],
+    cells: (record, age) => {
+      const status = (record.status ?? {}) as Status;
+      return [
+        record.metadata.name,
+        ...narrow.map((c) => c.value(status)),
+        age,
+        ...extra.map((c) => c.value(status)),
+      ];
+    },
+  };
+}
+
+function runOf(status: Status): { id?: string; scheduler?: string; restarts?: number } {
+  return (status.run ?? {}) as { id?: string; scheduler?: string; restarts?: number };
+}
+
+function endpoints(value: unknown): string {
+  if (value === null || typeof value !== "object") return "<none>";
+  const parts = Object.entries(value as Record<string, { host?: string; internal?: string } | undefined>)
+    .map(([name, e]) => (e?.host || e?.internal ? `${name}=${e.host || e.internal}` : ""))
+    .filter((p) => p !== "");
+  return parts.length > 0 ? parts.join(",") : "<none>";
+}

@@ -6,6 +6,12 @@ import { createHash } from "node:crypto";
 import type { Kind } from "./resources.ts";
 
 /** DNS-1123 label: metadata.name and metadata.namespace. */
+/**
+ * The operator's name on everything it makes: Docker's managed-by label, Nomad's Meta, the tag of
+ * its Consul services and Grafana annotations, its logger's name.
+ */
+export const MANAGED_BY = "mlops-operator";
+
 export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const MAX_NAME_LENGTH = 63;
 /** Nomad's rule for service names (and Consul's DNS-safe names). */

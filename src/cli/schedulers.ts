@@ -5,10 +5,9 @@ import type { MlopsStack } from "../api/resources.ts";
 import { ConsulClient } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, type ownedContainerEvents } from "../clients/docker/index.ts";
 import { CredentialedGrafana } from "../clients/grafana/index.ts";
-import { NomadClient } from "../clients/nomad/index.ts";
 import { silentLogger } from "../observability/logger.ts";
 import { DockerScheduler } from "../scheduler/docker/index.ts";
-import { NomadScheduler } from "../scheduler/nomad/index.ts";
+import { nomadSchedulerFactory } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import { grafanaCredential } from "../stack/secrets.ts";
 import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
@@ -58,6 +57,7 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
     options.onScheduler?.(scheduler);
     return scheduler;
   };
+  const nomad = nomadSchedulerFactory({ ownerId, log });
   return new DefaultSchedulerResolver({
     mode: options.scheduler,
     ...(options.stackPorts ? { stackPorts: options.stackPorts } : {}),
@@ -71,16 +71,6 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
           ...(options.dockerEvents ? { events: options.dockerEvents } : {}),
         }),
       ),
-    nomad: (address, network, stack) =>
-      built(
-        new NomadScheduler({
-          client: new NomadClient({ address }),
-          ownerId,
-          log,
-          ownsClient: true,
-          ...(network ? { network } : {}),
-          ...(stack ? { stack } : {}),
-        }),
-      ),
+    nomad: (address, network, stack) => built(nomad(address, network, stack)),
   });
 }

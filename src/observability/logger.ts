@@ -1,6 +1,8 @@
 // pino: JSON by default, pretty when a terminal is attached; tokens and credentials are redacted
 // wherever they appear in a logged object.
+
 import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
+import { MANAGED_BY } from "../api/names.ts";
 import { printable } from "./printable.ts";
 
 export const REDACT_PATHS = [
@@ -33,7 +35,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = {
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    base: { name: "mlops-operator" },
+    base: { name: MANAGED_BY },
   };
   if (options.destination) return pino(base, options.destination as never);
   if (pretty) {

@@ -3,7 +3,7 @@
 // work on these only.
 import type { StackComponent } from "../api/names.ts";
 
-export const MANAGED_BY = "mlops-operator";
+export { MANAGED_BY } from "../api/names.ts";
 export const LABELS = {
   managedBy: "mlops.dev/managed-by",
   ownerId: "mlops.dev/owner-id",

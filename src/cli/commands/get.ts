@@ -3,7 +3,6 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { findCondition } from "../../api/conditions.ts";
 import { kindChoices, kindFromAlias, kindInfo } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
 import { DEFAULT_NAMESPACE, type Kind, makeKey } from "../../api/resources.ts";

@@ -19,7 +19,7 @@ export const LABEL = {
   metricsPath: "mlops.dev/metrics-path",
 } as const;
 
-export const MANAGED_BY = "mlops-operator";
+export { MANAGED_BY } from "../../api/names.ts";
 
 /** Docker's label filter syntax: `key` (present) or `key=value`. */
 export function labelFilter(name: string, value?: string): string {

@@ -9,7 +9,7 @@
 // Nomad updates in place.
 import type { NomadConstraint, NomadJob } from "../../clients/nomad/types.ts";
 
-export const MANAGED_BY = "mlops-operator";
+export { MANAGED_BY } from "../../api/names.ts";
 
 export const META = {
   managedBy: "mlops_managed_by",

@@ -163,7 +163,7 @@ function renderService(run: RunRequest, options: RenderOptions): NomadService {
     Provider: "consul",
     PortLabel: METRICS_PORT,
     AddressMode: addressMode,
-    Tags: ["mlops-operator", "prometheus", `mlops-namespace-${key.namespace}`, `run-${run.runId}`],
+    Tags: [MANAGED_BY, "prometheus", `mlops-namespace-${key.namespace}`, `run-${run.runId}`],
     Meta: {
       metrics_path: path,
       mlops_namespace: key.namespace,

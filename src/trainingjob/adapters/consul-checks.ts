@@ -2,12 +2,12 @@
 // tagged `mlops-operator` and carry the owning resource in their Meta (`mlops_namespace`,
 // `mlops_name`), which Nomad copies from the job's service block; Nomad-registered instances also
 // carry `external-source=nomad` and IDs `_nomad-task-<allocID>-<task>-<service>-<port>`.
-import { checkLabel } from "../../api/names.ts";
+import { checkLabel, MANAGED_BY } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { HealthCheck } from "../../clients/consul/index.ts";
 import type { CheckStatus, ServiceHealth } from "../ports.ts";
 
-export const OPERATOR_SERVICE_TAG = "mlops-operator";
+export const OPERATOR_SERVICE_TAG = MANAGED_BY;
 export const META_NAMESPACE = "mlops_namespace";
 export const META_NAME = "mlops_name";
 

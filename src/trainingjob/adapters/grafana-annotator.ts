@@ -1,8 +1,9 @@
 // RunAnnotator on Grafana: one organisation-wide region annotation per training run.
+import { MANAGED_BY } from "../../api/names.ts";
 import type { GrafanaAnnotation, GrafanaClient } from "../../clients/grafana/index.ts";
 import type { RunAnnotation, RunAnnotator } from "../ports.ts";
 
-export const ANNOTATION_TAG = "mlops-operator";
+export const ANNOTATION_TAG = MANAGED_BY;
 
 /**
  * A `key:value` tag as Grafana keeps it: Grafana splits a tag on ':' and keeps two parts, trimmed of

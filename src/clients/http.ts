@@ -1,8 +1,10 @@
 // The one HTTP client under the Nomad, Consul and Grafana clients: JSON in and out, a token sent as
 // a header (never logged, never in an error), TLS from files, bounded timeouts and retries, typed
 // errors whose message keeps the server's plain-text body, and request metrics per endpoint.
+
 import { readFileSync } from "node:fs";
 import { Agent, type Dispatcher, request } from "undici";
+import { backoffDelay, pause } from "../api/backoff.ts";
 import { OperatorError } from "../api/errors.ts";
 import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
 
@@ -110,7 +112,10 @@ export class HttpClient {
     const attempts = idempotent ? this.#retries + 1 : 1;
     let lastError: unknown;
     for (let attempt = 0; attempt < attempts; attempt++) {
-      if (attempt > 0) await delay(Math.min(2000, 100 * 2 ** attempt), options.signal);
+      if (attempt > 0) {
+        await pause(backoffDelay(attempt, { initialMs: 100, maxMs: 2_000 }), options.signal);
+        options.signal?.throwIfAborted();
+      }
       try {
         const response = await this.#once<T>(path, method, options);
         if (response.status >= 500 && idempotent && attempt + 1 < attempts) {
@@ -269,18 +274,4 @@ function describe(error: unknown): string {
     return code ? `${error.message} (${code})` : error.message;
   }
   return String(error);
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 }

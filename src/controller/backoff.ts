@@ -2,6 +2,8 @@
 // key doubles its delay, from `baseMs` up to `maxMs` (Flux's defaults: 750 ms to 15 min); a success
 // (`forget`) starts the key over. Optional jitter spreads retries of keys that failed together.
 
+import { backoffDelay } from "../api/backoff.ts";
+
 export interface BackoffOptions {
   /** Delay after the first failure. Default 750 ms. */
   readonly baseMs?: number;
@@ -47,11 +49,11 @@ export class Backoff {
 
   /** The delay after `failures` previous failures (0 → baseMs), jitter included, never above maxMs. */
   delayFor(failures: number): number {
-    // 2^50 × base is beyond any cap; stop there so the power never overflows.
-    const exact = Math.min(this.maxMs, this.baseMs * 2 ** Math.min(failures, 50));
-    if (this.jitter === 0) return exact;
-    const factor = 1 - this.jitter + 2 * this.jitter * this.#random();
-    return Math.min(this.maxMs, Math.max(0, Math.round(exact * factor)));
+    return backoffDelay(
+      failures,
+      { initialMs: this.baseMs, maxMs: this.maxMs, jitter: this.jitter },
+      this.#random,
+    );
   }
 
   /** Failures recorded for `key` since it was last forgotten. */

@@ -174,9 +174,11 @@ describe("EventCursor and backoff", () => {
     expect(cursor.accept(e("b", "start", T))).toBe(false); // older than the last
   });
 
-  it("bounds the backoff", () => {
-    const values = [0, 1, 5, 30, 1000].map((n) => backoffMs(n, 250, 30_000, () => 1));
-    expect(values).toEqual([250, 500, 8000, 30_000, 30_000]);
+  it("bounds the backoff: doubling from 250 ms, ±50 % jitter, never above 30 s", () => {
+    const mid = [0, 1, 5, 30, 1000].map((n) => backoffMs(n, 250, 30_000, () => 0.5));
+    expect(mid).toEqual([250, 500, 8000, 30_000, 30_000]);
     expect(backoffMs(3, 250, 30_000, () => 0)).toBe(1000);
+    expect(backoffMs(3, 250, 30_000, () => 0.999)).toBeLessThanOrEqual(3000);
+    expect(backoffMs(30, 250, 30_000, () => 0.999)).toBe(30_000);
   });
 });

@@ -6,9 +6,11 @@
 // watchdog after `stallMs` (Docker sends no heartbeats), so a half-open connection cannot silence it;
 // that restart resumes with `since` and asks for no re-list (an idle operator stays idle).
 // Label filters are the caller's: the TrainingJob scheduler and the MlopsStack reconciler share it.
+
 import type { GetEventsOptions } from "dockerode";
 import type { Logger } from "pino";
 import { Observable, share } from "rxjs";
+import { backoffDelay, pause } from "../../api/backoff.ts";
 import { watchRestarts } from "../../observability/metrics.ts";
 import type { DockerConnection } from "./connect.ts";
 
@@ -77,9 +79,9 @@ export class EventCursor {
   }
 }
 
+/** Reconnect delays: 250 ms doubling to 30 s, ±50 % jitter (streams of many operators spread out). */
 export function backoffMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 20));
-  return Math.round(base / 2 + (random() * base) / 2);
+  return backoffDelay(attempt, { initialMs, maxMs, jitter: 0.5 }, random);
 }
 
 export function dockerEvents(
@@ -196,24 +198,11 @@ export function dockerEvents(
         watchRestarts.inc({ watch, cause });
         const delay = cause === "stalled" ? 0 : backoffMs(attempt++, initialMs, maxMs);
         options.log?.debug({ watch, cause, delay }, "Docker event stream restarting");
-        await sleep(delay, abort.signal);
+        await pause(delay, abort.signal);
       }
     };
     loop().catch((error: unknown) => subscriber.error(error));
     return () => abort.abort();
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
   });
 }
 

@@ -9,7 +9,9 @@
 // the newest starts at the newest item, heartbeats `{}` come at connect and every 30 s. An index lower
 // than one already seen means the server's state was reset (a new cluster, a restored snapshot): the
 // cursor follows the server down and the subscriber re-lists.
+
 import { Observable } from "rxjs";
+import { backoffDelay, pause } from "../../api/backoff.ts";
 import { watchRestarts } from "../../observability/metrics.ts";
 import type { NomadClient } from "./client.ts";
 import { LineSplitter } from "./frames.ts";
@@ -129,8 +131,10 @@ export function nomadEventStream(
           attempt.abort();
         }
         if (stop.signal.aborted) break;
-        const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(failures, 16));
-        await sleep(failures === 0 ? baseMs : ceiling / 2 + Math.random() * (ceiling / 2), stop.signal);
+        await pause(
+          failures === 0 ? baseMs : backoffDelay(failures, { initialMs: baseMs, maxMs, jitter: 0.5 }),
+          stop.signal,
+        );
       }
     };
     run().then(
@@ -138,17 +142,5 @@ export function nomadEventStream(
       (error: unknown) => subscriber.error(error),
     );
     return () => stop.abort();
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
   });
 }

@@ -9,8 +9,10 @@
 // - After a reconnect or an index reset the server's small buffer may have lost events: the re-list
 //   reports every owned job listed, and every job known here that the list no longer has (deleted or
 //   purged while the stream was down, or gone with a reset server).
+
 import type { Logger } from "pino";
 import { Observable, type Subscriber, type Subscription } from "rxjs";
+import { backoffDelay, pause } from "../../api/backoff.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
@@ -211,8 +213,9 @@ export class ChangeFeed {
     let failures = 0;
     let started = first.at;
     while (!stop.aborted && !subscriber.closed) {
-      const pause = minMs * 2 ** Math.min(failures, 5) - (performance.now() - started);
-      if (pause > 0) await sleep(pause, stop);
+      const wait =
+        backoffDelay(failures, { initialMs: minMs, maxMs: minMs * 32 }) - (performance.now() - started);
+      if (wait > 0) await pause(wait, stop);
       if (stop.aborted) return;
       started = performance.now();
       if (this.#wakeup.signal.aborted) {
@@ -284,16 +287,4 @@ function splitWhere(where: string): [string, string] {
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return a.size === b.size && [...a].every((x) => b.has(x));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -1,8 +1,10 @@
 // The directory source (GitOps): a tree of YAML files, watched event by event, as the Source port.
 // What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
 // reads, file events, generations and status through the state directory, the Git revision.
+
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
+import { pause } from "../../api/backoff.ts";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { type Clock, systemClock } from "../../controller/reconcile.ts";
 import type { Lookup, Source } from "../../controller/source.ts";
@@ -101,7 +103,7 @@ export class DirectorySource implements Source {
       const dueAt = this.#lastOutcome?.dueAt;
       if (dueAt === undefined || this.#table.missing().length === 0) break;
       const wait = dueAt - this.#clock.now().getTime();
-      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (wait > 0) await pause(wait);
       await this.#enqueue(() => this.#fullRead(false));
     }
   }

@@ -8,7 +8,9 @@
 //   watching ──any other error──▶ backoff ──▶ watching
 // Backoff is exponential, bounded, with jitter, and resets after a success. BOOKMARK events only
 // move the version. stop() ends every state promptly.
+
 import type { Logger } from "pino";
+import { backoffDelay } from "../../api/backoff.ts";
 import { messageOf } from "../../api/errors.ts";
 import { watchRestarts } from "../../observability/metrics.ts";
 import { codeOf, KubernetesError, parseStatus, type RawObject, type WatchEventType } from "./api.ts";
@@ -227,8 +229,7 @@ export class WatchLoop {
     const initial = this.#options.backoffInitialMs ?? 500;
     const max = this.#options.backoffMaxMs ?? 30_000;
     const random = this.#options.random ?? Math.random;
-    const base = Math.min(max, initial * 2 ** Math.min(30, failures - 1));
-    const delay = Math.round(base * (0.75 + 0.5 * random()));
+    const delay = backoffDelay(failures - 1, { initialMs: initial, maxMs: max, jitter: 0.25 }, random);
     this.delays.push(delay);
     if (this.delays.length > 20) this.delays.shift();
     return new Promise((resolve) => {

@@ -8,8 +8,10 @@
 // resolved once per service instance (the local agent's listing in bulk at start-up or in large
 // bursts, else the catalog by service name). Instances without checks are not counted.
 // While Consul is unreachable the last known health is kept and `lastError` says why.
+
 import type { Logger } from "pino";
 import { type Observable, Subject } from "rxjs";
+import { backoffDelay, pause } from "../../api/backoff.ts";
 import { OperatorError, reasonOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { ConsulClient, HealthCheck } from "../../clients/consul/index.ts";
@@ -102,7 +104,7 @@ export class ConsulMetricsHealth implements MetricsHealth {
     let lastStart = 0;
     while (!signal.aborted) {
       try {
-        await sleep(lastStart + minInterval - Date.now(), signal);
+        await pause(lastStart + minInterval - Date.now(), signal);
         lastStart = Date.now();
         const answer = await this.#options.client.checksInState("any", {
           filter,
@@ -143,12 +145,12 @@ export class ConsulMetricsHealth implements MetricsHealth {
               });
         const stalled = (error as { cause?: { name?: string } }).cause?.name === "TimeoutError";
         watchRestarts.inc({ watch: WATCH, cause: stalled ? "Stall" : reasonOf(this.#lastError) });
-        const ms = Math.min(max, initial * 2 ** (failures - 1)) * (0.8 + Math.random() * 0.4);
+        const ms = backoffDelay(failures - 1, { initialMs: initial, maxMs: max, jitter: 0.2 });
         this.#options.logger?.warn(
           { reason: this.#lastError.reason, retryInMs: Math.round(ms) },
           `Consul health watch: ${this.#lastError.message}`,
         );
-        await sleep(ms, signal);
+        await pause(ms, signal);
       }
     }
   }
@@ -184,17 +186,4 @@ export class ConsulMetricsHealth implements MetricsHealth {
     this.#health = next;
     for (const key of changed) this.#changes.next(key);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -15,6 +15,7 @@ import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
+import { SecretResolver } from "../secrets/index.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
 import type { Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
@@ -43,6 +44,8 @@ export interface OperatorOptions {
   /** The watched directory (the directory source; ignored with a Kubernetes source). */
   readonly dir: string;
   readonly stateDir: string;
+  /** Where valueFrom.file references are read (none: such references are InvalidSpec). */
+  readonly secretsDir?: string;
   readonly once: boolean;
   readonly concurrency: number;
   readonly metricsAddr: string;
@@ -79,12 +82,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const { log } = options;
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
-  const source = await buildSource(
-    options.source ?? { kind: "directory", dir: options.dir },
-    store,
-    options,
-    log,
-  );
+  const choice = options.source ?? { kind: "directory", dir: options.dir };
+  const source = await buildSource(choice, store, options, log);
+  const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
@@ -137,6 +137,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ...(consul ? { health: consul.metricsHealth } : {}),
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
+    secrets,
   };
   const stacks: StackReconciler = createStackReconciler({
     docker: stackDocker(docker),
@@ -238,5 +239,21 @@ async function buildSource(
     ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
     ...(choice.context ? { context: choice.context } : {}),
     ...(choice.namespace ? { namespace: choice.namespace } : {}),
+  });
+}
+
+/** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */
+async function buildSecrets(choice: SourceOptions, secretsDir: string | undefined): Promise<SecretResolver> {
+  if (choice.kind === "directory") return new SecretResolver(secretsDir ? { secretsDir } : {});
+  const { KubernetesSecretReader, loadKubeConfig } = await import("../sources/kubernetes/index.ts");
+  const reader = new KubernetesSecretReader(
+    loadKubeConfig({
+      ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
+      ...(choice.context ? { context: choice.context } : {}),
+    }),
+  );
+  return new SecretResolver({
+    ...(secretsDir ? { secretsDir } : {}),
+    kubernetes: (namespace, name) => reader.get(namespace, name),
   });
 }

@@ -119,6 +119,7 @@ export const IN_PLACE_FIELDS = [
   "activeDeadlineSeconds",
   "ttlSecondsAfterFinished",
   "priority",
+  "restartOnSecretChange",
 ] as const;
 
 export function isFinished(phase: Phase | undefined): boolean {

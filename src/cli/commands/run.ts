@@ -27,6 +27,7 @@ export interface RunOptions {
   context?: string;
   namespace?: string;
   stateDir?: string;
+  secretsDir?: string;
   metricsAddr?: string;
   concurrency: number;
   once?: boolean;
@@ -56,6 +57,10 @@ export function registerRun(program: Command): void {
     .option(
       "--state-dir <dir>",
       "status, generations and events (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
+    )
+    .option(
+      "--secrets-dir <dir>",
+      "where env valueFrom.file references are read (default: none; such references are InvalidSpec)",
     )
     .option(
       "--metrics-addr <addr>",
@@ -156,6 +161,7 @@ export async function run(options: RunOptions): Promise<number> {
             }
           : { kind: "directory", dir },
       stateDir,
+      ...(options.secretsDir ? { secretsDir: resolve(options.secretsDir) } : {}),
       once: options.once === true,
       concurrency: options.concurrency,
       metricsAddr,

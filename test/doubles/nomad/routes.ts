@@ -4,6 +4,7 @@ import type { NomadJob } from "../../../src/clients/nomad/types.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
 import { groupUpdated } from "./updates.ts";
+import { variableRoutes } from "./variables.ts";
 import { allocStub, fullAlloc } from "./wire.ts";
 
 export interface RouteResult {
@@ -139,6 +140,7 @@ export const routes: Route[] = [
       return { status: 200, body: fullAlloc(alloc, state.job(alloc.Namespace, alloc.JobID) ?? null) };
     },
   },
+  ...variableRoutes,
 ];
 
 function register({ state, params, body, url }: RouteContext): RouteResult {

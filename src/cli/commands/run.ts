@@ -10,7 +10,13 @@ import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
-import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
+import {
+  acquireLock,
+  listRecords,
+  resolveStateDir,
+  StateLockedError,
+  secureStateDir,
+} from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { contextHome, contextName, type MlopsContext, recordContext, shortPath } from "../context.ts";
@@ -140,6 +146,9 @@ export async function run(options: RunOptions): Promise<number> {
     if (error instanceof StateLockedError) throw new ExitError(EXIT.locked, error.message);
     throw error;
   }
+  // Only the operator's user reads the state directory: repair what an older version left 0755/0644.
+  const repaired = secureStateDir(stateDir);
+  if (repaired > 0) log.info({ stateDir, repaired }, "state directory modes set to 0700/0600");
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
   // --once converges and exits: it serves no port unless asked (a second operator on the machine
   // holds the default one). The operator's port is still the one a stack's Prometheus scrapes.

@@ -148,7 +148,7 @@ export async function run(options: RunOptions): Promise<number> {
   }
   // Only the operator's user reads the state directory: repair what an older version left 0755/0644.
   const repaired = secureStateDir(stateDir);
-  if (repaired > 0) log.info({ stateDir, repaired }, "state directory modes set to 0700/0600");
+  if (repaired > 0) log.debug({ stateDir, repaired }, "state directory modes set to 0700/0600");
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
   // --once converges and exits: it serves no port unless asked (a second operator on the machine
   // holds the default one). The operator's port is still the one a stack's Prometheus scrapes.

@@ -262,14 +262,9 @@ export class NomadDouble {
           version: this.#options.version ?? "1.9.7",
         });
         const index = route.table ? this.state.tableIndex(route.table) : this.state.index;
-        if (result.status >= 300 && typeof result.body === "string") {
+        if (result.status >= 300 && typeof result.body === "string")
           return plain(res, result.status, result.body);
-        }
-        if (result.status === 204) {
-          res.writeHead(204, headers(index));
-          res.end();
-          return;
-        }
+        if (result.status === 204) return void res.writeHead(204, headers(index)).end();
         res.writeHead(result.status, {
           "content-type": "application/json",
           ...headers(index),

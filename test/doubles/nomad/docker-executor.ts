@@ -5,6 +5,7 @@
 // image): the Engine API over the unix socket. Containers carry mlops.dev/nomad-alloc=<alloc id>.
 import { request } from "node:http";
 import type { AllocHandle, Executor } from "./executor.ts";
+import { templateEnv } from "./templates.ts";
 
 export interface DockerExecutorOptions {
   /** Default /var/run/docker.sock. */
@@ -89,6 +90,7 @@ export class DockerExecutor implements Executor {
     if (!config.image) throw new Error(`task ${task.Name} has no image`);
     const env = {
       ...task.Env,
+      ...templateEnv(task, (path) => handle.variable(path)),
       NOMAD_ALLOC_ID: handle.alloc.ID,
       NOMAD_ALLOC_INDEX: /\[(\d+)\]$/.exec(handle.alloc.Name)?.[1] ?? "0",
       NOMAD_JOB_ID: handle.alloc.JobID,

@@ -154,8 +154,7 @@ export class NomadDouble {
   }
 
   #handle(allocId: string): AllocHandle {
-    const lifecycle = this.lifecycle;
-    const state = this.state;
+    const { lifecycle, state } = this;
     return {
       get alloc() {
         return lifecycle.alloc(allocId);
@@ -168,6 +167,7 @@ export class NomadDouble {
       exit: (options) => lifecycle.exit(allocId, options),
       driverFailure: (message) => lifecycle.driverFailure(allocId, message),
       log: (task, text) => lifecycle.appendLog(allocId, task, text),
+      variable: (path) => state.variables.get(lifecycle.alloc(allocId).Namespace, path)?.Items,
     };
   }
 

@@ -6,6 +6,8 @@
 // conflicts with a zero-valued one; deleting a missing variable succeeds).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
+import { renderJob } from "../../src/scheduler/nomad/index.ts";
+import { runRequest } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { describeWithSpecs, NOMAD_SPEC, schemaValidator } from "./vendor-specs.ts";
 
@@ -82,5 +84,19 @@ describeWithSpecs("Nomad Variables: bodies per the vendor spec", () => {
       await client.close();
       await nomad.close();
     }
+  });
+
+  it("the job that reads the Variable (a task template) is a valid Job per the spec", () => {
+    const job = renderJob(
+      runRequest(
+        { env: [{ name: "TOKEN", valueFrom: { file: { path: "t" } } }] },
+        { secrets: { TOKEN: "v" } },
+      ),
+    );
+    schemaValidator(NOMAD_SPEC, "Job", {
+      nullable: true,
+      exceptions: { Job: { NodePool: { type: "string" } } },
+    }).assert(job, "rendered job with a template");
+    expect(job.TaskGroups[0]?.Tasks[0]?.Templates?.[0]).toMatchObject({ Envvars: true, ChangeMode: "noop" });
   });
 });

@@ -48,6 +48,8 @@ export const PHASES: readonly PhaseRow[] = [
       "NamespaceNotFound",
       "NotOwned",
       "Forbidden",
+      "SecretNotFound",
+      "SecretInvalid",
     ],
     meaning:
       "The run of this generation is not running yet: being submitted, waiting for placement or capacity, or for its stack.",

@@ -19,6 +19,7 @@ export function trainingJobIssues(spec: TrainingJobSpec): SpecIssue[] {
     if (env.name === "WORLD_SIZE" || env.name === "RANK") {
       issues.push({ path: ["spec", "env", i, "name"], message: `${env.name} is set by the operator` });
     }
+    issues.push(...valueFromIssues(env, i));
   });
   const mounts = new Map<string, number>();
   spec.volumes?.forEach((volume, i) => {
@@ -47,6 +48,30 @@ export function trainingJobIssues(spec: TrainingJobSpec): SpecIssue[] {
       });
     }
   });
+  return issues;
+}
+
+type EnvVar = NonNullable<TrainingJobSpec["env"]>[number];
+
+/** value and valueFrom exclude each other; valueFrom names exactly one source; files stay relative. */
+function valueFromIssues(env: EnvVar, i: number): SpecIssue[] {
+  const from = env.valueFrom;
+  if (!from) return [];
+  const at = ["spec", "env", i, "valueFrom"] as const;
+  const issues: SpecIssue[] = [];
+  if (env.value !== undefined) {
+    issues.push({ path: ["spec", "env", i], message: "value and valueFrom are mutually exclusive" });
+  }
+  if ((from.file === undefined) === (from.secretKeyRef === undefined)) {
+    issues.push({ path: [...at], message: "needs exactly one of file or secretKeyRef" });
+  }
+  const path = from.file?.path;
+  if (path !== undefined && (path.startsWith("/") || path.split(/[\\/]/).includes(".."))) {
+    issues.push({
+      path: [...at, "file", "path"],
+      message: "must be relative to the operator's --secrets-dir, without '..'",
+    });
+  }
   return issues;
 }
 

@@ -15,6 +15,7 @@ import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
+import { SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
@@ -46,6 +47,8 @@ export interface OperatorOptions {
   /** The watched directory (the directory source; ignored with a Kubernetes source). */
   readonly dir: string;
   readonly stateDir: string;
+  /** Where valueFrom.file references are read (none: such references are InvalidSpec). */
+  readonly secretsDir?: string;
   readonly once: boolean;
   readonly concurrency: number;
   readonly metricsAddr: string;
@@ -90,13 +93,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const { log } = options;
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
-  const source = await buildSource(
-    options.source ?? { kind: "directory", dir: options.dir },
-    store,
-    options,
-    log,
-    recorder,
-  );
+  const choice = options.source ?? { kind: "directory", dir: options.dir };
+  const source = await buildSource(choice, store, options, log, recorder);
+  const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
@@ -152,6 +151,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ...(metricsHealth ? { health: metricsHealth } : {}),
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
+    secrets,
   };
   const stacks = new StackReconciler({ events: dockerEvents, ownerId });
   const stackContext: StackContext = {
@@ -264,5 +264,21 @@ async function buildSource(
     ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
     ...(choice.context ? { context: choice.context } : {}),
     ...(choice.namespace ? { namespace: choice.namespace } : {}),
+  });
+}
+
+/** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */
+async function buildSecrets(choice: SourceOptions, secretsDir: string | undefined): Promise<SecretResolver> {
+  if (choice.kind === "directory") return new SecretResolver(secretsDir ? { secretsDir } : {});
+  const { KubernetesSecretReader, loadKubeConfig } = await import("../sources/kubernetes/index.ts");
+  const reader = new KubernetesSecretReader(
+    loadKubeConfig({
+      ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
+      ...(choice.context ? { context: choice.context } : {}),
+    }),
+  );
+  return new SecretResolver({
+    ...(secretsDir ? { secretsDir } : {}),
+    kubernetes: (namespace, name) => reader.get(namespace, name),
   });
 }

@@ -1,23 +1,15 @@
 // The one HTTP client under the Nomad, Consul and Grafana clients: JSON in and out, a token sent as
 // a header (never logged, never in an error), TLS from files, bounded timeouts and retries, typed
 // errors whose message keeps the server's plain-text body, and request metrics per endpoint.
-
-import { readFileSync } from "node:fs";
-import { Agent, type Dispatcher, request } from "undici";
+import { type Dispatcher, request } from "undici";
 import { backoffDelay, pause } from "../api/backoff.ts";
 import { OperatorError } from "../api/errors.ts";
 import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
+import { type TlsOptions, tlsDispatcher, tlsFailure } from "./tls.ts";
 
 export type System = "nomad" | "consul" | "grafana";
 
-export interface TlsOptions {
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  /** Off by default; only for development. */
-  insecureSkipVerify?: boolean;
-  serverName?: string;
-}
+export type { TlsOptions } from "./tls.ts";
 
 export interface HttpClientOptions {
   system: System;
@@ -91,19 +83,7 @@ export class HttpClient {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 2;
     this.#unavailable = options.unavailableReason;
-    const tls = options.tls;
-    this.#dispatcher =
-      tls && (tls.caFile || tls.certFile || tls.insecureSkipVerify || tls.serverName)
-        ? new Agent({
-            connect: {
-              ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
-              ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
-              ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
-              ...(tls.serverName ? { servername: tls.serverName } : {}),
-              rejectUnauthorized: !tls.insecureSkipVerify,
-            },
-          })
-        : undefined;
+    this.#dispatcher = tlsDispatcher(options.tls);
   }
 
   async request<T>(path: string, options: RequestOptions): Promise<HttpResponse<T>> {
@@ -125,6 +105,8 @@ export class HttpClient {
         return response;
       } catch (error) {
         if (error instanceof HttpError || options.signal?.aborted) throw error;
+        const tls = tlsFailure(error, this.system, this.baseUrl);
+        if (tls) throw new OperatorError(this.#unavailable, tls, { cause: error });
         lastError = error;
       }
     }

@@ -22,6 +22,12 @@ export interface RunRequest {
   /** Hash of the run-defining fields: a difference means a new run. */
   readonly runSpecHash: string;
   readonly spec: TrainingJobSpec;
+  /**
+   * Values of the spec's env valueFrom references (env name → value), resolved just before submit.
+   * They reach the run only through the scheduler's secret channel (a Nomad Variable read by a
+   * template, a container's environment), never a rendered job spec. Absent in `plan`.
+   */
+  readonly secrets?: Readonly<Record<string, string>>;
 }
 
 export type ReplicaState = "pending" | "running" | "succeeded" | "failed";

@@ -2,6 +2,7 @@
 import type { TrainingJob } from "../api/resources.ts";
 import type { BaseContext, ResourceIndex } from "../controller/reconcile.ts";
 import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
+import type { ResolvedSecrets } from "../secrets/index.ts";
 import type { MetricsHealth, RunAnnotator } from "./ports.ts";
 import type { Blocker } from "./status.ts";
 
@@ -30,6 +31,8 @@ export interface TrainingJobContext extends BaseContext {
   readonly health?: MetricsHealth;
   /** Distributed runs whose replicas are not all running within this time are stopped (StartupTimeout). */
   readonly startupTimeoutMs: number;
+  /** Resolves spec.env[].valueFrom; without it a job that references a secret is InvalidSpec. */
+  readonly secrets?: { resolve(job: TrainingJob): Promise<ResolvedSecrets | undefined> };
   /** Git revision of the source, for status.lastAppliedRevision. */
   readonly revision: () => string | undefined;
 }

@@ -17,8 +17,15 @@ export function runSpecOf(spec: TrainingJobSpec): Partial<TrainingJobSpec> {
   return copy as Partial<TrainingJobSpec>;
 }
 
-export function runSpecHash(spec: TrainingJobSpec): string {
-  return hashOf(runSpecOf(spec));
+/**
+ * With restartOnSecretChange, the hash of the referenced values counts as part of the run's spec: a
+ * changed secret then starts a new run. Without it (the default), a run keeps the values it started with.
+ */
+export function runSpecHash(spec: TrainingJobSpec, secretsHash?: string): string {
+  const runSpec = runSpecOf(spec);
+  return spec.restartOnSecretChange && secretsHash !== undefined
+    ? hashOf({ ...runSpec, secretsHash })
+    : hashOf(runSpec);
 }
 
 /** `g<generation>-<hash>`: unique per run, the same after a crash and restart. */

@@ -24,6 +24,8 @@ export const REASONS = {
     "NamespaceNotFound",
     "NotOwned",
     "Forbidden",
+    "SecretNotFound",
+    "SecretInvalid",
     "ReconcileError",
   ],
   Running: ["Running", "Restarting"],
@@ -68,7 +70,7 @@ export function blockerReason(
   reason: string,
   message: string,
 ): { reason: TrainingJobReason; message: string } {
-  return (REASONS.Pending as readonly string[]).includes(reason)
+  return reason === "InvalidSpec" || (REASONS.Pending as readonly string[]).includes(reason)
     ? { reason: reason as TrainingJobReason, message }
     : { reason: "ReconcileError", message: `${reason}: ${message}` };
 }
@@ -170,6 +172,7 @@ export const IN_PLACE_FIELDS = [
   "activeDeadlineSeconds",
   "ttlSecondsAfterFinished",
   "priority",
+  "restartOnSecretChange",
 ] as const;
 
 export function isFinished(phase: Phase | undefined): boolean {

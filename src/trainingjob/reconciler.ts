@@ -1,10 +1,11 @@
 // The TrainingJob reconciler: observe → decide (pure) → apply → status (pure), one status write per
 // reconcile. It never sleeps or loops: timers (deadline, startup timeout, TTL) come back as requeues.
-import { isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
+import { InvalidSpecError, isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
 import { annotationFailures, runDuration } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
+import type { ResolvedSecrets } from "../secrets/index.ts";
 import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
 import { runSpecHash, specHash } from "./hash.ts";
@@ -47,7 +48,14 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       await this.#blocked(ctx, job, now, revision, error, recorded);
       throw error;
     }
-    const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec) };
+    let secrets: ResolvedSecrets | undefined;
+    try {
+      secrets = await resolveSecrets(job, ctx);
+    } catch (error) {
+      await this.#blocked(ctx, job, now, revision, error, recorded);
+      throw error;
+    }
+    const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec, secrets?.hash) };
     const decision = decide({
       key: keyOf(job),
       spec: job.spec,
@@ -72,6 +80,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       specHash: hashes.specHash,
       runSpecHash: hashes.runSpecHash,
       spec: job.spec,
+      ...(secrets ? { secrets: secrets.values } : {}),
     };
     try {
       await apply(scheduler, decision, request, ctx, keyOf(job));
@@ -277,6 +286,20 @@ async function annotate(
     );
     return true;
   }
+}
+
+/** The job's valueFrom values, or undefined when it references none. */
+async function resolveSecrets(
+  job: TrainingJob,
+  ctx: TrainingJobContext,
+): Promise<ResolvedSecrets | undefined> {
+  if (ctx.secrets) return ctx.secrets.resolve(job);
+  const i = (job.spec.env ?? []).findIndex((e) => e.valueFrom);
+  if (i < 0) return undefined;
+  throw new InvalidSpecError(
+    [{ path: ["spec", "env", i, "valueFrom"], message: "the operator resolves no secret references" }],
+    `${keyOf(job)} spec.env[${i}].valueFrom: the operator runs without --secrets-dir or a Kubernetes source`,
+  );
 }
 
 function jobKey(key: ResourceKey): KeyParts & { kind: "TrainingJob" } {

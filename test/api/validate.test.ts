@@ -33,6 +33,47 @@ describe("validateDocument", () => {
     ["gpus must be ≥ 0", tj({ image: "x", resources: { gpus: -1 } }), ["spec.resources.gpus: must be ≥ 0"]],
     ["wrong type", tj({ image: "x", replicas: "two" }), ["spec.replicas: must be an integer"]],
     [
+      "value and valueFrom exclude each other",
+      tj({ image: "x", env: [{ name: "A", value: "v", valueFrom: { file: { path: "a" } } }] }),
+      ["spec.env[0]: value and valueFrom are mutually exclusive"],
+    ],
+    [
+      "valueFrom names exactly one source",
+      tj({ image: "x", env: [{ name: "A", valueFrom: {} }] }),
+      ["spec.env[0].valueFrom: needs exactly one of file or secretKeyRef"],
+    ],
+    [
+      "both sources at once",
+      tj({
+        image: "x",
+        env: [{ name: "A", valueFrom: { file: { path: "a" }, secretKeyRef: { name: "s", key: "k" } } }],
+      }),
+      ["spec.env[0].valueFrom: needs exactly one of file or secretKeyRef"],
+    ],
+    [
+      "a file path stays inside the secrets directory",
+      tj({ image: "x", env: [{ name: "A", valueFrom: { file: { path: "../etc/passwd" } } }] }),
+      ["spec.env[0].valueFrom.file.path: must be relative to the operator's --secrets-dir, without '..'"],
+    ],
+    [
+      "an absolute file path",
+      tj({ image: "x", env: [{ name: "A", valueFrom: { file: { path: "/etc/passwd" } } }] }),
+      ["spec.env[0].valueFrom.file.path: must be relative to the operator's --secrets-dir, without '..'"],
+    ],
+    [
+      "secretKeyRef needs name and key",
+      tj({ image: "x", env: [{ name: "A", valueFrom: { secretKeyRef: { name: "s" } } }] }),
+      ["spec.env[0].valueFrom.secretKeyRef.key: is required"],
+    ],
+    [
+      "a file reference with a key is valid",
+      tj({
+        image: "x",
+        env: [{ name: "A", valueFrom: { file: { path: "db/creds.yaml", key: "password" } } }],
+      }),
+      [],
+    ],
+    [
       "env names are environment variable names",
       tj({ image: "x", env: [{ name: "1A" }] }),
       ["spec.env[0].name: must match ^[A-Za-z_][A-Za-z0-9_]*$"],

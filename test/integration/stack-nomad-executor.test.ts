@@ -46,6 +46,7 @@ function handleFor(id: string, env: Record<string, string>, image = TRAINER) {
         resolve();
       },
       log: (_task, text) => void logs.push(text),
+      variable: () => undefined,
     };
     executor.start(handle);
   });

@@ -4,6 +4,18 @@ import { renderRun, restartPolicyFor } from "../../src/scheduler/docker/render.t
 import { runRequest } from "./docker-fixtures.ts";
 
 describe("renderRun: one container spec per replica", () => {
+  it("a referenced value goes into the container's environment at submit, and nowhere in plan's render", () => {
+    const env = [
+      { name: "PLAIN", value: "p" },
+      { name: "TOKEN", valueFrom: { file: { path: "token" } } },
+    ];
+    const submitted = renderRun(runRequest({ secrets: { TOKEN: "s3cr3t" } }, { env }));
+    expect(submitted[0]?.body.Env).toEqual(["PLAIN=p", "TOKEN=s3cr3t", "WORLD_SIZE=1", "RANK=0"]);
+    expect(JSON.stringify(submitted[0]?.body.Labels)).not.toContain("s3cr3t");
+    const planned = renderRun(runRequest({}, { env }));
+    expect(planned[0]?.body.Env).toEqual(["PLAIN=p", "WORLD_SIZE=1", "RANK=0"]);
+  });
+
   it("names, env, limits, labels and restart policy of a distributed run", () => {
     const run = runRequest(
       {},

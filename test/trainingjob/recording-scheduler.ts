@@ -15,6 +15,8 @@ export class RecordingScheduler implements Scheduler {
   readonly name = "docker" as const;
   readonly target = "recording://test";
   readonly calls: string[] = [];
+  /** Every request submit() was given. */
+  readonly submitted: RunRequest[] = [];
   readonly runs = new Map<string, ObservedRun>();
   readonly #changes = new Subject<ResourceKey>();
   unavailable = false;
@@ -32,6 +34,7 @@ export class RecordingScheduler implements Scheduler {
   async submit(run: RunRequest): Promise<void> {
     this.#check();
     this.calls.push(`submit ${run.key.name} ${run.runId}`);
+    this.submitted.push(run);
     const replicas: ObservedReplica[] = Array.from({ length: run.spec.replicas }, (_, index) => ({
       index,
       id: `${run.runId}-${index}`,

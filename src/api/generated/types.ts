@@ -15,7 +15,17 @@ export interface TrainingJobSpec {
    */
   env?: {
     name: string;
-    value: string;
+    value?: string;
+    valueFrom?: {
+      file?: {
+        path: string;
+        key?: string;
+      };
+      secretKeyRef?: {
+        name: string;
+        key: string;
+      };
+    };
   }[];
   replicas: number;
   resources: {
@@ -66,6 +76,7 @@ export interface TrainingJobSpec {
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   suspend: boolean;
+  restartOnSecretChange?: boolean;
   metrics?: {
     port: number;
     path: string;

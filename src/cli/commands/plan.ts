@@ -7,10 +7,12 @@
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
+import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../../api/resources.ts";
 import { silentLogger } from "../../observability/logger.ts";
 import { line, printable } from "../../observability/printable.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
+import { SecretResolver } from "../../secrets/index.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
 import { resolveStateDir, StateStore } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
@@ -33,6 +35,8 @@ export interface PlanOptions extends PruneFlags {
   ownerId?: string;
   nomadAddr?: string;
   startupTimeout: number;
+  /** As for run: to tell a changed secret of a job with restartOnSecretChange (values never printed). */
+  secretsDir?: string;
 }
 
 export interface PlannedChange {
@@ -63,7 +67,8 @@ export function registerPlan(program: Command): void {
     .option("--scheduler <name>", "auto, docker or nomad", "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
-    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000);
+    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
+    .option("--secrets-dir <dir>", "as for run: a changed secret shows as a new run (restartOnSecretChange)");
   withPruneFlags(command, false).action(async (flags: Omit<PlanOptions, "dir"> & StateOptions) => {
     const target = targetOf(flags);
     const ownerId = flags.ownerId ?? target.ownerId;
@@ -115,14 +120,14 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
       declared.add(keyOf(resource));
       const previous = real.readSync(keyOf(resource));
-      const fields = previous ? fieldDiff(previous.spec, resource.spec, ["spec"]).map(formatChange) : [];
+      const fields = previous
+        ? fieldDiff(previous.spec, redactSpec(resource.spec), ["spec"]).map(formatChange)
+        : [];
       if (resource.kind === "MlopsStack") {
         out.push(stackChange(resource, previous !== undefined, fields));
         continue;
       }
-      out.push(
-        await jobChange(resource as TrainingJob, resolver, source, ownerId, options.startupTimeout, fields),
-      );
+      out.push(await jobChange(resource as TrainingJob, resolver, source, ownerId, options, fields));
     }
     for (const scheduler of resolver.built()) {
       const owned = await scheduler.listOwned(ownerId).catch(() => []);
@@ -158,9 +163,10 @@ async function jobChange(
   resolver: Awaited<ReturnType<typeof buildResolver>>,
   source: DirectorySource,
   ownerId: string,
-  startupTimeoutMs: number,
+  options: PlanOptions,
   fields: string[],
 ): Promise<PlannedChange> {
+  const startupTimeoutMs = options.startupTimeout;
   const key = keyOf(job);
   const choice = resolver.resolve(job, source);
   if ("blocker" in choice)
@@ -176,7 +182,17 @@ async function jobChange(
   } catch (error) {
     return { key, action: "unknown", detail: `${reasonOf(error)}: ${messageOf(error)}`, fields };
   }
-  const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec) };
+  // Only the values' hash is used; a reference that cannot be read counts as unchanged.
+  const secrets = job.spec.restartOnSecretChange
+    ? await new SecretResolver(options.secretsDir ? { secretsDir: options.secretsDir } : {})
+        .resolve(job)
+        .catch(() => undefined)
+    : undefined;
+  const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec, secrets?.hash) };
+  const unread =
+    secrets === undefined && job.spec.restartOnSecretChange && job.spec.env?.some((e) => e.valueFrom)
+      ? " (secret references not read: pass --secrets-dir to tell a changed secret)"
+      : "";
   const d = decide({
     key,
     spec: job.spec,
@@ -223,7 +239,7 @@ async function jobChange(
     case "submit": {
       const action = step.why === "create" ? "create" : step.why === "replace" ? "new-run" : step.why;
       const what = d.newRun ? `new run ${d.runId}` : `run ${d.runId}`;
-      return { key, action, detail: `${what} on ${where}${placement}`, fields };
+      return { key, action, detail: `${what} on ${where}${placement}${unread}`, fields };
     }
     case "stop":
       return { key, action: "stop", detail: `run ${d.runId} (${step.why})`, fields };

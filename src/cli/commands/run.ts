@@ -8,19 +8,25 @@ import { messageOf, reasonOf } from "../../api/errors.ts";
 import type { AnyResource } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
-import { line, printable } from "../../observability/printable.ts";
+import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
-import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
+import {
+  acquireLock,
+  listRecords,
+  resolveStateDir,
+  StateLockedError,
+  secureStateDir,
+} from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
-import { contextHome, contextName, type MlopsContext, recordContext, shortPath } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
+import { remember, whatNext } from "./run-context.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface RunOptions extends PruneFlags {
@@ -30,6 +36,7 @@ export interface RunOptions extends PruneFlags {
   context?: string;
   namespace?: string;
   stateDir?: string;
+  secretsDir?: string;
   metricsAddr?: string;
   concurrency: number;
   once?: boolean;
@@ -59,6 +66,10 @@ export function registerRun(program: Command): void {
     .option(
       "--state-dir <dir>",
       "status, generations and events (default: $MLOPS_STATE_DIR, else <dir>/../.mlops-state/<name>)",
+    )
+    .option(
+      "--secrets-dir <dir>",
+      "where env valueFrom.file references are read (default: none; such references are InvalidSpec)",
     )
     .option(
       "--metrics-addr <addr>",
@@ -138,6 +149,9 @@ export async function run(options: RunOptions): Promise<number> {
     if (error instanceof StateLockedError) throw new ExitError(EXIT.locked, error.message);
     throw error;
   }
+  // Only the operator's user reads the state directory: repair what an older version left 0755/0644.
+  const repaired = secureStateDir(stateDir);
+  if (repaired > 0) log.debug({ stateDir, repaired }, "state directory modes set to 0700/0600");
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
   // --once converges and exits: it serves no port unless asked (a second operator on the machine
   // holds the default one). The operator's port is still the one a stack's Prometheus scrapes.
@@ -159,6 +173,7 @@ export async function run(options: RunOptions): Promise<number> {
             }
           : { kind: "directory", dir },
       stateDir,
+      ...(options.secretsDir ? { secretsDir: resolve(options.secretsDir) } : {}),
       once: options.once === true,
       concurrency: options.concurrency,
       metricsAddr,
@@ -209,68 +224,6 @@ async function listen(operator: Operator): Promise<string> {
       `${messageOf(error)} (another operator may be running; pass --metrics-addr with a free HOST:PORT, e.g. 127.0.0.1:0)`,
     );
   }
-}
-
-/** Records where this run watches as a context and makes it current (a failure only warns). */
-async function remember(
-  options: RunOptions,
-  dir: string,
-  stateDir: string,
-  ownerId: string,
-  metricsAddr: string | undefined,
-  nomadAddr: string | undefined,
-  log: Logger,
-): Promise<MlopsContext | undefined> {
-  const kubeContext = options.source === "kubernetes" ? (options.context ?? "current") : undefined;
-  const context: MlopsContext = {
-    name: contextName(options.source, kubeContext ?? dir),
-    source: options.source,
-    ...(options.source === "directory" ? { dir: resolve(dir) } : {}),
-    stateDir,
-    ...(metricsAddr ? { metricsAddr } : {}),
-    ownerId,
-    scheduler: options.scheduler,
-    ...(nomadAddr ? { nomadAddr } : {}),
-    ...(kubeContext ? { kubeContext } : {}),
-    startedAt: new Date().toISOString(),
-  };
-  try {
-    await recordContext(context);
-    return context;
-  } catch (error) {
-    log.warn({ err: messageOf(error), home: contextHome() }, "could not record the current context");
-    return undefined;
-  }
-}
-
-/** The commands that show this run from another terminal, exactly as they work from here. */
-function whatNext(context: MlopsContext, operator: Operator): string {
-  const bin = process.env.MLOPSCTL_BIN ?? "mlopsctl";
-  const job = operator.source.list("TrainingJob")[0];
-  const name = job ? safeName(job.metadata.name) : "NAME";
-  const ns = job && job.metadata.namespace !== "default" ? ` -n ${safeName(job.metadata.namespace)}` : "";
-  const commands: [string, string][] = [
-    [`${bin} get tj${ns}`, "the runs"],
-    [`${bin} describe tj ${name}${ns}`, "conditions and events"],
-    [`${bin} logs tj ${name}${ns} -f`, "the run's output"],
-    ...(context.metricsAddr
-      ? [[`curl -s http://${context.metricsAddr}/metrics`, "the operator's metrics"] as [string, string]]
-      : []),
-  ];
-  const width = Math.max(...commands.map(([command]) => command.length));
-  const lines = [
-    "",
-    `Watching ${printable(context.dir ? shortPath(context.dir) : context.source)} (context "${context.name}"). In another terminal, from this directory:`,
-    ...commands.map(([command, what]) => `  ${command.padEnd(width)}   # ${what}`),
-    "Edit the YAML to change a run. Stop the operator with Ctrl-C (runs keep going; the next start picks them up).",
-    "",
-  ];
-  return `${lines.join("\n")}\n`;
-}
-
-/** Names come from files: shown only when they are plain DNS labels (they are, once validated). */
-function safeName(name: string): string {
-  return /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) ? name : "NAME";
 }
 
 async function once(

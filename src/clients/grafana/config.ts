@@ -1,6 +1,8 @@
 // Where Grafana is and how to authenticate: GRAFANA_URL, and GRAFANA_TOKEN (a service account
 // token, sent as `Authorization: Bearer`) or GRAFANA_USER/GRAFANA_PASSWORD (basic auth). Options
-// override env. The credentials only ever travel in the Authorization header.
+// override env. The credentials only ever travel in the Authorization header. TLS: GRAFANA_CA_FILE,
+// GRAFANA_CLIENT_CERT, GRAFANA_CLIENT_KEY, GRAFANA_TLS_SERVER_NAME, GRAFANA_SKIP_VERIFY (off unless
+// "true" or "1").
 import { OperatorError } from "../../api/errors.ts";
 import type { TlsOptions } from "../http.ts";
 
@@ -55,9 +57,19 @@ export function grafanaConfig(
   else if (user !== undefined && password !== undefined) {
     authorization = `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
   }
+  const tls: TlsOptions = {
+    ...(env.GRAFANA_CA_FILE ? { caFile: env.GRAFANA_CA_FILE } : {}),
+    ...(env.GRAFANA_CLIENT_CERT ? { certFile: env.GRAFANA_CLIENT_CERT } : {}),
+    ...(env.GRAFANA_CLIENT_KEY ? { keyFile: env.GRAFANA_CLIENT_KEY } : {}),
+    ...(env.GRAFANA_TLS_SERVER_NAME ? { serverName: env.GRAFANA_TLS_SERVER_NAME } : {}),
+    ...(env.GRAFANA_SKIP_VERIFY === "true" || env.GRAFANA_SKIP_VERIFY === "1"
+      ? { insecureSkipVerify: true }
+      : {}),
+    ...options.tls,
+  };
   return {
     baseUrl: `${url.origin}${url.pathname.replace(/\/+$/, "")}`,
     authorization,
-    tls: options.tls,
+    tls: Object.keys(tls).length > 0 ? tls : undefined,
   };
 }

@@ -16,6 +16,7 @@ import type {
   NomadJobSummary,
   NomadPlanResponse,
   NomadRegisterResponse,
+  NomadVariable,
   QueryMeta,
 } from "./types.ts";
 import { parseVersion, type Version } from "./version.ts";
@@ -204,6 +205,43 @@ export class NomadClient {
     };
   }
 
+  /** The Variable at `path`, or undefined when Nomad answers 404 ("variable not found"). */
+  async readVariable(path: string, namespace: string): Promise<NomadVariable | undefined> {
+    return this.#find<NomadVariable>(`/v1/var/${varPath(path)}`, "/v1/var/:path", namespace);
+  }
+
+  /**
+   * Writes the Variable's items (PUT /v1/var/:path, command/agent/variable_endpoint.go). With `cas`
+   * the write happens only if the Variable's ModifyIndex still is `cas` (0: it must not exist);
+   * otherwise Nomad answers 409 with the current Variable, returned here as `conflict`.
+   */
+  async putVariable(
+    path: string,
+    namespace: string,
+    items: Record<string, string>,
+    options: { cas?: number } = {},
+  ): Promise<{ variable?: NomadVariable; conflict?: NomadVariable }> {
+    const response = await this.#call<NomadVariable>(`/v1/var/${varPath(path)}`, {
+      method: "PUT",
+      endpoint: "/v1/var/:path",
+      query: { ...this.#common(namespace), ...(options.cas !== undefined ? { cas: options.cas } : {}) },
+      body: { Namespace: namespace, Path: path, Items: items },
+      idempotent: true,
+      accept: CONFLICT,
+    });
+    return response.status === 409 ? { conflict: response.body } : { variable: response.body };
+  }
+
+  /** Removes the Variable; deleting one that does not exist succeeds, as Nomad answers 204 for it. */
+  async deleteVariable(path: string, namespace: string): Promise<void> {
+    await this.#call<unknown>(`/v1/var/${varPath(path)}`, {
+      method: "DELETE",
+      endpoint: "/v1/var/:path",
+      query: this.#common(namespace),
+      idempotent: true,
+    });
+  }
+
   /** The server's version from /v1/agent/self (cached); undefined when the token may not read it. */
   serverVersion(): Promise<Version | undefined> {
     this.#version ??= this.#call<AgentSelf>("/v1/agent/self", { endpoint: "/v1/agent/self" }).then(
@@ -307,6 +345,12 @@ export class NomadClient {
 }
 
 const NOT_FOUND: readonly number[] = [404];
+const CONFLICT: readonly number[] = [409];
+
+/** A Variable path keeps its slashes in the URL; each segment is encoded. */
+function varPath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
 
 type Params = Record<string, string | number | boolean | undefined>;
 

@@ -1,9 +1,9 @@
 // Long-lived streaming GETs (event stream, followed logs): the shared HttpClient reads whole bodies,
 // so these go through undici directly, with the same address, token header and TLS settings.
-import { readFileSync } from "node:fs";
 import type { Readable } from "node:stream";
-import { Agent, type Dispatcher, request } from "undici";
+import { type Dispatcher, request } from "undici";
 import { externalRequests } from "../../observability/metrics.ts";
+import { tlsDispatcher, tlsFailure } from "../tls.ts";
 import type { NomadConfig } from "./config.ts";
 import { fromStatus, NomadError, NomadReason } from "./errors.ts";
 
@@ -13,17 +13,7 @@ export interface OpenStream {
 }
 
 export function streamDispatcher(config: NomadConfig): Dispatcher | undefined {
-  const tls = config.tls;
-  if (!tls || !(tls.caFile || tls.certFile || tls.insecureSkipVerify || tls.serverName)) return undefined;
-  return new Agent({
-    connect: {
-      ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
-      ...(tls.certFile ? { cert: readFileSync(tls.certFile) } : {}),
-      ...(tls.keyFile ? { key: readFileSync(tls.keyFile) } : {}),
-      ...(tls.serverName ? { servername: tls.serverName } : {}),
-      rejectUnauthorized: !tls.insecureSkipVerify,
-    },
-  });
+  return tlsDispatcher(config.tls);
 }
 
 /** Opens a streaming GET; a non-2xx answer becomes a typed NomadError (body kept, token never). */
@@ -54,9 +44,11 @@ export async function openStream(
     externalRequests.inc({ system: "nomad", endpoint, code: "error" });
     if (signal.aborted) throw error;
     const code = (error as { code?: string }).code;
+    const tls = tlsFailure(error, "nomad", config.address);
     throw new NomadError(
       NomadReason.Unavailable,
-      `Nomad at ${config.address} is unreachable (GET ${endpoint}): ${(error as Error).message}${code ? ` (${code})` : ""}`,
+      tls ??
+        `Nomad at ${config.address} is unreachable (GET ${endpoint}): ${(error as Error).message}${code ? ` (${code})` : ""}`,
       undefined,
       undefined,
       error,

@@ -81,6 +81,15 @@ export interface NomadTask {
   Meta?: Record<string, string> | null;
   KillTimeout?: Nanos;
   VolumeMounts?: { Volume: string; Destination: string; ReadOnly: boolean }[] | null;
+  Templates?: NomadTemplate[] | null;
+}
+
+/** A task's template block (api/tasks.go Template); Envvars: the rendered file becomes environment. */
+export interface NomadTemplate {
+  EmbeddedTmpl: string;
+  DestPath: string;
+  Envvars: boolean;
+  ChangeMode: "noop" | "restart" | "signal" | "script";
 }
 
 export interface NomadTaskGroup {
@@ -276,4 +285,15 @@ export interface QueryMeta {
   knownLeader: boolean;
   lastContactMs: number;
   nextToken?: string;
+}
+
+/** A Nomad Variable as PUT and GET /v1/var/:path answer it (nomad/structs/variables.go). */
+export interface NomadVariable {
+  Namespace: string;
+  Path: string;
+  Items: Record<string, string>;
+  CreateIndex: number;
+  ModifyIndex: number;
+  CreateTime: number;
+  ModifyTime: number;
 }

@@ -82,7 +82,11 @@ export function renderRun(run: RunRequest, options: RenderOptions = {}): Contain
   const { spec } = run;
   const userEnv = (spec.env ?? [])
     .filter((e) => e.name !== "WORLD_SIZE" && e.name !== "RANK")
-    .map((e) => `${e.name}=${e.value}`);
+    .flatMap((e) => {
+      // A referenced value comes from run.secrets (resolved at submit); `plan` renders without it.
+      const value = e.valueFrom ? run.secrets?.[e.name] : (e.value ?? "");
+      return value === undefined ? [] : [`${e.name}=${value}`];
+    });
   const specs: ContainerSpec[] = [];
   for (let replica = 0; replica < spec.replicas; replica++) {
     const hostConfig: HostConfig = {

@@ -15,6 +15,7 @@ import type {
   NomadService,
   NomadTask,
   NomadTaskGroup,
+  NomadTemplate,
 } from "../../clients/nomad/types.ts";
 import { SECOND } from "../../clients/nomad/types.ts";
 import type { RunRequest } from "../port.ts";
@@ -117,7 +118,8 @@ function renderTask(run: RunRequest, options: RenderOptions): NomadTask {
     }));
   }
   const env: Record<string, string> = {};
-  for (const e of spec.env ?? []) env[e.name] = e.value;
+  for (const e of spec.env ?? []) if (!e.valueFrom) env[e.name] = e.value ?? "";
+  const templates = secretTemplates(run);
   env.WORLD_SIZE = String(spec.replicas);
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Nomad interpolates it per allocation.
   env.RANK = "${NOMAD_ALLOC_INDEX}";
@@ -133,6 +135,7 @@ function renderTask(run: RunRequest, options: RenderOptions): NomadTask {
       ...(spec.resources.gpus > 0 ? { Devices: [{ Name: "nvidia/gpu", Count: spec.resources.gpus }] } : {}),
     },
     ...(spec.metrics ? { Services: [renderService(run, options)] } : {}),
+    ...(templates.length > 0 ? { Templates: templates } : {}),
     ...(named.length > 0
       ? {
           VolumeMounts: named.map((v) => ({
@@ -144,6 +147,32 @@ function renderTask(run: RunRequest, options: RenderOptions): NomadTask {
       : {}),
   };
   return task;
+}
+
+/** Where a job's referenced values are kept: the path its workload identity may read by default. */
+export function secretVariablePath(jobId: string): string {
+  return `nomad/jobs/${jobId}`;
+}
+
+/**
+ * The env valueFrom names, read from the job's Nomad Variable by a template rendered into the task's
+ * environment (env = true). Values are JSON-quoted (NomadVarItem marshals as a quoted string), so a
+ * newline or quote in a value stays inside it. change_mode noop: a rewritten Variable never restarts
+ * a running task; a changed secret starts a new run only with restartOnSecretChange.
+ */
+function secretTemplates(run: RunRequest): NomadTemplate[] {
+  const names = (run.spec.env ?? []).filter((e) => e.valueFrom).map((e) => e.name);
+  if (names.length === 0) return [];
+  const lines = names.map((name) => `${name}={{ .${name} | toJSON }}\n`).join("");
+  const path = secretVariablePath(nomadJobId(run.key.name));
+  return [
+    {
+      EmbeddedTmpl: `{{ with nomadVar "${path}" }}${lines}{{ end }}`,
+      DestPath: "secrets/mlops-env.env",
+      Envvars: true,
+      ChangeMode: "noop",
+    },
+  ];
 }
 
 /**

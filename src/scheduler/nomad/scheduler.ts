@@ -33,7 +33,7 @@ import { FailedEvaluations } from "./failed-evals.ts";
 import { META, ownerFilter, specHashOf } from "./meta.ts";
 import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
 import { placementProblem } from "./placement.ts";
-import { renderJob, TASK } from "./render.ts";
+import { renderJob, secretVariablePath, TASK } from "./render.ts";
 
 export type TrainingJobKey = RunRequest["key"];
 
@@ -160,6 +160,7 @@ export class NomadScheduler implements Scheduler {
         return; // converged: registering it again would be a no-op in Nomad anyway
       }
       const job = await this.#renderAgainst(run, live);
+      await this.#writeSecrets(run, id, namespace);
       try {
         await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
         this.#feed.registered(namespace, id, keyOf(run.key));
@@ -180,6 +181,14 @@ export class NomadScheduler implements Scheduler {
     }
   }
 
+  /** The run's referenced values, in the Variable its template reads (written before the job). */
+  async #writeSecrets(run: RunRequest, id: string, namespace: string): Promise<void> {
+    if (!run.secrets || Object.keys(run.secrets).length === 0) return;
+    const path = secretVariablePath(id);
+    await this.#client.putVariable(path, namespace, { ...run.secrets });
+    this.#options.log?.debug({ job: id, namespace, variable: path }, "wrote the run's Nomad Variable");
+  }
+
   async stop(key: TrainingJobKey, reason: string): Promise<void> {
     const { id, namespace } = where(key);
     const live = await this.#client.readJob(id, namespace);
@@ -193,6 +202,8 @@ export class NomadScheduler implements Scheduler {
     const live = await this.#client.readJob(id, namespace);
     if (!live || !this.#owns(live, "purge")) return;
     await this.#client.deregister(id, namespace, { purge: true });
+    // The Variable goes with the job that reads it.
+    if (readsSecrets(live)) await this.#client.deleteVariable(secretVariablePath(id), namespace);
     this.#feed.forget(namespace, id);
     this.#failedEvals.forget(`${namespace}/${id}`);
   }
@@ -319,4 +330,8 @@ function where(key: TrainingJobKey): { id: string; namespace: string } {
 
 function keyOf(key: TrainingJobKey): ResourceKey {
   return makeKey("TrainingJob", key.namespace, key.name);
+}
+
+function readsSecrets(job: NomadJob): boolean {
+  return job.TaskGroups.some((g) => g.Tasks.some((t) => (t.Templates ?? []).length > 0));
 }

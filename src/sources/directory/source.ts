@@ -1,7 +1,6 @@
 // The directory source (GitOps): a tree of YAML files, watched event by event, as the Source port.
 // What the files say lives in ResourceTable (with the prune guards); this class does the I/O: full
 // reads, file events, generations and status through the state directory, the Git revision.
-
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { pause } from "../../api/backoff.ts";
@@ -135,8 +134,8 @@ export class DirectorySource implements Source {
     if ((found.state === "invalid" || found.state === "deleted") && found.lastKnown === undefined) {
       // Not read in this process (it was invalid or gone since start-up): the last known resource is
       // the one the state directory recorded, with its status (the recorded run must never be lost).
-      const record = this.#store.readSync(key);
-      if (record) return { ...found, lastKnown: recordToResource(record) };
+      const lastKnown = this.#lastKnownFromState(key);
+      if (lastKnown) return { ...found, lastKnown };
     }
     return found;
   }
@@ -213,18 +212,16 @@ export class DirectorySource implements Source {
         this.#enqueue(() => this.#fullRead(false)).catch(() => {});
       },
     });
-    if (!this.#rootWatcher.add(dirname(this.given))) {
+    if (!this.#rootWatcher.add(dirname(this.given)))
       this.#options.log?.warn(
         { dir: this.given },
-        "cannot watch the directory's parent: a re-created directory is not noticed",
+        "cannot watch the parent: a re-created directory goes unnoticed",
       );
-    }
     this.#watcher = new TreeWatcher({
       debounceMs: this.#options.debounceMs ?? 3,
       onChange: (paths) => {
-        this.#enqueue(() => (paths === "rescan" ? this.#fullRead(false) : this.#eventRead(paths))).catch(
-          () => {},
-        );
+        const read = () => (paths === "rescan" ? this.#fullRead(false) : this.#eventRead(paths));
+        this.#enqueue(read).catch(() => {});
       },
     });
   }

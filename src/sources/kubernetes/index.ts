@@ -5,6 +5,7 @@ export { kubernetesSource, loadKubeConfig } from "./factory.ts";
 export { mergePatchFor } from "./merge-patch.ts";
 export type { Observed } from "./objects.ts";
 export { FINALIZER, fingerprint, observe } from "./objects.ts";
+export { KubernetesSecretReader } from "./secrets.ts";
 export type { KubernetesSourceSettings } from "./source.ts";
 export { KubernetesSource, ownerIdFor } from "./source.ts";
 export type { WatchLoopOptions, WatchPhase } from "./watcher.ts";

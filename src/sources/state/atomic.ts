@@ -3,6 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { DIR_MODE, FILE_MODE } from "./modes.ts";
 
 export interface AtomicOptions {
   /** fsync the data and the directory (default true). Event logs skip it: losing the tail is fine. */
@@ -13,7 +14,7 @@ const madeDirs = new Set<string>();
 
 export async function ensureDir(dir: string): Promise<void> {
   if (madeDirs.has(dir)) return;
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: DIR_MODE });
   madeDirs.add(dir);
 }
 
@@ -27,7 +28,7 @@ export async function writeFileAtomic(
   await ensureDir(dir);
   const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    const handle = await open(temp, "wx", 0o644);
+    const handle = await open(temp, "wx", FILE_MODE);
     try {
       await handle.writeFile(data, "utf8");
       if (durable) await handle.sync();

@@ -5,6 +5,7 @@
 // go to the thread pool, all at once. A crash leaves each file old or new, never torn.
 import { closeSync, fdatasync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { DIR_MODE, FILE_MODE } from "./modes.ts";
 
 export interface BatchOptions {
   /** Sync file data before the rename and each directory after it (default true). */
@@ -38,10 +39,10 @@ export async function writeFilesAtomic(
     let fd: number | undefined;
     try {
       if (!madeDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true });
+        mkdirSync(dir, { recursive: true, mode: DIR_MODE });
         madeDirs.add(dir);
       }
-      fd = openSync(temp, "wx", 0o644);
+      fd = openSync(temp, "wx", FILE_MODE);
       writeAll(fd, data);
       open.push({ path, temp, fd });
     } catch (error) {

@@ -6,6 +6,7 @@ export { Generations } from "./generations.ts";
 export { canonicalJson, specHash } from "./hash.ts";
 export type { LockHolder, StateLock } from "./lock.ts";
 export { acquireLock, isStale, readHolder, StateLockedError } from "./lock.ts";
+export { DIR_MODE, FILE_MODE, secureStateDir } from "./modes.ts";
 export {
   defaultStateDir,
   eventsPath,

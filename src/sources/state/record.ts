@@ -5,6 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isKind } from "../../api/kinds.ts";
+import { redactSpec } from "../../api/redact.ts";
 import {
   type AnyResource,
   type API_VERSION,
@@ -46,7 +47,8 @@ export function parseRecord(text: string): StatusRecord | undefined {
   try {
     const value = JSON.parse(text) as StatusRecord;
     if (!isKind(value.kind) || typeof value.metadata?.name !== "string") return undefined;
-    return value;
+    // A record written before env values were redacted still shows none.
+    return { ...value, spec: redactSpec(value.spec) };
   } catch {
     return undefined;
   }

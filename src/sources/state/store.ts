@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { Generations } from "./generations.ts";
 import { canonicalJson, specHash } from "./hash.ts";
@@ -78,7 +79,8 @@ export class StateStore {
         ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
         ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
       },
-      spec: resource.spec,
+      // Env values never reach the state directory: names and a hash only.
+      spec: redactSpec(resource.spec),
       specHash: hash,
       status: status as Record<string, unknown>,
       updated: now.toISOString(),

@@ -21,6 +21,7 @@ import {
   sendJson,
   sendStatus,
 } from "./http.ts";
+import { SecretStore } from "./secrets.ts";
 import { ApiFailure, GROUP, type KubeObject, KubeState } from "./state.ts";
 import { openWatch, type WatchStream } from "./watch.ts";
 
@@ -52,6 +53,8 @@ interface ScriptedFailure {
 export class KubernetesDouble {
   readonly state: KubeState;
   readonly requests: RecordedRequest[] = [];
+  /** Core v1 Secrets (GET only), for valueFrom.secretKeyRef. */
+  readonly secrets = new SecretStore();
   readonly #options: KubernetesDoubleOptions;
   readonly #watches = new Set<WatchStream>();
   readonly #sockets = new Set<Socket>();
@@ -184,6 +187,13 @@ export class KubernetesDouble {
         res,
         new ApiFailure(failure.code, failure.reason, `scripted failure (${failure.reason})`),
       );
+    }
+    try {
+      const secret = this.secrets.route(method, url.pathname);
+      if (secret) return sendJson(res, secret.code, secret.body);
+    } catch (error) {
+      if (error instanceof ApiFailure) return sendStatus(res, error);
+      throw error;
     }
     const route = parsePath(url.pathname);
     if (!route)

@@ -10,6 +10,7 @@
 // image): the Engine API over the unix socket. Containers carry mlops.dev/nomad-alloc=<alloc id>.
 import { request } from "node:http";
 import type { AllocHandle, Executor } from "./executor.ts";
+import { templateEnv } from "./templates.ts";
 
 export interface DockerExecutorOptions {
   /** Default /var/run/docker.sock. */
@@ -98,7 +99,11 @@ export class DockerExecutor implements Executor {
       NOMAD_JOB_ID: handle.alloc.JobID,
       NOMAD_TASK_NAME: task.Name,
     };
-    const env = { ...interpolated(task.Env ?? {}, runtime), ...runtime };
+    const env = {
+      ...interpolated(task.Env ?? {}, runtime),
+      ...templateEnv(task, (path) => handle.variable(path)),
+      ...runtime,
+    };
     const cmd = config.command ? [config.command, ...(config.args ?? [])] : config.args;
     const created = await this.#call(
       "POST",

@@ -15,6 +15,8 @@ export interface AllocHandle {
   exit(options: ExitOptions): void;
   driverFailure(message: string): void;
   log(task: string, text: string): void;
+  /** The items of a Nomad Variable in the allocation's namespace (what its templates read). */
+  variable(path: string): Readonly<Record<string, string>> | undefined;
 }
 
 export interface Executor {

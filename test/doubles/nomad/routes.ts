@@ -8,6 +8,7 @@ import { withServerDefaults } from "./defaults.ts";
 import { addNamespace, deleteNamespace } from "./namespaces.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
 import { groupUpdated } from "./updates.ts";
+import { variableRoutes } from "./variables.ts";
 import { allocStub, fullAlloc } from "./wire.ts";
 
 export interface RouteResult {
@@ -184,6 +185,7 @@ export const routes: Route[] = [
       return { status: 200, body: fullAlloc(alloc, state.job(alloc.Namespace, alloc.JobID) ?? null) };
     },
   },
+  ...variableRoutes,
 ];
 
 /** structs.JobRegisterResponse: EvalID, EvalCreateIndex, JobModifyIndex, Warnings and QueryMeta. */

@@ -177,8 +177,7 @@ export class NomadDouble {
   }
 
   #handle(allocId: string): AllocHandle {
-    const lifecycle = this.lifecycle;
-    const state = this.state;
+    const { lifecycle, state } = this;
     return {
       get alloc() {
         return lifecycle.alloc(allocId);
@@ -191,6 +190,7 @@ export class NomadDouble {
       exit: (options) => lifecycle.exit(allocId, options),
       driverFailure: (message) => lifecycle.driverFailure(allocId, message),
       log: (task, text) => lifecycle.appendLog(allocId, task, text),
+      variable: (path) => state.variables.get(lifecycle.alloc(allocId).Namespace, path)?.Items,
     };
   }
 
@@ -288,8 +288,9 @@ export class NomadDouble {
           version: this.#options.version ?? "1.9.7",
         });
         const index = route.table ? this.state.tableIndex(route.table) : this.state.index;
-        if (result.status >= 300)
-          return plain(res, result.status, this.#rpcError(result.status, String(result.body)));
+        if (result.status >= 300 && typeof result.body === "string")
+          return plain(res, result.status, this.#rpcError(result.status, result.body));
+        if (result.status === 204) return void res.writeHead(204, headers(index)).end();
         res.writeHead(result.status, {
           "content-type": "application/json",
           ...headers(index),

@@ -5,6 +5,7 @@
 // server where the operator can see it: registering an unchanged job is a no-op, check-and-set
 // conflicts, stop keeps the job (dead, Stop=true), purge removes it (404 afterwards), a new job version
 // stops the old version's allocations and places new ones. Node built-ins only.
+
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type {
@@ -20,6 +21,7 @@ import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
 import type { DoubleNode } from "./placement.ts";
 import { destructiveChange } from "./updates.ts";
+import { VariableStore } from "./variables.ts";
 import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals" | "namespaces";
@@ -49,6 +51,8 @@ export class NomadState {
   readonly blocked = new Map<string, Record<string, NomadAllocationMetric>>();
   /** The client nodes and the devices their allocations hold. */
   readonly cluster = new Cluster((id) => this.allocs.get(id));
+  /** Nomad Variables (variables.ts). */
+  readonly variables = new VariableStore(() => this.bump([]));
   /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
   version = "1.9.7";
   #index = 1;

@@ -1,0 +1,19 @@
+// What the operator keeps and prints of a spec: env names, never env values. A plain `value` becomes
+// `valueHash` (a short hash: a change still shows in `plan` and `describe`), a `valueFrom` reference
+// stays as it is (it names a file or a Secret, not the value). Used for the state directory's status
+// records and every CLI output that prints a spec.
+import { hashOf } from "./hash.ts";
+
+/** The spec with every `env[].value` replaced by `valueHash`; other kinds' specs are returned as is. */
+export function redactSpec(spec: unknown): unknown {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return spec;
+  const env = (spec as { env?: unknown }).env;
+  if (!Array.isArray(env)) return spec;
+  return { ...spec, env: env.map(redactEnv) };
+}
+
+function redactEnv(entry: unknown): unknown {
+  if (entry === null || typeof entry !== "object" || !("value" in entry)) return entry;
+  const { value, ...rest } = entry as { value: unknown };
+  return { ...rest, valueHash: `sha256:${hashOf(String(value), 12)}` };
+}

@@ -7,7 +7,14 @@ import type { AnyResource } from "../../api/resources.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import type { SchedulerMode } from "../../scheduler/resolver.ts";
-import { acquireLock, listRecords, resolveStateDir, StateLockedError } from "../../sources/state/index.ts";
+import {
+  listRecords,
+  openStateDir,
+  resolveStateDir,
+  StateFormatError,
+  type StateLock,
+  StateLockedError,
+} from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
@@ -117,11 +124,23 @@ export async function run(options: RunOptions): Promise<number> {
           MLOPS_STATE_DIR: process.env.MLOPS_STATE_DIR ?? ".mlops-state/kubernetes",
         })
       : resolveStateDir(options.stateDir, dir);
-  let lock: ReturnType<typeof acquireLock>;
+  let lock: StateLock;
   try {
-    lock = acquireLock(stateDir);
+    const opened = await openStateDir(stateDir);
+    lock = opened.lock;
+    if (opened.leftovers.length > 0) {
+      log.info(
+        { stateDir, removed: opened.leftovers.length },
+        "removed temporary files a stopped writer left",
+      );
+    }
+    if (opened.format.written) {
+      log.info({ stateDir, from: opened.format.found }, "state directory format written");
+    }
   } catch (error) {
+    // Exit 75 only when a live holder answered on the lock.
     if (error instanceof StateLockedError) throw new ExitError(EXIT.locked, error.message);
+    if (error instanceof StateFormatError) throw new ExitError(EXIT.failed, error.message);
     throw error;
   }
   const nomadAddr = options.nomadAddr ?? process.env.NOMAD_ADDR;
@@ -170,7 +189,7 @@ export async function run(options: RunOptions): Promise<number> {
     await operator
       ?.close()
       .catch((error: unknown) => log.error({ err: messageOf(error) }, "shutdown failed"));
-    lock.release();
+    await lock.release();
     log.flush?.();
   }
 }

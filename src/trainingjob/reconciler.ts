@@ -154,7 +154,13 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     recorded: RunRecord | undefined,
   ): Promise<void> {
     if (recorded?.outcome && isFinished(recorded.outcome)) return; // a finished run stays as it was
-    const blocker = { reason: reasonOf(error), message: messageOf(error), stalled: isTerminal(error) };
+    const reason = reasonOf(error);
+    const blocker = {
+      reason,
+      message: messageOf(error),
+      stalled: isTerminal(error),
+      unavailable: schedulerUnavailable(reason),
+    };
     await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
   }
 
@@ -277,6 +283,13 @@ async function annotate(
     );
     return true;
   }
+}
+
+/** Reasons that mean the scheduler did not answer (unreachable, or a server-side error). */
+const UNAVAILABLE_REASONS = new Set(["NomadUnavailable", "DockerUnavailable", "NomadError"]);
+
+function schedulerUnavailable(reason: string): boolean {
+  return UNAVAILABLE_REASONS.has(reason);
 }
 
 function jobKey(key: ResourceKey): KeyParts & { kind: "TrainingJob" } {

@@ -73,7 +73,55 @@ describe("TrainingJob reconciler scenarios", () => {
     const job = trainingJob({});
     await expect(h.reconcile(job)).rejects.toThrow("connection refused");
     expect(job.status?.phase).toBe("Pending");
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "Unknown",
+      reason: "SchedulerUnavailable",
+    });
   });
+
+  it.each([
+    ["Running", "running", undefined],
+    ["Succeeded", "succeeded", "Complete"],
+  ] as const)(
+    "an unreachable scheduler keeps the phase %s: Ready Unknown (SchedulerUnavailable), no event, back after recovery",
+    async (phase, state, jobCondition) => {
+      const h = new Harness();
+      const job = trainingJob({ metrics: { port: 8000, path: "/metrics" } });
+      await h.reconcile(job);
+      h.scheduler.setReplicas("train", state, {
+        startedAt: "2026-01-01T12:00:01Z",
+        exitCode: 0,
+        finishedAt: "2026-01-01T12:05:00Z",
+      });
+      await h.reconcile(job);
+      expect(job.status?.phase).toBe(phase);
+      const before = job.status;
+      const events = h.events.length;
+
+      h.scheduler.unavailable = true;
+      h.now = new Date("2026-01-01T13:00:00Z");
+      for (let i = 0; i < 3; i++) await h.reconcile(job).catch(() => undefined);
+      expect(job.status?.phase).toBe(phase);
+      if (phase === "Running") {
+        expect(job.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+          status: "Unknown",
+          reason: "SchedulerUnavailable",
+          message: expect.stringContaining("DockerUnavailable: connection refused; phase Running"),
+        });
+        expect(job.status?.conditions?.find((c) => c.type === "Reconciling")?.status).toBe("True");
+      }
+      if (jobCondition)
+        expect(job.status?.conditions?.find((c) => c.type === jobCondition)?.status).toBe("True");
+      expect(job.status?.run).toEqual(before?.run);
+      expect(job.status?.startTime).toBe(before?.startTime);
+      expect(h.events.length).toBe(events); // no phase change, no phase event
+
+      h.scheduler.unavailable = false;
+      await h.reconcile(job);
+      expect(job.status?.phase).toBe(phase);
+      expect(job.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    },
+  );
 
   it("a Grafana outage never blocks the run: counted, retried later", async () => {
     const h = new Harness({ failingAnnotator: true });

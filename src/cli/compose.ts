@@ -12,6 +12,7 @@ import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
+import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
@@ -24,6 +25,7 @@ import { createStackReconciler, type StackReconciler } from "../stack/reconciler
 import { sdHandler } from "../stack/sd.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
+import { dependencies } from "./dependencies.ts";
 import { buildResolver, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -63,6 +65,8 @@ export interface Operator {
   readonly server: OperatorServer;
   readonly ownerId: string;
   readonly resolver: DefaultSchedulerResolver;
+  /** Probes of the servers the operator needs; /readyz reports them (start() begins probing). */
+  readonly readiness: Readiness;
   /** Removes this operator's objects that no resource declares any more (after the first full read). */
   cleanupOrphans(): Promise<number>;
   close(): Promise<void>;
@@ -120,6 +124,22 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   if (grafana) closers.push(() => grafana.close());
 
   const server = new OperatorServer({ address: options.metricsAddr, log });
+  const deps = dependencies({
+    scheduler: options.scheduler,
+    ...(options.nomadAddr ? { nomadAddr: options.nomadAddr } : {}),
+    docker,
+    ...(consul ? { consul } : {}),
+    ...(grafana ? { grafana } : {}),
+    stacksDeclared: () => source.list("MlopsStack").length > 0,
+  });
+  const readiness = new Readiness({ log });
+  for (const dep of deps.list) readiness.add(dep);
+  server.readyWhen(() => readiness.reasons());
+  server.degradedWhen(() => readiness.degraded());
+  closers.push(async () => {
+    readiness.stop();
+    await deps.close();
+  });
   const status = observedWriter(source, external, options.onPhase);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
@@ -170,6 +190,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     server,
     ownerId,
     resolver,
+    readiness,
     async cleanupOrphans() {
       if (!source.settled()) return 0;
       const schedulers = new Set<Scheduler>();

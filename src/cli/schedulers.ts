@@ -1,6 +1,5 @@
 // The schedulers a TrainingJob can run on (local Docker, the configured Nomad, a stack's Nomad with
 // that stack's Grafana and Consul), built lazily per target. `run`, `plan` and `logs` share it.
-import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { messageOf } from "../api/errors.ts";
 import type { MlopsStack } from "../api/resources.ts";
@@ -13,7 +12,7 @@ import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { NomadScheduler } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../scheduler/resolver.ts";
-import { grafanaPasswordPath } from "../stack/secrets.ts";
+import { readGrafanaPasswordSync } from "../stack/secrets.ts";
 import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
 
 /**
@@ -29,7 +28,7 @@ export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): St
   if (grafanaUrl) {
     const { namespace, name } = stack.metadata;
     try {
-      const password = readFileSync(grafanaPasswordPath(stateDir, namespace, name), "utf8").trim();
+      const password = readGrafanaPasswordSync(stateDir, namespace, name);
       ports.annotator = new GrafanaRunAnnotator(
         new GrafanaClient({ url: grafanaUrl, user: "admin", password }),
       );

@@ -1,6 +1,8 @@
 // pino: JSON by default, pretty when a terminal is attached; tokens and credentials are redacted
-// wherever they appear in a logged object.
+// wherever they appear in a logged object; errors (`err`, `error`) are logged as one line each
+// (log-error.ts: type, reason, code, message; no stack, no socket).
 import { type Logger, pino } from "pino";
+import { errorForLog } from "./log-error.ts";
 
 export const REDACT_PATHS = [
   "token",
@@ -33,6 +35,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { name: "mlops-operator" },
+    serializers: { err: errorForLog, error: errorForLog },
   };
   if (options.destination) return pino(base, options.destination as never);
   if (pretty) {

@@ -136,3 +136,9 @@ export const sourceInvalidDocuments = new Gauge({
   help: "Documents in the source that fail to parse or validate",
   registers,
 });
+export const dependencyUp = new Gauge({
+  name: "mlops_dependency_up",
+  help: "1 when a server the operator needs (Nomad, Docker, Consul, Grafana) answered its last probe",
+  labelNames: ["dependency"] as const,
+  registers,
+});

@@ -175,6 +175,8 @@ export async function run(options: RunOptions): Promise<number> {
       { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address },
       "operator starting",
     );
+    // Probed in the background: /readyz names what does not answer; nothing waits for it.
+    void operator.readiness.start();
     await operator.source.start();
     operator.server.markReady();
     const removed = await operator.cleanupOrphans().catch((error: unknown) => {

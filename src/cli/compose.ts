@@ -4,6 +4,7 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
+import { messageOf, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
 import { keyOf, parseKey } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
@@ -58,6 +59,12 @@ export interface OperatorOptions {
   readonly onPhase?: PhaseListener;
 }
 
+export interface OrphanCleanup {
+  removed: number;
+  /** A scheduler that could not be listed, or a run that could not be removed (retried next start). */
+  skipped: { scheduler: string; reason: string; message: string }[];
+}
+
 export interface Operator {
   readonly source: Source;
   readonly store: StateStore;
@@ -67,8 +74,11 @@ export interface Operator {
   readonly resolver: DefaultSchedulerResolver;
   /** Probes of the servers the operator needs; /readyz reports them (start() begins probing). */
   readonly readiness: Readiness;
-  /** Removes this operator's objects that no resource declares any more (after the first full read). */
-  cleanupOrphans(): Promise<number>;
+  /**
+   * Removes this operator's objects that no resource declares any more (after the first full
+   * read), scheduler by scheduler; what could not be listed or removed is reported, not thrown.
+   */
+  cleanupOrphans(): Promise<OrphanCleanup>;
   close(): Promise<void>;
 }
 
@@ -192,7 +202,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     resolver,
     readiness,
     async cleanupOrphans() {
-      if (!source.settled()) return 0;
+      const result: OrphanCleanup = { removed: 0, skipped: [] };
+      if (!source.settled()) return result;
       const schedulers = new Set<Scheduler>();
       const local = resolver.byTarget("docker", "local");
       if (local) schedulers.add(local);
@@ -200,21 +211,34 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         const nomad = resolver.byTarget("nomad", options.nomadAddr);
         if (nomad) schedulers.add(nomad);
       }
-      let removed = 0;
+      // Each scheduler on its own: one that does not answer never stops the others.
       for (const scheduler of schedulers) {
-        for (const owned of await scheduler.listOwned(ownerId)) {
-          if (source.lookup(owned.key).state !== "absent") continue;
-          await scheduler.purge({ ...parseKey(owned.key), kind: "TrainingJob" });
+        const where = `${scheduler.name} ${scheduler.target}`;
+        let owned: Awaited<ReturnType<Scheduler["listOwned"]>>;
+        try {
+          owned = await scheduler.listOwned(ownerId);
+        } catch (error) {
+          result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
+          continue;
+        }
+        for (const run of owned) {
+          if (source.lookup(run.key).state !== "absent") continue;
+          try {
+            await scheduler.purge({ ...parseKey(run.key), kind: "TrainingJob" });
+          } catch (error) {
+            result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
+            continue;
+          }
           recorder.event(
-            owned.key,
+            run.key,
             "Normal",
             "OrphanRemoved",
-            `no resource declares it; removed from ${scheduler.name}`,
+            `no resource declares it; removed from ${where}`,
           );
-          removed++;
+          result.removed++;
         }
       }
-      return removed;
+      return result;
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);

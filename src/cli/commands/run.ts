@@ -179,10 +179,13 @@ export async function run(options: RunOptions): Promise<number> {
     void operator.readiness.start();
     await operator.source.start();
     operator.server.markReady();
-    const removed = await operator.cleanupOrphans().catch((error: unknown) => {
-      log.warn({ err: messageOf(error) }, "orphan cleanup skipped: a scheduler could not be read");
-      return 0;
-    });
+    const { removed, skipped } = await operator.cleanupOrphans();
+    for (const skip of skipped) {
+      log.warn(
+        { scheduler: skip.scheduler, reason: skip.reason, err: skip.message },
+        `orphan cleanup on ${skip.scheduler} skipped: ${skip.reason}`,
+      );
+    }
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
     return options.once
       ? await once(operator, options, log)

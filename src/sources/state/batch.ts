@@ -41,7 +41,14 @@ export async function writeFilesAtomic(
         mkdirSync(dir, { recursive: true });
         madeDirs.add(dir);
       }
-      fd = openSync(temp, "wx", 0o644);
+      try {
+        fd = openSync(temp, "wx", 0o644);
+      } catch (error) {
+        // The directory went away since it was made (removed by hand): make it again, once.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        mkdirSync(dir, { recursive: true });
+        fd = openSync(temp, "wx", 0o644);
+      }
       writeAll(fd, data);
       open.push({ path, temp, fd });
     } catch (error) {

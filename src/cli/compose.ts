@@ -18,7 +18,7 @@ import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../scheduler/resolver.ts";
 import { DirectorySource } from "../sources/directory/index.ts";
-import type { Source } from "../sources/source.ts";
+import type { Lookup, Source } from "../sources/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import { stackDocker } from "../stack/docker.ts";
@@ -183,13 +183,16 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
     log,
-    onError: (report) =>
+    onError: (report) => {
+      // A server that stopped answering shows on /readyz now, not at the next probe.
+      if (report.reason.endsWith("Unavailable") || report.reason === "NomadError") readiness.probeSoon();
       recorder.event(
         report.key,
         "Warning",
         report.reason,
         `${report.message}${report.retryInMs ? ` (retry in ${Math.round(report.retryInMs / 1000)} s)` : ""}`,
-      ),
+      );
+    },
   });
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
 
@@ -222,7 +225,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
           continue;
         }
         for (const run of owned) {
-          if (source.lookup(run.key).state !== "absent") continue;
+          if (!orphaned(source.lookup(run.key))) continue;
           try {
             await scheduler.purge({ ...parseKey(run.key), kind: "TrainingJob" });
           } catch (error) {
@@ -248,6 +251,15 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       await server.close();
     },
   };
+}
+
+/**
+ * Nothing declares it: unknown to the source, or deleted with nothing recorded about it (a run
+ * killed between its register and its status write, whose file then went). A deleted resource
+ * with a last known state is left to its finalizer.
+ */
+function orphaned(lookup: Lookup): boolean {
+  return lookup.state === "absent" || (lookup.state === "deleted" && lookup.lastKnown === undefined);
 }
 
 async function buildSource(

@@ -5,7 +5,7 @@
 import type { ConfiguredConsul } from "../clients/consul/index.ts";
 import type { DockerConnection } from "../clients/docker/index.ts";
 import type { ConfiguredGrafana } from "../clients/grafana/index.ts";
-import { NomadClient } from "../clients/nomad/index.ts";
+import { NomadClient, toNomadError } from "../clients/nomad/index.ts";
 import type { Dependency } from "../observability/readiness.ts";
 import type { SchedulerMode } from "../scheduler/resolver.ts";
 
@@ -34,8 +34,12 @@ export function dependencies(options: DependencyOptions): Dependencies {
     list.push({
       name: `nomad ${nomad.address}`,
       critical: true,
+      // With --scheduler docker no job runs there.
+      needed: () => options.scheduler !== "docker",
       probe: async (signal) => {
-        await nomad.http.request("/v1/status/leader", { endpoint: "/v1/status/leader", signal });
+        const endpoint = "/v1/status/leader";
+        const response = await nomad.http.request(endpoint, { endpoint, signal });
+        if (response.status >= 300) throw toNomadError(nomad.http.errorFor(response, endpoint));
       },
     });
   }

@@ -1,7 +1,9 @@
 // Readiness of the servers the operator needs: each dependency (the configured Nomad, the Docker
 // engine, Consul, Grafana) is probed on an interval with a deadline; /readyz is 503 naming every
 // one that did not answer, /metrics carries mlops_dependency_up. A change is logged once (down with
-// the error's reason and message, then up again), so an outage never floods the log.
+// the error's reason and message, then up again), so an outage never floods the log. While
+// something is down it is probed every second, and a caller that saw a server fail can ask for a
+// round at once (at most one a second).
 import type { Logger } from "pino";
 import { messageOf, reasonOf } from "../api/errors.ts";
 import { dependencyUp } from "./metrics.ts";
@@ -40,6 +42,7 @@ export class Readiness {
   readonly #timeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #lastRound = 0;
 
   constructor(options: ReadinessOptions) {
     this.#log = options.log;
@@ -76,11 +79,16 @@ export class Readiness {
   start(): Promise<void> {
     const first = this.probeAll();
     const tick = (): void => {
-      this.#timer = setTimeout(() => {
-        void this.probeAll().finally(() => {
-          if (this.#timer) tick();
-        });
-      }, this.#intervalMs);
+      // While something is down, look every second: recovery shows as soon as it happens.
+      const down = [...this.#state.values()].some((state) => state.down !== undefined);
+      this.#timer = setTimeout(
+        () => {
+          void this.probeAll().finally(() => {
+            if (this.#timer) tick();
+          });
+        },
+        down ? Math.min(1_000, this.#intervalMs) : this.#intervalMs,
+      );
       this.#timer.unref();
     };
     tick();
@@ -92,8 +100,18 @@ export class Readiness {
     this.#timer = undefined;
   }
 
+  /**
+   * A round now, unless one ran within the last second: a caller that just saw a server fail
+   * (a reconcile's NomadUnavailable) makes /readyz say so without waiting for the interval.
+   */
+  probeSoon(): void {
+    if (this.#running || Date.now() - this.#lastRound < 1_000) return;
+    void this.probeAll();
+  }
+
   /** One round of probes; a round still running is joined rather than doubled. */
   probeAll(): Promise<void> {
+    if (!this.#running) this.#lastRound = Date.now();
     this.#running ??= Promise.all(
       this.#deps.filter((d) => d.needed?.() ?? true).map((d) => this.#probe(d)),
     ).then(

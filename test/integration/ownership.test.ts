@@ -165,4 +165,25 @@ describe("ownership on one Nomad", () => {
     expect(ownerOf("keep")).toBe("owner-c");
     expect(ownerOf("theirs")).toBe("owner-other");
   });
+
+  it("a job registered by a run killed before its status was written, whose file then went, is removed at start", async () => {
+    const d = await dir("d", { "stay.yaml": doc("stay"), "brief.yaml": doc("brief") });
+    await converge(d, "owner-d");
+    expect(ownerOf("brief")).toBe("owner-d");
+    // What a SIGKILL between the register and the (written-behind) status leaves: the generation
+    // is on disk, the status is not; then the file is deleted while no operator runs.
+    await rm(join(`${d}-state`, "status", "trainingjob", "default", "brief.json"));
+    await rm(join(d, "brief.yaml"));
+    const op = await operator(d, "owner-d", true);
+    try {
+      await op.source.start();
+      expect((await op.cleanupOrphans()).removed).toBe(1);
+      const summary = await op.controller.runUntilIdle({ timeoutMs: 20_000 });
+      expect(summary.failed).toEqual([]);
+    } finally {
+      await op.close();
+    }
+    expect(nomad.state.job("default", "brief")).toBeUndefined();
+    expect(ownerOf("stay")).toBe("owner-d");
+  });
 });

@@ -2,9 +2,9 @@
 // converges many TrainingJobs (the Nomad and Grafana doubles in this process), then restarted;
 // between restarts some files are edited (a new run), deleted or added back, and some runs finish.
 // A last `run --once` must converge, and then: exactly one Nomad job per declared resource and none
-// for anything else (no orphans, no duplicates), one run id per job and generation, every status
-// file whole and matching its Nomad job, one Grafana annotation per run, no temporary files, and
-// every restart took the lock over by itself. Used by test/integration/crash-nomad.test.ts and
+// for anything else (no orphans, no duplicates), one run id per job, generation and run spec, every
+// status file whole and matching its Nomad job, one Grafana annotation per run, no temporary files,
+// and every restart took the lock over by itself. Used by test/integration/crash-nomad.test.ts and
 // bench/crash-nomad.ts.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -41,7 +41,7 @@ export interface CrashFigures {
   readonly missing: string[];
   /** Nomad jobs of this owner that no file declares. */
   readonly orphans: string[];
-  /** (job, generation) pairs registered with more than one run id. */
+  /** (job, generation, run-spec hash) registered with more than one run id. */
   readonly duplicateRuns: string[];
   readonly tornStatus: string[];
   /** Run ids with more than one Grafana annotation. */
@@ -192,7 +192,9 @@ function check(nomad: NomadDouble, grafana: GrafanaDouble, stateDir: string, pre
   for (const request of nomad.requests) {
     const job = (request.body as { Job?: { ID?: string; Meta?: Record<string, string> } } | undefined)?.Job;
     if (request.method !== "POST" || !job?.Meta?.mlops_run_id || request.route.includes("plan")) continue;
-    const at = `${job.ID}@g${job.Meta.mlops_generation}`;
+    // One run per generation of one spec: a file deleted and written back with another spec starts
+    // at generation 1 again, with another run-spec hash, and is rightly another run.
+    const at = `${job.ID}@g${job.Meta.mlops_generation}/${job.Meta.mlops_run_spec_hash}`;
     const set = runs.get(at) ?? new Set<string>();
     set.add(job.Meta.mlops_run_id);
     runs.set(at, set);

@@ -9,7 +9,10 @@ const MLOPSCTL = join(new URL("../../", import.meta.url).pathname, "bin", "mlops
 export interface OperatorArgs {
   readonly dir: string;
   readonly stateDir: string;
-  readonly nomadAddr: string;
+  /** Omitted with scheduler docker. */
+  readonly nomadAddr?: string;
+  /** Default nomad. */
+  readonly scheduler?: "nomad" | "docker";
   readonly ownerId: string;
   /** Extra environment: GRAFANA_URL, CONSUL_HTTP_ADDR, DOCKER_HOST. */
   readonly env?: NodeJS.ProcessEnv;
@@ -38,9 +41,8 @@ export function startOperator(args: OperatorArgs, once = false): OperatorProcess
     "--state-dir",
     args.stateDir,
     "--scheduler",
-    "nomad",
-    "--nomad-addr",
-    args.nomadAddr,
+    args.scheduler ?? "nomad",
+    ...(args.nomadAddr ? ["--nomad-addr", args.nomadAddr] : []),
     "--owner-id",
     args.ownerId,
     "--metrics-addr",

@@ -1,5 +1,6 @@
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { keyOf } from "../../src/api/resources.ts";
 import { trainingJob } from "./builders.ts";
 import { Harness } from "./harness.ts";
 
@@ -137,6 +138,14 @@ describe("TrainingJob reconciler scenarios", () => {
     const job = trainingJob({});
     await h.reconcile(job);
     await expect(h.finalize(job)).resolves.toBe("done");
+    expect(h.scheduler.calls.at(-1)).toBe("purge train");
+    expect(h.scheduler.runs.size).toBe(0);
+  });
+
+  it("finalize with nothing recorded (killed before the status write) purges where a job would run", async () => {
+    const h = new Harness();
+    await h.reconcile(trainingJob({}));
+    await expect(h.reconciler.finalize(keyOf(trainingJob({})), undefined, h.ctx)).resolves.toBe("done");
     expect(h.scheduler.calls.at(-1)).toBe("purge train");
     expect(h.scheduler.runs.size).toBe(0);
   });

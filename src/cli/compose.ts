@@ -166,6 +166,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ownerId,
     operatorPort: parseListenAddress(options.metricsAddr).port,
     stateDir: options.stateDir,
+    // Engines that refuse privileged containers ("unable to apply caps"): docs/stack.md.
+    ...(process.env.MLOPS_STACK_NOMAD_PRIVILEGED === "0" ? { nomadPrivileged: false } : {}),
     assets: await loadStackAssets(),
     events: dockerEvents,
   });

@@ -67,7 +67,7 @@ export async function acquireLock(stateDir: string, options: LockOptions = {}): 
     started: (options.now ?? new Date()).toISOString(),
   };
   for (let attempt = 0; attempt < 20; attempt++) {
-    const server = await bind(address, me);
+    const server = await bind(stateDir, address, me);
     if (server) {
       const ino = lstatSync(path).ino;
       let released = false;
@@ -104,7 +104,7 @@ function socketAddress(stateDir: string, path: string): string {
 }
 
 /** Listens at `address`; undefined when something is already there (EADDRINUSE). */
-function bind(address: string, me: LockHolder): Promise<Server | undefined> {
+function bind(stateDir: string, address: string, me: LockHolder): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
       socket.on("error", () => socket.destroy());
@@ -112,7 +112,7 @@ function bind(address: string, me: LockHolder): Promise<Server | undefined> {
     });
     server.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") resolve(undefined);
-      else reject(new LockFailedError(address, error.message, error));
+      else reject(new LockFailedError(stateDir, `binding ${address}: ${error.message}`, error));
     });
     server.listen(address, () => {
       server.unref();

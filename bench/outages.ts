@@ -42,8 +42,11 @@ main("outages", 3_600_000, async () => {
       f.recoveredMs !== undefined;
     failed ||= !ok;
     process.stdout.write(
-      `${f.name.padEnd(52)} ${ok ? "survived" : "FAILED"}: ${f.samples} samples, 0/${f.healthFailures} health failures, ${f.slowProbes} slow, ${f.logLinesPerSecond.toFixed(2)} log lines/s, RSS ${f.rssBeforeMb.toFixed(0)}→${f.rssAfterMb.toFixed(0)} MB, converged ${f.recoveredMs === undefined ? "—" : `${(f.recoveredMs / 1000).toFixed(1)} s`} after\n`,
+      `${f.name.padEnd(52)} ${ok ? "survived" : "FAILED"}: ${f.samples} samples, ${f.healthFailures} health failures, ${f.slowProbes} slow, ${f.logLinesPerSecond.toFixed(2)} log lines/s, RSS ${f.rssBeforeMb.toFixed(0)}→${f.rssAfterMb.toFixed(0)} MB, converged ${f.recoveredMs === undefined ? "—" : `${(f.recoveredMs / 1000).toFixed(1)} s`} after\n`,
     );
+  }
+  for (const f of suite.figures) {
+    if (f.flips.length > 0) process.stdout.write(`  ${f.name}: flips ${JSON.stringify(f.flips.slice(0, 3))}\n`);
   }
   process.stdout.write(
     `annotations per run: ${JSON.stringify([...new Set(suite.annotationsPerRun)])}, jobs at the end ${suite.jobs}, exit ${suite.exit}\n`,

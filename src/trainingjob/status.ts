@@ -160,7 +160,10 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: string; message: s
   if (job.spec.suspend) return { phase: "Suspended", reason: "Suspended", message: "spec.suspend is true" };
   if (!decision) return { phase: "Pending", reason: "Submitted", message: "" };
   const current = decision.current;
-  if (decision.step.op === "submit" || !current) {
+  // An in-place update (priority, deadline, TTL) leaves the run where it is: its phase is what the
+  // scheduler reports, not Pending.
+  const inPlace = decision.step.op === "submit" && decision.step.why === "update" && current !== undefined;
+  if ((decision.step.op === "submit" && !inPlace) || !current) {
     const what = {
       create: "submitted",
       replace: "submitted, replacing the previous run",

@@ -213,9 +213,18 @@ export async function outageSuite(
       const jobsLost = Math.max(0, jobsBefore - count());
       await c.end();
       const ended = performance.now();
+      // Back: ready, what changed during the outage landed, and every job Running again (the
+      // allocations of a job submitted again are started, as a Nomad client would), so the next
+      // outage starts from settled phases.
       const back = await until(async () => {
+        for (const name of [...names, "late"]) {
+          for (const a of nomad.state.jobAllocs("default", name)) {
+            if (a.ClientStatus === "pending") nomad.lifecycle.running(a.ID);
+          }
+        }
         const r = await readyz(base);
-        return r.status === 200 && !r.body.includes("degraded") && (c.recovered?.() ?? true);
+        const settled = [...phases(stateDir).values()].every((p) => p === "Running");
+        return r.status === 200 && !r.body.includes("degraded") && (c.recovered?.() ?? true) && settled;
       }, 60_000);
       const f: OutageFigures = {
         name: c.name,

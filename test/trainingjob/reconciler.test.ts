@@ -50,6 +50,22 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.scheduler.calls).toEqual(["observe train"]);
   });
 
+  it("an in-place update of a running run (priority) keeps it Running, with no phase event", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    expect(job.status?.phase).toBe("Running");
+    const events = h.events.length;
+    const edited = trainingJob({ priority: 80 }, 2);
+    edited.status = job.status ?? {};
+    await h.reconcile(edited);
+    expect(h.scheduler.calls.at(-1)).toMatch(/^submit train /);
+    expect(edited.status?.phase).toBe("Running");
+    expect(h.events.slice(events).filter((e) => !e.startsWith("Normal Updated"))).toEqual([]);
+  });
+
   it("suspends and resumes the same run", async () => {
     const h = new Harness();
     const job = trainingJob({});

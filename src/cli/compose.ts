@@ -4,6 +4,7 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
+import { messageOf, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
 import { keyOf, parseKey } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
@@ -12,7 +13,8 @@ import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
-import type { Source } from "../controller/source.ts";
+import type { Lookup, Source } from "../controller/source.ts";
+import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import { SecretResolver } from "../secrets/index.ts";
@@ -28,6 +30,7 @@ import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapter
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
+import { dependencies } from "./dependencies.ts";
 import { buildResolver, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -77,6 +80,12 @@ export interface PruneOptions {
   readonly mass: MassPruneLimits;
 }
 
+export interface OrphanCleanup {
+  removed: number;
+  /** A scheduler that could not be listed, or a run that could not be removed (retried next start). */
+  skipped: { scheduler: string; reason: string; message: string }[];
+}
+
 export interface Operator {
   readonly source: Source;
   readonly store: StateStore;
@@ -84,8 +93,13 @@ export interface Operator {
   readonly server: OperatorServer;
   readonly ownerId: string;
   readonly resolver: DefaultSchedulerResolver;
-  /** Removes this operator's objects that no resource declares any more (after the first full read). */
-  cleanupOrphans(): Promise<number>;
+  /** Probes of the servers the operator needs; /readyz reports them (start() begins probing). */
+  readonly readiness: Readiness;
+  /**
+   * Removes this operator's objects that no resource declares any more (after the first full
+   * read), scheduler by scheduler; what could not be listed or removed is reported, not thrown.
+   */
+  cleanupOrphans(): Promise<OrphanCleanup>;
   close(): Promise<void>;
 }
 
@@ -141,6 +155,22 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   if (grafana) closers.push(() => grafana.close());
 
   const server = new OperatorServer({ address: options.metricsAddr, log });
+  const deps = dependencies({
+    scheduler: options.scheduler,
+    ...(options.nomadAddr ? { nomadAddr: options.nomadAddr } : {}),
+    docker,
+    ...(consul ? { consul } : {}),
+    ...(grafana ? { grafana } : {}),
+    stacksDeclared: () => source.list("MlopsStack").length > 0,
+  });
+  const readiness = new Readiness({ log });
+  for (const dep of deps.list) readiness.add(dep);
+  server.readyWhen(() => readiness.reasons());
+  server.degradedWhen(() => readiness.degraded());
+  closers.push(async () => {
+    readiness.stop();
+    await deps.close();
+  });
   const status = observedWriter(source, external, options.onPhase);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
@@ -187,6 +217,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     log,
     onError: (report) => {
       outcomes?.failed(report);
+      // A server that stopped answering shows on /readyz now, not at the next probe.
+      if (report.reason.endsWith("Unavailable") || report.reason === "NomadError") readiness.probeSoon();
       recorder.event(
         report.key,
         "Warning",
@@ -204,8 +236,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     server,
     ownerId,
     resolver,
+    readiness,
     async cleanupOrphans() {
-      if (!source.settled()) return 0;
+      const result: OrphanCleanup = { removed: 0, skipped: [] };
+      if (!source.settled()) return result;
       const schedulers = new Set<Scheduler>();
       const local = resolver.byTarget("docker", "local");
       if (local) schedulers.add(local);
@@ -213,21 +247,34 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         const nomad = resolver.byTarget("nomad", options.nomadAddr);
         if (nomad) schedulers.add(nomad);
       }
-      let removed = 0;
+      // Each scheduler on its own: one that does not answer never stops the others.
       for (const scheduler of schedulers) {
-        for (const owned of await scheduler.listOwned(ownerId)) {
-          if (source.lookup(owned.key).state !== "absent") continue;
-          await scheduler.purge({ ...parseKey(owned.key), kind: "TrainingJob" });
+        const where = `${scheduler.name} ${scheduler.target}`;
+        let owned: Awaited<ReturnType<Scheduler["listOwned"]>>;
+        try {
+          owned = await scheduler.listOwned(ownerId);
+        } catch (error) {
+          result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
+          continue;
+        }
+        for (const run of owned) {
+          if (!orphaned(source.lookup(run.key))) continue;
+          try {
+            await scheduler.purge({ ...parseKey(run.key), kind: "TrainingJob" });
+          } catch (error) {
+            result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
+            continue;
+          }
           recorder.event(
-            owned.key,
+            run.key,
             "Normal",
             "OrphanRemoved",
-            `no resource declares it; removed from ${scheduler.name}`,
+            `no resource declares it; removed from ${where}`,
           );
-          removed++;
+          result.removed++;
         }
       }
-      return removed;
+      return result;
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -237,6 +284,15 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       await server.close();
     },
   };
+}
+
+/**
+ * Nothing declares it: unknown to the source, or deleted with nothing recorded about it (a run
+ * killed between its register and its status write, whose file then went). A deleted resource
+ * with a last known state is left to its finalizer.
+ */
+function orphaned(lookup: Lookup): boolean {
+  return lookup.state === "absent" || (lookup.state === "deleted" && lookup.lastKnown === undefined);
 }
 
 async function buildSource(

@@ -1,8 +1,9 @@
 // pino: JSON by default, pretty when a terminal is attached; tokens and credentials are redacted
-// wherever they appear in a logged object.
-
+// wherever they appear in a logged object; errors (`err`, `error`) are logged as one line each
+// (log-error.ts: type, reason, code, message; no stack, no socket).
 import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
 import { MANAGED_BY } from "../api/names.ts";
+import { errorForLog } from "./log-error.ts";
 import { printable } from "./printable.ts";
 
 export const REDACT_PATHS = [
@@ -36,6 +37,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     base: { name: MANAGED_BY },
+    serializers: { err: errorForLog, error: errorForLog },
   };
   if (options.destination) return pino(base, options.destination as never);
   if (pretty) {

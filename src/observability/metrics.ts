@@ -142,3 +142,9 @@ export const sourcePrunesHeldBack = new Gauge({
   labelNames: ["reason"] as const,
   registers,
 });
+export const dependencyUp = new Gauge({
+  name: "mlops_dependency_up",
+  help: "1 when a server the operator needs (Nomad, Docker, Consul, Grafana) answered its last probe",
+  labelNames: ["dependency"] as const,
+  registers,
+});

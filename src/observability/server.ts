@@ -1,6 +1,7 @@
 // The operator's HTTP server (`--metrics-addr`, default 127.0.0.1:9464): /metrics (Prometheus text
 // format from the one registry), /healthz (the process answers), /readyz (200 once the composition
-// root marks the operator ready, else 503 with the reason), plus routes other modules add, such as
+// root marks the operator ready and no check reports a reason, else 503 with one line per reason;
+// `degraded:` lines name what is down without making it 503), plus routes other modules add, such as
 // Prometheus HTTP service discovery: `server.route("GET", "/sd/prometheus", handler)`.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,6 +13,11 @@ import { registry as operatorRegistry } from "./metrics.ts";
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9464";
 
+/** Request bodies larger than this are refused with 413 (no route reads more than a few bytes). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+/** Connections open at once; more are closed at accept (a scraper needs one, a person a few). */
+export const MAX_CONNECTIONS = 128;
+
 /** Handles one request; `url` is the parsed request URL (path and query). Throwing answers 500. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
 
@@ -21,6 +27,10 @@ export interface ServerOptions {
   /** Registry served on /metrics. Default: the operator's (src/observability/metrics.ts). */
   readonly registry?: Registry;
   readonly log?: Logger;
+  /** Default MAX_BODY_BYTES. */
+  readonly maxBodyBytes?: number;
+  /** Default MAX_CONNECTIONS. */
+  readonly maxConnections?: number;
 }
 
 export interface ListenAddress {
@@ -53,29 +63,39 @@ export class OperatorServer {
   readonly #log: Logger;
   readonly #routes = new Map<string, Map<string, RouteHandler>>();
   #notReady: string | undefined = "starting: the first complete read of the sources is not done yet";
+  readonly #checks: (() => readonly string[])[] = [];
+  readonly #degraded: (() => readonly string[])[] = [];
   #bound: string | undefined;
+  readonly #maxBodyBytes: number;
 
   constructor(options: ServerOptions = {}) {
     this.#address = options.address ?? DEFAULT_METRICS_ADDR;
     parseListenAddress(this.#address);
     this.#registry = options.registry ?? operatorRegistry;
     this.#log = options.log ?? silentLogger();
+    this.#maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
     this.#server = createServer((req, res) => {
+      if (this.#refuseLargeBody(req, res)) return;
       this.#handle(req, res).catch(() => res.destroy());
     });
-    // Errors while listening reject listen() (one line for the user); later ones are logged in one
-    // line each, without a stack.
-    this.#server.on("error", (error: NodeJS.ErrnoException) => {
-      if (!this.#server.listening) return;
-      this.#log.error({ err: error.message, code: error.code }, `metrics server ${this.#address} failed`);
+    // Bounded: connections at once, time to send headers and a whole request, idle keep-alive.
+    this.#server.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+    this.#server.headersTimeout = 10_000;
+    this.#server.requestTimeout = 30_000;
+    this.#server.keepAliveTimeout = 5_000;
+    this.#server.setTimeout(60_000, (socket) => socket.destroy());
+    // Errors while listening reject listen() (one line for the user); later ones are logged.
+    this.#server.on("error", (error) => {
+      if (this.#server.listening) this.#log.error({ err: error }, `metrics server ${this.#address} failed`);
     });
     this.route("GET", "/metrics", (_req, res) => this.#metrics(res));
     this.route("GET", "/healthz", (_req, res) => text(res, 200, "ok\n"));
-    this.route("GET", "/readyz", (_req, res) =>
-      this.#notReady === undefined
-        ? text(res, 200, "ok\n")
-        : text(res, 503, `not ready: ${this.#notReady}\n`),
-    );
+    this.route("GET", "/readyz", (_req, res) => {
+      const reasons = this.notReadyReasons();
+      const degraded = this.#degraded.flatMap((check) => check()).map((r) => `degraded: ${r}\n`);
+      if (reasons.length === 0) text(res, 200, `ok\n${degraded.join("")}`);
+      else text(res, 503, [...reasons.map((r) => `not ready: ${r}\n`), ...degraded].join(""));
+    });
   }
 
   /** Adds a route (exact path; GET routes also answer HEAD). Throws if the method and path are taken. */
@@ -100,8 +120,25 @@ export class OperatorServer {
     this.#notReady = reason;
   }
 
+  /** Adds a check: while it returns reasons (such as "nomad http://…: NomadUnavailable: …"), /readyz is 503. */
+  readyWhen(check: () => readonly string[]): void {
+    this.#checks.push(check);
+  }
+
+  /** Adds a check whose reasons /readyz lists as `degraded:` lines without answering 503 (Grafana down). */
+  degradedWhen(check: () => readonly string[]): void {
+    this.#degraded.push(check);
+  }
+
+  /** Every reason /readyz is 503 now, one a line (none: ready). */
+  notReadyReasons(): string[] {
+    const reasons = this.#notReady === undefined ? [] : [this.#notReady];
+    for (const check of this.#checks) reasons.push(...check());
+    return reasons;
+  }
+
   get ready(): boolean {
-    return this.#notReady === undefined;
+    return this.notReadyReasons().length === 0;
   }
 
   /** Starts listening; resolves with the bound address (`127.0.0.1:43121`, `[::]:9464`). */
@@ -150,6 +187,37 @@ export class OperatorServer {
       });
       this.#server.closeIdleConnections();
     });
+  }
+
+  /**
+   * A body over the limit is answered 413 and the connection closed, without reading it: by its
+   * Content-Length up front, or (chunked) once the bytes counted so far pass the limit. Smaller
+   * bodies are left to the route (none reads one; Node discards the rest).
+   */
+  #refuseLargeBody(req: IncomingMessage, res: ServerResponse): boolean {
+    const refuse = (): void => {
+      if (!res.headersSent) {
+        res.writeHead(413, { "content-type": "text/plain; charset=utf-8", connection: "close" });
+        res.end(`request body over ${this.#maxBodyBytes} bytes\n`, () => req.socket.destroy());
+      } else req.socket.destroy();
+    };
+    const length = Number(req.headers["content-length"] ?? 0);
+    if (Number.isFinite(length) && length > this.#maxBodyBytes) {
+      req.pause();
+      refuse();
+      return true;
+    }
+    if (req.headers["transfer-encoding"] !== undefined) {
+      let seen = 0;
+      req.on("data", (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > this.#maxBodyBytes) {
+          req.pause();
+          refuse();
+        }
+      });
+    }
+    return false;
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -1,10 +1,12 @@
 // The Grafana admin password of a stack: generated on first start, kept in the state directory
-// (mode 0600, directories 0700). The stack reconciler reads it on every reconcile; the Grafana
-// client of runs on the stack reads it through grafanaCredential(), again only when the file changes.
-// An empty file is an error naming it: it is never taken for an empty password.
+// (mode 0600, directories 0700). It is written atomically (a synced temporary file hard-linked into
+// place, which fails if the file exists), so a crash leaves no file or the whole password. The stack
+// reconciler reads it on every reconcile; the Grafana client of runs on the stack reads it through
+// grafanaCredential(), again only when the file changes. An empty or whitespace-only file is an error
+// naming it: it is never taken for an empty password.
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { link, mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { OperatorError } from "../api/errors.ts";
 import type { StackSecrets } from "./context.ts";
 
@@ -43,15 +45,24 @@ export async function grafanaAdminPassword(
   }
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   const password = randomBytes(24).toString("base64url");
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    await writeFile(path, `${password}\n`, { mode: 0o600, flag: "wx" });
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(`${password}\n`, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(temp, path);
   } catch (error) {
     // Another reconcile wrote it first: theirs wins.
     if ((error as NodeJS.ErrnoException).code === "EEXIST")
       return passwordIn(path, await readFile(path, "utf8"));
     throw error;
+  } finally {
+    await rm(temp, { force: true });
   }
-  await chmod(path, 0o600);
   return password;
 }
 

@@ -125,8 +125,17 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       const choice = ctx.schedulers.resolve(lastKnown, ctx.resources);
       if ("scheduler" in choice) schedulers.add(choice.scheduler);
     }
+    // Nothing recorded (a run killed between its register and its status write): where a job
+    // without stackRef runs. Another owner's object there is not ours to purge.
+    const guessed = schedulers.size === 0 ? defaultScheduler(key, ctx) : undefined;
+    if (guessed) schedulers.add(guessed);
     for (const scheduler of schedulers) {
-      await scheduler.purge(parts);
+      try {
+        await scheduler.purge(parts);
+      } catch (error) {
+        if (scheduler === guessed && reasonOf(error) === "NotOwned") continue;
+        throw error;
+      }
       ctx.recorder.event(
         key,
         "Normal",
@@ -163,7 +172,13 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     recorded: RunRecord | undefined,
   ): Promise<void> {
     if (recorded?.outcome && isFinished(recorded.outcome)) return; // a finished run stays as it was
-    const blocker = { reason: reasonOf(error), message: messageOf(error), stalled: isTerminal(error) };
+    const reason = reasonOf(error);
+    const blocker = {
+      reason,
+      message: messageOf(error),
+      stalled: isTerminal(error),
+      unavailable: schedulerUnavailable(reason),
+    };
     await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
   }
 
@@ -300,6 +315,26 @@ async function resolveSecrets(
     [{ path: ["spec", "env", i, "valueFrom"], message: "the operator resolves no secret references" }],
     `${keyOf(job)} spec.env[${i}].valueFrom: the operator runs without --secrets-dir or a Kubernetes source`,
   );
+}
+
+/** The scheduler a job of this key without stackRef would run on, if one is configured. */
+function defaultScheduler(key: ResourceKey, ctx: TrainingJobContext): Scheduler | undefined {
+  const { namespace, name } = parseKey(key);
+  const bare = {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: { namespace, name },
+    spec: {},
+  };
+  const choice = ctx.schedulers.resolve(bare as unknown as TrainingJob, ctx.resources);
+  return "scheduler" in choice ? choice.scheduler : undefined;
+}
+
+/** Reasons that mean the scheduler did not answer (unreachable, or a server-side error). */
+const UNAVAILABLE_REASONS = new Set(["NomadUnavailable", "DockerUnavailable", "NomadError"]);
+
+function schedulerUnavailable(reason: string): boolean {
+  return UNAVAILABLE_REASONS.has(reason);
 }
 
 function jobKey(key: ResourceKey): KeyParts & { kind: "TrainingJob" } {

@@ -13,7 +13,15 @@ export interface Blocker {
   readonly message: string;
   /** Stalled (needs the user) rather than waiting (resolves by itself). */
   readonly stalled?: boolean;
+  /**
+   * The scheduler did not answer (unreachable, 5xx): what runs there is unknown, not changed. The
+   * recorded phase is kept and Ready becomes Unknown with reason SchedulerUnavailable.
+   */
+  readonly unavailable?: boolean;
 }
+
+/** Ready's reason while the scheduler of a job does not answer. */
+export const SCHEDULER_UNAVAILABLE = "SchedulerUnavailable";
 
 export interface StatusInput {
   readonly job: TrainingJob;
@@ -33,6 +41,7 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   const { job, now, decision, run } = input;
   const previous = job.status ?? {};
   const generation = job.metadata.generation;
+  if (input.blocker?.unavailable && !input.blocker.stalled) return unavailableStatus(input);
   const { phase, reason, message } = phaseOf(input);
   const row = rowOf(phase);
   const conditions: ConditionInput[] = [];
@@ -85,6 +94,41 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   return status;
 }
 
+/**
+ * The scheduler did not answer: the phase it last reported stays (a Running run is not Pending
+ * because Nomad is unreachable), Ready is Unknown and Reconciling True with reason
+ * SchedulerUnavailable and the error's message; the job condition of the kept phase and
+ * MetricsHealthy are carried over as they were.
+ */
+function unavailableStatus(input: StatusInput): TrainingJobStatus {
+  const { job, now, run, blocker } = input;
+  const previous = job.status ?? {};
+  const generation = job.metadata.generation;
+  const phase: Phase = (previous.phase as Phase | undefined) ?? "Pending";
+  const before = (previous.conditions ?? []) as Condition[];
+  const message = `${blocker?.reason ?? "Unavailable"}: ${blocker?.message ?? ""}; phase ${phase} is the last one observed`;
+  const conditions: ConditionInput[] = [
+    { type: "Ready", status: "Unknown", reason: SCHEDULER_UNAVAILABLE, message },
+    { type: "Reconciling", status: "True", reason: SCHEDULER_UNAVAILABLE, message },
+  ];
+  const jobCondition = rowOf(phase).jobCondition;
+  for (const c of before) {
+    if (c.type === "MetricsHealthy" || c.type === jobCondition) {
+      conditions.push({ type: c.type, status: c.status, reason: c.reason, message: c.message });
+    }
+  }
+  const status: TrainingJobStatus = {
+    ...previous,
+    phase,
+    conditions: setConditions(before, conditions, generation, now),
+  };
+  if (previous.observedGeneration === undefined) status.observedGeneration = generation;
+  const revision = input.revision ?? previous.lastAppliedRevision;
+  if (revision) status.lastAppliedRevision = revision;
+  if (run && !previous.run) status.run = pruneUndefined({ ...run });
+  return status;
+}
+
 function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason; message: string } {
   const { decision, blocker, job } = input;
   if (decision?.outcome) {
@@ -112,7 +156,10 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
   if (job.spec.suspend) return { phase: "Suspended", reason: "Suspended", message: "spec.suspend is true" };
   if (!decision) return { phase: "Pending", reason: "Submitted", message: "" };
   const current = decision.current;
-  if (decision.step.op === "submit" || !current) {
+  // An in-place update (priority, deadline, TTL) leaves the run where it is: its phase is what the
+  // scheduler reports, not Pending.
+  const inPlace = decision.step.op === "submit" && decision.step.why === "update" && current !== undefined;
+  if ((decision.step.op === "submit" && !inPlace) || !current) {
     const what = {
       create: "submitted",
       replace: "submitted, replacing the previous run",

@@ -97,13 +97,13 @@ describe("mlopsctl run", () => {
   });
 
   it("a held state-directory lock is exit 75 naming the holder", async () => {
-    const lock = acquireLock(stateDir);
+    const lock = await acquireLock(stateDir);
     try {
       const result = await cli("run", ...common(), "--once");
       expect(result.code).toBe(75);
       expect(result.stderr).toContain(String(process.pid));
     } finally {
-      lock.release();
+      await lock.release();
     }
   });
 

@@ -1,11 +1,9 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { TrainingJob, TrainingJobStatus } from "../../src/api/resources.ts";
 import {
-  acquireLock,
   defaultStateDir,
   EventLog,
   Generations,
@@ -13,7 +11,6 @@ import {
   readEvents,
   readRecord,
   resolveStateDir,
-  StateLockedError,
   StateStore,
   specHash,
   writeFileAtomic,
@@ -227,43 +224,5 @@ describe("event log", () => {
       ["R3", 1],
       ["R4", 2],
     ]);
-  });
-});
-
-describe("lock", () => {
-  it("a second attempt fails with StateLocked naming the holder; release frees it", () => {
-    const lock = acquireLock(dir);
-    let error: unknown;
-    try {
-      acquireLock(dir);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(StateLockedError);
-    expect((error as StateLockedError).reason).toBe("StateLocked");
-    expect((error as Error).message).toContain(`pid ${process.pid} on host ${hostname()}`);
-    lock.release();
-    acquireLock(dir).release();
-  });
-
-  it("a lock left by a dead process on this host is taken over", async () => {
-    const child = spawn(process.execPath, ["-e", ""]);
-    const pid = child.pid as number;
-    await new Promise((resolve) => child.on("exit", resolve));
-    writeFileSync(
-      join(dir, "lock"),
-      JSON.stringify({ pid, hostname: hostname(), started: "2026-01-01T00:00:00Z" }),
-    );
-    const lock = acquireLock(dir);
-    expect(lock.holder.pid).toBe(process.pid);
-    lock.release();
-  });
-
-  it("a lock held from another host is never presumed stale", () => {
-    writeFileSync(
-      join(dir, "lock"),
-      JSON.stringify({ pid: 1, hostname: "elsewhere", started: "2026-01-01T00:00:00Z" }),
-    );
-    expect(() => acquireLock(dir)).toThrow(/locked by pid 1 on host elsewhere/);
   });
 });

@@ -1,12 +1,17 @@
 // Agent configuration: Consul's JSON, Nomad's HCL, Grafana's provisioning, the password file.
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { toHcl } from "../../src/stack/config/hcl.ts";
 import { renderStack } from "../../src/stack/render.ts";
-import { grafanaAdminPassword, grafanaPasswordPath } from "../../src/stack/secrets.ts";
+import {
+  grafanaAdminPassword,
+  grafanaCredential,
+  grafanaPasswordPath,
+  StackSecretError,
+} from "../../src/stack/secrets.ts";
 import { containerOf, renderOptions, stackOf } from "./fixtures.ts";
 
 const desired = renderStack(stackOf(), renderOptions);
@@ -68,5 +73,42 @@ describe("grafanaAdminPassword", () => {
     expect(await grafanaAdminPassword(dir, "default", "platform")).toBe(first);
     expect(await grafanaAdminPassword(dir, "default", "other")).not.toBe(first);
     expect(statSync(grafanaPasswordPath(dir, "default", "platform")).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ["empty", ""],
+    ["whitespace only", " \n"],
+  ])(
+    'an %s file (an interrupted write) is SecretEmpty naming it, never the password ""',
+    async (_name, content) => {
+      const dir = mkdtempSync(join(tmpdir(), "mlops-secret-"));
+      const path = grafanaPasswordPath(dir, "default", "platform");
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      for (const read of [
+        () => grafanaAdminPassword(dir, "default", "platform"),
+        () => grafanaCredential(dir, "default", "platform")(),
+      ]) {
+        const error = await read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error).toBeInstanceOf(StackSecretError);
+        expect((error as StackSecretError).reason).toBe("SecretEmpty");
+        expect((error as Error).message).toContain(path);
+      }
+      expect(readFileSync(path, "utf8")).toBe(content); // left for the user to decide
+    },
+  );
+
+  it("concurrent first uses agree on one password and leave no temporary file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mlops-secret-"));
+    const all = await Promise.all(
+      Array.from({ length: 8 }, () => grafanaAdminPassword(dir, "default", "platform")),
+    );
+    expect(new Set(all).size).toBe(1);
+    expect(readdirSync(dirname(grafanaPasswordPath(dir, "default", "platform")))).toEqual([
+      "grafana-admin-password",
+    ]);
   });
 });

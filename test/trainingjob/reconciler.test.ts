@@ -1,5 +1,6 @@
 import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
+import { keyOf } from "../../src/api/resources.ts";
 import { trainingJob } from "./builders.ts";
 import { Harness } from "./harness.ts";
 
@@ -49,6 +50,22 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.scheduler.calls).toEqual(["observe train"]);
   });
 
+  it("an in-place update of a running run (priority) keeps it Running, with no phase event", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    expect(job.status?.phase).toBe("Running");
+    const events = h.events.length;
+    const edited = trainingJob({ priority: 80 }, 2);
+    edited.status = job.status ?? {};
+    await h.reconcile(edited);
+    expect(h.scheduler.calls.at(-1)).toMatch(/^submit train /);
+    expect(edited.status?.phase).toBe("Running");
+    expect(h.events.slice(events).filter((e) => !e.startsWith("Normal Updated"))).toEqual([]);
+  });
+
   it("suspends and resumes the same run", async () => {
     const h = new Harness();
     const job = trainingJob({});
@@ -73,7 +90,55 @@ describe("TrainingJob reconciler scenarios", () => {
     const job = trainingJob({});
     await expect(h.reconcile(job)).rejects.toThrow("connection refused");
     expect(job.status?.phase).toBe("Pending");
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "Unknown",
+      reason: "SchedulerUnavailable",
+    });
   });
+
+  it.each([
+    ["Running", "running", undefined],
+    ["Succeeded", "succeeded", "Complete"],
+  ] as const)(
+    "an unreachable scheduler keeps the phase %s: Ready Unknown (SchedulerUnavailable), no event, back after recovery",
+    async (phase, state, jobCondition) => {
+      const h = new Harness();
+      const job = trainingJob({ metrics: { port: 8000, path: "/metrics" } });
+      await h.reconcile(job);
+      h.scheduler.setReplicas("train", state, {
+        startedAt: "2026-01-01T12:00:01Z",
+        exitCode: 0,
+        finishedAt: "2026-01-01T12:05:00Z",
+      });
+      await h.reconcile(job);
+      expect(job.status?.phase).toBe(phase);
+      const before = job.status;
+      const events = h.events.length;
+
+      h.scheduler.unavailable = true;
+      h.now = new Date("2026-01-01T13:00:00Z");
+      for (let i = 0; i < 3; i++) await h.reconcile(job).catch(() => undefined);
+      expect(job.status?.phase).toBe(phase);
+      if (phase === "Running") {
+        expect(job.status?.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+          status: "Unknown",
+          reason: "SchedulerUnavailable",
+          message: expect.stringContaining("DockerUnavailable: connection refused; phase Running"),
+        });
+        expect(job.status?.conditions?.find((c) => c.type === "Reconciling")?.status).toBe("True");
+      }
+      if (jobCondition)
+        expect(job.status?.conditions?.find((c) => c.type === jobCondition)?.status).toBe("True");
+      expect(job.status?.run).toEqual(before?.run);
+      expect(job.status?.startTime).toBe(before?.startTime);
+      expect(h.events.length).toBe(events); // no phase change, no phase event
+
+      h.scheduler.unavailable = false;
+      await h.reconcile(job);
+      expect(job.status?.phase).toBe(phase);
+      expect(job.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
+    },
+  );
 
   it("a Grafana outage never blocks the run: counted, retried later", async () => {
     const h = new Harness({ failingAnnotator: true });
@@ -89,6 +154,14 @@ describe("TrainingJob reconciler scenarios", () => {
     const job = trainingJob({});
     await h.reconcile(job);
     await expect(h.finalize(job)).resolves.toBe("done");
+    expect(h.scheduler.calls.at(-1)).toBe("purge train");
+    expect(h.scheduler.runs.size).toBe(0);
+  });
+
+  it("finalize with nothing recorded (killed before the status write) purges where a job would run", async () => {
+    const h = new Harness();
+    await h.reconcile(trainingJob({}));
+    await expect(h.reconciler.finalize(keyOf(trainingJob({})), undefined, h.ctx)).resolves.toBe("done");
     expect(h.scheduler.calls.at(-1)).toBe("purge train");
     expect(h.scheduler.runs.size).toBe(0);
   });

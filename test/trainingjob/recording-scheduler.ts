@@ -1,6 +1,7 @@
 // A recording double of the Scheduler port for reconciler scenario tests: it keeps runs in memory,
 // records every call in order, and lets a test script what the "scheduler" reports.
 import { Subject } from "rxjs";
+import { OperatorError } from "../../src/api/errors.ts";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import type {
   LogOptions,
@@ -95,7 +96,7 @@ export class RecordingScheduler implements Scheduler {
 
   #check(): void {
     if (this.unavailable) {
-      throw Object.assign(new Error("connection refused"), { reason: "DockerUnavailable" });
+      throw new OperatorError("DockerUnavailable", "connection refused");
     }
   }
 

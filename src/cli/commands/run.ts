@@ -12,9 +12,11 @@ import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
 import {
-  acquireLock,
   listRecords,
+  openStateDir,
   resolveStateDir,
+  StateFormatError,
+  type StateLock,
   StateLockedError,
   secureStateDir,
 } from "../../sources/state/index.ts";
@@ -142,11 +144,23 @@ export async function run(options: RunOptions): Promise<number> {
           MLOPS_STATE_DIR: process.env.MLOPS_STATE_DIR ?? ".mlops-state/kubernetes",
         })
       : resolveStateDir(options.stateDir, dir);
-  let lock: ReturnType<typeof acquireLock>;
+  let lock: StateLock;
   try {
-    lock = acquireLock(stateDir);
+    const opened = await openStateDir(stateDir);
+    lock = opened.lock;
+    if (opened.leftovers.length > 0) {
+      log.info(
+        { stateDir, removed: opened.leftovers.length },
+        "removed temporary files a stopped writer left",
+      );
+    }
+    if (opened.format.written) {
+      log.info({ stateDir, from: opened.format.found }, "state directory format written");
+    }
   } catch (error) {
+    // Exit 75 only when a live holder answered on the lock.
     if (error instanceof StateLockedError) throw new ExitError(EXIT.locked, error.message);
+    if (error instanceof StateFormatError) throw new ExitError(EXIT.failed, error.message);
     throw error;
   }
   // Only the operator's user reads the state directory: repair what an older version left 0755/0644.
@@ -193,12 +207,17 @@ export async function run(options: RunOptions): Promise<number> {
       { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address, context: context?.name },
       "operator starting",
     );
+    // Probed in the background: /readyz names what does not answer; nothing waits for it.
+    void operator.readiness.start();
     await operator.source.start();
     operator.server.markReady();
-    const removed = await operator.cleanupOrphans().catch((error: unknown) => {
-      log.warn({ err: messageOf(error) }, "orphan cleanup skipped: a scheduler could not be read");
-      return 0;
-    });
+    const { removed, skipped } = await operator.cleanupOrphans();
+    for (const skip of skipped) {
+      log.warn(
+        { scheduler: skip.scheduler, reason: skip.reason, err: skip.message },
+        `orphan cleanup on ${skip.scheduler} skipped: ${skip.reason}`,
+      );
+    }
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));
@@ -208,7 +227,7 @@ export async function run(options: RunOptions): Promise<number> {
     await operator
       ?.close()
       .catch((error: unknown) => log.error({ err: messageOf(error) }, "shutdown failed"));
-    lock.release();
+    await lock.release();
     log.flush?.();
   }
 }

@@ -42,7 +42,14 @@ export async function writeFilesAtomic(
         mkdirSync(dir, { recursive: true, mode: DIR_MODE });
         madeDirs.add(dir);
       }
-      fd = openSync(temp, "wx", FILE_MODE);
+      try {
+        fd = openSync(temp, "wx", FILE_MODE);
+      } catch (error) {
+        // The directory went away since it was made (removed by hand): make it again, once.
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+        mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+        fd = openSync(temp, "wx", FILE_MODE);
+      }
       writeAll(fd, data);
       open.push({ path, temp, fd });
     } catch (error) {

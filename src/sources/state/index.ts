@@ -1,12 +1,17 @@
 export { ensureDir, writeFileAtomic } from "./atomic.ts";
 export type { EventLogOptions, EventRecord } from "./events.ts";
 export { DEFAULT_EVENT_LIMIT, EventLog, mergeEvents, readEvents } from "./events.ts";
+export type { FormatCheck } from "./format.ts";
+export { ensureFormat, formatPath, readFormat, STATE_FORMAT, StateFormatError } from "./format.ts";
 export type { GenerationEntry } from "./generations.ts";
 export { Generations } from "./generations.ts";
 export { canonicalJson, specHash } from "./hash.ts";
-export type { LockHolder, StateLock } from "./lock.ts";
-export { acquireLock, isStale, readHolder, StateLockedError } from "./lock.ts";
+export { removeLeftovers } from "./leftovers.ts";
+export type { LockHolder, LockOptions, StateLock } from "./lock.ts";
+export { acquireLock, LockFailedError, StateLockedError } from "./lock.ts";
 export { DIR_MODE, FILE_MODE, secureStateDir } from "./modes.ts";
+export type { OpenedState } from "./open.ts";
+export { openStateDir } from "./open.ts";
 export {
   defaultStateDir,
   eventsPath,

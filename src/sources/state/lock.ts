@@ -1,8 +1,14 @@
-// The state directory's exclusive lock, held by `run`: a `lock` file created with O_EXCL holding the
-// holder's pid, host and start time. A lock left by a dead process on this host is taken over;
-// any other holder makes acquisition fail with StateLocked, naming the holder.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+// The state directory's exclusive lock, held by `run`: a Unix socket bound at `<state-dir>/lock`.
+// The kernel ties it to the holder's life: a live holder accepts connections (and answers with who
+// it is), a dead one leaves a socket file that refuses them (ECONNREFUSED), which is removed and
+// bound again. No pid is compared, so a restarted PID 1 in a container, a reused pid, an empty or
+// garbage file left by an older binary (a regular file also refuses connections) never block a
+// restart. bind() is the atomic step; a stale file is moved aside and checked by inode before it
+// is deleted, so two processes taking over at once never both win.
+import { linkSync, lstatSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { hostname } from "node:os";
+import { relative } from "node:path";
 import { OperatorError } from "../../api/errors.ts";
 import { lockPath } from "./paths.ts";
 
@@ -17,79 +23,174 @@ export class StateLockedError extends OperatorError {
   constructor(stateDir: string, holder: LockHolder | undefined) {
     const who = holder
       ? `pid ${holder.pid} on host ${holder.hostname} (since ${holder.started})`
-      : "an unknown holder (unreadable lock file)";
+      : "a live process that did not say who it is";
     super(
       "StateLocked",
-      `state directory ${stateDir} is locked by ${who}; remove ${lockPath(stateDir)} only if that operator is gone`,
+      `state directory ${stateDir} is locked by ${who}: another operator is running on it (its lock ${lockPath(stateDir)} accepts connections)`,
     );
     this.name = "StateLockedError";
     this.holder = holder;
   }
 }
 
+export class LockFailedError extends OperatorError {
+  constructor(stateDir: string, message: string, cause?: unknown) {
+    super("LockFailed", `state directory ${stateDir}: cannot take the lock: ${message}`, {
+      ...(cause === undefined ? {} : { cause }),
+    });
+    this.name = "LockFailedError";
+  }
+}
+
 export interface StateLock {
   readonly path: string;
   readonly holder: LockHolder;
-  release(): void;
+  release(): Promise<void>;
 }
 
-export function acquireLock(stateDir: string, now: Date = new Date()): StateLock {
+export interface LockOptions {
+  now?: Date;
+  /** How long a holder that accepted a connection has to say who it is (default 2 s). */
+  answerMs?: number;
+}
+
+/** Longest path a Unix socket can be bound at on Linux (sun_path is 108 bytes with the NUL). */
+const SUN_PATH_MAX = 107;
+
+export async function acquireLock(stateDir: string, options: LockOptions = {}): Promise<StateLock> {
   mkdirSync(stateDir, { recursive: true });
   const path = lockPath(stateDir);
-  const me: LockHolder = { pid: process.pid, hostname: hostname(), started: now.toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o644);
-      try {
-        writeSync(fd, `${JSON.stringify(me)}\n`);
-      } finally {
-        closeSync(fd);
-      }
+  const address = socketAddress(stateDir, path);
+  const me: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    started: (options.now ?? new Date()).toISOString(),
+  };
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const server = await bind(stateDir, address, me);
+    if (server) {
+      const ino = lstatSync(path).ino;
       let released = false;
       return {
         path,
         holder: me,
-        release() {
+        async release() {
           if (released) return;
           released = true;
-          if (sameHolder(readHolder(path), me)) rmSync(path, { force: true });
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          // Node unlinks the socket file on close; remove it only if it is still ours.
+          if (lstatSync(path, { throwIfNoEntry: false })?.ino === ino) rmSync(path, { force: true });
         },
       };
+    }
+    const before = lstatSync(path, { throwIfNoEntry: false });
+    if (!before) continue; // gone between bind and lstat: try again
+    const answer = await ask(address, options.answerMs ?? 2_000);
+    if (answer.live) throw new StateLockedError(stateDir, answer.holder);
+    removeStale(path, before.ino, attempt);
+  }
+  throw new LockFailedError(stateDir, `${path} kept changing while it was being taken over`);
+}
+
+/** The address to bind: the absolute path, or a shorter relative one when it is over the limit. */
+function socketAddress(stateDir: string, path: string): string {
+  if (Buffer.byteLength(path) <= SUN_PATH_MAX) return path;
+  const rel = relative(process.cwd(), path);
+  if (Buffer.byteLength(rel) <= SUN_PATH_MAX) return rel;
+  throw new LockFailedError(
+    stateDir,
+    `${path} is ${Buffer.byteLength(path)} bytes, longer than a Unix socket path may be (${SUN_PATH_MAX}); use a shorter --state-dir`,
+  );
+}
+
+/** Listens at `address`; undefined when something is already there (EADDRINUSE). */
+function bind(stateDir: string, address: string, me: LockHolder): Promise<Server | undefined> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => {
+      socket.on("error", () => socket.destroy());
+      socket.end(`${JSON.stringify(me)}\n`);
+    });
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") resolve(undefined);
+      else reject(new LockFailedError(stateDir, `binding ${address}: ${error.message}`, error));
+    });
+    server.listen(address, () => {
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+interface Answer {
+  live: boolean;
+  holder?: LockHolder;
+}
+
+/** Connects to the lock: refused means no holder; accepted means a live one (and who, if it says). */
+function ask(address: string, answerMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    let text = "";
+    let connected = false;
+    const socket = connect(address);
+    const done = (answer: Answer): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answer);
+    };
+    const timer = setTimeout(() => done({ live: true }), answerMs);
+    socket.setEncoding("utf8");
+    socket.on("connect", () => {
+      connected = true;
+    });
+    socket.on("data", (chunk: string) => {
+      text += chunk;
+      if (text.length > 4096) done({ live: true });
+    });
+    socket.on("end", () => done(parseHolder(text)));
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      // ECONNREFUSED: a socket nobody listens on, or not a socket at all (an old pid file).
+      // ENOENT: removed meanwhile. Either way, nobody holds it now.
+      if (!connected && (error.code === "ECONNREFUSED" || error.code === "ENOENT")) done({ live: false });
+      else done({ live: true });
+    });
+  });
+}
+
+function parseHolder(text: string): Answer {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof value.pid === "number" && typeof value.hostname === "string") {
+      return {
+        live: true,
+        holder: { pid: value.pid, hostname: value.hostname, started: String(value.started ?? "") },
+      };
+    }
+  } catch {
+    // a holder that said something else is still a holder
+  }
+  return { live: true };
+}
+
+/**
+ * Removes the stale file with inode `ino` at `path`. It is first moved aside (atomic): if what was
+ * moved is not the stale file (another process took over in between and bound a fresh lock), it
+ * is linked back, so a live holder's lock is never deleted.
+ */
+function removeStale(path: string, ino: number, attempt: number): void {
+  const aside = `${path}.stale.${process.pid}.${attempt}`;
+  try {
+    renameSync(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw error;
+  }
+  const moved = lstatSync(aside, { throwIfNoEntry: false });
+  if (moved && moved.ino !== ino) {
+    try {
+      linkSync(aside, path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const holder = readHolder(path);
-    if (attempt === 0 && holder && isStale(holder)) {
-      rmSync(path, { force: true });
-      continue;
-    }
-    throw new StateLockedError(stateDir, holder);
   }
-  throw new StateLockedError(stateDir, readHolder(path));
-}
-
-export function readHolder(path: string): LockHolder | undefined {
-  try {
-    const value = JSON.parse(readFileSync(path, "utf8")) as Partial<LockHolder>;
-    if (typeof value.pid !== "number" || typeof value.hostname !== "string") return undefined;
-    return { pid: value.pid, hostname: value.hostname, started: String(value.started ?? "") };
-  } catch {
-    return undefined;
-  }
-}
-
-/** A holder on this host whose process no longer exists. A holder elsewhere is never presumed dead. */
-export function isStale(holder: LockHolder): boolean {
-  if (holder.hostname !== hostname()) return false;
-  if (holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
-
-function sameHolder(a: LockHolder | undefined, b: LockHolder): boolean {
-  return a !== undefined && a.pid === b.pid && a.hostname === b.hostname && a.started === b.started;
+  rmSync(aside, { force: true });
 }

@@ -28,6 +28,7 @@ import { sdHandler } from "../stack/sd.ts";
 import { stateDirSecrets } from "../stack/secrets.ts";
 import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
+import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { dependencies } from "./dependencies.ts";
@@ -78,12 +79,6 @@ export interface PruneOptions {
   readonly settleMs: number;
   readonly enabled: boolean;
   readonly mass: MassPruneLimits;
-}
-
-export interface OrphanCleanup {
-  removed: number;
-  /** A scheduler that could not be listed, or a run that could not be removed (retried next start). */
-  skipped: { scheduler: string; reason: string; message: string }[];
 }
 
 export interface Operator {
@@ -238,43 +233,13 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     resolver,
     readiness,
     async cleanupOrphans() {
-      const result: OrphanCleanup = { removed: 0, skipped: [] };
-      if (!source.settled()) return result;
-      const schedulers = new Set<Scheduler>();
-      const local = resolver.byTarget("docker", "local");
-      if (local) schedulers.add(local);
-      if (options.nomadAddr) {
-        const nomad = resolver.byTarget("nomad", options.nomadAddr);
-        if (nomad) schedulers.add(nomad);
-      }
-      // Each scheduler on its own: one that does not answer never stops the others.
-      for (const scheduler of schedulers) {
-        const where = `${scheduler.name} ${scheduler.target}`;
-        let owned: Awaited<ReturnType<Scheduler["listOwned"]>>;
-        try {
-          owned = await scheduler.listOwned(ownerId);
-        } catch (error) {
-          result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
-          continue;
-        }
-        for (const run of owned) {
-          if (!orphaned(source.lookup(run.key))) continue;
-          try {
-            await scheduler.purge({ ...parseKey(run.key), kind: "TrainingJob" });
-          } catch (error) {
-            result.skipped.push({ scheduler: where, reason: reasonOf(error), message: messageOf(error) });
-            continue;
-          }
-          recorder.event(
-            run.key,
-            "Normal",
-            "OrphanRemoved",
-            `no resource declares it; removed from ${where}`,
-          );
-          result.removed++;
-        }
-      }
-      return result;
+      if (!source.settled()) return { removed: 0, skipped: [] };
+      return removeOrphans({
+        schedulers: resolver.candidates(source),
+        ownerId,
+        lookup: (key) => source.lookup(key),
+        recorder,
+      });
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
@@ -284,15 +249,6 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       await server.close();
     },
   };
-}
-
-/**
- * Nothing declares it: unknown to the source, or deleted with nothing recorded about it (a run
- * killed between its register and its status write, whose file then went). A deleted resource
- * with a last known state is left to its finalizer.
- */
-function orphaned(lookup: Lookup): boolean {
-  return lookup.state === "absent" || (lookup.state === "deleted" && lookup.lastKnown === undefined);
 }
 
 async function buildSource(

@@ -86,6 +86,31 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
     return undefined;
   }
 
+  /**
+   * Every scheduler runs may be on: local Docker, the configured Nomad and the Nomad of each Ready
+   * MlopsStack (orphan clean-up visits each; building one connects nothing until it is called).
+   */
+  candidates(resources: ResourceIndex): Scheduler[] {
+    const out = new Set<Scheduler>();
+    const docker = this.byTarget("docker", "local");
+    if (docker) out.add(docker);
+    const configured = this.#factories.configuredNomad;
+    const nomad =
+      configured && this.#factories.mode !== "docker" ? this.byTarget("nomad", configured) : undefined;
+    if (nomad) out.add(nomad);
+    for (const stack of resources.list("MlopsStack") as MlopsStack[]) {
+      const address = stack.status?.endpoints?.nomad?.host;
+      if (!address || findCondition(stack.status?.conditions, "Ready")?.status !== "True") continue;
+      const choice = this.#nomad(
+        address,
+        stack.spec.network.name,
+        `${stack.metadata.namespace}/${stack.metadata.name}`,
+      );
+      if ("scheduler" in choice) out.add(choice.scheduler);
+    }
+    return [...out];
+  }
+
   /** Every scheduler built so far (orphan cleanup, event streams, shutdown). */
   built(): Scheduler[] {
     return [...this.#cache.values()];

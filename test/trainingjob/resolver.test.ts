@@ -104,3 +104,20 @@ describe("where a TrainingJob runs", () => {
     });
   });
 });
+
+describe("candidates: every scheduler orphan clean-up visits", () => {
+  it("local Docker, the configured Nomad and the Nomad of each Ready stack, not of a stack still starting", () => {
+    const { r, built } = resolver({ configuredNomad: "http://nomad:4646" });
+    const ready = stack(true, "http://127.0.0.1:14646");
+    const starting = {
+      ...stack(false, "http://127.0.0.1:24646"),
+      metadata: { ...ready.metadata, name: "other" },
+    };
+    const targets = r.candidates(index(ready, starting as MlopsStack)).map((s) => `${s.name} ${s.target}`);
+    expect(targets).toContain("nomad http://nomad:4646");
+    expect(targets).toContain("nomad http://127.0.0.1:14646");
+    expect(targets).not.toContain("nomad http://127.0.0.1:24646");
+    expect(built).toContain("docker");
+    expect(built).toContain("nomad http://127.0.0.1:14646 mlops-network default/platform");
+  });
+});

@@ -24,11 +24,16 @@ import { stackDocker } from "../stack/docker.ts";
 import { StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
 import { stateDirSecrets } from "../stack/secrets.ts";
-import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
+import {
+  ConsulMetricsHealth,
+  GrafanaRunAnnotator,
+  RateLimitedProgressReader,
+  ScrapeProgressReader,
+} from "../trainingjob/adapters/index.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
-import { buildResolver, stackPorts } from "./schedulers.ts";
+import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
 
@@ -149,6 +154,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ownerId,
     ...(annotator ? { annotator } : {}),
     ...(metricsHealth ? { health: metricsHealth } : {}),
+    progress: new RateLimitedProgressReader(new ScrapeProgressReader(), PROGRESS_READ_INTERVAL_MS),
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
     secrets,

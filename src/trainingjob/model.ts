@@ -87,6 +87,7 @@ export const CONDITION_TYPES = [
   "Failed",
   "Suspended",
   "MetricsHealthy",
+  "ProgressStalled",
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 

@@ -10,12 +10,14 @@ import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
 import { runSpecHash, specHash } from "./hash.ts";
 import { isFinished } from "./model.ts";
-import type { RunAnnotator } from "./ports.ts";
+import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
 const ANNOTATION_RETRY_MS = 30_000;
 const WAITING_FOR_STACK_RETRY_MS = 15_000;
 const NOT_OWNED_RETRY_MS = 5 * 60_000;
+/** A running run with a metrics endpoint is looked at this often for its progress. */
+export const PROGRESS_POLL_MS = 30_000;
 
 export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJobContext> {
   readonly kind = "TrainingJob" as const;
@@ -39,6 +41,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     const scheduler = choice.scheduler;
     const annotator = choice.annotator ?? ctx.annotator;
     const healthPort = choice.health ?? ctx.health;
+    const progressPort = choice.progress ?? ctx.progress;
     const where = { name: scheduler.name, target: scheduler.target };
 
     let observed: ObservedRun | undefined;
@@ -94,6 +97,8 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     const annotationPending = await annotate(ctx, annotator, job, run);
     const health = job.spec.metrics ? healthPort?.health(keyOf(job)) : undefined;
     const healthError = job.spec.metrics ? healthPort?.lastError : undefined;
+    const polling = job.spec.metrics !== undefined && !decision.outcome && isRunning(observed);
+    const progress = polling && observed ? await readProgress(ctx, progressPort, job, observed) : undefined;
     await this.#write(ctx, {
       job,
       now,
@@ -103,10 +108,14 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       run,
       ...(health ? { health } : {}),
       ...(healthError ? { healthError: { reason: healthError.reason, message: healthError.message } } : {}),
+      ...(progress ? { progress } : {}),
     });
 
     if (annotationPending) return requeue(ANNOTATION_RETRY_MS);
-    return decision.wakeInMs === undefined ? awaitChange : requeue(decision.wakeInMs);
+    const wake = polling
+      ? Math.min(decision.wakeInMs ?? PROGRESS_POLL_MS, PROGRESS_POLL_MS)
+      : decision.wakeInMs;
+    return wake === undefined ? awaitChange : requeue(wake);
   }
 
   async finalize(
@@ -285,6 +294,35 @@ async function annotate(
       "grafana annotation failed; will retry",
     );
     return true;
+  }
+}
+
+function isRunning(observed: ObservedRun | undefined): observed is ObservedRun {
+  return observed?.replicas.some((r) => r.state === "running") ?? false;
+}
+
+/** Progress never blocks or fails a run: a source that cannot be read leaves status.progress as it was. */
+async function readProgress(
+  ctx: TrainingJobContext,
+  reader: ProgressReader | undefined,
+  job: TrainingJob,
+  observed: ObservedRun,
+): Promise<RunProgress | undefined> {
+  if (!reader || !job.spec.metrics) return undefined;
+  const addresses = observed.replicas
+    .filter((r) => r.state === "running" && r.address)
+    .map((r) => r.address as string);
+  try {
+    return await reader.read({
+      key: keyOf(job),
+      namespace: job.metadata.namespace,
+      name: job.metadata.name,
+      addresses,
+      path: job.spec.metrics.path ?? "/metrics",
+    });
+  } catch (error) {
+    ctx.log.debug({ key: keyOf(job), reason: reasonOf(error), err: messageOf(error) }, "progress not read");
+    return undefined;
   }
 }
 

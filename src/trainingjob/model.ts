@@ -174,6 +174,7 @@ export const IN_PLACE_FIELDS = [
   "ttlSecondsAfterFinished",
   "priority",
   "restartOnSecretChange",
+  "progressDeadlineSeconds",
 ] as const;
 
 export function isFinished(phase: Phase | undefined): boolean {

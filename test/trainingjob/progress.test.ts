@@ -5,6 +5,7 @@ import type { Sample } from "../../src/clients/prometheus/index.ts";
 import { progressOf, RateLimitedProgressReader } from "../../src/trainingjob/adapters/index.ts";
 import type { ProgressReader, ProgressTarget, RunProgress } from "../../src/trainingjob/ports.ts";
 import { describeProgress, nextProgress, progressStalled } from "../../src/trainingjob/progress.ts";
+import { runSpecHash } from "../../src/trainingjob/hash.ts";
 import { PROGRESS_POLL_MS } from "../../src/trainingjob/reconciler.ts";
 import { trainingJob } from "./builders.ts";
 import { Harness } from "./harness.ts";
@@ -196,6 +197,11 @@ describe("the reconciler and a run's progress", () => {
     expect(await h.reconcile(job)).toEqual({ awaitChange: true });
     expect(r.targets.length).toBe(reads); // a finished run is not read again
     expect(job.status?.progress?.ratio).toBe(0.2); // its last progress stays
+  });
+
+  it("a changed progressDeadlineSeconds keeps the run (an in-place field)", () => {
+    const spec = trainingJob({ metrics: { port: 8000, path: "/metrics" } }).spec;
+    expect(runSpecHash({ ...spec, progressDeadlineSeconds: 60 })).toBe(runSpecHash(spec));
   });
 
   it("reads a run on a stack through the stack's reader, not the operator-wide one", async () => {

@@ -13,6 +13,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
+import { observeResources } from "../observability/metrics.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import { SecretResolver } from "../secrets/index.ts";
@@ -147,6 +148,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
 
   const server = new OperatorServer({ address: options.metricsAddr, log });
   const status = observedWriter(source, external, options.onPhase);
+  observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
     ...base,

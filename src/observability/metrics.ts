@@ -1,6 +1,8 @@
 // Every metric the operator exposes, declared once and registered once, with controller-runtime's
 // names so existing dashboards work, plus the operator's own (prefix mlops_).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { findCondition } from "../api/conditions.ts";
+import type { AnyResource } from "../api/resources.ts";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -142,3 +144,48 @@ export const sourcePrunesHeldBack = new Gauge({
   labelNames: ["reason"] as const,
   registers,
 });
+
+/** GPUs held by running replicas × seconds, counted while runs are observed running (from the operator's start). */
+export const gpuSeconds = new Counter({
+  name: "mlops_gpu_seconds_total",
+  help: "GPU-seconds used by training runs (GPUs per replica × running replicas × time), by namespace",
+  labelNames: ["namespace"] as const,
+  registers,
+});
+
+let resourcesOf: () => Iterable<AnyResource> = () => [];
+
+/**
+ * Like Flux's gotk_resource_info: one series per resource the source holds, with its Ready status,
+ * phase and reason, computed at scrape time from the resources themselves, so a resource that goes
+ * takes its series with it.
+ */
+export const resourceInfo = new Gauge({
+  name: "mlops_resource_info",
+  help: "One series per resource: its kind, namespace, name, Ready status, phase and Ready reason (value 1)",
+  labelNames: ["kind", "namespace", "name", "ready", "phase", "reason"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const resource of resourcesOf()) {
+      const status = (resource.status ?? {}) as { phase?: string; conditions?: never };
+      const ready = findCondition(status.conditions, "Ready");
+      this.set(
+        {
+          kind: resource.kind,
+          namespace: resource.metadata.namespace,
+          name: resource.metadata.name,
+          ready: ready?.status ?? "Unknown",
+          phase: status.phase ?? "",
+          reason: ready?.reason ?? "",
+        },
+        1,
+      );
+    }
+  },
+});
+
+/** Where mlops_resource_info finds the resources (the composition root passes its source). */
+export function observeResources(list: () => Iterable<AnyResource>): void {
+  resourcesOf = list;
+}

@@ -3,11 +3,12 @@
 import { InvalidSpecError, isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
-import { annotationFailures, runDuration } from "../observability/metrics.ts";
+import { annotationFailures, gpuSeconds, runDuration } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
 import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
+import { GpuAccounting } from "./gpu-accounting.ts";
 import { runSpecHash, specHash } from "./hash.ts";
 import { isFinished } from "./model.ts";
 import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
@@ -21,6 +22,7 @@ export const PROGRESS_POLL_MS = 30_000;
 
 export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJobContext> {
   readonly kind = "TrainingJob" as const;
+  readonly #gpus = new GpuAccounting();
 
   async reconcile(job: TrainingJob, ctx: TrainingJobContext): Promise<Action> {
     const now = ctx.clock.now();
@@ -93,6 +95,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     }
 
     const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
+    this.#accountGpus(job, run, observed, now);
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
     const annotationPending = await annotate(ctx, annotator, job, run);
     const health = job.spec.metrics ? healthPort?.health(keyOf(job)) : undefined;
@@ -134,6 +137,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       const choice = ctx.schedulers.resolve(lastKnown, ctx.resources);
       if ("scheduler" in choice) schedulers.add(choice.scheduler);
     }
+    this.#gpus.forget(key);
     for (const scheduler of schedulers) {
       await scheduler.purge(parts);
       ctx.recorder.event(
@@ -174,6 +178,21 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     if (recorded?.outcome && isFinished(recorded.outcome)) return; // a finished run stays as it was
     const blocker = { reason: reasonOf(error), message: messageOf(error), stalled: isTerminal(error) };
     await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
+  }
+
+  #accountGpus(job: TrainingJob, run: RunRecord, observed: ObservedRun | undefined, now: Date): void {
+    const gpus = job.spec.resources.gpus;
+    if (!gpus || !run.id) return;
+    const seconds = this.#gpus.observe({
+      key: keyOf(job),
+      runId: run.id,
+      gpusPerReplica: gpus,
+      runningReplicas:
+        observed?.runId === run.id ? observed.replicas.filter((r) => r.state === "running").length : 0,
+      at: run.completionTime ? Math.min(Date.parse(run.completionTime), now.getTime()) : now.getTime(),
+      finished: run.outcome !== undefined,
+    });
+    if (seconds > 0) gpuSeconds.inc({ namespace: job.metadata.namespace }, seconds);
   }
 
   #finished(job: TrainingJob, run: RunRecord, scheduler: Scheduler): void {

@@ -185,6 +185,38 @@ export const resourceInfo = new Gauge({
   },
 });
 
+/** status.progress.ratio of each TrainingJob that has one (every scheduler, not only a stack's runs). */
+export const trainingJobProgress = new Gauge({
+  name: "mlops_trainingjob_progress_ratio",
+  help: "Progress of a TrainingJob's current run as in status.progress.ratio (0 to 1)",
+  labelNames: ["namespace", "name"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const r of resourcesOf()) {
+      const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
+      if (r.kind === "TrainingJob" && typeof ratio === "number")
+        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, ratio);
+    }
+  },
+});
+
+/** 1 for each TrainingJob whose ProgressStalled condition is True. */
+export const trainingJobProgressStalled = new Gauge({
+  name: "mlops_trainingjob_progress_stalled",
+  help: "1 while a TrainingJob's ProgressStalled condition is True (no progress for spec.progressDeadlineSeconds)",
+  labelNames: ["namespace", "name"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const r of resourcesOf()) {
+      const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
+      if (r.kind === "TrainingJob" && findCondition(conditions, "ProgressStalled")?.status === "True")
+        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, 1);
+    }
+  },
+});
+
 /** Where mlops_resource_info finds the resources (the composition root passes its source). */
 export function observeResources(list: () => Iterable<AnyResource>): void {
   resourcesOf = list;

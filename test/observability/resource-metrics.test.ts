@@ -37,11 +37,24 @@ describe("mlops_resource_info", () => {
       'mlops_resource_info{kind="TrainingJob",namespace="default",name="mnist",ready="True",phase="Running",reason="Running"} 1',
       'mlops_resource_info{kind="TrainingJob",namespace="default",name="bert",ready="Unknown",phase="",reason=""} 1',
     ]);
+    running.status.progress = { ratio: 0.25, updatedAt: "2026-01-01T00:00:00Z" };
+    running.status.conditions?.push({
+      type: "ProgressStalled",
+      status: "True",
+      reason: "ProgressDeadlineExceeded",
+      message: "",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    });
+    expect(await metricValue("mlops_trainingjob_progress_ratio", { name: "mnist" })).toBe(0.25);
+    expect(await metricValue("mlops_trainingjob_progress_stalled", { name: "mnist" })).toBe(1);
+    expect(await metricValue("mlops_trainingjob_progress_stalled", { name: "bert" })).toBeUndefined();
     running.status.phase = "Failed";
     resources = [running];
     const after = await info();
     expect(after).toHaveLength(1);
     expect(after[0]).toContain('phase="Failed"');
+    resources = [];
+    expect(await metricValue("mlops_trainingjob_progress_ratio", { name: "mnist" })).toBeUndefined();
   });
 });
 

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { renderStack } from "../../src/stack/render.ts";
 import { containerOf, renderOptions, stackOf } from "./fixtures.ts";
 
@@ -46,6 +47,41 @@ describe.skipIf(!promtool)("promtool", () => {
     const path = join(dir, "prometheus.yml");
     writeFileSync(path, config.replace("/etc/prometheus/rules/", `${dir}/rules/`));
     expect(check(["check", "config", path])).toContain("SUCCESS");
+  });
+
+  it("promtool test rules: test/stack/alerts.promtool.yml passes, with a firing case for every alert", () => {
+    expect(check(["test", "rules", "test/stack/alerts.promtool.yml"])).toContain("SUCCESS");
+    const rules = parse(readFileSync("manifests/prometheus/alerts.yml", "utf8")) as {
+      groups: { rules: { alert?: string }[] }[];
+    };
+    const alerts = rules.groups.flatMap((g) => g.rules.map((r) => r.alert)).filter((a) => a !== undefined);
+    const cases = parse(readFileSync("test/stack/alerts.promtool.yml", "utf8")) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[];
+    };
+    const firing = new Set(
+      cases.tests.flatMap((t) =>
+        (t.alert_rule_test ?? []).filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname),
+      ),
+    );
+    expect(alerts.length).toBeGreaterThanOrEqual(10);
+    expect(alerts.filter((a) => !firing.has(a))).toEqual([]);
+  });
+
+  it("promtool test rules fails when a rule changes under its cases (the cases can fail)", () => {
+    const rules = join(dir, "alerts-changed.yml");
+    writeFileSync(
+      rules,
+      readFileSync("manifests/prometheus/alerts.yml", "utf8").replace("for: 30m", "for: 60m"),
+    );
+    const cases = join(dir, "alerts-changed.promtool.yml");
+    writeFileSync(
+      cases,
+      readFileSync("test/stack/alerts.promtool.yml", "utf8").replace(
+        "../../manifests/prometheus/alerts.yml",
+        rules,
+      ),
+    );
+    expect(() => check(["test", "rules", cases])).toThrow(/MlopsTrainingRunPendingTooLong/);
   });
 
   it("rejects a broken rule (the check can fail)", () => {

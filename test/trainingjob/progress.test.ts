@@ -3,9 +3,9 @@
 import { describe, expect, it } from "vitest";
 import type { Sample } from "../../src/clients/prometheus/index.ts";
 import { progressOf, RateLimitedProgressReader } from "../../src/trainingjob/adapters/index.ts";
+import { runSpecHash } from "../../src/trainingjob/hash.ts";
 import type { ProgressReader, ProgressTarget, RunProgress } from "../../src/trainingjob/ports.ts";
 import { describeProgress, nextProgress, progressStalled } from "../../src/trainingjob/progress.ts";
-import { runSpecHash } from "../../src/trainingjob/hash.ts";
 import { PROGRESS_POLL_MS } from "../../src/trainingjob/reconciler.ts";
 import { trainingJob } from "./builders.ts";
 import { Harness } from "./harness.ts";

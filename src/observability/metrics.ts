@@ -102,6 +102,13 @@ export const runDuration = new Histogram({
   buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400],
   registers,
 });
+export const timeToRunning = new Histogram({
+  name: "mlops_trainingjob_time_to_running_seconds",
+  help: "Time from a run's submission (or resume) to all its replicas running",
+  labelNames: ["namespace", "scheduler"] as const,
+  buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+  registers,
+});
 export const stackComponents = new Gauge({
   name: "mlops_stack_component_ready",
   help: "1 when a stack component is running and healthy",

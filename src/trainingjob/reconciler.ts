@@ -3,7 +3,7 @@
 import { InvalidSpecError, isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
-import { annotationFailures, gpuSeconds, runDuration } from "../observability/metrics.ts";
+import { annotationFailures, gpuSeconds, runDuration, timeToRunning } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
 import type { TrainingJobContext } from "./context.ts";
@@ -163,6 +163,13 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
         ready?.reason ?? status.phase ?? "Unknown",
         `${before?.phase ?? "New"} → ${status.phase}${ready?.message ? `: ${ready.message}` : ""}`,
       );
+      const submitted = status.run?.startTime;
+      if (before?.phase === "Pending" && status.phase === "Running" && submitted) {
+        timeToRunning.observe(
+          { namespace: input.job.metadata.namespace, scheduler: input.scheduler?.name ?? "unknown" },
+          Math.max(0, (input.now.getTime() - Date.parse(submitted)) / 1000),
+        );
+      }
     }
     await ctx.status.write(input.job, status);
   }

@@ -119,3 +119,24 @@ describe("mlops_gpu_seconds_total from the reconciler", () => {
     expect((await metricValue("mlops_gpu_seconds_total", { namespace: "gpu-ns" })) ?? 0).toBe(before + 180);
   });
 });
+
+describe("mlops_trainingjob_time_to_running_seconds", () => {
+  it("observes submit → Running once per run, not again while it keeps running", async () => {
+    const h = new Harness();
+    const job = trainingJob();
+    job.metadata.namespace = "ttr-ns";
+    const count = async () =>
+      (await metricValue("mlops_trainingjob_time_to_running_seconds_count", { namespace: "ttr-ns" })) ?? 0;
+    const sum = async () =>
+      (await metricValue("mlops_trainingjob_time_to_running_seconds_sum", { namespace: "ttr-ns" })) ?? 0;
+    const [c0, s0] = [await count(), await sum()];
+    await h.reconcile(job);
+    h.now = new Date(h.now.getTime() + 42_000);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    h.now = new Date(h.now.getTime() + 60_000);
+    await h.reconcile(job);
+    expect(await count()).toBe(c0 + 1);
+    expect(await sum()).toBe(s0 + 42);
+  });
+});

@@ -18,7 +18,7 @@ const ANNOTATION_RETRY_MS = 30_000;
 const WAITING_FOR_STACK_RETRY_MS = 15_000;
 const NOT_OWNED_RETRY_MS = 5 * 60_000;
 /** A running run with a metrics endpoint is looked at this often for its progress. */
-export const PROGRESS_POLL_MS = 30_000;
+export const PROGRESS_POLL_MS = 15_000;
 
 export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJobContext> {
   readonly kind = "TrainingJob" as const;

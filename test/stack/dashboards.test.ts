@@ -2,8 +2,8 @@
 // rules, each wrapped as a recording rule) and names only metrics that exist: the operator's registry
 // (src/observability/metrics.ts), the example trainer's (images/trainer/train.sh) and Prometheus's
 // own `up`. And the MlopsStack's Grafana is provisioned with every dashboard in manifests/grafana/.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -161,5 +161,42 @@ describe("dashboards and alert rules", () => {
       expect(JSON.parse(provisioned?.content ?? "{}").uid).toBe(d.uid);
     }
     expect(files.map((f) => f.path)).toContain("/etc/grafana/dashboards/mlops/training-runs.json");
+  });
+
+  it("the stand-in Grafana (the double's main, as images/standin runs it) loads both from the provisioned folder", async () => {
+    const files = containerOf(
+      renderStack(stackOf(), { ...renderOptions, dashboards: assets.dashboards }),
+      "grafana",
+    ).files.filter((f) => f.path.startsWith("/etc/grafana/dashboards/mlops/"));
+    const folder = join(dir, "provisioned");
+    mkdirSync(folder, { recursive: true });
+    for (const f of files) writeFileSync(join(folder, f.path.split("/").pop() as string), f.content);
+    const grafana = spawn(
+      process.execPath,
+      ["test/doubles/grafana/main.ts", "--listen", "127.0.0.1:0", "--dashboards-dir", folder],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = "";
+        grafana.stdout?.on("data", (chunk: Buffer) => {
+          out += chunk.toString();
+          const m = /listening on (\S+)/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        grafana.once("exit", (code) => reject(new Error(`grafana double exited ${code}: ${out}`)));
+      });
+      for (const [, d] of dashboards) {
+        const res = await fetch(`${url}/api/dashboards/uid/${d.uid}`);
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { dashboard: Dashboard };
+        expect(body.dashboard.title).toBe(d.title);
+        expect(body.dashboard.panels.length).toBe(d.panels.length);
+      }
+    } finally {
+      const exited = new Promise((r) => grafana.once("exit", r));
+      grafana.kill("SIGTERM");
+      await exited;
+    }
   });
 });

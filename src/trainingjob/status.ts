@@ -78,7 +78,8 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   if (phase === "Running") {
     const readySince = previous.phase === "Running" ? findCondition(previous.conditions, "Ready") : undefined;
     const stalledProgress = progressStalled({
-      deadlineSeconds: job.spec.progressDeadlineSeconds,
+      // Without a metrics endpoint there is no progress to read: the deadline does not apply.
+      deadlineSeconds: job.spec.metrics ? job.spec.progressDeadlineSeconds : undefined,
       progress,
       runningSince: readySince?.lastTransitionTime ?? now.toISOString(),
       now,

@@ -138,6 +138,9 @@ describe("RateLimitedProgressReader", () => {
     now = 15_000;
     expect(await limited.read(target("a"))).toEqual({ ratio: 0.3 });
     expect(reads).toEqual(["a", "b", "a"]);
+    now = 40_000; // b's answer is older than the interval: dropped, not kept for ever
+    await limited.read(target("a"));
+    expect(limited.size).toBe(1);
   });
 });
 
@@ -224,15 +227,18 @@ describe("the reconciler and a run's progress", () => {
     expect(wide.targets).toEqual([]);
   });
 
-  it("reads nothing for a job without a metrics endpoint, and needs no polling", async () => {
+  it("reads nothing for a job without a metrics endpoint, needs no polling, and never calls it stalled", async () => {
     const h = new Harness();
     const r = reader(() => ({ ratio: 0.5 }));
     h.ctx = { ...h.ctx, progress: r.port };
-    const job = trainingJob();
+    const job = trainingJob({ progressDeadlineSeconds: 60 });
     await h.reconcile(job);
     h.scheduler.setReplicas("train", "running");
     expect(await h.reconcile(job)).toEqual({ awaitChange: true });
+    h.now = new Date(h.now.getTime() + 3600_000);
+    await h.reconcile(job);
     expect(r.targets).toEqual([]);
     expect(job.status?.progress).toBeUndefined();
+    expect(job.status?.conditions?.find((c) => c.type === "ProgressStalled")).toBeUndefined();
   });
 });

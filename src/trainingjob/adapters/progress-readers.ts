@@ -53,6 +53,7 @@ export class RateLimitedProgressReader implements ProgressReader {
   readonly #intervalMs: number;
   readonly #now: () => number;
   readonly #last = new Map<string, { at: number; result: Promise<RunProgress | undefined> }>();
+  #sweptAt = 0;
 
   constructor(inner: ProgressReader, intervalMs: number, now: () => number = Date.now) {
     this.#inner = inner;
@@ -62,6 +63,7 @@ export class RateLimitedProgressReader implements ProgressReader {
 
   read(target: ProgressTarget): Promise<RunProgress | undefined> {
     const now = this.#now();
+    this.#sweep(now);
     const last = this.#last.get(target.key);
     if (last && now - last.at < this.#intervalMs) return last.result;
     const result = this.#inner.read(target);
@@ -70,8 +72,15 @@ export class RateLimitedProgressReader implements ProgressReader {
     return result;
   }
 
-  /** Forgets a run (deleted or finished). */
-  forget(key: string): void {
-    this.#last.delete(key);
+  /** Answers older than the interval are never returned again: drop them (finished, deleted runs). */
+  #sweep(now: number): void {
+    if (now - this.#sweptAt < this.#intervalMs) return;
+    this.#sweptAt = now;
+    for (const [key, entry] of this.#last) if (now - entry.at >= this.#intervalMs) this.#last.delete(key);
+  }
+
+  /** Runs with an answer kept (for tests and debugging). */
+  get size(): number {
+    return this.#last.size;
   }
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # The example trainer: prints a decreasing loss curve, one line per epoch, and serves it as
-# Prometheus metrics (training_loss, training_epoch) on $METRICS_PORT/metrics. Settings (env):
+# Prometheus metrics (training_loss, training_epoch, and the mlops_training_* progress
+# convention) on $METRICS_PORT/metrics. Settings (env):
 #   EPOCHS (10)          epochs to run
 #   EPOCH_SECONDS (1)    seconds per epoch (fractions allowed)
 #   EXIT_CODE (0)        exit code at the end (non-zero: a failed run)
@@ -39,6 +40,18 @@ write_metrics() {
     echo "# HELP training_epochs_total Epochs this run will train."
     echo "# TYPE training_epochs_total gauge"
     echo "training_epochs_total{rank=\"$RANK\"} $EPOCHS"
+    # The progress convention the operator reads into status.progress (docs/progress.md).
+    ratio=10000
+    if [ "$EPOCHS" -gt 0 ]; then ratio=$(( epoch * 10000 / EPOCHS )); fi
+    echo "# HELP mlops_training_progress_ratio Fraction of the run done, 0 to 1."
+    echo "# TYPE mlops_training_progress_ratio gauge"
+    echo "mlops_training_progress_ratio{rank=\"$RANK\"} $(printf '%d.%04d' $((ratio / 10000)) $((ratio % 10000)))"
+    echo "# HELP mlops_training_epoch Epochs finished."
+    echo "# TYPE mlops_training_epoch gauge"
+    echo "mlops_training_epoch{rank=\"$RANK\"} $epoch"
+    echo "# HELP mlops_training_loss Training loss of the last finished epoch."
+    echo "# TYPE mlops_training_loss gauge"
+    echo "mlops_training_loss{rank=\"$RANK\"} $value"
   } > "$WWW/metrics.tmp"
   mv "$WWW/metrics.tmp" "$WWW/metrics"
 }

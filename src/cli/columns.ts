@@ -4,6 +4,7 @@
 import { findCondition } from "../api/conditions.ts";
 import type { Kind } from "../api/resources.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
+import { describeProgress } from "../trainingjob/progress.ts";
 
 export interface Column {
   readonly header: string;
@@ -24,6 +25,7 @@ export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
     { header: "SCHEDULER", wide: true, value: (s) => runOf(s).scheduler ?? "<none>" },
     { header: "RESTARTS", wide: true, value: (s) => String(runOf(s).restarts ?? 0) },
     { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
+    { header: "PROGRESS", wide: true, value: (s) => progressCell(s) },
   ],
   MlopsStack: [
     { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
@@ -55,6 +57,12 @@ export function columnsOf(
 
 function runOf(status: Status): { id?: string; scheduler?: string; restarts?: number } {
   return (status.run ?? {}) as { id?: string; scheduler?: string; restarts?: number };
+}
+
+/** "45% epoch 9", "STALLED 45%" while ProgressStalled is True, "<none>" before any reading. */
+function progressCell(status: Status): string {
+  const cell = describeProgress(status.progress as { ratio?: number; epoch?: number } | undefined);
+  return findCondition(status.conditions, "ProgressStalled")?.status === "True" ? `STALLED ${cell}` : cell;
 }
 
 function endpoints(value: unknown): string {

@@ -4,19 +4,18 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import { messageOf, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
-import { keyOf, parseKey } from "../api/resources.ts";
+import { keyOf } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
-import type { Lookup, Source } from "../controller/source.ts";
+import type { Source } from "../controller/source.ts";
+import { observeResources } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
-import type { Scheduler } from "../scheduler/port.ts";
 import { SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
@@ -26,13 +25,18 @@ import { stackDocker } from "../stack/docker.ts";
 import { StackReconciler } from "../stack/reconciler.ts";
 import { sdHandler } from "../stack/sd.ts";
 import { stateDirSecrets } from "../stack/secrets.ts";
-import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
+import {
+  ConsulMetricsHealth,
+  GrafanaRunAnnotator,
+  RateLimitedProgressReader,
+  ScrapeProgressReader,
+} from "../trainingjob/adapters/index.ts";
 import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { dependencies } from "./dependencies.ts";
-import { buildResolver, stackPorts } from "./schedulers.ts";
+import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
 
@@ -167,6 +171,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     await deps.close();
   });
   const status = observedWriter(source, external, options.onPhase);
+  observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
     ...base,
@@ -174,6 +179,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ownerId,
     ...(annotator ? { annotator } : {}),
     ...(metricsHealth ? { health: metricsHealth } : {}),
+    progress: new RateLimitedProgressReader(new ScrapeProgressReader(), PROGRESS_READ_INTERVAL_MS),
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
     secrets,

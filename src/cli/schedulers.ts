@@ -10,19 +10,25 @@ import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { nomadSchedulerFactory } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
 import { grafanaCredential } from "../stack/secrets.ts";
-import { ConsulMetricsHealth, GrafanaRunAnnotator } from "../trainingjob/adapters/index.ts";
-import type { MetricsHealth, RunAnnotator } from "../trainingjob/ports.ts";
+import {
+  ConsulMetricsHealth,
+  GrafanaRunAnnotator,
+  PrometheusProgressReader,
+  RateLimitedProgressReader,
+} from "../trainingjob/adapters/index.ts";
+import type { MetricsHealth, ProgressReader, RunAnnotator } from "../trainingjob/ports.ts";
 import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from "../trainingjob/resolver.ts";
 
 /**
  * The Grafana and Consul of a Ready stack, reached from the host: runs on the stack's Nomad are
  * annotated in its Grafana (as admin, with the password generated into the state directory, read
- * when an annotation is written) and their metrics health comes from its Consul.
+ * when an annotation is written), their metrics health comes from its Consul and their progress
+ * from its Prometheus (at most one query per run per PROGRESS_READ_INTERVAL_MS).
  */
 export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): StackPorts {
   const endpoints = stack.status?.endpoints ?? {};
   const url = (name: string) => endpoints[name]?.host ?? endpoints[name]?.internal;
-  const ports: { annotator?: RunAnnotator; health?: MetricsHealth } = {};
+  const ports: { annotator?: RunAnnotator; health?: MetricsHealth; progress?: ProgressReader } = {};
   const grafanaUrl = url("grafana");
   if (grafanaUrl) {
     const { namespace, name } = stack.metadata;
@@ -32,8 +38,17 @@ export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): St
   const consulUrl = url("consul");
   if (consulUrl)
     ports.health = new ConsulMetricsHealth({ client: new ConsulClient({ address: consulUrl }), logger: log });
+  const prometheusUrl = url("prometheus");
+  if (prometheusUrl)
+    ports.progress = new RateLimitedProgressReader(
+      new PrometheusProgressReader(prometheusUrl),
+      PROGRESS_READ_INTERVAL_MS,
+    );
   return ports;
 }
+
+/** The least time between two reads of one run's progress (a Prometheus query or a direct scrape). */
+export const PROGRESS_READ_INTERVAL_MS = 15_000;
 
 export interface ResolverOptions {
   readonly scheduler: SchedulerMode;

@@ -7,7 +7,8 @@ import { OperatorError } from "../api/errors.ts";
 import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
 import { type TlsOptions, tlsDispatcher, tlsFailure } from "./tls.ts";
 
-export type System = "nomad" | "consul" | "grafana";
+/** `trainer`: a training run's own metrics endpoint, scraped directly. */
+export type System = "nomad" | "consul" | "grafana" | "prometheus" | "trainer";
 
 export type { TlsOptions } from "./tls.ts";
 
@@ -64,7 +65,13 @@ interface Series {
   count(code: number | string): ReturnType<typeof externalRequests.labels>;
 }
 
-const capitalized: Record<System, string> = { nomad: "Nomad", consul: "Consul", grafana: "Grafana" };
+const capitalized: Record<System, string> = {
+  nomad: "Nomad",
+  consul: "Consul",
+  grafana: "Grafana",
+  prometheus: "Prometheus",
+  trainer: "The metrics endpoint",
+};
 
 export class HttpClient {
   readonly system: System;
@@ -105,7 +112,10 @@ export class HttpClient {
         return response;
       } catch (error) {
         if (error instanceof HttpError || options.signal?.aborted) throw error;
-        const tls = tlsFailure(error, this.system, this.baseUrl);
+        const tls =
+          this.system === "prometheus" || this.system === "trainer"
+            ? undefined
+            : tlsFailure(error, this.system, this.baseUrl);
         if (tls) throw new OperatorError(this.#unavailable, tls, { cause: error });
         lastError = error;
       }

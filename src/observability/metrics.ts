@@ -1,6 +1,8 @@
 // Every metric the operator exposes, declared once and registered once, with controller-runtime's
 // names so existing dashboards work, plus the operator's own (prefix mlops_).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { findCondition } from "../api/conditions.ts";
+import type { AnyResource } from "../api/resources.ts";
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry });
@@ -100,6 +102,13 @@ export const runDuration = new Histogram({
   buckets: [1, 10, 30, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400],
   registers,
 });
+export const timeToRunning = new Histogram({
+  name: "mlops_trainingjob_time_to_running_seconds",
+  help: "Time from a run's submission (or resume) to all its replicas running",
+  labelNames: ["namespace", "scheduler"] as const,
+  buckets: [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+  registers,
+});
 export const stackComponents = new Gauge({
   name: "mlops_stack_component_ready",
   help: "1 when a stack component is running and healthy",
@@ -148,3 +157,80 @@ export const dependencyUp = new Gauge({
   labelNames: ["dependency"] as const,
   registers,
 });
+
+/** GPUs held by running replicas × seconds, counted while runs are observed running (from the operator's start). */
+export const gpuSeconds = new Counter({
+  name: "mlops_gpu_seconds_total",
+  help: "GPU-seconds used by training runs (GPUs per replica × running replicas × time), by namespace",
+  labelNames: ["namespace"] as const,
+  registers,
+});
+
+let resourcesOf: () => Iterable<AnyResource> = () => [];
+
+/**
+ * Like Flux's gotk_resource_info: one series per resource the source holds, with its Ready status,
+ * phase and reason, computed at scrape time from the resources themselves, so a resource that goes
+ * takes its series with it.
+ */
+export const resourceInfo = new Gauge({
+  name: "mlops_resource_info",
+  help: "One series per resource: its kind, namespace, name, Ready status, phase and Ready reason (value 1)",
+  labelNames: ["kind", "namespace", "name", "ready", "phase", "reason"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const resource of resourcesOf()) {
+      const status = (resource.status ?? {}) as { phase?: string; conditions?: never };
+      const ready = findCondition(status.conditions, "Ready");
+      this.set(
+        {
+          kind: resource.kind,
+          namespace: resource.metadata.namespace,
+          name: resource.metadata.name,
+          ready: ready?.status ?? "Unknown",
+          phase: status.phase ?? "",
+          reason: ready?.reason ?? "",
+        },
+        1,
+      );
+    }
+  },
+});
+
+/** status.progress.ratio of each TrainingJob that has one (every scheduler, not only a stack's runs). */
+export const trainingJobProgress = new Gauge({
+  name: "mlops_trainingjob_progress_ratio",
+  help: "Progress of a TrainingJob's current run as in status.progress.ratio (0 to 1)",
+  labelNames: ["namespace", "name"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const r of resourcesOf()) {
+      const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
+      if (r.kind === "TrainingJob" && typeof ratio === "number")
+        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, ratio);
+    }
+  },
+});
+
+/** 1 for each TrainingJob whose ProgressStalled condition is True. */
+export const trainingJobProgressStalled = new Gauge({
+  name: "mlops_trainingjob_progress_stalled",
+  help: "1 while a TrainingJob's ProgressStalled condition is True (no progress for spec.progressDeadlineSeconds)",
+  labelNames: ["namespace", "name"] as const,
+  registers,
+  collect() {
+    this.reset();
+    for (const r of resourcesOf()) {
+      const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
+      if (r.kind === "TrainingJob" && findCondition(conditions, "ProgressStalled")?.status === "True")
+        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, 1);
+    }
+  },
+});
+
+/** Where mlops_resource_info finds the resources (the composition root passes its source). */
+export function observeResources(list: () => Iterable<AnyResource>): void {
+  resourcesOf = list;
+}

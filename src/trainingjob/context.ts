@@ -3,7 +3,7 @@ import type { TrainingJob } from "../api/resources.ts";
 import type { BaseContext, ResourceIndex } from "../controller/reconcile.ts";
 import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
-import type { MetricsHealth, RunAnnotator } from "./ports.ts";
+import type { MetricsHealth, ProgressReader, RunAnnotator } from "./ports.ts";
 import type { Blocker } from "./status.ts";
 
 /**
@@ -11,7 +11,12 @@ import type { Blocker } from "./status.ts";
  * the stack's Grafana with its generated admin credential; health comes from the stack's Consul).
  */
 export type SchedulerChoice =
-  | { readonly scheduler: Scheduler; readonly annotator?: RunAnnotator; readonly health?: MetricsHealth }
+  | {
+      readonly scheduler: Scheduler;
+      readonly annotator?: RunAnnotator;
+      readonly health?: MetricsHealth;
+      readonly progress?: ProgressReader;
+    }
   | { readonly blocker: Blocker };
 
 /**
@@ -29,6 +34,8 @@ export interface TrainingJobContext extends BaseContext {
   readonly ownerId: string;
   readonly annotator?: RunAnnotator;
   readonly health?: MetricsHealth;
+  /** Reads a running run's progress when its stack offers no Prometheus (a direct, rate-limited scrape). */
+  readonly progress?: ProgressReader;
   /** Distributed runs whose replicas are not all running within this time are stopped (StartupTimeout). */
   readonly startupTimeoutMs: number;
   /** Resolves spec.env[].valueFrom; without it a job that references a secret is InvalidSpec. */

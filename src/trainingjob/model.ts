@@ -87,6 +87,7 @@ export const CONDITION_TYPES = [
   "Failed",
   "Suspended",
   "MetricsHealthy",
+  "ProgressStalled",
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -173,6 +174,7 @@ export const IN_PLACE_FIELDS = [
   "ttlSecondsAfterFinished",
   "priority",
   "restartOnSecretChange",
+  "progressDeadlineSeconds",
 ] as const;
 
 export function isFinished(phase: Phase | undefined): boolean {

@@ -48,3 +48,27 @@ export interface MetricsHealth {
   changes(): Observable<ResourceKey>;
   close(): Promise<void>;
 }
+
+/** A run's progress as its metrics report it (the slowest replica's; docs/progress.md). */
+export interface RunProgress {
+  /** mlops_training_progress_ratio, clamped to 0..1. */
+  readonly ratio?: number;
+  /** mlops_training_epoch. */
+  readonly epoch?: number;
+}
+
+/** Where a run is, for a progress reader: its key and its replicas' metrics endpoints. */
+export interface ProgressTarget {
+  readonly key: ResourceKey;
+  readonly namespace: string;
+  readonly name: string;
+  /** ip:port of each running replica's metrics endpoint. */
+  readonly addresses: readonly string[];
+  readonly path: string;
+}
+
+/** Reads a run's progress: from the stack's Prometheus, or by scraping its endpoints directly. */
+export interface ProgressReader {
+  /** undefined when the run reports no progress metric; throws when the source cannot be read. */
+  read(target: ProgressTarget): Promise<RunProgress | undefined>;
+}

@@ -3,22 +3,26 @@
 import { InvalidSpecError, isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
-import { annotationFailures, runDuration } from "../observability/metrics.ts";
+import { annotationFailures, gpuSeconds, runDuration, timeToRunning } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
 import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
+import { GpuAccounting } from "./gpu-accounting.ts";
 import { runSpecHash, specHash } from "./hash.ts";
 import { isFinished } from "./model.ts";
-import type { RunAnnotator } from "./ports.ts";
+import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
 const ANNOTATION_RETRY_MS = 30_000;
 const WAITING_FOR_STACK_RETRY_MS = 15_000;
 const NOT_OWNED_RETRY_MS = 5 * 60_000;
+/** A running run with a metrics endpoint is looked at this often for its progress. */
+export const PROGRESS_POLL_MS = 15_000;
 
 export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJobContext> {
   readonly kind = "TrainingJob" as const;
+  readonly #gpus = new GpuAccounting();
 
   async reconcile(job: TrainingJob, ctx: TrainingJobContext): Promise<Action> {
     const now = ctx.clock.now();
@@ -39,6 +43,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     const scheduler = choice.scheduler;
     const annotator = choice.annotator ?? ctx.annotator;
     const healthPort = choice.health ?? ctx.health;
+    const progressPort = choice.progress ?? ctx.progress;
     const where = { name: scheduler.name, target: scheduler.target };
 
     let observed: ObservedRun | undefined;
@@ -90,10 +95,13 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     }
 
     const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
+    this.#accountGpus(job, run, observed, now);
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
     const annotationPending = await annotate(ctx, annotator, job, run);
     const health = job.spec.metrics ? healthPort?.health(keyOf(job)) : undefined;
     const healthError = job.spec.metrics ? healthPort?.lastError : undefined;
+    const polling = job.spec.metrics !== undefined && !decision.outcome && isRunning(observed);
+    const progress = polling && observed ? await readProgress(ctx, progressPort, job, observed) : undefined;
     await this.#write(ctx, {
       job,
       now,
@@ -103,10 +111,14 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       run,
       ...(health ? { health } : {}),
       ...(healthError ? { healthError: { reason: healthError.reason, message: healthError.message } } : {}),
+      ...(progress ? { progress } : {}),
     });
 
     if (annotationPending) return requeue(ANNOTATION_RETRY_MS);
-    return decision.wakeInMs === undefined ? awaitChange : requeue(decision.wakeInMs);
+    const wake = polling
+      ? Math.min(decision.wakeInMs ?? PROGRESS_POLL_MS, PROGRESS_POLL_MS)
+      : decision.wakeInMs;
+    return wake === undefined ? awaitChange : requeue(wake);
   }
 
   async finalize(
@@ -129,6 +141,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     // without stackRef runs. Another owner's object there is not ours to purge.
     const guessed = schedulers.size === 0 ? defaultScheduler(key, ctx) : undefined;
     if (guessed) schedulers.add(guessed);
+    this.#gpus.forget(key);
     for (const scheduler of schedulers) {
       try {
         await scheduler.purge(parts);
@@ -159,6 +172,13 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
         ready?.reason ?? status.phase ?? "Unknown",
         `${before?.phase ?? "New"} → ${status.phase}${ready?.message ? `: ${ready.message}` : ""}`,
       );
+      const submitted = status.run?.startTime;
+      if (before?.phase === "Pending" && status.phase === "Running" && submitted) {
+        timeToRunning.observe(
+          { namespace: input.job.metadata.namespace, scheduler: input.scheduler?.name ?? "unknown" },
+          Math.max(0, (input.now.getTime() - Date.parse(submitted)) / 1000),
+        );
+      }
     }
     await ctx.status.write(input.job, status);
   }
@@ -180,6 +200,21 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       unavailable: schedulerUnavailable(reason),
     };
     await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
+  }
+
+  #accountGpus(job: TrainingJob, run: RunRecord, observed: ObservedRun | undefined, now: Date): void {
+    const gpus = job.spec.resources.gpus;
+    if (!gpus || !run.id) return;
+    const seconds = this.#gpus.observe({
+      key: keyOf(job),
+      runId: run.id,
+      gpusPerReplica: gpus,
+      runningReplicas:
+        observed?.runId === run.id ? observed.replicas.filter((r) => r.state === "running").length : 0,
+      at: run.completionTime ? Math.min(Date.parse(run.completionTime), now.getTime()) : now.getTime(),
+      finished: run.outcome !== undefined,
+    });
+    if (seconds > 0) gpuSeconds.inc({ namespace: job.metadata.namespace }, seconds);
   }
 
   #finished(job: TrainingJob, run: RunRecord, scheduler: Scheduler): void {
@@ -300,6 +335,35 @@ async function annotate(
       "grafana annotation failed; will retry",
     );
     return true;
+  }
+}
+
+function isRunning(observed: ObservedRun | undefined): observed is ObservedRun {
+  return observed?.replicas.some((r) => r.state === "running") ?? false;
+}
+
+/** Progress never blocks or fails a run: a source that cannot be read leaves status.progress as it was. */
+async function readProgress(
+  ctx: TrainingJobContext,
+  reader: ProgressReader | undefined,
+  job: TrainingJob,
+  observed: ObservedRun,
+): Promise<RunProgress | undefined> {
+  if (!reader || !job.spec.metrics) return undefined;
+  const addresses = observed.replicas
+    .filter((r) => r.state === "running" && r.address)
+    .map((r) => r.address as string);
+  try {
+    return await reader.read({
+      key: keyOf(job),
+      namespace: job.metadata.namespace,
+      name: job.metadata.name,
+      addresses,
+      path: job.spec.metrics.path ?? "/metrics",
+    });
+  } catch (error) {
+    ctx.log.debug({ key: keyOf(job), reason: reasonOf(error), err: messageOf(error) }, "progress not read");
+    return undefined;
   }
 }
 

@@ -6,14 +6,15 @@ import { type MlopsStack, makeKey, type TrainingJob } from "../api/resources.ts"
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
 import type { SchedulerChoice, SchedulerResolver } from "./context.ts";
-import type { MetricsHealth, RunAnnotator } from "./ports.ts";
+import type { MetricsHealth, ProgressReader, RunAnnotator } from "./ports.ts";
 
 export type SchedulerMode = "auto" | "docker" | "nomad";
 
-/** The Grafana and Consul of a Ready stack, for the runs placed on its Nomad. */
+/** The Grafana, Consul and Prometheus of a Ready stack, for the runs placed on its Nomad. */
 export interface StackPorts {
   readonly annotator?: RunAnnotator;
   readonly health?: MetricsHealth;
+  readonly progress?: ProgressReader;
 }
 
 export interface SchedulerFactories {

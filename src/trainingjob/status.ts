@@ -1,11 +1,12 @@
 // Status from what was observed and decided: pure, one call per reconcile, into the model of
 // model.ts. The only place a TrainingJob's phase and conditions are derived.
-import { type Condition, type ConditionInput, setConditions } from "../api/conditions.ts";
+import { type Condition, type ConditionInput, findCondition, setConditions } from "../api/conditions.ts";
 import type { TrainingJob, TrainingJobStatus } from "../api/resources.ts";
 import type { ObservedRun, SchedulerName } from "../scheduler/port.ts";
 import type { Decision, RunRecord } from "./decide.ts";
 import { blockerReason, type Phase, recordedReason, rowOf, type TrainingJobReason } from "./model.ts";
-import type { ServiceHealth } from "./ports.ts";
+import type { RunProgress, ServiceHealth } from "./ports.ts";
+import { nextProgress, type ProgressStatus, progressStalled } from "./progress.ts";
 
 /** Why a job cannot proceed right now (no scheduler, stack not ready, scheduler unreachable). */
 export interface Blocker {
@@ -35,6 +36,8 @@ export interface StatusInput {
   readonly health?: ServiceHealth;
   /** Why health is unknown (Consul unreachable): MetricsHealthy becomes Unknown with this reason. */
   readonly healthError?: { readonly reason: string; readonly message: string };
+  /** This reconcile's reading of the run's progress metrics, if any (progress.ts). */
+  readonly progress?: RunProgress;
 }
 
 export function statusFrom(input: StatusInput): TrainingJobStatus {
@@ -75,6 +78,23 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
       message: healthy ? `${health.instances} endpoint(s) passing` : health.output,
     });
   }
+  // Progress belongs to a run: a new run starts without the previous one's.
+  const progress = nextProgress(
+    previous.run?.id === run?.id ? (previous.progress as ProgressStatus | undefined) : undefined,
+    input.progress,
+    now,
+  );
+  if (phase === "Running") {
+    const readySince = previous.phase === "Running" ? findCondition(previous.conditions, "Ready") : undefined;
+    const stalledProgress = progressStalled({
+      // Without a metrics endpoint there is no progress to read: the deadline does not apply.
+      deadlineSeconds: job.spec.metrics ? job.spec.progressDeadlineSeconds : undefined,
+      progress,
+      runningSince: readySince?.lastTransitionTime ?? now.toISOString(),
+      now,
+    });
+    if (stalledProgress) conditions.push(stalledProgress);
+  }
   const status: TrainingJobStatus = {
     observedGeneration: generation,
     phase,
@@ -82,6 +102,7 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   };
   const revision = input.revision ?? previous.lastAppliedRevision;
   if (revision) status.lastAppliedRevision = revision;
+  if (progress) status.progress = progress;
   if (run) {
     status.run = pruneUndefined({
       ...run,

@@ -92,6 +92,7 @@ beforeAll(async () => {
       },
     ],
     run: { id: "r-7f3a", scheduler: "nomad", restarts: 1 },
+    progress: { ratio: 0.456, epoch: 9, updatedAt: at },
   });
   await store.writeStatus(job("resnet"), {
     phase: "Pending",
@@ -136,12 +137,12 @@ describe("mlopsctl get", () => {
     });
   });
 
-  it("-o wide adds RUN, SCHEDULER, RESTARTS, REASON; short names work", async () => {
+  it("-o wide adds RUN, SCHEDULER, RESTARTS, REASON, PROGRESS; short names work", async () => {
     const r = await cli("get", "tj", "-o", "wide", "--state-dir", stateDir);
     expect(r.out.split("\n")).toEqual([
-      "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON",
-      "mnist    Running   True    3h    r-7f3a   nomad       1          Running",
-      "resnet   Pending   False   3h    <none>   <none>      0          WaitingForStack",
+      "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON            PROGRESS",
+      "mnist    Running   True    3h    r-7f3a   nomad       1          Running           45% epoch 9",
+      "resnet   Pending   False   3h    <none>   <none>      0          WaitingForStack   <none>",
       "",
     ]);
   });

@@ -81,6 +81,7 @@ export interface TrainingJobSpec {
     port: number;
     path: string;
   };
+  progressDeadlineSeconds?: number;
   stackRef?: string;
 }
 
@@ -98,6 +99,11 @@ export interface TrainingJobStatus {
   lastAppliedRevision?: string;
   startTime?: string;
   completionTime?: string;
+  progress?: {
+    ratio?: number;
+    epoch?: number;
+    updatedAt?: string;
+  };
   run?: {
     id?: string;
     generation?: number;

@@ -20,3 +20,11 @@ export {
   GrafanaRunAnnotator,
   runTags,
 } from "./grafana-annotator.ts";
+export {
+  EPOCH_METRIC,
+  PROGRESS_METRIC,
+  PrometheusProgressReader,
+  progressOf,
+  RateLimitedProgressReader,
+  ScrapeProgressReader,
+} from "./progress-readers.ts";

@@ -4,12 +4,16 @@
 //   the scheduler forgets the job (GC, TTL purge): a 404 after completion is not a failure;
 // - in-place fields (suspend, deadline, TTL, priority) update the live run;
 // - an unfinished run removed or stopped behind the operator's back is submitted again (self-heal);
-// - one exhausted replica fails the whole run (the rest are stopped); so do the deadline and, for
-//   distributed runs, replicas not all running within the startup timeout (no gang scheduling).
+// - the operator owns attempts: a failed replica ends the attempt, and the run is submitted again as
+//   the next attempt (every replica, MLOPS_ATTEMPT one higher) while the failure's budget allows
+//   (backoffLimit for the code's failures, retryPolicy.infraRetryLimit for the platform's; retry.ts);
+//   otherwise the whole run fails (the rest are stopped); so do the deadline and, for distributed
+//   runs, replicas not all running within the startup timeout (no gang scheduling).
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
 import { runIdFor } from "./hash.ts";
 import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
+import { budgets, type Classified, type Counted, classify, withinBudget } from "./retry.ts";
 
 export type RunRecord = NonNullable<TrainingJobStatus["run"]>;
 
@@ -36,7 +40,10 @@ export interface Outcome {
 
 export type Step =
   | { readonly op: "none" }
-  | { readonly op: "submit"; readonly why: "create" | "replace" | "update" | "resume" | "repair" }
+  | {
+      readonly op: "submit";
+      readonly why: "create" | "replace" | "update" | "resume" | "repair" | "retry";
+    }
   | { readonly op: "stop"; readonly why: "suspend" | "failed" | "replaced" }
   | { readonly op: "purge"; readonly why: "ttl" };
 
@@ -54,13 +61,27 @@ export interface Decision {
   readonly current: ObservedRun | undefined;
   /** When to look again without an event (deadline, startup timeout, TTL), in ms from now. */
   readonly wakeInMs: number | undefined;
+  /** The attempt that runs (or is submitted) now: MLOPS_ATTEMPT, from 1. */
+  readonly attempt: number;
+  /** The attempt that has just ended in failure, as status records it. */
+  readonly ended?: EndedAttempt;
+}
+
+export interface EndedAttempt {
+  readonly attempt: number;
+  readonly counted: Counted;
+  readonly reason: string;
+  readonly message: string;
+  readonly exitCode?: number;
+  readonly completionTime?: string;
 }
 
 export function decide(input: DecideInput): Decision {
   const { observed, recorded, spec, now } = input;
   const identity = currentRun(input);
   const current = observed && observed.runId === identity.runId ? observed : undefined;
-  const base = { ...identity, current, notOwned: false };
+  const attempt = attemptOf(input, identity.newRun, current);
+  const base = { ...identity, current, notOwned: false, attempt };
 
   if (observed && observed.ownerId !== input.ownerId) {
     return { ...base, notOwned: true, step: { op: "none" }, outcome: undefined, wakeInMs: undefined };
@@ -80,7 +101,29 @@ export function decide(input: DecideInput): Decision {
   }
 
   const startedAt = !identity.newRun && recorded?.startTime ? Date.parse(recorded.startTime) : undefined;
-  const outcome = current ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs) : undefined;
+  const stale = current?.attempt !== undefined && current.attempt < attempt;
+  const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
+  if (current && failed) {
+    const verdict = afterFailure(input, attempt, failed);
+    if (verdict.outcome) {
+      return {
+        ...base,
+        ended: verdict.ended,
+        ...finished(input, current, verdict.outcome, now.toISOString()),
+      };
+    }
+    const wake = timers(spec, startedAt, now, input.startupTimeoutMs);
+    return {
+      ...base,
+      attempt: attempt + 1,
+      ended: verdict.ended,
+      step: { op: "submit", why: "retry" },
+      outcome: undefined,
+      wakeInMs: wake,
+    };
+  }
+  const outcome =
+    current && !stale ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs) : undefined;
   if (outcome) {
     return { ...base, ...finished(input, current, outcome, now.toISOString()) };
   }
@@ -106,10 +149,77 @@ export function decide(input: DecideInput): Decision {
   if (current.stopped) {
     return { ...base, step: { op: "submit", why: "resume" }, outcome: undefined, wakeInMs };
   }
+  if (stale) return { ...base, step: { op: "submit", why: "retry" }, outcome: undefined, wakeInMs };
   if (current.specHash !== input.specHash) {
     return { ...base, step: { op: "submit", why: "update" }, outcome: undefined, wakeInMs };
   }
   return { ...base, step: { op: "none" }, outcome: undefined, wakeInMs };
+}
+
+/** The attempt of the current run: the newest recorded or observed one; 1 for a new run. */
+function attemptOf(input: DecideInput, newRun: boolean, current: ObservedRun | undefined): number {
+  if (newRun) return 1;
+  const recorded = input.recorded?.attempts?.at(-1)?.attempt ?? 1;
+  return Math.max(recorded, current?.attempt ?? 1);
+}
+
+function failedReplica(run: ObservedRun): ObservedReplica | undefined {
+  return run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
+}
+
+/** A failed attempt: the run's outcome when it may not be retried, and the attempt's record. */
+function afterFailure(
+  input: DecideInput,
+  attempt: number,
+  failed: ObservedReplica,
+): { outcome?: Outcome; ended: EndedAttempt } {
+  const { spec } = input;
+  const cls = classify({ reason: failed.reason, exitCode: failed.exitCode }, spec);
+  const earlier = (input.recorded?.attempts ?? []).filter((a) => a.attempt < attempt).map((a) => a.counted);
+  const used = budgets([...earlier, cls.counted], spec);
+  const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
+  const detail = failed.message ? `: ${failed.message}` : "";
+  const what = `replica ${failed.index} failed${code} in attempt ${attempt}${detail}`;
+  const ended: EndedAttempt = {
+    attempt,
+    counted: cls.counted,
+    reason: failed.reason ?? "Error",
+    message: what,
+    ...(failed.exitCode !== undefined ? { exitCode: failed.exitCode } : {}),
+    ...(failed.finishedAt ? { completionTime: failed.finishedAt } : {}),
+  };
+  const outcome = failureOutcome(cls, used, failed, what);
+  return outcome ? { outcome, ended } : { ended };
+}
+
+function failureOutcome(
+  cls: Classified,
+  used: ReturnType<typeof budgets>,
+  failed: ObservedReplica,
+  what: string,
+): Outcome | undefined {
+  if (cls.rule === "failOnExitCodes") {
+    return {
+      outcome: "Failed",
+      reason: "FailOnExitCode",
+      message: `${what} (exit code listed in retryPolicy.failOnExitCodes)`,
+    };
+  }
+  if (!cls.retry) return { outcome: "Failed", reason: failedRunReason(failed.reason), message: what };
+  if (withinBudget(used, cls.counted)) return undefined;
+  const budget = used[cls.counted];
+  if (cls.counted === "infra") {
+    return {
+      outcome: "Failed",
+      reason: "InfraRetryLimitExceeded",
+      message: `${what}; ${budget.used} platform failure(s), retryPolicy.infraRetryLimit is ${budget.limit}`,
+    };
+  }
+  return {
+    outcome: "Failed",
+    reason: failedRunReason(failed.reason),
+    message: `${what}; ${budget.used} failure(s) of the run's code, backoffLimit is ${budget.limit}`,
+  };
 }
 
 function currentRun(input: DecideInput): { runId: string; runGeneration: number; newRun: boolean } {

@@ -6,6 +6,7 @@ import { type Action, awaitChange, type Reconciler, requeue } from "../controlle
 import { annotationFailures, runDuration } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
+import { attemptsAfter } from "./attempts.ts";
 import type { TrainingJobContext } from "./context.ts";
 import { type Decision, decide, type RunRecord } from "./decide.ts";
 import { runSpecHash, specHash } from "./hash.ts";
@@ -80,6 +81,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       specHash: hashes.specHash,
       runSpecHash: hashes.runSpecHash,
       spec: job.spec,
+      attempt: decision.attempt,
       ...(secrets ? { secrets: secrets.values } : {}),
     };
     try {
@@ -194,7 +196,7 @@ async function apply(
         key,
         "Normal",
         submitReason[step.why],
-        `run ${request.runId} on ${scheduler.name} ${scheduler.target}`,
+        `run ${request.runId} attempt ${request.attempt ?? 1} on ${scheduler.name} ${scheduler.target}`,
       );
       return;
     case "stop":
@@ -219,6 +221,7 @@ const submitReason = {
   update: "Updated",
   resume: "Resumed",
   repair: "Repaired",
+  retry: "Retried",
 } as const;
 
 /** The run record after apply: recorded facts are kept; new facts (start, outcome) are added once. */
@@ -239,6 +242,7 @@ function runRecord(
         startTime: (!decision.newRun && observed?.startTime) || now.toISOString(),
       };
   if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = now.toISOString();
+  record.attempts = attemptsAfter(same?.attempts, decision, now);
   if (decision.outcome && !record.outcome) {
     record.outcome = decision.outcome.outcome;
     record.reason = decision.outcome.reason;

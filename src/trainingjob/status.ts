@@ -119,6 +119,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       update: "updated in place",
       resume: "resumed",
       repair: "submitted again (it was removed or stopped outside the operator)",
+      retry: `retried as attempt ${decision.attempt}${decision.ended ? ` (${decision.ended.message})` : ""}`,
     };
     const why = decision.step.op === "submit" ? decision.step.why : "create";
     return { phase: "Pending", reason: "Submitted", message: `run ${decision.runId} ${what[why]}` };

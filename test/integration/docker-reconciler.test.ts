@@ -124,11 +124,11 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
       "exit code 3 after retries",
       { env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.1, EXIT_CODE: 3 }), backoffLimit: 1 },
       "BackoffLimitExceeded",
-      /exit code 3 after 1 restart/,
+      /exit code 3 in attempt 2.*backoffLimit is 1/,
     ],
     [
       "killed for memory",
-      { env: env({ MODE: "oom" }), resources: { cpu: 250, memoryMB: 24, gpus: 0 } },
+      { env: env({ MODE: "oom" }), resources: { cpu: 250, memoryMB: 24, gpus: 0 }, backoffLimit: 0 },
       "OOMKilled",
       /exit code 137/,
     ],

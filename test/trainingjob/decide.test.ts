@@ -39,6 +39,19 @@ const recordedRun: RunRecord = {
   specHash: base.runSpecHash,
   startTime: "2026-01-01T11:00:00Z",
 };
+/** A run record whose first `n` attempts failed (counted as `counted`); attempt n + 1 runs. */
+const afterFailures = (record: RunRecord, n: number, counted: "user" | "infra"): RunRecord => ({
+  ...record,
+  attempts: [
+    ...Array.from({ length: n }, (_, i) => ({
+      attempt: i + 1,
+      startTime: "2026-01-01T11:00:00Z",
+      completionTime: "2026-01-01T11:01:00Z",
+      counted,
+    })),
+    { attempt: n + 1, startTime: "2026-01-01T11:02:00Z" },
+  ],
+});
 const running = observedRun({
   runId: RUN,
   specHash: base.specHash,
@@ -103,11 +116,15 @@ describe("decide", () => {
       outcome: "Succeeded",
     },
     {
-      name: "one exhausted replica fails the run and stops the others",
+      name: "a replica failing after backoffLimit retries fails the run and stops the others",
       in: input(
         { replicas: 2 },
         {
-          recorded: { ...recordedRun, specHash: runSpecHash(trainingJob({ replicas: 2 }).spec), id: "r2" },
+          recorded: afterFailures(
+            { ...recordedRun, specHash: runSpecHash(trainingJob({ replicas: 2 }).spec), id: "r2" },
+            3,
+            "user",
+          ),
           observed: observedRun({
             runId: "r2",
             specHash: specHash(trainingJob({ replicas: 2 }).spec),
@@ -129,7 +146,7 @@ describe("decide", () => {
       in: input(
         {},
         {
-          recorded: recordedRun,
+          recorded: afterFailures(recordedRun, 3, "user"),
           observed: {
             ...running,
             replicas: [replica(0, "failed", { exitCode: 137, reason: "OOMKilled", exhausted: true })],

@@ -27,11 +27,12 @@ mkdir -p "$WWW"
 # loss in 1/10000: starts at 2.5, falls by 20% per epoch towards 0.05
 loss=25000
 
-# Checkpoints: with MLOPS_CHECKPOINT_DIR set, each finished epoch is saved there (rank<R>-epoch-<N>,
-# holding "epoch loss", written to a temporary name and renamed), and an attempt starts from the
-# newest one of its rank (the 3 newest are kept).
+# Checkpoints: with MLOPS_CHECKPOINT_DIR set, each finished epoch is saved in the run's directory
+# there ($MLOPS_RUN_ID/rank<R>-epoch-<N>, holding "epoch loss", written to a temporary name and
+# renamed), and an attempt starts from the newest one of its rank (the 3 newest are kept). A new run
+# (a new run id) starts from epoch 0.
 ATTEMPT=${MLOPS_ATTEMPT:-1}
-CHECKPOINT_DIR=${MLOPS_CHECKPOINT_DIR:-}
+CHECKPOINT_DIR=${MLOPS_CHECKPOINT_DIR:+$MLOPS_CHECKPOINT_DIR/${MLOPS_RUN_ID:-run}}
 save_checkpoint() {
   [ -n "$CHECKPOINT_DIR" ] || return 0
   file=$(printf '%s/rank%s-epoch-%06d' "$CHECKPOINT_DIR" "$RANK" "$epoch")
@@ -40,6 +41,10 @@ save_checkpoint() {
     rm -f "$CHECKPOINT_DIR/$old"
   done
 }
+if [ -n "$CHECKPOINT_DIR" ] && ! mkdir -p "$CHECKPOINT_DIR"; then
+  echo "trainer[$RANK]: cannot create $CHECKPOINT_DIR: no checkpoints"
+  CHECKPOINT_DIR=
+fi
 if [ -n "$CHECKPOINT_DIR" ]; then
   newest=$(ls "$CHECKPOINT_DIR" 2>/dev/null | grep "^rank$RANK-epoch-[0-9]*\$" | sort | tail -n 1)
   if [ -n "$newest" ] && read -r epoch loss < "$CHECKPOINT_DIR/$newest"; then

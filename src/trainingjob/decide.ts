@@ -3,7 +3,8 @@
 // - each run-defining spec runs at most once; its outcome is kept and never re-created, even when
 //   the scheduler forgets the job (GC, TTL purge): a 404 after completion is not a failure;
 // - in-place fields (suspend, deadline, TTL, priority) update the live run;
-// - an unfinished run removed or stopped behind the operator's back is submitted again (self-heal);
+// - an unfinished run stopped behind the operator's back is resumed; one removed is submitted again
+//   as the next attempt, a platform failure (self-heal);
 // - the operator owns attempts: a failed replica ends the attempt, and the run is submitted again as
 //   the next attempt (every replica, MLOPS_ATTEMPT one higher) while the failure's budget allows
 //   (backoffLimit for the code's failures, retryPolicy.infraRetryLimit for the platform's; retry.ts);
@@ -11,9 +12,9 @@
 //   runs, replicas not all running within the startup timeout (no gang scheduling).
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
+import { type AttemptHistory, afterFailure, afterRemoval, type EndedAttempt } from "./attempt-verdict.ts";
 import { runIdFor } from "./hash.ts";
 import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
-import { budgets, type Classified, type Counted, classify, withinBudget } from "./retry.ts";
 
 export type RunRecord = NonNullable<TrainingJobStatus["run"]>;
 
@@ -67,15 +68,6 @@ export interface Decision {
   readonly ended?: EndedAttempt;
 }
 
-export interface EndedAttempt {
-  readonly attempt: number;
-  readonly counted: Counted;
-  readonly reason: string;
-  readonly message: string;
-  readonly exitCode?: number;
-  readonly completionTime?: string;
-}
-
 export function decide(input: DecideInput): Decision {
   const { observed, recorded, spec, now } = input;
   const identity = currentRun(input);
@@ -104,7 +96,7 @@ export function decide(input: DecideInput): Decision {
   const stale = current?.attempt !== undefined && current.attempt < attempt;
   const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
   if (current && failed) {
-    const verdict = afterFailure(input, attempt, failed);
+    const verdict = afterFailure(historyOf(input, attempt), failed);
     if (verdict.outcome) {
       return {
         ...base,
@@ -142,9 +134,30 @@ export function decide(input: DecideInput): Decision {
       wakeInMs,
     };
   }
-  if (!current) {
-    const why = identity.newRun ? (observed ? "replace" : "create") : "repair";
+  if (!current && identity.newRun) {
+    const why = observed ? "replace" : "create";
     return { ...base, step: { op: "submit", why }, outcome: undefined, wakeInMs };
+  }
+  if (!current) {
+    // Removed outside the operator (job purged, containers removed): the platform's failure; the
+    // next attempt is submitted while infraRetryLimit allows.
+    const verdict = afterRemoval(historyOf(input, attempt));
+    if (verdict.outcome)
+      return {
+        ...base,
+        ended: verdict.ended,
+        step: { op: "none" },
+        outcome: verdict.outcome,
+        wakeInMs: undefined,
+      };
+    return {
+      ...base,
+      attempt: attempt + 1,
+      ended: verdict.ended,
+      step: { op: "submit", why: "repair" },
+      outcome: undefined,
+      wakeInMs,
+    };
   }
   if (current.stopped) {
     return { ...base, step: { op: "submit", why: "resume" }, outcome: undefined, wakeInMs };
@@ -163,63 +176,13 @@ function attemptOf(input: DecideInput, newRun: boolean, current: ObservedRun | u
   return Math.max(recorded, current?.attempt ?? 1);
 }
 
+function historyOf(input: DecideInput, attempt: number): AttemptHistory {
+  const earlier = (input.recorded?.attempts ?? []).filter((a) => a.attempt < attempt).map((a) => a.counted);
+  return { spec: input.spec, earlier, attempt };
+}
+
 function failedReplica(run: ObservedRun): ObservedReplica | undefined {
   return run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
-}
-
-/** A failed attempt: the run's outcome when it may not be retried, and the attempt's record. */
-function afterFailure(
-  input: DecideInput,
-  attempt: number,
-  failed: ObservedReplica,
-): { outcome?: Outcome; ended: EndedAttempt } {
-  const { spec } = input;
-  const cls = classify({ reason: failed.reason, exitCode: failed.exitCode }, spec);
-  const earlier = (input.recorded?.attempts ?? []).filter((a) => a.attempt < attempt).map((a) => a.counted);
-  const used = budgets([...earlier, cls.counted], spec);
-  const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
-  const detail = failed.message ? `: ${failed.message}` : "";
-  const what = `replica ${failed.index} failed${code} in attempt ${attempt}${detail}`;
-  const ended: EndedAttempt = {
-    attempt,
-    counted: cls.counted,
-    reason: failed.reason ?? "Error",
-    message: what,
-    ...(failed.exitCode !== undefined ? { exitCode: failed.exitCode } : {}),
-    ...(failed.finishedAt ? { completionTime: failed.finishedAt } : {}),
-  };
-  const outcome = failureOutcome(cls, used, failed, what);
-  return outcome ? { outcome, ended } : { ended };
-}
-
-function failureOutcome(
-  cls: Classified,
-  used: ReturnType<typeof budgets>,
-  failed: ObservedReplica,
-  what: string,
-): Outcome | undefined {
-  if (cls.rule === "failOnExitCodes") {
-    return {
-      outcome: "Failed",
-      reason: "FailOnExitCode",
-      message: `${what} (exit code listed in retryPolicy.failOnExitCodes)`,
-    };
-  }
-  if (!cls.retry) return { outcome: "Failed", reason: failedRunReason(failed.reason), message: what };
-  if (withinBudget(used, cls.counted)) return undefined;
-  const budget = used[cls.counted];
-  if (cls.counted === "infra") {
-    return {
-      outcome: "Failed",
-      reason: "InfraRetryLimitExceeded",
-      message: `${what}; ${budget.used} platform failure(s), retryPolicy.infraRetryLimit is ${budget.limit}`,
-    };
-  }
-  return {
-    outcome: "Failed",
-    reason: failedRunReason(failed.reason),
-    message: `${what}; ${budget.used} failure(s) of the run's code, backoffLimit is ${budget.limit}`,
-  };
 }
 
 function currentRun(input: DecideInput): { runId: string; runGeneration: number; newRun: boolean } {

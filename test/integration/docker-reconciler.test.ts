@@ -219,6 +219,12 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     const after = await h.containersOf(key);
     expect(after).toHaveLength(1);
     expect(after[0]?.Id).not.toBe(gone?.Id);
+    // a container removed by hand is the platform's failure: the next attempt, counted as infra
+    expect(after[0]?.Labels["mlops.dev/attempt"]).toBe("2");
+    expect(d.job.status?.run?.attempts?.map((a) => [a.attempt, a.reason, a.counted])).toEqual([
+      [1, "Removed", "infra"],
+      [2, undefined, undefined],
+    ]);
     expect(await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx)).toBe("done");
     expect(await h.containersOf(key)).toEqual([]);
   });

@@ -214,6 +214,47 @@ describe("budgets: backoffLimit counts the code's failures only, infraRetryLimit
   });
 });
 
+describe("removed outside the operator: a platform failure", () => {
+  function removed(history: ("user" | "infra")[], spec: Partial<TrainingJobSpec> = {}) {
+    const job = trainingJob(spec);
+    const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec) };
+    const attempt = history.length + 1;
+    return decide({
+      key: KEY,
+      spec: job.spec,
+      generation: 1,
+      ...hashes,
+      recorded: {
+        id: runIdFor(KEY, 1, hashes.runSpecHash),
+        generation: 1,
+        specHash: hashes.runSpecHash,
+        startTime: "2026-01-01T11:00:00Z",
+        attempts: [
+          ...history.map((counted, i) => ({ attempt: i + 1, startTime: "2026-01-01T11:00:00Z", counted })),
+          { attempt, startTime: "2026-01-01T11:10:00Z" },
+        ],
+      },
+      observed: undefined,
+      ownerId: "owner-a",
+      now: NOW,
+      startupTimeoutMs: 600_000,
+    });
+  }
+
+  it("is submitted again as the next attempt, counted as infra", () => {
+    const d = removed(["user"]);
+    expect(d.step).toEqual({ op: "submit", why: "repair" });
+    expect(d.attempt).toBe(3);
+    expect(d.ended).toMatchObject({ attempt: 2, counted: "infra", reason: "Removed" });
+  });
+
+  it("past infraRetryLimit the run fails", () => {
+    const d = removed(["infra"], { retryPolicy: { infraRetryLimit: 1 } });
+    expect(d.step).toEqual({ op: "none" });
+    expect(d.outcome).toMatchObject({ outcome: "Failed", reason: "InfraRetryLimitExceeded" });
+  });
+});
+
 describe("attemptsAfter: status.run.attempts, one entry per attempt", () => {
   it("ends the failed attempt with its exit code, reason and budget, and starts the next", () => {
     const d = step({}, [], { exitCode: 1, reason: "Error", finishedAt: "2026-01-01T11:20:00Z" });

@@ -134,7 +134,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       : {
           phase: "Running",
           reason: "Running",
-          message: `${started.length} of ${job.spec.replicas} replica(s) running`,
+          message: `${started.length} of ${job.spec.replicas} replica(s) running${decision.attempt > 1 ? ` (attempt ${decision.attempt})` : ""}`,
         };
   }
   const pending = current.replicas.find((r) => r.reason && r.state === "pending");

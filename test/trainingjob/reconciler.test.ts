@@ -132,6 +132,11 @@ describe("TrainingJob reconciler scenarios", () => {
     ]);
     await h.reconcile(job); // converged: attempt 2 is pending, nothing is submitted again
     expect(h.scheduler.submitted).toHaveLength(2);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")?.message).toBe(
+      "1 of 1 replica(s) running (attempt 2)",
+    );
     h.scheduler.setReplicas("train", "succeeded", { exitCode: 0, finishedAt: "2026-01-01T12:30:00Z" });
     await h.reconcile(job);
     expect(job.status?.phase).toBe("Succeeded");

@@ -93,6 +93,9 @@ export function decide(input: DecideInput): Decision {
   }
 
   const startedAt = !identity.newRun && recorded?.startTime ? Date.parse(recorded.startTime) : undefined;
+  // The startup timeout counts from the current attempt's start (every attempt starts every replica).
+  const attemptStart = recorded?.attempts?.find((a) => a.attempt === attempt && attempt > 1)?.startTime;
+  const attemptStartedAt = !identity.newRun && attemptStart ? Date.parse(attemptStart) : startedAt;
   const stale = current?.attempt !== undefined && current.attempt < attempt;
   const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
   if (current && failed) {
@@ -104,7 +107,7 @@ export function decide(input: DecideInput): Decision {
         ...finished(input, current, verdict.outcome, now.toISOString()),
       };
     }
-    const wake = timers(spec, startedAt, now, input.startupTimeoutMs);
+    const wake = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
     return {
       ...base,
       attempt: attempt + 1,
@@ -115,7 +118,9 @@ export function decide(input: DecideInput): Decision {
     };
   }
   const outcome =
-    current && !stale ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs) : undefined;
+    current && !stale
+      ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt)
+      : undefined;
   if (outcome) {
     return { ...base, ...finished(input, current, outcome, now.toISOString()) };
   }
@@ -124,7 +129,7 @@ export function decide(input: DecideInput): Decision {
   const late = current || spec.suspend ? undefined : deadlineOutcome(spec, startedAt, now);
   if (late) return { ...base, step: { op: "none" }, outcome: late, wakeInMs: undefined };
 
-  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs);
+  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
   if (spec.suspend) {
     const running = observed !== undefined && !observed.stopped && observed.replicas.some(isActive);
     return {
@@ -230,6 +235,7 @@ export function outcomeOf(
   startedAt: number | undefined,
   now: Date,
   startupTimeoutMs: number,
+  attemptStartedAt: number | undefined = startedAt,
 ): Outcome | undefined {
   const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
   if (failed) {
@@ -253,7 +259,11 @@ export function outcomeOf(
   if (spec.suspend) return undefined; // suspended time does not count: resuming restarts the clock
   const late = deadlineOutcome(spec, startedAt, now);
   if (late) return late;
-  if (spec.replicas > 1 && startedAt !== undefined && now.getTime() - startedAt >= startupTimeoutMs) {
+  if (
+    spec.replicas > 1 &&
+    attemptStartedAt !== undefined &&
+    now.getTime() - attemptStartedAt >= startupTimeoutMs
+  ) {
     const started = run.replicas.filter(
       (r) => r.startedAt !== undefined || r.state === "running" || r.state === "succeeded",
     ).length;
@@ -288,12 +298,14 @@ function timers(
   startedAt: number | undefined,
   now: Date,
   startupTimeoutMs: number,
+  attemptStartedAt: number | undefined,
 ): number | undefined {
   if (startedAt === undefined || spec.suspend) return undefined;
   const elapsed = now.getTime() - startedAt;
   const candidates: number[] = [];
   if (spec.activeDeadlineSeconds !== undefined) candidates.push(spec.activeDeadlineSeconds * 1000 - elapsed);
-  if (spec.replicas > 1) candidates.push(startupTimeoutMs - elapsed);
+  if (spec.replicas > 1)
+    candidates.push(startupTimeoutMs - (now.getTime() - (attemptStartedAt ?? startedAt)));
   const positive = candidates.filter((ms) => ms > 0);
   return positive.length > 0 ? Math.min(...positive) : undefined;
 }

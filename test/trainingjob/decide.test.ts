@@ -276,4 +276,27 @@ describe("decide", () => {
     expect(d.outcome?.reason).toBe("StartupTimeout");
     expect(d.step.op).toBe("stop");
   });
+
+  it("the startup timeout counts from the current attempt's start, not the run's", () => {
+    const job = trainingJob({ replicas: 2 });
+    const rsh = runSpecHash(job.spec);
+    const attempts = [
+      { attempt: 1, startTime: "2026-01-01T11:00:00Z", counted: "infra" as const },
+      { attempt: 2, startTime: "2026-01-01T11:58:00Z" },
+    ];
+    const d = decide({
+      ...input({ replicas: 2 }),
+      recorded: { id: "r", generation: 1, specHash: rsh, startTime: "2026-01-01T11:00:00Z", attempts },
+      observed: observedRun({
+        runId: "r",
+        specHash: specHash(job.spec),
+        runSpecHash: rsh,
+        attempt: 2,
+        replicas: [replica(0, "running", { startedAt: "x" }), replica(1, "pending")],
+      }),
+    });
+    expect(d.outcome).toBeUndefined();
+    expect(d.attempt).toBe(2);
+    expect(d.wakeInMs).toBe(8 * 60_000); // 10 min from 11:58
+  });
 });

@@ -8,7 +8,8 @@
 #   MODE (train)         train | oom (allocates memory until the memory limit kills it)
 #   METRICS_PORT (8000)  port of the metrics endpoint (0: none)
 #   LINGER_SECONDS (0)   keep serving metrics this long after the last epoch
-# WORLD_SIZE and RANK come from the operator for distributed runs.
+# WORLD_SIZE and RANK come from the operator for distributed runs; MLOPS_ATTEMPT and
+# MLOPS_CHECKPOINT_DIR for every attempt (checkpoints, below).
 set -u
 EPOCHS=${EPOCHS:-10}
 EPOCH_SECONDS=${EPOCH_SECONDS:-1}
@@ -26,6 +27,35 @@ trap 'echo "trainer[$RANK]: terminated at epoch $epoch"; exit 143' TERM INT
 mkdir -p "$WWW"
 # loss in 1/10000: starts at 2.5, falls by 20% per epoch towards 0.05
 loss=25000
+
+# Checkpoints: with MLOPS_CHECKPOINT_DIR set, each finished epoch is saved in the run's directory
+# there ($MLOPS_RUN_ID/rank<R>-epoch-<N>, holding "epoch loss", written to a temporary name and
+# renamed), and an attempt starts from the newest one of its rank (the 3 newest are kept). A new run
+# (a new run id) starts from epoch 0.
+ATTEMPT=${MLOPS_ATTEMPT:-1}
+CHECKPOINT_DIR=${MLOPS_CHECKPOINT_DIR:+$MLOPS_CHECKPOINT_DIR/${MLOPS_RUN_ID:-run}}
+save_checkpoint() {
+  [ -n "$CHECKPOINT_DIR" ] || return 0
+  file=$(printf '%s/rank%s-epoch-%06d' "$CHECKPOINT_DIR" "$RANK" "$epoch")
+  echo "$epoch $loss" > "$file.tmp" && mv "$file.tmp" "$file"
+  ls "$CHECKPOINT_DIR" | grep "^rank$RANK-epoch-[0-9]*\$" | sort -r | tail -n +4 | while read -r old; do
+    rm -f "$CHECKPOINT_DIR/$old"
+  done
+}
+if [ -n "$CHECKPOINT_DIR" ] && ! mkdir -p "$CHECKPOINT_DIR"; then
+  echo "trainer[$RANK]: cannot create $CHECKPOINT_DIR: no checkpoints"
+  CHECKPOINT_DIR=
+fi
+if [ -n "$CHECKPOINT_DIR" ]; then
+  newest=$(ls "$CHECKPOINT_DIR" 2>/dev/null | grep "^rank$RANK-epoch-[0-9]*\$" | sort | tail -n 1)
+  if [ -n "$newest" ] && read -r epoch loss < "$CHECKPOINT_DIR/$newest"; then
+    echo "trainer[$RANK]: attempt $ATTEMPT resumes from epoch $epoch ($CHECKPOINT_DIR/$newest)"
+  else
+    epoch=0
+    loss=25000
+    echo "trainer[$RANK]: attempt $ATTEMPT starts at epoch 0 (no checkpoint in $CHECKPOINT_DIR)"
+  fi
+fi
 write_metrics() {
   whole=$(( (loss + 500) / 10000 ))
   frac=$(( (loss + 500) % 10000 ))
@@ -75,6 +105,7 @@ while [ "$epoch" -lt "$EPOCHS" ]; do
   epoch=$((epoch + 1))
   loss=$(( loss * 8 / 10 + 100 ))
   write_metrics
+  save_checkpoint
   echo "epoch $epoch/$EPOCHS loss $value"
 done
 

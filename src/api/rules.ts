@@ -4,6 +4,8 @@ import type { MlopsStackSpec, TrainingJobSpec } from "./generated/types.ts";
 import { STACK_COMPONENTS } from "./names.ts";
 
 const NEEDS_NO_VALUE = new Set(["is_set", "is_not_set", "distinct_hosts"]);
+/** Set by the operator in every attempt's environment. */
+const OPERATOR_ENV = new Set(["WORLD_SIZE", "RANK", "MLOPS_RUN_ID", "MLOPS_ATTEMPT", "MLOPS_CHECKPOINT_DIR"]);
 
 export function trainingJobIssues(spec: TrainingJobSpec): SpecIssue[] {
   const issues: SpecIssue[] = [];
@@ -16,13 +18,28 @@ export function trainingJobIssues(spec: TrainingJobSpec): SpecIssue[] {
         message: `duplicates spec.env[${first}].name "${env.name}"`,
       });
     } else seen.set(env.name, i);
-    if (env.name === "WORLD_SIZE" || env.name === "RANK") {
+    if (OPERATOR_ENV.has(env.name)) {
       issues.push({ path: ["spec", "env", i, "name"], message: `${env.name} is set by the operator` });
     }
     issues.push(...valueFromIssues(env, i));
   });
   const mounts = new Map<string, number>();
+  let checkpoint: number | undefined;
   spec.volumes?.forEach((volume, i) => {
+    if (volume.checkpoint === true) {
+      if (checkpoint !== undefined) {
+        issues.push({
+          path: ["spec", "volumes", i, "checkpoint"],
+          message: `spec.volumes[${checkpoint}] is already the checkpoint volume (at most one)`,
+        });
+      } else checkpoint = i;
+      if (volume.readOnly) {
+        issues.push({
+          path: ["spec", "volumes", i, "readOnly"],
+          message: "a checkpoint volume must be writable",
+        });
+      }
+    }
     if ((volume.name === undefined) === (volume.hostPath === undefined)) {
       issues.push({ path: ["spec", "volumes", i], message: "needs exactly one of name or hostPath" });
     }

@@ -4,6 +4,7 @@
 import { findCondition } from "../api/conditions.ts";
 import type { Kind } from "../api/resources.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
+import { type AttemptRecord, restartsOf } from "../trainingjob/attempts.ts";
 import { describeProgress } from "../trainingjob/progress.ts";
 
 export interface Column {
@@ -23,7 +24,8 @@ export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
     { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
     { header: "RUN", wide: true, value: (s) => runOf(s).id ?? "<none>" },
     { header: "SCHEDULER", wide: true, value: (s) => runOf(s).scheduler ?? "<none>" },
-    { header: "RESTARTS", wide: true, value: (s) => String(runOf(s).restarts ?? 0) },
+    // Retries of the run by the budget they counted against: backoffLimit/infraRetryLimit.
+    { header: "RESTARTS", wide: true, value: (s) => restartsCell(runOf(s).attempts) },
     { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
     { header: "PROGRESS", wide: true, value: (s) => progressCell(s) },
   ],
@@ -55,8 +57,13 @@ export function columnsOf(
   };
 }
 
-function runOf(status: Status): { id?: string; scheduler?: string; restarts?: number } {
-  return (status.run ?? {}) as { id?: string; scheduler?: string; restarts?: number };
+function runOf(status: Status): { id?: string; scheduler?: string; attempts?: AttemptRecord[] } {
+  return (status.run ?? {}) as { id?: string; scheduler?: string; attempts?: AttemptRecord[] };
+}
+
+function restartsCell(attempts: AttemptRecord[] | undefined): string {
+  const { user, infra } = restartsOf(Array.isArray(attempts) ? attempts : undefined);
+  return `${user}/${infra}`;
 }
 
 /** "45% epoch 9", "STALLED 45%" while ProgressStalled is True, "<none>" before any reading. */

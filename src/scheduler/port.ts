@@ -23,6 +23,11 @@ export interface RunRequest {
   readonly runSpecHash: string;
   readonly spec: TrainingJobSpec;
   /**
+   * The attempt of the run (1, 2, …; default 1): every retry is a new allocation or container submitted
+   * with the next number, seen by the trainer as MLOPS_ATTEMPT. In-place restarts are off.
+   */
+  readonly attempt?: number;
+  /**
    * Values of the spec's env valueFrom references (env name → value), resolved just before submit.
    * They reach the run only through the scheduler's secret channel (a Nomad Variable read by a
    * template, a container's environment), never a rendered job spec. Absent in `plan`.
@@ -51,6 +56,7 @@ export const FAILURE_REASONS = [
   "RunContainerError",
   "ContainerRemoved",
   "Stopped",
+  "Preempted",
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -90,6 +96,8 @@ export interface ObservedRun {
   readonly generation: number | undefined;
   readonly specHash: string | undefined;
   readonly runSpecHash: string | undefined;
+  /** The attempt the scheduler's object carries (Nomad Meta, Docker label), when it carries one. */
+  readonly attempt?: number;
   /** Stopped (by the operator for suspend/deadline/failure, or by hand). */
   readonly stopped: boolean;
   readonly replicas: readonly ObservedReplica[];

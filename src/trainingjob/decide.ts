@@ -3,11 +3,16 @@
 // - each run-defining spec runs at most once; its outcome is kept and never re-created, even when
 //   the scheduler forgets the job (GC, TTL purge): a 404 after completion is not a failure;
 // - in-place fields (suspend, deadline, TTL, priority) update the live run;
-// - an unfinished run removed or stopped behind the operator's back is submitted again (self-heal);
-// - one exhausted replica fails the whole run (the rest are stopped); so do the deadline and, for
-//   distributed runs, replicas not all running within the startup timeout (no gang scheduling).
+// - an unfinished run stopped behind the operator's back is resumed; one removed is submitted again
+//   as the next attempt, a platform failure (self-heal);
+// - the operator owns attempts: a failed replica ends the attempt, and the run is submitted again as
+//   the next attempt (every replica, MLOPS_ATTEMPT one higher) while the failure's budget allows
+//   (backoffLimit for the code's failures, retryPolicy.infraRetryLimit for the platform's; retry.ts);
+//   otherwise the whole run fails (the rest are stopped); so do the deadline and, for distributed
+//   runs, replicas not all running within the startup timeout (no gang scheduling).
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
+import { type AttemptHistory, afterFailure, afterRemoval, type EndedAttempt } from "./attempt-verdict.ts";
 import { runIdFor } from "./hash.ts";
 import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
 
@@ -36,7 +41,10 @@ export interface Outcome {
 
 export type Step =
   | { readonly op: "none" }
-  | { readonly op: "submit"; readonly why: "create" | "replace" | "update" | "resume" | "repair" }
+  | {
+      readonly op: "submit";
+      readonly why: "create" | "replace" | "update" | "resume" | "repair" | "retry";
+    }
   | { readonly op: "stop"; readonly why: "suspend" | "failed" | "replaced" }
   | { readonly op: "purge"; readonly why: "ttl" };
 
@@ -54,13 +62,18 @@ export interface Decision {
   readonly current: ObservedRun | undefined;
   /** When to look again without an event (deadline, startup timeout, TTL), in ms from now. */
   readonly wakeInMs: number | undefined;
+  /** The attempt that runs (or is submitted) now: MLOPS_ATTEMPT, from 1. */
+  readonly attempt: number;
+  /** The attempt that has just ended in failure, as status records it. */
+  readonly ended?: EndedAttempt;
 }
 
 export function decide(input: DecideInput): Decision {
   const { observed, recorded, spec, now } = input;
   const identity = currentRun(input);
   const current = observed && observed.runId === identity.runId ? observed : undefined;
-  const base = { ...identity, current, notOwned: false };
+  const attempt = attemptOf(input, identity.newRun, current);
+  const base = { ...identity, current, notOwned: false, attempt };
 
   if (observed && observed.ownerId !== input.ownerId) {
     return { ...base, notOwned: true, step: { op: "none" }, outcome: undefined, wakeInMs: undefined };
@@ -80,7 +93,34 @@ export function decide(input: DecideInput): Decision {
   }
 
   const startedAt = !identity.newRun && recorded?.startTime ? Date.parse(recorded.startTime) : undefined;
-  const outcome = current ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs) : undefined;
+  // The startup timeout counts from the current attempt's start (every attempt starts every replica).
+  const attemptStart = recorded?.attempts?.find((a) => a.attempt === attempt && attempt > 1)?.startTime;
+  const attemptStartedAt = !identity.newRun && attemptStart ? Date.parse(attemptStart) : startedAt;
+  const stale = current?.attempt !== undefined && current.attempt < attempt;
+  const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
+  if (current && failed) {
+    const verdict = afterFailure(historyOf(input, attempt), failed);
+    if (verdict.outcome) {
+      return {
+        ...base,
+        ended: verdict.ended,
+        ...finished(input, current, verdict.outcome, now.toISOString()),
+      };
+    }
+    const wake = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
+    return {
+      ...base,
+      attempt: attempt + 1,
+      ended: verdict.ended,
+      step: { op: "submit", why: "retry" },
+      outcome: undefined,
+      wakeInMs: wake,
+    };
+  }
+  const outcome =
+    current && !stale
+      ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt)
+      : undefined;
   if (outcome) {
     return { ...base, ...finished(input, current, outcome, now.toISOString()) };
   }
@@ -89,7 +129,7 @@ export function decide(input: DecideInput): Decision {
   const late = current || spec.suspend ? undefined : deadlineOutcome(spec, startedAt, now);
   if (late) return { ...base, step: { op: "none" }, outcome: late, wakeInMs: undefined };
 
-  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs);
+  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
   if (spec.suspend) {
     const running = observed !== undefined && !observed.stopped && observed.replicas.some(isActive);
     return {
@@ -99,17 +139,55 @@ export function decide(input: DecideInput): Decision {
       wakeInMs,
     };
   }
-  if (!current) {
-    const why = identity.newRun ? (observed ? "replace" : "create") : "repair";
+  if (!current && identity.newRun) {
+    const why = observed ? "replace" : "create";
     return { ...base, step: { op: "submit", why }, outcome: undefined, wakeInMs };
+  }
+  if (!current) {
+    // Removed outside the operator (job purged, containers removed): the platform's failure; the
+    // next attempt is submitted while infraRetryLimit allows.
+    const verdict = afterRemoval(historyOf(input, attempt));
+    if (verdict.outcome)
+      return {
+        ...base,
+        ended: verdict.ended,
+        step: { op: "none" },
+        outcome: verdict.outcome,
+        wakeInMs: undefined,
+      };
+    return {
+      ...base,
+      attempt: attempt + 1,
+      ended: verdict.ended,
+      step: { op: "submit", why: "repair" },
+      outcome: undefined,
+      wakeInMs,
+    };
   }
   if (current.stopped) {
     return { ...base, step: { op: "submit", why: "resume" }, outcome: undefined, wakeInMs };
   }
+  if (stale) return { ...base, step: { op: "submit", why: "retry" }, outcome: undefined, wakeInMs };
   if (current.specHash !== input.specHash) {
     return { ...base, step: { op: "submit", why: "update" }, outcome: undefined, wakeInMs };
   }
   return { ...base, step: { op: "none" }, outcome: undefined, wakeInMs };
+}
+
+/** The attempt of the current run: the newest recorded or observed one; 1 for a new run. */
+function attemptOf(input: DecideInput, newRun: boolean, current: ObservedRun | undefined): number {
+  if (newRun) return 1;
+  const recorded = input.recorded?.attempts?.at(-1)?.attempt ?? 1;
+  return Math.max(recorded, current?.attempt ?? 1);
+}
+
+function historyOf(input: DecideInput, attempt: number): AttemptHistory {
+  const earlier = (input.recorded?.attempts ?? []).filter((a) => a.attempt < attempt).map((a) => a.counted);
+  return { spec: input.spec, earlier, attempt };
+}
+
+function failedReplica(run: ObservedRun): ObservedReplica | undefined {
+  return run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
 }
 
 function currentRun(input: DecideInput): { runId: string; runGeneration: number; newRun: boolean } {
@@ -157,6 +235,7 @@ export function outcomeOf(
   startedAt: number | undefined,
   now: Date,
   startupTimeoutMs: number,
+  attemptStartedAt: number | undefined = startedAt,
 ): Outcome | undefined {
   const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
   if (failed) {
@@ -180,7 +259,11 @@ export function outcomeOf(
   if (spec.suspend) return undefined; // suspended time does not count: resuming restarts the clock
   const late = deadlineOutcome(spec, startedAt, now);
   if (late) return late;
-  if (spec.replicas > 1 && startedAt !== undefined && now.getTime() - startedAt >= startupTimeoutMs) {
+  if (
+    spec.replicas > 1 &&
+    attemptStartedAt !== undefined &&
+    now.getTime() - attemptStartedAt >= startupTimeoutMs
+  ) {
     const started = run.replicas.filter(
       (r) => r.startedAt !== undefined || r.state === "running" || r.state === "succeeded",
     ).length;
@@ -215,12 +298,14 @@ function timers(
   startedAt: number | undefined,
   now: Date,
   startupTimeoutMs: number,
+  attemptStartedAt: number | undefined,
 ): number | undefined {
   if (startedAt === undefined || spec.suspend) return undefined;
   const elapsed = now.getTime() - startedAt;
   const candidates: number[] = [];
   if (spec.activeDeadlineSeconds !== undefined) candidates.push(spec.activeDeadlineSeconds * 1000 - elapsed);
-  if (spec.replicas > 1) candidates.push(startupTimeoutMs - elapsed);
+  if (spec.replicas > 1)
+    candidates.push(startupTimeoutMs - (now.getTime() - (attemptStartedAt ?? startedAt)));
   const positive = candidates.filter((ms) => ms > 0);
   return positive.length > 0 ? Math.min(...positive) : undefined;
 }

@@ -32,6 +32,8 @@ export const REASONS = {
   Succeeded: ["Succeeded"],
   Failed: [
     "BackoffLimitExceeded",
+    "InfraRetryLimitExceeded",
+    "FailOnExitCode",
     ...FAILURE_REASONS.filter((r): r is Exclude<FailureReason, "Error"> => r !== "Error"),
     "StartupTimeout",
     "Error",
@@ -119,7 +121,8 @@ export const PHASES: readonly PhaseRow[] = [
     reconciling: "False",
     stalled: "False",
     reasons: REASONS.Running,
-    meaning: "Every replica of the run has started (some may be restarting within backoffLimit).",
+    meaning:
+      "Every replica of the run's current attempt has started (status.run.attempts lists earlier ones).",
   },
   {
     phase: "Succeeded",
@@ -138,7 +141,7 @@ export const PHASES: readonly PhaseRow[] = [
     jobCondition: "Failed",
     reasons: REASONS.Failed,
     meaning:
-      "A replica exhausted its retries (the whole run is stopped), or the deadline or startup timeout passed.",
+      "A replica failed and may not be retried (its budget, backoffLimit or retryPolicy.infraRetryLimit, is used up, or its exit code is in failOnExitCodes): the whole run is stopped; or the deadline or startup timeout passed.",
   },
   {
     phase: "Suspended",

@@ -1,16 +1,17 @@
 // The TrainingJob reconciler: observe → decide (pure) → apply → status (pure), one status write per
 // reconcile. It never sleeps or loops: timers (deadline, startup timeout, TTL) come back as requeues.
-import { InvalidSpecError, isTerminal, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
-import { type KeyParts, keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
+import { InvalidSpecError, isTerminal, messageOf, reasonOf } from "../api/errors.ts";
+import { keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
 import { annotationFailures, gpuSeconds, runDuration, timeToRunning } from "../observability/metrics.ts";
 import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
+import { attemptsAfter } from "./attempts.ts";
 import type { TrainingJobContext } from "./context.ts";
-import { type Decision, decide, type RunRecord } from "./decide.ts";
+import type { Decision, RunRecord } from "./decide.ts";
 import { GpuAccounting } from "./gpu-accounting.ts";
-import { runSpecHash, specHash } from "./hash.ts";
 import { isFinished } from "./model.ts";
+import { jobKey, planRun, type RunPlan } from "./plan-run.ts";
 import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
@@ -26,7 +27,6 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
 
   async reconcile(job: TrainingJob, ctx: TrainingJobContext): Promise<Action> {
     const now = ctx.clock.now();
-    const parts = jobKey(keyOf(job));
     const revision = ctx.revision();
     const recorded = job.status?.run;
     const choice = ctx.schedulers.resolve(job, ctx.resources);
@@ -46,47 +46,26 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     const progressPort = choice.progress ?? ctx.progress;
     const where = { name: scheduler.name, target: scheduler.target };
 
-    let observed: ObservedRun | undefined;
-    try {
-      observed = await scheduler.observe(parts);
-    } catch (error) {
-      await this.#blocked(ctx, job, now, revision, error, recorded);
-      throw error;
-    }
     let secrets: ResolvedSecrets | undefined;
+    let plan: RunPlan;
     try {
       secrets = await resolveSecrets(job, ctx);
+      plan = await planRun(job, scheduler, {
+        ownerId: ctx.ownerId,
+        now,
+        startupTimeoutMs: ctx.startupTimeoutMs,
+        secrets,
+      });
     } catch (error) {
       await this.#blocked(ctx, job, now, revision, error, recorded);
       throw error;
     }
-    const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec, secrets?.hash) };
-    const decision = decide({
-      key: keyOf(job),
-      spec: job.spec,
-      generation: job.metadata.generation,
-      ...hashes,
-      recorded,
-      observed,
-      ownerId: ctx.ownerId,
-      now,
-      startupTimeoutMs: ctx.startupTimeoutMs,
-    });
+    const { observed, hashes, decision, request } = plan;
     if (decision.notOwned) {
       await this.#write(ctx, { job, now, revision, decision, ...(recorded ? { run: recorded } : {}) });
       return requeue(NOT_OWNED_RETRY_MS);
     }
 
-    const request: RunRequest = {
-      key: parts,
-      ownerId: ctx.ownerId,
-      runId: decision.runId,
-      generation: decision.runGeneration,
-      specHash: hashes.specHash,
-      runSpecHash: hashes.runSpecHash,
-      spec: job.spec,
-      ...(secrets ? { secrets: secrets.values } : {}),
-    };
     try {
       await apply(scheduler, decision, request, ctx, keyOf(job));
     } catch (error) {
@@ -244,7 +223,7 @@ async function apply(
         key,
         "Normal",
         submitReason[step.why],
-        `run ${request.runId} on ${scheduler.name} ${scheduler.target}`,
+        `run ${request.runId} attempt ${request.attempt ?? 1} on ${scheduler.name} ${scheduler.target}`,
       );
       return;
     case "stop":
@@ -269,6 +248,7 @@ const submitReason = {
   update: "Updated",
   resume: "Resumed",
   repair: "Repaired",
+  retry: "Retried",
 } as const;
 
 /** The run record after apply: recorded facts are kept; new facts (start, outcome) are added once. */
@@ -289,6 +269,7 @@ function runRecord(
         startTime: (!decision.newRun && observed?.startTime) || now.toISOString(),
       };
   if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = now.toISOString();
+  record.attempts = attemptsAfter(same?.attempts, decision, now);
   if (decision.outcome && !record.outcome) {
     record.outcome = decision.outcome.outcome;
     record.reason = decision.outcome.reason;
@@ -399,11 +380,4 @@ const UNAVAILABLE_REASONS = new Set(["NomadUnavailable", "DockerUnavailable", "N
 
 function schedulerUnavailable(reason: string): boolean {
   return UNAVAILABLE_REASONS.has(reason);
-}
-
-function jobKey(key: ResourceKey): KeyParts & { kind: "TrainingJob" } {
-  const parts = parseKey(key);
-  if (parts.kind !== "TrainingJob")
-    throw new OperatorError("InternalError", `${key} is not a TrainingJob`, { terminal: true });
-  return { ...parts, kind: "TrainingJob" };
 }

@@ -187,6 +187,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       update: "updated in place",
       resume: "resumed",
       repair: "submitted again (it was removed or stopped outside the operator)",
+      retry: `retried as attempt ${decision.attempt}${decision.ended ? ` (${decision.ended.message})` : ""}`,
     };
     const why = decision.step.op === "submit" ? decision.step.why : "create";
     return { phase: "Pending", reason: "Submitted", message: `run ${decision.runId} ${what[why]}` };
@@ -201,7 +202,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       : {
           phase: "Running",
           reason: "Running",
-          message: `${started.length} of ${job.spec.replicas} replica(s) running`,
+          message: `${started.length} of ${job.spec.replicas} replica(s) running${decision.attempt > 1 ? ` (attempt ${decision.attempt})` : ""}`,
         };
   }
   const pending = current.replicas.find((r) => r.reason && r.state === "pending");

@@ -89,6 +89,35 @@ describe("validateDocument", () => {
       ["spec.volumes[0]: needs exactly one of name or hostPath"],
     ],
     [
+      "at most one writable checkpoint volume",
+      tj({
+        image: "x",
+        volumes: [
+          { name: "a", mountPath: "/a", checkpoint: true },
+          { name: "b", mountPath: "/b", checkpoint: true, readOnly: true },
+        ],
+      }),
+      [
+        "spec.volumes[1].checkpoint: spec.volumes[0] is already the checkpoint volume (at most one)",
+        "spec.volumes[1].readOnly: a checkpoint volume must be writable",
+      ],
+    ],
+    [
+      "the attempt's environment is the operator's",
+      tj({ image: "x", env: [{ name: "MLOPS_ATTEMPT", value: "1" }] }),
+      ["spec.env[0].name: MLOPS_ATTEMPT is set by the operator"],
+    ],
+    [
+      "a retry policy with exit code lists",
+      tj({ image: "x", retryPolicy: { infraRetryLimit: 5, retryOnExitCodes: [137], failOnExitCodes: [3] } }),
+      [],
+    ],
+    [
+      "exit codes are 1..255",
+      tj({ image: "x", retryPolicy: { failOnExitCodes: [0] } }),
+      ["spec.retryPolicy.failOnExitCodes[0]: must be ≥ 1"],
+    ],
+    [
       "path traversal in a name",
       tj({ image: "x" }, { name: "../etc" }),
       [expect.stringMatching(/^metadata\.name: must be a DNS-1123 label/) as unknown as string],

@@ -91,7 +91,20 @@ beforeAll(async () => {
         observedGeneration: 2,
       },
     ],
-    run: { id: "r-7f3a", scheduler: "nomad", restarts: 1 },
+    run: {
+      id: "r-7f3a",
+      scheduler: "nomad",
+      attempts: [
+        {
+          attempt: 1,
+          startTime: "2026-01-01T00:00:00Z",
+          completionTime: "2026-01-01T00:10:00Z",
+          reason: "NodeLost",
+          counted: "infra",
+        },
+        { attempt: 2, startTime: "2026-01-01T00:11:00Z" },
+      ],
+    },
     progress: { ratio: 0.456, epoch: 9, updatedAt: at },
   });
   await store.writeStatus(job("resnet"), {
@@ -141,8 +154,8 @@ describe("mlopsctl get", () => {
     const r = await cli("get", "tj", "-o", "wide", "--state-dir", stateDir);
     expect(r.out.split("\n")).toEqual([
       "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON            PROGRESS",
-      "mnist    Running   True    3h    r-7f3a   nomad       1          Running           45% epoch 9",
-      "resnet   Pending   False   3h    <none>   <none>      0          WaitingForStack   <none>",
+      "mnist    Running   True    3h    r-7f3a   nomad       0/1        Running           45% epoch 9",
+      "resnet   Pending   False   3h    <none>   <none>      0/0        WaitingForStack   <none>",
       "",
     ]);
   });
@@ -215,6 +228,16 @@ describe("mlopsctl describe", () => {
     expect(out).toContain(
       "Conditions:\n  Type          Status   Reason    Message                Last Transition Time\n  ----          ------   ------    -------                --------------------\n  Ready         True     Running   2/2 replicas running   2026-01-01T00:00:00.000Z\n",
     );
+    expect(out).toContain(
+      [
+        "Attempts:",
+        "  Attempt   Start                  End                    Exit Code   Reason     Counted",
+        "  -------   -----                  ---                    ---------   ------     -------",
+        "  1         2026-01-01T00:00:00Z   2026-01-01T00:10:00Z               NodeLost   infra",
+        "  2         2026-01-01T00:11:00Z   <running>",
+      ].join("\n"),
+    );
+    expect(out.match(/Attempts:/g)).toHaveLength(1);
     expect(out).toMatch(
       /Events:\n {2}Type {6}Reason {7}Age +From {13}Message\n {2}---- {6}------ {7}--- +---- {13}-------\n/,
     );

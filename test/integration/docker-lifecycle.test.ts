@@ -42,7 +42,7 @@ describe("DockerScheduler on the real engine: life cycle", () => {
     expect(resumed?.stopped).toBe(false);
     expect((await h.containersOf(run.key)).map((c) => c.Id).sort()).toEqual(ids);
     const info = await h.conn.docker.getContainer(ids[0] as string).inspect();
-    expect(info.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 2 });
+    expect(info.HostConfig.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
   });
 
   it("stops for a deadline with that reason; a restarted operator still sees it stopped", async () => {
@@ -120,7 +120,7 @@ describe("DockerScheduler on the real engine: life cycle", () => {
     expect(await destroyed).toBe(key);
     const partial = await h.scheduler.observe(run.key);
     const gone = partial?.replicas.find((r) => r.id === "");
-    expect(gone).toMatchObject({ state: "failed", exhausted: false, reason: "ContainerRemoved" });
+    expect(gone).toMatchObject({ state: "failed", exhausted: true, reason: "ContainerRemoved" });
     // repair: the same run is submitted again and only the missing replica is created
     await h.scheduler.submit(run);
     const repaired = await h.until(run.key, allRunning);

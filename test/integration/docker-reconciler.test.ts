@@ -2,6 +2,10 @@
 // run semantics end to end, without the controller. A small driver reconciles after every event
 // of the job's containers (or the requested requeue) until the status reaches what a test waits for.
 import { readFileSync } from "node:fs";
+import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
@@ -107,7 +111,11 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     const checked = validateDocument(parse(readFileSync("examples/quickstart/trainingjob.yaml", "utf8")));
     if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
     const example = checked.resource as TrainingJob;
-    const tj = job("quickstart", example.spec);
+    // The example's checkpoint volume, named for this test (removed afterwards).
+    const volume = `it-recon-checkpoints-${process.pid}`;
+    expect(example.spec.volumes?.map((v) => [v.checkpoint, v.mountPath])).toEqual([[true, "/checkpoints"]]);
+    const volumes = example.spec.volumes?.map((v) => ({ ...v, name: volume }));
+    const tj = job("quickstart", { ...example.spec, ...(volumes ? { volumes } : {}) });
     const d = new Driver(tj, h.scheduler);
     const started = Date.now();
     const status = await d.until(phase("Succeeded"), 40_000);
@@ -117,6 +125,11 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     expect(d.phases).toEqual(["Pending", "Running", "Succeeded"]);
     expect(status.run).toMatchObject({ scheduler: "docker", outcome: "Succeeded" });
     expect(ready(status)).toMatchObject({ status: "True", reason: "Succeeded" });
+    expect(status.run?.attempts?.map((a) => [a.attempt, a.exitCode, a.reason])).toEqual([
+      [1, 0, "Completed"],
+    ]);
+    expect(await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx)).toBe("done");
+    await h.conn.docker.getVolume(volume).remove();
   });
 
   it.each([
@@ -124,11 +137,11 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
       "exit code 3 after retries",
       { env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.1, EXIT_CODE: 3 }), backoffLimit: 1 },
       "BackoffLimitExceeded",
-      /exit code 3 after 1 restart/,
+      /exit code 3 in attempt 2.*backoffLimit is 1/,
     ],
     [
       "killed for memory",
-      { env: env({ MODE: "oom" }), resources: { cpu: 250, memoryMB: 24, gpus: 0 } },
+      { env: env({ MODE: "oom" }), resources: { cpu: 250, memoryMB: 24, gpus: 0 }, backoffLimit: 0 },
       "OOMKilled",
       /exit code 137/,
     ],
@@ -206,8 +219,74 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     const after = await h.containersOf(key);
     expect(after).toHaveLength(1);
     expect(after[0]?.Id).not.toBe(gone?.Id);
+    // a container removed by hand is the platform's failure: the next attempt, counted as infra
+    expect(after[0]?.Labels["mlops.dev/attempt"]).toBe("2");
+    expect(d.job.status?.run?.attempts?.map((a) => [a.attempt, a.reason, a.counted])).toEqual([
+      [1, "Removed", "infra"],
+      [2, undefined, undefined],
+    ]);
     expect(await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx)).toBe("done");
     expect(await h.containersOf(key)).toEqual([]);
+  });
+
+  it("a trainer killed mid-run is retried as attempt 2 and resumes from its checkpoint (step above 0)", async () => {
+    // The repository's train.sh (bind-mounted, so the image's copy does not matter), checkpoints in a
+    // host directory the trainer's user can write.
+    const dir = await mkdtemp(join(tmpdir(), "mlops-it-ckpt-"));
+    await chmod(dir, 0o777);
+    const script = fileURLToPath(new URL("../../images/trainer/train.sh", import.meta.url));
+    const d = new Driver(
+      job("resume", {
+        command: ["/bin/sh", "/mnt/train.sh"],
+        env: env({ EPOCHS: 8, EPOCH_SECONDS: 0.4, METRICS_PORT: 0 }),
+        backoffLimit: 1,
+        volumes: [
+          { hostPath: dir, mountPath: "/ckpt", readOnly: false, checkpoint: true },
+          { hostPath: script, mountPath: "/mnt/train.sh", readOnly: true },
+        ],
+      }),
+      h.scheduler,
+    );
+    const key = {
+      kind: "TrainingJob" as const,
+      namespace: d.job.metadata.namespace,
+      name: d.job.metadata.name,
+    };
+    try {
+      const running = await d.until(phase("Running"));
+      const runDir = join(dir, running.run?.id ?? "");
+      const deadline = Date.now() + 20_000;
+      while (!(await readdir(runDir).catch(() => [])).some((f) => /^rank0-epoch-00000[2-9]$/.test(f))) {
+        if (Date.now() > deadline) throw new Error(`no checkpoint of epoch 2 in ${runDir}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const [first] = await h.containersOf(key);
+      await h.conn.docker.getContainer(first?.Id as string).kill();
+      const status = await d.until(phase("Succeeded"), 40_000);
+      expect(status.run?.attempts?.map((a) => [a.attempt, a.exitCode, a.reason, a.counted])).toEqual([
+        [1, 137, "Error", "user"],
+        [2, 0, "Completed", undefined],
+      ]);
+      const [second] = await h.containersOf(key);
+      expect(second?.Id).not.toBe(first?.Id);
+      const info = await h.conn.docker.getContainer(second?.Id as string).inspect();
+      expect(info.Config.Env).toEqual(
+        expect.arrayContaining([
+          "MLOPS_ATTEMPT=2",
+          "MLOPS_CHECKPOINT_DIR=/ckpt",
+          `MLOPS_RUN_ID=${status.run?.id}`,
+        ]),
+      );
+      const lines: string[] = [];
+      for await (const line of h.scheduler.logs(key, { follow: false })) lines.push(line);
+      const resumed = lines.map((l) => /attempt 2 resumes from epoch (\d+)/.exec(l)).find(Boolean);
+      expect(Number(resumed?.[1])).toBeGreaterThan(0);
+      expect(lines).not.toContain("epoch 1/8 loss 2.0600");
+      expect(lines.filter((l) => l.startsWith("epoch 8/8 loss "))).toHaveLength(1);
+    } finally {
+      await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("removes a finished run's containers after ttlSecondsAfterFinished, keeping the outcome", async () => {

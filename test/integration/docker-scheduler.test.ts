@@ -37,7 +37,8 @@ describe("DockerScheduler on the real engine: outcomes", () => {
     expect(info.Config.Env).toEqual(expect.arrayContaining(["WORLD_SIZE=2", "RANK=1", "EPOCHS=2"]));
     expect(info.HostConfig.NanoCpus).toBe(250_000_000);
     expect(info.HostConfig.Memory).toBe(64 * 1024 * 1024);
-    expect(info.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 1 });
+    expect(info.HostConfig.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
+    expect(info.Config.Env).toEqual(expect.arrayContaining(["MLOPS_RUN_ID=g1-run", "MLOPS_ATTEMPT=1"]));
     expect(info.Config.Labels?.[LABEL.runSpecHash]).toBe("run-1");
     const lines: string[] = [];
     for await (const line of h.scheduler.logs(run.key, { follow: false, replica: 1 })) lines.push(line);
@@ -45,7 +46,7 @@ describe("DockerScheduler on the real engine: outcomes", () => {
     expect(lines).toContain("epoch 2/2 loss 1.6680");
   });
 
-  it("retries a failing replica backoffLimit times, then reports it exhausted with its exit code", async () => {
+  it("never restarts a failing replica in place (the operator owns attempts): exhausted at once, with its exit code", async () => {
     const run = h.run("fail", { env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.1, EXIT_CODE: 3 }), backoffLimit: 2 });
     await h.scheduler.submit(run);
     const done = await h.until(run.key, finished, 60_000);
@@ -53,7 +54,7 @@ describe("DockerScheduler on the real engine: outcomes", () => {
       state: "failed",
       exhausted: true,
       exitCode: 3,
-      restarts: 2,
+      restarts: 0,
       reason: "Error",
     });
     expect(done?.stopped).toBe(false);
@@ -98,7 +99,7 @@ describe("DockerScheduler on the real engine: outcomes", () => {
       state: "failed",
       exhausted: true,
       exitCode: 127,
-      restarts: 1,
+      restarts: 0,
     });
     const lines: string[] = [];
     for await (const line of h.scheduler.logs(run.key, { follow: false })) lines.push(line);

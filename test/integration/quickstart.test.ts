@@ -15,6 +15,8 @@ const exec = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
 const docker = new Docker();
 const owner = `it-quickstart-${process.pid}`;
+/** The example's checkpoint volume, named for this test (removed afterwards). */
+const volume = `it-quickstart-checkpoints-${process.pid}`;
 let work = "";
 let env: NodeJS.ProcessEnv = {};
 
@@ -50,7 +52,8 @@ beforeAll(async () => {
     file,
     text
       .replace(/value: "12"/, 'value: "3"')
-      .replace(/EPOCH_SECONDS\n(\s+)value: "1"/, 'EPOCH_SECONDS\n$1value: "0.3"'),
+      .replace(/EPOCH_SECONDS\n(\s+)value: "1"/, 'EPOCH_SECONDS\n$1value: "0.3"')
+      .replace("name: mnist-quickstart-checkpoints", `name: ${volume}`),
   );
   env = { ...process.env, XDG_STATE_HOME: join(work, "xdg"), MLOPSCTL_BIN: "" };
   delete env.MLOPS_STATE_DIR;
@@ -64,6 +67,10 @@ afterAll(async () => {
     filters: { label: [`mlops.dev/owner-id=${owner}`] },
   });
   for (const c of left) await docker.getContainer(c.Id).remove({ force: true });
+  await docker
+    .getVolume(volume)
+    .remove()
+    .catch(() => undefined);
   await rm(work, { recursive: true, force: true });
 });
 

@@ -119,7 +119,7 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
       index: 0,
       id: "",
       state: "failed",
-      exhausted: false,
+      exhausted: true,
       reason: "ContainerRemoved",
     });
     expect(observed?.stopped).toBe(true);

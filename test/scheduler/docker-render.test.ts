@@ -10,10 +10,23 @@ describe("renderRun: one container spec per replica", () => {
       { name: "TOKEN", valueFrom: { file: { path: "token" } } },
     ];
     const submitted = renderRun(runRequest({ secrets: { TOKEN: "s3cr3t" } }, { env }));
-    expect(submitted[0]?.body.Env).toEqual(["PLAIN=p", "TOKEN=s3cr3t", "WORLD_SIZE=1", "RANK=0"]);
+    expect(submitted[0]?.body.Env).toEqual([
+      "PLAIN=p",
+      "TOKEN=s3cr3t",
+      "MLOPS_RUN_ID=g1-aaaa",
+      "MLOPS_ATTEMPT=1",
+      "WORLD_SIZE=1",
+      "RANK=0",
+    ]);
     expect(JSON.stringify(submitted[0]?.body.Labels)).not.toContain("s3cr3t");
     const planned = renderRun(runRequest({}, { env }));
-    expect(planned[0]?.body.Env).toEqual(["PLAIN=p", "WORLD_SIZE=1", "RANK=0"]);
+    expect(planned[0]?.body.Env).toEqual([
+      "PLAIN=p",
+      "MLOPS_RUN_ID=g1-aaaa",
+      "MLOPS_ATTEMPT=1",
+      "WORLD_SIZE=1",
+      "RANK=0",
+    ]);
   });
 
   it("names, env, limits, labels and restart policy of a distributed run", () => {
@@ -37,14 +50,15 @@ describe("renderRun: one container spec per replica", () => {
     const [first, second] = specs;
     expect(first?.body.Entrypoint).toEqual(["/bin/train"]);
     expect(first?.body.Cmd).toEqual(["--lr", "0.1"]);
-    expect(first?.body.Env).toEqual(["EPOCHS=3", "WORLD_SIZE=2", "RANK=0"]);
-    expect(second?.body.Env).toEqual(["EPOCHS=3", "WORLD_SIZE=2", "RANK=1"]);
+    const attempt = ["MLOPS_RUN_ID=g1-aaaa", "MLOPS_ATTEMPT=1"];
+    expect(first?.body.Env).toEqual(["EPOCHS=3", ...attempt, "WORLD_SIZE=2", "RANK=0"]);
+    expect(second?.body.Env).toEqual(["EPOCHS=3", ...attempt, "WORLD_SIZE=2", "RANK=1"]);
     expect(first?.body.HostConfig).toMatchObject({
       NanoCpus: 1_500_000_000,
       Memory: 256 * 1024 * 1024,
       MemorySwap: 256 * 1024 * 1024,
       ShmSize: 64 * 1024 * 1024,
-      RestartPolicy: { Name: "on-failure", MaximumRetryCount: 2 },
+      RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
       Init: true,
     });
     expect(first?.body.ExposedPorts).toEqual({ "8000/tcp": {} });
@@ -93,12 +107,10 @@ describe("renderRun: one container spec per replica", () => {
     ]);
   });
 
-  it.each([
-    [0, { Name: "no", MaximumRetryCount: 0 }],
-    [1, { Name: "on-failure", MaximumRetryCount: 1 }],
-    [100, { Name: "on-failure", MaximumRetryCount: 100 }],
-  ])("backoffLimit %i → restart policy %o", (limit, policy) => {
-    expect(restartPolicyFor(limit)).toEqual(policy);
+  it.each([0, 1, 100])("backoffLimit %i → restart policy no (the operator owns retries)", (limit) => {
+    const [spec] = renderRun(runRequest({}, { backoffLimit: limit }));
+    expect(spec?.body.HostConfig?.RestartPolicy).toEqual({ Name: "no", MaximumRetryCount: 0 });
+    expect(restartPolicyFor()).toEqual({ Name: "no", MaximumRetryCount: 0 });
   });
 
   it("is pure: the same request renders the same specs", () => {

@@ -47,7 +47,7 @@ describe("planSubmit", () => {
     ];
     const plan = planSubmit(run, specs, existing);
     expect(names(plan.restore)).toEqual(["/mlops.default.mnist.0"]);
-    expect(plan.policy).toEqual({ Name: "on-failure", MaximumRetryCount: 2 });
+    expect(plan.policy).toEqual({ Name: "no", MaximumRetryCount: 0 });
     expect(names(plan.start)).toEqual(["/mlops.default.mnist.0", "/mlops.default.mnist.1"]);
   });
 

@@ -135,6 +135,19 @@ describe("observeRun: one replica from its allocation", () => {
       { state: "failed", reason: "DeadlineExceeded", exhausted: true },
     ],
     ["lost node", alloc(0, "lost"), { state: "failed", reason: "NodeLost", exhausted: true }],
+    [
+      "preempted (evicted for a job of higher priority): an infra failure, not a stop",
+      alloc(0, "complete", [ev("Started"), ev("Killed"), exit(137)], {
+        DesiredStatus: "evict",
+        DesiredDescription: "Preempted by alloc ID 0b4a2a7e-5d2f-4a7e-9c61-2f4c1f0e8d11",
+      }),
+      {
+        state: "failed",
+        exhausted: true,
+        reason: "Preempted",
+        message: "Preempted by alloc ID 0b4a2a7e-5d2f-4a7e-9c61-2f4c1f0e8d11",
+      },
+    ],
   ])("%s", (_name, a, expected) => {
     const run = observeRun({ job: job(), allocations: [a] });
     expect(run.replicas).toHaveLength(1);

@@ -28,6 +28,7 @@ describe("renderJob", () => {
       [META.generation]: "3",
       [META.runId]: "run-1",
       [META.runSpecHash]: "runspec-1",
+      [META.attempt]: "1",
       [META.runVersion]: "0",
     });
     for (const k of Object.keys(job.Meta ?? {})) expect(k).toMatch(/^[a-z_]+$/);
@@ -50,10 +51,10 @@ describe("renderJob", () => {
   it.each<[string, Partial<TrainingJobSpec>, (job: NomadJob) => unknown, unknown]>([
     ["replicas → Count", { replicas: 4 }, (j) => j.TaskGroups[0]?.Count, 4],
     [
-      "backoffLimit → restart policy",
+      "no in-place restart whatever backoffLimit (the operator owns attempts)",
       { backoffLimit: 2 },
       (j) => j.TaskGroups[0]?.RestartPolicy,
-      { Attempts: 2, Interval: 24 * 3600 * S, Delay: 15 * S, Mode: "fail" },
+      { Attempts: 0, Interval: 24 * 3600 * S, Delay: 15 * S, Mode: "fail" },
     ],
     ["no reschedule", {}, (j) => j.TaskGroups[0]?.ReschedulePolicy?.Attempts, 0],
     ["no unlimited reschedule", {}, (j) => j.TaskGroups[0]?.ReschedulePolicy?.Unlimited, false],
@@ -85,7 +86,13 @@ describe("renderJob", () => {
       "env with WORLD_SIZE and RANK",
       { replicas: 3, env: [{ name: "LR", value: "0.1" }] },
       (j) => task(j)?.Env,
-      { LR: "0.1", WORLD_SIZE: "3", RANK: interpolation("NOMAD_ALLOC_INDEX") },
+      {
+        LR: "0.1",
+        MLOPS_RUN_ID: "run-1",
+        MLOPS_ATTEMPT: "1",
+        WORLD_SIZE: "3",
+        RANK: interpolation("NOMAD_ALLOC_INDEX"),
+      },
     ],
     [
       "host path → bind mount",

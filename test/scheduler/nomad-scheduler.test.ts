@@ -115,13 +115,12 @@ describe("NomadScheduler against the Nomad double", () => {
     expect((done?.rendered as { Status?: string } | undefined)?.Status).toBe("dead");
   });
 
-  it("reports OOM with restarts used up, and an image that cannot be pulled", async () => {
+  it("reports OOM at once (no in-place restart: the operator owns attempts), and an image that cannot be pulled", async () => {
     await scheduler.submit(runRequest({ replicas: 2, backoffLimit: 1 }));
     const [a, b] = nomad.allocations("team-a", "resnet");
     nomad.lifecycle.running(a?.ID ?? "");
     nomad.lifecycle.exit(a?.ID ?? "", { exitCode: 137, oom: true });
-    expect((await scheduler.observe(key))?.replicas[0]).toMatchObject({ state: "running", restarts: 1 });
-    nomad.lifecycle.exit(a?.ID ?? "", { exitCode: 137, oom: true });
+    expect((await scheduler.observe(key))?.replicas[0]).toMatchObject({ state: "failed", restarts: 0 });
     nomad.lifecycle.driverFailure(b?.ID ?? "", "Failed to pull `trainer:nope`: manifest unknown");
     const observed = await scheduler.observe(key);
     expect(observed?.replicas.map((r) => [r.state, r.reason, r.exhausted])).toEqual([

@@ -39,6 +39,19 @@ const recordedRun: RunRecord = {
   specHash: base.runSpecHash,
   startTime: "2026-01-01T11:00:00Z",
 };
+/** A run record whose first `n` attempts failed (counted as `counted`); attempt n + 1 runs. */
+const afterFailures = (record: RunRecord, n: number, counted: "user" | "infra"): RunRecord => ({
+  ...record,
+  attempts: [
+    ...Array.from({ length: n }, (_, i) => ({
+      attempt: i + 1,
+      startTime: "2026-01-01T11:00:00Z",
+      completionTime: "2026-01-01T11:01:00Z",
+      counted,
+    })),
+    { attempt: n + 1, startTime: "2026-01-01T11:02:00Z" },
+  ],
+});
 const running = observedRun({
   runId: RUN,
   specHash: base.specHash,
@@ -103,11 +116,15 @@ describe("decide", () => {
       outcome: "Succeeded",
     },
     {
-      name: "one exhausted replica fails the run and stops the others",
+      name: "a replica failing after backoffLimit retries fails the run and stops the others",
       in: input(
         { replicas: 2 },
         {
-          recorded: { ...recordedRun, specHash: runSpecHash(trainingJob({ replicas: 2 }).spec), id: "r2" },
+          recorded: afterFailures(
+            { ...recordedRun, specHash: runSpecHash(trainingJob({ replicas: 2 }).spec), id: "r2" },
+            3,
+            "user",
+          ),
           observed: observedRun({
             runId: "r2",
             specHash: specHash(trainingJob({ replicas: 2 }).spec),
@@ -129,7 +146,7 @@ describe("decide", () => {
       in: input(
         {},
         {
-          recorded: recordedRun,
+          recorded: afterFailures(recordedRun, 3, "user"),
           observed: {
             ...running,
             replicas: [replica(0, "failed", { exitCode: 137, reason: "OOMKilled", exhausted: true })],
@@ -258,5 +275,28 @@ describe("decide", () => {
     });
     expect(d.outcome?.reason).toBe("StartupTimeout");
     expect(d.step.op).toBe("stop");
+  });
+
+  it("the startup timeout counts from the current attempt's start, not the run's", () => {
+    const job = trainingJob({ replicas: 2 });
+    const rsh = runSpecHash(job.spec);
+    const attempts = [
+      { attempt: 1, startTime: "2026-01-01T11:00:00Z", counted: "infra" as const },
+      { attempt: 2, startTime: "2026-01-01T11:58:00Z" },
+    ];
+    const d = decide({
+      ...input({ replicas: 2 }),
+      recorded: { id: "r", generation: 1, specHash: rsh, startTime: "2026-01-01T11:00:00Z", attempts },
+      observed: observedRun({
+        runId: "r",
+        specHash: specHash(job.spec),
+        runSpecHash: rsh,
+        attempt: 2,
+        replicas: [replica(0, "running", { startedAt: "x" }), replica(1, "pending")],
+      }),
+    });
+    expect(d.outcome).toBeUndefined();
+    expect(d.attempt).toBe(2);
+    expect(d.wakeInMs).toBe(8 * 60_000); // 10 min from 11:58
   });
 });

@@ -168,13 +168,72 @@ describe("TrainingJob reconciler scenarios", () => {
 
   it("records events on phase transitions", async () => {
     const h = new Harness();
-    const job = trainingJob({});
+    const job = trainingJob({ backoffLimit: 0 });
     await h.reconcile(job);
-    h.scheduler.setReplicas("train", "failed", { exitCode: 2, exhausted: true, restarts: 3 });
+    h.scheduler.setReplicas("train", "failed", { exitCode: 2, exhausted: true });
     await h.reconcile(job);
     expect(h.events).toContain("Normal Created");
     expect(h.events).toContain("Warning BackoffLimitExceeded");
     expect(job.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
+  });
+
+  it("a failed attempt is submitted again as the next attempt, and status lists every attempt", async () => {
+    const h = new Harness();
+    const job = trainingJob({ backoffLimit: 1 });
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "failed", {
+      exitCode: 2,
+      exhausted: true,
+      finishedAt: "2026-01-01T12:05:00Z",
+    });
+    h.now = new Date("2026-01-01T12:06:00Z");
+    await h.reconcile(job);
+    expect(h.scheduler.submitted.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(h.events).toContain("Normal Retried");
+    expect(job.status?.phase).toBe("Pending");
+    expect(job.status?.run?.attempts).toEqual([
+      {
+        attempt: 1,
+        startTime: "2026-01-01T12:00:00.000Z",
+        completionTime: "2026-01-01T12:05:00Z",
+        exitCode: 2,
+        reason: "Error",
+        message: "replica 0 failed with exit code 2 in attempt 1",
+        counted: "user",
+      },
+      { attempt: 2, startTime: "2026-01-01T12:06:00.000Z" },
+    ]);
+    await h.reconcile(job); // converged: attempt 2 is pending, nothing is submitted again
+    expect(h.scheduler.submitted).toHaveLength(2);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")?.message).toBe(
+      "1 of 1 replica(s) running (attempt 2)",
+    );
+    h.scheduler.setReplicas("train", "succeeded", { exitCode: 0, finishedAt: "2026-01-01T12:30:00Z" });
+    await h.reconcile(job);
+    expect(job.status?.phase).toBe("Succeeded");
+    expect(job.status?.run?.attempts?.[1]).toEqual({
+      attempt: 2,
+      startTime: "2026-01-01T12:06:00.000Z",
+      completionTime: "2026-01-01T12:30:00Z",
+      exitCode: 0,
+      reason: "Completed",
+    });
+    // the second failure would have exceeded backoffLimit 1: the run is failed instead of retried
+    const failing = new Harness();
+    const again = trainingJob({ backoffLimit: 1 });
+    await failing.reconcile(again);
+    for (const _ of [1, 2]) {
+      failing.scheduler.setReplicas("train", "failed", { exitCode: 2, exhausted: true });
+      await failing.reconcile(again);
+    }
+    expect(failing.scheduler.submitted.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(again.status?.phase).toBe("Failed");
+    expect(again.status?.run?.attempts?.map((a) => [a.attempt, a.counted])).toEqual([
+      [1, "user"],
+      [2, "user"],
+    ]);
   });
 
   it("reports the metrics endpoint's health from Consul, and Unknown while Consul is unreachable", async () => {

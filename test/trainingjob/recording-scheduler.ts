@@ -48,6 +48,7 @@ export class RecordingScheduler implements Scheduler {
       generation: run.generation,
       specHash: run.specHash,
       runSpecHash: run.runSpecHash,
+      attempt: run.attempt ?? 1,
       stopped: false,
       replicas,
     });

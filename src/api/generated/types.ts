@@ -42,6 +42,7 @@ export interface TrainingJobSpec {
     hostPath?: string;
     mountPath: string;
     readOnly: boolean;
+    checkpoint?: boolean;
   }[];
   /**
    * @maxItems 32
@@ -73,6 +74,17 @@ export interface TrainingJobSpec {
   nodePool?: string;
   priority: number;
   backoffLimit: number;
+  retryPolicy?: {
+    infraRetryLimit: number;
+    /**
+     * @maxItems 64
+     */
+    retryOnExitCodes?: number[];
+    /**
+     * @maxItems 64
+     */
+    failOnExitCodes?: number[];
+  };
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   suspend: boolean;
@@ -114,6 +126,15 @@ export interface TrainingJobStatus {
     reason?: string;
     message?: string;
     restarts?: number;
+    attempts?: {
+      attempt: number;
+      startTime: string;
+      completionTime?: string;
+      exitCode?: number;
+      reason?: string;
+      message?: string;
+      counted?: "user" | "infra";
+    }[];
     startTime?: string;
     completionTime?: string;
     annotationId?: number;

@@ -5,6 +5,7 @@ import type { Condition } from "../../api/conditions.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { printable } from "../../observability/printable.ts";
 import { type EventRecord, readEvents, readRecord, type StatusRecord } from "../../sources/state/index.ts";
+import type { AttemptRecord } from "../../trainingjob/attempts.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, describeValue, table } from "../output.ts";
 import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
@@ -27,7 +28,8 @@ export function renderDescribe(record: StatusRecord, events: readonly EventRecor
   out += `Generation:   ${printable(String(m.generation))}\n`;
   out += `Created:      ${printable(m.creationTimestamp ?? "<unknown>")} (${age(m.creationTimestamp, now)} ago)\n`;
   out += `Spec:\n${describeValue(record.spec, 2)}`;
-  const { conditions, ...rest } = record.status as { conditions?: Condition[] } & Record<string, unknown>;
+  const { conditions, ...status } = record.status as { conditions?: Condition[] } & Record<string, unknown>;
+  const { rest, attempts } = withoutAttempts(status);
   out += Object.keys(rest).length > 0 ? `Status:\n${describeValue(rest, 2)}` : "Status:       <none>\n";
   if (conditions && conditions.length > 0) {
     const headers = ["Type", "Status", "Reason", "Message", "Last Transition Time"];
@@ -36,8 +38,33 @@ export function renderDescribe(record: StatusRecord, events: readonly EventRecor
   } else {
     out += "Conditions:   <none>\n";
   }
+  if (attempts.length > 0) out += renderAttempts(attempts);
   out += renderEvents(events, now);
   return out;
+}
+
+/** status.run.attempts, one row per attempt (kept out of the Status dump above). */
+function withoutAttempts(status: Record<string, unknown>): {
+  rest: Record<string, unknown>;
+  attempts: AttemptRecord[];
+} {
+  const run = status.run as ({ attempts?: unknown } & Record<string, unknown>) | undefined;
+  if (!run || !Array.isArray(run.attempts)) return { rest: status, attempts: [] };
+  const { attempts, ...others } = run;
+  return { rest: { ...status, run: others }, attempts: attempts as AttemptRecord[] };
+}
+
+function renderAttempts(attempts: readonly AttemptRecord[]): string {
+  const headers = ["Attempt", "Start", "End", "Exit Code", "Reason", "Counted"];
+  const rows = attempts.map((a) => [
+    String(a.attempt),
+    a.startTime,
+    a.completionTime ?? "<running>",
+    a.exitCode === undefined ? "" : String(a.exitCode),
+    a.reason ?? "",
+    a.counted ?? "",
+  ]);
+  return `Attempts:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
 }
 
 export function renderEvents(events: readonly EventRecord[], now: Date): string {

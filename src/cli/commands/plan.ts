@@ -16,8 +16,7 @@ import { SecretResolver } from "../../secrets/index.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
 import { resolveStateDir, StateStore } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
-import { decide } from "../../trainingjob/decide.ts";
-import { runSpecHash, specHash } from "../../trainingjob/hash.ts";
+import { planRun, type RunPlan } from "../../trainingjob/plan-run.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { EXIT } from "../exit.ts";
 import { parseDuration } from "../flags.ts";
@@ -172,38 +171,23 @@ async function jobChange(
   if ("blocker" in choice)
     return { key, action: "wait", detail: `${choice.blocker.reason}: ${choice.blocker.message}`, fields };
   const scheduler: Scheduler = choice.scheduler;
-  let observed: Awaited<ReturnType<Scheduler["observe"]>>;
-  try {
-    observed = await scheduler.observe({
-      kind: "TrainingJob",
-      namespace: job.metadata.namespace,
-      name: job.metadata.name,
-    });
-  } catch (error) {
-    return { key, action: "unknown", detail: `${reasonOf(error)}: ${messageOf(error)}`, fields };
-  }
   // Only the values' hash is used; a reference that cannot be read counts as unchanged.
   const secrets = job.spec.restartOnSecretChange
     ? await new SecretResolver(options.secretsDir ? { secretsDir: options.secretsDir } : {})
         .resolve(job)
         .catch(() => undefined)
     : undefined;
-  const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec, secrets?.hash) };
   const unread =
     secrets === undefined && job.spec.restartOnSecretChange && job.spec.env?.some((e) => e.valueFrom)
       ? " (secret references not read: pass --secrets-dir to tell a changed secret)"
       : "";
-  const d = decide({
-    key,
-    spec: job.spec,
-    generation: job.metadata.generation,
-    ...hashes,
-    recorded: job.status?.run,
-    observed,
-    ownerId,
-    now: new Date(),
-    startupTimeoutMs,
-  });
+  let planned: RunPlan;
+  try {
+    planned = await planRun(job, scheduler, { ownerId, now: new Date(), startupTimeoutMs, secrets });
+  } catch (error) {
+    return { key, action: "unknown", detail: `${reasonOf(error)}: ${messageOf(error)}`, fields };
+  }
+  const d = planned.decision;
   const where = `${scheduler.name} ${scheduler.target}`;
   if (d.notOwned)
     return {
@@ -215,14 +199,8 @@ async function jobChange(
   const step = d.step;
   let placement = "";
   if (step.op === "submit" && scheduler.placement) {
-    const request = {
-      key: { kind: "TrainingJob" as const, namespace: job.metadata.namespace, name: job.metadata.name },
-      ownerId,
-      runId: d.runId,
-      generation: d.runGeneration,
-      ...hashes,
-      spec: job.spec,
-    };
+    // The request without secret values: plan previews placement, it never sends a secret.
+    const { secrets: _values, ...request } = planned.request;
     placement = await scheduler.placement(request).then(
       (p) => (p ? `; placement: ${p}` : ""),
       () => "",

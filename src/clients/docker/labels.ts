@@ -12,6 +12,8 @@ export const LABEL = {
   runId: "mlops.dev/run-id",
   specHash: "mlops.dev/spec-hash",
   runSpecHash: "mlops.dev/run-spec-hash",
+  /** The run's attempt (1, 2, …): a container of another attempt is replaced, never restarted. */
+  attempt: "mlops.dev/attempt",
   replica: "mlops.dev/replica",
   replicas: "mlops.dev/replicas",
   backoffLimit: "mlops.dev/backoff-limit",

@@ -165,7 +165,7 @@ export function observedFrom(
             id: "",
             restarts: 0,
             state: "failed",
-            exhausted: false,
+            exhausted: true,
             reason: "ContainerRemoved",
             message: `the container of replica ${index} was removed outside the operator`,
           },
@@ -184,6 +184,9 @@ export function observedFrom(
     generation: intOf(labels[LABEL.generation]),
     specHash: memoOfRun && owner === ownerId ? memoOfRun.specHash : labels[LABEL.specHash],
     runSpecHash: labels[LABEL.runSpecHash],
+    ...(intOf(labels[LABEL.attempt]) !== undefined
+      ? { attempt: intOf(labels[LABEL.attempt]) as number }
+      : {}),
     stopped: !active && halted,
     replicas,
     ...(starts[0] ? { startTime: starts[0] } : {}),

@@ -1,11 +1,13 @@
 // render: RunRequest → one container spec per replica (pure). What submit() creates, what `plan`
 // prints, and what the labels later tell observe(): whose the container is, which run, which spec.
-// backoffLimit maps to Docker's own retry: restart policy on-failure:N (none for 0), so retries and
-// their count (State.RestartCount) live in the engine and survive an operator restart.
+// Retries are the operator's (docs/retries.md): Docker never restarts a replica by itself (restart
+// policy "no"), since a restarted container keeps its environment; each retry is a new container
+// with the next MLOPS_ATTEMPT, and the attempt is in the labels, so it survives an operator restart.
 import type { ContainerCreateOptions, HostConfig, MountSettings } from "dockerode";
 import { trainingContainerName } from "../../api/names.ts";
 import { makeKey } from "../../api/resources.ts";
 import { LABEL, MANAGED_BY } from "../../clients/docker/labels.ts";
+import { attemptEnv } from "../attempt-env.ts";
 import type { RunRequest } from "../port.ts";
 
 export interface RenderOptions {
@@ -35,11 +37,9 @@ export interface RestartPolicy {
   readonly MaximumRetryCount: number;
 }
 
-/** backoffLimit retries of a failed replica; 0: never restarted. */
-export function restartPolicyFor(backoffLimit: number): RestartPolicy {
-  return backoffLimit > 0
-    ? { Name: "on-failure", MaximumRetryCount: backoffLimit }
-    : { Name: "no", MaximumRetryCount: 0 };
+/** Never restarted in place: the operator submits the next attempt as a new container. */
+export function restartPolicyFor(): RestartPolicy {
+  return { Name: "no", MaximumRetryCount: 0 };
 }
 
 /** The restart policy the operator sets on a replica it stopped (never rendered): its stop marker. */
@@ -59,6 +59,7 @@ export function labelsFor(
     [LABEL.runId]: run.runId,
     [LABEL.specHash]: run.specHash,
     [LABEL.runSpecHash]: run.runSpecHash,
+    [LABEL.attempt]: String(run.attempt ?? 1),
     [LABEL.replica]: String(replica),
     [LABEL.replicas]: String(run.spec.replicas),
     [LABEL.backoffLimit]: String(run.spec.backoffLimit),
@@ -87,13 +88,14 @@ export function renderRun(run: RunRequest, options: RenderOptions = {}): Contain
       const value = e.valueFrom ? run.secrets?.[e.name] : (e.value ?? "");
       return value === undefined ? [] : [`${e.name}=${value}`];
     });
+  const attempt = Object.entries(attemptEnv(run)).map(([name, value]) => `${name}=${value}`);
   const specs: ContainerSpec[] = [];
   for (let replica = 0; replica < spec.replicas; replica++) {
     const hostConfig: HostConfig = {
       NanoCpus: nanoCpusOf(spec.resources.cpu),
       Memory: bytesOfMiB(spec.resources.memoryMB),
       MemorySwap: bytesOfMiB(spec.resources.memoryMB),
-      RestartPolicy: restartPolicyFor(spec.backoffLimit),
+      RestartPolicy: restartPolicyFor(),
       Init: options.init ?? true,
     };
     if (spec.shmSizeMB !== undefined) hostConfig.ShmSize = bytesOfMiB(spec.shmSizeMB);
@@ -105,7 +107,7 @@ export function renderRun(run: RunRequest, options: RenderOptions = {}): Contain
     if (options.network) hostConfig.NetworkMode = options.network;
     const body: ContainerCreateOptions = {
       Image: spec.image,
-      Env: [...userEnv, `WORLD_SIZE=${spec.replicas}`, `RANK=${replica}`],
+      Env: [...userEnv, ...attempt, `WORLD_SIZE=${spec.replicas}`, `RANK=${replica}`],
       Labels: labelsFor(run, replica, options.extraLabels),
       StopTimeout: options.stopTimeoutSeconds ?? 10,
       HostConfig: hostConfig,

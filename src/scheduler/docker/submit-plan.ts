@@ -38,7 +38,7 @@ export function planSubmit(
   specs: readonly ContainerSpec[],
   existing: readonly InspectedContainer[],
 ): SubmitPlan {
-  const policy = restartPolicyFor(run.spec.backoffLimit);
+  const policy = restartPolicyFor();
   const plan = {
     remove: [] as InspectedContainer[],
     restore: [] as InspectedContainer[],
@@ -54,7 +54,10 @@ export function planSubmit(
   for (const c of existing) {
     const labels = c.Config.Labels ?? {};
     const replica = Number.parseInt(labels[LABEL.replica] ?? "", 10);
-    const same = labels[LABEL.runId] === run.runId && labels[LABEL.runSpecHash] === run.runSpecHash;
+    const same =
+      labels[LABEL.runId] === run.runId &&
+      labels[LABEL.runSpecHash] === run.runSpecHash &&
+      (labels[LABEL.attempt] ?? "1") === String(run.attempt ?? 1);
     if (!same || !(replica >= 0 && replica < specs.length) || current.has(replica)) plan.remove.push(c);
     else current.set(replica, c);
   }

@@ -18,6 +18,8 @@ export const META = {
   generation: "mlops_generation",
   runId: "mlops_run_id",
   runSpecHash: "mlops_run_spec_hash",
+  /** The run's attempt (1, 2, …): a new attempt is a new job version, hence new allocations. */
+  attempt: "mlops_attempt",
   /** The job Version at which this run was registered: older allocations belong to earlier runs. */
   runVersion: "mlops_run_version",
 } as const;

@@ -55,6 +55,7 @@ export function observeRun(view: NomadView): ObservedRun {
   const starts = replicas.flatMap((r) => (r.startedAt ? [r.startedAt] : [])).sort();
   const blocked = blockedOf(view, replicas.length);
   const generation = Number(meta[META.generation]);
+  const attempt = Number(meta[META.attempt]);
   const specHash = specHashOf(job);
   return {
     ownerId: meta[META.ownerId],
@@ -62,6 +63,7 @@ export function observeRun(view: NomadView): ObservedRun {
     generation: Number.isFinite(generation) ? generation : undefined,
     specHash,
     runSpecHash: meta[META.runSpecHash],
+    ...(Number.isInteger(attempt) && attempt > 0 ? { attempt } : {}),
     stopped: job.Stop === true,
     replicas,
     ...(blocked ? { blocked } : {}),
@@ -106,6 +108,7 @@ export function replicaOf(alloc: NomadAllocation, index: number, reschedules: nu
       };
     case "complete": {
       const terminated = lastOf(events, "Terminated");
+      if (alloc.DesiredStatus === "evict") return preempted(alloc, base, ended);
       if (/max_run_duration/.test(`${alloc.ClientDescription} ${events.map(text).join(" ")}`)) {
         return {
           ...base,
@@ -138,6 +141,7 @@ export function replicaOf(alloc: NomadAllocation, index: number, reschedules: nu
         message: alloc.ClientDescription || "allocation lost: its node stopped answering",
       };
     default: {
+      if (alloc.DesiredStatus === "evict") return preempted(alloc, base, ended);
       const exit = lastOf(events, "Terminated")?.ExitCode;
       return {
         ...base,
@@ -203,6 +207,25 @@ export function failureOf(
     }
   }
   return undefined;
+}
+
+/**
+ * Evicted to make room for a job of higher priority: the scheduler sets DesiredStatus "evict" and
+ * DesiredDescription "Preempted by alloc ID …" (nomad/structs: AllocDesiredStatusEvict).
+ */
+function preempted(
+  alloc: NomadAllocation,
+  base: Omit<ObservedReplica, "state">,
+  ended: { finishedAt?: string },
+): ObservedReplica {
+  return {
+    ...base,
+    ...ended,
+    state: "failed",
+    exhausted: true,
+    reason: "Preempted",
+    message: alloc.DesiredDescription || "allocation preempted",
+  };
 }
 
 function blockedOf(view: NomadView, placed: number): ObservedRun["blocked"] {

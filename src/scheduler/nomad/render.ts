@@ -1,11 +1,11 @@
 // RunRequest → Nomad job JSON, as the HTTP API takes it (pure). Durations are integer nanoseconds.
 //
-// backoffLimit mapping (also in docs/nomad.md): a worker that fails is restarted in place up to
-// `backoffLimit` times (RestartPolicy {Attempts: backoffLimit, Interval: 24h, Delay: 15s, Mode:
-// "fail"}); after that the allocation fails for good, because rescheduling is off (ReschedulePolicy
-// {Attempts: 0, Unlimited: false}): the operator then stops the whole job and the run fails. Retries
-// happen on the same node; a lost node is not retried elsewhere (the run fails, like a Kubernetes Job
-// with backoffLimit exhausted).
+// Retries (also in docs/retries.md): the operator owns attempts. Nomad never restarts or reschedules
+// a task by itself (RestartPolicy {Attempts: 0, Mode: "fail"}, ReschedulePolicy {Attempts: 0,
+// Unlimited: false}): a failed or lost allocation ends the attempt, and the operator registers the
+// job again with the next MLOPS_ATTEMPT (Meta and Env change: a destructive update, so new
+// allocations, placed wherever Nomad finds room) while backoffLimit or retryPolicy.infraRetryLimit
+// allows; otherwise it stops the whole job and the run fails.
 import { consulServiceName, nomadJobId, nomadNamespace } from "../../api/names.ts";
 import type { TrainingJobSpec } from "../../api/resources.ts";
 import type {
@@ -18,6 +18,7 @@ import type {
   NomadTemplate,
 } from "../../clients/nomad/types.ts";
 import { SECOND } from "../../clients/nomad/types.ts";
+import { attemptEnv } from "../attempt-env.ts";
 import type { RunRequest } from "../port.ts";
 import { MANAGED_BY, META, specHashConstraint } from "./meta.ts";
 
@@ -42,7 +43,7 @@ export function renderJob(run: RunRequest, options: RenderOptions = {}): NomadJo
   const group: NomadTaskGroup = {
     Name: GROUP,
     Count: spec.replicas,
-    RestartPolicy: { Attempts: spec.backoffLimit, Interval: DAY, Delay: 15 * SECOND, Mode: "fail" },
+    RestartPolicy: { Attempts: 0, Interval: DAY, Delay: 15 * SECOND, Mode: "fail" },
     ReschedulePolicy: {
       Attempts: 0,
       Interval: DAY,
@@ -80,6 +81,7 @@ export function renderJob(run: RunRequest, options: RenderOptions = {}): NomadJo
       [META.generation]: String(run.generation),
       [META.runId]: run.runId,
       [META.runSpecHash]: run.runSpecHash,
+      [META.attempt]: String(run.attempt ?? 1),
       [META.runVersion]: String(options.runVersion ?? 0),
     },
     TaskGroups: [group],
@@ -120,6 +122,7 @@ function renderTask(run: RunRequest, options: RenderOptions): NomadTask {
   const env: Record<string, string> = {};
   for (const e of spec.env ?? []) if (!e.valueFrom) env[e.name] = e.value ?? "";
   const templates = secretTemplates(run);
+  Object.assign(env, attemptEnv(run));
   env.WORLD_SIZE = String(spec.replicas);
   // biome-ignore lint/suspicious/noTemplateCurlyInString: Nomad interpolates it per allocation.
   env.RANK = "${NOMAD_ALLOC_INDEX}";

@@ -155,7 +155,8 @@ export class NomadScheduler implements Scheduler {
         !live.Stop &&
         specHashOf(live) === run.specHash &&
         meta[META.runSpecHash] === run.runSpecHash &&
-        meta[META.generation] === String(run.generation)
+        meta[META.generation] === String(run.generation) &&
+        (meta[META.attempt] ?? "1") === String(run.attempt ?? 1)
       ) {
         return; // converged: registering it again would be a no-op in Nomad anyway
       }
@@ -264,7 +265,10 @@ export class NomadScheduler implements Scheduler {
    */
   async #renderAgainst(run: RunRequest, live: NomadJob | undefined): Promise<NomadJob> {
     const meta = live?.Meta ?? {};
-    const sameRun = live !== undefined && meta[META.runId] === run.runId;
+    const sameRun =
+      live !== undefined &&
+      meta[META.runId] === run.runId &&
+      (meta[META.attempt] ?? "1") === String(run.attempt ?? 1);
     const version = await this.#client.serverVersion().catch(() => undefined);
     return renderJob(run, {
       ...(this.#options.network ? { network: this.#options.network } : {}),

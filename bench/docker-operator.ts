@@ -30,7 +30,7 @@ spec:
 `;
 
 const operator = await buildOperator({
-  dir,
+  source: { kind: "directory", dir },
   stateDir: `${dir}-state`,
   once: false,
   concurrency: 8,

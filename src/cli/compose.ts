@@ -51,9 +51,7 @@ export type SourceOptions =
     };
 
 export interface OperatorOptions {
-  readonly source?: SourceOptions;
-  /** The watched directory (the directory source; ignored with a Kubernetes source). */
-  readonly dir: string;
+  readonly source: SourceOptions;
   readonly stateDir: string;
   /** Where valueFrom.file references are read (none: such references are InvalidSpec). */
   readonly secretsDir?: string;
@@ -106,7 +104,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const { log } = options;
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
-  const choice = options.source ?? { kind: "directory", dir: options.dir };
+  const choice = options.source;
   const source = await buildSource(choice, store, options, log, recorder);
   const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;

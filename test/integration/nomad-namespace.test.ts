@@ -48,7 +48,7 @@ async function until<T>(what: string, fn: () => T | undefined, ms = 10_000): Pro
 describe("a TrainingJob whose Nomad namespace appears later", () => {
   it("is registered and followed within 10 s of the namespace appearing", async () => {
     const op = await buildOperator({
-      dir,
+      source: { kind: "directory", dir },
       stateDir: `${dir}-state`,
       once: false,
       concurrency: 2,

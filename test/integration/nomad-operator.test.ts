@@ -32,7 +32,7 @@ spec:
 
 async function operator(once: boolean): Promise<Operator> {
   return buildOperator({
-    dir,
+    source: { kind: "directory", dir },
     stateDir: `${dir}-state`,
     once,
     concurrency: 4,

@@ -26,7 +26,7 @@ ${extra}`;
 
 async function operator(): Promise<Operator> {
   return buildOperator({
-    dir,
+    source: { kind: "directory", dir },
     stateDir: `${dir}-state`,
     once: false,
     concurrency: 2,

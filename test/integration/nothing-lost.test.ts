@@ -32,7 +32,7 @@ const PRUNE: PruneOptions = {
 /** One `run --once` pass: start, converge, close. Returns what the source reported on pruning. */
 async function once(prune: PruneOptions = PRUNE) {
   const op = await buildOperator({
-    dir,
+    source: { kind: "directory", dir },
     stateDir: `${dir}-state`,
     once: true,
     concurrency: 4,

@@ -25,7 +25,7 @@ spec:
 
 async function operator(dir: string, owner: string, once: boolean, resyncMs = 0): Promise<Operator> {
   return buildOperator({
-    dir,
+    source: { kind: "directory", dir },
     stateDir: `${dir}-state`,
     once,
     concurrency: 4,

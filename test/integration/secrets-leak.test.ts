@@ -130,7 +130,7 @@ describe("no token and no secret leaves its intended destination", () => {
     });
     const operator = (once = false): Promise<Operator> =>
       buildOperator({
-        dir,
+        source: { kind: "directory", dir },
         stateDir,
         secretsDir,
         once,

@@ -176,7 +176,6 @@ export async function run(options: RunOptions): Promise<number> {
   const progress = new Progress(log);
   try {
     operator = await buildOperator({
-      dir,
       source:
         options.source === "kubernetes"
           ? {

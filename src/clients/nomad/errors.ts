@@ -64,7 +64,3 @@ export function reasonForStatus(status: number, body: string): string {
   }
   return status >= 500 ? NomadReason.Error : NomadReason.Rejected;
 }
-
-export function isNotFound(error: unknown): boolean {
-  return error instanceof OperatorError && error.reason === NomadReason.NotFound;
-}

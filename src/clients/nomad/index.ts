@@ -2,7 +2,7 @@ export type { ListJobsOptions, LogsOptions, QueryOptions, QueryResult, RegisterO
 export { NomadClient } from "./client.ts";
 export type { Env, NomadConfig } from "./config.ts";
 export { DEFAULT_NOMAD_ADDR, nomadConfig, normalizeAddress } from "./config.ts";
-export { fromStatus, isNotFound, NomadError, NomadReason, toNomadError } from "./errors.ts";
+export { fromStatus, NomadError, NomadReason, toNomadError } from "./errors.ts";
 export type { EventStreamOptions, StreamSignal } from "./events.ts";
 export { DEFAULT_STALL_MS, DEFAULT_TOPICS, HEARTBEAT_MS, nomadEventStream } from "./events.ts";
 export type {

@@ -19,8 +19,9 @@ images: deps
 	hack/ensure-docker.sh
 	hack/build-images.sh trainer
 
+QUICKSTART ?= examples/quickstart
 run: build images
-	./bin/mlopsctl run --dir examples/quickstart --scheduler auto
+	./bin/mlopsctl run --dir $(QUICKSTART) --scheduler auto
 
 test: deps
 	$(NPM) test

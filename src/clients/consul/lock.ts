@@ -70,6 +70,7 @@ export class ConsulSessionLock {
       .kvPut(this.#options.key, { holder: "" }, { release: session })
       .catch((error: unknown) => errors.push(messageOf(error)));
     await this.#client.destroySession(session).catch((error: unknown) => errors.push(messageOf(error)));
-    if (errors.length > 0) throw new OperatorError("ConsulError", `releasing ${this.description}: ${errors.join("; ")}`);
+    if (errors.length > 0)
+      throw new OperatorError("ConsulError", `releasing ${this.description}: ${errors.join("; ")}`);
   }
 }

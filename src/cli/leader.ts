@@ -1,15 +1,24 @@
-// `run --leader-elect`: which lock (a Consul session lock with the directory source), the flags
+// `run --leader-elect`: which lock (a Consul session lock with the directory source, a
+// coordination.k8s.io/v1 Lease with the Kubernetes source), the flags
 // (controller-runtime's names and defaults), and the campaign: a replica serves /healthz, /readyz
 // and /metrics and keeps its source's cache warm while it follows; only once it leads does it clean
 // up orphans and start the controller. Losing the lease stops the controller at once (in-flight
 // reconciles aborted) and `run` exits 1, as controller-runtime does, for the supervisor to restart it.
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { filter, firstValueFrom, map, take } from "rxjs";
 import { ConsulSessionLock, consulFromEnv } from "../clients/consul/index.ts";
-import { DEFAULT_LEADER_TIMINGS, LeaderElector, LeaderTimingsError } from "../controller/leader.ts";
+import {
+  DEFAULT_LEADER_TIMINGS,
+  LeaderElector,
+  LeaderTimingsError,
+  type LeaseLock,
+} from "../controller/leader.ts";
+import { loadKubeConfig } from "../sources/kubernetes/index.ts";
+import { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
 import { EXIT, ExitError } from "./exit.ts";
 import { parseDuration } from "./flags.ts";
 
@@ -28,11 +37,11 @@ export function withLeaderFlags(command: Command): Command {
     .option("--leader-elect", "run as one of several replicas: only the elected leader reconciles")
     .option(
       "--leader-election-key <key>",
-      "directory source: the Consul key of the lock (default mlops-operator/leader/<owner id>)",
+      "the lock: directory source, a Consul key (default mlops-operator/leader/<owner id>); kubernetes source, the Lease's name (default mlops-operator-<owner id>)",
     )
     .option(
       "--leader-election-namespace <ns>",
-      "kubernetes source: the namespace of the Lease (default: the operator's namespace)",
+      "kubernetes source: the namespace of the Lease (default: $POD_NAMESPACE, the service account's namespace, the kubeconfig context's, else default)",
     )
     .option(
       "--leader-elect-lease-duration <duration>",
@@ -60,34 +69,59 @@ export function withLeaderFlags(command: Command): Command {
     );
 }
 
+/** Where `run` reads resources from, as far as the lock cares. */
+export interface LeaderSource {
+  readonly source: "directory" | "kubernetes";
+  readonly kubeconfig?: string;
+  readonly context?: string;
+}
+
+const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+
 /** The elector `run` campaigns with, or undefined without --leader-elect. */
 export function leaderElectorFor(
-  flags: LeaderFlags,
-  source: "directory" | "kubernetes",
+  flags: LeaderFlags & LeaderSource,
   ownerId: string,
   log: Logger,
   env: NodeJS.ProcessEnv = process.env,
 ): { elector: LeaderElector; close(): Promise<void> } | undefined {
   if (!flags.leaderElect) return undefined;
-  if (source === "kubernetes") {
-    throw new ExitError(
-      EXIT.usage,
-      "--leader-elect with --source kubernetes is not supported yet (a coordination.k8s.io Lease); run one replica",
-    );
+  const holder = `${hostname()}_${randomUUID()}`;
+  let lock: LeaseLock;
+  let closeLock = async (): Promise<void> => {};
+  if (flags.source === "kubernetes") {
+    const config = loadKubeConfig({
+      ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
+      ...(flags.context ? { context: flags.context } : {}),
+    });
+    const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
+    lock = new KubeLeaseLock(config, {
+      namespace:
+        flags.leaderElectionNamespace ??
+        env.POD_NAMESPACE ??
+        readNamespaceFile() ??
+        contextNamespace ??
+        "default",
+      name: flags.leaderElectionKey ?? `mlops-operator-${ownerId}`,
+      holder,
+      leaseDurationMs: flags.leaderElectLeaseDuration,
+    });
+  } else {
+    const consul = consulFromEnv({}, env);
+    if (!consul) {
+      throw new ExitError(
+        EXIT.usage,
+        "--leader-elect with the directory source locks a Consul key: set CONSUL_HTTP_ADDR",
+      );
+    }
+    lock = new ConsulSessionLock(consul.client, {
+      key: flags.leaderElectionKey ?? `mlops-operator/leader/${ownerId}`,
+      holder,
+      leaseDurationMs: flags.leaderElectLeaseDuration,
+      sessionTtlMinMs: flags.leaderElectionSessionTtlMin,
+    });
+    closeLock = () => consul.close();
   }
-  const consul = consulFromEnv({}, env);
-  if (!consul) {
-    throw new ExitError(
-      EXIT.usage,
-      "--leader-elect with the directory source locks a Consul key: set CONSUL_HTTP_ADDR",
-    );
-  }
-  const lock = new ConsulSessionLock(consul.client, {
-    key: flags.leaderElectionKey ?? `mlops-operator/leader/${ownerId}`,
-    holder: `${hostname()}_${randomUUID()}`,
-    leaseDurationMs: flags.leaderElectLeaseDuration,
-    sessionTtlMinMs: flags.leaderElectionSessionTtlMin,
-  });
   try {
     const elector = new LeaderElector({
       name: flags.leaderElectionKey ?? `mlops-operator-${ownerId}`,
@@ -101,13 +135,21 @@ export function leaderElectorFor(
       elector,
       close: async () => {
         await elector.release();
-        await consul.close();
+        await closeLock();
       },
     };
   } catch (error) {
-    void consul.close();
+    void closeLock();
     if (error instanceof LeaderTimingsError) throw new ExitError(EXIT.usage, error.message);
     throw error;
+  }
+}
+
+function readNamespaceFile(): string | undefined {
+  try {
+    return readFileSync(SERVICE_ACCOUNT_NAMESPACE, "utf8").trim() || undefined;
+  } catch {
+    return undefined;
   }
 }
 

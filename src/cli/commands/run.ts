@@ -216,7 +216,7 @@ export async function run(options: RunOptions): Promise<number> {
     await operator.source.start();
     operator.server.markReady();
     // A follower is ready (its source is read: it can take over); it reconciles only once it leads.
-    leader = leaderElectorFor(options, options.source, operator.ownerId, log);
+    leader = leaderElectorFor(options, operator.ownerId, log);
     if (leader && !(await campaign(leader.elector, signalled()))) return EXIT.ok;
     const { removed, skipped } = await operator.cleanupOrphans();
     for (const skip of skipped) {

@@ -95,7 +95,7 @@ export function registerRun(program: Command): void {
     .option("--scheduler <name>", "where TrainingJobs run: auto, docker or nomad", parseScheduler, "auto")
     .option(
       "--owner-id <id>",
-      "tells this operator's objects from others' (default: hash of the directory's real path)",
+      "tells this operator's objects from others' (default: hash of the directory's path as given, links not followed)",
     )
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .option(

@@ -148,6 +148,11 @@ describe("manifests/kubernetes", () => {
     const onSecrets = rules.filter((r) => r.resources.includes("secrets"));
     expect(onSecrets.flatMap((r) => r.verbs)).toEqual(["get"]);
     expect(allows(rules, "", "secrets", "get")).toBe(true);
+    // The owner id reads kube-system's UID, and no other namespace.
+    const onNamespaces = rules.filter((r) => r.resources.includes("namespaces"));
+    expect(onNamespaces).toEqual([
+      { apiGroups: [""], resources: ["namespaces"], resourceNames: ["kube-system"], verbs: ["get"] },
+    ]);
   });
 
   it("allows every request the source makes: list, watch, get, finalizer and status patches", async () => {

@@ -2,7 +2,7 @@
 // locking a key in the Consul double, scheduling on the Nomad double: exactly one replica reconciles
 // (the follower serves /readyz and leader_election_master_status 0); the leader killed (SIGKILL,
 // the lock never released), the other takes over within the lease duration + 2 s; no Nomad job is
-// registered twice across the failover.
+// registered twice across the failover; a leader cut off from Consul exits 1 by its renew deadline.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -139,6 +139,19 @@ describe("run --leader-elect on the directory source (a Consul session lock)", (
       // The new leader adopts the job it finds registered: no second registration.
       await new Promise((r) => setTimeout(r, 1_500));
       expect(registrations()).toBe(1);
+
+      // Cut off from Consul, the leader stops reconciling and exits 1 by its renew deadline
+      // (1.5 s after its last renewal, at most one retry period before the cut-off).
+      const exited = new Promise<number | null>((resolve) => follower.child.once("exit", resolve));
+      await consul.setOutage("stall");
+      const cutOff = Date.now();
+      await until("leadership lost", () => follower.output.includes("leadership lost"), 5_000);
+      const writes = nomad.writes;
+      const lostAt = Number(/"time":(\d+)[^\n]*leadership lost/.exec(follower.output)?.[1]);
+      expect(lostAt - cutOff).toBeLessThan(1_500 + 500);
+      expect(await exited).toBe(1);
+      expect(nomad.writes).toBe(writes); // nothing written after leadership ended
+      await consul.setOutage("none");
     } finally {
       a.child.kill("SIGKILL");
       b.child.kill("SIGKILL");

@@ -3,12 +3,15 @@
 // (the follower serves /readyz and leader_election_master_status 0); the leader killed (SIGKILL,
 // the lock never released), the other takes over within the lease duration + 2 s; no Nomad job is
 // registered twice across the failover; a leader cut off from Consul exits 1 by its renew deadline.
+// The same failover with the Kubernetes source and a Lease on the Kubernetes double.
 import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
+import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -34,7 +37,7 @@ interface Replica {
   metrics?: string;
 }
 
-function replica(name: string): Replica {
+function replica(name: string, source: string[] = ["--dir", dir, "--owner-id", owner]): Replica {
   const child = spawn(
     CLI,
     [
@@ -48,12 +51,9 @@ function replica(name: string): Replica {
       "500ms",
       "--leader-election-session-ttl-min",
       "100ms",
-      "--dir",
-      dir,
+      ...source,
       "--state-dir",
       `${dir}-state-${name}`,
-      "--owner-id",
-      owner,
       "--scheduler",
       "nomad",
       "--nomad-addr",
@@ -106,7 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await nomad?.close();
   await consul?.close();
-  for (const name of ["state-a", "state-b", "xdg"])
+  for (const name of ["state-a", "state-b", "state-k1", "state-k2", "xdg"])
     await rm(`${dir}-${name}`, { recursive: true, force: true });
   await rm(dir, { recursive: true, force: true });
 });
@@ -155,6 +155,47 @@ describe("run --leader-elect on the directory source (a Consul session lock)", (
     } finally {
       a.child.kill("SIGKILL");
       b.child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("run --leader-elect on the Kubernetes source (a Lease)", () => {
+  it("one replica reconciles; the other takes over a killed leader within the lease + 2 s", async () => {
+    const kube = new KubernetesDouble();
+    await kube.start();
+    const before = registrations();
+    kube.create(trainingJob("gpt", "default", { resources: { cpu: 500, memoryMB: 256 } }));
+    const kubeconfig = writeKubeconfig(`${dir}-xdg-kubeconfig`, kube.url);
+    const source = [
+      "--source",
+      "kubernetes",
+      "--kubeconfig",
+      kubeconfig,
+      "--leader-election-namespace",
+      "mlops-system",
+    ];
+    const a = replica("k1", source);
+    const b = replica("k2", source);
+    try {
+      await until("a leader", () => leads(a) || leads(b), 20_000);
+      const [leader, follower] = leads(a) ? [a, b] : [b, a];
+      await until("the job registered", () => registrations() > before, 10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(leads(follower)).toBe(false);
+      expect(registrations() - before).toBe(1);
+      const id = /"ownerId":"([0-9a-f]+)"/.exec(leader.output)?.[1];
+      expect(kube.leases.get("mlops-system", `mlops-operator-${id}`)?.spec.holderIdentity).toMatch(/_/);
+
+      leader.child.kill("SIGKILL");
+      const tookOver = await until("the follower to lead", () => leads(follower), LEASE_MS + 5_000);
+      expect(tookOver).toBeLessThan(LEASE_MS + 2_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(registrations() - before).toBe(1);
+    } finally {
+      a.child.kill("SIGKILL");
+      b.child.kill("SIGKILL");
+      await kube.close();
+      rmSync(`${dir}-xdg-kubeconfig`, { force: true });
     }
   }, 60_000);
 });

@@ -78,13 +78,28 @@ export interface LeaderSource {
 
 const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
-/** The elector `run` campaigns with, or undefined without --leader-elect. */
+/** One replica's part in the election, as `run` drives it. */
+export interface Leadership {
+  readonly elector: LeaderElector;
+  /** Resolves true once this replica leads (its source may write again), false when `stop` resolves first. */
+  campaign(stop: Promise<unknown>): Promise<boolean>;
+  /** Resolves when leadership, once held, is lost. */
+  lost(): Promise<void>;
+  /** Stops campaigning and releases the lock if held. */
+  close(): Promise<void>;
+}
+
+/**
+ * The election `run` takes part in, or undefined without --leader-elect. `source` (a follower's)
+ * writes nothing until it leads: the Kubernetes source's finalizers wait for leadership.
+ */
 export function leaderElectorFor(
   flags: LeaderFlags & LeaderSource,
   ownerId: string,
   log: Logger,
+  source?: object,
   env: NodeJS.ProcessEnv = process.env,
-): { elector: LeaderElector; close(): Promise<void> } | undefined {
+): Leadership | undefined {
   if (!flags.leaderElect) return undefined;
   const holder = `${hostname()}_${randomUUID()}`;
   let lock: LeaseLock;
@@ -131,8 +146,27 @@ export function leaderElectorFor(
       retryPeriodMs: flags.leaderElectRetryPeriod,
       log,
     });
+    const finalizing = source as Partial<{ setFinalizing(on: boolean): void }> | undefined;
+    finalizing?.setFinalizing?.(false);
     return {
       elector,
+      campaign: async (stop) => {
+        elector.start();
+        const led = firstValueFrom(elector.leading.pipe(filter(Boolean), take(1)), { defaultValue: false });
+        const leading = await Promise.race([led, stop.then(() => false)]);
+        if (leading) finalizing?.setFinalizing?.(true);
+        return leading;
+      },
+      lost: () =>
+        firstValueFrom(
+          elector.leading.pipe(
+            filter((leading) => !leading),
+            map(() => undefined),
+          ),
+          {
+            defaultValue: undefined,
+          },
+        ),
       close: async () => {
         await elector.release();
         await closeLock();
@@ -151,24 +185,4 @@ function readNamespaceFile(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Resolves true once this replica leads, false when `stop` resolves first (a signal while following). */
-export async function campaign(elector: LeaderElector, stop: Promise<unknown>): Promise<boolean> {
-  elector.start();
-  const led = firstValueFrom(elector.leading.pipe(filter(Boolean), take(1)), { defaultValue: false });
-  return Promise.race([led, stop.then(() => false)]);
-}
-
-/** Resolves when leadership, once held, is lost. */
-export function lost(elector: LeaderElector): Promise<void> {
-  return firstValueFrom(
-    elector.leading.pipe(
-      filter((leading) => !leading),
-      map(() => undefined),
-    ),
-    {
-      defaultValue: undefined,
-    },
-  );
 }

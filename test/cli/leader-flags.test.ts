@@ -27,11 +27,13 @@ function usage(run: () => unknown): ExitError {
 
 describe("leaderElectorFor", () => {
   it("is off without --leader-elect", () => {
-    expect(leaderElectorFor({ ...defaults, leaderElect: false }, "x", silentLogger(), {})).toBeUndefined();
+    expect(
+      leaderElectorFor({ ...defaults, leaderElect: false }, "x", silentLogger(), undefined, {}),
+    ).toBeUndefined();
   });
 
   it("needs Consul with the directory source", () => {
-    expect(usage(() => leaderElectorFor(defaults, "x", silentLogger(), {})).message).toContain(
+    expect(usage(() => leaderElectorFor(defaults, "x", silentLogger(), undefined, {})).message).toContain(
       "CONSUL_HTTP_ADDR",
     );
   });
@@ -42,17 +44,18 @@ describe("leaderElectorFor", () => {
   ])("refuses timings client-go rejects: %j", (timings, message) => {
     const env = { CONSUL_HTTP_ADDR: "127.0.0.1:1" };
     expect(
-      usage(() => leaderElectorFor({ ...defaults, ...timings }, "x", silentLogger(), env)).message,
+      usage(() => leaderElectorFor({ ...defaults, ...timings }, "x", silentLogger(), undefined, env)).message,
     ).toContain(message);
   });
 
   it("names the election mlops-operator-<owner id>, or after the key given", async () => {
     const env = { CONSUL_HTTP_ADDR: "127.0.0.1:1" };
-    const byDefault = leaderElectorFor(defaults, "abc", silentLogger(), env);
+    const byDefault = leaderElectorFor(defaults, "abc", silentLogger(), undefined, env);
     const given = leaderElectorFor(
       { ...defaults, leaderElectionKey: "team/lock" },
       "abc",
       silentLogger(),
+      undefined,
       env,
     );
     expect(byDefault?.elector.name).toBe("mlops-operator-abc");

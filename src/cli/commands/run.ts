@@ -25,7 +25,7 @@ import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
-import { campaign, type LeaderFlags, leaderElectorFor, lost, withLeaderFlags } from "../leader.ts";
+import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
@@ -213,11 +213,11 @@ export async function run(options: RunOptions): Promise<number> {
     );
     // Probed in the background: /readyz names what does not answer; nothing waits for it.
     void operator.readiness.start();
+    // A follower's source writes nothing (no finalizers); it is ready once read: it can take over.
+    leader = leaderElectorFor(options, operator.ownerId, log, operator.source);
     await operator.source.start();
     operator.server.markReady();
-    // A follower is ready (its source is read: it can take over); it reconciles only once it leads.
-    leader = leaderElectorFor(options, operator.ownerId, log);
-    if (leader && !(await campaign(leader.elector, signalled()))) return EXIT.ok;
+    if (leader && !(await leader.campaign(signalled()))) return EXIT.ok;
     const { removed, skipped } = await operator.cleanupOrphans();
     for (const skip of skipped) {
       log.warn(
@@ -228,7 +228,7 @@ export async function run(options: RunOptions): Promise<number> {
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));
-    return await untilSignal(operator, stateDir, log, progress, leader && lost(leader.elector));
+    return await untilSignal(operator, stateDir, log, progress, leader?.lost());
   } finally {
     unreachable?.close();
     await leader?.close();

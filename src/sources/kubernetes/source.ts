@@ -61,6 +61,8 @@ export class KubernetesSource implements Source {
   readonly #finalizers: FinalizerQueue;
   readonly #changes = new Subject<ResourceKey>();
   #closed = false;
+  /** A follower (leader election) adds no finalizers until it leads. */
+  #finalizing = true;
 
   constructor(settings: KubernetesSourceSettings) {
     this.#settings = settings;
@@ -231,9 +233,23 @@ export class KubernetesSource implements Source {
     return { items, resourceVersion: page.resourceVersion };
   }
 
+  /**
+   * Whether the source adds its finalizer (default on). A follower turns it off, writing nothing;
+   * turned on, every live object that lacks the finalizer gets it.
+   */
+  setFinalizing(on: boolean): void {
+    this.#finalizing = on;
+    if (!on || this.#settings.finalizer === false) return;
+    for (const key of this.#table.keys()) {
+      const observed = this.#table.observed(key);
+      if (!observed?.uid || observed.deleting || observed.finalizers.includes(FINALIZER)) continue;
+      this.#finalizers.request(observed.key, observed.uid);
+    }
+  }
+
   /** Asks for the finalizer on a live object that lacks it (added in the background). */
   #ensureFinalizer(kind: Kind, raw: RawObject, applied?: Observed): void {
-    if (this.#settings.finalizer === false || this.#closed) return;
+    if (this.#settings.finalizer === false || !this.#finalizing || this.#closed) return;
     const observed =
       applied ?? this.#table.observed(makeKey(kind, raw.metadata?.namespace, raw.metadata?.name));
     if (!observed?.uid || observed.uid !== raw.metadata.uid) return;

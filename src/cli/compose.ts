@@ -275,12 +275,14 @@ async function buildSource(
   }
   // Loaded only when asked for: the Kubernetes client is heavy, and most users run from a directory.
   const { kubernetesSource } = await import("../sources/kubernetes/index.ts");
-  return kubernetesSource({
+  const source = kubernetesSource({
     log,
     ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
     ...(choice.context ? { context: choice.context } : {}),
     ...(choice.namespace ? { namespace: choice.namespace } : {}),
   });
+  if (options.ownerId === undefined) await source.identify();
+  return source;
 }
 
 /** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */

@@ -35,6 +35,13 @@ export const activeWorkers = new Gauge({
   labelNames: ["controller"] as const,
   registers,
 });
+// client-go's leaderelection metrics as controller-runtime registers them (pkg/metrics/leaderelection.go)
+export const leaderElectionMasterStatus = new Gauge({
+  name: "leader_election_master_status",
+  help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease.",
+  labelNames: ["name"] as const,
+  registers,
+});
 export const maxConcurrentReconciles = new Gauge({
   name: "controller_runtime_max_concurrent_reconciles",
   help: "Maximum number of concurrent reconciles per controller",

@@ -5,7 +5,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
-import { type KubeHarness, startHarness, trainingJob, until } from "../doubles/kubernetes/index.ts";
+import { KubeLeaseLock } from "../../src/sources/kubernetes/lease.ts";
+import {
+  type KubeHarness,
+  KubernetesDouble,
+  startHarness,
+  trainingJob,
+  until,
+} from "../doubles/kubernetes/index.ts";
 
 const DIR = new URL("../../manifests/kubernetes/", import.meta.url);
 const CRDS = new URL("../../crds/", import.meta.url);
@@ -53,7 +60,16 @@ afterEach(async () => {
 describe("manifests/kubernetes", () => {
   it("parses into the operator's objects, each named, namespaced ones in mlops-system", () => {
     expect(new Set(manifests.map((m) => m.doc.kind))).toEqual(
-      new Set(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service"]),
+      new Set([
+        "Namespace",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Role",
+        "RoleBinding",
+        "Deployment",
+        "Service",
+      ]),
     );
     for (const { file, doc } of manifests) {
       expect(doc.apiVersion, file).toMatch(/^([a-z0-9.]+\/)?v1$/);
@@ -89,6 +105,8 @@ describe("manifests/kubernetes", () => {
     expect(container.image).toBe("mlops-operator:dev");
     const args = (container.args as string[]).join(" ");
     expect(args).toMatch(/^run --source kubernetes\b/);
+    expect(args).toContain("--leader-elect");
+    expect((deployment.spec as unknown as { replicas: number }).replicas).toBe(2);
     expect(args).toContain("--metrics-addr 0.0.0.0:9464");
     expect(container.ports).toEqual([{ name: "metrics", containerPort: 9464, protocol: "TCP" }]);
     expect(container).toMatchObject({
@@ -130,6 +148,11 @@ describe("manifests/kubernetes", () => {
     const onSecrets = rules.filter((r) => r.resources.includes("secrets"));
     expect(onSecrets.flatMap((r) => r.verbs)).toEqual(["get"]);
     expect(allows(rules, "", "secrets", "get")).toBe(true);
+    // The owner id reads kube-system's UID, and no other namespace.
+    const onNamespaces = rules.filter((r) => r.resources.includes("namespaces"));
+    expect(onNamespaces).toEqual([
+      { apiGroups: [""], resources: ["namespaces"], resourceNames: ["kube-system"], verbs: ["get"] },
+    ]);
   });
 
   it("allows every request the source makes: list, watch, get, finalizer and status patches", async () => {
@@ -183,6 +206,45 @@ describe("manifests/kubernetes", () => {
     for (const need of needed) {
       const [verb, resource] = need.split(" ") as [string, string];
       expect(allows(rules, "mlops.dev", resource, verb), need).toBe(true);
+    }
+  });
+
+  it("grants exactly the Lease requests leader election makes, in the operator's namespace only", async () => {
+    const role = one("Role") as Doc & { rules: Rule[] };
+    const binding = one("RoleBinding") as Doc & { roleRef: { name: string }; subjects: Doc[] };
+    expect(binding.roleRef.name).toBe(role.metadata.name);
+    expect(binding.subjects).toEqual([
+      { kind: "ServiceAccount", name: one("ServiceAccount").metadata.name, namespace: "mlops-system" },
+    ]);
+    const kube = new KubernetesDouble();
+    await kube.start();
+    try {
+      const signal = new AbortController().signal;
+      const lock = (holder: string) =>
+        new KubeLeaseLock(kube.kubeConfig(), {
+          namespace: "mlops-system",
+          name: "mlops-operator",
+          holder,
+          leaseDurationMs: 1_000,
+        });
+      const a = lock("a");
+      await a.tryAcquireOrRenew(signal); // get (404), create
+      await a.tryAcquireOrRenew(signal); // get, update
+      await lock("b").tryAcquireOrRenew(signal); // get (held)
+      await a.release(); // update
+      const verbs = { GET: "get", POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" };
+      const needed = new Set(
+        kube.requests
+          .filter((r) => r.path.startsWith("/apis/coordination.k8s.io/v1/namespaces/mlops-system/leases"))
+          .map((r) => verbs[r.method as keyof typeof verbs]),
+      );
+      expect(kube.requests.every((r) => r.path.startsWith("/apis/coordination.k8s.io/"))).toBe(true);
+      expect([...needed].sort()).toEqual(["create", "get", "update"]);
+      expect(role.rules.map((r) => ({ ...r, verbs: [...r.verbs].sort() }))).toEqual([
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: [...needed].sort() },
+      ]);
+    } finally {
+      await kube.close();
     }
   });
 });

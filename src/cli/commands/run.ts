@@ -25,13 +25,14 @@ import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { remember, whatNext } from "./run-context.ts";
 import { validatePaths } from "./validate.ts";
 
-export interface RunOptions extends PruneFlags {
+export interface RunOptions extends PruneFlags, LeaderFlags {
   dir?: string;
   source: "directory" | "kubernetes";
   kubeconfig?: string;
@@ -94,7 +95,7 @@ export function registerRun(program: Command): void {
     .option("--scheduler <name>", "where TrainingJobs run: auto, docker or nomad", parseScheduler, "auto")
     .option(
       "--owner-id <id>",
-      "tells this operator's objects from others' (default: hash of the directory's real path)",
+      "tells this operator's objects from others' (default: hash of the directory's path as given, links not followed)",
     )
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .option(
@@ -111,7 +112,7 @@ export function registerRun(program: Command): void {
     )
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
-  withPruneFlags(command, true).action(async (options: RunOptions) => {
+  withLeaderFlags(withPruneFlags(command, true)).action(async (options: RunOptions) => {
     process.exitCode = await run(options);
   });
 }
@@ -134,6 +135,8 @@ export async function run(options: RunOptions): Promise<number> {
   if (options.source === "directory" && !options.dir) {
     throw new ExitError(EXIT.usage, "run needs --dir DIR (or --source kubernetes)");
   }
+  if (options.leaderElect && options.once)
+    throw new ExitError(EXIT.usage, "--leader-elect and --once exclude each other");
   const dir = options.dir ?? ".";
   // With the Kubernetes source, status lives on the cluster; the state directory keeps the lock,
   // events and stack secrets (default ./.mlops-state/kubernetes).
@@ -173,6 +176,7 @@ export async function run(options: RunOptions): Promise<number> {
   const metricsAddr = options.metricsAddr ?? DEFAULT_METRICS_ADDR;
   const unreachable = options.once ? new UnreachableWatch(options.unreachableTimeout) : undefined;
   let operator: Operator | undefined;
+  let leader: ReturnType<typeof leaderElectorFor>;
   const progress = new Progress(log);
   try {
     operator = await buildOperator({
@@ -208,8 +212,11 @@ export async function run(options: RunOptions): Promise<number> {
     );
     // Probed in the background: /readyz names what does not answer; nothing waits for it.
     void operator.readiness.start();
+    // A follower's source writes nothing (no finalizers); it is ready once read: it can take over.
+    leader = leaderElectorFor(options, operator.ownerId, log, operator.source);
     await operator.source.start();
     operator.server.markReady();
+    if (leader && !(await leader.campaign(signalled()))) return EXIT.ok;
     const { removed, skipped } = await operator.cleanupOrphans();
     for (const skip of skipped) {
       log.warn(
@@ -220,9 +227,10 @@ export async function run(options: RunOptions): Promise<number> {
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));
-    return await untilSignal(operator, stateDir, log, progress);
+    return await untilSignal(operator, stateDir, log, progress, leader?.lost());
   } finally {
     unreachable?.close();
+    await leader?.close();
     await operator
       ?.close()
       .catch((error: unknown) => log.error({ err: messageOf(error) }, "shutdown failed"));
@@ -303,6 +311,7 @@ async function untilSignal(
   stateDir: string,
   log: Logger,
   progress: Progress,
+  leadershipLost?: Promise<void>,
 ): Promise<number> {
   operator.controller.start();
   // When the last unfinished TrainingJob finishes, show the table (again after later runs finish),
@@ -310,14 +319,27 @@ async function untilSignal(
   progress.unfinished = () =>
     operator.source.list("TrainingJob").filter((job) => !FINISHED.has(phaseOf(job) ?? "")).length;
   progress.onAllFinished = () => void printTable(operator, stateDir);
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-  });
+  const signal = await Promise.race([
+    signalled(),
+    leadershipLost?.then(() => "lost" as const) ?? new Promise<never>(() => {}),
+  ]);
+  if (signal === "lost") {
+    // No write after the renew deadline: in-flight reconciles are aborted, not waited for.
+    log.error("leadership lost: stopping reconciles now and exiting");
+    await operator.controller.stop({ gracePeriodMs: 0 });
+    return EXIT.failed;
+  }
   log.info({ signal }, "stopping: finishing in-flight reconciles");
   const { abandoned } = await operator.controller.stop();
   if (abandoned.length > 0) log.warn({ abandoned }, "reconciles still running at shutdown");
   return EXIT.ok;
+}
+
+function signalled(): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
 }
 
 const FINISHED = new Set(["Succeeded", "Failed"]);

@@ -3,6 +3,7 @@
 // never writes Consul services, Nomad does) register/deregister. Errors are typed: ConsulUnavailable
 // (unreachable, no leader, 502-504), Forbidden (ACL), NotFound, ConsulRejected (400, e.g. a bad
 // filter), ConsulError (other 5xx); Consul's plain-text bodies are kept, tokens never appear.
+// Sessions and KV (with acquire, release and CAS) carry the leader-election lock.
 import { OperatorError } from "../../api/errors.ts";
 import { HttpClient, HttpError, type HttpResponse } from "../http.ts";
 import { type ConsulOptions, consulConfig } from "./config.ts";
@@ -11,7 +12,9 @@ import type {
   CatalogServiceEntry,
   HealthCheck,
   Indexed,
+  KvPair,
   ServiceRegistration,
+  SessionRequest,
 } from "./types.ts";
 
 export interface ConsulClientOptions extends ConsulOptions {
@@ -131,6 +134,76 @@ export class ConsulClient {
     return response.status !== 404;
   }
 
+  /** PUT /v1/session/create: the new session's ID. */
+  async createSession(request: SessionRequest, signal?: AbortSignal): Promise<string> {
+    const response = await this.#send<{ ID?: string }>("/v1/session/create", {
+      method: "PUT",
+      endpoint: "/v1/session/create",
+      body: request,
+      ...(signal ? { signal } : {}),
+    });
+    if (typeof response.body?.ID !== "string") {
+      throw new OperatorError("ConsulError", `Consul at ${this.baseUrl} created a session without an ID`);
+    }
+    return response.body.ID;
+  }
+
+  /** PUT /v1/session/renew/:id; false when Consul no longer knows the session (expired or destroyed). */
+  async renewSession(id: string, signal?: AbortSignal): Promise<boolean> {
+    const response = await this.#send(`/v1/session/renew/${encodeURIComponent(id)}`, {
+      method: "PUT",
+      endpoint: "/v1/session/renew/:id",
+      accept: [404],
+      ...(signal ? { signal } : {}),
+    });
+    return response.status !== 404;
+  }
+
+  /** PUT /v1/session/destroy/:id: keys it holds are released (Behavior release) after its lock delay. */
+  async destroySession(id: string, signal?: AbortSignal): Promise<void> {
+    await this.#send(`/v1/session/destroy/${encodeURIComponent(id)}`, {
+      method: "PUT",
+      endpoint: "/v1/session/destroy/:id",
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** GET /v1/kv/:key; undefined when the key does not exist. */
+  async kvGet(key: string, signal?: AbortSignal): Promise<KvPair | undefined> {
+    const response = await this.#send<KvPair[] | null>(`/v1/kv/${encodePath(key)}`, {
+      endpoint: "/v1/kv/:key",
+      accept: [404],
+      ...(signal ? { signal } : {}),
+    });
+    if (response.status === 404) return undefined;
+    const pair = response.body?.[0];
+    if (!pair) return undefined;
+    return {
+      ...pair,
+      Value: pair.Value === null ? null : Buffer.from(pair.Value, "base64").toString("utf8"),
+    };
+  }
+
+  /**
+   * PUT /v1/kv/:key: `acquire` (lock with a session), `release` (unlock) or `cas` (write only if the
+   * key's ModifyIndex is this; 0: only if the key does not exist). The value is stored as its JSON
+   * text. False when Consul refused.
+   */
+  async kvPut(
+    key: string,
+    value: unknown,
+    options: { acquire?: string; release?: string; cas?: number; signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const response = await this.#send<boolean>(`/v1/kv/${encodePath(key)}`, {
+      method: "PUT",
+      endpoint: "/v1/kv/:key",
+      query: { acquire: options.acquire, release: options.release, cas: options.cas },
+      body: value,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return response.body === true || response.text.trim() === "true";
+  }
+
   async close(): Promise<void> {
     await this.http.close();
   }
@@ -155,6 +228,11 @@ export class ConsulClient {
         )
       : error;
   }
+}
+
+/** A key keeps its slashes; each segment is escaped. */
+function encodePath(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
 }
 
 function indexed<T>(response: HttpResponse<unknown>, value: T): Indexed<T> {

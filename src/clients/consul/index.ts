@@ -4,11 +4,14 @@ export type { ConsulConfig, ConsulOptions } from "./config.ts";
 export { consulBaseUrl, consulConfig, DEFAULT_CONSUL_ADDR, parseGoBool } from "./config.ts";
 export type { ConfiguredConsul } from "./configured.ts";
 export { consulFromEnv } from "./configured.ts";
+export { ConsulSessionLock, type ConsulSessionLockOptions } from "./lock.ts";
 export type {
   AgentService,
   CatalogServiceEntry,
   CheckStatus,
   HealthCheck,
   Indexed,
+  KvPair,
   ServiceRegistration,
+  SessionRequest,
 } from "./types.ts";

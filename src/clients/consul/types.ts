@@ -60,3 +60,24 @@ export interface Indexed<T> {
   /** X-Consul-Results-Filtered-By-ACLs: the token could not see everything. */
   filteredByAcls: boolean;
 }
+
+/** PUT /v1/session/create's body (api/session.go SessionEntry). */
+export interface SessionRequest {
+  Name?: string;
+  /** Go duration; Consul invalidates the session up to twice this after its last renewal. */
+  TTL?: string;
+  /** Go duration: how long keys the session held stay unlockable after it is invalidated. */
+  LockDelay?: string;
+  Behavior?: "release" | "delete";
+}
+
+/** One GET /v1/kv/:key entry; Value decoded to text (null for a key without a value). */
+export interface KvPair {
+  Key: string;
+  Value: string | null;
+  Flags: number;
+  LockIndex: number;
+  Session?: string;
+  CreateIndex: number;
+  ModifyIndex: number;
+}

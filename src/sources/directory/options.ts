@@ -1,11 +1,11 @@
 // The directory source's options and what it reports about pruning, and its default owner id.
 import { createHash } from "node:crypto";
+import { resolve } from "node:path";
 import type { Logger } from "pino";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, Recorder } from "../../controller/reconcile.ts";
 import type { StateStore } from "../state/index.ts";
 import type { LocatedIssue } from "../yaml/index.ts";
-import { realOrResolved } from "./paths.ts";
 import type { MassPruneLimits } from "./prune.ts";
 
 export interface DirectorySourceOptions {
@@ -31,9 +31,13 @@ export interface DirectorySourceOptions {
   clock?: Clock;
 }
 
-/** The default owner id of an operator watching `dir`: a hash of its real path. */
+/**
+ * The default owner id of an operator watching `dir`: a hash of its absolute path as given, symbolic
+ * links not followed, so that git-sync's link swapped per revision (anywhere in the path) keeps the
+ * id across restarts. The same directory reached by two paths gets two ids: pass --owner-id.
+ */
 export function directoryOwnerId(dir: string): string {
-  return createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
+  return createHash("sha256").update(resolve(dir)).digest("hex").slice(0, 16);
 }
 
 export const DEFAULT_PRUNE_SETTLE_MS = 2000;

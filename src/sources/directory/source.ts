@@ -65,7 +65,7 @@ export class DirectorySource implements Source {
     this.given = resolve(options.dir);
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
-    this.defaultOwnerId = directoryOwnerId(this.#dir);
+    this.defaultOwnerId = directoryOwnerId(options.dir);
     this.#reporter = new PruneReporter({
       log: options.log,
       recorder: options.recorder,

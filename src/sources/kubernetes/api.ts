@@ -4,6 +4,7 @@
 // sent, and a message naming the server, the verb and the object. Requests are counted per endpoint.
 import { STATUS_CODES } from "node:http";
 import {
+  CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
   PatchStrategy,
@@ -72,6 +73,8 @@ export interface KubeApi {
   patch(kind: Kind, namespace: string, name: string, body: unknown): Promise<RawObject>;
   /** JSON merge patch of the /status subresource. */
   patchStatus(kind: Kind, namespace: string, name: string, body: unknown): Promise<RawObject>;
+  /** metadata.uid of a namespace (kube-system: the cluster's identity). */
+  namespaceUid?(name: string): Promise<string>;
 }
 
 /** A failed API call: `code` is the HTTP status (0 when the server was not reached). */
@@ -106,6 +109,7 @@ const MERGE = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 export class ClientKubeApi implements KubeApi {
   readonly server: string;
   readonly #api: CustomObjectsApi;
+  readonly #core: CoreV1Api;
   readonly #watch: Watch;
 
   /**
@@ -119,6 +123,7 @@ export class ClientKubeApi implements KubeApi {
       throw new OperatorError("KubernetesConfig", "kubeconfig: no current cluster (set a context)");
     this.server = cluster.server;
     this.#api = config.makeApiClient(CustomObjectsApi);
+    this.#core = config.makeApiClient(CoreV1Api);
     this.#watch = new Watch(config);
     const inner = this.#watch as unknown as { requestTimeoutMs?: unknown };
     if (options.watchInactivityMs !== undefined && typeof inner.requestTimeoutMs === "number") {
@@ -196,6 +201,15 @@ export class ClientKubeApi implements KubeApi {
     return this.#call(`patch ${plural}/status`, `PATCH ${plural} ${namespace}/${name}/status`, async () => {
       const params = { group: GROUP, version: VERSION, namespace, plural, name, body: body as object };
       return (await this.#api.patchNamespacedCustomObjectStatus(params, MERGE)) as RawObject;
+    });
+  }
+
+  namespaceUid(name: string): Promise<string> {
+    return this.#call("get namespaces", `GET namespace ${name}`, async () => {
+      const uid = (await this.#core.readNamespace({ name })).metadata?.uid;
+      if (!uid)
+        throw new KubernetesError(0, undefined, `kubernetes ${this.server}: namespace ${name} has no uid`);
+      return uid;
     });
   }
 

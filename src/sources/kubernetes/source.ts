@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { sameIgnoringTimes } from "../../api/conditions.ts";
-import { OperatorError } from "../../api/errors.ts";
+import { messageOf, OperatorError } from "../../api/errors.ts";
 import { KINDS } from "../../api/kinds.ts";
 import {
   type AnyResource,
@@ -52,7 +52,7 @@ export interface KubernetesSourceSettings {
 
 export class KubernetesSource implements Source {
   readonly description: string;
-  readonly defaultOwnerId: string;
+  #defaultOwnerId: string;
   readonly namespace: string | undefined;
   readonly loops: Readonly<Record<Kind, WatchLoop>>;
   readonly #api: KubeApi;
@@ -61,6 +61,8 @@ export class KubernetesSource implements Source {
   readonly #finalizers: FinalizerQueue;
   readonly #changes = new Subject<ResourceKey>();
   #closed = false;
+  /** A follower (leader election) adds no finalizers until it leads. */
+  #finalizing = true;
 
   constructor(settings: KubernetesSourceSettings) {
     this.#settings = settings;
@@ -68,7 +70,7 @@ export class KubernetesSource implements Source {
     this.namespace = settings.namespace;
     const scope = settings.namespace ? ` namespace ${settings.namespace}` : "";
     this.description = `kubernetes ${settings.api.server}${scope}`;
-    this.defaultOwnerId = ownerIdFor(settings.api.server, settings.namespace);
+    this.#defaultOwnerId = ownerIdFor(settings.api.server, settings.namespace);
     this.#finalizers = new FinalizerQueue(
       (key, uid) => this.#addFinalizer(key, uid),
       FINALIZER_CONCURRENCY,
@@ -231,9 +233,23 @@ export class KubernetesSource implements Source {
     return { items, resourceVersion: page.resourceVersion };
   }
 
+  /**
+   * Whether the source adds its finalizer (default on). A follower turns it off, writing nothing;
+   * turned on, every live object that lacks the finalizer gets it.
+   */
+  setFinalizing(on: boolean): void {
+    this.#finalizing = on;
+    if (!on || this.#settings.finalizer === false) return;
+    for (const key of this.#table.keys()) {
+      const observed = this.#table.observed(key);
+      if (!observed?.uid || observed.deleting || observed.finalizers.includes(FINALIZER)) continue;
+      this.#finalizers.request(observed.key, observed.uid);
+    }
+  }
+
   /** Asks for the finalizer on a live object that lacks it (added in the background). */
   #ensureFinalizer(kind: Kind, raw: RawObject, applied?: Observed): void {
-    if (this.#settings.finalizer === false || this.#closed) return;
+    if (this.#settings.finalizer === false || !this.#finalizing || this.#closed) return;
     const observed =
       applied ?? this.#table.observed(makeKey(kind, raw.metadata?.namespace, raw.metadata?.name));
     if (!observed?.uid || observed.uid !== raw.metadata.uid) return;
@@ -269,6 +285,29 @@ export class KubernetesSource implements Source {
     }
   }
 
+  /** Until `identify` resolves: the server-URL id; after it, the cluster's (kube-system's UID). */
+  get defaultOwnerId(): string {
+    return this.#defaultOwnerId;
+  }
+
+  /**
+   * The default owner id from the cluster itself, the kube-system namespace's UID (plus the namespace
+   * when scoped), so that the cluster reached in cluster and from outside gets one id. When the UID
+   * cannot be read, the server-URL id stays and a warning says why.
+   */
+  async identify(): Promise<string> {
+    try {
+      const uid = await this.#api.namespaceUid?.("kube-system");
+      if (uid !== undefined) this.#defaultOwnerId = ownerIdFor(`kube-system-uid:${uid}`, this.namespace);
+    } catch (error) {
+      this.#settings.log?.warn(
+        { err: messageOf(error), ownerId: this.#defaultOwnerId },
+        "cannot read namespace kube-system's UID: the owner id comes from the server URL (pass --owner-id to pin one)",
+      );
+    }
+    return this.#defaultOwnerId;
+  }
+
   /** Re-reads one object (after a 409); a 404 marks it gone. */
   async #refresh(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseKey(key);
@@ -281,7 +320,7 @@ export class KubernetesSource implements Source {
   }
 }
 
-/** The default owner id: a hash of the cluster's server URL (and the namespace, when scoped). */
+/** An owner id: a hash of the cluster's identity (kube-system's UID or the server URL) and the namespace, when scoped. */
 export function ownerIdFor(server: string, namespace?: string): string {
   return createHash("sha256")
     .update(namespace ? `${server}#${namespace}` : server)

@@ -90,9 +90,11 @@ export function routeTemplate(method: string, path: string): string {
     [/^\/v1\/health\/checks\/.+$/, "/v1/health/checks/:service"],
     [/^\/v1\/health\/service\/.+$/, "/v1/health/service/:service"],
     [/^\/v1\/catalog\/service\/.+$/, "/v1/catalog/service/:service"],
+    [/^\/v1\/session\/(renew|destroy|info)\/.+$/, "/v1/session/$1/:id"],
+    [/^\/v1\/kv\/.+$/, "/v1/kv/:key"],
   ];
   const match = templates.find(([re]) => re.test(path));
-  return `${method} ${match ? match[1] : path}`;
+  return `${method} ${match ? path.replace(match[0], match[1]) : path}`;
 }
 
 export async function route(state: ConsulState, req: RouteRequest, options: RouteOptions): Promise<Reply> {

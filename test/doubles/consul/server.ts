@@ -8,6 +8,7 @@ import { createServer as createTlsServer } from "node:https";
 import { Listener } from "../listener.ts";
 import { HttpCheckRunner } from "./http-checks.ts";
 import { type Reply, route, routeTemplate } from "./routes.ts";
+import { routeSessions, SessionStore } from "./sessions.ts";
 import { ConsulState, type NodeInfo } from "./state.ts";
 import type { AgentService, ServiceRegistration } from "./types.ts";
 
@@ -23,6 +24,8 @@ export interface ConsulDoubleOptions {
   waitJitter?: boolean;
   node?: Partial<NodeInfo>;
   state?: ConsulState;
+  /** Consul's session_ttl_min (default 10 s): the shortest session TTL accepted. */
+  sessionTtlMinMs?: number;
   /** Serve HTTPS (PEM); with `ca`, require client certificates signed by it (verify_incoming). */
   tls?: { cert: string; key: string; ca?: string };
 }
@@ -32,6 +35,8 @@ export type Outage = "none" | "refuse" | "error" | "stall";
 
 export class ConsulDouble {
   readonly state: ConsulState;
+  /** Sessions and the key/value store (/v1/session/*, /v1/kv/*). */
+  readonly sessions: SessionStore;
   /** Requests by "METHOD /path/template". */
   readonly requests = new Map<string, number>();
   /** The last 1000 requests with a body (method, path, parsed body), oldest first, for contract checks. */
@@ -45,6 +50,10 @@ export class ConsulDouble {
   constructor(options: ConsulDoubleOptions = {}) {
     this.#options = options;
     this.state = options.state ?? new ConsulState(options.node);
+    this.sessions = new SessionStore({
+      node: this.state.node.name,
+      ...(options.sessionTtlMinMs === undefined ? {} : { ttlMinMs: options.sessionTtlMinMs }),
+    });
     this.#listener = new Listener(options.host ?? "127.0.0.1", options.port ?? 0, () => this.#makeServer());
   }
 
@@ -108,6 +117,7 @@ export class ConsulDouble {
 
   async close(): Promise<void> {
     this.#checks?.close();
+    this.sessions.close();
     this.#listener.release();
     await this.#listener.close();
   }
@@ -151,7 +161,9 @@ export class ConsulDouble {
     }
     const raw = await readBody(req);
     let body: unknown;
-    if (raw !== "") {
+    if (raw !== "" && url.pathname.startsWith("/v1/kv/")) {
+      body = raw; // a key's value is raw bytes, not JSON
+    } else if (raw !== "") {
       try {
         body = JSON.parse(raw);
       } catch (error) {
@@ -162,6 +174,13 @@ export class ConsulDouble {
     const aborted = new AbortController();
     res.on("close", () => aborted.abort());
     try {
+      const locks = routeSessions(this.sessions, {
+        method,
+        path: url.pathname,
+        query: url.searchParams,
+        body,
+      });
+      if (locks) return send(res, locks);
       const reply = await route(
         this.state,
         {

@@ -21,6 +21,8 @@ import {
   sendJson,
   sendStatus,
 } from "./http.ts";
+import { LeaseStore } from "./leases.ts";
+import { NamespaceStore } from "./namespaces.ts";
 import { SecretStore } from "./secrets.ts";
 import { ApiFailure, GROUP, type KubeObject, KubeState } from "./state.ts";
 import { openWatch, type WatchStream } from "./watch.ts";
@@ -55,6 +57,10 @@ export class KubernetesDouble {
   readonly requests: RecordedRequest[] = [];
   /** Core v1 Secrets (GET only), for valueFrom.secretKeyRef. */
   readonly secrets = new SecretStore();
+  /** coordination.k8s.io/v1 Leases (leader election). */
+  readonly leases = new LeaseStore();
+  /** Core v1 Namespaces (GET one: kube-system's UID is the cluster's identity). */
+  readonly namespaces = new NamespaceStore();
   readonly #options: KubernetesDoubleOptions;
   readonly #watches = new Set<WatchStream>();
   readonly #sockets = new Set<Socket>();
@@ -191,6 +197,10 @@ export class KubernetesDouble {
     try {
       const secret = this.secrets.route(method, url.pathname);
       if (secret) return sendJson(res, secret.code, secret.body);
+      const lease = this.leases.route(method, url.pathname, body);
+      if (lease) return sendJson(res, lease.code, lease.body);
+      const namespace = this.namespaces.route(method, url.pathname);
+      if (namespace) return sendJson(res, namespace.code, namespace.body);
     } catch (error) {
       if (error instanceof ApiFailure) return sendStatus(res, error);
       throw error;

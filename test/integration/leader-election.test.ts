@@ -1,0 +1,201 @@
+// `mlopsctl run --leader-elect` as replicas run it (bin/mlopsctl, child processes) on one directory,
+// locking a key in the Consul double, scheduling on the Nomad double: exactly one replica reconciles
+// (the follower serves /readyz and leader_election_master_status 0); the leader killed (SIGKILL,
+// the lock never released), the other takes over within the lease duration + 2 s; no Nomad job is
+// registered twice across the failover; a leader cut off from Consul exits 1 by its renew deadline.
+// The same failover with the Kubernetes source and a Lease on the Kubernetes double.
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
+import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
+import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CLI = join(ROOT, "bin/mlopsctl");
+const owner = `it-leader-${process.pid}`;
+const KEY = `mlops-operator/leader/${owner}`;
+const LEASE_MS = 2_000;
+let consul: ConsulDouble;
+let nomad: NomadDouble;
+let dir = "";
+
+const JOB = `apiVersion: mlops.dev/v1alpha1
+kind: TrainingJob
+metadata: { name: bert }
+spec:
+  image: registry.example/bert:1
+  resources: { cpu: 500, memoryMB: 256 }
+`;
+
+interface Replica {
+  child: ChildProcess;
+  output: string;
+  metrics?: string;
+}
+
+function replica(name: string, source: string[] = ["--dir", dir, "--owner-id", owner]): Replica {
+  const child = spawn(
+    CLI,
+    [
+      "run",
+      "--leader-elect",
+      "--leader-elect-lease-duration",
+      `${LEASE_MS}ms`,
+      "--leader-elect-renew-deadline",
+      "1500ms",
+      "--leader-elect-retry-period",
+      "500ms",
+      "--leader-election-session-ttl-min",
+      "100ms",
+      ...source,
+      "--state-dir",
+      `${dir}-state-${name}`,
+      "--scheduler",
+      "nomad",
+      "--nomad-addr",
+      nomad.address,
+      "--metrics-addr",
+      "127.0.0.1:0",
+      "--log-format",
+      "json",
+    ],
+    { env: { ...process.env, CONSUL_HTTP_ADDR: consul.url, XDG_STATE_HOME: `${dir}-xdg` }, stdio: "pipe" },
+  );
+  const r: Replica = { child, output: "" };
+  const append = (chunk: Buffer) => {
+    r.output += chunk.toString();
+    const address = /"metrics":"([^"]+)"/.exec(r.output)?.[1];
+    if (address !== undefined) r.metrics ??= `http://${address}`;
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  return r;
+}
+
+const leads = (r: Replica) => r.output.includes(": leading");
+
+async function until(what: string, fn: () => boolean | Promise<boolean>, ms: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await fn()) return Date.now() - started;
+    if (Date.now() - started > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const registrations = () =>
+  nomad.requests
+    .filter((r) => r.method === "PUT" || r.method === "POST")
+    .filter((r) => /^\/v1\/jobs?\b/.test(r.path) && !r.path.includes("plan")).length;
+
+async function text(url: string): Promise<string> {
+  return (await fetch(url)).text();
+}
+
+beforeAll(async () => {
+  consul = await startConsulDouble({ sessionTtlMinMs: 100 });
+  nomad = await startNomadDouble({ consul: consul.url, heartbeatMs: 200 });
+  dir = await mkdtemp(join(tmpdir(), "mlops-leader-"));
+  await writeFile(join(dir, "bert.yaml"), JOB);
+});
+
+afterAll(async () => {
+  await nomad?.close();
+  await consul?.close();
+  for (const name of ["state-a", "state-b", "state-k1", "state-k2", "xdg"])
+    await rm(`${dir}-${name}`, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("run --leader-elect on the directory source (a Consul session lock)", () => {
+  it("one replica reconciles; the other takes over a killed leader within the lease + 2 s, registering nothing twice", async () => {
+    const a = replica("a");
+    const b = replica("b");
+    try {
+      await until("a leader", () => leads(a) || leads(b), 20_000);
+      const [leader, follower] = leads(a) ? [a, b] : [b, a];
+      await until("the job registered", () => registrations() > 0, 10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(leads(follower)).toBe(false);
+      expect(registrations()).toBe(1);
+      // The follower is ready (it could take over) and says it does not lead.
+      await until("the follower's address", () => follower.metrics !== undefined, 5_000);
+      expect((await fetch(`${follower.metrics}/readyz`)).status).toBe(200);
+      expect(await text(`${follower.metrics}/metrics`)).toMatch(
+        /leader_election_master_status\{name="[^"]+"\} 0/,
+      );
+      expect(await text(`${leader.metrics}/metrics`)).toMatch(
+        /leader_election_master_status\{name="[^"]+"\} 1/,
+      );
+      expect(consul.sessions.get(KEY)?.Session).toBeDefined();
+
+      leader.child.kill("SIGKILL");
+      const tookOver = await until("the follower to lead", () => leads(follower), LEASE_MS + 5_000);
+      expect(tookOver).toBeLessThan(LEASE_MS + 2_000);
+      // The new leader adopts the job it finds registered: no second registration.
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(registrations()).toBe(1);
+
+      // Cut off from Consul, the leader stops reconciling and exits 1 by its renew deadline
+      // (1.5 s after its last renewal, at most one retry period before the cut-off).
+      const exited = new Promise<number | null>((resolve) => follower.child.once("exit", resolve));
+      await consul.setOutage("stall");
+      const cutOff = Date.now();
+      await until("leadership lost", () => follower.output.includes("leadership lost"), 5_000);
+      const writes = nomad.writes;
+      const lostAt = Number(/"time":(\d+)[^\n]*leadership lost/.exec(follower.output)?.[1]);
+      expect(lostAt - cutOff).toBeLessThan(1_500 + 500);
+      expect(await exited).toBe(1);
+      expect(nomad.writes).toBe(writes); // nothing written after leadership ended
+      await consul.setOutage("none");
+    } finally {
+      a.child.kill("SIGKILL");
+      b.child.kill("SIGKILL");
+    }
+  }, 60_000);
+});
+
+describe("run --leader-elect on the Kubernetes source (a Lease)", () => {
+  it("one replica reconciles; the other takes over a killed leader within the lease + 2 s", async () => {
+    const kube = new KubernetesDouble();
+    await kube.start();
+    const before = registrations();
+    kube.create(trainingJob("gpt", "default", { resources: { cpu: 500, memoryMB: 256 } }));
+    const kubeconfig = writeKubeconfig(`${dir}-xdg-kubeconfig`, kube.url);
+    const source = [
+      "--source",
+      "kubernetes",
+      "--kubeconfig",
+      kubeconfig,
+      "--leader-election-namespace",
+      "mlops-system",
+    ];
+    const a = replica("k1", source);
+    const b = replica("k2", source);
+    try {
+      await until("a leader", () => leads(a) || leads(b), 20_000);
+      const [leader, follower] = leads(a) ? [a, b] : [b, a];
+      await until("the job registered", () => registrations() > before, 10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(leads(follower)).toBe(false);
+      expect(registrations() - before).toBe(1);
+      const id = /"ownerId":"([0-9a-f]+)"/.exec(leader.output)?.[1];
+      expect(kube.leases.get("mlops-system", `mlops-operator-${id}`)?.spec.holderIdentity).toMatch(/_/);
+
+      leader.child.kill("SIGKILL");
+      const tookOver = await until("the follower to lead", () => leads(follower), LEASE_MS + 5_000);
+      expect(tookOver).toBeLessThan(LEASE_MS + 2_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(registrations() - before).toBe(1);
+    } finally {
+      a.child.kill("SIGKILL");
+      b.child.kill("SIGKILL");
+      await kube.close();
+      rmSync(`${dir}-xdg-kubeconfig`, { force: true });
+    }
+  }, 60_000);
+});

@@ -35,10 +35,12 @@ import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
+import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
+import { webRowFormat } from "./web-format.ts";
 
 /** Where desired state comes from: a directory of YAML (GitOps) or Kubernetes custom resources. */
 export type SourceOptions =
@@ -60,6 +62,8 @@ export interface OperatorOptions {
   readonly once: boolean;
   readonly concurrency: number;
   readonly metricsAddr: string;
+  /** Serve the status page and its JSON API on the metrics listener. */
+  readonly web?: boolean;
   readonly scheduler: SchedulerMode;
   readonly ownerId?: string;
   readonly nomadAddr?: string;
@@ -229,6 +233,12 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     },
   });
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
+  if (options.web) {
+    const view = new StatusView(options.stateDir);
+    await view.start();
+    closers.push(async () => view.close());
+    registerWeb(server, view, webRowFormat);
+  }
 
   return {
     source,

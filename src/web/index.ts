@@ -1,0 +1,5 @@
+export type { PageQuery, Row, RowFormat } from "./html.ts";
+export { escapeHtml, PAGE_SIZE, renderPage } from "./html.ts";
+export { CONTENT_SECURITY_POLICY, registerWeb } from "./routes.ts";
+export type { StatusViewOptions } from "./view.ts";
+export { StatusView } from "./view.ts";

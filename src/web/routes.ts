@@ -1,0 +1,56 @@
+// The web status page and its read-only JSON API on the operator's HTTP server:
+//   GET /                      the page (HTML, no script; ?kind=, ?namespace=, ?page=)
+//   GET /ui/style.css          its stylesheet (the only asset, served from here)
+//   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
+//   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
+// Unauthenticated and read-only: env values are redacted in the records already, nothing is written.
+import type { ServerResponse } from "node:http";
+import { KINDS, kindInfo } from "../api/kinds.ts";
+import type { Kind } from "../api/resources.ts";
+import type { OperatorServer } from "../observability/server.ts";
+import { recordToResource, type StatusRecord } from "../sources/state/index.ts";
+import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
+import type { StatusView } from "./view.ts";
+
+/** No script, no frames, styles and forms from this origin only. */
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+function send(res: ServerResponse, type: string, body: string): void {
+  res.writeHead(200, {
+    "Content-Type": type,
+    "Content-Length": Buffer.byteLength(body),
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+  });
+  res.end(body);
+}
+
+function list(records: readonly StatusRecord[]): string {
+  return `${JSON.stringify({
+    apiVersion: "v1",
+    kind: "List",
+    items: records.map((r) => recordToResource(r)),
+    metadata: { resourceVersion: "" },
+  })}\n`;
+}
+
+export function registerWeb(server: OperatorServer, view: StatusView, format: RowFormat): void {
+  server.route("GET", "/", (_req, res, url) =>
+    send(res, "text/html; charset=utf-8", renderPage(view.list(), queryOf(url), format, new Date())),
+  );
+  server.route("GET", "/ui/style.css", (_req, res) => send(res, "text/css; charset=utf-8", STYLE));
+  const json = (kind: Kind | undefined) => (_req: unknown, res: ServerResponse, url: URL) => {
+    const namespace = url.searchParams.get("namespace");
+    const records = view
+      .list()
+      .filter(
+        (r) => (kind === undefined || r.kind === kind) && (!namespace || r.metadata.namespace === namespace),
+      );
+    send(res, "application/json", list(records));
+  };
+  server.route("GET", "/api/v1/resources", json(undefined));
+  for (const kind of KINDS) server.route("GET", `/api/v1/${kindInfo(kind).plural}`, json(kind));
+}

@@ -4,7 +4,7 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import type { ResourceKey } from "../api/resources.ts";
+import type { Notifier, ResourceKey } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
@@ -13,6 +13,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
+import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
 import { observeResources } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
@@ -174,7 +175,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     readiness.stop();
     await deps.close();
   });
-  const status = observedWriter(source, external, options.onPhase);
+  const notifications = new Notifications({
+    outbox: new Outbox(options.stateDir),
+    notifiers: () => source.list("Notifier") as Notifier[],
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    log,
+  });
+  notifications.resume();
+  closers.push(() => notifications.close());
+  const status = observedWriter(source, external, (resource, from, to) => {
+    notifications.phaseChanged(resource, from, to);
+    options.onPhase?.(resource, from, to);
+  });
   observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
@@ -201,6 +213,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const handlers: Required<Handlers> = {
     TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
     MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
+    Notifier: {
+      reconciler: new NotifierReconciler(),
+      context: { ...base, ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}) } as BaseContext,
+    },
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());

@@ -2,7 +2,7 @@
 // one file re-read per change fs.watch reports (its file name says which), and a full rescan at a
 // bounded interval for changes fs.watch misses. A request never reads the disk, and the operator's
 // reconciles never wait for the page.
-import { type FSWatcher, watch } from "node:fs";
+import { existsSync, type FSWatcher, watch } from "node:fs";
 import { join, sep } from "node:path";
 import { isKind, KINDS } from "../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../api/resources.ts";
@@ -70,20 +70,24 @@ export class StatusView {
 
   #watch(): void {
     if (this.#watcher || this.#closed) return;
+    const folder = join(this.#stateDir, "status");
+    const retry = () => {
+      // No status folder yet (a fresh state directory): look again in a second, not at the next rescan.
+      this.#watcher?.close();
+      this.#watcher = undefined;
+      if (!this.#closed) setTimeout(() => void this.rescan().catch(() => undefined), 1000).unref();
+    };
+    if (!existsSync(folder)) {
+      retry();
+      return;
+    }
     try {
-      this.#watcher = watch(
-        join(this.#stateDir, "status"),
-        { recursive: true, persistent: false },
-        (_e, file) => {
-          if (typeof file === "string") void this.#refresh(file);
-        },
-      );
-      this.#watcher.on("error", () => {
-        this.#watcher?.close();
-        this.#watcher = undefined;
+      this.#watcher = watch(folder, { recursive: true, persistent: false }, (_e, file) => {
+        if (typeof file === "string") void this.#refresh(file);
       });
+      this.#watcher.on("error", retry);
     } catch {
-      this.#watcher = undefined; // no status folder yet: the next rescan tries again
+      retry();
     }
   }
 

@@ -1,5 +1,5 @@
 // Delivery of TrainingJob phase changes to the Notifiers that select them: an HTTP POST of the JSON
-// payload per (notifier, resource, run, transition), in the background (a reconcile never waits),
+// payload (or, for type slack, a Slack message) per (notifier, resource, run, transition), in the background (a reconcile never waits),
 // retried with backoff on network errors, timeouts, 408, 429 and 5xx; other 4xx answers are final.
 // The address comes from spec.address or a file under --secrets-dir and is never logged.
 import type { Logger } from "pino";
@@ -10,6 +10,7 @@ import { notificationsTotal } from "../observability/metrics.ts";
 import { readFileRef } from "../secrets/index.ts";
 import type { Outbox } from "./outbox.ts";
 import { type Payload, payloadOf, selects } from "./select.ts";
+import { slackMessage } from "./slack.ts";
 
 export interface NotificationsOptions {
   readonly outbox: Outbox;
@@ -79,7 +80,6 @@ export class Notifications {
   async #deliver(payload: Payload): Promise<void> {
     const { log } = this.#options;
     const notifier = nameOf(payload);
-    const body = JSON.stringify(payload);
     const attempts = this.#options.maxAttempts ?? 8;
     for (let attempt = 0; attempt < attempts && !this.#stop.signal.aborted; attempt++) {
       if (attempt > 0)
@@ -100,6 +100,7 @@ export class Notifications {
       let detail: string;
       try {
         const address = await this.#address(spec);
+        const body = JSON.stringify(spec.spec.type === "slack" ? slackMessage(payload) : payload);
         const res = await fetch(address, {
           method: "POST",
           headers: { "Content-Type": "application/json", "User-Agent": "mlops-operator" },

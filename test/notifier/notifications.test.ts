@@ -270,3 +270,22 @@ describe("docs/notifications.md", () => {
     ).toBe(false);
   });
 });
+
+describe("slack", () => {
+  it("posts a readable message with user text escaped", async () => {
+    const n = notifications([notifier({ type: "slack" })]);
+    const evil = job("Failed", "OOMKilled");
+    evil.status?.conditions?.splice(0, 1, {
+      type: "Ready",
+      status: "False",
+      reason: "OOMKilled",
+      message: "<!channel> & <https://evil.example|click>",
+      lastTransitionTime: "2026-01-01T00:00:00Z",
+    });
+    n.phaseChanged(evil, "Running", "Failed");
+    await n.idle();
+    expect(JSON.parse(received[0]?.body ?? "{}")).toEqual({
+      text: ":x: TrainingJob *ml/mnist*: Running → *Failed*\nOOMKilled: &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;\nrun run-1",
+    });
+  });
+});

@@ -244,7 +244,7 @@ export interface MlopsStackStatus {
 }
 
 export interface NotifierSpec {
-  type: "webhook";
+  type: "webhook" | "slack";
   address?: string;
   addressFile?: string;
   events?: {

@@ -3,6 +3,7 @@
 //   GET /ui/style.css          its stylesheet (the only asset, served from here)
 //   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
 //   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
+//   GET /api/v1/watch          server-sent events of every change (watch-stream.ts)
 // Unauthenticated and read-only: env values are redacted in the records already, nothing is written.
 import type { ServerResponse } from "node:http";
 import { KINDS, kindInfo } from "../api/kinds.ts";
@@ -11,6 +12,7 @@ import type { OperatorServer } from "../observability/server.ts";
 import { recordToResource, type StatusRecord } from "../sources/state/index.ts";
 import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
 import type { StatusView } from "./view.ts";
+import { watchHandler } from "./watch-stream.ts";
 
 /** No script, no frames, styles and forms from this origin only. */
 export const CONTENT_SECURITY_POLICY =
@@ -52,5 +54,6 @@ export function registerWeb(server: OperatorServer, view: StatusView, format: Ro
     send(res, "application/json", list(records));
   };
   server.route("GET", "/api/v1/resources", json(undefined));
+  server.route("GET", "/api/v1/watch", watchHandler(view, CONTENT_SECURITY_POLICY));
   for (const kind of KINDS) server.route("GET", `/api/v1/${kindInfo(kind).plural}`, json(kind));
 }

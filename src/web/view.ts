@@ -6,7 +6,7 @@ import { existsSync, type FSWatcher, watch } from "node:fs";
 import { join, sep } from "node:path";
 import { isKind, KINDS } from "../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../api/resources.ts";
-import { listScope, readRecord, type StatusRecord } from "../sources/state/index.ts";
+import { listScope, type RecordEvent, readRecord, type StatusRecord } from "../sources/state/index.ts";
 
 export interface StatusViewOptions {
   /** Full rescan interval (default 30 s). */
@@ -23,6 +23,7 @@ export class StatusView {
   #watcher: FSWatcher | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  readonly #listeners = new Set<(event: RecordEvent) => void>();
 
   constructor(stateDir: string, options: StatusViewOptions = {}) {
     this.#stateDir = stateDir;
@@ -57,9 +58,31 @@ export class StatusView {
   async rescan(): Promise<void> {
     const records = await listScope(this.#stateDir, {});
     if (this.#closed) return;
+    const before = this.#records;
     this.#records = new Map(records.map((r) => [makeKey(r.kind, r.metadata.namespace, r.metadata.name), r]));
     this.#sorted = undefined;
+    if (this.#listeners.size > 0) {
+      for (const [key, record] of this.#records) this.#changed(before.get(key), record);
+      for (const [key, record] of before)
+        if (!this.#records.has(key)) this.#emit({ type: "DELETED", record });
+    }
     this.#watch();
+  }
+
+  /** Calls `listener` with each change from now on; returns the unsubscribe function. */
+  subscribe(listener: (event: RecordEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(before: StatusRecord | undefined, after: StatusRecord): void {
+    if (!before) this.#emit({ type: "ADDED", record: after });
+    // The store writes a record only when it means something new, and stamps `updated` then.
+    else if (before.updated !== after.updated) this.#emit({ type: "MODIFIED", record: after });
+  }
+
+  #emit(event: RecordEvent): void {
+    for (const listener of this.#listeners) listener(event);
   }
 
   close(): void {
@@ -105,8 +128,11 @@ export class StatusView {
       return; // not a name a record can have
     }
     if (this.#closed) return;
+    const before = this.#records.get(key);
     if (record) this.#records.set(key, record);
     else this.#records.delete(key);
     this.#sorted = undefined;
+    if (record) this.#changed(before, record);
+    else if (before) this.#emit({ type: "DELETED", record: before });
   }
 }

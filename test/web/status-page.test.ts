@@ -6,7 +6,7 @@ import type { MlopsStack, TrainingJob, TrainingJobStatus } from "../../src/api/r
 import { webRowFormat } from "../../src/cli/web-format.ts";
 import { OperatorServer } from "../../src/observability/server.ts";
 import { StateStore } from "../../src/sources/state/index.ts";
-import { escapeHtml, PAGE_SIZE, registerWeb, StatusView } from "../../src/web/index.ts";
+import { escapeHtml, MAX_STREAMS, PAGE_SIZE, registerWeb, StatusView } from "../../src/web/index.ts";
 
 let stateDir: string;
 let store: StateStore;
@@ -168,4 +168,64 @@ describe("escapeHtml", () => {
     ["plain", "plain"],
     [`<a href="x">'&'</a>`, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"],
   ])("%s", (text, want) => expect(escapeHtml(text)).toBe(want));
+});
+
+/** Reads server-sent events from /api/v1/watch until `count` data lines arrived. */
+async function events(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  count: number,
+  buffer: { text: string },
+): Promise<
+  { type: string; object: { kind: string; metadata: { name: string }; status?: { phase?: string } } }[]
+> {
+  const decoder = new TextDecoder();
+  for (;;) {
+    const lines = buffer.text.split("\n\n").filter((l) => l.startsWith("data: "));
+    if (lines.length >= count) {
+      const out = lines.slice(0, count).map((l) => JSON.parse(l.slice("data: ".length)));
+      let cut = 0;
+      for (let i = 0; i < count; i++)
+        cut = buffer.text.indexOf("\n\n", buffer.text.indexOf("data: ", cut)) + 2;
+      buffer.text = buffer.text.slice(cut);
+      return out;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error("stream ended");
+    buffer.text += decoder.decode(value, { stream: true });
+  }
+}
+
+describe("the event stream", () => {
+  it("opens with every resource, then sends each change as one JSON data line", {
+    timeout: 10_000,
+  }, async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/v1/watch`, { signal: controller.signal });
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const buffer = { text: "" };
+    const initial = await events(reader, 2, buffer);
+    expect(initial.map((e) => `${e.type} ${e.object.kind}/${e.object.metadata.name}`)).toEqual([
+      "ADDED TrainingJob/mnist",
+      "ADDED MlopsStack/platform",
+    ]);
+    await store.writeStatus(job("mnist"), { ...failed("again"), phase: "Running" });
+    await store.flush();
+    const [changed] = await events(reader, 1, buffer);
+    expect(changed?.type).toBe("MODIFIED");
+    expect(changed?.object.status?.phase).toBe("Running");
+    expect(JSON.stringify(changed)).not.toContain("hunter2-secret");
+    controller.abort();
+  });
+
+  it(`answers 503 beyond ${MAX_STREAMS} streams at once`, { timeout: 10_000 }, async () => {
+    const controller = new AbortController();
+    const open = await Promise.all(
+      Array.from({ length: MAX_STREAMS }, () => fetch(`${base}/api/v1/watch`, { signal: controller.signal })),
+    );
+    expect(open.every((r) => r.status === 200)).toBe(true);
+    const extra = await fetch(`${base}/api/v1/watch`);
+    expect(extra.status).toBe(503);
+    controller.abort();
+  });
 });

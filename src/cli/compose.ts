@@ -253,7 +253,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     const view = new StatusView(options.stateDir);
     await view.start();
     closers.push(async () => view.close());
-    registerWeb(server, view, webRowFormat);
+    const grafanaUrl = process.env.GRAFANA_URL;
+    registerWeb(server, view, webRowFormat, {
+      // The Training runs dashboard (manifests/grafana/training-runs.json).
+      ...(grafanaUrl ? { grafanaUrl: `${grafanaUrl.replace(/\/+$/, "")}/d/mlops-training-runs` } : {}),
+    });
   }
 
   return {

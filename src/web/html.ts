@@ -105,6 +105,12 @@ const COLUMNS: readonly [string, keyof Row][] = [
   ["Age", "age"],
 ];
 
+/** The resource's own page. */
+export function detailLink(row: Pick<Row, "kind" | "namespace" | "name">): string {
+  const params = new URLSearchParams({ kind: row.kind, namespace: row.namespace, name: row.name });
+  return `/resource?${escapeHtml(params.toString())}`;
+}
+
 export function renderPage(
   records: readonly StatusRecord[],
   query: PageQuery,
@@ -138,7 +144,11 @@ export function renderPage(
   const body = shown
     .map(
       (row) =>
-        `<tr class="phase-${escapeHtml(row.phase || "none")}">${COLUMNS.map(([, k]) => `<td>${escapeHtml(row[k])}</td>`).join("")}</tr>`,
+        `<tr class="phase-${escapeHtml(row.phase || "none")}">${COLUMNS.map(([, k]) =>
+          k === "name"
+            ? `<td><a href="${detailLink(row)}">${escapeHtml(row.name)}</a></td>`
+            : `<td>${escapeHtml(row[k])}</td>`,
+        ).join("")}</tr>`,
     )
     .join("\n");
   const empty = selected.length === 0 ? `<p>No resources found.</p>` : "";

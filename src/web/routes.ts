@@ -1,15 +1,17 @@
 // The web status page and its read-only JSON API on the operator's HTTP server:
 //   GET /                      the page (HTML, no script; ?kind=, ?namespace=, ?page=)
+//   GET /resource?kind=…&namespace=…&name=…   one resource: conditions, replicas, events
 //   GET /ui/style.css          its stylesheet (the only asset, served from here)
 //   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
 //   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
 //   GET /api/v1/watch          server-sent events of every change (watch-stream.ts)
 // Unauthenticated and read-only: env values are redacted in the records already, nothing is written.
 import type { ServerResponse } from "node:http";
-import { KINDS, kindInfo } from "../api/kinds.ts";
-import type { Kind } from "../api/resources.ts";
+import { isKind, KINDS, kindInfo } from "../api/kinds.ts";
+import { type Kind, makeKey } from "../api/resources.ts";
 import type { OperatorServer } from "../observability/server.ts";
-import { recordToResource, type StatusRecord } from "../sources/state/index.ts";
+import { readEvents, recordToResource, type StatusRecord } from "../sources/state/index.ts";
+import { renderDetail } from "./detail.ts";
 import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
 import type { StatusView } from "./view.ts";
 import { watchHandler } from "./watch-stream.ts";
@@ -39,10 +41,36 @@ function list(records: readonly StatusRecord[]): string {
   })}\n`;
 }
 
-export function registerWeb(server: OperatorServer, view: StatusView, format: RowFormat): void {
+export interface WebOptions {
+  /** A Grafana dashboard URL the detail page links to with the run's time range. */
+  readonly grafanaUrl?: string;
+}
+
+export function registerWeb(
+  server: OperatorServer,
+  view: StatusView,
+  format: RowFormat,
+  options: WebOptions = {},
+): void {
   server.route("GET", "/", (_req, res, url) =>
     send(res, "text/html; charset=utf-8", renderPage(view.list(), queryOf(url), format, new Date())),
   );
+  server.route("GET", "/resource", async (_req, res, url) => {
+    const kind = url.searchParams.get("kind") ?? "";
+    const namespace = url.searchParams.get("namespace") ?? "";
+    const name = url.searchParams.get("name") ?? "";
+    const record = isKind(kind) && namespace && name ? view.get(makeKey(kind, namespace, name)) : undefined;
+    if (!record) {
+      res.writeHead(404, {
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+      });
+      res.end("no such resource\n");
+      return;
+    }
+    const events = await readEvents(view.stateDir, makeKey(record.kind, namespace, name)).catch(() => []);
+    send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl));
+  });
   server.route("GET", "/ui/style.css", (_req, res) => send(res, "text/css; charset=utf-8", STYLE));
   const json = (kind: Kind | undefined) => (_req: unknown, res: ServerResponse, url: URL) => {
     const namespace = url.searchParams.get("namespace");

@@ -51,6 +51,10 @@ export class StatusView {
     return this.#sorted;
   }
 
+  get stateDir(): string {
+    return this.#stateDir;
+  }
+
   get(key: ResourceKey): StatusRecord | undefined {
     return this.#records.get(key);
   }

@@ -118,7 +118,7 @@ describe("see it", () => {
       });
       await until("Pending on the page", async () => {
         const page = await (await fetch(`${base}/`)).text();
-        return page.includes("<td>mnist</td><td>Pending</td>") ? page : undefined;
+        return page.includes(">mnist</a></td><td>Pending</td>") ? page : undefined;
       });
       nomad.lifecycle.running(alloc?.ID ?? "");
       await until("Running", () => job()?.status?.phase === "Running");

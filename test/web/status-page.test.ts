@@ -2,10 +2,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { MlopsStack, TrainingJob, TrainingJobStatus } from "../../src/api/resources.ts";
+import {
+  type MlopsStack,
+  makeKey,
+  type TrainingJob,
+  type TrainingJobStatus,
+} from "../../src/api/resources.ts";
 import { webRowFormat } from "../../src/cli/web-format.ts";
 import { OperatorServer } from "../../src/observability/server.ts";
-import { StateStore } from "../../src/sources/state/index.ts";
+import { EventLog, StateStore } from "../../src/sources/state/index.ts";
 import { escapeHtml, MAX_STREAMS, PAGE_SIZE, registerWeb, StatusView } from "../../src/web/index.ts";
 
 let stateDir: string;
@@ -51,7 +56,14 @@ function failed(message: string): TrainingJobStatus {
       },
     ],
     progress: { ratio: 0.42 },
-    run: { id: "run-7", scheduler: "nomad", target: "http://127.0.0.1:4646" },
+    run: {
+      id: "run-7",
+      scheduler: "nomad",
+      target: "http://127.0.0.1:4646",
+      startTime: "2026-05-01T10:00:00.000Z",
+      completionTime: "2026-05-01T11:00:00.000Z",
+      replicas: [{ index: 0, node: "node-a", state: "failed", exitCode: 137, reason: "OOMKilled" }],
+    },
   };
 }
 
@@ -72,10 +84,18 @@ beforeEach(async () => {
   } as MlopsStack;
   await store.writeStatus(stack, { observedGeneration: 1, conditions: [] });
   await store.flush();
+  const events = new EventLog(stateDir);
+  events.event(
+    makeKey("TrainingJob", "default", "mnist"),
+    "Warning",
+    "OOMKilled",
+    "replica 0: <b>killed</b>",
+  );
+  await events.close();
   view = new StatusView(stateDir, { rescanMs: 60_000 });
   await view.start();
   server = new OperatorServer({ address: "127.0.0.1:0" });
-  registerWeb(server, view, webRowFormat);
+  registerWeb(server, view, webRowFormat, { grafanaUrl: "http://grafana.local/d/mlops-training-runs" });
   base = `http://${await server.listen()}`;
 });
 
@@ -94,9 +114,9 @@ describe("the status page", () => {
     expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(page.headers.get("content-security-policy")).not.toContain("script-src");
     expect(page.headers.get("x-content-type-options")).toBe("nosniff");
-    const row = page.body.split("\n").find((l) => l.includes("<td>mnist</td>")) ?? "";
+    const row = page.body.split("\n").find((l) => l.includes(">mnist</a></td>")) ?? "";
     expect(row).toContain(
-      "<td>TrainingJob</td><td>default</td><td>mnist</td><td>Failed</td><td>False</td><td>OOMKilled</td>",
+      '<td>TrainingJob</td><td>default</td><td><a href="/resource?kind=TrainingJob&amp;namespace=default&amp;name=mnist">mnist</a></td><td>Failed</td><td>False</td><td>OOMKilled</td>',
     );
     expect(row).toContain(
       "<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39;</td>",
@@ -104,7 +124,7 @@ describe("the status page", () => {
     expect(row).toContain(
       "<td>run-7</td><td>nomad</td><td>http://127.0.0.1:4646</td><td>42%</td><td>90s</td>",
     );
-    expect(page.body).toContain("<td>MlopsStack</td><td>default</td><td>platform</td>");
+    expect(page.body).toContain("<td>MlopsStack</td><td>default</td><td><a href=");
     expect(page.body).not.toContain("<script");
     expect(page.body).not.toContain("hunter2-secret");
     expect(page.body).toContain('<meta http-equiv="refresh"');
@@ -116,11 +136,11 @@ describe("the status page", () => {
     await store.writeStatus(job("resnet", "vision"), failed("later"));
     await store.flush();
     let body = "";
-    while (!body.includes("<td>resnet</td>")) {
+    while (!body.includes(">resnet</a></td>")) {
       body = (await get("/?namespace=vision")).body;
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(body).not.toContain("<td>mnist</td>");
+    expect(body).not.toContain(">mnist</a></td>");
   });
 
   it("pages at PAGE_SIZE rows with links that keep the filters", async () => {
@@ -135,6 +155,34 @@ describe("the status page", () => {
     expect(second.body.match(/<tr class=/g)).toHaveLength(5);
     expect(second.body).toContain("page 2 of 2");
   });
+});
+
+describe("a resource's page", () => {
+  it("shows conditions, replicas with exit codes, recent events, env names only and a Grafana link", async () => {
+    const page = await get("/resource?kind=TrainingJob&namespace=default&name=mnist");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.body).toContain("<h1>TrainingJob default/mnist</h1>");
+    expect(page.body).toContain("<td>Ready</td><td>False</td><td>OOMKilled</td><td>&lt;script&gt;");
+    expect(page.body).toContain(
+      "<td>0</td><td>node-a</td><td>failed</td><td>137</td><td></td><td>OOMKilled</td>",
+    );
+    expect(page.body).toContain(
+      "<td>Warning</td><td>OOMKilled</td><td>replica 0: &lt;b&gt;killed&lt;/b&gt;</td><td>1</td>",
+    );
+    expect(page.body).toContain('<th scope="row">Env (names only)</th><td>API_TOKEN</td>');
+    expect(page.body).not.toContain("hunter2-secret");
+    expect(page.body).toContain(
+      `href="http://grafana.local/d/mlops-training-runs?from=${Date.parse("2026-05-01T10:00:00.000Z")}&amp;to=${Date.parse("2026-05-01T11:00:00.000Z")}"`,
+    );
+    expect(page.body).not.toContain("<script");
+  });
+
+  it.each([
+    "/resource?kind=TrainingJob&namespace=default&name=none",
+    "/resource?kind=Nope&namespace=a&name=b",
+    "/resource",
+  ])("answers 404 for %s", async (path) => expect((await get(path)).status).toBe(404));
 });
 
 describe("the JSON API", () => {

@@ -179,7 +179,8 @@ ${nav}
 
 export const STYLE = `body{font:14px system-ui,sans-serif;margin:1.5em;color:#1b1f24}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3em .6em;border-bottom:1px solid #d0d7de;vertical-align:top}
-th{background:#f6f8fa;position:sticky;top:0}td:nth-child(7){max-width:30em;overflow-wrap:anywhere}
+th{background:#f6f8fa;position:sticky;top:0}td{white-space:nowrap}td:nth-child(7){white-space:normal;max-width:30em;overflow-wrap:anywhere}table.facts td{white-space:normal}
 tr.phase-Failed td:nth-child(4){color:#cf222e;font-weight:600}tr.phase-Succeeded td:nth-child(4){color:#1a7f37}
+table.facts{width:auto}table.facts th{background:none;position:static;padding-right:2em}
 tr.phase-Running td:nth-child(4){color:#0969da}tr.phase-Pending td:nth-child(4){color:#9a6700}nav{margin:.6em 0}
 `;

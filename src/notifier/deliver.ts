@@ -66,8 +66,14 @@ export class Notifications {
     while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
-  /** Stops retrying; what is still pending is sent at the next start. */
-  async close(): Promise<void> {
+  /**
+   * Lets deliveries under way finish for up to `graceMs` (a `run --once` that just saw a run succeed
+   * still tells), then stops retrying; what is still pending is sent at the next start.
+   */
+  async close(graceMs = 2000): Promise<void> {
+    const grace = new AbortController();
+    await Promise.race([this.idle(), pause(graceMs, grace.signal)]);
+    grace.abort();
     this.#stop.abort();
     await this.idle();
   }

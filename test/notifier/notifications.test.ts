@@ -21,6 +21,7 @@ let received: Received[];
 let answers: number[];
 let url: string;
 let logs: string;
+let delayMs = 0;
 
 function notifier(spec: Partial<NotifierSpec> = {}, namespace = "ml"): Notifier {
   return {
@@ -77,12 +78,13 @@ beforeEach(async () => {
   received = [];
   answers = [];
   logs = "";
+  delayMs = 0;
   receiver = createServer((req, res) => {
     let body = "";
     req.on("data", (chunk) => (body += chunk));
     req.on("end", () => {
       received.push({ headers: req.headers, body });
-      res.writeHead(answers.shift() ?? 204).end();
+      setTimeout(() => res.writeHead(answers.shift() ?? 204).end(), delayMs);
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
@@ -217,13 +219,23 @@ describe("webhook delivery", () => {
     const first = notifications([n]);
     first.phaseChanged(job("Failed", "OOMKilled"), "Running", "Failed");
     await new Promise((r) => setTimeout(r, 10));
-    await first.close();
+    await first.close(0);
     expect(new Outbox(stateDir).pending()).toHaveLength(1);
     const second = notifications([notifier()]);
     second.resume();
     await second.idle();
     expect(received).toHaveLength(1);
     expect(new Outbox(stateDir).pending()).toHaveLength(0);
+  });
+
+  it("lets a delivery under way finish when closed", async () => {
+    delayMs = 200;
+    const n = notifications([notifier()]);
+    n.phaseChanged(job("Succeeded", "Succeeded"), "Running", "Succeeded");
+    await new Promise((r) => setTimeout(r, 20));
+    await n.close();
+    expect(received).toHaveLength(1);
+    expect(new Outbox(stateDir).pending()).toEqual([]);
   });
 
   it("reads the address from a file under --secrets-dir and never logs it", async () => {

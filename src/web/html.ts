@@ -1,7 +1,8 @@
 // The status page, rendered on the server: every resource with phase, Ready, reason and message,
 // run, scheduler and target, progress and age, a page at a time. Every value that came from a
-// resource (names, messages, reasons) is HTML-escaped; the page has no script and no asset from
-// elsewhere, and refreshes itself with a meta refresh.
+// resource (names, messages, reasons) is HTML-escaped; the page names every resource without
+// JavaScript, and no asset comes from elsewhere. Its one script (live.ts) adds live updates; without
+// it the page refreshes itself.
 import { findCondition } from "../api/conditions.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
 
@@ -144,10 +145,11 @@ export function renderPage(
   const body = shown
     .map(
       (row) =>
-        `<tr class="phase-${escapeHtml(row.phase || "none")}">${COLUMNS.map(([, k]) =>
-          k === "name"
-            ? `<td><a href="${detailLink(row)}">${escapeHtml(row.name)}</a></td>`
-            : `<td>${escapeHtml(row[k])}</td>`,
+        `<tr class="phase-${escapeHtml(row.phase || "none")}" data-key="${escapeHtml(`${row.kind}/${row.namespace}/${row.name}`)}">${COLUMNS.map(
+          ([, k]) =>
+            k === "name"
+              ? `<td><a href="${detailLink(row)}">${escapeHtml(row.name)}</a></td>`
+              : `<td>${escapeHtml(row[k])}</td>`,
         ).join("")}</tr>`,
     )
     .join("\n");
@@ -157,13 +159,14 @@ export function renderPage(
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${REFRESH_SECONDS}">
+<noscript><meta http-equiv="refresh" content="${REFRESH_SECONDS}"></noscript>
 <title>mlops-operator: resources</title>
 <link rel="stylesheet" href="/ui/style.css">
+<script src="/ui/live.js" defer></script>
 </head>
 <body>
 <h1>mlops-operator</h1>
-<p>${selected.length} resources${summary ? ` (${summary})` : ""}; refreshed every ${REFRESH_SECONDS} s at ${escapeHtml(now.toISOString())}. <a href="/api/v1/resources">JSON</a></p>
+<p>${selected.length} resources${summary ? ` (${summary})` : ""}; as of ${escapeHtml(now.toISOString())} <span id="live">(reloads every ${REFRESH_SECONDS} s)</span>. <a href="/api/v1/resources">JSON</a></p>
 ${nav}
 ${empty}<table>
 <thead><tr>${head}</tr></thead>

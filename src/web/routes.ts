@@ -1,7 +1,7 @@
 // The web status page and its read-only JSON API on the operator's HTTP server:
 //   GET /                      the page (HTML, no script; ?kind=, ?namespace=, ?page=)
 //   GET /resource?kind=…&namespace=…&name=…   one resource: conditions, replicas, events
-//   GET /ui/style.css          its stylesheet (the only asset, served from here)
+//   GET /ui/style.css, /ui/live.js   its stylesheet and its one script (live updates)
 //   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
 //   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
 //   GET /api/v1/watch          server-sent events of every change (watch-stream.ts)
@@ -13,12 +13,13 @@ import type { OperatorServer } from "../observability/server.ts";
 import { readEvents, recordToResource, type StatusRecord } from "../sources/state/index.ts";
 import { renderDetail } from "./detail.ts";
 import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
+import { LIVE_SCRIPT } from "./live.ts";
 import type { StatusView } from "./view.ts";
 import { watchHandler } from "./watch-stream.ts";
 
-/** No script, no frames, styles and forms from this origin only. */
+/** Scripts, styles and event streams from this origin only (no inline script), no frames. */
 export const CONTENT_SECURITY_POLICY =
-  "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+  "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 function send(res: ServerResponse, type: string, body: string): void {
   res.writeHead(200, {
@@ -72,6 +73,7 @@ export function registerWeb(
     send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl));
   });
   server.route("GET", "/ui/style.css", (_req, res) => send(res, "text/css; charset=utf-8", STYLE));
+  server.route("GET", "/ui/live.js", (_req, res) => send(res, "text/javascript; charset=utf-8", LIVE_SCRIPT));
   const json = (kind: Kind | undefined) => (_req: unknown, res: ServerResponse, url: URL) => {
     const namespace = url.searchParams.get("namespace");
     const records = view

@@ -73,6 +73,11 @@ export class StatusView {
     this.#watch();
   }
 
+  /** Listeners subscribed now (open event streams). */
+  get subscribers(): number {
+    return this.#listeners.size;
+  }
+
   /** Calls `listener` with each change from now on; returns the unsubscribe function. */
   subscribe(listener: (event: RecordEvent) => void): () => void {
     this.#listeners.add(listener);

@@ -1,7 +1,7 @@
 // GET /api/v1/watch: server-sent events (text/event-stream) of every resource of every kind, no
 // parameters needed. Each `data:` line is one JSON object `{"type": "ADDED|MODIFIED|DELETED",
 // "object": …}` with the object `mlopsctl get -o json` prints; the stream opens with an ADDED per
-// resource (as a Kubernetes watch without a resourceVersion). Bounded: MAX_STREAMS at once (more are
+// resource (as a Kubernetes watch without a resourceVersion) unless ?initial=false. Bounded: MAX_STREAMS at once (more are
 // answered 503), a comment line every HEARTBEAT_MS keeps idle connections open through proxies.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type RecordEvent, recordToResource } from "../sources/state/index.ts";
@@ -30,7 +30,11 @@ export function watchHandler(view: StatusView, contentSecurityPolicy: string) {
       "Content-Security-Policy": contentSecurityPolicy,
     });
     res.write("retry: 5000\n\n");
-    for (const record of view.list()) res.write(eventLine({ type: "ADDED", record }));
+    // ?initial=false: changes only (the page already shows the current state).
+    const url = new URL(req.url ?? "/", "http://localhost");
+    if (url.searchParams.get("initial") !== "false") {
+      for (const record of view.list()) res.write(eventLine({ type: "ADDED", record }));
+    }
     const unsubscribe = view.subscribe((event) => res.write(eventLine(event)));
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
     heartbeat.unref();

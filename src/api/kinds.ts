@@ -5,7 +5,8 @@
 // The names repeat the CRD's spec.names, so a CLI command needs no YAML parse to resolve `tj`; a test
 // keeps the two equal.
 import type { SpecIssue } from "./errors.ts";
-import type { Kind, MlopsStackSpec, TrainingJobSpec } from "./resources.ts";
+import { notifierIssues } from "./notifier-rules.ts";
+import type { Kind, MlopsStackSpec, NotifierSpec, TrainingJobSpec } from "./resources.ts";
 import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
 
 export interface KindInfo {
@@ -40,6 +41,15 @@ export const KIND_REGISTRY: { readonly [K in Kind]: KindInfo & { readonly kind: 
     crdFile: "mlopsstacks.mlops.dev.yaml",
     specOptional: true,
     rules: (spec: MlopsStackSpec) => mlopsStackIssues(spec),
+  },
+  Notifier: {
+    kind: "Notifier",
+    plural: "notifiers",
+    singular: "notifier",
+    shortNames: ["nt"],
+    crdFile: "notifiers.mlops.dev.yaml",
+    specOptional: false,
+    rules: (spec: NotifierSpec) => notifierIssues(spec),
   },
 };
 

@@ -33,6 +33,10 @@ export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
     { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
     { header: "ENDPOINTS", wide: true, value: (s) => endpoints(s.endpoints) },
   ],
+  Notifier: [
+    { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
+    { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
+  ],
 };
 
 /** Headers and cells of one record: NAME, the kind's columns (AGE after the narrow ones), wide ones last. */

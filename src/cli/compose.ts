@@ -4,7 +4,7 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import type { ResourceKey } from "../api/resources.ts";
+import type { Notifier, ResourceKey } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
@@ -13,6 +13,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
+import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
 import { observeResources } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
@@ -35,10 +36,12 @@ import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
+import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
+import { webRowFormat } from "./web-format.ts";
 
 /** Where desired state comes from: a directory of YAML (GitOps) or Kubernetes custom resources. */
 export type SourceOptions =
@@ -58,6 +61,8 @@ export interface OperatorOptions {
   readonly once: boolean;
   readonly concurrency: number;
   readonly metricsAddr: string;
+  /** Serve the status page and its JSON API on the metrics listener. */
+  readonly web?: boolean;
   readonly scheduler: SchedulerMode;
   readonly ownerId?: string;
   readonly nomadAddr?: string;
@@ -168,7 +173,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     readiness.stop();
     await deps.close();
   });
-  const status = observedWriter(source, external, options.onPhase);
+  const notifications = new Notifications({
+    outbox: new Outbox(options.stateDir),
+    notifiers: () => source.list("Notifier") as Notifier[],
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    log,
+  });
+  notifications.resume();
+  closers.push(() => notifications.close());
+  const status = observedWriter(source, external, (resource, from, to) => {
+    notifications.phaseChanged(resource, from, to);
+    options.onPhase?.(resource, from, to);
+  });
   observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
@@ -195,6 +211,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const handlers: Required<Handlers> = {
     TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
     MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
+    Notifier: {
+      reconciler: new NotifierReconciler(),
+      context: { ...base, ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}) } as BaseContext,
+    },
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());
@@ -227,6 +247,16 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     },
   });
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
+  if (options.web) {
+    const view = new StatusView(options.stateDir);
+    await view.start();
+    closers.push(async () => view.close());
+    const grafanaUrl = process.env.GRAFANA_URL;
+    registerWeb(server, view, webRowFormat, {
+      // The Training runs dashboard (manifests/grafana/training-runs.json).
+      ...(grafanaUrl ? { grafanaUrl: `${grafanaUrl.replace(/\/+$/, "")}/d/mlops-training-runs` } : {}),
+    });
+  }
 
   return {
     source,

@@ -11,6 +11,7 @@ import { registerPlan } from "./commands/plan.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerValidate } from "./commands/validate.ts";
 import { registerVersion } from "./commands/version.ts";
+import { registerWait } from "./commands/wait.ts";
 import { EXIT, ExitError } from "./exit.ts";
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerGet(program);
   registerDescribe(program);
   registerLogs(program);
+  registerWait(program);
   registerConfig(program);
   registerVersion(program);
   return program;

@@ -241,3 +241,10 @@ export const trainingJobProgressStalled = new Gauge({
 export function observeResources(list: () => Iterable<AnyResource>): void {
   resourcesOf = list;
 }
+
+export const notificationsTotal = new Counter({
+  name: "mlops_notifications_total",
+  help: "Notifications by Notifier (namespace/name) and result: sent, retried, failed (gave up) or rejected (4xx)",
+  labelNames: ["notifier", "result"] as const,
+  registers,
+});

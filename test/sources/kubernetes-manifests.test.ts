@@ -1,9 +1,11 @@
 // manifests/kubernetes/: valid YAML of the expected kinds, wired together (binding → role and service
 // account, deployment → service account), a locked-down operator container, and RBAC that allows
 // every request the Kubernetes source makes (recorded against the API double, not listed by hand).
+
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { KINDS } from "../../src/api/kinds.ts";
 import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
 import { KubeLeaseLock } from "../../src/sources/kubernetes/lease.ts";
 import {
@@ -135,7 +137,7 @@ describe("manifests/kubernetes", () => {
         },
     );
     const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
-    expect(crds).toHaveLength(2);
+    expect(crds).toHaveLength(3);
     for (const crd of crds) {
       expect(crd.spec).toMatchObject({ group: "mlops.dev", scope: "Namespaced" });
       expect(crd.spec.versions[0]?.subresources?.status).toEqual({});
@@ -165,7 +167,7 @@ describe("manifests/kubernetes", () => {
     );
     await until(
       "the finalizer patch answered",
-      () => h.double.openWatches === 2 && h.source.get("TrainingJob/ml/a") !== undefined,
+      () => h.double.openWatches === KINDS.length && h.source.get("TrainingJob/ml/a") !== undefined,
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     h.double.stallWatches();

@@ -242,3 +242,29 @@ export interface MlopsStackStatus {
       | undefined;
   };
 }
+
+export interface NotifierSpec {
+  type: "webhook" | "slack";
+  address?: string;
+  addressFile?: string;
+  events?: {
+    namespaces?: string[];
+    labels?: {
+      [k: string]: string | undefined;
+    };
+    phases?: ("Pending" | "Running" | "Succeeded" | "Failed" | "Suspended")[];
+    reasons?: string[];
+  };
+}
+
+export interface NotifierStatus {
+  observedGeneration?: number;
+  conditions?: {
+    type: string;
+    status: "True" | "False" | "Unknown";
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration?: number;
+  }[];
+}

@@ -6,17 +6,20 @@ import type { Command } from "commander";
 import { kindChoices, kindFromAlias, kindInfo } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
 import { DEFAULT_NAMESPACE, type Kind, makeKey } from "../../api/resources.ts";
-import { line } from "../../observability/printable.ts";
+import { line, printable } from "../../observability/printable.ts";
 import {
   listRecords,
+  listScope,
   readRecord,
   recordToResource,
   resolveStateDir,
   type StatusRecord,
+  watchRecords,
 } from "../../sources/state/index.ts";
 import { columnsOf } from "../columns.ts";
 import { contextNotice, resolveTarget } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
+import { untilInterrupted } from "../interrupt.ts";
 import { age, table, toJson, toYaml } from "../output.ts";
 
 export interface StateOptions {
@@ -29,6 +32,7 @@ export interface StateOptions {
 
 export interface GetOptions extends StateOptions {
   output?: string;
+  watch?: boolean;
 }
 
 export function kindArgument(alias: string): Kind {
@@ -156,6 +160,72 @@ export async function get(kindAlias: string, name: string | undefined, options: 
   return rowsFor(kind, records, format === "wide", options.allNamespaces === true, new Date());
 }
 
+// `get -w`: the table, then one line per change, like `kubectl get -w`, until the signal aborts.
+export interface WatchIo {
+  readonly signal: AbortSignal;
+  readonly write: (text: string) => void;
+  /** Rescan interval when fs.watch reports nothing. */
+  readonly pollMs?: number;
+}
+
+export async function getWatch(kindAlias: string, options: GetOptions, io: WatchIo): Promise<void> {
+  const kind = kindArgument(kindAlias);
+  const format = options.output ?? "";
+  const stateDir = stateDirOf(options);
+  const namespace = options.allNamespaces
+    ? undefined
+    : nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const initial = await listScope(stateDir, { kind, ...(namespace ? { namespace } : {}) });
+  const show = lineFor(kind, format, namespace === undefined);
+  if (format === "" || format === "wide") {
+    if (initial.length > 0) {
+      const text = rowsFor(kind, initial, format === "wide", namespace === undefined, new Date());
+      io.write(text);
+      show.widths(text.split("\n")[0] ?? "");
+    }
+  } else {
+    for (const record of initial) io.write(show.row(record));
+  }
+  const events = watchRecords(stateDir, initial, {
+    kind,
+    ...(namespace ? { namespace } : {}),
+    signal: io.signal,
+    ...(io.pollMs ? { pollMs: io.pollMs } : {}),
+  });
+  for await (const event of events) io.write(show.row(event.record));
+}
+
+/** One printed change per record; for tables, padded to the widths of the header first printed. */
+function lineFor(kind: Kind, format: string, withNamespace: boolean) {
+  let widths: number[] = [];
+  const wide = format === "wide";
+  const { headers, cells } = columnsOf(kind, wide);
+  const allHeaders = withNamespace ? ["NAMESPACE", ...headers] : headers;
+  return {
+    widths(headerLine: string) {
+      // Each column starts where its header starts in the printed header line.
+      let from = 0;
+      const starts = allHeaders.map((h) => {
+        from = headerLine.indexOf(h, from);
+        return from;
+      });
+      widths = starts.map((start, i) => (starts[i + 1] ?? start) - start - 3);
+    },
+    row(record: StatusRecord): string {
+      if (format === "json") return toJson(recordToResource(record));
+      if (format === "yaml") return `---\n${toYaml(recordToResource(record))}`;
+      const row = cells(record, age(record.metadata.creationTimestamp, new Date()));
+      const all = (withNamespace ? [record.metadata.namespace, ...row] : row).map(printable);
+      return `${all
+        .map((cell, i) =>
+          i === all.length - 1 ? cell : cell.padEnd(Math.max(widths[i] ?? 0, cell.length) + 3),
+        )
+        .join("")
+        .trimEnd()}\n`;
+    },
+  };
+}
+
 export function registerGet(program: Command): void {
   withStateOptions(
     program
@@ -166,7 +236,15 @@ export function registerGet(program: Command): void {
   )
     .option("-A, --all-namespaces", "every namespace")
     .option("-o, --output <format>", "wide, json or yaml")
+    .option("-w, --watch", "after the list, print a line per change until Ctrl-C")
     .action(async (kind: string, name: string | undefined, options: GetOptions) => {
+      if (options.watch) {
+        if (name !== undefined) throw new ExitError(EXIT.usage, "get -w lists a kind: leave out the name");
+        await untilInterrupted((signal) =>
+          getWatch(kind, options, { signal, write: (text) => process.stdout.write(text) }),
+        );
+        return;
+      }
       process.stdout.write(await get(kind, name, options));
     });
 }

@@ -24,7 +24,7 @@ import { formatLocated } from "../../sources/yaml/index.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { parseDuration, parsePositiveInt } from "../flags.ts";
+import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
 import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
@@ -34,6 +34,7 @@ import { validatePaths } from "./validate.ts";
 
 export interface RunOptions extends PruneFlags, LeaderFlags {
   dir?: string;
+  web?: boolean;
   source: "directory" | "kubernetes";
   kubeconfig?: string;
   context?: string;
@@ -77,6 +78,12 @@ export function registerRun(program: Command): void {
     .option(
       "--metrics-addr <addr>",
       `listen address of /metrics, /healthz, /readyz, /sd/prometheus (default ${DEFAULT_METRICS_ADDR}; with --once: none unless given)`,
+    )
+    .option(
+      "--web <bool>",
+      "serve the status page (/) and its read-only JSON API (/api/v1/…) on the --metrics-addr listener",
+      parseBool,
+      true,
     )
     .option("--concurrency <n>", "reconciles at once", parsePositiveInt, 4)
     .option("--once", "converge every resource once, prune, write status and exit")
@@ -194,6 +201,7 @@ export async function run(options: RunOptions): Promise<number> {
       once: options.once === true,
       concurrency: options.concurrency,
       metricsAddr,
+      web: serve && options.web !== false,
       scheduler: options.scheduler,
       ...(options.ownerId ? { ownerId: options.ownerId } : {}),
       ...(nomadAddr ? { nomadAddr } : {}),

@@ -23,3 +23,5 @@ export {
 export type { StatusRecord } from "./record.ts";
 export { listRecords, readRecord, readRecordSync, recordToResource } from "./record.ts";
 export { fingerprint, StateStore } from "./store.ts";
+export type { Known, RecordEvent, RecordEventType, RecordScope, WatchRecordsOptions } from "./watch.ts";
+export { diffRecords, listScope, watchRecords } from "./watch.ts";

@@ -1,0 +1,140 @@
+// `mlopsctl wait tj|ms NAME --for=condition=Ready|--for=phase=Succeeded|--for=delete [--timeout 30s]`,
+// kubectl wait's semantics: exit 0 when met, 1 on a timeout or when the run ended in a phase that
+// can no longer meet it (the reason printed). On a terminal, one status line rewrites itself (phase,
+// Ready, replicas, elapsed); elsewhere a plain line per change.
+import type { Command } from "commander";
+import { kindInfo } from "../../api/kinds.ts";
+import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
+import { line, printable } from "../../observability/printable.ts";
+import { readRecord, watchRecords } from "../../sources/state/index.ts";
+import { EXIT, ExitError } from "../exit.ts";
+import { parseDuration } from "../flags.ts";
+import { untilInterrupted } from "../interrupt.ts";
+import { humanDuration } from "../output.ts";
+import { paint, REWRITE, styleOf, type TerminalStyle } from "../terminal.ts";
+import { describeWaitFor, judge, parseWaitFor, summarize } from "../wait-condition.ts";
+import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
+
+export interface WaitOptions extends StateOptions {
+  for?: string;
+  timeout?: string;
+}
+
+export interface WaitIo {
+  readonly signal: AbortSignal;
+  readonly out: (text: string) => void;
+  /** Progress: the live line, or plain lines. */
+  readonly err: (text: string) => void;
+  readonly style: TerminalStyle;
+  readonly pollMs?: number;
+}
+
+const PHASE_COLOUR: Record<string, "green" | "yellow" | "red"> = {
+  Running: "green",
+  Succeeded: "green",
+  Pending: "yellow",
+  Suspended: "yellow",
+  Failed: "red",
+};
+
+/** Waits; returns when met, throws ExitError(failed) on a timeout or an impossible wait. */
+export async function waitFor(
+  kindAlias: string,
+  name: string,
+  options: WaitOptions,
+  io: WaitIo,
+): Promise<void> {
+  const kind = kindArgument(kindAlias);
+  if (!options.for)
+    throw new ExitError(EXIT.usage, "wait needs --for (condition=Ready, phase=Succeeded or delete)");
+  const want = parseWaitFor(options.for);
+  const timeoutMs = parseDuration(options.timeout ?? "30s");
+  const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const key = makeKey(kind, namespace, nameArgument(name));
+  const stateDir = stateDirOf(options);
+  const what = `${kindInfo(kind).plural}/${name}`;
+  const started = Date.now();
+
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const signal = AbortSignal.any([io.signal, deadline.signal]);
+  let record = await readRecord(stateDir, key);
+  let shown = "";
+  const show = (final = false) => {
+    const summary = summarize(record);
+    const phase = typeof record?.status?.phase === "string" ? record.status.phase : "";
+    const coloured = phase
+      ? summary.replace(phase, paint(io.style, PHASE_COLOUR[phase] ?? "yellow", phase))
+      : summary;
+    const elapsed = humanDuration(Date.now() - started);
+    if (io.style.live) {
+      io.err(`${REWRITE}${printable(`${what}  `)}${coloured}  ${elapsed}${final ? "\n" : ""}`);
+    } else if (summary !== shown) {
+      io.err(line(`${what}  ${summary}  ${elapsed}`));
+    }
+    shown = summary;
+  };
+  const ticker = io.style.live ? setInterval(() => show(), 1000) : undefined;
+  try {
+    const verdict = () => {
+      const v = judge(record, want);
+      if (v.met) return true;
+      if (v.impossible) {
+        throw new ExitError(
+          EXIT.failed,
+          `${what}: ${describeWaitFor(want)} can no longer be met: ${v.impossible}`,
+        );
+      }
+      return false;
+    };
+    show();
+    if (verdict()) return finish();
+    const initial = record ? [record] : [];
+    const events = watchRecords(stateDir, initial, {
+      kind,
+      namespace,
+      signal,
+      ...(io.pollMs ? { pollMs: io.pollMs } : {}),
+    });
+    for await (const event of events) {
+      if (makeKey(event.record.kind, namespace, event.record.metadata.name) !== key) continue;
+      record = event.type === "DELETED" ? undefined : event.record;
+      show();
+      if (verdict()) return finish();
+    }
+    if (io.style.live) io.err("\n");
+    if (io.signal.aborted) return;
+    throw new ExitError(EXIT.failed, `timed out waiting for ${describeWaitFor(want)} on ${what}`);
+  } finally {
+    clearTimeout(timer);
+    if (ticker) clearInterval(ticker);
+  }
+
+  function finish(): void {
+    if (io.style.live) show(true);
+    const met = want.on === "delete" ? "deleted" : "condition met";
+    io.out(line(`${kindInfo(kind).singular}.mlops.dev/${name} ${met}`));
+  }
+}
+
+export function registerWait(program: Command): void {
+  withStateOptions(
+    program
+      .command("wait")
+      .description("wait until a resource meets a condition or phase (kubectl wait's exit codes)")
+      .argument("<kind>", "trainingjobs (tj) or mlopsstacks (ms)")
+      .argument("<name>", "the resource"),
+  )
+    .requiredOption("--for <condition>", "condition=Ready, condition=Ready=False, phase=Succeeded or delete")
+    .option("--timeout <duration>", "how long to wait (for example 90s, 10m)", "30s")
+    .action(async (kind: string, name: string, options: WaitOptions) => {
+      await untilInterrupted((signal) =>
+        waitFor(kind, name, options, {
+          signal,
+          out: (text) => process.stdout.write(text),
+          err: (text) => process.stderr.write(text),
+          style: styleOf(process.stderr),
+        }),
+      );
+    });
+}

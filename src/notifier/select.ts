@@ -1,0 +1,78 @@
+// Which Notifiers hear of a TrainingJob's phase change (spec.events), and what they are sent: the
+// payload documented in docs/notifications.md. Pure.
+import { createHash } from "node:crypto";
+import { findCondition } from "../api/conditions.ts";
+import { type AnyResource, API_VERSION, keyOf, type Notifier } from "../api/resources.ts";
+
+export interface PhaseChange {
+  readonly resource: AnyResource;
+  readonly from: string | undefined;
+  readonly to: string | undefined;
+  readonly time: Date;
+}
+
+export interface Payload {
+  readonly apiVersion: typeof API_VERSION;
+  readonly type: "PhaseChanged";
+  /** The same for every delivery of one (notifier, resource, run, transition): receivers may dedupe on it. */
+  readonly id: string;
+  readonly notifier: { readonly namespace: string; readonly name: string };
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly runId: string | null;
+  readonly previousPhase: string | null;
+  readonly phase: string | null;
+  readonly reason: string | null;
+  readonly message: string | null;
+  readonly time: string;
+}
+
+export function selects(notifier: Notifier, change: PhaseChange): boolean {
+  const { resource, to } = change;
+  if (resource.kind !== "TrainingJob") return false;
+  const events = notifier.spec.events;
+  const namespaces = events?.namespaces ?? [notifier.metadata.namespace];
+  if (!namespaces.includes("*") && !namespaces.includes(resource.metadata.namespace)) return false;
+  for (const [label, value] of Object.entries(events?.labels ?? {})) {
+    if (resource.metadata.labels?.[label] !== value) return false;
+  }
+  if (events?.phases && !(to !== undefined && (events.phases as readonly string[]).includes(to)))
+    return false;
+  if (events?.reasons) {
+    const reason = readyOf(resource)?.reason;
+    if (reason === undefined || !events.reasons.includes(reason)) return false;
+  }
+  return true;
+}
+
+export function payloadOf(notifier: Notifier, change: PhaseChange): Payload {
+  const { resource } = change;
+  const ready = readyOf(resource);
+  const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id ?? null;
+  const id = createHash("sha256")
+    .update(
+      [keyOf(notifier), keyOf(resource), runId ?? "", change.from ?? "", change.to ?? ""].join("\u0000"),
+    )
+    .digest("hex")
+    .slice(0, 32);
+  return {
+    apiVersion: API_VERSION,
+    type: "PhaseChanged",
+    id,
+    notifier: { namespace: notifier.metadata.namespace, name: notifier.metadata.name },
+    kind: resource.kind,
+    namespace: resource.metadata.namespace,
+    name: resource.metadata.name,
+    runId,
+    previousPhase: change.from ?? null,
+    phase: change.to ?? null,
+    reason: ready?.reason ?? null,
+    message: ready?.message ?? null,
+    time: change.time.toISOString(),
+  };
+}
+
+function readyOf(resource: AnyResource) {
+  return findCondition((resource.status as { conditions?: never } | undefined)?.conditions, "Ready");
+}

@@ -1,0 +1,285 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  type MlopsStack,
+  makeKey,
+  type TrainingJob,
+  type TrainingJobStatus,
+} from "../../src/api/resources.ts";
+import { webRowFormat } from "../../src/cli/web-format.ts";
+import { OperatorServer } from "../../src/observability/server.ts";
+import { EventLog, StateStore } from "../../src/sources/state/index.ts";
+import { escapeHtml, MAX_STREAMS, PAGE_SIZE, registerWeb, StatusView } from "../../src/web/index.ts";
+
+let stateDir: string;
+let store: StateStore;
+let server: OperatorServer;
+let view: StatusView;
+let base: string;
+
+function job(name: string, namespace = "default"): TrainingJob {
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingJob",
+    metadata: {
+      name,
+      namespace,
+      generation: 1,
+      creationTimestamp: new Date(Date.now() - 90_000).toISOString(),
+    },
+    spec: {
+      image: "registry.local/mnist:1",
+      replicas: 1,
+      resources: { cpu: 500, memoryMB: 1024, gpus: 0 },
+      priority: 50,
+      backoffLimit: 3,
+      suspend: false,
+      env: [{ name: "API_TOKEN", value: "hunter2-secret" }],
+    },
+  } as TrainingJob;
+}
+
+function failed(message: string): TrainingJobStatus {
+  return {
+    phase: "Failed",
+    observedGeneration: 1,
+    conditions: [
+      {
+        type: "Ready",
+        status: "False",
+        reason: "OOMKilled",
+        message,
+        lastTransitionTime: new Date().toISOString(),
+        observedGeneration: 1,
+      },
+    ],
+    progress: { ratio: 0.42 },
+    run: {
+      id: "run-7",
+      scheduler: "nomad",
+      target: "http://127.0.0.1:4646",
+      startTime: "2026-05-01T10:00:00.000Z",
+      completionTime: "2026-05-01T11:00:00.000Z",
+      replicas: [{ index: 0, node: "node-a", state: "failed", exitCode: 137, reason: "OOMKilled" }],
+    },
+  };
+}
+
+async function get(path: string): Promise<{ status: number; headers: Headers; body: string }> {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, headers: res.headers, body: await res.text() };
+}
+
+beforeEach(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), "mlops-web-test-"));
+  store = new StateStore(stateDir);
+  await store.writeStatus(job("mnist"), failed(`<script>alert("x")</script> & 'quoted'`));
+  const stack: MlopsStack = {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "MlopsStack",
+    metadata: { name: "platform", namespace: "default", generation: 1 },
+    spec: {},
+  } as MlopsStack;
+  await store.writeStatus(stack, { observedGeneration: 1, conditions: [] });
+  await store.flush();
+  const events = new EventLog(stateDir);
+  events.event(
+    makeKey("TrainingJob", "default", "mnist"),
+    "Warning",
+    "OOMKilled",
+    "replica 0: <b>killed</b>",
+  );
+  await events.close();
+  view = new StatusView(stateDir, { rescanMs: 60_000 });
+  await view.start();
+  server = new OperatorServer({ address: "127.0.0.1:0" });
+  registerWeb(server, view, webRowFormat, { grafanaUrl: "http://grafana.local/d/mlops-training-runs" });
+  base = `http://${await server.listen()}`;
+});
+
+afterEach(async () => {
+  view.close();
+  await server.close();
+  await store.close();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+describe("the status page", () => {
+  it("lists every resource with phase, Ready, reason, run, scheduler, progress and age, escaped", async () => {
+    const page = await get("/");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.headers.get("content-security-policy")).toContain("script-src 'self';");
+    expect(page.headers.get("content-security-policy")).not.toContain("unsafe-inline");
+    expect(page.headers.get("x-content-type-options")).toBe("nosniff");
+    const row = page.body.split("\n").find((l) => l.includes(">mnist</a></td>")) ?? "";
+    expect(row).toContain(
+      '<td>TrainingJob</td><td>default</td><td><a href="/resource?kind=TrainingJob&amp;namespace=default&amp;name=mnist">mnist</a></td><td>Failed</td><td>False</td><td>OOMKilled</td>',
+    );
+    expect(row).toContain(
+      "<td>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;quoted&#39;</td>",
+    );
+    expect(row).toContain(
+      "<td>run-7</td><td>nomad</td><td>http://127.0.0.1:4646</td><td>42%</td><td>90s</td>",
+    );
+    expect(page.body).toContain("<td>MlopsStack</td><td>default</td><td><a href=");
+    // One script, from this origin, no inline code; without it the page reloads itself.
+    expect(page.body.match(/<script/g)).toEqual(["<script"]);
+    expect(page.body).toContain('<script src="/ui/live.js" defer></script>');
+    expect(page.body).not.toContain("hunter2-secret");
+    expect(page.body).toContain('<noscript><meta http-equiv="refresh" content="5"></noscript>');
+    const script = await get("/ui/live.js");
+    expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(script.body).not.toContain("innerHTML");
+    const css = await get("/ui/style.css");
+    expect(css.headers.get("content-type")).toBe("text/css; charset=utf-8");
+  });
+
+  it("shows a change without a restart (fs.watch re-reads the one file)", { timeout: 10_000 }, async () => {
+    await store.writeStatus(job("resnet", "vision"), failed("later"));
+    await store.flush();
+    let body = "";
+    while (!body.includes(">resnet</a></td>")) {
+      body = (await get("/?namespace=vision")).body;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(body).not.toContain(">mnist</a></td>");
+  });
+
+  it("pages at PAGE_SIZE rows with links that keep the filters", async () => {
+    for (let i = 0; i < PAGE_SIZE + 5; i++)
+      await store.writeStatus(job(`j-${String(i).padStart(4, "0")}`, "many"), failed("m"));
+    await store.flush();
+    await view.rescan();
+    const first = await get("/?namespace=many");
+    expect(first.body.match(/<tr class=/g)).toHaveLength(PAGE_SIZE);
+    expect(first.body).toContain('href="?namespace=many&amp;page=2" rel="next"');
+    const second = await get("/?namespace=many&page=2");
+    expect(second.body.match(/<tr class=/g)).toHaveLength(5);
+    expect(second.body).toContain("page 2 of 2");
+  });
+});
+
+describe("a resource's page", () => {
+  it("shows conditions, replicas with exit codes, recent events, env names only and a Grafana link", async () => {
+    const page = await get("/resource?kind=TrainingJob&namespace=default&name=mnist");
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-security-policy")).toContain("default-src 'none'");
+    expect(page.body).toContain("<h1>TrainingJob default/mnist</h1>");
+    expect(page.body).toContain("<td>Ready</td><td>False</td><td>OOMKilled</td><td>&lt;script&gt;");
+    expect(page.body).toContain(
+      "<td>0</td><td>node-a</td><td>failed</td><td>137</td><td></td><td>OOMKilled</td>",
+    );
+    expect(page.body).toContain(
+      "<td>Warning</td><td>OOMKilled</td><td>replica 0: &lt;b&gt;killed&lt;/b&gt;</td><td>1</td>",
+    );
+    expect(page.body).toContain('<th scope="row">Env (names only)</th><td>API_TOKEN</td>');
+    expect(page.body).not.toContain("hunter2-secret");
+    expect(page.body).toContain(
+      `href="http://grafana.local/d/mlops-training-runs?from=${Date.parse("2026-05-01T10:00:00.000Z")}&amp;to=${Date.parse("2026-05-01T11:00:00.000Z")}"`,
+    );
+    expect(page.body).not.toContain("<script");
+  });
+
+  it.each([
+    "/resource?kind=TrainingJob&namespace=default&name=none",
+    "/resource?kind=Nope&namespace=a&name=b",
+    "/resource",
+  ])("answers 404 for %s", async (path) => expect((await get(path)).status).toBe(404));
+});
+
+describe("the JSON API", () => {
+  it("answers a List of every kind, and one per kind, as get -o json prints them", async () => {
+    const all = await get("/api/v1/resources");
+    expect(all.headers.get("content-type")).toBe("application/json");
+    const list = JSON.parse(all.body) as {
+      kind: string;
+      items: { kind: string; metadata: { name: string } }[];
+    };
+    expect(list.kind).toBe("List");
+    expect(list.items.map((i) => `${i.kind}/${i.metadata.name}`)).toEqual([
+      "TrainingJob/mnist",
+      "MlopsStack/platform",
+    ]);
+    expect(all.body).not.toContain("hunter2-secret");
+    const jobs = JSON.parse((await get("/api/v1/trainingjobs")).body) as typeof list;
+    expect(jobs.items.map((i) => i.metadata.name)).toEqual(["mnist"]);
+    const stacks = JSON.parse((await get("/api/v1/mlopsstacks?namespace=other")).body) as typeof list;
+    expect(stacks.items).toEqual([]);
+  });
+
+  it("is read-only", async () => {
+    const res = await fetch(`${base}/api/v1/trainingjobs`, { method: "POST", body: "{}" });
+    expect(res.status).toBe(405);
+  });
+});
+
+describe("escapeHtml", () => {
+  it.each([
+    ["plain", "plain"],
+    [`<a href="x">'&'</a>`, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"],
+  ])("%s", (text, want) => expect(escapeHtml(text)).toBe(want));
+});
+
+/** Reads server-sent events from /api/v1/watch until `count` data lines arrived. */
+async function events(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  count: number,
+  buffer: { text: string },
+): Promise<
+  { type: string; object: { kind: string; metadata: { name: string }; status?: { phase?: string } } }[]
+> {
+  const decoder = new TextDecoder();
+  for (;;) {
+    const lines = buffer.text.split("\n\n").filter((l) => l.startsWith("data: "));
+    if (lines.length >= count) {
+      const out = lines.slice(0, count).map((l) => JSON.parse(l.slice("data: ".length)));
+      let cut = 0;
+      for (let i = 0; i < count; i++)
+        cut = buffer.text.indexOf("\n\n", buffer.text.indexOf("data: ", cut)) + 2;
+      buffer.text = buffer.text.slice(cut);
+      return out;
+    }
+    const { value, done } = await reader.read();
+    if (done) throw new Error("stream ended");
+    buffer.text += decoder.decode(value, { stream: true });
+  }
+}
+
+describe("the event stream", () => {
+  it("opens with every resource, then sends each change as one JSON data line", {
+    timeout: 10_000,
+  }, async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${base}/api/v1/watch`, { signal: controller.signal });
+    expect(res.headers.get("content-type")).toBe("text/event-stream; charset=utf-8");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const buffer = { text: "" };
+    const initial = await events(reader, 2, buffer);
+    expect(initial.map((e) => `${e.type} ${e.object.kind}/${e.object.metadata.name}`)).toEqual([
+      "ADDED TrainingJob/mnist",
+      "ADDED MlopsStack/platform",
+    ]);
+    await store.writeStatus(job("mnist"), { ...failed("again"), phase: "Running" });
+    await store.flush();
+    const [changed] = await events(reader, 1, buffer);
+    expect(changed?.type).toBe("MODIFIED");
+    expect(changed?.object.status?.phase).toBe("Running");
+    expect(JSON.stringify(changed)).not.toContain("hunter2-secret");
+    controller.abort();
+  });
+
+  it(`answers 503 beyond ${MAX_STREAMS} streams at once`, { timeout: 10_000 }, async () => {
+    const controller = new AbortController();
+    const open = await Promise.all(
+      Array.from({ length: MAX_STREAMS }, () => fetch(`${base}/api/v1/watch`, { signal: controller.signal })),
+    );
+    expect(open.every((r) => r.status === 200)).toBe(true);
+    const extra = await fetch(`${base}/api/v1/watch`);
+    expect(extra.status).toBe(503);
+    controller.abort();
+  });
+});

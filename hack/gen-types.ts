@@ -11,6 +11,7 @@ const target = new URL("src/api/generated/types.ts", root);
 const kinds = [
   { file: "crds/trainingjobs.mlops.dev.yaml", kind: "TrainingJob" },
   { file: "crds/mlopsstacks.mlops.dev.yaml", kind: "MlopsStack" },
+  { file: "crds/trainingqueues.mlops.dev.yaml", kind: "TrainingQueue" },
 ] as const;
 
 /** A property with a default is always present after validation (ajv useDefaults): make it required. */

@@ -41,6 +41,15 @@ export const KIND_REGISTRY: { readonly [K in Kind]: KindInfo & { readonly kind: 
     specOptional: true,
     rules: (spec: MlopsStackSpec) => mlopsStackIssues(spec),
   },
+  TrainingQueue: {
+    kind: "TrainingQueue",
+    plural: "trainingqueues",
+    singular: "trainingqueue",
+    shortNames: ["tq"],
+    crdFile: "trainingqueues.mlops.dev.yaml",
+    specOptional: true,
+    rules: () => [],
+  },
 };
 
 /** Every kind, in the order sources read and the CLI lists them (platform kinds last). */

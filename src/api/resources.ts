@@ -4,6 +4,8 @@ import type {
   MlopsStackStatus,
   TrainingJobSpec,
   TrainingJobStatus,
+  TrainingQueueSpec,
+  TrainingQueueStatus,
 } from "./generated/types.ts";
 
 export const GROUP = "mlops.dev";
@@ -12,7 +14,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DEFAULT_NAMESPACE = "default";
 
 /** The resource kinds; each has its entry in the kind registry (kinds.ts). */
-export type Kind = "TrainingJob" | "MlopsStack";
+export type Kind = "TrainingJob" | "MlopsStack" | "TrainingQueue";
 
 export interface ObjectMeta {
   name: string;
@@ -36,10 +38,18 @@ export interface Resource<K extends Kind, Spec, Status> {
 
 export type TrainingJob = Resource<"TrainingJob", TrainingJobSpec, TrainingJobStatus>;
 export type MlopsStack = Resource<"MlopsStack", MlopsStackSpec, MlopsStackStatus>;
-export type AnyResource = TrainingJob | MlopsStack;
+export type TrainingQueue = Resource<"TrainingQueue", TrainingQueueSpec, TrainingQueueStatus>;
+export type AnyResource = TrainingJob | MlopsStack | TrainingQueue;
 export type StatusOf<R extends AnyResource> = NonNullable<R["status"]>;
 
-export type { MlopsStackSpec, MlopsStackStatus, TrainingJobSpec, TrainingJobStatus };
+export type {
+  MlopsStackSpec,
+  MlopsStackStatus,
+  TrainingJobSpec,
+  TrainingJobStatus,
+  TrainingQueueSpec,
+  TrainingQueueStatus,
+};
 
 /** `kind/namespace/name`: what the workqueue carries (never a payload). */
 export type ResourceKey = `${Kind}/${string}/${string}`;

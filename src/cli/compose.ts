@@ -13,7 +13,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
-import { observeResources } from "../observability/metrics.ts";
+import { observeResources, queueAdmissions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { SecretResolver } from "../secrets/index.ts";
@@ -35,6 +35,8 @@ import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
+import { QueueAdmission } from "../trainingqueue/gate.ts";
+import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { dependencies } from "./dependencies.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
@@ -171,8 +173,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     await deps.close();
   });
   const status = observedWriter(source, external, options.onPhase);
-  observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
+  observeResources(() => [
+    ...source.list("MlopsStack"),
+    ...source.list("TrainingJob"),
+    ...source.list("TrainingQueue"),
+  ]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
+  const queues = new QueueAdmission(source, {
+    onAdmitted: (queue) => {
+      const [namespace = "", name = ""] = queue.split("/");
+      queueAdmissions.inc({ namespace, queue: name });
+    },
+  });
   const jobContext: TrainingJobContext = {
     ...base,
     schedulers: resolver,
@@ -183,6 +195,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
     secrets,
+    queues,
   };
   const stacks = new StackReconciler({ events: dockerEvents, ownerId });
   const stackContext: StackContext = {
@@ -197,8 +210,12 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const handlers: Required<Handlers> = {
     TrainingJob: { reconciler: new TrainingJobReconciler(), context: jobContext as BaseContext },
     MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
+    TrainingQueue: {
+      reconciler: new TrainingQueueReconciler(),
+      context: { ...base, queues } satisfies TrainingQueueContext as BaseContext,
+    },
   };
-  const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
+  const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes(), queues.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());
   const dispatch = createDispatch(source, handlers);
   const outcomes = options.outcomes;
@@ -212,7 +229,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         }
       : dispatch,
     sources: [merge(...streams)],
-    keys: () => [...source.list("MlopsStack"), ...source.list("TrainingJob")].map(keyOf),
+    keys: () =>
+      [...source.list("MlopsStack"), ...source.list("TrainingJob"), ...source.list("TrainingQueue")].map(
+        keyOf,
+      ),
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
     log,

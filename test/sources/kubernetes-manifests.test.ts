@@ -4,6 +4,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { KINDS } from "../../src/api/kinds.ts";
 import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
 import { type KubeHarness, startHarness, trainingJob, until } from "../doubles/kubernetes/index.ts";
 
@@ -117,7 +118,7 @@ describe("manifests/kubernetes", () => {
         },
     );
     const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
-    expect(crds).toHaveLength(2);
+    expect(crds).toHaveLength(3);
     for (const crd of crds) {
       expect(crd.spec).toMatchObject({ group: "mlops.dev", scope: "Namespaced" });
       expect(crd.spec.versions[0]?.subresources?.status).toEqual({});
@@ -142,7 +143,7 @@ describe("manifests/kubernetes", () => {
     );
     await until(
       "the finalizer patch answered",
-      () => h.double.openWatches === 2 && h.source.get("TrainingJob/ml/a") !== undefined,
+      () => h.double.openWatches === KINDS.length && h.source.get("TrainingJob/ml/a") !== undefined,
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
     h.double.stallWatches();

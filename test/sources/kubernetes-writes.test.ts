@@ -1,7 +1,9 @@
 // What the Kubernetes source writes: status to the /status subresource (merge patch, only when it
 // changed, one re-read on 409) and the mlops.dev/cleanup finalizer (added on sight, removed by
 // forget() after finalize); and what scoping to a namespace changes.
+
 import { afterEach, describe, expect, it } from "vitest";
+import { KINDS } from "../../src/api/kinds.ts";
 import type { ResourceKey, TrainingJob } from "../../src/api/resources.ts";
 import { FINALIZER, ownerIdFor } from "../../src/sources/kubernetes/index.ts";
 import { type KubeHarness, startHarness, trainingJob, until } from "../doubles/kubernetes/index.ts";
@@ -118,7 +120,7 @@ describe("KubernetesSource: finalizer", () => {
     });
     await until(
       "a seen with the finalizer",
-      () => h.double.openWatches === 2 && h.source.get(A) !== undefined,
+      () => h.double.openWatches === KINDS.length && h.source.get(A) !== undefined,
     );
     expect(h.keys.filter((k) => k === A)).toHaveLength(1); // adding the finalizer wakes nobody
 

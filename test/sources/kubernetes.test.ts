@@ -1,7 +1,9 @@
 // The Kubernetes source against the API double, through the real @kubernetes/client-node: list then
 // watch, events to changes() and lookup, 410 Gone, dropped and stalled watches, invalid objects,
 // failed and partial lists, status writes, the finalizer and generations from the server.
+
 import { afterEach, describe, expect, it } from "vitest";
+import { KINDS } from "../../src/api/kinds.ts";
 import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
 import {
   type KubeHarness,
@@ -44,7 +46,7 @@ describe("KubernetesSource: list then watch", () => {
     expect(h.source.settled()).toBe(true);
     expect(h.source.lookup(A)).toMatchObject({ state: "present", resource: { metadata: { generation: 1 } } });
     expect(h.source.get("MlopsStack/ml/stack")?.kind).toBe("MlopsStack");
-    await until("two watches", () => h.double.openWatches === 2);
+    await until("a watch per kind", () => h.double.openWatches === KINDS.length);
     const rv = h.double.state.resourceVersion;
     for (const plural of [TJ, "mlopsstacks"]) {
       const path = `/apis/mlops.dev/v1alpha1/${plural}`;
@@ -144,7 +146,7 @@ describe("KubernetesSource: list then watch", () => {
 
   it("a silent watch is restarted by the stall watchdog and catches up", async () => {
     const h = await start({ source: { stallMs: 300 }, double: { bookmarkMs: 50 } });
-    await until("watching", () => h.double.openWatches === 2);
+    await until("watching", () => h.double.openWatches === KINDS.length);
     h.double.stallWatches();
     h.double.create(trainingJob("a"));
     const started = Date.now();
@@ -161,7 +163,7 @@ describe("KubernetesSource: the client's inactivity timeout", () => {
       source: { stallMs: 10_000, watchInactivityMs: 200 },
       double: { bookmarkMs: 60_000 },
     });
-    await until("watching", () => h.double.openWatches === 2);
+    await until("watching", () => h.double.openWatches === KINDS.length);
     h.double.stallWatches();
     h.double.create(trainingJob("a"));
     await until("a after the client's timeout", () => stateOf(h, A) === "present");
@@ -242,7 +244,7 @@ describe("KubernetesSource: safety", () => {
     const h = await start({ start: false, source: { startTimeoutMs: 300 } });
     h.double.failNext(1000, { code: 404, reason: "NotFound" });
     await expect(h.source.start()).rejects.toThrow(
-      /no complete list of trainingjobs\.mlops\.dev and mlopsstacks\.mlops\.dev within 300 ms: .*404 NotFound/,
+      /no complete list of trainingjobs\.mlops\.dev and mlopsstacks\.mlops\.dev and trainingqueues\.mlops\.dev within 300 ms: .*404 NotFound/,
     );
     expect(h.source.settled()).toBe(false);
   });

@@ -19,6 +19,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const RESOURCES: Readonly<Record<string, string>> = {
   trainingjobs: "TrainingJob",
   mlopsstacks: "MlopsStack",
+  trainingqueues: "TrainingQueue",
 };
 
 export type KubeObject = {

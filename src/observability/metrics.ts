@@ -243,6 +243,15 @@ export const queueAdmissions = new Counter({
   registers,
 });
 
+/** From the time a run was first queued to its admission. */
+export const queueWaitSeconds = new Histogram({
+  name: "mlops_queue_wait_seconds",
+  help: "Seconds a run waited in its TrainingQueue before it was admitted",
+  labelNames: ["namespace", "queue"] as const,
+  buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+  registers,
+});
+
 type QueueStatusView = {
   pending?: number;
   admitted?: number;

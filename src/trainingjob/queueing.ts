@@ -2,6 +2,7 @@
 // What the scheduler reports is told to the gate first (a live run holds quota; a finished, suspended
 // or deleted one releases it), then a submit of a run that holds no quota asks for admission.
 import { keyOf, type TrainingJob } from "../api/resources.ts";
+import { queueWaitSeconds } from "../observability/metrics.ts";
 import type { ObservedRun } from "../scheduler/port.ts";
 import type { Decision } from "./decide.ts";
 import type { AdmissionGate, QueueWaitReason } from "./ports.ts";
@@ -45,6 +46,8 @@ export function admission(
         waiting: { reason: verdict.reason, message: verdict.message },
       };
     }
+    const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
+    queueWaitSeconds.observe({ namespace: job.metadata.namespace, queue: name }, Math.max(0, waited));
     return { record: { name, queuedAt, admittedAt: now.toISOString() } };
   }
   return { record: { name, queuedAt, ...(previous?.admittedAt ? { admittedAt: previous.admittedAt } : {}) } };

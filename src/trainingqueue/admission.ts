@@ -93,7 +93,10 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
     seen.add(run.id);
     const q = byId.get(run.queue);
     if (!q) {
-      waiting.set(run.id, { reason: "QueueNotFound", message: `queue ${run.queue} does not exist or is invalid` });
+      waiting.set(run.id, {
+        reason: "QueueNotFound",
+        message: `queue ${run.queue} does not exist or is invalid`,
+      });
       continue;
     }
     const over = RESOURCES.filter((r) => (run.request[r] ?? 0) > ceiling(q, r));

@@ -58,14 +58,19 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
   const byId = new Map(queues.map((q) => [q.id, q]));
   const usage = new Map<string, Record<ResourceName, number>>(queues.map((q) => [q.id, filled(q.usage)]));
   const cohortQuota = new Map<string, Record<ResourceName, number>>();
+  const cohortUsed = new Map<string, Record<ResourceName, number>>();
   for (const q of queues) {
     if (q.cohort === undefined) continue;
     const sum = cohortQuota.get(q.cohort) ?? filled({});
-    for (const r of RESOURCES) sum[r] += limit(q.quota[r]);
+    const used = cohortUsed.get(q.cohort) ?? filled({});
+    for (const r of RESOURCES) {
+      sum[r] += limit(q.quota[r]);
+      used[r] += q.usage[r] ?? 0;
+    }
     cohortQuota.set(q.cohort, sum);
+    cohortUsed.set(q.cohort, used);
   }
-  const cohortUsage = (cohort: string, r: ResourceName) =>
-    queues.filter((q) => q.cohort === cohort).reduce((n, q) => n + (usage.get(q.id)?.[r] ?? 0), 0);
+  const cohortUsage = (cohort: string, r: ResourceName) => cohortUsed.get(cohort)?.[r] ?? 0;
 
   /** The most a queue may ever use of a resource: its quota plus what it may borrow. */
   const ceiling = (q: QueueInput, r: ResourceName) => {
@@ -88,7 +93,8 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
   const waiting = new Map<string, Waiting>();
   const blocked = new Set<string>();
   const seen = new Set<string>();
-  for (const run of [...pending].sort(byPriority)) {
+  const ordered = [...pending].sort(byPriority);
+  for (const run of ordered) {
     if (seen.has(run.id)) continue;
     seen.add(run.id);
     const q = byId.get(run.queue);
@@ -111,7 +117,11 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
     if (!blocked.has(q.id) && fits(q, run)) {
       admitted.push(run.id);
       const used = usage.get(q.id) as Record<ResourceName, number>;
-      for (const r of RESOURCES) used[r] += run.request[r] ?? 0;
+      const inCohort = q.cohort === undefined ? undefined : cohortUsed.get(q.cohort);
+      for (const r of RESOURCES) {
+        used[r] += run.request[r] ?? 0;
+        if (inCohort) inCohort[r] += run.request[r] ?? 0;
+      }
       continue;
     }
     if (q.admission === "StrictFIFO") blocked.add(q.id);
@@ -119,7 +129,7 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
   }
   // Positions: consecutive within each queue, in admission order, among the runs that can be admitted.
   const next = new Map<string, number>();
-  for (const run of [...pending].sort(byPriority)) {
+  for (const run of ordered) {
     const w = waiting.get(run.id);
     if (w?.reason !== "WaitingForQuota" || w.position !== undefined) continue;
     const position = (next.get(run.queue) ?? 0) + 1;

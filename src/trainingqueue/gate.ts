@@ -8,7 +8,15 @@
 import { Subject } from "rxjs";
 import { makeKey, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
-import { type Amounts, addAmounts, admit, type PendingRun, type QueueInput, requestOf } from "./admission.ts";
+import {
+  type AdmissionResult,
+  type Amounts,
+  addAmounts,
+  admit,
+  type PendingRun,
+  type QueueInput,
+  requestOf,
+} from "./admission.ts";
 
 export interface QueueView {
   readonly usage: Amounts;
@@ -37,10 +45,12 @@ interface GateJob {
 
 export class QueueAdmission {
   readonly #resources: ResourceIndex;
-  /** Jobs whose run holds quota, with what it requests. */
-  readonly #held = new Map<ResourceKey, Amounts>();
+  /** Jobs whose run holds quota, with what it requests and the queue it holds it in. */
+  readonly #held = new Map<ResourceKey, { readonly request: Amounts; readonly queue: string }>();
   /** Jobs this process saw release (or never hold) quota. */
   readonly #released = new Set<ResourceKey>();
+  /** Jobs released as finished, suspended or deleted: not pending until they ask again. */
+  readonly #done = new Set<ResourceKey>();
   /** When a waiting job was first seen by this process. */
   readonly #firstSeen = new Map<ResourceKey, number>();
   readonly #changes = new Subject<ResourceKey>();
@@ -63,24 +73,30 @@ export class QueueAdmission {
 
   hold(job: GateJob): void {
     const key = jobKeyOf(job);
-    this.#held.set(key, requestOf(job.spec.replicas, job.spec.resources));
+    this.#held.set(key, { request: requestOf(job.spec.replicas, job.spec.resources), queue: queueIdOf(job) });
     this.#released.delete(key);
+    this.#done.delete(key);
     this.#firstSeen.delete(key);
   }
 
+  /**
+   * Frees the job's quota and admits at once what now fits in its queue (its cohort's queues): the
+   * jobs admitted and the queues are reconciled again; the others keep waiting.
+   */
   release(key: ResourceKey): void {
+    const held = this.#held.get(key);
     const had = this.#held.delete(key) || !this.#released.has(key);
     this.#released.add(key);
+    this.#done.add(key);
     this.#firstSeen.delete(key);
-    if (had) this.wake();
-  }
-
-  /** Reconciles every waiting job and every queue again (quota was freed). */
-  wake(): void {
-    for (const q of this.#resources.list("TrainingQueue")) {
-      this.#changes.next(makeKey("TrainingQueue", q.metadata.namespace, q.metadata.name));
-    }
-    this.wakeJobs();
+    if (!had) return;
+    const job = this.#resources.get(key);
+    const queue =
+      held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queueName ? queueIdOf(job) : undefined);
+    const scope = queue === undefined ? undefined : this.#scopeOf(queue);
+    const { queues, pending } = this.#world(scope);
+    this.#take(admit(queues, pending), pending, undefined);
+    for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
   }
 
   /** Reconciles every waiting job again (a queue changed, appeared or went). */
@@ -94,19 +110,13 @@ export class QueueAdmission {
   admit(job: GateJob, now: Date): Verdict {
     const key = jobKeyOf(job);
     if (this.#held.has(key)) return { admitted: true };
+    this.#done.delete(key);
     if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, arrivalOf(job as TrainingJob) ?? now.getTime());
     this.#released.add(key); // the asking job holds nothing until admitted
-    const { queues, pending } = this.#world();
+    const { queues, pending } = this.#world(this.#scopeOf(queueIdOf(job)));
     if (!pending.some((p) => p.id === key)) pending.push(this.#pendingRun(job, now));
     const result = admit(queues, pending);
-    for (const id of result.admitted) {
-      const run = pending.find((p) => p.id === id);
-      if (!run) continue;
-      this.#held.set(id as ResourceKey, run.request);
-      this.#released.delete(id as ResourceKey);
-      this.onAdmitted?.(run.queue);
-      if (id !== key) this.#changes.next(id as ResourceKey);
-    }
+    this.#take(result, pending, key);
     if (result.admitted.length > 0) {
       for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
     }
@@ -122,6 +132,33 @@ export class QueueAdmission {
       : { admitted: false, reason: "WaitingForQuota", message: "" };
   }
 
+  /** Admitted runs hold their quota from now on; each is reconciled again (but the asker). */
+  #take(result: AdmissionResult, pending: readonly PendingRun[], asker: ResourceKey | undefined): void {
+    if (result.admitted.length === 0) return;
+    const byId = new Map(pending.map((p) => [p.id, p]));
+    for (const id of result.admitted) {
+      const run = byId.get(id);
+      if (!run) continue;
+      this.#held.set(id as ResourceKey, { request: run.request, queue: run.queue });
+      this.#released.delete(id as ResourceKey);
+      this.onAdmitted?.(run.queue);
+      if (id !== asker) this.#changes.next(id as ResourceKey);
+    }
+  }
+
+  /** The queues admission of a queue's runs depends on: its cohort's, or itself alone. */
+  #scopeOf(queue: string): ReadonlySet<string> {
+    const found = this.#resources.get(`TrainingQueue/${queue}` as ResourceKey);
+    const cohort = found?.kind === "TrainingQueue" ? found.spec.cohort : undefined;
+    if (cohort === undefined) return new Set([queue]);
+    return new Set(
+      this.#resources
+        .list("TrainingQueue")
+        .filter((q) => q.kind === "TrainingQueue" && q.spec.cohort === cohort)
+        .map((q) => `${q.metadata.namespace}/${q.metadata.name}`),
+    );
+  }
+
   /** One queue's usage, admitted and pending counts, for its status and metrics. */
   view(queue: TrainingQueue): QueueView {
     let usage: Amounts = {};
@@ -132,10 +169,10 @@ export class QueueAdmission {
       if (this.#holding(job)) {
         usage = addAmounts(
           usage,
-          this.#held.get(jobKeyOf(job)) ?? requestOf(job.spec.replicas, job.spec.resources),
+          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources),
         );
         admitted += 1;
-      } else if (wantsToRun(job)) pending += 1;
+      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) pending += 1;
     }
     return { usage, admitted, pending };
   }
@@ -154,22 +191,28 @@ export class QueueAdmission {
     return job.status?.queue?.admittedAt !== undefined && wantsToRun(job);
   }
 
-  #world(): { queues: QueueInput[]; pending: PendingRun[] } {
+  /** The queues of `scope` (every queue without one), their usage and their pending runs. */
+  #world(scope?: ReadonlySet<string>): { queues: QueueInput[]; pending: PendingRun[] } {
     const usage = new Map<string, Amounts>();
     const pending: PendingRun[] = [];
     const now = Date.now();
     for (const job of this.#jobs()) {
-      const id = `${job.metadata.namespace}/${job.spec.queueName}`;
+      const id = queueIdOf(job);
+      if (scope && !scope.has(id)) continue;
       if (this.#holding(job)) {
-        const request = this.#held.get(jobKeyOf(job)) ?? requestOf(job.spec.replicas, job.spec.resources);
+        const request =
+          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources);
         usage.set(id, addAmounts(usage.get(id) ?? {}, request));
-      } else if (wantsToRun(job)) {
+      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) {
         pending.push(this.#pendingRun(job, new Date(now)));
       }
     }
     const queues = this.#resources
       .list("TrainingQueue")
-      .filter((r): r is TrainingQueue => r.kind === "TrainingQueue")
+      .filter(
+        (r): r is TrainingQueue =>
+          r.kind === "TrainingQueue" && (!scope || scope.has(`${r.metadata.namespace}/${r.metadata.name}`)),
+      )
       .map((q): QueueInput => {
         const id = `${q.metadata.namespace}/${q.metadata.name}`;
         return {
@@ -194,6 +237,10 @@ export class QueueAdmission {
       arrival: this.#firstSeen.get(key) ?? arrivalOf(job as TrainingJob) ?? now.getTime(),
     };
   }
+}
+
+function queueIdOf(job: GateJob): string {
+  return `${job.metadata.namespace}/${job.spec.queueName}`;
 }
 
 function jobKeyOf(job: GateJob): ResourceKey {

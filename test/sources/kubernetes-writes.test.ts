@@ -171,6 +171,7 @@ describe("KubernetesSource: namespace scope", () => {
       new Set([
         "/apis/mlops.dev/v1alpha1/namespaces/ml/trainingjobs",
         "/apis/mlops.dev/v1alpha1/namespaces/ml/mlopsstacks",
+        "/apis/mlops.dev/v1alpha1/namespaces/ml/trainingqueues",
       ]),
     );
     expect(h.source.defaultOwnerId).toBe(ownerIdFor(h.double.url, "ml"));

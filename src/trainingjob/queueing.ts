@@ -18,6 +18,8 @@ export interface QueueState {
   readonly record: QueueRecord;
   /** Set while the run waits: phase Queued, Admitted False with this reason. */
   readonly waiting?: { readonly reason: QueueWaitReason; readonly message: string };
+  /** The run holds its queue's quota (Admitted True); neither this nor waiting: no Admitted condition. */
+  readonly admitted?: boolean;
 }
 
 /** The job's queue state after this reconcile's observation; undefined for a job without a queue. */
@@ -48,7 +50,16 @@ export function admission(
     }
     const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
     queueWaitSeconds.observe({ namespace: job.metadata.namespace, queue: name }, Math.max(0, waited));
-    return { record: { name, queuedAt, admittedAt: now.toISOString() } };
+    return { record: { name, queuedAt, admittedAt: now.toISOString() }, admitted: true };
   }
-  return { record: { name, queuedAt, ...(previous?.admittedAt ? { admittedAt: previous.admittedAt } : {}) } };
+  // Suspended or finished: the run holds nothing; a live run keeps its admission.
+  const admitted = gate.holds(key);
+  return {
+    record: {
+      name,
+      queuedAt,
+      ...(admitted && previous?.admittedAt ? { admittedAt: previous.admittedAt } : {}),
+    },
+    admitted,
+  };
 }

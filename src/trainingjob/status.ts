@@ -60,18 +60,14 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
     conditions.push({ type: "Reconciling", status: "True", reason, message });
   if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
   const queue = input.queue;
-  if (queue) {
-    conditions.push(
-      queue.waiting
-        ? { type: "Admitted", status: "False", reason: queue.waiting.reason, message: queue.waiting.message }
-        : {
-            type: "Admitted",
-            status: "True",
-            reason: "Admitted",
-            message: `admitted by queue ${queue.record.name}`,
-          },
-    );
+  if (queue?.waiting) {
+    const { reason: why, message: text } = queue.waiting;
+    conditions.push({ type: "Admitted", status: "False", reason: why, message: text });
+  } else if (queue?.admitted) {
+    const text = `admitted by queue ${queue.record.name}`;
+    conditions.push({ type: "Admitted", status: "True", reason: "Admitted", message: text });
   }
+
   // While the scheduler cannot place the run (Nomad's FailedTGAllocs): why, as its own condition.
   const blocked = decision?.current?.blocked;
   if (phase === "Pending" && blocked && reason === blocked.reason && message === blocked.message)

@@ -164,6 +164,26 @@ describe("queued TrainingJobs", () => {
     expect(w.submitted()).toEqual(["a", "b", "c"]);
   });
 
+  it("a queued job that is suspended holds nothing and is not Admitted; resumed, it queues again", async () => {
+    const w = new World();
+    w.add(queue({ quota: { runs: 1 } }));
+    const a = w.job("a", 0);
+    const b = w.job("b", 0);
+    await w.reconcile(a);
+    await w.reconcile(b);
+    b.spec.suspend = true;
+    b.metadata.generation = 2;
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Suspended");
+    expect(admitted(b)).toBeUndefined();
+    expect(b.status?.queue?.admittedAt).toBeUndefined();
+    b.spec.suspend = false;
+    b.metadata.generation = 3;
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Queued");
+    expect(w.submitted()).toEqual(["a"]);
+  });
+
   it("StrictFIFO: a higher-priority run that waits is not passed by a smaller lower-priority one", async () => {
     const w = new World();
     w.add(queue({ quota: { gpus: 4 } }));

@@ -12,6 +12,7 @@ const kinds = [
   { file: "crds/trainingjobs.mlops.dev.yaml", kind: "TrainingJob" },
   { file: "crds/mlopsstacks.mlops.dev.yaml", kind: "MlopsStack" },
   { file: "crds/notifiers.mlops.dev.yaml", kind: "Notifier" },
+  { file: "crds/trainingqueues.mlops.dev.yaml", kind: "TrainingQueue" },
 ] as const;
 
 /** A property with a default is always present after validation (ajv useDefaults): make it required. */

@@ -51,6 +51,15 @@ export const KIND_REGISTRY: { readonly [K in Kind]: KindInfo & { readonly kind: 
     specOptional: false,
     rules: (spec: NotifierSpec) => notifierIssues(spec),
   },
+  TrainingQueue: {
+    kind: "TrainingQueue",
+    plural: "trainingqueues",
+    singular: "trainingqueue",
+    shortNames: ["tq"],
+    crdFile: "trainingqueues.mlops.dev.yaml",
+    specOptional: true,
+    rules: () => [],
+  },
 };
 
 /** Every kind, in the order sources read and the CLI lists them (platform kinds last). */
@@ -74,7 +83,7 @@ export function kindFromAlias(alias: string, group = "mlops.dev"): Kind | undefi
   return undefined;
 }
 
-/** "trainingjobs (tj) or mlopsstacks (ms)": the kinds as a usage message names them. */
+/** "trainingjobs (tj) or mlopsstacks (ms) or …": the kinds as a usage message names them. */
 export function kindChoices(): string {
   return KINDS.map((k) => `${KIND_REGISTRY[k].plural} (${KIND_REGISTRY[k].shortNames.join(", ")})`).join(
     " or ",

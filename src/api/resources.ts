@@ -6,6 +6,8 @@ import type {
   NotifierStatus,
   TrainingJobSpec,
   TrainingJobStatus,
+  TrainingQueueSpec,
+  TrainingQueueStatus,
 } from "./generated/types.ts";
 
 export const GROUP = "mlops.dev";
@@ -14,7 +16,7 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 export const DEFAULT_NAMESPACE = "default";
 
 /** The resource kinds; each has its entry in the kind registry (kinds.ts). */
-export type Kind = "TrainingJob" | "MlopsStack" | "Notifier";
+export type Kind = "TrainingJob" | "MlopsStack" | "Notifier" | "TrainingQueue";
 
 export interface ObjectMeta {
   name: string;
@@ -39,7 +41,8 @@ export interface Resource<K extends Kind, Spec, Status> {
 export type TrainingJob = Resource<"TrainingJob", TrainingJobSpec, TrainingJobStatus>;
 export type MlopsStack = Resource<"MlopsStack", MlopsStackSpec, MlopsStackStatus>;
 export type Notifier = Resource<"Notifier", NotifierSpec, NotifierStatus>;
-export type AnyResource = TrainingJob | MlopsStack | Notifier;
+export type TrainingQueue = Resource<"TrainingQueue", TrainingQueueSpec, TrainingQueueStatus>;
+export type AnyResource = TrainingJob | MlopsStack | Notifier | TrainingQueue;
 export type StatusOf<R extends AnyResource> = NonNullable<R["status"]>;
 
 export type {
@@ -49,6 +52,8 @@ export type {
   NotifierStatus,
   TrainingJobSpec,
   TrainingJobStatus,
+  TrainingQueueSpec,
+  TrainingQueueStatus,
 };
 
 /** `kind/namespace/name`: what the workqueue carries (never a payload). */

@@ -28,6 +28,8 @@ export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
     { header: "RESTARTS", wide: true, value: (s) => restartsCell(runOf(s).attempts) },
     { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
     { header: "PROGRESS", wide: true, value: (s) => progressCell(s) },
+    { header: "QUEUE", wide: true, value: (s) => queueOf(s).name ?? "<none>" },
+    { header: "POSITION", wide: true, value: (s) => String(queueOf(s).position ?? "<none>") },
   ],
   MlopsStack: [
     { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
@@ -36,6 +38,12 @@ export const PRINTER_COLUMNS: { readonly [K in Kind]: readonly Column[] } = {
   Notifier: [
     { header: "READY", value: (s) => ready(s)?.status ?? "Unknown" },
     { header: "REASON", wide: true, value: (s) => ready(s)?.reason ?? "" },
+  ],
+  TrainingQueue: [
+    { header: "QUOTA", value: (s) => amounts(s.quota) },
+    { header: "USED", value: (s) => amounts(s.usage) },
+    { header: "PENDING", value: (s) => String(s.pending ?? 0) },
+    { header: "ADMITTED", value: (s) => String(s.admitted ?? 0) },
   ],
 };
 
@@ -74,6 +82,19 @@ function restartsCell(attempts: AttemptRecord[] | undefined): string {
 function progressCell(status: Status): string {
   const cell = describeProgress(status.progress as { ratio?: number; epoch?: number } | undefined);
   return findCondition(status.conditions, "ProgressStalled")?.status === "True" ? `STALLED ${cell}` : cell;
+}
+
+function queueOf(status: Status): { name?: string; position?: number } {
+  return (status.queue ?? {}) as { name?: string; position?: number };
+}
+
+/** "gpus=4,cpu=32000,runs=10": a queue's amounts; "<none>" when empty (an absent quota is unlimited). */
+function amounts(value: unknown): string {
+  if (value === null || typeof value !== "object") return "<none>";
+  const parts = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => typeof v === "number")
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length > 0 ? parts.join(",") : "<none>";
 }
 
 function endpoints(value: unknown): string {

@@ -14,7 +14,7 @@ import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
-import { observeResources } from "../observability/metrics.ts";
+import { observeResources, queueAdmissions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { SecretResolver } from "../secrets/index.ts";
@@ -36,6 +36,8 @@ import type { TrainingJobContext } from "../trainingjob/context.ts";
 import { type OrphanCleanup, removeOrphans } from "../trainingjob/orphans.ts";
 import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
+import { QueueAdmission } from "../trainingqueue/gate.ts";
+import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
@@ -185,8 +187,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     notifications.phaseChanged(resource, from, to);
     options.onPhase?.(resource, from, to);
   });
-  observeResources(() => [...source.list("MlopsStack"), ...source.list("TrainingJob")]);
+  observeResources(() => [
+    ...source.list("MlopsStack"),
+    ...source.list("TrainingJob"),
+    ...source.list("TrainingQueue"),
+  ]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
+  const queues = new QueueAdmission(source, {
+    onAdmitted: (queue) => {
+      const [namespace = "", name = ""] = queue.split("/");
+      queueAdmissions.inc({ namespace, queue: name });
+    },
+  });
   const jobContext: TrainingJobContext = {
     ...base,
     schedulers: resolver,
@@ -197,6 +209,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
     secrets,
+    queues,
   };
   const stacks = new StackReconciler({ events: dockerEvents, ownerId });
   const stackContext: StackContext = {
@@ -215,8 +228,12 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       reconciler: new NotifierReconciler(),
       context: { ...base, ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}) } as BaseContext,
     },
+    TrainingQueue: {
+      reconciler: new TrainingQueueReconciler(),
+      context: { ...base, queues } satisfies TrainingQueueContext as BaseContext,
+    },
   };
-  const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes()];
+  const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes(), queues.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());
   const dispatch = createDispatch(source, handlers);
   const outcomes = options.outcomes;
@@ -230,7 +247,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         }
       : dispatch,
     sources: [merge(...streams)],
-    keys: () => [...source.list("MlopsStack"), ...source.list("TrainingJob")].map(keyOf),
+    keys: () =>
+      [...source.list("MlopsStack"), ...source.list("TrainingJob"), ...source.list("TrainingQueue")].map(
+        keyOf,
+      ),
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
     log,

@@ -248,3 +248,75 @@ export const notificationsTotal = new Counter({
   labelNames: ["notifier", "result"] as const,
   registers,
 });
+/** Runs each TrainingQueue admitted (the gate counts them as it admits). */
+export const queueAdmissions = new Counter({
+  name: "mlops_queue_admissions_total",
+  help: "Runs a TrainingQueue admitted (registered with their scheduler afterwards)",
+  labelNames: ["namespace", "queue"] as const,
+  registers,
+});
+
+/** From the time a run was first queued to its admission. */
+export const queueWaitSeconds = new Histogram({
+  name: "mlops_queue_wait_seconds",
+  help: "Seconds a run waited in its TrainingQueue before it was admitted",
+  labelNames: ["namespace", "queue"] as const,
+  buckets: [1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600],
+  registers,
+});
+
+type QueueStatusView = {
+  pending?: number;
+  admitted?: number;
+  usage?: Record<string, number | undefined>;
+};
+
+/** A gauge per TrainingQueue read from its status (or spec) at scrape time: a deleted queue takes its series. */
+function queueGauge(
+  name: string,
+  help: string,
+  read: (
+    spec: Record<string, unknown>,
+    status: QueueStatusView,
+  ) => Record<string, number | undefined> | number | undefined,
+): Gauge<"namespace" | "queue" | "resource"> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: ["namespace", "queue", "resource"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const r of resourcesOf()) {
+        if (r.kind !== "TrainingQueue") continue;
+        const labels = { namespace: r.metadata.namespace, queue: r.metadata.name };
+        const value = read(r.spec as unknown as Record<string, unknown>, (r.status ?? {}) as QueueStatusView);
+        if (typeof value === "number") this.set(labels, value);
+        else if (value)
+          for (const [resource, v] of Object.entries(value))
+            if (typeof v === "number") this.set({ ...labels, resource }, v);
+      }
+    },
+  });
+}
+
+export const queuePendingRuns = queueGauge(
+  "mlops_queue_pending_runs",
+  "Runs waiting in a TrainingQueue (phase Queued)",
+  (_, s) => s.pending ?? 0,
+);
+export const queueAdmittedRuns = queueGauge(
+  "mlops_queue_admitted_runs",
+  "Runs of a TrainingQueue that hold its quota",
+  (_, s) => s.admitted ?? 0,
+);
+export const queueUsage = queueGauge(
+  "mlops_queue_usage",
+  "What a TrainingQueue's admitted runs request, by resource (gpus, cpu in MHz, memoryMB, runs)",
+  (_, s) => s.usage ?? {},
+);
+export const queueQuota = queueGauge(
+  "mlops_queue_quota",
+  "A TrainingQueue's quota by resource (an unlimited resource has no series)",
+  (spec) => (spec.quota ?? {}) as Record<string, number | undefined>,
+);

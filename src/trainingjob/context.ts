@@ -3,7 +3,7 @@ import type { TrainingJob } from "../api/resources.ts";
 import type { BaseContext, ResourceIndex } from "../controller/reconcile.ts";
 import type { Scheduler, SchedulerName } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
-import type { MetricsHealth, ProgressReader, RunAnnotator } from "./ports.ts";
+import type { AdmissionGate, MetricsHealth, ProgressReader, RunAnnotator } from "./ports.ts";
 import type { Blocker } from "./status.ts";
 
 /**
@@ -40,6 +40,8 @@ export interface TrainingJobContext extends BaseContext {
   readonly startupTimeoutMs: number;
   /** Resolves spec.env[].valueFrom; without it a job that references a secret is InvalidSpec. */
   readonly secrets?: { resolve(job: TrainingJob): Promise<ResolvedSecrets | undefined> };
+  /** The TrainingQueues: a job naming one (spec.queueName) is registered only once admitted. */
+  readonly queues?: AdmissionGate;
   /** Git revision of the source, for status.lastAppliedRevision. */
   readonly revision: () => string | undefined;
 }

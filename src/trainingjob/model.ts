@@ -5,7 +5,7 @@
 
 import { BLOCKED_REASONS, FAILURE_REASONS, type FailureReason } from "../scheduler/port.ts";
 
-export type Phase = "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
+export type Phase = "Queued" | "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
 
 /**
  * Every reason a TrainingJob's conditions can carry, by phase: the one union of the kind. The status
@@ -13,6 +13,7 @@ export type Phase = "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended"
  * (the type says so; test/trainingjob/status-model.test.ts checks every producer's vocabulary).
  */
 export const REASONS = {
+  Queued: ["WaitingForQuota", "QuotaExceeded", "QueueNotFound"],
   Pending: [
     "Submitted",
     "Scheduling",
@@ -90,6 +91,7 @@ export const CONDITION_TYPES = [
   "Suspended",
   "MetricsHealthy",
   "ProgressStalled",
+  "Admitted",
 ] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
@@ -106,6 +108,15 @@ export interface PhaseRow {
 }
 
 export const PHASES: readonly PhaseRow[] = [
+  {
+    phase: "Queued",
+    ready: "False",
+    reconciling: "True",
+    stalled: "False",
+    reasons: REASONS.Queued,
+    meaning:
+      "The job names a TrainingQueue (spec.queueName) that has not admitted its run: nothing is registered with the scheduler yet; Admitted is False and status.queue gives the position (docs/queues.md).",
+  },
   {
     phase: "Pending",
     ready: "False",

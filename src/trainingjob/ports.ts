@@ -72,3 +72,43 @@ export interface ProgressReader {
   /** undefined when the run reports no progress metric; throws when the source cannot be read. */
   read(target: ProgressTarget): Promise<RunProgress | undefined>;
 }
+
+/** Why a queued job is not admitted (docs/queues.md). */
+export type QueueWaitReason = "WaitingForQuota" | "QuotaExceeded" | "QueueNotFound";
+
+export type AdmissionVerdict =
+  | { readonly admitted: true }
+  | {
+      readonly admitted: false;
+      readonly reason: QueueWaitReason;
+      readonly message: string;
+      /** 1 is the next run of the queue to be admitted; absent when it can never be. */
+      readonly position?: number;
+    };
+
+/**
+ * The TrainingQueues in front of the schedulers: a job naming a queue (spec.queueName) registers its
+ * run only once admitted. The job reconciler tells it what the scheduler reports: a registered run
+ * holds its queue's quota; a finished, suspended or deleted one releases it (and wakes the queue).
+ */
+export interface AdmissionGate {
+  /** True while the job's run holds quota (admitted by this process, or seen registered). */
+  holds(key: ResourceKey): boolean;
+  /** Asks for the job's admission now; admitted, the job holds quota from here on. */
+  admit(job: QueuedJob, now: Date): AdmissionVerdict;
+  /** The scheduler reports the job's run registered: it holds quota. */
+  hold(job: QueuedJob): void;
+  /** The job's run finished, was suspended or deleted: its quota is free for the next run. */
+  release(key: ResourceKey): void;
+}
+
+/** What the gate reads of a job. */
+export interface QueuedJob {
+  readonly metadata: { readonly namespace: string; readonly name: string };
+  readonly spec: {
+    readonly queueName?: string;
+    readonly priority?: number;
+    readonly replicas: number;
+    readonly resources: { readonly gpus?: number; readonly cpu?: number; readonly memoryMB?: number };
+  };
+}

@@ -13,6 +13,7 @@ import { GpuAccounting } from "./gpu-accounting.ts";
 import { isFinished } from "./model.ts";
 import { jobKey, planRun, type RunPlan } from "./plan-run.ts";
 import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
+import { admission } from "./queueing.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
 const ANNOTATION_RETRY_MS = 30_000;
@@ -65,6 +66,12 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       await this.#write(ctx, { job, now, revision, decision, ...(recorded ? { run: recorded } : {}) });
       return requeue(NOT_OWNED_RETRY_MS);
     }
+    // Queued: nothing is registered until the queue admits the run; its release wakes this job.
+    const queue = admission(job, ctx.queues, decision, observed, now);
+    if (queue?.waiting) {
+      await this.#write(ctx, { job, now, revision, queue, ...(recorded ? { run: recorded } : {}) });
+      return awaitChange;
+    }
 
     try {
       await apply(scheduler, decision, request, ctx, keyOf(job));
@@ -91,6 +98,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       ...(health ? { health } : {}),
       ...(healthError ? { healthError: { reason: healthError.reason, message: healthError.message } } : {}),
       ...(progress ? { progress } : {}),
+      ...(queue ? { queue } : {}),
     });
 
     if (annotationPending) return requeue(ANNOTATION_RETRY_MS);
@@ -135,6 +143,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
         `removed the run's objects from ${scheduler.name} ${scheduler.target}`,
       );
     }
+    ctx.queues?.release(key);
     return "done";
   }
 

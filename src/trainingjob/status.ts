@@ -7,6 +7,7 @@ import type { Decision, RunRecord } from "./decide.ts";
 import { blockerReason, type Phase, recordedReason, rowOf, type TrainingJobReason } from "./model.ts";
 import type { RunProgress, ServiceHealth } from "./ports.ts";
 import { nextProgress, type ProgressStatus, progressStalled } from "./progress.ts";
+import type { QueueState } from "./queueing.ts";
 
 /** Why a job cannot proceed right now (no scheduler, stack not ready, scheduler unreachable). */
 export interface Blocker {
@@ -38,6 +39,8 @@ export interface StatusInput {
   readonly healthError?: { readonly reason: string; readonly message: string };
   /** This reconcile's reading of the run's progress metrics, if any (progress.ts). */
   readonly progress?: RunProgress;
+  /** The job's place in its TrainingQueue (queueing.ts), when it names one. */
+  readonly queue?: QueueState;
 }
 
 export function statusFrom(input: StatusInput): TrainingJobStatus {
@@ -56,6 +59,15 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   else if (row.reconciling === "True")
     conditions.push({ type: "Reconciling", status: "True", reason, message });
   if (row.jobCondition) conditions.push({ type: row.jobCondition, status: "True", reason, message });
+  const queue = input.queue;
+  if (queue?.waiting) {
+    const { reason: why, message: text } = queue.waiting;
+    conditions.push({ type: "Admitted", status: "False", reason: why, message: text });
+  } else if (queue?.admitted) {
+    const text = `admitted by queue ${queue.record.name}`;
+    conditions.push({ type: "Admitted", status: "True", reason: "Admitted", message: text });
+  }
+
   // While the scheduler cannot place the run (Nomad's FailedTGAllocs): why, as its own condition.
   const blocked = decision?.current?.blocked;
   if (phase === "Pending" && blocked && reason === blocked.reason && message === blocked.message)
@@ -103,6 +115,7 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
   const revision = input.revision ?? previous.lastAppliedRevision;
   if (revision) status.lastAppliedRevision = revision;
   if (progress) status.progress = progress;
+  if (queue) status.queue = { ...queue.record };
   if (run) {
     status.run = pruneUndefined({
       ...run,
@@ -159,6 +172,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       message: decision.outcome.message,
     };
   }
+  if (input.queue?.waiting) return { phase: "Queued", ...input.queue.waiting };
   if (input.run?.outcome) {
     return {
       phase: input.run.outcome,

@@ -150,12 +150,12 @@ describe("mlopsctl get", () => {
     });
   });
 
-  it("-o wide adds RUN, SCHEDULER, RESTARTS, REASON, PROGRESS; short names work", async () => {
+  it("-o wide adds RUN, SCHEDULER, RESTARTS, REASON, PROGRESS, QUEUE, POSITION; short names work", async () => {
     const r = await cli("get", "tj", "-o", "wide", "--state-dir", stateDir);
     expect(r.out.split("\n")).toEqual([
-      "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON            PROGRESS",
-      "mnist    Running   True    3h    r-7f3a   nomad       0/1        Running           45% epoch 9",
-      "resnet   Pending   False   3h    <none>   <none>      0/0        WaitingForStack   <none>",
+      "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON            PROGRESS      QUEUE    POSITION",
+      "mnist    Running   True    3h    r-7f3a   nomad       0/1        Running           45% epoch 9   <none>   <none>",
+      "resnet   Pending   False   3h    <none>   <none>      0/0        WaitingForStack   <none>        <none>   <none>",
       "",
     ]);
   });

@@ -137,7 +137,7 @@ describe("manifests/kubernetes", () => {
         },
     );
     const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
-    expect(crds).toHaveLength(3);
+    expect(crds).toHaveLength(KINDS.length);
     for (const crd of crds) {
       expect(crd.spec).toMatchObject({ group: "mlops.dev", scope: "Namespaced" });
       expect(crd.spec.versions[0]?.subresources?.status).toEqual({});

@@ -172,6 +172,7 @@ describe("KubernetesSource: namespace scope", () => {
         "/apis/mlops.dev/v1alpha1/namespaces/ml/trainingjobs",
         "/apis/mlops.dev/v1alpha1/namespaces/ml/mlopsstacks",
         "/apis/mlops.dev/v1alpha1/namespaces/ml/notifiers",
+        "/apis/mlops.dev/v1alpha1/namespaces/ml/trainingqueues",
       ]),
     );
     expect(h.source.defaultOwnerId).toBe(ownerIdFor(h.double.url, "ml"));

@@ -24,6 +24,7 @@ describe("status model", () => {
     expect(PHASES.map((r) => r.phase).sort()).toEqual([
       "Failed",
       "Pending",
+      "Queued",
       "Running",
       "Succeeded",
       "Suspended",

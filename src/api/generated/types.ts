@@ -88,6 +88,7 @@ export interface TrainingJobSpec {
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   suspend: boolean;
+  queueName?: string;
   restartOnSecretChange?: boolean;
   metrics?: {
     port: number;
@@ -99,7 +100,7 @@ export interface TrainingJobSpec {
 
 export interface TrainingJobStatus {
   observedGeneration?: number;
-  phase?: "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
+  phase?: "Queued" | "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended";
   conditions?: {
     type: string;
     status: "True" | "False" | "Unknown";
@@ -111,6 +112,12 @@ export interface TrainingJobStatus {
   lastAppliedRevision?: string;
   startTime?: string;
   completionTime?: string;
+  queue?: {
+    name?: string;
+    position?: number;
+    queuedAt?: string;
+    admittedAt?: string;
+  };
   progress?: {
     ratio?: number;
     epoch?: number;
@@ -259,6 +266,56 @@ export interface NotifierSpec {
 
 export interface NotifierStatus {
   observedGeneration?: number;
+  conditions?: {
+    type: string;
+    status: "True" | "False" | "Unknown";
+    reason: string;
+    message: string;
+    lastTransitionTime: string;
+    observedGeneration?: number;
+  }[];
+}
+
+export interface TrainingQueueSpec {
+  quota?: {
+    gpus?: number;
+    cpu?: number;
+    memoryMB?: number;
+    runs?: number;
+  };
+  cohort?: string;
+  borrowingLimit?: {
+    gpus?: number;
+    cpu?: number;
+    memoryMB?: number;
+    runs?: number;
+  };
+  admission: "StrictFIFO" | "BestEffortFIFO";
+  preemption: "Never" | "LowerPriority";
+}
+
+export interface TrainingQueueStatus {
+  observedGeneration?: number;
+  quota?: {
+    gpus?: number;
+    cpu?: number;
+    memoryMB?: number;
+    runs?: number;
+  };
+  usage?: {
+    gpus?: number;
+    cpu?: number;
+    memoryMB?: number;
+    runs?: number;
+  };
+  borrowed?: {
+    gpus?: number;
+    cpu?: number;
+    memoryMB?: number;
+    runs?: number;
+  };
+  pending?: number;
+  admitted?: number;
   conditions?: {
     type: string;
     status: "True" | "False" | "Unknown";

@@ -231,7 +231,7 @@ export function registerGet(program: Command): void {
     program
       .command("get")
       .description("list TrainingJobs or MlopsStacks from the state directory (no running operator needed)")
-      .argument("<kind>", "trainingjobs (tj) or mlopsstacks (ms)")
+      .argument("<kind>", kindChoices())
       .argument("[name]", "one resource"),
   )
     .option("-A, --all-namespaces", "every namespace")

@@ -2,8 +2,9 @@
 // kubectl wait's semantics: exit 0 when met, 1 on a timeout or when the run ended in a phase that
 // can no longer meet it (the reason printed). On a terminal, one status line rewrites itself (phase,
 // Ready, replicas, elapsed); elsewhere a plain line per change.
+
 import type { Command } from "commander";
-import { kindInfo } from "../../api/kinds.ts";
+import { kindChoices, kindInfo } from "../../api/kinds.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { line, printable } from "../../observability/printable.ts";
 import { readRecord, watchRecords } from "../../sources/state/index.ts";
@@ -122,7 +123,7 @@ export function registerWait(program: Command): void {
     program
       .command("wait")
       .description("wait until a resource meets a condition or phase (kubectl wait's exit codes)")
-      .argument("<kind>", "trainingjobs (tj) or mlopsstacks (ms)")
+      .argument("<kind>", kindChoices())
       .argument("<name>", "the resource"),
   )
     .requiredOption("--for <condition>", "condition=Ready, condition=Ready=False, phase=Succeeded or delete")

@@ -20,6 +20,7 @@ export const RESOURCES: Readonly<Record<string, string>> = {
   trainingjobs: "TrainingJob",
   mlopsstacks: "MlopsStack",
   notifiers: "Notifier",
+  trainingqueues: "TrainingQueue",
 };
 
 export type KubeObject = {

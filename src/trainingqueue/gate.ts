@@ -1,0 +1,264 @@
+// The admission state of every TrainingQueue: which jobs hold quota, which wait, and the admission
+// core (admission.ts) run over them. It implements the TrainingJob kind's AdmissionGate port.
+//
+// Usage is counted from what the scheduler reports: a job's reconciler says when its run is
+// registered (hold) and when it finished, was suspended or deleted (release). Until a job has been
+// looked at by this process (after a restart), a job whose status says it was admitted and has not
+// finished counts as holding: nothing is admitted over quota before usage is known again.
+import { Subject } from "rxjs";
+import { makeKey, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
+import type { ResourceIndex } from "../controller/reconcile.ts";
+import {
+  type AdmissionResult,
+  type Amounts,
+  addAmounts,
+  admit,
+  type PendingRun,
+  type QueueInput,
+  requestOf,
+} from "./admission.ts";
+
+export interface QueueView {
+  readonly usage: Amounts;
+  readonly admitted: number;
+  readonly pending: number;
+}
+
+type Verdict =
+  | { readonly admitted: true }
+  | {
+      readonly admitted: false;
+      readonly reason: "WaitingForQuota" | "QuotaExceeded" | "QueueNotFound";
+      readonly message: string;
+      readonly position?: number;
+    };
+
+interface GateJob {
+  readonly metadata: { readonly namespace: string; readonly name: string };
+  readonly spec: {
+    readonly queueName?: string;
+    readonly priority?: number;
+    readonly replicas: number;
+    readonly resources: { readonly gpus?: number; readonly cpu?: number; readonly memoryMB?: number };
+  };
+}
+
+export class QueueAdmission {
+  readonly #resources: ResourceIndex;
+  /** Jobs whose run holds quota, with what it requests and the queue it holds it in. */
+  readonly #held = new Map<ResourceKey, { readonly request: Amounts; readonly queue: string }>();
+  /** Jobs this process saw release (or never hold) quota. */
+  readonly #released = new Set<ResourceKey>();
+  /** Jobs released as finished, suspended or deleted: not pending until they ask again. */
+  readonly #done = new Set<ResourceKey>();
+  /** When a waiting job was first seen by this process. */
+  readonly #firstSeen = new Map<ResourceKey, number>();
+  readonly #changes = new Subject<ResourceKey>();
+  /** Counts admissions per queue id (metrics). */
+  readonly onAdmitted: ((queue: string) => void) | undefined;
+
+  constructor(resources: ResourceIndex, options: { onAdmitted?: (queue: string) => void } = {}) {
+    this.#resources = resources;
+    this.onAdmitted = options.onAdmitted;
+  }
+
+  /** Keys to reconcile again: waiting jobs of a queue whose quota was freed, and the queues. */
+  changes() {
+    return this.#changes.asObservable();
+  }
+
+  holds(key: ResourceKey): boolean {
+    return this.#held.has(key);
+  }
+
+  hold(job: GateJob): void {
+    const key = jobKeyOf(job);
+    this.#held.set(key, { request: requestOf(job.spec.replicas, job.spec.resources), queue: queueIdOf(job) });
+    this.#released.delete(key);
+    this.#done.delete(key);
+    this.#firstSeen.delete(key);
+  }
+
+  /**
+   * Frees the job's quota and admits at once what now fits in its queue (its cohort's queues): the
+   * jobs admitted and the queues are reconciled again; the others keep waiting.
+   */
+  release(key: ResourceKey): void {
+    const held = this.#held.get(key);
+    const had = this.#held.delete(key) || !this.#released.has(key);
+    this.#released.add(key);
+    this.#done.add(key);
+    this.#firstSeen.delete(key);
+    if (!had) return;
+    const job = this.#resources.get(key);
+    const queue =
+      held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queueName ? queueIdOf(job) : undefined);
+    const scope = queue === undefined ? undefined : this.#scopeOf(queue);
+    const { queues, pending } = this.#world(scope);
+    this.#take(admit(queues, pending), pending, undefined);
+    for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
+  }
+
+  /** Reconciles every waiting job again (a queue changed, appeared or went). */
+  wakeJobs(): void {
+    for (const job of this.#jobs()) {
+      const key = jobKeyOf(job);
+      if (!this.#holding(job)) this.#changes.next(key);
+    }
+  }
+
+  admit(job: GateJob, now: Date): Verdict {
+    const key = jobKeyOf(job);
+    if (this.#held.has(key)) return { admitted: true };
+    this.#done.delete(key);
+    if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, arrivalOf(job as TrainingJob) ?? now.getTime());
+    this.#released.add(key); // the asking job holds nothing until admitted
+    const { queues, pending } = this.#world(this.#scopeOf(queueIdOf(job)));
+    if (!pending.some((p) => p.id === key)) pending.push(this.#pendingRun(job, now));
+    const result = admit(queues, pending);
+    this.#take(result, pending, key);
+    if (result.admitted.length > 0) {
+      for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
+    }
+    if (result.admitted.includes(key)) return { admitted: true };
+    const waiting = result.waiting.get(key);
+    return waiting
+      ? {
+          admitted: false,
+          reason: waiting.reason,
+          message: waiting.message,
+          ...(waiting.position !== undefined ? { position: waiting.position } : {}),
+        }
+      : { admitted: false, reason: "WaitingForQuota", message: "" };
+  }
+
+  /** Admitted runs hold their quota from now on; each is reconciled again (but the asker). */
+  #take(result: AdmissionResult, pending: readonly PendingRun[], asker: ResourceKey | undefined): void {
+    if (result.admitted.length === 0) return;
+    const byId = new Map(pending.map((p) => [p.id, p]));
+    for (const id of result.admitted) {
+      const run = byId.get(id);
+      if (!run) continue;
+      this.#held.set(id as ResourceKey, { request: run.request, queue: run.queue });
+      this.#released.delete(id as ResourceKey);
+      this.onAdmitted?.(run.queue);
+      if (id !== asker) this.#changes.next(id as ResourceKey);
+    }
+  }
+
+  /** The queues admission of a queue's runs depends on: its cohort's, or itself alone. */
+  #scopeOf(queue: string): ReadonlySet<string> {
+    const found = this.#resources.get(`TrainingQueue/${queue}` as ResourceKey);
+    const cohort = found?.kind === "TrainingQueue" ? found.spec.cohort : undefined;
+    if (cohort === undefined) return new Set([queue]);
+    return new Set(
+      this.#resources
+        .list("TrainingQueue")
+        .filter((q) => q.kind === "TrainingQueue" && q.spec.cohort === cohort)
+        .map((q) => `${q.metadata.namespace}/${q.metadata.name}`),
+    );
+  }
+
+  /** One queue's usage, admitted and pending counts, for its status and metrics. */
+  view(queue: TrainingQueue): QueueView {
+    let usage: Amounts = {};
+    let admitted = 0;
+    let pending = 0;
+    for (const job of this.#jobs(queue.metadata.namespace)) {
+      if (job.spec.queueName !== queue.metadata.name) continue;
+      if (this.#holding(job)) {
+        usage = addAmounts(
+          usage,
+          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources),
+        );
+        admitted += 1;
+      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) pending += 1;
+    }
+    return { usage, admitted, pending };
+  }
+
+  #jobs(namespace?: string): TrainingJob[] {
+    return this.#resources
+      .list("TrainingJob", namespace)
+      .filter((r): r is TrainingJob => r.kind === "TrainingJob" && r.spec.queueName !== undefined);
+  }
+
+  /** Held in this process, or (not yet looked at since a restart) admitted by status and unfinished. */
+  #holding(job: TrainingJob): boolean {
+    const key = jobKeyOf(job);
+    if (this.#held.has(key)) return true;
+    if (this.#released.has(key)) return false;
+    return job.status?.queue?.admittedAt !== undefined && wantsToRun(job);
+  }
+
+  /** The queues of `scope` (every queue without one), their usage and their pending runs. */
+  #world(scope?: ReadonlySet<string>): { queues: QueueInput[]; pending: PendingRun[] } {
+    const usage = new Map<string, Amounts>();
+    const pending: PendingRun[] = [];
+    const now = Date.now();
+    for (const job of this.#jobs()) {
+      const id = queueIdOf(job);
+      if (scope && !scope.has(id)) continue;
+      if (this.#holding(job)) {
+        const request =
+          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources);
+        usage.set(id, addAmounts(usage.get(id) ?? {}, request));
+      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) {
+        pending.push(this.#pendingRun(job, new Date(now)));
+      }
+    }
+    const queues = this.#resources
+      .list("TrainingQueue")
+      .filter(
+        (r): r is TrainingQueue =>
+          r.kind === "TrainingQueue" && (!scope || scope.has(`${r.metadata.namespace}/${r.metadata.name}`)),
+      )
+      .map((q): QueueInput => {
+        const id = `${q.metadata.namespace}/${q.metadata.name}`;
+        return {
+          id,
+          quota: q.spec.quota ?? {},
+          cohort: q.spec.cohort,
+          borrowingLimit: q.spec.borrowingLimit,
+          admission: q.spec.admission ?? "StrictFIFO",
+          usage: usage.get(id) ?? {},
+        };
+      });
+    return { queues, pending };
+  }
+
+  #pendingRun(job: GateJob, now: Date): PendingRun {
+    const key = jobKeyOf(job);
+    return {
+      id: key,
+      queue: `${job.metadata.namespace}/${job.spec.queueName}`,
+      request: requestOf(job.spec.replicas, job.spec.resources),
+      priority: job.spec.priority ?? 50,
+      arrival: this.#firstSeen.get(key) ?? arrivalOf(job as TrainingJob) ?? now.getTime(),
+    };
+  }
+}
+
+function queueIdOf(job: GateJob): string {
+  return `${job.metadata.namespace}/${job.spec.queueName}`;
+}
+
+function jobKeyOf(job: GateJob): ResourceKey {
+  return makeKey("TrainingJob", job.metadata.namespace, job.metadata.name);
+}
+
+/** When the job was first queued, as its status or its metadata records it. */
+function arrivalOf(job: TrainingJob): number | undefined {
+  for (const at of [job.status?.queue?.queuedAt, job.metadata.creationTimestamp]) {
+    const ms = Date.parse(at ?? "");
+    if (!Number.isNaN(ms)) return ms;
+  }
+  return undefined;
+}
+
+/** Not suspended and not finished in its current generation. */
+function wantsToRun(job: TrainingJob): boolean {
+  if (job.spec.suspend) return false;
+  const finished = job.status?.phase === "Succeeded" || job.status?.phase === "Failed";
+  return !(finished && job.status?.observedGeneration === job.metadata.generation);
+}

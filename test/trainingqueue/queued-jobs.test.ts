@@ -1,0 +1,250 @@
+// Scenario: TrainingJobs naming a TrainingQueue, through the job reconciler, the queue gate and the
+// recording scheduler double: what is registered, in which order, and what status says.
+import { describe, expect, it } from "vitest";
+import { findCondition } from "../../src/api/conditions.ts";
+import type {
+  AnyResource,
+  Kind,
+  ResourceKey,
+  StatusOf,
+  TrainingJob,
+  TrainingQueue,
+} from "../../src/api/resources.ts";
+import { keyOf } from "../../src/api/resources.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
+import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
+import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
+import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
+import { TrainingQueueReconciler } from "../../src/trainingqueue/reconciler.ts";
+import { trainingJob } from "../trainingjob/builders.ts";
+import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
+
+function queue(spec: Partial<TrainingQueue["spec"]> = {}, name = "gpus"): TrainingQueue {
+  return {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingQueue",
+    metadata: { name, namespace: "default", generation: 1 },
+    spec: { admission: "StrictFIFO", preemption: "Never", ...spec },
+  };
+}
+
+/** An operator process: its own gate and reconciler over shared resources and one scheduler. */
+class World {
+  readonly resources = new Map<ResourceKey, AnyResource>();
+  readonly scheduler = new RecordingScheduler();
+  now = new Date("2026-01-01T12:00:00Z");
+  process = this.#start();
+
+  #start() {
+    const index = {
+      get: (key: ResourceKey) => this.resources.get(key),
+      list: (kind: Kind) => [...this.resources.values()].filter((r) => r.kind === kind),
+    };
+    const gate = new QueueAdmission(index);
+    const woken: ResourceKey[] = [];
+    gate.changes().subscribe((key) => woken.push(key));
+    const ctx: TrainingJobContext = {
+      status: {
+        write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
+          resource.status = status;
+        },
+      },
+      recorder: { event: () => undefined },
+      clock: { now: () => this.now },
+      log: silentLogger(),
+      resources: index,
+      schedulers: { resolve: () => ({ scheduler: this.scheduler }), byTarget: () => this.scheduler },
+      ownerId: "owner-a",
+      startupTimeoutMs: 600_000,
+      revision: () => "abc123",
+      queues: gate,
+    };
+    return { gate, ctx, woken, jobs: new TrainingJobReconciler(), queues: new TrainingQueueReconciler() };
+  }
+
+  /** The operator restarts: nothing in memory survives; statuses and the scheduler's runs do. */
+  restart(): void {
+    this.process = this.#start();
+  }
+
+  add<R extends AnyResource>(resource: R): R {
+    this.resources.set(keyOf(resource), resource);
+    return resource;
+  }
+
+  job(name: string, gpus: number, extra: Record<string, unknown> = {}): TrainingJob {
+    return this.add(
+      trainingJob({ queueName: "gpus", resources: { gpus, cpu: 500, memoryMB: 512 }, ...extra }, 1, name),
+    );
+  }
+
+  reconcile(job: TrainingJob) {
+    return this.process.jobs.reconcile(job, this.process.ctx);
+  }
+
+  submitted(): string[] {
+    return this.scheduler.calls.filter((c) => c.startsWith("submit")).map((c) => c.split(" ")[1] as string);
+  }
+}
+
+const admitted = (job: TrainingJob) => findCondition(job.status?.conditions, "Admitted");
+
+describe("queued TrainingJobs", () => {
+  it("registers a run only once admitted; Queued with a reason and a position while it waits", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 2 } }));
+    const a = w.job("a", 2);
+    const b = w.job("b", 1);
+    const huge = w.job("huge", 3);
+    const lost = w.job("lost", 1, { queueName: "nope" });
+    for (const job of [a, b, huge, lost]) await w.reconcile(job);
+
+    expect(w.submitted()).toEqual(["a"]);
+    expect(a.status?.phase).toBe("Pending");
+    expect(admitted(a)).toMatchObject({ status: "True", reason: "Admitted" });
+    expect(a.status?.queue).toEqual({
+      name: "gpus",
+      queuedAt: w.now.toISOString(),
+      admittedAt: w.now.toISOString(),
+    });
+    expect(b.status?.phase).toBe("Queued");
+    expect(admitted(b)).toMatchObject({ status: "False", reason: "WaitingForQuota" });
+    expect(b.status?.queue).toMatchObject({ name: "gpus", position: 1 });
+    expect(findCondition(b.status?.conditions, "Ready")).toMatchObject({
+      status: "False",
+      reason: "WaitingForQuota",
+    });
+    expect(huge.status?.phase).toBe("Queued");
+    expect(admitted(huge)).toMatchObject({ status: "False", reason: "QuotaExceeded" });
+    expect(huge.status?.queue?.position).toBeUndefined();
+    expect(admitted(lost)).toMatchObject({ status: "False", reason: "QueueNotFound" });
+
+    // Reconciling again admits nothing twice and registers nothing new.
+    for (const job of [a, b, huge]) await w.reconcile(job);
+    expect(w.submitted()).toEqual(["a"]);
+  });
+
+  it("a finished run releases its quota and wakes the next run, which is then admitted", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 2 } }));
+    const a = w.job("a", 2);
+    const b = w.job("b", 2);
+    await w.reconcile(a);
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Queued");
+    w.scheduler.setReplicas("a", "succeeded", { exitCode: 0 });
+    w.process.woken.length = 0;
+    await w.reconcile(a);
+    expect(a.status?.phase).toBe("Succeeded");
+    expect(w.process.woken).toContain("TrainingJob/default/b");
+    await w.reconcile(b);
+    expect(w.submitted()).toEqual(["a", "b"]);
+    expect(admitted(b)?.status).toBe("True");
+  });
+
+  it("suspending a running run releases its quota; a deleted one too", async () => {
+    const w = new World();
+    w.add(queue({ quota: { runs: 1 } }));
+    const a = w.job("a", 0);
+    const b = w.job("b", 0);
+    const c = w.job("c", 0);
+    await w.reconcile(a);
+    await w.reconcile(b);
+    expect(w.submitted()).toEqual(["a"]);
+    a.spec.suspend = true;
+    a.metadata.generation = 2;
+    await w.reconcile(a);
+    await w.reconcile(b);
+    expect(w.submitted()).toEqual(["a", "b"]);
+    await w.reconcile(c);
+    expect(c.status?.phase).toBe("Queued");
+    w.resources.delete(keyOf(b));
+    await w.process.jobs.finalize(keyOf(b), b, w.process.ctx);
+    await w.reconcile(c);
+    expect(w.submitted()).toEqual(["a", "b", "c"]);
+  });
+
+  it("a queued job that is suspended holds nothing and is not Admitted; resumed, it queues again", async () => {
+    const w = new World();
+    w.add(queue({ quota: { runs: 1 } }));
+    const a = w.job("a", 0);
+    const b = w.job("b", 0);
+    await w.reconcile(a);
+    await w.reconcile(b);
+    b.spec.suspend = true;
+    b.metadata.generation = 2;
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Suspended");
+    expect(admitted(b)).toBeUndefined();
+    expect(b.status?.queue?.admittedAt).toBeUndefined();
+    b.spec.suspend = false;
+    b.metadata.generation = 3;
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Queued");
+    expect(w.submitted()).toEqual(["a"]);
+  });
+
+  it("StrictFIFO: a higher-priority run that waits is not passed by a smaller lower-priority one", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 4 } }));
+    const a = w.job("a", 3);
+    await w.reconcile(a);
+    const big = w.job("big", 2, { priority: 90 });
+    const small = w.job("small", 1, { priority: 10 });
+    await w.reconcile(small);
+    await w.reconcile(big);
+    expect(w.submitted()).toEqual(["a"]);
+    expect(big.status?.queue?.position).toBe(1);
+    await w.reconcile(small);
+    expect(small.status?.queue?.position).toBe(2);
+  });
+
+  it("after a restart, usage is counted from the registered runs before anything is admitted", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 2 } }));
+    const a = w.job("a", 2);
+    await w.reconcile(a);
+    w.scheduler.setReplicas("a", "running");
+    await w.reconcile(a);
+    expect(a.status?.phase).toBe("Running");
+
+    w.restart();
+    const b = w.job("b", 1);
+    await w.reconcile(b); // before a was looked at again: a's admission in status counts
+    expect(b.status?.phase).toBe("Queued");
+    await w.reconcile(a); // the scheduler reports a registered: it holds its quota
+    await w.reconcile(b);
+    expect(w.submitted()).toEqual(["a"]);
+    w.scheduler.setReplicas("a", "succeeded", { exitCode: 0 });
+    await w.reconcile(a);
+    await w.reconcile(b);
+    expect(w.submitted()).toEqual(["a", "b"]);
+  });
+
+  it("the queue's status counts usage, pending and admitted runs", async () => {
+    const w = new World();
+    const q = w.add(queue({ quota: { gpus: 2, runs: 5 } }));
+    await w.reconcile(w.job("a", 2));
+    await w.reconcile(w.job("b", 1));
+    await w.process.queues.reconcile(q, { ...w.process.ctx, queues: w.process.gate });
+    expect(q.status).toMatchObject({
+      quota: { gpus: 2, runs: 5 },
+      usage: { gpus: 2, runs: 1 },
+      pending: 1,
+      admitted: 1,
+    });
+    expect(findCondition(q.status?.conditions, "Ready")).toMatchObject({
+      status: "True",
+      reason: "Admitting",
+    });
+  });
+
+  it("a job without queueName is never queued", async () => {
+    const w = new World();
+    const plain = w.add(trainingJob({ resources: { gpus: 8, cpu: 500, memoryMB: 512 } }, 1, "plain"));
+    await w.reconcile(plain);
+    expect(w.submitted()).toEqual(["plain"]);
+    expect(plain.status?.queue).toBeUndefined();
+    expect(admitted(plain)).toBeUndefined();
+  });
+});

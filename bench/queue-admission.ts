@@ -38,7 +38,7 @@ for (let i = 0; i < runs; i++) {
     metadata: { name: `job-${i}`, namespace: "bench", generation: 1 },
     spec: {
       image: "trainer:1",
-      queueName: `q${i % queueCount}`,
+      queue: `q${i % queueCount}`,
       priority: 1 + (i % 100),
       replicas: 1,
       resources: { cpu: 500, memoryMB: 256, gpus: 0 },

@@ -40,7 +40,7 @@ export interface TrainingJobContext extends BaseContext {
   readonly startupTimeoutMs: number;
   /** Resolves spec.env[].valueFrom; without it a job that references a secret is InvalidSpec. */
   readonly secrets?: { resolve(job: TrainingJob): Promise<ResolvedSecrets | undefined> };
-  /** The TrainingQueues: a job naming one (spec.queueName) is registered only once admitted. */
+  /** The TrainingQueues: a job naming one (spec.queue) is registered only once admitted. */
   readonly queues?: AdmissionGate;
   /** Git revision of the source, for status.lastAppliedRevision. */
   readonly revision: () => string | undefined;

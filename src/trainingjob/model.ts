@@ -115,7 +115,7 @@ export const PHASES: readonly PhaseRow[] = [
     stalled: "False",
     reasons: REASONS.Queued,
     meaning:
-      "The job names a TrainingQueue (spec.queueName) that has not admitted its run: nothing is registered with the scheduler yet; Admitted is False and status.queue gives the position (docs/queues.md).",
+      "The job names a TrainingQueue (spec.queue) that has not admitted its run: nothing is registered with the scheduler yet; Admitted is False and status.queue gives the position (docs/queues.md).",
   },
   {
     phase: "Pending",

@@ -87,7 +87,7 @@ export type AdmissionVerdict =
     };
 
 /**
- * The TrainingQueues in front of the schedulers: a job naming a queue (spec.queueName) registers its
+ * The TrainingQueues in front of the schedulers: a job naming a queue (spec.queue) registers its
  * run only once admitted. The job reconciler tells it what the scheduler reports: a registered run
  * holds its queue's quota; a finished, suspended or deleted one releases it (and wakes the queue).
  */
@@ -106,7 +106,7 @@ export interface AdmissionGate {
 export interface QueuedJob {
   readonly metadata: { readonly namespace: string; readonly name: string };
   readonly spec: {
-    readonly queueName?: string;
+    readonly queue?: string;
     readonly priority?: number;
     readonly replicas: number;
     readonly resources: { readonly gpus?: number; readonly cpu?: number; readonly memoryMB?: number };

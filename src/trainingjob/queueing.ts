@@ -1,4 +1,4 @@
-// A job that names a TrainingQueue (spec.queueName) registers its run only once the queue admits it.
+// A job that names a TrainingQueue (spec.queue) registers its run only once the queue admits it.
 // What the scheduler reports is told to the gate first (a live run holds quota; a finished, suspended
 // or deleted one releases it), then a submit of a run that holds no quota asks for admission.
 import { keyOf, type TrainingJob } from "../api/resources.ts";
@@ -30,7 +30,7 @@ export function admission(
   observed: ObservedRun | undefined,
   now: Date,
 ): QueueState | undefined {
-  const name = job.spec.queueName;
+  const name = job.spec.queue;
   if (!name || !gate) return undefined;
   const key = keyOf(job);
   const finished = decision.outcome !== undefined || job.status?.run?.outcome !== undefined;

@@ -36,7 +36,7 @@ type Verdict =
 interface GateJob {
   readonly metadata: { readonly namespace: string; readonly name: string };
   readonly spec: {
-    readonly queueName?: string;
+    readonly queue?: string;
     readonly priority?: number;
     readonly replicas: number;
     readonly resources: { readonly gpus?: number; readonly cpu?: number; readonly memoryMB?: number };
@@ -91,8 +91,7 @@ export class QueueAdmission {
     this.#firstSeen.delete(key);
     if (!had) return;
     const job = this.#resources.get(key);
-    const queue =
-      held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queueName ? queueIdOf(job) : undefined);
+    const queue = held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
     const scope = queue === undefined ? undefined : this.#scopeOf(queue);
     const { queues, pending } = this.#world(scope);
     this.#take(admit(queues, pending), pending, undefined);
@@ -165,7 +164,7 @@ export class QueueAdmission {
     let admitted = 0;
     let pending = 0;
     for (const job of this.#jobs(queue.metadata.namespace)) {
-      if (job.spec.queueName !== queue.metadata.name) continue;
+      if (job.spec.queue !== queue.metadata.name) continue;
       if (this.#holding(job)) {
         usage = addAmounts(
           usage,
@@ -180,7 +179,7 @@ export class QueueAdmission {
   #jobs(namespace?: string): TrainingJob[] {
     return this.#resources
       .list("TrainingJob", namespace)
-      .filter((r): r is TrainingJob => r.kind === "TrainingJob" && r.spec.queueName !== undefined);
+      .filter((r): r is TrainingJob => r.kind === "TrainingJob" && r.spec.queue !== undefined);
   }
 
   /** Held in this process, or (not yet looked at since a restart) admitted by status and unfinished. */
@@ -231,7 +230,7 @@ export class QueueAdmission {
     const key = jobKeyOf(job);
     return {
       id: key,
-      queue: `${job.metadata.namespace}/${job.spec.queueName}`,
+      queue: `${job.metadata.namespace}/${job.spec.queue}`,
       request: requestOf(job.spec.replicas, job.spec.resources),
       priority: job.spec.priority ?? 50,
       arrival: this.#firstSeen.get(key) ?? arrivalOf(job as TrainingJob) ?? now.getTime(),
@@ -240,7 +239,7 @@ export class QueueAdmission {
 }
 
 function queueIdOf(job: GateJob): string {
-  return `${job.metadata.namespace}/${job.spec.queueName}`;
+  return `${job.metadata.namespace}/${job.spec.queue}`;
 }
 
 function jobKeyOf(job: GateJob): ResourceKey {

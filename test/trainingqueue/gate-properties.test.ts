@@ -50,7 +50,7 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
             },
             spec: {
               image: "x",
-              queueName: s.queue,
+              queue: s.queue,
               priority: s.priority,
               replicas: 1,
               resources: { gpus: s.gpus, cpu: 100, memoryMB: 64 },

@@ -74,7 +74,7 @@ class World {
 
   job(name: string, gpus: number, extra: Record<string, unknown> = {}): TrainingJob {
     return this.add(
-      trainingJob({ queueName: "gpus", resources: { gpus, cpu: 500, memoryMB: 512 }, ...extra }, 1, name),
+      trainingJob({ queue: "gpus", resources: { gpus, cpu: 500, memoryMB: 512 }, ...extra }, 1, name),
     );
   }
 
@@ -96,7 +96,7 @@ describe("queued TrainingJobs", () => {
     const a = w.job("a", 2);
     const b = w.job("b", 1);
     const huge = w.job("huge", 3);
-    const lost = w.job("lost", 1, { queueName: "nope" });
+    const lost = w.job("lost", 1, { queue: "nope" });
     for (const job of [a, b, huge, lost]) await w.reconcile(job);
 
     expect(w.submitted()).toEqual(["a"]);
@@ -239,7 +239,7 @@ describe("queued TrainingJobs", () => {
     });
   });
 
-  it("a job without queueName is never queued", async () => {
+  it("a job without spec.queue is never queued", async () => {
     const w = new World();
     const plain = w.add(trainingJob({ resources: { gpus: 8, cpu: 500, memoryMB: 512 } }, 1, "plain"));
     await w.reconcile(plain);

@@ -88,7 +88,7 @@ export interface TrainingJobSpec {
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;
   suspend: boolean;
-  queueName?: string;
+  queue?: string;
   restartOnSecretChange?: boolean;
   metrics?: {
     port: number;

@@ -80,6 +80,8 @@ function restartsCell(attempts: AttemptRecord[] | undefined): string {
 
 /** "45% epoch 9", "STALLED 45%" while ProgressStalled is True, "<none>" before any reading. */
 function progressCell(status: Status): string {
+  // A run that succeeded trained to its end: its last reading (taken up to 15 s before) is stale.
+  if (status.phase === "Succeeded") return "100%";
   const cell = describeProgress(status.progress as { ratio?: number; epoch?: number } | undefined);
   return findCondition(status.conditions, "ProgressStalled")?.status === "True" ? `STALLED ${cell}` : cell;
 }

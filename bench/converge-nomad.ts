@@ -14,8 +14,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
-import { registerBody } from "./lib/jobs.ts";
 import { startDouble } from "./lib/doubles.ts";
+import { registerBody } from "./lib/jobs.ts";
 import { jobCount, startNomad } from "./lib/nomad.ts";
 import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
@@ -154,7 +154,8 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     const all = new Map([...(proxies.nomad?.counts ?? []), ...proxies.grafana.counts]);
     const total = [...all.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(`requests per job (Nomad + Grafana): ${(total / count).toFixed(2)}\n`);
-    for (const [route, n] of routeSummary(all)) process.stdout.write(`  ${route}: ${(n / count).toFixed(2)} per job (${n})\n`);
+    for (const [route, n] of routeSummary(all))
+      process.stdout.write(`  ${route}: ${(n / count).toFixed(2)} per job (${n})\n`);
   }
   if (sampled)
     process.stdout.write(

@@ -1,0 +1,178 @@
+// The read side of the Nomad scheduler (an informer): owned jobs and their allocations as the list
+// and the event stream the change feed already holds report them, so observe costs no request for
+// a job the cache knows. Writes never read from here (submit, stop and purge read the server and
+// register with check-and-set). The rules (docs/nomad.md, "The read cache"):
+// - "absent" is answered only after a list of every job (synced) for a job neither listed (owned or
+//   not), nor registered here, nor seen in an event; it may be wrong for a job created since by
+//   someone else until its event arrives: submit registers with check-and-set index 0, which fails
+//   (no change), and the retry reads.
+// - A job is served from here only when every allocation of it is known: its entry was created by
+//   an event after the stream became continuous (the job is younger than the list the stream
+//   follows), or seeded by a read (GET job and allocations), merged with the events since.
+// - Objects merge by ModifyIndex (an older copy never replaces a newer one); allocations by ID.
+// - A gap (reconnect, stall, index reset) drops every entry: reads seed them again.
+// - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
+//   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
+//   latest at or before its CreateIndex; without such a version the job is read instead.
+import type { NomadAllocation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
+
+interface Entry {
+  job?: NomadJob;
+  /** [JobModifyIndex, Version] of every version of the job seen here, oldest first. */
+  versions: [number, number][];
+  allocs: Map<string, NomadAllocation>;
+  /** True when `allocs` holds every allocation of the job (see the rules above). */
+  complete: boolean;
+}
+
+export type Cached =
+  | { readonly state: "absent" }
+  | { readonly state: "known"; readonly job: NomadJob; readonly allocations: NomadAllocation[] }
+  | { readonly state: "unknown" };
+
+export class NomadReadCache {
+  readonly #entries = new Map<string, Entry>();
+  /** namespace/jobId → index of the event that deleted (purged) it: an older read must not revive it. */
+  readonly #deleted = new Map<string, number>();
+  /** Jobs created after this index have all their events in the stream; Infinity before a list. */
+  #since = Number.POSITIVE_INFINITY;
+  #synced = false;
+  /** namespace/jobId of every job not owned here (another owner's, or made by hand): never "absent". */
+  #others = new Set<string>();
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The jobs a list found that are not owned here (called before `listed`). */
+  setOthers(others: Iterable<string>): void {
+    this.#others = new Set(others);
+  }
+
+  /** A list of every job succeeded at `index`, the stream following from there. */
+  listed(index: number): void {
+    this.#synced = true;
+    this.#since = index;
+  }
+
+  /** The stream had a gap: nothing here can be trusted until a read or the next list. */
+  reset(): void {
+    this.#entries.clear();
+    this.#deleted.clear();
+    this.#synced = false;
+    this.#since = Number.POSITIVE_INFINITY;
+  }
+
+  /** What the cache knows of `where`; `owned` says whether the change feed knows the job as owned. */
+  get(where: string, owned: boolean): Cached {
+    const entry = this.#entries.get(where);
+    if (!entry)
+      return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
+    if (!entry.job || !entry.complete) return { state: "unknown" };
+    const allocations: NomadAllocation[] = [];
+    for (const alloc of entry.allocs.values()) {
+      if (alloc.JobVersion === undefined) return { state: "unknown" };
+      allocations.push(alloc);
+    }
+    return { state: "known", job: entry.job, allocations };
+  }
+
+  /** Merges a read of the job and its allocations (while synced): the entry is complete from now on. */
+  seed(where: string, job: NomadJob, allocations: readonly NomadAllocation[]): void {
+    if (!this.#synced) return; // no stream to keep it current
+    const deleted = this.#deleted.get(where);
+    if (deleted !== undefined && deleted >= (job.ModifyIndex ?? 0)) return;
+    const entry = this.#entry(where);
+    this.#mergeJob(entry, job);
+    for (const alloc of allocations) this.#mergeAlloc(entry, alloc);
+    entry.complete = true;
+  }
+
+  forget(where: string): void {
+    this.#entries.delete(where);
+  }
+
+  /**
+   * Applies the events of owned jobs (a Job event: `ownsJob(job)`, by its meta; an Allocation event:
+   * `isOwned(where)`); of other jobs only their ids are kept.
+   */
+  apply(
+    events: readonly NomadEvent[],
+    ownsJob: (job: NomadJob) => boolean,
+    isOwned: (where: string) => boolean,
+  ): void {
+    for (const event of events) {
+      if (event.Topic === "Job") {
+        const job = event.Payload.Job as NomadJob | undefined;
+        if (!job) continue;
+        const where = `${job.Namespace}/${job.ID}`;
+        const purged = event.Type === "JobDeregistered" && job.Stop !== true;
+        if (!ownsJob(job)) {
+          if (purged) this.#others.delete(where);
+          else this.#others.add(where);
+          continue;
+        }
+        if (purged) {
+          this.#entries.delete(where);
+          this.#deleted.set(where, event.Index);
+          continue;
+        }
+        this.#deleted.delete(where);
+        const fresh = !this.#entries.has(where);
+        const entry = this.#entry(where);
+        if (fresh && (job.CreateIndex ?? 0) > this.#since) entry.complete = true;
+        this.#mergeJob(entry, job);
+      } else if (event.Topic === "Allocation") {
+        const alloc = event.Payload.Allocation as NomadAllocation | undefined;
+        if (!alloc) continue;
+        const where = `${alloc.Namespace}/${alloc.JobID}`;
+        if (!isOwned(where)) continue;
+        this.#mergeAlloc(this.#entry(where), alloc);
+      }
+    }
+  }
+
+  #entry(where: string): Entry {
+    let entry = this.#entries.get(where);
+    if (!entry) {
+      entry = { versions: [], allocs: new Map(), complete: false };
+      this.#entries.set(where, entry);
+    }
+    return entry;
+  }
+
+  #mergeJob(entry: Entry, job: NomadJob): void {
+    if (entry.job && (entry.job.ModifyIndex ?? 0) > (job.ModifyIndex ?? 0)) return;
+    entry.job = job;
+    const version: [number, number] = [job.JobModifyIndex ?? 0, job.Version ?? 0];
+    if (!entry.versions.some(([index]) => index === version[0])) {
+      entry.versions.push(version);
+      entry.versions.sort((a, b) => a[0] - b[0]);
+    }
+    // Allocations seen before their job's version was known.
+    for (const [id, alloc] of entry.allocs)
+      if (alloc.JobVersion === undefined) entry.allocs.set(id, withVersion(entry, alloc));
+  }
+
+  #mergeAlloc(entry: Entry, alloc: NomadAllocation): void {
+    const known = entry.allocs.get(alloc.ID);
+    if (known && known.ModifyIndex > alloc.ModifyIndex) return;
+    const version = alloc.JobVersion ?? known?.JobVersion;
+    entry.allocs.set(
+      alloc.ID,
+      version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version },
+    );
+  }
+}
+
+/** The allocation with the version of the job current at its creation, if that version is known. */
+function withVersion(entry: Entry, alloc: NomadAllocation): NomadAllocation {
+  let version: number | undefined;
+  for (const [index, v] of entry.versions) if (index <= alloc.CreateIndex) version = v;
+  if (version === undefined) return alloc;
+  return { ...alloc, JobVersion: version };
+}

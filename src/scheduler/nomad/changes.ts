@@ -42,7 +42,7 @@ export interface ChangeFeedOptions {
   readonly onEvaluation?: (where: string, evaluation: NomadEvaluation) => boolean;
   /** Every batch of events, after the owned jobs are learned from it and before its keys are reported. */
   readonly onEvents?: (events: readonly NomadEvent[]) => void;
-  /** The stream had a gap (reconnect, stall, index reset): a re-list follows. */
+  /** The stream failed, stalled or had a gap: events may be missed until the re-list that follows. */
   readonly onGap?: () => void;
   /** A list of the owned jobs succeeded at `index`. */
   readonly onListed?: (index: number) => void;
@@ -141,6 +141,10 @@ export class ChangeFeed {
           },
         }).subscribe({
           next: (signal) => {
+            if (signal.type === "interrupted") {
+              this.#options.onGap?.();
+              return;
+            }
             if (signal.type === "resync") {
               if (signal.reset) lastIndex = 0;
               this.#options.onGap?.();

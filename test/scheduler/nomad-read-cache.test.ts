@@ -163,12 +163,16 @@ describe("NomadReadCache rules", () => {
       owns,
       owns,
     );
-    cache.apply([allocEvent(alloc({ ModifyIndex: 35, ClientStatus: "running" }))], owns, owns);
+    const running = allocEvent(alloc({ ModifyIndex: 35, ClientStatus: "running" }));
+    Object.assign(running.Payload.Allocation as object, { AllocatedResources: { Shared: {} }, Metrics: {} });
+    cache.apply([running], owns, owns);
     cache.apply([allocEvent(alloc({ ModifyIndex: 33, ClientStatus: "pending" }))], owns, owns); // older copy
     const got = cache.get(W, true);
     expect(got.state).toBe("known");
     if (got.state !== "known") return;
     expect(got.job.Version).toBe(1);
+    expect(got.allocations[0]).not.toHaveProperty("AllocatedResources"); // stub fields only
+    expect(got.allocations[0]).not.toHaveProperty("Metrics");
     expect(got.allocations.map((a) => [a.ID, a.JobVersion, a.ClientStatus])).toEqual([
       ["a1", 0, "running"],
       ["a2", 1, "pending"],

@@ -4,17 +4,22 @@
 // every resource. Then the same registrations done by a loop of one `curl` POST per job (bodies
 // rendered by the Nomad scheduler's renderJob), sequential, against a fresh double: a time-bounded
 // sample, extrapolated to the full count when the budget runs out (said so in the output).
-//   node bench/converge-nomad.ts [--count 10000] [--curl-budget-s 60] [--timeout-s 300]
+// With --requests the operator talks to the Nomad double and a Grafana double through counting
+// proxies, and the requests per job are printed by route (ids folded; streams and blocking queries
+// counted once per request).
+//   node bench/converge-nomad.ts [--count 10000] [--curl-budget-s 60] [--timeout-s 300] [--requests]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
+import { startDouble } from "./lib/doubles.ts";
 import { registerBody } from "./lib/jobs.ts";
 import { jobCount, startNomad } from "./lib/nomad.ts";
 import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
+import { type CountingProxy, countingProxy, routeSummary } from "./lib/proxy.ts";
 import { mb, ms, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
 
@@ -23,6 +28,7 @@ const { values } = parseArgs({
     count: { type: "string", default: "10000" },
     "curl-budget-s": { type: "string", default: "60" },
     "timeout-s": { type: "string", default: "300" },
+    requests: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
@@ -45,7 +51,26 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
   );
   await nomadForBaseline.child.stop();
 
-  const c = await converge({ root, count, limitMs });
+  let proxies: { nomad?: CountingProxy; grafana: CountingProxy } | undefined;
+  if (values.requests) {
+    const grafana = await startDouble("grafana");
+    proxies = { grafana: await countingProxy({ url: grafana.address }) };
+  }
+  const c = await converge({
+    root,
+    count,
+    limitMs,
+    ...(proxies
+      ? {
+          env: { GRAFANA_URL: proxies.grafana.url },
+          nomadVia: async (nomad) => {
+            const proxy = await countingProxy({ url: nomad.address });
+            if (proxies) proxies.nomad = proxy;
+            return proxy.url;
+          },
+        }
+      : {}),
+  });
   const doubleUsage = procUsage(c.nomad.child.pid);
   await c.nomad.child.stop();
   const u = c.once.usage;
@@ -125,6 +150,13 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     ["Nomad jobs registered", String(c.nomadJobs), `${curlJobs} (${failed} failed POSTs)`, ""],
   ];
   process.stdout.write(`${table(rows)}\n`);
+  if (proxies) {
+    const all = new Map([...(proxies.nomad?.counts ?? []), ...proxies.grafana.counts]);
+    const total = [...all.values()].reduce((a, b) => a + b, 0);
+    process.stdout.write(`requests per job (Nomad + Grafana): ${(total / count).toFixed(2)}\n`);
+    for (const [route, n] of routeSummary(all))
+      process.stdout.write(`  ${route}: ${(n / count).toFixed(2)} per job (${n})\n`);
+  }
   if (sampled)
     process.stdout.write(
       `curl: ${posted} of ${count} POSTs within the ${curlBudgetMs / 1000} s budget; totals extrapolated linearly\n`,

@@ -88,3 +88,13 @@ export function writeSummary(counts: ReadonlyMap<string, number>): string[] {
   }
   return [...folded].map(([key, n]) => `${key} ×${n}`);
 }
+
+/** Every request among the counts by "METHOD /path" with ids folded into ":id", most frequent first. */
+export function routeSummary(counts: ReadonlyMap<string, number>): [string, number][] {
+  const folded = new Map<string, number>();
+  for (const [key, n] of counts) {
+    const template = key.replace(/\/(job|containers|service\/deregister|annotations)\/[^/]+/, "/$1/:id");
+    folded.set(template, (folded.get(template) ?? 0) + n);
+  }
+  return [...folded].sort((a, b) => b[1] - a[1]);
+}

@@ -10,15 +10,24 @@ export interface RunAnnotation {
   /** Epoch milliseconds. */
   readonly startTime: number;
   readonly text: string;
+  /**
+   * True when no scheduler job existed for this run before this reconcile submitted it: no
+   * annotation can exist for it yet, so `started()` posts without searching.
+   */
+  readonly fresh?: boolean;
 }
 
 export interface RunAnnotator {
   /**
    * Ensures one region annotation for the run (tags `mlops-operator`, `<namespace>/<name>`,
-   * `run:<runId>`); looks it up by tags before posting, so a crash never duplicates it. Returns its id.
+   * `run:<runId>`); looks it up by tags before posting (unless the run is `fresh`), so a crash never
+   * duplicates it. Returns its id.
    */
   started(run: RunAnnotation): Promise<number>;
-  /** Patches the region's end time, adds the outcome tag (and reason) to the text. Idempotent. */
+  /**
+   * Patches the region's end time, adds the outcome tag (and reason) to the text: by `id` when
+   * known (one PATCH), else found by tags. Idempotent.
+   */
   finished(
     run: RunAnnotation & {
       readonly id: number | undefined;

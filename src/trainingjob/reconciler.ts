@@ -83,7 +83,9 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
     this.#accountGpus(job, run, observed, now);
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
-    const annotationPending = await annotate(ctx, annotator, job, run);
+    // No job of any run before this submit: the run's annotation cannot exist yet (posted after a submit).
+    const fresh = decision.newRun && observed === undefined && decision.step.op === "submit";
+    const annotationPending = await annotate(ctx, annotator, job, run, fresh);
     const health = job.spec.metrics ? healthPort?.health(keyOf(job)) : undefined;
     const healthError = job.spec.metrics ? healthPort?.lastError : undefined;
     const polling = job.spec.metrics !== undefined && !decision.outcome && isRunning(observed);
@@ -297,6 +299,7 @@ async function annotate(
   annotator: RunAnnotator | undefined,
   job: TrainingJob,
   run: RunRecord,
+  fresh: boolean,
 ): Promise<boolean> {
   if (!annotator || !run.id || !run.startTime) return false;
   const base = {
@@ -306,7 +309,7 @@ async function annotate(
     text: `TrainingJob ${job.metadata.namespace}/${job.metadata.name} run ${run.id} (${job.spec.image})`,
   };
   try {
-    if (run.annotationId === undefined) run.annotationId = await annotator.started(base);
+    if (run.annotationId === undefined) run.annotationId = await annotator.started({ ...base, fresh });
     if (run.outcome && !run.annotationClosed) {
       await annotator.finished({
         ...base,

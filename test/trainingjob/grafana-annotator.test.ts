@@ -84,11 +84,31 @@ describe("GrafanaRunAnnotator", () => {
       tags: ["mlops-operator", "ml/resnet", "run:r-7f3a", "failed", "reason:OOMKilled"],
       text: `${run.text}\nFailed: OOMKilled`,
     });
+    // By the id from status: one PATCH, no search.
+    expect(double.requests.get("GET /api/annotations")).toBe(1); // started()'s search
+    expect(double.requests.get("PATCH /api/annotations/:id")).toBe(1);
     const writes = double.writes;
-    await annotator.finished(done);
     await annotator.finished({ ...done, id: undefined });
     expect(double.writes).toBe(writes);
+  });
+
+  it("a fresh run's start is one POST, without a search", async () => {
+    const id = await annotator.started({ ...run, fresh: true });
+    expect(annotations()).toEqual([expect.objectContaining({ id, tags: runTags(run) })]);
+    expect([...double.requests]).toEqual([["POST /api/annotations", 1]]);
+  });
+
+  it("finished() with an id Grafana no longer has finds the region by tags, else posts it whole", async () => {
+    await annotator.finished({ ...run, id: 999, endTime: run.startTime + 10, outcome: "Succeeded" });
+    expect(annotations()).toEqual([
+      expect.objectContaining({
+        time: run.startTime,
+        timeEnd: run.startTime + 10,
+        text: `${run.text}\nSucceeded`,
+      }),
+    ]);
     expect(double.requests.get("PATCH /api/annotations/:id")).toBe(1);
+    expect(double.requests.get("GET /api/annotations")).toBe(1);
   });
 
   it("finished() without a known id finds the region by tags and patches it", async () => {

@@ -26,7 +26,7 @@ export class Harness {
       this.annotator = {
         calls,
         async started(run: RunAnnotation) {
-          calls.push(`started ${run.runId}`);
+          calls.push(`started ${run.runId}${run.fresh ? " fresh" : ""}`);
           if (fail) throw Object.assign(new Error("grafana down"), { reason: "GrafanaUnavailable" });
           return next++;
         },

@@ -39,6 +39,17 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.annotator?.calls).toHaveLength(2);
   });
 
+  it("annotates a new run as fresh (no search), one adopted after a lost status as not fresh", async () => {
+    const h = new Harness({ annotator: true });
+    const job = trainingJob({});
+    await h.reconcile(job);
+    expect(h.annotator?.calls).toEqual([expect.stringMatching(/^started g1-\S+ fresh$/)]);
+    // The process died before status was written: the job is there, its annotation may be too.
+    delete job.status;
+    await h.reconcile(job);
+    expect(h.annotator?.calls[1]).toMatch(/^started g1-\S+$/);
+  });
+
   it("is idempotent: a second reconcile of a converged job makes no write to the scheduler", async () => {
     const h = new Harness();
     const job = trainingJob({});

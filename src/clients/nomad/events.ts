@@ -1,8 +1,8 @@
 // ONE event stream for everything the operator owns: /v1/event/stream?topic=Job:*&topic=Allocation:*
 // across namespaces, filtered by the subscriber. A state machine: connect from the last index seen;
 // on error back off (bounded exponential, with jitter); a stall watchdog aborts a stream that has
-// sent nothing (not even its `{}` heartbeat) for longer than `stallMs`; after every reconnect a
-// `resync` signal tells the subscriber to re-list, because the server keeps only a small buffer
+// sent nothing (not even its `{}` heartbeat) for longer than `stallMs`; an `interrupted` signal as
+// soon as an attempt fails, stalls or closes; after every reconnect a `resync` signal tells the subscriber to re-list, because the server keeps only a small buffer
 // (event_buffer_size, 100 raft indexes by default) and may have dropped some while we were away.
 // What Nomad 1.9.6 does (nomad/stream/event_broker.go, event_buffer.go, ndjson.go,
 // nomad/event_endpoint.go): `index=N` starts AT the item with index N (or the next one), an index past
@@ -25,7 +25,12 @@ export type StreamSignal =
       readonly cause: string;
       /** The server's index went back (its state was reset): indexes seen before mean nothing now. */
       readonly reset?: boolean;
-    };
+    }
+  /**
+   * The stream failed, stalled or closed: from now until the `resync` after the reconnect, events
+   * may be missed (a cache fed by the stream must stop answering from it).
+   */
+  | { readonly type: "interrupted"; readonly cause: string };
 
 export interface EventStreamOptions {
   topics?: readonly string[];
@@ -129,6 +134,8 @@ export function nomadEventStream(
         } finally {
           clearTimeout(watchdog);
           attempt.abort();
+          if (!stop.signal.aborted)
+            subscriber.next({ type: "interrupted", cause: stalled ? "stalled" : "failed or closed" });
         }
         if (stop.signal.aborted) break;
         await pause(

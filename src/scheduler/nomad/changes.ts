@@ -16,7 +16,7 @@ import { backoffDelay, pause } from "../../api/backoff.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
-import type { NomadAllocation, NomadEvaluation, NomadJob } from "../../clients/nomad/types.ts";
+import type { NomadAllocation, NomadEvaluation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
 import { META } from "./meta.ts";
 
 export interface Listed {
@@ -40,6 +40,12 @@ export interface ChangeFeedOptions {
   readonly topics?: readonly string[];
   /** An Evaluation event of an owned job (namespace/jobId): true when it should wake the resource. */
   readonly onEvaluation?: (where: string, evaluation: NomadEvaluation) => boolean;
+  /** Every batch of events, after the owned jobs are learned from it and before its keys are reported. */
+  readonly onEvents?: (events: readonly NomadEvent[]) => void;
+  /** The stream failed, stalled or had a gap: events may be missed until the re-list that follows. */
+  readonly onGap?: () => void;
+  /** A list of the owned jobs succeeded at `index`. */
+  readonly onListed?: (index: number) => void;
 }
 
 interface Namespace {
@@ -115,6 +121,7 @@ export class ChangeFeed {
             this.forget(...splitWhere(where));
             subscriber.next(key); // its job went while the stream was away
           }
+          this.#options.onListed?.(listed.index);
           return listed.index;
         } catch (error) {
           log?.warn({ err: error }, "re-listing owned Nomad jobs failed");
@@ -134,15 +141,22 @@ export class ChangeFeed {
           },
         }).subscribe({
           next: (signal) => {
+            if (signal.type === "interrupted") {
+              this.#options.onGap?.();
+              return;
+            }
             if (signal.type === "resync") {
               if (signal.reset) lastIndex = 0;
+              this.#options.onGap?.();
               // The namespace watcher asks afresh too (a reset server's index is below the one it waits on).
               this.#wakeup.abort();
               void relist();
               return;
             }
             lastIndex = signal.index;
-            for (const key of this.#keysOf(signal)) subscriber.next(key);
+            const keys = this.#keysOf(signal);
+            this.#options.onEvents?.(signal.events);
+            for (const key of keys) subscriber.next(key);
           },
           error: (error: unknown) => subscriber.error(error),
         });

@@ -28,6 +28,7 @@ import type {
 } from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
+import { NomadReadCache } from "./cache.ts";
 import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
 import { META, ownerFilter, specHashOf } from "./meta.ts";
@@ -77,6 +78,8 @@ export class NomadScheduler implements Scheduler {
   readonly #absent = new Map<string, number>();
   /** Why jobs waiting for placement wait (from Evaluation events or one read per job version). */
   readonly #failedEvals = new FailedEvaluations();
+  /** Owned jobs and allocations from the feed's list and stream: observe's reads (cache.ts). */
+  readonly #cache = new NomadReadCache();
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: NomadSchedulerOptions) {
@@ -86,8 +89,10 @@ export class NomadScheduler implements Scheduler {
     this.#feed = new ChangeFeed({
       client: options.client,
       ownerId: options.ownerId,
+      // Every job, not the owned ones alone: the read cache answers "absent" only for an id no one holds.
       list: async () => {
-        const { owned, index } = await this.#listOwnedAt(options.ownerId);
+        const { owned, others, index } = await this.#listOwnedAt(options.ownerId, true);
+        this.#cache.setOthers(others);
         return { owned: new Map(owned.map((run) => [run.where, run.key])), index };
       },
       ...(options.events ? { events: options.events } : {}),
@@ -96,6 +101,14 @@ export class NomadScheduler implements Scheduler {
       topics: TOPICS,
       // Only a finished evaluation that failed to place something wakes its resource.
       onEvaluation: (where, evaluation) => this.#failedEvals.remember(where, evaluation),
+      onEvents: (events) =>
+        this.#cache.apply(
+          events,
+          (job) => isOwnedJob(job, options.ownerId),
+          (w) => this.#feed.owned.has(w),
+        ),
+      onGap: () => this.#cache.reset(),
+      onListed: (index) => this.#cache.listed(index),
     });
   }
 
@@ -105,13 +118,26 @@ export class NomadScheduler implements Scheduler {
 
   async observe(key: TrainingJobKey): Promise<ObservedRun | undefined> {
     const { id, namespace } = where(key);
-    const job = await this.#client.readJob(id, namespace);
-    if (!job) {
-      this.#absent.set(`${namespace}/${id}`, performance.now());
+    const k = `${namespace}/${id}`;
+    const cached = this.#cache.get(k, this.#feed.owned.has(k));
+    if (cached.state === "absent") {
+      this.#absent.set(k, performance.now());
       return undefined;
     }
-    this.#absent.delete(`${namespace}/${id}`);
-    const allocations = await this.#client.jobAllocations(id, namespace);
+    let job: NomadJob | undefined;
+    let allocations: NomadAllocation[];
+    if (cached.state === "known") {
+      ({ job, allocations } = cached);
+    } else {
+      job = await this.#client.readJob(id, namespace);
+      if (!job) {
+        this.#absent.set(k, performance.now());
+        return undefined;
+      }
+      allocations = await this.#client.jobAllocations(id, namespace);
+      if (this.#feed.owned.has(k)) this.#cache.seed(k, job, allocations);
+    }
+    this.#absent.delete(k);
     const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
     const missing = !job.Stop && placedReplicas(job, allocations) < count;
     if (!missing) this.#failedEvals.forget(`${namespace}/${id}`);
@@ -206,6 +232,7 @@ export class NomadScheduler implements Scheduler {
     // The Variable goes with the job that reads it.
     if (readsSecrets(live)) await this.#client.deleteVariable(secretVariablePath(id), namespace);
     this.#feed.forget(namespace, id);
+    this.#cache.forget(`${namespace}/${id}`);
     this.#failedEvals.forget(`${namespace}/${id}`);
   }
 
@@ -213,23 +240,28 @@ export class NomadScheduler implements Scheduler {
     return (await this.#listOwnedAt(ownerId)).owned.map(({ key, runId }) => ({ key, runId }));
   }
 
-  async #listOwnedAt(ownerId: string): Promise<{ owned: (OwnedRun & { where: string })[]; index: number }> {
+  async #listOwnedAt(
+    ownerId: string,
+    all = false,
+  ): Promise<{ owned: (OwnedRun & { where: string })[]; others: string[]; index: number }> {
     let listed: { jobs: NomadJobListStub[]; index: number };
     try {
-      listed = await this.#client.listJobsAt({ filter: ownerFilter(ownerId) });
+      listed = await this.#client.listJobsAt(all ? {} : { filter: ownerFilter(ownerId) });
     } catch (error) {
       // Nomad < 1.3 has no filter expressions: list everything, filter here.
-      if (!(error instanceof NomadError) || error.status !== 400) throw error;
+      if (all || !(error instanceof NomadError) || error.status !== 400) throw error;
       listed = await this.#client.listJobsAt();
     }
     const owned: (OwnedRun & { where: string })[] = [];
+    const others: string[] = [];
     for (const stub of listed.jobs) {
       const meta = stub.Meta ?? {};
       const key = meta[META.key];
-      if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) continue;
-      owned.push({ key: key as ResourceKey, runId: meta[META.runId], where: `${stub.Namespace}/${stub.ID}` });
+      const where = `${stub.Namespace}/${stub.ID}`;
+      if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) others.push(where);
+      else owned.push({ key: key as ResourceKey, runId: meta[META.runId], where });
     }
-    return { owned, index: listed.index };
+    return { owned, others, index: listed.index };
   }
 
   async *logs(key: TrainingJobKey, options: LogOptions): AsyncIterable<string> {
@@ -334,6 +366,10 @@ function where(key: TrainingJobKey): { id: string; namespace: string } {
 
 function keyOf(key: TrainingJobKey): ResourceKey {
   return makeKey("TrainingJob", key.namespace, key.name);
+}
+
+function isOwnedJob(job: NomadJob, ownerId: string): boolean {
+  return job.Meta?.[META.ownerId] === ownerId && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);
 }
 
 function readsSecrets(job: NomadJob): boolean {

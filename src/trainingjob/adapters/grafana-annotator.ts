@@ -37,11 +37,15 @@ export function finishedText(run: Finished): string {
  * `mlops-operator`, `<namespace>/<name>`, `run:<runId>`, organisation-wide (no dashboardUID), and
  * `finished()` patches its end time, adds the outcome and reason tags and appends them to the text.
  *
- * Crash safety: both look the run's annotation up by its tags before writing, so a crash between
- * posting and recording the id in status never duplicates it (the next `started()` finds it), and
- * `finished()` writes nothing when the annotation already carries its final end, tags and text
- * (a second reconcile, or a second process, makes no write). Without any annotation for the run
- * (Grafana was down for all of it) `finished()` posts the whole region at once.
+ * Requests: a new run's start is one POST (`fresh`: no scheduler job existed for the run before this
+ * reconcile submitted it, and the annotation is posted only after a submit, so none can exist) and
+ * an end with the id from status is one PATCH by that id. A search by tags happens only when the id
+ * is unknown: a start of a run that is not fresh (a crash between posting and recording the id in
+ * status: the next `started()` finds it and never duplicates it), an end without an id (it writes
+ * nothing when the annotation already carries its final end, tags and text), or an id that Grafana
+ * no longer has (NotFound: deleted by hand). Without any annotation for the run (Grafana was down for
+ * all of it) `finished()` posts the whole region at once. The caller records the end in status
+ * (`annotationClosed`) so an end is patched once.
  *
  * Errors are not swallowed: they propagate typed (GrafanaUnavailable, Forbidden, GrafanaRejected,
  * GrafanaError, ...). The caller — the TrainingJob reconciler — catches them, counts
@@ -56,7 +60,7 @@ export class GrafanaRunAnnotator implements RunAnnotator {
   }
 
   async started(run: RunAnnotation): Promise<number> {
-    const existing = await this.#find(run, undefined);
+    const existing = run.fresh ? undefined : await this.#find(run, undefined);
     if (existing) return existing.id;
     return this.#client.createAnnotation({ time: run.startTime, tags: runTags(run), text: run.text });
   }
@@ -64,6 +68,15 @@ export class GrafanaRunAnnotator implements RunAnnotator {
   async finished(run: Finished): Promise<void> {
     const tags = finishedTags(run);
     const text = finishedText(run);
+    const patch = { time: run.startTime, timeEnd: run.endTime, tags, text };
+    if (run.id !== undefined) {
+      try {
+        await this.#client.patchAnnotation(run.id, patch);
+        return;
+      } catch (error) {
+        if ((error as { reason?: unknown }).reason !== "NotFound") throw error;
+      }
+    }
     const existing = await this.#find(run, run.id);
     if (!existing) {
       await this.#client.createAnnotation({ time: run.startTime, timeEnd: run.endTime, tags, text });
@@ -76,12 +89,7 @@ export class GrafanaRunAnnotator implements RunAnnotator {
       existing.text === text &&
       tags.every((t) => current.has(t));
     if (done) return;
-    await this.#client.patchAnnotation(existing.id, {
-      time: run.startTime,
-      timeEnd: run.endTime,
-      tags,
-      text,
-    });
+    await this.#client.patchAnnotation(existing.id, patch);
   }
 
   /** The run's annotation: the one with `preferredId` if found, else the oldest carrying its tags. */

@@ -1,0 +1,84 @@
+// Benchmark: how long mlopsctl's read-only commands take, start to exit, and their peak RSS
+// (`/usr/bin/time -f "%e %M"`), each run --runs times (median and range printed): `version`,
+// `validate` of three files, and `get tj` / `describe tj` over a state directory holding --count
+// TrainingJobs' status records (written by one `mlopsctl run --once` on the Nomad double).
+//   node bench/cli-startup.ts [--count 10000] [--runs 5] [--timeout-s 300]
+import { spawnSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { main } from "./lib/cleanup.ts";
+import { converge, convergedLine } from "./lib/converge.ts";
+import { writeJobs } from "./lib/jobs.ts";
+import { mlopsctlBuild } from "./lib/operator.ts";
+import { table } from "./lib/stats.ts";
+import { tempDir } from "./lib/temp.ts";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "10000" },
+    runs: { type: "string", default: "5" },
+    "timeout-s": { type: "string", default: "300" },
+  },
+});
+const count = Number(values.count);
+const runs = Number(values.runs);
+const limitMs = Number(values["timeout-s"]) * 1000;
+const MLOPSCTL = new URL("../bin/mlopsctl", import.meta.url).pathname;
+
+interface Sample {
+  readonly wallS: number;
+  readonly rssMb: number;
+  readonly code: number | null;
+}
+
+function once(args: readonly string[]): Sample {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", MLOPSCTL, ...args], {
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 60_000,
+  });
+  const last = r.stderr.trim().split("\n").at(-1) ?? "";
+  const [wall, rssKb] = last.split(" ").map(Number);
+  return { wallS: wall ?? Number.NaN, rssMb: (rssKb ?? Number.NaN) / 1024, code: r.status };
+}
+
+function summary(samples: readonly Sample[], pick: (s: Sample) => number, digits: number): string {
+  const sorted = samples.map(pick).sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  return `${median.toFixed(digits)} (${(sorted[0] ?? Number.NaN).toFixed(digits)}–${(sorted.at(-1) ?? Number.NaN).toFixed(digits)})`;
+}
+
+main("cli-startup", limitMs + runs * 4 * 60_000 + 120_000, async () => {
+  const root = tempDir("cli-startup");
+  process.stdout.write(`cli-startup: ${runs} runs per command; get/describe over ${count} TrainingJobs\n`);
+  process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
+  const three = join(root, "three");
+  mkdirSync(three);
+  writeJobs(three, 3);
+  const c = await converge({ root, count, limitMs });
+  await c.nomad.child.stop();
+  process.stdout.write(`${convergedLine(c, count)}\n`);
+  const state = c.setup.stateDir;
+  const first = c.refs[0];
+  const commands: [string, string[]][] = [
+    ["version", ["version"]],
+    ["validate (3 files)", ["validate", three]],
+    [`get tj -A (${count})`, ["get", "tj", "-A", "--state-dir", state]],
+    [
+      `describe tj (of ${count})`,
+      ["describe", "tj", first?.name ?? "", "-n", first?.namespace ?? "", "--state-dir", state],
+    ],
+  ];
+  const rows = [["command", "wall s, median (range)", "peak RSS MB, median (range)", "exit"]];
+  for (const [name, args] of commands) {
+    const samples = Array.from({ length: runs }, () => once(args));
+    rows.push([
+      name,
+      summary(samples, (s) => s.wallS, 2),
+      summary(samples, (s) => s.rssMb, 0),
+      [...new Set(samples.map((s) => s.code))].join(","),
+    ]);
+  }
+  process.stdout.write(`${table(rows)}\n`);
+});

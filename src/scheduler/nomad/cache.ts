@@ -1,0 +1,237 @@
+// The read side of the Nomad scheduler (an informer): owned jobs and their allocations as the list
+// and the event stream the change feed already holds report them, so observe costs no request for
+// a job the cache knows. Writes never read from here (submit, stop and purge read the server and
+// register with check-and-set). The rules (docs/nomad.md, "The read cache"):
+// - "absent" is answered only after a list of every job (synced) for a job neither listed (owned or
+//   not), nor registered here, nor seen in an event; it may be wrong for a job created since by
+//   someone else until its event arrives: submit registers with check-and-set index 0, which fails
+//   (no change), and the retry reads.
+// - A job is served from here only when every allocation of it is known: its entry was created by
+//   an event after the stream became continuous (the job is younger than the list the stream
+//   follows), or seeded by a read (GET job and allocations), merged with the events since.
+// - Objects merge by ModifyIndex (an older copy never replaces a newer one); allocations by ID.
+// - A gap (reconnect, stall, index reset) drops every entry: reads seed them again.
+// - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
+//   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
+//   latest at or before its CreateIndex; without such a version the job is read instead.
+import type { NomadAllocation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
+
+interface Entry {
+  job?: NomadJob;
+  /** [JobModifyIndex, Version] of every version of the job seen here, oldest first. */
+  versions: [number, number][];
+  allocs: Map<string, NomadAllocation>;
+  /** True when `allocs` holds every allocation of the job (see the rules above). */
+  complete: boolean;
+}
+
+export type Cached =
+  | { readonly state: "absent" }
+  | { readonly state: "known"; readonly job: NomadJob; readonly allocations: NomadAllocation[] }
+  | { readonly state: "unknown" };
+
+export class NomadReadCache {
+  readonly #entries = new Map<string, Entry>();
+  /** namespace/jobId → index of the event that deleted (purged) it: an older read must not revive it. */
+  readonly #deleted = new Map<string, number>();
+  /** Jobs created after this index have all their events in the stream; Infinity before a list. */
+  #since = Number.POSITIVE_INFINITY;
+  #synced = false;
+  /** namespace/jobId of every job not owned here (another owner's, or made by hand): never "absent". */
+  #others = new Set<string>();
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The jobs a list found that are not owned here (called before `listed`). */
+  setOthers(others: Iterable<string>): void {
+    this.#others = new Set(others);
+  }
+
+  /** A list of every job succeeded at `index`, the stream following from there. */
+  listed(index: number): void {
+    this.#synced = true;
+    this.#since = index;
+  }
+
+  /** The stream had a gap: nothing here can be trusted until a read or the next list. */
+  reset(): void {
+    this.#entries.clear();
+    this.#deleted.clear();
+    this.#synced = false;
+    this.#since = Number.POSITIVE_INFINITY;
+  }
+
+  /** What the cache knows of `where`; `owned` says whether the change feed knows the job as owned. */
+  get(where: string, owned: boolean): Cached {
+    const entry = this.#entries.get(where);
+    if (!entry)
+      return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
+    if (!entry.job || !entry.complete) return { state: "unknown" };
+    const allocations: NomadAllocation[] = [];
+    for (const alloc of entry.allocs.values()) {
+      if (alloc.JobVersion === undefined) return { state: "unknown" };
+      allocations.push(alloc);
+    }
+    return { state: "known", job: entry.job, allocations };
+  }
+
+  /** Merges a read of the job and its allocations (while synced): the entry is complete from now on. */
+  seed(where: string, job: NomadJob, allocations: readonly NomadAllocation[]): void {
+    if (!this.#synced) return; // no stream to keep it current
+    const deleted = this.#deleted.get(where);
+    if (deleted !== undefined && deleted >= (job.ModifyIndex ?? 0)) return;
+    const entry = this.#entry(where);
+    this.#mergeJob(entry, job);
+    for (const alloc of allocations) this.#mergeAlloc(entry, alloc);
+    entry.complete = true;
+  }
+
+  forget(where: string): void {
+    this.#entries.delete(where);
+  }
+
+  /**
+   * Applies the events of owned jobs (a Job event: `ownsJob(job)`, by its meta; an Allocation event:
+   * `isOwned(where)`); of other jobs only their ids are kept.
+   */
+  apply(
+    events: readonly NomadEvent[],
+    ownsJob: (job: NomadJob) => boolean,
+    isOwned: (where: string) => boolean,
+  ): void {
+    for (const event of events) {
+      if (event.Topic === "Job") {
+        const job = event.Payload.Job as NomadJob | undefined;
+        if (!job) continue;
+        const where = `${job.Namespace}/${job.ID}`;
+        const purged = event.Type === "JobDeregistered" && job.Stop !== true;
+        if (!ownsJob(job)) {
+          if (purged) this.#others.delete(where);
+          else this.#others.add(where);
+          continue;
+        }
+        if (purged) {
+          this.#entries.delete(where);
+          this.#deleted.set(where, event.Index);
+          continue;
+        }
+        this.#deleted.delete(where);
+        const fresh = !this.#entries.has(where);
+        const entry = this.#entry(where);
+        if (fresh && (job.CreateIndex ?? 0) > this.#since) entry.complete = true;
+        this.#mergeJob(entry, job);
+      } else if (event.Topic === "Allocation") {
+        const alloc = event.Payload.Allocation as NomadAllocation | undefined;
+        if (!alloc) continue;
+        const where = `${alloc.Namespace}/${alloc.JobID}`;
+        if (!isOwned(where)) continue;
+        this.#mergeAlloc(this.#entry(where), alloc);
+      }
+    }
+  }
+
+  #entry(where: string): Entry {
+    let entry = this.#entries.get(where);
+    if (!entry) {
+      entry = { versions: [], allocs: new Map(), complete: false };
+      this.#entries.set(where, entry);
+    }
+    return entry;
+  }
+
+  #mergeJob(entry: Entry, full: NomadJob): void {
+    if (entry.job && (entry.job.ModifyIndex ?? 0) > (full.ModifyIndex ?? 0)) return;
+    const job = compactJob(full);
+    entry.job = job;
+    const version: [number, number] = [job.JobModifyIndex ?? 0, job.Version ?? 0];
+    if (!entry.versions.some(([index]) => index === version[0])) {
+      entry.versions.push(version);
+      entry.versions.sort((a, b) => a[0] - b[0]);
+    }
+    // Allocations seen before their job's version was known.
+    for (const [id, alloc] of entry.allocs)
+      if (alloc.JobVersion === undefined) entry.allocs.set(id, withVersion(entry, alloc));
+  }
+
+  #mergeAlloc(entry: Entry, full: NomadAllocation): void {
+    const known = entry.allocs.get(full.ID);
+    if (known && known.ModifyIndex > full.ModifyIndex) return;
+    const alloc = compact(full);
+    const version = alloc.JobVersion ?? known?.JobVersion;
+    entry.allocs.set(
+      alloc.ID,
+      version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version },
+    );
+  }
+}
+
+/**
+ * The fields of a job that observe and its placement messages read (ids, indexes, status, meta,
+ * constraints, and per group its count, volumes and tasks' resources): the task configuration,
+ * environment, templates and services are not kept (~3.5 KB per job at 10,000). A job observed
+ * from the cache carries this as `rendered`; `mlopsctl plan`, which diffs against it, has no stream
+ * and reads the whole job.
+ */
+function compactJob(job: NomadJob): NomadJob {
+  return {
+    ...pick(job, ["ID", "Name", "Namespace", "Type", "Status", "Stop", "Version", "Priority"]),
+    ...pick(job, ["CreateIndex", "ModifyIndex", "JobModifyIndex", "Meta", "Constraints"]),
+    TaskGroups: job.TaskGroups.map((g) => ({
+      Name: g.Name,
+      Count: g.Count,
+      ...(g.Volumes ? { Volumes: g.Volumes } : {}),
+      Tasks: g.Tasks.map((t) => ({ Name: t.Name, Driver: t.Driver, Config: {}, Resources: t.Resources })),
+    })),
+  } as NomadJob;
+}
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}
+
+/**
+ * The fields of an allocation that observe reads (those of Nomad's AllocListStub, what
+ * GET /v1/job/:id/allocations answers): an event's allocation also carries its resources, metrics
+ * and network status, which are not kept.
+ */
+function compact(a: NomadAllocation): NomadAllocation {
+  return {
+    ID: a.ID,
+    EvalID: a.EvalID,
+    Name: a.Name,
+    Namespace: a.Namespace,
+    NodeID: a.NodeID,
+    NodeName: a.NodeName,
+    JobID: a.JobID,
+    JobVersion: a.JobVersion,
+    TaskGroup: a.TaskGroup,
+    DesiredStatus: a.DesiredStatus,
+    DesiredDescription: a.DesiredDescription,
+    ClientStatus: a.ClientStatus,
+    ClientDescription: a.ClientDescription,
+    TaskStates: a.TaskStates,
+    FollowupEvalID: a.FollowupEvalID,
+    ...(a.NextAllocation ? { NextAllocation: a.NextAllocation } : {}),
+    ...(a.PreviousAllocation ? { PreviousAllocation: a.PreviousAllocation } : {}),
+    CreateIndex: a.CreateIndex,
+    ModifyIndex: a.ModifyIndex,
+    CreateTime: a.CreateTime,
+    ModifyTime: a.ModifyTime,
+  };
+}
+
+/** The allocation with the version of the job current at its creation, if that version is known. */
+function withVersion(entry: Entry, alloc: NomadAllocation): NomadAllocation {
+  let version: number | undefined;
+  for (const [index, v] of entry.versions) if (index <= alloc.CreateIndex) version = v;
+  if (version === undefined) return alloc;
+  return { ...alloc, JobVersion: version };
+}

@@ -1,0 +1,264 @@
+// The Nomad scheduler's read cache (src/scheduler/nomad/cache.ts): its rules as a table over the pure
+// cache, and observe against the Nomad double with the change feed running: a new job costs its
+// register alone, an owned job followed by the stream is observed with no request, another owner's
+// id is never taken for absent, and a stream gap sends observe back to the server.
+import type { Subscription } from "rxjs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { NomadClient } from "../../src/clients/nomad/index.ts";
+import type { NomadAllocation, NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
+import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
+import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
+import { runRequest } from "../doubles/nomad/fixtures.ts";
+import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+
+const W = "team-a/resnet";
+const job = (over: Partial<NomadJob> = {}): NomadJob =>
+  ({
+    ID: "resnet",
+    Namespace: "team-a",
+    TaskGroups: [],
+    Version: 0,
+    CreateIndex: 20,
+    ModifyIndex: 20,
+    JobModifyIndex: 20,
+    ...over,
+  }) as NomadJob;
+const alloc = (over: Partial<NomadAllocation> = {}): NomadAllocation =>
+  ({
+    ID: "a1",
+    JobID: "resnet",
+    Namespace: "team-a",
+    Name: "resnet.train[0]",
+    CreateIndex: 21,
+    ModifyIndex: 21,
+    ClientStatus: "pending",
+    ...over,
+  }) as NomadAllocation;
+const jobEvent = (j: NomadJob, type = "JobRegistered"): NomadEvent => ({
+  Topic: "Job",
+  Type: type,
+  Key: j.ID,
+  Namespace: j.Namespace,
+  Index: j.ModifyIndex ?? 0,
+  Payload: { Job: j },
+});
+/** As the stream carries an allocation: no JobVersion (nomad/state/events.go strips the job). */
+const allocEvent = (a: NomadAllocation): NomadEvent => {
+  const { JobVersion: _v, ...rest } = a;
+  return {
+    Topic: "Allocation",
+    Type: "AllocationUpdated",
+    Key: a.ID,
+    Namespace: a.Namespace,
+    Index: a.ModifyIndex,
+    Payload: { Allocation: rest },
+  };
+};
+const owns = () => true;
+
+describe("NomadReadCache rules", () => {
+  const cases: { name: string; run: (c: NomadReadCache) => void; owned: boolean; want: string }[] = [
+    { name: "before a list: unknown", run: () => {}, owned: false, want: "unknown" },
+    {
+      name: "after a list, an id no one holds: absent",
+      run: (c) => c.listed(10),
+      owned: false,
+      want: "absent",
+    },
+    {
+      name: "another owner's id from the list: never absent",
+      run: (c) => {
+        c.setOthers([W]);
+        c.listed(10);
+      },
+      owned: false,
+      want: "unknown",
+    },
+    {
+      name: "another owner's job seen in an event: never absent",
+      run: (c) => {
+        c.listed(10);
+        c.apply(
+          [jobEvent(job())],
+          () => false,
+          () => false,
+        );
+      },
+      owned: false,
+      want: "unknown",
+    },
+    {
+      name: "owned by the feed (registered here) but no event yet: unknown",
+      run: (c) => c.listed(10),
+      owned: true,
+      want: "unknown",
+    },
+    {
+      name: "a job created after the list, with its allocation events: known",
+      run: (c) => {
+        c.listed(10);
+        c.apply([jobEvent(job()), allocEvent(alloc())], owns, owns);
+      },
+      owned: true,
+      want: "known",
+    },
+    {
+      name: "a job older than the list, seen in an event only: unknown (its allocations may be missing)",
+      run: (c) => {
+        c.listed(30);
+        c.apply([jobEvent(job({ ModifyIndex: 40 }))], owns, owns);
+      },
+      owned: true,
+      want: "unknown",
+    },
+    {
+      name: "seeded by a read: known",
+      run: (c) => {
+        c.listed(30);
+        c.seed(W, job(), [alloc({ JobVersion: 0 })]);
+      },
+      owned: true,
+      want: "known",
+    },
+    {
+      name: "a read while not synced is not kept",
+      run: (c) => c.seed(W, job(), []),
+      owned: true,
+      want: "unknown",
+    },
+    {
+      name: "a gap drops everything",
+      run: (c) => {
+        c.listed(10);
+        c.apply([jobEvent(job())], owns, owns);
+        c.reset();
+      },
+      owned: true,
+      want: "unknown",
+    },
+    {
+      name: "purged: absent, and an older read does not revive it",
+      run: (c) => {
+        c.listed(10);
+        c.apply([jobEvent(job()), jobEvent(job({ ModifyIndex: 25 }), "JobDeregistered")], owns, owns);
+        c.seed(W, job({ ModifyIndex: 22 }), []);
+      },
+      owned: false,
+      want: "absent",
+    },
+  ];
+  it.each(cases)("$name", ({ run, owned, want }) => {
+    const cache = new NomadReadCache();
+    run(cache);
+    expect(cache.get(W, owned).state).toBe(want);
+  });
+
+  it("an allocation from an event takes the version current at its creation; copies merge by ModifyIndex", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    cache.apply([jobEvent(job())], owns, owns);
+    cache.apply([jobEvent(job({ Version: 1, ModifyIndex: 30, JobModifyIndex: 30 }))], owns, owns);
+    cache.apply(
+      [allocEvent(alloc()), allocEvent(alloc({ ID: "a2", CreateIndex: 31, ModifyIndex: 31 }))],
+      owns,
+      owns,
+    );
+    const running = allocEvent(alloc({ ModifyIndex: 35, ClientStatus: "running" }));
+    Object.assign(running.Payload.Allocation as object, { AllocatedResources: { Shared: {} }, Metrics: {} });
+    cache.apply([running], owns, owns);
+    cache.apply([allocEvent(alloc({ ModifyIndex: 33, ClientStatus: "pending" }))], owns, owns); // older copy
+    const got = cache.get(W, true);
+    expect(got.state).toBe("known");
+    if (got.state !== "known") return;
+    expect(got.job.Version).toBe(1);
+    expect(got.allocations[0]).not.toHaveProperty("AllocatedResources"); // stub fields only
+    expect(got.allocations[0]).not.toHaveProperty("Metrics");
+    expect(got.allocations.map((a) => [a.ID, a.JobVersion, a.ClientStatus])).toEqual([
+      ["a1", 0, "running"],
+      ["a2", 1, "pending"],
+    ]);
+  });
+});
+
+describe("NomadScheduler observe with the change feed running", () => {
+  let nomad: NomadDouble;
+  let client: NomadClient;
+  let scheduler: NomadScheduler;
+  let subscription: Subscription | undefined;
+  const key = runRequest().key;
+  const reads = () =>
+    nomad.requests.filter((r) => r.method === "GET" && r.route.startsWith("/v1/job/")).length;
+  const until = async (check: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error("condition not met in time");
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  beforeEach(async () => {
+    nomad = await startNomadDouble({ namespaces: ["team-a", "team-b"], heartbeatMs: 50 });
+    client = new NomadClient({ address: nomad.address }, {});
+    scheduler = new NomadScheduler({ client, ownerId: "owner-1", events: { backoffBaseMs: 20 } });
+  });
+  afterEach(async () => {
+    subscription?.unsubscribe();
+    await scheduler.close();
+    await client.close();
+    await nomad.close();
+  });
+
+  async function follow(): Promise<string[]> {
+    const keys: string[] = [];
+    subscription = scheduler.changes().subscribe((k) => keys.push(k));
+    await until(() => nomad.openStreams === 1);
+    await new Promise((r) => setTimeout(r, 50)); // the first list has answered
+    return keys;
+  }
+
+  it("a new job costs its register alone; then it is observed from the stream, with no request", async () => {
+    const keys = await follow();
+    const before = nomad.requests.length;
+    expect(await scheduler.observe(key)).toBeUndefined();
+    await scheduler.submit(runRequest());
+    const sent = nomad.requests.slice(before).filter((r) => r.route !== "/v1/agent/self"); // once per client
+    expect(sent.map((r) => `${r.method} ${r.route}`)).toEqual(["POST /v1/jobs"]);
+    await until(() => keys.length > 0);
+    await until(() => nomad.allocations("team-a", "resnet").length === 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const observed = await scheduler.observe(key);
+    expect(observed).toMatchObject({ runId: "run-1", ownerId: "owner-1" });
+    expect(observed?.replicas.map((r) => r.state)).toEqual(["pending"]);
+    nomad.lifecycle.running(nomad.allocations("team-a", "resnet")[0]?.ID ?? "");
+    await until(() => keys.length > 1);
+    expect((await scheduler.observe(key))?.replicas.map((r) => r.state)).toEqual(["running"]);
+    expect(reads()).toBe(0);
+    expect(nomad.requests.slice(before).filter((r) => r.method !== "GET").length).toBe(1);
+  });
+
+  it("another owner's job under the same id is read, never taken for absent (no write)", async () => {
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await other.submit(runRequest({}, { ownerId: "owner-2" }));
+    await follow();
+    const writes = nomad.writes;
+    expect(await scheduler.observe(key)).toMatchObject({ ownerId: "owner-2" });
+    await expect(scheduler.submit(runRequest())).rejects.toMatchObject({ reason: "NotOwned" });
+    expect(nomad.writes).toBe(writes);
+  });
+
+  it("a job older than the stream is read once, then followed; a stream gap reads it again", async () => {
+    await scheduler.submit(runRequest());
+    await follow();
+    const start = reads();
+    await scheduler.observe(key);
+    await scheduler.observe(key);
+    expect(reads() - start).toBe(2); // GET job and its allocations, once
+    nomad.dropStreams();
+    await until(
+      () => nomad.openStreams === 1 && nomad.requests.filter((r) => r.route === "/v1/jobs").length >= 2,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    await scheduler.observe(key);
+    expect(reads() - start).toBe(4);
+  });
+});

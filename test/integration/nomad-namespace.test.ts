@@ -9,6 +9,7 @@ import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
 import { buildOperator } from "../../src/cli/compose.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { until } from "../polling.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -34,16 +35,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
   await rm(`${dir}-state`, { recursive: true, force: true });
 });
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("a TrainingJob whose Nomad namespace appears later", () => {
   it("is registered and followed within 10 s of the namespace appearing", async () => {

@@ -12,6 +12,7 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/index.ts";
 import { gpuNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { until } from "../polling.ts";
 
 let nomad: NomadDouble;
 let consul: ConsulDouble;
@@ -44,16 +45,6 @@ async function operator(once: boolean): Promise<Operator> {
     resyncMs: 0,
     log: silentLogger(),
   });
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function job(op: Operator): TrainingJob | undefined {

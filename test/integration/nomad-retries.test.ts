@@ -11,6 +11,7 @@ import { buildOperator, type Operator } from "../../src/cli/compose.ts";
 import type { NomadAllocation, NomadJob } from "../../src/clients/nomad/types.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { doubleNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { until } from "../polling.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -38,20 +39,6 @@ async function operator(): Promise<Operator> {
     resyncMs: 0,
     log: silentLogger(),
   });
-}
-
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function resource(op: Operator, name: string): TrainingJob | undefined {

@@ -12,6 +12,7 @@ import { waitFor } from "../../src/cli/commands/wait.ts";
 import { buildOperator } from "../../src/cli/compose.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { until } from "../polling.ts";
 
 let nomad: NomadDouble;
 let root = "";
@@ -60,20 +61,6 @@ afterAll(async () => {
   await new Promise((resolve) => receiver.close(resolve));
   await rm(root, { recursive: true, force: true });
 });
-
-async function until<T>(
-  what: string,
-  fn: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("see it", () => {
   it("notifies each transition once, and the page, the API and wait follow the job", {

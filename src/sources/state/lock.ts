@@ -3,9 +3,11 @@
 // it is), a dead one leaves a socket file that refuses them (ECONNREFUSED), which is removed and
 // bound again. No pid is compared, so a restarted PID 1 in a container, a reused pid, an empty or
 // garbage file left by an older binary (a regular file also refuses connections) never block a
-// restart. bind() is the atomic step; a stale file is moved aside and checked by inode before it
-// is deleted, so two processes taking over at once never both win.
-import { linkSync, lstatSync, mkdirSync, renameSync, rmSync } from "node:fs";
+// restart. bind() is the atomic step. A stale file is removed only by the process that holds the
+// takeover guard (`lock.takeover`, a directory mkdir creates atomically), after it found the file
+// refusing connections: while the stale file is in place nobody can bind, and nobody else may
+// remove it, so two processes taking over at once never both win.
+import { lstatSync, mkdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { hostname } from "node:os";
 import { relative } from "node:path";
@@ -83,11 +85,9 @@ export async function acquireLock(stateDir: string, options: LockOptions = {}): 
         },
       };
     }
-    const before = lstatSync(path, { throwIfNoEntry: false });
-    if (!before) continue; // gone between bind and lstat: try again
-    const answer = await ask(address, options.answerMs ?? 2_000);
-    if (answer.live) throw new StateLockedError(stateDir, answer.holder);
-    removeStale(path, before.ino, attempt);
+    const taken = await takeOver(path, address, options.answerMs ?? 2_000);
+    if (taken.live) throw new StateLockedError(stateDir, taken.holder);
+    if (taken.busy) await new Promise((resolve) => setTimeout(resolve, 20 + 20 * attempt));
   }
   throw new LockFailedError(stateDir, `${path} kept changing while it was being taken over`);
 }
@@ -171,26 +171,34 @@ function parseHolder(text: string): Answer {
   return { live: true };
 }
 
+/** A takeover guard older than this was left by a process that died taking over: removed. */
+const ABANDONED_GUARD_MS = 10_000;
+
 /**
- * Removes the stale file with inode `ino` at `path`. It is first moved aside (atomic): if what was
- * moved is not the stale file (another process took over in between and bound a fresh lock), it
- * is linked back, so a live holder's lock is never deleted.
+ * Under the takeover guard: a holder that answers is live (the caller reports it); a file that
+ * refuses is removed, so the next bind can win. `busy`: another process is taking over.
  */
-function removeStale(path: string, ino: number, attempt: number): void {
-  const aside = `${path}.stale.${process.pid}.${attempt}`;
+async function takeOver(
+  path: string,
+  address: string,
+  answerMs: number,
+): Promise<{ live: true; holder: LockHolder | undefined } | { live: false; busy: boolean }> {
+  const guard = `${path}.takeover`;
   try {
-    renameSync(path, aside);
+    mkdirSync(guard);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    const age = Date.now() - (statSync(guard, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+    if (age > ABANDONED_GUARD_MS) rmdirSync(guard, { maxRetries: 0 });
+    return { live: false, busy: true };
   }
-  const moved = lstatSync(aside, { throwIfNoEntry: false });
-  if (moved && moved.ino !== ino) {
-    try {
-      linkSync(aside, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
+  try {
+    if (!lstatSync(path, { throwIfNoEntry: false })) return { live: false, busy: false };
+    const answer = await ask(address, answerMs);
+    if (answer.live) return { live: true, holder: answer.holder };
+    rmSync(path, { force: true });
+    return { live: false, busy: false };
+  } finally {
+    rmdirSync(guard);
   }
-  rmSync(aside, { force: true });
 }

@@ -122,7 +122,12 @@ describe("the quickstart, as the README tells it", () => {
       expect(printed).toEqual(expected);
 
       const [get, describeLine, logs] = expected as [string, string, string];
-      const listed = await typed(get);
+      // A person types this a moment later; the first status lands within a write-behind batch.
+      let listed = await typed(get);
+      for (let i = 0; i < 50 && !/mnist-quickstart/.test(listed.stdout); i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        listed = await typed(get);
+      }
       expect(listed.code).toBe(0);
       expect(listed.stdout).toMatch(/^NAME\s+PHASE\s+READY\s+AGE\n/);
       expect(listed.stdout).toMatch(/mnist-quickstart\s+(Pending|Running|Succeeded)/);

@@ -21,7 +21,7 @@ images: deps
 
 QUICKSTART ?= examples/quickstart
 run: build images
-	./bin/mlopsctl run --dir $(QUICKSTART) --scheduler auto
+	./bin/mlopsctl run --dir $(QUICKSTART) --scheduler auto --progress-interval 3s
 
 test: deps
 	$(NPM) test

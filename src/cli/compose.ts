@@ -73,6 +73,8 @@ export interface OperatorOptions {
   readonly log: Logger;
   /** Called when a TrainingJob's phase changes (progress output of `run`). */
   readonly onPhase?: PhaseListener;
+  /** How often a running run's progress is read (`--progress-interval`; default 15 s). */
+  readonly progressIntervalMs?: number;
   /** Told of every reconcile's outcome (`run --once` watches for a scheduler that stays unreachable). */
   readonly outcomes?: ReconcileOutcomes;
   /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
@@ -112,6 +114,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const store = new StateStore(options.stateDir);
   const recorder = new EventLog(options.stateDir);
   const choice = options.source;
+  const progressIntervalMs = options.progressIntervalMs ?? PROGRESS_READ_INTERVAL_MS;
   const source = await buildSource(choice, store, options, log, recorder);
   const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;
@@ -134,7 +137,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       closers.push(async () => subscription.unsubscribe());
     },
     stackPorts: (stack) => {
-      const ports = stackPorts(stack, options.stateDir, log);
+      const ports = stackPorts(stack, options.stateDir, log, progressIntervalMs);
       if (ports.health) {
         const health = ports.health;
         const subscription = health.changes().subscribe({ next: (key) => external.next(key) });
@@ -205,7 +208,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ownerId,
     ...(annotator ? { annotator } : {}),
     ...(metricsHealth ? { health: metricsHealth } : {}),
-    progress: new RateLimitedProgressReader(new ScrapeProgressReader(), PROGRESS_READ_INTERVAL_MS),
+    progress: new RateLimitedProgressReader(new ScrapeProgressReader(), progressIntervalMs),
+    progressIntervalMs,
     startupTimeoutMs: options.startupTimeoutMs,
     revision: () => source.revision(),
     secrets,

@@ -25,7 +25,12 @@ import { DefaultSchedulerResolver, type SchedulerMode, type StackPorts } from ".
  * when an annotation is written), their metrics health comes from its Consul and their progress
  * from its Prometheus (at most one query per run per PROGRESS_READ_INTERVAL_MS).
  */
-export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): StackPorts {
+export function stackPorts(
+  stack: MlopsStack,
+  stateDir: string,
+  log: Logger,
+  progressIntervalMs = PROGRESS_READ_INTERVAL_MS,
+): StackPorts {
   const endpoints = stack.status?.endpoints ?? {};
   const url = (name: string) => endpoints[name]?.host ?? endpoints[name]?.internal;
   const ports: { annotator?: RunAnnotator; health?: MetricsHealth; progress?: ProgressReader } = {};
@@ -42,7 +47,7 @@ export function stackPorts(stack: MlopsStack, stateDir: string, log: Logger): St
   if (prometheusUrl)
     ports.progress = new RateLimitedProgressReader(
       new PrometheusProgressReader(prometheusUrl),
-      PROGRESS_READ_INTERVAL_MS,
+      progressIntervalMs,
     );
   return ports;
 }

@@ -36,6 +36,8 @@ export interface TrainingJobContext extends BaseContext {
   readonly health?: MetricsHealth;
   /** Reads a running run's progress when its stack offers no Prometheus (a direct, rate-limited scrape). */
   readonly progress?: ProgressReader;
+  /** How often a running run with a metrics endpoint is looked at for its progress (default 15 s). */
+  readonly progressIntervalMs?: number;
   /** Distributed runs whose replicas are not all running within this time are stopped (StartupTimeout). */
   readonly startupTimeoutMs: number;
   /** Resolves spec.env[].valueFrom; without it a job that references a secret is InvalidSpec. */

@@ -105,7 +105,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
 
     if (annotationPending) return requeue(ANNOTATION_RETRY_MS);
     const wake = polling
-      ? Math.min(decision.wakeInMs ?? PROGRESS_POLL_MS, PROGRESS_POLL_MS)
+      ? Math.min(decision.wakeInMs ?? Number.POSITIVE_INFINITY, ctx.progressIntervalMs ?? PROGRESS_POLL_MS)
       : decision.wakeInMs;
     return wake === undefined ? awaitChange : requeue(wake);
   }

@@ -158,6 +158,17 @@ describe("the reconciler and a run's progress", () => {
     return { port, targets };
   }
 
+  it("looks again after --progress-interval while a run with metrics runs (default 15 s)", async () => {
+    const h = new Harness();
+    const r = reader(() => ({ ratio: 0.5, epoch: 6 }));
+    h.ctx = { ...h.ctx, progress: r.port, progressIntervalMs: 3_000 };
+    const job = trainingJob({ metrics: { port: 8000, path: "/m" } });
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running", { address: "10.0.0.5:8000" });
+    expect(await h.reconcile(job)).toEqual({ requeueAfterMs: 3_000 });
+    expect(PROGRESS_POLL_MS).toBe(15_000);
+  });
+
   it("writes status.progress while running, ProgressStalled after the deadline, and clears it when progress moves", async () => {
     const h = new Harness();
     let current: RunProgress | undefined | Error = { ratio: 0.1, epoch: 1 };

@@ -51,6 +51,7 @@ export interface RunOptions extends PruneFlags, LeaderFlags {
   nomadAddr?: string;
   startupTimeout: number;
   resync: number;
+  progressInterval: number;
   logLevel?: string;
   logFormat?: string;
 }
@@ -116,6 +117,12 @@ export function registerRun(program: Command): void {
       "periodic resync (a safety net; events drive the operator)",
       parseDuration,
       600_000,
+    )
+    .option(
+      "--progress-interval <duration>",
+      "how often a running run's progress is read (its metrics endpoint or its stack's Prometheus)",
+      parseDuration,
+      15_000,
     )
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
@@ -207,6 +214,7 @@ export async function run(options: RunOptions): Promise<number> {
       ...(nomadAddr ? { nomadAddr } : {}),
       startupTimeoutMs: options.startupTimeout,
       resyncMs: options.resync,
+      progressIntervalMs: options.progressInterval,
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
       ...(unreachable ? { outcomes: unreachable } : {}),

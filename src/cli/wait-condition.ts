@@ -1,8 +1,10 @@
 // What `mlopsctl wait --for=…` waits for, as kubectl wait reads it: `condition=Ready` (status
 // "True"), `condition=Ready=False`, `phase=Succeeded`, `delete`. A condition counts only when it
 // belongs to the current generation; a run that ended in another phase can no longer meet a wait.
+
 import { findCondition } from "../api/conditions.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
+import { describeProgress } from "../trainingjob/progress.ts";
 import { EXIT, ExitError } from "./exit.ts";
 
 export type WaitFor =
@@ -63,7 +65,7 @@ export function judge(record: StatusRecord | undefined, want: WaitFor): WaitVerd
   return { met: false };
 }
 
-/** The live line's text: phase, Ready, replicas started of those wanted. */
+/** The live line's text: phase, Ready, replicas started of those wanted, progress when reported. */
 export function summarize(record: StatusRecord | undefined): string {
   if (!record) return "not found yet";
   const status = record.status ?? {};
@@ -77,5 +79,7 @@ export function summarize(record: StatusRecord | undefined): string {
     const running = (run?.replicas ?? []).filter((r) => r.state === "running").length;
     parts.push(`replicas ${running}/${wanted ?? run?.replicas?.length ?? 0}`);
   }
+  const progress = status.progress as { ratio?: number; epoch?: number } | undefined;
+  if (status.phase === "Running" && progress) parts.push(`progress ${describeProgress(progress)}`);
   return parts.join("  ");
 }

@@ -107,3 +107,21 @@ describe("diffRecords", () => {
     expect(diffRecords(known, [running])).toEqual([]);
   });
 });
+
+describe("the wait line", () => {
+  it("shows a running run's progress when it reports one, and nothing of it otherwise", async () => {
+    const { summarize } = await import("../../src/cli/wait-condition.ts");
+    const base = { metadata: { name: "mnist", namespace: "default" }, spec: { replicas: 1 } };
+    const running = {
+      ...base,
+      status: {
+        phase: "Running",
+        run: { replicas: [{ state: "running" }] },
+        progress: { ratio: 0.5, epoch: 6 },
+      },
+    };
+    expect(summarize(running as never)).toBe("Running  Ready=Unknown  replicas 1/1  progress 50% epoch 6");
+    const pending = { ...base, status: { phase: "Pending" } };
+    expect(summarize(pending as never)).toBe("Pending  Ready=Unknown  replicas 0/1");
+  });
+});

@@ -56,6 +56,7 @@ export const FAILURE_REASONS = [
   "RunContainerError",
   "ContainerRemoved",
   "Stopped",
+  "DaemonRestarted",
   "Preempted",
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

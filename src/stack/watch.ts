@@ -28,6 +28,7 @@ export function stackChanges(
   return watch.events.pipe(
     mergeMap((message): readonly ResourceKey[] => {
       if (message.type === "resync") return known();
+      if (message.type === "lost") return [];
       const { Action: action, Actor } = message.event;
       const key = Actor.Attributes[LABELS.stack];
       if (!DRIFT_ACTIONS.test(action) || Actor.Attributes[LABELS.ownerId] !== watch.ownerId) return [];

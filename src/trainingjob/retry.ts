@@ -1,7 +1,7 @@
 // Which budget a failed attempt counts against, and whether it may be retried (pure).
 // - user: the run's own failure (non-zero exit, OOM, even one caused by a noisy neighbour): backoffLimit;
 // - infra: the platform's (node or allocation lost, preempted, container removed, driver or setup
-//   failure): retryPolicy.infraRetryLimit;
+//   failure, a Docker engine restart): retryPolicy.infraRetryLimit;
 // - some failures are not worth a retry (the image does not exist, the task config is invalid, the
 //   deadline passed): they fail the run at once, counted as user failures;
 // - retryPolicy.failOnExitCodes fail at once; retryOnExitCodes always retry within backoffLimit.
@@ -33,6 +33,7 @@ export const FAILURE_CLASSES: Readonly<Record<FailureReason, FailureClass>> = {
   SetupFailure: { counted: "infra", retry: true },
   ContainerRemoved: { counted: "infra", retry: true },
   Stopped: { counted: "infra", retry: true },
+  DaemonRestarted: { counted: "infra", retry: true },
 };
 
 export const DEFAULT_INFRA_RETRY_LIMIT = 3;

@@ -49,10 +49,10 @@ const event = (id: string, action: string, timeNano: number): string => eventLin
 const T = 1_764_150_000_000_000_000;
 
 const describeMessage = (m: DockerEventMessage): string =>
-  m.type === "resync" ? `resync:${m.cause}` : `${m.event.Actor.ID}:${m.event.Action}`;
+  m.type === "event" ? `${m.event.Actor.ID}:${m.event.Action}` : `${m.type}:${m.cause}`;
 
 describe("dockerEvents", () => {
-  it("sends the filters, resumes with since after the stream ends, drops replays and asks for a re-list", async () => {
+  it("sends the filters, says the engine was lost when the stream ends, resumes with since, drops replays and asks for a re-list", async () => {
     const { requests, docker } = await engine((_req, res, attempt) => {
       res.writeHead(200, { "content-type": "application/json" });
       if (attempt === 1) {
@@ -71,8 +71,17 @@ describe("dockerEvents", () => {
       initialBackoffMs: 10,
       maxBackoffMs: 20,
     });
-    const got = await firstValueFrom(stream.pipe(take(4), toArray()));
-    expect(got.map(describeMessage)).toEqual(["c1:start", "c1:die", "resync:reconnect", "c2:destroy"]);
+    const before = Date.now();
+    const got = await firstValueFrom(stream.pipe(take(5), toArray()));
+    expect(got.map(describeMessage)).toEqual([
+      "c1:start",
+      "c1:die",
+      "lost:ended",
+      "resync:reconnect",
+      "c2:destroy",
+    ]);
+    const lost = got[2];
+    expect(lost?.type === "lost" && lost.at >= before && lost.at <= Date.now()).toBe(true);
     expect(JSON.parse(requests[0]?.searchParams.get("filters") ?? "{}")).toEqual({
       type: ["container"],
       label: ["mlops.dev/owner-id=o1"],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { LABEL } from "../../src/clients/docker/labels.ts";
 import { observedFrom, replicaOf } from "../../src/scheduler/docker/observe.ts";
+import { EngineOutages } from "../../src/scheduler/docker/outages.ts";
 import { STOPPED_MARKER_POLICY } from "../../src/scheduler/docker/render.ts";
 import { container, exited, runRequest } from "./docker-fixtures.ts";
 
@@ -74,6 +75,87 @@ describe("replicaOf: Docker state → replica state", () => {
     expect(r.startedAt).toBe("2026-11-26T10:00:01.000000000Z");
     expect(r.finishedAt).toBe("2026-11-26T10:05:00.000000000Z");
     expect(replicaOf(container(), 0, undefined).finishedAt).toBeUndefined();
+  });
+});
+
+describe("replicaOf: an exit while the engine was away is the engine's restart (DaemonRestarted)", () => {
+  const finishedAt = Date.parse("2026-11-26T10:05:00Z");
+  const away = (from: number, to?: number): EngineOutages => {
+    const outages = new EngineOutages();
+    outages.lost(from);
+    if (to !== undefined) outages.back(to);
+    return outages;
+  };
+
+  it.each([
+    [
+      "SIGTERM inside a closed window",
+      143,
+      {},
+      away(finishedAt - 1_000, finishedAt + 4_000),
+      "DaemonRestarted",
+    ],
+    [
+      "SIGKILL after the stop timeout",
+      137,
+      {},
+      away(finishedAt - 12_000, finishedAt + 1_000),
+      "DaemonRestarted",
+    ],
+    [
+      "the engine still away (observed before the stream is back)",
+      143,
+      {},
+      away(finishedAt - 500),
+      "DaemonRestarted",
+    ],
+    [
+      "an exit a minute before the engine went",
+      1,
+      {},
+      away(finishedAt + 60_000, finishedAt + 70_000),
+      "Error",
+    ],
+    ["an exit after the engine was back", 143, {}, away(finishedAt - 70_000, finishedAt - 60_000), "Error"],
+    [
+      "killed for memory within the window",
+      137,
+      { OOMKilled: true },
+      away(finishedAt - 1_000, finishedAt + 1_000),
+      "OOMKilled",
+    ],
+    ["no outage seen", 143, {}, new EngineOutages(), "Error"],
+  ] as const)("%s → %s", (_name, code, extra, outages, reason) => {
+    const r = replicaOf(container({ state: exited(code, extra), policy: noRetry }), 0, undefined, outages);
+    expect(r).toMatchObject({ state: "failed", exhausted: true, reason, exitCode: code });
+    if (reason === "DaemonRestarted") expect(r.message).toMatch(/while the Docker engine was away/);
+  });
+
+  it("an exit 0 inside the window is still a success", () => {
+    const r = replicaOf(
+      container({ state: exited(0) }),
+      0,
+      undefined,
+      away(finishedAt - 1_000, finishedAt + 1_000),
+    );
+    expect(r).toMatchObject({ state: "succeeded", reason: "Completed" });
+  });
+
+  it("keeps the newest 32 windows and ignores a second lost while one is open", () => {
+    const outages = new EngineOutages();
+    outages.lost(finishedAt - 1_000);
+    outages.lost(finishedAt + 50_000); // still away: the open window stays as it was
+    outages.back(finishedAt + 1_000);
+    expect(outages.covering(new Date(finishedAt).toISOString())).toEqual({
+      from: finishedAt - 1_000,
+      to: finishedAt + 1_000,
+    });
+    for (let i = 1; i <= 32; i++) {
+      outages.lost(finishedAt + i * 100_000);
+      outages.back(finishedAt + i * 100_000 + 1_000);
+    }
+    expect(outages.covering(new Date(finishedAt).toISOString())).toBeUndefined();
+    expect(outages.covering(new Date(finishedAt + 3_200_000).toISOString())).toBeDefined();
   });
 });
 

@@ -26,6 +26,7 @@ describe("classify: every reason a scheduler reports → user or infra", () => {
     ["DriverFailure", "infra", true],
     ["SetupFailure", "infra", true],
     ["ContainerRemoved", "infra", true],
+    ["DaemonRestarted", "infra", true],
     ["Stopped", "infra", true],
     ["SomethingNew", "user", true],
   ];

@@ -25,7 +25,12 @@ export interface DockerEvent {
 export type DockerEventMessage =
   | { readonly type: "event"; readonly event: DockerEvent }
   /** The stream (re)connected after a gap: re-list, events may have been missed. */
-  | { readonly type: "resync"; readonly cause: string };
+  | { readonly type: "resync"; readonly cause: string }
+  /**
+   * A connected stream ended or failed (not a watchdog restart): the engine went away or the path to
+   * it did, at `at` (epoch ms). The next `resync` says it is back.
+   */
+  | { readonly type: "lost"; readonly at: number; readonly cause: string };
 
 export interface DockerEventFilters {
   readonly type?: readonly string[];
@@ -103,6 +108,8 @@ export function dockerEvents(
     let connections = 0;
     /** Why the previous connection ended: after a watchdog restart the engine's replay covers the gap. */
     let previous: string | undefined;
+    /** A connection was up since the last `lost`: the next end that is not a stall is announced. */
+    let up = false;
 
     const streamOnce = async (): Promise<StreamEnd> => {
       const since = cursor.since();
@@ -134,6 +141,7 @@ export function dockerEvents(
       }
       connections += 1;
       attempt = 0;
+      up = true;
       const gap = connections > 1 && previous !== "stalled";
       if (gap || (connections === 1 && options.resyncOnFirstConnect)) {
         subscriber.next({ type: "resync", cause: connections > 1 ? "reconnect" : "connect" });
@@ -195,6 +203,10 @@ export function dockerEvents(
           );
         }
         if (abort.signal.aborted) return;
+        if (up && cause !== "stalled") {
+          up = false;
+          subscriber.next({ type: "lost", at: Date.now(), cause });
+        }
         watchRestarts.inc({ watch, cause });
         const delay = cause === "stalled" ? 0 : backoffMs(attempt++, initialMs, maxMs);
         options.log?.debug({ watch, cause, delay }, "Docker event stream restarting");

@@ -3,6 +3,7 @@
 // says whether the operator stopped it (stop() sets a policy render() never uses, the stop marker).
 import { LABEL } from "../../clients/docker/labels.ts";
 import type { BlockedReason, FailureReason, ObservedReplica, ObservedRun } from "../port.ts";
+import type { EngineOutages } from "./outages.ts";
 import { STOPPED_MARKER_POLICY } from "./render.ts";
 
 /** The part of a container inspect this module reads (dockerode's ContainerInspectInfo fits). */
@@ -71,6 +72,7 @@ export function replicaOf(
   c: InspectedContainer,
   index: number,
   stopReason: string | undefined,
+  outages?: EngineOutages,
 ): ObservedReplica {
   const s = c.State;
   const base = {
@@ -109,6 +111,22 @@ export function replicaOf(
       if (isStopMarked(c)) return { ...base, ...finished, ...exit, ...stopped };
       if (s.ExitCode === 0) return { ...base, ...finished, ...exit, state: "succeeded", reason: "Completed" };
       if (isStoppedByHand(c)) return { ...base, ...finished, ...exit, ...stopped };
+      if (!s.OOMKilled) {
+        const outage = outages?.covering(finished.finishedAt);
+        if (outage) {
+          const until =
+            outage.to === undefined ? "is still away" : `was back at ${new Date(outage.to).toISOString()}`;
+          return {
+            ...base,
+            ...finished,
+            ...exit,
+            state: "failed",
+            exhausted: true,
+            reason: "DaemonRestarted",
+            message: `exit code ${s.ExitCode} while the Docker engine was away (lost at ${new Date(outage.from).toISOString()}, ${until}): stopped by the engine's restart`,
+          };
+        }
+      }
       return {
         ...base,
         ...finished,
@@ -146,6 +164,7 @@ export function observedFrom(
   containers: readonly InspectedContainer[],
   ownerId: string,
   memo: RunMemo | undefined,
+  outages?: EngineOutages,
 ): ObservedRun | undefined {
   const run = currentRunContainers(containers, ownerId);
   if (run.length === 0) return memo && (memo.failure || memo.blocked) ? observedFromMemo(memo) : undefined;
@@ -159,7 +178,7 @@ export function observedFrom(
     const c = byIndex.get(index);
     replicas.push(
       c
-        ? replicaOf(c, index, memoOfRun?.stopReason)
+        ? replicaOf(c, index, memoOfRun?.stopReason, outages)
         : {
             index,
             id: "",

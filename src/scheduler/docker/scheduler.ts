@@ -20,6 +20,7 @@ import {
   observedFrom,
   type RunMemo,
 } from "./observe.ts";
+import { EngineOutages } from "./outages.ts";
 import { type ContainerSpec, type RenderOptions, renderRun, STOPPED_MARKER_POLICY } from "./render.ts";
 import { planSubmit, type SubmitPlan } from "./submit-plan.ts";
 
@@ -46,6 +47,8 @@ export class DockerScheduler implements Scheduler {
   readonly #containers: DockerContainers;
   readonly #options: DockerSchedulerOptions;
   readonly #memos = new Map<ResourceKey, RunMemo>();
+  /** When the event stream lost the engine: exits within are the engine's restart (DaemonRestarted). */
+  readonly #outages = new EngineOutages();
   /** Outcomes no container holds (ImageNotFound...) produce no Docker event: announced here. */
   readonly #remembered = new Subject<ResourceKey>();
   #changes: Observable<ResourceKey> | undefined;
@@ -63,7 +66,7 @@ export class DockerScheduler implements Scheduler {
 
   async observe(key: JobKey): Promise<ObservedRun | undefined> {
     const containers = await this.#byKey(key, false);
-    return observedFrom(containers, this.#options.ownerId, this.#memos.get(keyOf(key)));
+    return observedFrom(containers, this.#options.ownerId, this.#memos.get(keyOf(key)), this.#outages);
   }
 
   async submit(run: RunRequest): Promise<void> {
@@ -218,7 +221,14 @@ export class DockerScheduler implements Scheduler {
       this.#remembered,
       events.pipe(
         mergeMap((message): Observable<ResourceKey | undefined> => {
-          if (message.type === "resync") return from(this.#ownedKeys()).pipe(mergeMap((keys) => from(keys)));
+          if (message.type === "lost") {
+            this.#outages.lost(message.at);
+            return of(undefined);
+          }
+          if (message.type === "resync") {
+            this.#outages.back(Date.now());
+            return from(this.#ownedKeys()).pipe(mergeMap((keys) => from(keys)));
+          }
           const { event } = message;
           if (!(WATCHED_ACTIONS as readonly string[]).includes(event.Action)) return of(undefined);
           if (event.Actor.Attributes[LABEL.ownerId] !== ownerId) return of(undefined);

@@ -1,10 +1,12 @@
 // Renders the status page over a few sample resources and photographs it with Debian's chromium
-// (headless, never a downloaded browser): docs/images/status-page.png and status-page-detail.png.
-//   bash hack/lib/ensure-deb.sh chromium && node hack/screenshot-status-page.ts
-import { execFile } from "node:child_process";
+// driven by playwright-core (headless, never a downloaded browser), the whole page at a fixed
+// 1400-pixel-wide viewport once its script is live: docs/images/status-page.png and
+// status-page-detail.png.
+//   bash hack/ensure-chromium.sh && node hack/screenshot-status-page.ts
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chromium } from "playwright-core";
 import type { TrainingJob, TrainingJobStatus } from "../src/api/resources.ts";
 import { webRowFormat } from "../src/cli/web-format.ts";
 import { OperatorServer } from "../src/observability/server.ts";
@@ -125,32 +127,28 @@ await view.start();
 const server = new OperatorServer({ address: "127.0.0.1:0" });
 registerWeb(server, view, webRowFormat, { grafanaUrl: "http://127.0.0.1:3000/d/mlops-training-runs" });
 const base = `http://${await server.listen()}`;
+// CI and this script run as root, where chromium's sandbox cannot start.
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  timeout: 30_000,
+});
 try {
-  for (const [file, path, height] of [
-    ["status-page.png", "/", 360],
-    ["status-page-detail.png", "/resource?kind=TrainingJob&namespace=vision&name=resnet50", 820],
+  const page = await browser.newPage({ viewport: { width: 1400, height: 300 } });
+  page.setDefaultTimeout(15_000);
+  for (const [file, path] of [
+    ["status-page.png", "/"],
+    ["status-page-detail.png", "/resource?kind=TrainingJob&namespace=vision&name=resnet50"],
   ] as const) {
+    await page.goto(`${base}${path}`, { waitUntil: "load" });
+    // The list page says "live" once its script follows the event stream.
+    if (path === "/") await page.locator("#live", { hasText: /^live$/ }).waitFor();
     const out = join(ROOT, "docs", "images", file);
-    // chromium runs in a child process; this process keeps serving meanwhile.
-    await new Promise<void>((resolve, reject) => {
-      execFile(
-        "chromium",
-        [
-          "--headless",
-          "--no-sandbox",
-          "--disable-gpu",
-          "--hide-scrollbars",
-          `--window-size=1400,${height}`,
-          `--screenshot=${out}`,
-          `${base}${path}`,
-        ],
-        { timeout: 60_000 },
-        (error) => (error ? reject(error) : resolve()),
-      );
-    });
+    await page.screenshot({ path: out, fullPage: true });
     process.stdout.write(`wrote ${out}\n`);
   }
 } finally {
+  await browser.close();
   view.close();
   await server.close();
   rmSync(stateDir, { recursive: true, force: true });

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Prepares everything the tests need, then runs the given command: the Docker engine, Prometheus,
-# and the locally built images (no registry is reachable). Used by `make test` and .ci/run.
+# chromium (the status page's browser test) and the locally built images (no registry is
+# reachable). Used by `make test` and .ci/run.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/ensure-docker.sh"
 "$here/ensure-prometheus.sh"
+"$here/ensure-chromium.sh"
 if [ -x "$here/build-images.sh" ]; then
   "$here/build-images.sh"
 fi

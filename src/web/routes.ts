@@ -2,6 +2,7 @@
 //   GET /                      the page (HTML, no script; ?kind=, ?namespace=, ?page=)
 //   GET /resource?kind=…&namespace=…&name=…   one resource: conditions, replicas, events
 //   GET /ui/style.css, /ui/live.js   its stylesheet and its one script (live updates)
+//   GET /favicon.ico           204: no icon
 //   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
 //   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
 //   GET /api/v1/watch          server-sent events of every change (watch-stream.ts)
@@ -71,6 +72,11 @@ export function registerWeb(
     }
     const events = await readEvents(view.stateDir, makeKey(record.kind, namespace, name)).catch(() => []);
     send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl));
+  });
+  // The page has no icon; browsers ask for one anyway, and a 404 is an error in their console.
+  server.route("GET", "/favicon.ico", (_req, res) => {
+    res.writeHead(204, { "Cache-Control": "max-age=86400" });
+    res.end();
   });
   server.route("GET", "/ui/style.css", (_req, res) => send(res, "text/css; charset=utf-8", STYLE));
   server.route("GET", "/ui/live.js", (_req, res) => send(res, "text/javascript; charset=utf-8", LIVE_SCRIPT));

@@ -2,7 +2,12 @@
 // one file re-read per change fs.watch reports (its file name says which), and a full rescan at a
 // bounded interval for changes fs.watch misses. A request never reads the disk, and the operator's
 // reconciles never wait for the page.
-import { existsSync, type FSWatcher, watch } from "node:fs";
+//
+// Each folder of status/ is watched on its own (status/, status/<kind>/, status/<kind>/<namespace>/),
+// not with one recursive watch: on Linux, Node's recursive fs.watch follows each file by its inode and
+// goes silent for a record once it is replaced by a rename, which is how every record is written
+// (writeFileAtomic); a folder's own watch reports the name renamed into it.
+import { existsSync, type FSWatcher, readdirSync, watch } from "node:fs";
 import { join, sep } from "node:path";
 import { isKind, KINDS } from "../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../api/resources.ts";
@@ -20,7 +25,10 @@ export class StatusView {
   readonly #rescanMs: number;
   #records = new Map<ResourceKey, StatusRecord>();
   #sorted: StatusRecord[] | undefined;
-  #watcher: FSWatcher | undefined;
+  /** One watch per folder, by its path under status/ ("" for status/ itself). */
+  readonly #watchers = new Map<string, FSWatcher>();
+  /** The re-read of each record in flight: the reads of one record land in the order of their events. */
+  readonly #reading = new Map<ResourceKey, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #listeners = new Set<(event: RecordEvent) => void>();
@@ -60,6 +68,8 @@ export class StatusView {
   }
 
   async rescan(): Promise<void> {
+    // Watch first: a record written while the folders are read is then reported, not missed.
+    this.#watch();
     const records = await listScope(this.#stateDir, {});
     if (this.#closed) return;
     const before = this.#records;
@@ -70,7 +80,6 @@ export class StatusView {
       for (const [key, record] of before)
         if (!this.#records.has(key)) this.#emit({ type: "DELETED", record });
     }
-    this.#watch();
   }
 
   /** Listeners subscribed now (open event streams). */
@@ -97,39 +106,70 @@ export class StatusView {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    this.#watcher?.close();
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
   }
 
+  /** Watches status/ and each kind and namespace folder in it (those new since the last call). */
   #watch(): void {
-    if (this.#watcher || this.#closed) return;
-    const folder = join(this.#stateDir, "status");
-    const retry = () => {
+    if (this.#closed) return;
+    const status = join(this.#stateDir, "status");
+    if (!existsSync(status)) {
       // No status folder yet (a fresh state directory): look again in a second, not at the next rescan.
-      this.#watcher?.close();
-      this.#watcher = undefined;
-      if (!this.#closed) setTimeout(() => void this.rescan().catch(() => undefined), 1000).unref();
-    };
-    if (!existsSync(folder)) {
-      retry();
+      setTimeout(() => void this.rescan().catch(() => undefined), 1000).unref();
       return;
     }
-    try {
-      this.#watcher = watch(folder, { recursive: true, persistent: false }, (_e, file) => {
-        if (typeof file === "string") void this.#refresh(file);
-      });
-      this.#watcher.on("error", retry);
-    } catch {
-      retry();
+    for (const [folder, watcher] of this.#watchers) {
+      if (existsSync(join(status, folder))) continue;
+      watcher.close();
+      this.#watchers.delete(folder);
+    }
+    this.#watchFolder("");
+    for (const kind of subfolders(status)) {
+      if (!KIND_BY_FOLDER.has(kind)) continue;
+      this.#watchFolder(kind);
+      for (const namespace of subfolders(join(status, kind))) this.#watchFolder(join(kind, namespace));
     }
   }
 
-  /** Re-reads one `kind/namespace/name.json` file (others, such as temporary files, are ignored). */
-  async #refresh(file: string): Promise<void> {
+  #watchFolder(folder: string): void {
+    if (this.#watchers.has(folder)) return;
+    const inNamespace = folder.split(sep).length === 2;
+    let watcher: FSWatcher;
+    try {
+      watcher = watch(join(this.#stateDir, "status", folder), { persistent: false }, (_e, file) => {
+        // In a namespace folder: that record. Above: a kind or namespace folder came or went, and
+        // records may have landed in a new folder before its watch began: read everything again.
+        if (inNamespace) {
+          if (typeof file === "string") this.#refresh(join(folder, file));
+        } else void this.rescan().catch(() => undefined);
+      });
+    } catch {
+      return; // gone again, or unreadable: the next rescan looks again
+    }
+    watcher.on("error", () => {
+      watcher.close();
+      if (this.#watchers.get(folder) === watcher) this.#watchers.delete(folder);
+    });
+    this.#watchers.set(folder, watcher);
+  }
+
+  /** Re-reads the record of a `kind/namespace/name.json` path after the reads already under way for it. */
+  #refresh(file: string): void {
     const parts = file.split(sep);
     const kind = KIND_BY_FOLDER.get(parts[0] ?? "");
     const [, namespace, base] = parts;
     if (!kind || !isKind(kind) || !namespace || !base?.endsWith(".json") || parts.length !== 3) return;
     const key = makeKey(kind, namespace, base.slice(0, -".json".length));
+    const read = (this.#reading.get(key) ?? Promise.resolve()).then(() => this.#reread(key));
+    this.#reading.set(key, read);
+    void read.finally(() => {
+      if (this.#reading.get(key) === read) this.#reading.delete(key);
+    });
+  }
+
+  /** Reads one record again (temporary files and other names never get here). */
+  async #reread(key: ResourceKey): Promise<void> {
     let record: StatusRecord | undefined;
     try {
       record = await readRecord(this.#stateDir, key);
@@ -143,5 +183,15 @@ export class StatusView {
     this.#sorted = undefined;
     if (record) this.#changed(before, record);
     else if (before) this.#emit({ type: "DELETED", record: before });
+  }
+}
+
+function subfolders(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
   }
 }

@@ -46,6 +46,14 @@ describe("set-up scripts", () => {
     expect(relative(root, join(root, path))).toBe("hack/lib/image-inputs.sh");
   });
 
+  it("test-env.sh installs chromium before the tests, so the browser test runs in CI", () => {
+    const env = code("hack/test-env.sh");
+    const install = env.indexOf('"$here/ensure-chromium.sh"');
+    expect(install).toBeGreaterThan(-1);
+    expect(install).toBeLessThan(env.indexOf('"$@"'));
+    expect(code("hack/ensure-chromium.sh")).toMatch(/"\$here\/lib\/ensure-deb\.sh" chromium\n/);
+  });
+
   it("ensure-deb.sh checks dpkg before installing, and updates the package lists only when needed", () => {
     const script = code("hack/lib/ensure-deb.sh");
     expect(script.indexOf("dpkg-query")).toBeGreaterThan(-1);

@@ -2,16 +2,17 @@
 // one file re-read per change fs.watch reports (its file name says which), and a full rescan at a
 // bounded interval for changes fs.watch misses. A request never reads the disk, and the operator's
 // reconciles never wait for the page.
-//
-// Each folder of status/ is watched on its own (status/, status/<kind>/, status/<kind>/<namespace>/),
-// not with one recursive watch: on Linux, Node's recursive fs.watch follows each file by its inode and
-// goes silent for a record once it is replaced by a rename, which is how every record is written
-// (writeFileAtomic); a folder's own watch reports the name renamed into it.
-import { existsSync, type FSWatcher, readdirSync, watch } from "node:fs";
-import { join, sep } from "node:path";
+// Each folder of status/ is watched on its own (StatusFolderWatch says why).
+import { sep } from "node:path";
 import { isKind, KINDS } from "../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../api/resources.ts";
-import { listScope, type RecordEvent, readRecord, type StatusRecord } from "../sources/state/index.ts";
+import {
+  listScope,
+  type RecordEvent,
+  readRecord,
+  StatusFolderWatch,
+  type StatusRecord,
+} from "../sources/state/index.ts";
 
 export interface StatusViewOptions {
   /** Full rescan interval (default 30 s). */
@@ -25,8 +26,7 @@ export class StatusView {
   readonly #rescanMs: number;
   #records = new Map<ResourceKey, StatusRecord>();
   #sorted: StatusRecord[] | undefined;
-  /** One watch per folder, by its path under status/ ("" for status/ itself). */
-  readonly #watchers = new Map<string, FSWatcher>();
+  readonly #folders: StatusFolderWatch;
   /** The re-read of each record in flight: the reads of one record land in the order of their events. */
   readonly #reading = new Map<ResourceKey, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
@@ -36,6 +36,13 @@ export class StatusView {
   constructor(stateDir: string, options: StatusViewOptions = {}) {
     this.#stateDir = stateDir;
     this.#rescanMs = options.rescanMs ?? 30_000;
+    // In a namespace folder: that record. Above: a kind or namespace folder came or went, and records
+    // may have landed in a new folder before its watch began: read everything again.
+    this.#folders = new StatusFolderWatch(stateDir, ({ folder, file, inNamespace }) => {
+      if (inNamespace) {
+        if (file !== undefined) this.#refresh(`${folder}${sep}${file}`);
+      } else void this.rescan().catch(() => undefined);
+    });
   }
 
   /** Reads every record and starts following changes. */
@@ -106,52 +113,16 @@ export class StatusView {
   close(): void {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
-    for (const watcher of this.#watchers.values()) watcher.close();
-    this.#watchers.clear();
+    this.#folders.close();
   }
 
   /** Watches status/ and each kind and namespace folder in it (those new since the last call). */
   #watch(): void {
     if (this.#closed) return;
-    const status = join(this.#stateDir, "status");
-    if (!existsSync(status)) {
+    if (!this.#folders.sync()) {
       // No status folder yet (a fresh state directory): look again in a second, not at the next rescan.
       setTimeout(() => void this.rescan().catch(() => undefined), 1000).unref();
-      return;
     }
-    for (const [folder, watcher] of this.#watchers) {
-      if (existsSync(join(status, folder))) continue;
-      watcher.close();
-      this.#watchers.delete(folder);
-    }
-    this.#watchFolder("");
-    for (const kind of subfolders(status)) {
-      if (!KIND_BY_FOLDER.has(kind)) continue;
-      this.#watchFolder(kind);
-      for (const namespace of subfolders(join(status, kind))) this.#watchFolder(join(kind, namespace));
-    }
-  }
-
-  #watchFolder(folder: string): void {
-    if (this.#watchers.has(folder)) return;
-    const inNamespace = folder.split(sep).length === 2;
-    let watcher: FSWatcher;
-    try {
-      watcher = watch(join(this.#stateDir, "status", folder), { persistent: false }, (_e, file) => {
-        // In a namespace folder: that record. Above: a kind or namespace folder came or went, and
-        // records may have landed in a new folder before its watch began: read everything again.
-        if (inNamespace) {
-          if (typeof file === "string") this.#refresh(join(folder, file));
-        } else void this.rescan().catch(() => undefined);
-      });
-    } catch {
-      return; // gone again, or unreadable: the next rescan looks again
-    }
-    watcher.on("error", () => {
-      watcher.close();
-      if (this.#watchers.get(folder) === watcher) this.#watchers.delete(folder);
-    });
-    this.#watchers.set(folder, watcher);
   }
 
   /** Re-reads the record of a `kind/namespace/name.json` path after the reads already under way for it. */
@@ -183,15 +154,5 @@ export class StatusView {
     this.#sorted = undefined;
     if (record) this.#changed(before, record);
     else if (before) this.#emit({ type: "DELETED", record: before });
-  }
-}
-
-function subfolders(path: string): string[] {
-  try {
-    return readdirSync(path, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-  } catch {
-    return [];
   }
 }

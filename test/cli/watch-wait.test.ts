@@ -99,6 +99,38 @@ describe("get -w", () => {
     expect(lines[2]?.indexOf("Running")).toBe(lines[0]?.indexOf("PHASE"));
   });
 
+  it("reports every rewrite of one record from fs.watch alone (each is a new file renamed over the old)", {
+    timeout: 5_000,
+  }, async () => {
+    await write("mnist", status("Pending", "False", "Submitted"));
+    const controller = new AbortController();
+    let out = "";
+    const done = getWatch(
+      "tj",
+      { stateDir },
+      { signal: controller.signal, write: (t) => (out += t), pollMs: 3_600_000 },
+    );
+    await until(() => out, "mnist");
+    await new Promise((r) => setTimeout(r, 50)); // the watches are set before the first rescan
+    for (const [phase, reason] of [
+      ["Running", "Running"],
+      ["Failed", "BackoffLimitExceeded"],
+      ["Pending", "Resubmitted"],
+    ] as const) {
+      await write("mnist", status(phase, phase === "Running" ? "True" : "False", reason, reason));
+      const lines = out.split("\n").length;
+      while (out.split("\n").length === lines) await new Promise((r) => setTimeout(r, 10));
+    }
+    controller.abort();
+    await done;
+    expect(
+      out
+        .trimEnd()
+        .split("\n")
+        .map((l) => l.split(/\s+/)[1]),
+    ).toEqual(["PHASE", "Pending", "Running", "Failed", "Pending"]);
+  });
+
   it("sees changes through the poll when the status folder appears after the watch began", {
     timeout: 10_000,
   }, async () => {

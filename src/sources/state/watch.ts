@@ -1,11 +1,10 @@
 // A watch over the state directory's status records, as `kubectl get -w` watches the API: the
-// records of one kind (or every kind), then one event per change. fs.watch on the status folder
-// wakes a rescan; a bounded poll rescans anyway, for file systems where fs.watch says nothing
-// (network mounts, a folder created after the watch began).
-import { type FSWatcher, watch } from "node:fs";
-import { join } from "node:path";
+// records of one kind (or every kind), then one event per change. fs.watch on each status folder
+// (StatusFolderWatch) wakes a rescan; a bounded poll rescans anyway, for file systems where
+// fs.watch says nothing (network mounts).
 import { KINDS } from "../../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
+import { StatusFolderWatch } from "./folder-watch.ts";
 import { listRecords, type StatusRecord } from "./record.ts";
 import { fingerprint } from "./store.ts";
 
@@ -84,24 +83,13 @@ export async function* watchRecords(
     dirty = true;
     setTimeout(() => wake?.(), delay).unref?.();
   };
-  let watcher: FSWatcher | undefined;
-  const startWatcher = () => {
-    if (watcher) return;
-    try {
-      watcher = watch(join(stateDir, "status"), { recursive: true, persistent: false }, () => poke(settleMs));
-      watcher.on("error", () => {
-        watcher?.close();
-        watcher = undefined;
-      });
-    } catch {
-      watcher = undefined; // no status folder yet: the poll looks again
-    }
-  };
+  // Any change wakes a rescan; a folder that came is watched from the rescan on (sync before reading).
+  const folders = new StatusFolderWatch(stateDir, () => poke(settleMs));
   const onAbort = () => wake?.();
   options.signal.addEventListener("abort", onAbort);
   const poll = setInterval(() => poke(0), pollMs);
   try {
-    startWatcher();
+    folders.sync();
     // A change between the caller's list and the watcher's start is caught by this first rescan.
     dirty = true;
     while (!options.signal.aborted) {
@@ -113,7 +101,7 @@ export async function* watchRecords(
         continue;
       }
       dirty = false;
-      startWatcher();
+      folders.sync();
       const events = diffRecords(known, await listScope(stateDir, options));
       for (const event of events) {
         if (options.signal.aborted) return;
@@ -122,7 +110,7 @@ export async function* watchRecords(
     }
   } finally {
     clearInterval(poll);
-    watcher?.close();
+    folders.close();
     options.signal.removeEventListener("abort", onAbort);
   }
 }

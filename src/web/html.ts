@@ -117,6 +117,8 @@ export function renderPage(
   query: PageQuery,
   format: RowFormat,
   now: Date,
+  /** The change the page shows the state after (the watch stream's id); the script resumes from it. */
+  version = "",
 ): string {
   const selected = selectRecords(records, query);
   const pages = Math.max(1, Math.ceil(selected.length / PAGE_SIZE));
@@ -164,7 +166,7 @@ export function renderPage(
 <link rel="stylesheet" href="/ui/style.css">
 <script src="/ui/live.js" defer></script>
 </head>
-<body>
+<body data-version="${escapeHtml(version)}">
 <h1>mlops-operator</h1>
 <p>${selected.length} resources${summary ? ` (${summary})` : ""}; as of ${escapeHtml(now.toISOString())} <span id="live">(reloads every ${REFRESH_SECONDS} s)</span>. <a href="/api/v1/resources">JSON</a></p>
 ${nav}

@@ -16,7 +16,7 @@ import { renderDetail } from "./detail.ts";
 import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
 import { LIVE_SCRIPT } from "./live.ts";
 import type { StatusView } from "./view.ts";
-import { watchHandler } from "./watch-stream.ts";
+import { idOf, watchHandler } from "./watch-stream.ts";
 
 /** Scripts, styles and event streams from this origin only (no inline script), no frames. */
 export const CONTENT_SECURITY_POLICY =
@@ -55,7 +55,11 @@ export function registerWeb(
   options: WebOptions = {},
 ): void {
   server.route("GET", "/", (_req, res, url) =>
-    send(res, "text/html; charset=utf-8", renderPage(view.list(), queryOf(url), format, new Date())),
+    send(
+      res,
+      "text/html; charset=utf-8",
+      renderPage(view.list(), queryOf(url), format, new Date(), idOf(view, view.version)),
+    ),
   );
   server.route("GET", "/resource", async (_req, res, url) => {
     const kind = url.searchParams.get("kind") ?? "";

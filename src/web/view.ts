@@ -19,6 +19,9 @@ export interface StatusViewOptions {
   readonly rescanMs?: number;
 }
 
+/** Changes kept for streams that resume (a page opened a moment ago, a reconnecting EventSource). */
+export const RECENT_KEPT = 1_024;
+
 const KIND_BY_FOLDER = new Map<string, Kind>(KINDS.map((k) => [k.toLowerCase(), k]));
 
 export class StatusView {
@@ -31,7 +34,12 @@ export class StatusView {
   readonly #reading = new Map<ResourceKey, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
-  readonly #listeners = new Set<(event: RecordEvent) => void>();
+  readonly #listeners = new Set<(event: RecordEvent, version: number) => void>();
+  /** The number of the last change (0: none yet), and the newest changes, for a stream resuming after one. */
+  #version = 0;
+  /** Names this view's numbering: a number from another process (before a restart) means nothing here. */
+  readonly epoch = `${Date.now().toString(36)}${process.pid.toString(36)}`;
+  readonly #recent: { readonly version: number; readonly event: RecordEvent }[] = [];
 
   constructor(stateDir: string, options: StatusViewOptions = {}) {
     this.#stateDir = stateDir;
@@ -82,11 +90,24 @@ export class StatusView {
     const before = this.#records;
     this.#records = new Map(records.map((r) => [makeKey(r.kind, r.metadata.namespace, r.metadata.name), r]));
     this.#sorted = undefined;
-    if (this.#listeners.size > 0) {
-      for (const [key, record] of this.#records) this.#changed(before.get(key), record);
-      for (const [key, record] of before)
-        if (!this.#records.has(key)) this.#emit({ type: "DELETED", record });
-    }
+    for (const [key, record] of this.#records) this.#changed(before.get(key), record);
+    for (const [key, record] of before) if (!this.#records.has(key)) this.#emit({ type: "DELETED", record });
+  }
+
+  /** The number of the last change; a page rendered now shows every change up to it. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * The changes after `version`, oldest first; undefined when some of them are no longer kept (the
+   * caller then sends the whole state again).
+   */
+  since(version: number): { readonly version: number; readonly event: RecordEvent }[] | undefined {
+    if (version >= this.#version) return [];
+    const oldest = this.#recent[0]?.version;
+    if (oldest === undefined || version < oldest - 1) return undefined;
+    return this.#recent.filter((r) => r.version > version);
   }
 
   /** Listeners subscribed now (open event streams). */
@@ -94,8 +115,8 @@ export class StatusView {
     return this.#listeners.size;
   }
 
-  /** Calls `listener` with each change from now on; returns the unsubscribe function. */
-  subscribe(listener: (event: RecordEvent) => void): () => void {
+  /** Calls `listener` with each change from now on (and its number); returns the unsubscribe function. */
+  subscribe(listener: (event: RecordEvent, version: number) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -107,7 +128,10 @@ export class StatusView {
   }
 
   #emit(event: RecordEvent): void {
-    for (const listener of this.#listeners) listener(event);
+    const version = ++this.#version;
+    this.#recent.push({ version, event });
+    if (this.#recent.length > RECENT_KEPT) this.#recent.shift();
+    for (const listener of this.#listeners) listener(event, version);
   }
 
   close(): void {

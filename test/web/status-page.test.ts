@@ -12,6 +12,7 @@ import { webRowFormat } from "../../src/cli/web-format.ts";
 import { OperatorServer } from "../../src/observability/server.ts";
 import { EventLog, StateStore } from "../../src/sources/state/index.ts";
 import { escapeHtml, MAX_STREAMS, PAGE_SIZE, registerWeb, StatusView } from "../../src/web/index.ts";
+import { until } from "../polling.ts";
 
 let stateDir: string;
 let store: StateStore;
@@ -234,14 +235,23 @@ async function events(
 > {
   const decoder = new TextDecoder();
   for (;;) {
-    const lines = buffer.text.split("\n\n").filter((l) => l.startsWith("data: "));
-    if (lines.length >= count) {
-      const out = lines.slice(0, count).map((l) => JSON.parse(l.slice("data: ".length)));
-      let cut = 0;
-      for (let i = 0; i < count; i++)
-        cut = buffer.text.indexOf("\n\n", buffer.text.indexOf("data: ", cut)) + 2;
+    // Whole messages only (each ends with a blank line); those with a data line are events.
+    const blocks = buffer.text.split("\n\n").slice(0, -1);
+    const data: string[] = [];
+    let used = 0;
+    let cut = 0;
+    for (const block of blocks) {
+      if (used === count) break;
+      cut += block.length + 2;
+      const line = block.split("\n").find((l) => l.startsWith("data: "));
+      if (line) {
+        data.push(line.slice("data: ".length));
+        used++;
+      }
+    }
+    if (used === count) {
       buffer.text = buffer.text.slice(cut);
-      return out;
+      return data.map((d) => JSON.parse(d));
     }
     const { value, done } = await reader.read();
     if (done) throw new Error("stream ended");
@@ -270,6 +280,47 @@ describe("the event stream", () => {
     expect(changed?.object.status?.phase).toBe("Running");
     expect(JSON.stringify(changed)).not.toContain("hunter2-secret");
     controller.abort();
+  });
+
+  it("resumes from the change a page was rendered at (?since) and from Last-Event-ID; another process's or a lost number sends everything", {
+    timeout: 10_000,
+  }, async () => {
+    const page = await (await fetch(`${base}/`)).text();
+    const rendered = /<body data-version="([^"]+)">/.exec(page)?.[1] ?? "";
+    expect(rendered).toMatch(/^[0-9a-z]+\.\d+$/);
+    // A change after the page was rendered, before its script opened the stream: not lost.
+    await store.writeStatus(job("mnist"), { ...failed("between"), phase: "Running" });
+    await store.flush();
+    await until("the view saw it", () => view.version > Number(rendered.split(".")[1]));
+    const open = async (url: string, headers: Record<string, string> = {}) => {
+      const controller = new AbortController();
+      const res = await fetch(url, { signal: controller.signal, headers });
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+      return { controller, reader, buffer: { text: "" } };
+    };
+    const resumed = await open(`${base}/api/v1/watch?since=${encodeURIComponent(rendered)}`);
+    const [missed] = await events(resumed.reader, 1, resumed.buffer);
+    expect(missed?.type).toBe("MODIFIED");
+    expect(missed?.object.status?.phase).toBe("Running");
+    const id = /id: (\S+)/.exec(resumed.buffer.text || "")?.[1];
+    resumed.controller.abort();
+
+    // A reconnecting EventSource sends the last id it saw: nothing since, so only what comes next.
+    const lastId = `${view.epoch}.${view.version}`;
+    expect(id === undefined || id === lastId).toBe(true);
+    const reconnect = await open(`${base}/api/v1/watch`, { "Last-Event-ID": lastId });
+    await store.writeStatus(job("mnist"), { ...failed("after"), phase: "Succeeded" });
+    await store.flush();
+    const [next] = await events(reconnect.reader, 1, reconnect.buffer);
+    expect(next?.object.status?.phase).toBe("Succeeded");
+    reconnect.controller.abort();
+
+    for (const stale of ["0000.1", `${view.epoch}.-1`, "garbage"]) {
+      const fresh = await open(`${base}/api/v1/watch?since=${encodeURIComponent(stale)}`);
+      const all = await events(fresh.reader, 2, fresh.buffer);
+      expect(all.map((e) => e.type)).toEqual(["ADDED", "ADDED"]);
+      fresh.controller.abort();
+    }
   });
 
   it(`answers 503 beyond ${MAX_STREAMS} streams at once`, { timeout: 10_000 }, async () => {

@@ -145,10 +145,24 @@ describe("selects", () => {
 describe("notifierIssues", () => {
   it.each<[Partial<NotifierSpec>, string[]]>([
     [{ address: "https://hooks.example/x" }, []],
-    [{}, ["set exactly one of address and addressFile"]],
-    [{ address: "https://a", addressFile: "b" }, ["set exactly one of address and addressFile"]],
+    [{}, ["set exactly one of address, addressFile and secretRef"]],
+    [{ address: "https://a", addressFile: "b" }, ["set exactly one of address, addressFile and secretRef"]],
+    [
+      { addressFile: "b", secretRef: { name: "hooks", key: "url" } },
+      ["set exactly one of address, addressFile and secretRef"],
+    ],
+    [{ secretRef: { name: "hooks", key: "url" } }, []],
     [{ address: "ftp://a" }, ["must be an http:// or https:// URL"]],
     [{ addressFile: "../etc/passwd" }, ['must be a relative path inside --secrets-dir without ".."']],
+    [{ address: "https://a", signingKeyFile: "keys/team" }, []],
+    [
+      { address: "https://a", signingKeyFile: "/etc/key" },
+      ['must be a relative path inside --secrets-dir without ".."'],
+    ],
+    [
+      { address: "https://a", signingKeyFile: "k", signingKeySecretRef: { name: "s", key: "k" } },
+      ["set at most one of signingKeyFile and signingKeySecretRef"],
+    ],
   ])("%o", (spec, messages) => {
     expect(notifierIssues({ type: "webhook", ...spec } as NotifierSpec).map((i) => i.message)).toEqual(
       messages,

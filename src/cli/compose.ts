@@ -198,7 +198,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   closers.push(() => notifications.close());
   const status = observedWriter(source, external, (resource, from, to) => {
     notifications.phaseChanged(resource, from, to);
-    options.onPhase?.(resource, from, to);
+    if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
   });
   observeResources(() => [
     ...source.list("MlopsStack"),

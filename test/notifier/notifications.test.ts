@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
-import type { Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
+import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
 
 interface Received {
@@ -288,6 +288,26 @@ describe("docs/notifications.md", () => {
       });
       expect(validate(JSON.parse(JSON.stringify(payload))), JSON.stringify(validate.errors)).toBe(true);
     }
+    const stack = {
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "MlopsStack",
+      metadata: { name: "platform", namespace: "ml", generation: 1 },
+      spec: {},
+      status: { conditions: job("Failed", "PortInUse").status?.conditions },
+    } as unknown as MlopsStack;
+    const stackPayload = payloadOf(notifier(), {
+      resource: stack,
+      from: "Ready",
+      to: "Degraded",
+      time: new Date(),
+    });
+    expect(stackPayload).toMatchObject({
+      kind: "MlopsStack",
+      runId: null,
+      phase: "Degraded",
+      reason: "PortInUse",
+    });
+    expect(validate(JSON.parse(JSON.stringify(stackPayload))), JSON.stringify(validate.errors)).toBe(true);
     expect(
       validate({
         ...payloadOf(notifier(), { resource: job("Failed", "E"), from: "a", to: "b", time: new Date() }),

@@ -89,10 +89,8 @@ export function payloadOf(notifier: Notifier, change: PhaseChange): Payload {
 function newestTransition(resource: AnyResource): string {
   const conditions = (resource.status as { conditions?: { lastTransitionTime?: string }[] } | undefined)
     ?.conditions;
-  return (conditions ?? []).reduce((newest, c) => {
-    const at = c.lastTransitionTime ?? "";
-    return at > newest ? at : newest;
-  }, "");
+  // RFC 3339 times in one format: the greatest string is the newest time.
+  return (conditions ?? []).map((c) => c.lastTransitionTime ?? "").sort().at(-1) ?? "";
 }
 
 function readyOf(resource: AnyResource) {

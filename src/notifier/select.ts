@@ -90,7 +90,12 @@ function newestTransition(resource: AnyResource): string {
   const conditions = (resource.status as { conditions?: { lastTransitionTime?: string }[] } | undefined)
     ?.conditions;
   // RFC 3339 times in one format: the greatest string is the newest time.
-  return (conditions ?? []).map((c) => c.lastTransitionTime ?? "").sort().at(-1) ?? "";
+  return (
+    (conditions ?? [])
+      .map((c) => c.lastTransitionTime ?? "")
+      .sort()
+      .at(-1) ?? ""
+  );
 }
 
 function readyOf(resource: AnyResource) {

@@ -4,17 +4,11 @@
 // Kubernetes source's WatchLoop: a 410 Gone lists again, and then prints a line for each object that
 // changed or went away while the watch was gone; other failures back off and resume. A first list
 // that fails ends the command with the API server's answer (a wrong kubeconfig, a 403).
-import { API_VERSION, type Kind } from "../api/resources.ts";
+import type { Kind } from "../api/resources.ts";
 import type { KubeApi, RawObject } from "../sources/kubernetes/index.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
+import { type KubeTarget, kubeApiFor, listAll, recordOf } from "./kube-read.ts";
 import { toJson, toYaml } from "./output.ts";
-
-export interface KubeTarget {
-  /** A kubeconfig file (default: KUBECONFIG, ~/.kube/config, then the in-cluster account). */
-  readonly kubeconfig?: string;
-  /** A context of the kubeconfig other than its current one. */
-  readonly context?: string;
-}
 
 export interface KubeWatchOptions {
   readonly kind: Kind;
@@ -36,20 +30,10 @@ export interface KubeWatchOptions {
   readonly timeoutSeconds?: number;
 }
 
-const PAGE = 500;
-
 export async function kubeGetWatch(options: KubeWatchOptions): Promise<void> {
   const kube = await import("../sources/kubernetes/index.ts");
   const { kind, namespace, signal } = options;
-  const api =
-    options.api ??
-    new kube.ClientKubeApi(
-      kube.loadKubeConfig({
-        ...(options.target.kubeconfig ? { kubeconfig: options.target.kubeconfig } : {}),
-        ...(options.target.context ? { context: options.target.context } : {}),
-      }),
-      { watchInactivityMs: 105_000 },
-    );
+  const api = options.api ?? (await kubeApiFor(options.target));
   const structured = options.format === "json" || options.format === "yaml";
   const print = (object: RawObject): void => {
     if (options.format === "json") options.write(toJson(object));
@@ -124,40 +108,4 @@ export async function kubeGetWatch(options: KubeWatchOptions): Promise<void> {
   }
 }
 
-async function listAll(
-  api: KubeApi,
-  kind: Kind,
-  namespace: string | undefined,
-): Promise<{ items: RawObject[]; resourceVersion: string }> {
-  const items: RawObject[] = [];
-  let next: string | undefined;
-  let resourceVersion = "";
-  do {
-    const page = await api.list(kind, namespace, { limit: PAGE, ...(next ? { continue: next } : {}) });
-    items.push(...page.items);
-    resourceVersion = page.resourceVersion;
-    next = page.continue;
-  } while (next);
-  return { items, resourceVersion };
-}
-
 const keyOf = (object: RawObject): string => `${object.metadata.namespace}/${object.metadata.name}`;
-
-/** The fields get's columns read, from an object as the API server sends it. */
-function recordOf(kind: Kind, object: RawObject): StatusRecord {
-  const { metadata } = object;
-  return {
-    apiVersion: API_VERSION,
-    kind,
-    metadata: {
-      name: metadata.name,
-      namespace: metadata.namespace,
-      generation: metadata.generation ?? 0,
-      ...(metadata.creationTimestamp ? { creationTimestamp: metadata.creationTimestamp } : {}),
-    },
-    spec: object.spec,
-    specHash: "",
-    status: (object.status ?? {}) as Record<string, unknown>,
-    updated: "",
-  };
-}

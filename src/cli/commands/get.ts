@@ -1,7 +1,7 @@
 // `mlopsctl get trainingjobs|mlopsstacks [NAME]`: what the state directory says, as kubectl prints
-// it (tables by default; -o wide|json|yaml). Reads files only: no running operator needed. `get -w`
-// also works in Kubernetes mode (a Kubernetes context, or --kubeconfig): it watches the API
-// (kube-watch.ts).
+// it (tables by default; -o wide|json|yaml). Reads files only: no running operator needed. In
+// Kubernetes mode (a Kubernetes context, or --kubeconfig) it reads the API instead (kube-read.ts),
+// and `get -w` watches it (kube-watch.ts).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -22,7 +22,7 @@ import { columnsOf } from "../columns.ts";
 import { contextNotice, resolveTarget } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { untilInterrupted } from "../interrupt.ts";
-import type { KubeTarget } from "../kube-watch.ts";
+import type { KubeTarget } from "../kube-read.ts";
 import { age, table, toJson, toYaml } from "../output.ts";
 
 export interface StateOptions {
@@ -72,7 +72,7 @@ export function targetOf(options: StateOptions): ReadTarget {
   if (context?.source === "kubernetes") {
     throw new ExitError(
       EXIT.usage,
-      `context "${context.name}" is a Kubernetes context: status lives on the cluster (kubectl get trainingjobs, or mlopsctl get -w); pass --dir or --state-dir to read a state directory`,
+      `context "${context.name}" is a Kubernetes context: status lives on the cluster (mlopsctl get [-w], kubectl describe); pass --dir or --state-dir to read a state directory`,
     );
   }
   const notice = contextNotice(target);
@@ -131,8 +131,20 @@ export async function get(kindAlias: string, name: string | undefined, options: 
   if (!["", "wide", "json", "yaml"].includes(format)) {
     throw new ExitError(EXIT.usage, `unknown output format "${format}": use wide, json or yaml`);
   }
-  const stateDir = stateDirOf(options);
   const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const kube = kubeTargetOf(options);
+  if (kube) {
+    const { kubeGet } = await import("../kube-read.ts");
+    return kubeGet({
+      kind,
+      name: name === undefined ? undefined : nameArgument(name),
+      namespace: options.allNamespaces && name === undefined ? undefined : namespace,
+      format,
+      target: kube,
+      table: (records, withNamespace) => rowsFor(kind, records, format === "wide", withNamespace, new Date()),
+    });
+  }
+  const stateDir = stateDirOf(options);
   if (name !== undefined) {
     const record = await readRecord(stateDir, makeKey(kind, namespace, nameArgument(name)));
     if (!record)
@@ -272,7 +284,9 @@ export function registerGet(program: Command): void {
   withStateOptions(
     program
       .command("get")
-      .description("list TrainingJobs or MlopsStacks from the state directory (no running operator needed)")
+      .description(
+        "list resources from the state directory (no running operator needed), or from the API in Kubernetes mode",
+      )
       .argument("<kind>", kindChoices())
       .argument("[name]", "one resource"),
   )
@@ -281,7 +295,7 @@ export function registerGet(program: Command): void {
     .option("-w, --watch", "after the list, print a line per change until Ctrl-C")
     .option(
       "--kubeconfig <file>",
-      "with -w: watch the Kubernetes API through this kubeconfig (a Kubernetes context does so without it)",
+      "read (and with -w watch) the Kubernetes API through this kubeconfig (a Kubernetes context does so without it)",
     )
     .action(async (kind: string, name: string | undefined, options: GetOptions) => {
       if (options.watch) {

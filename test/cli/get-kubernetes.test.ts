@@ -1,15 +1,22 @@
-// `get -w` in Kubernetes mode against the Kubernetes API double with the real client: the table from
+// `get` and `get -w` in Kubernetes mode against the Kubernetes API double with the real client: a
+// list, one object, -A and -o json from the API; and for -w the table from
 // the list, then one line per change in the order the API server sent them, a re-list after 410 Gone
 // that prints only what changed meanwhile, a Kubernetes context chosen without flags, a refused first
-// list as an error, and Ctrl-C ending `mlopsctl get tj -w` (exit 130, as in directory mode).
-import { spawn } from "node:child_process";
+// list as an error, and `mlopsctl get tj -w` following the context `mlopsctl run --source kubernetes`
+// recorded, ended by Ctrl-C (exit 130, as in directory mode).
+import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { getWatch } from "../../src/cli/commands/get.ts";
+import { get, getWatch } from "../../src/cli/commands/get.ts";
 import { recordContext } from "../../src/cli/context.ts";
+import { ExitError } from "../../src/cli/exit.ts";
 import { KubernetesDouble, mlopsStack, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
+import { startNomadDouble } from "../doubles/nomad/index.ts";
+
+const exec = promisify(execFile);
 
 const CLI = new URL("../../bin/mlopsctl", import.meta.url).pathname;
 let kube: KubernetesDouble;
@@ -38,6 +45,39 @@ const lists = () =>
   kube.requests.filter(
     (r) => r.method === "GET" && r.path.endsWith("/trainingjobs") && r.query.watch === undefined,
   ).length;
+
+describe("get in Kubernetes mode", () => {
+  beforeEach(() => {
+    for (const o of kube.state.list("trainingjobs"))
+      kube.state.delete("trainingjobs", o.metadata.namespace, o.metadata.name);
+  });
+
+  it("lists from the API: a namespace, every namespace, one object, -o json, and not found", async () => {
+    kube.create(trainingJob("mnist", "ml"));
+    kube.state.writeStatus("trainingjobs", "ml", "mnist", { status: { phase: "Running" } }, true);
+    kube.create(trainingJob("bert", "other"));
+    const inMl = (await get("tj", undefined, { kubeconfig, namespace: "ml" })).trimEnd().split("\n");
+    expect(inMl).toHaveLength(2);
+    expect(inMl[0]).toMatch(/^NAME\s+PHASE\s+READY\s+AGE$/);
+    expect(inMl[1]).toMatch(/^mnist\s+Running\s+Unknown\s+\d+s$/);
+    const all = (await get("tj", undefined, { kubeconfig, allNamespaces: true })).trimEnd().split("\n");
+    expect(all[0]).toMatch(/^NAMESPACE\s+NAME\s+PHASE/);
+    expect(all.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join("/"))).toEqual(["ml/mnist", "other/bert"]);
+    expect(await get("tj", "mnist", { kubeconfig, namespace: "ml" })).toMatch(/^NAME.*\nmnist\s+Running/);
+    const one = JSON.parse(await get("tj", "mnist", { kubeconfig, namespace: "ml", output: "json" }));
+    expect(one).toMatchObject({
+      kind: "TrainingJob",
+      metadata: { name: "mnist" },
+      status: { phase: "Running" },
+    });
+    const list = JSON.parse(await get("tj", undefined, { kubeconfig, namespace: "ml", output: "json" }));
+    expect(list).toMatchObject({ kind: "List", items: [{ metadata: { name: "mnist" } }] });
+    await expect(get("tj", "gone", { kubeconfig, namespace: "ml" })).rejects.toThrow(ExitError);
+    await expect(get("tj", "gone", { kubeconfig, namespace: "ml" })).rejects.toThrow(
+      'trainingjobs "gone" not found in namespace ml',
+    );
+  });
+});
 
 describe("get -w in Kubernetes mode", () => {
   beforeEach(() => {
@@ -152,22 +192,38 @@ describe("get -w in Kubernetes mode", () => {
     await expect(done).rejects.toThrow(/403 Forbidden/);
   });
 
-  it("mlopsctl get tj -w --kubeconfig prints the table and a line per change, and ends on Ctrl-C", {
-    timeout: 30_000,
+  it("after `mlopsctl run --source kubernetes --kubeconfig`, `mlopsctl get tj -w` follows its context and ends on Ctrl-C", {
+    timeout: 60_000,
   }, async () => {
-    kube.create(trainingJob("cli", "ml"));
-    const child = spawn(CLI, ["get", "tj", "-w", "-n", "ml", "--kubeconfig", kubeconfig], {
-      env: { ...process.env, XDG_STATE_HOME: dir, MLOPSCTL_CONTEXT: "", NO_COLOR: "1" },
-    });
-    let out = "";
-    child.stdout.on("data", (chunk) => (out += chunk));
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    await lines(() => out, 2);
-    kube.state.writeStatus("trainingjobs", "ml", "cli", { status: { phase: "Succeeded" } }, true);
-    const all = await lines(() => out, 3);
-    child.kill("SIGINT");
-    expect(await exited).toBe(130);
-    expect(all[1]).toMatch(/^cli\s+Unknown\s+\d+s$/);
-    expect(all[2]).toMatch(/^cli\s+Succeeded\s+Unknown\s+\d+s$/);
+    const nomad = await startNomadDouble({ namespaces: ["ml"] });
+    try {
+      kube.create(trainingJob("cli", "ml"));
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        XDG_STATE_HOME: dir,
+        MLOPSCTL_CONTEXT: "",
+        NO_COLOR: "1",
+      };
+      delete env.MLOPS_STATE_DIR;
+      const run = ["run", "--source", "kubernetes", "--kubeconfig", kubeconfig, "--once"];
+      run.push("--state-dir", join(dir, "run-state"), "--scheduler", "nomad", "--nomad-addr", nomad.address);
+      await exec(CLI, [...run, "--owner-id", "get-watch-kube"], { timeout: 45_000, env });
+      const child = spawn(CLI, ["get", "tj", "-w", "-n", "ml"], { env });
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (chunk) => (out += chunk));
+      child.stderr.on("data", (chunk) => (err += chunk));
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await lines(() => out, 2);
+      kube.state.writeStatus("trainingjobs", "ml", "cli", { status: { phase: "Succeeded" } }, true);
+      const all = await lines(() => out, 3);
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      expect(err).toContain('context "kubernetes-current" (kubernetes');
+      expect(all[1]).toMatch(/^cli\s+Pending\s+False\s+\d+s$/);
+      expect(all[2]).toMatch(/^cli\s+Succeeded\s+False\s+\d+s$/);
+    } finally {
+      await nomad.close();
+    }
   });
 });

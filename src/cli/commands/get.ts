@@ -36,7 +36,7 @@ export interface StateOptions {
 export interface GetOptions extends StateOptions {
   output?: string;
   watch?: boolean;
-  /** Kubernetes mode (get -w): this kubeconfig file. */
+  /** Kubernetes mode: read the API through this kubeconfig file. */
   kubeconfig?: string;
 }
 

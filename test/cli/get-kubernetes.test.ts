@@ -129,7 +129,8 @@ describe("get -w in Kubernetes mode", () => {
   });
 
   it("follows a Kubernetes context without flags (mlopsstacks here)", { timeout: 20_000 }, async () => {
-    const saved = { ...process.env };
+    const keys = ["XDG_STATE_HOME", "MLOPSCTL_CONTEXT", "MLOPS_STATE_DIR"] as const;
+    const saved = keys.map((key) => [key, process.env[key]] as const);
     process.env.XDG_STATE_HOME = dir;
     delete process.env.MLOPSCTL_CONTEXT;
     delete process.env.MLOPS_STATE_DIR;
@@ -177,7 +178,10 @@ describe("get -w in Kubernetes mode", () => {
       expect(all[1]).toMatch(/^platform\s+Unknown\s+\d+s$/);
       expect(all[2]).toMatch(/^platform\s+True\s+\d+s$/);
     } finally {
-      process.env = saved;
+      for (const [key, value] of saved) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
     }
   });
 

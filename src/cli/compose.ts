@@ -13,11 +13,17 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
-import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
+import {
+  Notifications,
+  type NotifierContext,
+  NotifierReconciler,
+  type NotifierSecrets,
+  Outbox,
+} from "../notifier/index.ts";
 import { observeResources, queueAdmissions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
-import { SecretResolver } from "../secrets/index.ts";
+import { type SecretGetter, SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
@@ -116,7 +122,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const choice = options.source;
   const progressIntervalMs = options.progressIntervalMs ?? PROGRESS_READ_INTERVAL_MS;
   const source = await buildSource(choice, store, options, log, recorder);
-  const secrets = await buildSecrets(choice, options.secretsDir);
+  const { resolver: secrets, kubernetes: kubeSecrets } = await buildSecrets(choice, options.secretsDir);
+  const notifierSecrets: NotifierSecrets = {
+    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    ...(kubeSecrets ? { kubernetes: kubeSecrets } : {}),
+  };
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
@@ -181,14 +191,14 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const notifications = new Notifications({
     outbox: new Outbox(options.stateDir),
     notifiers: () => source.list("Notifier") as Notifier[],
-    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
+    ...notifierSecrets,
     log,
   });
   notifications.resume();
   closers.push(() => notifications.close());
   const status = observedWriter(source, external, (resource, from, to) => {
     notifications.phaseChanged(resource, from, to);
-    options.onPhase?.(resource, from, to);
+    if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
   });
   observeResources(() => [
     ...source.list("MlopsStack"),
@@ -230,7 +240,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     MlopsStack: { reconciler: stacks, context: stackContext as BaseContext },
     Notifier: {
       reconciler: new NotifierReconciler(),
-      context: { ...base, ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}) } as BaseContext,
+      context: { ...base, ...notifierSecrets } satisfies NotifierContext as BaseContext,
     },
     TrainingQueue: {
       reconciler: new TrainingQueueReconciler(),
@@ -339,9 +349,15 @@ async function buildSource(
   return source;
 }
 
-/** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */
-async function buildSecrets(choice: SourceOptions, secretsDir: string | undefined): Promise<SecretResolver> {
-  if (choice.kind === "directory") return new SecretResolver(secretsDir ? { secretsDir } : {});
+/**
+ * valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode
+ * (the same reader serves Notifiers' secretRef and signingKeySecretRef).
+ */
+async function buildSecrets(
+  choice: SourceOptions,
+  secretsDir: string | undefined,
+): Promise<{ resolver: SecretResolver; kubernetes?: SecretGetter }> {
+  if (choice.kind === "directory") return { resolver: new SecretResolver(secretsDir ? { secretsDir } : {}) };
   const { KubernetesSecretReader, loadKubeConfig } = await import("../sources/kubernetes/index.ts");
   const reader = new KubernetesSecretReader(
     loadKubeConfig({
@@ -349,8 +365,6 @@ async function buildSecrets(choice: SourceOptions, secretsDir: string | undefine
       ...(choice.context ? { context: choice.context } : {}),
     }),
   );
-  return new SecretResolver({
-    ...(secretsDir ? { secretsDir } : {}),
-    kubernetes: (namespace, name) => reader.get(namespace, name),
-  });
+  const kubernetes: SecretGetter = (namespace, name) => reader.get(namespace, name);
+  return { resolver: new SecretResolver({ ...(secretsDir ? { secretsDir } : {}), kubernetes }), kubernetes };
 }

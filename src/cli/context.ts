@@ -25,6 +25,8 @@ export interface MlopsContext {
   readonly scheduler?: string;
   readonly nomadAddr?: string;
   readonly kubeContext?: string;
+  /** The kubeconfig file `run --kubeconfig` named, absolute (absent: the default chain). */
+  readonly kubeconfig?: string;
   /** When the run that wrote it started (ISO 8601). */
   readonly startedAt: string;
 }
@@ -215,7 +217,15 @@ function shapeProblem(value: unknown): string | undefined {
     return 'source must be "directory" or "kubernetes"';
   if (typeof v.stateDir !== "string" || v.stateDir === "") return "stateDir must be a path";
   if (v.source === "directory" && (typeof v.dir !== "string" || v.dir === "")) return "dir must be a path";
-  for (const field of ["metricsAddr", "ownerId", "scheduler", "nomadAddr", "kubeContext", "startedAt"]) {
+  for (const field of [
+    "metricsAddr",
+    "ownerId",
+    "scheduler",
+    "nomadAddr",
+    "kubeContext",
+    "kubeconfig",
+    "startedAt",
+  ]) {
     if (v[field] !== undefined && typeof v[field] !== "string") return `${field} must be a string`;
   }
   return undefined;

@@ -1,22 +1,24 @@
-// Delivery of TrainingJob phase changes to the Notifiers that select them: an HTTP POST of the JSON
-// payload (or, for type slack, a Slack message) per (notifier, resource, run, transition), in the background (a reconcile never waits),
-// retried with backoff on network errors, timeouts, 408, 429 and 5xx; other 4xx answers are final.
-// The address comes from spec.address or a file under --secrets-dir and is never logged.
+// Delivery of TrainingJob and MlopsStack phase changes to the Notifiers that select them: an HTTP POST
+// of the JSON payload (or, for type slack, a Slack message) per (notifier, resource, run, transition),
+// in the background (a reconcile never waits), retried with backoff on network errors, timeouts, 408,
+// 429 and 5xx; other 4xx answers are final. The address and signing key are read per attempt
+// (credentials.ts) and never logged; a request is signed (sign.ts) when the Notifier names a key, and
+// is not sent while that key cannot be read.
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";
 import type { AnyResource, Notifier } from "../api/resources.ts";
 import { notificationsTotal } from "../observability/metrics.ts";
-import { readFileRef } from "../secrets/index.ts";
+import { type Credentials, credentialsOf, type NotifierSecrets } from "./credentials.ts";
 import type { Outbox } from "./outbox.ts";
 import { type Payload, payloadOf, selects } from "./select.ts";
+import { signatureHeaders } from "./sign.ts";
 import { slackMessage } from "./slack.ts";
 
-export interface NotificationsOptions {
+export interface NotificationsOptions extends NotifierSecrets {
   readonly outbox: Outbox;
   /** The Notifiers declared now. */
   readonly notifiers: () => readonly Notifier[];
-  readonly secretsDir?: string;
   readonly log: Logger;
   readonly curve?: BackoffCurve;
   /** Attempts per notification before giving up (default 8). */
@@ -42,9 +44,9 @@ export class Notifications {
     for (const payload of this.#options.outbox.pending()) this.#track(this.#deliver(payload));
   }
 
-  /** A TrainingJob's phase changed: queue one notification per Notifier that selects it; returns at once. */
+  /** A TrainingJob's or MlopsStack's phase changed: queue one notification per Notifier that selects it; returns at once. */
   phaseChanged(resource: AnyResource, from: string | undefined, to: string | undefined): void {
-    const change = { resource, from, to, time: (this.#options.now ?? (() => new Date()))() };
+    const change = { resource, from, to, time: this.#now() };
     for (const notifier of this.#options.notifiers()) {
       if (!selects(notifier, change)) continue;
       const payload = payloadOf(notifier, change);
@@ -102,31 +104,16 @@ export class Notifications {
         await this.#options.outbox.done(payload.id, new Date());
         return;
       }
-      let outcome: "sent" | "retry" | "rejected";
-      let detail: string;
+      let attemptResult: { outcome: "sent" | "retry" | "rejected"; detail: string };
       try {
-        const address = await this.#address(spec);
-        const body = JSON.stringify(spec.spec.type === "slack" ? slackMessage(payload) : payload);
-        const res = await fetch(address, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", "User-Agent": "mlops-operator" },
-          body,
-          signal: AbortSignal.any([
-            this.#stop.signal,
-            AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),
-          ]),
-          redirect: "manual",
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        detail = `HTTP ${res.status}`;
-        if (res.ok) outcome = "sent";
-        else if (res.status === 408 || res.status === 429 || res.status >= 500) outcome = "retry";
-        else outcome = "rejected";
+        attemptResult = await this.#post(spec, payload, await credentialsOf(spec, this.#options));
       } catch (error) {
-        outcome = "retry";
-        // Only the error's kind: a fetch error's message or cause can name the address.
-        detail = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name ?? "error";
+        // Not sent (a signed Notifier is never sent unsigned); the message names the field, file or
+        // Secret, never what it holds.
+        const reason = (error as { reason?: string }).reason ?? "Error";
+        attemptResult = { outcome: "retry", detail: `${reason}: ${messageOf(error)}` };
       }
+      const { outcome, detail } = attemptResult;
       if (outcome !== "retry") {
         notificationsTotal.inc({ notifier, result: outcome });
         if (outcome === "rejected")
@@ -143,13 +130,41 @@ export class Notifications {
     await this.#options.outbox.done(payload.id, new Date());
   }
 
-  async #address(notifier: Notifier): Promise<string> {
-    if (notifier.spec.address) return notifier.spec.address;
-    const where = `Notifier ${notifier.metadata.namespace}/${notifier.metadata.name} spec.addressFile`;
-    if (!this.#options.secretsDir) throw new Error(`${where}: the operator has no --secrets-dir`);
-    return (
-      await readFileRef(this.#options.secretsDir, { path: notifier.spec.addressFile ?? "" }, where)
-    ).trim();
+  async #post(
+    notifier: Notifier,
+    payload: Payload,
+    { address, signingKey }: Credentials,
+  ): Promise<{ outcome: "sent" | "retry" | "rejected"; detail: string }> {
+    const body = Buffer.from(
+      JSON.stringify(notifier.spec.type === "slack" ? slackMessage(payload) : payload),
+      "utf8",
+    );
+    try {
+      const res = await fetch(address, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "User-Agent": "mlops-operator",
+          ...(signingKey ? signatureHeaders(signingKey, body, this.#now()) : {}),
+        },
+        body,
+        signal: AbortSignal.any([this.#stop.signal, AbortSignal.timeout(this.#options.timeoutMs ?? 10_000)]),
+        redirect: "manual",
+      });
+      await res.arrayBuffer().catch(() => undefined);
+      const detail = `HTTP ${res.status}`;
+      if (res.ok) return { outcome: "sent", detail };
+      if (res.status === 408 || res.status === 429 || res.status >= 500) return { outcome: "retry", detail };
+      return { outcome: "rejected", detail };
+    } catch (error) {
+      // Only the error's kind: a fetch error's message or cause can name the address.
+      const detail = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name ?? "error";
+      return { outcome: "retry", detail };
+    }
+  }
+
+  #now(): Date {
+    return (this.#options.now ?? (() => new Date()))();
   }
 }
 

@@ -1,9 +1,9 @@
-// A Notifier's reconcile: is its address usable (spec.address, or spec.addressFile readable under
-// --secrets-dir)? Ready True (Configured) or False (SecretNotFound, SecretInvalid, InvalidAddress),
-// looked at again after a minute while not Ready (a secret file may appear). Delivery itself runs
-// beside the controller (deliver.ts), never inside a reconcile.
+// A Notifier's reconcile: can its address (and signing key, when it asks for signed requests) be
+// read? Ready True (Configured) or False (SecretNotFound, SecretInvalid, InvalidAddress, InvalidSpec),
+// looked at again after a minute while not Ready (a secret file or Secret may appear; an InvalidSpec
+// waits for the spec to change). Delivery itself runs beside the controller (deliver.ts), never
+// inside a reconcile, and sends nothing unsigned while a signing key cannot be read.
 import { setConditions } from "../api/conditions.ts";
-import { isHttpUrl } from "../api/notifier-rules.ts";
 import type { Notifier } from "../api/resources.ts";
 import {
   type Action,
@@ -12,11 +12,9 @@ import {
   type Reconciler,
   requeue,
 } from "../controller/reconcile.ts";
-import { readFileRef } from "../secrets/index.ts";
+import { credentialsOf, type NotifierSecrets } from "./credentials.ts";
 
-export interface NotifierContext extends BaseContext {
-  readonly secretsDir?: string;
-}
+export interface NotifierContext extends BaseContext, NotifierSecrets {}
 
 export const NOTIFIER_RETRY_MS = 60_000;
 
@@ -24,8 +22,10 @@ export class NotifierReconciler implements Reconciler<Notifier, NotifierContext>
   readonly kind = "Notifier" as const;
 
   async reconcile(notifier: Notifier, ctx: NotifierContext): Promise<Action> {
-    const problem = await this.#check(notifier, ctx.secretsDir);
+    const problem = await this.#check(notifier, ctx);
     const generation = notifier.metadata.generation;
+    const signed =
+      notifier.spec.signingKeyFile !== undefined || notifier.spec.signingKeySecretRef !== undefined;
     const conditions = setConditions(
       notifier.status?.conditions,
       [
@@ -35,14 +35,15 @@ export class NotifierReconciler implements Reconciler<Notifier, NotifierContext>
               type: "Ready",
               status: "True",
               reason: "Configured",
-              message: "phase changes are sent to its address",
+              message: `phase changes are sent to its address${signed ? ", signed" : ""}`,
             },
       ],
       generation,
       ctx.clock.now(),
     );
     await ctx.status.write(notifier, { observedGeneration: generation, conditions });
-    return problem ? requeue(NOTIFIER_RETRY_MS) : awaitChange;
+    if (!problem) return awaitChange;
+    return problem.reason === "InvalidSpec" ? awaitChange : requeue(NOTIFIER_RETRY_MS);
   }
 
   async finalize(): Promise<"done"> {
@@ -51,20 +52,13 @@ export class NotifierReconciler implements Reconciler<Notifier, NotifierContext>
 
   async #check(
     notifier: Notifier,
-    secretsDir: string | undefined,
+    secrets: NotifierSecrets,
   ): Promise<{ reason: string; message: string } | undefined> {
-    const { address, addressFile } = notifier.spec;
-    if (address !== undefined) return undefined; // checked by the kind's rules
-    if (!secretsDir)
-      return { reason: "SecretNotFound", message: "spec.addressFile needs the operator's --secrets-dir" };
     try {
-      const url = (await readFileRef(secretsDir, { path: addressFile ?? "" }, "spec.addressFile")).trim();
-      // The file's content is a secret: the message names the file, never what it holds.
-      if (!isHttpUrl(url))
-        return {
-          reason: "InvalidAddress",
-          message: `spec.addressFile "${addressFile}" does not hold an http(s) URL`,
-        };
+      await credentialsOf(notifier, {
+        ...(secrets.secretsDir ? { secretsDir: secrets.secretsDir } : {}),
+        ...(secrets.kubernetes ? { kubernetes: secrets.kubernetes } : {}),
+      });
       return undefined;
     } catch (error) {
       const reason = (error as { reason?: string }).reason ?? "SecretNotFound";

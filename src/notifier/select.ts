@@ -1,5 +1,8 @@
-// Which Notifiers hear of a TrainingJob's phase change (spec.events), and what they are sent: the
-// payload documented in docs/notifications.md. Pure.
+// Which Notifiers hear of a TrainingJob's or MlopsStack's phase change (spec.events), and what they
+// are sent: the payload documented in docs/notifications.md. Pure. A stack's phase is the one
+// stack/phase.ts reads from its conditions; it has no run, so a stack transition's id is told apart
+// from an earlier identical one (Ready → Degraded twice) by the newest lastTransitionTime of its
+// conditions, which every phase change moves.
 import { createHash } from "node:crypto";
 import { findCondition } from "../api/conditions.ts";
 import { type AnyResource, API_VERSION, keyOf, type Notifier } from "../api/resources.ts";
@@ -28,10 +31,14 @@ export interface Payload {
   readonly time: string;
 }
 
+/** The kinds whose phase changes are notified (spec.events.kinds defaults to both). */
+export const NOTIFIED_KINDS = ["TrainingJob", "MlopsStack"] as const;
+
 export function selects(notifier: Notifier, change: PhaseChange): boolean {
   const { resource, to } = change;
-  if (resource.kind !== "TrainingJob") return false;
   const events = notifier.spec.events;
+  const kinds: readonly string[] = events?.kinds ?? NOTIFIED_KINDS;
+  if (!kinds.includes(resource.kind)) return false;
   const namespaces = events?.namespaces ?? [notifier.metadata.namespace];
   if (!namespaces.includes("*") && !namespaces.includes(resource.metadata.namespace)) return false;
   for (const [label, value] of Object.entries(events?.labels ?? {})) {
@@ -52,7 +59,13 @@ export function payloadOf(notifier: Notifier, change: PhaseChange): Payload {
   const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id ?? null;
   const id = createHash("sha256")
     .update(
-      [keyOf(notifier), keyOf(resource), runId ?? "", change.from ?? "", change.to ?? ""].join("\u0000"),
+      [
+        keyOf(notifier),
+        keyOf(resource),
+        resource.kind === "MlopsStack" ? `stack@${newestTransition(resource)}` : (runId ?? ""),
+        change.from ?? "",
+        change.to ?? "",
+      ].join("\u0000"),
     )
     .digest("hex")
     .slice(0, 32);
@@ -71,6 +84,18 @@ export function payloadOf(notifier: Notifier, change: PhaseChange): Payload {
     message: ready?.message ?? null,
     time: change.time.toISOString(),
   };
+}
+
+function newestTransition(resource: AnyResource): string {
+  const conditions = (resource.status as { conditions?: { lastTransitionTime?: string }[] } | undefined)
+    ?.conditions;
+  // RFC 3339 times in one format: the greatest string is the newest time.
+  return (
+    (conditions ?? [])
+      .map((c) => c.lastTransitionTime ?? "")
+      .sort()
+      .at(-1) ?? ""
+  );
 }
 
 function readyOf(resource: AnyResource) {

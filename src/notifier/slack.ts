@@ -11,6 +11,9 @@ const ICON: Record<string, string> = {
   Failed: ":x:",
   Succeeded: ":white_check_mark:",
   Running: ":arrow_forward:",
+  Ready: ":white_check_mark:",
+  Degraded: ":warning:",
+  Stalled: ":x:",
 };
 
 export function slackMessage(payload: Payload): { text: string } {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
-import type { Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
+import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
 
 interface Received {
@@ -145,10 +145,24 @@ describe("selects", () => {
 describe("notifierIssues", () => {
   it.each<[Partial<NotifierSpec>, string[]]>([
     [{ address: "https://hooks.example/x" }, []],
-    [{}, ["set exactly one of address and addressFile"]],
-    [{ address: "https://a", addressFile: "b" }, ["set exactly one of address and addressFile"]],
+    [{}, ["set exactly one of address, addressFile and secretRef"]],
+    [{ address: "https://a", addressFile: "b" }, ["set exactly one of address, addressFile and secretRef"]],
+    [
+      { addressFile: "b", secretRef: { name: "hooks", key: "url" } },
+      ["set exactly one of address, addressFile and secretRef"],
+    ],
+    [{ secretRef: { name: "hooks", key: "url" } }, []],
     [{ address: "ftp://a" }, ["must be an http:// or https:// URL"]],
     [{ addressFile: "../etc/passwd" }, ['must be a relative path inside --secrets-dir without ".."']],
+    [{ address: "https://a", signingKeyFile: "keys/team" }, []],
+    [
+      { address: "https://a", signingKeyFile: "/etc/key" },
+      ['must be a relative path inside --secrets-dir without ".."'],
+    ],
+    [
+      { address: "https://a", signingKeyFile: "k", signingKeySecretRef: { name: "s", key: "k" } },
+      ["set at most one of signingKeyFile and signingKeySecretRef"],
+    ],
   ])("%o", (spec, messages) => {
     expect(notifierIssues({ type: "webhook", ...spec } as NotifierSpec).map((i) => i.message)).toEqual(
       messages,
@@ -274,6 +288,26 @@ describe("docs/notifications.md", () => {
       });
       expect(validate(JSON.parse(JSON.stringify(payload))), JSON.stringify(validate.errors)).toBe(true);
     }
+    const stack = {
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "MlopsStack",
+      metadata: { name: "platform", namespace: "ml", generation: 1 },
+      spec: {},
+      status: { conditions: job("Failed", "PortInUse").status?.conditions },
+    } as unknown as MlopsStack;
+    const stackPayload = payloadOf(notifier(), {
+      resource: stack,
+      from: "Ready",
+      to: "Degraded",
+      time: new Date(),
+    });
+    expect(stackPayload).toMatchObject({
+      kind: "MlopsStack",
+      runId: null,
+      phase: "Degraded",
+      reason: "PortInUse",
+    });
+    expect(validate(JSON.parse(JSON.stringify(stackPayload))), JSON.stringify(validate.errors)).toBe(true);
     expect(
       validate({
         ...payloadOf(notifier(), { resource: job("Failed", "E"), from: "a", to: "b", time: new Date() }),

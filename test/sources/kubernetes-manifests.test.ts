@@ -146,7 +146,7 @@ describe("manifests/kubernetes", () => {
       expect(allows(rules, "mlops.dev", `${crd.spec.names.plural}/status`, "patch")).toBe(true);
     }
     expect(allows(rules, "", "events", "create")).toBe(true);
-    // valueFrom.secretKeyRef reads one Secret by name: get, and nothing more on secrets.
+    // valueFrom.secretKeyRef and a Notifier's secretRef read one Secret by name: get, and nothing more.
     const onSecrets = rules.filter((r) => r.resources.includes("secrets"));
     expect(onSecrets.flatMap((r) => r.verbs)).toEqual(["get"]);
     expect(allows(rules, "", "secrets", "get")).toBe(true);

@@ -254,12 +254,24 @@ export interface NotifierSpec {
   type: "webhook" | "slack";
   address?: string;
   addressFile?: string;
+  secretRef?: {
+    name: string;
+    key: string;
+  };
+  signingKeyFile?: string;
+  signingKeySecretRef?: {
+    name: string;
+    key: string;
+  };
   events?: {
+    kinds?: ("TrainingJob" | "MlopsStack")[];
     namespaces?: string[];
     labels?: {
       [k: string]: string | undefined;
     };
-    phases?: ("Pending" | "Running" | "Succeeded" | "Failed" | "Suspended")[];
+    phases?: (
+      "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Progressing" | "Ready" | "Degraded" | "Stalled"
+    )[];
     reasons?: string[];
   };
 }

@@ -1,5 +1,7 @@
 // `mlopsctl get trainingjobs|mlopsstacks [NAME]`: what the state directory says, as kubectl prints
-// it (tables by default; -o wide|json|yaml). Reads files only: no running operator needed.
+// it (tables by default; -o wide|json|yaml). Reads files only: no running operator needed. In
+// Kubernetes mode (a Kubernetes context, or --kubeconfig) it reads the API instead (kube-read.ts),
+// and `get -w` watches it (kube-watch.ts).
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -20,6 +22,7 @@ import { columnsOf } from "../columns.ts";
 import { contextNotice, resolveTarget } from "../context.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { untilInterrupted } from "../interrupt.ts";
+import type { KubeTarget } from "../kube-read.ts";
 import { age, table, toJson, toYaml } from "../output.ts";
 
 export interface StateOptions {
@@ -33,6 +36,8 @@ export interface StateOptions {
 export interface GetOptions extends StateOptions {
   output?: string;
   watch?: boolean;
+  /** Kubernetes mode: read the API through this kubeconfig file. */
+  kubeconfig?: string;
 }
 
 export function kindArgument(alias: string): Kind {
@@ -67,7 +72,7 @@ export function targetOf(options: StateOptions): ReadTarget {
   if (context?.source === "kubernetes") {
     throw new ExitError(
       EXIT.usage,
-      `context "${context.name}" is a Kubernetes context: status lives on the cluster (kubectl get trainingjobs); pass --dir or --state-dir to read a state directory`,
+      `context "${context.name}" is a Kubernetes context: status lives on the cluster (mlopsctl get [-w], kubectl describe); pass --dir or --state-dir to read a state directory`,
     );
   }
   const notice = contextNotice(target);
@@ -126,8 +131,20 @@ export async function get(kindAlias: string, name: string | undefined, options: 
   if (!["", "wide", "json", "yaml"].includes(format)) {
     throw new ExitError(EXIT.usage, `unknown output format "${format}": use wide, json or yaml`);
   }
-  const stateDir = stateDirOf(options);
   const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const kube = kubeTargetOf(options);
+  if (kube) {
+    const { kubeGet } = await import("../kube-read.ts");
+    return kubeGet({
+      kind,
+      name: name === undefined ? undefined : nameArgument(name),
+      namespace: options.allNamespaces && name === undefined ? undefined : namespace,
+      format,
+      target: kube,
+      table: (records, withNamespace) => rowsFor(kind, records, format === "wide", withNamespace, new Date()),
+    });
+  }
+  const stateDir = stateDirOf(options);
   if (name !== undefined) {
     const record = await readRecord(stateDir, makeKey(kind, namespace, nameArgument(name)));
     if (!record)
@@ -171,10 +188,30 @@ export interface WatchIo {
 export async function getWatch(kindAlias: string, options: GetOptions, io: WatchIo): Promise<void> {
   const kind = kindArgument(kindAlias);
   const format = options.output ?? "";
-  const stateDir = stateDirOf(options);
+  if (!["", "wide", "json", "yaml"].includes(format)) {
+    throw new ExitError(EXIT.usage, `unknown output format "${format}": use wide, json or yaml`);
+  }
   const namespace = options.allNamespaces
     ? undefined
     : nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
+  const kube = kubeTargetOf(options);
+  if (kube) {
+    const show = lineFor(kind, format, namespace === undefined);
+    const { kubeGetWatch } = await import("../kube-watch.ts");
+    await kubeGetWatch({
+      kind,
+      namespace,
+      format,
+      target: kube,
+      signal: io.signal,
+      write: io.write,
+      table: (records) => rowsFor(kind, records, format === "wide", namespace === undefined, new Date()),
+      line: (record) => show.row(record),
+      widths: (header) => show.widths(header),
+    });
+    return;
+  }
+  const stateDir = stateDirOf(options);
   const initial = await listScope(stateDir, { kind, ...(namespace ? { namespace } : {}) });
   const show = lineFor(kind, format, namespace === undefined);
   if (format === "" || format === "wide") {
@@ -193,6 +230,23 @@ export async function getWatch(kindAlias: string, options: GetOptions, io: Watch
     ...(io.pollMs ? { pollMs: io.pollMs } : {}),
   });
   for await (const event of events) io.write(show.row(event.record));
+}
+
+/** Kubernetes mode: --kubeconfig, or a Kubernetes context (what `run --source kubernetes` recorded). */
+function kubeTargetOf(options: GetOptions): KubeTarget | undefined {
+  if (options.kubeconfig !== undefined) return { kubeconfig: options.kubeconfig };
+  const target = resolveTarget(options);
+  const context = target.context;
+  if (context?.source !== "kubernetes") return undefined;
+  const notice = contextNotice(target);
+  if (notice && !announced.has(notice)) {
+    announced.add(notice);
+    process.stderr.write(`${notice}\n`);
+  }
+  return {
+    ...(context.kubeconfig ? { kubeconfig: context.kubeconfig } : {}),
+    ...(context.kubeContext && context.kubeContext !== "current" ? { context: context.kubeContext } : {}),
+  };
 }
 
 /** One printed change per record; for tables, padded to the widths of the header first printed. */
@@ -230,13 +284,19 @@ export function registerGet(program: Command): void {
   withStateOptions(
     program
       .command("get")
-      .description("list TrainingJobs or MlopsStacks from the state directory (no running operator needed)")
+      .description(
+        "list resources from the state directory (no running operator needed), or from the API in Kubernetes mode",
+      )
       .argument("<kind>", kindChoices())
       .argument("[name]", "one resource"),
   )
     .option("-A, --all-namespaces", "every namespace")
     .option("-o, --output <format>", "wide, json or yaml")
     .option("-w, --watch", "after the list, print a line per change until Ctrl-C")
+    .option(
+      "--kubeconfig <file>",
+      "read (and with -w watch) the Kubernetes API through this kubeconfig (a Kubernetes context does so without it)",
+    )
     .action(async (kind: string, name: string | undefined, options: GetOptions) => {
       if (options.watch) {
         if (name !== undefined) throw new ExitError(EXIT.usage, "get -w lists a kind: leave out the name");

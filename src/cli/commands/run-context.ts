@@ -29,6 +29,7 @@ export async function remember(
     scheduler: options.scheduler,
     ...(nomadAddr ? { nomadAddr } : {}),
     ...(kubeContext ? { kubeContext } : {}),
+    ...(kubeContext && options.kubeconfig ? { kubeconfig: resolve(options.kubeconfig) } : {}),
     startedAt: new Date().toISOString(),
   };
   try {

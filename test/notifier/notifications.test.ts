@@ -1,6 +1,4 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -8,20 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
 import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
-
-interface Received {
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
+import { type Received, type Receiver, startReceiver } from "./receiver.ts";
 
 let root: string;
 let stateDir: string;
-let receiver: Server;
+let receiver: Receiver;
 let received: Received[];
-let answers: number[];
 let url: string;
 let logs: string;
-let delayMs = 0;
 
 function notifier(spec: Partial<NotifierSpec> = {}, namespace = "ml"): Notifier {
   return {
@@ -75,24 +67,14 @@ function notifications(notifiers: Notifier[], extra: { secretsDir?: string } = {
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), "mlops-notifier-test-"));
   stateDir = join(root, "state");
-  received = [];
-  answers = [];
   logs = "";
-  delayMs = 0;
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      received.push({ headers: req.headers, body });
-      setTimeout(() => res.writeHead(answers.shift() ?? 204).end(), delayMs);
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/secret-token-123`;
+  receiver = await startReceiver();
+  received = receiver.received;
+  url = `${receiver.base}/hooks/secret-token-123`;
 });
 
 afterEach(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -215,12 +197,12 @@ describe("webhook delivery", () => {
   });
 
   it("retries 5xx and 429 with backoff, and gives up on other 4xx", async () => {
-    answers = [503, 429, 200];
+    receiver.answers.push(503, 429, 200);
     const n = notifications([notifier()]);
     n.phaseChanged(job("Failed", "OOMKilled"), "Running", "Failed");
     await n.idle();
     expect(received).toHaveLength(3);
-    answers = [400];
+    receiver.answers.push(400);
     n.phaseChanged(job("Succeeded", "Succeeded"), "Running", "Succeeded");
     await n.idle();
     expect(received).toHaveLength(4);
@@ -243,7 +225,7 @@ describe("webhook delivery", () => {
   });
 
   it("lets a delivery under way finish when closed", async () => {
-    delayMs = 200;
+    receiver.delayMs = 200;
     const n = notifications([notifier()]);
     n.phaseChanged(job("Succeeded", "Succeeded"), "Running", "Succeeded");
     await new Promise((r) => setTimeout(r, 20));
@@ -256,7 +238,7 @@ describe("webhook delivery", () => {
     const secretsDir = join(root, "secrets");
     mkdirSync(secretsDir);
     writeFileSync(join(secretsDir, "hook-url"), `${url}\n`);
-    answers = [500];
+    receiver.answers.push(500);
     const byFile = notifier({ addressFile: "hook-url" });
     delete (byFile.spec as { address?: string }).address;
     const n = notifications([byFile], { secretsDir });

@@ -5,8 +5,6 @@
 import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +16,7 @@ import { silentLogger } from "../../src/observability/logger.ts";
 import { KubernetesSecretReader } from "../../src/sources/kubernetes/index.ts";
 import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { type Received, type Receiver, startReceiver } from "./receiver.ts";
 
 const exec = promisify(execFile);
 const CLI = new URL("../../bin/mlopsctl", import.meta.url).pathname;
@@ -25,8 +24,8 @@ const KEY = "k8s-signing-KEY-71c0de";
 const TOKEN = "hook-TOKEN-55aa01";
 
 let kube: KubernetesDouble;
-let receiver: Server;
-let received: { path: string; headers: IncomingHttpHeaders; body: string }[];
+let receiver: Receiver;
+let received: Received[];
 let hookUrl: string;
 let dir: string;
 
@@ -34,22 +33,14 @@ beforeAll(async () => {
   kube = new KubernetesDouble();
   await kube.start();
   dir = await mkdtemp(join(tmpdir(), "mlops-notifier-secretref-"));
-  received = [];
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      received.push({ path: req.url ?? "", headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/${TOKEN}`;
+  receiver = await startReceiver();
+  received = receiver.received;
+  hookUrl = `${receiver.base}/hooks/${TOKEN}`;
   kube.secrets.put("ml", "team-hook", { url: `${hookUrl}\n`, signing: KEY });
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   await kube.close();
   await rm(dir, { recursive: true, force: true });
 });

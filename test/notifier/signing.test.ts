@@ -3,8 +3,7 @@
 // code), a receiver with another key does not, and a Notifier whose key cannot be read sends nothing.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -13,23 +12,24 @@ import type { AnyResource, Notifier, NotifierSpec, TrainingJob } from "../../src
 import type { BaseContext } from "../../src/controller/reconcile.ts";
 import { Notifications, NotifierReconciler, Outbox } from "../../src/notifier/index.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { type Received, type Receiver, startReceiver } from "./receiver.ts";
 
 const KEY = "s3cr3t-signing-key";
 
 let root: string;
 let secretsDir: string;
-let receiver: Server;
-let received: { headers: IncomingHttpHeaders; body: Buffer }[];
+let receiver: Receiver;
+let received: Received[];
 let url: string;
 let logs: string;
 
 /** What a receiver does: HMAC-SHA256 over timestamp "." body, compared in constant time, within 5 minutes. */
-function verifies(key: string, request: { headers: IncomingHttpHeaders; body: Buffer }): boolean {
+function verifies(key: string, request: { headers: IncomingHttpHeaders; raw: Buffer }): boolean {
   const timestamp = String(request.headers["x-mlops-timestamp"] ?? "");
   const signature = String(request.headers["x-mlops-signature-256"] ?? "");
   if (!/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
   const expected = `sha256=${createHmac("sha256", key)
-    .update(`${timestamp}.${request.body.toString("utf8")}`)
+    .update(`${timestamp}.${request.raw.toString("utf8")}`)
     .digest("hex")}`;
   return (
     signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected))
@@ -69,22 +69,14 @@ beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), "mlops-notifier-signing-"));
   secretsDir = join(root, "secrets");
   mkdirSync(join(secretsDir, "keys"), { recursive: true });
-  received = [];
   logs = "";
-  receiver = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver();
+  received = receiver.received;
+  url = `${receiver.base}/hook`;
 });
 
 afterEach(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -102,13 +94,13 @@ describe("signed webhooks", () => {
     expect(verifies("another-key", request)).toBe(false);
     expect(verifies(`${KEY}\n`, request)).toBe(false);
     // The signature covers the body and the timestamp: changing either fails verification.
-    const tampered = Buffer.from(request.body.toString("utf8").replace("Failed", "Succeeded"));
-    expect(verifies(KEY, { ...request, body: tampered })).toBe(false);
+    const tampered = Buffer.from(request.body.replace("Failed", "Succeeded"));
+    expect(verifies(KEY, { ...request, raw: tampered })).toBe(false);
     const replayed = {
       ...request.headers,
       "x-mlops-timestamp": String(Number(request.headers["x-mlops-timestamp"]) + 1),
     };
-    expect(verifies(KEY, { headers: replayed, body: request.body })).toBe(false);
+    expect(verifies(KEY, { headers: replayed, raw: request.raw })).toBe(false);
     expect(logs).not.toContain(KEY);
   });
 

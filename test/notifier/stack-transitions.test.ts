@@ -2,8 +2,6 @@
 // the composition root builds (observedWriter) reads a stack's phase from the conditions it writes,
 // and a Notifier without spec.events gets each transition once, naming kind MlopsStack.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Subject } from "rxjs";
@@ -19,29 +17,20 @@ import { observedWriter } from "../../src/cli/status-hooks.ts";
 import type { Source } from "../../src/controller/source.ts";
 import { Notifications, Outbox, selects } from "../../src/notifier/index.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { type Receiver, startReceiver } from "./receiver.ts";
 
 let root: string;
-let receiver: Server;
-let received: Record<string, unknown>[];
+let receiver: Receiver;
 let url: string;
 
 beforeEach(async () => {
   root = mkdtempSync(join(tmpdir(), "mlops-notifier-stack-"));
-  received = [];
-  receiver = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
-    req.on("end", () => {
-      received.push(JSON.parse(body));
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver();
+  url = `${receiver.base}/hook`;
 });
 
 afterEach(async () => {
-  await new Promise((resolve) => receiver.close(resolve));
+  await receiver.close();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -100,14 +89,21 @@ describe("MlopsStack phase transitions", () => {
     await writer.write(platform, ready("True", "Ready", t(3)) as never);
     await writer.write(platform, ready("False", "PortInUse", t(4), degraded(t(4))) as never); // again
     await notifications.idle();
-    expect(received.map((p) => [p.kind, p.name, p.previousPhase, p.phase, p.reason, p.runId])).toEqual([
+    expect(
+      receiver.received
+        .map((r) => JSON.parse(r.body) as Record<string, unknown>)
+        .map((p) => [p.kind, p.name, p.previousPhase, p.phase, p.reason, p.runId]),
+    ).toEqual([
       ["MlopsStack", "platform", null, "Progressing", "Progressing", null],
       ["MlopsStack", "platform", "Progressing", "Ready", "Ready", null],
       ["MlopsStack", "platform", "Ready", "Degraded", "PortInUse", null],
       ["MlopsStack", "platform", "Degraded", "Ready", "Ready", null],
       ["MlopsStack", "platform", "Ready", "Degraded", "PortInUse", null],
     ]);
-    expect(new Set(received.map((p) => p.id)).size).toBe(5);
+    expect(
+      new Set(receiver.received.map((r) => JSON.parse(r.body) as Record<string, unknown>).map((p) => p.id))
+        .size,
+    ).toBe(5);
   });
 
   it.each<[string, Partial<NotifierSpec>, boolean]>([

@@ -111,34 +111,28 @@ export function replicaOf(
       if (isStopMarked(c)) return { ...base, ...finished, ...exit, ...stopped };
       if (s.ExitCode === 0) return { ...base, ...finished, ...exit, state: "succeeded", reason: "Completed" };
       if (isStoppedByHand(c)) return { ...base, ...finished, ...exit, ...stopped };
-      if (!s.OOMKilled) {
-        const outage = outages?.covering(finished.finishedAt);
-        if (outage) {
-          const until =
-            outage.to === undefined ? "is still away" : `was back at ${new Date(outage.to).toISOString()}`;
-          return {
-            ...base,
-            ...finished,
-            ...exit,
-            state: "failed",
-            exhausted: true,
-            reason: "DaemonRestarted",
-            message: `exit code ${s.ExitCode} while the Docker engine was away (lost at ${new Date(outage.from).toISOString()}, ${until}): stopped by the engine's restart`,
-          };
-        }
-      }
-      return {
-        ...base,
-        ...finished,
-        ...exit,
-        state: "failed",
-        exhausted: true,
-        reason: s.OOMKilled ? "OOMKilled" : "Error",
-        message:
-          s.Error ||
-          (s.OOMKilled ? `killed for memory (exit code ${s.ExitCode})` : `exit code ${s.ExitCode}`),
-      };
+      return { ...base, ...finished, ...exit, state: "failed", exhausted: true, ...whyExited(s, outages) };
   }
+}
+
+/** Why a container exited non-zero on its own: the engine's restart, a memory kill, or its code. */
+function whyExited(
+  s: InspectedContainer["State"],
+  outages: EngineOutages | undefined,
+): { reason: FailureReason; message: string } {
+  const outage = s.OOMKilled ? undefined : outages?.covering(timeOf(s.FinishedAt));
+  if (outage) {
+    const from = new Date(outage.from).toISOString();
+    const until =
+      outage.to === undefined ? "is still away" : `was back at ${new Date(outage.to).toISOString()}`;
+    return {
+      reason: "DaemonRestarted",
+      message: `exit code ${s.ExitCode} while the Docker engine was away (lost at ${from}, ${until}): stopped by the engine's restart`,
+    };
+  }
+  if (s.OOMKilled)
+    return { reason: "OOMKilled", message: s.Error || `killed for memory (exit code ${s.ExitCode})` };
+  return { reason: "Error", message: s.Error || `exit code ${s.ExitCode}` };
 }
 
 /** The containers of the run observe() reports: this owner's newest run, else another owner's. */

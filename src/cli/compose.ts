@@ -14,7 +14,7 @@ import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
-import { observeResources, queueAdmissions } from "../observability/metrics.ts";
+import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { SecretResolver } from "../secrets/index.ts";
@@ -200,6 +200,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     onAdmitted: (queue) => {
       const [namespace = "", name = ""] = queue.split("/");
       queueAdmissions.inc({ namespace, queue: name });
+    },
+    onPreempted: (queue) => {
+      const [namespace = "", name = ""] = queue.split("/");
+      queuePreemptions.inc({ namespace, queue: name });
     },
   });
   const jobContext: TrainingJobContext = {

@@ -1,6 +1,8 @@
 // A job that names a TrainingQueue (spec.queue) registers its run only once the queue admits it.
 // What the scheduler reports is told to the gate first (a live run holds quota; a finished, suspended
-// or deleted one releases it), then a submit of a run that holds no quota asks for admission.
+// or deleted one releases it), then a submit of a run that holds no quota asks for admission. A live
+// run its queue chose to preempt is stopped (its attempt ends, counted infra and charged to no budget)
+// and waits again with reason Preempted.
 import { keyOf, type TrainingJob } from "../api/resources.ts";
 import { queueWaitSeconds } from "../observability/metrics.ts";
 import type { ObservedRun } from "../scheduler/port.ts";
@@ -20,6 +22,8 @@ export interface QueueState {
   readonly waiting?: { readonly reason: QueueWaitReason; readonly message: string };
   /** The run holds its queue's quota (Admitted True); neither this nor waiting: no Admitted condition. */
   readonly admitted?: boolean;
+  /** Set when the live run is preempted: the decision to apply instead (stop; the attempt ends). */
+  readonly preempt?: Decision;
 }
 
 /** The job's queue state after this reconcile's observation; undefined for a job without a queue. */
@@ -40,12 +44,28 @@ export function admission(
 
   const previous = job.status?.queue?.name === name ? job.status.queue : undefined;
   const queuedAt = previous?.queuedAt ?? now.toISOString();
+  const preempting = gate.holds(key) ? gate.preempting(key) : undefined;
+  if (preempting && live) {
+    const message = `${preempting.message}; admitted again when quota is free`;
+    return {
+      record: { name, queuedAt },
+      waiting: { reason: "Preempted", message },
+      preempt: preemptedDecision(decision, preempting.by, message),
+    };
+  }
+  if (preempting) gate.preempted(key); // nothing of it runs: nothing to stop
   if (decision.step.op === "submit" && !gate.holds(key)) {
     const verdict = gate.admit(job, now);
     if (!verdict.admitted) {
+      // A run preempted before waits as Preempted until admitted again (its status says so).
+      const last = job.status?.run?.attempts?.at(-1);
+      const again = verdict.reason === "WaitingForQuota" && decision.step.why === "requeue";
+      const message = again
+        ? `attempt ${last?.attempt} was preempted for ${last?.preemptedBy}; ${verdict.message}`
+        : verdict.message;
       return {
         record: { name, queuedAt, ...(verdict.position !== undefined ? { position: verdict.position } : {}) },
-        waiting: { reason: verdict.reason, message: verdict.message },
+        waiting: { reason: again ? "Preempted" : verdict.reason, message },
       };
     }
     const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
@@ -61,5 +81,24 @@ export function admission(
       ...(admitted && previous?.admittedAt ? { admittedAt: previous.admittedAt } : {}),
     },
     admitted,
+  };
+}
+
+/** The live run stops for its queue's preemption: its attempt ends, counted infra, charged to no budget. */
+export function preemptedDecision(decision: Decision, by: string, message: string): Decision {
+  const ended = decision.ended ?? {
+    attempt: decision.attempt,
+    counted: "infra" as const,
+    reason: "Preempted",
+    message: `attempt ${decision.attempt}: ${message}`,
+    preemptedBy: by.replace(/^TrainingJob\//, ""),
+  };
+  return {
+    ...decision,
+    attempt: ended.attempt,
+    ended,
+    step: { op: "stop", why: "preempted" },
+    outcome: undefined,
+    wakeInMs: undefined,
   };
 }

@@ -111,7 +111,8 @@ export interface AdmissionGate {
   release(key: ResourceKey): void;
   /**
    * Why the job's admitted run is to be preempted (its queue chose it to make room for a run of
-   * higher priority), or undefined. The job's reconciler stops the run, then calls preempted().
+   * higher priority), or undefined. The job's reconciler stops the run, then calls preempted() once
+   * the scheduler reports nothing of it running.
    */
   preempting(key: ResourceKey): { readonly by: ResourceKey; readonly message: string } | undefined;
   /** The job's run was stopped for preemption: its quota is free; the job waits to be admitted again. */

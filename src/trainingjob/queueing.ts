@@ -2,7 +2,8 @@
 // What the scheduler reports is told to the gate first (a live run holds quota; a finished, suspended
 // or deleted one releases it), then a submit of a run that holds no quota asks for admission. A live
 // run its queue chose to preempt is stopped (its attempt ends, counted infra and charged to no budget)
-// and waits again with reason Preempted.
+// and waits again with reason Preempted; its quota is freed once the scheduler reports nothing of it
+// running any more (a stopped Nomad job's allocations take a moment to end).
 import { keyOf, type TrainingJob } from "../api/resources.ts";
 import { queueWaitSeconds } from "../observability/metrics.ts";
 import type { ObservedRun } from "../scheduler/port.ts";
@@ -22,9 +23,12 @@ export interface QueueState {
   readonly waiting?: { readonly reason: QueueWaitReason; readonly message: string };
   /** The run holds its queue's quota (Admitted True); neither this nor waiting: no Admitted condition. */
   readonly admitted?: boolean;
-  /** Set when the live run is preempted: the decision to apply instead (stop; the attempt ends). */
+  /** The decision to apply instead while the run is preempted: stop it (its attempt ends), or wait for it to stop. */
   readonly preempt?: Decision;
 }
+
+/** A run stopped for preemption is looked at again this soon, event or not, to free its quota. */
+const LOOK_AGAIN_MS = 1_000;
 
 /** The job's queue state after this reconcile's observation; undefined for a job without a queue. */
 export function admission(
@@ -39,13 +43,14 @@ export function admission(
   const key = keyOf(job);
   const finished = decision.outcome !== undefined || job.status?.run?.outcome !== undefined;
   const live = observed?.replicas.some((r) => r.state === "pending" || r.state === "running") ?? false;
+  const stopping = live && observed?.stopped === true;
   if (job.spec.suspend || (finished && decision.step.op !== "submit")) gate.release(key);
-  else if (live) gate.hold(job);
+  else if (live && !stopping) gate.hold(job);
 
   const previous = job.status?.queue?.name === name ? job.status.queue : undefined;
   const queuedAt = previous?.queuedAt ?? now.toISOString();
   const preempting = gate.holds(key) ? gate.preempting(key) : undefined;
-  if (preempting && live) {
+  if (preempting && live && !stopping) {
     const message = `${preempting.message}; admitted again when quota is free`;
     return {
       record: { name, queuedAt },
@@ -53,7 +58,18 @@ export function admission(
       preempt: preemptedDecision(decision, preempting.by, message),
     };
   }
-  if (preempting) gate.preempted(key); // nothing of it runs: nothing to stop
+  const requeue = decision.step.op === "submit" && decision.step.why === "requeue";
+  if (requeue && stopping) {
+    // Stopped for preemption, its replicas not ended yet: it keeps its quota until they have.
+    const message = `attempt ${decision.attempt - 1} was preempted; its replicas are stopping`;
+    const draining = { ...decision, attempt: decision.attempt - 1, step: { op: "none" as const } };
+    return {
+      record: { name, queuedAt },
+      waiting: { reason: "Preempted", message },
+      preempt: { ...draining, outcome: undefined, wakeInMs: LOOK_AGAIN_MS },
+    };
+  }
+  if (preempting) gate.preempted(key); // nothing of it runs any more: its quota is free
   if (decision.step.op === "submit" && !gate.holds(key)) {
     const verdict = gate.admit(job, now);
     if (!verdict.admitted) {
@@ -99,6 +115,6 @@ export function preemptedDecision(decision: Decision, by: string, message: strin
     ended,
     step: { op: "stop", why: "preempted" },
     outcome: undefined,
-    wakeInMs: undefined,
+    wakeInMs: LOOK_AGAIN_MS,
   };
 }

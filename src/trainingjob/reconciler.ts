@@ -81,7 +81,6 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       await this.#blocked(ctx, job, now, revision, error, recorded);
       throw error;
     }
-    if (queue?.preempt) ctx.queues?.preempted(keyOf(job)); // stopped: its quota is free
 
     const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
     this.#accountGpus(job, run, observed, now);

@@ -77,17 +77,21 @@ class World {
     );
   }
 
+  /** Reconciles; a job asking to be looked at again within a second is woken (a controller's requeue). */
   async reconcile(...jobs: TrainingJob[]): Promise<void> {
-    for (const job of jobs) await this.jobs.reconcile(job, this.ctx);
+    for (const job of jobs) {
+      const action = await this.jobs.reconcile(job, this.ctx);
+      if ("requeueAfterMs" in action && action.requeueAfterMs <= 1_000) this.woken.push(keyOf(job));
+    }
   }
 
-  /** Reconciles what the gate woke (as the controller would), until nothing more is woken. */
+  /** Reconciles what the gate woke or requeued (as the controller would), until nothing more is. */
   async settle(): Promise<void> {
     for (let round = 0; round < 10 && this.woken.length > 0; round++) {
       const keys = [...new Set(this.woken.splice(0))];
       for (const key of keys) {
         const job = this.resources.get(key);
-        if (job?.kind === "TrainingJob") await this.jobs.reconcile(job, this.ctx);
+        if (job?.kind === "TrainingJob") await this.reconcile(job);
       }
     }
   }
@@ -187,6 +191,33 @@ describe("preemption: LowerPriority", () => {
       expect(w.preemptions, name).toEqual([]);
       expect(running.status?.phase, name).toBe("Running");
     }
+  });
+
+  it("a stopped run keeps its quota until the scheduler reports its replicas ended", async () => {
+    const w = new World();
+    w.add(queue("gpus", { quota: { gpus: 2 } }));
+    const low = w.job("low", 2, 10);
+    await w.reconcile(low);
+    w.scheduler.setReplicas("low", "running");
+    await w.reconcile(low);
+    const high = w.job("high", 2, 90);
+    await w.reconcile(high);
+    w.woken.length = 0;
+    await w.reconcile(low);
+    expect(w.scheduler.calls).toContain("stop low preempted");
+    // Nomad has deregistered the job; its allocation is still running for a moment.
+    w.scheduler.setReplicas("low", "running");
+    await w.reconcile(low, high);
+    expect(admitted(low)).toMatchObject({ reason: "Preempted", message: expect.stringMatching(/stopping/) });
+    expect(high.status?.phase).toBe("Queued");
+    expect(w.started()).toEqual(["submit low", "stop low"]);
+
+    w.scheduler.setReplicas("low", "failed", { exhausted: false, reason: "Stopped" });
+    await w.reconcile(low);
+    await w.settle();
+    expect(w.started()).toEqual(["submit low", "stop low", "submit high"]);
+    expect(admitted(low)).toMatchObject({ reason: "Preempted" });
+    expect(low.status?.run?.attempts?.map((a) => [a.attempt, a.reason])).toEqual([[1, "Preempted"]]);
   });
 
   it("preempts only as much as needed: one run of two when one makes room", async () => {

@@ -303,7 +303,8 @@ export class QueueAdmission {
     const choice = preemptionFor(policies, admitted, this.#pendingRun(job, now));
     if (!choice.preempt) return;
     const by = jobKeyOf(job);
-    const message = `preempted for ${by} (priority ${job.spec.priority ?? 50}) of queue ${queueIdOf(job)}`;
+    const name = `${job.metadata.namespace}/${job.metadata.name}`;
+    const message = `preempted for ${name} (priority ${job.spec.priority ?? 50}) of queue ${queueIdOf(job)}`;
     for (const id of choice.victims) {
       this.#preempting.set(id as ResourceKey, { by, message });
       this.#changes.next(id as ResourceKey);

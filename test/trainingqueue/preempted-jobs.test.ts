@@ -147,6 +147,9 @@ describe("preemption: LowerPriority", () => {
         preemptedBy: "default/high",
       }),
     ]);
+    expect(low.status?.run?.attempts?.[0]?.message).toBe(
+      "attempt 1: preempted for default/high (priority 90) of queue default/gpus; admitted again when quota is free",
+    );
     expect(admitted(high)?.status).toBe("True");
     expect(old.status?.phase).toBe("Running");
 

@@ -20,7 +20,7 @@ import {
   type NotifierSecrets,
   Outbox,
 } from "../notifier/index.ts";
-import { observeResources, queueAdmissions } from "../observability/metrics.ts";
+import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { type SecretGetter, SecretResolver } from "../secrets/index.ts";
@@ -210,6 +210,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     onAdmitted: (queue) => {
       const [namespace = "", name = ""] = queue.split("/");
       queueAdmissions.inc({ namespace, queue: name });
+    },
+    onPreempted: (queue) => {
+      const [namespace = "", name = ""] = queue.split("/");
+      queuePreemptions.inc({ namespace, queue: name });
     },
   });
   const jobContext: TrainingJobContext = {

@@ -256,6 +256,14 @@ export const queueAdmissions = new Counter({
   registers,
 });
 
+/** Admitted runs a TrainingQueue stopped to make room for a run of higher priority (preemption: LowerPriority). */
+export const queuePreemptions = new Counter({
+  name: "mlops_queue_preemptions_total",
+  help: "Admitted runs of a TrainingQueue stopped to make room for a run of higher priority (preemption: LowerPriority)",
+  labelNames: ["namespace", "queue"] as const,
+  registers,
+});
+
 /** From the time a run was first queued to its admission. */
 export const queueWaitSeconds = new Histogram({
   name: "mlops_queue_wait_seconds",

@@ -32,6 +32,8 @@ export interface EndedAttempt {
   readonly message: string;
   readonly exitCode?: number;
   readonly completionTime?: string;
+  /** Stopped by its queue's preemption for this job (namespace/name): not charged to any budget. */
+  readonly preemptedBy?: string;
 }
 
 /** A failed attempt: the run's outcome when it may not be retried, and the attempt's record. */

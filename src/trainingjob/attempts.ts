@@ -29,6 +29,7 @@ export function attemptsAfter(
       entry.reason = ended.reason;
       entry.message = ended.message;
       entry.counted = ended.counted;
+      if (ended.preemptedBy !== undefined) entry.preemptedBy = ended.preemptedBy;
     }
   }
   const submitting = decision.step.op === "submit" && decision.step.why !== "update";

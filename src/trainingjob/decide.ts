@@ -43,9 +43,9 @@ export type Step =
   | { readonly op: "none" }
   | {
       readonly op: "submit";
-      readonly why: "create" | "replace" | "update" | "resume" | "repair" | "retry";
+      readonly why: "create" | "replace" | "update" | "resume" | "repair" | "retry" | "requeue";
     }
-  | { readonly op: "stop"; readonly why: "suspend" | "failed" | "replaced" }
+  | { readonly op: "stop"; readonly why: "suspend" | "failed" | "replaced" | "preempted" }
   | { readonly op: "purge"; readonly why: "ttl" };
 
 export interface Decision {
@@ -90,6 +90,15 @@ export function decide(input: DecideInput): Decision {
 
   if (recordedOutcome) {
     return { ...base, ...finished(input, current, recordedOutcome, recorded?.completionTime) };
+  }
+
+  // The attempt its queue preempted has ended; the next one is submitted once the queue admits it again.
+  const last = identity.newRun ? undefined : recorded?.attempts?.at(-1);
+  if (last?.preemptedBy !== undefined && last.completionTime !== undefined && !spec.suspend) {
+    if ((current?.attempt ?? 0) <= last.attempt) {
+      const step = { op: "submit", why: "requeue" } as const;
+      return { ...base, attempt: last.attempt + 1, step, outcome: undefined, wakeInMs: undefined };
+    }
   }
 
   const startedAt = !identity.newRun && recorded?.startTime ? Date.parse(recorded.startTime) : undefined;
@@ -181,8 +190,11 @@ function attemptOf(input: DecideInput, newRun: boolean, current: ObservedRun | u
   return Math.max(recorded, current?.attempt ?? 1);
 }
 
+/** Earlier attempts by the budget they were charged to: a queue's preemption is charged to none. */
 function historyOf(input: DecideInput, attempt: number): AttemptHistory {
-  const earlier = (input.recorded?.attempts ?? []).filter((a) => a.attempt < attempt).map((a) => a.counted);
+  const earlier = (input.recorded?.attempts ?? [])
+    .filter((a) => a.attempt < attempt)
+    .map((a) => (a.preemptedBy === undefined ? a.counted : undefined));
   return { spec: input.spec, earlier, attempt };
 }
 

@@ -13,7 +13,7 @@ export type Phase = "Queued" | "Pending" | "Running" | "Succeeded" | "Failed" | 
  * (the type says so; test/trainingjob/status-model.test.ts checks every producer's vocabulary).
  */
 export const REASONS = {
-  Queued: ["WaitingForQuota", "QuotaExceeded", "QueueNotFound"],
+  Queued: ["WaitingForQuota", "QuotaExceeded", "QueueNotFound", "Preempted"],
   Pending: [
     "Submitted",
     "Scheduling",
@@ -115,7 +115,7 @@ export const PHASES: readonly PhaseRow[] = [
     stalled: "False",
     reasons: REASONS.Queued,
     meaning:
-      "The job names a TrainingQueue (spec.queue) that has not admitted its run: nothing is registered with the scheduler yet; Admitted is False and status.queue gives the position (docs/queues.md).",
+      "The job names a TrainingQueue (spec.queue) that has not admitted its run: nothing is registered with the scheduler yet (or, Preempted, its run was stopped to make room for a run of higher priority and waits to be admitted again); Admitted is False and status.queue gives the position (docs/queues.md).",
   },
   {
     phase: "Pending",

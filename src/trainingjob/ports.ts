@@ -83,13 +83,13 @@ export interface ProgressReader {
 }
 
 /** Why a queued job is not admitted (docs/queues.md). */
-export type QueueWaitReason = "WaitingForQuota" | "QuotaExceeded" | "QueueNotFound";
+export type QueueWaitReason = "WaitingForQuota" | "QuotaExceeded" | "QueueNotFound" | "Preempted";
 
 export type AdmissionVerdict =
   | { readonly admitted: true }
   | {
       readonly admitted: false;
-      readonly reason: QueueWaitReason;
+      readonly reason: Exclude<QueueWaitReason, "Preempted">;
       readonly message: string;
       /** 1 is the next run of the queue to be admitted; absent when it can never be. */
       readonly position?: number;
@@ -109,6 +109,14 @@ export interface AdmissionGate {
   hold(job: QueuedJob): void;
   /** The job's run finished, was suspended or deleted: its quota is free for the next run. */
   release(key: ResourceKey): void;
+  /**
+   * Why the job's admitted run is to be preempted (its queue chose it to make room for a run of
+   * higher priority), or undefined. The job's reconciler stops the run, then calls preempted() once
+   * the scheduler reports nothing of it running.
+   */
+  preempting(key: ResourceKey): { readonly by: ResourceKey; readonly message: string } | undefined;
+  /** The job's run was stopped for preemption: its quota is free; the job waits to be admitted again. */
+  preempted(key: ResourceKey): void;
 }
 
 /** What the gate reads of a job. */

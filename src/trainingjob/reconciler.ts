@@ -61,14 +61,16 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       await this.#blocked(ctx, job, now, revision, error, recorded);
       throw error;
     }
-    const { observed, hashes, decision, request } = plan;
-    if (decision.notOwned) {
+    const { observed, hashes, request } = plan;
+    if (plan.decision.notOwned) {
+      const decision = plan.decision;
       await this.#write(ctx, { job, now, revision, decision, ...(recorded ? { run: recorded } : {}) });
       return requeue(NOT_OWNED_RETRY_MS);
     }
     // Queued: nothing is registered until the queue admits the run; its release wakes this job.
-    const queue = admission(job, ctx.queues, decision, observed, now);
-    if (queue?.waiting) {
+    const queue = admission(job, ctx.queues, plan.decision, observed, now);
+    const decision = queue?.preempt ?? plan.decision; // preempted: the run stops, its attempt ends
+    if (queue?.waiting && !queue.preempt) {
       await this.#write(ctx, { job, now, revision, queue, ...(recorded ? { run: recorded } : {}) });
       return awaitChange;
     }
@@ -260,6 +262,7 @@ const submitReason = {
   resume: "Resumed",
   repair: "Repaired",
   retry: "Retried",
+  requeue: "Readmitted",
 } as const;
 
 /** The run record after apply: recorded facts are kept; new facts (start, outcome) are added once. */

@@ -202,6 +202,7 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
       resume: "resumed",
       repair: "submitted again (it was removed or stopped outside the operator)",
       retry: `retried as attempt ${decision.attempt}${decision.ended ? ` (${decision.ended.message})` : ""}`,
+      requeue: `admitted again as attempt ${decision.attempt} (the previous attempt was preempted)`,
     };
     const why = decision.step.op === "submit" ? decision.step.why : "create";
     return { phase: "Pending", reason: "Submitted", message: `run ${decision.runId} ${what[why]}` };

@@ -17,6 +17,7 @@ import {
   type QueueInput,
   requestOf,
 } from "./admission.ts";
+import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
 
 export interface QueueView {
   readonly usage: Amounts;
@@ -54,12 +55,20 @@ export class QueueAdmission {
   /** When a waiting job was first seen by this process. */
   readonly #firstSeen = new Map<ResourceKey, number>();
   readonly #changes = new Subject<ResourceKey>();
+  /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
+  readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
   /** Counts admissions per queue id (metrics). */
   readonly onAdmitted: ((queue: string) => void) | undefined;
+  /** Counts preempted runs per queue id (metrics). */
+  readonly onPreempted: ((queue: string) => void) | undefined;
 
-  constructor(resources: ResourceIndex, options: { onAdmitted?: (queue: string) => void } = {}) {
+  constructor(
+    resources: ResourceIndex,
+    options: { onAdmitted?: (queue: string) => void; onPreempted?: (queue: string) => void } = {},
+  ) {
     this.#resources = resources;
     this.onAdmitted = options.onAdmitted;
+    this.onPreempted = options.onPreempted;
   }
 
   /** Keys to reconcile again: waiting jobs of a queue whose quota was freed, and the queues. */
@@ -84,6 +93,7 @@ export class QueueAdmission {
    * jobs admitted and the queues are reconciled again; the others keep waiting.
    */
   release(key: ResourceKey): void {
+    this.#preempting.delete(key);
     const held = this.#held.get(key);
     const had = this.#held.delete(key) || !this.#released.has(key);
     this.#released.add(key);
@@ -121,6 +131,7 @@ export class QueueAdmission {
     }
     if (result.admitted.includes(key)) return { admitted: true };
     const waiting = result.waiting.get(key);
+    if (waiting?.position === 1) this.#preemptFor(job, queues, now);
     return waiting
       ? {
           admitted: false,
@@ -235,6 +246,69 @@ export class QueueAdmission {
       priority: job.spec.priority ?? 50,
       arrival: this.#firstSeen.get(key) ?? arrivalOf(job as TrainingJob) ?? now.getTime(),
     };
+  }
+
+  /** Why the job's admitted run is to be stopped for another's admission; undefined once not needed. */
+  preempting(key: ResourceKey): { readonly by: ResourceKey; readonly message: string } | undefined {
+    const chosen = this.#preempting.get(key);
+    if (!chosen) return undefined;
+    const by = this.#resources.get(chosen.by);
+    // The run it was to make room for is admitted already, or no longer waits.
+    if (
+      this.#held.has(chosen.by) ||
+      this.#done.has(chosen.by) ||
+      by?.kind !== "TrainingJob" ||
+      !wantsToRun(by)
+    ) {
+      this.#preempting.delete(key);
+      return undefined;
+    }
+    return chosen;
+  }
+
+  /** The job's run was stopped for preemption: its quota goes to the waiting runs; it waits again. */
+  preempted(key: ResourceKey): void {
+    const job = this.#resources.get(key);
+    const queue =
+      this.#held.get(key)?.queue ??
+      (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
+    this.release(key);
+    this.#done.delete(key);
+    if (queue !== undefined) this.onPreempted?.(queue);
+    this.#changes.next(key);
+  }
+
+  /** Chooses admitted runs of lower priority to stop so that `job`, the head of its queue, fits. */
+  #preemptFor(job: GateJob, queues: readonly QueueInput[], now: Date): void {
+    const policies: PreemptingQueue[] = queues.map(({ usage: _usage, ...q }) => {
+      const found = this.#resources.get(`TrainingQueue/${q.id}` as ResourceKey);
+      return { ...q, preemption: found?.kind === "TrainingQueue" ? found.spec.preemption : "Never" };
+    });
+    if (!policies.some((q) => q.id === queueIdOf(job) && q.preemption === "LowerPriority")) return;
+    const scope = new Set(queues.map((q) => q.id));
+    const admitted: AdmittedRun[] = [];
+    for (const other of this.#jobs()) {
+      const id = jobKeyOf(other);
+      if (!scope.has(queueIdOf(other)) || !this.#holding(other)) continue;
+      admitted.push({
+        id,
+        queue: queueIdOf(other),
+        request: this.#held.get(id)?.request ?? requestOf(other.spec.replicas, other.spec.resources),
+        priority: other.spec.priority ?? 50,
+        // Admitted by this process and not yet written to status: the newest.
+        admittedAt: Date.parse(other.status?.queue?.admittedAt ?? "") || now.getTime(),
+        preempting: this.#preempting.has(id),
+      });
+    }
+    const choice = preemptionFor(policies, admitted, this.#pendingRun(job, now));
+    if (!choice.preempt) return;
+    const by = jobKeyOf(job);
+    const name = `${job.metadata.namespace}/${job.metadata.name}`;
+    const message = `preempted for ${name} (priority ${job.spec.priority ?? 50}) of queue ${queueIdOf(job)}`;
+    for (const id of choice.victims) {
+      this.#preempting.set(id as ResourceKey, { by, message });
+      this.#changes.next(id as ResourceKey);
+    }
   }
 }
 

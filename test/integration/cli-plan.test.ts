@@ -173,3 +173,66 @@ describe("mlopsctl plan", () => {
     expect((await fetch(`${nomad.address}/v1/job/mass-0`)).status).toBe(200);
   });
 });
+
+describe("mlopsctl plan with TrainingQueues", () => {
+  it("a job its queue would not admit now shows as queue, not as a create", async () => {
+    const qdir = await mkdtemp(join(tmpdir(), "mlops-plan-queue-"));
+    const qstate = `${qdir}-state`;
+    const queued = (name: string) => `apiVersion: mlops.dev/v1alpha1
+kind: TrainingJob
+metadata: { name: ${name} }
+spec: { image: t:1, queue: team, resources: { cpu: 100, memoryMB: 64 } }
+`;
+    const qflags = [
+      "--dir",
+      qdir,
+      "--state-dir",
+      qstate,
+      "--owner-id",
+      "plan-queue-test",
+      "--scheduler",
+      "nomad",
+    ];
+    try {
+      await writeFile(join(qdir, "first.yaml"), queued("first"));
+      await writeFile(join(qdir, "second.yaml"), queued("second"));
+      await writeFile(join(qdir, "lost.yaml"), queued("lost").replace("queue: team", "queue: nope"));
+      await writeFile(
+        join(qdir, "team.yaml"),
+        "apiVersion: mlops.dev/v1alpha1\nkind: TrainingQueue\nmetadata: { name: team }\nspec: { quota: { runs: 1 } }\n",
+      );
+      const shown = await cli("plan", ...qflags);
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(
+        /\+ TrainingJob\/default\/first: create \(.*; admitted by queue default\/team\)/,
+      );
+      expect(shown.stdout).toContain(
+        "… TrainingJob/default/second: queue (WaitingForQuota: position 1 in queue default/team",
+      );
+      expect(shown.stdout).toContain(
+        "… TrainingJob/default/lost: queue (QueueNotFound: queue default/nope does not exist or is invalid)",
+      );
+      expect(shown.stdout).toContain("Plan: 1 to create, 0 new run(s), 0 to change, 0 to delete, 2 waiting");
+
+      // Once run has registered the first, the scheduler reports it holding the quota.
+      const run = await cli(
+        "run",
+        ...qflags,
+        "--once",
+        "--metrics-addr",
+        "127.0.0.1:0",
+        "--log-level",
+        "error",
+      );
+      expect(run.code).toBe(0);
+      expect((await fetch(`${nomad.address}/v1/job/first`)).status).toBe(200);
+      expect((await fetch(`${nomad.address}/v1/job/second`)).status).toBe(404);
+      const again = await cli("plan", ...qflags);
+      expect(again.stdout).not.toContain("TrainingJob/default/first: create");
+      expect(again.stdout).toContain("… TrainingJob/default/second: queue (WaitingForQuota: position 1");
+    } finally {
+      await rm(qdir, { recursive: true, force: true });
+      await rm(qstate, { recursive: true, force: true });
+    }
+  });
+});

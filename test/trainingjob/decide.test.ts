@@ -300,3 +300,74 @@ describe("decide", () => {
     expect(d.wakeInMs).toBe(8 * 60_000); // 10 min from 11:58
   });
 });
+
+describe("decide: an attempt its queue preempted", () => {
+  const preemptedRecord: RunRecord = {
+    ...recordedRun,
+    attempts: [
+      { attempt: 1, startTime: "2026-01-01T11:00:00Z", completionTime: "2026-01-01T11:30:00Z" },
+      {
+        attempt: 2,
+        startTime: "2026-01-01T11:31:00Z",
+        completionTime: "2026-01-01T11:40:00Z",
+        reason: "Preempted",
+        counted: "infra",
+        preemptedBy: "default/high",
+      },
+    ],
+  };
+  const stopped = observedRun({
+    runId: RUN,
+    specHash: base.specHash,
+    runSpecHash: base.runSpecHash,
+    attempt: 2,
+    stopped: true,
+    replicas: [{ ...replica(0, "failed"), exhausted: false, reason: "Stopped" }],
+  });
+  const table: {
+    name: string;
+    spec?: Parameters<typeof trainingJob>[0];
+    observed?: typeof stopped;
+    want: unknown;
+  }[] = [
+    {
+      name: "stopped: the next attempt is submitted (once its queue admits it)",
+      observed: stopped,
+      want: { step: { op: "submit", why: "requeue" }, attempt: 3, outcome: undefined },
+    },
+    {
+      name: "its job gone (garbage-collected): the next attempt, not a removal",
+      want: { step: { op: "submit", why: "requeue" }, attempt: 3 },
+    },
+    {
+      name: "suspended meanwhile: nothing is submitted",
+      spec: { suspend: true },
+      observed: stopped,
+      want: { step: { op: "none" }, attempt: 2 },
+    },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const d = decide({ ...input(t.spec ?? {}), recorded: preemptedRecord, observed: t.observed });
+      expect(d).toMatchObject(t.want as object);
+    });
+  }
+
+  it("is charged to no budget: a later platform failure still has infraRetryLimit 1 left", () => {
+    const spec = { retryPolicy: { infraRetryLimit: 1 } };
+    const record: RunRecord = {
+      ...preemptedRecord,
+      specHash: input(spec).runSpecHash,
+      attempts: [...(preemptedRecord.attempts ?? []), { attempt: 3, startTime: "2026-01-01T11:50:00Z" }],
+    };
+    const lost = observedRun({
+      runId: RUN,
+      specHash: base.specHash,
+      runSpecHash: base.runSpecHash,
+      attempt: 3,
+      replicas: [{ ...replica(0, "failed"), reason: "NodeLost", exhausted: true }],
+    });
+    const d = decide({ ...input(spec), recorded: record, observed: lost });
+    expect(d).toMatchObject({ step: { op: "submit", why: "retry" }, attempt: 4, outcome: undefined });
+  });
+});

@@ -1,5 +1,6 @@
 // Property: whatever the order of reconciles, finishes and operator restarts, the runs registered
-// with the scheduler never use more than quota + allowed borrowing, per queue and per cohort.
+// with the scheduler never use more than quota + allowed borrowing, per queue and per cohort; with
+// preemption (LowerPriority on two of the queues) no run is stopped for one of equal or lower priority.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { AnyResource, Kind, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
@@ -7,9 +8,9 @@ import { keyOf } from "../../src/api/resources.ts";
 import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
 
 const QUEUES: TrainingQueue[] = [
-  { name: "solo", quota: { gpus: 4 } },
+  { name: "solo", quota: { gpus: 4 }, preemption: "LowerPriority" as const },
   { name: "b", quota: { gpus: 2 }, cohort: "lab", borrowingLimit: { gpus: 1 } },
-  { name: "c", quota: { gpus: 2 }, cohort: "lab" },
+  { name: "c", quota: { gpus: 2 }, cohort: "lab", preemption: "LowerPriority" as const },
 ].map(({ name, ...spec }) => ({
   apiVersion: "mlops.dev/v1alpha1",
   kind: "TrainingQueue",
@@ -19,23 +20,24 @@ const QUEUES: TrainingQueue[] = [
 const CAP: Record<string, number> = { solo: 4, b: 3, c: 4 };
 
 const op = fc.oneof(
-  fc.record({ op: fc.constant("reconcile" as const), job: fc.nat(11) }),
-  fc.record({ op: fc.constant("finish" as const), job: fc.nat(11) }),
-  fc.record({ op: fc.constant("restart" as const) }),
+  { arbitrary: fc.record({ op: fc.constant("reconcile" as const), job: fc.nat(11) }), weight: 6 },
+  { arbitrary: fc.record({ op: fc.constant("finish" as const), job: fc.nat(11) }), weight: 2 },
+  { arbitrary: fc.record({ op: fc.constant("restart" as const) }), weight: 1 },
 );
 const jobs = fc.array(
   fc.record({
     queue: fc.constantFrom("solo", "b", "c"),
-    gpus: fc.nat(4),
-    priority: fc.integer({ min: 1, max: 100 }),
+    gpus: fc.integer({ min: 1, max: 3 }),
+    priority: fc.constantFrom(10, 50, 50, 90),
   }),
   { minLength: 12, maxLength: 12 },
 );
 
 describe("queue gate: invariants across reconciles, finishes and restarts", () => {
   it("registered runs never exceed quota + borrowing, per queue and per cohort; none is registered twice", () => {
+    let preempted = 0;
     fc.assert(
-      fc.property(jobs, fc.array(op, { maxLength: 60 }), (specs, ops) => {
+      fc.property(jobs, fc.array(op, { minLength: 20, maxLength: 60 }), (specs, ops) => {
         const resources = new Map<ResourceKey, AnyResource>();
         for (const q of QUEUES) resources.set(keyOf(q), structuredClone(q));
         const all = specs.map((s, i) => {
@@ -56,8 +58,7 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
               resources: { gpus: s.gpus, cpu: 100, memoryMB: 64 },
             },
           } as unknown as TrainingJob;
-          resources.set(keyOf(job), job);
-          return job;
+          return job; // it arrives (is declared) at its first reconcile
         });
         const index = {
           get: (key: ResourceKey) => resources.get(key),
@@ -72,6 +73,7 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
             continue;
           }
           const job = all[step.job] as TrainingJob;
+          if (step.op === "reconcile") resources.set(keyOf(job), job);
           const finished = job.status?.phase === "Succeeded";
           if (step.op === "finish") {
             if (!registered.has(step.job)) continue;
@@ -85,10 +87,21 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
             gate.release(keyOf(job));
             continue;
           }
-          if (registered.has(step.job)) {
-            gate.hold(job);
-            continue;
-          }
+          const live = registered.has(step.job);
+          if (live) gate.hold(job);
+          const chosen = gate.holds(keyOf(job)) ? gate.preempting(keyOf(job)) : undefined;
+          if (chosen) {
+            // Preempted only for a run of higher priority: a registered run is stopped (it asks again
+            // at its next reconcile), one admitted but not registered yet gives up its admission.
+            const by = resources.get(chosen.by) as TrainingJob;
+            expect(by.spec.priority).toBeGreaterThan(job.spec.priority ?? 50);
+            registered.delete(step.job);
+            preempted += 1;
+            const queue = specs[step.job]?.queue ?? "";
+            job.status = { phase: "Queued", queue: { name: queue, queuedAt: now.toISOString() } };
+            gate.preempted(keyOf(job));
+            if (live) continue;
+          } else if (live) continue;
           if (gate.admit(job, now).admitted) {
             expect(registered.has(step.job)).toBe(false);
             registered.add(step.job);
@@ -111,5 +124,6 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
       }),
       { numRuns: 300 },
     );
+    expect(preempted).toBeGreaterThan(0); // the generator does reach preemption
   });
 });

@@ -141,6 +141,7 @@ export interface TrainingJobStatus {
       reason?: string;
       message?: string;
       counted?: "user" | "infra";
+      preemptedBy?: string;
     }[];
     startTime?: string;
     completionTime?: string;

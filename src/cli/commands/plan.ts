@@ -3,12 +3,19 @@
 // with a field diff against the last applied spec and Nomad's placement preview where reachable.
 // Read-only: the state directory and the watched files are not written. Prunes are shown with the
 // rules run applies (unreadable entries, prune disabled, the mass prune guard); plan does not wait
-// out the settle interval: it shows what run prunes if the tree stays as it is now.
+// out the settle interval: it shows what run prunes if the tree stays as it is now. A job naming a
+// TrainingQueue that its queue would not admit now shows as `queue` (plan-queues.ts).
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
 import { redactSpec } from "../../api/redact.ts";
-import { type AnyResource, keyOf, type ResourceKey, type TrainingJob } from "../../api/resources.ts";
+import {
+  type AnyResource,
+  keyOf,
+  type ResourceKey,
+  type TrainingJob,
+  type TrainingQueue,
+} from "../../api/resources.ts";
 import { silentLogger } from "../../observability/logger.ts";
 import { line, printable } from "../../observability/printable.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
@@ -24,6 +31,7 @@ import { type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.
 import { buildResolver } from "../schedulers.ts";
 import { type StateOptions, targetOf } from "./get.ts";
 import { pruneChanges } from "./plan-prunes.ts";
+import { queueChanges } from "./plan-queues.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface PlanOptions extends PruneFlags {
@@ -40,7 +48,7 @@ export interface PlanOptions extends PruneFlags {
 
 export interface PlannedChange {
   readonly key: ResourceKey;
-  /** create, new-run, update, resume, repair, stop, purge, delete, keep, wait, blocked, unknown, none */
+  /** create, new-run, update, resume, repair, retry, requeue, stop, purge, delete, keep, wait, queue, blocked, unknown, none */
   readonly action: string;
   readonly detail: string;
   readonly fields: readonly string[];
@@ -114,6 +122,8 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
       ...(nomadAddr ? { nomadAddr } : {}),
     });
     const out: PlannedChange[] = [];
+    const jobs: PlannedChange[] = [];
+    const plans = new Map<ResourceKey, RunPlan>();
     const declared = new Set<ResourceKey>();
     out.push(...(await pruneChanges(source, stateDir, options)));
     for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
@@ -126,8 +136,11 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
         out.push(stackChange(resource, previous !== undefined, fields));
         continue;
       }
-      out.push(await jobChange(resource as TrainingJob, resolver, source, ownerId, options, fields));
+      jobs.push(await jobChange(resource as TrainingJob, resolver, source, ownerId, options, fields, plans));
     }
+    const declaredJobs = source.list("TrainingJob") as TrainingJob[];
+    const queues = source.list("TrainingQueue").filter((q): q is TrainingQueue => q.kind === "TrainingQueue");
+    out.push(...queueChanges(jobs, declaredJobs, queues, plans, new Date()));
     for (const scheduler of resolver.built()) {
       const owned = await scheduler.listOwned(ownerId).catch(() => []);
       for (const run of owned) {
@@ -164,6 +177,7 @@ async function jobChange(
   ownerId: string,
   options: PlanOptions,
   fields: string[],
+  plans: Map<ResourceKey, RunPlan>,
 ): Promise<PlannedChange> {
   const startupTimeoutMs = options.startupTimeout;
   const key = keyOf(job);
@@ -187,6 +201,7 @@ async function jobChange(
   } catch (error) {
     return { key, action: "unknown", detail: `${reasonOf(error)}: ${messageOf(error)}`, fields };
   }
+  plans.set(key, planned);
   const d = planned.decision;
   const where = `${scheduler.name} ${scheduler.target}`;
   if (d.notOwned)
@@ -232,11 +247,14 @@ const SYMBOL: Record<string, string> = {
   update: "~",
   resume: "~",
   repair: "~",
+  retry: "~",
+  requeue: "~",
   stop: "~",
   purge: "-",
   delete: "-",
   keep: "=",
   wait: "…",
+  queue: "…",
   blocked: "!",
   unknown: "?",
   none: " ",
@@ -256,7 +274,7 @@ export function render(changes: readonly PlannedChange[]): string {
   lines.push(
     changed === 0
       ? `No changes: ${changes.length} resource(s) converged.`
-      : `Plan: ${counted("create")} to create, ${counted("new-run")} new run(s), ${counted("update") + counted("resume") + counted("repair") + counted("stop")} to change, ${counted("delete") + counted("purge")} to delete, ${counted("wait") + counted("blocked") + counted("unknown")} waiting, blocked or unknown.`,
+      : `Plan: ${counted("create")} to create, ${counted("new-run")} new run(s), ${counted("update") + counted("resume") + counted("repair") + counted("retry") + counted("requeue") + counted("stop")} to change, ${counted("delete") + counted("purge")} to delete, ${counted("wait") + counted("queue") + counted("blocked") + counted("unknown")} waiting, queued, blocked or unknown.`,
   );
   return `${lines.join("\n")}\n`;
 }

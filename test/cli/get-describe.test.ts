@@ -102,7 +102,15 @@ beforeAll(async () => {
           reason: "NodeLost",
           counted: "infra",
         },
-        { attempt: 2, startTime: "2026-01-01T00:11:00Z" },
+        {
+          attempt: 2,
+          startTime: "2026-01-01T00:11:00Z",
+          completionTime: "2026-01-01T00:12:00Z",
+          reason: "Preempted",
+          counted: "infra",
+          preemptedBy: "default/urgent",
+        },
+        { attempt: 3, startTime: "2026-01-01T00:20:00Z" },
       ],
     },
     progress: { ratio: 0.456, epoch: 9, updatedAt: at },
@@ -154,7 +162,7 @@ describe("mlopsctl get", () => {
     const r = await cli("get", "tj", "-o", "wide", "--state-dir", stateDir);
     expect(r.out.split("\n")).toEqual([
       "NAME     PHASE     READY   AGE   RUN      SCHEDULER   RESTARTS   REASON            PROGRESS      QUEUE    POSITION",
-      "mnist    Running   True    3h    r-7f3a   nomad       0/1        Running           45% epoch 9   <none>   <none>",
+      "mnist    Running   True    3h    r-7f3a   nomad       0/2        Running           45% epoch 9   <none>   <none>",
       "resnet   Pending   False   3h    <none>   <none>      0/0        WaitingForStack   <none>        <none>   <none>",
       "",
     ]);
@@ -231,10 +239,11 @@ describe("mlopsctl describe", () => {
     expect(out).toContain(
       [
         "Attempts:",
-        "  Attempt   Start                  End                    Exit Code   Reason     Counted",
-        "  -------   -----                  ---                    ---------   ------     -------",
-        "  1         2026-01-01T00:00:00Z   2026-01-01T00:10:00Z               NodeLost   infra",
-        "  2         2026-01-01T00:11:00Z   <running>",
+        "  Attempt   Start                  End                    Exit Code   Reason                         Counted",
+        "  -------   -----                  ---                    ---------   ------                         -------",
+        "  1         2026-01-01T00:00:00Z   2026-01-01T00:10:00Z               NodeLost                       infra",
+        "  2         2026-01-01T00:11:00Z   2026-01-01T00:12:00Z               Preempted for default/urgent   infra",
+        "  3         2026-01-01T00:20:00Z   <running>",
       ].join("\n"),
     );
     expect(out.match(/Attempts:/g)).toHaveLength(1);

@@ -61,7 +61,7 @@ function renderAttempts(attempts: readonly AttemptRecord[]): string {
     a.startTime,
     a.completionTime ?? "<running>",
     a.exitCode === undefined ? "" : String(a.exitCode),
-    a.reason ?? "",
+    a.preemptedBy === undefined ? (a.reason ?? "") : `${a.reason ?? "Preempted"} for ${a.preemptedBy}`,
     a.counted ?? "",
   ]);
   return `Attempts:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;

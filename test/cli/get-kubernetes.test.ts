@@ -178,6 +178,9 @@ describe("get -w in Kubernetes mode", () => {
       expect(all[1]).toMatch(/^platform\s+Unknown\s+\d+s$/);
       expect(all[2]).toMatch(/^platform\s+True\s+\d+s$/);
     } finally {
+      // Gone before the CLI test below runs the operator on this double: a stack here would be
+      // brought up on the machine's real Docker engine.
+      kube.state.delete("mlopsstacks", "ml", "platform");
       for (const [key, value] of saved) {
         if (value === undefined) delete process.env[key];
         else process.env[key] = value;
@@ -202,6 +205,7 @@ describe("get -w in Kubernetes mode", () => {
     const nomad = await startNomadDouble({ namespaces: ["ml"] });
     try {
       kube.create(trainingJob("cli", "ml"));
+      expect(kube.state.list("mlopsstacks", "ml")).toEqual([]); // no stack brought up on real Docker
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         XDG_STATE_HOME: dir,

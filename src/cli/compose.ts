@@ -11,7 +11,7 @@ import { connectDocker, type DockerConnection, ownedContainerEvents } from "../c
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
-import { type BaseContext, systemClock } from "../controller/reconcile.ts";
+import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts";
 import { observeResources, queueAdmissions } from "../observability/metrics.ts";
@@ -19,6 +19,7 @@ import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
+import type { KubernetesSource } from "../sources/kubernetes/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import type { StackContext } from "../stack/context.ts";
@@ -112,10 +113,13 @@ export interface Operator {
 export async function buildOperator(options: OperatorOptions): Promise<Operator> {
   const { log } = options;
   const store = new StateStore(options.stateDir);
-  const recorder = new EventLog(options.stateDir);
+  const eventLog = new EventLog(options.stateDir);
   const choice = options.source;
   const progressIntervalMs = options.progressIntervalMs ?? PROGRESS_READ_INTERVAL_MS;
-  const source = await buildSource(choice, store, options, log, recorder);
+  const source = await buildSource(choice, store, options, log, eventLog);
+  // Kubernetes mode: the same events also become core/v1 Events on the resources (kubectl describe).
+  const kubeEvents = choice.kind === "kubernetes" ? await buildKubeEvents(choice, source, log) : undefined;
+  const recorder: Recorder = kubeEvents ? bothRecorders(eventLog, kubeEvents) : eventLog;
   const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   const external = new Subject<ResourceKey>();
@@ -301,7 +305,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
-      await recorder.close();
+      await kubeEvents?.close();
+      await eventLog.close();
       await source.close();
       await store.close();
       await server.close();
@@ -337,6 +342,36 @@ async function buildSource(
   });
   if (options.ownerId === undefined) await source.identify();
   return source;
+}
+
+/** core/v1 Events on the resources the Kubernetes source holds (src/sources/kubernetes/events.ts). */
+async function buildKubeEvents(
+  choice: SourceOptions & { kind: "kubernetes" },
+  source: Source,
+  log: Logger,
+): Promise<{ event: Recorder["event"]; close(): Promise<void> }> {
+  const { ClientEventSink, KubeEventRecorder, loadKubeConfig } = await import(
+    "../sources/kubernetes/index.ts"
+  );
+  const config = loadKubeConfig({
+    ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
+    ...(choice.context ? { context: choice.context } : {}),
+  });
+  const kubernetes = source as KubernetesSource;
+  return new KubeEventRecorder({
+    sink: new ClientEventSink(config),
+    reference: (key) => kubernetes.reference(key),
+    log,
+  });
+}
+
+function bothRecorders(first: Recorder, second: Recorder): Recorder {
+  return {
+    event(key, type, reason, message) {
+      first.event(key, type, reason, message);
+      second.event(key, type, reason, message);
+    },
+  };
 }
 
 /** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */

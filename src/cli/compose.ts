@@ -17,9 +17,9 @@ import { Notifications, NotifierReconciler, Outbox } from "../notifier/index.ts"
 import { observeResources, queueAdmissions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
+import { Adoption } from "../scheduler/adoption.ts";
 import { SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
-import type { KubernetesSource } from "../sources/kubernetes/source.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import type { StackContext } from "../stack/context.ts";
@@ -41,6 +41,7 @@ import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
+import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -122,6 +123,19 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const recorder: Recorder = kubeEvents ? bothRecorders(eventLog, kubeEvents) : eventLog;
   const secrets = await buildSecrets(choice, options.secretsDir);
   const ownerId = options.ownerId ?? source.defaultOwnerId;
+  // Objects made under a previous default id of this source are adopted, unless --owner-id is given.
+  const adoption = new Adoption({
+    ownerId,
+    previous: options.ownerId === undefined ? source.previousDefaultOwnerIds : [],
+    log,
+    onAdopted: (key, { object, from, to }) =>
+      recorder.event(
+        key,
+        "Normal",
+        "Adopted",
+        `${object} made under the previous default owner id ${from} is now managed as ${to}`,
+      ),
+  });
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
 
@@ -132,6 +146,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const resolver = await buildResolver({
     scheduler: options.scheduler,
     ownerId,
+    adoption,
     log,
     docker,
     dockerEvents,
@@ -342,36 +357,6 @@ async function buildSource(
   });
   if (options.ownerId === undefined) await source.identify();
   return source;
-}
-
-/** core/v1 Events on the resources the Kubernetes source holds (src/sources/kubernetes/events.ts). */
-async function buildKubeEvents(
-  choice: SourceOptions & { kind: "kubernetes" },
-  source: Source,
-  log: Logger,
-): Promise<{ event: Recorder["event"]; close(): Promise<void> }> {
-  const { ClientEventSink, KubeEventRecorder, loadKubeConfig } = await import(
-    "../sources/kubernetes/index.ts"
-  );
-  const config = loadKubeConfig({
-    ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
-    ...(choice.context ? { context: choice.context } : {}),
-  });
-  const kubernetes = source as KubernetesSource;
-  return new KubeEventRecorder({
-    sink: new ClientEventSink(config),
-    reference: (key) => kubernetes.reference(key),
-    log,
-  });
-}
-
-function bothRecorders(first: Recorder, second: Recorder): Recorder {
-  return {
-    event(key, type, reason, message) {
-      first.event(key, type, reason, message);
-      second.event(key, type, reason, message);
-    },
-  };
 }
 
 /** valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode. */

@@ -306,6 +306,15 @@ export class KubernetesSource implements Source {
     }
   }
 
+  /**
+   * The server-URL id earlier versions took as the default, once `identify` has replaced it with the
+   * cluster's own id; empty before (or when kube-system's UID could not be read).
+   */
+  get previousDefaultOwnerIds(): readonly string[] {
+    const previous = ownerIdFor(this.#api.server, this.namespace);
+    return previous === this.#defaultOwnerId ? [] : [previous];
+  }
+
   /** Until `identify` resolves: the server-URL id; after it, the cluster's (kube-system's UID). */
   get defaultOwnerId(): string {
     return this.#defaultOwnerId;

@@ -100,10 +100,23 @@ export class KubeEventRecorder implements Recorder {
     while (this.#working) await this.#working;
   }
 
-  /** Stops taking events and writes what is queued. */
-  async close(): Promise<void> {
+  /**
+   * Stops taking events and writes what is queued, for at most `timeoutMs` (an API server that does
+   * not answer must not hold up shutdown); what is still queued then is dropped.
+   */
+  async close(timeoutMs = 5_000): Promise<void> {
     this.#closed = true;
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.flush(), timeout]);
+    clearTimeout(timer);
+    if (this.#queue.length > 0) {
+      this.stats.dropped += this.#queue.length;
+      this.#options.log?.debug({ dropped: this.#queue.length }, "Kubernetes events dropped at shutdown");
+      this.#queue.length = 0;
+    }
   }
 
   async #drain(): Promise<void> {

@@ -125,6 +125,24 @@ describe("KubeEventRecorder", () => {
     expect(h.double.events.list("ml").map((e) => e.reason)).not.toContain("AfterClose");
   });
 
+  it("close() gives up on an API server that does not answer, dropping what is queued", async () => {
+    const hanging = new KubeEventRecorder({
+      sink: { create: () => new Promise(() => {}), patch: () => new Promise(() => {}) },
+      reference: () => ({
+        apiVersion: "mlops.dev/v1alpha1",
+        kind: "TrainingJob",
+        namespace: "ml",
+        name: "a",
+        uid: "u",
+      }),
+    });
+    for (let i = 0; i < 3; i++) hanging.event(A, "Normal", `R${i}`, "x");
+    const started = performance.now();
+    await hanging.close(50);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(hanging.stats.dropped).toBe(2); // one write hangs in flight, two never start
+  });
+
   it("records nothing for an object the source does not hold", async () => {
     const { h, recorder } = await withJob();
     recorder.event("TrainingJob/ml/ghost", "Normal", "Submitted", "x");

@@ -11,7 +11,7 @@ import { connectDocker, type DockerConnection, ownedContainerEvents } from "../c
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
-import { type BaseContext, systemClock } from "../controller/reconcile.ts";
+import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import {
   Notifications,
@@ -23,6 +23,7 @@ import {
 import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
+import { Adoption } from "../scheduler/adoption.ts";
 import { type SecretGetter, SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
@@ -46,6 +47,7 @@ import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
+import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -118,16 +120,32 @@ export interface Operator {
 export async function buildOperator(options: OperatorOptions): Promise<Operator> {
   const { log } = options;
   const store = new StateStore(options.stateDir);
-  const recorder = new EventLog(options.stateDir);
+  const eventLog = new EventLog(options.stateDir);
   const choice = options.source;
   const progressIntervalMs = options.progressIntervalMs ?? PROGRESS_READ_INTERVAL_MS;
-  const source = await buildSource(choice, store, options, log, recorder);
+  const source = await buildSource(choice, store, options, log, eventLog);
+  // Kubernetes mode: the same events also become core/v1 Events on the resources (kubectl describe).
+  const kubeEvents = choice.kind === "kubernetes" ? await buildKubeEvents(choice, source, log) : undefined;
+  const recorder: Recorder = kubeEvents ? bothRecorders(eventLog, kubeEvents) : eventLog;
   const { resolver: secrets, kubernetes: kubeSecrets } = await buildSecrets(choice, options.secretsDir);
   const notifierSecrets: NotifierSecrets = {
     ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
     ...(kubeSecrets ? { kubernetes: kubeSecrets } : {}),
   };
   const ownerId = options.ownerId ?? source.defaultOwnerId;
+  // Objects made under a previous default id of this source are adopted, unless --owner-id is given.
+  const adoption = new Adoption({
+    ownerId,
+    previous: options.ownerId === undefined ? source.previousDefaultOwnerIds : [],
+    log,
+    onAdopted: (key, { object, from, to }) =>
+      recorder.event(
+        key,
+        "Normal",
+        "Adopted",
+        `${object} made under the previous default owner id ${from} is now managed as ${to}`,
+      ),
+  });
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
 
@@ -138,6 +156,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const resolver = await buildResolver({
     scheduler: options.scheduler,
     ownerId,
+    adoption,
     log,
     docker,
     dockerEvents,
@@ -315,7 +334,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
-      await recorder.close();
+      await kubeEvents?.close();
+      await eventLog.close();
       await source.close();
       await store.close();
       await server.close();

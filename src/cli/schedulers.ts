@@ -6,6 +6,7 @@ import { ConsulClient } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, type ownedContainerEvents } from "../clients/docker/index.ts";
 import { CredentialedGrafana } from "../clients/grafana/index.ts";
 import { silentLogger } from "../observability/logger.ts";
+import type { Adoption } from "../scheduler/adoption.ts";
 import { DockerScheduler } from "../scheduler/docker/index.ts";
 import { nomadSchedulerFactory } from "../scheduler/nomad/index.ts";
 import type { Scheduler } from "../scheduler/port.ts";
@@ -66,6 +67,8 @@ export interface ResolverOptions {
   readonly onScheduler?: (scheduler: Scheduler) => void;
   /** The Grafana and Consul of a stack, for jobs that run on it. */
   readonly stackPorts?: (stack: MlopsStack) => StackPorts;
+  /** Nomad jobs of a previous default owner id of the source, adopted (src/scheduler/adoption.ts). */
+  readonly adoption?: Adoption;
 }
 
 /** The schedulers a TrainingJob can run on, built lazily per target (run and plan share it). */
@@ -77,7 +80,11 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
     options.onScheduler?.(scheduler);
     return scheduler;
   };
-  const nomad = nomadSchedulerFactory({ ownerId, log });
+  const nomad = nomadSchedulerFactory({
+    ownerId,
+    log,
+    ...(options.adoption ? { adoption: options.adoption } : {}),
+  });
   return new DefaultSchedulerResolver({
     mode: options.scheduler,
     ...(options.stackPorts ? { stackPorts: options.stackPorts } : {}),

@@ -21,8 +21,13 @@ export type Lookup =
 export interface Source extends ResourceIndex, StatusWriter {
   /** For logs and status: "directory /abs/path" or "kubernetes https://…". */
   readonly description: string;
-  /** Default owner id derived from the source (hash of the directory's real path, or the cluster). */
+  /** Default owner id derived from the source (hash of the directory's path as given, or the cluster). */
   readonly defaultOwnerId: string;
+  /**
+   * Default owner ids earlier versions derived for the same source (the directory's resolved path,
+   * the cluster's server URL) when they differ from today's: objects carrying one are adopted.
+   */
+  readonly previousDefaultOwnerIds: readonly string[];
   /** Starts reading; resolves after the first complete read (so orphan cleanup may run). */
   start(): Promise<void>;
   /** Keys whose desired state may have changed (upsert, invalid, deleted). Never a payload. */

@@ -1,14 +1,19 @@
-// Contract of the Kubernetes API double: what it answers for list, watch, status and errors is what
-// the real @kubernetes/client-node parses, and has the documented shapes (the client's generated
-// models V1ListMeta, V1ObjectMeta, V1Status, V1StatusDetails and V1WatchEvent name every field the
-// API server may send), plus the API server's semantics the source relies on.
+// Contract of the Kubernetes API double: what it answers for list, watch, status, events and errors
+// is what the real @kubernetes/client-node parses, and has the documented shapes (the client's
+// generated models V1ListMeta, V1ObjectMeta, V1Status, V1StatusDetails, V1WatchEvent and CoreV1Event
+// name every field the API server may send), plus the API server's semantics the source relies on.
 import {
   ApiException,
+  CoreV1Api,
+  CoreV1Event,
+  CoreV1EventList,
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
+  V1EventSource,
   V1ListMeta,
   V1ObjectMeta,
+  V1ObjectReference,
   V1Status,
   V1StatusDetails,
   V1WatchEvent,
@@ -254,6 +259,66 @@ describe("Kubernetes API double: contract with @kubernetes/client-node", () => {
     const gone = await api.deleteNamespacedCustomObject({ ...base, name: "b" });
     expectShape(gone, V1Status, "delete Status");
     expect(gone).toMatchObject({ kind: "Status", status: "Success", details: { name: "b" } });
+  });
+
+  it("core/v1 Events: create, strategic merge patch and list have the CoreV1Event shapes", async () => {
+    const core = double.kubeConfig().makeApiClient(CoreV1Api);
+    const at = new Date("2026-12-04T20:00:00Z");
+    const created = await core.createNamespacedEvent({
+      namespace: "ml",
+      body: {
+        metadata: { name: "a.1", namespace: "ml" },
+        involvedObject: {
+          apiVersion: "mlops.dev/v1alpha1",
+          kind: "TrainingJob",
+          namespace: "ml",
+          name: "a",
+          uid: "u",
+        },
+        reason: "Submitted",
+        message: "run r1",
+        type: "Normal",
+        count: 1,
+        firstTimestamp: at,
+        lastTimestamp: at,
+        source: { component: "mlops-operator", host: "pod" },
+        reportingComponent: "mlops-operator",
+        reportingInstance: "pod",
+      },
+    });
+    expect(created.metadata.resourceVersion).toBeTruthy();
+    const patched = await core.patchNamespacedEvent(
+      {
+        name: "a.1",
+        namespace: "ml",
+        body: { count: 2, lastTimestamp: "2026-12-04T20:01:00Z", message: "run r1" },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+    );
+    expect(patched.count).toBe(2);
+    expect(patched.lastTimestamp?.toISOString()).toBe("2026-12-04T20:01:00.000Z");
+    const response = await fetch(
+      `${double.url}/api/v1/namespaces/ml/events?fieldSelector=involvedObject.uid%3Du`,
+      {
+        headers: { Authorization: "Bearer contract" },
+      },
+    );
+    const list = (await response.json()) as { metadata: unknown; items: Record<string, unknown>[] };
+    expectShape(list, CoreV1EventList, "EventList");
+    expectShape(list.metadata, V1ListMeta, "EventList.metadata");
+    for (const item of list.items) {
+      expectShape(item, CoreV1Event, "Event");
+      expectShape(item.metadata, V1ObjectMeta, "Event.metadata");
+      expectShape(item.involvedObject, V1ObjectReference, "Event.involvedObject");
+      expectShape(item.source, V1EventSource, "Event.source");
+    }
+    const missing = await statusOfFailure(
+      core.patchNamespacedEvent(
+        { name: "gone", namespace: "ml", body: { count: 3 } },
+        setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
+      ),
+    );
+    expect(missing).toMatchObject({ kind: "Status", code: 404, reason: "NotFound" });
   });
 
   it("requires the bearer token from the kubeconfig", async () => {

@@ -1,6 +1,7 @@
 // `mlopsctl run --source kubernetes` as users run it (bin/mlopsctl): TrainingJobs applied to the
 // cluster (the Kubernetes API double, driven by the real @kubernetes/client-node) become Nomad jobs
-// (the Nomad double), and their status lands on the /status subresource.
+// (the Nomad double), their status lands on the /status subresource, and what happened becomes
+// core/v1 Events on them (what kubectl describe lists).
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -66,6 +67,15 @@ describe("run --source kubernetes", () => {
     };
     expect(broken.status?.conditions?.[0]).toMatchObject({ type: "Ready", reason: "InvalidSpec" });
     expect(broken.status?.conditions?.[0]?.message).toContain("spec.replica");
+
+    const bertUid = kube.state.get("trainingjobs", "ml", "bert").metadata.uid;
+    const bertEvents = kube.events.list("ml").filter((e) => e.involvedObject.name === "bert");
+    expect(bertEvents.length).toBeGreaterThanOrEqual(2);
+    for (const e of bertEvents) {
+      expect(e.involvedObject).toMatchObject({ kind: "TrainingJob", namespace: "ml", uid: bertUid });
+      expect(e).toMatchObject({ type: "Normal", count: 1, source: { component: "mlops-operator" } });
+    }
+    expect(bertEvents.map((e) => e.message).join("\n")).toMatch(/run \S+ attempt 1 on nomad/);
 
     const statusWrites = kube.count("PATCH", /\/status$/);
     const nomadWrites = nomad.writes;

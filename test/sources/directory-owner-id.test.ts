@@ -2,7 +2,8 @@
 // git-sync swaps a symbolic link per revision (here in the middle of the path, as in
 // manifests/nomad/mlops-operator.json's --dir=/alloc/data/git/current/resources), and an operator
 // restarted after a swap must keep its id, or it would take its own Nomad jobs for another's.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, realpathSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -10,6 +11,10 @@ import { DirectorySource, directoryOwnerId } from "../../src/sources/directory/i
 import { StateStore } from "../../src/sources/state/index.ts";
 
 let root = "";
+
+/** The default of earlier versions, written out here: a hash of the real path. */
+const realPathId = (path: string) =>
+  createHash("sha256").update(realpathSync(path)).digest("hex").slice(0, 16);
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 function revision(name: string): string {
@@ -35,6 +40,16 @@ describe("the directory source's default owner id", () => {
     expect(after.defaultOwnerId).toBe(before.defaultOwnerId);
     expect(before.defaultOwnerId).toBe(directoryOwnerId(given));
     expect(directoryOwnerId(given)).not.toBe(directoryOwnerId(first));
+    // The id earlier versions took (the real path at start-up) is the one to adopt from.
+    expect(before.previousDefaultOwnerIds).toEqual([realPathId(first)]);
+    expect(after.previousDefaultOwnerIds).toEqual([realPathId(join(root, "rev-2", "resources"))]);
+  });
+
+  it("has no previous default without a link in the path", () => {
+    root = mkdtempSync(join(tmpdir(), "mlops-owner-"));
+    const dir = revision("plain");
+    const source = new DirectorySource({ dir, store: new StateStore(join(root, "state")) });
+    expect(source.previousDefaultOwnerIds).toEqual([]);
   });
 
   it("is the absolute path's hash, whatever the working directory spelled", () => {

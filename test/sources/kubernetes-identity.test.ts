@@ -47,6 +47,21 @@ describe("the Kubernetes source's default owner id", () => {
     expect(await scoped.identify()).not.toBe(id);
   });
 
+  it("names the server-URL id as the previous default once the cluster's id replaced it (adoption)", async () => {
+    const kube = await double();
+    const source = kubernetesSource({ kubeConfig: kube.kubeConfig() });
+    expect(source.previousDefaultOwnerIds).toEqual([]); // before identify: the URL id is today's
+    await source.identify();
+    expect(source.previousDefaultOwnerIds).toEqual([ownerIdFor(kube.url)]);
+    const scoped = kubernetesSource({ kubeConfig: kube.kubeConfig(), namespace: "ml" });
+    await scoped.identify();
+    expect(scoped.previousDefaultOwnerIds).toEqual([ownerIdFor(kube.url, "ml")]);
+    kube.failNext(1, { code: 403, reason: "Forbidden", match: /\/api\/v1\/namespaces\/kube-system/ });
+    const fallback = kubernetesSource({ kubeConfig: kube.kubeConfig() });
+    await fallback.identify();
+    expect(fallback.previousDefaultOwnerIds).toEqual([]); // still on the URL id: nothing to adopt
+  });
+
   it("falls back to the server-URL id with a warning when kube-system cannot be read", async () => {
     const kube = await double();
     kube.failNext(1, { code: 403, reason: "Forbidden", match: /\/api\/v1\/namespaces\/kube-system/ });

@@ -5,8 +5,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { KINDS } from "../../src/api/kinds.ts";
-import { FINALIZER } from "../../src/sources/kubernetes/index.ts";
+import { KINDS, kindInfo } from "../../src/api/kinds.ts";
+import {
+  ClientEventSink,
+  FINALIZER,
+  KubeEventRecorder,
+  KubernetesSecretReader,
+} from "../../src/sources/kubernetes/index.ts";
 import { KubeLeaseLock } from "../../src/sources/kubernetes/lease.ts";
 import {
   type KubeHarness,
@@ -26,10 +31,35 @@ type Doc = {
   [key: string]: unknown;
 };
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+type RuleWithNames = Rule & { resourceNames?: string[] };
+
+/** A recorded request as an RBAC rule would name it: `verb resource.group[/status] [name]`. */
+function requestRule(r: { method: string; path: string; query: Record<string, string> }): string {
+  const parts = r.path.split("/").filter((p) => p !== "");
+  const [root, ...rest] = parts;
+  const group = root === "api" ? "" : (rest.shift() as string);
+  rest.shift(); // the version
+  const scoped = rest[0] === "namespaces" && rest.length >= 3 ? rest.slice(2) : rest;
+  const [resource, name, sub] = scoped as [string, string?, string?];
+  const verb =
+    r.method === "GET"
+      ? r.query.watch
+        ? "watch"
+        : name !== undefined
+          ? "get"
+          : "list"
+      : ({ PATCH: "patch", PUT: "update", POST: "create", DELETE: "delete" } as Record<string, string>)[
+          r.method
+        ];
+  // Rules name only kube-system among namespaces (resourceNames); every other resource by kind.
+  const named = resource === "namespaces" && name ? ` ${name}` : "";
+  return `${verb} ${resource}${group ? `.${group}` : ""}${sub ? `/${sub}` : ""}${named}`;
+}
 
 function load(dir: URL): { file: string; doc: Doc }[] {
   const out: { file: string; doc: Doc }[] = [];
-  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f))) {
+  // kustomization.yaml is kustomize's index of the folder, not an object (kubernetes-kustomize.test.ts).
+  for (const file of readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml")) {
     for (const document of parseAllDocuments(readFileSync(new URL(file, dir), "utf8"))) {
       expect(document.errors, file).toEqual([]);
       const doc = document.toJS() as Doc | null;
@@ -157,7 +187,7 @@ describe("manifests/kubernetes", () => {
     ]);
   });
 
-  it("allows every request the source makes: list, watch, get, finalizer and status patches", async () => {
+  it("grants exactly the requests the operator makes: source, events, secrets, the cluster's identity", async () => {
     harness = await startHarness();
     const h = harness;
     h.double.create(trainingJob("a"));
@@ -170,6 +200,20 @@ describe("manifests/kubernetes", () => {
       () => h.double.openWatches === KINDS.length && h.source.get("TrainingJob/ml/a") !== undefined,
     );
     await new Promise((resolve) => setTimeout(resolve, 20));
+    // Events: a new one (POST) and a repeat (PATCH).
+    const events = new KubeEventRecorder({
+      sink: new ClientEventSink(h.double.kubeConfig()),
+      reference: (key) => h.source.reference(key),
+    });
+    events.event("TrainingJob/ml/a", "Normal", "Submitted", "run r1");
+    await events.flush();
+    events.event("TrainingJob/ml/a", "Normal", "Submitted", "run r1");
+    await events.flush();
+    expect(events.stats).toMatchObject({ created: 1, patched: 1, failed: 0 });
+    // valueFrom.secretKeyRef and the owner id.
+    h.double.secrets.put("ml", "token", { value: "x" });
+    await new KubernetesSecretReader(h.double.kubeConfig()).get("ml", "token");
+    await h.source.identify();
     h.double.stallWatches();
     h.double.state.patch("trainingjobs", "ml", "a", { metadata: { labels: { x: "y" } } }); // → 409 → get
     await h.source.write(h.source.get("TrainingJob/ml/a") as never, { phase: "Pending" } as never);
@@ -178,36 +222,43 @@ describe("manifests/kubernetes", () => {
     await until("deleted", () => h.source.lookup("TrainingJob/ml/a").state === "deleted");
     await h.source.forget("TrainingJob/ml/a");
 
-    const rules = (one("ClusterRole") as Doc & { rules: Rule[] }).rules;
-    const needed = new Set<string>();
-    for (const r of h.double.requests) {
-      const parts = r.path.split("/").slice(4); // after /apis/mlops.dev/v1alpha1
-      const rest = parts[0] === "namespaces" ? parts.slice(2) : parts;
-      const resource = rest[2] === "status" ? `${rest[0]}/status` : (rest[0] as string);
-      const verb =
-        r.method === "GET"
-          ? r.query.watch
-            ? "watch"
-            : rest.length > 1
-              ? "get"
-              : "list"
-          : ({ PATCH: "patch", PUT: "update", POST: "create", DELETE: "delete" } as Record<string, string>)[
-              r.method
-            ];
-      needed.add(`${verb} ${resource}`);
-    }
+    const needed = new Set(h.double.requests.map(requestRule));
     expect([...needed].sort()).toEqual(
       expect.arrayContaining([
-        "get trainingjobs",
-        "list trainingjobs",
-        "patch trainingjobs",
-        "patch trainingjobs/status",
-        "watch trainingjobs",
+        "create events",
+        "get namespaces kube-system",
+        "get secrets",
+        "get trainingjobs.mlops.dev",
+        "list trainingjobs.mlops.dev",
+        "patch events",
+        "patch trainingjobs.mlops.dev",
+        "patch trainingjobs.mlops.dev/status",
+        "watch trainingjobs.mlops.dev",
       ]),
     );
-    for (const need of needed) {
-      const [verb, resource] = need.split(" ") as [string, string];
-      expect(allows(rules, "mlops.dev", resource, verb), need).toBe(true);
+    // What the ClusterRole grants is what was requested (the same verbs on every kind).
+    const granted: string[] = [];
+    for (const rule of (one("ClusterRole") as Doc & { rules: RuleWithNames[] }).rules) {
+      for (const group of rule.apiGroups)
+        for (const resource of rule.resources)
+          for (const verb of rule.verbs)
+            for (const name of rule.resourceNames ?? [""]) {
+              const [base, sub] = resource.split("/");
+              granted.push(
+                `${verb} ${base}${group ? `.${group}` : ""}${sub ? `/${sub}` : ""}${name ? ` ${name}` : ""}`,
+              );
+            }
+    }
+    const otherKinds = KINDS.map((k) => kindInfo(k).plural).filter((p) => p !== "trainingjobs");
+    const asTrainingJobs = (g: string) =>
+      otherKinds.reduce((t, p) => t.replace(` ${p}.`, " trainingjobs."), g);
+    const requested = new Set([...needed].map(asTrainingJobs));
+    expect(new Set(granted.map(asTrainingJobs))).toEqual(requested);
+    for (const plural of otherKinds) {
+      const onKind = granted.filter((g) => g.includes(` ${plural}.`)).map(asTrainingJobs);
+      expect(onKind.sort(), plural).toEqual(
+        [...requested].filter((n) => n.includes(" trainingjobs.")).sort(),
+      );
     }
   });
 

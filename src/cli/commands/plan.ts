@@ -18,6 +18,7 @@ import {
 } from "../../api/resources.ts";
 import { silentLogger } from "../../observability/logger.ts";
 import { line, printable } from "../../observability/printable.ts";
+import { Adoption } from "../../scheduler/adoption.ts";
 import type { Scheduler } from "../../scheduler/port.ts";
 import { SecretResolver } from "../../secrets/index.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
@@ -119,6 +120,11 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     const resolver = await buildResolver({
       scheduler: options.scheduler,
       ownerId,
+      // What run adopts, plan shows as this operator's (no event: plan writes nothing).
+      adoption: new Adoption({
+        ownerId,
+        previous: options.ownerId === undefined ? source.previousDefaultOwnerIds : [],
+      }),
       ...(nomadAddr ? { nomadAddr } : {}),
     });
     const out: PlannedChange[] = [];

@@ -28,6 +28,8 @@ export interface Listed {
 export interface ChangeFeedOptions {
   readonly client: NomadClient;
   readonly ownerId: string;
+  /** Whether a job's owner id is this operator's (default: equal to `ownerId`; adoption adds more). */
+  readonly owns?: (ownerId: string | undefined) => boolean;
   /** Lists the owned jobs (the scheduler's filter-with-fallback list). */
   readonly list: () => Promise<Listed>;
   readonly events?: EventStreamOptions;
@@ -273,8 +275,8 @@ export class ChangeFeed {
         const job = event.Payload.Job as NomadJob | undefined;
         const meta = job?.Meta ?? {};
         const key = meta[META.key];
-        if (!job || meta[META.ownerId] !== this.#options.ownerId || !key?.startsWith("TrainingJob/"))
-          continue;
+        const owns = this.#options.owns ?? ((id) => id === this.#options.ownerId);
+        if (!job || !owns(meta[META.ownerId]) || !key?.startsWith("TrainingJob/")) continue;
         if (event.Type === "JobDeregistered" && job.Stop !== true) this.forget(job.Namespace, job.ID);
         else this.#learn(`${job.Namespace}/${job.ID}`, key as ResourceKey);
         keys.add(key as ResourceKey);

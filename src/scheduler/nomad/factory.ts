@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import { NomadClient } from "../../clients/nomad/client.ts";
 import type { Env, NomadConfig } from "../../clients/nomad/config.ts";
 import type { EventStreamOptions } from "../../clients/nomad/events.ts";
+import type { Adoption } from "../adoption.ts";
 import { NomadScheduler } from "./scheduler.ts";
 
 export interface NomadSchedulerFactoryOptions {
@@ -13,6 +14,8 @@ export interface NomadSchedulerFactoryOptions {
   readonly env?: Env;
   readonly events?: EventStreamOptions;
   readonly log?: Logger;
+  /** Previous default owner ids whose jobs are adopted, shared by every Nomad. */
+  readonly adoption?: Adoption;
 }
 
 export function nomadSchedulerFactory(
@@ -27,5 +30,6 @@ export function nomadSchedulerFactory(
       ...(stack ? { stack } : {}),
       ...(options.events ? { events: options.events } : {}),
       ...(options.log ? { log: options.log } : {}),
+      ...(options.adoption ? { adoption: options.adoption } : {}),
     });
 }

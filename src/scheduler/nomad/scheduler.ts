@@ -11,7 +11,11 @@
 //   namespace list watched so the stream covers namespaces created later (changes.ts);
 // - placement failures: the FailedTGAllocs of an owned job's evaluations, kept from the stream's
 //   Evaluation events (a job that cannot be placed wakes its resource), or read once per job version
-//   for a job still missing allocations that the stream has told nothing about.
+//   for a job still missing allocations that the stream has told nothing about;
+// - adoption: a job carrying a previous default owner id of the same source counts as owned
+//   (adoption.ts); its Meta keeps that id while the same run is updated in place (a Meta change is
+//   destructive in Nomad: the allocations would be replaced) and gets this operator's id with the
+//   next run, registered through submit's check-and-set like any other.
 import type { Logger } from "pino";
 import { type Observable, share } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
@@ -27,6 +31,7 @@ import type {
   NomadJobListStub,
 } from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
+import { Adoption } from "../adoption.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
 import { NomadReadCache } from "./cache.ts";
 import { ChangeFeed } from "./changes.ts";
@@ -59,6 +64,8 @@ export interface NomadSchedulerOptions {
   readonly ownsClient?: boolean;
   /** Least time between two lists of Nomad's namespaces (default 1 s). */
   readonly namespaceListMs?: number;
+  /** Previous default owner ids whose jobs are adopted (none: only `ownerId` is owned). */
+  readonly adoption?: Adoption;
 }
 
 const CAS_ATTEMPTS = 3;
@@ -80,15 +87,19 @@ export class NomadScheduler implements Scheduler {
   readonly #failedEvals = new FailedEvaluations();
   /** Owned jobs and allocations from the feed's list and stream: observe's reads (cache.ts). */
   readonly #cache = new NomadReadCache();
+  readonly #adoption: Adoption;
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: NomadSchedulerOptions) {
     this.#client = options.client;
     this.#options = options;
     this.target = options.client.address;
+    const adoption = options.adoption ?? new Adoption({ ownerId: options.ownerId });
+    this.#adoption = adoption;
     this.#feed = new ChangeFeed({
       client: options.client,
       ownerId: options.ownerId,
+      owns: (id) => id === options.ownerId || adoption.adoptable(id),
       // Every job, not the owned ones alone: the read cache answers "absent" only for an id no one holds.
       list: async () => {
         const { owned, others, index } = await this.#listOwnedAt(options.ownerId, true);
@@ -104,7 +115,7 @@ export class NomadScheduler implements Scheduler {
       onEvents: (events) =>
         this.#cache.apply(
           events,
-          (job) => isOwnedJob(job, options.ownerId),
+          (job) => isOwnedJob(job, (id) => id === options.ownerId || adoption.adoptable(id)),
           (w) => this.#feed.owned.has(w),
         ),
       onGap: () => this.#cache.reset(),
@@ -142,12 +153,15 @@ export class NomadScheduler implements Scheduler {
     const missing = !job.Stop && placedReplicas(job, allocations) < count;
     if (!missing) this.#failedEvals.forget(`${namespace}/${id}`);
     const evaluations = missing ? await this.#evaluationsOf(job) : [];
-    return observeRun({
+    const run = observeRun({
       job,
       allocations,
       evaluations,
       ...(this.#options.stack ? { target: { stack: this.#options.stack } } : {}),
     });
+    if (!this.#adoption.adoptable(run.ownerId)) return run;
+    this.#adoption.adopted(keyOf(key), `Nomad job ${namespace}/${id} at ${this.target}`, run.ownerId);
+    return { ...run, ownerId: this.#options.ownerId };
   }
 
   /** Why a job misses allocations: what the stream or an earlier read said for this version, else ONE read. */
@@ -258,7 +272,9 @@ export class NomadScheduler implements Scheduler {
       const meta = stub.Meta ?? {};
       const key = meta[META.key];
       const where = `${stub.Namespace}/${stub.ID}`;
-      if (meta[META.ownerId] !== ownerId || !key?.startsWith("TrainingJob/")) others.push(where);
+      // The change feed's list (all) knows adopted jobs too; orphan clean-up only this owner id's.
+      const mine = meta[META.ownerId] === ownerId || (all && this.#adoption.adoptable(meta[META.ownerId]));
+      if (!mine || !key?.startsWith("TrainingJob/")) others.push(where);
       else owned.push({ key: key as ResourceKey, runId: meta[META.runId], where });
     }
     return { owned, others, index: listed.index };
@@ -302,11 +318,17 @@ export class NomadScheduler implements Scheduler {
       meta[META.runId] === run.runId &&
       (meta[META.attempt] ?? "1") === String(run.attempt ?? 1);
     const version = await this.#client.serverVersion().catch(() => undefined);
-    return renderJob(run, {
-      ...(this.#options.network ? { network: this.#options.network } : {}),
-      maxRunDuration: supportsMaxRunDuration(version),
-      runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
-    });
+    const adopted = meta[META.ownerId];
+    // An adopted job's run keeps the Meta it has: only a new run carries this operator's id.
+    const owner = sameRun && this.#adoption.adoptable(adopted) ? { ownerId: adopted } : {};
+    return renderJob(
+      { ...run, ...owner },
+      {
+        ...(this.#options.network ? { network: this.#options.network } : {}),
+        maxRunDuration: supportsMaxRunDuration(version),
+        runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
+      },
+    );
   }
 
   async placement(run: RunRequest): Promise<string | undefined> {
@@ -340,7 +362,7 @@ export class NomadScheduler implements Scheduler {
   /** True when the job carries this scheduler's owner id; else logs that it is left alone. */
   #owns(job: NomadJob, action: string): boolean {
     const found = job.Meta?.[META.ownerId];
-    if (found === this.#options.ownerId) return true;
+    if (found === this.#options.ownerId || this.#adoption.adoptable(found)) return true;
     this.#options.log?.info(
       { job: job.ID, namespace: job.Namespace, owner: found ?? null },
       `not going to ${action} a Nomad job this operator does not own`,
@@ -351,7 +373,7 @@ export class NomadScheduler implements Scheduler {
   #checkOwner(job: NomadJob, ownerId: string | undefined, action: string): void {
     const found = job.Meta?.[META.ownerId];
     const expected = ownerId ?? this.#options.ownerId;
-    if (found === expected) return;
+    if (found === expected || (expected === this.#options.ownerId && this.#adoption.adoptable(found))) return;
     throw new NotOwnedError(
       found
         ? `Nomad job ${job.Namespace}/${job.ID} belongs to another operator (owner id ${found}); not going to ${action} it`
@@ -368,8 +390,8 @@ function keyOf(key: TrainingJobKey): ResourceKey {
   return makeKey("TrainingJob", key.namespace, key.name);
 }
 
-function isOwnedJob(job: NomadJob, ownerId: string): boolean {
-  return job.Meta?.[META.ownerId] === ownerId && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);
+function isOwnedJob(job: NomadJob, owns: (ownerId: string | undefined) => boolean): boolean {
+  return owns(job.Meta?.[META.ownerId]) && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);
 }
 
 function readsSecrets(job: NomadJob): boolean {

@@ -6,6 +6,7 @@ import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, Recorder } from "../../controller/reconcile.ts";
 import type { StateStore } from "../state/index.ts";
 import type { LocatedIssue } from "../yaml/index.ts";
+import { realOrResolved } from "./paths.ts";
 import type { MassPruneLimits } from "./prune.ts";
 
 export interface DirectorySourceOptions {
@@ -38,6 +39,22 @@ export interface DirectorySourceOptions {
  */
 export function directoryOwnerId(dir: string): string {
   return createHash("sha256").update(resolve(dir)).digest("hex").slice(0, 16);
+}
+
+/**
+ * The default owner id earlier versions derived for `dir`: a hash of its real path, symbolic links
+ * followed (with git-sync, the revision's checkout the link pointed to at start-up). Only the target
+ * of today's link can be computed; objects made under older revisions' paths are not found this way.
+ * Empty when it equals today's id (no link in the path).
+ */
+export function previousDirectoryOwnerIds(dir: string): string[] {
+  const previous = createHash("sha256").update(realOrResolved(dir)).digest("hex").slice(0, 16);
+  return previous === directoryOwnerId(dir) ? [] : [previous];
+}
+
+/** Today's default owner id of `dir` and the previous ones (see above). */
+export function directoryOwnerIds(dir: string): [string, string[]] {
+  return [directoryOwnerId(dir), previousDirectoryOwnerIds(dir)];
 }
 
 export const DEFAULT_PRUNE_SETTLE_MS = 2000;

@@ -15,7 +15,7 @@ import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
 import {
   DEFAULT_PRUNE_SETTLE_MS,
   type DirectorySourceOptions,
-  directoryOwnerId,
+  directoryOwnerIds,
   type PruneReport,
 } from "./options.ts";
 import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
@@ -29,6 +29,7 @@ import { TreeWatcher } from "./watcher.ts";
 export class DirectorySource implements Source {
   readonly description: string;
   readonly defaultOwnerId: string;
+  readonly previousDefaultOwnerIds: readonly string[];
   /** The directory as given (resolved, not followed): a symbolic link may be swapped under it. */
   readonly given: string;
   readonly #options: DirectorySourceOptions;
@@ -65,7 +66,7 @@ export class DirectorySource implements Source {
     this.given = resolve(options.dir);
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
-    this.defaultOwnerId = directoryOwnerId(options.dir);
+    [this.defaultOwnerId, this.previousDefaultOwnerIds] = directoryOwnerIds(options.dir);
     this.#reporter = new PruneReporter({
       log: options.log,
       recorder: options.recorder,

@@ -12,16 +12,19 @@ import { messageOf, OperatorError } from "../../api/errors.ts";
 import { KINDS } from "../../api/kinds.ts";
 import {
   type AnyResource,
+  GROUP,
   type Kind,
   keyOf,
   makeKey,
   parseKey,
   type ResourceKey,
   type StatusOf,
+  VERSION,
 } from "../../api/resources.ts";
 import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import { codeOf, type KubeApi, PLURALS, type RawObject } from "./api.ts";
+import type { ObjectReference } from "./event-correlator.ts";
 import { FinalizerQueue } from "./finalizers.ts";
 import { mergePatchFor } from "./merge-patch.ts";
 import { FINALIZER, type Observed } from "./objects.ts";
@@ -129,6 +132,24 @@ export class KubernetesSource implements Source {
 
   list(kind: Kind, namespace?: string): AnyResource[] {
     return this.#table.list(kind, namespace);
+  }
+
+  /**
+   * The object as an event's involvedObject (apiVersion, kind, namespace, name, uid, resourceVersion),
+   * from the cache; undefined when the source holds no such object.
+   */
+  reference(key: ResourceKey): ObjectReference | undefined {
+    const observed = this.#table.observed(key);
+    if (!observed?.uid) return undefined;
+    const { kind, namespace, name } = parseKey(key);
+    return {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind,
+      namespace,
+      name,
+      uid: observed.uid,
+      ...(observed.resourceVersion ? { resourceVersion: observed.resourceVersion } : {}),
+    };
   }
 
   /** True once both kinds have had a complete list. */
@@ -283,6 +304,15 @@ export class KubernetesSource implements Source {
         await this.#refresh(key);
       }
     }
+  }
+
+  /**
+   * The server-URL id earlier versions took as the default, once `identify` has replaced it with the
+   * cluster's own id; empty before (or when kube-system's UID could not be read).
+   */
+  get previousDefaultOwnerIds(): readonly string[] {
+    const previous = ownerIdFor(this.#api.server, this.namespace);
+    return previous === this.#defaultOwnerId ? [] : [previous];
   }
 
   /** Until `identify` resolves: the server-URL id; after it, the cluster's (kube-system's UID). */

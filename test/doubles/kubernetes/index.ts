@@ -1,4 +1,6 @@
 // Server: Kubernetes 1.32 API server, kubernetes/kubernetes. Follows: see each module's header.
+export type { StoredEvent as StoredKubeEvent } from "./events.ts";
+export { EventStore } from "./events.ts";
 export type { KubeHarness } from "./harness.ts";
 export { mlopsStack, startHarness, trainingJob, until } from "./harness.ts";
 export { pluralOf } from "./http.ts";

@@ -6,10 +6,12 @@
 // MODIFIED, DELETED, BOOKMARK; a too-old version is an ERROR event with a 410 Expired Status), one
 // object, create, replace, merge patch, delete with finalizers, the /status subresource and Status
 // objects for errors. Scripting for tests: fail the next requests, drop or stall the open watches,
-// compact the event window. Drive it with the real @kubernetes/client-node through kubeConfig().
+// compact the event window. Core v1 Events, Leases, Namespaces and Secrets: see their modules.
+// Drive it with the real @kubernetes/client-node through kubeConfig().
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { EventStore } from "./events.ts";
 import {
   listPage,
   parsePath,
@@ -59,6 +61,8 @@ export class KubernetesDouble {
   readonly secrets = new SecretStore();
   /** coordination.k8s.io/v1 Leases (leader election). */
   readonly leases = new LeaseStore();
+  /** Core v1 Events (POST, PATCH, GET one and lists with fieldSelector): what kubectl describe lists. */
+  readonly events = new EventStore();
   /** Core v1 Namespaces (GET one: kube-system's UID is the cluster's identity). */
   readonly namespaces = new NamespaceStore();
   readonly #options: KubernetesDoubleOptions;
@@ -199,6 +203,8 @@ export class KubernetesDouble {
       if (secret) return sendJson(res, secret.code, secret.body);
       const lease = this.leases.route(method, url.pathname, body);
       if (lease) return sendJson(res, lease.code, lease.body);
+      const event = this.events.route(method, url.pathname, query, contentType, body);
+      if (event) return sendJson(res, event.code, event.body);
       const namespace = this.namespaces.route(method, url.pathname);
       if (namespace) return sendJson(res, namespace.code, namespace.body);
     } catch (error) {

@@ -3,7 +3,7 @@
 // the list, then one line per change in the order the API server sent them, a re-list after 410 Gone
 // that prints only what changed meanwhile, a Kubernetes context chosen without flags, a refused first
 // list as an error, and `mlopsctl get tj -w` following the context `mlopsctl run --source kubernetes`
-// recorded, ended by Ctrl-C (exit 130, as in directory mode).
+// recorded, ended by Ctrl-C (exit 130, as in directory mode); `wait` following the API.
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { get, getWatch } from "../../src/cli/commands/get.ts";
+import { waitFor } from "../../src/cli/commands/wait.ts";
 import { recordContext } from "../../src/cli/context.ts";
 import { ExitError } from "../../src/cli/exit.ts";
 import { KubernetesDouble, mlopsStack, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
@@ -76,6 +77,61 @@ describe("get in Kubernetes mode", () => {
     await expect(get("tj", "gone", { kubeconfig, namespace: "ml" })).rejects.toThrow(
       'trainingjobs "gone" not found in namespace ml',
     );
+  });
+});
+
+describe("wait in Kubernetes mode", () => {
+  const io = (signal: AbortSignal, out: string[]) => ({
+    signal,
+    out: (t: string) => out.push(t),
+    err: (t: string) => out.push(t),
+    style: { live: false, color: false },
+  });
+
+  it("follows the object through the API until the phase is reached; met at once; a timeout; an impossible wait", {
+    timeout: 20_000,
+  }, async () => {
+    kube.create(trainingJob("waited", "ml"));
+    const out: string[] = [];
+    const done = waitFor(
+      "tj",
+      "waited",
+      { kubeconfig, namespace: "ml", for: "phase=Succeeded", timeout: "10s" },
+      io(new AbortController().signal, out),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    kube.state.writeStatus("trainingjobs", "ml", "waited", { status: { phase: "Running" } }, true);
+    await new Promise((r) => setTimeout(r, 100));
+    kube.state.writeStatus("trainingjobs", "ml", "waited", { status: { phase: "Succeeded" } }, true);
+    await done;
+    expect(out.at(-1)).toBe("trainingjob.mlops.dev/waited condition met\n");
+    expect(out.some((l) => l.includes("Running"))).toBe(true);
+
+    const again: string[] = [];
+    await waitFor(
+      "tj",
+      "waited",
+      { kubeconfig, namespace: "ml", for: "phase=Succeeded" },
+      io(new AbortController().signal, again),
+    );
+    expect(again.at(-1)).toBe("trainingjob.mlops.dev/waited condition met\n");
+
+    const timedOut = waitFor(
+      "tj",
+      "absent",
+      { kubeconfig, namespace: "ml", for: "phase=Succeeded", timeout: "500ms" },
+      io(new AbortController().signal, []),
+    );
+    await expect(timedOut).rejects.toThrow(/timed out waiting for phase=Succeeded on trainingjobs\/absent/);
+
+    kube.state.writeStatus("trainingjobs", "ml", "waited", { status: { phase: "Failed" } }, true);
+    const impossible = waitFor(
+      "tj",
+      "waited",
+      { kubeconfig, namespace: "ml", for: "phase=Succeeded", timeout: "5s" },
+      io(new AbortController().signal, []),
+    );
+    await expect(impossible).rejects.toBeInstanceOf(ExitError);
   });
 });
 

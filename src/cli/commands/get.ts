@@ -233,7 +233,7 @@ export async function getWatch(kindAlias: string, options: GetOptions, io: Watch
 }
 
 /** Kubernetes mode: --kubeconfig, or a Kubernetes context (what `run --source kubernetes` recorded). */
-function kubeTargetOf(options: GetOptions): KubeTarget | undefined {
+export function kubeTargetOf(options: StateOptions & { kubeconfig?: string }): KubeTarget | undefined {
   if (options.kubeconfig !== undefined) return { kubeconfig: options.kubeconfig };
   const target = resolveTarget(options);
   const context = target.context;

@@ -1,24 +1,35 @@
 // `mlopsctl wait tj|ms NAME --for=condition=Ready|--for=phase=Succeeded|--for=delete [--timeout 30s]`,
 // kubectl wait's semantics: exit 0 when met, 1 on a timeout or when the run ended in a phase that
 // can no longer meet it (the reason printed). On a terminal, one status line rewrites itself (phase,
-// Ready, replicas, elapsed); elsewhere a plain line per change.
+// Ready, replicas, elapsed); elsewhere a plain line per change. It follows the state directory, or
+// in Kubernetes mode (a Kubernetes context, or --kubeconfig) the API (list, then watch).
 
 import type { Command } from "commander";
 import { kindChoices, kindInfo } from "../../api/kinds.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { line, printable } from "../../observability/printable.ts";
-import { readRecord, watchRecords } from "../../sources/state/index.ts";
+import { readRecord, type StatusRecord, watchRecords } from "../../sources/state/index.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseDuration } from "../flags.ts";
 import { untilInterrupted } from "../interrupt.ts";
+import type { KubeTarget } from "../kube-read.ts";
 import { humanDuration } from "../output.ts";
 import { paint, REWRITE, styleOf, type TerminalStyle } from "../terminal.ts";
 import { describeWaitFor, judge, parseWaitFor, summarize } from "../wait-condition.ts";
-import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
+import {
+  kindArgument,
+  kubeTargetOf,
+  nameArgument,
+  type StateOptions,
+  stateDirOf,
+  withStateOptions,
+} from "./get.ts";
 
 export interface WaitOptions extends StateOptions {
   for?: string;
   timeout?: string;
+  /** Kubernetes mode: follow the API through this kubeconfig file. */
+  kubeconfig?: string;
 }
 
 export interface WaitIo {
@@ -52,14 +63,15 @@ export async function waitFor(
   const timeoutMs = parseDuration(options.timeout ?? "30s");
   const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
   const key = makeKey(kind, namespace, nameArgument(name));
-  const stateDir = stateDirOf(options);
+  const kube = kubeTargetOf(options);
+  const stateDir = kube ? "" : stateDirOf(options);
   const what = `${kindInfo(kind).plural}/${name}`;
   const started = Date.now();
 
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const signal = AbortSignal.any([io.signal, deadline.signal]);
-  let record = await readRecord(stateDir, key);
+  let record: StatusRecord | undefined;
   let shown = "";
   const show = (final = false) => {
     const summary = summarize(record);
@@ -88,18 +100,11 @@ export async function waitFor(
       }
       return false;
     };
-    show();
-    if (verdict()) return finish();
-    const initial = record ? [record] : [];
-    const events = watchRecords(stateDir, initial, {
-      kind,
-      namespace,
-      signal,
-      ...(io.pollMs ? { pollMs: io.pollMs } : {}),
-    });
-    for await (const event of events) {
-      if (makeKey(event.record.kind, namespace, event.record.metadata.name) !== key) continue;
-      record = event.type === "DELETED" ? undefined : event.record;
+    const states = kube
+      ? kubeStates(kube, kind, namespace, name, signal)
+      : directoryStates(stateDir, key, signal, io.pollMs);
+    for await (const state of states) {
+      record = state;
       show();
       if (verdict()) return finish();
     }
@@ -118,6 +123,86 @@ export async function waitFor(
   }
 }
 
+/** The resource's record now (undefined: none), then after each change, from the state directory. */
+async function* directoryStates(
+  stateDir: string,
+  key: ReturnType<typeof makeKey>,
+  signal: AbortSignal,
+  pollMs: number | undefined,
+): AsyncGenerator<StatusRecord | undefined> {
+  const first = await readRecord(stateDir, key);
+  yield first;
+  const [kind, namespace, name] = key.split("/") as [StatusRecord["kind"], string, string];
+  const events = watchRecords(stateDir, first ? [first] : [], {
+    kind,
+    namespace,
+    signal,
+    ...(pollMs ? { pollMs } : {}),
+  });
+  for await (const event of events) {
+    if (event.record.metadata.name !== name) continue;
+    yield event.type === "DELETED" ? undefined : event.record;
+  }
+}
+
+/** The same from the Kubernetes API: the object in the first list, then each change to it. */
+async function* kubeStates(
+  target: KubeTarget,
+  kind: StatusRecord["kind"],
+  namespace: string,
+  name: string,
+  signal: AbortSignal,
+): AsyncGenerator<StatusRecord | undefined> {
+  const { watchKube } = await import("../kube-watch.ts");
+  const { recordOf } = await import("../kube-read.ts");
+  const pending: (StatusRecord | undefined)[] = [];
+  let wake: (() => void) | undefined;
+  const push = (state: StatusRecord | undefined) => {
+    pending.push(state);
+    wake?.();
+  };
+  let ended = false;
+  let failure: unknown;
+  // Ends the watch when the caller stops reading (the wait was met), not only on its signal.
+  const stop = new AbortController();
+  const following = watchKube(
+    { kind, namespace, target, signal: AbortSignal.any([signal, stop.signal]) },
+    {
+      listed: (objects) => {
+        const found = objects.find((o) => o.metadata.name === name);
+        push(found ? recordOf(kind, found) : undefined);
+      },
+      changed: (type, object) => {
+        if (object.metadata.name === name) push(type === "DELETED" ? undefined : recordOf(kind, object));
+      },
+    },
+  ).then(
+    () => {
+      ended = true;
+      wake?.();
+    },
+    (error: unknown) => {
+      failure = error;
+      ended = true;
+      wake?.();
+    },
+  );
+  try {
+    for (;;) {
+      while (pending.length > 0) yield pending.shift();
+      if (failure !== undefined) throw failure;
+      if (ended) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    stop.abort();
+    await following;
+  }
+}
+
 export function registerWait(program: Command): void {
   withStateOptions(
     program
@@ -128,6 +213,10 @@ export function registerWait(program: Command): void {
   )
     .requiredOption("--for <condition>", "condition=Ready, condition=Ready=False, phase=Succeeded or delete")
     .option("--timeout <duration>", "how long to wait (for example 90s, 10m)", "30s")
+    .option(
+      "--kubeconfig <file>",
+      "follow the Kubernetes API through this kubeconfig (a Kubernetes context does so without it)",
+    )
     .action(async (kind: string, name: string, options: WaitOptions) => {
       await untilInterrupted((signal) =>
         waitFor(kind, name, options, {

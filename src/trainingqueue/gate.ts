@@ -15,6 +15,8 @@ import {
   admit,
   type PendingRun,
   type QueueInput,
+  RESOURCES,
+  type ResourceName,
   requestOf,
 } from "./admission.ts";
 import { QueueIndex } from "./queue-index.ts";
@@ -173,13 +175,14 @@ export class QueueAdmission {
     let pending = 0;
     this.#index.sync();
     for (const job of this.#index.jobsIn(new Set([`${queue.metadata.namespace}/${queue.metadata.name}`]))) {
-      if (this.#holding(job)) {
+      const key = jobKeyOf(job);
+      if (this.#holding(job, key)) {
         usage = addAmounts(
           usage,
-          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources),
+          this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources),
         );
         admitted += 1;
-      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) pending += 1;
+      } else if (wantsToRun(job) && !this.#done.has(key)) pending += 1;
     }
     return { usage, admitted, pending };
   }
@@ -190,8 +193,7 @@ export class QueueAdmission {
   }
 
   /** Held in this process, or (not yet looked at since a restart) admitted by status and unfinished. */
-  #holding(job: TrainingJob): boolean {
-    const key = jobKeyOf(job);
+  #holding(job: TrainingJob, key: ResourceKey = jobKeyOf(job)): boolean {
     if (this.#held.has(key)) return true;
     if (this.#released.has(key)) return false;
     return job.status?.queue?.admittedAt !== undefined && wantsToRun(job);
@@ -199,17 +201,19 @@ export class QueueAdmission {
 
   /** The queues of `scope` (every queue without one), their usage and their pending runs. */
   #world(scope?: ReadonlySet<string>): { queues: QueueInput[]; pending: PendingRun[] } {
-    const usage = new Map<string, Amounts>();
+    const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
-    const now = Date.now();
+    const now = new Date();
     for (const job of this.#jobs(scope)) {
-      const id = queueIdOf(job);
-      if (this.#holding(job)) {
-        const request =
-          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources);
-        usage.set(id, addAmounts(usage.get(id) ?? {}, request));
-      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) {
-        pending.push(this.#pendingRun(job, new Date(now)));
+      const key = jobKeyOf(job);
+      if (this.#holding(job, key)) {
+        const id = queueIdOf(job);
+        const request = this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources);
+        const sum = usage.get(id) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
+        for (const r of RESOURCES) sum[r] += request[r] ?? 0;
+        usage.set(id, sum);
+      } else if (wantsToRun(job) && !this.#done.has(key)) {
+        pending.push(this.#pendingRun(job, now, key));
       }
     }
     const queues = this.#index.queues(scope).map((q): QueueInput => {
@@ -226,8 +230,7 @@ export class QueueAdmission {
     return { queues, pending };
   }
 
-  #pendingRun(job: GateJob, now: Date): PendingRun {
-    const key = jobKeyOf(job);
+  #pendingRun(job: GateJob, now: Date, key: ResourceKey = jobKeyOf(job)): PendingRun {
     return {
       id: key,
       queue: `${job.metadata.namespace}/${job.spec.queue}`,

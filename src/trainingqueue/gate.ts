@@ -174,8 +174,9 @@ export class QueueAdmission {
     let admitted = 0;
     let pending = 0;
     this.#index.sync();
-    for (const job of this.#index.jobsIn(new Set([`${queue.metadata.namespace}/${queue.metadata.name}`]))) {
-      const key = jobKeyOf(job);
+    for (const [key, job] of this.#index.entriesIn(
+      new Set([`${queue.metadata.namespace}/${queue.metadata.name}`]),
+    )) {
       if (this.#holding(job, key)) {
         usage = addAmounts(
           usage,
@@ -204,8 +205,7 @@ export class QueueAdmission {
     const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
     const now = new Date();
-    for (const job of this.#jobs(scope)) {
-      const key = jobKeyOf(job);
+    for (const [key, job] of this.#index.entriesIn(scope)) {
       if (this.#holding(job, key)) {
         const id = queueIdOf(job);
         const request = this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources);

@@ -73,32 +73,30 @@ export class QueueIndex {
     else this.#jobs.set(id, new Set([key]));
   }
 
-  /** The queue a job was last seen naming (it may be gone from the resource index since). */
-  queueOf(key: ResourceKey): string | undefined {
-    return this.#queueOf.get(key);
-  }
-
   /** The current TrainingJobs naming a queue of `scope` (any queue without one). */
   jobsIn(scope?: ReadonlySet<string>): TrainingJob[] {
+    return this.entriesIn(scope).map(([, job]) => job);
+  }
+
+  /** The same jobs with their keys. */
+  entriesIn(scope?: ReadonlySet<string>): (readonly [ResourceKey, TrainingJob])[] {
     if (!this.#subscription)
       return this.#resources
         .list("TrainingJob")
         .filter(
           (r): r is TrainingJob =>
             r.kind === "TrainingJob" && r.spec.queue !== undefined && (!scope || scope.has(queueIdOf(r))),
-        );
-    return [...(scope ?? this.#jobs.keys())].flatMap((id) => this.jobsOf(id));
-  }
-
-  /** The current TrainingJobs naming queue `id`. */
-  jobsOf(id: string): TrainingJob[] {
-    if (!this.#subscription) return this.jobsIn(new Set([id]));
-    const out: TrainingJob[] = [];
+        )
+        .map((job) => [`TrainingJob/${job.metadata.namespace}/${job.metadata.name}` as ResourceKey, job]);
+    const out: (readonly [ResourceKey, TrainingJob])[] = [];
     const moved: ResourceKey[] = [];
-    for (const key of this.#jobs.get(id) ?? []) {
-      const job = this.#resources.get(key);
-      if (job?.kind === "TrainingJob" && job.spec.queue !== undefined && queueIdOf(job) === id) out.push(job);
-      else moved.push(key);
+    for (const id of scope ?? [...this.#jobs.keys()]) {
+      for (const key of this.#jobs.get(id) ?? []) {
+        const job = this.#resources.get(key);
+        if (job?.kind === "TrainingJob" && job.spec.queue !== undefined && queueIdOf(job) === id)
+          out.push([key, job]);
+        else moved.push(key);
+      }
     }
     for (const key of moved) this.note(key);
     return out;

@@ -17,6 +17,8 @@ export interface OperatorSetup {
   /** Extra environment (CONSUL_HTTP_ADDR, GRAFANA_URL, DOCKER_HOST, ...). */
   readonly env?: NodeJS.ProcessEnv;
   readonly ownerId?: string;
+  /** More `mlopsctl run` options (e.g. `--web false`). */
+  readonly args?: readonly string[];
 }
 
 export interface OnceResult {
@@ -45,6 +47,7 @@ function args(setup: OperatorSetup, extra: readonly string[]): string[] {
     "json",
     "--owner-id",
     setup.ownerId ?? "bench",
+    ...(setup.args ?? []),
     ...extra,
   ];
 }

@@ -226,6 +226,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   ]);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const queues = new QueueAdmission(source, {
+    changes: source.changes(),
     onAdmitted: (queue) => {
       const [namespace = "", name = ""] = queue.split("/");
       queueAdmissions.inc({ namespace, queue: name });

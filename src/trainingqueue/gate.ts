@@ -5,7 +5,7 @@
 // registered (hold) and when it finished, was suspended or deleted (release). Until a job has been
 // looked at by this process (after a restart), a job whose status says it was admitted and has not
 // finished counts as holding: nothing is admitted over quota before usage is known again.
-import { Subject } from "rxjs";
+import { type Observable, Subject } from "rxjs";
 import { makeKey, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import {
@@ -15,9 +15,12 @@ import {
   admit,
   type PendingRun,
   type QueueInput,
+  RESOURCES,
+  type ResourceName,
   requestOf,
 } from "./admission.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
+import { QueueIndex } from "./queue-index.ts";
 
 export interface QueueView {
   readonly usage: Amounts;
@@ -46,6 +49,8 @@ interface GateJob {
 
 export class QueueAdmission {
   readonly #resources: ResourceIndex;
+  /** The jobs of each queue and the queues of each cohort: admission looks at one cohort's jobs. */
+  readonly #index: QueueIndex;
   /** Jobs whose run holds quota, with what it requests and the queue it holds it in. */
   readonly #held = new Map<ResourceKey, { readonly request: Amounts; readonly queue: string }>();
   /** Jobs this process saw release (or never hold) quota. */
@@ -62,11 +67,20 @@ export class QueueAdmission {
   /** Counts preempted runs per queue id (metrics). */
   readonly onPreempted: ((queue: string) => void) | undefined;
 
+  /**
+   * `changes`: the resource index's change feed (keys whose lookup changed), which keeps the gate's
+   * index of jobs by queue; without it the gate reads every job of the resource index on each call.
+   */
   constructor(
     resources: ResourceIndex,
-    options: { onAdmitted?: (queue: string) => void; onPreempted?: (queue: string) => void } = {},
+    options: {
+      onAdmitted?: (queue: string) => void;
+      onPreempted?: (queue: string) => void;
+      changes?: Observable<ResourceKey>;
+    } = {},
   ) {
     this.#resources = resources;
+    this.#index = new QueueIndex(resources, options.changes);
     this.onAdmitted = options.onAdmitted;
     this.onPreempted = options.onPreempted;
   }
@@ -82,6 +96,7 @@ export class QueueAdmission {
 
   hold(job: GateJob): void {
     const key = jobKeyOf(job);
+    this.#index.noteJob(job);
     this.#held.set(key, { request: requestOf(job.spec.replicas, job.spec.resources), queue: queueIdOf(job) });
     this.#released.delete(key);
     this.#done.delete(key);
@@ -100,6 +115,7 @@ export class QueueAdmission {
     this.#done.add(key);
     this.#firstSeen.delete(key);
     if (!had) return;
+    this.#index.sync();
     const job = this.#resources.get(key);
     const queue = held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
     const scope = queue === undefined ? undefined : this.#scopeOf(queue);
@@ -110,6 +126,7 @@ export class QueueAdmission {
 
   /** Reconciles every waiting job again (a queue changed, appeared or went). */
   wakeJobs(): void {
+    this.#index.sync();
     for (const job of this.#jobs()) {
       const key = jobKeyOf(job);
       if (!this.#holding(job)) this.#changes.next(key);
@@ -122,6 +139,8 @@ export class QueueAdmission {
     this.#done.delete(key);
     if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, arrivalOf(job as TrainingJob) ?? now.getTime());
     this.#released.add(key); // the asking job holds nothing until admitted
+    this.#index.sync();
+    this.#index.noteJob(job);
     const { queues, pending } = this.#world(this.#scopeOf(queueIdOf(job)));
     if (!pending.some((p) => p.id === key)) pending.push(this.#pendingRun(job, now));
     const result = admit(queues, pending);
@@ -158,15 +177,7 @@ export class QueueAdmission {
 
   /** The queues admission of a queue's runs depends on: its cohort's, or itself alone. */
   #scopeOf(queue: string): ReadonlySet<string> {
-    const found = this.#resources.get(`TrainingQueue/${queue}` as ResourceKey);
-    const cohort = found?.kind === "TrainingQueue" ? found.spec.cohort : undefined;
-    if (cohort === undefined) return new Set([queue]);
-    return new Set(
-      this.#resources
-        .list("TrainingQueue")
-        .filter((q) => q.kind === "TrainingQueue" && q.spec.cohort === cohort)
-        .map((q) => `${q.metadata.namespace}/${q.metadata.name}`),
-    );
+    return this.#index.scopeOf(queue);
   }
 
   /** One queue's usage, admitted and pending counts, for its status and metrics. */
@@ -174,28 +185,28 @@ export class QueueAdmission {
     let usage: Amounts = {};
     let admitted = 0;
     let pending = 0;
-    for (const job of this.#jobs(queue.metadata.namespace)) {
-      if (job.spec.queue !== queue.metadata.name) continue;
-      if (this.#holding(job)) {
+    this.#index.sync();
+    for (const [key, job] of this.#index.entriesIn(
+      new Set([`${queue.metadata.namespace}/${queue.metadata.name}`]),
+    )) {
+      if (this.#holding(job, key)) {
         usage = addAmounts(
           usage,
-          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources),
+          this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources),
         );
         admitted += 1;
-      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) pending += 1;
+      } else if (wantsToRun(job) && !this.#done.has(key)) pending += 1;
     }
     return { usage, admitted, pending };
   }
 
-  #jobs(namespace?: string): TrainingJob[] {
-    return this.#resources
-      .list("TrainingJob", namespace)
-      .filter((r): r is TrainingJob => r.kind === "TrainingJob" && r.spec.queue !== undefined);
+  /** The TrainingJobs naming a queue of `scope` (every queue without one). */
+  #jobs(scope?: ReadonlySet<string>): TrainingJob[] {
+    return this.#index.jobsIn(scope);
   }
 
   /** Held in this process, or (not yet looked at since a restart) admitted by status and unfinished. */
-  #holding(job: TrainingJob): boolean {
-    const key = jobKeyOf(job);
+  #holding(job: TrainingJob, key: ResourceKey = jobKeyOf(job)): boolean {
     if (this.#held.has(key)) return true;
     if (this.#released.has(key)) return false;
     return job.status?.queue?.admittedAt !== undefined && wantsToRun(job);
@@ -203,42 +214,35 @@ export class QueueAdmission {
 
   /** The queues of `scope` (every queue without one), their usage and their pending runs. */
   #world(scope?: ReadonlySet<string>): { queues: QueueInput[]; pending: PendingRun[] } {
-    const usage = new Map<string, Amounts>();
+    const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
-    const now = Date.now();
-    for (const job of this.#jobs()) {
-      const id = queueIdOf(job);
-      if (scope && !scope.has(id)) continue;
-      if (this.#holding(job)) {
-        const request =
-          this.#held.get(jobKeyOf(job))?.request ?? requestOf(job.spec.replicas, job.spec.resources);
-        usage.set(id, addAmounts(usage.get(id) ?? {}, request));
-      } else if (wantsToRun(job) && !this.#done.has(jobKeyOf(job))) {
-        pending.push(this.#pendingRun(job, new Date(now)));
+    const now = new Date();
+    for (const [key, job] of this.#index.entriesIn(scope)) {
+      if (this.#holding(job, key)) {
+        const id = queueIdOf(job);
+        const request = this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources);
+        const sum = usage.get(id) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
+        for (const r of RESOURCES) sum[r] += request[r] ?? 0;
+        usage.set(id, sum);
+      } else if (wantsToRun(job) && !this.#done.has(key)) {
+        pending.push(this.#pendingRun(job, now, key));
       }
     }
-    const queues = this.#resources
-      .list("TrainingQueue")
-      .filter(
-        (r): r is TrainingQueue =>
-          r.kind === "TrainingQueue" && (!scope || scope.has(`${r.metadata.namespace}/${r.metadata.name}`)),
-      )
-      .map((q): QueueInput => {
-        const id = `${q.metadata.namespace}/${q.metadata.name}`;
-        return {
-          id,
-          quota: q.spec.quota ?? {},
-          cohort: q.spec.cohort,
-          borrowingLimit: q.spec.borrowingLimit,
-          admission: q.spec.admission ?? "StrictFIFO",
-          usage: usage.get(id) ?? {},
-        };
-      });
+    const queues = this.#index.queues(scope).map((q): QueueInput => {
+      const id = `${q.metadata.namespace}/${q.metadata.name}`;
+      return {
+        id,
+        quota: q.spec.quota ?? {},
+        cohort: q.spec.cohort,
+        borrowingLimit: q.spec.borrowingLimit,
+        admission: q.spec.admission ?? "StrictFIFO",
+        usage: usage.get(id) ?? {},
+      };
+    });
     return { queues, pending };
   }
 
-  #pendingRun(job: GateJob, now: Date): PendingRun {
-    const key = jobKeyOf(job);
+  #pendingRun(job: GateJob, now: Date, key: ResourceKey = jobKeyOf(job)): PendingRun {
     return {
       id: key,
       queue: `${job.metadata.namespace}/${job.spec.queue}`,
@@ -287,7 +291,7 @@ export class QueueAdmission {
     if (!policies.some((q) => q.id === queueIdOf(job) && q.preemption === "LowerPriority")) return;
     const scope = new Set(queues.map((q) => q.id));
     const admitted: AdmittedRun[] = [];
-    for (const other of this.#jobs()) {
+    for (const other of this.#jobs(scope)) {
       const id = jobKeyOf(other);
       if (!scope.has(queueIdOf(other)) || !this.#holding(other)) continue;
       admitted.push({

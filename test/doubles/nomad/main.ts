@@ -2,11 +2,12 @@
 // see server.ts.
 // Runs the Nomad double as a standalone server (also inside a container image: node built-ins only):
 //   node test/doubles/nomad/main.ts --listen 0.0.0.0:4646 [--consul http://host:8500] [--auto-run]
-//     [--run-for-ms N] [--token T] [--version 1.9.7] [--namespace ns]... [--agent-config file.hcl]
+//     [--start-after-ms N] [--run-for-ms N] [--token T] [--version 1.9.7] [--namespace ns]... [--agent-config file.hcl]
 //     [--gpus N]
 // --agent-config makes the node what the agent configuration declares (host volumes; GPUs, `--gpus`
 // of them, only when the NVIDIA device plugin is configured).
-// --auto-run moves allocations pending → running by themselves (and, with --run-for-ms, to complete).
+// --auto-run moves allocations pending → running by themselves (after --start-after-ms, default 200)
+// and, with --run-for-ms, to complete.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { nodeFromAgentConfig } from "./agent-config.ts";
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     consul: { type: "string" },
     "consul-token": { type: "string" },
     "auto-run": { type: "boolean", default: false },
+    "start-after-ms": { type: "string" },
     "run-for-ms": { type: "string" },
     token: { type: "string", multiple: true },
     version: { type: "string" },
@@ -31,11 +33,15 @@ const { values } = parseArgs({
 
 const [host = "127.0.0.1", port = "4646"] = (values.listen ?? "").split(/:(?=\d+$)/);
 const runFor = values["run-for-ms"] ? Number(values["run-for-ms"]) : undefined;
+const startAfter = values["start-after-ms"] ? Number(values["start-after-ms"]) : undefined;
 const double = new NomadDouble({
   host,
   port: Number(port),
   executor: values["auto-run"]
-    ? new SimulatedExecutor(runFor !== undefined ? { runForMs: runFor } : {})
+    ? new SimulatedExecutor({
+        ...(runFor !== undefined ? { runForMs: runFor } : {}),
+        ...(startAfter !== undefined ? { startAfterMs: startAfter } : {}),
+      })
     : new ScriptedExecutor(),
   ...(values.consul ? { consul: values.consul } : {}),
   ...(values["consul-token"] ? { consulToken: values["consul-token"] } : {}),

@@ -362,12 +362,15 @@ const FINISHED = new Set(["Succeeded", "Failed"]);
 const phaseOf = (job: AnyResource): string | undefined =>
   (job.status as { phase?: string } | undefined)?.phase;
 
+const CHECK_MS = 100;
+
 /** Phase changes as they happen: a log line each, and a call when no TrainingJob is unfinished. */
 class Progress {
   readonly #log: Logger;
   onAllFinished: (() => void) | undefined;
   /** How many TrainingJobs are not finished, by the status in memory. */
   unfinished: (() => number) | undefined;
+  #check: NodeJS.Timeout | undefined;
 
   constructor(log: Logger) {
     this.#log = log;
@@ -382,9 +385,20 @@ class Progress {
       { resource: `${job.kind}/${name}`, from: from ?? "New", to },
       `${name}: ${from ?? "New"} → ${to}${message ? ` (${message})` : ""}`,
     );
-    if (to !== undefined && FINISHED.has(to) && !FINISHED.has(from ?? "") && this.unfinished?.() === 0) {
-      this.onAllFinished?.();
-    }
+    if (to !== undefined && FINISHED.has(to) && !FINISHED.has(from ?? "")) this.#checkSoon();
+  }
+
+  /**
+   * Counts the unfinished jobs once for all the runs that finished within CHECK_MS (a count reads
+   * every TrainingJob: once per finished run would cost O(jobs²) when thousands finish together).
+   */
+  #checkSoon(): void {
+    if (this.#check) return;
+    this.#check = setTimeout(() => {
+      this.#check = undefined;
+      if (this.unfinished?.() === 0) this.onAllFinished?.();
+    }, CHECK_MS);
+    this.#check.unref?.();
   }
 }
 

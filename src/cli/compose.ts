@@ -48,6 +48,7 @@ import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingq
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
+import { listedOnChange } from "./listed.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -209,7 +210,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   });
   const notifications = new Notifications({
     outbox: new Outbox(options.stateDir),
-    notifiers: () => source.list("Notifier") as Notifier[],
+    notifiers: listedOnChange(source, "Notifier", closers) as () => Notifier[],
     ...notifierSecrets,
     log,
   });

@@ -4,8 +4,10 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import type { Notifier, ResourceKey } from "../api/resources.ts";
+import { messageOf } from "../api/errors.ts";
+import type { AnyResource, Notifier, ResourceKey, TrainingJob, TrainingJobStatus } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
+import type { SharedState } from "../api/shared-state.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
@@ -14,6 +16,7 @@ import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import {
+  CONSUL_SHARDS,
   Notifications,
   type NotifierContext,
   NotifierReconciler,
@@ -44,6 +47,7 @@ import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
+import { QueueTimes } from "../trainingqueue/times.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
@@ -85,6 +89,8 @@ export interface OperatorOptions {
   readonly outcomes?: ReconcileOutcomes;
   /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
   readonly prune?: PruneOptions;
+  /** One of several replicas (`--leader-elect`): nothing is sent before `lead()`. */
+  readonly leaderElect?: boolean;
 }
 
 export interface ReconcileOutcomes {
@@ -112,6 +118,13 @@ export interface Operator {
    * read), scheduler by scheduler; what could not be listed or removed is reported, not thrown.
    */
   cleanupOrphans(): Promise<OrphanCleanup>;
+  /**
+   * This replica leads (with --leader-elect; a no-op without): reads what previous leaders recorded
+   * in `shared` (sent and pending notifications; in directory mode the queues' arrival and admission
+   * times, written into this replica's statuses) before anything is reconciled, then sends what is
+   * pending. Without `shared`, the state directory's record is used.
+   */
+  lead(shared?: SharedState): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,12 +207,26 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ...notifierSecrets,
     log,
   });
-  notifications.resume();
+  if (!options.leaderElect) notifications.resume();
   closers.push(() => notifications.close());
-  const status = observedWriter(source, external, (resource, from, to) => {
-    notifications.phaseChanged(resource, from, to);
-    if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
-  });
+  // Set while leading with shared state in directory mode: queue times recorded as statuses are written.
+  let queueTimes: QueueTimes | undefined;
+  const afterWrite = async (resource: AnyResource, next: unknown): Promise<void> => {
+    await queueTimes
+      ?.written(resource, next)
+      .catch((error: unknown) =>
+        log.warn({ key: keyOf(resource), err: messageOf(error) }, "queue times not recorded"),
+      );
+  };
+  const status = observedWriter(
+    source,
+    external,
+    (resource, from, to) => {
+      notifications.phaseChanged(resource, from, to);
+      if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
+    },
+    afterWrite,
+  );
   observeResources(() => [
     ...source.list("MlopsStack"),
     ...source.list("TrainingJob"),
@@ -308,6 +335,18 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         lookup: (key) => source.lookup(key),
         recorder,
       });
+    },
+    async lead(shared) {
+      if (!options.leaderElect) return;
+      if (shared && choice.kind === "directory") {
+        const times = new QueueTimes(shared);
+        const restored = await times.restore(source, (job: TrainingJob, next: TrainingJobStatus) =>
+          source.write(job, next),
+        );
+        if (restored > 0) log.info({ restored }, "queue times read from the previous leader");
+        queueTimes = times;
+      }
+      notifications.resume(shared ? await Outbox.open(shared, { shards: CONSUL_SHARDS }) : undefined);
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);

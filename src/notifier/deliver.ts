@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";
-import type { AnyResource, Notifier } from "../api/resources.ts";
+import { type AnyResource, keyOf, type Notifier } from "../api/resources.ts";
 import { notificationsTotal } from "../observability/metrics.ts";
 import { type Credentials, credentialsOf, type NotifierSecrets } from "./credentials.ts";
 import type { Outbox } from "./outbox.ts";
@@ -34,33 +34,46 @@ export class Notifications {
   readonly #options: NotificationsOptions;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  #outbox: Outbox;
 
   constructor(options: NotificationsOptions) {
     this.#options = options;
+    this.#outbox = options.outbox;
   }
 
-  /** Sends again what a previous run recorded as pending. */
-  resume(): void {
-    for (const payload of this.#options.outbox.pending()) this.#track(this.#deliver(payload));
+  /**
+   * Sends again what a previous run recorded as pending; with `outbox`, records in it from now on
+   * (a new leader's, read from shared state).
+   */
+  resume(outbox?: Outbox): void {
+    if (outbox) this.#outbox = outbox;
+    for (const payload of this.#outbox.pending()) this.#track(this.#deliver(payload));
   }
 
   /** A TrainingJob's or MlopsStack's phase changed: queue one notification per Notifier that selects it; returns at once. */
   phaseChanged(resource: AnyResource, from: string | undefined, to: string | undefined): void {
-    const change = { resource, from, to, time: this.#now() };
-    for (const notifier of this.#options.notifiers()) {
-      if (!selects(notifier, change)) continue;
-      const payload = payloadOf(notifier, change);
-      this.#track(
-        this.#options.outbox.offer(payload).then(
-          (fresh) => (fresh ? this.#deliver(payload) : undefined),
-          (error: unknown) =>
-            this.#options.log.warn(
-              { notifier: nameOf(payload), err: messageOf(error) },
-              "notification not recorded",
-            ),
-        ),
-      );
-    }
+    const notifiers = this.#options.notifiers();
+    if (notifiers.length === 0) return;
+    const time = this.#now();
+    const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id;
+    const transition = { resource: keyOf(resource), run: runId ?? "", from, to };
+    // Built with the previous phase the record holds (a new leader may not have seen it).
+    const build = (recordedFrom: string | undefined) => {
+      const change = { resource, from: recordedFrom, to, time };
+      return notifiers.filter((n) => selects(n, change)).map((n) => payloadOf(n, change));
+    };
+    this.#track(
+      this.#outbox.record(transition, build).then(
+        (fresh) => {
+          for (const payload of fresh) this.#track(this.#deliver(payload));
+        },
+        (error: unknown) =>
+          this.#options.log.warn(
+            { resource: transition.resource, err: messageOf(error) },
+            "notification not recorded",
+          ),
+      ),
+    );
   }
 
   /** Resolves when every delivery started so far has ended (tests; shutdown). */
@@ -101,7 +114,7 @@ export class Notifications {
         );
       if (!spec) {
         log.info({ notifier }, "notification dropped: its Notifier is gone");
-        await this.#options.outbox.done(payload.id, new Date());
+        await this.#outbox.done(payload, new Date());
         return;
       }
       let attemptResult: { outcome: "sent" | "retry" | "rejected"; detail: string };
@@ -118,7 +131,7 @@ export class Notifications {
         notificationsTotal.inc({ notifier, result: outcome });
         if (outcome === "rejected")
           log.warn({ notifier, id: payload.id, detail }, "notification rejected by its receiver");
-        await this.#options.outbox.done(payload.id, new Date());
+        await this.#outbox.done(payload, new Date());
         return;
       }
       notificationsTotal.inc({ notifier, result: "retried" });
@@ -127,7 +140,7 @@ export class Notifications {
     if (this.#stop.signal.aborted) return; // still pending: sent at the next start
     notificationsTotal.inc({ notifier, result: "failed" });
     log.warn({ notifier, id: payload.id, attempts }, "notification given up");
-    await this.#options.outbox.done(payload.id, new Date());
+    await this.#outbox.done(payload, new Date());
   }
 
   async #post(

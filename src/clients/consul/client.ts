@@ -199,6 +199,7 @@ export class ConsulClient {
       endpoint: "/v1/kv/:key",
       query: { acquire: options.acquire, release: options.release, cas: options.cas },
       body: value,
+      accept: [413],
       ...(options.signal ? { signal: options.signal } : {}),
     });
     // agent/kv_endpoint.go: a body over kv_max_value_size (512 KiB by default) is refused with 413.

@@ -4,8 +4,7 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import { messageOf } from "../api/errors.ts";
-import type { AnyResource, Notifier, ResourceKey, TrainingJob, TrainingJobStatus } from "../api/resources.ts";
+import type { Notifier, ResourceKey } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
 import type { SharedState } from "../api/shared-state.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
@@ -16,7 +15,6 @@ import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import {
-  CONSUL_SHARDS,
   Notifications,
   type NotifierContext,
   NotifierReconciler,
@@ -47,9 +45,9 @@ import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
-import { QueueTimes } from "../trainingqueue/times.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
+import { failoverState } from "./failover-state.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
@@ -209,15 +207,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   });
   if (!options.leaderElect) notifications.resume();
   closers.push(() => notifications.close());
-  // Set while leading with shared state in directory mode: queue times recorded as statuses are written.
-  let queueTimes: QueueTimes | undefined;
-  const afterWrite = async (resource: AnyResource, next: unknown): Promise<void> => {
-    await queueTimes
-      ?.written(resource, next)
-      .catch((error: unknown) =>
-        log.warn({ key: keyOf(resource), err: messageOf(error) }, "queue times not recorded"),
-      );
-  };
+  const failover = failoverState({ source, directory: choice.kind === "directory", notifications, log });
   const status = observedWriter(
     source,
     external,
@@ -225,7 +215,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       notifications.phaseChanged(resource, from, to);
       if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
     },
-    afterWrite,
+    (resource, next) => failover.afterWrite(resource, next),
   );
   observeResources(() => [
     ...source.list("MlopsStack"),
@@ -337,16 +327,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       });
     },
     async lead(shared) {
-      if (!options.leaderElect) return;
-      if (shared && choice.kind === "directory") {
-        const times = new QueueTimes(shared);
-        const restored = await times.restore(source, (job: TrainingJob, next: TrainingJobStatus) =>
-          source.write(job, next),
-        );
-        if (restored > 0) log.info({ restored }, "queue times read from the previous leader");
-        queueTimes = times;
-      }
-      notifications.resume(shared ? await Outbox.open(shared, { shards: CONSUL_SHARDS }) : undefined);
+      if (options.leaderElect) await failover.lead(shared);
     },
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);

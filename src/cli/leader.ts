@@ -20,6 +20,7 @@ import {
 } from "../controller/leader.ts";
 import { loadKubeConfig } from "../sources/kubernetes/index.ts";
 import { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
+import { KubeSharedState } from "../sources/kubernetes/shared-state.ts";
 import { EXIT, ExitError } from "./exit.ts";
 import { parseDuration } from "./flags.ts";
 
@@ -83,8 +84,8 @@ const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount
 export interface Leadership {
   readonly elector: LeaderElector;
   /**
-   * Directory source: Consul KV beside the lock (`<key>/state/…`), where what must survive a
-   * failover is kept. Kubernetes source: none (status lives on the resources' /status).
+   * Where what must survive a failover is kept, beside the lock: Consul KV under `<key>/state/`
+   * (directory source), ConfigMaps `<lease name>-state.*` in the Lease's namespace (Kubernetes).
    */
   readonly shared?: SharedState;
   /** Resolves true once this replica leads (its source may write again), false when `stop` resolves first. */
@@ -117,14 +118,17 @@ export function leaderElectorFor(
       ...(flags.context ? { context: flags.context } : {}),
     });
     const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
+    const namespace =
+      flags.leaderElectionNamespace ??
+      env.POD_NAMESPACE ??
+      readNamespaceFile() ??
+      contextNamespace ??
+      "default";
+    const name = flags.leaderElectionKey ?? `mlops-operator-${ownerId}`;
+    shared = new KubeSharedState(config, { namespace, prefix: `${name}-state` });
     lock = new KubeLeaseLock(config, {
-      namespace:
-        flags.leaderElectionNamespace ??
-        env.POD_NAMESPACE ??
-        readNamespaceFile() ??
-        contextNamespace ??
-        "default",
-      name: flags.leaderElectionKey ?? `mlops-operator-${ownerId}`,
+      namespace,
+      name,
       holder,
       leaseDurationMs: flags.leaderElectLeaseDuration,
     });

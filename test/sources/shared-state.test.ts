@@ -1,6 +1,8 @@
-// The shared operator state port, one contract over both implementations: the state directory
-// (FileSharedState) and Consul KV on the Consul double (ConsulSharedState, with check-and-set on
-// ModifyIndex and Consul's 512 KiB kv_max_value_size, agent/kv_endpoint.go).
+// The shared operator state port, one contract over its implementations: the state directory
+// (FileSharedState), Consul KV on the Consul double (ConsulSharedState, with check-and-set on
+// ModifyIndex and Consul's 512 KiB kv_max_value_size, agent/kv_endpoint.go) and ConfigMaps on the
+// Kubernetes double with the real @kubernetes/client-node (KubeSharedState, resourceVersion
+// conflicts).
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,11 +15,14 @@ import {
 } from "../../src/api/shared-state.ts";
 import { ConsulClient } from "../../src/clients/consul/client.ts";
 import { CONSUL_KV_MAX_VALUE_BYTES, ConsulSharedState } from "../../src/clients/consul/shared-state.ts";
+import { KubeSharedState } from "../../src/sources/kubernetes/shared-state.ts";
 import { FileSharedState } from "../../src/sources/state/shared-file.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/server.ts";
+import { KubernetesDouble } from "../doubles/kubernetes/index.ts";
 
 let consul: ConsulDouble;
 let client: ConsulClient;
+let kube: KubernetesDouble;
 let root = "";
 let n = 0;
 
@@ -30,11 +35,14 @@ beforeAll(async () => {
     timeoutMs: 2_000,
   });
   root = await mkdtemp(join(tmpdir(), "mlops-shared-"));
+  kube = new KubernetesDouble();
+  await kube.start();
 });
 
 afterAll(async () => {
   await client?.close();
   await consul?.close();
+  await kube?.close();
   await rm(root, { recursive: true, force: true });
 });
 
@@ -48,6 +56,15 @@ const implementations: [string, (limit?: number) => SharedState][] = [
     (limit) =>
       new ConsulSharedState(client, {
         prefix: `mlops-operator/leader/t${++n}/state`,
+        ...(limit ? { maxValueBytes: limit } : {}),
+      }),
+  ],
+  [
+    "Kubernetes ConfigMaps",
+    (limit) =>
+      new KubeSharedState(kube.kubeConfig(), {
+        namespace: "mlops-system",
+        prefix: `op-${++n}-state`,
         ...(limit ? { maxValueBytes: limit } : {}),
       }),
   ],
@@ -114,6 +131,30 @@ describe("shared state in Consul KV", () => {
       reason: "ConsulValueTooLarge",
     });
     expect(await state.get("huge")).toBeUndefined();
+  });
+});
+
+describe("shared state in Kubernetes ConfigMaps", () => {
+  it("keeps a value as one ConfigMap's data.value beside the Lease, and refuses '_' (not in a name)", async () => {
+    const state = new KubeSharedState(kube.kubeConfig(), {
+      namespace: "mlops-system",
+      prefix: "mlops-operator-x-state",
+    });
+    await state.put("notifications/2", { sent: {} }, 0);
+    expect(kube.configMaps.get("mlops-system", "mlops-operator-x-state.notifications.2")?.data).toEqual({
+      value: '{"sent":{}}',
+    });
+    await expect(state.put("a_b", 1, 0)).rejects.toBeInstanceOf(InvalidSharedKeyError);
+  });
+
+  it("a version another process read is unknown here: the write is refused, not blind", async () => {
+    const a = new KubeSharedState(kube.kubeConfig(), { namespace: "mlops-system", prefix: "shared-y" });
+    const b = new KubeSharedState(kube.kubeConfig(), { namespace: "mlops-system", prefix: "shared-y" });
+    const va = (await a.put("k", { by: "a" }, 0)) as number;
+    const vb = (await b.get("k"))?.version as number;
+    expect(await b.put("k", { by: "b" }, vb)).toBeDefined();
+    expect(await a.put("k", { by: "a again" }, va)).toBeUndefined();
+    expect((await a.get("k"))?.value).toEqual({ by: "b" });
   });
 });
 

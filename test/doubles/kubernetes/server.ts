@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { ConfigMapStore } from "./configmaps.ts";
 import {
   listPage,
   parsePath,
@@ -59,6 +60,7 @@ export class KubernetesDouble {
   readonly secrets = new SecretStore();
   /** coordination.k8s.io/v1 Leases (leader election). */
   readonly leases = new LeaseStore();
+  readonly configMaps = new ConfigMapStore();
   /** Core v1 Namespaces (GET one: kube-system's UID is the cluster's identity). */
   readonly namespaces = new NamespaceStore();
   readonly #options: KubernetesDoubleOptions;
@@ -199,6 +201,8 @@ export class KubernetesDouble {
       if (secret) return sendJson(res, secret.code, secret.body);
       const lease = this.leases.route(method, url.pathname, body);
       if (lease) return sendJson(res, lease.code, lease.body);
+      const configMap = this.configMaps.route(method, url.pathname, body);
+      if (configMap) return sendJson(res, configMap.code, configMap.body);
       const namespace = this.namespaces.route(method, url.pathname);
       if (namespace) return sendJson(res, namespace.code, namespace.body);
     } catch (error) {

@@ -1,15 +1,15 @@
 // What a replica reads when it starts to lead (--leader-elect), and keeps writing while it leads,
 // so that a failover loses nothing: the notifier's record of sent and pending notifications, and
 // in directory mode (each replica has its own state directory) the queues' arrival and admission
-// times. Both live in shared operator state: Consul KV beside the lock in directory mode. With the
-// Kubernetes source, status (queue times included) is on the resources' /status, which every
-// replica reads, and notifications are recorded in the state directory as without --leader-elect.
+// times. Both live in shared operator state beside the lock: Consul KV in directory mode,
+// ConfigMaps beside the Lease with the Kubernetes source (where queue times are already in the
+// TrainingJobs' status.queue on the API, which every replica reads).
 import type { Logger } from "pino";
 import { messageOf } from "../api/errors.ts";
 import { type AnyResource, keyOf, type TrainingJob, type TrainingJobStatus } from "../api/resources.ts";
 import type { SharedState } from "../api/shared-state.ts";
 import type { Source } from "../controller/source.ts";
-import { CONSUL_SHARDS, type Notifications, Outbox } from "../notifier/index.ts";
+import { NOTIFICATION_SHARDS, type Notifications, Outbox } from "../notifier/index.ts";
 import { QueueTimes } from "../trainingqueue/times.ts";
 
 export interface FailoverState {
@@ -44,7 +44,7 @@ export function failoverState(options: {
         if (restored > 0) log.info({ restored }, "queue times read from the previous leader");
         queueTimes = times;
       }
-      notifications.resume(shared ? await Outbox.open(shared, { shards: CONSUL_SHARDS }) : undefined);
+      notifications.resume(shared ? await Outbox.open(shared, { shards: NOTIFICATION_SHARDS }) : undefined);
     },
   };
 }

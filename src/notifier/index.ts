@@ -4,7 +4,7 @@ export type { NotificationsOptions } from "./deliver.ts";
 export { Notifications } from "./deliver.ts";
 export type { OutboxOptions, Transition } from "./outbox.ts";
 export {
-  CONSUL_SHARDS,
+  NOTIFICATION_SHARDS,
   Outbox,
   OutboxConflictError,
   OutboxFullError,

@@ -1,8 +1,9 @@
 // What was sent, and what is still to send, per notification id, with each resource's last
 // transition recorded: in shared operator state (api/shared-state.ts), written before a delivery
 // starts and after it ends. Alone, the state directory's `notifications.json` (one shard); with
-// --leader-elect in directory mode, Consul KV beside the lock, in shards (one key each, by resource,
-// each kept under Consul's value limit), read by a new leader before it sends anything.
+// --leader-elect, Consul KV beside the lock (directory source) or ConfigMaps beside the Lease
+// (Kubernetes source), in shards (one value each, by resource, each kept under 512 KiB), read by a
+// new leader before it sends anything.
 //
 // A transition is recorded once: a resource whose last recorded phase (same run) is already the new
 // one is not notified again (a new leader that never saw it reports undefined → Running), and its
@@ -21,8 +22,8 @@ import type { Payload } from "./select.ts";
 export const SENT_KEPT = 10_000;
 /** Resources whose last recorded transition is kept, over all shards. */
 export const PHASES_KEPT = 10_000;
-/** Shards in Consul KV: 16 keys of at most 512 KiB hold the bounds above with room for pending ones. */
-export const CONSUL_SHARDS = 16;
+/** Shards in shared state (Consul KV, ConfigMaps): 16 values of at most 512 KiB hold the bounds above with room for pending ones. */
+export const NOTIFICATION_SHARDS = 16;
 const KEY = "notifications";
 const CONFLICT_RETRIES = 5;
 

@@ -3,7 +3,9 @@
 // Consul double, runs on the Nomad double: a notification delivered by the old leader is not sent
 // again by the new one (which never saw the job's earlier phases); one pending when its leader is
 // killed is delivered once by the next; and a 1-run queue's waiting jobs are admitted by the new
-// leader in the order they were queued (not by name, nor by when it looks at them).
+// leader in the order they were queued (not by name, nor by when it looks at them). With the
+// Kubernetes source (ConfigMaps beside the Lease), a notification pending at the kill is delivered
+// once by the new leader.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -11,7 +13,10 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { NOTIFICATION_SHARDS } from "../../src/notifier/index.ts";
+import { shardIndex } from "../../src/notifier/outbox.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
+import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -38,7 +43,12 @@ interface Replica {
   output: string;
 }
 
-function replica(dir: string, owner: string, name: string): Replica {
+function replica(
+  dir: string,
+  owner: string,
+  name: string,
+  source = ["--dir", dir, "--owner-id", owner],
+): Replica {
   const child = spawn(
     CLI,
     [
@@ -52,10 +62,7 @@ function replica(dir: string, owner: string, name: string): Replica {
       "500ms",
       "--leader-election-session-ttl-min",
       "100ms",
-      "--dir",
-      dir,
-      "--owner-id",
-      owner,
+      ...source,
       "--state-dir",
       `${dir}-state-${name}`,
       "--scheduler",
@@ -134,7 +141,7 @@ afterAll(async () => {
   await nomad?.close();
   await consul?.close();
   await rm(`${base}-xdg`, { recursive: true, force: true });
-  for (const dir of ["notify", "queue"]) {
+  for (const dir of ["notify", "queue", "kube"]) {
     for (const suffix of ["", "-state-a", "-state-b", "-state-c"])
       await rm(`${base}-${dir}${suffix}`, { recursive: true, force: true });
   }
@@ -271,5 +278,81 @@ describe("queue order across a failover (directory source, Consul KV beside the 
     expect(order).toEqual(["q-c", "q-a", "q-b"]);
     expect(second.output).toContain("queue times read from the previous leader");
     for (const r of replicas) r.child.kill("SIGKILL");
+  }, 90_000);
+});
+
+describe("notifications across a failover (Kubernetes source, ConfigMaps beside the Lease)", () => {
+  it("a notification pending when the leader is killed is delivered once by the new leader", async () => {
+    const kube = new KubernetesDouble();
+    await kube.start();
+    const dir = `${base}-kube`;
+    await mkdir(dir, { recursive: true });
+    const kubeconfig = writeKubeconfig(join(dir, "kubeconfig"), kube.url);
+    const source = [
+      "--source",
+      "kubernetes",
+      "--kubeconfig",
+      kubeconfig,
+      "--leader-election-namespace",
+      "mlops-system",
+    ];
+    kube.create({
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "Notifier",
+      metadata: { name: "team", namespace: "default" },
+      spec: { type: "webhook", address: hook },
+    });
+    kube.create(trainingJob("gpt", "default", { resources: { cpu: 500, memoryMB: 256 } }));
+    const replicas = [replica(dir, "", "a", source), replica(dir, "", "b", source)];
+    try {
+      answer = 204;
+      const first = await leaderOf(replicas);
+      const [alloc] = await until(
+        "gpt's allocation",
+        () => {
+          const allocs = nomad.allocations("default", "gpt");
+          return allocs.length > 0 ? allocs : undefined;
+        },
+        10_000,
+      );
+      await until(
+        "Pending notified",
+        () => received.find((r) => r.name === "gpt" && r.answer === 204),
+        10_000,
+      );
+      answer = 503;
+      nomad.lifecycle.running(alloc?.ID ?? "");
+      const attempt = await until(
+        "a Running attempt",
+        () => received.find((r) => r.name === "gpt" && r.phase === "Running"),
+        10_000,
+      );
+      first.child.kill("SIGKILL");
+      answer = 204;
+      await until(
+        "the follower to lead",
+        () => replicas.find((r) => r !== first && leads(r)),
+        LEASE_MS + 5_000,
+      );
+      await until(
+        "Running delivered",
+        () => received.find((r) => r.id === attempt.id && r.answer === 204),
+        10_000,
+      );
+      await sleep(2_000);
+      const gpt = received.filter((r) => r.name === "gpt");
+      expect(gpt.filter((r) => r.answer === 204).map((r) => r.phase)).toEqual(["Pending", "Running"]);
+      expect(new Set(gpt.filter((r) => r.phase === "Running").map((r) => r.id))).toEqual(
+        new Set([attempt.id]),
+      );
+      const id = /"ownerId":"([0-9a-f]+)"/.exec(first.output)?.[1];
+      const shard = shardIndex("TrainingJob/default/gpt", NOTIFICATION_SHARDS);
+      expect(
+        kube.configMaps.get("mlops-system", `mlops-operator-${id}-state.notifications.${shard}`),
+      ).toBeDefined();
+    } finally {
+      for (const r of replicas) r.child.kill("SIGKILL");
+      await kube.close();
+    }
   }, 90_000);
 });

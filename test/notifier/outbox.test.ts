@@ -9,7 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Notifier, TrainingJob } from "../../src/api/resources.ts";
 import { ConsulClient } from "../../src/clients/consul/client.ts";
 import { ConsulSharedState } from "../../src/clients/consul/shared-state.ts";
-import { CONSUL_SHARDS, Outbox, OutboxFullError, type Payload, payloadOf } from "../../src/notifier/index.ts";
+import {
+  NOTIFICATION_SHARDS,
+  Outbox,
+  OutboxFullError,
+  type Payload,
+  payloadOf,
+} from "../../src/notifier/index.ts";
 import { shardIndex } from "../../src/notifier/outbox.ts";
 import { FileSharedState } from "../../src/sources/state/shared-file.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/server.ts";
@@ -70,7 +76,7 @@ const build =
 describe("Outbox.record", () => {
   it("records a transition once; a later reader that never saw the resource gets nothing to send", async () => {
     const state = consulState();
-    const leader = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const leader = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     const [sent] = await leader.record(
       transition("bert", "Running", "Succeeded"),
       build("bert", "Succeeded"),
@@ -78,7 +84,7 @@ describe("Outbox.record", () => {
     expect(sent?.previousPhase).toBe("Running");
     await leader.done(sent as Payload, time);
 
-    const next = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const next = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     expect(next.sent()).toEqual([sent?.id]);
     expect(await next.record(transition("bert", undefined, "Succeeded"), build("bert", "Succeeded"))).toEqual(
       [],
@@ -87,9 +93,9 @@ describe("Outbox.record", () => {
 
   it("takes the previous phase from the record, so a transition has the id the old leader gave it", async () => {
     const state = consulState();
-    const leader = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const leader = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     await leader.record(transition("gpt", undefined, "Pending"), build("gpt", "Pending"));
-    const next = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const next = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     const [payload] = await next.record(transition("gpt", undefined, "Running"), build("gpt", "Running"));
     expect(payload?.previousPhase).toBe("Pending");
     expect(payload?.id).toBe(build("gpt", "Running")("Pending")[0]?.id);
@@ -108,12 +114,12 @@ describe("Outbox.record", () => {
 
   it("a notification recorded but not delivered is pending for the next reader", async () => {
     const state = consulState();
-    const leader = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const leader = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     const [payload] = await leader.record(transition("vit", "Running", "Failed"), build("vit", "Failed"));
-    const next = await Outbox.open(state, { shards: CONSUL_SHARDS });
+    const next = await Outbox.open(state, { shards: NOTIFICATION_SHARDS });
     expect(next.pending()).toEqual([payload]);
     await next.done(payload as Payload, time);
-    expect((await Outbox.open(state, { shards: CONSUL_SHARDS })).pending()).toEqual([]);
+    expect((await Outbox.open(state, { shards: NOTIFICATION_SHARDS })).pending()).toEqual([]);
   });
 
   it("merges what two writers recorded when one's write loses a check-and-set", async () => {
@@ -167,14 +173,14 @@ describe("bounds", () => {
   });
 
   it("spreads resources over the shards the same way in every replica", () => {
-    const counts = new Array<number>(CONSUL_SHARDS).fill(0);
+    const counts = new Array<number>(NOTIFICATION_SHARDS).fill(0);
     for (let i = 0; i < 1_600; i++) {
-      const shard = shardIndex(`TrainingJob/ml/job-${i}`, CONSUL_SHARDS);
+      const shard = shardIndex(`TrainingJob/ml/job-${i}`, NOTIFICATION_SHARDS);
       counts[shard] = (counts[shard] ?? 0) + 1;
     }
     expect(Math.min(...counts)).toBeGreaterThan(50);
-    expect(shardIndex("TrainingJob/ml/bert", CONSUL_SHARDS)).toBe(
-      shardIndex("TrainingJob/ml/bert", CONSUL_SHARDS),
+    expect(shardIndex("TrainingJob/ml/bert", NOTIFICATION_SHARDS)).toBe(
+      shardIndex("TrainingJob/ml/bert", NOTIFICATION_SHARDS),
     );
   });
 });

@@ -45,6 +45,7 @@ import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
+import { holdRegisteredRuns, type RegisteredRuns } from "../trainingqueue/registered.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { failoverState } from "./failover-state.ts";
@@ -123,6 +124,8 @@ export interface Operator {
    * pending. Without `shared`, the state directory's record is used.
    */
   lead(shared?: SharedState): Promise<void>;
+  /** Queued runs the schedulers report registered hold their quota before anything is admitted. */
+  holdRegisteredRuns(): Promise<RegisteredRuns>;
   close(): Promise<void>;
 }
 
@@ -329,6 +332,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     async lead(shared) {
       if (options.leaderElect) await failover.lead(shared);
     },
+    holdRegisteredRuns: () => holdRegisteredRuns(resolver.candidates(source), ownerId, source, queues, log),
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       await recorder.close();

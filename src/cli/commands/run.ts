@@ -244,6 +244,7 @@ export async function run(options: RunOptions): Promise<number> {
       );
     }
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
+    await operator.holdRegisteredRuns();
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));
     return await untilSignal(operator, stateDir, log, progress, leader?.lost());

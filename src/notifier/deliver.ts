@@ -11,7 +11,7 @@ import { type AnyResource, keyOf, type Notifier } from "../api/resources.ts";
 import { notificationsTotal } from "../observability/metrics.ts";
 import { type Credentials, credentialsOf, type NotifierSecrets } from "./credentials.ts";
 import type { Outbox } from "./outbox.ts";
-import { type Payload, payloadOf, selects } from "./select.ts";
+import { type Payload, payloadOf, selects, watches } from "./select.ts";
 import { signatureHeaders } from "./sign.ts";
 import { slackMessage } from "./slack.ts";
 
@@ -52,7 +52,9 @@ export class Notifications {
 
   /** A TrainingJob's or MlopsStack's phase changed: queue one notification per Notifier that selects it; returns at once. */
   phaseChanged(resource: AnyResource, from: string | undefined, to: string | undefined): void {
-    const notifiers = this.#options.notifiers();
+    // Only the Notifiers that hear of this resource at all; the record keeps its transitions (every
+    // phase, not only those a filter selects) so that a new leader knows its last one.
+    const notifiers = this.#options.notifiers().filter((n) => watches(n, resource));
     if (notifiers.length === 0) return;
     const time = this.#now();
     const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id;

@@ -14,6 +14,6 @@ export {
 export type { NotifierContext } from "./reconciler.ts";
 export { NOTIFIER_RETRY_MS, NotifierReconciler } from "./reconciler.ts";
 export type { Payload, PhaseChange } from "./select.ts";
-export { payloadOf, selects } from "./select.ts";
+export { payloadOf, selects, watches } from "./select.ts";
 export { SIGNATURE_HEADER, signatureHeaders, TIMESTAMP_HEADER } from "./sign.ts";
 export { slackEscape, slackMessage } from "./slack.ts";

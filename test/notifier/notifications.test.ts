@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -333,5 +333,24 @@ describe("slack", () => {
     expect(JSON.parse(received[0]?.body ?? "{}")).toEqual({
       text: ":x: TrainingJob *ml/mnist*: Running → *Failed*\nOOMKilled: &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;\nrun run-1",
     });
+  });
+});
+
+describe("the record of transitions", () => {
+  it("writes nothing for a resource no Notifier hears of; keeps every transition of one a filter narrows", async () => {
+    const onlyFailed = notifications([notifier({ events: { phases: ["Failed"] } })]);
+    onlyFailed.phaseChanged(job("Running", "Started", "other"), "Pending", "Running");
+    await onlyFailed.idle();
+    expect(existsSync(join(stateDir, "notifications.json"))).toBe(false);
+    onlyFailed.phaseChanged(job("Running", "Started"), "Pending", "Running");
+    await onlyFailed.idle();
+    expect(received).toHaveLength(0);
+    const record = JSON.parse(readFileSync(join(stateDir, "notifications.json"), "utf8"));
+    expect(record.phases).toEqual({ "TrainingJob/ml/mnist": { run: "run-1", phase: "Running" } });
+    // A replica that never saw Running (from undefined) still sends Running → Failed.
+    const next = notifications([notifier({ events: { phases: ["Failed"] } })]);
+    next.phaseChanged(job("Failed", "OOMKilled"), undefined, "Failed");
+    await next.idle();
+    expect(received.map((r) => JSON.parse(r.body).previousPhase)).toEqual(["Running"]);
   });
 });

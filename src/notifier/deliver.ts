@@ -64,17 +64,20 @@ export class Notifications {
       const change = { resource, from: recordedFrom, to, time };
       return notifiers.filter((n) => selects(n, change)).map((n) => payloadOf(n, change));
     };
+    const { fresh, saved } = this.#outbox.add(transition, build);
+    // Delivered once written; when the write fails, delivered anyway (at least once): the record
+    // is written with the next write that succeeds.
+    const deliver = () => {
+      for (const payload of fresh) this.#track(this.#deliver(payload));
+    };
     this.#track(
-      this.#outbox.record(transition, build).then(
-        (fresh) => {
-          for (const payload of fresh) this.#track(this.#deliver(payload));
-        },
-        (error: unknown) =>
-          this.#options.log.warn(
-            { resource: transition.resource, err: messageOf(error) },
-            "notification not recorded",
-          ),
-      ),
+      saved.then(deliver, (error: unknown) => {
+        this.#options.log.warn(
+          { resource: transition.resource, err: messageOf(error) },
+          "notification not recorded; sending it anyway",
+        );
+        deliver();
+      }),
     );
   }
 

@@ -86,22 +86,36 @@ export class Outbox {
 
   /**
    * Records a transition and the notifications it makes (built with the recorded previous phase);
-   * returns those to deliver: none when the transition was recorded before, or their ids were.
+   * resolves, once written, to those to deliver: none when the transition was recorded before, or
+   * their ids were.
    */
   async record(transition: Transition, build: (from: string | undefined) => Payload[]): Promise<Payload[]> {
+    const { fresh, saved } = this.add(transition, build);
+    await saved;
+    return fresh;
+  }
+
+  /**
+   * `record` in two steps: the notifications to deliver, known at once (and kept pending here), and
+   * their write. A caller may deliver them even when the write fails: they stay pending in memory
+   * and are written with the next write that succeeds.
+   */
+  add(
+    transition: Transition,
+    build: (from: string | undefined) => Payload[],
+  ): { fresh: Payload[]; saved: Promise<void> } {
     const slot = this.#slotOf(transition.resource);
     const last = slot.shard.phases.get(transition.resource);
     let from = transition.from;
     if (last && last.run === transition.run) {
-      if (last.phase === (transition.to ?? null)) return [];
+      if (last.phase === (transition.to ?? null)) return { fresh: [], saved: Promise.resolve() };
       from = last.phase ?? undefined;
     }
     slot.shard.phases.delete(transition.resource);
     slot.shard.phases.set(transition.resource, { run: transition.run, phase: transition.to ?? null });
     const fresh = build(from).filter((p) => !slot.shard.sent.has(p.id) && !slot.shard.pending.has(p.id));
     for (const payload of fresh) slot.shard.pending.set(payload.id, payload);
-    await this.#save(slot);
-    return fresh;
+    return { fresh, saved: this.#save(slot) };
   }
 
   /** The delivery ended (delivered, or given up): never offered again. */

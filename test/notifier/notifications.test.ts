@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
 import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
+import type { SharedState } from "../../src/api/shared-state.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
 
 interface Received {
@@ -352,5 +353,29 @@ describe("the record of transitions", () => {
     next.phaseChanged(job("Failed", "OOMKilled"), undefined, "Failed");
     await next.idle();
     expect(received.map((r) => JSON.parse(r.body).previousPhase)).toEqual(["Running"]);
+  });
+});
+
+describe("a record that cannot be written", () => {
+  it("still sends the notification (at least once) and says so", async () => {
+    const down: SharedState = {
+      description: "Consul KV (down)",
+      maxValueBytes: Number.POSITIVE_INFINITY,
+      get: async () => undefined,
+      put: async () => {
+        throw new Error("connection refused");
+      },
+    };
+    const n = new Notifications({
+      outbox: new Outbox(down),
+      notifiers: () => [notifier()],
+      log: pino({ level: "debug" }, { write: (line: string) => (logs += line) }),
+      curve: { initialMs: 5, maxMs: 20 },
+      maxAttempts: 2,
+    });
+    n.phaseChanged(job("Failed", "OOMKilled"), "Running", "Failed");
+    await n.idle();
+    expect(received).toHaveLength(1);
+    expect(logs).toContain("notification not recorded; sending it anyway");
   });
 });

@@ -4,8 +4,9 @@
 
 import type { Logger } from "pino";
 import { merge, type Observable, Subject } from "rxjs";
-import type { Notifier, ResourceKey } from "../api/resources.ts";
+import type { ResourceKey } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
+import type { SharedState } from "../api/shared-state.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
 import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
@@ -13,18 +14,11 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
-import {
-  Notifications,
-  type NotifierContext,
-  NotifierReconciler,
-  type NotifierSecrets,
-  Outbox,
-} from "../notifier/index.ts";
+import { type NotifierContext, NotifierReconciler } from "../notifier/index.ts";
 import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { Adoption } from "../scheduler/adoption.ts";
-import { type SecretGetter, SecretResolver } from "../secrets/index.ts";
 import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
@@ -45,12 +39,14 @@ import { TrainingJobReconciler } from "../trainingjob/reconciler.ts";
 import type { DefaultSchedulerResolver, SchedulerMode } from "../trainingjob/resolver.ts";
 import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
+import { holdRegisteredRuns, type RegisteredRuns } from "../trainingqueue/registered.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
 import { dependencies } from "./dependencies.ts";
 import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
-import { listedOnChange } from "./listed.ts";
+import { buildNotifications } from "./notifications.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
 import { scrapeTargets } from "./scrape-targets.ts";
+import { buildSecrets } from "./secret-sources.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
 import { webRowFormat } from "./web-format.ts";
 
@@ -88,6 +84,8 @@ export interface OperatorOptions {
   readonly outcomes?: ReconcileOutcomes;
   /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
   readonly prune?: PruneOptions;
+  /** One of several replicas (`--leader-elect`): nothing is sent before `lead()`. */
+  readonly leaderElect?: boolean;
 }
 
 export interface ReconcileOutcomes {
@@ -115,6 +113,15 @@ export interface Operator {
    * read), scheduler by scheduler; what could not be listed or removed is reported, not thrown.
    */
   cleanupOrphans(): Promise<OrphanCleanup>;
+  /**
+   * This replica leads (with --leader-elect; a no-op without): reads what previous leaders recorded
+   * in `shared` (sent and pending notifications; in directory mode the queues' arrival and admission
+   * times, written into this replica's statuses) before anything is reconciled, then sends what is
+   * pending. Without `shared`, the state directory's record is used.
+   */
+  lead(shared?: SharedState): Promise<void>;
+  /** Queued runs the schedulers report registered hold their quota before anything is admitted. */
+  holdRegisteredRuns(): Promise<RegisteredRuns>;
   close(): Promise<void>;
 }
 
@@ -129,10 +136,6 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const kubeEvents = choice.kind === "kubernetes" ? await buildKubeEvents(choice, source, log) : undefined;
   const recorder: Recorder = kubeEvents ? bothRecorders(eventLog, kubeEvents) : eventLog;
   const { resolver: secrets, kubernetes: kubeSecrets } = await buildSecrets(choice, options.secretsDir);
-  const notifierSecrets: NotifierSecrets = {
-    ...(options.secretsDir ? { secretsDir: options.secretsDir } : {}),
-    ...(kubeSecrets ? { kubernetes: kubeSecrets } : {}),
-  };
   const ownerId = options.ownerId ?? source.defaultOwnerId;
   // Objects made under a previous default id of this source are adopted, unless --owner-id is given.
   const adoption = new Adoption({
@@ -208,18 +211,29 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     readiness.stop();
     await deps.close();
   });
-  const notifications = new Notifications({
-    outbox: new Outbox(options.stateDir),
-    notifiers: listedOnChange(source, "Notifier", closers) as () => Notifier[],
-    ...notifierSecrets,
+  const {
+    notifications,
+    failover,
+    secrets: notifierSecrets,
+  } = buildNotifications({
+    source,
+    stateDir: options.stateDir,
+    secretsDir: options.secretsDir,
+    kubernetes: kubeSecrets,
+    leaderElect: options.leaderElect === true,
+    directory: choice.kind === "directory",
+    closers,
     log,
   });
-  notifications.resume();
-  closers.push(() => notifications.close());
-  const status = observedWriter(source, external, (resource, from, to) => {
-    notifications.phaseChanged(resource, from, to);
-    if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
-  });
+  const status = observedWriter(
+    source,
+    external,
+    (resource, from, to) => {
+      notifications.phaseChanged(resource, from, to);
+      if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
+    },
+    (resource, next) => failover.afterWrite(resource, next),
+  );
   observeResources(() => [
     ...source.list("MlopsStack"),
     ...source.list("TrainingJob"),
@@ -228,14 +242,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const queues = new QueueAdmission(source, {
     changes: source.changes(),
-    onAdmitted: (queue) => {
-      const [namespace = "", name = ""] = queue.split("/");
-      queueAdmissions.inc({ namespace, queue: name });
-    },
-    onPreempted: (queue) => {
-      const [namespace = "", name = ""] = queue.split("/");
-      queuePreemptions.inc({ namespace, queue: name });
-    },
+    onAdmitted: countByQueue(queueAdmissions),
+    onPreempted: countByQueue(queuePreemptions),
   });
   const jobContext: TrainingJobContext = {
     ...base,
@@ -334,6 +342,10 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
         recorder,
       });
     },
+    async lead(shared) {
+      if (options.leaderElect) await failover.lead(shared);
+    },
+    holdRegisteredRuns: () => holdRegisteredRuns(resolver.candidates(source), ownerId, source, queues, log),
     async close() {
       for (const close of closers.reverse()) await close().catch(() => undefined);
       await kubeEvents?.close();
@@ -375,22 +387,8 @@ async function buildSource(
   return source;
 }
 
-/**
- * valueFrom resolution: files under --secrets-dir; Secrets through the kubeconfig in Kubernetes mode
- * (the same reader serves Notifiers' secretRef and signingKeySecretRef).
- */
-async function buildSecrets(
-  choice: SourceOptions,
-  secretsDir: string | undefined,
-): Promise<{ resolver: SecretResolver; kubernetes?: SecretGetter }> {
-  if (choice.kind === "directory") return { resolver: new SecretResolver(secretsDir ? { secretsDir } : {}) };
-  const { KubernetesSecretReader, loadKubeConfig } = await import("../sources/kubernetes/index.ts");
-  const reader = new KubernetesSecretReader(
-    loadKubeConfig({
-      ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
-      ...(choice.context ? { context: choice.context } : {}),
-    }),
-  );
-  const kubernetes: SecretGetter = (namespace, name) => reader.get(namespace, name);
-  return { resolver: new SecretResolver({ ...(secretsDir ? { secretsDir } : {}), kubernetes }), kubernetes };
-}
+/** A counter labelled {namespace, queue} from a queue id (`namespace/name`). */
+const countByQueue = (counter: typeof queueAdmissions) => (queue: string) => {
+  const [namespace = "", name = ""] = queue.split("/");
+  counter.inc({ namespace, queue: name });
+};

@@ -10,7 +10,8 @@ import { hostname } from "node:os";
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { filter, firstValueFrom, map, take } from "rxjs";
-import { ConsulSessionLock, consulFromEnv } from "../clients/consul/index.ts";
+import type { SharedState } from "../api/shared-state.ts";
+import { ConsulSessionLock, ConsulSharedState, consulFromEnv } from "../clients/consul/index.ts";
 import {
   DEFAULT_LEADER_TIMINGS,
   LeaderElector,
@@ -19,6 +20,7 @@ import {
 } from "../controller/leader.ts";
 import { loadKubeConfig } from "../sources/kubernetes/index.ts";
 import { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
+import { KubeSharedState } from "../sources/kubernetes/shared-state.ts";
 import { EXIT, ExitError } from "./exit.ts";
 import { parseDuration } from "./flags.ts";
 
@@ -81,6 +83,11 @@ const SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount
 /** One replica's part in the election, as `run` drives it. */
 export interface Leadership {
   readonly elector: LeaderElector;
+  /**
+   * Where what must survive a failover is kept, beside the lock: Consul KV under `<key>/state/`
+   * (directory source), ConfigMaps `<lease name>-state.*` in the Lease's namespace (Kubernetes).
+   */
+  readonly shared?: SharedState;
   /** Resolves true once this replica leads (its source may write again), false when `stop` resolves first. */
   campaign(stop: Promise<unknown>): Promise<boolean>;
   /** Resolves when leadership, once held, is lost. */
@@ -104,20 +111,24 @@ export function leaderElectorFor(
   const holder = `${hostname()}_${randomUUID()}`;
   let lock: LeaseLock;
   let closeLock = async (): Promise<void> => {};
+  let shared: SharedState | undefined;
   if (flags.source === "kubernetes") {
     const config = loadKubeConfig({
       ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
       ...(flags.context ? { context: flags.context } : {}),
     });
     const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
+    const namespace =
+      flags.leaderElectionNamespace ??
+      env.POD_NAMESPACE ??
+      readNamespaceFile() ??
+      contextNamespace ??
+      "default";
+    const name = flags.leaderElectionKey ?? `mlops-operator-${ownerId}`;
+    shared = new KubeSharedState(config, { namespace, prefix: `${name}-state` });
     lock = new KubeLeaseLock(config, {
-      namespace:
-        flags.leaderElectionNamespace ??
-        env.POD_NAMESPACE ??
-        readNamespaceFile() ??
-        contextNamespace ??
-        "default",
-      name: flags.leaderElectionKey ?? `mlops-operator-${ownerId}`,
+      namespace,
+      name,
       holder,
       leaseDurationMs: flags.leaderElectLeaseDuration,
     });
@@ -129,8 +140,10 @@ export function leaderElectorFor(
         "--leader-elect with the directory source locks a Consul key: set CONSUL_HTTP_ADDR",
       );
     }
+    const key = flags.leaderElectionKey ?? `mlops-operator/leader/${ownerId}`;
+    shared = new ConsulSharedState(consul.client, { prefix: `${key}/state` });
     lock = new ConsulSessionLock(consul.client, {
-      key: flags.leaderElectionKey ?? `mlops-operator/leader/${ownerId}`,
+      key,
       holder,
       leaseDurationMs: flags.leaderElectLeaseDuration,
       sessionTtlMinMs: flags.leaderElectionSessionTtlMin,
@@ -150,6 +163,7 @@ export function leaderElectorFor(
     finalizing?.setFinalizing?.(false);
     return {
       elector,
+      ...(shared ? { shared } : {}),
       campaign: async (stop) => {
         elector.start();
         const led = firstValueFrom(elector.leading.pipe(filter(Boolean), take(1)), { defaultValue: false });

@@ -21,6 +21,8 @@ export function observedWriter(
   source: Source,
   requeue: Subject<ResourceKey>,
   onPhase: PhaseListener | undefined,
+  /** After each write, before the phase is told (shared queue times are recorded here). */
+  afterWrite?: (resource: AnyResource, status: unknown) => Promise<void>,
 ): StatusWriter {
   const phases = new PhaseTracker();
   const stackPhases = new StackPhaseTracker();
@@ -32,6 +34,7 @@ export function observedWriter(
           ? stackPhase(resource.status)
           : (resource.status as { phase?: string } | undefined)?.phase;
       await source.write(resource, status);
+      await afterWrite?.(resource, status);
       if (resource.kind === "MlopsStack") {
         for (const key of jobsForStack(source, resource)) requeue.next(key);
         const change = stackPhases.written(

@@ -7,11 +7,11 @@
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";
-import type { AnyResource, Notifier } from "../api/resources.ts";
+import { type AnyResource, keyOf, type Notifier } from "../api/resources.ts";
 import { notificationsTotal } from "../observability/metrics.ts";
 import { type Credentials, credentialsOf, type NotifierSecrets } from "./credentials.ts";
 import type { Outbox } from "./outbox.ts";
-import { type Payload, payloadOf, selects } from "./select.ts";
+import { type Payload, payloadOf, selects, watches } from "./select.ts";
 import { signatureHeaders } from "./sign.ts";
 import { slackMessage } from "./slack.ts";
 
@@ -34,33 +34,51 @@ export class Notifications {
   readonly #options: NotificationsOptions;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  #outbox: Outbox;
 
   constructor(options: NotificationsOptions) {
     this.#options = options;
+    this.#outbox = options.outbox;
   }
 
-  /** Sends again what a previous run recorded as pending. */
-  resume(): void {
-    for (const payload of this.#options.outbox.pending()) this.#track(this.#deliver(payload));
+  /**
+   * Sends again what a previous run recorded as pending; with `outbox`, records in it from now on
+   * (a new leader's, read from shared state).
+   */
+  resume(outbox?: Outbox): void {
+    if (outbox) this.#outbox = outbox;
+    for (const payload of this.#outbox.pending()) this.#track(this.#deliver(payload));
   }
 
   /** A TrainingJob's or MlopsStack's phase changed: queue one notification per Notifier that selects it; returns at once. */
   phaseChanged(resource: AnyResource, from: string | undefined, to: string | undefined): void {
-    const change = { resource, from, to, time: this.#now() };
-    for (const notifier of this.#options.notifiers()) {
-      if (!selects(notifier, change)) continue;
-      const payload = payloadOf(notifier, change);
-      this.#track(
-        this.#options.outbox.offer(payload).then(
-          (fresh) => (fresh ? this.#deliver(payload) : undefined),
-          (error: unknown) =>
-            this.#options.log.warn(
-              { notifier: nameOf(payload), err: messageOf(error) },
-              "notification not recorded",
-            ),
-        ),
-      );
-    }
+    // Only the Notifiers that hear of this resource at all; the record keeps its transitions (every
+    // phase, not only those a filter selects) so that a new leader knows its last one.
+    const notifiers = this.#options.notifiers().filter((n) => watches(n, resource));
+    if (notifiers.length === 0) return;
+    const time = this.#now();
+    const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id;
+    const transition = { resource: keyOf(resource), run: runId ?? "", from, to };
+    // Built with the previous phase the record holds (a new leader may not have seen it).
+    const build = (recordedFrom: string | undefined) => {
+      const change = { resource, from: recordedFrom, to, time };
+      return notifiers.filter((n) => selects(n, change)).map((n) => payloadOf(n, change));
+    };
+    const { fresh, saved } = this.#outbox.add(transition, build);
+    // Delivered once written; when the write fails, delivered anyway (at least once): the record
+    // is written with the next write that succeeds.
+    const deliver = () => {
+      for (const payload of fresh) this.#track(this.#deliver(payload));
+    };
+    this.#track(
+      saved.then(deliver, (error: unknown) => {
+        this.#options.log.warn(
+          { resource: transition.resource, err: messageOf(error) },
+          "notification not recorded; sending it anyway",
+        );
+        deliver();
+      }),
+    );
   }
 
   /** Resolves when every delivery started so far has ended (tests; shutdown). */
@@ -101,7 +119,7 @@ export class Notifications {
         );
       if (!spec) {
         log.info({ notifier }, "notification dropped: its Notifier is gone");
-        await this.#options.outbox.done(payload.id, new Date());
+        await this.#outbox.done(payload, new Date());
         return;
       }
       let attemptResult: { outcome: "sent" | "retry" | "rejected"; detail: string };
@@ -118,7 +136,7 @@ export class Notifications {
         notificationsTotal.inc({ notifier, result: outcome });
         if (outcome === "rejected")
           log.warn({ notifier, id: payload.id, detail }, "notification rejected by its receiver");
-        await this.#options.outbox.done(payload.id, new Date());
+        await this.#outbox.done(payload, new Date());
         return;
       }
       notificationsTotal.inc({ notifier, result: "retried" });
@@ -127,7 +145,7 @@ export class Notifications {
     if (this.#stop.signal.aborted) return; // still pending: sent at the next start
     notificationsTotal.inc({ notifier, result: "failed" });
     log.warn({ notifier, id: payload.id, attempts }, "notification given up");
-    await this.#options.outbox.done(payload.id, new Date());
+    await this.#outbox.done(payload, new Date());
   }
 
   async #post(

@@ -37,18 +37,25 @@ export const NOTIFIED_KINDS = ["TrainingJob", "MlopsStack"] as const;
 export function selects(notifier: Notifier, change: PhaseChange): boolean {
   const { resource, to } = change;
   const events = notifier.spec.events;
+  if (!watches(notifier, resource)) return false;
+  if (events?.phases && !(to !== undefined && (events.phases as readonly string[]).includes(to)))
+    return false;
+  if (events?.reasons) {
+    const reason = readyOf(resource)?.reason;
+    if (reason === undefined || !events.reasons.includes(reason)) return false;
+  }
+  return true;
+}
+
+/** The Notifier hears of some of the resource's transitions (its kind, namespace and labels match). */
+export function watches(notifier: Notifier, resource: AnyResource): boolean {
+  const events = notifier.spec.events;
   const kinds: readonly string[] = events?.kinds ?? NOTIFIED_KINDS;
   if (!kinds.includes(resource.kind)) return false;
   const namespaces = events?.namespaces ?? [notifier.metadata.namespace];
   if (!namespaces.includes("*") && !namespaces.includes(resource.metadata.namespace)) return false;
   for (const [label, value] of Object.entries(events?.labels ?? {})) {
     if (resource.metadata.labels?.[label] !== value) return false;
-  }
-  if (events?.phases && !(to !== undefined && (events.phases as readonly string[]).includes(to)))
-    return false;
-  if (events?.reasons) {
-    const reason = readyOf(resource)?.reason;
-    if (reason === undefined || !events.reasons.includes(reason)) return false;
   }
   return true;
 }

@@ -1,10 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
 import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
+import type { SharedState } from "../../src/api/shared-state.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
 import { type Received, type Receiver, startReceiver } from "./receiver.ts";
 
@@ -315,5 +316,48 @@ describe("slack", () => {
     expect(JSON.parse(received[0]?.body ?? "{}")).toEqual({
       text: ":x: TrainingJob *ml/mnist*: Running → *Failed*\nOOMKilled: &lt;!channel&gt; &amp; &lt;https://evil.example|click&gt;\nrun run-1",
     });
+  });
+});
+
+describe("the record of transitions", () => {
+  it("writes nothing for a resource no Notifier hears of; keeps every transition of one a filter narrows", async () => {
+    const onlyFailed = notifications([notifier({ events: { phases: ["Failed"] } })]);
+    onlyFailed.phaseChanged(job("Running", "Started", "other"), "Pending", "Running");
+    await onlyFailed.idle();
+    expect(existsSync(join(stateDir, "notifications.json"))).toBe(false);
+    onlyFailed.phaseChanged(job("Running", "Started"), "Pending", "Running");
+    await onlyFailed.idle();
+    expect(received).toHaveLength(0);
+    const record = JSON.parse(readFileSync(join(stateDir, "notifications.json"), "utf8"));
+    expect(record.phases).toEqual({ "TrainingJob/ml/mnist": { run: "run-1", phase: "Running" } });
+    // A replica that never saw Running (from undefined) still sends Running → Failed.
+    const next = notifications([notifier({ events: { phases: ["Failed"] } })]);
+    next.phaseChanged(job("Failed", "OOMKilled"), undefined, "Failed");
+    await next.idle();
+    expect(received.map((r) => JSON.parse(r.body).previousPhase)).toEqual(["Running"]);
+  });
+});
+
+describe("a record that cannot be written", () => {
+  it("still sends the notification (at least once) and says so", async () => {
+    const down: SharedState = {
+      description: "Consul KV (down)",
+      maxValueBytes: Number.POSITIVE_INFINITY,
+      get: async () => undefined,
+      put: async () => {
+        throw new Error("connection refused");
+      },
+    };
+    const n = new Notifications({
+      outbox: new Outbox(down),
+      notifiers: () => [notifier()],
+      log: pino({ level: "debug" }, { write: (line: string) => (logs += line) }),
+      curve: { initialMs: 5, maxMs: 20 },
+      maxAttempts: 2,
+    });
+    n.phaseChanged(job("Failed", "OOMKilled"), "Running", "Failed");
+    await n.idle();
+    expect(received).toHaveLength(1);
+    expect(logs).toContain("notification not recorded; sending it anyway");
   });
 });

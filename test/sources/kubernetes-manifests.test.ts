@@ -13,6 +13,7 @@ import {
   KubernetesSecretReader,
 } from "../../src/sources/kubernetes/index.ts";
 import { KubeLeaseLock } from "../../src/sources/kubernetes/lease.ts";
+import { KubeSharedState } from "../../src/sources/kubernetes/shared-state.ts";
 import {
   type KubeHarness,
   KubernetesDouble,
@@ -262,7 +263,7 @@ describe("manifests/kubernetes", () => {
     }
   });
 
-  it("grants exactly the Lease requests leader election makes, in the operator's namespace only", async () => {
+  it("grants exactly the Lease and ConfigMap requests leader election makes, in the operator's namespace only", async () => {
     const role = one("Role") as Doc & { rules: Rule[] };
     const binding = one("RoleBinding") as Doc & { roleRef: { name: string }; subjects: Doc[] };
     expect(binding.roleRef.name).toBe(role.metadata.name);
@@ -285,16 +286,37 @@ describe("manifests/kubernetes", () => {
       await a.tryAcquireOrRenew(signal); // get, update
       await lock("b").tryAcquireOrRenew(signal); // get (held)
       await a.release(); // update
+      // The state a new leader reads (the notification record): get, create, update.
+      const shared = new KubeSharedState(kube.kubeConfig(), {
+        namespace: "mlops-system",
+        prefix: "mlops-operator-state",
+      });
+      await shared.get("notifications/0");
+      const version = (await shared.put("notifications/0", {}, 0)) as number;
+      await shared.put("notifications/0", { sent: {} }, version);
       const verbs = { GET: "get", POST: "create", PUT: "update", PATCH: "patch", DELETE: "delete" };
-      const needed = new Set(
-        kube.requests
-          .filter((r) => r.path.startsWith("/apis/coordination.k8s.io/v1/namespaces/mlops-system/leases"))
-          .map((r) => verbs[r.method as keyof typeof verbs]),
-      );
-      expect(kube.requests.every((r) => r.path.startsWith("/apis/coordination.k8s.io/"))).toBe(true);
-      expect([...needed].sort()).toEqual(["create", "get", "update"]);
+      const needed = (path: string) =>
+        [
+          ...new Set(
+            kube.requests
+              .filter((r) => r.path.startsWith(path))
+              .map((r) => verbs[r.method as keyof typeof verbs]),
+          ),
+        ].sort();
+      const leases = needed("/apis/coordination.k8s.io/v1/namespaces/mlops-system/leases");
+      const configMaps = needed("/api/v1/namespaces/mlops-system/configmaps");
+      expect(
+        kube.requests.every(
+          (r) =>
+            r.path.startsWith("/apis/coordination.k8s.io/") ||
+            r.path.startsWith("/api/v1/namespaces/mlops-system/configmaps"),
+        ),
+      ).toBe(true);
+      expect(leases).toEqual(["create", "get", "update"]);
+      expect(configMaps).toEqual(["create", "get", "update"]);
       expect(role.rules.map((r) => ({ ...r, verbs: [...r.verbs].sort() }))).toEqual([
-        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: [...needed].sort() },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: leases },
+        { apiGroups: [""], resources: ["configmaps"], verbs: configMaps },
       ]);
     } finally {
       await kube.close();

@@ -219,6 +219,7 @@ export async function run(options: RunOptions): Promise<number> {
       onPhase: (job, from, to) => progress.phase(job, from, to),
       ...(unreachable ? { outcomes: unreachable } : {}),
       prune: pruneOptionsOf(options),
+      ...(options.leaderElect ? { leaderElect: true } : {}),
     });
     const address = serve ? await listen(operator) : undefined;
     const context = await remember(options, dir, stateDir, operator.ownerId, address, nomadAddr, log);
@@ -233,6 +234,8 @@ export async function run(options: RunOptions): Promise<number> {
     await operator.source.start();
     operator.server.markReady();
     if (leader && !(await leader.campaign(signalled()))) return EXIT.ok;
+    // What the previous leader recorded (sent notifications, queue times), read before reconciling.
+    await operator.lead(leader?.shared);
     const { removed, skipped } = await operator.cleanupOrphans();
     for (const skip of skipped) {
       log.warn(
@@ -241,6 +244,7 @@ export async function run(options: RunOptions): Promise<number> {
       );
     }
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
+    await operator.holdRegisteredRuns();
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));
     return await untilSignal(operator, stateDir, log, progress, leader?.lost());

@@ -187,7 +187,7 @@ export class ConsulClient {
   /**
    * PUT /v1/kv/:key: `acquire` (lock with a session), `release` (unlock) or `cas` (write only if the
    * key's ModifyIndex is this; 0: only if the key does not exist). The value is stored as its JSON
-   * text. False when Consul refused.
+   * text. False when Consul refused; ConsulValueTooLarge (413) when the value is over its limit.
    */
   async kvPut(
     key: string,
@@ -199,8 +199,17 @@ export class ConsulClient {
       endpoint: "/v1/kv/:key",
       query: { acquire: options.acquire, release: options.release, cas: options.cas },
       body: value,
+      accept: [413],
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // agent/kv_endpoint.go: a body over kv_max_value_size (512 KiB by default) is refused with 413.
+    if (response.status === 413)
+      throw new HttpError(
+        "ConsulValueTooLarge",
+        `Consul at ${this.baseUrl} refused ${key}: ${response.text.trim()}`,
+        413,
+        response.text,
+      );
     return response.body === true || response.text.trim() === "true";
   }
 

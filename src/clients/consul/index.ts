@@ -5,6 +5,7 @@ export { consulBaseUrl, consulConfig, DEFAULT_CONSUL_ADDR, parseGoBool } from ".
 export type { ConfiguredConsul } from "./configured.ts";
 export { consulFromEnv } from "./configured.ts";
 export { ConsulSessionLock, type ConsulSessionLockOptions } from "./lock.ts";
+export { CONSUL_KV_MAX_VALUE_BYTES, ConsulSharedState } from "./shared-state.ts";
 export type {
   AgentService,
   CatalogServiceEntry,

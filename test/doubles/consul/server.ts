@@ -26,6 +26,8 @@ export interface ConsulDoubleOptions {
   state?: ConsulState;
   /** Consul's session_ttl_min (default 10 s): the shortest session TTL accepted. */
   sessionTtlMinMs?: number;
+  /** Consul's kv_max_value_size: PUT /v1/kv bodies over it answer 413 (default 512 KiB). */
+  kvMaxValueSize?: number;
   /** Serve HTTPS (PEM); with `ca`, require client certificates signed by it (verify_incoming). */
   tls?: { cert: string; key: string; ca?: string };
 }
@@ -53,6 +55,7 @@ export class ConsulDouble {
     this.sessions = new SessionStore({
       node: this.state.node.name,
       ...(options.sessionTtlMinMs === undefined ? {} : { ttlMinMs: options.sessionTtlMinMs }),
+      ...(options.kvMaxValueSize === undefined ? {} : { kvMaxValueSize: options.kvMaxValueSize }),
     });
     this.#listener = new Listener(options.host ?? "127.0.0.1", options.port ?? 0, () => this.#makeServer());
   }

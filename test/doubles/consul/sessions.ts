@@ -5,7 +5,8 @@
 // after its last renewal), agent/consul/state/session.go (an invalidated session with Behavior
 // release frees its keys and starts their lock delay), agent/consul/state/kvs.go (kvsLockTxn,
 // kvsUnlockTxn, CAS on ModifyIndex, LockIndex), agent/consul/kvs_endpoint.go (an acquire inside a
-// key's lock delay answers false), agent/kv_endpoint.go (GET 404 with an empty body, base64 values).
+// key's lock delay answers false), agent/kv_endpoint.go (GET 404 with an empty body, base64 values;
+// a PUT body over kv_max_value_size, 512 KiB by default, answers 413 before anything is written).
 // The Consul double's sessions and key/value store, enough for a session lock.
 import { randomUUID } from "node:crypto";
 import { ConsulDoubleError, parseDuration } from "./state.ts";
@@ -41,10 +42,12 @@ export class SessionStore {
   readonly #lockDelayUntil = new Map<string, number>();
   readonly #ttlMinMs: number;
   readonly #node: string;
+  readonly kvMaxValueSize: number;
   #index = 1;
 
-  constructor(options: { node: string; ttlMinMs?: number }) {
+  constructor(options: { node: string; ttlMinMs?: number; kvMaxValueSize?: number }) {
     this.#node = options.node;
+    this.kvMaxValueSize = options.kvMaxValueSize ?? 512 * 1024;
     this.#ttlMinMs = options.ttlMinMs ?? 10_000;
   }
 
@@ -246,6 +249,13 @@ export function routeSessions(
           ...(cas !== null ? { cas: Number(cas) } : {}),
         };
         const value = typeof req.body === "string" ? req.body : "";
+        const length = Buffer.byteLength(value, "utf8");
+        if (length > store.kvMaxValueSize) {
+          return {
+            status: 413,
+            text: `Request body(${length} bytes) too large, max size: ${store.kvMaxValueSize} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
+          };
+        }
         return { status: 200, body: store.put(key, value, flags) };
       }
       return { status: 405, text: `method ${method} not allowed` };

@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
+import { ConfigMapStore } from "./configmaps.ts";
 import { EventStore } from "./events.ts";
 import {
   listPage,
@@ -63,6 +64,7 @@ export class KubernetesDouble {
   readonly leases = new LeaseStore();
   /** Core v1 Events (POST, PATCH, GET one and lists with fieldSelector): what kubectl describe lists. */
   readonly events = new EventStore();
+  readonly configMaps = new ConfigMapStore();
   /** Core v1 Namespaces (GET one: kube-system's UID is the cluster's identity). */
   readonly namespaces = new NamespaceStore();
   readonly #options: KubernetesDoubleOptions;
@@ -205,6 +207,8 @@ export class KubernetesDouble {
       if (lease) return sendJson(res, lease.code, lease.body);
       const event = this.events.route(method, url.pathname, query, contentType, body);
       if (event) return sendJson(res, event.code, event.body);
+      const configMap = this.configMaps.route(method, url.pathname, body);
+      if (configMap) return sendJson(res, configMap.code, configMap.body);
       const namespace = this.namespaces.route(method, url.pathname);
       if (namespace) return sendJson(res, namespace.code, namespace.body);
     } catch (error) {

@@ -5,7 +5,6 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { messageOf, reasonOf } from "../../api/errors.ts";
-import type { AnyResource } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { line } from "../../observability/printable.ts";
@@ -27,6 +26,7 @@ import { EXIT, ExitError } from "../exit.ts";
 import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
 import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
+import { Progress, unfinishedJobs } from "../run-progress.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { remember, whatNext } from "./run-context.ts";
@@ -336,8 +336,7 @@ async function untilSignal(
   operator.controller.start();
   // When the last unfinished TrainingJob finishes, show the table (again after later runs finish),
   // from the status just written: the write-behind batch is flushed first.
-  progress.unfinished = () =>
-    operator.source.list("TrainingJob").filter((job) => !FINISHED.has(phaseOf(job) ?? "")).length;
+  progress.unfinished = () => unfinishedJobs(operator.source.list("TrainingJob"));
   progress.onAllFinished = () => void printTable(operator, stateDir);
   const signal = await Promise.race([
     signalled(),
@@ -360,50 +359,6 @@ function signalled(): Promise<string> {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
   });
-}
-
-const FINISHED = new Set(["Succeeded", "Failed"]);
-const phaseOf = (job: AnyResource): string | undefined =>
-  (job.status as { phase?: string } | undefined)?.phase;
-
-const CHECK_MS = 100;
-
-/** Phase changes as they happen: a log line each, and a call when no TrainingJob is unfinished. */
-class Progress {
-  readonly #log: Logger;
-  onAllFinished: (() => void) | undefined;
-  /** How many TrainingJobs are not finished, by the status in memory. */
-  unfinished: (() => number) | undefined;
-  #check: NodeJS.Timeout | undefined;
-
-  constructor(log: Logger) {
-    this.#log = log;
-  }
-
-  phase(job: AnyResource, from: string | undefined, to: string | undefined): void {
-    const conditions = (job.status as { conditions?: { type: string; message: string }[] } | undefined)
-      ?.conditions;
-    const message = conditions?.[0]?.message;
-    const name = `${job.metadata.namespace}/${job.metadata.name}`;
-    this.#log.info(
-      { resource: `${job.kind}/${name}`, from: from ?? "New", to },
-      `${name}: ${from ?? "New"} → ${to}${message ? ` (${message})` : ""}`,
-    );
-    if (to !== undefined && FINISHED.has(to) && !FINISHED.has(from ?? "")) this.#checkSoon();
-  }
-
-  /**
-   * Counts the unfinished jobs once for all the runs that finished within CHECK_MS (a count reads
-   * every TrainingJob: once per finished run would cost O(jobs²) when thousands finish together).
-   */
-  #checkSoon(): void {
-    if (this.#check) return;
-    this.#check = setTimeout(() => {
-      this.#check = undefined;
-      if (this.unfinished?.() === 0) this.onAllFinished?.();
-    }, CHECK_MS);
-    this.#check.unref?.();
-  }
 }
 
 async function printTable(operator: Operator, stateDir: string): Promise<void> {

@@ -1,12 +1,12 @@
 // The status records the web page and its JSON API serve, kept in memory: read once at start, then
-// one file re-read per change fs.watch reports (its file name says which), and a full rescan at a
-// bounded interval for changes fs.watch misses. A request never reads the disk, and the operator's
-// reconciles never wait for the page.
-import { existsSync, type FSWatcher, watch } from "node:fs";
-import { join, sep } from "node:path";
+// one file re-read per change fs.watch reports (its file name says which; one watch per folder,
+// StatusFolderWatch), and a full rescan at a bounded interval for changes fs.watch misses. A request
+// never reads the disk, and the operator's reconciles never wait for the page.
+import { sep } from "node:path";
 import { isKind, KINDS } from "../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../api/resources.ts";
-import { listScope, type RecordEvent, readRecord, type StatusRecord } from "../sources/state/index.ts";
+import { StatusFolderWatch } from "../sources/state/folder-watch.ts";
+import { listScope, type RecordEvent, readRecordSync, type StatusRecord } from "../sources/state/index.ts";
 
 export interface StatusViewOptions {
   /** Full rescan interval (default 30 s). */
@@ -20,7 +20,7 @@ export class StatusView {
   readonly #rescanMs: number;
   #records = new Map<ResourceKey, StatusRecord>();
   #sorted: StatusRecord[] | undefined;
-  #watcher: FSWatcher | undefined;
+  #watcher: StatusFolderWatch | undefined;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   readonly #listeners = new Set<(event: RecordEvent) => void>();
@@ -102,29 +102,27 @@ export class StatusView {
 
   #watch(): void {
     if (this.#watcher || this.#closed) return;
-    const folder = join(this.#stateDir, "status");
     const retry = () => {
       // No status folder yet (a fresh state directory): look again in a second, not at the next rescan.
       this.#watcher?.close();
       this.#watcher = undefined;
       if (!this.#closed) setTimeout(() => void this.rescan().catch(() => undefined), 1000).unref();
     };
-    if (!existsSync(folder)) {
-      retry();
-      return;
-    }
     try {
-      this.#watcher = watch(folder, { recursive: true, persistent: false }, (_e, file) => {
-        if (typeof file === "string") void this.#refresh(file);
+      this.#watcher = new StatusFolderWatch(this.#stateDir, {
+        onChange: (files) => {
+          if (files === "rescan") void this.rescan().catch(() => undefined);
+          else for (const file of files) this.#refresh(file);
+        },
+        onGone: retry,
       });
-      this.#watcher.on("error", retry);
     } catch {
       retry();
     }
   }
 
   /** Re-reads one `kind/namespace/name.json` file (others, such as temporary files, are ignored). */
-  async #refresh(file: string): Promise<void> {
+  #refresh(file: string): void {
     const parts = file.split(sep);
     const kind = KIND_BY_FOLDER.get(parts[0] ?? "");
     const [, namespace, base] = parts;
@@ -132,7 +130,7 @@ export class StatusView {
     const key = makeKey(kind, namespace, base.slice(0, -".json".length));
     let record: StatusRecord | undefined;
     try {
-      record = await readRecord(this.#stateDir, key);
+      record = readRecordSync(this.#stateDir, key);
     } catch {
       return; // not a name a record can have
     }

@@ -9,6 +9,8 @@ export interface TreeWatcherOptions {
   onChange: (paths: ReadonlySet<string> | "rescan") => void;
   /** Coalescing delay in ms (at most 20). */
   debounceMs?: number;
+  /** Whether the watches keep the process alive (default true). */
+  persistent?: boolean;
 }
 
 export class TreeWatcher {
@@ -20,6 +22,7 @@ export class TreeWatcher {
   readonly #identities = new Map<string, string>();
   readonly #onChange: TreeWatcherOptions["onChange"];
   readonly #debounceMs: number;
+  readonly #persistent: boolean;
   #pending = new Set<string>();
   #rescan = false;
   #timer: NodeJS.Timeout | undefined;
@@ -28,6 +31,7 @@ export class TreeWatcher {
   constructor(options: TreeWatcherOptions) {
     this.#onChange = options.onChange;
     this.#debounceMs = Math.min(20, Math.max(0, options.debounceMs ?? 3));
+    this.#persistent = options.persistent ?? true;
   }
 
   get size(): number {
@@ -58,7 +62,7 @@ export class TreeWatcher {
       this.#watchers.delete(dir);
     }
     try {
-      const watcher = watch(dir, { persistent: true }, (_event, filename) => {
+      const watcher = watch(dir, { persistent: this.#persistent }, (_event, filename) => {
         if (filename === null) this.#rescan = true;
         else this.#pending.add(join(dir, filename.toString()));
         this.#schedule();

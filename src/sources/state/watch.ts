@@ -1,11 +1,10 @@
 // A watch over the state directory's status records, as `kubectl get -w` watches the API: the
-// records of one kind (or every kind), then one event per change. fs.watch on the status folder
-// wakes a rescan; a bounded poll rescans anyway, for file systems where fs.watch says nothing
-// (network mounts, a folder created after the watch began).
-import { type FSWatcher, watch } from "node:fs";
-import { join } from "node:path";
+// records of one kind (or every kind), then one event per change. fs.watch on the status folders
+// (one per folder, StatusFolderWatch) wakes a rescan; a bounded poll rescans anyway, for file
+// systems where fs.watch says nothing (network mounts, a folder created after the watch began).
 import { KINDS } from "../../api/kinds.ts";
 import { type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
+import { StatusFolderWatch } from "./folder-watch.ts";
 import { listRecords, type StatusRecord } from "./record.ts";
 import { fingerprint } from "./store.ts";
 
@@ -84,14 +83,15 @@ export async function* watchRecords(
     dirty = true;
     setTimeout(() => wake?.(), delay).unref?.();
   };
-  let watcher: FSWatcher | undefined;
+  let watcher: StatusFolderWatch | undefined;
   const startWatcher = () => {
     if (watcher) return;
     try {
-      watcher = watch(join(stateDir, "status"), { recursive: true, persistent: false }, () => poke(settleMs));
-      watcher.on("error", () => {
-        watcher?.close();
-        watcher = undefined;
+      watcher = new StatusFolderWatch(stateDir, {
+        onChange: () => poke(settleMs),
+        onGone: () => {
+          watcher = undefined;
+        },
       });
     } catch {
       watcher = undefined; // no status folder yet: the poll looks again

@@ -17,8 +17,8 @@ import {
   LeaderTimingsError,
   type LeaseLock,
 } from "../controller/leader.ts";
-import { loadKubeConfig } from "../sources/kubernetes/index.ts";
-import { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
+import type { loadKubeConfig } from "../sources/kubernetes/index.ts";
+import type { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
 import { EXIT, ExitError } from "./exit.ts";
 import { parseDuration } from "./flags.ts";
 
@@ -89,6 +89,24 @@ export interface Leadership {
   close(): Promise<void>;
 }
 
+/** What a Kubernetes Lease election needs: loaded only then (the Kubernetes client is ~85 MB of RSS). */
+export interface KubeLeaseModules {
+  readonly loadKubeConfig: typeof loadKubeConfig;
+  readonly KubeLeaseLock: typeof KubeLeaseLock;
+}
+
+/** The Kubernetes modules `leaderElectorFor` needs for these flags, or undefined when it needs none. */
+export async function kubeLeaseModules(
+  flags: LeaderFlags & LeaderSource,
+): Promise<KubeLeaseModules | undefined> {
+  if (!flags.leaderElect || flags.source !== "kubernetes") return undefined;
+  const [{ loadKubeConfig }, { KubeLeaseLock }] = await Promise.all([
+    import("../sources/kubernetes/index.ts"),
+    import("../sources/kubernetes/lease.ts"),
+  ]);
+  return { loadKubeConfig, KubeLeaseLock };
+}
+
 /**
  * The election `run` takes part in, or undefined without --leader-elect. `source` (a follower's)
  * writes nothing until it leads: the Kubernetes source's finalizers wait for leadership.
@@ -99,18 +117,20 @@ export function leaderElectorFor(
   log: Logger,
   source?: object,
   env: NodeJS.ProcessEnv = process.env,
+  kube?: KubeLeaseModules,
 ): Leadership | undefined {
   if (!flags.leaderElect) return undefined;
   const holder = `${hostname()}_${randomUUID()}`;
   let lock: LeaseLock;
   let closeLock = async (): Promise<void> => {};
   if (flags.source === "kubernetes") {
-    const config = loadKubeConfig({
+    if (!kube) throw new Error("leaderElectorFor: the Kubernetes modules were not loaded (kubeLeaseModules)");
+    const config = kube.loadKubeConfig({
       ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
       ...(flags.context ? { context: flags.context } : {}),
     });
     const contextNamespace = config.getContextObject(config.getCurrentContext())?.namespace;
-    lock = new KubeLeaseLock(config, {
+    lock = new kube.KubeLeaseLock(config, {
       namespace:
         flags.leaderElectionNamespace ??
         env.POD_NAMESPACE ??

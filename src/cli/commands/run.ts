@@ -25,7 +25,7 @@ import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
-import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
+import { kubeLeaseModules, type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
@@ -229,7 +229,8 @@ export async function run(options: RunOptions): Promise<number> {
     // Probed in the background: /readyz names what does not answer; nothing waits for it.
     void operator.readiness.start();
     // A follower's source writes nothing (no finalizers); it is ready once read: it can take over.
-    leader = leaderElectorFor(options, operator.ownerId, log, operator.source);
+    const kube = await kubeLeaseModules(options);
+    leader = leaderElectorFor(options, operator.ownerId, log, operator.source, process.env, kube);
     await operator.source.start();
     operator.server.markReady();
     if (leader && !(await leader.campaign(signalled()))) return EXIT.ok;

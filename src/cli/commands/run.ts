@@ -86,7 +86,12 @@ export function registerRun(program: Command): void {
       parseBool,
       true,
     )
-    .option("--concurrency <n>", "reconciles at once", parsePositiveInt, 4)
+    .option(
+      "--concurrency <n>",
+      "reconciles at once (each holds at most one HTTP connection to a server at a time)",
+      parsePositiveInt,
+      8,
+    )
     .option("--once", "converge every resource once, prune, write status and exit")
     .option(
       "--timeout <duration>",

@@ -18,9 +18,9 @@ import {
   LeaderTimingsError,
   type LeaseLock,
 } from "../controller/leader.ts";
-import { loadKubeConfig } from "../sources/kubernetes/index.ts";
-import { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
-import { KubeSharedState } from "../sources/kubernetes/shared-state.ts";
+import type { loadKubeConfig } from "../sources/kubernetes/index.ts";
+import type { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
+import type { KubeSharedState } from "../sources/kubernetes/shared-state.ts";
 import { EXIT, ExitError } from "./exit.ts";
 import { parseDuration } from "./flags.ts";
 
@@ -96,6 +96,26 @@ export interface Leadership {
   close(): Promise<void>;
 }
 
+/** What a Kubernetes Lease election needs: loaded only then (the Kubernetes client is ~85 MB of RSS). */
+export interface KubeLeaseModules {
+  readonly loadKubeConfig: typeof loadKubeConfig;
+  readonly KubeLeaseLock: typeof KubeLeaseLock;
+  readonly KubeSharedState: typeof KubeSharedState;
+}
+
+/** The Kubernetes modules `leaderElectorFor` needs for these flags, or undefined when it needs none. */
+export async function kubeLeaseModules(
+  flags: LeaderFlags & LeaderSource,
+): Promise<KubeLeaseModules | undefined> {
+  if (!flags.leaderElect || flags.source !== "kubernetes") return undefined;
+  const [{ loadKubeConfig }, { KubeLeaseLock }, { KubeSharedState }] = await Promise.all([
+    import("../sources/kubernetes/index.ts"),
+    import("../sources/kubernetes/lease.ts"),
+    import("../sources/kubernetes/shared-state.ts"),
+  ]);
+  return { loadKubeConfig, KubeLeaseLock, KubeSharedState };
+}
+
 /**
  * The election `run` takes part in, or undefined without --leader-elect. `source` (a follower's)
  * writes nothing until it leads: the Kubernetes source's finalizers wait for leadership.
@@ -106,6 +126,7 @@ export function leaderElectorFor(
   log: Logger,
   source?: object,
   env: NodeJS.ProcessEnv = process.env,
+  kube?: KubeLeaseModules,
 ): Leadership | undefined {
   if (!flags.leaderElect) return undefined;
   const holder = `${hostname()}_${randomUUID()}`;
@@ -113,7 +134,8 @@ export function leaderElectorFor(
   let closeLock = async (): Promise<void> => {};
   let shared: SharedState | undefined;
   if (flags.source === "kubernetes") {
-    const config = loadKubeConfig({
+    if (!kube) throw new Error("leaderElectorFor: the Kubernetes modules were not loaded (kubeLeaseModules)");
+    const config = kube.loadKubeConfig({
       ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}),
       ...(flags.context ? { context: flags.context } : {}),
     });
@@ -125,8 +147,8 @@ export function leaderElectorFor(
       contextNamespace ??
       "default";
     const name = flags.leaderElectionKey ?? `mlops-operator-${ownerId}`;
-    shared = new KubeSharedState(config, { namespace, prefix: `${name}-state` });
-    lock = new KubeLeaseLock(config, {
+    shared = new kube.KubeSharedState(config, { namespace, prefix: `${name}-state` });
+    lock = new kube.KubeLeaseLock(config, {
       namespace,
       name,
       holder,

@@ -61,4 +61,8 @@ describe("mlopsctl loads what a command uses", () => {
   it("run still loads the clients it needs (the check above can see them)", () => {
     expect(packagesLoaded(["run", "--help"])).toEqual(expect.arrayContaining(["undici"]));
   });
+
+  it("run loads the Kubernetes client only for the Kubernetes source (~85 MB of RSS)", () => {
+    expect(packagesLoaded(["run", "--help"])).not.toContain("@kubernetes/client-node");
+  });
 });

@@ -223,14 +223,16 @@ describe("NomadScheduler observe with the change feed running", () => {
     await scheduler.submit(runRequest());
     const sent = nomad.requests.slice(before).filter((r) => r.route !== "/v1/agent/self"); // once per client
     expect(sent.map((r) => `${r.method} ${r.route}`)).toEqual(["POST /v1/jobs"]);
-    await until(() => keys.length > 0);
     await until(() => nomad.allocations("team-a", "resnet").length === 1);
-    await new Promise((r) => setTimeout(r, 50));
+    // Its own register's events wake nothing; a job purged after them says they have arrived.
+    nomad.state.register(scheduler.render(runRequest({}, { key: { ...key, name: "marker" } })));
+    nomad.state.deregister("team-a", "marker", true);
+    await until(() => keys.includes("TrainingJob/team-a/marker"));
     const observed = await scheduler.observe(key);
     expect(observed).toMatchObject({ runId: "run-1", ownerId: "owner-1" });
     expect(observed?.replicas.map((r) => r.state)).toEqual(["pending"]);
     nomad.lifecycle.running(nomad.allocations("team-a", "resnet")[0]?.ID ?? "");
-    await until(() => keys.length > 1);
+    await until(() => keys.includes("TrainingJob/team-a/resnet"));
     expect((await scheduler.observe(key))?.replicas.map((r) => r.state)).toEqual(["running"]);
     expect(reads()).toBe(0);
     expect(nomad.requests.slice(before).filter((r) => r.method !== "GET").length).toBe(1);

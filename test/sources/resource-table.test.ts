@@ -122,6 +122,22 @@ describe("ResourceTable", () => {
     expect(t.list("MlopsStack")).toEqual([]);
   });
 
+  it("list of a kind follows its keys as files gain, lose, duplicate and give them up", () => {
+    const { t, set } = table();
+    const stack = "apiVersion: mlops.dev/v1alpha1\nkind: MlopsStack\nmetadata:\n  name: s\nspec: {}\n";
+    set("a.yaml", `${job("a")}---\n${stack}`);
+    set("b.yaml", job("b"));
+    expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["a", "b"]);
+    expect(t.list("MlopsStack").map((r) => r.metadata.name)).toEqual(["s"]);
+    set("c.yaml", job("b", "img:2")); // b twice: invalid, not listed
+    expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["a"]);
+    set("b.yaml", undefined);
+    expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["a", "b"]);
+    set("a.yaml", job("a")); // the stack's file gave it up: listed as last known until pruned
+    expect(t.list("MlopsStack").map((r) => r.metadata.name)).toEqual(["s"]);
+    expect(t.list("TrainingJob").map((r) => r.metadata.name)).toEqual(["b", "a"]); // a read again last
+  });
+
   it("a change anywhere in the tree between the two full reads restarts the settle interval", () => {
     const { t, set, read } = table();
     set("a.yaml", job("a"));

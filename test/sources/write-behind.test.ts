@@ -83,6 +83,24 @@ describe("WriteBehind", () => {
     expect(order).toEqual(["before:0", "after:1"]);
   });
 
+  it("writes at most maxPending files per batch, however many wait (a slow disk holds one batch)", async () => {
+    const batches: number[] = [];
+    const writer = new WriteBehind({
+      delayMs: 60_000,
+      maxPending: 4,
+      before: async () => {
+        batches.push(files(dir).length);
+        // The disk is slow: the first batch is late, and every write below waits meanwhile.
+        if (batches.length === 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      },
+    });
+    for (let i = 0; i < 10; i++) writer.write(join(dir, `f${i}.json`), `${i}`);
+    await writer.flush();
+    expect(files(dir)).toHaveLength(10);
+    expect(batches).toEqual([0, 4, 8]);
+    await writer.close();
+  });
+
   it("cancel drops a pending write", async () => {
     const writer = new WriteBehind({ delayMs: 60_000 });
     writer.write(join(dir, "gone.json"), "x");

@@ -24,7 +24,7 @@ import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
-import { type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
+import { kubeLeaseModules, type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { Progress, unfinishedJobs } from "../run-progress.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
@@ -86,7 +86,12 @@ export function registerRun(program: Command): void {
       parseBool,
       true,
     )
-    .option("--concurrency <n>", "reconciles at once", parsePositiveInt, 4)
+    .option(
+      "--concurrency <n>",
+      "reconciles at once (each holds at most one HTTP connection to a server at a time)",
+      parsePositiveInt,
+      8,
+    )
     .option("--once", "converge every resource once, prune, write status and exit")
     .option(
       "--timeout <duration>",
@@ -230,7 +235,8 @@ export async function run(options: RunOptions): Promise<number> {
     // Probed in the background: /readyz names what does not answer; nothing waits for it.
     void operator.readiness.start();
     // A follower's source writes nothing (no finalizers); it is ready once read: it can take over.
-    leader = leaderElectorFor(options, operator.ownerId, log, operator.source);
+    const kube = await kubeLeaseModules(options);
+    leader = leaderElectorFor(options, operator.ownerId, log, operator.source, process.env, kube);
     await operator.source.start();
     operator.server.markReady();
     if (leader && !(await leader.campaign(signalled()))) return EXIT.ok;

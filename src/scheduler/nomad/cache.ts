@@ -14,6 +14,7 @@
 // - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
 //   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
 //   latest at or before its CreateIndex; without such a version the job is read instead.
+import { interner } from "../../api/intern.ts";
 import type { NomadAllocation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
 
 interface Entry {
@@ -179,7 +180,7 @@ export class NomadReadCache {
  * and reads the whole job.
  */
 function compactJob(job: NomadJob): NomadJob {
-  return {
+  return interner.internAll({
     ...pick(job, ["ID", "Name", "Namespace", "Type", "Status", "Stop", "Version", "Priority"]),
     ...pick(job, ["CreateIndex", "ModifyIndex", "JobModifyIndex", "Meta", "Constraints"]),
     TaskGroups: job.TaskGroups.map((g) => ({
@@ -188,7 +189,7 @@ function compactJob(job: NomadJob): NomadJob {
       ...(g.Volumes ? { Volumes: g.Volumes } : {}),
       Tasks: g.Tasks.map((t) => ({ Name: t.Name, Driver: t.Driver, Config: {}, Resources: t.Resources })),
     })),
-  } as NomadJob;
+  } as NomadJob);
 }
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
@@ -203,7 +204,7 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
  * and network status, which are not kept.
  */
 function compact(a: NomadAllocation): NomadAllocation {
-  return {
+  return interner.internAll({
     ID: a.ID,
     EvalID: a.EvalID,
     Name: a.Name,
@@ -225,7 +226,7 @@ function compact(a: NomadAllocation): NomadAllocation {
     ModifyIndex: a.ModifyIndex,
     CreateTime: a.CreateTime,
     ModifyTime: a.ModifyTime,
-  };
+  });
 }
 
 /** The allocation with the version of the job current at its creation, if that version is known. */

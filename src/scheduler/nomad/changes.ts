@@ -18,6 +18,7 @@ import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
 import type { NomadAllocation, NomadEvaluation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
 import { META } from "./meta.ts";
+import { OwnWrites } from "./own-writes.ts";
 
 export interface Listed {
   /** namespace/jobId → key of every owned TrainingJob job listed. */
@@ -68,20 +69,42 @@ export class ChangeFeed {
   /** When each owned job was last learned of outside a list (a counter), so a list never drops it. */
   readonly #learnedAt = new Map<string, number>();
   #clock = 0;
+  /** This operator's registers, whose own events do not wake their resources again (own-writes.ts). */
+  readonly #own = new OwnWrites();
+  /** Reports a key to the open stream's subscriber (a held event that turned out to be news). */
+  #emit: ((key: ResourceKey) => void) | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
   }
 
-  /** A job of this operator was registered: known from now on; a namespace not covered re-opens. */
-  registered(namespace: string, id: string, key: ResourceKey): void {
-    this.#learn(`${namespace}/${id}`, key);
+  /** This operator starts registering a job: its events are held until the register ends. */
+  registering(namespace: string, id: string): void {
+    this.#own.begin(`${namespace}/${id}`);
+  }
+
+  /**
+   * A job of this operator was registered at `jobModifyIndex`: known from now on, and its own events
+   * at that index wake nothing; a namespace not covered re-opens.
+   */
+  registered(namespace: string, id: string, key: ResourceKey, jobModifyIndex?: number): void {
+    const where = `${namespace}/${id}`;
+    this.#learn(where, key);
+    const news = this.#own.end(where, jobModifyIndex);
+    if (news) this.#emit?.(news);
     if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
+  }
+
+  /** A register started with `registering` failed: events held meanwhile are reported. */
+  registerFailed(namespace: string, id: string): void {
+    const news = this.#own.end(`${namespace}/${id}`, undefined);
+    if (news) this.#emit?.(news);
   }
 
   forget(namespace: string, id: string): void {
     this.owned.delete(`${namespace}/${id}`);
     this.#learnedAt.delete(`${namespace}/${id}`);
+    this.#own.forget(`${namespace}/${id}`);
   }
 
   #learn(where: string, key: ResourceKey): void {
@@ -167,6 +190,7 @@ export class ChangeFeed {
         this.#covered = undefined; // the watcher re-reads the names and re-opens the stream
         this.#wakeup.abort();
       };
+      this.#emit = (key) => subscriber.next(key);
 
       const start = async () => {
         const listedAt = performance.now();
@@ -199,6 +223,7 @@ export class ChangeFeed {
         stop.abort();
         stream?.unsubscribe();
         this.#reopen = undefined;
+        this.#emit = undefined;
       };
     });
   }
@@ -277,14 +302,20 @@ export class ChangeFeed {
         const key = meta[META.key];
         const owns = this.#options.owns ?? ((id) => id === this.#options.ownerId);
         if (!job || !owns(meta[META.ownerId]) || !key?.startsWith("TrainingJob/")) continue;
-        if (event.Type === "JobDeregistered" && job.Stop !== true) this.forget(job.Namespace, job.ID);
-        else this.#learn(`${job.Namespace}/${job.ID}`, key as ResourceKey);
-        keys.add(key as ResourceKey);
+        const where = `${job.Namespace}/${job.ID}`;
+        if (event.Type === "JobDeregistered" && job.Stop !== true) {
+          this.forget(job.Namespace, job.ID);
+          keys.add(key as ResourceKey);
+          continue;
+        }
+        this.#learn(where, key as ResourceKey);
+        if (this.#own.jobWakes(where, key as ResourceKey, event.Type, job)) keys.add(key as ResourceKey);
       } else if (event.Topic === "Allocation") {
         const alloc = event.Payload.Allocation as NomadAllocation | undefined;
         const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
-        const key = jobId ? this.owned.get(`${alloc?.Namespace ?? event.Namespace}/${jobId}`) : undefined;
-        if (key) keys.add(key);
+        const where = `${alloc?.Namespace ?? event.Namespace}/${jobId}`;
+        const key = jobId ? this.owned.get(where) : undefined;
+        if (key && (!alloc || this.#own.allocWakes(where, key, alloc))) keys.add(key);
       } else if (event.Topic === "Evaluation") {
         const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
         const where = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";

@@ -202,12 +202,14 @@ export class NomadScheduler implements Scheduler {
       }
       const job = await this.#renderAgainst(run, live);
       await this.#writeSecrets(run, id, namespace);
+      this.#feed.registering(namespace, id);
       try {
-        await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
-        this.#feed.registered(namespace, id, keyOf(run.key));
+        const answer = await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
+        this.#feed.registered(namespace, id, keyOf(run.key), answer.JobModifyIndex);
         this.#options.log?.debug({ job: id, namespace, runId: run.runId }, "registered Nomad job");
         return;
       } catch (error) {
+        this.#feed.registerFailed(namespace, id);
         // Registered as soon as its namespace appears (the feed watches the namespace list).
         if (error instanceof NomadError && error.reason === NomadReason.NamespaceNotFound)
           this.#feed.waitForNamespace(namespace, keyOf(run.key));

@@ -66,6 +66,8 @@ export interface TableHooks {
 export class ResourceTable {
   readonly #files = new Map<string, FileEntry>();
   readonly #claims = new Map<ResourceKey, Claim[]>();
+  /** The keys of #claims by kind: list() of one kind (Notifiers, on every phase change) reads only those. */
+  readonly #byKind = new Map<string, Set<ResourceKey>>();
   readonly #lastKnown = new Map<ResourceKey, AnyResource>();
   readonly #lastFile = new Map<ResourceKey, string>();
   /** Keys of broken files' last good contents that no file claims now: invalid, never deleted. */
@@ -168,7 +170,10 @@ export class ResourceTable {
         affected.add(claim.key);
         const list = this.#claims.get(claim.key);
         if (list) list.push(claim);
-        else this.#claims.set(claim.key, [claim]);
+        else {
+          this.#claims.set(claim.key, [claim]);
+          this.#kindKeys(claim.key).add(claim.key);
+        }
       }
     }
     for (const key of affected) this.#settle(key);
@@ -280,7 +285,8 @@ export class ResourceTable {
     const take = (r: AnyResource) => {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace)) out.push(r);
     };
-    for (const [key, claims] of this.#claims) {
+    for (const key of this.#byKind.get(kind) ?? []) {
+      const claims = this.#claims.get(key) ?? [];
       const only = claims.length === 1 ? claims[0] : undefined;
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
     }
@@ -321,8 +327,20 @@ export class ResourceTable {
     const list = this.#claims.get(claim.key);
     if (!list) return;
     const rest = list.filter((c) => c !== claim);
-    if (rest.length === 0) this.#claims.delete(claim.key);
-    else this.#claims.set(claim.key, rest);
+    if (rest.length === 0) {
+      this.#claims.delete(claim.key);
+      this.#kindKeys(claim.key).delete(claim.key);
+    } else this.#claims.set(claim.key, rest);
+  }
+
+  #kindKeys(key: ResourceKey): Set<ResourceKey> {
+    const kind = key.slice(0, key.indexOf("/"));
+    let keys = this.#byKind.get(kind);
+    if (!keys) {
+      keys = new Set();
+      this.#byKind.set(kind, keys);
+    }
+    return keys;
   }
 
   /** Recomputes one key after a file changed: orphan, missing, generation, last known. */

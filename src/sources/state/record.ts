@@ -4,6 +4,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { interner } from "../../api/intern.ts";
 import { isKind } from "../../api/kinds.ts";
 import { redactSpec } from "../../api/redact.ts";
 import {
@@ -48,7 +49,7 @@ export function parseRecord(text: string): StatusRecord | undefined {
     const value = JSON.parse(text) as StatusRecord;
     if (!isKind(value.kind) || typeof value.metadata?.name !== "string") return undefined;
     // A record written before env values were redacted still shows none.
-    return { ...value, spec: redactSpec(value.spec) };
+    return interner.internAll({ ...value, spec: redactSpec(value.spec) });
   } catch {
     return undefined;
   }

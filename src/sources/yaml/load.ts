@@ -3,6 +3,7 @@
 // Safe on hostile input: size, binary, encoding, depth and alias limits; duplicate keys are errors.
 import { type Document, LineCounter, parseAllDocuments } from "yaml";
 import { formatPath, type SpecIssue } from "../../api/errors.ts";
+import { interner } from "../../api/intern.ts";
 import { isKind } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
 import { type AnyResource, DEFAULT_NAMESPACE, type Kind } from "../../api/resources.ts";
@@ -141,7 +142,7 @@ function loadDocument(
   const validation = validateDocument(value);
   if (validation.ok) {
     const pos = lines.linePos(start);
-    return { ok: true, resource: validation.resource, line: pos.line, col: pos.col };
+    return { ok: true, resource: interner.internAll(validation.resource), line: pos.line, col: pos.col };
   }
   const where = validation.issues.map((issue) => {
     const pos = locate(doc, lines, issue.path);
@@ -162,7 +163,8 @@ function loadFast(file: string, text: string): FileLoad | undefined {
   if (depthOf(value) > MAX_DEPTH) return undefined;
   const validation = validateDocument(value);
   if (!validation.ok) return undefined;
-  const document: DocumentResult = { ok: true, resource: validation.resource, line: parsed.line, col: 1 };
+  const resource = interner.internAll(validation.resource);
+  const document: DocumentResult = { ok: true, resource, line: parsed.line, col: 1 };
   return { file, documents: [document], fileIssues: [], skipped: 0, ours: true };
 }
 

@@ -388,9 +388,7 @@ function where(key: TrainingJobKey): { id: string; namespace: string } {
   return { id: nomadJobId(key.name), namespace: nomadNamespace(key.namespace) };
 }
 
-function keyOf(key: TrainingJobKey): ResourceKey {
-  return makeKey("TrainingJob", key.namespace, key.name);
-}
+const keyOf = (key: TrainingJobKey): ResourceKey => makeKey("TrainingJob", key.namespace, key.name);
 
 function isOwnedJob(job: NomadJob, owns: (ownerId: string | undefined) => boolean): boolean {
   return owns(job.Meta?.[META.ownerId]) && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);

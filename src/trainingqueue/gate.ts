@@ -19,6 +19,7 @@ import {
   type ResourceName,
   requestOf,
 } from "./admission.ts";
+import { queueInputOf } from "./input.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
 import { QueueIndex } from "./queue-index.ts";
 
@@ -228,17 +229,9 @@ export class QueueAdmission {
         pending.push(this.#pendingRun(job, now, key));
       }
     }
-    const queues = this.#index.queues(scope).map((q): QueueInput => {
-      const id = `${q.metadata.namespace}/${q.metadata.name}`;
-      return {
-        id,
-        quota: q.spec.quota ?? {},
-        cohort: q.spec.cohort,
-        borrowingLimit: q.spec.borrowingLimit,
-        admission: q.spec.admission ?? "StrictFIFO",
-        usage: usage.get(id) ?? {},
-      };
-    });
+    const queues = this.#index
+      .queues(scope)
+      .map((q): QueueInput => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
     return { queues, pending };
   }
 

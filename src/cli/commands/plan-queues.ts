@@ -12,10 +12,10 @@ import {
   addAmounts,
   admit,
   type PendingRun,
-  type QueueInput,
   requestOf,
 } from "../../trainingqueue/admission.ts";
-import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "../../trainingqueue/preemption.ts";
+import { queueInputOf } from "../../trainingqueue/input.ts";
+import { type AdmittedRun, preemptionFor } from "../../trainingqueue/preemption.ts";
 import type { PlannedChange } from "./plan.ts";
 
 export function queueChanges(
@@ -55,18 +55,7 @@ export function queueChanges(
       });
     }
   }
-  const inputs: (QueueInput & PreemptingQueue)[] = queues.map((q) => {
-    const id = `${q.metadata.namespace}/${q.metadata.name}`;
-    return {
-      id,
-      quota: q.spec.quota ?? {},
-      cohort: q.spec.cohort,
-      borrowingLimit: q.spec.borrowingLimit,
-      admission: q.spec.admission ?? "StrictFIFO",
-      preemption: q.spec.preemption ?? "Never",
-      usage: usage.get(id) ?? {},
-    };
-  });
+  const inputs = queues.map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
   const result = admit(inputs, pending);
   const out = new Map(changes.map((c) => [c.key, c]));
   const byId = new Map(pending.map((p) => [p.id, p]));

@@ -6,7 +6,7 @@
 // leader in the order they were queued (not by name, nor by when it looks at them). With the
 // Kubernetes source (ConfigMaps beside the Lease), a notification pending at the kill is delivered
 // once by the new leader.
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,10 +18,8 @@ import { shardIndex } from "../../src/notifier/outbox.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { LEASE_MS, leads, type Replica, startReplica } from "./replica.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "bin/mlopsctl");
-const LEASE_MS = 2_000;
 let consul: ConsulDouble;
 let nomad: NomadDouble;
 let receiver: Server;
@@ -38,56 +36,23 @@ let answer = 204;
 let base = "";
 const children: ChildProcess[] = [];
 
-interface Replica {
-  child: ChildProcess;
-  output: string;
-}
-
 function replica(
   dir: string,
   owner: string,
   name: string,
   source = ["--dir", dir, "--owner-id", owner],
 ): Replica {
-  const child = spawn(
-    CLI,
-    [
-      "run",
-      "--leader-elect",
-      "--leader-elect-lease-duration",
-      `${LEASE_MS}ms`,
-      "--leader-elect-renew-deadline",
-      "1500ms",
-      "--leader-elect-retry-period",
-      "500ms",
-      "--leader-election-session-ttl-min",
-      "100ms",
-      ...source,
-      "--state-dir",
-      `${dir}-state-${name}`,
-      "--scheduler",
-      "nomad",
-      "--nomad-addr",
-      nomad.address,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--web=false",
-      "--log-format",
-      "json",
-    ],
-    { env: { ...process.env, CONSUL_HTTP_ADDR: consul.url, XDG_STATE_HOME: `${base}-xdg` }, stdio: "pipe" },
-  );
-  children.push(child);
-  const r: Replica = { child, output: "" };
-  const append = (chunk: Buffer) => {
-    r.output += chunk.toString();
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
+  const r = startReplica({
+    source,
+    stateDir: `${dir}-state-${name}`,
+    nomadAddr: nomad.address,
+    consulUrl: consul.url,
+    xdgStateHome: `${base}-xdg`,
+    extra: ["--web=false"],
+  });
+  children.push(r.child);
   return r;
 }
-
-const leads = (r: Replica) => r.output.includes(": leading");
 
 async function until<T>(what: string, fn: () => T | undefined | false, ms: number): Promise<T> {
   const started = Date.now();

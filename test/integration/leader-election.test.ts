@@ -1,10 +1,3 @@
-// `mlopsctl run --leader-elect` as replicas run it (bin/mlopsctl, child processes) on one directory,
-// locking a key in the Consul double, scheduling on the Nomad double: exactly one replica reconciles
-// (the follower serves /readyz and leader_election_master_status 0); the leader killed (SIGKILL,
-// the lock never released), the other takes over within the lease duration + 2 s; no Nomad job is
-// registered twice across the failover; a leader cut off from Consul exits 1 by its renew deadline.
-// The same failover with the Kubernetes source and a Lease on the Kubernetes double.
-import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,12 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { KubernetesDouble, trainingJob, writeKubeconfig } from "../doubles/kubernetes/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { LEASE_MS, leads, type Replica, startReplica } from "./replica.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const CLI = join(ROOT, "bin/mlopsctl");
 const owner = `it-leader-${process.pid}`;
 const KEY = `mlops-operator/leader/${owner}`;
-const LEASE_MS = 2_000;
 let consul: ConsulDouble;
 let nomad: NomadDouble;
 let dir = "";
@@ -31,52 +22,15 @@ spec:
   resources: { cpu: 500, memoryMB: 256 }
 `;
 
-interface Replica {
-  child: ChildProcess;
-  output: string;
-  metrics?: string;
-}
-
 function replica(name: string, source: string[] = ["--dir", dir, "--owner-id", owner]): Replica {
-  const child = spawn(
-    CLI,
-    [
-      "run",
-      "--leader-elect",
-      "--leader-elect-lease-duration",
-      `${LEASE_MS}ms`,
-      "--leader-elect-renew-deadline",
-      "1500ms",
-      "--leader-elect-retry-period",
-      "500ms",
-      "--leader-election-session-ttl-min",
-      "100ms",
-      ...source,
-      "--state-dir",
-      `${dir}-state-${name}`,
-      "--scheduler",
-      "nomad",
-      "--nomad-addr",
-      nomad.address,
-      "--metrics-addr",
-      "127.0.0.1:0",
-      "--log-format",
-      "json",
-    ],
-    { env: { ...process.env, CONSUL_HTTP_ADDR: consul.url, XDG_STATE_HOME: `${dir}-xdg` }, stdio: "pipe" },
-  );
-  const r: Replica = { child, output: "" };
-  const append = (chunk: Buffer) => {
-    r.output += chunk.toString();
-    const address = /"metrics":"([^"]+)"/.exec(r.output)?.[1];
-    if (address !== undefined) r.metrics ??= `http://${address}`;
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  return r;
+  return startReplica({
+    source,
+    stateDir: `${dir}-state-${name}`,
+    nomadAddr: nomad.address,
+    consulUrl: consul.url,
+    xdgStateHome: `${dir}-xdg`,
+  });
 }
-
-const leads = (r: Replica) => r.output.includes(": leading");
 
 async function until(what: string, fn: () => boolean | Promise<boolean>, ms: number): Promise<number> {
   const started = Date.now();

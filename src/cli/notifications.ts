@@ -1,4 +1,4 @@
-// The operator's notifications: the Notifiers (listed again only when one changes), their secrets
+// The operator's notifications: the Notifiers (the sources index their resources by kind), their secrets
 // (files under --secrets-dir, Secrets in Kubernetes mode), the outbox in the state directory, and
 // what a leader keeps for the next one (failover-state.ts). A single process sends what was pending
 // at once; with --leader-elect only once it leads.
@@ -7,7 +7,6 @@ import type { Notifier } from "../api/resources.ts";
 import type { Source } from "../controller/source.ts";
 import { Notifications, type NotifierSecrets, Outbox } from "../notifier/index.ts";
 import { type FailoverState, failoverState } from "./failover-state.ts";
-import { listedOnChange } from "./listed.ts";
 
 export function buildNotifications(options: {
   readonly source: Source;
@@ -31,7 +30,7 @@ export function buildNotifications(options: {
   };
   const notifications = new Notifications({
     outbox: new Outbox(options.stateDir),
-    notifiers: listedOnChange(source, "Notifier", closers) as () => Notifier[],
+    notifiers: () => source.list("Notifier") as Notifier[],
     ...secrets,
     log,
   });

@@ -19,6 +19,8 @@ const FORGOTTEN_LIMIT = 10_000;
 
 export class KubeTable {
   readonly #entries = new Map<ResourceKey, Entry>();
+  /** The keys of each kind (a list reads one kind's, not every object's). */
+  readonly #byKind = new Map<Kind, Set<ResourceKey>>();
   readonly #emitted = new Map<ResourceKey, string>();
   readonly #forgotten = new Set<string>();
   /** Keys whose latest observation fails validation (and that are not gone). */
@@ -50,10 +52,10 @@ export class KubeTable {
 
   list(kind: Kind, namespace?: string): AnyResource[] {
     const out: AnyResource[] = [];
-    for (const [key, entry] of this.#entries) {
-      const resource = entry.observed.resource;
-      if (!resource || entry.gone || entry.observed.deleting || entry.observed.error) continue;
-      if (parseKey(key).kind !== kind) continue;
+    for (const key of this.#byKind.get(kind) ?? []) {
+      const entry = this.#entries.get(key);
+      const resource = entry?.observed.resource;
+      if (!entry || !resource || entry.gone || entry.observed.deleting || entry.observed.error) continue;
       if (namespace !== undefined && resource.metadata.namespace !== namespace) continue;
       out.push(resource);
     }
@@ -71,6 +73,7 @@ export class KubeTable {
     const observed = observe(kind, raw);
     const previous = this.#entries.get(observed.key);
     const sameObject = previous !== undefined && previous.observed.uid === observed.uid;
+    this.#keysOf(kind).add(observed.key);
     this.#entries.set(observed.key, {
       observed,
       lastValid: observed.resource ?? (sameObject ? previous.lastValid : undefined),
@@ -103,8 +106,8 @@ export class KubeTable {
       const observed = this.apply(kind, item);
       if (observed) seen.add(observed.key);
     }
-    for (const key of [...this.#entries.keys()]) {
-      if (parseKey(key).kind === kind && !seen.has(key)) this.markGone(key);
+    for (const key of [...this.#keysOf(kind)]) {
+      if (!seen.has(key)) this.markGone(key);
     }
   }
 
@@ -119,8 +122,18 @@ export class KubeTable {
       }
     }
     this.#entries.delete(key);
+    this.#byKind.get(parseKey(key).kind)?.delete(key);
     this.#emitted.delete(key);
     this.#invalid.delete(key);
+  }
+
+  #keysOf(kind: Kind): Set<ResourceKey> {
+    let keys = this.#byKind.get(kind);
+    if (!keys) {
+      keys = new Set();
+      this.#byKind.set(kind, keys);
+    }
+    return keys;
   }
 
   #emit(key: ResourceKey): void {

@@ -30,6 +30,11 @@ export async function holdRegisteredRuns(
 ): Promise<RegisteredRuns> {
   let held = 0;
   const skipped: { scheduler: string; message: string }[] = [];
+  // No queued job declared: nothing to hold, and no scheduler needs asking at start-up.
+  const queued = resources
+    .list("TrainingJob")
+    .some((r) => r.kind === "TrainingJob" && r.spec.queue !== undefined);
+  if (!queued) return { held, skipped };
   for (const scheduler of schedulers) {
     try {
       for (const { key } of await scheduler.listOwned(ownerId)) {

@@ -214,7 +214,7 @@ export class QueueAdmission {
   }
 
   /** The queues of `scope` (every queue without one), their usage and their pending runs. */
-  #world(scope?: ReadonlySet<string>): { queues: QueueInput[]; pending: PendingRun[] } {
+  #world(scope?: ReadonlySet<string>): { queues: (QueueInput & PreemptingQueue)[]; pending: PendingRun[] } {
     const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
     const now = new Date();
@@ -231,7 +231,7 @@ export class QueueAdmission {
     }
     const queues = this.#index
       .queues(scope)
-      .map((q): QueueInput => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
+      .map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
     return { queues, pending };
   }
 
@@ -276,13 +276,9 @@ export class QueueAdmission {
   }
 
   /** Chooses admitted runs of lower priority to stop so that `job`, the head of its queue, fits. */
-  #preemptFor(job: GateJob, queues: readonly QueueInput[], now: Date): void {
-    const policies: PreemptingQueue[] = queues.map(({ usage: _usage, ...q }) => {
-      const found = this.#resources.get(`TrainingQueue/${q.id}` as ResourceKey);
-      return { ...q, preemption: found?.kind === "TrainingQueue" ? found.spec.preemption : "Never" };
-    });
+  #preemptFor(job: GateJob, policies: readonly PreemptingQueue[], now: Date): void {
     if (!policies.some((q) => q.id === queueIdOf(job) && q.preemption === "LowerPriority")) return;
-    const scope = new Set(queues.map((q) => q.id));
+    const scope = new Set(policies.map((q) => q.id));
     const admitted: AdmittedRun[] = [];
     for (const other of this.#jobs(scope)) {
       const id = jobKeyOf(other);

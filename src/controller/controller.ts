@@ -22,7 +22,7 @@ import {
 } from "../observability/metrics.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { Action } from "./reconcile.ts";
-import { WorkQueue } from "./workqueue.ts";
+import { LOW_PRIORITY, WorkQueue } from "./workqueue.ts";
 
 /** Reconciles (or finalizes) one key; honours `signal`, which aborts on shutdown after the grace period. */
 export type Dispatch = (key: ResourceKey, signal: AbortSignal) => Promise<Action>;
@@ -151,12 +151,15 @@ export class Controller {
     this.#scheduleResync();
   }
 
-  /** Enqueues every key from `keys()` now; returns how many. */
+  /**
+   * Enqueues every key from `keys()` now, behind the keys events report (LOW_PRIORITY: they only
+   * may have changed); returns how many.
+   */
   resync(): number {
     let count = 0;
     try {
       for (const key of this.#options.keys?.() ?? []) {
-        this.queue.add(key);
+        this.queue.add(key, LOW_PRIORITY);
         count++;
       }
     } catch (error) {

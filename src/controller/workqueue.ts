@@ -3,6 +3,10 @@
 // while it is being processed is processed again after `done`, never concurrently (processing set);
 // delayed keys wait in one min-heap served by a single timer for the earliest of them; failures back
 // off per key. Idle costs nothing: workers wait on promises, and no timer runs without delayed keys.
+// Keys carry a priority, as in controller-runtime's priority queue (pkg/controller/priorityqueue): a
+// higher priority is taken first, first-in first-out within one; adding a queued key with a higher
+// priority raises it, never lowers it. Resyncs queue every key at LOW_PRIORITY, so a change that an
+// event reports is not served after thousands of keys that only may have changed.
 // Metrics: client-go's workqueue_* series, labelled with the queue's name (the controller's).
 import {
   workqueueAdds,
@@ -27,6 +31,11 @@ export interface WorkQueueOptions {
   readonly onHandlerError?: (key: string, error: unknown) => void;
 }
 
+/** The priority of keys added without one: events, requeues, retries. */
+export const NORMAL_PRIORITY = 0;
+/** Keys that only may have changed (the start-up listing, periodic resyncs). */
+export const LOW_PRIORITY = -100;
+
 /** Longest delay setTimeout accepts; a later key is reached in several hops. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** client-go refreshes the in-progress gauges every 500 ms while something is being processed. */
@@ -37,9 +46,9 @@ export class WorkQueue {
   readonly backoff: Backoff;
   readonly #now: () => number;
   readonly #onHandlerError: (key: string, error: unknown) => void;
-  readonly #ready = new Fifo();
-  /** Keys that need processing: queued, or re-added while processing. */
-  readonly #dirty = new Set<string>();
+  readonly #ready = new ReadyKeys();
+  /** Keys that need processing (queued, or re-added while processing) → their priority. */
+  readonly #dirty = new Map<string, number>();
   /** Keys being processed → when processing started. */
   readonly #processing = new Map<string, number>();
   /** Keys in the dirty set → when they were added (for the queue duration). */
@@ -75,15 +84,25 @@ export class WorkQueue {
     this.#m.depth.set(0);
   }
 
-  /** Queues `key` unless it is already queued; a key being processed is queued again after `done`. */
-  add(key: string): void {
-    if (this.#shuttingDown || this.#dirty.has(key)) return;
+  /**
+   * Queues `key` unless it is already queued (then its priority is raised to `priority` if lower); a
+   * key being processed is queued again after `done`.
+   */
+  add(key: string, priority: number = NORMAL_PRIORITY): void {
+    if (this.#shuttingDown) return;
+    const queued = this.#dirty.get(key);
+    if (queued !== undefined) {
+      if (priority <= queued) return;
+      this.#dirty.set(key, priority);
+      if (!this.#processing.has(key)) this.#ready.push(key, priority);
+      return;
+    }
     this.#m.adds.inc();
     this.#m.depth.inc();
-    this.#dirty.add(key);
+    this.#dirty.set(key, priority);
     this.#addedAt.set(key, this.#now());
     if (this.#processing.has(key)) return;
-    this.#push(key);
+    this.#push(key, priority);
   }
 
   /** Queues `key` after `delayMs`. A key already waiting keeps the earlier of its two times. */
@@ -129,7 +148,8 @@ export class WorkQueue {
     if (started === undefined) return;
     this.#processing.delete(key);
     this.#m.workDuration.observe((this.#now() - started) / 1000);
-    if (this.#dirty.has(key)) this.#push(key);
+    const priority = this.#dirty.get(key);
+    if (priority !== undefined) this.#push(key, priority);
     if (this.#processing.size === 0) this.#stopRefresh();
     this.#settle();
   }
@@ -203,11 +223,11 @@ export class WorkQueue {
 
   /** Keys that still need processing (queued, re-added while in flight, or delayed). */
   pending(): string[] {
-    return [...new Set([...this.#dirty, ...this.#waiting.keys()])];
+    return [...new Set([...this.#dirty.keys(), ...this.#waiting.keys()])];
   }
 
-  #push(key: string): void {
-    this.#ready.push(key);
+  #push(key: string, priority: number): void {
+    this.#ready.push(key, priority);
     const getter = this.#getters.shift();
     if (getter !== undefined) getter(this.#take());
   }
@@ -276,29 +296,77 @@ export class WorkQueue {
   }
 }
 
-/** First-in first-out list of keys; shift is O(1) amortised (Array#shift is not on large arrays). */
-class Fifo {
-  #items: (string | undefined)[] = [];
+/**
+ * The queued keys, highest priority first and first-in first-out within a priority. A raised key is
+ * pushed again at its new priority; the entry left behind is skipped when reached.
+ */
+class ReadyKeys {
+  /** Priorities in use, highest first (a handful at most). */
+  #levels: { readonly priority: number; readonly entries: Fifo<Entry> }[] = [];
+  /** Each queued key → its current entry (an entry no longer here was superseded: skipped). */
+  readonly #current = new Map<string, Entry>();
+
+  get length(): number {
+    return this.#current.size;
+  }
+
+  push(key: string, priority: number): void {
+    const entry: Entry = { key };
+    this.#current.set(key, entry);
+    let level = this.#levels.find((l) => l.priority === priority);
+    if (!level) {
+      level = { priority, entries: new Fifo<Entry>() };
+      this.#levels.push(level);
+      this.#levels.sort((a, b) => b.priority - a.priority);
+    }
+    level.entries.push(entry);
+  }
+
+  shift(): string | undefined {
+    if (this.#current.size === 0) return undefined;
+    for (const level of this.#levels) {
+      for (let entry = level.entries.shift(); entry !== undefined; entry = level.entries.shift()) {
+        if (this.#current.get(entry.key) !== entry) continue;
+        this.#current.delete(entry.key);
+        return entry.key;
+      }
+    }
+    return undefined;
+  }
+
+  clear(): void {
+    this.#levels = [];
+    this.#current.clear();
+  }
+}
+
+interface Entry {
+  readonly key: string;
+}
+
+/** First-in first-out list; shift is O(1) amortised (Array#shift is not on large arrays). */
+class Fifo<T> {
+  #items: (T | undefined)[] = [];
   #head = 0;
 
   get length(): number {
     return this.#items.length - this.#head;
   }
 
-  push(key: string): void {
-    this.#items.push(key);
+  push(item: T): void {
+    this.#items.push(item);
   }
 
-  shift(): string | undefined {
+  shift(): T | undefined {
     if (this.#head >= this.#items.length) return undefined;
-    const key = this.#items[this.#head];
+    const item = this.#items[this.#head];
     this.#items[this.#head++] = undefined;
     if (this.#head === this.#items.length) this.clear();
     else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
-    return key;
+    return item;
   }
 
   clear(): void {

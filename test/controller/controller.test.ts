@@ -291,6 +291,30 @@ describe("Controller", () => {
     await controller.stop();
   });
 
+  it("serves keys that events report before the start-up listing's", async () => {
+    const events = new Subject<ResourceKey>();
+    const listed = Array.from({ length: 50 }, (_, i) => key(`listed-${i}`));
+    let release: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { controller, keysCalled } = recording(
+      async (k) => {
+        if (k === key("listed-0")) await first; // the one worker is busy while the events arrive
+        return awaitChange;
+      },
+      { concurrency: 1, sources: [events], keys: () => listed },
+    );
+    controller.start();
+    events.next(key("changed"));
+    events.next(key("listed-40")); // listed, then reported by an event: served before the other listed keys
+    release();
+    await controller.queue.whenIdle();
+    expect(keysCalled().slice(0, 4)).toEqual([key("listed-0"), key("changed"), key("listed-40"), key("listed-1")]);
+    expect(keysCalled()).toHaveLength(51);
+    await controller.stop();
+  });
+
   it("rejects a concurrency below 1 and a second start", () => {
     expect(() => new Controller({ name: "bad", concurrency: 0, dispatch: async () => awaitChange })).toThrow(
       /concurrency/,

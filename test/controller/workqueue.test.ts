@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { WorkQueue } from "../../src/controller/workqueue.ts";
+import { LOW_PRIORITY, WorkQueue } from "../../src/controller/workqueue.ts";
 import { metricValue } from "./metric-values.ts";
 
 let queues = 0;
@@ -18,6 +18,49 @@ describe("WorkQueue", () => {
     expect([await q.get(), await q.get(), await q.get()]).toEqual(["a", "b", "c"]);
     expect(q.length).toBe(0);
     expect(await metricValue("workqueue_adds_total", { name: q.name })).toBe(3);
+  });
+
+  it("takes higher priorities first, first-in first-out within one", async () => {
+    const q = newQueue();
+    q.add("low-1", LOW_PRIORITY);
+    q.add("low-2", LOW_PRIORITY);
+    q.add("normal-1");
+    q.add("high", 10);
+    q.add("normal-2");
+    expect(q.length).toBe(5);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 5; i++) order.push(await q.get());
+    expect(order).toEqual(["high", "normal-1", "normal-2", "low-1", "low-2"]);
+  });
+
+  it("raises a queued key's priority once, never lowers it, and takes it once", async () => {
+    const q = newQueue();
+    for (const key of ["a", "b", "c"]) q.add(key, LOW_PRIORITY);
+    q.add("c"); // an event for c: served before a and b
+    q.add("c", LOW_PRIORITY); // a resync does not push it back
+    q.add("d");
+    expect(q.length).toBe(4);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 4; i++) order.push(await q.get());
+    expect(order).toEqual(["c", "d", "a", "b"]);
+    expect(q.length).toBe(0);
+    for (const key of ["a", "b", "c", "d"]) q.done(key);
+    // c's entry left at LOW_PRIORITY is skipped, not taken again.
+    q.add("e", LOW_PRIORITY);
+    expect(await q.get()).toBe("e");
+    expect(q.length).toBe(0);
+    expect(await metricValue("workqueue_adds_total", { name: q.name })).toBe(5);
+  });
+
+  it("keeps the raised priority of a key re-added while in flight", async () => {
+    const q = newQueue();
+    q.add("a");
+    expect(await q.get()).toBe("a");
+    q.add("a", LOW_PRIORITY);
+    q.add("b", LOW_PRIORITY);
+    q.add("a"); // raised while in flight
+    q.done("a");
+    expect([await q.get(), await q.get()]).toEqual(["a", "b"]);
   });
 
   it("holds a key re-added while in flight until done, then queues it once", async () => {

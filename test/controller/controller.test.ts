@@ -310,7 +310,12 @@ describe("Controller", () => {
     events.next(key("listed-40")); // listed, then reported by an event: served before the other listed keys
     release();
     await controller.queue.whenIdle();
-    expect(keysCalled().slice(0, 4)).toEqual([key("listed-0"), key("changed"), key("listed-40"), key("listed-1")]);
+    expect(keysCalled().slice(0, 4)).toEqual([
+      key("listed-0"),
+      key("changed"),
+      key("listed-40"),
+      key("listed-1"),
+    ]);
     expect(keysCalled()).toHaveLength(51);
     await controller.stop();
   });

@@ -17,3 +17,20 @@ export function canonicalJson(value: unknown): string {
 export function hashOf(value: unknown, length = 16): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, length);
 }
+
+const specHashes = new WeakMap<object, string>();
+
+/**
+ * `hashOf(spec, length)`, computed once per spec object: a resource keeps the spec object of the read
+ * that made it, and every reconcile and status write asks for its hash again. Specs are never
+ * changed in place (a change is a new resource from a new read).
+ */
+export function specHashOf(spec: unknown, length = 16): string {
+  if (spec === null || typeof spec !== "object") return hashOf(spec, length);
+  let hash = specHashes.get(spec);
+  if (hash === undefined) {
+    hash = hashOf(spec, 64);
+    specHashes.set(spec, hash);
+  }
+  return hash.slice(0, length);
+}

@@ -4,11 +4,11 @@
 // run again instead of starting a second one.
 
 import type { TrainingJobSpec } from "../api/generated/types.ts";
-import { hashOf } from "../api/hash.ts";
+import { hashOf, specHashOf } from "../api/hash.ts";
 import { IN_PLACE_FIELDS } from "./model.ts";
 
 export function specHash(spec: TrainingJobSpec): string {
-  return hashOf(spec);
+  return specHashOf(spec);
 }
 
 export function runSpecOf(spec: TrainingJobSpec): Partial<TrainingJobSpec> {
@@ -22,11 +22,18 @@ export function runSpecOf(spec: TrainingJobSpec): Partial<TrainingJobSpec> {
  * changed secret then starts a new run. Without it (the default), a run keeps the values it started with.
  */
 export function runSpecHash(spec: TrainingJobSpec, secretsHash?: string): string {
-  const runSpec = runSpecOf(spec);
-  return spec.restartOnSecretChange && secretsHash !== undefined
-    ? hashOf({ ...runSpec, secretsHash })
-    : hashOf(runSpec);
+  if (spec.restartOnSecretChange && secretsHash !== undefined)
+    return hashOf({ ...runSpecOf(spec), secretsHash });
+  // Once per spec object, as specHash (specs are never changed in place).
+  let hash = runSpecHashes.get(spec);
+  if (hash === undefined) {
+    hash = hashOf(runSpecOf(spec));
+    runSpecHashes.set(spec, hash);
+  }
+  return hash;
 }
+
+const runSpecHashes = new WeakMap<TrainingJobSpec, string>();
 
 /** `g<generation>-<hash>`: unique per run, the same after a crash and restart. */
 export function runIdFor(key: string, generation: number, runSpec: string): string {

@@ -1,0 +1,55 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
+import { canonicalJson, hashOf, specHashOf } from "../../src/api/hash.ts";
+import { redactSpec } from "../../src/api/redact.ts";
+import { runSpecHash, specHash } from "../../src/trainingjob/hash.ts";
+
+const sha = (text: string) => createHash("sha256").update(text).digest("hex");
+
+describe("spec hashes", () => {
+  it("ignore key order and formatting, and drop undefined members", () => {
+    expect(canonicalJson({ b: 1, a: [2, { d: undefined, c: "x" }] })).toBe('{"a":[2,{"c":"x"}],"b":1}');
+    expect(hashOf({ b: 1, a: 2 })).toBe(hashOf({ a: 2, b: 1 }));
+    expect(hashOf({ a: 2 }, 64)).toBe(sha('{"a":2}'));
+  });
+
+  it("specHashOf is hashOf at every length, computed once per spec object", () => {
+    const spec = { image: "train:1", replicas: 2 };
+    for (const length of [8, 16, 64]) expect(specHashOf(spec, length)).toBe(hashOf(spec, length));
+    expect(specHashOf({ ...spec })).toBe(specHashOf(spec));
+    expect(specHashOf({ ...spec, replicas: 3 })).not.toBe(specHashOf(spec));
+    expect(specHashOf("text", 64)).toBe(hashOf("text", 64));
+  });
+
+  it("a job's run-spec hash leaves out the in-place fields and counts the secrets only when asked", () => {
+    const spec = { image: "train:1", command: ["python"], priority: 50 } as unknown as TrainingJobSpec;
+    const { priority: _priority, ...rest } = spec as unknown as Record<string, unknown>;
+    expect(runSpecHash(spec)).toBe(hashOf(rest));
+    expect(runSpecHash(spec, "s1")).toBe(runSpecHash(spec)); // restartOnSecretChange is off
+    const restart = { ...spec, restartOnSecretChange: true } as TrainingJobSpec;
+    expect(runSpecHash(restart, "s1")).not.toBe(runSpecHash(restart, "s2"));
+    expect(runSpecHash(restart, "s1")).toBe(runSpecHash({ ...restart }, "s1"));
+    expect(specHash(spec)).toBe(hashOf(spec));
+  });
+
+  it("redactSpec replaces env values by their hash, once per spec object", () => {
+    const spec = {
+      image: "train:1",
+      env: [
+        { name: "TOKEN", value: "secret" },
+        { name: "N", valueFrom: { file: "x" } },
+      ],
+    };
+    const redacted = redactSpec(spec) as { env: Record<string, unknown>[] };
+    expect(redacted.env).toEqual([
+      { name: "TOKEN", valueHash: `sha256:${hashOf("secret", 12)}` },
+      { name: "N", valueFrom: { file: "x" } },
+    ]);
+    expect(JSON.stringify(redacted)).not.toContain("secret");
+    expect(redactSpec(spec)).toBe(redacted);
+    expect(spec.env[0]?.value).toBe("secret"); // the spec itself is left as it is
+    const plain = { image: "train:1" };
+    expect(redactSpec(plain)).toBe(plain);
+  });
+});

@@ -1,6 +1,6 @@
 // `mlopsctl run` loads the Docker client (dockerode, docker-modem and their ssh2/gRPC/protobuf
-// dependencies) only when Docker is in play: a run on Nomad with no MlopsStack converges without it,
-// a run on Docker still loads it. Loaded packages are recorded by a module resolve hook in the child
+// dependencies) only when Docker is in play: a run on Nomad with no MlopsStack converges without it;
+// an MlopsStack or a run on Docker still loads it. Loaded packages are recorded by a module resolve hook in the child
 // running src/cli/main.ts (as test/cli/lazy-commands.test.ts does); Nomad is the double on loopback.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -131,6 +131,23 @@ describe("run loads the Docker client only when Docker is in play", () => {
     expect(plan.code).toBe(0);
     expect(plan.packages).toContain("commander");
     expect(plan.packages.filter((p) => DOCKER.includes(p))).toEqual([]);
+  });
+
+  it("an MlopsStack loads it on its first reconcile, with --scheduler nomad (no engine here: DockerUnavailable)", async () => {
+    const dir = join(root, "stack");
+    spawnSync("mkdir", ["-p", dir]);
+    writeFileSync(
+      join(dir, "platform.yaml"),
+      "apiVersion: mlops.dev/v1alpha1\nkind: MlopsStack\nmetadata:\n  name: lazy\n",
+    );
+    // An engine that is not there: nothing is created, and the stack's event says it was called.
+    const run = await mlopsctl(
+      [...runArgs(dir, "--scheduler", "nomad", "--nomad-addr", nomad.address), "--timeout", "5s"],
+      { DOCKER_HOST: `unix://${join(root, "no-docker.sock")}` },
+    );
+    expect(run.packages).toEqual(expect.arrayContaining(DOCKER));
+    const events = readFileSync(join(`${dir}-state`, "events/mlopsstack/default/lazy.jsonl"), "utf8");
+    expect(events).toMatch(/DockerUnavailable.*no-docker\.sock is unreachable/);
   });
 
   it("--scheduler docker loads it (the check above can see it) and reaches the engine", async () => {

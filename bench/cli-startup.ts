@@ -1,7 +1,9 @@
 // Benchmark: how long mlopsctl's read-only commands take, start to exit, and their peak RSS
 // (`/usr/bin/time -f "%e %M"`), each run --runs times (median and range printed): `version`,
 // `validate` of three files, and `get tj` / `describe tj` over a state directory holding --count
-// TrainingJobs' status records (written by one `mlopsctl run --once` on the Nomad double).
+// TrainingJobs' status records (written by one `mlopsctl run --once` on the Nomad double); and
+// `run --once --scheduler nomad` over the three files (a fresh Nomad double; converged by the first
+// run, so the others measure the operator's start-up, one no-op reconcile each, and shutdown).
 //   node bench/cli-startup.ts [--count 10000] [--runs 5] [--timeout-s 300]
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -10,6 +12,7 @@ import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { writeJobs } from "./lib/jobs.ts";
+import { startNomad } from "./lib/nomad.ts";
 import { mlopsctlBuild } from "./lib/operator.ts";
 import { table } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
@@ -61,6 +64,7 @@ main("cli-startup", limitMs + runs * 4 * 60_000 + 120_000, async () => {
   process.stdout.write(`${convergedLine(c, count)}\n`);
   const state = c.setup.stateDir;
   const first = c.refs[0];
+  const nomad = await startNomad();
   const commands: [string, string[]][] = [
     ["version", ["version"]],
     ["validate (3 files)", ["validate", three]],
@@ -68,6 +72,13 @@ main("cli-startup", limitMs + runs * 4 * 60_000 + 120_000, async () => {
     [
       `describe tj (of ${count})`,
       ["describe", "tj", first?.name ?? "", "-n", first?.namespace ?? "", "--state-dir", state],
+    ],
+    [
+      "run --once (3 files, nomad)",
+      [
+        ...["run", "--once", "--dir", three, "--state-dir", join(root, "run-state")],
+        ...["--scheduler", "nomad", "--nomad-addr", nomad.address, "--metrics-addr", "127.0.0.1:0"],
+      ],
     ],
   ];
   const rows = [["command", "wall s, median (range)", "peak RSS MB, median (range)", "exit"]];
@@ -80,5 +91,6 @@ main("cli-startup", limitMs + runs * 4 * 60_000 + 120_000, async () => {
       [...new Set(samples.map((s) => s.code))].join(","),
     ]);
   }
+  await nomad.child.stop();
   process.stdout.write(`${table(rows)}\n`);
 });

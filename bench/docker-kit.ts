@@ -2,13 +2,13 @@
 // run builders, a bounded key queue with N workers, medians, and a cleanup of everything made.
 import { randomBytes } from "node:crypto";
 import type { TrainingJobSpec } from "../src/api/generated/types.ts";
-import { connectDocker, type DockerConnection } from "../src/clients/docker/connect.ts";
+import { type ConnectedDocker, connectDocker } from "../src/clients/docker/connect.ts";
 import { LABEL } from "../src/clients/docker/labels.ts";
 import { DockerScheduler } from "../src/scheduler/docker/scheduler.ts";
 import type { RunRequest } from "../src/scheduler/port.ts";
 
 export interface Kit {
-  readonly conn: DockerConnection;
+  readonly conn: ConnectedDocker;
   readonly ownerId: string;
   readonly scheduler: DockerScheduler;
   run(name: string, spec?: Partial<TrainingJobSpec>): RunRequest;

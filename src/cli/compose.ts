@@ -8,7 +8,7 @@ import type { ResourceKey } from "../api/resources.ts";
 import { keyOf } from "../api/resources.ts";
 import type { SharedState } from "../api/shared-state.ts";
 import { consulFromEnv } from "../clients/consul/index.ts";
-import { connectDocker, type DockerConnection, ownedContainerEvents } from "../clients/docker/index.ts";
+import { lazyDocker, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
@@ -153,9 +153,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const external = new Subject<ResourceKey>();
   const closers: (() => Promise<void>)[] = [];
 
-  // Docker serves stacks and, without Nomad, training runs. Connecting never fails: an engine that
-  // does not answer makes its calls report DockerUnavailable until it does.
-  const docker: DockerConnection = await connectDocker();
+  // Docker serves stacks and, without Nomad, training runs. dockerode is loaded and the engine
+  // reached on the first Docker call (the Docker scheduler's, a stack's, the event stream's first
+  // subscriber's): a run on Nomad with no MlopsStack never loads it. Connecting never fails: an
+  // engine that does not answer makes its calls report DockerUnavailable until it does.
+  const docker = lazyDocker();
   const dockerEvents = ownedContainerEvents(docker, ownerId, { log });
   const resolver = await buildResolver({
     scheduler: options.scheduler,

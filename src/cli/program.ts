@@ -10,7 +10,8 @@ type Register = (program: Command) => void;
 /**
  * Each command's module, loaded only when the command runs: `version` loads no client at all, and
  * `get`, `describe` and `validate` none of the scheduler, Docker, Kubernetes or Grafana clients that
- * `run` and `plan` import. In help order.
+ * `run` and `plan` import (those two load the Docker client on its first call, see
+ * src/clients/docker/lazy.ts). In help order.
  */
 const COMMANDS: Readonly<Record<string, () => Promise<Register>>> = {
   run: async () => (await import("./commands/run.ts")).registerRun,

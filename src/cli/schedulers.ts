@@ -1,9 +1,11 @@
 // The schedulers a TrainingJob can run on (local Docker, the configured Nomad, a stack's Nomad with
 // that stack's Grafana and Consul), built lazily per target. `run`, `plan` and `logs` share it.
+// Without a connection given, the Docker one is made on the Docker scheduler's first call
+// (lazyDocker): a `plan` or `logs` that never reaches Docker never loads dockerode.
 import type { Logger } from "pino";
 import type { MlopsStack } from "../api/resources.ts";
 import { ConsulClient } from "../clients/consul/index.ts";
-import { connectDocker, type DockerConnection, type ownedContainerEvents } from "../clients/docker/index.ts";
+import { type DockerConnection, lazyDocker, type ownedContainerEvents } from "../clients/docker/index.ts";
 import { CredentialedGrafana } from "../clients/grafana/index.ts";
 import { silentLogger } from "../observability/logger.ts";
 import type { Adoption } from "../scheduler/adoption.ts";
@@ -61,6 +63,7 @@ export interface ResolverOptions {
   readonly ownerId: string;
   readonly nomadAddr?: string;
   readonly log?: Logger;
+  /** Default: a connection made on the first Docker call (lazyDocker). */
   readonly docker?: DockerConnection;
   readonly dockerEvents?: ReturnType<typeof ownedContainerEvents>;
   /** Called once for each scheduler built (to follow its changes). */
@@ -75,7 +78,7 @@ export interface ResolverOptions {
 export async function buildResolver(options: ResolverOptions): Promise<DefaultSchedulerResolver> {
   const { ownerId } = options;
   const log = options.log ?? silentLogger();
-  const docker = options.docker ?? (await connectDocker());
+  const docker = options.docker ?? lazyDocker();
   const built = (scheduler: Scheduler): Scheduler => {
     options.onScheduler?.(scheduler);
     return scheduler;

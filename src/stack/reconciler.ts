@@ -2,7 +2,7 @@
 // reconcile; render, diff and status are pure. Components start in readiness order; the reconciler
 // never waits: it requeues until health checks pass, and Docker events (changes()) wake it for drift.
 // Deletion (finalize.ts) removes what the operator owns once no TrainingJob names the stack.
-import type { Observable } from "rxjs";
+import { type Observable, of, ReplaySubject, switchMap, take } from "rxjs";
 import type { MlopsStack, MlopsStackStatus, ResourceKey } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
 import { stackComponents } from "../observability/metrics.ts";
@@ -24,6 +24,9 @@ export class StackReconciler implements Reconciler<MlopsStack, StackContext> {
   /** Stacks reconciled and not finalized: looked at again when the Docker event stream resyncs. */
   readonly #known = new Set<ResourceKey>();
   readonly #watch: StackWatch | undefined;
+  /** Emits at the first reconcile: the event stream is subscribed then, not before (no stack, no Docker). */
+  readonly #first = new ReplaySubject<void>(1);
+  #reconciled = false;
 
   /** `watch`: the Docker events that wake stacks on drift; without it, changes() emits nothing. */
   constructor(watch?: StackWatch) {
@@ -32,6 +35,10 @@ export class StackReconciler implements Reconciler<MlopsStack, StackContext> {
 
   async reconcile(stack: MlopsStack, ctx: StackContext): Promise<Action> {
     this.#known.add(stackKeyOf(stack));
+    if (!this.#reconciled) {
+      this.#reconciled = true;
+      this.#first.next();
+    }
     const seen = await observe(stack, ctx);
     const desired = renderStack(stack, renderOptions(seen, ctx));
     const plan = diff(desired, seen.objects, { ownerId: ctx.ownerId });
@@ -53,9 +60,17 @@ export class StackReconciler implements Reconciler<MlopsStack, StackContext> {
     return result;
   }
 
-  /** Keys of stacks whose containers changed in Docker (removed, stopped, health changed). */
+  /**
+   * Keys of stacks whose containers changed in Docker (removed, stopped, health changed), watched
+   * from the first reconcile on: an operator that declares no MlopsStack opens no Docker event stream.
+   */
   changes(): Observable<ResourceKey> {
-    return stackChanges(this.#watch, () => [...this.#known]);
+    const watch = this.#watch;
+    if (watch === undefined) return of();
+    return this.#first.pipe(
+      take(1),
+      switchMap(() => stackChanges(watch, () => [...this.#known])),
+    );
   }
 }
 

@@ -88,16 +88,19 @@ export class DefaultSchedulerResolver implements SchedulerResolver {
   }
 
   /**
-   * Every scheduler runs may be on: local Docker, the configured Nomad and the Nomad of each Ready
-   * MlopsStack (orphan clean-up visits each; building one connects nothing until it is called).
+   * Every scheduler this configuration places runs on: local Docker (with --scheduler docker, or
+   * auto without a configured Nomad, or once built for a run recorded there), the configured Nomad
+   * (unless --scheduler docker) and the Nomad of each Ready MlopsStack. Orphan clean-up visits
+   * each; building one connects nothing until it is called. A run on Nomad never reaches Docker.
    */
   candidates(resources: ResourceIndex): Scheduler[] {
     const out = new Set<Scheduler>();
-    const docker = this.byTarget("docker", "local");
+    const { mode, configuredNomad: configured } = this.#factories;
+    const dockerRuns = mode === "docker" || (mode === "auto" && !configured);
+    const docker =
+      dockerRuns || this.#cache.has("docker local") ? this.byTarget("docker", "local") : undefined;
     if (docker) out.add(docker);
-    const configured = this.#factories.configuredNomad;
-    const nomad =
-      configured && this.#factories.mode !== "docker" ? this.byTarget("nomad", configured) : undefined;
+    const nomad = configured && mode !== "docker" ? this.byTarget("nomad", configured) : undefined;
     if (nomad) out.add(nomad);
     for (const stack of resources.list("MlopsStack") as MlopsStack[]) {
       const address = stack.status?.endpoints?.nomad?.host;

@@ -2,7 +2,11 @@
 // test labels, run builders, bounded waits, and a cleanup that removes everything the owner made.
 import { randomBytes } from "node:crypto";
 import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
-import { connectDocker, type DockerConnection } from "../../src/clients/docker/connect.ts";
+import {
+  type ConnectedDocker,
+  connectDocker,
+  type DockerConnection,
+} from "../../src/clients/docker/connect.ts";
 import { LABEL } from "../../src/clients/docker/labels.ts";
 import { DockerScheduler } from "../../src/scheduler/docker/scheduler.ts";
 import type { ObservedRun, RunRequest } from "../../src/scheduler/port.ts";
@@ -11,7 +15,7 @@ export const TRAINER_IMAGE = process.env.MLOPS_TRAINER_IMAGE ?? "mlops-operator/
 export const TEST_LABELS = { "mlops.dev/test": "true" } as const;
 
 export interface Harness {
-  readonly conn: DockerConnection;
+  readonly conn: ConnectedDocker;
   readonly ownerId: string;
   readonly scheduler: DockerScheduler;
   /** Another scheduler on the same engine (a restarted operator, or another owner). */

@@ -148,6 +148,9 @@ describe("ownership on one Nomad", () => {
     const op = await operator(c, "owner-c", true);
     try {
       await op.source.start();
+      // A run recorded on local Docker built its scheduler: clean-up visits that engine too (with
+      // --scheduler nomad and none built, it would not reach Docker at all).
+      op.resolver.byTarget("docker", "local");
       const result = await op.cleanupOrphans();
       expect(result.removed).toBe(1);
       expect(result.skipped).toEqual([

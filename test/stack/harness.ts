@@ -7,7 +7,7 @@ import { join } from "node:path";
 import type { Subscription } from "rxjs";
 import type { AnyResource, Kind, MlopsStack, ResourceKey, StatusOf } from "../../src/api/resources.ts";
 import { validateDocument } from "../../src/api/validate.ts";
-import { connectDocker, type DockerConnection, dockerEvents } from "../../src/clients/docker/index.ts";
+import { type ConnectedDocker, connectDocker, dockerEvents } from "../../src/clients/docker/index.ts";
 import type { Action, EventType } from "../../src/controller/reconcile.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { loadStackAssets } from "../../src/stack/assets.ts";
@@ -68,7 +68,7 @@ export function stackResource(
 }
 
 export interface Harness {
-  readonly conn: DockerConnection;
+  readonly conn: ConnectedDocker;
   readonly docker: StackDocker & { writes: string[] };
   readonly reconciler: StackReconciler;
   readonly ctx: StackContext;
@@ -101,7 +101,7 @@ export interface Harness {
  * Can this engine start a privileged root container? A sandboxed dockerd whose own bounding set
  * lacks a capability cannot ("unable to apply caps"); MLOPS_STACK_NOMAD_PRIVILEGED=0/1 forces it.
  */
-export async function privilegedAllowed(conn: DockerConnection, suite = "stack"): Promise<boolean> {
+export async function privilegedAllowed(conn: ConnectedDocker, suite = "stack"): Promise<boolean> {
   const forced = process.env.MLOPS_STACK_NOMAD_PRIVILEGED;
   if (forced !== undefined) return forced !== "0";
   const image = process.env.MLOPS_E2E_OFFICIAL_IMAGES === "1" ? undefined : LOCAL_IMAGES.nomad;
@@ -287,7 +287,7 @@ export function conditionOf(s: StatusOf<MlopsStack> | undefined, type: string) {
 }
 
 /** Removes every container, network and volume carrying mlops.dev/test-suite=<suite>. */
-export async function cleanupDocker(conn: DockerConnection, suite = "stack"): Promise<void> {
+export async function cleanupDocker(conn: ConnectedDocker, suite = "stack"): Promise<void> {
   const label = [`mlops.dev/test-suite=${suite}`];
   const d = conn.docker;
   for (const c of await d.listContainers({ all: true, filters: { label } })) {

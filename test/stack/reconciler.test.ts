@@ -231,6 +231,20 @@ describe("stack reconciler", () => {
     expect(world.volumes.size).toBe(0);
   });
 
+  it("changes() subscribes to the Docker events only from the first reconcile on", async () => {
+    const events = new Subject<DockerEventMessage>();
+    const r = reconcilerWith(events);
+    const keys: ResourceKey[] = [];
+    const sub = r.changes().subscribe((k) => keys.push(k));
+    expect(events.observed).toBe(false);
+    await r.reconcile(stackOf(), context(fakeDocker().docker).ctx);
+    expect(events.observed).toBe(true);
+    events.next({ type: "resync", cause: "connect" });
+    sub.unsubscribe();
+    expect(events.observed).toBe(false);
+    expect(keys).toEqual(["MlopsStack/default/platform"]);
+  });
+
   it("changes(): drift events of owned stack containers become the stack's key; resync re-lists known stacks", async () => {
     const events = new Subject<DockerEventMessage>();
     const world = fakeDocker();

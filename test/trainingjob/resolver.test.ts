@@ -106,8 +106,8 @@ describe("where a TrainingJob runs", () => {
 });
 
 describe("candidates: every scheduler orphan clean-up visits", () => {
-  it("local Docker, the configured Nomad and the Nomad of each Ready stack, not of a stack still starting", () => {
-    const { r, built } = resolver({ configuredNomad: "http://nomad:4646" });
+  it("the configured Nomad and the Nomad of each Ready stack, not of a stack still starting", () => {
+    const { r, built } = resolver({ mode: "nomad", configuredNomad: "http://nomad:4646" });
     const ready = stack(true, "http://127.0.0.1:14646");
     const starting = {
       ...stack(false, "http://127.0.0.1:24646"),
@@ -117,7 +117,27 @@ describe("candidates: every scheduler orphan clean-up visits", () => {
     expect(targets).toContain("nomad http://nomad:4646");
     expect(targets).toContain("nomad http://127.0.0.1:14646");
     expect(targets).not.toContain("nomad http://127.0.0.1:24646");
-    expect(built).toContain("docker");
     expect(built).toContain("nomad http://127.0.0.1:14646 mlops-network default/platform");
+  });
+
+  // Local Docker only where this configuration places runs: a run on Nomad never loads the Docker client.
+  it.each([
+    ["docker", undefined, ["docker"]],
+    ["docker", "http://nomad:4646", ["docker"]],
+    ["auto", undefined, ["docker"]],
+    ["auto", "http://nomad:4646", ["nomad http://nomad:4646 -"]],
+    ["nomad", "http://nomad:4646", ["nomad http://nomad:4646 -"]],
+    ["nomad", undefined, []],
+  ] as const)("--scheduler %s, configured Nomad %s: builds %j", (mode, configuredNomad, expected) => {
+    const { r, built } = resolver({ mode, ...(configuredNomad ? { configuredNomad } : {}) });
+    r.candidates(index());
+    expect(built).toEqual(expected);
+  });
+
+  it("local Docker once a run recorded there built its scheduler, whatever the mode", () => {
+    const { r, built } = resolver({ mode: "nomad", configuredNomad: "http://nomad:4646" });
+    const docker = r.byTarget("docker", "local");
+    expect(r.candidates(index())).toContain(docker);
+    expect(built).toEqual(["docker", "nomad http://nomad:4646 -"]);
   });
 });

@@ -1,8 +1,10 @@
 // The one way to reach a Docker engine: DOCKER_HOST (unix://, tcp://, with DOCKER_CERT_PATH for TLS)
 // or the local socket, at Engine API 1.41 (Docker 20.10). On a newer engine that no longer serves
 // 1.41 (Docker 29 serves ≥ 1.44) the lowest version the engine accepts is used instead. Every call
-// goes through `call()`: one place for the typed error mapping and the request metrics.
-import Docker from "dockerode";
+// goes through `call()`: one place for the typed error mapping and the request metrics. dockerode
+// (with ssh2, gRPC, protobuf and OpenTelemetry: ~33 MB of RSS) is imported by `connectDocker` when it
+// runs, not with this module; `lazyDocker` (lazy.ts) defers even that to the first call.
+import type Docker from "dockerode";
 import { externalRequestDuration, externalRequests } from "../../observability/metrics.ts";
 import { dockerError, statusOf } from "./errors.ts";
 
@@ -21,13 +23,18 @@ export interface DockerConnectOptions {
   callTimeoutMs?: number;
 }
 
+/** What the operator's Docker code uses: every call goes through `call`. */
 export interface DockerConnection {
-  readonly docker: Docker;
   /** Where the engine is, for messages and status (`run.target`). */
   readonly target: string;
-  readonly apiVersion: string;
   /** Runs one Docker call: maps its failure to a typed error naming `what`, counts it per endpoint. */
   call<T>(endpoint: string, what: string, fn: (docker: Docker) => Promise<T>): Promise<T>;
+}
+
+/** A connection made: the dockerode client itself (tests reach the engine with it) and the version spoken. */
+export interface ConnectedDocker extends DockerConnection {
+  readonly docker: Docker;
+  readonly apiVersion: string;
 }
 
 export function dockerTarget(host = process.env.DOCKER_HOST): string {
@@ -64,12 +71,13 @@ export function negotiateApiVersion(
   return pinned;
 }
 
-export async function connectDocker(options: DockerConnectOptions = {}): Promise<DockerConnection> {
+export async function connectDocker(options: DockerConnectOptions = {}): Promise<ConnectedDocker> {
+  const { default: Dockerode } = await import("dockerode");
   const target = dockerTarget(options.host);
   const pinned = options.apiVersion ?? PINNED_API_VERSION;
   let version = pinned;
   if (options.negotiate ?? true) {
-    const probe = new Docker({
+    const probe = new Dockerode({
       ...clientOptions(target, undefined),
       timeout: options.probeTimeoutMs ?? 3000,
     });
@@ -82,7 +90,12 @@ export async function connectDocker(options: DockerConnectOptions = {}): Promise
       // Unreachable now: keep the pin; calls will report DockerUnavailable until the engine answers.
     }
   }
-  return dockerConnection(new Docker(clientOptions(target, version)), target, version, options.callTimeoutMs);
+  return dockerConnection(
+    new Dockerode(clientOptions(target, version)),
+    target,
+    version,
+    options.callTimeoutMs,
+  );
 }
 
 /** Wraps an existing dockerode client (tests, or a composition root that built its own). */
@@ -91,7 +104,7 @@ export function dockerConnection(
   target: string,
   apiVersion = PINNED_API_VERSION,
   callTimeoutMs = 120_000,
-): DockerConnection {
+): ConnectedDocker {
   return {
     docker,
     target,

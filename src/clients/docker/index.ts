@@ -1,4 +1,4 @@
-export type { DockerConnection, DockerConnectOptions } from "./connect.ts";
+export type { ConnectedDocker, DockerConnection, DockerConnectOptions } from "./connect.ts";
 export {
   compareApiVersions,
   connectDocker,
@@ -14,3 +14,5 @@ export { DockerError, dockerError, engineMessage, isReason, isUnreachable, statu
 export type { DockerEvent, DockerEventFilters, DockerEventMessage, DockerEventsOptions } from "./events.ts";
 export { backoffMs, dockerEvents, EventCursor, ownedContainerEvents } from "./events.ts";
 export { keyFromLabels, LABEL, labelFilter, MANAGED_BY } from "./labels.ts";
+export type { LazyDocker } from "./lazy.ts";
+export { lazyDocker } from "./lazy.ts";

@@ -16,7 +16,7 @@
 //   included; the load average of the machine before and after.
 //   node bench/queue-nomad.ts [--runs 10000] [--queues 100] [--slots 4] [--start-after-ms 50] [--run-for-ms 100]
 //     [--timeout-s 600] [--web false] [--cpu-prof DIR]
-//   --web false: the operator without its status page (which follows the state directory's files);
+//   --web false: the operator without its status page (fed by the state store as it writes);
 //   --cpu-prof: the operator writes a V8 CPU profile (at exit) into DIR.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";

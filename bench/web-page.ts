@@ -78,7 +78,7 @@ main("web-page", 600_000, async () => {
   }
   await store.close();
   const t0 = performance.now();
-  const view = new StatusView(stateDir);
+  const view = new StatusView(store); // closed: the records are on disk, read at start
   await view.start();
   const startMs = performance.now() - t0;
   const server = new OperatorServer({ address: "127.0.0.1:0" });

@@ -122,7 +122,7 @@ events.event(
 );
 await events.close();
 
-const view = new StatusView(stateDir);
+const view = new StatusView(store); // closed: the records are on disk, read at start
 await view.start();
 const server = new OperatorServer({ address: "127.0.0.1:0" });
 registerWeb(server, view, webRowFormat, { grafanaUrl: "http://127.0.0.1:3000/d/mlops-training-runs" });

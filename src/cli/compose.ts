@@ -317,7 +317,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   });
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
   if (options.web) {
-    const view = new StatusView(options.stateDir);
+    // Fed by the store as it writes (this process holds the state directory's lock: no other writes).
+    const view = new StatusView(store);
     await view.start();
     closers.push(async () => view.close());
     const grafanaUrl = process.env.GRAFANA_URL;

@@ -1,6 +1,6 @@
 export type { PageQuery, Row, RowFormat } from "./html.ts";
 export { escapeHtml, PAGE_SIZE, renderPage } from "./html.ts";
 export { CONTENT_SECURITY_POLICY, registerWeb } from "./routes.ts";
-export type { StatusViewOptions } from "./view.ts";
+export type { StatusFeed } from "./view.ts";
 export { StatusView } from "./view.ts";
 export { eventLine, HEARTBEAT_MS, MAX_STREAMS } from "./watch-stream.ts";

@@ -12,6 +12,7 @@ import {
   readRecord,
   resolveStateDir,
   StateStore,
+  type StatusRecordChange,
   specHash,
   writeFileAtomic,
 } from "../../src/sources/state/index.ts";
@@ -162,6 +163,39 @@ describe("status records", () => {
       /refusing a state file/,
     );
     expect(readdirSync(join(dir, ".."))).not.toContain("escape.json");
+  });
+});
+
+describe("record changes", () => {
+  it("report each record written (what lands on disk) and each key forgotten, in order, until close", async () => {
+    const store = new StateStore(dir);
+    const changes: StatusRecordChange[] = [];
+    let completed = false;
+    store.recordChanges().subscribe({ next: (c) => changes.push(c), complete: () => (completed = true) });
+    await store.writeStatus(job("a"), status("Pending", "2026-01-01T00:00:00Z"));
+    await store.writeStatus(job("a"), status("Pending", "2026-01-01T00:05:00Z")); // unchanged: not written
+    await store.writeStatus(job("a"), status("Running", "2026-01-01T00:05:00Z"));
+    expect(changes.map((c) => [c.key, c.record?.status.phase])).toEqual([
+      ["TrainingJob/default/a", "Pending"],
+      ["TrainingJob/default/a", "Running"],
+    ]);
+    await store.flush();
+    expect(await readRecord(dir, "TrainingJob/default/a")).toEqual(
+      JSON.parse(JSON.stringify(changes[1]?.record)),
+    );
+    await store.forget("TrainingJob/default/a");
+    expect(changes.at(-1)).toEqual({ key: "TrainingJob/default/a", record: undefined });
+    await store.close();
+    expect(completed).toBe(true);
+  });
+
+  it("report nothing from a read-only store", async () => {
+    const store = new StateStore(dir, { readOnly: true });
+    const changes: StatusRecordChange[] = [];
+    store.recordChanges().subscribe({ next: (c) => changes.push(c) });
+    await store.writeStatus(job("a"), status("Pending", "2026-01-01T00:00:00Z"));
+    await store.forget("TrainingJob/default/a");
+    expect(changes).toEqual([]);
   });
 });
 

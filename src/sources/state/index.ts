@@ -25,6 +25,7 @@ export {
 export type { StatusRecord } from "./record.ts";
 export { listRecords, readRecord, readRecordSync, recordToResource } from "./record.ts";
 export { FileSharedState } from "./shared-file.ts";
+export type { StatusRecordChange } from "./store.ts";
 export { fingerprint, StateStore } from "./store.ts";
 export type { Known, RecordEvent, RecordEventType, RecordScope, WatchRecordsOptions } from "./watch.ts";
 export { diffRecords, listScope, watchRecords } from "./watch.ts";

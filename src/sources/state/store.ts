@@ -2,9 +2,12 @@
 // and (through EventLog) a bounded event log per resource. Status is written only when it changed,
 // timestamps aside, behind the caller (write-behind.ts): batched, each file atomic, the generations
 // it refers to on disk first; readSync and a restarted store see the newest; close() flushes.
+// recordChanges() reports each record written and each key forgotten, in the writer's process, as
+// they happen (the status page follows the store that way, not the files).
 
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
+import { type Observable, Subject } from "rxjs";
 import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { Generations } from "./generations.ts";
@@ -20,6 +23,12 @@ export interface StateStoreOptions {
   writeBehind?: WriteBehindOptions;
 }
 
+/** A record the store wrote (the object whose JSON goes to disk), or `undefined`: the key was forgotten. */
+export interface StatusRecordChange {
+  readonly key: ResourceKey;
+  readonly record: StatusRecord | undefined;
+}
+
 export class StateStore {
   readonly dir: string;
   readonly generations: Generations;
@@ -28,6 +37,7 @@ export class StateStore {
   readonly #writer: WriteBehind;
   #writes = 0;
   readonly #readOnly: boolean;
+  readonly #changes = new Subject<StatusRecordChange>();
 
   constructor(dir: string, options: StateStoreOptions = {}) {
     this.dir = dir;
@@ -45,6 +55,14 @@ export class StateStore {
   /** Number of status files actually written (for tests and benchmarks). */
   get writes(): number {
     return this.#writes;
+  }
+
+  /**
+   * Each status record written from now on (when its fingerprint changed; the object itself, shared:
+   * not to be mutated) and each key forgotten, synchronously and in order. Completes at close().
+   */
+  recordChanges(): Observable<StatusRecordChange> {
+    return this.#changes.asObservable();
   }
 
   /**
@@ -91,6 +109,7 @@ export class StateStore {
     this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record, null, 2)}\n`);
     this.#writes++;
     this.#last.set(key, print);
+    if (this.#changes.observed) this.#changes.next({ key, record });
     return true;
   }
 
@@ -112,6 +131,7 @@ export class StateStore {
     if (this.#readOnly) return Promise.resolve();
     return this.#serialize(key, async () => {
       this.#last.delete(key);
+      this.#changes.next({ key, record: undefined });
       this.generations.delete(key);
       await this.#writer.cancel(statusPath(this.dir, key));
       await rm(statusPath(this.dir, key), { force: true });
@@ -124,6 +144,7 @@ export class StateStore {
     await Promise.allSettled([...this.#queues.values()]);
     await this.#writer.close();
     await this.generations.close();
+    this.#changes.complete();
   }
 
   readonly #queues = new Map<ResourceKey, Promise<unknown>>();

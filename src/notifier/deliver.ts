@@ -3,7 +3,9 @@
 // in the background (a reconcile never waits), retried with backoff on network errors, timeouts, 408,
 // 429 and 5xx; other 4xx answers are final. The address and signing key are read per attempt
 // (credentials.ts) and never logged; a request is signed (sign.ts) when the Notifier names a key, and
-// is not sent while that key cannot be read.
+// is not sent while that key cannot be read. One resource's notifications to one Notifier are sent in
+// the order of its transitions (the next after the previous was answered or given up); different
+// resources and Notifiers are sent concurrently.
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";
@@ -34,6 +36,8 @@ export class Notifications {
   readonly #options: NotificationsOptions;
   readonly #stop = new AbortController();
   readonly #inFlight = new Set<Promise<void>>();
+  /** The last delivery queued per (notifier, resource): the next one starts after it. */
+  readonly #lines = new Map<string, Promise<void>>();
   #outbox: Outbox;
 
   constructor(options: NotificationsOptions) {
@@ -47,7 +51,9 @@ export class Notifications {
    */
   resume(outbox?: Outbox): void {
     if (outbox) this.#outbox = outbox;
-    for (const payload of this.#outbox.pending()) this.#track(this.#deliver(payload));
+    // In the order the transitions happened (the outbox keeps them in shards).
+    const pending = this.#outbox.pending().sort((a, b) => a.time.localeCompare(b.time));
+    for (const payload of pending) this.#track(this.#inOrder(payload));
   }
 
   /** A TrainingJob's or MlopsStack's phase changed: queue one notification per Notifier that selects it; returns at once. */
@@ -68,7 +74,7 @@ export class Notifications {
     // Delivered once written; when the write fails, delivered anyway (at least once): the record
     // is written with the next write that succeeds.
     const deliver = () => {
-      for (const payload of fresh) this.#track(this.#deliver(payload));
+      for (const payload of fresh) this.#track(this.#inOrder(payload));
     };
     this.#track(
       saved.then(deliver, (error: unknown) => {
@@ -101,6 +107,18 @@ export class Notifications {
   #track(work: Promise<void>): void {
     const tracked = work.catch(() => undefined).finally(() => this.#inFlight.delete(tracked));
     this.#inFlight.add(tracked);
+  }
+
+  /** Delivers `payload` after the deliveries queued before it for the same notifier and resource. */
+  #inOrder(payload: Payload): Promise<void> {
+    const line = `${payload.notifier.namespace}/${payload.notifier.name}|${payload.kind}/${payload.namespace}/${payload.name}`;
+    const previous = this.#lines.get(line) ?? Promise.resolve();
+    const next = previous.then(() => this.#deliver(payload)).catch(() => undefined);
+    this.#lines.set(line, next);
+    void next.then(() => {
+      if (this.#lines.get(line) === next) this.#lines.delete(line);
+    });
+    return next;
   }
 
   async #deliver(payload: Payload): Promise<void> {

@@ -210,6 +210,17 @@ describe("webhook delivery", () => {
     expect(logs).toContain("notification rejected by its receiver");
   });
 
+  it("sends one resource's transitions in order, also when the first is retried", async () => {
+    receiver.answers.push(503, 503); // the first transition's first two attempts fail
+    const n = notifications([notifier()]);
+    n.phaseChanged(job("Pending", "Submitted"), undefined, "Pending");
+    n.phaseChanged(job("Running", "Running"), "Pending", "Running");
+    n.phaseChanged(job("Succeeded", "Succeeded"), "Running", "Succeeded");
+    await n.idle();
+    const phases = received.map((r) => (JSON.parse(r.body) as { phase: string }).phase);
+    expect(phases).toEqual(["Pending", "Pending", "Pending", "Running", "Succeeded"]);
+  });
+
   it("keeps an undelivered notification pending across a restart, and sends it then", async () => {
     const down = `http://127.0.0.1:1/hook`; // nothing listens on port 1
     const n = notifier({ address: down });

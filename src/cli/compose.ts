@@ -14,6 +14,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
+import { LOW_PRIORITY } from "../controller/workqueue.ts";
 import { type NotifierContext, NotifierReconciler } from "../notifier/index.ts";
 import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
@@ -295,7 +296,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
           return action;
         }
       : dispatch,
-    sources: [merge(...streams)],
+    // A waiting job's new position is written when nothing that admits or releases is queued.
+    sources: [merge(...streams), { keys: queues.positionChanges(), priority: LOW_PRIORITY }],
     keys: () =>
       [...source.list("MlopsStack"), ...source.list("TrainingJob"), ...source.list("TrainingQueue")].map(
         keyOf,

@@ -9,7 +9,7 @@
 //   any other error           → report, queue again after the key's backoff    (result error)
 // A jittered periodic resync enqueues every key as a safety net against missed events.
 import type { Logger } from "pino";
-import { catchError, EMPTY, merge, type Observable, type Subscription } from "rxjs";
+import { catchError, EMPTY, map, merge, type Observable, type Subscription } from "rxjs";
 import { classOf, type ErrorClass, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
 import { silentLogger } from "../observability/logger.ts";
@@ -22,7 +22,7 @@ import {
 } from "../observability/metrics.ts";
 import type { BackoffOptions } from "./backoff.ts";
 import type { Action } from "./reconcile.ts";
-import { LOW_PRIORITY, WorkQueue } from "./workqueue.ts";
+import { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue } from "./workqueue.ts";
 
 /** Reconciles (or finalizes) one key; honours `signal`, which aborts on shutdown after the grace period. */
 export type Dispatch = (key: ResourceKey, signal: AbortSignal) => Promise<Action>;
@@ -31,8 +31,11 @@ export interface ControllerOptions {
   /** Label `controller` (and the workqueue's `name`): "trainingjob", "mlopsstack", or one shared name. */
   readonly name: string;
   readonly dispatch: Dispatch;
-  /** Streams of keys whose desired or observed state may have changed (sources, external watches). */
-  readonly sources?: readonly Observable<ResourceKey>[];
+  /**
+   * Streams of keys whose desired or observed state may have changed (sources, external watches),
+   * queued at NORMAL_PRIORITY, or at the priority given with the stream.
+   */
+  readonly sources?: readonly (Observable<ResourceKey> | PrioritizedKeys)[];
   /** Every key the controller is responsible for: enqueued at start and on each resync. */
   readonly keys?: () => Iterable<ResourceKey>;
   /** Workers, hence reconciles running at once. Default 4. */
@@ -52,6 +55,12 @@ export interface ControllerOptions {
   readonly random?: () => number;
   /** Monotonic clock in milliseconds. Default performance.now. */
   readonly now?: () => number;
+}
+
+/** Keys queued at `priority` (workqueue.ts: higher first; LOW_PRIORITY for work that may wait). */
+export interface PrioritizedKeys {
+  readonly keys: Observable<ResourceKey>;
+  readonly priority: number;
 }
 
 export interface Failure {
@@ -91,7 +100,7 @@ export class Controller {
   readonly #options: ControllerOptions;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #sources: Observable<ResourceKey>[];
+  readonly #sources: PrioritizedKeys[];
   readonly #inFlight = new Map<ResourceKey, AbortController>();
   #state: State = "new";
   #once = false;
@@ -115,7 +124,9 @@ export class Controller {
     this.#options = options;
     this.#log = (options.log ?? silentLogger()).child({ controller: this.name });
     this.#now = options.now ?? (() => performance.now());
-    this.#sources = [...(options.sources ?? [])];
+    this.#sources = (options.sources ?? []).map((source) =>
+      "priority" in source ? source : { keys: source, priority: NORMAL_PRIORITY },
+    );
     this.queue = new WorkQueue({
       name: this.name,
       now: this.#now,
@@ -141,7 +152,7 @@ export class Controller {
   /** Adds an event stream (before start). A stream that errors is logged and dropped; the others go on. */
   watch(source: Observable<ResourceKey>): this {
     if (this.#state !== "new") throw new Error(`controller ${this.name}: watch() after start`);
-    this.#sources.push(source);
+    this.#sources.push({ keys: source, priority: NORMAL_PRIORITY });
     return this;
   }
 
@@ -219,8 +230,9 @@ export class Controller {
     this.#state = "running";
     this.#once = once;
     this.#workers = this.queue.run(this.concurrency, (key) => this.#reconcile(key as ResourceKey));
-    const streams = this.#sources.map((source, index) =>
-      source.pipe(
+    const streams = this.#sources.map(({ keys, priority }, index) =>
+      keys.pipe(
+        map((key) => [key, priority] as const),
         catchError((error: unknown) => {
           this.#log.error(
             { err: error },
@@ -230,7 +242,7 @@ export class Controller {
         }),
       ),
     );
-    this.#subscription = merge(...streams).subscribe((key) => this.queue.add(key));
+    this.#subscription = merge(...streams).subscribe(([key, priority]) => this.queue.add(key, priority));
     this.resync();
   }
 

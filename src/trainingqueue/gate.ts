@@ -61,6 +61,8 @@ export class QueueAdmission {
   /** When a waiting job was first seen by this process. */
   readonly #firstSeen = new Map<ResourceKey, number>();
   readonly #changes = new Subject<ResourceKey>();
+  /** Waiting jobs whose position (or reason) in their queue moved since their status was written. */
+  readonly #moved = new Subject<ResourceKey>();
   /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
   readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
   /** Counts admissions per queue id (metrics). */
@@ -89,6 +91,15 @@ export class QueueAdmission {
   /** Keys to reconcile again: waiting jobs of a queue whose quota was freed, and the queues. */
   changes() {
     return this.#changes.asObservable();
+  }
+
+  /**
+   * Waiting jobs whose status no longer says their place: a run ahead of them was admitted or left,
+   * or one of higher priority arrived. Their position is written by their next reconcile; that can
+   * wait behind work that admits and releases (the composition root queues these at LOW_PRIORITY).
+   */
+  positionChanges() {
+    return this.#moved.asObservable();
   }
 
   holds(key: ResourceKey): boolean {
@@ -120,8 +131,10 @@ export class QueueAdmission {
     const job = this.#resources.get(key);
     const queue = held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
     const scope = queue === undefined ? undefined : this.#scopeOf(queue);
-    const { queues, pending } = this.#world(scope);
-    this.#take(admit(queues, pending), pending, undefined);
+    const { queues, pending, recorded } = this.#world(scope);
+    const result = admit(queues, pending);
+    this.#take(result, pending, undefined);
+    this.#noteMoves(result, recorded, undefined);
     for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
   }
 
@@ -142,10 +155,11 @@ export class QueueAdmission {
     this.#released.add(key); // the asking job holds nothing until admitted
     this.#index.sync();
     this.#index.noteJob(job);
-    const { queues, pending } = this.#world(this.#scopeOf(queueIdOf(job)));
+    const { queues, pending, recorded } = this.#world(this.#scopeOf(queueIdOf(job)));
     if (!pending.some((p) => p.id === key)) pending.push(this.#pendingRun(job, now));
     const result = admit(queues, pending);
     this.#take(result, pending, key);
+    this.#noteMoves(result, recorded, key);
     if (result.admitted.length > 0) {
       for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
     }
@@ -173,6 +187,21 @@ export class QueueAdmission {
       this.#released.delete(id as ResourceKey);
       this.onAdmitted?.(run.queue);
       if (id !== asker) this.#changes.next(id as ResourceKey);
+    }
+  }
+
+  /**
+   * Reports the waiting jobs (but `asker`, reconciled now) whose written position no longer holds.
+   * Reasons are not compared: a queue's change wakes its jobs (wakeJobs), and a preempted run's
+   * status says Preempted where admission says WaitingForQuota.
+   */
+  #noteMoves(
+    result: AdmissionResult,
+    recorded: ReadonlyMap<string, number | undefined>,
+    asker: ResourceKey | undefined,
+  ): void {
+    for (const [id, waiting] of result.waiting) {
+      if (id !== asker && recorded.get(id) !== waiting.position) this.#moved.next(id as ResourceKey);
     }
   }
 
@@ -214,9 +243,15 @@ export class QueueAdmission {
   }
 
   /** The queues of `scope` (every queue without one), their usage and their pending runs. */
-  #world(scope?: ReadonlySet<string>): { queues: (QueueInput & PreemptingQueue)[]; pending: PendingRun[] } {
+  #world(scope?: ReadonlySet<string>): {
+    queues: (QueueInput & PreemptingQueue)[];
+    pending: PendingRun[];
+    /** The position each pending job's status holds, as last written. */
+    recorded: Map<string, number | undefined>;
+  } {
     const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
+    const recorded = new Map<string, number | undefined>();
     const now = new Date();
     for (const [key, job] of this.#index.entriesIn(scope)) {
       if (this.#holding(job, key)) {
@@ -227,12 +262,13 @@ export class QueueAdmission {
         usage.set(id, sum);
       } else if (wantsToRun(job) && !this.#done.has(key)) {
         pending.push(this.#pendingRun(job, now, key));
+        recorded.set(key, (job as TrainingJob).status?.queue?.position);
       }
     }
     const queues = this.#index
       .queues(scope)
       .map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
-    return { queues, pending };
+    return { queues, pending, recorded };
   }
 
   #pendingRun(job: GateJob, now: Date, key: ResourceKey = jobKeyOf(job)): PendingRun {

@@ -10,6 +10,7 @@ import {
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { Controller, type ControllerOptions, type ErrorReport } from "../../src/controller/controller.ts";
 import { type Action, awaitChange, requeue } from "../../src/controller/reconcile.ts";
+import { LOW_PRIORITY } from "../../src/controller/workqueue.ts";
 import { metricValue } from "./metric-values.ts";
 
 const key = (name: string): ResourceKey => `TrainingJob/default/${name}`;
@@ -317,6 +318,30 @@ describe("Controller", () => {
       key("listed-1"),
     ]);
     expect(keysCalled()).toHaveLength(51);
+    await controller.stop();
+  });
+
+  it("queues a source given with a priority at that priority", async () => {
+    const normal = new Subject<ResourceKey>();
+    const low = new Subject<ResourceKey>();
+    let release: () => void = () => {};
+    const first = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { controller, keysCalled } = recording(
+      async (k) => {
+        if (k === key("busy")) await first;
+        return awaitChange;
+      },
+      { concurrency: 1, sources: [normal, { keys: low, priority: LOW_PRIORITY }] },
+    );
+    controller.start();
+    normal.next(key("busy"));
+    low.next(key("later"));
+    normal.next(key("now"));
+    release();
+    await controller.queue.whenIdle();
+    expect(keysCalled()).toEqual([key("busy"), key("now"), key("later")]);
     await controller.stop();
   });
 

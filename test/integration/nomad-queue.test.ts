@@ -1,6 +1,7 @@
 // The operator end to end with a TrainingQueue over a watched directory and the Nomad double: a run
 // is registered only once its queue admits it; a finished run admits the next; a job whose file is
-// edited to name another queue is admitted there (the gate's index follows the directory's changes).
+// edited to name another queue is admitted there (the gate's index follows the directory's changes),
+// and a waiting job's position follows the runs admitted ahead of it.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -91,9 +92,12 @@ describe("TrainingQueue on Nomad", () => {
         get("c")?.status?.queue?.name === "one" && get("c")?.status?.phase === "Queued" ? true : undefined,
       );
       expect(registered()).toEqual(first);
+      expect(get("c")?.status?.queue?.position).toBe(2);
 
       await finish(first[0] as string);
       await until(`${waiting} registered`, () => (registered().includes(waiting) ? true : undefined));
+      // c moved up with no change of its own: its status says so.
+      await until("c at position 1", () => (get("c")?.status?.queue?.position === 1 ? true : undefined));
       expect(registered().filter((n) => get(n)?.status?.phase !== "Succeeded")).toEqual([waiting]);
       await finish(waiting);
       await until("c registered", () => (registered().includes("c") ? true : undefined));

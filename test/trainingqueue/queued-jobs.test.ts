@@ -43,6 +43,8 @@ class World {
     const gate = new QueueAdmission(index);
     const woken: ResourceKey[] = [];
     gate.changes().subscribe((key) => woken.push(key));
+    const moved: ResourceKey[] = [];
+    gate.positionChanges().subscribe((key) => moved.push(key));
     const ctx: TrainingJobContext = {
       status: {
         write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
@@ -59,7 +61,14 @@ class World {
       revision: () => "abc123",
       queues: gate,
     };
-    return { gate, ctx, woken, jobs: new TrainingJobReconciler(), queues: new TrainingQueueReconciler() };
+    return {
+      gate,
+      ctx,
+      woken,
+      moved,
+      jobs: new TrainingJobReconciler(),
+      queues: new TrainingQueueReconciler(),
+    };
   }
 
   /** The operator restarts: nothing in memory survives; statuses and the scheduler's runs do. */
@@ -140,6 +149,45 @@ describe("queued TrainingJobs", () => {
     await w.reconcile(b);
     expect(w.submitted()).toEqual(["a", "b"]);
     expect(admitted(b)?.status).toBe("True");
+  });
+
+  it("waiting jobs whose position moved are reported, and their next reconcile writes it", async () => {
+    const w = new World();
+    w.add(queue({ quota: { runs: 1 } }));
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((name) => w.job(name, 0));
+    for (const job of [a, b, c, d]) await w.reconcile(job as TrainingJob);
+    const positions = () => [b, c, d].map((job) => job?.status?.queue?.position);
+    expect(positions()).toEqual([1, 2, 3]);
+    // The jobs not written yet when a was admitted were reported; the rest is written now.
+    const moved = w.process.moved;
+    expect(new Set(moved)).toEqual(
+      new Set(["TrainingJob/default/b", "TrainingJob/default/c", "TrainingJob/default/d"]),
+    );
+    moved.length = 0;
+    for (const job of [b, c, d]) await w.reconcile(job as TrainingJob);
+    expect(moved).toEqual([]);
+
+    // a finishes: b is admitted (woken), c and d each move up one (reported, not woken).
+    w.scheduler.setReplicas("a", "succeeded", { exitCode: 0 });
+    await w.reconcile(a as TrainingJob);
+    expect(w.process.woken).toContain("TrainingJob/default/b");
+    expect(new Set(moved)).toEqual(new Set(["TrainingJob/default/c", "TrainingJob/default/d"]));
+    expect(positions()).toEqual([1, 2, 3]); // as written before
+    await w.reconcile(b as TrainingJob);
+    for (const key of new Set(moved)) await w.reconcile(w.resources.get(key) as TrainingJob);
+    expect(positions()).toEqual([undefined, 1, 2]);
+    expect(admitted(c as TrainingJob)?.message).toContain("position 1 in queue");
+
+    // Written: reconciling the waiting jobs again reports nothing more.
+    moved.length = 0;
+    for (const job of [c, d]) await w.reconcile(job as TrainingJob);
+    expect(moved).toEqual([]);
+
+    // A higher-priority arrival moves both back; they are reported.
+    const urgent = w.job("urgent", 0, { priority: 90 });
+    await w.reconcile(urgent);
+    expect(urgent.status?.queue?.position).toBe(1);
+    expect(new Set(moved)).toEqual(new Set(["TrainingJob/default/c", "TrainingJob/default/d"]));
   });
 
   it("suspending a running run releases its quota; a deleted one too", async () => {

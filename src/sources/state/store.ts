@@ -1,7 +1,8 @@
 // The state directory of one watched directory: generation counters, a status record per resource
 // and (through EventLog) a bounded event log per resource. Status is written only when it changed,
 // timestamps aside, behind the caller (write-behind.ts): batched, each file atomic, the generations
-// it refers to on disk first; readSync and a restarted store see the newest; close() flushes.
+// it refers to on disk first; readSync and a restarted store see the newest; close() flushes (and
+// ends the state I/O worker once nothing is in flight: io-worker.ts).
 
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { Generations } from "./generations.ts";
 import { canonicalJson, specHash } from "./hash.ts";
+import { closeIoWorker } from "./io-worker.ts";
 import { eventsPath, statusPath } from "./paths.ts";
 import { parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
 import { WriteBehind, type WriteBehindOptions } from "./write-behind.ts";
@@ -122,8 +124,12 @@ export class StateStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#queues.values()]);
-    await this.#writer.close();
-    await this.generations.close();
+    try {
+      await this.#writer.close();
+      await this.generations.close();
+    } finally {
+      await closeIoWorker();
+    }
   }
 
   readonly #queues = new Map<ResourceKey, Promise<unknown>>();

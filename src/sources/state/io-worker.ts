@@ -1,11 +1,11 @@
 // The state I/O worker: one long-lived worker thread (io-worker-thread.ts) does the state
 // directory's file writes, so the operator's main thread never blocks in them. On ext4 an open or a
 // rename of a status file waits behind the journal commits that the data syncs of the same batch
-// cause; on the main thread that was 17 % of the operator's time at 3,000 queued runs
-// (docs/benchmarks.md). The main thread posts a batch (paths and strings: status records from
-// writeFilesAtomic, batch.ts; pending events per log from the event log, which the worker reads,
-// merges and writes) and awaits the files that failed, each with its error rebuilt with its
-// `code` (io-messages.ts).
+// cause; on the main thread that was a fifth to a quarter of the operator's time at 3,000 queued
+// runs (docs/benchmarks.md, "The state I/O worker"). The main thread posts a batch (paths and
+// strings: status records from writeFilesAtomic, batch.ts; pending events per log from the event
+// log, which the worker reads, merges and writes) and awaits the files that failed, each with its
+// error rebuilt with its `code` (io-messages.ts).
 // - The worker starts with the first batch. It holds the process open only while a batch is in
 //   flight (ref), not when idle (unref), so a process that is done exits by itself.
 // - closeIoWorker() waits for the batches in flight, then ends it; a later batch starts a new one.
@@ -35,7 +35,7 @@ export class StateWorkerExitedError extends OperatorError {
     const why = cause instanceof Error ? `: ${cause.message}` : "";
     super(
       "StateWorkerExited",
-      `the state I/O worker exited (code ${code})${why} with this file's write in flight; it is written again with the next batch`,
+      `the state I/O worker exited (code ${code})${why} before this file's write was confirmed`,
       cause === undefined ? {} : { cause },
     );
     this.name = "StateWorkerExitedError";

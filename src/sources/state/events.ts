@@ -1,23 +1,15 @@
 // Bounded per-resource event log (what `describe` shows), shaped like Kubernetes Events: a repeated
 // event (same type, reason and message) bumps `count` and `lastTimestamp` instead of adding a line.
 // `events/<kind>/<namespace>/<name>.jsonl`, newest last, at most `limit` lines. The Recorder is
-// synchronous for callers; writes are batched and flushed shortly after, and on close().
-import { readFileSync, statSync } from "node:fs";
+// synchronous for callers; writes are batched and flushed shortly after, and on close(), by the
+// state I/O worker (io-worker.ts), which reads each log, merges (event-merge.ts) and writes it.
 import { readFile } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
-import { writeFilesAtomic } from "./batch.ts";
+import { type EventRecord, type PendingEvent, parseEvents } from "./event-merge.ts";
+import { closeIoWorker, mergeEventLogsInWorker } from "./io-worker.ts";
 import { eventsPath } from "./paths.ts";
-
-export interface EventRecord {
-  type: EventType;
-  reason: string;
-  message: string;
-  count: number;
-  firstTimestamp: string;
-  lastTimestamp: string;
-}
 
 export const DEFAULT_EVENT_LIMIT = 50;
 
@@ -30,20 +22,13 @@ export interface EventLogOptions {
   onError?: (error: unknown) => void;
 }
 
-interface Pending {
-  type: EventType;
-  reason: string;
-  message: string;
-  at: string;
-}
-
 export class EventLog implements Recorder {
   readonly #stateDir: string;
   readonly #limit: number;
   readonly #flushMs: number;
   readonly #clock: Clock;
   readonly #onError: (error: unknown) => void;
-  #pending = new Map<ResourceKey, Pending[]>();
+  #pending = new Map<ResourceKey, PendingEvent[]>();
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
@@ -69,8 +54,8 @@ export class EventLog implements Recorder {
 
   /**
    * Writes every pending event; batches never overlap, so a file is never merged twice at once.
-   * Each log is read, merged and written synchronously in chunks (small files in the page cache),
-   * every file atomically, without fsync: losing the tail of a log in a crash is fine.
+   * The worker reads, merges and writes each log atomically, 256 logs per request, without fsync:
+   * losing the tail of a log in a crash is fine.
    */
   flush(): Promise<void> {
     const run = this.#flushing.then(async () => {
@@ -78,13 +63,11 @@ export class EventLog implements Recorder {
       this.#pending = new Map();
       const keys = [...batch.keys()];
       for (let i = 0; i < keys.length; i += 256) {
-        if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-        const files = keys.slice(i, i + 256).map((key): [string, string] => {
-          const path = eventsPath(this.#stateDir, key);
-          const merged = mergeEvents(parseEvents(readText(path)), batch.get(key) ?? [], this.#limit);
-          return [path, `${merged.map((e) => JSON.stringify(e)).join("\n")}\n`];
-        });
-        const failures = await writeFilesAtomic(files, { durable: false });
+        const logs = keys.slice(i, i + 256).map((key) => ({
+          path: eventsPath(this.#stateDir, key),
+          events: batch.get(key) ?? [],
+        }));
+        const failures = await mergeEventLogsInWorker(logs, this.#limit);
         if (failures[0]) throw failures[0].error;
       }
     });
@@ -95,43 +78,12 @@ export class EventLog implements Recorder {
   async close(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    await this.flush();
-  }
-}
-
-function readText(path: string): string {
-  if (!statSync(path, { throwIfNoEntry: false })) return ""; // a new resource's log: no exception
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return "";
-  }
-}
-
-/** Pure: adds events to a log, folding repeats into count/lastTimestamp, keeping the newest `limit`. */
-export function mergeEvents(
-  log: readonly EventRecord[],
-  events: readonly Pending[],
-  limit: number,
-): EventRecord[] {
-  const out = [...log];
-  for (const e of events) {
-    const i = out.findIndex((r) => r.type === e.type && r.reason === e.reason && r.message === e.message);
-    if (i !== -1) {
-      const [existing] = out.splice(i, 1);
-      if (existing) out.push({ ...existing, count: existing.count + 1, lastTimestamp: e.at });
-    } else {
-      out.push({
-        type: e.type,
-        reason: e.reason,
-        message: e.message,
-        count: 1,
-        firstTimestamp: e.at,
-        lastTimestamp: e.at,
-      });
+    try {
+      await this.flush();
+    } finally {
+      await closeIoWorker();
     }
   }
-  return out.slice(Math.max(0, out.length - limit));
 }
 
 export async function readEvents(stateDir: string, key: ResourceKey): Promise<EventRecord[]> {
@@ -142,17 +94,4 @@ export async function readEvents(stateDir: string, key: ResourceKey): Promise<Ev
     return [];
   }
   return parseEvents(text);
-}
-
-function parseEvents(text: string): EventRecord[] {
-  const out: EventRecord[] = [];
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      out.push(JSON.parse(line) as EventRecord);
-    } catch {
-      // A torn last line cannot happen (atomic writes); skip anything unreadable anyway.
-    }
-  }
-  return out;
 }

@@ -1,6 +1,8 @@
 export { ensureDir, writeFileAtomic } from "./atomic.ts";
-export type { EventLogOptions, EventRecord } from "./events.ts";
-export { DEFAULT_EVENT_LIMIT, EventLog, mergeEvents, readEvents } from "./events.ts";
+export type { EventRecord } from "./event-merge.ts";
+export { mergeEvents } from "./event-merge.ts";
+export type { EventLogOptions } from "./events.ts";
+export { DEFAULT_EVENT_LIMIT, EventLog, readEvents } from "./events.ts";
 export type { FolderChange } from "./folder-watch.ts";
 export { StatusFolderWatch } from "./folder-watch.ts";
 export type { FormatCheck } from "./format.ts";
@@ -8,6 +10,7 @@ export { ensureFormat, formatPath, readFormat, STATE_FORMAT, StateFormatError } 
 export type { GenerationEntry } from "./generations.ts";
 export { Generations } from "./generations.ts";
 export { canonicalJson, specHash } from "./hash.ts";
+export { StateWorkerExitedError } from "./io-worker.ts";
 export { removeLeftovers } from "./leftovers.ts";
 export type { LockHolder, LockOptions, StateLock } from "./lock.ts";
 export { acquireLock, LockFailedError, StateLockedError } from "./lock.ts";

@@ -6,7 +6,7 @@ import type { Dirent } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 
-/** `.<name>.<pid>.<counter or random>.tmp`: the names atomic.ts and batch.ts give temporary files. */
+/** `.<name>.<pid>.<random or t<thread>n<counter>>.tmp`: the names atomic.ts and replace-files.ts give temporary files. */
 const TEMP = /^\..+\.\d+\.[0-9a-z]+\.tmp$/;
 const STALE_LOCK = /^lock\.stale\.\d+\.\d+$/;
 

@@ -1,6 +1,6 @@
 // File modes of the state directory: it holds status records, events and generations, which may
 // name secret references and carry run details, so only the operator's user reads it. Files are
-// created 0600 and directories 0700 (atomic.ts, batch.ts); secureStateDir repairs a directory made by
+// created 0600 and directories 0700 (atomic.ts, replace-files.ts); secureStateDir repairs a directory made by
 // an older version or by hand when the operator starts.
 import { chmodSync, lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,8 @@
 // The state directory of one watched directory: generation counters, a status record per resource
 // and (through EventLog) a bounded event log per resource. Status is written only when it changed,
 // timestamps aside, behind the caller (write-behind.ts): batched, each file atomic, the generations
-// it refers to on disk first; readSync and a restarted store see the newest; close() flushes.
+// it refers to on disk first; readSync and a restarted store see the newest; close() flushes (and
+// ends the state I/O worker once nothing is in flight: io-worker.ts).
 // recordChanges() reports each record written and each key forgotten, in the writer's process, as
 // they happen (the status page follows the store that way, not the files).
 
@@ -12,6 +13,7 @@ import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { Generations } from "./generations.ts";
 import { canonicalJson, specHash } from "./hash.ts";
+import { closeIoWorker } from "./io-worker.ts";
 import { eventsPath, statusPath } from "./paths.ts";
 import { parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
 import { WriteBehind, type WriteBehindOptions } from "./write-behind.ts";
@@ -142,9 +144,13 @@ export class StateStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.#queues.values()]);
-    await this.#writer.close();
-    await this.generations.close();
-    this.#changes.complete();
+    try {
+      await this.#writer.close();
+      await this.generations.close();
+    } finally {
+      this.#changes.complete();
+      await closeIoWorker();
+    }
   }
 
   readonly #queues = new Map<ResourceKey, Promise<unknown>>();

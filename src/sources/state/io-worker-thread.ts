@@ -1,0 +1,49 @@
+// The body of the state I/O worker (started by io-worker.ts): answers each request with the files
+// that could not be written. Requests run concurrently, as writeFilesAtomic calls did on the main
+// thread; the event log never sends two requests for one file at once.
+import { readFileSync, statSync } from "node:fs";
+import { parentPort } from "node:worker_threads";
+import { formatEvents, mergeEvents, parseEvents } from "./event-merge.ts";
+import { type EventsRequest, type IoReply, type IoRequest, toWire } from "./io-messages.ts";
+import { type FileFailure, replaceFiles } from "./replace-files.ts";
+
+const port = parentPort;
+if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-worker.ts starts it)");
+
+port.on("message", (request: IoRequest) => {
+  void handle(request).then((failures) => {
+    const reply: IoReply = {
+      id: request.id,
+      failures: failures.map((f) => ({ path: f.path, error: toWire(f.error) })),
+    };
+    port.postMessage(reply);
+  });
+});
+
+async function handle(request: IoRequest): Promise<FileFailure[]> {
+  const paths =
+    request.op === "write" ? request.files.map(([path]) => path) : request.logs.map((l) => l.path);
+  try {
+    if (request.op === "write") return await replaceFiles(request.files, request.durable);
+    return await replaceFiles(mergedLogs(request), false);
+  } catch (error) {
+    // Not expected (replaceFiles reports per file): every file of the request failed with it.
+    return paths.map((path) => ({ path, error }));
+  }
+}
+
+function mergedLogs(request: EventsRequest): [string, string][] {
+  return request.logs.map(({ path, events }) => {
+    const merged = mergeEvents(parseEvents(readText(path)), events, request.limit);
+    return [path, formatEvents(merged)];
+  });
+}
+
+function readText(path: string): string {
+  if (!statSync(path, { throwIfNoEntry: false })) return ""; // a new resource's log: no exception
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return ""; // unreadable (a directory, say): written afresh
+  }
+}

@@ -1,0 +1,153 @@
+// The state I/O worker: one long-lived worker thread (io-worker-thread.ts) does the state
+// directory's file writes, so the operator's main thread never blocks in them. On ext4 an open or a
+// rename of a status file waits behind the journal commits that the data syncs of the same batch
+// cause; on the main thread that was a fifth to a quarter of the operator's time at 3,000 queued
+// runs (docs/benchmarks.md, "The state I/O worker"). The main thread posts a batch (paths and
+// strings: status records from writeFilesAtomic, batch.ts; pending events per log from the event
+// log, which the worker reads, merges and writes) and awaits the files that failed, each with its
+// error rebuilt with its `code` (io-messages.ts).
+// - The worker starts with the first batch. It holds the process open only while a batch is in
+//   flight (ref), not when idle (unref), so a process that is done exits by itself.
+// - closeIoWorker() waits for the batches in flight, then ends it; a later batch starts a new one.
+// - If it dies (an uncaught error, terminated), every batch in flight resolves with all its files
+//   failed (StateWorkerExitedError; the write-behind retries them) and the next batch starts a new
+//   worker. A file of such a batch is old or new on disk, as after a crash.
+import { Worker } from "node:worker_threads";
+import { OperatorError } from "../../api/errors.ts";
+import { type EventLogUpdate, fromWire, type IoReply, type IoRequest } from "./io-messages.ts";
+
+export interface BatchFailure {
+  readonly path: string;
+  readonly error: unknown;
+}
+
+/**
+ * The worker's body, next to this module: `.ts` in the sources (Node strips the types), `.js` in
+ * the compiled dist/ (tsc rewrites the extensions of imports, not of URLs).
+ */
+const BODY = new URL(
+  import.meta.url.endsWith(".ts") ? "./io-worker-thread.ts" : "./io-worker-thread.js",
+  import.meta.url,
+);
+
+export class StateWorkerExitedError extends OperatorError {
+  constructor(code: number, cause: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : "";
+    super(
+      "StateWorkerExited",
+      `the state I/O worker exited (code ${code})${why} before this file's write was confirmed`,
+      cause === undefined ? {} : { cause },
+    );
+    this.name = "StateWorkerExitedError";
+  }
+}
+
+interface InFlight {
+  readonly paths: readonly string[];
+  readonly resolve: (failures: BatchFailure[]) => void;
+}
+
+interface Running {
+  readonly worker: Worker;
+  readonly inFlight: Map<number, InFlight>;
+  readonly idle: (() => void)[];
+  error?: unknown;
+}
+
+let running: Running | undefined;
+let nextId = 0;
+
+/** Replaces each `[path, data]` atomically (replace-files.ts); resolves with the failures. */
+export function writeInWorker(
+  files: readonly (readonly [string, string])[],
+  durable: boolean,
+): Promise<BatchFailure[]> {
+  if (files.length === 0) return Promise.resolve([]);
+  const paths = files.map(([path]) => path);
+  return send((id) => ({ id, op: "write", files, durable }), paths);
+}
+
+/** Adds each update's events to its log (read, merged, replaced without syncs); resolves with the failures. */
+export function mergeEventLogsInWorker(
+  logs: readonly EventLogUpdate[],
+  limit: number,
+): Promise<BatchFailure[]> {
+  if (logs.length === 0) return Promise.resolve([]);
+  const paths = logs.map((l) => l.path);
+  return send((id) => ({ id, op: "events", logs, limit }), paths);
+}
+
+/** Waits for the batches in flight, then ends the worker (the next batch starts another). */
+export async function closeIoWorker(): Promise<void> {
+  for (;;) {
+    const state = running;
+    if (!state) return;
+    if (state.inFlight.size > 0) {
+      await new Promise<void>((resolve) => state.idle.push(resolve));
+      continue;
+    }
+    running = undefined;
+    await state.worker.terminate();
+    return;
+  }
+}
+
+/** Ends the worker at once, as a crash would: the batches in flight fail. For tests. */
+export async function terminateIoWorker(): Promise<void> {
+  const state = running;
+  if (!state) return;
+  running = undefined;
+  await state.worker.terminate();
+}
+
+function send(build: (id: number) => IoRequest, paths: readonly string[]): Promise<BatchFailure[]> {
+  const state = running ?? start();
+  const id = ++nextId;
+  return new Promise((resolve) => {
+    if (state.inFlight.size === 0) state.worker.ref();
+    state.inFlight.set(id, { paths, resolve });
+    try {
+      state.worker.postMessage(build(id));
+    } catch (error) {
+      settle(state, id, (path) => ({ path, error }));
+    }
+  });
+}
+
+function start(): Running {
+  const worker = new Worker(BODY, { name: "state-io" });
+  const state: Running = { worker, inFlight: new Map(), idle: [] };
+  worker.unref();
+  worker.on("message", (reply: IoReply) => {
+    const failures = reply.failures.map((f) => ({ path: f.path, error: fromWire(f.error) }));
+    const entry = state.inFlight.get(reply.id);
+    if (!entry) return;
+    state.inFlight.delete(reply.id);
+    entry.resolve(failures);
+    afterSettle(state);
+  });
+  worker.on("error", (error) => {
+    state.error = error;
+  });
+  worker.on("exit", (code) => {
+    if (running === state) running = undefined;
+    const error = new StateWorkerExitedError(code, state.error);
+    for (const id of [...state.inFlight.keys()]) settle(state, id, (path) => ({ path, error }));
+  });
+  running = state;
+  return state;
+}
+
+function settle(state: Running, id: number, failure: (path: string) => BatchFailure): void {
+  const entry = state.inFlight.get(id);
+  if (!entry) return;
+  state.inFlight.delete(id);
+  entry.resolve(entry.paths.map(failure));
+  afterSettle(state);
+}
+
+function afterSettle(state: Running): void {
+  if (state.inFlight.size > 0) return;
+  state.worker.unref();
+  for (const resolve of state.idle.splice(0)) resolve();
+}

@@ -121,7 +121,18 @@ export async function crashNomad(options: CrashOptions): Promise<CrashFigures> {
       options.progress?.(`kill ${kill}: exited ${code} before starting: ${op.lines.slice(-3).join(" | ")}`);
       continue;
     }
-    await new Promise((resolve) => setTimeout(resolve, below(random, maxDelay)));
+    if (random() < 0.5) {
+      // At a random moment; or (the other half) as soon as this round's Nomad writes begin: a faster
+      // operator finishes a round's few changes within milliseconds, and random moments alone then
+      // land after them.
+      await new Promise((resolve) => setTimeout(resolve, below(random, maxDelay)));
+    } else {
+      const start = nomad.writes;
+      const deadline = Date.now() + maxDelay;
+      while (nomad.writes === start && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
     const writesBefore = nomad.writes;
     await new Promise((resolve) => setTimeout(resolve, 20));
     const busy = nomad.writes > writesBefore;

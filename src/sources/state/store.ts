@@ -16,6 +16,7 @@ import { canonicalJson, specHash } from "./hash.ts";
 import { closeIoWorker } from "./io-worker.ts";
 import { eventsPath, statusPath } from "./paths.ts";
 import { parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
+import { sameRecord, TIME_KEYS } from "./same-record.ts";
 import { WriteBehind, type WriteBehindOptions } from "./write-behind.ts";
 
 export interface StateStoreOptions {
@@ -35,7 +36,11 @@ export class StateStore {
   readonly dir: string;
   readonly generations: Generations;
   /** Fingerprint (timestamps aside) of the last record written or read per key: small, unlike records. */
-  readonly #last = new Map<ResourceKey, string>();
+  /**
+   * What each key's status file says: the record this process wrote last (shared with the status
+   * page's view), or the fingerprint of the one read from disk (ABSENT: no file).
+   */
+  readonly #last = new Map<ResourceKey, StatusRecord | string>();
   readonly #writer: WriteBehind;
   #writes = 0;
   readonly #readOnly: boolean;
@@ -105,12 +110,14 @@ export class StateStore {
       status: status as Record<string, unknown>,
       updated: now.toISOString(),
     };
-    const print = fingerprint(record);
     if (!this.#last.has(key)) this.readSync(key);
-    if (this.#last.get(key) === print) return false;
+    const last = this.#last.get(key);
+    if (last !== undefined && last !== ABSENT) {
+      if (typeof last === "string" ? last === fingerprint(record) : sameRecord(last, record)) return false;
+    }
     this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record, null, 2)}\n`);
     this.#writes++;
-    this.#last.set(key, print);
+    this.#last.set(key, record);
     if (this.#changes.observed) this.#changes.next({ key, record });
     return true;
   }
@@ -173,11 +180,10 @@ export class StateStore {
 /** Fingerprint of "no record": never equal to a record's. */
 const ABSENT = "absent";
 
-const TIME_KEYS = new Set(["lastTransitionTime", "lastUpdateTime", "updated"]);
-
 /**
- * Hash of a record without its timestamps: equal exactly when sameIgnoringTimes would say so. The
- * spec counts through its hash (the record carries it), so it is not serialized a second time.
+ * Hash of a record without its timestamps: equal exactly when sameRecord would say so (kept for the
+ * records read from disk: a hash instead of the parsed record). The spec counts through its hash
+ * (the record carries it), so it is not serialized a second time.
  */
 export function fingerprint(record: StatusRecord): string {
   const { spec: _spec, ...rest } = record;

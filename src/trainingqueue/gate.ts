@@ -138,10 +138,13 @@ export class QueueAdmission {
     for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
   }
 
-  /** Reconciles every waiting job again (a queue changed, appeared or went). */
-  wakeJobs(): void {
+  /**
+   * Reconciles the waiting jobs again: those whose admission depends on `queue` (its cohort's
+   * queues: a queue that appeared), or every one (a queue that changed or went).
+   */
+  wakeJobs(queue?: string): void {
     this.#index.sync();
-    for (const job of this.#jobs()) {
+    for (const job of this.#jobs(queue === undefined ? undefined : this.#scopeOf(queue))) {
       const key = jobKeyOf(job);
       if (!this.#holding(job)) this.#changes.next(key);
     }

@@ -16,10 +16,14 @@ export class TrainingQueueReconciler implements Reconciler<TrainingQueue, Traini
 
   async reconcile(queue: TrainingQueue, ctx: TrainingQueueContext): Promise<Action> {
     const key: ResourceKey = `TrainingQueue/${queue.metadata.namespace}/${queue.metadata.name}`;
-    // A new or changed queue (quota, cohort, policy): its waiting jobs are looked at again.
-    if (this.#generations.get(key) !== queue.metadata.generation) {
+    // A new queue: the jobs that wait for it (or for its cohort) are looked at again; a changed one
+    // (quota, cohort, policy: its old cohort's jobs may be concerned too): every waiting job.
+    const seen = this.#generations.get(key);
+    if (seen !== queue.metadata.generation) {
       this.#generations.set(key, queue.metadata.generation);
-      ctx.queues.wakeJobs();
+      ctx.queues.wakeJobs(
+        seen === undefined ? `${queue.metadata.namespace}/${queue.metadata.name}` : undefined,
+      );
     }
     await ctx.status.write(queue, queueStatus(queue, ctx.queues.view(queue), ctx.clock.now()));
     return awaitChange;

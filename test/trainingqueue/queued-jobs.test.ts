@@ -190,6 +190,34 @@ describe("queued TrainingJobs", () => {
     expect(new Set(moved)).toEqual(new Set(["TrainingJob/default/c", "TrainingJob/default/d"]));
   });
 
+  it("a new queue wakes the jobs waiting for it and its cohort; a changed or deleted one every waiting job", async () => {
+    const w = new World();
+    const gpus = w.add(queue({ quota: { runs: 0 }, cohort: "lab" }));
+    w.add(queue({ quota: { runs: 0 } }, "cpus"));
+    const early = w.job("early", 0); // waits in gpus
+    const other = w.job("other", 0, { queue: "cpus" });
+    const late = w.job("late", 0, { queue: "later" }); // QueueNotFound for now
+    for (const job of [early, other, late]) await w.reconcile(job);
+    expect(admitted(late)?.reason).toBe("QueueNotFound");
+    const { woken } = w.process;
+    const reconcileQueue = async (q: TrainingQueue) => {
+      woken.length = 0;
+      await w.process.queues.reconcile(q, w.process.ctx);
+      return woken.filter((k) => k.startsWith("TrainingJob/")).sort();
+    };
+    // At its first reconcile (as at start-up), a queue wakes its cohort's waiting jobs only.
+    expect(await reconcileQueue(gpus)).toEqual(["TrainingJob/default/early"]);
+    const later = w.add(queue({ quota: { runs: 1 }, cohort: "lab" }, "later"));
+    expect(await reconcileQueue(later)).toEqual(["TrainingJob/default/early", "TrainingJob/default/late"]);
+    // An edit (a new generation) may concern any queue's jobs (it may have left a cohort).
+    gpus.metadata.generation = 2;
+    expect(await reconcileQueue(gpus)).toEqual([
+      "TrainingJob/default/early",
+      "TrainingJob/default/late",
+      "TrainingJob/default/other",
+    ]);
+  });
+
   it("suspending a running run releases its quota; a deleted one too", async () => {
     const w = new World();
     w.add(queue({ quota: { runs: 1 } }));

@@ -296,8 +296,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
           return action;
         }
       : dispatch,
-    // A waiting job's new position is written when nothing that admits or releases is queued.
-    sources: [merge(...streams), { keys: queues.positionChanges(), priority: LOW_PRIORITY }],
+    // Waiting jobs' new positions, and a new queue's jobs, when nothing that admits or releases waits.
+    sources: [merge(...streams), { keys: queues.backgroundChanges(), priority: LOW_PRIORITY }],
     keys: () =>
       [...source.list("MlopsStack"), ...source.list("TrainingJob"), ...source.list("TrainingQueue")].map(
         keyOf,

@@ -61,8 +61,8 @@ export class QueueAdmission {
   /** When a waiting job was first seen by this process. */
   readonly #firstSeen = new Map<ResourceKey, number>();
   readonly #changes = new Subject<ResourceKey>();
-  /** Waiting jobs whose position (or reason) in their queue moved since their status was written. */
-  readonly #moved = new Subject<ResourceKey>();
+  /** Keys that may wait behind everything else (backgroundChanges). */
+  readonly #background = new Subject<ResourceKey>();
   /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
   readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
   /** Counts admissions per queue id (metrics). */
@@ -94,12 +94,13 @@ export class QueueAdmission {
   }
 
   /**
-   * Waiting jobs whose status no longer says their place: a run ahead of them was admitted or left,
-   * or one of higher priority arrived. Their position is written by their next reconcile; that can
-   * wait behind work that admits and releases (the composition root queues these at LOW_PRIORITY).
+   * Keys to reconcile when nothing more urgent waits (the composition root queues them at
+   * LOW_PRIORITY): waiting jobs whose status no longer says their place (a run ahead of them was
+   * admitted or left, or one of higher priority arrived), and the waiting jobs of a queue this
+   * process sees for the first time (all of them at start-up, when every job gets a first look anyway).
    */
-  positionChanges() {
-    return this.#moved.asObservable();
+  backgroundChanges() {
+    return this.#background.asObservable();
   }
 
   holds(key: ResourceKey): boolean {
@@ -140,13 +141,15 @@ export class QueueAdmission {
 
   /**
    * Reconciles the waiting jobs again: those whose admission depends on `queue` (its cohort's
-   * queues: a queue that appeared), or every one (a queue that changed or went).
+   * queues), in the background, when this process sees that queue for the first time; every one,
+   * at once, when a queue changed or went.
    */
   wakeJobs(queue?: string): void {
     this.#index.sync();
+    const to = queue === undefined ? this.#changes : this.#background;
     for (const job of this.#jobs(queue === undefined ? undefined : this.#scopeOf(queue))) {
       const key = jobKeyOf(job);
-      if (!this.#holding(job)) this.#changes.next(key);
+      if (!this.#holding(job)) to.next(key);
     }
   }
 
@@ -204,7 +207,7 @@ export class QueueAdmission {
     asker: ResourceKey | undefined,
   ): void {
     for (const [id, waiting] of result.waiting) {
-      if (id !== asker && recorded.get(id) !== waiting.position) this.#moved.next(id as ResourceKey);
+      if (id !== asker && recorded.get(id) !== waiting.position) this.#background.next(id as ResourceKey);
     }
   }
 

@@ -44,7 +44,7 @@ class World {
     const woken: ResourceKey[] = [];
     gate.changes().subscribe((key) => woken.push(key));
     const moved: ResourceKey[] = [];
-    gate.positionChanges().subscribe((key) => moved.push(key));
+    gate.backgroundChanges().subscribe((key) => moved.push(key));
     const ctx: TrainingJobContext = {
       status: {
         write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
@@ -190,7 +190,7 @@ describe("queued TrainingJobs", () => {
     expect(new Set(moved)).toEqual(new Set(["TrainingJob/default/c", "TrainingJob/default/d"]));
   });
 
-  it("a new queue wakes the jobs waiting for it and its cohort; a changed or deleted one every waiting job", async () => {
+  it("a new queue wakes the jobs waiting for it and its cohort in the background; a changed one every waiting job at once", async () => {
     const w = new World();
     const gpus = w.add(queue({ quota: { runs: 0 }, cohort: "lab" }));
     w.add(queue({ quota: { runs: 0 } }, "cpus"));
@@ -199,23 +199,32 @@ describe("queued TrainingJobs", () => {
     const late = w.job("late", 0, { queue: "later" }); // QueueNotFound for now
     for (const job of [early, other, late]) await w.reconcile(job);
     expect(admitted(late)?.reason).toBe("QueueNotFound");
-    const { woken } = w.process;
+    const { woken, moved } = w.process;
+    const ctx = { ...w.process.ctx, queues: w.process.gate };
     const reconcileQueue = async (q: TrainingQueue) => {
       woken.length = 0;
-      await w.process.queues.reconcile(q, w.process.ctx);
-      return woken.filter((k) => k.startsWith("TrainingJob/")).sort();
+      moved.length = 0;
+      await w.process.queues.reconcile(q, ctx);
+      const jobs = (keys: string[]) => keys.filter((k) => k.startsWith("TrainingJob/")).sort();
+      return { now: jobs(woken), background: jobs(moved) };
     };
-    // At its first reconcile (as at start-up), a queue wakes its cohort's waiting jobs only.
-    expect(await reconcileQueue(gpus)).toEqual(["TrainingJob/default/early"]);
+    // At its first reconcile (as at start-up), a queue wakes its cohort's waiting jobs only, in the background.
+    expect(await reconcileQueue(gpus)).toEqual({ now: [], background: ["TrainingJob/default/early"] });
     const later = w.add(queue({ quota: { runs: 1 }, cohort: "lab" }, "later"));
-    expect(await reconcileQueue(later)).toEqual(["TrainingJob/default/early", "TrainingJob/default/late"]);
-    // An edit (a new generation) may concern any queue's jobs (it may have left a cohort).
+    expect(await reconcileQueue(later)).toEqual({
+      now: [],
+      background: ["TrainingJob/default/early", "TrainingJob/default/late"],
+    });
+    await w.reconcile(late);
+    expect(admitted(late)?.reason).not.toBe("QueueNotFound");
+    // An edit (a new generation) may concern any queue's jobs (it may have left a cohort): at once.
     gpus.metadata.generation = 2;
-    expect(await reconcileQueue(gpus)).toEqual([
-      "TrainingJob/default/early",
-      "TrainingJob/default/late",
-      "TrainingJob/default/other",
-    ]);
+    const waiting = [early, other, late]
+      .filter((job) => !w.process.gate.holds(keyOf(job)))
+      .map((job) => keyOf(job))
+      .sort();
+    expect(waiting).toContain("TrainingJob/default/other");
+    expect((await reconcileQueue(gpus)).now).toEqual(waiting);
   });
 
   it("suspending a running run releases its quota; a deleted one too", async () => {

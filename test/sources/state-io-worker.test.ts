@@ -15,6 +15,7 @@ import { writeFilesAtomic } from "../../src/sources/state/batch.ts";
 import { EventLog, readEvents } from "../../src/sources/state/events.ts";
 import {
   closeIoWorker,
+  ioWorkerStarts,
   StateWorkerExitedError,
   terminateIoWorker,
 } from "../../src/sources/state/io-worker.ts";
@@ -130,6 +131,25 @@ describe("the state I/O worker", () => {
     await writer.close();
     for (const [path, data] of files) expect(readFileSync(path, "utf8")).toBe(data);
     expect(readdirSync(join(dir, "s")).filter((f) => !f.endsWith(".tmp"))).toHaveLength(500);
+  });
+
+  it("closing the event log, then a store with writes pending, uses one worker", async () => {
+    const { StateStore } = await import("../../src/sources/state/store.ts");
+    const { trainingJob } = await import("../trainingjob/builders.ts");
+    await closeIoWorker();
+    const before = ioWorkerStarts();
+    const store = new StateStore(join(dir, "state"), { writeBehind: { delayMs: 60_000 } });
+    const log = new EventLog(join(dir, "state"));
+    const job = trainingJob({}, 1, "a");
+    log.event("TrainingJob/default/a", "Normal", "Submitted", "submitted");
+    await store.writeStatus(job, { phase: "Pending" } as never);
+    await log.close();
+    await store.close();
+    expect(ioWorkerStarts() - before).toBe(1);
+    expect(
+      JSON.parse(readFileSync(join(dir, "state", "status", "trainingjob", "default", "a.json"), "utf8"))
+        .status,
+    ).toEqual({ phase: "Pending" });
   });
 
   it("closeIoWorker waits for the batches in flight, and a later batch starts a new worker", async () => {

@@ -8,7 +8,7 @@ import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
 import { type EventRecord, type PendingEvent, parseEvents } from "./event-merge.ts";
-import { closeIoWorker, mergeEventLogsInWorker } from "./io-worker.ts";
+import { mergeEventLogsInWorker } from "./io-worker.ts";
 import { eventsPath } from "./paths.ts";
 
 export const DEFAULT_EVENT_LIMIT = 50;
@@ -75,14 +75,14 @@ export class EventLog implements Recorder {
     return run;
   }
 
+  /**
+   * Writes what is pending. The state I/O worker is left to the state store's close (the store
+   * closes last, after its final status writes: ending the worker here started another for them).
+   */
   async close(): Promise<void> {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    try {
-      await this.flush();
-    } finally {
-      await closeIoWorker();
-    }
+    await this.flush();
   }
 }
 

@@ -56,6 +56,12 @@ interface Running {
 
 let running: Running | undefined;
 let nextId = 0;
+let starts = 0;
+
+/** Workers started so far in this process (tests, benchmarks). */
+export function ioWorkerStarts(): number {
+  return starts;
+}
 
 /** Replaces each `[path, data]` atomically (replace-files.ts); resolves with the failures. */
 export function writeInWorker(
@@ -115,6 +121,7 @@ function send(build: (id: number) => IoRequest, paths: readonly string[]): Promi
 }
 
 function start(): Running {
+  starts++;
   const worker = new Worker(BODY, { name: "state-io" });
   const state: Running = { worker, inFlight: new Map(), idle: [] };
   worker.unref();

@@ -61,10 +61,27 @@ describe("lazyDocker", () => {
     expect(seen.connects).toBe(2);
   });
 
+  it("a connection made while the engine did not answer its version probe is not kept: the next call negotiates", async () => {
+    let connects = 0;
+    const connect = async (): Promise<ConnectedDocker> => {
+      connects += 1;
+      const docker = { ping: async () => "pong" } as unknown as ConnectedDocker["docker"];
+      // The first two probes go unanswered (the engine starts later), then it answers.
+      return { ...dockerConnection(docker, "tcp://double"), negotiated: connects > 2 };
+    };
+    const conn = lazyDocker({}, connect);
+    for (let i = 0; i < 5; i++) await conn.call("/_ping", "pinging", (d) => d.ping() as Promise<unknown>);
+    expect(connects).toBe(3);
+  });
+
   it("with the real connect, an engine that is not there makes calls DockerUnavailable", async () => {
     const conn = lazyDocker({ host: "unix:///tmp/mlops-no-such-docker.sock", probeTimeoutMs: 500 });
     await expect(conn.call("/_ping", "pinging the engine", (d) => d.ping())).rejects.toMatchObject({
       reason: "DockerUnavailable",
     });
+    // And the engine is asked for its version again on the next call, not taken to speak the pin.
+    const { connectDocker } = await import("../../src/clients/docker/connect.ts");
+    const down = await connectDocker({ host: "unix:///tmp/mlops-no-such-docker.sock", probeTimeoutMs: 500 });
+    expect(down.negotiated).toBe(false);
   });
 });

@@ -35,6 +35,11 @@ export interface DockerConnection {
 export interface ConnectedDocker extends DockerConnection {
   readonly docker: Docker;
   readonly apiVersion: string;
+  /**
+   * False when the engine did not answer the version probe: apiVersion is then the pin, which an
+   * engine started later may not serve (Docker 29 serves 1.44 and newer).
+   */
+  readonly negotiated?: boolean;
 }
 
 export function dockerTarget(host = process.env.DOCKER_HOST): string {
@@ -76,6 +81,7 @@ export async function connectDocker(options: DockerConnectOptions = {}): Promise
   const target = dockerTarget(options.host);
   const pinned = options.apiVersion ?? PINNED_API_VERSION;
   let version = pinned;
+  let negotiated = true;
   if (options.negotiate ?? true) {
     const probe = new Dockerode({
       ...clientOptions(target, undefined),
@@ -88,14 +94,18 @@ export async function connectDocker(options: DockerConnectOptions = {}): Promise
       );
     } catch {
       // Unreachable now: keep the pin; calls will report DockerUnavailable until the engine answers.
+      negotiated = false;
     }
   }
-  return dockerConnection(
-    new Dockerode(clientOptions(target, version)),
-    target,
-    version,
-    options.callTimeoutMs,
-  );
+  return {
+    ...dockerConnection(
+      new Dockerode(clientOptions(target, version)),
+      target,
+      version,
+      options.callTimeoutMs,
+    ),
+    negotiated,
+  };
 }
 
 /** Wraps an existing dockerode client (tests, or a composition root that built its own). */

@@ -3,7 +3,8 @@
 // readiness probe); dockerode is imported and the API version negotiated only when one of them
 // calls the engine, so an operator whose runs go to Nomad and that declares no MlopsStack never
 // loads it. Connecting never fails: an engine that does not answer makes the calls report
-// DockerUnavailable until it does.
+// DockerUnavailable until it does; a connection made while the engine did not answer its version
+// probe is used for one call only, and the next call connects (and negotiates) again.
 import {
   type ConnectedDocker,
   connectDocker,
@@ -41,6 +42,8 @@ export function lazyDocker(
         connection = undefined;
         throw dockerError(error, what, target);
       }
+      // The engine did not answer the version probe: speak the pin this once, negotiate next time.
+      if (connected.negotiated === false && connection !== undefined) connection = undefined;
       return connected.call(endpoint, what, fn);
     },
   };

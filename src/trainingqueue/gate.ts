@@ -266,7 +266,9 @@ export class QueueAdmission {
         const sum = usage.get(id) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
         for (const r of RESOURCES) sum[r] += request[r] ?? 0;
         usage.set(id, sum);
-      } else if (wantsToRun(job) && !this.#done.has(key)) {
+      } else if (!wantsToRun(job)) {
+        this.#index.rest(key); // finished or suspended, holding nothing: read again once it changes
+      } else if (!this.#done.has(key)) {
         pending.push(this.#pendingRun(job, now, key));
         recorded.set(key, (job as TrainingJob).status?.queue?.position);
       }

@@ -20,6 +20,12 @@ export class QueueIndex {
   readonly #cohorts = new Map<string, Set<string>>();
   /** Queue id → its cohort, for every TrainingQueue present. */
   readonly #cohortOf = new Map<string, string | undefined>();
+  /**
+   * Jobs that neither run nor want to (finished in their generation, or suspended): left out of
+   * reads until the change feed or the gate notes them again. Without this a queue's reads would
+   * grow with its history (every finished run of the queue, read at every admission).
+   */
+  readonly #resting = new Set<ResourceKey>();
   #loaded = false;
 
   constructor(resources: ResourceIndex, changes?: Observable<ResourceKey>) {
@@ -42,6 +48,7 @@ export class QueueIndex {
   /** A key whose lookup may have changed: read again from the resource index. */
   note(key: ResourceKey): void {
     if (key.startsWith("TrainingJob/")) {
+      this.#resting.delete(key);
       const found = this.#resources.get(key);
       if (found?.kind === "TrainingJob") this.noteJob(found);
       else this.#dropJob(key);
@@ -59,6 +66,7 @@ export class QueueIndex {
     readonly spec: { readonly queue?: string | undefined };
   }): void {
     const key: ResourceKey = `TrainingJob/${job.metadata.namespace}/${job.metadata.name}`;
+    this.#resting.delete(key);
     if (job.spec.queue === undefined) {
       this.#dropJob(key);
       return;
@@ -71,6 +79,15 @@ export class QueueIndex {
     const set = this.#jobs.get(id);
     if (set) set.add(key);
     else this.#jobs.set(id, new Set([key]));
+  }
+
+  /**
+   * Leaves a listed job out of reads until it is noted again (the caller found it neither running
+   * nor wanting to: a new generation or a resumed suspend comes with a change of its spec, which the
+   * change feed reports). Only with a change feed.
+   */
+  rest(key: ResourceKey): void {
+    if (this.#subscription && this.#queueOf.has(key)) this.#resting.add(key);
   }
 
   /** The current TrainingJobs naming a queue of `scope` (any queue without one). */
@@ -92,6 +109,7 @@ export class QueueIndex {
     const moved: ResourceKey[] = [];
     for (const id of scope ?? [...this.#jobs.keys()]) {
       for (const key of this.#jobs.get(id) ?? []) {
+        if (this.#resting.has(key)) continue;
         const job = this.#resources.get(key);
         if (job?.kind === "TrainingJob" && job.spec.queue !== undefined && queueIdOf(job) === id)
           out.push([key, job]);
@@ -148,6 +166,7 @@ export class QueueIndex {
   }
 
   #dropJob(key: ResourceKey): void {
+    this.#resting.delete(key);
     const id = this.#queueOf.get(key);
     if (id === undefined) return;
     this.#queueOf.delete(key);

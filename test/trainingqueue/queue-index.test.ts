@@ -269,6 +269,32 @@ describe("QueueIndex", () => {
     expect(index.jobsIn(new Set(["t/b"])).map(keyOf)).toEqual(["TrainingJob/t/j0"]);
   });
 
+  it("an admission does not read the queue's finished jobs again until they change", () => {
+    const resources = new Resources();
+    let reads = 0;
+    const counted = { ...resources.index, get: (key: ResourceKey) => (reads++, resources.map.get(key)) };
+    resources.put(queue("t/a", { quota: { gpus: 1 } }, 1));
+    const gate = new QueueAdmission(counted, { changes: resources.feed });
+    const finished = Array.from({ length: 200 }, (_, i) => job(2 * i, "a", 1, 1, 1));
+    for (const j of finished) {
+      resources.put(j);
+      expect(gate.admit(j, NOW)).toEqual({ admitted: true });
+      j.status = { phase: "Succeeded", observedGeneration: 1 }; // written by its reconcile: no announcement
+      gate.release(keyOf(j));
+    }
+    const next = job(1000, "a", 1, 1, 1);
+    resources.put(next);
+    reads = 0;
+    expect(gate.admit(next, NOW)).toEqual({ admitted: true });
+    expect(reads).toBeLessThan(10); // not one per finished job of the queue
+    // A finished job edited (a new generation, announced) is read and queued again.
+    const again = job(0, "a", 1, 1, 2);
+    resources.put(again);
+    gate.release(keyOf(next));
+    expect(gate.admit(again, NOW)).toEqual({ admitted: true });
+    expect(gate.view(queue("t/a", {}, 1))).toMatchObject({ admitted: 1 });
+  });
+
   it("a cohort's scope follows queues joining, leaving, deleted and recreated", () => {
     const resources = new Resources();
     const index = new QueueIndex(resources.index, resources.feed);

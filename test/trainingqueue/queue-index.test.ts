@@ -272,7 +272,13 @@ describe("QueueIndex", () => {
   it("an admission does not read the queue's finished jobs again until they change", () => {
     const resources = new Resources();
     let reads = 0;
-    const counted = { ...resources.index, get: (key: ResourceKey) => (reads++, resources.map.get(key)) };
+    const counted = {
+      ...resources.index,
+      get: (key: ResourceKey) => {
+        reads++;
+        return resources.map.get(key);
+      },
+    };
     resources.put(queue("t/a", { quota: { gpus: 1 } }, 1));
     const gate = new QueueAdmission(counted, { changes: resources.feed });
     const finished = Array.from({ length: 200 }, (_, i) => job(2 * i, "a", 1, 1, 1));

@@ -55,6 +55,14 @@ export class SharedValueUnreadableError extends OperatorError {
   }
 }
 
+/** The JSON text a value is stored as, refused before it is sent when it is over `maxBytes`. */
+export function sharedValueText(where: string, value: unknown, maxBytes: number): string {
+  const text = JSON.stringify(value);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > maxBytes) throw new SharedValueTooLargeError(where, bytes, maxBytes);
+  return text;
+}
+
 export function checkSharedKey(key: string): void {
   if (!KEY.test(key) || key.length > 256) throw new InvalidSharedKeyError(key);
 }

@@ -8,8 +8,8 @@
 import {
   checkSharedKey,
   type SharedState,
-  SharedValueTooLargeError,
   SharedValueUnreadableError,
+  sharedValueText,
   type Versioned,
 } from "../../api/shared-state.ts";
 import type { ConsulClient } from "./client.ts";
@@ -47,10 +47,7 @@ export class ConsulSharedState implements SharedState {
   async put(key: string, value: unknown, version: number, signal?: AbortSignal): Promise<number | undefined> {
     checkSharedKey(key);
     if (version < 0) return undefined;
-    const text = JSON.stringify(value);
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > this.maxValueBytes)
-      throw new SharedValueTooLargeError(this.#where(key), bytes, this.maxValueBytes);
+    const text = sharedValueText(this.#where(key), value, this.maxValueBytes);
     const written = await this.#client.kvPut(this.#key(key), value, {
       cas: version,
       ...(signal ? { signal } : {}),

@@ -10,8 +10,8 @@ import {
   checkSharedKey,
   InvalidSharedKeyError,
   type SharedState,
-  SharedValueTooLargeError,
   SharedValueUnreadableError,
+  sharedValueText,
   type Versioned,
 } from "../../api/shared-state.ts";
 import { KubernetesError, parseStatus } from "./api.ts";
@@ -58,10 +58,7 @@ export class KubeSharedState implements SharedState {
 
   async put(key: string, value: unknown, version: number): Promise<number | undefined> {
     const name = this.#name(key);
-    const text = JSON.stringify(value);
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > this.maxValueBytes)
-      throw new SharedValueTooLargeError(`ConfigMap ${this.#namespace}/${name}`, bytes, this.maxValueBytes);
+    const text = sharedValueText(`ConfigMap ${this.#namespace}/${name}`, value, this.maxValueBytes);
     const body: V1ConfigMap = {
       apiVersion: "v1",
       kind: "ConfigMap",

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import {
   checkSharedKey,
   type SharedState,
-  SharedValueTooLargeError,
   SharedValueUnreadableError,
+  sharedValueText,
   type Versioned,
 } from "../../api/shared-state.ts";
 import { writeFileAtomic } from "./atomic.ts";
@@ -55,10 +55,7 @@ export class FileSharedState implements SharedState {
 
   async put(key: string, value: unknown, version: number): Promise<number | undefined> {
     checkSharedKey(key);
-    const text = JSON.stringify(value);
-    const bytes = Buffer.byteLength(text, "utf8");
-    if (bytes > this.maxValueBytes)
-      throw new SharedValueTooLargeError(this.#path(key), bytes, this.maxValueBytes);
+    const text = sharedValueText(this.#path(key), value, this.maxValueBytes);
     const previous = this.#writing.get(key) ?? Promise.resolve();
     const write = previous
       .catch(() => undefined)

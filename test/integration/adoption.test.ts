@@ -13,10 +13,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type ResourceKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import { readEvents } from "../../src/sources/state/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let root = "";
@@ -31,18 +31,13 @@ const hash = (text: string) => createHash("sha256").update(text).digest("hex").s
 const key = (name: string): ResourceKey => makeKey("TrainingJob", "default", name);
 
 function operator(dir: string, stateDir: string, ownerId?: string): Promise<Operator> {
-  return buildOperator({
-    source: { kind: "directory", dir },
+  return buildNomadOperator({
+    dir,
     stateDir,
     once: true,
     concurrency: 4,
-    metricsAddr: "127.0.0.1:0",
-    scheduler: "nomad",
     ...(ownerId ? { ownerId } : {}),
     nomadAddr: nomad.address,
-    startupTimeoutMs: 600_000,
-    resyncMs: 0,
-    log: silentLogger(),
   });
 }
 

@@ -6,10 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -38,18 +37,10 @@ afterAll(async () => {
 
 describe("a TrainingJob whose Nomad namespace appears later", () => {
   it("is registered and followed within 10 s of the namespace appearing", async () => {
-    const op = await buildOperator({
-      source: { kind: "directory", dir },
-      stateDir: `${dir}-state`,
-      once: false,
-      concurrency: 2,
-      metricsAddr: "127.0.0.1:0",
-      scheduler: "nomad",
+    const op = await buildNomadOperator({
+      dir,
       ownerId: `it-ns-${process.pid}`,
       nomadAddr: nomad.address,
-      startupTimeoutMs: 600_000,
-      resyncMs: 0,
-      log: silentLogger(),
     });
     const job = () => op.source.get(KEY) as TrainingJob | undefined;
     try {

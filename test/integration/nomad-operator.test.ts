@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/index.ts";
 import { gpuNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let consul: ConsulDouble;
@@ -32,18 +32,12 @@ spec:
 `;
 
 async function operator(once: boolean): Promise<Operator> {
-  return buildOperator({
-    source: { kind: "directory", dir },
-    stateDir: `${dir}-state`,
+  return buildNomadOperator({
+    dir,
     once,
     concurrency: 4,
-    metricsAddr: "127.0.0.1:0",
-    scheduler: "nomad",
     ownerId: owner,
     nomadAddr: nomad.address,
-    startupTimeoutMs: 600_000,
-    resyncMs: 0,
-    log: silentLogger(),
   });
 }
 

@@ -8,12 +8,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import type { NomadJob } from "../../src/clients/nomad/types.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import { queuePreemptions } from "../../src/observability/metrics.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -67,18 +67,10 @@ describe("queue preemption on Nomad", () => {
   it("a high-priority run preempts a low one, which is admitted again after it and succeeds", async () => {
     await writeFile(join(dir, "queue.yaml"), queueYaml);
     await writeFile(join(dir, "low.yaml"), jobYaml("low", 10));
-    const op = await buildOperator({
-      source: { kind: "directory", dir },
-      stateDir: `${dir}-state`,
-      once: false,
-      concurrency: 2,
-      metricsAddr: "127.0.0.1:0",
-      scheduler: "nomad",
+    const op = await buildNomadOperator({
+      dir,
       ownerId: owner,
       nomadAddr: nomad.address,
-      startupTimeoutMs: 600_000,
-      resyncMs: 0,
-      log: silentLogger(),
     });
     const before = await preemptions();
     try {

@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -50,18 +50,11 @@ afterAll(async () => {
 
 describe("TrainingQueue on Nomad", () => {
   it("registers one run at a time, admits the next when one finishes, and follows a job moved to another queue", async () => {
-    const op: Operator = await buildOperator({
-      source: { kind: "directory", dir },
-      stateDir: `${dir}-state`,
-      once: false,
+    const op: Operator = await buildNomadOperator({
+      dir,
       concurrency: 4,
-      metricsAddr: "127.0.0.1:0",
-      scheduler: "nomad",
       ownerId: owner,
       nomadAddr: nomad.address,
-      startupTimeoutMs: 600_000,
-      resyncMs: 0,
-      log: silentLogger(),
     });
     const get = (name: string) => op.source.get(makeKey("TrainingJob", "default", name)) as TrainingJob;
     const registered = () => ["a", "b", "c"].filter((n) => nomad.allocations("default", n).length > 0);

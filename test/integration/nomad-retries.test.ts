@@ -7,11 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import type { NomadAllocation, NomadJob } from "../../src/clients/nomad/types.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import { doubleNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -26,18 +26,10 @@ spec:
 ${extra}`;
 
 async function operator(): Promise<Operator> {
-  return buildOperator({
-    source: { kind: "directory", dir },
-    stateDir: `${dir}-state`,
-    once: false,
-    concurrency: 2,
-    metricsAddr: "127.0.0.1:0",
-    scheduler: "nomad",
+  return buildNomadOperator({
+    dir,
     ownerId: owner,
     nomadAddr: nomad.address,
-    startupTimeoutMs: 600_000,
-    resyncMs: 0,
-    log: silentLogger(),
   });
 }
 

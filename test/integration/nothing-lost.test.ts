@@ -6,10 +6,10 @@ import { mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildOperator, type PruneOptions } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import type { PruneOptions } from "../../src/cli/compose.ts";
 import type { DirectorySource } from "../../src/sources/directory/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -31,18 +31,12 @@ const PRUNE: PruneOptions = {
 
 /** One `run --once` pass: start, converge, close. Returns what the source reported on pruning. */
 async function once(prune: PruneOptions = PRUNE) {
-  const op = await buildOperator({
-    source: { kind: "directory", dir },
-    stateDir: `${dir}-state`,
+  const op = await buildNomadOperator({
+    dir,
     once: true,
     concurrency: 4,
-    metricsAddr: "127.0.0.1:0",
-    scheduler: "nomad",
     ownerId: owner,
     nomadAddr: nomad.address,
-    startupTimeoutMs: 600_000,
-    resyncMs: 0,
-    log: silentLogger(),
     prune,
   });
   try {

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let root = "";
@@ -24,18 +24,13 @@ spec:
 `;
 
 async function operator(dir: string, owner: string, once: boolean, resyncMs = 0): Promise<Operator> {
-  return buildOperator({
-    source: { kind: "directory", dir },
-    stateDir: `${dir}-state`,
+  return buildNomadOperator({
+    dir,
     once,
     concurrency: 4,
-    metricsAddr: "127.0.0.1:0",
-    scheduler: "nomad",
     ownerId: owner,
     nomadAddr: nomad.address,
-    startupTimeoutMs: 600_000,
     resyncMs,
-    log: silentLogger(),
   });
 }
 

@@ -15,11 +15,12 @@ import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
 import { describe as describeCommand } from "../../src/cli/commands/describe.ts";
 import { get } from "../../src/cli/commands/get.ts";
 import { plan, render as renderPlan } from "../../src/cli/commands/plan.ts";
-import { buildOperator, type Operator } from "../../src/cli/compose.ts";
+import type { Operator } from "../../src/cli/compose.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts";
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/index.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 const TOKENS = {
   NOMAD_TOKEN: "nomad-tok-LEAK-3d8a1f",
@@ -129,18 +130,13 @@ describe("no token and no secret leaves its intended destination", () => {
       },
     });
     const operator = (once = false): Promise<Operator> =>
-      buildOperator({
-        source: { kind: "directory", dir },
+      buildNomadOperator({
+        dir,
         stateDir,
         secretsDir,
         once,
-        concurrency: 2,
-        metricsAddr: "127.0.0.1:0",
-        scheduler: "nomad",
         ownerId: owner,
         nomadAddr: nomad.address,
-        startupTimeoutMs: 600_000,
-        resyncMs: 0,
         log: createLogger({ level: "trace", pretty: false, destination: sink }),
       });
     const outputs: Record<string, string> = {};

@@ -9,10 +9,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
 import { waitFor } from "../../src/cli/commands/wait.ts";
-import { buildOperator } from "../../src/cli/compose.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
+import { buildNomadOperator } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let root = "";
@@ -67,20 +66,13 @@ describe("see it", () => {
     timeout: 30_000,
   }, async () => {
     const stateDir = join(root, "state");
-    const op = await buildOperator({
-      source: { kind: "directory", dir: join(root, "repo") },
+    const op = await buildNomadOperator({
+      dir: join(root, "repo"),
       stateDir,
       secretsDir: join(root, "secrets"),
-      once: false,
-      concurrency: 2,
-      metricsAddr: "127.0.0.1:0",
       web: true,
-      scheduler: "nomad",
       ownerId: `it-see-${process.pid}`,
       nomadAddr: nomad.address,
-      startupTimeoutMs: 600_000,
-      resyncMs: 0,
-      log: silentLogger(),
     });
     const base = `http://${await op.server.listen()}`;
     const job = () => op.source.get(KEY) as TrainingJob | undefined;

@@ -2,21 +2,14 @@
 // the recording scheduler double: who is stopped, in which order, what status and attempts say.
 import { describe, expect, it } from "vitest";
 import { findCondition } from "../../src/api/conditions.ts";
-import type {
-  AnyResource,
-  Kind,
-  ResourceKey,
-  StatusOf,
-  TrainingJob,
-  TrainingQueue,
-} from "../../src/api/resources.ts";
+import type { AnyResource, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
 import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
 import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
-import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
+import type { QueueAdmission } from "../../src/trainingqueue/gate.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
 import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
+import { queueContext } from "./queue-context.ts";
 
 function queue(name: string, spec: Partial<TrainingQueue["spec"]>): TrainingQueue {
   return {
@@ -38,28 +31,10 @@ class World {
   readonly ctx: TrainingJobContext;
 
   constructor() {
-    const index = {
-      get: (key: ResourceKey) => this.resources.get(key),
-      list: (kind: Kind) => [...this.resources.values()].filter((r) => r.kind === kind),
-    };
-    this.gate = new QueueAdmission(index, { onPreempted: (q) => this.preemptions.push(q) });
+    ({ gate: this.gate, ctx: this.ctx } = queueContext(this.resources, this.scheduler, () => this.now, {
+      onPreempted: (q) => this.preemptions.push(q),
+    }));
     this.gate.changes().subscribe((key) => this.woken.push(key));
-    this.ctx = {
-      status: {
-        write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
-          resource.status = status;
-        },
-      },
-      recorder: { event: () => undefined },
-      clock: { now: () => this.now },
-      log: silentLogger(),
-      resources: index,
-      schedulers: { resolve: () => ({ scheduler: this.scheduler }), byTarget: () => this.scheduler },
-      ownerId: "owner-a",
-      startupTimeoutMs: 600_000,
-      revision: () => "abc123",
-      queues: this.gate,
-    };
   }
 
   add<R extends AnyResource>(resource: R): R {

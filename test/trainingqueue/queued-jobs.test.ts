@@ -2,22 +2,13 @@
 // recording scheduler double: what is registered, in which order, and what status says.
 import { describe, expect, it } from "vitest";
 import { findCondition } from "../../src/api/conditions.ts";
-import type {
-  AnyResource,
-  Kind,
-  ResourceKey,
-  StatusOf,
-  TrainingJob,
-  TrainingQueue,
-} from "../../src/api/resources.ts";
+import type { AnyResource, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
-import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
 import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
-import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
 import { TrainingQueueReconciler } from "../../src/trainingqueue/reconciler.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
 import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
+import { queueContext } from "./queue-context.ts";
 
 function queue(spec: Partial<TrainingQueue["spec"]> = {}, name = "gpus"): TrainingQueue {
   return {
@@ -36,31 +27,11 @@ class World {
   process = this.#start();
 
   #start() {
-    const index = {
-      get: (key: ResourceKey) => this.resources.get(key),
-      list: (kind: Kind) => [...this.resources.values()].filter((r) => r.kind === kind),
-    };
-    const gate = new QueueAdmission(index);
+    const { gate, ctx } = queueContext(this.resources, this.scheduler, () => this.now);
     const woken: ResourceKey[] = [];
     gate.changes().subscribe((key) => woken.push(key));
     const moved: ResourceKey[] = [];
     gate.backgroundChanges().subscribe((key) => moved.push(key));
-    const ctx: TrainingJobContext = {
-      status: {
-        write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
-          resource.status = status;
-        },
-      },
-      recorder: { event: () => undefined },
-      clock: { now: () => this.now },
-      log: silentLogger(),
-      resources: index,
-      schedulers: { resolve: () => ({ scheduler: this.scheduler }), byTarget: () => this.scheduler },
-      ownerId: "owner-a",
-      startupTimeoutMs: 600_000,
-      revision: () => "abc123",
-      queues: gate,
-    };
     return {
       gate,
       ctx,

@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { startDouble } from "./lib/doubles.ts";
 import { NAMESPACES } from "./lib/jobs.ts";
-import { mlopsctlBuild, startOperator } from "./lib/operator.ts";
+import { metricSum, mlopsctlBuild, startOperator } from "./lib/operator.ts";
 import { procUsage } from "./lib/proc.ts";
 import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
@@ -186,6 +186,12 @@ main("queue-nomad", limitMs + 180_000, async () => {
   const end = performance.now();
   const op = operator.usage();
   const double = procUsage(nomad.child.pid);
+  const metrics = await fetch(`${operator.metrics}/metrics`).then(
+    (r) => r.text(),
+    () => "",
+  );
+  // One controller reconciles every kind: resources (jobs and queues) reconciled per run.
+  const reconciles = metricSum(metrics, "controller_runtime_reconcile_total");
   stop();
   await operator.child.stop();
   await nomad.child.stop();
@@ -228,6 +234,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
       `p50 ${ms(percentile(later, 50))}, p99 ${ms(percentile(later, 99))}`,
       `p99 ≤ 100 ms (${verdict(percentile(later, 99), 100)})`,
     ],
+    ["reconciles per run (jobs and queues)", (reconciles / runs).toFixed(2), ""],
     ["operator CPU / peak RSS", op ? `${s(op.cpuMs)} / ${mb(op.peakRssBytes)}` : "n/a", ""],
     ["Nomad double CPU / peak RSS", double ? `${s(double.cpuMs)} / ${mb(double.peakRssBytes)}` : "n/a", ""],
     ["wall (spawn → last completion)", s(end - spawned), ""],

@@ -15,8 +15,9 @@
 // - operator and double: CPU time and peak RSS (VmHWM) from /proc, start-up (reading the files)
 //   included; the load average of the machine before and after.
 //   node bench/queue-nomad.ts [--runs 10000] [--queues 100] [--slots 4] [--start-after-ms 50] [--run-for-ms 100]
-//     [--timeout-s 600] [--web false] [--cpu-prof DIR]
+//     [--timeout-s 600] [--web false] [--concurrency N] [--cpu-prof DIR]
 //   --web false: the operator without its status page (fed by the state store as it writes);
+//   --concurrency: the operator's `run --concurrency` (its default without);
 //   --cpu-prof: the operator writes a V8 CPU profile (at exit) into DIR.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -41,6 +42,7 @@ const { values } = parseArgs({
     "timeout-s": { type: "string", default: "600" },
     "cpu-prof": { type: "string" },
     web: { type: "string", default: "true" },
+    concurrency: { type: "string" },
   },
 });
 const runs = Number(values.runs);
@@ -176,7 +178,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
     dir,
     stateDir: join(root, "state"),
     nomadAddr: nomad.address,
-    args: ["--web", String(values.web)],
+    args: ["--web", String(values.web), ...(values.concurrency ? ["--concurrency", values.concurrency] : [])],
     ...(values["cpu-prof"]
       ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values["cpu-prof"]}` } }
       : {}),

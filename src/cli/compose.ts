@@ -228,6 +228,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     closers,
     log,
   });
+  const queues = new QueueAdmission(source, {
+    changes: source.changes(),
+    onAdmitted: countByQueue(queueAdmissions),
+    onPreempted: countByQueue(queuePreemptions),
+  });
   const status = observedWriter(
     source,
     external,
@@ -235,19 +240,15 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       notifications.phaseChanged(resource, from, to);
       if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
     },
-    (resource, next) => failover.afterWrite(resource, next),
+    (resource, next) => {
+      if (resource.kind === "TrainingJob") queues.noteStatus(keyOf(resource)); // the gate keeps its reads
+      return failover.afterWrite(resource, next);
+    },
   );
-  observeResources(() => [
-    ...source.list("MlopsStack"),
-    ...source.list("TrainingJob"),
-    ...source.list("TrainingQueue"),
-  ]);
+  observeResources(() =>
+    (["MlopsStack", "TrainingJob", "TrainingQueue"] as const).flatMap((k) => source.list(k)),
+  );
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
-  const queues = new QueueAdmission(source, {
-    changes: source.changes(),
-    onAdmitted: countByQueue(queueAdmissions),
-    onPreempted: countByQueue(queuePreemptions),
-  });
   const jobContext: TrainingJobContext = {
     ...base,
     schedulers: resolver,

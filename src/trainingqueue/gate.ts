@@ -1,33 +1,18 @@
-// The admission state of every TrainingQueue: which jobs hold quota, which wait, and the admission
-// core (admission.ts) run over them. It implements the TrainingJob kind's AdmissionGate port.
+// The admission decisions of every TrainingQueue: the admission core (admission.ts) run over what
+// the ledger (ledger.ts) reads of the queues and their jobs, the runs it admits taken, preemption
+// chosen, and the jobs whose answer changed reported. It implements the TrainingJob kind's
+// AdmissionGate port.
 //
 // Usage is counted from what the scheduler reports: a job's reconciler says when its run is
-// registered (hold) and when it finished, was suspended or deleted (release). Until a job has been
-// looked at by this process (after a restart), a job whose status says it was admitted and has not
-// finished counts as holding: nothing is admitted over quota before usage is known again.
+// registered (hold) and when it finished, was suspended or deleted (release).
 import { type Observable, Subject } from "rxjs";
-import { makeKey, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
+import type { ResourceKey, TrainingJob, TrainingQueue } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
-import {
-  type AdmissionResult,
-  type Amounts,
-  addAmounts,
-  admit,
-  type PendingRun,
-  type QueueInput,
-  RESOURCES,
-  type ResourceName,
-  requestOf,
-} from "./admission.ts";
-import { queueInputOf } from "./input.ts";
+import { type AdmissionResult, admit, type PendingRun, type QueueInput } from "./admission.ts";
+import { type GateJob, jobKeyOf, QueueLedger, type QueueView, queueIdOf, wantsToRun } from "./ledger.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
-import { QueueIndex } from "./queue-index.ts";
 
-export interface QueueView {
-  readonly usage: Amounts;
-  readonly admitted: number;
-  readonly pending: number;
-}
+export type { QueueView } from "./ledger.ts";
 
 type Verdict =
   | { readonly admitted: true }
@@ -38,28 +23,9 @@ type Verdict =
       readonly position?: number;
     };
 
-interface GateJob {
-  readonly metadata: { readonly namespace: string; readonly name: string };
-  readonly spec: {
-    readonly queue?: string;
-    readonly priority?: number;
-    readonly replicas: number;
-    readonly resources: { readonly gpus?: number; readonly cpu?: number; readonly memoryMB?: number };
-  };
-}
-
 export class QueueAdmission {
   readonly #resources: ResourceIndex;
-  /** The jobs of each queue and the queues of each cohort: admission looks at one cohort's jobs. */
-  readonly #index: QueueIndex;
-  /** Jobs whose run holds quota, with what it requests and the queue it holds it in. */
-  readonly #held = new Map<ResourceKey, { readonly request: Amounts; readonly queue: string }>();
-  /** Jobs this process saw release (or never hold) quota. */
-  readonly #released = new Set<ResourceKey>();
-  /** Jobs released as finished, suspended or deleted: not pending until they ask again. */
-  readonly #done = new Set<ResourceKey>();
-  /** When a waiting job was first seen by this process. */
-  readonly #firstSeen = new Map<ResourceKey, number>();
+  readonly #ledger: QueueLedger;
   readonly #changes = new Subject<ResourceKey>();
   /** Keys that may wait behind everything else (backgroundChanges). */
   readonly #background = new Subject<ResourceKey>();
@@ -72,7 +38,8 @@ export class QueueAdmission {
 
   /**
    * `changes`: the resource index's change feed (keys whose lookup changed), which keeps the gate's
-   * index of jobs by queue; without it the gate reads every job of the resource index on each call.
+   * index of jobs by queue and its reads of each scope; without it the gate reads every job of the
+   * resource index on each call.
    */
   constructor(
     resources: ResourceIndex,
@@ -83,12 +50,12 @@ export class QueueAdmission {
     } = {},
   ) {
     this.#resources = resources;
-    this.#index = new QueueIndex(resources, options.changes);
+    this.#ledger = new QueueLedger(resources, options.changes);
     this.onAdmitted = options.onAdmitted;
     this.onPreempted = options.onPreempted;
   }
 
-  /** Keys to reconcile again: waiting jobs of a queue whose quota was freed, and the queues. */
+  /** Keys to reconcile again: jobs admitted, waiting jobs of a queue that changed, runs to preempt, the queues. */
   changes() {
     return this.#changes.asObservable();
   }
@@ -104,16 +71,16 @@ export class QueueAdmission {
   }
 
   holds(key: ResourceKey): boolean {
-    return this.#held.has(key);
+    return this.#ledger.holds(key);
   }
 
   hold(job: GateJob): void {
-    const key = jobKeyOf(job);
-    this.#index.noteJob(job);
-    this.#held.set(key, { request: requestOf(job.spec.replicas, job.spec.resources), queue: queueIdOf(job) });
-    this.#released.delete(key);
-    this.#done.delete(key);
-    this.#firstSeen.delete(key);
+    this.#ledger.hold(job);
+  }
+
+  /** The job's status was written: what admission reads of it is read again. */
+  noteStatus(key: ResourceKey): void {
+    this.#ledger.noteStatus(key);
   }
 
   /**
@@ -122,20 +89,12 @@ export class QueueAdmission {
    */
   release(key: ResourceKey): void {
     this.#preempting.delete(key);
-    const held = this.#held.get(key);
-    const had = this.#held.delete(key) || !this.#released.has(key);
-    this.#released.add(key);
-    this.#done.add(key);
-    this.#firstSeen.delete(key);
-    if (!had) return;
-    this.#index.sync();
+    const heldIn = this.#ledger.heldIn(key);
+    if (!this.#ledger.release(key)) return;
     const job = this.#resources.get(key);
-    const queue = held?.queue ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
-    const scope = queue === undefined ? undefined : this.#scopeOf(queue);
-    const { queues, pending, recorded } = this.#world(scope);
-    const result = admit(queues, pending);
-    this.#take(result, pending, undefined);
-    this.#noteMoves(result, recorded, undefined);
+    const queue = heldIn ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
+    const scope = queue === undefined ? undefined : this.#ledger.scopeOf(queue);
+    const { queues } = this.#decide(scope, undefined);
     for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
   }
 
@@ -145,31 +104,24 @@ export class QueueAdmission {
    * at once, when a queue changed or went.
    */
   wakeJobs(queue?: string): void {
-    this.#index.sync();
     const to = queue === undefined ? this.#changes : this.#background;
-    for (const job of this.#jobs(queue === undefined ? undefined : this.#scopeOf(queue))) {
-      const key = jobKeyOf(job);
-      if (!this.#holding(job)) to.next(key);
+    for (const job of this.#ledger.jobs(queue === undefined ? undefined : this.#ledger.scopeOf(queue))) {
+      if (!this.#ledger.holding(job)) to.next(jobKeyOf(job));
     }
   }
 
   admit(job: GateJob, now: Date): Verdict {
     const key = jobKeyOf(job);
-    if (this.#held.has(key)) return { admitted: true };
-    this.#done.delete(key);
-    if (!this.#firstSeen.has(key)) this.#firstSeen.set(key, arrivalOf(job as TrainingJob) ?? now.getTime());
-    this.#released.add(key); // the asking job holds nothing until admitted
-    this.#index.sync();
-    this.#index.noteJob(job);
-    const { queues, pending, recorded } = this.#world(this.#scopeOf(queueIdOf(job)));
-    if (!pending.some((p) => p.id === key)) pending.push(this.#pendingRun(job, now));
-    const result = admit(queues, pending);
-    this.#take(result, pending, key);
-    this.#noteMoves(result, recorded, key);
+    if (this.#ledger.holds(key)) return { admitted: true };
+    this.#ledger.ask(job, now);
+    const { queues, result } = this.#decide(this.#ledger.scopeOf(queueIdOf(job)), {
+      key,
+      run: () => this.#ledger.pendingRun(job, now),
+    });
     if (result.admitted.length > 0) {
       for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
     }
-    if (result.admitted.includes(key)) return { admitted: true };
+    if (this.#ledger.holds(key)) return { admitted: true };
     const waiting = result.waiting.get(key);
     if (waiting?.position === 1) this.#preemptFor(job, queues, now);
     return waiting
@@ -182,6 +134,32 @@ export class QueueAdmission {
       : { admitted: false, reason: "WaitingForQuota", message: "" };
   }
 
+  /**
+   * What the scope's queues admit now: admitted runs are taken (they hold quota from now on) and
+   * waiting jobs whose position moved are reported. The scope's kept decision when nothing it was
+   * made from changed (nothing is admitted then: what fitted was taken when it was made).
+   */
+  #decide(
+    scope: ReadonlySet<string> | undefined,
+    asker: { readonly key: ResourceKey; readonly run: () => PendingRun } | undefined,
+  ): { queues: readonly (QueueInput & PreemptingQueue)[]; result: AdmissionResult } {
+    const memo = this.#ledger.kept(scope, asker?.key);
+    if (memo?.decided) return memo.decided;
+    const { queues, pending, recorded } = this.#ledger.inputs(scope, memo);
+    if (asker && !pending.some((p) => p.id === asker.key)) pending.push(asker.run());
+    const result = admit(queues, pending);
+    this.#take(result, pending, asker?.key);
+    this.#noteMoves(result, recorded, asker?.key);
+    if (memo) {
+      // What a decision over the entries as they are now gives: the same waiting runs, none admitted.
+      memo.decided = {
+        queues: queues.map((q) => ({ ...q, usage: result.usage.get(q.id) ?? q.usage })),
+        result: { ...result, admitted: [] },
+      };
+    }
+    return { queues, result };
+  }
+
   /** Admitted runs hold their quota from now on; each is reconciled again (but the asker). */
   #take(result: AdmissionResult, pending: readonly PendingRun[], asker: ResourceKey | undefined): void {
     if (result.admitted.length === 0) return;
@@ -189,8 +167,7 @@ export class QueueAdmission {
     for (const id of result.admitted) {
       const run = byId.get(id);
       if (!run) continue;
-      this.#held.set(id as ResourceKey, { request: run.request, queue: run.queue });
-      this.#released.delete(id as ResourceKey);
+      this.#ledger.take(run);
       this.onAdmitted?.(run.queue);
       if (id !== asker) this.#changes.next(id as ResourceKey);
     }
@@ -211,82 +188,9 @@ export class QueueAdmission {
     }
   }
 
-  /** The queues admission of a queue's runs depends on: its cohort's, or itself alone. */
-  #scopeOf(queue: string): ReadonlySet<string> {
-    return this.#index.scopeOf(queue);
-  }
-
   /** One queue's usage, admitted and pending counts, for its status and metrics. */
   view(queue: TrainingQueue): QueueView {
-    let usage: Amounts = {};
-    let admitted = 0;
-    let pending = 0;
-    this.#index.sync();
-    for (const [key, job] of this.#index.entriesIn(
-      new Set([`${queue.metadata.namespace}/${queue.metadata.name}`]),
-    )) {
-      if (this.#holding(job, key)) {
-        usage = addAmounts(
-          usage,
-          this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources),
-        );
-        admitted += 1;
-      } else if (wantsToRun(job) && !this.#done.has(key)) pending += 1;
-    }
-    return { usage, admitted, pending };
-  }
-
-  /** The TrainingJobs naming a queue of `scope` (every queue without one). */
-  #jobs(scope?: ReadonlySet<string>): TrainingJob[] {
-    return this.#index.jobsIn(scope);
-  }
-
-  /** Held in this process, or (not yet looked at since a restart) admitted by status and unfinished. */
-  #holding(job: TrainingJob, key: ResourceKey = jobKeyOf(job)): boolean {
-    if (this.#held.has(key)) return true;
-    if (this.#released.has(key)) return false;
-    return job.status?.queue?.admittedAt !== undefined && wantsToRun(job);
-  }
-
-  /** The queues of `scope` (every queue without one), their usage and their pending runs. */
-  #world(scope?: ReadonlySet<string>): {
-    queues: (QueueInput & PreemptingQueue)[];
-    pending: PendingRun[];
-    /** The position each pending job's status holds, as last written. */
-    recorded: Map<string, number | undefined>;
-  } {
-    const usage = new Map<string, Record<ResourceName, number>>();
-    const pending: PendingRun[] = [];
-    const recorded = new Map<string, number | undefined>();
-    const now = new Date();
-    for (const [key, job] of this.#index.entriesIn(scope)) {
-      if (this.#holding(job, key)) {
-        const id = queueIdOf(job);
-        const request = this.#held.get(key)?.request ?? requestOf(job.spec.replicas, job.spec.resources);
-        const sum = usage.get(id) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
-        for (const r of RESOURCES) sum[r] += request[r] ?? 0;
-        usage.set(id, sum);
-      } else if (!wantsToRun(job)) {
-        this.#index.rest(key); // finished or suspended, holding nothing: read again once it changes
-      } else if (!this.#done.has(key)) {
-        pending.push(this.#pendingRun(job, now, key));
-        recorded.set(key, (job as TrainingJob).status?.queue?.position);
-      }
-    }
-    const queues = this.#index
-      .queues(scope)
-      .map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
-    return { queues, pending, recorded };
-  }
-
-  #pendingRun(job: GateJob, now: Date, key: ResourceKey = jobKeyOf(job)): PendingRun {
-    return {
-      id: key,
-      queue: `${job.metadata.namespace}/${job.spec.queue}`,
-      request: requestOf(job.spec.replicas, job.spec.resources),
-      priority: job.spec.priority ?? 50,
-      arrival: this.#firstSeen.get(key) ?? arrivalOf(job as TrainingJob) ?? now.getTime(),
-    };
+    return this.#ledger.view(queue);
   }
 
   /** Why the job's admitted run is to be stopped for another's admission; undefined once not needed. */
@@ -296,8 +200,8 @@ export class QueueAdmission {
     const by = this.#resources.get(chosen.by);
     // The run it was to make room for is admitted already, or no longer waits.
     if (
-      this.#held.has(chosen.by) ||
-      this.#done.has(chosen.by) ||
+      this.#ledger.holds(chosen.by) ||
+      this.#ledger.isDone(chosen.by) ||
       by?.kind !== "TrainingJob" ||
       !wantsToRun(by)
     ) {
@@ -311,10 +215,10 @@ export class QueueAdmission {
   preempted(key: ResourceKey): void {
     const job = this.#resources.get(key);
     const queue =
-      this.#held.get(key)?.queue ??
+      this.#ledger.heldIn(key) ??
       (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
     this.release(key);
-    this.#done.delete(key);
+    this.#ledger.requeue(key);
     if (queue !== undefined) this.onPreempted?.(queue);
     this.#changes.next(key);
   }
@@ -324,20 +228,20 @@ export class QueueAdmission {
     if (!policies.some((q) => q.id === queueIdOf(job) && q.preemption === "LowerPriority")) return;
     const scope = new Set(policies.map((q) => q.id));
     const admitted: AdmittedRun[] = [];
-    for (const other of this.#jobs(scope)) {
+    for (const other of this.#ledger.jobs(scope)) {
       const id = jobKeyOf(other);
-      if (!scope.has(queueIdOf(other)) || !this.#holding(other)) continue;
+      if (!scope.has(queueIdOf(other)) || !this.#ledger.holding(other, id)) continue;
       admitted.push({
         id,
         queue: queueIdOf(other),
-        request: this.#held.get(id)?.request ?? requestOf(other.spec.replicas, other.spec.resources),
+        request: this.#ledger.requestOf(other as TrainingJob, id),
         priority: other.spec.priority ?? 50,
         // Admitted by this process and not yet written to status: the newest.
         admittedAt: Date.parse(other.status?.queue?.admittedAt ?? "") || now.getTime(),
         preempting: this.#preempting.has(id),
       });
     }
-    const choice = preemptionFor(policies, admitted, this.#pendingRun(job, now));
+    const choice = preemptionFor(policies, admitted, this.#ledger.pendingRun(job, now));
     if (!choice.preempt) return;
     const by = jobKeyOf(job);
     const name = `${job.metadata.namespace}/${job.metadata.name}`;
@@ -347,28 +251,4 @@ export class QueueAdmission {
       this.#changes.next(id as ResourceKey);
     }
   }
-}
-
-function queueIdOf(job: GateJob): string {
-  return `${job.metadata.namespace}/${job.spec.queue}`;
-}
-
-function jobKeyOf(job: GateJob): ResourceKey {
-  return makeKey("TrainingJob", job.metadata.namespace, job.metadata.name);
-}
-
-/** When the job was first queued, as its status or its metadata records it. */
-function arrivalOf(job: TrainingJob): number | undefined {
-  for (const at of [job.status?.queue?.queuedAt, job.metadata.creationTimestamp]) {
-    const ms = Date.parse(at ?? "");
-    if (!Number.isNaN(ms)) return ms;
-  }
-  return undefined;
-}
-
-/** Not suspended and not finished in its current generation. */
-function wantsToRun(job: TrainingJob): boolean {
-  if (job.spec.suspend) return false;
-  const finished = job.status?.phase === "Succeeded" || job.status?.phase === "Failed";
-  return !(finished && job.status?.observedGeneration === job.metadata.generation);
 }

@@ -33,6 +33,11 @@ export class QueueIndex {
     this.#subscription = changes?.subscribe({ next: (key) => this.note(key) });
   }
 
+  /** Whether the index follows a change feed (else every read filters the resource index's lists). */
+  get follows(): boolean {
+    return this.#subscription !== undefined;
+  }
+
   /** Loaded from the resource index's lists once, before the first read (with a change feed). */
   sync(): void {
     if (this.#loaded || !this.#subscription) return;

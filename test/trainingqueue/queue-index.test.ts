@@ -3,17 +3,22 @@
 // is the pure admission core's over every job, while jobs move between queues by spec edits, jobs and
 // queues are deleted and recreated, and queues join and leave cohorts.
 import fc from "fast-check";
-import { Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
-import type { AnyResource, Kind, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
+import type { ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
 import { admit, type PendingRun, type QueueInput, requestOf } from "../../src/trainingqueue/admission.ts";
 import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
 import { QueueIndex } from "../../src/trainingqueue/queue-index.ts";
-
-const QUEUE_IDS = ["t/a", "t/b", "t/c", "u/a"] as const;
-const JOBS = 8;
-const NOW = new Date(1_000_000);
+import {
+  expectSameViews,
+  JOBS,
+  job,
+  NOW,
+  QUEUE_IDS,
+  queue,
+  Resources,
+  wantsToRun,
+} from "./index-fixtures.ts";
 
 const queueName = fc.constantFrom("a", "b", "c", "gone");
 const op = fc.oneof(
@@ -46,57 +51,6 @@ const op = fc.oneof(
     weight: 1,
   },
 );
-
-function job(i: number, queue: string | undefined, priority: number, gpus: number, generation: number) {
-  return {
-    apiVersion: "mlops.dev/v1alpha1",
-    kind: "TrainingJob",
-    metadata: {
-      name: `j${i}`,
-      namespace: i % 2 === 0 ? "t" : "u",
-      generation,
-      creationTimestamp: new Date(i * 1000).toISOString(),
-    },
-    spec: {
-      image: "x",
-      ...(queue ? { queue } : {}),
-      priority,
-      replicas: 1,
-      resources: { gpus, cpu: 100, memoryMB: 64 },
-    },
-  } as unknown as TrainingJob;
-}
-
-function queue(id: string, spec: Partial<TrainingQueue["spec"]>, generation: number): TrainingQueue {
-  const [namespace = "", name = ""] = id.split("/");
-  return {
-    apiVersion: "mlops.dev/v1alpha1",
-    kind: "TrainingQueue",
-    metadata: { name, namespace, generation },
-    spec: { admission: "StrictFIFO", preemption: "Never", ...spec },
-  };
-}
-
-/** A resource index as a source keeps it: resources replaced on each change, the key then announced. */
-class Resources {
-  readonly map = new Map<ResourceKey, AnyResource>();
-  readonly feed = new Subject<ResourceKey>();
-  readonly index = {
-    get: (key: ResourceKey) => this.map.get(key),
-    list: (kind: Kind) => [...this.map.values()].filter((r) => r.kind === kind),
-  };
-  put(r: AnyResource): void {
-    this.map.set(keyOf(r), r);
-    this.feed.next(keyOf(r));
-  }
-  delete(key: ResourceKey): void {
-    this.map.delete(key);
-    this.feed.next(key);
-  }
-  jobs(): TrainingJob[] {
-    return [...this.map.values()].filter((r): r is TrainingJob => r.kind === "TrainingJob");
-  }
-}
 
 /** The verdict the pure admission core gives `asker` over every job and queue of the index. */
 function reference(
@@ -145,11 +99,6 @@ function reference(
     message: w?.message,
     ...(w?.position !== undefined ? { position: w.position } : {}),
   };
-}
-
-function wantsToRun(j: TrainingJob): boolean {
-  if (j.spec.suspend) return false;
-  return !(j.status?.phase === "Succeeded" && j.status.observedGeneration === j.metadata.generation);
 }
 
 describe("queue gate indexed by queue", () => {
@@ -231,10 +180,7 @@ describe("queue gate indexed by queue", () => {
               break;
           }
           expect([...woken.indexed].sort()).toEqual([...woken.plain].sort());
-          for (const id of QUEUE_IDS) {
-            const q = queue(id, {}, 1);
-            expect(indexed.view(q)).toEqual(plain.view(q));
-          }
+          expectSameViews(indexed, plain);
         }
       }),
       { numRuns: 1000 },
@@ -271,16 +217,8 @@ describe("QueueIndex", () => {
 
   it("an admission does not read the queue's finished jobs again until they change", () => {
     const resources = new Resources();
-    let reads = 0;
-    const counted = {
-      ...resources.index,
-      get: (key: ResourceKey) => {
-        reads++;
-        return resources.map.get(key);
-      },
-    };
     resources.put(queue("t/a", { quota: { gpus: 1 } }, 1));
-    const gate = new QueueAdmission(counted, { changes: resources.feed });
+    const gate = new QueueAdmission(resources.counted, { changes: resources.feed });
     const finished = Array.from({ length: 200 }, (_, i) => job(2 * i, "a", 1, 1, 1));
     for (const j of finished) {
       resources.put(j);
@@ -290,9 +228,9 @@ describe("QueueIndex", () => {
     }
     const next = job(1000, "a", 1, 1, 1);
     resources.put(next);
-    reads = 0;
+    resources.reads = 0;
     expect(gate.admit(next, NOW)).toEqual({ admitted: true });
-    expect(reads).toBeLessThan(10); // not one per finished job of the queue
+    expect(resources.reads).toBeLessThan(10); // not one per finished job of the queue
     // A finished job edited (a new generation, announced) is read and queued again.
     const again = job(0, "a", 1, 1, 2);
     resources.put(again);

@@ -105,6 +105,7 @@ export function decide(input: DecideInput): Decision {
   // The startup timeout counts from the current attempt's start (every attempt starts every replica).
   const attemptStart = recorded?.attempts?.find((a) => a.attempt === attempt && attempt > 1)?.startTime;
   const attemptStartedAt = !identity.newRun && attemptStart ? Date.parse(attemptStart) : startedAt;
+  const deadlineFrom = identity.newRun ? undefined : deadlineStartOf(recorded?.attempts, startedAt);
   const stale = current?.attempt !== undefined && current.attempt < attempt;
   const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
   if (current && failed) {
@@ -116,7 +117,7 @@ export function decide(input: DecideInput): Decision {
         ...finished(input, current, verdict.outcome, now.toISOString()),
       };
     }
-    const wake = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
+    const wake = timers(spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt);
     return {
       ...base,
       attempt: attempt + 1,
@@ -128,17 +129,17 @@ export function decide(input: DecideInput): Decision {
   }
   const outcome =
     current && !stale
-      ? outcomeOf(current, spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt)
+      ? outcomeOf(current, spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt)
       : undefined;
   if (outcome) {
     return { ...base, ...finished(input, current, outcome, now.toISOString()) };
   }
 
   // Unfinished: deadline and startup timeout also apply while nothing runs (e.g. blocked placement).
-  const late = current || spec.suspend ? undefined : deadlineOutcome(spec, startedAt, now);
+  const late = current || spec.suspend ? undefined : deadlineOutcome(spec, deadlineFrom, now);
   if (late) return { ...base, step: { op: "none" }, outcome: late, wakeInMs: undefined };
 
-  const wakeInMs = timers(spec, startedAt, now, input.startupTimeoutMs, attemptStartedAt);
+  const wakeInMs = timers(spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt);
   if (spec.suspend) {
     const running = observed !== undefined && !observed.stopped && observed.replicas.some(isActive);
     return {
@@ -244,10 +245,10 @@ function isActive(replica: ObservedReplica): boolean {
 export function outcomeOf(
   run: ObservedRun,
   spec: TrainingJobSpec,
-  startedAt: number | undefined,
+  deadlineFrom: number | undefined,
   now: Date,
   startupTimeoutMs: number,
-  attemptStartedAt: number | undefined = startedAt,
+  attemptStartedAt: number | undefined = deadlineFrom,
 ): Outcome | undefined {
   const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
   if (failed) {
@@ -269,7 +270,7 @@ export function outcomeOf(
     };
   }
   if (spec.suspend) return undefined; // suspended time does not count: resuming restarts the clock
-  const late = deadlineOutcome(spec, startedAt, now);
+  const late = deadlineOutcome(spec, deadlineFrom, now);
   if (late) return late;
   if (
     spec.replicas > 1 &&
@@ -290,6 +291,19 @@ export function outcomeOf(
   return undefined;
 }
 
+/**
+ * When the active deadline counts from: the run's start or, once its queue preempted it, the start of
+ * the attempt its queue admitted again (undefined until then). A preempted run's clock restarts when
+ * it is admitted again, as a suspended one's does when it is resumed (Kubernetes resets a Job's
+ * activeDeadlineSeconds timer on suspend and resume, and Kueue preempts a Job by suspending it).
+ */
+function deadlineStartOf(attempts: RunRecord["attempts"], startedAt: number | undefined): number | undefined {
+  const preempted = attempts?.filter((a) => a.preemptedBy !== undefined).at(-1);
+  if (!preempted) return startedAt;
+  const again = attempts?.find((a) => a.attempt === preempted.attempt + 1)?.startTime;
+  return again === undefined ? undefined : Date.parse(again);
+}
+
 function deadlineOutcome(
   spec: TrainingJobSpec,
   startedAt: number | undefined,
@@ -307,17 +321,17 @@ function deadlineOutcome(
 
 function timers(
   spec: TrainingJobSpec,
-  startedAt: number | undefined,
+  deadlineFrom: number | undefined,
   now: Date,
   startupTimeoutMs: number,
   attemptStartedAt: number | undefined,
 ): number | undefined {
-  if (startedAt === undefined || spec.suspend) return undefined;
-  const elapsed = now.getTime() - startedAt;
+  if (deadlineFrom === undefined || spec.suspend) return undefined;
+  const elapsed = now.getTime() - deadlineFrom;
   const candidates: number[] = [];
   if (spec.activeDeadlineSeconds !== undefined) candidates.push(spec.activeDeadlineSeconds * 1000 - elapsed);
   if (spec.replicas > 1)
-    candidates.push(startupTimeoutMs - (now.getTime() - (attemptStartedAt ?? startedAt)));
+    candidates.push(startupTimeoutMs - (now.getTime() - (attemptStartedAt ?? deadlineFrom)));
   const positive = candidates.filter((ms) => ms > 0);
   return positive.length > 0 ? Math.min(...positive) : undefined;
 }

@@ -150,6 +150,40 @@ describe("preemption: LowerPriority", () => {
     ]);
   });
 
+  it("a preempted run's activeDeadlineSeconds counts again from its admission, not across its wait", async () => {
+    const w = new World();
+    w.add(queue("gpus", { quota: { gpus: 2 } }));
+    const low = w.job("low", 2, 10, { activeDeadlineSeconds: 120 });
+    await w.reconcile(low);
+    w.scheduler.setReplicas("low", "running");
+    await w.reconcile(low);
+    w.tick(100); // 100 of its 120 s used
+    const high = w.job("high", 2, 90);
+    await w.reconcile(high);
+    await w.settle();
+    w.scheduler.setReplicas("low", "failed", { exhausted: false, reason: "Stopped" });
+    await w.reconcile(low);
+    await w.settle();
+    expect(w.started()).toEqual(["submit low", "stop low", "submit high"]);
+
+    w.tick(600); // waits ten minutes behind the high run
+    await w.reconcile(low);
+    expect(low.status?.phase).toBe("Queued");
+    w.scheduler.setReplicas("high", "succeeded", { exitCode: 0 });
+    await w.reconcile(high);
+    await w.settle();
+    expect(w.started()).toEqual(["submit low", "stop low", "submit high", "submit low"]);
+    w.scheduler.setReplicas("low", "running");
+    w.tick(100);
+    await w.reconcile(low);
+    expect(low.status?.phase).toBe("Running"); // 100 s since admitted again, not 800 s since its start
+
+    w.tick(21);
+    await w.reconcile(low);
+    expect(low.status?.phase).toBe("Failed");
+    expect(low.status?.run?.reason).toBe("DeadlineExceeded");
+  });
+
   it("never preempts for an equal priority, for a run that can never fit, or in a queue that does not preempt", async () => {
     for (const [name, spec, gpus, priority] of [
       ["equal", { quota: { gpus: 2 } }, 2, 50],

@@ -14,7 +14,7 @@ import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
 import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
-import { LOW_PRIORITY } from "../controller/workqueue.ts";
+import { HIGH_PRIORITY, LOW_PRIORITY } from "../controller/workqueue.ts";
 import { type NotifierContext, NotifierReconciler } from "../notifier/index.ts";
 import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
@@ -152,12 +152,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       ),
   });
   const external = new Subject<ResourceKey>();
+  const urgent = new Subject<ResourceKey>(); // reconciled first: runs that ended a replica, runs admitted
   const closers: (() => Promise<void>)[] = [];
 
-  // Docker serves stacks and, without Nomad, training runs. dockerode is loaded and the engine
-  // reached on the first Docker call (the Docker scheduler's, a stack's, the event stream's first
-  // subscriber's): a run on Nomad with no MlopsStack never loads it. Connecting never fails: an
-  // engine that does not answer makes its calls report DockerUnavailable until it does.
+  // Docker (stacks; runs without Nomad) is loaded and reached on its first call: a run on Nomad with
+  // no MlopsStack never loads it. An engine that does not answer gives DockerUnavailable until it does.
   const docker = lazyDocker();
   const dockerEvents = ownedContainerEvents(docker, ownerId, { log });
   const resolver = await buildResolver({
@@ -170,6 +169,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     ...(options.nomadAddr ? { nomadAddr: options.nomadAddr } : {}),
     onScheduler: (scheduler) => {
       const subscription = scheduler.changes().subscribe({ next: (key) => external.next(key) });
+      subscription.add(scheduler.endings?.().subscribe({ next: (key) => urgent.next(key) }));
       closers.push(async () => subscription.unsubscribe());
     },
     stackPorts: (stack) => {
@@ -185,9 +185,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       return ports;
     },
   });
-  closers.push(async () => {
-    await Promise.all(resolver.built().map((s) => s.close()));
-  });
+  closers.push(() => Promise.all(resolver.built().map((s) => s.close())).then(() => undefined));
 
   const consul = consulFromEnv();
   const grafana = grafanaFromEnv();
@@ -245,9 +243,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       return failover.afterWrite(resource, next);
     },
   );
-  observeResources(() =>
-    (["MlopsStack", "TrainingJob", "TrainingQueue"] as const).flatMap((k) => source.list(k)),
-  );
+  const listed = () =>
+    (["MlopsStack", "TrainingJob", "TrainingQueue"] as const).flatMap((k) => source.list(k));
+  observeResources(listed);
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
     ...base,
@@ -297,12 +295,13 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
           return action;
         }
       : dispatch,
-    // Waiting jobs' new positions, and a new queue's jobs, when nothing that admits or releases waits.
-    sources: [merge(...streams), { keys: queues.backgroundChanges(), priority: LOW_PRIORITY }],
-    keys: () =>
-      [...source.list("MlopsStack"), ...source.list("TrainingJob"), ...source.list("TrainingQueue")].map(
-        keyOf,
-      ),
+    // Ended runs and admitted ones first; waiting jobs' new positions and a new queue's jobs last.
+    sources: [
+      merge(...streams),
+      { keys: merge(urgent, queues.admissions()), priority: HIGH_PRIORITY },
+      { keys: queues.backgroundChanges(), priority: LOW_PRIORITY },
+    ],
+    keys: () => listed().map(keyOf),
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
     log,

@@ -6,7 +6,9 @@
 // Keys carry a priority, as in controller-runtime's priority queue (pkg/controller/priorityqueue): a
 // higher priority is taken first, first-in first-out within one; adding a queued key with a higher
 // priority raises it, never lowers it. Resyncs queue every key at LOW_PRIORITY, so a change that an
-// event reports is not served after thousands of keys that only may have changed.
+// event reports is not served after thousands of keys that only may have changed; runs that ended a
+// replica and runs a queue admitted come at HIGH_PRIORITY. Against starvation, a key of
+// NORMAL_PRIORITY or above that waited over a second takes turns with higher ones (ready-keys.ts).
 // Metrics: client-go's workqueue_* series, labelled with the queue's name (the controller's).
 import {
   workqueueAdds,
@@ -19,6 +21,7 @@ import {
 } from "../observability/metrics.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { DelayHeap } from "./delay-heap.ts";
+import { NORMAL_PRIORITY, ReadyKeys } from "./ready-keys.ts";
 
 export interface WorkQueueOptions {
   /** Label `name` of the workqueue_* metrics: the controller's name. */
@@ -31,10 +34,7 @@ export interface WorkQueueOptions {
   readonly onHandlerError?: (key: string, error: unknown) => void;
 }
 
-/** The priority of keys added without one: events, requeues, retries. */
-export const NORMAL_PRIORITY = 0;
-/** Keys that only may have changed (the start-up listing, periodic resyncs). */
-export const LOW_PRIORITY = -100;
+export { HIGH_PRIORITY, LOW_PRIORITY, NORMAL_PRIORITY } from "./ready-keys.ts";
 
 /** Longest delay setTimeout accepts; a later key is reached in several hops. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -94,7 +94,7 @@ export class WorkQueue {
     if (queued !== undefined) {
       if (priority <= queued) return;
       this.#dirty.set(key, priority);
-      if (!this.#processing.has(key)) this.#ready.push(key, priority);
+      if (!this.#processing.has(key)) this.#ready.push(key, priority, this.#now());
       return;
     }
     this.#m.adds.inc();
@@ -227,13 +227,13 @@ export class WorkQueue {
   }
 
   #push(key: string, priority: number): void {
-    this.#ready.push(key, priority);
+    this.#ready.push(key, priority, this.#now());
     const getter = this.#getters.shift();
     if (getter !== undefined) getter(this.#take());
   }
 
   #take(): string | undefined {
-    const key = this.#ready.shift();
+    const key = this.#ready.shift(this.#now());
     if (key === undefined) return undefined;
     const now = this.#now();
     this.#dirty.delete(key);
@@ -293,84 +293,5 @@ export class WorkQueue {
     if (this.#idleWaiters.length > 0 && this.isIdle()) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
-  }
-}
-
-/**
- * The queued keys, highest priority first and first-in first-out within a priority. A raised key is
- * pushed again at its new priority; the entry left behind is skipped when reached.
- */
-class ReadyKeys {
-  /** Priorities in use, highest first (a handful at most). */
-  #levels: { readonly priority: number; readonly entries: Fifo<Entry> }[] = [];
-  /** Each queued key → its current entry (an entry no longer here was superseded: skipped). */
-  readonly #current = new Map<string, Entry>();
-
-  get length(): number {
-    return this.#current.size;
-  }
-
-  push(key: string, priority: number): void {
-    const entry: Entry = { key };
-    this.#current.set(key, entry);
-    let level = this.#levels.find((l) => l.priority === priority);
-    if (!level) {
-      level = { priority, entries: new Fifo<Entry>() };
-      this.#levels.push(level);
-      this.#levels.sort((a, b) => b.priority - a.priority);
-    }
-    level.entries.push(entry);
-  }
-
-  shift(): string | undefined {
-    if (this.#current.size === 0) return undefined;
-    for (const level of this.#levels) {
-      for (let entry = level.entries.shift(); entry !== undefined; entry = level.entries.shift()) {
-        if (this.#current.get(entry.key) !== entry) continue;
-        this.#current.delete(entry.key);
-        return entry.key;
-      }
-    }
-    return undefined;
-  }
-
-  clear(): void {
-    this.#levels = [];
-    this.#current.clear();
-  }
-}
-
-interface Entry {
-  readonly key: string;
-}
-
-/** First-in first-out list; shift is O(1) amortised (Array#shift is not on large arrays). */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) this.clear();
-    else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
   }
 }

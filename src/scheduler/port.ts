@@ -150,6 +150,12 @@ export interface Scheduler {
   logs(key: RunRequest["key"], options: LogOptions): AsyncIterable<string>;
   /** Keys of resources whose objects changed outside (event stream): the controller requeues them. */
   changes(): Observable<ResourceKey>;
+  /**
+   * The keys of changes() whose run had a replica end (an allocation complete, failed or lost; a
+   * container that died), while changes() is subscribed: the controller reconciles them before other
+   * changes, as their reconcile records an outcome or frees queue quota for the next run.
+   */
+  endings?(): Observable<ResourceKey>;
   /** Optional placement preview (Nomad's plan API) for `mlopsctl plan`. */
   placement?(run: RunRequest): Promise<string | undefined>;
   close(): Promise<void>;

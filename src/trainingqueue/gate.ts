@@ -27,6 +27,8 @@ export class QueueAdmission {
   readonly #resources: ResourceIndex;
   readonly #ledger: QueueLedger;
   readonly #changes = new Subject<ResourceKey>();
+  /** Jobs just admitted by a call about another job (admissions()). */
+  readonly #admitted = new Subject<ResourceKey>();
   /** Keys that may wait behind everything else (backgroundChanges). */
   readonly #background = new Subject<ResourceKey>();
   /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
@@ -58,6 +60,15 @@ export class QueueAdmission {
   /** Keys to reconcile again: jobs admitted, waiting jobs of a queue that changed, runs to preempt, the queues. */
   changes() {
     return this.#changes.asObservable();
+  }
+
+  /**
+   * Jobs admitted by a call about another job (a release, an admission), also reported on changes():
+   * their runs are registered before other work (the composition root queues them at HIGH_PRIORITY),
+   * as the release → next registration latency is what a queue's users wait.
+   */
+  admissions() {
+    return this.#admitted.asObservable();
   }
 
   /**
@@ -169,7 +180,9 @@ export class QueueAdmission {
       if (!run) continue;
       this.#ledger.take(run);
       this.onAdmitted?.(run.queue);
-      if (id !== asker) this.#changes.next(id as ResourceKey);
+      if (id === asker) continue;
+      this.#changes.next(id as ResourceKey);
+      this.#admitted.next(id as ResourceKey);
     }
   }
 

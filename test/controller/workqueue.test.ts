@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LOW_PRIORITY, WorkQueue } from "../../src/controller/workqueue.ts";
+import { HIGH_PRIORITY, LOW_PRIORITY, WorkQueue } from "../../src/controller/workqueue.ts";
 import { metricValue } from "./metric-values.ts";
 
 let queues = 0;
@@ -31,6 +31,34 @@ describe("WorkQueue", () => {
     const order: (string | undefined)[] = [];
     for (let i = 0; i < 5; i++) order.push(await q.get());
     expect(order).toEqual(["high", "normal-1", "normal-2", "low-1", "low-2"]);
+  });
+
+  it("a key of normal priority waiting over a second takes turns with higher ones; a resync's waits", async () => {
+    let now = 0;
+    const q = new WorkQueue({ name: `wq-test-${++queues}`, now: () => now });
+    q.add("resync", LOW_PRIORITY);
+    q.add("event-1");
+    q.add("event-2");
+    const taken: (string | undefined)[] = [];
+    const take = async () => {
+      const key = await q.get();
+      taken.push(key);
+      if (key) q.done(key);
+    };
+    // Urgent keys keep coming: within the first second the events wait.
+    for (let i = 0; i < 3; i++) {
+      q.add(`urgent-${i}`, HIGH_PRIORITY);
+      now += 300;
+      await take();
+    }
+    expect(taken).toEqual(["urgent-0", "urgent-1", "urgent-2"]);
+    // 1.2 s on: the oldest event goes every other take, in order; the resync never jumps ahead.
+    now += 300;
+    for (let i = 3; i < 9; i++) q.add(`urgent-${i}`, HIGH_PRIORITY);
+    for (let i = 0; i < 6; i++) await take();
+    expect(taken.slice(3)).toEqual(["event-1", "urgent-3", "event-2", "urgent-4", "urgent-5", "urgent-6"]);
+    for (let i = 0; i < 3; i++) await take();
+    expect(taken.slice(9)).toEqual(["urgent-7", "urgent-8", "resync"]);
   });
 
   it("raises a queued key's priority once, never lowers it, and takes it once", async () => {

@@ -1,6 +1,6 @@
 // The Docker scheduler's life-cycle operations on the real engine: stop (suspend, deadline) and
 // resume, in-place update, replacement by a new run, purge, drift (a container removed by hand seen
-// through the event stream), a restarted operator, and ownership.
+// through the event stream), a container's exit on endings(), a restarted operator, and ownership.
 import { filter, firstValueFrom, timeout } from "rxjs";
 import { GenericContainer, Wait } from "testcontainers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -128,6 +128,27 @@ describe("DockerScheduler on the real engine: life cycle", () => {
     for (const c of await h.containersOf(run.key))
       await h.conn.docker.getContainer(c.Id).remove({ force: true });
     expect(await h.scheduler.observe(run.key)).toBeUndefined();
+  });
+
+  it("endings() reports a run whose container exited, while changes() is followed", async () => {
+    const run = h.run("ends", { env: env({ EPOCHS: 2, EPOCH_SECONDS: 0.2 }) });
+    const key = makeKey("TrainingJob", "it", run.key.name);
+    const ended = firstValueFrom(
+      h.scheduler.endings().pipe(
+        filter((k) => k === key),
+        timeout(20_000),
+      ),
+    );
+    const changed: string[] = [];
+    const following = h.scheduler.changes().subscribe((k) => changed.push(k));
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // let the stream connect
+      await h.scheduler.submit(run);
+      expect(await ended).toBe(key);
+      expect(changed).toContain(key);
+    } finally {
+      following.unsubscribe();
+    }
   });
 
   it("a restarted operator observes the same run and its submit creates no duplicate", async () => {

@@ -139,6 +139,17 @@ describe("NomadScheduler.changes(): a new job wakes its resource once, for what 
     }
   }
 
+  /** A Nomad double and a scheduler on it (owner-1), its event stream retried quickly. */
+  async function start(): Promise<void> {
+    nomad = await new NomadDouble({ namespaces: ["team-a"], heartbeatMs: 1_000 }).start();
+    client = new NomadClient({ address: nomad.address }, {});
+    scheduler = new NomadScheduler({
+      client,
+      ownerId: "owner-1",
+      events: { backoffBaseMs: 20, backoffMaxMs: 200 },
+    });
+  }
+
   /** Every event published so far has reached the feed: a purge of a marker job comes after them. */
   let markers = 0;
   async function drained(): Promise<void> {
@@ -149,13 +160,7 @@ describe("NomadScheduler.changes(): a new job wakes its resource once, for what 
   }
 
   it("its own register and the allocation it placed wake nothing; running, a driver failure and a stop by someone else each wake it", async () => {
-    nomad = await new NomadDouble({ namespaces: ["team-a"], heartbeatMs: 1_000 }).start();
-    client = new NomadClient({ address: nomad.address }, {});
-    scheduler = new NomadScheduler({
-      client,
-      ownerId: "owner-1",
-      events: { backoffBaseMs: 20, backoffMaxMs: 200 },
-    });
+    await start();
     subscription = scheduler.changes().subscribe((k) => keys.push(k));
     await until(() => nomad.openStreams === 1);
 
@@ -178,5 +183,35 @@ describe("NomadScheduler.changes(): a new job wakes its resource once, for what 
     nomad.state.deregister("team-a", "a", false); // stopped by someone else
     await drained();
     expect(keys).toContain(KEY);
+  });
+
+  it("endings() reports the keys whose allocation ended (complete, failed, lost), not those that run", async () => {
+    await start();
+    const ended: ResourceKey[] = [];
+    const runs = () => ended.filter((k) => !k.includes("/marker-")); // drained()'s markers end too
+    subscription = scheduler.changes().subscribe((k) => keys.push(k));
+    subscription.add(scheduler.endings().subscribe((k) => ended.push(k)));
+    await until(() => nomad.openStreams === 1);
+    const allocOf = async (name: string) => {
+      await scheduler.submit(run(name));
+      return nomad.allocations("team-a", name)[0]?.ID ?? "";
+    };
+    const [done, failed, lost, running] = [
+      await allocOf("done"),
+      await allocOf("failed"),
+      await allocOf("lost"),
+      await allocOf("running"),
+    ];
+    for (const id of [done, failed, lost, running]) nomad.lifecycle.running(id);
+    await drained();
+    expect(runs()).toEqual([]);
+
+    nomad.lifecycle.exit(done, { exitCode: 0 });
+    nomad.lifecycle.exit(failed, { exitCode: 3, exhaust: true });
+    nomad.lifecycle.lost(lost);
+    await drained();
+    const name = (k: ResourceKey) => k.slice("TrainingJob/team-a/".length);
+    expect([...new Set(runs())].map(name).sort()).toEqual(["done", "failed", "lost"]);
+    for (const k of runs()) expect(keys).toContain(k); // on changes() too
   });
 });

@@ -110,6 +110,8 @@ describe("queue gate work per call", () => {
     const gate = new QueueAdmission(resources.counted, { changes: resources.feed });
     const woken: ResourceKey[] = [];
     gate.changes().subscribe((key) => woken.push(key));
+    const admitted: ResourceKey[] = [];
+    gate.admissions().subscribe((key) => admitted.push(key));
     const jobs = Array.from({ length: 300 }, (_, i) => job(2 * i, "a", 1, 1, 1));
     for (const j of jobs) resources.put(j);
     expect(gate.admit(jobs[0] as TrainingJob, NOW)).toEqual({ admitted: true });
@@ -123,6 +125,7 @@ describe("queue gate work per call", () => {
     (jobs[0] as TrainingJob).status = { phase: "Succeeded", observedGeneration: 1 };
     gate.release("TrainingJob/t/j0" as ResourceKey);
     expect(woken).toContain("TrainingJob/t/j2"); // the next run is admitted and reconciled
+    expect(admitted).toEqual(["TrainingJob/t/j2"]); // urgently (j0 was admitted asking: not reported)
     expect(resources.reads).toBeLessThan(10);
     expect(gate.admit(last, NOW)).toMatchObject({ admitted: false, position: 298 });
     expect(gate.view(queue("t/a", {}, 1))).toMatchObject({ admitted: 1, pending: 298 });

@@ -51,6 +51,8 @@ export class DockerScheduler implements Scheduler {
   readonly #outages = new EngineOutages();
   /** Outcomes no container holds (ImageNotFound...) produce no Docker event: announced here. */
   readonly #remembered = new Subject<ResourceKey>();
+  /** Keys of changes() whose container died. */
+  readonly #ended = new Subject<ResourceKey>();
   #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: DockerSchedulerOptions) {
@@ -232,12 +234,19 @@ export class DockerScheduler implements Scheduler {
           const { event } = message;
           if (!(WATCHED_ACTIONS as readonly string[]).includes(event.Action)) return of(undefined);
           if (event.Actor.Attributes[LABEL.ownerId] !== ownerId) return of(undefined);
-          return of(keyFromLabels(event.Actor.Attributes));
+          const key = keyFromLabels(event.Actor.Attributes);
+          if (event.Action === "die" && key?.startsWith("TrainingJob/")) this.#ended.next(key as ResourceKey);
+          return of(key);
         }),
         filter((key): key is ResourceKey => key?.startsWith("TrainingJob/") === true),
       ),
     ).pipe(share());
     return this.#changes;
+  }
+
+  /** Keys of changes() whose container died (while changes() is subscribed). */
+  endings(): Observable<ResourceKey> {
+    return this.#ended.asObservable();
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,7 @@
 //   purged while the stream was down, or gone with a reset server).
 
 import type { Logger } from "pino";
-import { Observable, type Subscriber, type Subscription } from "rxjs";
+import { Observable, Subject, type Subscriber, type Subscription, share } from "rxjs";
 import { backoffDelay, pause } from "../../api/backoff.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
@@ -73,6 +73,9 @@ export class ChangeFeed {
   readonly #own = new OwnWrites();
   /** Reports a key to the open stream's subscriber (a held event that turned out to be news). */
   #emit: ((key: ResourceKey) => void) | undefined;
+  /** Keys whose run had an allocation end (complete, failed, lost), also reported on the feed. */
+  readonly #ended = new Subject<ResourceKey>();
+  #shared: Observable<ResourceKey> | undefined;
 
   constructor(options: ChangeFeedOptions) {
     this.#options = options;
@@ -119,7 +122,21 @@ export class ChangeFeed {
     this.#waiting.set(namespace, keys);
   }
 
+  /**
+   * The keys of the feed whose run had an allocation end (client status complete, failed or lost):
+   * their reconcile records an outcome or frees queue quota. Only while the feed is subscribed.
+   */
+  endings(): Observable<ResourceKey> {
+    return this.#ended.asObservable();
+  }
+
+  /** The keys to reconcile, from one event stream shared by every subscriber (opened by the first). */
   observable(): Observable<ResourceKey> {
+    this.#shared ??= this.#open().pipe(share());
+    return this.#shared;
+  }
+
+  #open(): Observable<ResourceKey> {
     return new Observable<ResourceKey>((subscriber) => {
       const stop = new AbortController();
       let stream: Subscription | undefined;
@@ -179,9 +196,11 @@ export class ChangeFeed {
               return;
             }
             lastIndex = signal.index;
-            const keys = this.#keysOf(signal);
+            const ended = new Set<ResourceKey>();
+            const keys = this.#keysOf(signal, ended);
             this.#options.onEvents?.(signal.events);
             for (const key of keys) subscriber.next(key);
+            for (const key of ended) this.#ended.next(key);
           },
           error: (error: unknown) => subscriber.error(error),
         });
@@ -293,7 +312,8 @@ export class ChangeFeed {
     }
   }
 
-  #keysOf(signal: Extract<StreamSignal, { type: "events" }>): ResourceKey[] {
+  /** The keys the events wake; those whose run had an allocation end are added to `ended` too. */
+  #keysOf(signal: Extract<StreamSignal, { type: "events" }>, ended: Set<ResourceKey>): ResourceKey[] {
     const keys = new Set<ResourceKey>();
     for (const event of signal.events) {
       if (event.Topic === "Job") {
@@ -315,7 +335,10 @@ export class ChangeFeed {
         const jobId = alloc?.JobID ?? event.FilterKeys?.[0];
         const where = `${alloc?.Namespace ?? event.Namespace}/${jobId}`;
         const key = jobId ? this.owned.get(where) : undefined;
-        if (key && (!alloc || this.#own.allocWakes(where, key, alloc))) keys.add(key);
+        if (key && (!alloc || this.#own.allocWakes(where, key, alloc))) {
+          keys.add(key);
+          if (alloc && ENDED.has(alloc.ClientStatus ?? "")) ended.add(key);
+        }
       } else if (event.Topic === "Evaluation") {
         const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
         const where = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";
@@ -326,6 +349,9 @@ export class ChangeFeed {
     return [...keys];
   }
 }
+
+/** Client statuses of an allocation that has ended (nomad/structs: AllocClientStatusComplete, …Failed, …Lost). */
+const ENDED = new Set(["complete", "failed", "lost"]);
 
 function splitWhere(where: string): [string, string] {
   const slash = where.indexOf("/");

@@ -6,18 +6,17 @@
 // - stop: deregister without purge (the job stays, dead and Stop=true); purge: with purge (404 is done);
 //   a job of another owner id (or one made by hand) under the name is left alone, and the call is
 //   done: it owns nothing here (a deleted resource's finalizer must not stall on another's job);
-// - changes: ONE event stream for all namespaces, filtered here by this operator's owner id; after a
-//   reconnect, every owned job's key (re-list), because the server's event buffer is small, and the
-//   namespace list watched so the stream covers namespaces created later (changes.ts);
+// - changes: ONE event stream for all namespaces, filtered by this operator's owner id (endings: the
+//   keys whose run had an allocation end); after a reconnect, every owned job's key (re-list), as the
+//   event buffer is small; the namespace list is watched for namespaces created later (changes.ts);
 // - placement failures: the FailedTGAllocs of an owned job's evaluations, kept from the stream's
 //   Evaluation events (a job that cannot be placed wakes its resource), or read once per job version
 //   for a job still missing allocations that the stream has told nothing about;
 // - adoption: a job carrying a previous default owner id of the same source counts as owned
 //   (adoption.ts); its Meta keeps that id while the same run is updated in place (a Meta change is
-//   destructive in Nomad: the allocations would be replaced) and gets this operator's id with the
-//   next run, registered through submit's check-and-set like any other.
+//   destructive in Nomad: allocations replaced) and gets this operator's id with the next run.
 import type { Logger } from "pino";
-import { type Observable, share } from "rxjs";
+import type { Observable } from "rxjs";
 import { OperatorError } from "../../api/errors.ts";
 import { nomadJobId, nomadNamespace } from "../../api/names.ts";
 import { makeKey, type ResourceKey } from "../../api/resources.ts";
@@ -88,7 +87,6 @@ export class NomadScheduler implements Scheduler {
   /** Owned jobs and allocations from the feed's list and stream: observe's reads (cache.ts). */
   readonly #cache = new NomadReadCache();
   readonly #adoption: Adoption;
-  #changes: Observable<ResourceKey> | undefined;
 
   constructor(options: NomadSchedulerOptions) {
     this.#client = options.client;
@@ -304,8 +302,11 @@ export class NomadScheduler implements Scheduler {
   }
 
   changes(): Observable<ResourceKey> {
-    this.#changes ??= this.#feed.observable().pipe(share());
-    return this.#changes;
+    return this.#feed.observable();
+  }
+
+  endings(): Observable<ResourceKey> {
+    return this.#feed.endings();
   }
 
   /**

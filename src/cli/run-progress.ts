@@ -1,7 +1,8 @@
 // What `run` says while it watches: a log line per phase change, and the table again once no
 // TrainingJob is unfinished.
 import type { Logger } from "pino";
-import type { AnyResource } from "../api/resources.ts";
+import { type AnyResource, keyOf, type ResourceKey } from "../api/resources.ts";
+import type { ResourceIndex } from "../controller/reconcile.ts";
 
 export const FINISHED = new Set(["Succeeded", "Failed"]);
 const phaseOf = (job: AnyResource): string | undefined =>
@@ -13,8 +14,8 @@ const CHECK_MS = 100;
 export class Progress {
   readonly #log: Logger;
   onAllFinished: (() => void) | undefined;
-  /** How many TrainingJobs are not finished, by the status in memory. */
-  unfinished: (() => number) | undefined;
+  /** Whether a TrainingJob is not finished, by the status in memory (anyUnfinished). */
+  unfinished: (() => boolean) | undefined;
   #check: NodeJS.Timeout | undefined;
 
   constructor(log: Logger) {
@@ -33,21 +34,29 @@ export class Progress {
     if (to !== undefined && FINISHED.has(to) && !FINISHED.has(from ?? "")) this.#checkSoon();
   }
 
-  /**
-   * Counts the unfinished jobs once for all the runs that finished within CHECK_MS (a count reads
-   * every TrainingJob: once per finished run would cost O(jobs²) when thousands finish together).
-   */
+  /** Looks for an unfinished job once for all the runs that finished within CHECK_MS. */
   #checkSoon(): void {
     if (this.#check) return;
     this.#check = setTimeout(() => {
       this.#check = undefined;
-      if (this.unfinished?.() === 0) this.onAllFinished?.();
+      if (this.unfinished?.() === false) this.onAllFinished?.();
     }, CHECK_MS);
     this.#check.unref?.();
   }
 }
 
-/** How many of these TrainingJobs are not finished, by their status in memory. */
-export function unfinishedJobs(jobs: readonly AnyResource[]): number {
-  return jobs.filter((job) => !FINISHED.has(phaseOf(job) ?? "")).length;
+/**
+ * Whether a TrainingJob of `resources` is not finished. The unfinished job found last is looked at
+ * first: while runs go on, a check reads one job, not every job (a full read per finished run was
+ * O(jobs) each time thousands of runs finish one after another).
+ */
+export function anyUnfinished(resources: ResourceIndex): () => boolean {
+  let witness: ResourceKey | undefined;
+  return () => {
+    const last = witness === undefined ? undefined : resources.get(witness);
+    if (last?.kind === "TrainingJob" && !FINISHED.has(phaseOf(last) ?? "")) return true;
+    const found = resources.list("TrainingJob").find((job) => !FINISHED.has(phaseOf(job) ?? ""));
+    witness = found && keyOf(found);
+    return found !== undefined;
+  };
 }

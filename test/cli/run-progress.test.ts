@@ -1,12 +1,15 @@
 // What `run` says while it works: phase transitions against the recorded status (a rerun with
-// nothing changed logs none), and the give-up of `run --once` when a scheduler stays unreachable.
+// nothing changed logs none), the table once no TrainingJob is unfinished, and the give-up of
+// `run --once` when a scheduler stays unreachable.
 import { Subject } from "rxjs";
-import { describe, expect, it } from "vitest";
-import type { AnyResource, ResourceKey } from "../../src/api/resources.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type AnyResource, keyOf, type ResourceKey } from "../../src/api/resources.ts";
+import { anyUnfinished, Progress } from "../../src/cli/run-progress.ts";
 import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
 import type { ErrorReport } from "../../src/controller/controller.ts";
 import type { Source } from "../../src/controller/source.ts";
+import { silentLogger } from "../../src/observability/logger.ts";
 
 function job(name: string, phase?: string): AnyResource {
   return {
@@ -54,6 +57,59 @@ describe("phase transitions", () => {
     await writer.write(b, { phase: "Pending" } as never);
     await writer.write(b, { phase: "Running" } as never);
     expect(seen).toEqual(["a: Running → Succeeded", "b: New → Pending", "b: Pending → Running"]);
+  });
+});
+
+describe("the table once every TrainingJob has finished", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("calls back once after the last unfinished job finishes, reading one job per check meanwhile", () => {
+    vi.useFakeTimers();
+    const jobs = new Map<ResourceKey, AnyResource>();
+    for (let i = 0; i < 1000; i++) {
+      const j = job(`j${i}`, i < 998 ? "Succeeded" : "Running");
+      jobs.set(keyOf(j), j);
+    }
+    let reads = 0;
+    const index = {
+      get: (key: ResourceKey) => {
+        reads++;
+        return jobs.get(key);
+      },
+      list: () => {
+        reads += jobs.size;
+        return [...jobs.values()];
+      },
+    };
+    const progress = new Progress(silentLogger());
+    progress.unfinished = anyUnfinished(index);
+    let calls = 0;
+    progress.onAllFinished = () => calls++;
+    const finish = (name: string) => {
+      const j = jobs.get(`TrainingJob/default/${name}` as ResourceKey) as AnyResource;
+      (j as { status?: unknown }).status = { phase: "Succeeded" };
+      progress.phase(j, "Running", "Succeeded");
+    };
+
+    progress.phase(job("j0"), "Running", "Succeeded");
+    vi.advanceTimersByTime(100);
+    expect(calls).toBe(0); // j998 and j999 still run
+    reads = 0;
+    for (let i = 0; i < 5; i++) {
+      progress.phase(job("j1"), "Running", "Succeeded");
+      vi.advanceTimersByTime(100);
+    }
+    expect(reads).toBe(5); // the job found unfinished last is read again, not all 1,000
+    finish("j998");
+    vi.advanceTimersByTime(100);
+    expect(calls).toBe(0);
+    finish("j999");
+    vi.advanceTimersByTime(100);
+    expect(calls).toBe(1);
+    vi.advanceTimersByTime(1_000);
+    expect(calls).toBe(1);
   });
 });
 

@@ -26,7 +26,7 @@ import { EXIT, ExitError } from "../exit.ts";
 import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
 import { kubeLeaseModules, type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
-import { Progress, unfinishedJobs } from "../run-progress.ts";
+import { anyUnfinished, Progress } from "../run-progress.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { remember, whatNext } from "./run-context.ts";
@@ -342,7 +342,7 @@ async function untilSignal(
   operator.controller.start();
   // When the last unfinished TrainingJob finishes, show the table (again after later runs finish),
   // from the status just written: the write-behind batch is flushed first.
-  progress.unfinished = () => unfinishedJobs(operator.source.list("TrainingJob"));
+  progress.unfinished = anyUnfinished(operator.source);
   progress.onAllFinished = () => void printTable(operator, stateDir);
   const signal = await Promise.race([
     signalled(),

@@ -7,7 +7,9 @@
 // With --requests the operator talks to the Nomad double and a Grafana double through counting
 // proxies, and the requests per job are printed by route (ids folded; streams and blocking queries
 // counted once per request).
+// With --cpu-prof DIR the converging operator writes a V8 CPU profile (at exit) into DIR.
 //   node bench/converge-nomad.ts [--count 10000] [--curl-budget-s 60] [--timeout-s 300] [--requests]
+//     [--cpu-prof DIR]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     "curl-budget-s": { type: "string", default: "60" },
     "timeout-s": { type: "string", default: "300" },
     requests: { type: "boolean", default: false },
+    "cpu-prof": { type: "string" },
   },
 });
 const count = Number(values.count);
@@ -56,13 +59,16 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     const grafana = await startDouble("grafana");
     proxies = { grafana: await countingProxy({ url: grafana.address }) };
   }
+  const cpuProf = values["cpu-prof"]
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${values["cpu-prof"]}` }
+    : {};
   const c = await converge({
     root,
     count,
     limitMs,
+    env: { ...cpuProf, ...(proxies ? { GRAFANA_URL: proxies.grafana.url } : {}) },
     ...(proxies
       ? {
-          env: { GRAFANA_URL: proxies.grafana.url },
           nomadVia: async (nomad) => {
             const proxy = await countingProxy({ url: nomad.address });
             if (proxies) proxies.nomad = proxy;

@@ -25,7 +25,16 @@ export interface OnceResult {
   readonly code: number | string;
   readonly wallMs: number;
   /** From getrusage at exit (undefined if the process died before writing it). */
-  readonly usage: { cpuMs: number; userMs: number; systemMs: number; peakRssBytes: number } | undefined;
+  readonly usage:
+    | {
+        cpuMs: number;
+        userMs: number;
+        systemMs: number;
+        peakRssBytes: number;
+        /** CPU by thread name (MainThread, V8Worker, state-io, libuv-worker), from /proc. */
+        threadCpuMs?: Record<string, number>;
+      }
+    | undefined;
   readonly summary: string | undefined;
   readonly stderr: readonly string[];
 }

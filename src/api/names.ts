@@ -2,7 +2,7 @@
 // name respects its system's rules and is injective over valid (namespace, name) pairs; the table
 // in test/api/names.test.ts proves it on adversarial pairs. Nothing reaches Nomad, Docker, Consul
 // or the file system without passing through here.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Kind } from "./resources.ts";
 
 /** DNS-1123 label: metadata.name and metadata.namespace. */
@@ -31,7 +31,7 @@ export function checkLabel(value: string): string | undefined {
 }
 
 export function shortHash(text: string, length = 10): string {
-  return createHash("sha256").update(text).digest("hex").slice(0, length);
+  return hash("sha256", text, "hex").slice(0, length);
 }
 
 /** Nomad job ID: the resource name, inside the Nomad namespace named by metadata.namespace. */

@@ -20,12 +20,14 @@ export function isOurs(document: unknown): boolean {
 /**
  * Validates a parsed document and returns the defaulted resource (a copy; the input is untouched)
  * with generation 0, which the source then sets. Issues carry JSON paths the caller maps to lines.
+ * `owned`: the caller hands the document over (a value just parsed, used for nothing else), so it
+ * is not copied: defaults land in it and the resource shares its parts.
  */
-export function validateDocument(document: unknown): Validation {
+export function validateDocument(document: unknown, options: { owned?: boolean } = {}): Validation {
   if (document === null || typeof document !== "object" || Array.isArray(document)) {
     return { ok: false, issues: [{ path: [], message: "a resource must be a mapping" }] };
   }
-  const doc = structuredClone(document) as Record<string, unknown>;
+  const doc = (options.owned ? document : structuredClone(document)) as Record<string, unknown>;
   const issues: SpecIssue[] = [];
   if (doc.apiVersion !== API_VERSION) {
     issues.push({

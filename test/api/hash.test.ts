@@ -12,6 +12,8 @@ describe("spec hashes", () => {
     expect(canonicalJson({ b: 1, a: [2, { d: undefined, c: "x" }] })).toBe('{"a":[2,{"c":"x"}],"b":1}');
     expect(hashOf({ b: 1, a: 2 })).toBe(hashOf({ a: 2, b: 1 }));
     expect(hashOf({ a: 2 }, 64)).toBe(sha('{"a":2}'));
+    // The digest of the UTF-8 bytes, whatever the characters.
+    expect(hashOf({ name: "modèle ✓ 模型" }, 64)).toBe(sha('{"name":"modèle ✓ 模型"}'));
   });
 
   it("specHashOf is hashOf at every length, computed once per spec object", () => {

@@ -163,6 +163,10 @@ describe("validateDocument", () => {
   for (const [name, document, expected] of table) {
     it(name, () => {
       expect(issues(document)).toEqual(expected);
+      // A document handed over (owned, not copied) validates to the same result.
+      expect(validateDocument(structuredClone(document), { owned: true })).toEqual(
+        validateDocument(document),
+      );
     });
   }
 
@@ -181,6 +185,13 @@ describe("validateDocument", () => {
     const doc = tj({ image: "x" });
     validateDocument(doc);
     expect(doc.spec).toEqual({ image: "x" });
+  });
+
+  it("owned: uses the document handed over as is (no copy; the defaults land in it)", () => {
+    const doc = ms(undefined);
+    const result = validateDocument(doc, { owned: true });
+    expect(result.ok && result.resource.spec).toBe(doc.spec);
+    expect(doc.spec).toMatchObject({ network: { name: "mlops-network", subnet: "172.20.0.0/16" } });
   });
 });
 

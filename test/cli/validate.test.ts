@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { registerValidate } from "../../src/cli/commands/validate.ts";
+import { registerValidate, validatePaths } from "../../src/cli/commands/validate.ts";
+import { loadText } from "../../src/sources/yaml/index.ts";
 
 const FIXTURES = "test/fixtures/validate";
 
@@ -153,5 +154,35 @@ describe("mlopsctl validate", () => {
       out: "1 error in 1 file\n",
       err: `${join(tmp, "nope.yaml")}:1:1: no such file or directory\n`,
     });
+  });
+});
+
+describe("validatePaths with loads at hand (run --once, files unchanged since the source read them)", () => {
+  const good = "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: a}\nspec: {image: x}\n";
+  const broken = "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: b}\nspec: {image: 7}\n";
+
+  it("reports as reading would, the known load's problems under the name shown", async () => {
+    writeFileSync(join(tmp, "a.yaml"), good);
+    writeFileSync(join(tmp, "b.yaml"), broken);
+    const read = await validatePaths([tmp]);
+    const asked: string[] = [];
+    const known = await validatePaths([tmp], {
+      known: (path) => {
+        asked.push(path);
+        return path.endsWith("b.yaml") ? loadText("/the/source/named/it/b.yaml", broken) : undefined;
+      },
+    });
+    expect(asked).toEqual([join(tmp, "a.yaml"), join(tmp, "b.yaml")]);
+    expect(read.errors).toEqual([
+      { file: join(tmp, "b.yaml"), line: 4, col: 8, message: "spec.image must be of type string" },
+    ]);
+    expect(known).toEqual(read);
+  });
+
+  it("a known load stands for its file: the file is not read again", async () => {
+    writeFileSync(join(tmp, "b.yaml"), good);
+    const report = await validatePaths([tmp], { known: () => loadText(join(tmp, "b.yaml"), broken) });
+    expect(report.errors.map((e) => e.message)).toEqual(["spec.image must be of type string"]);
+    expect(report.resources).toBe(0);
   });
 });

@@ -318,11 +318,16 @@ async function once(
   );
   if (summary.timedOut) process.stderr.write(`mlopsctl: --once timed out after ${options.timeout} ms\n`);
   // Invalid documents changed nothing (and pruned nothing), but the run did not apply them: say so.
+  // Files unchanged since the source read them are not read again.
+  const source = operator.source;
+  const known =
+    source instanceof DirectorySource ? (path: string) => source.unchangedLoad(resolve(path)) : undefined;
   const report =
-    options.source === "directory" && options.dir ? await validatePaths([options.dir]) : { errors: [] };
+    options.source === "directory" && options.dir
+      ? await validatePaths([options.dir], known ? { known } : {})
+      : { errors: [] };
   for (const issue of report.errors) process.stderr.write(line(formatLocated(issue)));
   // Prunes the run held back: a mass prune awaiting confirmation, or a tree that never settled.
-  const source = operator.source;
   const held =
     source instanceof DirectorySource
       ? heldBackPrunes(source.pruneReport(), options, report.errors.length > 0)

@@ -11,7 +11,7 @@ import { line } from "../../observability/printable.ts";
 import { realOrResolved } from "../../sources/directory/paths.ts";
 import { readYamlFile } from "../../sources/directory/read.ts";
 import { walkTree } from "../../sources/directory/walk.ts";
-import { formatLocated, type LocatedIssue } from "../../sources/yaml/index.ts";
+import { type FileLoad, formatLocated, type LocatedIssue } from "../../sources/yaml/index.ts";
 import { EXIT } from "../exit.ts";
 import { plural } from "../output.ts";
 
@@ -22,8 +22,19 @@ export interface ValidationReport {
   skippedDocuments: number;
 }
 
+export interface ValidateOptions {
+  /**
+   * A file's load already at hand (read and unchanged since), used instead of reading it again;
+   * `undefined`: read it. Its problems are reported under the file name validatePaths shows.
+   */
+  readonly known?: (path: string) => FileLoad | undefined;
+}
+
 /** Validates paths as given (files named explicitly must hold an mlops.dev resource). */
-export async function validatePaths(paths: readonly string[]): Promise<ValidationReport> {
+export async function validatePaths(
+  paths: readonly string[],
+  options: ValidateOptions = {},
+): Promise<ValidationReport> {
   const report: ValidationReport = {
     errors: [],
     filesWithErrors: 0,
@@ -53,7 +64,11 @@ export async function validatePaths(paths: readonly string[]): Promise<Validatio
       : [{ path: given, shown: given }];
     const before = report.resources + report.errors.length;
     const root = isDir ? realOrResolved(given) : undefined;
-    for (const file of files) validateFile(report, seen, file.path, file.shown, !isDir, root);
+    for (const file of files) {
+      const known = options.known?.(file.path);
+      const load = known ? shownAs(known, file.shown) : readYamlFile(file.path, file.shown, root);
+      validateFile(report, seen, load, file.shown, !isDir);
+    }
     if (isDir && report.resources + report.errors.length === before) {
       addFileErrors(report, [
         { file: given, line: 1, col: 1, message: "no mlops.dev resources found in this directory" },
@@ -63,15 +78,25 @@ export async function validatePaths(paths: readonly string[]): Promise<Validatio
   return report;
 }
 
+/** The load as read under the name `shown` (its problems name the file that way). */
+function shownAs(load: FileLoad, shown: string): FileLoad {
+  if (load.file === shown) return load;
+  const rename = (issue: LocatedIssue): LocatedIssue => ({ ...issue, file: shown });
+  return {
+    ...load,
+    file: shown,
+    fileIssues: load.fileIssues.map(rename),
+    documents: load.documents.map((doc) => (doc.ok ? doc : { ...doc, located: doc.located.map(rename) })),
+  };
+}
+
 function validateFile(
   report: ValidationReport,
   seen: Map<ResourceKey, LocatedIssue>,
-  path: string,
+  load: FileLoad | undefined,
   shown: string,
   explicit: boolean,
-  root: string | undefined,
 ): void {
-  const load = readYamlFile(path, shown, root);
   if (!load) {
     addFileErrors(report, [{ file: shown, line: 1, col: 1, message: "no such file (removed while read)" }]);
     return;

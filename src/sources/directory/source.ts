@@ -10,6 +10,7 @@ import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
 import type { FileLoad } from "../yaml/index.ts";
+import { FileReads } from "./file-reads.ts";
 import { findGitDir, headRevision } from "./git.ts";
 import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
 import {
@@ -18,9 +19,8 @@ import {
   directoryOwnerIds,
   type PruneReport,
 } from "./options.ts";
-import { isDirectory, isInside, isYamlPath, realOrResolved, signature } from "./paths.ts";
+import { isDirectory, isInside, isYamlPath, realOrResolved } from "./paths.ts";
 import { DEFAULT_MASS_PRUNE, type FullRead } from "./prune.ts";
-import { readYamlFile } from "./read.ts";
 import { PruneReporter } from "./reporter.ts";
 import { type FullReadOutcome, ResourceTable } from "./table.ts";
 import { walkTree } from "./walk.ts";
@@ -40,8 +40,8 @@ export class DirectorySource implements Source {
   readonly #emitted = new Map<ResourceKey, string>();
   /** Last status per key (null: none stored), attached to the resources lookups return. */
   readonly #statuses = new Map<ResourceKey, unknown>();
-  /** stat signature of each file at its last read. */
-  readonly #signatures = new Map<string, string>();
+  /** Each file at its last read (stat signature; with `once`, its load too). */
+  readonly #reads: FileReads;
   #watcher: TreeWatcher | undefined;
   #rootWatcher: TreeWatcher | undefined;
   #dir: string;
@@ -63,6 +63,7 @@ export class DirectorySource implements Source {
     this.#options = options;
     this.#store = options.store;
     this.#clock = options.clock ?? systemClock;
+    this.#reads = new FileReads({ keepLoads: options.once === true });
     this.given = resolve(options.dir);
     this.#dir = realOrResolved(options.dir);
     this.description = `directory ${this.#dir}`;
@@ -253,11 +254,11 @@ export class DirectorySource implements Source {
     for (const file of [...this.#table.files()]) {
       if (!seen.has(file)) for (const k of this.#table.setFile(file, undefined)) affected.add(k);
     }
-    for (const file of this.#signatures.keys()) if (!seen.has(file)) this.#signatures.delete(file);
+    this.#reads.keepOnly(seen);
     for (let i = 0; i < tree.files.length; i++) {
       const file = tree.files[i] as string;
       // A confirming read re-lists and re-stats everything but re-reads only files that changed.
-      const load = this.#readChanged(file, first);
+      const load = this.#reads.read(file, this.dir, first);
       if (load !== "unchanged") for (const k of this.#table.setFile(file, load)) affected.add(k);
       if (first && load !== "unchanged" && load) this.#skipped += load.skipped;
       // Let timers and I/O in between batches: a large read does not freeze the operator.
@@ -272,12 +273,9 @@ export class DirectorySource implements Source {
     this.#finishRead(affected, first, true);
   }
 
-  #readChanged(file: string, force: boolean): FileLoad | undefined | "unchanged" {
-    const sig = signature(file);
-    if (!force && sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
-    if (sig === undefined) this.#signatures.delete(file);
-    else this.#signatures.set(file, sig);
-    return readYamlFile(file, file, this.dir);
+  /** With `once`: the load of `file`'s last read when it has not changed since; else `undefined`. */
+  unchangedLoad(file: string): FileLoad | undefined {
+    return this.#reads.unchangedLoad(file);
   }
 
   /** A read of the paths file events named (files, new or removed directories). */
@@ -293,12 +291,13 @@ export class DirectorySource implements Source {
     for (const path of paths) {
       if (this.#table.hasFile(path) || (isYamlPath(this.dir, path) && !ignore.ignores(path, false))) {
         // Whatever it is now (a file, gone, a FIFO or directory named like a YAML file).
-        add(this.#table.setFile(path, this.#readChanged(path, true) as FileLoad | undefined));
+        add(this.#table.setFile(path, this.#reads.read(path, this.dir, true) as FileLoad | undefined));
       } else if (isDirectory(path)) {
         if (!isInside(this.dir, path) || ignore.ignores(path, true)) continue;
         const tree = await walkTree(path, { root: this.dir, ignore });
         for (const d of tree.directories) this.#watcher?.add(d);
-        for (const f of tree.files) add(this.#table.setFile(f, this.#readChanged(f, true) as FileLoad));
+        for (const f of tree.files)
+          add(this.#table.setFile(f, this.#reads.read(f, this.dir, true) as FileLoad));
       } else if (this.#watcher?.has(path)) {
         // A directory went away: so did every file below it.
         this.#watcher.remove(path);

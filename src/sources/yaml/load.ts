@@ -161,7 +161,8 @@ function loadFast(file: string, text: string): FileLoad | undefined {
     return { file, documents: [], fileIssues: [], skipped: 1, ours: false };
   }
   if (depthOf(value) > MAX_DEPTH) return undefined;
-  const validation = validateDocument(value);
+  // The parsed value is this call's alone (a failed validation parses the text again): not copied.
+  const validation = validateDocument(value, { owned: true });
   if (!validation.ok) return undefined;
   const resource = interner.internAll(validation.resource);
   const document: DocumentResult = { ok: true, resource, line: parsed.line, col: 1 };

@@ -1,0 +1,47 @@
+// What each file of the tree was at its last read: its stat signature (a confirming read re-reads
+// only files whose signature changed) and, when asked to keep them, its load (`run --once` reports
+// invalid documents at its end from the loads of files unchanged since, without reading them again).
+import type { FileLoad } from "../yaml/index.ts";
+import { signature } from "./paths.ts";
+import { readYamlFile } from "./read.ts";
+
+export class FileReads {
+  readonly #keepLoads: boolean;
+  readonly #signatures = new Map<string, string>();
+  readonly #loads = new Map<string, FileLoad>();
+
+  constructor(options: { keepLoads: boolean }) {
+    this.#keepLoads = options.keepLoads;
+  }
+
+  /** Reads `file` (`root`: the tree's real path) unless `force` is false and its signature is unchanged. */
+  read(file: string, root: string, force: boolean): FileLoad | undefined | "unchanged" {
+    const sig = signature(file);
+    if (!force && sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
+    if (sig === undefined) this.#signatures.delete(file);
+    else this.#signatures.set(file, sig);
+    const load = readYamlFile(file, file, root);
+    if (this.#keepLoads && sig !== undefined && load) this.#loads.set(file, load);
+    else this.#loads.delete(file);
+    return load;
+  }
+
+  /** Forgets the files a full read did not list. */
+  keepOnly(listed: ReadonlySet<string>): void {
+    for (const file of this.#signatures.keys()) {
+      if (listed.has(file)) continue;
+      this.#signatures.delete(file);
+      this.#loads.delete(file);
+    }
+  }
+
+  /**
+   * The load of `file`'s last read when loads are kept and the file is unchanged since (same stat
+   * signature); `undefined` otherwise (read it).
+   */
+  unchangedLoad(file: string): FileLoad | undefined {
+    const load = this.#loads.get(file);
+    if (load === undefined) return undefined;
+    return signature(file) === this.#signatures.get(file) ? load : undefined;
+  }
+}

@@ -1,0 +1,58 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FileReads } from "../../src/sources/directory/file-reads.ts";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "mlops-file-reads-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const job = (name: string) =>
+  `apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata:\n  name: ${name}\nspec:\n  image: img:1\n`;
+
+describe("FileReads", () => {
+  it("keeps each load while its file is unchanged, and only that long", () => {
+    const file = join(dir, "a.yaml");
+    writeFileSync(file, job("a"));
+    const reads = new FileReads({ keepLoads: true });
+    const load = reads.read(file, dir, true);
+    expect(load).toMatchObject({ file, ours: true, documents: [{ ok: true }] });
+    expect(reads.unchangedLoad(file)).toBe(load);
+    expect(reads.read(file, dir, false)).toBe("unchanged");
+    expect(reads.unchangedLoad(file)).toBe(load);
+
+    writeFileSync(file, job("a-changed-and-longer"));
+    expect(reads.unchangedLoad(file)).toBeUndefined();
+    const again = reads.read(file, dir, false);
+    expect(again).not.toBe("unchanged");
+    expect(reads.unchangedLoad(file)).toBe(again);
+  });
+
+  it("forgets files a full read did not list, and files gone when read", () => {
+    const a = join(dir, "a.yaml");
+    const b = join(dir, "b.yaml");
+    writeFileSync(a, job("a"));
+    writeFileSync(b, job("b"));
+    const reads = new FileReads({ keepLoads: true });
+    reads.read(a, dir, true);
+    reads.read(b, dir, true);
+    reads.keepOnly(new Set([b]));
+    expect(reads.unchangedLoad(a)).toBeUndefined();
+    expect(reads.read(a, dir, false)).not.toBe("unchanged");
+    rmSync(b);
+    expect(reads.read(b, dir, true)).toBeUndefined();
+    expect(reads.unchangedLoad(b)).toBeUndefined();
+  });
+
+  it("keeps no load unless asked to (a watching operator holds only signatures)", () => {
+    const file = join(dir, "a.yaml");
+    writeFileSync(file, job("a"));
+    const reads = new FileReads({ keepLoads: false });
+    expect(reads.read(file, dir, true)).toMatchObject({ ours: true });
+    expect(reads.read(file, dir, false)).toBe("unchanged");
+    expect(reads.unchangedLoad(file)).toBeUndefined();
+  });
+});

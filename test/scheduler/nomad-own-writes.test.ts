@@ -97,15 +97,24 @@ describe("OwnWrites", () => {
 
     own.begin(WHERE);
     expect(own.jobWakes(WHERE, KEY, "JobRegistered", job({ JobModifyIndex: 20 }))).toBe(false);
-    expect(own.end(WHERE, 21)).toBe(KEY); // the event was another write's
+    expect(own.end(WHERE, 21)).toEqual({ key: KEY, ended: false }); // the event was another write's
 
     own.begin(WHERE);
+    expect(own.allocWakes(WHERE, KEY, alloc({ ClientStatus: "running" }))).toBe(false);
+    expect(own.end(WHERE, 30)).toEqual({ key: KEY, ended: false });
+
+    // A run shorter than the register's answer: its end was held, and is reported as an ending.
+    own.begin(WHERE);
+    expect(own.allocWakes(WHERE, KEY, alloc({ ClientStatus: "running" }))).toBe(false);
+    expect(own.allocWakes(WHERE, KEY, alloc({ ClientStatus: "complete" }))).toBe(false);
+    expect(own.end(WHERE, 40)).toEqual({ key: KEY, ended: true });
+    own.begin(WHERE);
     expect(own.allocWakes(WHERE, KEY, alloc({ ClientStatus: "failed" }))).toBe(false);
-    expect(own.end(WHERE, 30)).toBe(KEY);
+    expect(own.end(WHERE, 50)).toEqual({ key: KEY, ended: true });
 
     own.begin(WHERE);
     expect(own.jobWakes(WHERE, KEY, "JobRegistered", job())).toBe(false);
-    expect(own.end(WHERE, undefined)).toBe(KEY); // the register failed: what happened is news
+    expect(own.end(WHERE, undefined)).toEqual({ key: KEY, ended: false }); // the register failed: news
   });
 
   it("a quiet new allocation: pending, desired to run, no task started, restarted or failed", () => {

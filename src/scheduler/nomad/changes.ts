@@ -18,7 +18,7 @@ import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
 import type { NomadAllocation, NomadEvaluation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
 import { META } from "./meta.ts";
-import { OwnWrites } from "./own-writes.ts";
+import { allocationEnded, OwnWrites } from "./own-writes.ts";
 
 export interface Listed {
   /** namespace/jobId → key of every owned TrainingJob job listed. */
@@ -93,15 +93,20 @@ export class ChangeFeed {
   registered(namespace: string, id: string, key: ResourceKey, jobModifyIndex?: number): void {
     const where = `${namespace}/${id}`;
     this.#learn(where, key);
-    const news = this.#own.end(where, jobModifyIndex);
-    if (news) this.#emit?.(news);
+    this.#report(this.#own.end(where, jobModifyIndex));
     if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
   }
 
   /** A register started with `registering` failed: events held meanwhile are reported. */
   registerFailed(namespace: string, id: string): void {
-    const news = this.#own.end(`${namespace}/${id}`, undefined);
-    if (news) this.#emit?.(news);
+    this.#report(this.#own.end(`${namespace}/${id}`, undefined));
+  }
+
+  /** Events held during a register that were news: the key, and as an ending if one had ended. */
+  #report(news: { readonly key: ResourceKey; readonly ended: boolean } | undefined): void {
+    if (!news) return;
+    this.#emit?.(news.key);
+    if (news.ended) this.#ended.next(news.key);
   }
 
   forget(namespace: string, id: string): void {
@@ -337,7 +342,7 @@ export class ChangeFeed {
         const key = jobId ? this.owned.get(where) : undefined;
         if (key && (!alloc || this.#own.allocWakes(where, key, alloc))) {
           keys.add(key);
-          if (alloc && ENDED.has(alloc.ClientStatus ?? "")) ended.add(key);
+          if (alloc && allocationEnded(alloc)) ended.add(key);
         }
       } else if (event.Topic === "Evaluation") {
         const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
@@ -349,9 +354,6 @@ export class ChangeFeed {
     return [...keys];
   }
 }
-
-/** Client statuses of an allocation that has ended (nomad/structs: AllocClientStatusComplete, …Failed, …Lost). */
-const ENDED = new Set(["complete", "failed", "lost"]);
 
 function splitWhere(where: string): [string, string] {
   const slash = where.indexOf("/");

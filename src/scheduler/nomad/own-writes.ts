@@ -17,6 +17,8 @@ interface Held {
   readonly key: ResourceKey;
   /** A held event was more than a confirmation, whatever the register answers. */
   news: boolean;
+  /** A held allocation had ended (allocationEnded): the key is reported as an ending too. */
+  ended: boolean;
   /** JobModifyIndex of each held JobRegistered event that would confirm a register at that index. */
   readonly jobIndexes: Set<number>;
   /** Least CreateIndex of the held allocations that would confirm a register at or before it. */
@@ -38,14 +40,19 @@ export class OwnWrites {
 
   /**
    * The register of `where` ended at `jobModifyIndex` (undefined: it failed). Returns the key to
-   * report when an event held meanwhile was more than a confirmation of it.
+   * report when an event held meanwhile was more than a confirmation of it, and whether one of the
+   * held allocations had ended (a run as short as the register's answer is slow).
    */
-  end(where: string, jobModifyIndex: number | undefined): ResourceKey | undefined {
+  end(
+    where: string,
+    jobModifyIndex: number | undefined,
+  ): { readonly key: ResourceKey; readonly ended: boolean } | undefined {
     const held = this.#held.get(where);
     this.#held.delete(where);
+    const news = held && { key: held.key, ended: held.ended };
     if (jobModifyIndex === undefined || jobModifyIndex <= 0) {
       this.#written.delete(where);
-      return held?.key;
+      return news;
     }
     this.#written.set(where, jobModifyIndex);
     if (!held) return undefined;
@@ -53,7 +60,7 @@ export class OwnWrites {
       !held.news &&
       [...held.jobIndexes].every((index) => index === jobModifyIndex) &&
       held.allocCreated >= jobModifyIndex;
-    return confirms ? undefined : held.key;
+    return confirms ? undefined : news;
   }
 
   forget(where: string): void {
@@ -82,6 +89,7 @@ export class OwnWrites {
     const held = this.#hold(where, key);
     if (plausible) held.allocCreated = Math.min(held.allocCreated, alloc.CreateIndex);
     else held.news = true;
+    if (allocationEnded(alloc)) held.ended = true;
     return false;
   }
 
@@ -95,11 +103,25 @@ export class OwnWrites {
   #hold(where: string, key: ResourceKey): Held {
     let held = this.#held.get(where);
     if (!held) {
-      held = { key, news: false, jobIndexes: new Set(), allocCreated: Number.POSITIVE_INFINITY };
+      held = {
+        key,
+        news: false,
+        ended: false,
+        jobIndexes: new Set(),
+        allocCreated: Number.POSITIVE_INFINITY,
+      };
       this.#held.set(where, held);
     }
     return held;
   }
+}
+
+/** Client statuses of an allocation that has ended (nomad/structs: AllocClientStatusComplete, …Failed, …Lost). */
+const ENDED = new Set(["complete", "failed", "lost"]);
+
+/** Whether the allocation has ended: it completed, failed or was lost. */
+export function allocationEnded(alloc: NomadAllocation): boolean {
+  return ENDED.has(alloc.ClientStatus ?? "");
 }
 
 /** Pending, desired to run, not a replacement, and no task started, restarted or failed. */

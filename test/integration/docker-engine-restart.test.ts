@@ -121,6 +121,15 @@ describe("a Docker engine restart behind the operator's back", () => {
       });
 
       // The same signal with the engine reachable: the run's own failure, and backoffLimit 0 fails it.
+      // Once the operator's event stream is back (the outage it knows ends there), and past the
+      // clock slack it allows around an outage (outages.ts: 1 s): a restarted run can be running
+      // again before that.
+      await until(
+        "the operator's container event stream back",
+        async () => op.lines.some((l) => l.includes("Docker event stream connected again")) || undefined,
+        30_000,
+        100,
+      );
       await new Promise((r) => setTimeout(r, 2_000));
       await exec("docker", ["kill", "--signal", "TERM", other.id]);
       const stopped = await until(

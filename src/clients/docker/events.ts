@@ -143,6 +143,7 @@ export function dockerEvents(
       attempt = 0;
       up = true;
       const gap = connections > 1 && previous !== "stalled";
+      if (gap) options.log?.info({ watch }, "Docker event stream connected again");
       if (gap || (connections === 1 && options.resyncOnFirstConnect)) {
         subscriber.next({ type: "resync", cause: connections > 1 ? "reconnect" : "connect" });
       }

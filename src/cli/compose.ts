@@ -239,7 +239,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       if (resource.kind === "TrainingJob") options.onPhase?.(resource, from, to);
     },
     (resource, next) => {
-      if (resource.kind === "TrainingJob") queues.noteStatus(keyOf(resource)); // the gate keeps its reads
+      if (resource.kind === "TrainingJob" && resource.spec.queue) queues.noteStatus(keyOf(resource)); // the gate's reads
       return failover.afterWrite(resource, next);
     },
   );

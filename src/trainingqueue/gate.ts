@@ -100,10 +100,8 @@ export class QueueAdmission {
    */
   release(key: ResourceKey): void {
     this.#preempting.delete(key);
-    const heldIn = this.#ledger.heldIn(key);
+    const queue = this.#queueOf(key);
     if (!this.#ledger.release(key)) return;
-    const job = this.#resources.get(key);
-    const queue = heldIn ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
     const scope = queue === undefined ? undefined : this.#ledger.scopeOf(queue);
     const { queues } = this.#decide(scope, undefined);
     for (const q of queues) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
@@ -226,14 +224,19 @@ export class QueueAdmission {
 
   /** The job's run was stopped for preemption: its quota goes to the waiting runs; it waits again. */
   preempted(key: ResourceKey): void {
-    const job = this.#resources.get(key);
-    const queue =
-      this.#ledger.heldIn(key) ??
-      (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined);
+    const queue = this.#queueOf(key);
     this.release(key);
     this.#ledger.requeue(key);
     if (queue !== undefined) this.onPreempted?.(queue);
     this.#changes.next(key);
+  }
+
+  /** The queue the job holds quota in, else the one its spec names (undefined: none). */
+  #queueOf(key: ResourceKey): string | undefined {
+    const job = this.#resources.get(key);
+    return (
+      this.#ledger.heldIn(key) ?? (job?.kind === "TrainingJob" && job.spec.queue ? queueIdOf(job) : undefined)
+    );
   }
 
   /** Chooses admitted runs of lower priority to stop so that `job`, the head of its queue, fits. */

@@ -12,7 +12,7 @@
 // all namespaces) with fieldSelector.
 import { randomUUID } from "node:crypto";
 import { applyMergePatch } from "./merge-patch.ts";
-import { ApiFailure } from "./state.ts";
+import { ApiFailure, type StoredMeta } from "./state.ts";
 
 const NAMESPACED = /^\/api\/v1\/namespaces\/([^/]+)\/events(?:\/([^/]+))?$/;
 const ALL = /^\/api\/v1\/events$/;
@@ -20,13 +20,7 @@ const ALL = /^\/api\/v1\/events$/;
 export interface StoredEvent {
   apiVersion: "v1";
   kind: "Event";
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    resourceVersion: string;
-    creationTimestamp: string;
-  };
+  metadata: StoredMeta;
   involvedObject: Record<string, string | undefined>;
   reason?: string;
   message?: string;

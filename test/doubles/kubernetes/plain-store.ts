@@ -7,19 +7,12 @@
 // POST, PUT. What each kind keeps of a body, and what it refuses, is the kind's (leases.ts,
 // configmaps.ts).
 import { randomUUID } from "node:crypto";
-import { ApiFailure } from "./state.ts";
+import { ApiFailure, type StoredMeta } from "./state.ts";
 
 export interface PlainObject {
   apiVersion: string;
   kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    resourceVersion: string;
-    creationTimestamp: string;
-    labels?: Record<string, string>;
-  };
+  metadata: StoredMeta & { labels?: Record<string, string> };
 }
 
 export interface PlainKind<T extends PlainObject> {

@@ -23,16 +23,20 @@ export const RESOURCES: Readonly<Record<string, string>> = {
   trainingqueues: "TrainingQueue",
 };
 
+/** The metadata every stored object of the double has (ObjectMeta's server-set fields and its name). */
+export interface StoredMeta {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+  creationTimestamp: string;
+}
+
 export type KubeObject = {
   apiVersion: string;
   kind: string;
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    resourceVersion: string;
+  metadata: StoredMeta & {
     generation: number;
-    creationTimestamp: string;
     deletionTimestamp?: string;
     finalizers?: string[];
     labels?: Record<string, string>;

@@ -10,6 +10,7 @@ import type { ResourceKey, TrainingJob, TrainingQueue } from "../api/resources.t
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import { type AdmissionResult, admit, type PendingRun, type QueueInput } from "./admission.ts";
 import { type GateJob, jobKeyOf, QueueLedger, type QueueView, queueIdOf, wantsToRun } from "./ledger.ts";
+import { positionStale } from "./positions.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
 
 export type { QueueView } from "./ledger.ts";
@@ -185,7 +186,8 @@ export class QueueAdmission {
   }
 
   /**
-   * Reports the waiting jobs (but `asker`, reconciled now) whose written position no longer holds.
+   * Reports the waiting jobs (but `asker`, reconciled now) whose written position is stale: at the
+   * head of the queue when it changed, further back when it is off by a tenth (positions.ts).
    * Reasons are not compared: a queue's change wakes its jobs (wakeJobs), and a preempted run's
    * status says Preempted where admission says WaitingForQuota.
    */
@@ -195,7 +197,8 @@ export class QueueAdmission {
     asker: ResourceKey | undefined,
   ): void {
     for (const [id, waiting] of result.waiting) {
-      if (id !== asker && recorded.get(id) !== waiting.position) this.#background.next(id as ResourceKey);
+      if (id !== asker && positionStale(recorded.get(id), waiting.position))
+        this.#background.next(id as ResourceKey);
     }
   }
 

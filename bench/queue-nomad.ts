@@ -12,6 +12,8 @@
 //   AllocationUpdated event; the operator learns it from the same stream) to the next registration
 //   in that queue. So it includes the operator's observation of the finish, its release, the next
 //   job's reconcile and its register POST: an upper bound on the gate's release → admission.
+// - a slot's mean cycle (Little's law: slots / admissions per second) and, of it, each run's
+//   registration → completion in the double; the rest is the operator's completion → next registration.
 // - operator and double: CPU time and peak RSS (VmHWM) from /proc, start-up (reading the files)
 //   included; the load average of the machine before and after.
 //   node bench/queue-nomad.ts [--runs 10000] [--queues 100] [--slots 4] [--start-after-ms 50] [--run-for-ms 100]
@@ -147,6 +149,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
   const finishes = new Map<string, number[]>(); // queue → completion times not yet followed by a registration
   const perQueue = new Map<string, number>();
   const latencies: number[] = [];
+  const lifetimes: number[] = []; // registration → completion of each run: the double's share of a slot's cycle
   let done: (() => void) | undefined;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -168,6 +171,8 @@ main("queue-nomad", limitMs + 180_000, async () => {
       if (completed.has(alloc.ID)) return;
       completed.add(alloc.ID);
       const queue = queueOfJob.get(`${e.Namespace}/${alloc.JobID}`);
+      const since = registered.get(`${e.Namespace}/${alloc.JobID}`);
+      if (since !== undefined) lifetimes.push(at - since);
       if (queue) finishes.set(queue, [...(finishes.get(queue) ?? []), at]);
       if (completed.size >= runs) done?.();
     }
@@ -207,6 +212,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
   const last = times.at(-1) ?? Number.NaN;
   const rate = (registered.size - 1) / ((last - first) / 1000);
   const fromSpawn = registered.size / ((last - spawned) / 1000);
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   // The first pairs wait behind the first look at every job (each one Queued): the later half alone.
@@ -238,6 +244,19 @@ main("queue-nomad", limitMs + 180_000, async () => {
       "  the later half of the pairs",
       `p50 ${ms(percentile(later, 50))}, p99 ${ms(percentile(later, 99))}`,
       `p99 ≤ 100 ms (${verdict(percentile(later, 99), 100)})`,
+    ],
+    // Little's law: with every slot in use, a slot's mean cycle is slots / admissions per second. It
+    // is the run's life in the double (registration → completion) plus the operator's time from the
+    // completion to the next registration, so the latency target follows from the rate.
+    [
+      "a slot's mean cycle (slots / admissions/s)",
+      ms((queueCount * slots * 1000) / rate),
+      `${ms((queueCount * slots * 1000) / 1000)} at 1000/s`,
+    ],
+    [
+      "  registration → completion (the double)",
+      `mean ${ms(mean(lifetimes))}, p50 ${ms(percentile(lifetimes, 50))}, p99 ${ms(percentile(lifetimes, 99))}`,
+      "",
     ],
     ["reconciles per run (jobs and queues)", (reconciles / runs).toFixed(2), ""],
     ["operator CPU / peak RSS", op ? `${s(op.cpuMs)} / ${mb(op.peakRssBytes)}` : "n/a", ""],

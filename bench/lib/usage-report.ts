@@ -7,6 +7,8 @@
 // sampled every 50 ms and at exit: heapUsed, heapTotal, external, arrayBuffers) and what is live after
 // a full collection at exit (heapUsed, arrayBuffers): peak RSS minus the live heap is the garbage V8
 // keeps between major collections plus what lies outside the heap (binary, code, module texts).
+// The CPU figures are read before that collection; a wall time measured from outside includes it
+// (79 ms at 10,000 resources in one --trace-gc run).
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";

@@ -54,6 +54,16 @@ function byThread(threads: Record<string, number> | undefined): string {
     .join(", ");
 }
 
+/** `heapUsed 220 MB of heapTotal 231 MB, external 70 MB (arrayBuffers 58 MB)`. */
+function heapLine(
+  m: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } | undefined,
+) {
+  if (!m) return "n/a";
+  return `heapUsed ${mb(m.heapUsed)} of heapTotal ${mb(m.heapTotal)}, external ${mb(m.external)} (arrayBuffers ${mb(m.arrayBuffers)})`;
+}
+const liveLine = (m: { heapUsed: number; arrayBuffers: number } | undefined): string =>
+  m ? `heapUsed ${mb(m.heapUsed)}, arrayBuffers ${mb(m.arrayBuffers)}` : "n/a";
+
 main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
   const root = tempDir("converge");
   process.stdout.write(`converge-nomad: ${count} TrainingJobs, Nomad double in its own process\n`);
@@ -161,6 +171,8 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     // between runs on a shared machine: the other threads say whether the operator's own work changed.
     ["CPU by thread", byThread(u?.threadCpuMs), "", ""],
     ["peak RSS", mb(peak), "", `≤ 150 MB (${verdict(peak, 150 * 1024 * 1024)})`],
+    ["peak JS heap (sampled)", heapLine(u?.peakMemoryBytes), "", ""],
+    ["live after a full GC at exit", liveLine(u?.afterGcBytes), "", ""],
     [
       "start-up alone (empty dir)",
       `${s(baseline.wallMs)} wall, ${s(baseline.usage?.cpuMs ?? Number.NaN)} CPU, ${mb(baseline.usage?.peakRssBytes ?? Number.NaN)}`,

@@ -33,6 +33,10 @@ export interface OnceResult {
         peakRssBytes: number;
         /** CPU by thread name (MainThread, V8Worker, state-io, libuv-worker), from /proc. */
         threadCpuMs?: Record<string, number>;
+        /** Peaks of process.memoryUsage() sampled every 50 ms. */
+        peakMemoryBytes?: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
+        /** What is live after a full collection at exit. */
+        afterGcBytes?: { heapUsed: number; arrayBuffers: number };
       }
     | undefined;
   readonly summary: string | undefined;

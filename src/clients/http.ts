@@ -140,9 +140,11 @@ export class HttpClient {
       if (search) url += (url.includes("?") ? "&" : "?") + search;
     }
     const headers: Record<string, string> = { accept: "application/json", ...this.#auth, ...options.headers };
-    let body: string | undefined;
+    // Bytes, not the JSON string: undici copies a string body into a Buffer anyway, and the string
+    // would live in the old generation as long as its request waits (promoted, then garbage).
+    let body: Buffer | undefined;
     if (options.body !== undefined) {
-      body = JSON.stringify(options.body);
+      body = Buffer.from(JSON.stringify(options.body));
       headers["content-type"] = "application/json";
     }
     // A timer cleared when the request ends (AbortSignal.timeout would keep each one alive for the

@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { type AnyResource, keyOf, type ResourceKey } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
+import { unredacted } from "../observability/logger.ts";
 
 export const FINISHED = new Set(["Succeeded", "Failed"]);
 const phaseOf = (job: AnyResource): string | undefined =>
@@ -19,7 +20,9 @@ export class Progress {
   #check: NodeJS.Timeout | undefined;
 
   constructor(log: Logger) {
-    this.#log = log;
+    // A line per phase change (thousands a second under load) names a resource and two phases: no
+    // field to redact.
+    this.#log = unredacted(log);
   }
 
   phase(job: AnyResource, from: string | undefined, to: string | undefined): void {

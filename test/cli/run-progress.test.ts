@@ -1,6 +1,7 @@
 // What `run` says while it works: phase transitions against the recorded status (a rerun with
 // nothing changed logs none), the table once no TrainingJob is unfinished, and the give-up of
 // `run --once` when a scheduler stays unreachable.
+import { Writable } from "node:stream";
 import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type AnyResource, keyOf, type ResourceKey } from "../../src/api/resources.ts";
@@ -9,7 +10,7 @@ import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
 import type { ErrorReport } from "../../src/controller/controller.ts";
 import type { Source } from "../../src/controller/source.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import { createLogger, silentLogger } from "../../src/observability/logger.ts";
 
 function job(name: string, phase?: string): AnyResource {
   return {
@@ -57,6 +58,50 @@ describe("phase transitions", () => {
     await writer.write(b, { phase: "Pending" } as never);
     await writer.write(b, { phase: "Running" } as never);
     expect(seen).toEqual(["a: Running → Succeeded", "b: New → Pending", "b: Pending → Running"]);
+  });
+});
+
+describe("the line per phase change", () => {
+  it("names the resource, both phases and the first condition's message; other lines stay redacted", () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const log = createLogger({ destination, pretty: false, level: "info" });
+    const running = job("a", "Running");
+    (running as { status?: unknown }).status = {
+      phase: "Running",
+      conditions: [{ type: "Ready", message: "1 of 1 replicas running" }],
+    };
+    new Progress(log).phase(running, "Pending", "Running");
+    new Progress(log).phase(job("b"), undefined, "Queued");
+    log.info({ token: "tok-LEAK", headers: { authorization: "Bearer LEAK" } }, "a request");
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(
+      parsed.map(({ level, name, resource, from, to, msg }) => ({ level, name, resource, from, to, msg })),
+    ).toEqual([
+      {
+        level: 30,
+        name: "mlops-operator",
+        resource: "TrainingJob/default/a",
+        from: "Pending",
+        to: "Running",
+        msg: "default/a: Pending → Running (1 of 1 replicas running)",
+      },
+      {
+        level: 30,
+        name: "mlops-operator",
+        resource: "TrainingJob/default/b",
+        from: "New",
+        to: "Queued",
+        msg: "default/b: New → Queued",
+      },
+      { level: 30, name: "mlops-operator", msg: "a request" },
+    ]);
+    expect(lines.join("\n")).not.toContain("LEAK");
   });
 });
 

@@ -32,6 +32,30 @@ function fakeSource(): Source {
   } as unknown as Source;
 }
 
+/** `count` TrainingJobs j0… in phase `phaseOf(i)`, behind an index that counts the jobs it reads. */
+function countingIndex(count: number, phaseOf: (i: number) => string) {
+  const jobs = new Map<ResourceKey, AnyResource>();
+  for (let i = 0; i < count; i++) {
+    const j = job(`j${i}`, phaseOf(i));
+    jobs.set(keyOf(j), j);
+  }
+  const counter = { reads: 0 };
+  const set = (i: number, phase: string) => {
+    (jobs.get(`TrainingJob/default/j${i}` as ResourceKey) as { status?: unknown }).status = { phase };
+  };
+  const index = {
+    get: (key: ResourceKey) => {
+      counter.reads++;
+      return jobs.get(key);
+    },
+    list: () => {
+      counter.reads += jobs.size;
+      return [...jobs.values()];
+    },
+  };
+  return { counter, set, index };
+}
+
 describe("phase transitions", () => {
   function recorder() {
     const seen: string[] = [];
@@ -112,49 +136,64 @@ describe("the table once every TrainingJob has finished", () => {
 
   it("calls back once after the last unfinished job finishes, reading one job per check meanwhile", () => {
     vi.useFakeTimers();
-    const jobs = new Map<ResourceKey, AnyResource>();
-    for (let i = 0; i < 1000; i++) {
-      const j = job(`j${i}`, i < 998 ? "Succeeded" : "Running");
-      jobs.set(keyOf(j), j);
-    }
-    let reads = 0;
-    const index = {
-      get: (key: ResourceKey) => {
-        reads++;
-        return jobs.get(key);
-      },
-      list: () => {
-        reads += jobs.size;
-        return [...jobs.values()];
-      },
-    };
+    const { counter, set, index } = countingIndex(1000, (i) => (i < 998 ? "Succeeded" : "Running"));
     const progress = new Progress(silentLogger());
     progress.unfinished = anyUnfinished(index);
     let calls = 0;
     progress.onAllFinished = () => calls++;
-    const finish = (name: string) => {
-      const j = jobs.get(`TrainingJob/default/${name}` as ResourceKey) as AnyResource;
-      (j as { status?: unknown }).status = { phase: "Succeeded" };
-      progress.phase(j, "Running", "Succeeded");
+    const finish = (i: number) => {
+      set(i, "Succeeded");
+      progress.phase(job(`j${i}`, "Succeeded"), "Running", "Succeeded");
     };
 
     progress.phase(job("j0"), "Running", "Succeeded");
     vi.advanceTimersByTime(100);
     expect(calls).toBe(0); // j998 and j999 still run
-    reads = 0;
+    counter.reads = 0;
     for (let i = 0; i < 5; i++) {
       progress.phase(job("j1"), "Running", "Succeeded");
       vi.advanceTimersByTime(100);
     }
-    expect(reads).toBe(5); // the job found unfinished last is read again, not all 1,000
-    finish("j998");
+    expect(counter.reads).toBe(5); // a job found unfinished last is read again, not all 1,000
+    finish(998);
     vi.advanceTimersByTime(100);
     expect(calls).toBe(0);
-    finish("j999");
+    finish(999);
     vi.advanceTimersByTime(100);
     expect(calls).toBe(1);
     vi.advanceTimersByTime(1_000);
     expect(calls).toBe(1);
+  });
+});
+
+describe("whether any TrainingJob is unfinished", () => {
+  it.each([
+    ["in the order they are listed", (i: number) => i],
+    ["in the reverse order", (i: number, n: number) => n - 1 - i],
+  ])("runs finishing one per check %s: O(jobs) reads in all, not per check", (_name, nth) => {
+    const n = 1000;
+    const { counter, set, index: resources } = countingIndex(n, () => "Running");
+    const unfinished = anyUnfinished(resources);
+    for (let i = 0; i < n; i++) {
+      expect(unfinished()).toBe(true);
+      set(nth(i, n), "Succeeded");
+    }
+    expect(unfinished()).toBe(false);
+    expect(counter.reads).toBeLessThanOrEqual(4 * n); // a full read of every job per check: ~n²/2
+  });
+
+  it("a job that runs again after its check found it finished is found by the next full read", () => {
+    const { set, index: resources } = countingIndex(3, () => "Running");
+    const unfinished = anyUnfinished(resources);
+    expect(unfinished()).toBe(true);
+    set(0, "Succeeded");
+    set(1, "Succeeded");
+    set(2, "Succeeded");
+    expect(unfinished()).toBe(false);
+    set(1, "Pending"); // a new generation
+    expect(unfinished()).toBe(true);
+    set(1, "Failed");
+    expect(unfinished()).toBe(false);
   });
 });
 

@@ -44,20 +44,38 @@ export function setCondition(
     observedGeneration: generation,
   };
   const rest = current.filter((c) => c.type !== input.type);
-  return [...rest, next].sort((a, b) => rank(a.type) - rank(b.type) || a.type.localeCompare(b.type));
+  return [...rest, next].sort(byRank);
 }
 
-/** Sets several conditions at once; types not named in `inputs` are dropped (status is computed whole). */
+function byRank(a: Condition, b: Condition): number {
+  return rank(a.type) - rank(b.type) || a.type.localeCompare(b.type);
+}
+
+/**
+ * Sets several conditions at once; types not named in `inputs` are dropped (status is computed whole).
+ * The same as `setCondition` for each input in turn, then the unnamed types dropped, in one pass and
+ * one sort (a status is built at every reconcile).
+ */
 export function setConditions(
   conditions: readonly Condition[] | undefined,
   inputs: readonly ConditionInput[],
   generation: number,
   now: Date,
 ): Condition[] {
-  let out = [...(conditions ?? [])];
-  for (const input of inputs) out = setCondition(out, input, generation, now);
-  const named = new Set(inputs.map((i) => i.type));
-  return out.filter((c) => named.has(c.type));
+  const set = new Map<string, Condition>();
+  const stamp = now.toISOString();
+  for (const input of inputs) {
+    const previous = set.get(input.type) ?? conditions?.find((c) => c.type === input.type);
+    set.set(input.type, {
+      type: input.type,
+      status: input.status,
+      reason: input.reason,
+      message: input.message,
+      lastTransitionTime: previous && previous.status === input.status ? previous.lastTransitionTime : stamp,
+      observedGeneration: generation,
+    });
+  }
+  return [...set.values()].sort(byRank);
 }
 
 export function findCondition(

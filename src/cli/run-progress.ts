@@ -3,6 +3,7 @@
 import type { Logger } from "pino";
 import { type AnyResource, keyOf, type ResourceKey } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
+import { unredacted } from "../observability/logger.ts";
 
 export const FINISHED = new Set(["Succeeded", "Failed"]);
 const phaseOf = (job: AnyResource): string | undefined =>
@@ -19,7 +20,9 @@ export class Progress {
   #check: NodeJS.Timeout | undefined;
 
   constructor(log: Logger) {
-    this.#log = log;
+    // A line per phase change (thousands a second under load) names a resource and two phases: no
+    // field to redact.
+    this.#log = unredacted(log);
   }
 
   phase(job: AnyResource, from: string | undefined, to: string | undefined): void {
@@ -46,17 +49,27 @@ export class Progress {
 }
 
 /**
- * Whether a TrainingJob of `resources` is not finished. The unfinished job found last is looked at
- * first: while runs go on, a check reads one job, not every job (a full read per finished run was
- * O(jobs) each time thousands of runs finish one after another).
+ * Whether a TrainingJob of `resources` is not finished. A full read keeps every job it found
+ * unfinished; later checks look at those one after another (each read again, as it is now) and read
+ * every job only once none of them is unfinished any more. While runs go on, a check reads a few
+ * jobs, not every job: a full read per check was O(jobs) every 100 ms while thousands of runs
+ * finished, and a single witness kept from the last read finished within a check or two when runs
+ * are short.
  */
 export function anyUnfinished(resources: ResourceIndex): () => boolean {
-  let witness: ResourceKey | undefined;
+  /** Jobs unfinished at the last full read, not yet found finished; the last listed is looked at first. */
+  let candidates: ResourceKey[] = [];
+  const unfinished = (job: AnyResource | undefined) =>
+    job?.kind === "TrainingJob" && !FINISHED.has(phaseOf(job) ?? "");
   return () => {
-    const last = witness === undefined ? undefined : resources.get(witness);
-    if (last?.kind === "TrainingJob" && !FINISHED.has(phaseOf(last) ?? "")) return true;
-    const found = resources.list("TrainingJob").find((job) => !FINISHED.has(phaseOf(job) ?? ""));
-    witness = found && keyOf(found);
-    return found !== undefined;
+    while (candidates.length > 0) {
+      if (unfinished(resources.get(candidates[candidates.length - 1] as ResourceKey))) return true;
+      candidates.pop();
+    }
+    candidates = resources
+      .list("TrainingJob")
+      .filter(unfinished)
+      .map((job) => keyOf(job));
+    return candidates.length > 0;
   };
 }

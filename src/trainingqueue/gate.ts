@@ -34,6 +34,13 @@ export class QueueAdmission {
   readonly #background = new Subject<ResourceKey>();
   /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
   readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
+  /**
+   * Waiting jobs reported on backgroundChanges() whose reconcile has not asked for admission since:
+   * a further move is not reported again, as that reconcile reads the position as it is then (at a
+   * release, every waiting job of the queue moves up one; reported each time, a queue 100 deep sent
+   * ~100 keys per release to a workqueue that already held them).
+   */
+  readonly #reportedMoved = new Set<ResourceKey>();
   /** Counts admissions per queue id (metrics). */
   readonly onAdmitted: ((queue: string) => void) | undefined;
   /** Counts preempted runs per queue id (metrics). */
@@ -101,6 +108,7 @@ export class QueueAdmission {
    */
   release(key: ResourceKey): void {
     this.#preempting.delete(key);
+    this.#reportedMoved.delete(key);
     const queue = this.#queueOf(key);
     if (!this.#ledger.release(key)) return;
     const scope = queue === undefined ? undefined : this.#ledger.scopeOf(queue);
@@ -122,6 +130,7 @@ export class QueueAdmission {
 
   admit(job: GateJob, now: Date): Verdict {
     const key = jobKeyOf(job);
+    this.#reportedMoved.delete(key); // asking now: a later move is news to it
     if (this.#ledger.holds(key)) return { admitted: true };
     this.#ledger.ask(job, now);
     const { queues, result } = this.#decide(this.#ledger.scopeOf(queueIdOf(job)), {
@@ -186,10 +195,10 @@ export class QueueAdmission {
   }
 
   /**
-   * Reports the waiting jobs (but `asker`, reconciled now) whose written position is stale: at the
-   * head of the queue when it changed, further back when it is off by a tenth (positions.ts).
-   * Reasons are not compared: a queue's change wakes its jobs (wakeJobs), and a preempted run's
-   * status says Preempted where admission says WaitingForQuota.
+   * Reports the waiting jobs (but `asker`, reconciled now) whose written position is stale (at the
+   * head of the queue when it changed, further back when it is off by a tenth: positions.ts), unless
+   * reported already and not asked since. Reasons are not compared: a queue's change wakes its jobs
+   * (wakeJobs), and a preempted run's status says Preempted where admission says WaitingForQuota.
    */
   #noteMoves(
     result: AdmissionResult,
@@ -197,8 +206,11 @@ export class QueueAdmission {
     asker: ResourceKey | undefined,
   ): void {
     for (const [id, waiting] of result.waiting) {
-      if (id !== asker && positionStale(recorded.get(id), waiting.position))
-        this.#background.next(id as ResourceKey);
+      const key = id as ResourceKey;
+      if (key === asker || !positionStale(recorded.get(id), waiting.position) || this.#reportedMoved.has(key))
+        continue;
+      this.#reportedMoved.add(key);
+      this.#background.next(key);
     }
   }
 

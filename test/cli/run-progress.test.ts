@@ -1,6 +1,7 @@
 // What `run` says while it works: phase transitions against the recorded status (a rerun with
 // nothing changed logs none), the table once no TrainingJob is unfinished, and the give-up of
 // `run --once` when a scheduler stays unreachable.
+import { Writable } from "node:stream";
 import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type AnyResource, keyOf, type ResourceKey } from "../../src/api/resources.ts";
@@ -9,7 +10,7 @@ import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
 import type { ErrorReport } from "../../src/controller/controller.ts";
 import type { Source } from "../../src/controller/source.ts";
-import { silentLogger } from "../../src/observability/logger.ts";
+import { createLogger, silentLogger } from "../../src/observability/logger.ts";
 
 function job(name: string, phase?: string): AnyResource {
   return {
@@ -29,6 +30,30 @@ function fakeSource(): Source {
     },
     list: () => [],
   } as unknown as Source;
+}
+
+/** `count` TrainingJobs j0… in phase `phaseOf(i)`, behind an index that counts the jobs it reads. */
+function countingIndex(count: number, phaseOf: (i: number) => string) {
+  const jobs = new Map<ResourceKey, AnyResource>();
+  for (let i = 0; i < count; i++) {
+    const j = job(`j${i}`, phaseOf(i));
+    jobs.set(keyOf(j), j);
+  }
+  const counter = { reads: 0 };
+  const set = (i: number, phase: string) => {
+    (jobs.get(`TrainingJob/default/j${i}` as ResourceKey) as { status?: unknown }).status = { phase };
+  };
+  const index = {
+    get: (key: ResourceKey) => {
+      counter.reads++;
+      return jobs.get(key);
+    },
+    list: () => {
+      counter.reads += jobs.size;
+      return [...jobs.values()];
+    },
+  };
+  return { counter, set, index };
 }
 
 describe("phase transitions", () => {
@@ -60,6 +85,50 @@ describe("phase transitions", () => {
   });
 });
 
+describe("the line per phase change", () => {
+  it("names the resource, both phases and the first condition's message; other lines stay redacted", () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk, _enc, done) {
+        lines.push(...String(chunk).split("\n").filter(Boolean));
+        done();
+      },
+    });
+    const log = createLogger({ destination, pretty: false, level: "info" });
+    const running = job("a", "Running");
+    (running as { status?: unknown }).status = {
+      phase: "Running",
+      conditions: [{ type: "Ready", message: "1 of 1 replicas running" }],
+    };
+    new Progress(log).phase(running, "Pending", "Running");
+    new Progress(log).phase(job("b"), undefined, "Queued");
+    log.info({ token: "tok-LEAK", headers: { authorization: "Bearer LEAK" } }, "a request");
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(
+      parsed.map(({ level, name, resource, from, to, msg }) => ({ level, name, resource, from, to, msg })),
+    ).toEqual([
+      {
+        level: 30,
+        name: "mlops-operator",
+        resource: "TrainingJob/default/a",
+        from: "Pending",
+        to: "Running",
+        msg: "default/a: Pending → Running (1 of 1 replicas running)",
+      },
+      {
+        level: 30,
+        name: "mlops-operator",
+        resource: "TrainingJob/default/b",
+        from: "New",
+        to: "Queued",
+        msg: "default/b: New → Queued",
+      },
+      { level: 30, name: "mlops-operator", msg: "a request" },
+    ]);
+    expect(lines.join("\n")).not.toContain("LEAK");
+  });
+});
+
 describe("the table once every TrainingJob has finished", () => {
   afterEach(() => {
     vi.useRealTimers();
@@ -67,49 +136,64 @@ describe("the table once every TrainingJob has finished", () => {
 
   it("calls back once after the last unfinished job finishes, reading one job per check meanwhile", () => {
     vi.useFakeTimers();
-    const jobs = new Map<ResourceKey, AnyResource>();
-    for (let i = 0; i < 1000; i++) {
-      const j = job(`j${i}`, i < 998 ? "Succeeded" : "Running");
-      jobs.set(keyOf(j), j);
-    }
-    let reads = 0;
-    const index = {
-      get: (key: ResourceKey) => {
-        reads++;
-        return jobs.get(key);
-      },
-      list: () => {
-        reads += jobs.size;
-        return [...jobs.values()];
-      },
-    };
+    const { counter, set, index } = countingIndex(1000, (i) => (i < 998 ? "Succeeded" : "Running"));
     const progress = new Progress(silentLogger());
     progress.unfinished = anyUnfinished(index);
     let calls = 0;
     progress.onAllFinished = () => calls++;
-    const finish = (name: string) => {
-      const j = jobs.get(`TrainingJob/default/${name}` as ResourceKey) as AnyResource;
-      (j as { status?: unknown }).status = { phase: "Succeeded" };
-      progress.phase(j, "Running", "Succeeded");
+    const finish = (i: number) => {
+      set(i, "Succeeded");
+      progress.phase(job(`j${i}`, "Succeeded"), "Running", "Succeeded");
     };
 
     progress.phase(job("j0"), "Running", "Succeeded");
     vi.advanceTimersByTime(100);
     expect(calls).toBe(0); // j998 and j999 still run
-    reads = 0;
+    counter.reads = 0;
     for (let i = 0; i < 5; i++) {
       progress.phase(job("j1"), "Running", "Succeeded");
       vi.advanceTimersByTime(100);
     }
-    expect(reads).toBe(5); // the job found unfinished last is read again, not all 1,000
-    finish("j998");
+    expect(counter.reads).toBe(5); // a job found unfinished last is read again, not all 1,000
+    finish(998);
     vi.advanceTimersByTime(100);
     expect(calls).toBe(0);
-    finish("j999");
+    finish(999);
     vi.advanceTimersByTime(100);
     expect(calls).toBe(1);
     vi.advanceTimersByTime(1_000);
     expect(calls).toBe(1);
+  });
+});
+
+describe("whether any TrainingJob is unfinished", () => {
+  it.each([
+    ["in the order they are listed", (i: number) => i],
+    ["in the reverse order", (i: number, n: number) => n - 1 - i],
+  ])("runs finishing one per check %s: O(jobs) reads in all, not per check", (_name, nth) => {
+    const n = 1000;
+    const { counter, set, index: resources } = countingIndex(n, () => "Running");
+    const unfinished = anyUnfinished(resources);
+    for (let i = 0; i < n; i++) {
+      expect(unfinished()).toBe(true);
+      set(nth(i, n), "Succeeded");
+    }
+    expect(unfinished()).toBe(false);
+    expect(counter.reads).toBeLessThanOrEqual(4 * n); // a full read of every job per check: ~n²/2
+  });
+
+  it("a job that runs again after its check found it finished is found by the next full read", () => {
+    const { set, index: resources } = countingIndex(3, () => "Running");
+    const unfinished = anyUnfinished(resources);
+    expect(unfinished()).toBe(true);
+    set(0, "Succeeded");
+    set(1, "Succeeded");
+    set(2, "Succeeded");
+    expect(unfinished()).toBe(false);
+    set(1, "Pending"); // a new generation
+    expect(unfinished()).toBe(true);
+    set(1, "Failed");
+    expect(unfinished()).toBe(false);
   });
 });
 

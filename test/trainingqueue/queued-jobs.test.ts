@@ -161,6 +161,36 @@ describe("queued TrainingJobs", () => {
     expect(new Set(moved)).toEqual(new Set(["TrainingJob/default/c", "TrainingJob/default/d"]));
   });
 
+  it("a job reported as moved is not reported again until its reconcile has asked for admission", async () => {
+    const w = new World();
+    w.add(queue({ quota: { runs: 1 } }));
+    const [a, b, c, d] = ["a", "b", "c", "d"].map((name) => w.job(name, 0)) as [
+      TrainingJob,
+      TrainingJob,
+      TrainingJob,
+      TrainingJob,
+    ];
+    for (const job of [a, b, c, d, b, c, d]) await w.reconcile(job);
+    const moved = w.process.moved;
+    moved.length = 0;
+    const finish = async (job: TrainingJob) => {
+      w.scheduler.setReplicas(job.metadata.name, "succeeded", { exitCode: 0 });
+      await w.reconcile(job);
+    };
+    await finish(a); // b admitted; c and d move up one: reported
+    expect([...moved].sort()).toEqual(["TrainingJob/default/c", "TrainingJob/default/d"]);
+    await w.reconcile(b); // registered
+    await w.reconcile(c); // asks: at position 1 now
+    moved.length = 0;
+    await finish(b); // c admitted; d moves up again, but its reconcile (queued) has not asked yet
+    expect(moved).toEqual([]);
+    await w.reconcile(d);
+    expect(d.status?.queue?.position).toBe(1); // the position as it is when it asks
+    const urgent = w.job("urgent", 0, { priority: 90 });
+    await w.reconcile(urgent); // asked since: a move is reported again
+    expect(moved).toEqual(["TrainingJob/default/d"]);
+  });
+
   it("a new queue wakes the jobs waiting for it and its cohort in the background; a changed one every waiting job at once", async () => {
     const w = new World();
     const gpus = w.add(queue({ quota: { runs: 0 }, cohort: "lab" }));

@@ -109,6 +109,8 @@ export interface AdmissionGate {
   hold(job: QueuedJob): void;
   /** The job's run finished, was suspended or deleted: its quota is free for the next run. */
   release(key: ResourceKey): void;
+  /** The job is gone (deleted, its run purged): its quota is released and nothing of it is kept. */
+  forget(key: ResourceKey): void;
   /**
    * Why the job's admitted run is to be preempted (its queue chose it to make room for a run of
    * higher priority), or undefined. The job's reconciler stops the run, then calls preempted() once

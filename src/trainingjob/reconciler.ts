@@ -147,7 +147,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
         `removed the run's objects from ${scheduler.name} ${scheduler.target}`,
       );
     }
-    ctx.queues?.release(key);
+    ctx.queues?.forget(key);
     return "done";
   }
 

@@ -128,6 +128,18 @@ export class QueueAdmission {
     }
   }
 
+  /** The job is gone (deleted, its run purged): its quota is released and nothing of it is kept. */
+  forget(key: ResourceKey): void {
+    this.release(key);
+    this.#reportedMoved.delete(key);
+    this.#ledger.forget(key);
+  }
+
+  /** Entries kept of jobs (quota, arrival, finished, preemptions, reported moves): none once all are gone. */
+  get remembered(): number {
+    return this.#ledger.remembered + this.#preempting.size + this.#reportedMoved.size;
+  }
+
   admit(job: GateJob, now: Date): Verdict {
     const key = jobKeyOf(job);
     this.#reportedMoved.delete(key); // asking now: a later move is news to it

@@ -114,6 +114,20 @@ export class QueueLedger {
     return had;
   }
 
+  /** The job is gone: nothing of it is kept (release() remembers a released job until then). */
+  forget(key: ResourceKey): void {
+    this.#held.delete(key);
+    this.#released.delete(key);
+    this.#done.delete(key);
+    this.#firstSeen.delete(key);
+    this.#touch(key);
+  }
+
+  /** Entries kept of jobs (held quota, released, finished, first seen): none once every job is gone. */
+  get remembered(): number {
+    return this.#held.size + this.#released.size + this.#done.size + this.#firstSeen.size;
+  }
+
   /** The job asks for admission: it holds nothing until admitted. */
   ask(job: GateJob, now: Date): void {
     const key = jobKeyOf(job);

@@ -1,13 +1,12 @@
 // A waiting run's written position: exact at the head of its queue, within a tenth further back,
 // and written O(log n) times while it waits instead of once per admission ahead of it.
 import { describe, expect, it } from "vitest";
-import type { AnyResource, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
+import type { ResourceKey, TrainingJob } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
 import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
 import { EXACT_POSITIONS, positionStale } from "../../src/trainingqueue/positions.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
-import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
-import { queueContext } from "./queue-context.ts";
+import { queueWorld } from "./queue-context.ts";
 
 describe("positionStale", () => {
   it.each([
@@ -33,16 +32,7 @@ describe("positionStale", () => {
 describe("waiting runs' positions while a queue drains", () => {
   it("keeps the head exact, the rest within a tenth, with far fewer writes than moves", async () => {
     const count = 200;
-    const resources = new Map<ResourceKey, AnyResource>();
-    const scheduler = new RecordingScheduler();
-    const now = new Date("2026-01-01T12:00:00Z");
-    const queue: TrainingQueue = {
-      apiVersion: "mlops.dev/v1alpha1",
-      kind: "TrainingQueue",
-      metadata: { name: "gpus", namespace: "default", generation: 1 },
-      spec: { admission: "StrictFIFO", preemption: "Never", quota: { gpus: 1 } },
-    };
-    resources.set(keyOf(queue), queue);
+    const { resources, scheduler, gate, ctx } = queueWorld({ gpus: 1 });
     const jobs: TrainingJob[] = [];
     for (let i = 0; i < count; i++) {
       const job = trainingJob(
@@ -53,7 +43,6 @@ describe("waiting runs' positions while a queue drains", () => {
       resources.set(keyOf(job), job);
       jobs.push(job);
     }
-    const { gate, ctx } = queueContext(resources, scheduler, () => now);
     const reconciler = new TrainingJobReconciler();
     const moved = new Set<ResourceKey>();
     gate.backgroundChanges().subscribe((key) => moved.add(key));

@@ -1,10 +1,11 @@
 // What the queue scenario tests run the job reconciler with: an index over a map of resources, a
 // queue gate over it, and a TrainingJobContext whose status writes land on the resource in memory.
-import type { AnyResource, Kind, ResourceKey, StatusOf } from "../../src/api/resources.ts";
+import type { AnyResource, Kind, ResourceKey, StatusOf, TrainingQueue } from "../../src/api/resources.ts";
+import { keyOf } from "../../src/api/resources.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
 import { QueueAdmission } from "../../src/trainingqueue/gate.ts";
-import type { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
+import { RecordingScheduler } from "../trainingjob/recording-scheduler.ts";
 
 export function queueContext(
   resources: Map<ResourceKey, AnyResource>,
@@ -34,4 +35,19 @@ export function queueContext(
     queues: gate,
   };
   return { gate, ctx };
+}
+
+/** A world of one StrictFIFO queue `default/gpus` with `quota`: its resources, scheduler and gate. */
+export function queueWorld(quota: NonNullable<TrainingQueue["spec"]["quota"]>) {
+  const resources = new Map<ResourceKey, AnyResource>();
+  const scheduler = new RecordingScheduler();
+  const queue: TrainingQueue = {
+    apiVersion: "mlops.dev/v1alpha1",
+    kind: "TrainingQueue",
+    metadata: { name: "gpus", namespace: "default", generation: 1 },
+    spec: { admission: "StrictFIFO", preemption: "Never", quota },
+  };
+  resources.set(keyOf(queue), queue);
+  const now = new Date("2026-01-01T12:00:00Z");
+  return { resources, scheduler, ...queueContext(resources, scheduler, () => now) };
 }

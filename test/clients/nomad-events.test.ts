@@ -70,11 +70,12 @@ describe("Nomad event stream", () => {
     await client.register(job("a"));
     await client.register({ ...job("b"), Namespace: "team-a" });
     await until(() => keys().length >= 4);
+    // A placement is the evaluation's plan (ApplyPlanResults): its events are "PlanResult".
     expect(keys()).toEqual([
       "Job:JobRegistered:a",
-      expect.stringMatching(/^Allocation:AllocationUpdated:/),
+      expect.stringMatching(/^Allocation:PlanResult:/),
       "Job:JobRegistered:b",
-      expect.stringMatching(/^Allocation:AllocationUpdated:/),
+      expect.stringMatching(/^Allocation:PlanResult:/),
     ]);
     const alloc = signals
       .flatMap((s) => (s.type === "events" ? s.events : []))
@@ -82,6 +83,23 @@ describe("Nomad event stream", () => {
     expect(alloc?.FilterKeys).toEqual(["a"]);
     await new Promise((r) => setTimeout(r, 100)); // several heartbeats
     expect(signals.filter((s) => s.type === "resync")).toHaveLength(0);
+  });
+
+  it("a job's status changed by its allocation's client update comes as a Job event of that write", async () => {
+    // nomad/state/events.go: a write's event type goes to every table it changed; a client's update of
+    // an allocation (AllocClientUpdateRequestType) that moves the job's status writes the job too.
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { keys } = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await until(() => keys().length === 2);
+    nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
+    await until(() => keys().length === 4);
+    expect(keys().slice(2)).toEqual([
+      expect.stringMatching(/^Allocation:AllocationUpdated:/),
+      "Job:AllocationUpdated:a",
+    ]);
   });
 
   it("resumes from the last index after a reconnect, then asks for a re-list", async () => {

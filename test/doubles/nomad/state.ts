@@ -347,7 +347,9 @@ export class NomadState {
       return [
         ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
         evalEvent(evaluation),
-        ...placed.map((a) => allocEvent(stamp(a, i))),
+        // Placed by the evaluation's plan: Nomad applies it in a write of its own (ApplyPlanResults,
+        // a later index than the register's; one index here), so its events are "PlanResult".
+        ...placed.map((a) => allocEvent(stamp(a, i), "PlanResult")),
       ];
     });
     this.#addEval(evaluation);

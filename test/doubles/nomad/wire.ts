@@ -117,10 +117,18 @@ export function evalEvent(evaluation: NomadEvaluation): Omit<NomadEvent, "Index"
   };
 }
 
-export function allocEvent(alloc: NomadAllocation): Omit<NomadEvent, "Index"> {
+/**
+ * An allocation as the event stream carries it (table "allocs"). An event's Type is that of the
+ * write that changed the table (nomad/state/events.go, MsgTypeEvents), for every table it changed:
+ * a client's update of an allocation is "AllocationUpdated", a plan's placement "PlanResult".
+ */
+export function allocEvent(
+  alloc: NomadAllocation,
+  type: "AllocationUpdated" | "PlanResult" = "AllocationUpdated",
+): Omit<NomadEvent, "Index"> {
   return {
     Topic: "Allocation",
-    Type: "AllocationUpdated",
+    Type: type,
     Key: alloc.ID,
     Namespace: alloc.Namespace,
     FilterKeys: [alloc.JobID],

@@ -3,6 +3,8 @@
 // 4× (src/heap/heap-controller.cc, MaxGrowingFactor), which was most of the operator's peak RSS.
 // Read from the process bin/mlopsctl starts: a preload prints its heap limit at exit.
 import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -11,8 +13,12 @@ const PRELOAD = `data:text/javascript,${encodeURIComponent(
   'import { getHeapStatistics } from "node:v8"; process.on("exit", () => process.stderr.write("heap limit " + getHeapStatistics().heap_size_limit + "\\n"));',
 )}`;
 
-function version(maxOldSpaceMb: string) {
-  return spawnSync(MLOPSCTL, ["version"], {
+function version(maxOldSpaceMb: string, cgroup?: string) {
+  // In `cgroup`: the shell moves itself there, then runs the launcher (which reads its own cgroup).
+  const [command, args] = cgroup
+    ? ["sh", ["-c", 'echo $$ > "$1/cgroup.procs" && exec "$2" version', "sh", cgroup, MLOPSCTL]]
+    : [MLOPSCTL, ["version"]];
+  return spawnSync(command, args, {
     encoding: "utf8",
     timeout: 30_000,
     env: { ...process.env, MLOPSCTL_MAX_OLD_SPACE_MB: maxOldSpaceMb, NODE_OPTIONS: `--import=${PRELOAD}` },
@@ -20,8 +26,8 @@ function version(maxOldSpaceMb: string) {
 }
 
 /** The heap limit (old generation plus young) of `mlopsctl version`, in MB. */
-function heapLimitMb(maxOldSpaceMb: string): number {
-  const r = version(maxOldSpaceMb);
+function heapLimitMb(maxOldSpaceMb: string, cgroup?: string): number {
+  const r = version(maxOldSpaceMb, cgroup);
   expect(r.status, r.stderr).toBe(0);
   const bytes = /heap limit (\d+)/.exec(r.stderr)?.[1];
   expect(bytes, r.stderr).toBeDefined();
@@ -30,6 +36,7 @@ function heapLimitMb(maxOldSpaceMb: string): number {
 
 describe("bin/mlopsctl's old-generation cap", () => {
   it("is 1024 MB unless MLOPSCTL_MAX_OLD_SPACE_MB says otherwise", () => {
+    expect(totalmem() / 2 ** 20, "this case needs 4 GB of memory or more").toBeGreaterThanOrEqual(4096);
     const byDefault = heapLimitMb("");
     expect(byDefault).toBeGreaterThanOrEqual(1024);
     expect(byDefault).toBeLessThan(1024 + 64); // the young generation: 3 semi-spaces of 8 MB at most
@@ -38,9 +45,49 @@ describe("bin/mlopsctl's old-generation cap", () => {
     expect(raised).toBeLessThan(3000 + 64);
   });
 
+  // Run as root where cgroup v1's memory controller is mounted (these machines, CI): elsewhere it
+  // cannot make a cgroup and says so, failing under CI=true.
+  it("never raises Node's own limit: in a cgroup of 1 GiB it passes no cap unless told to", () => {
+    const cgroup = memoryCgroup(1024);
+    if (typeof cgroup !== "string") {
+      if (process.env.CI === "true") throw new Error(`cannot make a memory cgroup: ${cgroup.why}`);
+      console.warn(`skipped: cannot make a memory cgroup: ${cgroup.why}`);
+      return;
+    }
+    try {
+      // Node sizes its limit from the cgroup's 1 GiB (a quarter of it, at least V8's minimum): below 1024.
+      expect(heapLimitMb("", cgroup)).toBeLessThan(1024);
+      const told = heapLimitMb("1024", cgroup);
+      expect(told).toBeGreaterThanOrEqual(1024);
+      expect(told).toBeLessThan(1024 + 64);
+    } finally {
+      rmdirSync(cgroup);
+    }
+  });
+
   it("refuses a MLOPSCTL_MAX_OLD_SPACE_MB that is not a number, naming it", () => {
     const r = version("1g");
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("MLOPSCTL_MAX_OLD_SPACE_MB must be a number of megabytes, not '1g'");
   });
 });
+
+/** A new cgroup v1 memory cgroup under this process's own, limited to `mb`, or why there is none. */
+function memoryCgroup(mb: number): string | { why: string } {
+  try {
+    const line = readFileSync("/proc/self/cgroup", "utf8")
+      .split("\n")
+      .find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
+    if (!line) return { why: "no cgroup v1 memory controller in /proc/self/cgroup" };
+    const dir = join(
+      "/sys/fs/cgroup/memory",
+      line.slice(line.lastIndexOf(":") + 1),
+      `mlops-launcher-${process.pid}`,
+    );
+    mkdirSync(dir);
+    writeFileSync(join(dir, "memory.limit_in_bytes"), String(mb * 2 ** 20));
+    return dir;
+  } catch (error) {
+    return { why: (error as Error).message };
+  }
+}

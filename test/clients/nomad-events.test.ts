@@ -102,6 +102,30 @@ describe("Nomad event stream", () => {
     ]);
   });
 
+  it("a stopped allocation: the plan's desired stop, then its client's completion, two writes", async () => {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const { signals } = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
+    const allocEvents = () =>
+      signals
+        .flatMap((s) => (s.type === "events" ? s.events : []))
+        .filter((e) => e.Topic === "Allocation")
+        .map((e) => {
+          const a = e.Payload.Allocation as { DesiredStatus: string; ClientStatus: string };
+          return { type: e.Type, index: e.Index, desired: a.DesiredStatus, client: a.ClientStatus };
+        });
+    await until(() => allocEvents().some((e) => e.client === "running"));
+    await client.deregister("a", "default", { purge: false });
+    await until(() => allocEvents().some((e) => e.client === "complete"));
+    const [stop, done] = allocEvents().slice(-2);
+    expect(stop).toMatchObject({ type: "PlanResult", desired: "stop", client: "running" });
+    expect(done).toMatchObject({ type: "AllocationUpdated", desired: "stop", client: "complete" });
+    expect(done?.index).toBeGreaterThan(stop?.index ?? Number.POSITIVE_INFINITY);
+  });
+
   it("resumes from the last index after a reconnect, then asks for a re-list", async () => {
     nomad = await startNomadDouble({ heartbeatMs: 1_000 });
     client = new NomadClient({ address: nomad.address }, {});

@@ -370,9 +370,14 @@ export class NomadState {
     return evaluation;
   }
 
+  /**
+   * Two writes, as in Nomad: the plan that stops the allocation (desired status stop: "PlanResult"),
+   * then its client's update once the tasks are killed (client status complete: "AllocationUpdated").
+   */
   #stopAlloc(alloc: NomadAllocation, description: string): void {
     alloc.DesiredStatus = "stop";
     alloc.DesiredDescription = description;
+    this.bump(["allocs"], (i) => [allocEvent(stamp(alloc, i), "PlanResult")]);
     if (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running") {
       alloc.ClientStatus = "complete";
       for (const state of Object.values(alloc.TaskStates ?? {})) {
@@ -380,8 +385,8 @@ export class NomadState {
         state.FinishedAt = new Date().toISOString();
         state.Events = [...(state.Events ?? []), taskEvent("Killed", "Task successfully killed")];
       }
+      this.bump(["allocs"], (i) => [allocEvent(stamp(alloc, i))]);
     }
-    this.bump(["allocs"], (i) => [allocEvent(stamp(alloc, i))]);
     this.onStop(alloc);
   }
 

@@ -77,10 +77,12 @@ describe("Nomad event stream", () => {
       "Job:JobRegistered:b",
       expect.stringMatching(/^Allocation:PlanResult:/),
     ]);
-    const alloc = signals
-      .flatMap((s) => (s.type === "events" ? s.events : []))
-      .find((e) => e.Topic === "Allocation");
+    const events = signals.flatMap((s) => (s.type === "events" ? s.events : []));
+    const alloc = events.find((e) => e.Topic === "Allocation");
     expect(alloc?.FilterKeys).toEqual(["a"]);
+    // The register's write, then its plan's: the placement comes at a later index than the job.
+    const registered = events.find((e) => e.Topic === "Job" && e.Key === "a");
+    expect(alloc?.Index).toBeGreaterThan(registered?.Index ?? Number.POSITIVE_INFINITY);
     await new Promise((r) => setTimeout(r, 100)); // several heartbeats
     expect(signals.filter((s) => s.type === "resync")).toHaveLength(0);
   });

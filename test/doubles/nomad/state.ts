@@ -341,17 +341,15 @@ export class NomadState {
         }
       : undefined;
     if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
-    this.bump(changedAt !== undefined ? ["jobs", "evals", "allocs"] : ["evals"], (i) => {
+    this.bump(changedAt !== undefined ? ["jobs", "evals"] : ["evals"], (i) => {
       evaluation.CreateIndex = i;
       evaluation.ModifyIndex = i;
-      return [
-        ...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []),
-        evalEvent(evaluation),
-        // Placed by the evaluation's plan: Nomad applies it in a write of its own (ApplyPlanResults,
-        // a later index than the register's; one index here), so its events are "PlanResult".
-        ...placed.map((a) => allocEvent(stamp(a, i), "PlanResult")),
-      ];
+      return [...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []), evalEvent(evaluation)];
     });
+    // Placed by the evaluation's plan, which Nomad applies in a write of its own (ApplyPlanResults)
+    // after the register's: a later index, events "PlanResult".
+    if (placed.length > 0)
+      this.bump(["allocs"], (i) => placed.map((a) => allocEvent(stamp(a, i), "PlanResult")));
     this.#addEval(evaluation);
     if (blockedEval) {
       this.bump(["evals"], (i) => {

@@ -62,6 +62,18 @@ describe("Nomad event stream", () => {
     return { signals, keys, indexes };
   }
 
+  /** A double whose job `a` was registered and placed, its allocation then set running; the stream's signals. */
+  async function jobRunning() {
+    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
+    client = new NomadClient({ address: nomad.address }, {});
+    const collected = collect();
+    await until(() => nomad.openStreams === 1);
+    await client.register(job("a"));
+    await until(() => collected.keys().length === 2); // the register's and its plan's events
+    nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
+    return collected;
+  }
+
   it("one stream carries Job and Allocation events of every namespace; heartbeats are skipped", async () => {
     nomad = await startNomadDouble({ heartbeatMs: 20, namespaces: ["team-a"] });
     client = new NomadClient({ address: nomad.address }, {});
@@ -90,13 +102,7 @@ describe("Nomad event stream", () => {
   it("a job's status changed by its allocation's client update comes as a Job event of that write", async () => {
     // nomad/state/events.go: a write's event type goes to every table it changed; a client's update of
     // an allocation (AllocClientUpdateRequestType) that moves the job's status writes the job too.
-    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
-    client = new NomadClient({ address: nomad.address }, {});
-    const { keys } = collect();
-    await until(() => nomad.openStreams === 1);
-    await client.register(job("a"));
-    await until(() => keys().length === 2);
-    nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
+    const { keys } = await jobRunning();
     await until(() => keys().length === 4);
     expect(keys().slice(2)).toEqual([
       expect.stringMatching(/^Allocation:AllocationUpdated:/),
@@ -105,12 +111,7 @@ describe("Nomad event stream", () => {
   });
 
   it("a stopped allocation: the plan's desired stop, then its client's completion, two writes", async () => {
-    nomad = await startNomadDouble({ heartbeatMs: 1_000 });
-    client = new NomadClient({ address: nomad.address }, {});
-    const { signals } = collect();
-    await until(() => nomad.openStreams === 1);
-    await client.register(job("a"));
-    nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
+    const { signals } = await jobRunning();
     const allocEvents = () =>
       signals
         .flatMap((s) => (s.type === "events" ? s.events : []))

@@ -25,7 +25,13 @@ export interface EventLogUpdate {
   readonly events: readonly PendingEvent[];
 }
 
-export type IoRequest = WriteRequest | EventsRequest;
+/** Remove the worker's spare files (spare-inodes.ts): it is about to be ended. */
+export interface ReleaseRequest {
+  readonly id: number;
+  readonly op: "release";
+}
+
+export type IoRequest = WriteRequest | EventsRequest | ReleaseRequest;
 
 /** The answer to request `id`: the files (or directories) that could not be written. */
 export interface IoReply {

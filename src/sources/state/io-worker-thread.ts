@@ -5,7 +5,7 @@ import { readFileSync, statSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
 import { formatEvents, mergeEvents, parseEvents } from "./event-merge.ts";
 import { type EventsRequest, type IoReply, type IoRequest, toWire } from "./io-messages.ts";
-import { type FileFailure, replaceFiles } from "./replace-files.ts";
+import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
 
 const port = parentPort;
 if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-worker.ts starts it)");
@@ -21,6 +21,10 @@ port.on("message", (request: IoRequest) => {
 });
 
 async function handle(request: IoRequest): Promise<FileFailure[]> {
+  if (request.op === "release") {
+    spares.release();
+    return [];
+  }
   const paths =
     request.op === "write" ? request.files.map(([path]) => path) : request.logs.map((l) => l.path);
   try {

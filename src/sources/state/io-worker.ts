@@ -52,6 +52,10 @@ interface Running {
   readonly inFlight: Map<number, InFlight>;
   readonly idle: (() => void)[];
   error?: unknown;
+  /** Batches of files sent to the worker so far. */
+  batches: number;
+  /** The number of batches sent when the worker last removed its spare files. */
+  released: number;
 }
 
 let running: Running | undefined;
@@ -83,13 +87,22 @@ export function mergeEventLogsInWorker(
   return send((id) => ({ id, op: "events", logs, limit }), paths);
 }
 
-/** Waits for the batches in flight, then ends the worker (the next batch starts another). */
+/**
+ * Waits for the batches in flight, has the worker remove its spare files, then ends it (the next
+ * batch starts another).
+ */
 export async function closeIoWorker(): Promise<void> {
   for (;;) {
     const state = running;
     if (!state) return;
     if (state.inFlight.size > 0) {
       await new Promise<void>((resolve) => state.idle.push(resolve));
+      continue;
+    }
+    if (state.released !== state.batches) {
+      const batches = state.batches;
+      await send((id) => ({ id, op: "release" }), []);
+      state.released = batches; // a batch sent meanwhile made spares: release again
       continue;
     }
     running = undefined;
@@ -109,6 +122,7 @@ export async function terminateIoWorker(): Promise<void> {
 function send(build: (id: number) => IoRequest, paths: readonly string[]): Promise<BatchFailure[]> {
   const state = running ?? start();
   const id = ++nextId;
+  if (paths.length > 0) state.batches++;
   return new Promise((resolve) => {
     if (state.inFlight.size === 0) state.worker.ref();
     state.inFlight.set(id, { paths, resolve });
@@ -123,7 +137,7 @@ function send(build: (id: number) => IoRequest, paths: readonly string[]): Promi
 function start(): Running {
   starts++;
   const worker = new Worker(BODY, { name: "state-io" });
-  const state: Running = { worker, inFlight: new Map(), idle: [] };
+  const state: Running = { worker, inFlight: new Map(), idle: [], batches: 0, released: 0 };
   worker.unref();
   worker.on("message", (reply: IoReply) => {
     const failures = reply.failures.map((f) => ({ path: f.path, error: fromWire(f.error) }));

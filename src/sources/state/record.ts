@@ -12,6 +12,7 @@ import {
   type API_VERSION,
   type Kind,
   makeKey,
+  parseKey,
   type ResourceKey,
 } from "../../api/resources.ts";
 import { statusPath } from "./paths.ts";
@@ -55,20 +56,37 @@ export function parseRecord(text: string): StatusRecord | undefined {
   }
 }
 
+function isRecordOf(record: StatusRecord | undefined, key: ResourceKey): record is StatusRecord {
+  if (record === undefined) return false;
+  const { kind, namespace, name } = parseKey(key);
+  return record.kind === kind && record.metadata.namespace === namespace && record.metadata.name === name;
+}
+
+// A text that does not parse, or that is another resource's record, is read once more: the writer
+// reuses the inode of a replaced file after a rest (spare-inodes.ts), so a reader that opened the
+// old file and stalled past that rest reads the inode's next contents.
+
 export async function readRecord(stateDir: string, key: ResourceKey): Promise<StatusRecord | undefined> {
+  let record: StatusRecord | undefined;
   try {
-    return parseRecord(await readFile(statusPath(stateDir, key), "utf8"));
+    record = parseRecord(await readFile(statusPath(stateDir, key), "utf8"));
   } catch {
     return undefined;
   }
+  return isRecordOf(record, key) ? record : readOnce(statusPath(stateDir, key), key);
 }
 
 export function readRecordSync(stateDir: string, key: ResourceKey): StatusRecord | undefined {
   const path = statusPath(stateDir, key);
   // A new resource has no record: ask without an exception (an ENOENT error per new resource adds up).
   if (!statSync(path, { throwIfNoEntry: false })) return undefined;
+  return readOnce(path, key) ?? readOnce(path, key);
+}
+
+function readOnce(path: string, key: ResourceKey): StatusRecord | undefined {
   try {
-    return parseRecord(readFileSync(path, "utf8"));
+    const record = parseRecord(readFileSync(path, "utf8"));
+    return isRecordOf(record, key) ? record : undefined;
   } catch {
     return undefined;
   }

@@ -4,11 +4,24 @@
 // are synchronous (small files in the page cache; on ext4 an open or a rename can wait behind the
 // journal commits the data syncs cause, which would stall the operator's main thread); the data
 // syncs go to the thread pool all at once, so the disk commits them together. A crash leaves each
-// file old or new, never torn.
-import { closeSync, fdatasync, fsync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+// file old or new, never torn. The temporary file is a spare inode when one has rested long enough
+// (spare-inodes.ts): the old version of a file replaced earlier, rewritten and truncated.
+import {
+  closeSync,
+  constants,
+  fdatasync,
+  fsync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { DIR_MODE, FILE_MODE } from "./modes.ts";
+import { removeQuietly, SpareInodes } from "./spare-inodes.ts";
 
 export interface FileFailure {
   readonly path: string;
@@ -16,7 +29,10 @@ export interface FileFailure {
 }
 
 let counter = 0;
-const madeDirs = new Set<string>();
+/** The directories made or seen so far, with their device (`stat().dev`). */
+const madeDirs = new Map<string, number>();
+/** The spare inodes of this thread's writes (the state I/O worker's: one thread writes them all). */
+export const spares = new SpareInodes();
 
 /**
  * `.<name>.<pid>.t<thread>n<counter>.tmp` (leftovers.ts removes them after a crash): a worker that
@@ -26,36 +42,47 @@ function tempName(dir: string, path: string): string {
   return join(dir, `.${basename(path)}.${process.pid}.t${threadId}n${(counter++).toString(36)}.tmp`);
 }
 
-/** Writes every `[path, data]`; resolves with the files that could not be written (none: []). */
+interface Opened {
+  readonly path: string;
+  readonly data: string;
+  readonly device: number;
+  temp: string;
+  fd: number;
+}
+
+/**
+ * Writes every `[path, data]`; resolves with the files that could not be written (none: []).
+ * `pool` is the thread's spares unless a test passes its own.
+ */
 export async function replaceFiles(
   entries: Iterable<readonly [string, string]>,
   durable: boolean,
+  pool: SpareInodes = spares,
 ): Promise<FileFailure[]> {
   const failures: FileFailure[] = [];
-  const open: { path: string; temp: string; fd: number }[] = [];
+  const open: Opened[] = [];
+  const now = performance.now();
   for (const [path, data] of entries) {
     const dir = dirname(path);
-    const temp = tempName(dir, path);
+    let temp: string | undefined;
     let fd: number | undefined;
     try {
-      if (!madeDirs.has(dir)) {
-        mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-        madeDirs.add(dir);
+      const device = deviceOf(dir);
+      const spare = pool.take(device, now);
+      fd = spare === undefined ? undefined : openSpare(spare);
+      if (fd !== undefined && spare !== undefined) {
+        temp = spare;
+        ftruncateSync(fd, writeAll(fd, data)); // cut the old version's tail
+      } else {
+        temp = tempName(dir, path);
+        fd = openNew(dir, temp);
+        writeAll(fd, data);
       }
-      try {
-        fd = openSync(temp, "wx", FILE_MODE);
-      } catch (error) {
-        // The directory went away since it was made (removed by hand): make it again, once.
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-        mkdirSync(dir, { recursive: true, mode: DIR_MODE });
-        fd = openSync(temp, "wx", FILE_MODE);
-      }
-      writeAll(fd, data);
-      open.push({ path, temp, fd });
+      open.push({ path, data, device, temp, fd });
     } catch (error) {
       madeDirs.delete(dir);
       if (fd !== undefined) closeSync(fd);
-      removeQuietly(temp);
+      if (temp !== undefined) removeQuietly(temp);
       failures.push({ path, error });
     }
   }
@@ -64,13 +91,21 @@ export async function replaceFiles(
     : open.map(() => undefined);
   const dirs = new Set<string>();
   for (let i = 0; i < open.length; i++) {
-    const f = open[i] as (typeof open)[number];
+    const f = open[i] as Opened;
     try {
       closeSync(f.fd);
       const error = synced[i];
       if (error) throw error;
-      renameSync(f.temp, f.path);
-      dirs.add(dirname(f.path));
+      const dir = dirname(f.path);
+      const spare = tempName(dir, f.path);
+      const kept = pool.keep(f.device, dir, f.path, spare, performance.now());
+      try {
+        await renameInto(f, durable);
+      } catch (error) {
+        if (kept) pool.drop(f.device, spare);
+        throw error;
+      }
+      dirs.add(dir);
     } catch (error) {
       removeQuietly(f.temp);
       failures.push({ path: f.path, error });
@@ -87,25 +122,80 @@ export async function replaceFiles(
   return failures;
 }
 
-function removeQuietly(path: string): void {
+function deviceOf(dir: string): number {
+  const known = madeDirs.get(dir);
+  if (known !== undefined) return known;
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+  const device = statSync(dir).dev;
+  madeDirs.set(dir, device);
+  return device;
+}
+
+/**
+ * Renames the written temporary file over its target. When that fails with EXDEV (a spare from
+ * another directory of the same device, with a bind mount between them) or ENOENT (the target's
+ * directory, or the spare, removed by hand meanwhile), the data is written again to a new
+ * temporary file beside the target (its directory made again), as without spares.
+ */
+async function renameInto(f: Opened, durable: boolean): Promise<void> {
   try {
-    rmSync(path, { force: true });
-  } catch {
-    // nothing was created there (ENOTDIR, EACCES): nothing to clean
+    renameSync(f.temp, f.path);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EXDEV" && code !== "ENOENT") throw error;
+  }
+  removeQuietly(f.temp);
+  const dir = dirname(f.path);
+  f.temp = tempName(dir, f.path);
+  f.fd = openNew(dir, f.temp);
+  try {
+    writeAll(f.fd, f.data);
+    if (durable) {
+      const error = await callback(fdatasync, f.fd);
+      if (error) throw error;
+    }
+  } finally {
+    closeSync(f.fd);
+  }
+  renameSync(f.temp, f.path);
+}
+
+function openNew(dir: string, temp: string): number {
+  try {
+    return openSync(temp, "wx", FILE_MODE);
+  } catch (error) {
+    // The directory went away since it was made (removed by hand): make it again, once.
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    mkdirSync(dir, { recursive: true, mode: DIR_MODE });
+    return openSync(temp, "wx", FILE_MODE);
   }
 }
 
-function writeAll(fd: number, data: string): void {
+/** A spare opened for writing from its start, or undefined when it is gone (removed by hand). */
+function openSpare(path: string): number | undefined {
+  try {
+    return openSync(path, constants.O_WRONLY);
+  } catch {
+    removeQuietly(path);
+    return undefined;
+  }
+}
+
+/** Writes `data` from the file's start; returns its length in bytes. */
+function writeAll(fd: number, data: string): number {
   // A string is written without a Buffer on the JS heap (10,000 status files made ~20 MB of pooled
   // Buffers that lived until a major collection); a short write finishes from a Buffer.
-  const written = writeSync(fd, data);
-  if (written === Buffer.byteLength(data, "utf8")) return;
+  const written = writeSync(fd, data, 0);
+  const length = Buffer.byteLength(data, "utf8");
+  if (written === length) return length;
   const bytes = Buffer.from(data, "utf8");
   let offset = written;
   for (let i = 0; offset < bytes.length && i < 1000; i++) {
-    offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    offset += writeSync(fd, bytes, offset, bytes.length - offset, offset);
   }
   if (offset < bytes.length) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
+  return length;
 }
 
 function callback(fn: typeof fdatasync, fd: number): Promise<Error | undefined> {

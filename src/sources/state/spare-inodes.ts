@@ -1,0 +1,100 @@
+// Spare files for replace-files.ts: each replaced file's old inode is kept (a hard link under a
+// temporary name) and becomes a later write's temporary file, instead of being freed by the rename
+// while every write allocates a new one. An operator converging a burst rewrites status files and
+// event logs thousands of times a second; on ext4 without a journal (as on the machines this is
+// benchmarked on) allocating an inode scans past every inode freed in the last 35 s
+// (`recently_deleted` in fs/ext4/ialloc.c), which took a third of the operator's CPU in
+// `bench/queue-nomad.ts` (docs/benchmarks.md, "Round 7"). Elsewhere it still saves an inode's
+// allocation and freeing per write.
+//
+// - A spare rests at least REST_MS before its reuse: a reader that opened the old file just
+//   before the rename still reads the old bytes (readers also check what they read: record.ts).
+// - At most MAX_SPARES are kept; beyond that the old inode is freed by the rename, as before.
+// - Spares are named like temporary files (replace-files.ts), so a crash leaves nothing that the
+//   next start does not remove (leftovers.ts); release() removes them on a clean close.
+// - A file system that refuses hard links turns this off for the directory (the rename frees, as
+//   before).
+import { linkSync, rmSync } from "node:fs";
+
+export const REST_MS = 250;
+export const MAX_SPARES = 4096;
+
+interface Spare {
+  readonly path: string;
+  readonly since: number;
+}
+
+/** Spares by file system (`stat().dev` of their directory): a rename cannot leave its device. */
+export class SpareInodes {
+  readonly #byDevice = new Map<number, Spare[]>();
+  readonly #refused = new Set<string>();
+  readonly #max: number;
+  readonly #restMs: number;
+  #count = 0;
+
+  constructor(options: { max?: number; restMs?: number } = {}) {
+    this.#max = options.max ?? MAX_SPARES;
+    this.#restMs = options.restMs ?? REST_MS;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The oldest spare on `device` that has rested long enough, taken out of the pool. */
+  take(device: number, now: number): string | undefined {
+    const list = this.#byDevice.get(device);
+    const first = list?.[0];
+    if (!list || !first || now - first.since < this.#restMs) return undefined;
+    list.shift();
+    this.#count--;
+    return first.path;
+  }
+
+  /**
+   * Links the file at `path` (about to be replaced) as the spare `sparePath` in the same directory;
+   * false when none is kept (the pool is full, `path` does not exist yet, or the file system
+   * refuses links in `dir`).
+   */
+  keep(device: number, dir: string, path: string, sparePath: string, now: number): boolean {
+    if (this.#count >= this.#max || this.#refused.has(dir)) return false;
+    try {
+      linkSync(path, sparePath);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT") this.#refused.add(dir); // EPERM, EMLINK, ENOTSUP: no spares here
+      return false;
+    }
+    const list = this.#byDevice.get(device) ?? [];
+    list.push({ path: sparePath, since: now });
+    this.#byDevice.set(device, list);
+    this.#count++;
+    return true;
+  }
+
+  /** Undoes keep() of `sparePath` (its rename failed: the spare is still the live file's inode). */
+  drop(device: number, sparePath: string): void {
+    const list = this.#byDevice.get(device);
+    const i = list?.findIndex((s) => s.path === sparePath) ?? -1;
+    if (list && i !== -1) {
+      list.splice(i, 1);
+      this.#count--;
+    }
+    removeQuietly(sparePath);
+  }
+
+  /** Removes every spare (a clean close). */
+  release(): void {
+    for (const list of this.#byDevice.values()) for (const spare of list) removeQuietly(spare.path);
+    this.#byDevice.clear();
+    this.#count = 0;
+  }
+}
+
+export function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // gone already, or its directory: nothing to clean
+  }
+}

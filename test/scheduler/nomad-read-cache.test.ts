@@ -4,6 +4,7 @@
 // id is never taken for absent, and a stream gap sends observe back to the server.
 import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { interner } from "../../src/api/intern.ts";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
 import type { NomadAllocation, NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
@@ -177,6 +178,36 @@ describe("NomadReadCache rules", () => {
       ["a1", 0, "running"],
       ["a2", 1, "pending"],
     ]);
+  });
+});
+
+describe("NomadReadCache interning", () => {
+  it("shares an allocation's recurring strings and leaves its ids out of the string table", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    cache.apply([jobEvent(job())], owns, owns);
+    const before = interner.size;
+    const events = Array.from({ length: 200 }, (_, i) =>
+      allocEvent(
+        alloc({
+          ID: `alloc-${i}-${"x".repeat(8)}`,
+          EvalID: `eval-${i}`,
+          Name: `resnet.train[${i}]`,
+          FollowupEvalID: `follow-${i}`,
+          NodeName: ["node", "1"].join("-"), // a new string each time, as JSON.parse makes them
+          CreateIndex: 21 + i,
+          ModifyIndex: 21 + i,
+        }),
+      ),
+    );
+    cache.apply(events, owns, owns);
+    // 200 allocations with four unique ids each: at most a handful of new entries (their shared values).
+    expect(interner.size - before).toBeLessThan(10);
+    const got = cache.get(W, true);
+    if (got.state !== "known") throw new Error(`want known, got ${got.state}`);
+    expect(got.allocations).toHaveLength(200);
+    expect(got.allocations[199]?.ID).toBe(`alloc-199-${"x".repeat(8)}`);
+    expect(got.allocations[0]?.NodeName).toBe("node-1");
   });
 });
 

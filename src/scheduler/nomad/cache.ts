@@ -201,24 +201,25 @@ function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]):
 /**
  * The fields of an allocation that observe reads (those of Nomad's AllocListStub, what
  * GET /v1/job/:id/allocations answers): an event's allocation also carries its resources, metrics
- * and network status, which are not kept.
+ * and network status, which are not kept. Its own ids and name never recur, so they are not
+ * interned (they only filled the table, which starts over when full, and cost a lookup each).
  */
 function compact(a: NomadAllocation): NomadAllocation {
-  return interner.internAll({
+  return {
     ID: a.ID,
     EvalID: a.EvalID,
     Name: a.Name,
-    Namespace: a.Namespace,
-    NodeID: a.NodeID,
-    NodeName: a.NodeName,
-    JobID: a.JobID,
+    Namespace: shared(a.Namespace),
+    NodeID: shared(a.NodeID),
+    NodeName: shared(a.NodeName),
+    JobID: shared(a.JobID),
     JobVersion: a.JobVersion,
-    TaskGroup: a.TaskGroup,
-    DesiredStatus: a.DesiredStatus,
-    DesiredDescription: a.DesiredDescription,
-    ClientStatus: a.ClientStatus,
-    ClientDescription: a.ClientDescription,
-    TaskStates: a.TaskStates,
+    TaskGroup: shared(a.TaskGroup),
+    DesiredStatus: shared(a.DesiredStatus),
+    DesiredDescription: shared(a.DesiredDescription),
+    ClientStatus: shared(a.ClientStatus),
+    ClientDescription: shared(a.ClientDescription),
+    TaskStates: interner.internAll(a.TaskStates),
     FollowupEvalID: a.FollowupEvalID,
     ...(a.NextAllocation ? { NextAllocation: a.NextAllocation } : {}),
     ...(a.PreviousAllocation ? { PreviousAllocation: a.PreviousAllocation } : {}),
@@ -226,7 +227,11 @@ function compact(a: NomadAllocation): NomadAllocation {
     ModifyIndex: a.ModifyIndex,
     CreateTime: a.CreateTime,
     ModifyTime: a.ModifyTime,
-  });
+  };
+}
+
+function shared<T>(value: T): T {
+  return (typeof value === "string" ? interner.intern(value) : value) as T;
 }
 
 /** The allocation with the version of the job current at its creation, if that version is known. */

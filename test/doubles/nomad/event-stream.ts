@@ -35,16 +35,31 @@ export function serveEventStream(
   res.writeHead(200, { "content-type": "application/json", ...options.headers });
   const stream: OpenStream = { res, stalled: false, namespaces };
   streams.add(stream);
+  // The frames of one turn of the event loop (a batch of expired timers publishes many) leave in
+  // one socket write instead of one each: a subscriber reads the same lines (TCP keeps no frame
+  // boundaries anyway), and the double spends less of a benchmark's CPU in writev.
+  let corked = false;
+  const write = (text: string) => {
+    if (!corked) {
+      corked = true;
+      res.cork();
+      setImmediate(() => {
+        corked = false;
+        res.uncork();
+      });
+    }
+    res.write(text);
+  };
   const send = (frame: Frame) => {
     if (stream.stalled) return;
     const events = frame.Events.filter((e: NomadEvent) => accept(e));
-    if (events.length > 0) res.write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
+    if (events.length > 0) write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
   };
-  res.write("{}\n"); // NewJsonStream queues one heartbeat before anything else
+  write("{}\n"); // NewJsonStream queues one heartbeat before anything else
   for (const frame of state.events.startAt(Number.isFinite(from) ? from : 0)) send(frame);
   const unsubscribe = state.events.subscribe(send);
   const heartbeat = setInterval(() => {
-    if (!stream.stalled) res.write("{}\n");
+    if (!stream.stalled) write("{}\n");
   }, options.heartbeatMs ?? HEARTBEAT_MS);
   res.on("close", () => {
     clearInterval(heartbeat);

@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { previousCleanup } from "./lib/churn.ts";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { startDouble } from "./lib/doubles.ts";
@@ -65,6 +66,7 @@ const liveLine = (m: { heapUsed: number; arrayBuffers: number } | undefined): st
   m ? `heapUsed ${mb(m.heapUsed)}, arrayBuffers ${mb(m.arrayBuffers)}` : "n/a";
 
 main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
+  const cleanup = previousCleanup();
   const root = tempDir("converge");
   process.stdout.write(`converge-nomad: ${count} TrainingJobs, Nomad double in its own process\n`);
   process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
@@ -168,8 +170,10 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     ],
     ["CPU per job, start-up excluded", ms(workCpuMs / count, 2), "", ""],
     // The state I/O thread's time is mostly the kernel's file creation, which varies several-fold
-    // between runs on a shared machine: the other threads say whether the operator's own work changed.
+    // with what an earlier benchmark freed (the next row): the other threads say whether the
+    // operator's own work changed.
     ["CPU by thread", byThread(u?.threadCpuMs), "", ""],
+    ["the last benchmark's clean-up", cleanup, "", ""],
     ["peak RSS", mb(peak), "", `≤ 150 MB (${verdict(peak, 150 * 1024 * 1024)})`],
     ["peak JS heap (sampled)", heapLine(u?.peakMemoryBytes), "", ""],
     ["live after a full GC at exit", liveLine(u?.afterGcBytes), "", ""],

@@ -26,6 +26,7 @@ import { request } from "node:http";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { previousCleanup } from "./lib/churn.ts";
 import { main } from "./lib/cleanup.ts";
 import { startDouble } from "./lib/doubles.ts";
 import { NAMESPACES } from "./lib/jobs.ts";
@@ -130,6 +131,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
   const dir = join(root, "repo");
   writeRepository(dir);
   const load0 = loadavg();
+  const cleanup = previousCleanup();
   process.stdout.write(
     `queue-nomad: ${runs} queued runs over ${queueCount} queues of ${slots} runs, each running ${values["run-for-ms"]} ms; ` +
       `${values.web === "false" ? " (no status page)" : ""}; mlopsctl runs the ${mlopsctlBuild()}\n`,
@@ -265,6 +267,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
     // competes with the operator as the double does.
     ["this benchmark's own CPU", s(ownCpuMs), ""],
     ["wall (spawn → last completion)", s(end - spawned), ""],
+    ["the last benchmark's clean-up", cleanup, ""],
     [
       "load average before / after",
       `${load0.map((l) => l.toFixed(2)).join(" ")} / ${load1.map((l) => l.toFixed(2)).join(" ")}`,

@@ -81,6 +81,19 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     expect(pool.count).toBe(0);
   });
 
+  it("writes without syncs (event logs) neither take nor keep spares", async () => {
+    const pool = new SpareInodes({ restMs: 0 });
+    const p = join(dir, "a.jsonl");
+    await write(pool, [[p, "1\n"]], false);
+    await write(pool, [[p, "2\n"]], false);
+    expect(pool.count).toBe(0);
+    expect(temps(dir)).toEqual([]);
+    await write(pool, [[p, "3\n"]]); // durable: keeps the inode it replaces
+    await write(pool, [[join(dir, "b.jsonl"), "b\n"]], false);
+    expect(pool.count).toBe(1); // not taken by the write without syncs
+    expect(readFileSync(p, "utf8")).toBe("3\n");
+  });
+
   it("keeps at most `max` spares: beyond that a replaced inode is freed, as without spares", async () => {
     const pool = new SpareInodes({ restMs: 60_000, max: 2 });
     const files = ["a", "b", "c", "d"].map((n) => join(dir, `${n}.json`));

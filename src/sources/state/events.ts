@@ -3,8 +3,7 @@
 // `events/<kind>/<namespace>/<name>.jsonl`, newest last, at most `limit` lines. The Recorder is
 // synchronous for callers; writes are batched and flushed shortly after, and on close(), by the
 // state I/O worker (io-worker.ts), which reads each log, merges (event-merge.ts) and writes it.
-import { statSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
@@ -87,28 +86,12 @@ export class EventLog implements Recorder {
   }
 }
 
-/**
- * The log of `key`, oldest first. The writer reuses a replaced log's inode after a rest
- * (spare-inodes.ts), so a read that outlasted it may hold another log's lines: it is read again
- * when the path no longer names the inode that was read.
- */
 export async function readEvents(stateDir: string, key: ResourceKey): Promise<EventRecord[]> {
-  const path = eventsPath(stateDir, key);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let text: string;
-    let ino: number;
-    try {
-      const handle = await open(path, "r");
-      try {
-        ino = (await handle.stat()).ino;
-        text = await handle.readFile("utf8");
-      } finally {
-        await handle.close();
-      }
-    } catch {
-      return [];
-    }
-    if (statSync(path, { throwIfNoEntry: false })?.ino === ino) return parseEvents(text);
+  let text: string;
+  try {
+    text = await readFile(eventsPath(stateDir, key), "utf8");
+  } catch {
+    return [];
   }
-  return [];
+  return parseEvents(text);
 }

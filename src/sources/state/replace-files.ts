@@ -4,8 +4,10 @@
 // are synchronous (small files in the page cache; on ext4 an open or a rename can wait behind the
 // journal commits the data syncs cause, which would stall the operator's main thread); the data
 // syncs go to the thread pool all at once, so the disk commits them together. A crash leaves each
-// file old or new, never torn. The temporary file is a spare inode when one has rested long enough
-// (spare-inodes.ts): the old version of a file replaced earlier, rewritten and truncated.
+// file old or new, never torn. In a durable batch the temporary file is a spare inode when one has
+// rested long enough (spare-inodes.ts): the old version of a file replaced earlier, rewritten and
+// truncated. Not in a batch without syncs (event logs): a crash before the page cache is written
+// back would leave the renamed file with the spare's earlier bytes, another file's old contents.
 import {
   closeSync,
   constants,
@@ -68,7 +70,7 @@ export async function replaceFiles(
     let fd: number | undefined;
     try {
       const device = deviceOf(dir);
-      const spare = pool.take(device, now);
+      const spare = durable ? pool.take(device, now) : undefined;
       fd = spare === undefined ? undefined : openSpare(spare);
       if (fd !== undefined && spare !== undefined) {
         temp = spare;
@@ -97,8 +99,8 @@ export async function replaceFiles(
       const error = synced[i];
       if (error) throw error;
       const dir = dirname(f.path);
-      const spare = tempName(dir, f.path);
-      const kept = pool.keep(f.device, dir, f.path, spare, performance.now());
+      const spare = durable ? tempName(dir, f.path) : undefined;
+      const kept = spare !== undefined && pool.keep(f.device, dir, f.path, spare, performance.now());
       try {
         await renameInto(f, durable);
       } catch (error) {

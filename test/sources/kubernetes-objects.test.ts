@@ -162,4 +162,34 @@ describe("KubeTable", () => {
     const other = table.lookup("TrainingJob/ml/a");
     expect(other.state === "invalid" && other.lastKnown).toBeUndefined();
   });
+
+  it("a write's answer older than the watch event already applied does not take the table back", () => {
+    const changed: ResourceKey[] = [];
+    const table = new KubeTable((key) => changed.push(key));
+    // Our status write was answered at resourceVersion 8 (generation 3); another client's spec
+    // change (9, generation 4) reached the watch first.
+    table.apply(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "9", generation: 4 }, spec: { image: "trainer:2" } }),
+    );
+    changed.length = 0;
+    const kept = table.applyAnswer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "8" }, status: { phase: "Pending" } }),
+    );
+    expect(kept?.generation).toBe(4);
+    expect(table.observed("TrainingJob/ml/a")?.resourceVersion).toBe("9");
+    expect(changed).toEqual([]);
+    // A newer answer is applied; so is one whose versions are not decimal (opaque: not compared).
+    table.applyAnswer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "10", generation: 4 }, spec: { image: "trainer:2" } }),
+    );
+    expect(table.observed("TrainingJob/ml/a")?.resourceVersion).toBe("10");
+    table.applyAnswer("TrainingJob", raw({ metadata: { resourceVersion: "x7" } }));
+    expect(table.observed("TrainingJob/ml/a")?.generation).toBe(3);
+    // Another object under the same name (a new uid) is applied whatever its version.
+    table.applyAnswer("TrainingJob", raw({ metadata: { uid: "u-2", resourceVersion: "2", generation: 1 } }));
+    expect(table.observed("TrainingJob/ml/a")?.uid).toBe("u-2");
+  });
 });

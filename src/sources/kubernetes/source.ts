@@ -179,7 +179,7 @@ export class KubernetesSource implements Source {
       };
       const { kind, namespace, name } = parseKey(key);
       try {
-        this.#table.apply(kind, await this.#api.patchStatus(kind, namespace, name, body));
+        this.#table.applyAnswer(kind, await this.#api.patchStatus(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return; // gone: nothing to report on
@@ -296,7 +296,7 @@ export class KubernetesSource implements Source {
       if (after.length === before.length && after.every((f, i) => f === before[i])) return;
       const body = { metadata: { finalizers: after, resourceVersion: observed.resourceVersion } };
       try {
-        this.#table.apply(kind, await this.#api.patch(kind, namespace, name, body));
+        this.#table.applyAnswer(kind, await this.#api.patch(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return;
@@ -342,7 +342,7 @@ export class KubernetesSource implements Source {
   async #refresh(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseKey(key);
     try {
-      this.#table.apply(kind, await this.#api.get(kind, namespace, name));
+      this.#table.applyAnswer(kind, await this.#api.get(kind, namespace, name));
     } catch (error) {
       if (codeOf(error) !== 404) throw error;
       this.#table.markGone(key);

@@ -3,7 +3,7 @@
 // reconcilers care about (fingerprints: state, uid, generation, labels, annotations; never status).
 // Deletion is the server's word: a DELETED event, or absence from a complete list. Objects finalized
 // and forgotten are remembered by uid so that their late events do not bring them back.
-import { type AnyResource, type Kind, parseKey, type ResourceKey } from "../../api/resources.ts";
+import { type AnyResource, type Kind, makeKey, parseKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { RawObject } from "./api.ts";
 import { fingerprint, type Observed, observe } from "./objects.ts";
@@ -85,6 +85,29 @@ export class KubeTable {
     return observed;
   }
 
+  /**
+   * An object a write or a read answered with. Its answer can arrive after watch events of later
+   * writes (another client's spec change right after our status write): an answer older than the
+   * object the table holds is not applied, or the table would go back to the older generation and
+   * the change it already emitted would be reconciled against that. Older by resourceVersion, which
+   * the API is free to make opaque: only two decimal integers (etcd's revisions, as every API server
+   * writes them) are compared; anything else is applied, as before.
+   */
+  applyAnswer(kind: Kind, raw: RawObject): Observed | undefined {
+    const meta = raw?.metadata;
+    const previous =
+      meta?.name && meta.namespace ? this.#entries.get(makeKey(kind, meta.namespace, meta.name)) : undefined;
+    if (
+      previous &&
+      !previous.gone &&
+      previous.observed.uid === meta?.uid &&
+      isOlder(meta?.resourceVersion, previous.observed.resourceVersion)
+    ) {
+      return previous.observed;
+    }
+    return this.apply(kind, raw);
+  }
+
   /** A DELETED event: the object is gone, its last valid version is what finalize gets. */
   deleted(kind: Kind, raw: RawObject): void {
     const observed = this.apply(kind, raw);
@@ -144,4 +167,11 @@ export class KubeTable {
     this.#emitted.set(key, print);
     this.#changed(key);
   }
+}
+
+const DECIMAL = /^\d{1,15}$/;
+
+function isOlder(incoming: string | undefined, held: string | undefined): boolean {
+  if (!incoming || !held || !DECIMAL.test(incoming) || !DECIMAL.test(held)) return false;
+  return Number(incoming) < Number(held);
 }

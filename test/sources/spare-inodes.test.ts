@@ -4,9 +4,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeKey } from "../../src/api/resources.ts";
 import { writeFilesAtomic } from "../../src/sources/state/batch.ts";
+import { EventLog, readEvents } from "../../src/sources/state/events.ts";
 import { closeIoWorker } from "../../src/sources/state/io-worker.ts";
 import { removeLeftovers } from "../../src/sources/state/leftovers.ts";
-import { statusPath } from "../../src/sources/state/paths.ts";
+import { eventsPath, statusPath } from "../../src/sources/state/paths.ts";
 import { readRecord, readRecordSync } from "../../src/sources/state/record.ts";
 import { replaceFiles } from "../../src/sources/state/replace-files.ts";
 import { SpareInodes } from "../../src/sources/state/spare-inodes.ts";
@@ -140,6 +141,24 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     expect(removed).toHaveLength(2);
     expect(readdirSync(join(dir, "status")).sort()).toEqual(["a.json", "b.json"]);
     for (const p of files) expect(readFileSync(p, "utf8")).toBe("v2");
+  });
+
+  it("event logs are synced writes: a log's replaced inode becomes another log's file", async () => {
+    const log = new EventLog(dir, { flushMs: 1 });
+    const a = makeKey("TrainingJob", "team-a", "a");
+    log.event(a, "Normal", "Submitted", "one");
+    await log.flush();
+    const first = ino(eventsPath(dir, a));
+    log.event(a, "Normal", "Running", "two");
+    await log.flush();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the spare's rest
+    const b = makeKey("TrainingJob", "team-b", "b");
+    log.event(b, "Normal", "Submitted", "three");
+    await log.flush();
+    expect(ino(eventsPath(dir, b))).toBe(first);
+    expect((await readEvents(dir, b)).map((e) => e.message)).toEqual(["three"]);
+    expect((await readEvents(dir, a)).map((e) => e.message)).toEqual(["one", "two"]);
+    await log.close();
   });
 
   it("the state I/O worker keeps spares while it runs and removes them when closed", async () => {

@@ -6,8 +6,8 @@
 // syncs go to the thread pool all at once, so the disk commits them together. A crash leaves each
 // file old or new, never torn. In a durable batch the temporary file is a spare inode when one has
 // rested long enough (spare-inodes.ts): the old version of a file replaced earlier, rewritten and
-// truncated. Not in a batch without syncs (event logs): a crash before the page cache is written
-// back would leave the renamed file with the spare's earlier bytes, another file's old contents.
+// truncated. Not in a batch without syncs: a crash before the page cache is written back would
+// leave the renamed file with the spare's earlier bytes, another file's old contents.
 import {
   closeSync,
   constants,

@@ -1,8 +1,9 @@
 // Spare files for replace-files.ts: each file a durable batch replaces keeps its old inode (a hard
 // link under a temporary name), which becomes a later durable write's temporary file, instead of
 // being freed by the rename while every write allocates a new one. Only durable writes (status
-// files: data synced before the rename) use them: after a crash, a file renamed from a spare whose
-// new bytes were not yet on disk would show the spare's old bytes, another file's. An operator converging a burst rewrites status files and
+// files and event logs: data synced before the rename, the directory after it) use them: after a
+// crash, a file renamed from a spare whose new bytes were not yet on disk would show the spare's
+// old bytes, another file's. An operator converging a burst rewrites status files and
 // event logs thousands of times a second; on ext4 without a journal (as on the machines this is
 // benchmarked on) allocating an inode scans past every inode freed in the last 35 s
 // (`recently_deleted` in fs/ext4/ialloc.c), which took a third of the operator's CPU in

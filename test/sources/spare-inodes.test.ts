@@ -68,12 +68,15 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     expect(temps(join(dir, "x"))).toEqual([]);
   });
 
-  it("a spare is not taken before its rest, then the oldest first", () => {
+  it("a spare is not taken before it is added and has rested, then the oldest first", () => {
     const pool = new SpareInodes({ restMs: 500 });
     const device = statSync(dir).dev;
     for (const n of ["a", "b"]) writeFileSync(join(dir, n), n);
-    expect(pool.keep(device, dir, join(dir, "a"), join(dir, ".a.1.1.tmp"), 1_000)).toBe(true);
-    expect(pool.keep(device, dir, join(dir, "b"), join(dir, ".b.1.2.tmp"), 1_200)).toBe(true);
+    expect(pool.keep(dir, join(dir, "a"), join(dir, ".a.1.1.tmp"))).toBe(true);
+    expect(pool.keep(dir, join(dir, "b"), join(dir, ".b.1.2.tmp"))).toBe(true);
+    expect(pool.take(device, 9_999)).toBeUndefined(); // kept, not added: its rename is not synced yet
+    pool.add(device, join(dir, ".a.1.1.tmp"), 1_000);
+    pool.add(device, join(dir, ".b.1.2.tmp"), 1_200);
     expect(pool.take(device, 1_499)).toBeUndefined();
     expect(pool.take(device + 1, 5_000)).toBeUndefined(); // another file system's writes
     expect(pool.take(device, 1_500)).toBe(join(dir, ".a.1.1.tmp"));
@@ -82,17 +85,17 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     expect(pool.count).toBe(0);
   });
 
-  it("writes without syncs (event logs) neither take nor keep spares", async () => {
+  it("writes without syncs (event logs) keep and take spares too", async () => {
     const pool = new SpareInodes({ restMs: 0 });
     const p = join(dir, "a.jsonl");
-    await write(pool, [[p, "1\n"]], false);
+    await write(pool, [[p, "1 the longest\n"]], false);
+    const first = ino(p);
     await write(pool, [[p, "2\n"]], false);
-    expect(pool.count).toBe(0);
-    expect(temps(dir)).toEqual([]);
-    await write(pool, [[p, "3\n"]]); // durable: keeps the inode it replaces
+    expect(pool.count).toBe(1);
     await write(pool, [[join(dir, "b.jsonl"), "b\n"]], false);
-    expect(pool.count).toBe(1); // not taken by the write without syncs
-    expect(readFileSync(p, "utf8")).toBe("3\n");
+    expect(ino(join(dir, "b.jsonl"))).toBe(first);
+    expect(readFileSync(join(dir, "b.jsonl"), "utf8")).toBe("b\n");
+    expect(readFileSync(p, "utf8")).toBe("2\n");
   });
 
   it("keeps at most `max` spares: beyond that a replaced inode is freed, as without spares", async () => {
@@ -121,11 +124,10 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     const pool = new SpareInodes({ restMs: 0 });
     const sub = join(dir, "sub");
     mkdirSync(sub);
-    const device = statSync(dir).dev;
     // A directory cannot be hard-linked (EPERM): the same refusal a file system without links gives.
-    expect(pool.keep(device, dir, sub, join(dir, ".sub.1.1.tmp"), 0)).toBe(false);
+    expect(pool.keep(dir, sub, join(dir, ".sub.1.1.tmp"))).toBe(false);
     writeFileSync(join(dir, "f.json"), "old");
-    expect(pool.keep(device, dir, join(dir, "f.json"), join(dir, ".f.json.1.2.tmp"), 0)).toBe(false);
+    expect(pool.keep(dir, join(dir, "f.json"), join(dir, ".f.json.1.2.tmp"))).toBe(false);
     expect(pool.count).toBe(0);
     await write(pool, [[join(dir, "f.json"), "new"]]);
     expect(readFileSync(join(dir, "f.json"), "utf8")).toBe("new");
@@ -143,7 +145,7 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     for (const p of files) expect(readFileSync(p, "utf8")).toBe("v2");
   });
 
-  it("event logs are synced writes: a log's replaced inode becomes another log's file", async () => {
+  it("the event log's worker: a log's replaced inode becomes another log's file", async () => {
     const log = new EventLog(dir, { flushMs: 1 });
     const a = makeKey("TrainingJob", "team-a", "a");
     log.event(a, "Normal", "Submitted", "one");

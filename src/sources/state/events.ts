@@ -54,8 +54,9 @@ export class EventLog implements Recorder {
 
   /**
    * Writes every pending event; batches never overlap, so a file is never merged twice at once.
-   * The worker reads, merges and writes each log atomically and synced, 256 logs per request (synced
-   * so that a log may take a spare inode, spare-inodes.ts; the log itself is best effort).
+   * The worker reads, merges and writes each log atomically, 256 logs per request, without fsync
+   * (losing the tail of a log in a crash is fine) except where a spare inode needs one
+   * (spare-inodes.ts).
    */
   flush(): Promise<void> {
     const run = this.#flushing.then(async () => {

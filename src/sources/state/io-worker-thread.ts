@@ -29,8 +29,7 @@ async function handle(request: IoRequest): Promise<FileFailure[]> {
     request.op === "write" ? request.files.map(([path]) => path) : request.logs.map((l) => l.path);
   try {
     if (request.op === "write") return await replaceFiles(request.files, request.durable);
-    // Synced as status files are, so that they can take spare inodes (spare-inodes.ts).
-    return await replaceFiles(mergedLogs(request), true);
+    return await replaceFiles(mergedLogs(request), false);
   } catch (error) {
     // Not expected (replaceFiles reports per file): every file of the request failed with it.
     return paths.map((path) => ({ path, error }));

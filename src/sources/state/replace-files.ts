@@ -4,10 +4,9 @@
 // are synchronous (small files in the page cache; on ext4 an open or a rename can wait behind the
 // journal commits the data syncs cause, which would stall the operator's main thread); the data
 // syncs go to the thread pool all at once, so the disk commits them together. A crash leaves each
-// file old or new, never torn. In a durable batch the temporary file is a spare inode when one has
-// rested long enough (spare-inodes.ts): the old version of a file replaced earlier, rewritten and
-// truncated. Not in a batch without syncs: a crash before the page cache is written back would
-// leave the renamed file with the spare's earlier bytes, another file's old contents.
+// file old or new, never torn. The temporary file is a spare inode when one has rested long enough
+// (spare-inodes.ts): the old version of a file replaced earlier, rewritten, truncated and synced,
+// also in a batch without syncs (event logs), as is the directory of a rename that keeps a spare.
 import {
   closeSync,
   constants,
@@ -48,6 +47,8 @@ interface Opened {
   readonly path: string;
   readonly data: string;
   readonly device: number;
+  /** The temporary file is a spare: synced before its rename, whatever the batch. */
+  readonly recycled: boolean;
   temp: string;
   fd: number;
 }
@@ -70,8 +71,9 @@ export async function replaceFiles(
     let fd: number | undefined;
     try {
       const device = deviceOf(dir);
-      const spare = durable ? pool.take(device, now) : undefined;
+      const spare = pool.take(device, now);
       fd = spare === undefined ? undefined : openSpare(spare);
+      const recycled = fd !== undefined && spare !== undefined;
       if (fd !== undefined && spare !== undefined) {
         temp = spare;
         ftruncateSync(fd, writeAll(fd, data)); // cut the old version's tail
@@ -80,7 +82,7 @@ export async function replaceFiles(
         fd = openNew(dir, temp);
         writeAll(fd, data);
       }
-      open.push({ path, data, device, temp, fd });
+      open.push({ path, data, device, recycled, temp, fd });
     } catch (error) {
       madeDirs.delete(dir);
       if (fd !== undefined) closeSync(fd);
@@ -88,10 +90,11 @@ export async function replaceFiles(
       failures.push({ path, error });
     }
   }
-  const synced = durable
-    ? await Promise.all(open.map((f) => callback(fdatasync, f.fd)))
-    : open.map(() => undefined);
+  const synced = await Promise.all(
+    open.map((f) => (durable || f.recycled ? callback(fdatasync, f.fd) : undefined)),
+  );
   const dirs = new Set<string>();
+  const kept: { device: number; dir: string; spare: string }[] = [];
   for (let i = 0; i < open.length; i++) {
     const f = open[i] as Opened;
     try {
@@ -99,27 +102,34 @@ export async function replaceFiles(
       const error = synced[i];
       if (error) throw error;
       const dir = dirname(f.path);
-      const spare = durable ? tempName(dir, f.path) : undefined;
-      const kept = spare !== undefined && pool.keep(f.device, dir, f.path, spare, performance.now());
+      const spare = tempName(dir, f.path);
+      const isKept = pool.keep(dir, f.path, spare);
       try {
         await renameInto(f, durable);
       } catch (error) {
-        if (kept) pool.drop(f.device, spare);
+        if (isKept) pool.drop(spare);
         throw error;
       }
-      dirs.add(dir);
+      if (durable || isKept) dirs.add(dir);
+      if (isKept) kept.push({ device: f.device, dir, spare });
     } catch (error) {
       removeQuietly(f.temp);
       failures.push({ path: f.path, error });
     }
   }
-  if (durable) {
-    await Promise.all(
-      [...dirs].map(async (dir) => {
-        const error = await syncDir(dir);
-        if (error) failures.push({ path: dir, error });
-      }),
-    );
+  const unsynced = new Set<string>();
+  await Promise.all(
+    [...dirs].map(async (dir) => {
+      const error = await syncDir(dir);
+      if (!error) return;
+      unsynced.add(dir);
+      if (durable) failures.push({ path: dir, error });
+    }),
+  );
+  const rested = performance.now();
+  for (const k of kept) {
+    if (unsynced.has(k.dir)) pool.drop(k.spare);
+    else pool.add(k.device, k.spare, rested);
   }
   return failures;
 }

@@ -1,9 +1,9 @@
 // Spare files for replace-files.ts: each file a durable batch replaces keeps its old inode (a hard
-// link under a temporary name), which becomes a later durable write's temporary file, instead of
-// being freed by the rename while every write allocates a new one. Only durable writes (status
-// files and event logs: data synced before the rename, the directory after it) use them: after a
-// crash, a file renamed from a spare whose new bytes were not yet on disk would show the spare's
-// old bytes, another file's. An operator converging a burst rewrites status files and
+// link under a temporary name), which becomes a later write's temporary file, instead of being
+// freed by the rename while every write allocates a new one. A write into a spare is synced before
+// its rename, and a spare is taken only once the rename that replaced it is synced: after a crash,
+// a file renamed from a spare whose new bytes were not yet on disk would show the spare's old
+// bytes, another file's. Writes without syncs (event logs) sync only in those two cases. An operator converging a burst rewrites status files and
 // event logs thousands of times a second; on ext4 without a journal (as on the machines this is
 // benchmarked on) allocating an inode scans past every inode freed in the last 35 s
 // (`recently_deleted` in fs/ext4/ialloc.c), which took a third of the operator's CPU in
@@ -57,9 +57,10 @@ export class SpareInodes {
   /**
    * Links the file at `path` (about to be replaced) as the spare `sparePath` in the same directory;
    * false when none is kept (the pool is full, `path` does not exist yet, or the file system
-   * refuses links in `dir`).
+   * refuses links in `dir`). A kept spare is taken only after add(): once the rename that replaced
+   * it is on disk (its directory synced), or a crash could leave `path` naming it with new bytes.
    */
-  keep(device: number, dir: string, path: string, sparePath: string, now: number): boolean {
+  keep(dir: string, path: string, sparePath: string): boolean {
     if (this.#count >= this.#max || this.#refused.has(dir)) return false;
     try {
       linkSync(path, sparePath);
@@ -68,21 +69,20 @@ export class SpareInodes {
       if (code !== "ENOENT") this.#refused.add(dir); // EPERM, EMLINK, ENOTSUP: no spares here
       return false;
     }
-    const list = this.#byDevice.get(device) ?? [];
-    list.push({ path: sparePath, since: now });
-    this.#byDevice.set(device, list);
     this.#count++;
     return true;
   }
 
-  /** Undoes keep() of `sparePath` (its rename failed: the spare is still the live file's inode). */
-  drop(device: number, sparePath: string): void {
-    const list = this.#byDevice.get(device);
-    const i = list?.findIndex((s) => s.path === sparePath) ?? -1;
-    if (list && i !== -1) {
-      list.splice(i, 1);
-      this.#count--;
-    }
+  /** A kept spare may be taken from `now` + the rest on. */
+  add(device: number, sparePath: string, now: number): void {
+    const list = this.#byDevice.get(device) ?? [];
+    list.push({ path: sparePath, since: now });
+    this.#byDevice.set(device, list);
+  }
+
+  /** Undoes keep() (the rename failed, or its directory's sync): the spare is removed. */
+  drop(sparePath: string): void {
+    this.#count--;
     removeQuietly(sparePath);
   }
 

@@ -103,12 +103,16 @@ export async function replaceFiles(
       if (error) throw error;
       const dir = dirname(f.path);
       const spare = tempName(dir, f.path);
-      const isKept = pool.keep(dir, f.path, spare);
+      // The link and the rename run with no await between them: another batch in flight cannot
+      // link the same old inode as a second spare.
+      let isKept = pool.keep(dir, f.path, spare);
       try {
-        await renameInto(f, durable);
+        renameSync(f.temp, f.path);
       } catch (error) {
         if (isKept) pool.drop(spare);
-        throw error;
+        isKept = false;
+        if (!movedAway(error)) throw error;
+        await rewriteBeside(f, durable);
       }
       if (durable || isKept) dirs.add(dir);
       if (isKept) kept.push({ device: f.device, dir, spare });
@@ -144,19 +148,16 @@ function deviceOf(dir: string): number {
 }
 
 /**
- * Renames the written temporary file over its target. When that fails with EXDEV (a spare from
- * another directory of the same device, with a bind mount between them) or ENOENT (the target's
- * directory, or the spare, removed by hand meanwhile), the data is written again to a new
- * temporary file beside the target (its directory made again), as without spares.
+ * A rename that failed with EXDEV (a spare from another directory of the same device, with a bind
+ * mount between them) or ENOENT (the target's directory, or the spare, removed by hand meanwhile).
  */
-async function renameInto(f: Opened, durable: boolean): Promise<void> {
-  try {
-    renameSync(f.temp, f.path);
-    return;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "EXDEV" && code !== "ENOENT") throw error;
-  }
+function movedAway(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "EXDEV" || code === "ENOENT";
+}
+
+/** Writes the data again to a new temporary file beside the target (its directory made again), and renames it. */
+async function rewriteBeside(f: Opened, durable: boolean): Promise<void> {
   removeQuietly(f.temp);
   const dir = dirname(f.path);
   f.temp = tempName(dir, f.path);

@@ -31,7 +31,7 @@ export interface FileFailure {
 
 let counter = 0;
 /** The directories made or seen so far, with their device (`stat().dev`). */
-const madeDirs = new Map<string, number>();
+const dirDevices = new Map<string, number>();
 /** The spare inodes of this thread's writes (the state I/O worker's: one thread writes them all). */
 export const spares = new SpareInodes();
 
@@ -84,7 +84,7 @@ export async function replaceFiles(
       }
       open.push({ path, data, device, recycled, temp, fd });
     } catch (error) {
-      madeDirs.delete(dir);
+      dirDevices.delete(dir);
       if (fd !== undefined) closeSync(fd);
       if (temp !== undefined) removeQuietly(temp);
       failures.push({ path, error });
@@ -139,11 +139,11 @@ export async function replaceFiles(
 }
 
 function deviceOf(dir: string): number {
-  const known = madeDirs.get(dir);
+  const known = dirDevices.get(dir);
   if (known !== undefined) return known;
   mkdirSync(dir, { recursive: true, mode: DIR_MODE });
   const device = statSync(dir).dev;
-  madeDirs.set(dir, device);
+  dirDevices.set(dir, device);
   return device;
 }
 

@@ -1,14 +1,15 @@
-// Spare files for replace-files.ts: each file a durable batch replaces keeps its old inode (a hard
-// link under a temporary name), which becomes a later write's temporary file, instead of being
-// freed by the rename while every write allocates a new one. A write into a spare is synced before
-// its rename, and a spare is taken only once the rename that replaced it is synced: after a crash,
-// a file renamed from a spare whose new bytes were not yet on disk would show the spare's old
-// bytes, another file's. Writes without syncs (event logs) sync only in those two cases. An operator converging a burst rewrites status files and
-// event logs thousands of times a second; on ext4 without a journal (as on the machines this is
-// benchmarked on) allocating an inode scans past every inode freed in the last 35 s
-// (`recently_deleted` in fs/ext4/ialloc.c), which took a third of the operator's CPU in
-// `bench/queue-nomad.ts` (docs/benchmarks.md, "Round 7"). Elsewhere it still saves an inode's
-// allocation and freeing per write.
+// Spare files for replace-files.ts: each file it replaces keeps its old inode (a hard link under a
+// temporary name), which becomes a later write's temporary file, instead of being freed by the
+// rename while every write allocates a new one. An operator converging a burst rewrites status
+// files and event logs thousands of times a second; on ext4 without a journal (as on the machines
+// this is benchmarked on) allocating an inode scans past every inode freed in the last 60 s (300 s
+// while its inode table block is unwritten: `recently_deleted` in fs/ext4/ialloc.c), which took a
+// third of the operator's CPU in `bench/queue-nomad.ts` (docs/benchmarks.md, "Round 7"). Elsewhere
+// it still saves an inode's allocation and freeing per write.
+//
+// - A write into a spare is synced before its rename, and a spare is taken only once the rename
+//   that replaced it is synced (its directory), also in a batch without syncs (event logs): else
+//   a crash could leave a file renamed from a spare with the spare's old bytes, another file's.
 //
 // - A spare rests at least REST_MS before its reuse: a reader that opened the old file just
 //   before the rename still reads the old bytes (readers also check what they read: record.ts).

@@ -40,7 +40,7 @@ cat > "$ctx/Dockerfile" <<'DOCKERFILE'
 FROM scratch
 COPY rootfs/ /
 COPY --chown=65532:65532 state/ /var/lib/mlops/
-ENV MLOPS_STATE_DIR=/var/lib/mlops NODE_ENV=production PATH=/usr/local/bin
+ENV MLOPS_STATE_DIR=/var/lib/mlops NODE_ENV=production MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 PATH=/usr/local/bin
 USER 65532:65532
 WORKDIR /app
 EXPOSE 9464

@@ -72,6 +72,34 @@ describe("bin/mlopsctl's old-generation cap", () => {
   });
 });
 
+// glibc's allocator, tuned by the launcher: 2 arenas and a fixed trim threshold (docs/benchmarks.md,
+// round 8), unless the caller set either. Read from the environment of the Node process it starts.
+describe("bin/mlopsctl's allocator settings", () => {
+  const ENV_PRELOAD = `data:text/javascript,${encodeURIComponent(
+    'process.on("exit", () => process.stderr.write("malloc " + JSON.stringify([process.env.MALLOC_ARENA_MAX, process.env.MALLOC_TRIM_THRESHOLD_]) + "\\n"));',
+  )}`;
+  function mallocEnv(env: Record<string, string | undefined>): unknown {
+    const base: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: `--import=${ENV_PRELOAD}` };
+    delete base.MALLOC_ARENA_MAX;
+    delete base.MALLOC_TRIM_THRESHOLD_;
+    for (const [k, v] of Object.entries(env)) if (v !== undefined) base[k] = v;
+    const r = spawnSync(MLOPSCTL, ["version"], { encoding: "utf8", timeout: 30_000, env: base });
+    expect(r.status, r.stderr).toBe(0);
+    const line = /malloc (.*)/.exec(r.stderr)?.[1];
+    expect(line, r.stderr).toBeDefined();
+    return JSON.parse(line as string);
+  }
+
+  it("sets 2 arenas and a 128 KiB trim threshold by default", () => {
+    expect(mallocEnv({})).toEqual(["2", "131072"]);
+  });
+
+  it("keeps what the caller set", () => {
+    expect(mallocEnv({ MALLOC_ARENA_MAX: "8" })).toEqual(["8", "131072"]);
+    expect(mallocEnv({ MALLOC_TRIM_THRESHOLD_: "1048576" })).toEqual(["2", "1048576"]);
+  });
+});
+
 /** A new cgroup v1 memory cgroup under this process's own, limited to `mb`, or why there is none. */
 function memoryCgroup(mb: number): string | { why: string } {
   try {

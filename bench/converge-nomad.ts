@@ -24,7 +24,7 @@ import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
 import { type CountingProxy, countingProxy, routeSummary } from "./lib/proxy.ts";
 import { mb, ms, s, table, verdict } from "./lib/stats.ts";
-import { tempDir } from "./lib/temp.ts";
+import { tempDir, tempParent } from "./lib/temp.ts";
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +66,7 @@ const liveLine = (m: { heapUsed: number; arrayBuffers: number } | undefined): st
   m ? `heapUsed ${mb(m.heapUsed)}, arrayBuffers ${mb(m.arrayBuffers)}` : "n/a";
 
 main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
-  const cleanup = previousCleanup();
+  const cleanup = previousCleanup(tempParent().spread);
   const root = tempDir("converge");
   process.stdout.write(`converge-nomad: ${count} TrainingJobs, Nomad double in its own process\n`);
   process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);

@@ -33,7 +33,7 @@ import { NAMESPACES } from "./lib/jobs.ts";
 import { metricSum, mlopsctlBuild, startOperator } from "./lib/operator.ts";
 import { procUsage } from "./lib/proc.ts";
 import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
-import { tempDir } from "./lib/temp.ts";
+import { tempDir, tempParent } from "./lib/temp.ts";
 
 const { values } = parseArgs({
   options: {
@@ -131,7 +131,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
   const dir = join(root, "repo");
   writeRepository(dir);
   const load0 = loadavg();
-  const cleanup = previousCleanup();
+  const cleanup = previousCleanup(tempParent().spread);
   process.stdout.write(
     `queue-nomad: ${runs} queued runs over ${queueCount} queues of ${slots} runs, each running ${values["run-for-ms"]} ms; ` +
       `${values.web === "false" ? " (no status page)" : ""}; mlopsctl runs the ${mlopsctlBuild()}\n`,

@@ -34,12 +34,15 @@ export function recordCleanup(dir: string): void {
   }
 }
 
-/** E.g. "30,412 entries 12 s before this run"; taken when the benchmark starts. */
-export function previousCleanup(now = Date.now()): string {
+/**
+ * E.g. "30,412 entries 12 s before this run; each benchmark's directory in a block group of its own";
+ * taken when the benchmark starts. `spread` says whether this run's files can land among those.
+ */
+export function previousCleanup(spread: string, now = Date.now()): string {
   const last = read();
-  if (!last) return "none recorded";
+  if (!last) return `none recorded; ${spread}`;
   const ago = Math.max(0, Math.round((now - last.at) / 1000));
-  return `${last.entries.toLocaleString("en-US")} entries ${ago} s before this run${ago < 300 ? " (within 300 s: see docs/benchmarks.md, Round 7)" : ""}`;
+  return `${last.entries.toLocaleString("en-US")} entries ${ago} s before this run${ago < 300 ? " (within 300 s: see docs/benchmarks.md, Round 7)" : ""}; ${spread}`;
 }
 
 function read(): Cleanup | undefined {

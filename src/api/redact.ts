@@ -12,7 +12,8 @@ import { hashOf } from "./hash.ts";
 export function redactSpec(spec: unknown): unknown {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return spec;
   const env = (spec as { env?: unknown }).env;
-  if (!Array.isArray(env)) return spec;
+  // Nothing to redact (a record the operator wrote, a spec without plain values): the spec as is.
+  if (!Array.isArray(env) || !env.some(hasValue)) return spec;
   let redacted = redactedSpecs.get(spec);
   if (redacted === undefined) {
     redacted = { ...spec, env: env.map(redactEnv) };
@@ -23,8 +24,10 @@ export function redactSpec(spec: unknown): unknown {
 
 const redactedSpecs = new WeakMap<object, unknown>();
 
+const hasValue = (entry: unknown): boolean => entry !== null && typeof entry === "object" && "value" in entry;
+
 function redactEnv(entry: unknown): unknown {
-  if (entry === null || typeof entry !== "object" || !("value" in entry)) return entry;
+  if (!hasValue(entry)) return entry;
   const { value, ...rest } = entry as { value: unknown };
   return { ...rest, valueHash: `sha256:${hashOf(String(value), 12)}` };
 }

@@ -11,7 +11,7 @@ import { homedir } from "node:os";
 import { basename, join, relative, resolve } from "node:path";
 import { checkLabel } from "../api/names.ts";
 import { printable } from "../observability/printable.ts";
-import { writeFileAtomic } from "../sources/state/index.ts";
+import { writeFileAtomic } from "../sources/state/atomic.ts";
 
 export interface MlopsContext {
   readonly name: string;

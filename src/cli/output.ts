@@ -1,7 +1,11 @@
 // Terminal output shared by mlopsctl commands: kubectl-like tables, ages and YAML/JSON printing.
 // Every value that came from a user is made printable here (no newline or escape sequence).
-import { stringify } from "yaml";
+import { createRequire } from "node:module";
 import { printable, printableText } from "../observability/printable.ts";
+
+// `yaml` (72 CommonJS files) only for -o yaml: tables and JSON print without it.
+const require = createRequire(import.meta.url);
+let yaml: typeof import("yaml") | undefined;
 
 /** Columns left-aligned and separated by three spaces (kubectl's tabwriter padding). */
 export function table(headers: readonly string[], cells: readonly (readonly string[])[]): string {
@@ -50,7 +54,8 @@ export function toJson(value: unknown): string {
 }
 
 export function toYaml(value: unknown): string {
-  return printableText(stringify(value, { lineWidth: 0 }));
+  yaml ??= require("yaml") as typeof import("yaml");
+  return printableText(yaml.stringify(value, { lineWidth: 0 }));
 }
 
 /** "memoryMB" → "Memory MB", "observedGeneration" → "Observed Generation" (kubectl describe's keys). */

@@ -53,5 +53,8 @@ describe("spec hashes", () => {
     expect(spec.env[0]?.value).toBe("secret"); // the spec itself is left as it is
     const plain = { image: "train:1" };
     expect(redactSpec(plain)).toBe(plain);
+    // A spec already redacted (a status record read back) is returned as it is, not copied.
+    const already = { image: "train:1", env: [{ name: "TOKEN", valueHash: "sha256:0123456789ab" }] };
+    expect(redactSpec(already)).toBe(already);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { Command } from "commander";
@@ -174,6 +174,29 @@ describe("mlopsctl get", () => {
     expect(all.out).toContain("nlp         bert     Succeeded   Unknown   3h");
     const nlp = await cli("get", "tj", "-n", "nlp", "--state-dir", stateDir);
     expect(nlp.out).toBe("NAME   PHASE       READY     AGE\nbert   Succeeded   Unknown   3h\n");
+  });
+
+  it("-A skips files and directories in the state directory the operator would not name", async () => {
+    // A person's copy or a stray directory: not DNS-1123 names, so no record of ours.
+    copyFileSync(
+      join(stateDir, "status/trainingjob/default/mnist.json"),
+      join(stateDir, "status/trainingjob/default/Mnist copy.json"),
+    );
+    mkdirSync(join(stateDir, "status/trainingjob/Old Stuff"), { recursive: true });
+    writeFileSync(join(stateDir, "status/trainingjob/Old Stuff/x.json"), "{}");
+    try {
+      const all = await cli("get", "tj", "-A", "--state-dir", stateDir);
+      expect(all.code).toBe(0);
+      expect(
+        all.out
+          .split("\n")
+          .slice(1, -1)
+          .map((l) => l.split(/ +/).slice(0, 2).join("/")),
+      ).toEqual(["default/mnist", "default/resnet", "nlp/bert"]);
+    } finally {
+      rmSync(join(stateDir, "status/trainingjob/default/Mnist copy.json"));
+      rmSync(join(stateDir, "status/trainingjob/Old Stuff"), { recursive: true });
+    }
   });
 
   it("MLOPS_STATE_DIR is used without flags", async () => {

@@ -4,7 +4,10 @@ import type { Command } from "commander";
 import type { Condition } from "../../api/conditions.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { printable } from "../../observability/printable.ts";
-import { type EventRecord, readEvents, readRecord, type StatusRecord } from "../../sources/state/index.ts";
+import type { EventRecord } from "../../sources/state/event-merge.ts";
+// The modules, not the state directory's index (which loads the operator's writer and rxjs).
+import { readEvents } from "../../sources/state/events.ts";
+import { readRecord, type StatusRecord } from "../../sources/state/record.ts";
 import type { AttemptRecord } from "../../trainingjob/attempts.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, describeValue, table } from "../output.ts";

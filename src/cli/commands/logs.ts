@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { makeKey } from "../../api/resources.ts";
 import { directoryOwnerId } from "../../sources/directory/index.ts";
-import { readRecord } from "../../sources/state/index.ts";
+import { readRecord } from "../../sources/state/record.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { buildResolver } from "../schedulers.ts";
 import { type GetOptions, kindArgument, nameArgument, targetOf, withStateOptions } from "./get.ts";

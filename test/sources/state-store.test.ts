@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   StateStore,
   type StatusRecordChange,
   specHash,
+  statusPath,
   writeFileAtomic,
 } from "../../src/sources/state/index.ts";
 
@@ -131,6 +132,22 @@ describe("status records", () => {
     expect(record?.status.phase).toBe("Running");
     expect(record?.specHash).toBe(specHash(r.spec));
     await store.close();
+  });
+
+  it("are one line of JSON; an indented record of an older version reads the same and is not rewritten", async () => {
+    const store = new StateStore(dir);
+    const r = job("a");
+    expect(await store.writeStatus(r, status("Running", "2026-01-01T00:00:00Z"))).toBe(true);
+    await store.close();
+    const path = statusPath(dir, "TrainingJob/default/a");
+    const text = readFileSync(path, "utf8");
+    expect(text.indexOf("\n")).toBe(text.length - 1);
+    writeFileSync(path, `${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+    const restarted = new StateStore(dir);
+    expect(await restarted.writeStatus(r, status("Running", "2026-02-01T00:00:00Z"))).toBe(false);
+    expect((await readRecord(dir, "TrainingJob/default/a"))?.status.phase).toBe("Running");
+    await restarted.close();
+    expect(readFileSync(path, "utf8")).toContain('\n  "apiVersion"');
   });
 
   it("are rewritten when the spec or generation changes, even with the same status", async () => {

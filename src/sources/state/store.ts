@@ -115,7 +115,8 @@ export class StateStore {
     if (last !== undefined && last !== ABSENT) {
       if (typeof last === "string" ? last === fingerprint(record) : sameRecord(last, record)) return false;
     }
-    this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record, null, 2)}\n`);
+    // One line: a third fewer bytes to copy to the writer, to write and for `get` to read and parse.
+    this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record)}\n`);
     this.#writes++;
     this.#last.set(key, record);
     if (this.#changes.observed) this.#changes.next({ key, record });

@@ -1,10 +1,11 @@
 // Every metric the operator exposes, declared once and registered once, with controller-runtime's
 // names so existing dashboards work, plus the operator's own (prefix mlops_).
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric } from "prom-client";
 import { findCondition } from "../api/conditions.ts";
 import type { AnyResource } from "../api/resources.ts";
+import { ResourceFamily, TextRegistry } from "./resource-families.ts";
 
-export const registry = new Registry();
+export const registry = new TextRegistry();
 collectDefaultMetrics({ register: registry });
 
 const registers = [registry];
@@ -175,71 +176,80 @@ export const gpuSeconds = new Counter({
 
 let resourcesOf: () => Iterable<AnyResource> = () => [];
 
+/** A family with one series per resource, registered with the operator's registry. */
+function resourceFamily(options: ConstructorParameters<typeof ResourceFamily>[0]): ResourceFamily {
+  const family = new ResourceFamily(options);
+  registry.registerMetric(family as unknown as Metric);
+  return family;
+}
+
 /**
  * Like Flux's gotk_resource_info: one series per resource the source holds, with its Ready status,
  * phase and reason, computed at scrape time from the resources themselves, so a resource that goes
  * takes its series with it.
  */
-export const resourceInfo = new Gauge({
+export const resourceInfo = resourceFamily({
   name: "mlops_resource_info",
   help: "One series per resource: its kind, namespace, name, Ready status, phase and Ready reason (value 1)",
-  labelNames: ["kind", "namespace", "name", "ready", "phase", "reason"] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const resource of resourcesOf()) {
-      const status = (resource.status ?? {}) as { phase?: string; conditions?: never };
-      const ready = findCondition(status.conditions, "Ready");
-      this.set(
-        {
-          kind: resource.kind,
-          namespace: resource.metadata.namespace,
-          name: resource.metadata.name,
-          ready: ready?.status ?? "Unknown",
-          phase: status.phase ?? "",
-          reason: ready?.reason ?? "",
-        },
-        1,
-      );
-    }
+  labelNames: ["kind", "namespace", "name", "ready", "phase", "reason"],
+  series(resource) {
+    const status = (resource.status ?? {}) as { phase?: string; conditions?: never };
+    const ready = findCondition(status.conditions, "Ready");
+    const { namespace, name } = resource.metadata;
+    const labels = [
+      resource.kind,
+      namespace,
+      name,
+      ready?.status ?? "Unknown",
+      status.phase ?? "",
+      ready?.reason ?? "",
+    ];
+    return { labels, value: 1 };
   },
 });
 
 /** status.progress.ratio of each TrainingJob that has one (every scheduler, not only a stack's runs). */
-export const trainingJobProgress = new Gauge({
+export const trainingJobProgress = resourceFamily({
   name: "mlops_trainingjob_progress_ratio",
   help: "Progress of a TrainingJob's current run as in status.progress.ratio (0 to 1)",
-  labelNames: ["namespace", "name"] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const r of resourcesOf()) {
-      const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
-      if (r.kind === "TrainingJob" && typeof ratio === "number")
-        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, ratio);
-    }
+  labelNames: ["namespace", "name"],
+  series(r) {
+    const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
+    if (r.kind !== "TrainingJob" || typeof ratio !== "number") return undefined;
+    return { labels: [r.metadata.namespace, r.metadata.name], value: ratio };
   },
 });
 
 /** 1 for each TrainingJob whose ProgressStalled condition is True. */
-export const trainingJobProgressStalled = new Gauge({
+export const trainingJobProgressStalled = resourceFamily({
   name: "mlops_trainingjob_progress_stalled",
   help: "1 while a TrainingJob's ProgressStalled condition is True (no progress for spec.progressDeadlineSeconds)",
-  labelNames: ["namespace", "name"] as const,
-  registers,
-  collect() {
-    this.reset();
-    for (const r of resourcesOf()) {
-      const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
-      if (r.kind === "TrainingJob" && findCondition(conditions, "ProgressStalled")?.status === "True")
-        this.set({ namespace: r.metadata.namespace, name: r.metadata.name }, 1);
-    }
+  labelNames: ["namespace", "name"],
+  series(r) {
+    const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
+    if (r.kind !== "TrainingJob" || findCondition(conditions, "ProgressStalled")?.status !== "True")
+      return undefined;
+    return { labels: [r.metadata.namespace, r.metadata.name], value: 1 };
   },
 });
 
-/** Where mlops_resource_info finds the resources (the composition root passes its source). */
+/**
+ * Where the per-resource families find the resources (the composition root passes its source). A
+ * scrape collects every family in one turn of the event loop: they share one list.
+ */
 export function observeResources(list: () => Iterable<AnyResource>): void {
-  resourcesOf = list;
+  let listed: Iterable<AnyResource> | undefined;
+  resourcesOf = () => {
+    if (listed === undefined) {
+      listed = list();
+      queueMicrotask(() => {
+        listed = undefined;
+      });
+    }
+    return listed;
+  };
+  for (const family of [resourceInfo, trainingJobProgress, trainingJobProgressStalled])
+    family.observe(resourcesOf);
 }
 
 export const notificationsTotal = new Counter({

@@ -23,7 +23,7 @@ import { jobCount, startNomad } from "./lib/nomad.ts";
 import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
 import { type CountingProxy, countingProxy, routeSummary } from "./lib/proxy.ts";
-import { mb, ms, s, table, verdict } from "./lib/stats.ts";
+import { byThread, mb, ms, s, table, verdict } from "./lib/stats.ts";
 import { tempDir, tempParent } from "./lib/temp.ts";
 
 const { values } = parseArgs({
@@ -38,22 +38,6 @@ const { values } = parseArgs({
 const count = Number(values.count);
 const curlBudgetMs = Number(values["curl-budget-s"]) * 1000;
 const limitMs = Number(values["timeout-s"]) * 1000;
-
-/** `main 6.20 s, V8 helpers 1.80 s, state I/O 1.00 s, libuv pool 0.55 s` (largest first). */
-function byThread(threads: Record<string, number> | undefined): string {
-  if (!threads) return "n/a";
-  const label: Record<string, string> = {
-    MainThread: "main",
-    V8Worker: "V8 helpers",
-    "state-io": "state I/O",
-    "libuv-worker": "libuv pool",
-  };
-  return Object.entries(threads)
-    .filter(([, cpuMs]) => cpuMs > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([name, cpuMs]) => `${label[name] ?? name} ${s(cpuMs)}`)
-    .join(", ");
-}
 
 /** `heapUsed 220 MB of heapTotal 231 MB, external 70 MB (arrayBuffers 58 MB)`. */
 function heapLine(

@@ -14,7 +14,8 @@ import { converge, convergedLine } from "./lib/converge.ts";
 import { jobYaml } from "./lib/jobs.ts";
 import { followJobEvents, type JobEvent } from "./lib/nomad.ts";
 import { metricSum, mlopsctlBuild, type RunningOperator, startOperator } from "./lib/operator.ts";
-import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
+import { threadCpuMs, threadCpuSince } from "./lib/proc.ts";
+import { byThread, mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
 
 const { values } = parseArgs({
@@ -82,9 +83,11 @@ main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () =
       "controller_runtime_reconcile_total",
     );
   const before = operator.usage();
+  const threadsBefore = threadCpuMs(operator.child.pid);
   const reconciled0 = await reconciles();
   await sleep(IDLE_MS);
   const after = operator.usage();
+  const idleThreads = threadCpuSince(threadsBefore, threadCpuMs(operator.child.pid));
   const idleReconciles = (await reconciles()) - reconciled0;
   const idleCpuMs = before && after ? after.cpuMs - before.cpuMs : Number.NaN;
 
@@ -140,6 +143,10 @@ main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () =
         `${ms(idleCpuMs, 0)} CPU (${((idleCpuMs / IDLE_MS) * 100).toFixed(1)} % of a core), ${idleReconciles} reconciles`,
         "≈ 0",
       ],
+      // One read of /metrics falls in the window (the reconcile count), and V8 may still be
+      // collecting what start-up left (V8 helpers); on these machines every wake-up is charged
+      // a share of a 4 ms tick (docs/benchmarks.md, round 8).
+      ["  by thread", byThread(idleThreads, (cpuMs) => ms(cpuMs, 0)), ""],
       [
         `RSS now / peak (${count} resources)`,
         usage ? `${mb(usage.rssBytes)} / ${mb(usage.peakRssBytes)}` : "n/a",

@@ -2,7 +2,7 @@
 // VmHWM (peak RSS) and VmRSS from /proc/<pid>/status. Read it while the process lives: once it has
 // exited and been reaped the figures are gone (usage-report.ts records them at exit instead).
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 let ticks: number | undefined;
 
@@ -50,4 +50,38 @@ export function childrenCpuMs(): number {
   const stat = readFileSync("/proc/self/stat", "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[13]) + Number(fields[14])) * 1000) / clockTicks();
+}
+
+/**
+ * CPU time (ms) of each thread name of a live process (MainThread, V8Worker, state-io,
+ * libuv-worker: threads of one name add up), from /proc/<pid>/task/*; undefined once it is gone.
+ */
+export function threadCpuMs(pid: number): Record<string, number> | undefined {
+  try {
+    const out: Record<string, number> = {};
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        out[name] = (out[name] ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks();
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU (ms) by thread name between two threadCpuMs() readings. */
+export function threadCpuSince(
+  before: Record<string, number> | undefined,
+  after: Record<string, number> | undefined,
+): Record<string, number> | undefined {
+  if (!before || !after) return undefined;
+  const out: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(after)) out[name] = ms - (before[name] ?? 0);
+  return out;
 }

@@ -30,3 +30,22 @@ export function table(rows: readonly (readonly string[])[]): string {
     )
     .join("\n");
 }
+
+/** `main 6.20 s, V8 helpers 1.80 s, state I/O 1.00 s, libuv pool 0.55 s` (largest first). */
+export function byThread(
+  threads: Record<string, number> | undefined,
+  unit: (ms: number) => string = s,
+): string {
+  if (!threads) return "n/a";
+  const label: Record<string, string> = {
+    MainThread: "main",
+    V8Worker: "V8 helpers",
+    "state-io": "state I/O",
+    "libuv-worker": "libuv pool",
+  };
+  return Object.entries(threads)
+    .filter(([, cpuMs]) => cpuMs > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, cpuMs]) => `${label[name] ?? name} ${unit(cpuMs)}`)
+    .join(", ");
+}

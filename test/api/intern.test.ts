@@ -1,4 +1,5 @@
 // StringInterner: one copy per repeated value, bounded; values themselves never change.
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { StringInterner } from "../../src/api/intern.ts";
 
@@ -9,6 +10,33 @@ describe("StringInterner", () => {
     expect(t.size).toBe(3);
     t.intern("d"); // full: a new table
     expect(t.size).toBe(1);
+  });
+
+  // V8's own view of the string (%DebugPrint, in a child with natives syntax): the interned copy of
+  // a value cut out of a larger text is flat, so the text can go.
+  it("keeps a flat copy of a value cut out of a larger text, not the slice that holds the text", () => {
+    const script = `
+      import { StringInterner } from ${JSON.stringify(new URL("../../src/api/intern.ts", import.meta.url).href)};
+      const text = "x".repeat(1000) + "/data/set-123456789" + "y".repeat(1000);
+      const cut = text.slice(1000, 1019);
+      %DebugPrint(cut);
+      const kept = new StringInterner().intern(cut);
+      if (kept !== cut) throw new Error("not equal");
+      %DebugPrint(kept);`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        "--allow-natives-syntax",
+        "--disable-warning=ExperimentalWarning",
+        "--input-type=module",
+        "-e",
+        script,
+      ],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const types = [...r.stdout.matchAll(/- type: (\w+)/g)].map((m) => m[1]);
+    expect(types).toEqual(["SLICED_ONE_BYTE_STRING_TYPE", "SEQ_ONE_BYTE_STRING_TYPE"]);
   });
 
   it("does not keep long values", () => {

@@ -151,7 +151,9 @@ export class NomadReadCache {
     const job = compactJob(full);
     entry.job = job;
     const version: [number, number] = [job.JobModifyIndex ?? 0, job.Version ?? 0];
-    if (!entry.versions.some(([index]) => index === version[0])) {
+    // The first version in a literal array: a push keeps room for 16 more (128 B a job).
+    if (entry.versions.length === 0) entry.versions = [version];
+    else if (!entry.versions.some(([index]) => index === version[0])) {
       entry.versions.push(version);
       entry.versions.sort((a, b) => a[0] - b[0]);
     }

@@ -36,7 +36,7 @@ export class ResourceFamily {
   readonly #labelNames: readonly string[];
   readonly #series: (resource: AnyResource) => Series | undefined;
   #resources: () => Iterable<AnyResource> = () => [];
-  /** The line of each resource's series at the last scrape (a resource is replaced when it changes). */
+  /** The line of each resource's series at its last scrape (checked against its labels every time). */
   #lines = new WeakMap<AnyResource, Line>();
 
   constructor(options: ResourceFamilyOptions) {

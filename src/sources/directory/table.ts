@@ -7,17 +7,16 @@ import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
 import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
 
+interface ClaimAt {
+  key: ResourceKey;
+  file: string;
+  line: number;
+  col: number;
+}
+
 export type Claim =
-  | {
-      key: ResourceKey;
-      file: string;
-      line: number;
-      col: number;
-      ok: true;
-      resource: AnyResource;
-      hash: string;
-    }
-  | { key: ResourceKey; file: string; line: number; col: number; ok: false; error: InvalidSpecError };
+  | (ClaimAt & { ok: true; resource: AnyResource; hash: string })
+  | (ClaimAt & { ok: false; error: InvalidSpecError });
 
 interface FileEntry {
   ours: boolean;
@@ -150,8 +149,7 @@ export class ResourceTable {
     if (!load || (!load.ours && load.documents.length === 0 && load.fileIssues.length === 0)) {
       this.#files.delete(file);
     } else {
-      // One document (most files): #claim's own literal array, not a flatMap's, which keeps room
-      // for 16 more claims in every file entry (128 B each at 10,000 files).
+      // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file).
       const only = load.documents.length === 1 ? load.documents[0] : undefined;
       const claims = only ? this.#claim(file, only) : load.documents.flatMap((doc) => this.#claim(file, doc));
       const problem = load.fileIssues[0] ?? firstProblem(load.documents);

@@ -81,13 +81,15 @@ function isRecordOf(
 // old file and stalled past that rest reads the inode's next contents.
 
 export async function readRecord(stateDir: string, key: ResourceKey): Promise<StatusRecord | undefined> {
+  const path = statusPath(stateDir, key);
+  const identity = parseKey(key);
   let record: StatusRecord | undefined;
   try {
-    record = parseRecord(await readFile(statusPath(stateDir, key), "utf8"));
+    record = parseRecord(await readFile(path, "utf8"));
   } catch {
     return undefined;
   }
-  return isRecordOf(record, parseKey(key)) ? record : readOnce(statusPath(stateDir, key), parseKey(key));
+  return isRecordOf(record, identity) ? record : readOnce(path, identity);
 }
 
 export function readRecordSync(stateDir: string, key: ResourceKey): StatusRecord | undefined {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TrainingJobSpec } from "../../src/api/generated/types.ts";
 import { canonicalJson, hashOf, specHashOf } from "../../src/api/hash.ts";
@@ -7,7 +8,48 @@ import { runSpecHash, specHash } from "../../src/trainingjob/hash.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
+/** The first canonical form, kept as the reference: hashes recorded in status files must not change. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  const entries = Object.keys(value)
+    .sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${reference((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(",")}}`;
+}
+
 describe("spec hashes", () => {
+  it("canonicalJson gives the recorded form for any value (hashes in status files stay valid)", () => {
+    const member = fc.oneof(
+      fc.constant(undefined),
+      fc.string(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: "small" },
+        member,
+        fc.array(tie("node")),
+        fc.dictionary(fc.string(), tie("node")),
+        fc.sparseArray(member),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => canonicalJson(v) === reference(v)),
+      { numRuns: 2_000 },
+    );
+    // Keys already in order and keys out of order; "B" sorts before "a" (code units, as sort() does).
+    expect(canonicalJson({ a: 1, b: { d: 2, c: 3 } })).toBe('{"a":1,"b":{"c":3,"d":2}}');
+    expect(canonicalJson({ a: 1, B: 2 })).toBe(reference({ a: 1, B: 2 }));
+    expect(canonicalJson({ x: undefined, y: 1 })).toBe('{"y":1}');
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${39 - i}`, i]));
+    expect(canonicalJson(many)).toBe(reference(many));
+    expect(canonicalJson([undefined, () => 1])).toBe("[null,null]");
+  });
+
   it("ignore key order and formatting, and drop undefined members", () => {
     expect(canonicalJson({ b: 1, a: [2, { d: undefined, c: "x" }] })).toBe('{"a":[2,{"c":"x"}],"b":1}');
     expect(hashOf({ b: 1, a: 2 })).toBe(hashOf({ a: 2, b: 1 }));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -54,5 +54,24 @@ describe("FileReads", () => {
     expect(reads.read(file, dir, true)).toMatchObject({ ours: true });
     expect(reads.read(file, dir, false)).toBe("unchanged");
     expect(reads.unchangedLoad(file)).toBeUndefined();
+  });
+
+  it("signs what it read, also through a link and for an entry it did not open", () => {
+    const reads = new FileReads({ keepLoads: false });
+    writeFileSync(join(dir, "one.yaml"), job("one"));
+    writeFileSync(join(dir, "two.yaml"), job("two"));
+    const link = join(dir, "link.yaml");
+    symlinkSync("one.yaml", link);
+    expect(reads.read(link, dir, true)).toMatchObject({ documents: [{ ok: true }] });
+    expect(reads.read(link, dir, false)).toBe("unchanged");
+    // The link now leads to another file: read again.
+    unlinkSync(link);
+    symlinkSync("two.yaml", link);
+    expect(reads.read(link, dir, false)).toMatchObject({ documents: [{ ok: true }] });
+    // A directory named like a resource file is not opened; it is signed all the same.
+    const folder = join(dir, "folder.yaml");
+    mkdirSync(folder);
+    expect(reads.read(folder, dir, true)).toMatchObject({ fileIssues: [{ message: /directory/ }] });
+    expect(reads.read(folder, dir, false)).toBe("unchanged");
   });
 });

@@ -1,5 +1,5 @@
 // Small file-system facts the directory source asks about paths (no reading of contents here).
-import { realpathSync, statSync } from "node:fs";
+import { type BigIntStats, realpathSync, statSync } from "node:fs";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 
 /** Named like a resource file: `*.yaml` or `*.yml`, not a dot-file. */
@@ -9,12 +9,14 @@ export const isYamlFile = (name: string): boolean =>
 /** Identity and version of a file's contents: inode, size and change times (nanoseconds). */
 export function signature(file: string): string | undefined {
   try {
-    const s = statSync(file, { bigint: true });
-    return `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+    const s = statSync(file, { bigint: true, throwIfNoEntry: false });
+    return s ? signatureOf(s) : undefined;
   } catch {
-    return undefined;
+    return undefined; // ENOTDIR, EACCES: nothing readable there either
   }
 }
+
+export const signatureOf = (s: BigIntStats): string => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
 
 export function realOrResolved(dir: string): string {
   try {

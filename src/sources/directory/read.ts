@@ -5,6 +5,7 @@
 // YAML file, or a symbolic link that dangles, loops or leads out of the tree, is reported unreadable
 // (a file issue) without being opened, so it blocks pruning instead of reading as a deletion.
 import {
+  type BigIntStats,
   closeSync,
   constants,
   fstatSync,
@@ -15,13 +16,18 @@ import {
   type Stats,
 } from "node:fs";
 import { type FileLoad, type LocatedIssue, loadBytes, MAX_FILE_BYTES } from "../yaml/index.ts";
-import { isWithin } from "./paths.ts";
+import { isWithin, signatureOf } from "./paths.ts";
 
 /**
  * The file's load, or `undefined` when nothing is there (ENOENT, ENOTDIR). `root`: the tree's real
  * path; a symbolic link whose target lies outside it is not followed.
  */
-export function readYamlFile(path: string, file: string = path, root?: string): FileLoad | undefined {
+export function readYamlFile(
+  path: string,
+  file: string = path,
+  root?: string,
+  onSignature?: (signature: string) => void,
+): FileLoad | undefined {
   let target = path;
   let flags = constants.O_RDONLY | constants.O_NONBLOCK;
   try {
@@ -50,17 +56,20 @@ export function readYamlFile(path: string, file: string = path, root?: string): 
     return unreadable(file, `cannot read file: ${(error as Error).message}`);
   }
   try {
-    const stat = fstatSync(fd);
+    // The file opened is the one read: its signature (paths.ts) from this fstat saves a stat.
+    const stat = fstatSync(fd, { bigint: true });
+    onSignature?.(signatureOf(stat));
     const kind = notAFile(stat);
     if (kind) return unreadable(file, kind);
-    if (stat.size > MAX_FILE_BYTES) {
+    const size = Number(stat.size);
+    if (size > MAX_FILE_BYTES) {
       const head = Buffer.alloc(64 * 1024);
       const bytesRead = readSync(fd, head, 0, head.length, 0);
-      const message = `file is ${stat.size} bytes, more than the limit of ${MAX_FILE_BYTES} (4 MiB)`;
+      const message = `file is ${size} bytes, more than the limit of ${MAX_FILE_BYTES} (4 MiB)`;
       const ours = head.subarray(0, bytesRead).toString("latin1").includes("mlops.dev");
       return { file, documents: [], fileIssues: [{ file, line: 1, col: 1, message }], skipped: 0, ours };
     }
-    const buffer = Buffer.allocUnsafe(Math.min(stat.size + 1, MAX_FILE_BYTES + 1));
+    const buffer = Buffer.allocUnsafe(Math.min(size + 1, MAX_FILE_BYTES + 1));
     let length = 0;
     for (let i = 0; i < 1024 && length < buffer.length; i++) {
       const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
@@ -98,7 +107,7 @@ function resolveLink(path: string, root: string | undefined): string | { problem
 }
 
 /** Why an entry is not a regular file (`is a FIFO …`), or undefined when it is one. */
-function notAFile(stat: Stats): string | undefined {
+function notAFile(stat: Stats | BigIntStats): string | undefined {
   if (stat.isFile()) return undefined;
   if (stat.isDirectory()) return "is a directory, not a file";
   if (stat.isFIFO()) return "is a FIFO (named pipe), not a file: not opened";

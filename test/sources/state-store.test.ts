@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { TrainingJob, TrainingJobStatus } from "../../src/api/resources.ts";
+import type { ResourceKey, TrainingJob, TrainingJobStatus } from "../../src/api/resources.ts";
 import {
   defaultStateDir,
   EventLog,
@@ -17,6 +17,7 @@ import {
   statusPath,
   writeFileAtomic,
 } from "../../src/sources/state/index.ts";
+import { eventsPath } from "../../src/sources/state/paths.ts";
 
 let dir: string;
 beforeEach(() => {
@@ -180,6 +181,19 @@ describe("status records", () => {
       /refusing a state file/,
     );
     expect(readdirSync(join(dir, ".."))).not.toContain("escape.json");
+    for (const key of ["TrainingJob/default/a/b", "TrainingJob/default", "Nothing/default/a", "/default/a"])
+      expect(() => statusPath(dir, key as ResourceKey), key).toThrow(/refusing a state file/);
+  });
+
+  it("lay files out as join would, for any spelling of the state directory", () => {
+    for (const stateDir of [dir, `${dir}/`, `${dir}//x/..`, "relative/state", "", "/"]) {
+      expect(statusPath(stateDir, "TrainingJob/team-a/a")).toBe(
+        join(stateDir, "status/trainingjob/team-a/a.json"),
+      );
+      expect(eventsPath(stateDir, "TrainingQueue/b/q")).toBe(
+        join(stateDir, "events/trainingqueue/b/q.jsonl"),
+      );
+    }
   });
 });
 

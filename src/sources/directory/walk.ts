@@ -43,9 +43,12 @@ export async function walkTree(dir: string, options: WalkOptions = {}): Promise<
     }
     seen.add(real);
     out.directories.push(current);
+    // join(current, name) for every entry, normalized once per directory: a name read from a
+    // directory has no slash and is never `.` or `..`.
+    const prefix = join(current, "x").slice(0, -1);
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
-      const path = join(current, entry.name);
+      const path = prefix + entry.name;
       const yaml = isYamlFile(entry.name);
       if (yaml) {
         if (!rules.ignores(path, entry.isDirectory())) out.files.push(path);

@@ -1,6 +1,7 @@
 // Where the state directory is and how it is laid out (docs/state-directory.md).
 import { realpathSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+import { isKind } from "../../api/kinds.ts";
 import { checkLabel, stateFileName } from "../../api/names.ts";
 import { parseKey, type ResourceKey } from "../../api/resources.ts";
 
@@ -28,25 +29,47 @@ export function resolveStateDir(
 
 export function statusPath(stateDir: string, key: ResourceKey): string {
   const { kind, namespace, name } = safeParts(key);
-  return join(stateDir, "status", stateFileName(kind, namespace, name));
+  return base(stateDir, "status") + stateFileName(kind, namespace, name);
 }
 
 export function eventsPath(stateDir: string, key: ResourceKey): string {
   const { kind, namespace, name } = safeParts(key);
-  return join(stateDir, "events", stateFileName(kind, namespace, name).replace(/\.json$/, ".jsonl"));
+  return `${base(stateDir, "events") + stateFileName(kind, namespace, name).slice(0, -".json".length)}.jsonl`;
 }
+
+/**
+ * `join(stateDir, folder)` and a slash, joined once per state directory: the file name appended is
+ * `kind/namespace/name.json` of checked labels (no `.`, `..` or empty segment), which join would
+ * leave as it is; its normalization, per status write and read, allocated more than any other path
+ * operation (docs/benchmarks.md, Round 9).
+ */
+function base(stateDir: string, folder: "status" | "events"): string {
+  const bases = lastBases;
+  if (bases.stateDir !== stateDir) {
+    lastBases = { stateDir, status: `${join(stateDir, "status")}/`, events: `${join(stateDir, "events")}/` };
+    return lastBases[folder];
+  }
+  return bases[folder];
+}
+
+let lastBases = { stateDir: "", status: "status/", events: "events/" };
 
 export const generationsPath = (stateDir: string): string => join(stateDir, "generations.json");
 export const lockPath = (stateDir: string): string => join(stateDir, "lock");
 
 /** Key parts checked as DNS-1123 labels before they become path segments (no `..`, no `/`). */
 function safeParts(key: ResourceKey): ReturnType<typeof parseKey> {
+  // Exactly two slashes (kind/namespace/name), counted without splitting.
+  const second = key.indexOf("/", key.indexOf("/") + 1);
   const parts = parseKey(key);
-  const problem = checkLabel(parts.namespace) ?? checkLabel(parts.name);
-  if (problem !== undefined || key.split("/").length !== 3) {
-    throw new Error(
-      `refusing a state file for ${JSON.stringify(key)}: namespace and name ${problem ?? "are invalid"}`,
-    );
+  const problem =
+    second === -1 || key.indexOf("/", second + 1) !== -1
+      ? "are not two (kind/namespace/name)"
+      : !isKind(parts.kind)
+        ? `belong to no kind (${JSON.stringify(parts.kind)})`
+        : (checkLabel(parts.namespace) ?? checkLabel(parts.name));
+  if (problem !== undefined) {
+    throw new Error(`refusing a state file for ${JSON.stringify(key)}: namespace and name ${problem}`);
   }
   return parts;
 }

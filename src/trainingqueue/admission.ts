@@ -105,8 +105,8 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
       });
       continue;
     }
-    const over = RESOURCES.filter((r) => (run.request[r] ?? 0) > ceiling(q, r));
-    if (over.length > 0) {
+    if (RESOURCES.some((r) => (run.request[r] ?? 0) > ceiling(q, r))) {
+      const over = RESOURCES.filter((r) => (run.request[r] ?? 0) > ceiling(q, r));
       const what = over.map((r) => `${r} ${run.request[r]} > ${ceiling(q, r)}`).join(", ");
       waiting.set(run.id, {
         reason: "QuotaExceeded",
@@ -125,22 +125,39 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
       continue;
     }
     if (q.admission === "StrictFIFO") blocked.add(q.id);
-    waiting.set(run.id, { reason: "WaitingForQuota", message: "" });
+    // Its position is counted below, once every run of its queue has been taken or left.
+    waiting.set(run.id, UNPLACED);
   }
   // Positions: consecutive within each queue, in admission order, among the runs that can be admitted.
   const next = new Map<string, number>();
   for (const run of ordered) {
-    const w = waiting.get(run.id);
-    if (w?.reason !== "WaitingForQuota" || w.position !== undefined) continue;
+    if (waiting.get(run.id) !== UNPLACED) continue;
     const position = (next.get(run.queue) ?? 0) + 1;
     next.set(run.queue, position);
-    waiting.set(run.id, {
-      ...w,
-      position,
-      message: `position ${position} in queue ${run.queue}: waiting for quota in use by admitted runs`,
-    });
+    waiting.set(run.id, new WaitingInLine(position, run.queue));
   }
   return { admitted, waiting, usage };
+}
+
+const UNPLACED: Waiting = { reason: "WaitingForQuota", message: "" };
+
+/**
+ * A run waiting for quota at its position. The message is written only when asked for (the asker's
+ * verdict): every admission decision places every waiting run of its queues, a hundred at a time.
+ */
+class WaitingInLine implements Waiting {
+  readonly reason = "WaitingForQuota";
+  readonly position: number;
+  readonly #queue: string;
+
+  constructor(position: number, queue: string) {
+    this.position = position;
+    this.#queue = queue;
+  }
+
+  get message(): string {
+    return `position ${this.position} in queue ${this.#queue}: waiting for quota in use by admitted runs`;
+  }
 }
 
 /** A run's request: replicas × its resources, and one run. */

@@ -194,9 +194,11 @@ export class QueueAdmission {
   /** Admitted runs hold their quota from now on; each is reconciled again (but the asker). */
   #take(result: AdmissionResult, pending: readonly PendingRun[], asker: ResourceKey | undefined): void {
     if (result.admitted.length === 0) return;
-    const byId = new Map(pending.map((p) => [p.id, p]));
+    // Mostly one run admitted of a hundred waiting: looked up, not a map of them all built (but for
+    // many at once: a start-up, a queue's quota raised).
+    const byId = result.admitted.length > 8 ? new Map(pending.map((p) => [p.id, p])) : undefined;
     for (const id of result.admitted) {
-      const run = byId.get(id);
+      const run = byId ? byId.get(id) : pending.find((p) => p.id === id);
       if (!run) continue;
       this.#ledger.take(run);
       this.onAdmitted?.(run.queue);

@@ -73,8 +73,12 @@ export function nomadEventStream(
         const signal = AbortSignal.any([stop.signal, attempt.signal]);
         let stalled = false;
         let watchdog: NodeJS.Timeout | undefined;
+        // One timer per attempt, pushed back on every chunk (refresh: no new timer per chunk).
         const arm = () => {
-          clearTimeout(watchdog);
+          if (watchdog) {
+            watchdog.refresh();
+            return;
+          }
           watchdog = setTimeout(() => {
             stalled = true;
             attempt.abort(new Error(`no event or heartbeat for ${stallMs} ms`));

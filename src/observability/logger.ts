@@ -50,11 +50,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     });
   }
-  // Synchronous: a line is on its way (in the pipe or file) when the log call returns, so the lines
-  // before a SIGKILL or the OOM killer are kept, as Node's own stderr keeps them on Linux (files and
-  // pipes are written synchronously there). Asynchronous, each line cost a thread-pool round trip,
-  // and ~2% more CPU converging 10,000 jobs (a line each; docs/benchmarks.md, Round 9).
-  return pino(base, pino.destination({ dest: 2, minLength: 0, maxWrite: MAX_WRITE, sync: true }));
+  return pino(base, pino.destination({ dest: 2, minLength: 0, maxWrite: MAX_WRITE }));
 }
 
 /**

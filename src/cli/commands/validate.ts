@@ -4,7 +4,6 @@
 // the directory source could not read (not a regular file, empty, binary, unparsable: it blocks
 // pruning) is an error here too, whoever's file it is; `.mlopsignore` names files to skip.
 import { statSync } from "node:fs";
-import { join, relative } from "node:path";
 import type { Command } from "commander";
 import { keyOf, type ResourceKey } from "../../api/resources.ts";
 import { line } from "../../observability/printable.ts";
@@ -59,8 +58,9 @@ export async function validatePaths(
       addFileErrors(report, [{ file: given, line: 1, col: 1, message: reason }]);
       continue;
     }
+    // walkTree names each file join(given, its path in the tree): shown as it is.
     const files = isDir
-      ? (await walkTree(given)).files.map((f) => ({ path: f, shown: join(given, relative(given, f)) }))
+      ? (await walkTree(given)).files.map((f) => ({ path: f, shown: f }))
       : [{ path: given, shown: given }];
     const before = report.resources + report.errors.length;
     const root = isDir ? realOrResolved(given) : undefined;

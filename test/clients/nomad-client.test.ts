@@ -288,7 +288,15 @@ describe("NomadClient errors", () => {
     nomad = await startNomadDouble();
     await nomad.setOutage("stall");
     const client = new NomadClient({ address: nomad.address, retries: 0, timeoutMs: 200 }, {});
-    expect((await reason(client.readJob("a", "default"))).reason).toBe("NomadUnavailable");
+    const started = performance.now();
+    const error = await reason(client.readJob("a", "default"));
+    expect(error.reason).toBe("NomadUnavailable");
+    expect(error.message).toContain("request timed out");
+    const causes: string[] = [];
+    for (let e: unknown = error.cause; e instanceof Error; e = e.cause) causes.push(e.name);
+    expect(causes).toContain("TimeoutError"); // what callers tell a stall by
+    // One attempt (retries: 0), cut at 200 ms (undici's timers: within about a second).
+    expect(performance.now() - started).toBeLessThan(3_000);
     await client.close();
   });
 });

@@ -181,8 +181,14 @@ describe("status records", () => {
       /refusing a state file/,
     );
     expect(readdirSync(join(dir, ".."))).not.toContain("escape.json");
-    for (const key of ["TrainingJob/default/a/b", "TrainingJob/default", "Nothing/default/a", "/default/a"])
-      expect(() => statusPath(dir, key as ResourceKey), key).toThrow(/refusing a state file/);
+    for (const [key, why] of [
+      ["TrainingJob/default/a/b", /a key is kind\/namespace\/name/],
+      ["TrainingJob/default", /a key is kind\/namespace\/name/],
+      ["Nothing/default/a", /no kind is named "Nothing"/],
+      ["TrainingJob/Team/a", /the namespace must be a DNS-1123 label/],
+      ["TrainingJob/default/..", /the name must be a DNS-1123 label/],
+    ] as const)
+      expect(() => statusPath(dir, key as ResourceKey), key).toThrow(why);
   });
 
   it("lay files out as join would, for any spelling of the state directory", () => {

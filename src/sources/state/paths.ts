@@ -57,6 +57,11 @@ let lastBases = { stateDir: "", status: "status/", events: "events/" };
 export const generationsPath = (stateDir: string): string => join(stateDir, "generations.json");
 export const lockPath = (stateDir: string): string => join(stateDir, "lock");
 
+function labelProblem(part: "namespace" | "name", value: string): string | undefined {
+  const problem = checkLabel(value);
+  return problem === undefined ? undefined : `the ${part} ${problem}`;
+}
+
 /** Key parts checked as DNS-1123 labels before they become path segments (no `..`, no `/`). */
 function safeParts(key: ResourceKey): ReturnType<typeof parseKey> {
   // Exactly two slashes (kind/namespace/name), counted without splitting.
@@ -64,12 +69,10 @@ function safeParts(key: ResourceKey): ReturnType<typeof parseKey> {
   const parts = parseKey(key);
   const problem =
     second === -1 || key.indexOf("/", second + 1) !== -1
-      ? "are not two (kind/namespace/name)"
+      ? "a key is kind/namespace/name"
       : !isKind(parts.kind)
-        ? `belong to no kind (${JSON.stringify(parts.kind)})`
-        : (checkLabel(parts.namespace) ?? checkLabel(parts.name));
-  if (problem !== undefined) {
-    throw new Error(`refusing a state file for ${JSON.stringify(key)}: namespace and name ${problem}`);
-  }
+        ? `no kind is named ${JSON.stringify(parts.kind)}`
+        : (labelProblem("namespace", parts.namespace) ?? labelProblem("name", parts.name));
+  if (problem !== undefined) throw new Error(`refusing a state file for ${JSON.stringify(key)}: ${problem}`);
   return parts;
 }

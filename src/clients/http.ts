@@ -21,6 +21,14 @@ export interface HttpClientOptions {
   tls?: TlsOptions;
   /** Per-request timeout for ordinary requests (blocking queries pass their own). */
   timeoutMs?: number;
+  /**
+   * The timeout bounds the whole exchange, not only the wait for headers and for each body chunk:
+   * for endpoints not trusted to answer at a steady pace (a run's own metrics, which could trickle a
+   * byte at a time). Costs a timer and a signal per request.
+   */
+  deadline?: boolean;
+  /** A response body longer than this is not read: the request fails (unset: no limit). */
+  maxBodyBytes?: number;
   /** Retries of idempotent requests on network errors and 5xx (bounded). */
   retries?: number;
   /** Reason used when the server cannot be reached: NomadUnavailable, ConsulUnavailable, ... */
@@ -80,6 +88,8 @@ export class HttpClient {
   readonly #dispatcher: Dispatcher | undefined;
   readonly #timeoutMs: number;
   readonly #retries: number;
+  readonly #deadline: boolean;
+  readonly #maxBodyBytes: number | undefined;
   readonly #unavailable: string;
   readonly #metrics = new Map<string, Series>();
 
@@ -89,6 +99,8 @@ export class HttpClient {
     this.#auth = options.authHeaders ?? {};
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#retries = options.retries ?? 2;
+    this.#deadline = options.deadline === true;
+    this.#maxBodyBytes = options.maxBodyBytes;
     this.#unavailable = options.unavailableReason;
     this.#dispatcher = tlsDispatcher(options.tls);
   }
@@ -151,6 +163,16 @@ export class HttpClient {
     // headers, then between body chunks. A timer and an AbortSignal per request besides, and undici's
     // listener on that signal, were ~2% of the operator's main thread registering 10,000 jobs.
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    let signal = options.signal;
+    let deadline: NodeJS.Timeout | undefined;
+    if (this.#deadline) {
+      const expired = new AbortController();
+      deadline = setTimeout(
+        () => expired.abort(new DOMException("request timed out", "TimeoutError")),
+        timeoutMs,
+      );
+      signal = signal ? AbortSignal.any([signal, expired.signal]) : expired.signal;
+    }
     const started = performance.now();
     const series = this.#series(options.endpoint);
     try {
@@ -160,10 +182,18 @@ export class HttpClient {
         body: body ?? null,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        ...(options.signal ? { signal: options.signal } : {}),
+        ...(signal ? { signal } : {}),
         ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
       });
-      const text = await response.body.text();
+      const text =
+        this.#maxBodyBytes === undefined
+          ? await response.body.text()
+          : await boundedText(response.body, this.#maxBodyBytes);
+      if (text === undefined) {
+        series.count("error").inc();
+        const message = `${capitalized[this.system]} at ${this.baseUrl} answered more than ${this.#maxBodyBytes} bytes (${method} ${options.endpoint}): not read`;
+        throw new HttpError(this.#unavailable, message, response.statusCode, "");
+      }
       series.count(response.statusCode).inc();
       const flat: Record<string, string> = {};
       for (const key in response.headers) {
@@ -181,6 +211,7 @@ export class HttpClient {
       if (isTimeout(error)) throw new DOMException("request timed out", "TimeoutError");
       throw error;
     } finally {
+      if (deadline) clearTimeout(deadline);
       series.duration.observe((performance.now() - started) / 1000);
     }
   }
@@ -273,4 +304,22 @@ function describe(error: unknown): string {
 function isTimeout(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT";
+}
+
+/** The body as text; undefined once it passes `limit` bytes (the rest is not read). */
+async function boundedText(
+  body: AsyncIterable<Uint8Array> & { destroy(): unknown },
+  limit: number,
+): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -18,6 +18,10 @@ export async function startDouble(
     NODE,
     [
       "--disable-warning=ExperimentalWarning",
+      // MLOPS_BENCH_DOUBLE_PROF=DIR: the double writes a V8 CPU profile into DIR at exit.
+      ...(process.env.MLOPS_BENCH_DOUBLE_PROF
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.MLOPS_BENCH_DOUBLE_PROF}`]
+        : []),
       `${ROOT}test/doubles/${system}/main.ts`,
       "--listen",
       "127.0.0.1:0",

@@ -18,6 +18,18 @@ export interface Frame {
 
 export type Listener = (frame: Frame) => void;
 
+/** Each published event's JSON, written once however many streams carry it (it never changes). */
+const serialized = new WeakMap<NomadEvent, string>();
+
+export function eventJson(event: NomadEvent): string {
+  let json = serialized.get(event);
+  if (json === undefined) {
+    json = JSON.stringify(event);
+    serialized.set(event, json);
+  }
+  return json;
+}
+
 export class EventBuffer {
   readonly #size: number;
   readonly #frames: Frame[] = [];

@@ -7,7 +7,7 @@
 // namespaces that exist then (validateACL): a namespace created later gets no events on this stream.
 import type { ServerResponse } from "node:http";
 import type { NomadEvent } from "../../../src/clients/nomad/types.ts";
-import { type Frame, topicFilter } from "./event-buffer.ts";
+import { eventJson, type Frame, topicFilter } from "./event-buffer.ts";
 import type { NomadState } from "./state.ts";
 
 /** nomad/event_endpoint.go: stream.NewJsonStream(ctx, 30*time.Second). */
@@ -53,7 +53,8 @@ export function serveEventStream(
   const send = (frame: Frame) => {
     if (stream.stalled) return;
     const events = frame.Events.filter((e: NomadEvent) => accept(e));
-    if (events.length > 0) write(`${JSON.stringify({ Index: frame.Index, Events: events })}\n`);
+    // JSON.stringify({ Index, Events }), from each event's JSON written once for all the streams.
+    if (events.length > 0) write(`{"Index":${frame.Index},"Events":[${events.map(eventJson).join(",")}]}\n`);
   };
   write("{}\n"); // NewJsonStream queues one heartbeat before anything else
   for (const frame of state.events.startAt(Number.isFinite(from) ? from : 0)) send(frame);

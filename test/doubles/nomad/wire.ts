@@ -96,7 +96,7 @@ export function jobEvent(type: string, job: NomadJob): Omit<NomadEvent, "Index">
     Key: job.ID,
     Namespace: job.Namespace,
     FilterKeys: null,
-    Payload: { Job: structuredClone(job) },
+    Payload: { Job: snapshot(job) },
   };
 }
 
@@ -113,7 +113,7 @@ export function evalEvent(evaluation: NomadEvaluation): Omit<NomadEvent, "Index"
     Key: evaluation.ID,
     Namespace: evaluation.Namespace,
     FilterKeys: [evaluation.JobID, ""],
-    Payload: { Evaluation: structuredClone(evaluation) },
+    Payload: { Evaluation: snapshot(evaluation) },
   };
 }
 
@@ -138,7 +138,7 @@ export function allocEvent(
 
 /** An allocation as GET /v1/allocation/:id and the event stream carry it (not a list stub). */
 export function fullAlloc(alloc: NomadAllocation, job: NomadJob | null): Record<string, unknown> {
-  const { JobType: _type, JobVersion: _version, ...rest } = structuredClone(alloc);
+  const { JobType: _type, JobVersion: _version, ...rest } = snapshot(alloc);
   return { ...rest, Job: job };
 }
 
@@ -170,4 +170,13 @@ export function stub(job: NomadJob, meta: boolean, summary: unknown): NomadJobLi
     SubmitTime: job.SubmitTime ?? 0,
     ...(meta ? { Meta: job.Meta ?? null } : {}),
   } as NomadJobListStub;
+}
+
+/**
+ * A copy of an object as it is now, as its JSON carries it (what the wire sees; undefined members
+ * dropped): a JSON round trip, a third faster than structuredClone for these plain objects, which the
+ * double makes for every event it publishes.
+ */
+function snapshot<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }

@@ -1,30 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { NomadClient, NomadError, nomadConfig } from "../../src/clients/nomad/index.ts";
-import type { NomadJob } from "../../src/clients/nomad/types.ts";
+import { nomadJob } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const TOKEN = "s3cr3t-token-value-1234";
 
-function job(id: string, meta: Record<string, string> = {}, namespace = "default"): NomadJob {
-  return {
-    ID: id,
-    Name: id,
-    Namespace: namespace,
-    Type: "batch",
-    Priority: 50,
-    Datacenters: ["*"],
-    Meta: meta,
-    TaskGroups: [
-      {
-        Name: "train",
-        Count: 1,
-        Tasks: [
-          { Name: "main", Driver: "docker", Config: { image: "x" }, Resources: { CPU: 100, MemoryMB: 64 } },
-        ],
-      },
-    ],
-  };
-}
+const job = (id: string, meta: Record<string, string> = {}, namespace = "default") =>
+  nomadJob(id, namespace, meta);
 
 async function reason(promise: Promise<unknown>): Promise<NomadError> {
   try {

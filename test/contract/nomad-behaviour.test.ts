@@ -5,8 +5,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NomadClient, type NomadError } from "../../src/clients/nomad/index.ts";
-import type { NomadJob } from "../../src/clients/nomad/types.ts";
 import { HEARTBEAT_MS as DOUBLE_HEARTBEAT_MS } from "../doubles/nomad/event-stream.ts";
+import { nomadJob } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { describeReal } from "./real-servers.ts";
 
@@ -19,31 +19,8 @@ interface Target {
 
 const suffix = randomUUID().slice(0, 8);
 
-function job(id: string, namespace = "default"): NomadJob {
-  return {
-    ID: id,
-    Name: id,
-    Namespace: namespace,
-    Type: "batch",
-    Priority: 50,
-    Datacenters: ["*"],
-    Meta: { contract: "mlops-operator" },
-    TaskGroups: [
-      {
-        Name: "train",
-        Count: 1,
-        Tasks: [
-          {
-            Name: "main",
-            Driver: "docker",
-            Config: { image: "busybox:1.36", command: "true" },
-            Resources: { CPU: 100, MemoryMB: 64 },
-          },
-        ],
-      },
-    ],
-  };
-}
+const job = (id: string, namespace = "default") =>
+  nomadJob(id, namespace, { contract: "mlops-operator" }, { image: "busybox:1.36", command: "true" });
 
 /** Lines of /v1/event/stream (parsed) until `done` says so or `ms` pass. */
 async function streamLines(target: Target, query: string, done: (lines: Line[]) => boolean, ms = 3_000) {

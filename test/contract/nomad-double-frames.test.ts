@@ -3,31 +3,15 @@
 // streams with different filters get exactly the lines that serializing each frame gives.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
-import type { NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
+import type { NomadEvent } from "../../src/clients/nomad/types.ts";
 import { topicFilter } from "../doubles/nomad/event-buffer.ts";
+import { nomadJob } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 let nomad: NomadDouble;
 let client: NomadClient;
 
-const job = (id: string, namespace: string): NomadJob => ({
-  ID: id,
-  Name: id,
-  Namespace: namespace,
-  Type: "batch",
-  Priority: 50,
-  Datacenters: ["*"],
-  Meta: { note: 'ünïcode ✓ "quoted"' },
-  TaskGroups: [
-    {
-      Name: "train",
-      Count: 1,
-      Tasks: [
-        { Name: "main", Driver: "docker", Config: { image: "x:1" }, Resources: { CPU: 100, MemoryMB: 64 } },
-      ],
-    },
-  ],
-});
+const job = (id: string, namespace: string) => nomadJob(id, namespace, { note: 'ünïcode ✓ "quoted"' });
 
 beforeAll(async () => {
   nomad = await startNomadDouble({ namespaces: ["default", "team-a"] });

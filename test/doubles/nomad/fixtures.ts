@@ -2,6 +2,7 @@
 // fixtures build).
 // Fixture builders for Nomad scheduler tests (type-only imports from src: still node built-ins only).
 import type { TrainingJobSpec } from "../../../src/api/resources.ts";
+import type { NomadJob } from "../../../src/clients/nomad/types.ts";
 import type { RunRequest } from "../../../src/scheduler/port.ts";
 
 /** `${name}` as Nomad writes interpolations. */
@@ -25,5 +26,32 @@ export function runRequest(spec: Partial<TrainingJobSpec> = {}, over: Partial<Ru
       ...spec,
     },
     ...over,
+  };
+}
+
+/** A one-task batch job as a client registers it (the fields Nomad requires, nothing more). */
+export function nomadJob(
+  id: string,
+  namespace = "default",
+  meta: Record<string, string> = {},
+  config: Record<string, unknown> = { image: "x" },
+): NomadJob {
+  return {
+    ID: id,
+    Name: id,
+    Namespace: namespace,
+    Type: "batch",
+    Priority: 50,
+    Datacenters: ["*"],
+    Meta: meta,
+    TaskGroups: [
+      {
+        Name: "train",
+        Count: 1,
+        Tasks: [
+          { Name: "main", Driver: "docker", Config: { image: "x:1" }, Resources: { CPU: 100, MemoryMB: 64 } },
+        ],
+      },
+    ],
   };
 }

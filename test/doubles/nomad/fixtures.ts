@@ -48,9 +48,7 @@ export function nomadJob(
       {
         Name: "train",
         Count: 1,
-        Tasks: [
-          { Name: "main", Driver: "docker", Config: { image: "x:1" }, Resources: { CPU: 100, MemoryMB: 64 } },
-        ],
+        Tasks: [{ Name: "main", Driver: "docker", Config: config, Resources: { CPU: 100, MemoryMB: 64 } }],
       },
     ],
   };

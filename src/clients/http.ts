@@ -167,10 +167,7 @@ export class HttpClient {
     let deadline: NodeJS.Timeout | undefined;
     if (this.#deadline) {
       const expired = new AbortController();
-      deadline = setTimeout(
-        () => expired.abort(new DOMException("request timed out", "TimeoutError")),
-        timeoutMs,
-      );
+      deadline = setTimeout(() => expired.abort(timedOut()), timeoutMs);
       signal = signal ? AbortSignal.any([signal, expired.signal]) : expired.signal;
     }
     const started = performance.now();
@@ -207,8 +204,7 @@ export class HttpClient {
       return { status: response.statusCode, headers: flat, body: parseBody(text) as T, text };
     } catch (error) {
       if (!(error instanceof HttpError)) series.count("error").inc();
-      // As an AbortSignal's timeout reads (callers tell a stall by the name).
-      if (isTimeout(error)) throw new DOMException("request timed out", "TimeoutError");
+      if (isTimeout(error)) throw timedOut();
       throw error;
     } finally {
       if (deadline) clearTimeout(deadline);
@@ -299,6 +295,9 @@ function describe(error: unknown): string {
   }
   return String(error);
 }
+
+/** A request's timeout, as an AbortSignal's reads (callers tell a stall by the name). */
+const timedOut = (): DOMException => new DOMException("request timed out", "TimeoutError");
 
 /** undici's headers or body timeout. */
 function isTimeout(error: unknown): boolean {

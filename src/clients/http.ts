@@ -1,11 +1,12 @@
 // The one HTTP client under the Nomad, Consul and Grafana clients: JSON in and out, a token sent as
 // a header (never logged, never in an error), TLS from files, bounded timeouts and retries, typed
 // errors whose message keeps the server's plain-text body, and request metrics per endpoint.
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { backoffDelay, pause } from "../api/backoff.ts";
 import { OperatorError } from "../api/errors.ts";
 import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
 import { type TlsOptions, tlsDispatcher, tlsFailure } from "./tls.ts";
+import { request } from "./undici.ts";
 
 /** `trainer`: a training run's own metrics endpoint, scraped directly. */
 export type System = "nomad" | "consul" | "grafana" | "prometheus" | "trainer";

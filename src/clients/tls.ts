@@ -4,7 +4,8 @@
 // message naming the address and the variable that fixes it; it is not retried at the HTTP level (a
 // certificate does not fix itself between retries): the controller's backoff retries the resource.
 import { readFileSync } from "node:fs";
-import { Agent, type Dispatcher } from "undici";
+import type { Dispatcher, Agent as UndiciAgent } from "undici";
+import { Agent } from "./undici.ts";
 
 export type TlsSystem = "nomad" | "consul" | "grafana";
 
@@ -47,7 +48,7 @@ export const TLS_VARIABLES: Readonly<
 /** A dispatcher with these TLS settings; undefined when none is set (undici's global one serves). */
 export function tlsDispatcher(
   tls: TlsOptions | undefined,
-  options: Agent.Options = {},
+  options: UndiciAgent.Options = {},
 ): Dispatcher | undefined {
   if (!tls || !(tls.caFile || tls.certFile || tls.insecureSkipVerify || tls.serverName)) return undefined;
   return new Agent({

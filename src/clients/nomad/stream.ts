@@ -1,9 +1,10 @@
 // Long-lived streaming GETs (event stream, followed logs): the shared HttpClient reads whole bodies,
 // so these go through undici directly, with the same address, token header and TLS settings.
 import type { Readable } from "node:stream";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { externalRequests } from "../../observability/metrics.ts";
 import { tlsDispatcher, tlsFailure } from "../tls.ts";
+import { request } from "../undici.ts";
 import type { NomadConfig } from "./config.ts";
 import { fromStatus, NomadError, NomadReason } from "./errors.ts";
 

@@ -49,6 +49,14 @@ async function streamLines(target: Target, query: string, done: (lines: Line[]) 
 }
 
 type Line = { Index?: number; Events?: { Key: string; Namespace: string }[] };
+
+/** The fields of Nomad 1.9.6's structs.TaskEvent, all written (no omitempty), sorted. */
+const TASK_EVENT_FIELDS = [
+  ...["Details", "DiskLimit", "DisplayMessage", "DownloadError", "DriverError", "DriverMessage"],
+  ...["ExitCode", "FailedSibling", "FailsTask", "GenericSource", "KillError", "KillReason"],
+  ...["KillTimeout", "Message", "RestartReason", "SetupError", "Signal", "StartDelay"],
+  ...["TaskSignal", "TaskSignalReason", "Time", "Type", "ValidationError", "VaultError"],
+];
 const framesOf = (lines: Line[]) => lines.filter((l) => l.Index !== undefined);
 
 function behaviours(open: () => Promise<Target>) {
@@ -87,6 +95,40 @@ function behaviours(open: () => Promise<Target>) {
     expect(conflict.status).toBe(500);
     expect(conflict.body).toContain("Enforcing job modify index 0");
     expect(conflict.reason).toBe("NomadConflict");
+  });
+
+  it("a task event has every field of structs.TaskEvent, Details as its setters fill them (nomad/structs/structs.go)", async () => {
+    const id = `events-${suffix}`;
+    await register(id);
+    let events: Record<string, unknown>[] = [];
+    const deadline = Date.now() + 60_000; // a real agent starts and runs the task
+    while (Date.now() < deadline) {
+      const [stub] = await client.jobAllocations(id, "default");
+      if (stub && target.double) {
+        target.double.lifecycle.running(stub.ID);
+        target.double.lifecycle.exit(stub.ID, { exitCode: 0 });
+      }
+      if (stub) {
+        const headers: Record<string, string> = target.token ? { "X-Nomad-Token": target.token } : {};
+        const alloc = (await (
+          await fetch(`${target.address}/v1/allocation/${stub.ID}`, { headers })
+        ).json()) as {
+          TaskStates?: Record<string, { Events: Record<string, unknown>[] }>;
+        };
+        events = Object.values(alloc.TaskStates ?? {}).flatMap((s) => s.Events ?? []);
+        if (events.some((e) => e.Type === "Terminated")) break;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(events.length).toBeGreaterThan(1);
+    for (const event of events)
+      expect(Object.keys(event).sort(), String(event.Type)).toEqual(TASK_EVENT_FIELDS);
+    // SetExitCode, SetSignal, SetOOMKilled (client/allocrunner/taskrunner/task_runner.go emitExitResultEvent)
+    expect(events.find((e) => e.Type === "Terminated")?.Details).toMatchObject({
+      exit_code: "0",
+      signal: "0",
+      oom_killed: "false",
+    });
   });
 
   it("deregistering an unknown job: 200, empty EvalID, JobModifyIndex 0 (nomad/job_endpoint.go Deregister)", async () => {

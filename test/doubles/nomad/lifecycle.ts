@@ -56,14 +56,16 @@ export class Lifecycle {
   exit(id: string, options: ExitOptions): void {
     const alloc = this.alloc(id);
     if (alloc.ClientStatus !== "running" && alloc.ClientStatus !== "pending") return;
-    const details: Record<string, string> = {
-      exit_code: String(options.exitCode),
-      signal: "0",
-      oom_killed: String(options.oom ?? false),
-    };
     const message = `Exit Code: ${options.exitCode}${options.oom ? ', Exit Message: "OOM Killed"' : ""}`;
     for (const state of tasks(alloc)) {
-      push(state, taskEvent("Terminated", message, { ExitCode: options.exitCode, Details: details }));
+      push(
+        state,
+        taskEvent("Terminated", message, {
+          exitCode: options.exitCode,
+          signal: 0,
+          oomKilled: options.oom ?? false,
+        }),
+      );
     }
     if (options.exitCode === 0) {
       this.#finish(alloc, "complete", false);
@@ -76,7 +78,7 @@ export class Lifecycle {
   driverFailure(id: string, driverError: string, exhaust = true): void {
     const alloc = this.alloc(id);
     for (const state of tasks(alloc)) {
-      push(state, taskEvent("Driver Failure", driverError, { DriverError: driverError, FailsTask: false }));
+      push(state, taskEvent("Driver Failure", driverError, { driverError }));
     }
     this.#failOrRestart(alloc, exhaust, "Restart within policy");
   }
@@ -107,7 +109,7 @@ export class Lifecycle {
         state.LastRestart = new Date().toISOString();
         push(
           state,
-          taskEvent("Restarting", `Task restarting in 15s`, { Details: { restart_reason: reason } }),
+          taskEvent("Restarting", `Task restarting in 15s`, { restartReason: reason, restartDelayNs: 15e9 }),
         );
         push(state, taskEvent("Started", "Task started by client"));
         state.State = "running";
@@ -117,17 +119,9 @@ export class Lifecycle {
       return;
     }
     const interval = "24h0m0s";
+    const exceeded = `Exceeded allowed attempts ${attempts} in interval ${interval} and mode is "fail"`;
     for (const state of states) {
-      push(
-        state,
-        taskEvent(
-          "Not Restarting",
-          `Exceeded allowed attempts ${attempts} in interval ${interval} and mode is "fail"`,
-          {
-            FailsTask: true,
-          },
-        ),
-      );
+      push(state, taskEvent("Not Restarting", exceeded, { restartReason: exceeded, failsTask: true }));
     }
     this.#finish(alloc, "failed", true);
     this.#maybeReschedule(alloc);

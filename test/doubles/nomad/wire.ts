@@ -25,18 +25,58 @@ export function canonical(value: unknown): string {
   );
 }
 
-export function taskEvent(type: string, message: string, extra: Partial<NomadEvent["Payload"]> = {}) {
+/** What a task runner sets on an event (nomad/structs/structs.go, TaskEvent's Set* methods). */
+export interface TaskEventSet {
+  exitCode?: number;
+  signal?: number;
+  oomKilled?: boolean;
+  driverError?: string;
+  restartReason?: string;
+  restartDelayNs?: number;
+  failsTask?: boolean;
+}
+
+/**
+ * A task event as Nomad writes it: every field of structs.TaskEvent (none is omitted when empty),
+ * zero unless set, and `Details` filled by the setters that set a field (SetExitCode: exit_code,
+ * SetSignal: signal, SetOOMKilled: oom_killed, SetDriverError: driver_error, SetRestartReason:
+ * restart_reason, SetRestartDelay: start_delay, SetFailsTask: fails_task). `message` is the
+ * DisplayMessage the client's PopulateEventDisplayMessage writes.
+ */
+export function taskEvent(type: string, message: string, set: TaskEventSet = {}) {
+  const details: Record<string, string> = {};
+  if (set.failsTask) details.fails_task = "true";
+  if (set.driverError) details.driver_error = set.driverError;
+  if (set.exitCode !== undefined) details.exit_code = String(set.exitCode);
+  if (set.signal !== undefined) details.signal = String(set.signal);
+  if (set.restartDelayNs !== undefined) details.start_delay = String(set.restartDelayNs);
+  if (set.restartReason !== undefined) details.restart_reason = set.restartReason;
+  if (set.oomKilled !== undefined) details.oom_killed = String(set.oomKilled);
   return {
     Type: type,
     Time: Date.now() * 1_000_000,
     Message: "",
     DisplayMessage: message,
-    Details: {},
-    FailsTask: false,
-    ExitCode: 0,
-    Signal: 0,
-    DriverError: "",
-    ...extra,
+    Details: details,
+    FailsTask: set.failsTask ?? false,
+    RestartReason: set.restartReason ?? "",
+    SetupError: "",
+    DriverError: set.driverError ?? "",
+    ExitCode: set.exitCode ?? 0,
+    Signal: set.signal ?? 0,
+    KillTimeout: 0,
+    KillError: "",
+    KillReason: "",
+    StartDelay: set.restartDelayNs ?? 0,
+    DownloadError: "",
+    ValidationError: "",
+    DiskLimit: 0,
+    FailedSibling: "",
+    VaultError: "",
+    TaskSignalReason: "",
+    TaskSignal: "",
+    DriverMessage: "",
+    GenericSource: "",
   } as NonNullable<NonNullable<NomadAllocation["TaskStates"]>[string]["Events"]>[number];
 }
 

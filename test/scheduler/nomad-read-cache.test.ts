@@ -9,7 +9,9 @@ import { NomadClient } from "../../src/clients/nomad/index.ts";
 import type { NomadAllocation, NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
-import { runRequest } from "../doubles/nomad/fixtures.ts";
+import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
+import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
+import { nomadJob, runRequest } from "../doubles/nomad/fixtures.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const W = "team-a/resnet";
@@ -208,6 +210,71 @@ describe("NomadReadCache interning", () => {
     expect(got.allocations).toHaveLength(200);
     expect(got.allocations[199]?.ID).toBe(`alloc-199-${"x".repeat(8)}`);
     expect(got.allocations[0]?.NodeName).toBe("node-1");
+  });
+});
+
+describe("NomadReadCache task states", () => {
+  it("keeps of Nomad's task events what observe reads: the same replica, a fraction of the bytes", async () => {
+    const nomad = await startNomadDouble({ namespaces: ["team-a"] });
+    const client = new NomadClient({ address: nomad.address }, {});
+    try {
+      // Allocations as Nomad writes them, through the double's task runner: every event field.
+      const scenarios: [string, (id: string) => void][] = [
+        ["pending", () => {}],
+        ["running", (id) => nomad.lifecycle.running(id)],
+        ["complete", (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 0 }))],
+        [
+          "oom",
+          (id) => (
+            nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 137, oom: true, exhaust: true })
+          ),
+        ],
+        ["restarted", (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 3 }))],
+        [
+          "failed",
+          (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 3, exhaust: true })),
+        ],
+        [
+          "pull",
+          (id) => nomad.lifecycle.driverFailure(id, "Failed to pull `registry.local/x:1`: manifest unknown"),
+        ],
+      ];
+      const cache = new NomadReadCache();
+      cache.listed(0);
+      const sizes = { kept: 0, sent: 0 }; // the task states' JSON
+      for (const [name, drive] of scenarios) {
+        await client.register(nomadJob(name, "team-a"));
+        const [stub] = nomad.allocations("team-a", name);
+        if (!stub) throw new Error(`no allocation for ${name}`);
+        drive(stub.ID);
+        const full = (await (
+          await fetch(`${nomad.address}/v1/allocation/${stub.ID}`)
+        ).json()) as NomadAllocation;
+        const sent = await client.readJob(name, "team-a");
+        if (!sent) throw new Error(`no job ${name}`);
+        cache.seed(`team-a/${name}`, sent, [full]);
+        const got = cache.get(`team-a/${name}`, true);
+        if (got.state !== "known") throw new Error(`want known, got ${got.state}`);
+        const [kept] = got.allocations;
+        if (!kept) throw new Error("no allocation kept");
+        expect(replicaOf(kept, 0, 0), name).toEqual(replicaOf(full, 0, 0));
+        expect(isQuietNewAlloc(kept), name).toBe(isQuietNewAlloc(full));
+        sizes.kept += JSON.stringify(kept.TaskStates).length;
+        sizes.sent += JSON.stringify(full.TaskStates).length;
+      }
+      expect(sizes.kept).toBeLessThan(sizes.sent / 3);
+      // The scenarios reach the failures observe tells apart.
+      const reasons = scenarios.map(([name]) => {
+        const got = cache.get(`team-a/${name}`, true);
+        return got.state === "known" && got.allocations[0]
+          ? replicaOf(got.allocations[0], 0, 0).reason
+          : undefined;
+      });
+      expect(reasons).toEqual(expect.arrayContaining(["OOMKilled", "Error", "ImageNotFound"]));
+    } finally {
+      await client.close();
+      await nomad.close();
+    }
   });
 });
 

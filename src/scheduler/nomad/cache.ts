@@ -15,7 +15,13 @@
 //   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
 //   latest at or before its CreateIndex; without such a version the job is read instead.
 import { interner } from "../../api/intern.ts";
-import type { NomadAllocation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
+import type {
+  NomadAllocation,
+  NomadEvent,
+  NomadJob,
+  NomadTaskEvent,
+  NomadTaskState,
+} from "../../clients/nomad/types.ts";
 
 interface Entry {
   job?: NomadJob;
@@ -221,7 +227,7 @@ function compact(a: NomadAllocation): NomadAllocation {
     DesiredDescription: shared(a.DesiredDescription),
     ClientStatus: shared(a.ClientStatus),
     ClientDescription: shared(a.ClientDescription),
-    TaskStates: interner.internAll(a.TaskStates),
+    TaskStates: compactTaskStates(a.TaskStates),
     FollowupEvalID: a.FollowupEvalID,
     ...(a.NextAllocation ? { NextAllocation: a.NextAllocation } : {}),
     ...(a.PreviousAllocation ? { PreviousAllocation: a.PreviousAllocation } : {}),
@@ -230,6 +236,42 @@ function compact(a: NomadAllocation): NomadAllocation {
     CreateTime: a.CreateTime,
     ModifyTime: a.ModifyTime,
   };
+}
+
+/**
+ * The task states as observe reads them (observe.ts: replicaOf, failureOf): state, failure, restarts,
+ * start and finish, and of each event its type, time, exit code, signal, messages, driver error and
+ * the OOM kill. Nomad writes all 24 fields of every event, most of them empty, a Details map that
+ * repeats what is set, and up to 10 events per task: about 6 KB for an allocation that restarted.
+ */
+function compactTaskStates(states: NomadAllocation["TaskStates"]): NomadAllocation["TaskStates"] {
+  if (!states) return states;
+  const out: Record<string, NomadTaskState> = {};
+  for (const name in states) {
+    const state = states[name] as NomadTaskState;
+    out[shared(name)] = {
+      State: shared(state.State),
+      Failed: state.Failed,
+      Restarts: state.Restarts,
+      StartedAt: state.StartedAt,
+      FinishedAt: state.FinishedAt,
+      Events: state.Events?.map(compactEvent) ?? null,
+    };
+  }
+  return out;
+}
+
+const OOM_KILLED: Readonly<Record<string, string>> = Object.freeze({ oom_killed: "true" });
+
+function compactEvent(e: NomadTaskEvent): NomadTaskEvent {
+  const event: NomadTaskEvent = { Type: shared(e.Type), Time: e.Time };
+  if (e.Message) event.Message = shared(e.Message);
+  if (e.DisplayMessage) event.DisplayMessage = shared(e.DisplayMessage);
+  if (e.ExitCode) event.ExitCode = e.ExitCode;
+  if (e.Signal) event.Signal = e.Signal;
+  if (e.DriverError) event.DriverError = shared(e.DriverError);
+  if (e.Details?.oom_killed === "true") event.Details = OOM_KILLED;
+  return event;
 }
 
 function shared<T>(value: T): T {

@@ -36,7 +36,12 @@ export class StringInterner {
     return own;
   }
 
-  /** Replaces, in place, every string value inside plain objects and arrays; returns `value`. */
+  /**
+   * Replaces, in place, every string value inside plain objects and arrays, and every array inside
+   * by a copy of exactly its length; returns `value`. A parser's arrays grow by `push`, which leaves
+   * room for 17 elements: 152 bytes for a two-element `command` that needs 32 (~350 bytes per
+   * TrainingJob). The arrays are replaced, so `value` must be the caller's own, not yet shared.
+   */
   internAll<T>(value: T): T {
     this.#walk(value, 0);
     return value;
@@ -48,6 +53,7 @@ export class StringInterner {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (typeof item === "string") value[i] = this.intern(item);
+        else if (Array.isArray(item)) this.#walk((value[i] = item.slice()), depth + 1);
         else this.#walk(item, depth + 1);
       }
       return;
@@ -58,6 +64,7 @@ export class StringInterner {
     for (const key of Object.keys(record)) {
       const item = record[key];
       if (typeof item === "string") record[key] = this.intern(item);
+      else if (Array.isArray(item)) this.#walk((record[key] = item.slice()), depth + 1);
       else this.#walk(item, depth + 1);
     }
   }

@@ -3,6 +3,15 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { StringInterner } from "../../src/api/intern.ts";
 
+/** What `%DebugPrint` writes for a script that has StringInterner imported (a child, natives syntax). */
+function debugPrints(script: string): string {
+  const source = `import { StringInterner } from ${JSON.stringify(new URL("../../src/api/intern.ts", import.meta.url).href)};\n${script}`;
+  const flags = ["--allow-natives-syntax", "--disable-warning=ExperimentalWarning", "--input-type=module"];
+  const r = spawnSync(process.execPath, [...flags, "-e", source], { encoding: "utf8", timeout: 30_000 });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
 describe("StringInterner", () => {
   it("keeps each distinct short value once, and starts over when full", () => {
     const t = new StringInterner(3);
@@ -16,27 +25,36 @@ describe("StringInterner", () => {
   // a value cut out of a larger text is flat, so the text can go.
   it("keeps a flat copy of a value cut out of a larger text, not the slice that holds the text", () => {
     const script = `
-      import { StringInterner } from ${JSON.stringify(new URL("../../src/api/intern.ts", import.meta.url).href)};
       const text = "x".repeat(1000) + "/data/set-123456789" + "y".repeat(1000);
       const cut = text.slice(1000, 1019);
       %DebugPrint(cut);
       const kept = new StringInterner().intern(cut);
       if (kept !== cut) throw new Error("not equal");
       %DebugPrint(kept);`;
-    const r = spawnSync(
-      process.execPath,
-      [
-        "--allow-natives-syntax",
-        "--disable-warning=ExperimentalWarning",
-        "--input-type=module",
-        "-e",
-        script,
-      ],
-      { encoding: "utf8", timeout: 30_000 },
-    );
-    expect(r.status, r.stderr).toBe(0);
-    const types = [...r.stdout.matchAll(/- type: (\w+)/g)].map((m) => m[1]);
+    const out = debugPrints(script);
+    const types = [...out.matchAll(/- type: (\w+)/g)].map((m) => m[1]);
     expect(types).toEqual(["SLICED_ONE_BYTE_STRING_TYPE", "SEQ_ONE_BYTE_STRING_TYPE"]);
+  });
+
+  // V8's view again: a parser's array, grown by push, has room for 17 elements; after internAll
+  // every array inside the value holds exactly its elements, at any depth, equal as before.
+  it("gives every array inside the value a backing store of exactly its length", () => {
+    const script = `
+      const grown = (...items) => { const a = []; for (const i of items) a.push(i); return a; };
+      const value = {
+        spec: { command: grown("python", "train.py"), env: grown({ name: "A", value: "1" }) },
+        nested: grown(grown(1, 2), grown()),
+      };
+      const before = JSON.stringify(value);
+      %DebugPrint(value.spec.command);
+      new StringInterner().internAll(value);
+      if (JSON.stringify(value) !== before) throw new Error("changed");
+      for (const a of [value.spec.command, value.spec.env, value.nested, value.nested[0], value.nested[1]]) %DebugPrint(a);`;
+    const out = debugPrints(script);
+    const stores = [...out.matchAll(/^ - elements: 0x[0-9a-f]+ <\w+\[(\d+)\]> \[/gm)].map((m) =>
+      Number(m[1]),
+    );
+    expect(stores).toEqual([17, 2, 1, 2, 2, 0]);
   });
 
   it("does not keep long values", () => {

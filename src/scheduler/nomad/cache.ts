@@ -24,10 +24,11 @@ import type {
 } from "../../clients/nomad/types.ts";
 
 interface Entry {
-  job?: NomadJob;
-  /** [JobModifyIndex, Version] of every version of the job seen here, oldest first. */
-  versions: [number, number][];
-  allocs: Map<string, NomadAllocation>;
+  job: NomadJob | undefined;
+  /** JobModifyIndex, Version, JobModifyIndex, Version, … of every version seen here, oldest first. */
+  versions: number[];
+  /** By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). */
+  allocs: NomadAllocation[];
   /** True when `allocs` holds every allocation of the job (see the rules above). */
   complete: boolean;
 }
@@ -81,7 +82,7 @@ export class NomadReadCache {
       return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
     if (!entry.job || !entry.complete) return { state: "unknown" };
     const allocations: NomadAllocation[] = [];
-    for (const alloc of entry.allocs.values()) {
+    for (const alloc of entry.allocs) {
       if (alloc.JobVersion === undefined) return { state: "unknown" };
       allocations.push(alloc);
     }
@@ -146,7 +147,8 @@ export class NomadReadCache {
   #entry(where: string): Entry {
     let entry = this.#entries.get(where);
     if (!entry) {
-      entry = { versions: [], allocs: new Map(), complete: false };
+      // Every member in the literal: one added later goes to a property array of its own (40 B).
+      entry = { job: undefined, versions: [], allocs: [], complete: false };
       this.#entries.set(where, entry);
     }
     return entry;
@@ -156,27 +158,24 @@ export class NomadReadCache {
     if (entry.job && (entry.job.ModifyIndex ?? 0) > (full.ModifyIndex ?? 0)) return;
     const job = compactJob(full);
     entry.job = job;
-    const version: [number, number] = [job.JobModifyIndex ?? 0, job.Version ?? 0];
-    // The first version in a literal array: a push keeps room for 16 more (128 B a job).
-    if (entry.versions.length === 0) entry.versions = [version];
-    else if (!entry.versions.some(([index]) => index === version[0])) {
-      entry.versions.push(version);
-      entry.versions.sort((a, b) => a[0] - b[0]);
-    }
+    entry.versions = withJobVersion(entry.versions, job.JobModifyIndex ?? 0, job.Version ?? 0);
     // Allocations seen before their job's version was known.
-    for (const [id, alloc] of entry.allocs)
-      if (alloc.JobVersion === undefined) entry.allocs.set(id, withVersion(entry, alloc));
+    const allocs = entry.allocs;
+    for (let i = 0; i < allocs.length; i++) {
+      const alloc = allocs[i] as NomadAllocation;
+      if (alloc.JobVersion === undefined) allocs[i] = withVersion(entry, alloc);
+    }
   }
 
   #mergeAlloc(entry: Entry, full: NomadAllocation): void {
-    const known = entry.allocs.get(full.ID);
+    const at = entry.allocs.findIndex((a) => a.ID === full.ID);
+    const known = entry.allocs[at];
     if (known && known.ModifyIndex > full.ModifyIndex) return;
     const alloc = compact(full);
     const version = alloc.JobVersion ?? known?.JobVersion;
-    entry.allocs.set(
-      alloc.ID,
-      version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version },
-    );
+    const merged = version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version };
+    if (at >= 0) entry.allocs[at] = merged;
+    else entry.allocs = entry.allocs.concat([merged]); // exactly as long: a push leaves room for 17
   }
 }
 
@@ -188,22 +187,45 @@ export class NomadReadCache {
  * and reads the whole job.
  */
 function compactJob(job: NomadJob): NomadJob {
+  // One literal: its members in the object itself (members added one by one spill into a property
+  // array); absent ones are undefined, as JSON and the readers take them.
   return interner.internAll({
-    ...pick(job, ["ID", "Name", "Namespace", "Type", "Status", "Stop", "Version", "Priority"]),
-    ...pick(job, ["CreateIndex", "ModifyIndex", "JobModifyIndex", "Meta", "Constraints"]),
+    ID: job.ID,
+    Name: job.Name,
+    Namespace: job.Namespace,
+    Type: job.Type,
+    Status: job.Status,
+    Stop: job.Stop,
+    Version: job.Version,
+    Priority: job.Priority,
+    CreateIndex: job.CreateIndex,
+    ModifyIndex: job.ModifyIndex,
+    JobModifyIndex: job.JobModifyIndex,
+    Meta: job.Meta,
+    Constraints: job.Constraints,
     TaskGroups: job.TaskGroups.map((g) => ({
       Name: g.Name,
       Count: g.Count,
       ...(g.Volumes ? { Volumes: g.Volumes } : {}),
-      Tasks: g.Tasks.map((t) => ({ Name: t.Name, Driver: t.Driver, Config: {}, Resources: t.Resources })),
+      Tasks: g.Tasks.map((t) => ({
+        Name: t.Name,
+        Driver: t.Driver,
+        Config: NO_CONFIG,
+        Resources: t.Resources,
+      })),
     })),
   } as NomadJob);
 }
 
-function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
-  const out: Partial<Pick<T, K>> = {};
-  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
-  return out;
+/** A compact job's task configuration: not kept (one shared empty object). */
+const NO_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** `versions` with [index, version] in order of index (a new array, exactly as long). */
+function withJobVersion(versions: number[], index: number, version: number): number[] {
+  let at = 0;
+  for (; at < versions.length && (versions[at] as number) <= index; at += 2)
+    if (versions[at] === index) return versions;
+  return versions.slice(0, at).concat([index, version], versions.slice(at)); // concat: exactly as long
 }
 
 /**
@@ -281,7 +303,9 @@ function shared<T>(value: T): T {
 /** The allocation with the version of the job current at its creation, if that version is known. */
 function withVersion(entry: Entry, alloc: NomadAllocation): NomadAllocation {
   let version: number | undefined;
-  for (const [index, v] of entry.versions) if (index <= alloc.CreateIndex) version = v;
+  const versions = entry.versions;
+  for (let i = 0; i < versions.length; i += 2)
+    if ((versions[i] as number) <= alloc.CreateIndex) version = versions[i + 1];
   if (version === undefined) return alloc;
   return { ...alloc, JobVersion: version };
 }

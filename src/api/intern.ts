@@ -47,13 +47,20 @@ export class StringInterner {
     return value;
   }
 
+  /** A copy of `array` exactly as long (`slice`), walked. */
+  #tight(array: unknown[], depth: number): unknown[] {
+    const copy = array.slice();
+    this.#walk(copy, depth);
+    return copy;
+  }
+
   #walk(value: unknown, depth: number): void {
     if (value === null || typeof value !== "object" || depth > 64) return;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (typeof item === "string") value[i] = this.intern(item);
-        else if (Array.isArray(item)) this.#walk((value[i] = item.slice()), depth + 1);
+        else if (Array.isArray(item)) value[i] = this.#tight(item, depth + 1);
         else this.#walk(item, depth + 1);
       }
       return;
@@ -64,7 +71,7 @@ export class StringInterner {
     for (const key of Object.keys(record)) {
       const item = record[key];
       if (typeof item === "string") record[key] = this.intern(item);
-      else if (Array.isArray(item)) this.#walk((record[key] = item.slice()), depth + 1);
+      else if (Array.isArray(item)) record[key] = this.#tight(item, depth + 1);
       else this.#walk(item, depth + 1);
     }
   }

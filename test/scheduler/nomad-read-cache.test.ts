@@ -12,7 +12,7 @@ import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
 import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
 import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
 import { nomadJob, runRequest } from "../doubles/nomad/fixtures.ts";
-import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
+import { type ExitOptions, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const W = "team-a/resnet";
 const job = (over: Partial<NomadJob> = {}): NomadJob =>
@@ -219,21 +219,17 @@ describe("NomadReadCache task states", () => {
     const client = new NomadClient({ address: nomad.address }, {});
     try {
       // Allocations as Nomad writes them, through the double's task runner: every event field.
+      const exits = (exit: ExitOptions) => (id: string) => {
+        nomad.lifecycle.running(id);
+        nomad.lifecycle.exit(id, exit);
+      };
       const scenarios: [string, (id: string) => void][] = [
         ["pending", () => {}],
         ["running", (id) => nomad.lifecycle.running(id)],
-        ["complete", (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 0 }))],
-        [
-          "oom",
-          (id) => (
-            nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 137, oom: true, exhaust: true })
-          ),
-        ],
-        ["restarted", (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 3 }))],
-        [
-          "failed",
-          (id) => (nomad.lifecycle.running(id), nomad.lifecycle.exit(id, { exitCode: 3, exhaust: true })),
-        ],
+        ["complete", exits({ exitCode: 0 })],
+        ["oom", exits({ exitCode: 137, oom: true, exhaust: true })],
+        ["restarted", exits({ exitCode: 3 })],
+        ["failed", exits({ exitCode: 3, exhaust: true })],
         [
           "pull",
           (id) => nomad.lifecycle.driverFailure(id, "Failed to pull `registry.local/x:1`: manifest unknown"),

@@ -1,16 +1,9 @@
 // StringInterner: one copy per repeated value, bounded; values themselves never change.
-import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { StringInterner } from "../../src/api/intern.ts";
+import { debugPrints, stringTypes } from "./v8-debug.ts";
 
-/** What `%DebugPrint` writes for a script that has StringInterner imported (a child, natives syntax). */
-function debugPrints(script: string): string {
-  const source = `import { StringInterner } from ${JSON.stringify(new URL("../../src/api/intern.ts", import.meta.url).href)};\n${script}`;
-  const flags = ["--allow-natives-syntax", "--disable-warning=ExperimentalWarning", "--input-type=module"];
-  const r = spawnSync(process.execPath, [...flags, "-e", source], { encoding: "utf8", timeout: 30_000 });
-  expect(r.status, r.stderr).toBe(0);
-  return r.stdout;
-}
+const INTERNER = { "../../src/api/intern.ts": "StringInterner" };
 
 describe("StringInterner", () => {
   it("keeps each distinct short value once, and starts over when full", () => {
@@ -31,8 +24,8 @@ describe("StringInterner", () => {
       const kept = new StringInterner().intern(cut);
       if (kept !== cut) throw new Error("not equal");
       %DebugPrint(kept);`;
-    const out = debugPrints(script);
-    const types = [...out.matchAll(/- type: (\w+)/g)].map((m) => m[1]);
+    const out = debugPrints(INTERNER, script);
+    const types = stringTypes(out);
     expect(types).toEqual(["SLICED_ONE_BYTE_STRING_TYPE", "SEQ_ONE_BYTE_STRING_TYPE"]);
   });
 
@@ -50,7 +43,7 @@ describe("StringInterner", () => {
       new StringInterner().internAll(value);
       if (JSON.stringify(value) !== before) throw new Error("changed");
       for (const a of [value.spec.command, value.spec.env, value.nested, value.nested[0], value.nested[1]]) %DebugPrint(a);`;
-    const out = debugPrints(script);
+    const out = debugPrints(INTERNER, script);
     const stores = [...out.matchAll(/^ - elements: 0x[0-9a-f]+ <\w+\[(\d+)\]> \[/gm)].map((m) =>
       Number(m[1]),
     );

@@ -22,6 +22,7 @@ import type {
   NomadTaskEvent,
   NomadTaskState,
 } from "../../clients/nomad/types.ts";
+import { jobWhere } from "./meta.ts";
 
 interface Entry {
   job: NomadJob | undefined;
@@ -117,7 +118,7 @@ export class NomadReadCache {
       if (event.Topic === "Job") {
         const job = event.Payload.Job as NomadJob | undefined;
         if (!job) continue;
-        const where = `${job.Namespace}/${job.ID}`;
+        const where = jobWhere(job.Namespace, job.ID);
         const purged = event.Type === "JobDeregistered" && job.Stop !== true;
         if (!ownsJob(job)) {
           if (purged) this.#others.delete(where);
@@ -137,7 +138,7 @@ export class NomadReadCache {
       } else if (event.Topic === "Allocation") {
         const alloc = event.Payload.Allocation as NomadAllocation | undefined;
         if (!alloc) continue;
-        const where = `${alloc.Namespace}/${alloc.JobID}`;
+        const where = jobWhere(alloc.Namespace, alloc.JobID);
         if (!isOwned(where)) continue;
         this.#mergeAlloc(this.#entry(where), alloc);
       }

@@ -17,7 +17,7 @@ import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
 import type { NomadAllocation, NomadEvaluation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
-import { META } from "./meta.ts";
+import { jobWhere, META } from "./meta.ts";
 import { allocationEnded, OwnWrites } from "./own-writes.ts";
 
 export interface Listed {
@@ -83,7 +83,7 @@ export class ChangeFeed {
 
   /** This operator starts registering a job: its events are held until the register ends. */
   registering(namespace: string, id: string): void {
-    this.#own.begin(`${namespace}/${id}`);
+    this.#own.begin(jobWhere(namespace, id));
   }
 
   /**
@@ -91,7 +91,7 @@ export class ChangeFeed {
    * at that index wake nothing; a namespace not covered re-opens.
    */
   registered(namespace: string, id: string, key: ResourceKey, jobModifyIndex?: number): void {
-    const where = `${namespace}/${id}`;
+    const where = jobWhere(namespace, id);
     this.#learn(where, key);
     this.#report(this.#own.end(where, jobModifyIndex));
     if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
@@ -99,7 +99,7 @@ export class ChangeFeed {
 
   /** A register started with `registering` failed: events held meanwhile are reported. */
   registerFailed(namespace: string, id: string): void {
-    this.#report(this.#own.end(`${namespace}/${id}`, undefined));
+    this.#report(this.#own.end(jobWhere(namespace, id), undefined));
   }
 
   /** Events held during a register that were news: the key, and as an ending if one had ended. */
@@ -110,9 +110,9 @@ export class ChangeFeed {
   }
 
   forget(namespace: string, id: string): void {
-    this.owned.delete(`${namespace}/${id}`);
-    this.#learnedAt.delete(`${namespace}/${id}`);
-    this.#own.forget(`${namespace}/${id}`);
+    this.owned.delete(jobWhere(namespace, id));
+    this.#learnedAt.delete(jobWhere(namespace, id));
+    this.#own.forget(jobWhere(namespace, id));
   }
 
   #learn(where: string, key: ResourceKey): void {
@@ -327,7 +327,7 @@ export class ChangeFeed {
         const key = meta[META.key];
         const owns = this.#options.owns ?? ((id) => id === this.#options.ownerId);
         if (!job || !owns(meta[META.ownerId]) || !key?.startsWith("TrainingJob/")) continue;
-        const where = `${job.Namespace}/${job.ID}`;
+        const where = jobWhere(job.Namespace, job.ID);
         if (event.Type === "JobDeregistered" && job.Stop !== true) {
           this.forget(job.Namespace, job.ID);
           keys.add(key as ResourceKey);
@@ -346,7 +346,7 @@ export class ChangeFeed {
         }
       } else if (event.Topic === "Evaluation") {
         const evaluation = event.Payload.Evaluation as NomadEvaluation | undefined;
-        const where = evaluation ? `${evaluation.Namespace}/${evaluation.JobID}` : "";
+        const where = evaluation ? jobWhere(evaluation.Namespace, evaluation.JobID) : "";
         const key = this.owned.get(where);
         if (evaluation && key && this.#options.onEvaluation?.(where, evaluation)) keys.add(key);
       }

@@ -35,6 +35,14 @@ export function specHashOf(job: Pick<NomadJob, "Constraints">): string | undefin
   return (job.Constraints ?? []).find((c) => c.LTarget === SPEC_HASH_TARGET)?.RTarget;
 }
 
+/**
+ * `namespace/jobId`, the key of a Nomad job in the scheduler's maps: one flat string (`join`; a
+ * template makes a rope, kept with its parts in each map).
+ */
+export function jobWhere(namespace: string, id: string): string {
+  return [namespace, id].join("/");
+}
+
 /** go-bexpr filter selecting this operator's jobs on GET /v1/jobs. */
 export function ownerFilter(ownerId: string): string {
   return `Meta["${META.ownerId}"] == "${ownerId.replace(/["\\]/g, "")}"`;

@@ -35,7 +35,7 @@ import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from ".
 import { NomadReadCache } from "./cache.ts";
 import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
-import { META, ownerFilter, specHashOf } from "./meta.ts";
+import { jobWhere, META, ownerFilter, specHashOf } from "./meta.ts";
 import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
 import { placementProblem } from "./placement.ts";
 import { renderJob, secretVariablePath, TASK } from "./render.ts";
@@ -127,7 +127,7 @@ export class NomadScheduler implements Scheduler {
 
   async observe(key: TrainingJobKey): Promise<ObservedRun | undefined> {
     const { id, namespace } = where(key);
-    const k = `${namespace}/${id}`;
+    const k = jobWhere(namespace, id);
     const cached = this.#cache.get(k, this.#feed.owned.has(k));
     if (cached.state === "absent") {
       this.#absent.set(k, performance.now());
@@ -149,7 +149,7 @@ export class NomadScheduler implements Scheduler {
     this.#absent.delete(k);
     const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
     const missing = !job.Stop && placedReplicas(job, allocations) < count;
-    if (!missing) this.#failedEvals.forget(`${namespace}/${id}`);
+    if (!missing) this.#failedEvals.forget(jobWhere(namespace, id));
     const evaluations = missing ? await this.#evaluationsOf(job) : [];
     const run = observeRun({
       job,
@@ -164,7 +164,7 @@ export class NomadScheduler implements Scheduler {
 
   /** Why a job misses allocations: what the stream or an earlier read said for this version, else ONE read. */
   async #evaluationsOf(job: NomadJob): Promise<readonly NomadEvaluation[]> {
-    const k = `${job.Namespace}/${job.ID}`;
+    const k = jobWhere(job.Namespace, job.ID);
     const version = job.JobModifyIndex ?? 0;
     const known = this.#failedEvals.known(k, version);
     if (known) return known.evaluation ? [known.evaluation] : [];
@@ -180,8 +180,8 @@ export class NomadScheduler implements Scheduler {
     const { id, namespace } = where(run.key);
     // A job observe just found absent is not read again: registering it with check-and-set index 0
     // fails if it appeared since, and the retry reads it.
-    const seenAbsent = this.#absent.get(`${namespace}/${id}`);
-    this.#absent.delete(`${namespace}/${id}`);
+    const seenAbsent = this.#absent.get(jobWhere(namespace, id));
+    this.#absent.delete(jobWhere(namespace, id));
     const fresh = seenAbsent !== undefined && performance.now() - seenAbsent < ABSENT_FOR_MS;
     for (let attempt = 1; ; attempt++) {
       const live = attempt === 1 && fresh ? undefined : await this.#client.readJob(id, namespace);
@@ -246,8 +246,8 @@ export class NomadScheduler implements Scheduler {
     // The Variable goes with the job that reads it.
     if (readsSecrets(live)) await this.#client.deleteVariable(secretVariablePath(id), namespace);
     this.#feed.forget(namespace, id);
-    this.#cache.forget(`${namespace}/${id}`);
-    this.#failedEvals.forget(`${namespace}/${id}`);
+    this.#cache.forget(jobWhere(namespace, id));
+    this.#failedEvals.forget(jobWhere(namespace, id));
   }
 
   async listOwned(ownerId: string): Promise<OwnedRun[]> {
@@ -271,7 +271,7 @@ export class NomadScheduler implements Scheduler {
     for (const stub of listed.jobs) {
       const meta = stub.Meta ?? {};
       const key = meta[META.key];
-      const where = `${stub.Namespace}/${stub.ID}`;
+      const where = jobWhere(stub.Namespace, stub.ID);
       // The change feed's list (all) knows adopted jobs too; orphan clean-up only this owner id's.
       const mine = meta[META.ownerId] === ownerId || (all && this.#adoption.adoptable(meta[META.ownerId]));
       if (!mine || !key?.startsWith("TrainingJob/")) others.push(where);

@@ -16,7 +16,8 @@ export function signature(file: string): string | undefined {
   }
 }
 
-export const signatureOf = (s: BigIntStats): string => `${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+/** One flat string (`join`; a template makes a rope of four parts: 208 B kept per file, against 72). */
+export const signatureOf = (s: BigIntStats): string => [s.ino, s.size, s.mtimeNs, s.ctimeNs].join(":");
 
 export function realOrResolved(dir: string): string {
   try {

@@ -365,12 +365,13 @@ export class DirectorySource implements Source {
 
   #emit(key: ResourceKey): void {
     const found = this.#table.lookup(key);
-    const print =
-      found.state === "present"
-        ? `p:${found.resource.metadata.generation}:${JSON.stringify([found.resource.metadata.labels, found.resource.metadata.annotations])}`
-        : found.state === "invalid"
-          ? `i:${found.error.message}`
-          : found.state;
+    const meta = found.state === "present" ? found.resource.metadata : undefined;
+    // Kept per key: one flat string (`join`), not a template's rope.
+    const print = meta
+      ? ["p", meta.generation, JSON.stringify([meta.labels, meta.annotations])].join(":")
+      : found.state === "invalid"
+        ? `i:${found.error.message}`
+        : found.state;
     if (this.#emitted.get(key) === print) return;
     if (found.state === "absent") this.#emitted.delete(key);
     else this.#emitted.set(key, print);

@@ -69,7 +69,11 @@ function quoted(key: string): string {
  * resource.
  */
 export function hashOf(value: unknown, length = 16): string {
-  return hash("sha256", canonicalJson(value), "hex").slice(0, length);
+  const hex = hash("sha256", canonicalJson(value), "hex");
+  if (length >= hex.length) return hex;
+  // A cut of 13 characters or more is a slice that keeps the whole digest alive (32 + 80 B per hash
+  // kept, in status records and caches); toLowerCase of lowercase hex writes a string of its own.
+  return hex.slice(0, length).toLowerCase();
 }
 
 const specHashes = new WeakMap<object, string>();

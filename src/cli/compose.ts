@@ -304,6 +304,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     keys: () => listed().map(keyOf),
     concurrency: options.concurrency,
     resyncMs: options.resyncMs,
+    compactHeap: !options.once, // `--once` exits after its burst instead
     log,
     onError: (report) => {
       outcomes?.failed(report);

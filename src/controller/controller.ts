@@ -21,6 +21,7 @@ import {
   reconcileTotal,
 } from "../observability/metrics.ts";
 import type { BackoffOptions } from "./backoff.ts";
+import { HeapCompaction, type HeapCompactionOptions } from "./heap-compaction.ts";
 import type { Action } from "./reconcile.ts";
 import { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue } from "./workqueue.ts";
 
@@ -55,6 +56,8 @@ export interface ControllerOptions {
   readonly random?: () => number;
   /** Monotonic clock in milliseconds. Default performance.now. */
   readonly now?: () => number;
+  /** Give back what a burst of work grew the heap by, once quiet (heap-compaction.ts). Default off. */
+  readonly compactHeap?: boolean | Omit<HeapCompactionOptions, "isQuiet" | "log">;
 }
 
 /** Keys queued at `priority` (workqueue.ts: higher first; LOW_PRIORITY for work that may wait). */
@@ -102,6 +105,7 @@ export class Controller {
   readonly #now: () => number;
   readonly #sources: PrioritizedKeys[];
   readonly #inFlight = new Map<ResourceKey, AbortController>();
+  readonly #compaction: HeapCompaction | undefined;
   #state: State = "new";
   #once = false;
   #workers: Promise<void> | undefined;
@@ -147,6 +151,9 @@ export class Controller {
     for (const series of Object.values(this.#m.total)) series.inc(0);
     this.#m.active.set(0);
     maxConcurrentReconciles.labels(labels).set(this.concurrency);
+    const isQuiet = () => this.queue.length === 0 && this.#inFlight.size === 0;
+    const compaction = options.compactHeap === true ? {} : options.compactHeap || undefined;
+    this.#compaction = compaction && new HeapCompaction({ ...compaction, isQuiet, log: this.#log });
   }
 
   /** Adds an event stream (before start). A stream that errors is logged and dropped; the others go on. */
@@ -274,6 +281,7 @@ export class Controller {
       this.#m.time.observe((this.#now() - started) / 1000);
       this.#m.active.dec();
       this.#inFlight.delete(key);
+      if (this.#inFlight.size === 0 && this.queue.length === 0) this.#compaction?.quiet();
     }
   }
 
@@ -357,6 +365,7 @@ export class Controller {
     this.#state = "stopped";
     this.#subscription?.unsubscribe();
     if (this.#resyncTimer !== undefined) clearTimeout(this.#resyncTimer);
+    this.#compaction?.close();
     const drained = this.queue.shutdown();
     if (!(await within(drained, graceMs))) {
       this.#log.info(

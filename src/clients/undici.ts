@@ -1,7 +1,7 @@
 // The part of undici the operator uses: an Agent and the request API over a dispatcher. undici's
 // entry module loads all of undici (fetch, WebSocket, EventSource, the HTTP caches and their SQLite
 // store, the mocks): 109 modules and ~13 MB of RSS in every process that imports it, against 27
-// modules for these three files. undici has no exports map, so its files are importable; the test
+// modules for these two files. undici has no exports map, so its files are importable; the test
 // (test/clients/undici.test.ts) holds them to what its entry module exports.
 import { createRequire } from "node:module";
 import type { Dispatcher, Agent as UndiciAgent } from "undici";
@@ -12,13 +12,21 @@ type RequestApi = (this: Dispatcher, options: Dispatcher.RequestOptions) => Prom
 
 export const Agent = load("undici/lib/dispatcher/agent.js") as typeof UndiciAgent;
 const requestApi = load("undici/lib/api/api-request.js") as RequestApi;
-const { getGlobalDispatcher } = load("undici/lib/global.js") as { getGlobalDispatcher(): Dispatcher };
+
+/**
+ * The dispatcher of requests that name none: this undici's, not the global one. Node 24 sets the
+ * global dispatcher to an Agent of its own bundled undici (7.x) as soon as an ES module imports
+ * node:http (the namespace reads http.WebSocket, whose getter loads it), so "the global one" was
+ * not the undici this project depends on.
+ */
+let shared: Dispatcher | undefined;
 
 export type RequestOptions = Omit<Dispatcher.RequestOptions, "origin" | "path"> & { dispatcher?: Dispatcher };
 
-/** undici's `request(url, options)`: through `dispatcher`, else undici's global one. */
+/** undici's `request(url, options)`: through `dispatcher`, else this module's Agent. */
 export function request(url: string | URL, options: RequestOptions): Promise<Dispatcher.ResponseData> {
-  const { dispatcher = getGlobalDispatcher(), ...rest } = options;
+  shared ??= new Agent();
+  const { dispatcher = shared, ...rest } = options;
   const target = typeof url === "string" ? new URL(url) : url;
   return requestApi.call(dispatcher, {
     ...rest,

@@ -1,4 +1,4 @@
-// The operator loads three of undici's files instead of its entry module (src/clients/undici.ts):
+// The operator loads two of undici's files instead of its entry module (src/clients/undici.ts):
 // they must be the very objects the entry module exports, requests must behave as undici's
 // `request(url, options)` does, and the HTTP clients must not load the entry module after all.
 import { execFileSync } from "node:child_process";
@@ -36,14 +36,34 @@ async function echo(): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
-describe("undici, three files of it", () => {
+describe("undici, two files of it", () => {
   it("exports undici's own Agent", () => {
     expect(Agent).toBe(undici.Agent);
     expect(new Agent()).toBeInstanceOf(undici.Dispatcher);
   });
 
-  it("sends the method, path, query and body of a URL string through the global dispatcher", async () => {
+  it("sends the method, path, query and body of a URL string through its own Agent, not the global one", async () => {
     const base = await echo();
+    // Node sets the global dispatcher to its bundled undici's Agent once node:http is imported as
+    // an ES module; a request that names no dispatcher must not go there.
+    const slot = Symbol.for("undici.globalDispatcher.2");
+    const global = globalThis as unknown as Record<symbol, unknown>;
+    const before = global[slot];
+    const used: string[] = [];
+    global[slot] = {
+      dispatch() {
+        used.push("global");
+        throw new Error("the global dispatcher was used");
+      },
+    };
+    try {
+      const response = await request(`${base}/ping`, { method: "GET" });
+      expect(response.statusCode).toBe(201);
+      await response.body.dump();
+    } finally {
+      global[slot] = before;
+    }
+    expect(used).toEqual([]);
     const response = await request(`${base}/v1/jobs?namespace=team-a&index=3`, {
       method: "POST",
       body: Buffer.from('{"a":1}'),

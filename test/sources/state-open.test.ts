@@ -92,7 +92,7 @@ describe("opening the state directory", () => {
       "a newer format",
       `{"format":${STATE_FORMAT + 1}}\n`,
       "StateFormatTooNew",
-      /format 3 is newer than this mlopsctl understands \(2\)/,
+      new RegExp(`format ${STATE_FORMAT + 1} is newer than this mlopsctl understands \\(${STATE_FORMAT}\\)`),
     ],
     [
       "a garbage format file",

@@ -106,6 +106,94 @@ describe("generations", () => {
     expect(again.observe("TrainingJob/default/a", "h3", new Date()).generation).toBe(3);
   });
 
+  it("a change is a journal line, not a rewrite of every entry; a restart reads both", async () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    const g = new Generations(dir);
+    for (let i = 0; i < 10; i++) g.observe(`TrainingJob/default/j${i}` as ResourceKey, "h1", now);
+    await g.flush();
+    g.observe("TrainingJob/default/j7", "h2", now);
+    g.delete("TrainingJob/default/j8");
+    await g.flush();
+    expect(readdirSync(dir)).not.toContain("generations.json"); // no snapshot written, ever
+    const lines = readFileSync(join(dir, "generations.0.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(12);
+    expect(lines.slice(-2)).toEqual([
+      ["TrainingJob/default/j7", { generation: 2, specHash: "h2", created: now.toISOString() }],
+      ["TrainingJob/default/j8", null],
+    ]);
+    await g.close();
+    const again = new Generations(dir);
+    expect(again.get("TrainingJob/default/j7")?.generation).toBe(2);
+    expect(again.get("TrainingJob/default/j8")).toBeUndefined();
+    expect(again.keys()).toHaveLength(9);
+  });
+
+  it("folds a journal longer than the snapshot into a new snapshot of the next epoch", async () => {
+    const now = new Date("2026-01-01T00:00:00Z");
+    const g = new Generations(dir);
+    g.observe("TrainingJob/default/a", "h0", now);
+    await g.flush();
+    for (let round = 1; round <= 1_100; round++) {
+      g.observe("TrainingJob/default/a", `h${round}`, now);
+      await g.flush();
+    }
+    // 1,025 lines would pass 1,024: the 1,025th batch was a snapshot of epoch 1 and its journal gone.
+    expect(JSON.parse(readFileSync(join(dir, "generations.json"), "utf8")).epoch).toBe(1);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".log"))).toEqual(["generations.1.log"]);
+    expect(readFileSync(join(dir, "generations.1.log"), "utf8").trim().split("\n")).toHaveLength(
+      1_100 - 1_024,
+    );
+    await g.close();
+    expect(new Generations(dir).get("TrainingJob/default/a")).toMatchObject({
+      generation: 1_101,
+      specHash: "h1100",
+    });
+  });
+
+  it("ignores a journal a crash left behind its snapshot, and a torn last line", async () => {
+    const entry = (generation: number) => ({
+      generation,
+      specHash: `h${generation}`,
+      created: "2026-01-01T00:00:00.000Z",
+    });
+    // The snapshot of epoch 3 holds generation 5; the journal of epoch 2 (older, its removal cut short) says 4.
+    writeFileSync(
+      join(dir, "generations.json"),
+      `${JSON.stringify({ version: 1, epoch: 3, resources: { "TrainingJob/default/a": entry(5) } })}\n`,
+    );
+    writeFileSync(join(dir, "generations.2.log"), `${JSON.stringify(["TrainingJob/default/a", entry(4)])}\n`);
+    writeFileSync(
+      join(dir, "generations.3.log"),
+      `${JSON.stringify(["TrainingJob/default/b", entry(2)])}\n["TrainingJob/default/a",{"generation":6,"spec`,
+    );
+    const g = new Generations(dir);
+    expect(g.get("TrainingJob/default/a")?.generation).toBe(5);
+    expect(g.get("TrainingJob/default/b")?.generation).toBe(2);
+    expect(readdirSync(dir).filter((n) => n.endsWith(".log"))).toEqual(["generations.3.log"]);
+    // Nothing is appended after a torn line: the next batch is a new snapshot.
+    g.observe("TrainingJob/default/c", "h1", new Date());
+    await g.close();
+    expect(JSON.parse(readFileSync(join(dir, "generations.json"), "utf8")).epoch).toBe(4);
+    const again = new Generations(dir);
+    expect(again.keys().sort()).toEqual([
+      "TrainingJob/default/a",
+      "TrainingJob/default/b",
+      "TrainingJob/default/c",
+    ]);
+    expect(again.get("TrainingJob/default/a")?.generation).toBe(5);
+  });
+
+  it("reads a snapshot of before the journal (format 2) as one with an empty journal", () => {
+    writeFileSync(
+      join(dir, "generations.json"),
+      `${JSON.stringify({ version: 1, resources: { "TrainingJob/default/a": { generation: 3, specHash: "h", created: "x" } } })}\n`,
+    );
+    expect(new Generations(dir).get("TrainingJob/default/a")?.generation).toBe(3);
+  });
+
   it("spec hash ignores key order", () => {
     expect(specHash({ a: 1, b: { c: [1, 2], d: "x" } })).toBe(specHash({ b: { d: "x", c: [1, 2] }, a: 1 }));
     expect(specHash({ a: 1 })).not.toBe(specHash({ a: 2 }));

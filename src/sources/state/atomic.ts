@@ -50,7 +50,7 @@ export async function writeFileAtomic(
  */
 const dirSyncs = new Map<string, { running: Promise<void>; next?: Promise<void> }>();
 
-function syncDir(dir: string): Promise<void> {
+export function syncDir(dir: string): Promise<void> {
   const state = dirSyncs.get(dir);
   if (!state) {
     const running = fsyncDir(dir).finally(() => advance(dir));

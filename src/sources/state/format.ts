@@ -1,4 +1,4 @@
-// The state directory's format version, in `<state-dir>/format.json` (`{"format":2}`). A directory
+// The state directory's format version, in `<state-dir>/format.json` (`{"format":3}`). A directory
 // without the file and with content is format 1 (the layout before the file existed) and is
 // upgraded in place; an empty one is stamped with the current format; a newer format than this
 // binary knows is refused, so an older binary never rewrites what it does not understand.
@@ -8,7 +8,7 @@ import { OperatorError } from "../../api/errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** The format this binary reads and writes. */
-export const STATE_FORMAT = 2;
+export const STATE_FORMAT = 3;
 
 export const formatPath = (stateDir: string): string => join(stateDir, "format.json");
 
@@ -23,9 +23,13 @@ export class StateFormatError extends OperatorError {
  * One step per format: `MIGRATIONS[n]` turns format n into n + 1 in place, keeping every file.
  * 1 → 2: the lock became a socket (lock.ts takes over a pid file left by format 1 before this
  * runs); status, events, generations and secrets keep their layout, so nothing is rewritten.
+ * 2 → 3: generations gained a journal beside their snapshot (generations.ts); a format-2 snapshot
+ * reads as a snapshot with no journal, so nothing is rewritten. A format-2 binary would read the
+ * snapshot alone and lose the journal's changes: the format keeps it out.
  */
 const MIGRATIONS: Record<number, (stateDir: string) => Promise<void>> = {
   1: async () => {},
+  2: async () => {},
 };
 
 export interface FormatCheck {

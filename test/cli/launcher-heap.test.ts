@@ -90,6 +90,17 @@ describe("bin/mlopsctl's allocator settings", () => {
     return JSON.parse(line as string);
   }
 
+  it("turns V8's memory reducer off (the operator compacts its heap itself)", () => {
+    const preload = `data:text/javascript,${encodeURIComponent('process.stderr.write("argv " + JSON.stringify(process.execArgv) + "\\n");')}`;
+    const r = spawnSync(MLOPSCTL, ["version"], {
+      encoding: "utf8",
+      timeout: 30_000,
+      env: { ...process.env, NODE_OPTIONS: `--import=${preload}` },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(/argv (.*)/.exec(r.stderr)?.[1] ?? "[]")).toContain("--no-memory-reducer");
+  });
+
   it("sets 2 arenas and a 128 KiB trim threshold by default", () => {
     expect(mallocEnv({})).toEqual(["2", "131072"]);
   });

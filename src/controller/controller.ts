@@ -106,6 +106,8 @@ export class Controller {
   readonly #sources: PrioritizedKeys[];
   readonly #inFlight = new Map<ResourceKey, AbortController>();
   readonly #compaction: HeapCompaction | undefined;
+  /** Nothing queued and nothing being reconciled (keys waiting for a delay aside). */
+  readonly #isQuiet = () => this.queue.length === 0 && this.#inFlight.size === 0;
   #state: State = "new";
   #once = false;
   #workers: Promise<void> | undefined;
@@ -151,9 +153,9 @@ export class Controller {
     for (const series of Object.values(this.#m.total)) series.inc(0);
     this.#m.active.set(0);
     maxConcurrentReconciles.labels(labels).set(this.concurrency);
-    const isQuiet = () => this.queue.length === 0 && this.#inFlight.size === 0;
     const compaction = options.compactHeap === true ? {} : options.compactHeap || undefined;
-    this.#compaction = compaction && new HeapCompaction({ ...compaction, isQuiet, log: this.#log });
+    this.#compaction =
+      compaction && new HeapCompaction({ ...compaction, isQuiet: this.#isQuiet, log: this.#log });
   }
 
   /** Adds an event stream (before start). A stream that errors is logged and dropped; the others go on. */
@@ -281,7 +283,7 @@ export class Controller {
       this.#m.time.observe((this.#now() - started) / 1000);
       this.#m.active.dec();
       this.#inFlight.delete(key);
-      if (this.#inFlight.size === 0 && this.queue.length === 0) this.#compaction?.quiet();
+      if (this.#isQuiet()) this.#compaction?.quiet();
     }
   }
 

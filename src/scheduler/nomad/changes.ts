@@ -110,9 +110,10 @@ export class ChangeFeed {
   }
 
   forget(namespace: string, id: string): void {
-    this.owned.delete(jobWhere(namespace, id));
-    this.#learnedAt.delete(jobWhere(namespace, id));
-    this.#own.forget(jobWhere(namespace, id));
+    const where = jobWhere(namespace, id);
+    this.owned.delete(where);
+    this.#learnedAt.delete(where);
+    this.#own.forget(where);
   }
 
   #learn(where: string, key: ResourceKey): void {

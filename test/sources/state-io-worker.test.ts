@@ -15,8 +15,11 @@ import { writeFilesAtomic } from "../../src/sources/state/batch.ts";
 import { EventLog, readEvents } from "../../src/sources/state/events.ts";
 import {
   closeIoWorker,
+  IDLE_EXIT_MS,
+  ioWorkerRunning,
   ioWorkerStarts,
   StateWorkerExitedError,
+  setIoWorkerIdleExit,
   terminateIoWorker,
 } from "../../src/sources/state/io-worker.ts";
 import { removeLeftovers } from "../../src/sources/state/leftovers.ts";
@@ -31,6 +34,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "mlops-io-worker-"));
 });
 afterEach(async () => {
+  setIoWorkerIdleExit(IDLE_EXIT_MS);
   await closeIoWorker();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -161,6 +165,35 @@ describe("the state I/O worker", () => {
     expect(readdirSync(join(dir, "t")).sort()).toEqual(["f0.json", "f1.json"]);
   });
 
+  it("an idle worker ends by itself, its spare files removed; the next batch starts another", async () => {
+    setIoWorkerIdleExit(300);
+    const files = many(50);
+    expect(await writeFilesAtomic(files)).toEqual([]);
+    expect(await writeFilesAtomic(files)).toEqual([]); // the second write keeps the old inodes as spares
+    const starts = ioWorkerStarts();
+    expect(ioWorkerRunning()).toBe(true);
+    await until(() => readdirSync(join(dir, "s")).some((f) => f.endsWith(".tmp")));
+    await until(() => !ioWorkerRunning());
+    expect(readdirSync(join(dir, "s")).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    for (const [path, data] of files) expect(readFileSync(path, "utf8")).toBe(data);
+
+    expect(await writeFilesAtomic(many(2, "t"))).toEqual([]);
+    expect(ioWorkerStarts()).toBe(starts + 1);
+    expect(readdirSync(join(dir, "t")).sort()).toEqual(["f0.json", "f1.json"]);
+  });
+
+  it("a worker whose batches come more often than the idle time stays up", async () => {
+    setIoWorkerIdleExit(400);
+    expect(await writeFilesAtomic(many(1, "warm"))).toEqual([]);
+    const starts = ioWorkerStarts();
+    for (let i = 0; i < 8; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await writeFilesAtomic(many(3, `t${i}`))).toEqual([]);
+    }
+    expect(ioWorkerStarts()).toBe(starts);
+    expect(ioWorkerRunning()).toBe(true);
+  });
+
   it("a process that used it (and closed nothing) stays up while its batches are in flight, then exits by itself", async () => {
     const child = spawn(NODE, [USER, dir], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -185,3 +218,12 @@ describe("the state I/O worker", () => {
     expect(await readEvents(dir, "TrainingJob/default/a")).toMatchObject([{ reason: "Started", count: 1 }]);
   });
 });
+
+/** Polls `done` every 10 ms, for at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("not within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -9,6 +9,11 @@
 // - The worker starts with the first batch. It holds the process open only while a batch is in
 //   flight (ref), not when idle (unref), so a process that is done exits by itself.
 // - closeIoWorker() waits for the batches in flight, then ends it; a later batch starts a new one.
+// - A worker idle for IDLE_EXIT_MS ends the same way: its isolate is ~25 MB of a watching operator's
+//   RSS at 10,000 resources (docs/benchmarks.md, round 11), and starting one again costs ~30 ms
+//   of CPU off the main thread's path (a reconcile never waits for a status write). Its spare
+//   inodes (spare-inodes.ts) go with it; a minute is as long as ext4 counts an inode freed then as
+//   recently deleted (the cost the spares avoid), so bursts a minute apart keep them.
 // - If it dies (an uncaught error, terminated), every batch in flight resolves with all its files
 //   failed (StateWorkerExitedError; the write-behind retries them) and the next batch starts a new
 //   worker. A file of such a batch is old or new on disk, as after a crash.
@@ -56,11 +61,29 @@ interface Running {
   batches: number;
   /** The number of batches sent when the worker last removed its spare files. */
   released: number;
+  /** Ends the worker once no batch has been in flight for IDLE_EXIT_MS (refreshed when one settles). */
+  quiet?: NodeJS.Timeout;
+}
+
+/** How long the worker waits with no batch in flight before it ends (the next batch starts another). */
+export const IDLE_EXIT_MS = 60_000;
+let idleExitMs = IDLE_EXIT_MS;
+
+/** Changes how long an idle worker waits before it ends (tests); returns the previous value. */
+export function setIoWorkerIdleExit(ms: number): number {
+  const previous = idleExitMs;
+  idleExitMs = ms;
+  return previous;
 }
 
 let running: Running | undefined;
 let nextId = 0;
 let starts = 0;
+
+/** Whether a worker is up (tests). */
+export function ioWorkerRunning(): boolean {
+  return running !== undefined;
+}
 
 /** Workers started so far in this process (tests, benchmarks). */
 export function ioWorkerStarts(): number {
@@ -151,6 +174,7 @@ function start(): Running {
     state.error = error;
   });
   worker.on("exit", (code) => {
+    clearTimeout(state.quiet);
     if (running === state) running = undefined;
     const error = new StateWorkerExitedError(code, state.error);
     for (const id of [...state.inFlight.keys()]) settle(state, id, (path) => ({ path, error }));
@@ -171,4 +195,14 @@ function afterSettle(state: Running): void {
   if (state.inFlight.size > 0) return;
   state.worker.unref();
   for (const resolve of state.idle.splice(0)) resolve();
+  if (state.quiet) {
+    state.quiet.refresh();
+    return;
+  }
+  state.quiet = setTimeout(() => {
+    // A batch sent since keeps it (its settling arms this timer again); closeIoWorker waits for
+    // any batch that arrives while it releases the spares.
+    if (running === state && state.inFlight.size === 0) void closeIoWorker();
+  }, idleExitMs);
+  state.quiet.unref();
 }

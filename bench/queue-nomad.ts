@@ -31,8 +31,8 @@ import { main } from "./lib/cleanup.ts";
 import { startDouble } from "./lib/doubles.ts";
 import { NAMESPACES } from "./lib/jobs.ts";
 import { metricSum, mlopsctlBuild, startOperator } from "./lib/operator.ts";
-import { procUsage } from "./lib/proc.ts";
-import { mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
+import { procUsage, threadCpuMs } from "./lib/proc.ts";
+import { byThread, mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
 import { tempDir, tempParent } from "./lib/temp.ts";
 
 const { values } = parseArgs({
@@ -195,6 +195,7 @@ main("queue-nomad", limitMs + 180_000, async () => {
   await Promise.race([finished, timeout]);
   const end = performance.now();
   const op = operator.usage();
+  const threads = threadCpuMs(operator.child.pid);
   const { user, system } = process.cpuUsage(ownCpu);
   const ownCpuMs = (user + system) / 1000;
   const double = procUsage(nomad.child.pid);
@@ -262,6 +263,12 @@ main("queue-nomad", limitMs + 180_000, async () => {
     ],
     ["reconciles per run (jobs and queues)", (reconciles / runs).toFixed(2), ""],
     ["operator CPU / peak RSS", op ? `${s(op.cpuMs)} / ${mb(op.peakRssBytes)}` : "n/a", ""],
+    // The main thread's share of the wall time tells whether it is the limit (near 100 %).
+    [
+      "  by thread",
+      `${byThread(threads)}; main ${(((threads?.MainThread ?? Number.NaN) / (end - spawned)) * 100).toFixed(0)} % of the wall`,
+      "",
+    ],
     ["Nomad double CPU / peak RSS", double ? `${s(double.cpuMs)} / ${mb(double.peakRssBytes)}` : "n/a", ""],
     // This process follows the same event stream (every job and allocation event): on 2 cores it
     // competes with the operator as the double does.

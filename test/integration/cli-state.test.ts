@@ -50,7 +50,7 @@ describe("mlopsctl run and its state directory", () => {
     const { code, output } = await once(stateDir);
     expect(code, output).toBe(0);
     expect(await readdir(join(stateDir, "status", "trainingjob", "default"))).toEqual(["a.json"]);
-    expect(JSON.parse(await readFile(join(stateDir, "format.json"), "utf8"))).toEqual({ format: 3 });
+    expect(JSON.parse(await readFile(join(stateDir, "format.json"), "utf8"))).toEqual({ format: 4 });
   });
 
   it("is exit 75 naming a live holder", async () => {

@@ -145,21 +145,24 @@ describe("spare inodes: a replaced file's inode is the temporary file of a later
     for (const p of files) expect(readFileSync(p, "utf8")).toBe("v2");
   });
 
-  it("the event log's worker: a log's replaced inode becomes another log's file", async () => {
-    const log = new EventLog(dir, { flushMs: 1 });
+  it("the event log's compaction: a compacted log's replaced inode becomes another file's", async () => {
+    // Appends keep a log's inode; a compaction replaces the log (compactAt(2): 16 KiB).
+    const log = new EventLog(dir, { flushMs: 1, limit: 2 });
     const a = makeKey("TrainingJob", "team-a", "a");
-    log.event(a, "Normal", "Submitted", "one");
-    await log.flush();
+    for (const m of ["1", "2"]) {
+      log.event(a, "Normal", `R${m}`, m.repeat(7000));
+      await log.flush();
+    }
     const first = ino(eventsPath(dir, a));
-    log.event(a, "Normal", "Running", "two");
+    log.event(a, "Normal", "R3", "3".repeat(7000));
     await log.flush();
+    expect(ino(eventsPath(dir, a))).not.toBe(first);
+    expect((await readEvents(dir, a, 2)).map((e) => e.reason)).toEqual(["R2", "R3"]);
     await new Promise((resolve) => setTimeout(resolve, 300)); // the spare's rest
-    const b = makeKey("TrainingJob", "team-b", "b");
-    log.event(b, "Normal", "Submitted", "three");
-    await log.flush();
-    expect(ino(eventsPath(dir, b))).toBe(first);
-    expect((await readEvents(dir, b)).map((e) => e.message)).toEqual(["three"]);
-    expect((await readEvents(dir, a)).map((e) => e.message)).toEqual(["one", "two"]);
+    const b = statusPath(dir, makeKey("TrainingJob", "team-b", "b"));
+    expect(await writeFilesAtomic([[b, "{}\n"]])).toEqual([]);
+    expect(ino(b)).toBe(first);
+    expect(readFileSync(b, "utf8")).toBe("{}\n");
     await log.close();
   });
 

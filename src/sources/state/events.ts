@@ -1,8 +1,9 @@
 // Bounded per-resource event log (what `describe` shows), shaped like Kubernetes Events: a repeated
 // event (same type, reason and message) bumps `count` and `lastTimestamp` instead of adding a line.
-// `events/<kind>/<namespace>/<name>.jsonl`, newest last, at most `limit` lines. The Recorder is
+// `events/<kind>/<namespace>/<name>.jsonl`, newest last, read as its newest `limit` events. The Recorder is
 // synchronous for callers; writes are batched and flushed shortly after, and on close(), by the
-// state I/O worker (io-worker.ts), which reads each log, merges (event-merge.ts) and writes it.
+// state I/O worker (io-worker.ts), which appends each resource's events to its log and compacts a
+// log grown past twice its bound (append-logs.ts); readers fold the lines (event-merge.ts).
 import { readFile } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
@@ -53,9 +54,9 @@ export class EventLog implements Recorder {
   }
 
   /**
-   * Writes every pending event; batches never overlap, so a file is never merged twice at once.
-   * The worker reads, merges and writes each log atomically, 256 logs per request, without fsync
-   * (losing the tail of a log in a crash is fine) except where a spare inode needs one
+   * Writes every pending event; batches never overlap, so a log is never written twice at once.
+   * The worker appends to each log (or compacts it), 256 logs per request, without fsync (losing
+   * the tail of a log in a crash is fine) except where a compaction's spare inode needs one
    * (spare-inodes.ts).
    */
   flush(): Promise<void> {
@@ -87,12 +88,17 @@ export class EventLog implements Recorder {
   }
 }
 
-export async function readEvents(stateDir: string, key: ResourceKey): Promise<EventRecord[]> {
+/** A resource's events, oldest first: its log's lines folded, the newest `limit` (the recorder's). */
+export async function readEvents(
+  stateDir: string,
+  key: ResourceKey,
+  limit = DEFAULT_EVENT_LIMIT,
+): Promise<EventRecord[]> {
   let text: string;
   try {
     text = await readFile(eventsPath(stateDir, key), "utf8");
   } catch {
     return [];
   }
-  return parseEvents(text);
+  return parseEvents(text, limit);
 }

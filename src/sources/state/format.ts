@@ -1,4 +1,4 @@
-// The state directory's format version, in `<state-dir>/format.json` (`{"format":3}`). A directory
+// The state directory's format version, in `<state-dir>/format.json` (`{"format":4}`). A directory
 // without the file and with content is format 1 (the layout before the file existed) and is
 // upgraded in place; an empty one is stamped with the current format; a newer format than this
 // binary knows is refused, so an older binary never rewrites what it does not understand.
@@ -8,7 +8,7 @@ import { OperatorError } from "../../api/errors.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** The format this binary reads and writes. */
-export const STATE_FORMAT = 3;
+export const STATE_FORMAT = 4;
 
 export const formatPath = (stateDir: string): string => join(stateDir, "format.json");
 
@@ -26,10 +26,14 @@ export class StateFormatError extends OperatorError {
  * 2 → 3: generations gained a journal beside their snapshot (generations.ts); a format-2 snapshot
  * reads as a snapshot with no journal, so nothing is rewritten. A format-2 binary would read the
  * snapshot alone and lose the journal's changes: the format keeps it out.
+ * 3 → 4: event logs are appended to between compactions (append-logs.ts), so a log may repeat an
+ * event on several lines that readers fold; a format-3 log (one line per event) reads the same, so
+ * nothing is rewritten. A format-3 binary would show and keep the repeats unfolded.
  */
 const MIGRATIONS: Record<number, (stateDir: string) => Promise<void>> = {
   1: async () => {},
   2: async () => {},
+  3: async () => {},
 };
 
 export interface FormatCheck {

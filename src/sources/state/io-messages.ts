@@ -12,7 +12,7 @@ export interface WriteRequest {
   readonly durable: boolean;
 }
 
-/** Event logs to read, merge with their pending events and replace (without syncs, but where spare-inodes.ts needs them). */
+/** Event logs to append their pending events to, or to compact (append-logs.ts; no syncs but where spare-inodes.ts needs them). */
 export interface EventsRequest {
   readonly id: number;
   readonly op: "events";

@@ -1,10 +1,9 @@
 // The body of the state I/O worker (started by io-worker.ts): answers each request with the files
 // that could not be written. Requests run concurrently, as writeFilesAtomic calls did on the main
 // thread; the event log never sends two requests for one file at once.
-import { readFileSync, statSync } from "node:fs";
 import { parentPort } from "node:worker_threads";
-import { formatEvents, mergeEvents, parseEvents } from "./event-merge.ts";
-import { type EventsRequest, type IoReply, type IoRequest, toWire } from "./io-messages.ts";
+import { appendLogs } from "./append-logs.ts";
+import { type IoReply, type IoRequest, toWire } from "./io-messages.ts";
 import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
 
 const port = parentPort;
@@ -29,25 +28,9 @@ async function handle(request: IoRequest): Promise<FileFailure[]> {
     request.op === "write" ? request.files.map(([path]) => path) : request.logs.map((l) => l.path);
   try {
     if (request.op === "write") return await replaceFiles(request.files, request.durable);
-    return await replaceFiles(mergedLogs(request), false);
+    return await appendLogs(request.logs, request.limit);
   } catch (error) {
     // Not expected (replaceFiles reports per file): every file of the request failed with it.
     return paths.map((path) => ({ path, error }));
-  }
-}
-
-function mergedLogs(request: EventsRequest): [string, string][] {
-  return request.logs.map(({ path, events }) => {
-    const merged = mergeEvents(parseEvents(readText(path)), events, request.limit);
-    return [path, formatEvents(merged)];
-  });
-}
-
-function readText(path: string): string {
-  if (!statSync(path, { throwIfNoEntry: false })) return ""; // a new resource's log: no exception
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return ""; // unreadable (a directory, say): written afresh
   }
 }

@@ -100,7 +100,7 @@ export function writeInWorker(
   return send((id) => ({ id, op: "write", files, durable }), paths);
 }
 
-/** Adds each update's events to its log (read, merged, replaced; synced only where spare-inodes.ts needs it); resolves with the failures. */
+/** Adds each update's events to its log (appended, or compacted past its size: append-logs.ts); resolves with the failures. */
 export function mergeEventLogsInWorker(
   logs: readonly EventLogUpdate[],
   limit: number,

@@ -61,3 +61,37 @@ describe("the Nomad double's event stream lines", () => {
     expect(await lines(query)).toEqual(expected);
   });
 });
+
+describe("the Nomad double's events carry the state at their index", () => {
+  it("an allocation's events, read after it ran and ended, say pending, running, complete in turn; the job's, its status then", async () => {
+    const c = await client.register(job("c", "default"));
+    expect(c.EvalID).toBeTruthy();
+    const [alloc] = nomad.allocations("default", "c");
+    if (!alloc) throw new Error("no allocation placed");
+    nomad.lifecycle.running(alloc.ID);
+    nomad.lifecycle.exit(alloc.ID, { exitCode: 0 });
+    const events = (await lines("topic=Job:c&topic=Allocation:*&namespace=default")).flatMap(
+      (l) => (JSON.parse(l) as { Events: NomadEvent[] }).Events,
+    );
+    const statuses = events
+      .filter((e) => e.Topic === "Allocation" && e.Key === alloc.ID)
+      .map((e) => (e.Payload as { Allocation: { ClientStatus: string } }).Allocation.ClientStatus);
+    expect(statuses[0]).toBe("pending");
+    expect(statuses).toContain("running");
+    expect(statuses.at(-1)).toBe("complete");
+    expect(statuses.indexOf("running")).toBeLessThan(statuses.lastIndexOf("complete"));
+    const jobStatuses = events
+      .filter((e) => e.Topic === "Job" && e.Key === "c")
+      .map((e) => (e.Payload as { Job: { Status: string } }).Job.Status);
+    expect(jobStatuses[0]).toBe("pending");
+    expect(jobStatuses.at(-1)).toBe("dead");
+    // What a reader of the buffered event objects gets is that JSON, parsed.
+    const first = nomad.state.events
+      .startAt(0)
+      .flatMap((f) => f.Events)
+      .find((e) => e.Topic === "Allocation" && e.Key === alloc.ID);
+    expect((first?.Payload as { Allocation: { ClientStatus: string } }).Allocation.ClientStatus).toBe(
+      "pending",
+    );
+  });
+});

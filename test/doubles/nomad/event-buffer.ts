@@ -30,6 +30,21 @@ export function eventJson(event: NomadEvent): string {
   return json;
 }
 
+/**
+ * Fixes an event as it is at its index: its JSON written now, from the double's live objects (a job,
+ * an allocation), which later writes change; its Payload, if read, is parsed from that JSON. One
+ * serialization per event instead of a deep copy (a JSON round trip) and a serialization.
+ */
+function fix(event: NomadEvent): void {
+  const json = JSON.stringify(event);
+  serialized.set(event, json);
+  Object.defineProperty(event, "Payload", {
+    enumerable: true,
+    configurable: true,
+    get: () => (JSON.parse(json) as NomadEvent).Payload,
+  });
+}
+
 export class EventBuffer {
   readonly #size: number;
   readonly #frames: Frame[] = [];
@@ -41,6 +56,7 @@ export class EventBuffer {
 
   publish(index: number, events: NomadEvent[]): void {
     if (events.length === 0) return;
+    for (const event of events) fix(event);
     const frame = { Index: index, Events: events };
     this.#frames.push(frame);
     if (this.#frames.length > this.#size) this.#frames.splice(0, this.#frames.length - this.#size);

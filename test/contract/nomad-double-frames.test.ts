@@ -90,7 +90,8 @@ describe("the Nomad double's events carry the state at their index", () => {
       .startAt(0)
       .flatMap((f) => f.Events)
       .find((e) => e.Topic === "Allocation" && e.Key === alloc.ID);
-    expect((first?.Payload as { Allocation: { ClientStatus: string } }).Allocation.ClientStatus).toBe(
+    if (!first) throw new Error("no buffered event of the allocation");
+    expect((first.Payload as { Allocation: { ClientStatus: string } }).Allocation.ClientStatus).toBe(
       "pending",
     );
   });

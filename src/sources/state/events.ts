@@ -9,7 +9,7 @@ import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
 import { type EventRecord, type PendingEvent, parseEvents } from "./event-merge.ts";
-import { mergeEventLogsInWorker } from "./io-worker.ts";
+import { appendEventLogsInWorker } from "./io-worker.ts";
 import { eventsPath } from "./paths.ts";
 
 export const DEFAULT_EVENT_LIMIT = 50;
@@ -69,7 +69,7 @@ export class EventLog implements Recorder {
           path: eventsPath(this.#stateDir, key),
           events: batch.get(key) ?? [],
         }));
-        const failures = await mergeEventLogsInWorker(logs, this.#limit);
+        const failures = await appendEventLogsInWorker(logs, this.#limit);
         if (failures[0]) throw failures[0].error;
       }
     });

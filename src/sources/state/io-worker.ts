@@ -4,8 +4,8 @@
 // cause; on the main thread that was a fifth to a quarter of the operator's time at 3,000 queued
 // runs (docs/benchmarks.md, "The state I/O worker"). The main thread posts a batch (paths and
 // strings: status records from writeFilesAtomic, batch.ts; pending events per log from the event
-// log, which the worker reads, merges and writes) and awaits the files that failed, each with its
-// error rebuilt with its `code` (io-messages.ts).
+// log, which the worker appends to each log or compacts it with, append-logs.ts) and awaits the
+// files that failed, each with its error rebuilt with its `code` (io-messages.ts).
 // - The worker starts with the first batch. It holds the process open only while a batch is in
 //   flight (ref), not when idle (unref), so a process that is done exits by itself.
 // - closeIoWorker() waits for the batches in flight, then ends it; a later batch starts a new one.
@@ -101,7 +101,7 @@ export function writeInWorker(
 }
 
 /** Adds each update's events to its log (appended, or compacted past its size: append-logs.ts); resolves with the failures. */
-export function mergeEventLogsInWorker(
+export function appendEventLogsInWorker(
   logs: readonly EventLogUpdate[],
   limit: number,
 ): Promise<BatchFailure[]> {

@@ -34,5 +34,8 @@ export function bothRecorders(first: Recorder, second: Recorder): Recorder {
       first.event(key, type, reason, message);
       second.event(key, type, reason, message);
     },
+    async forget(key) {
+      await Promise.all([first.forget?.(key), second.forget?.(key)]);
+    },
   };
 }

@@ -32,6 +32,7 @@ export function createDispatch(source: Source, handlers: Handlers) {
         const result = await handler.reconciler.finalize(key, lookup.lastKnown, context);
         if (result !== "done") return result;
         await source.forget(key);
+        await context.recorder.forget?.(key);
         return awaitChange;
       }
       case "retained":

@@ -19,6 +19,11 @@ export type EventType = "Normal" | "Warning";
 /** Bounded per-resource event log (what `describe` shows), like Kubernetes Events. */
 export interface Recorder {
   event(key: ResourceKey, type: EventType, reason: string, message: string): void;
+  /**
+   * After a resource is finalized and forgotten: drops what is recorded of it (events still waiting
+   * to be written, its log), so nothing of it outlives it.
+   */
+  forget?(key: ResourceKey): Promise<void>;
 }
 
 export interface Clock {

@@ -4,7 +4,7 @@
 // synchronous for callers; writes are batched and flushed shortly after, and on close(), by the
 // state I/O worker (io-worker.ts), which appends each resource's events to its log and compacts a
 // log grown past twice its bound (append-logs.ts); readers fold the lines (event-merge.ts).
-import { readFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
@@ -75,6 +75,17 @@ export class EventLog implements Recorder {
     });
     this.#flushing = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * Drops the pending events of a resource that is gone for good (a deleted one's "Deleted", recorded
+   * as it was finalized), waits for the batch being written, then removes its log: nothing written
+   * later recreates it.
+   */
+  async forget(key: ResourceKey): Promise<void> {
+    this.#pending.delete(key);
+    await this.#flushing;
+    await rm(eventsPath(this.#stateDir, key), { force: true });
   }
 
   /**

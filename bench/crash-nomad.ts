@@ -49,6 +49,7 @@ main("crash-nomad", 1_800_000, async () => {
     ["Grafana annotations posted twice", f.duplicateAnnotations.length],
     ["runs without their annotation", f.unannotated.length],
     ["temporary files left", f.tempFiles.length],
+    ["status files and event logs of undeclared resources", f.strayState.length],
     ["wall time", `${(f.wallMs / 1000).toFixed(1)} s`],
   ];
   for (const [what, value] of rows) process.stdout.write(`${what.padEnd(54)} ${value}\n`);

@@ -31,8 +31,11 @@ export function createDispatch(source: Source, handlers: Handlers) {
       case "deleted": {
         const result = await handler.reconciler.finalize(key, lookup.lastKnown, context);
         if (result !== "done") return result;
-        await source.forget(key);
+        // Its events first (what is pending dropped, the batch in flight awaited, the log
+        // removed), then its status: a crash between the two leaves the status, so the next
+        // start finalizes it again, and never a log without its resource.
         await context.recorder.forget?.(key);
+        await source.forget(key);
         return awaitChange;
       }
       case "retained":

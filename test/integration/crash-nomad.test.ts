@@ -47,6 +47,7 @@ describe("crash safety on Nomad", () => {
     expect(figures.duplicateAnnotations).toEqual([]);
     expect(figures.unannotated).toEqual([]);
     expect(figures.tempFiles).toEqual([]);
+    expect(figures.strayState).toEqual([]);
     expect(figures.killsMidWork).toBeGreaterThan(0);
   }, 90_000);
 });

@@ -7,7 +7,7 @@
 // and every restart took the lock over by itself. Used by test/integration/crash-nomad.test.ts and
 // bench/crash-nomad.ts.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { GrafanaDouble } from "../doubles/grafana/index.ts";
 import type { NomadDouble } from "../doubles/nomad/index.ts";
 import { startOperator } from "./operator-process.ts";
@@ -49,6 +49,8 @@ export interface CrashFigures {
   /** Runs of declared resources without an annotation. */
   readonly unannotated: string[];
   readonly tempFiles: string[];
+  /** Status files and event logs of resources no file declares (finalized ones leave none). */
+  readonly strayState: string[];
   readonly wallMs: number;
 }
 
@@ -218,6 +220,10 @@ function check(nomad: NomadDouble, grafana: GrafanaDouble, stateDir: string, pre
     duplicateAnnotations: [...annotations].filter(([, n]) => n > 1).map(([run]) => run),
     unannotated,
     tempFiles: walk(stateDir).filter((f) => f.endsWith(".tmp") || /lock\.stale\./.test(f)),
+    strayState: [
+      ...walk(join(stateDir, "status", "trainingjob", "default")),
+      ...walk(join(stateDir, "events", "trainingjob", "default")),
+    ].filter((f) => !f.endsWith(".tmp") && !present.has(basename(f).replace(/\.jsonl?$/, ""))),
   };
 }
 

@@ -1,7 +1,6 @@
 // A resource that is gone for good leaves nothing in the state directory: the events recorded while
 // it was finalized ("Deleted", still waiting in the event log's batch) are dropped with it, not
-// written into a log that would outlive it (the dispatcher tells the recorder after the source forgot
-// the resource).
+// written into a log that would outlive it (the dispatcher tells the recorder, then the source).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -20,8 +20,8 @@ export type EventType = "Normal" | "Warning";
 export interface Recorder {
   event(key: ResourceKey, type: EventType, reason: string, message: string): void;
   /**
-   * After a resource is finalized and forgotten: drops what is recorded of it (events still waiting
-   * to be written, its log), so nothing of it outlives it.
+   * When a finalized resource is forgotten (before its source forgets it): drops what is recorded
+   * of it (events still waiting to be written, its log), so nothing of it outlives it.
    */
   forget?(key: ResourceKey): Promise<void>;
 }

@@ -50,22 +50,8 @@ describe("event logs, appended and compacted", () => {
     await log.close();
     expect(lines().map((l) => (JSON.parse(l) as EventRecord).count)).toEqual([1, 1, 2]);
     expect(await readEvents(dir, KEY)).toEqual([
-      {
-        type: "Normal",
-        reason: "Submitted",
-        message: "run g1",
-        count: 1,
-        firstTimestamp: at(0),
-        lastTimestamp: at(0),
-      },
-      {
-        type: "Normal",
-        reason: "Queued",
-        message: "waiting",
-        count: 3,
-        firstTimestamp: at(0),
-        lastTimestamp: at(5),
-      },
+      normal("Submitted", "run g1", 1, 0, 0),
+      normal("Queued", "waiting", 3, 0, 5),
     ]);
   });
 
@@ -112,14 +98,7 @@ describe("event logs, appended and compacted", () => {
   it("a torn last line is skipped, and the next append starts on a line of its own", async () => {
     const path = eventsPath(dir, KEY);
     mkdirSync(dirname(path), { recursive: true });
-    const whole: EventRecord = {
-      type: "Normal",
-      reason: "Submitted",
-      message: "run g1",
-      count: 1,
-      firstTimestamp: at(0),
-      lastTimestamp: at(0),
-    };
+    const whole = normal("Submitted", "run g1", 1, 0, 0);
     writeFileSync(path, `${JSON.stringify(whole)}\n`);
     appendFileSync(path, '{"type":"Normal","reason":"Runn'); // a power loss in the middle of an append
     expect(parseEvents(readFileSync(path, "utf8"))).toEqual([whole]);
@@ -149,4 +128,9 @@ describe("event logs, appended and compacted", () => {
 
 function at(s: number): string {
   return new Date(Date.UTC(2026, 11, 5, 0, 0, s)).toISOString();
+}
+
+/** A Normal event record, its timestamps as seconds of the test clock. */
+function normal(reason: string, message: string, count: number, first: number, last: number): EventRecord {
+  return { type: "Normal", reason, message, count, firstTimestamp: at(first), lastTimestamp: at(last) };
 }

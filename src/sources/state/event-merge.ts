@@ -31,20 +31,14 @@ export function mergeEvents(
 ): EventRecord[] {
   const out = [...log];
   for (const e of events) {
-    const i = out.findIndex((r) => r.type === e.type && r.reason === e.reason && r.message === e.message);
-    if (i !== -1) {
-      const [existing] = out.splice(i, 1);
-      if (existing) out.push({ ...existing, count: existing.count + 1, lastTimestamp: e.at });
-    } else {
-      out.push({
-        type: e.type,
-        reason: e.reason,
-        message: e.message,
-        count: 1,
-        firstTimestamp: e.at,
-        lastTimestamp: e.at,
-      });
-    }
+    fold(out, {
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+      count: 1,
+      firstTimestamp: e.at,
+      lastTimestamp: e.at,
+    });
   }
   return out.slice(Math.max(0, out.length - limit));
 }
@@ -68,17 +62,26 @@ export function parseEvents(text: string, limit = Number.POSITIVE_INFINITY): Eve
       continue;
     }
     if (!isRecord(record)) continue;
-    const i = out.findIndex(
-      (r) => r.type === record.type && r.reason === record.reason && r.message === record.message,
-    );
-    if (i === -1) out.push(record);
-    else {
-      const [existing] = out.splice(i, 1) as [EventRecord];
-      out.push({ ...existing, count: existing.count + record.count, lastTimestamp: record.lastTimestamp });
-    }
+    fold(out, record);
     if (out.length > limit) out.shift();
   }
   return out;
+}
+
+/**
+ * Adds `record` to `out`: a record of the same type, reason and message takes its count added and
+ * its lastTimestamp and moves to the end; otherwise it is appended.
+ */
+function fold(out: EventRecord[], record: EventRecord): void {
+  const i = out.findIndex(
+    (r) => r.type === record.type && r.reason === record.reason && r.message === record.message,
+  );
+  if (i === -1) {
+    out.push(record);
+    return;
+  }
+  const [existing] = out.splice(i, 1) as [EventRecord];
+  out.push({ ...existing, count: existing.count + record.count, lastTimestamp: record.lastTimestamp });
 }
 
 function isRecord(value: unknown): value is EventRecord {

@@ -36,6 +36,8 @@ class Driver {
   readonly reconciler = new TrainingJobReconciler();
   #dirty = false;
   #wake: (() => void) | undefined;
+  /** What started the last reconcile of until(): a change of the job (changes()), or the 2 s fallback. */
+  lastWake: "first" | "change" | "timer" = "first";
 
   constructor(job: TrainingJob, scheduler: DockerScheduler) {
     this.job = job;
@@ -71,17 +73,21 @@ class Driver {
 
   async until(done: (s: Status | undefined) => boolean, timeoutMs = 30_000): Promise<Status> {
     const deadline = Date.now() + timeoutMs;
+    this.lastWake = "first";
     while (Date.now() < deadline) {
       this.#dirty = false;
       const action = await this.reconciler.reconcile(this.job, this.ctx);
       if (done(this.job.status)) return this.job.status as Status;
-      if (this.#dirty) continue;
+      if (this.#dirty) {
+        this.lastWake = "change";
+        continue;
+      }
       const wait = "requeueAfterMs" in action ? Math.min(action.requeueAfterMs, 2000) : 2000;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
+      this.lastWake = await new Promise<"change" | "timer">((resolve) => {
+        const timer = setTimeout(() => resolve("timer"), wait);
         this.#wake = () => {
           clearTimeout(timer);
-          resolve();
+          resolve("change");
         };
       });
     }
@@ -148,9 +154,10 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     ["missing image", { image: "mlops-operator/does-not-exist:never" }, "ImageNotFound", /does-not-exist/],
   ] as const)("fails a run: %s", async (name, spec, reason, message) => {
     const d = new Driver(job(name.replace(/[^a-z0-9]+/g, "-").slice(0, 12), spec), h.scheduler);
-    const started = Date.now();
     const status = await d.until(phase("Failed"));
-    expect(Date.now() - started).toBeLessThan(1_900); // woken by changes(), not by the driver's 2 s fallback
+    // The end was seen because changes() woke the driver, not by its 2 s fallback (a wall-time bound
+    // here failed once under the full suite's load, with the container slower to start and be killed).
+    expect(d.lastWake).toBe("change");
     expect(status.run?.reason).toBe(reason);
     expect(status.run?.message).toMatch(message);
     expect(status.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");

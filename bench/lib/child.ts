@@ -13,6 +13,8 @@ export interface Child {
   readonly exited: Promise<number | string>;
   /** Resolves with the first line (stdout or stderr) matching `pattern`, rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<string>;
+  /** Calls `listener` with every later line of stdout and stderr. */
+  onLine(listener: (line: string) => void): void;
   stop(graceMs?: number): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ export function startChild(
   const stdout: string[] = [];
   const stderr: string[] = [];
   const waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
+  const listeners: ((line: string) => void)[] = [];
   const collect = (stream: NodeJS.ReadableStream | null, into: string[]) => {
     let rest = "";
     stream?.setEncoding("utf8");
@@ -41,6 +44,7 @@ export function startChild(
       for (const line of lines) {
         into.push(line);
         if (into.length > KEEP) into.shift();
+        for (const listener of listeners) listener(line);
         for (const waiter of waiters) {
           if (waiter.pattern.test(line)) {
             waiters.delete(waiter);
@@ -76,6 +80,9 @@ export function startChild(
     stderr,
     exited,
     stop,
+    onLine(listener) {
+      listeners.push(listener);
+    },
     waitForLine(pattern, timeoutMs) {
       const seen = [...stdout, ...stderr].find((line) => pattern.test(line));
       if (seen !== undefined) return Promise.resolve(seen);

@@ -117,6 +117,17 @@ export class QueueAdmission {
   }
 
   /**
+   * Admits what fits in the queue's scope now, as a release does: a queue looked at (at start-up,
+   * before most of its jobs had their first look; after its quota grew) starts its runs at once. The
+   * runs admitted are reported on admissions(); the scope's other queues are reconciled again.
+   */
+  admitWaiting(queue: string): void {
+    const { queues, result } = this.#decide(this.#ledger.scopeOf(queue), undefined);
+    if (result.admitted.length === 0) return;
+    for (const q of queues) if (q.id !== queue) this.#changes.next(`TrainingQueue/${q.id}` as ResourceKey);
+  }
+
+  /**
    * Reconciles the waiting jobs again: those whose admission depends on `queue` (its cohort's
    * queues), in the background, when this process sees that queue for the first time; every one,
    * at once, when a queue changed or went.

@@ -1,7 +1,7 @@
-// The TrainingQueue reconciler: writes the queue's status (usage, borrowed, pending, admitted, Ready)
-// from the admission gate, and wakes the queue's jobs when the queue changes or goes (a deleted queue
+// The TrainingQueue reconciler: admits what fits, writes the queue's status (usage, borrowed, pending,
+// admitted, Ready) from the admission gate, and wakes the queue's jobs when the queue changes or goes (a deleted queue
 // admits nothing new: its waiting jobs say QueueNotFound; running runs are not stopped).
-import type { ResourceKey, TrainingQueue } from "../api/resources.ts";
+import { makeKey, type ResourceKey, type TrainingQueue } from "../api/resources.ts";
 import { type Action, awaitChange, type BaseContext, type Reconciler } from "../controller/reconcile.ts";
 import type { QueueAdmission } from "./gate.ts";
 import { queueStatus } from "./status.ts";
@@ -15,16 +15,18 @@ export class TrainingQueueReconciler implements Reconciler<TrainingQueue, Traini
   readonly #generations = new Map<ResourceKey, number>();
 
   async reconcile(queue: TrainingQueue, ctx: TrainingQueueContext): Promise<Action> {
-    const key: ResourceKey = `TrainingQueue/${queue.metadata.namespace}/${queue.metadata.name}`;
+    const id = `${queue.metadata.namespace}/${queue.metadata.name}`;
+    const key = makeKey("TrainingQueue", queue.metadata.namespace, queue.metadata.name);
     // A new queue: the jobs that wait for it (or for its cohort) are looked at again; a changed one
     // (quota, cohort, policy: its old cohort's jobs may be concerned too): every waiting job.
     const seen = this.#generations.get(key);
     if (seen !== queue.metadata.generation) {
       this.#generations.set(key, queue.metadata.generation);
-      ctx.queues.wakeJobs(
-        seen === undefined ? `${queue.metadata.namespace}/${queue.metadata.name}` : undefined,
-      );
+      ctx.queues.wakeJobs(seen === undefined ? id : undefined);
     }
+    // What fits is admitted now, not when one of its waiting jobs is next looked at: the status
+    // written below counts it.
+    ctx.queues.admitWaiting(id);
     await ctx.status.write(queue, queueStatus(queue, ctx.queues.view(queue), ctx.clock.now()));
     return awaitChange;
   }

@@ -11,27 +11,11 @@ import type { Operator } from "../../src/cli/compose.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
 import { buildNomadOperator } from "./nomad-operator-options.ts";
+import { queuedJobYaml as job, queueYaml as queue } from "./queue-files.ts";
 
 let nomad: NomadDouble;
 let dir = "";
 const owner = `it-queue-${process.pid}`;
-
-const queue = (name: string, runs: number) => `apiVersion: mlops.dev/v1alpha1
-kind: TrainingQueue
-metadata: { name: ${name} }
-spec:
-  quota: { runs: ${runs} }
-`;
-
-const job = (name: string, queueName: string) => `apiVersion: mlops.dev/v1alpha1
-kind: TrainingJob
-metadata: { name: ${name} }
-spec:
-  image: registry.example/train:1
-  replicas: 1
-  resources: { cpu: 100, memoryMB: 64, gpus: 0 }
-  queue: ${queueName}
-`;
 
 beforeAll(async () => {
   nomad = await startNomadDouble();

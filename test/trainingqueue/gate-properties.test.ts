@@ -1,4 +1,4 @@
-// Property: whatever the order of reconciles, finishes and operator restarts, the runs registered
+// Property: whatever the order of reconciles (of jobs and of queues), finishes and operator restarts, the runs registered
 // with the scheduler never use more than quota + allowed borrowing, per queue and per cohort; with
 // preemption (LowerPriority on two of the queues) no run is stopped for one of equal or lower priority.
 import fc from "fast-check";
@@ -23,6 +23,12 @@ const op = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant("reconcile" as const), job: fc.nat(11) }), weight: 6 },
   { arbitrary: fc.record({ op: fc.constant("finish" as const), job: fc.nat(11) }), weight: 2 },
   { arbitrary: fc.record({ op: fc.constant("restart" as const) }), weight: 1 },
+  // A queue's reconcile admits what fits in its scope (the runs it admits register at their job's
+  // next reconcile).
+  {
+    arbitrary: fc.record({ op: fc.constant("queue" as const), queue: fc.constantFrom("solo", "b", "c") }),
+    weight: 1,
+  },
 );
 const jobs = fc.array(
   fc.record({
@@ -70,6 +76,10 @@ describe("queue gate: invariants across reconciles, finishes and restarts", () =
         for (const step of ops) {
           if (step.op === "restart") {
             gate = new QueueAdmission(index);
+            continue;
+          }
+          if (step.op === "queue") {
+            gate.admitWaiting(`t/${step.queue}`);
             continue;
           }
           const job = all[step.job] as TrainingJob;

@@ -211,11 +211,15 @@ describe("queued TrainingJobs", () => {
     };
     // At its first reconcile (as at start-up), a queue wakes its cohort's waiting jobs only, in the background.
     expect(await reconcileQueue(gpus)).toEqual({ now: [], background: ["TrainingJob/default/early"] });
+    // A queue's reconcile also admits what fits: early (first seen) borrows the new queue's unused
+    // quota at once, without waiting for a reconcile of its own.
     const later = w.add(queue({ quota: { runs: 1 }, cohort: "lab" }, "later"));
-    expect(await reconcileQueue(later)).toEqual({
-      now: [],
-      background: ["TrainingJob/default/early", "TrainingJob/default/late"],
-    });
+    const woke = await reconcileQueue(later);
+    expect(woke.now).toEqual(["TrainingJob/default/early"]);
+    expect(new Set(woke.background)).toEqual(
+      new Set(["TrainingJob/default/early", "TrainingJob/default/late"]),
+    );
+    expect(w.process.gate.holds(keyOf(early))).toBe(true);
     await w.reconcile(late);
     expect(admitted(late)?.reason).not.toBe("QueueNotFound");
     // An edit (a new generation) may concern any queue's jobs (it may have left a cohort): at once.
@@ -323,6 +327,37 @@ describe("queued TrainingJobs", () => {
       status: "True",
       reason: "Admitting",
     });
+  });
+
+  it("a queue's reconcile admits what fits before its jobs are looked at, and again when its quota grows", async () => {
+    const w = new World();
+    const q = w.add(queue({ quota: { runs: 1 } }));
+    const low = w.job("low", 0, { priority: 10 });
+    const high = w.job("high", 0, { priority: 90 });
+    const next = w.job("next", 0, { priority: 50 });
+    const admissions: ResourceKey[] = [];
+    w.process.gate.admissions().subscribe((key) => admissions.push(key));
+    const reconcileQueue = () => w.process.queues.reconcile(q, { ...w.process.ctx, queues: w.process.gate });
+    // As at start-up: no job reconciled yet. The head of the queue (by priority) is admitted, and
+    // the queue's status counts it.
+    await reconcileQueue();
+    expect(admissions).toEqual([keyOf(high)]);
+    expect(q.status).toMatchObject({ admitted: 1, pending: 2 });
+    await w.reconcile(high);
+    expect(w.submitted()).toEqual(["high"]);
+    // Reconciled again with nothing changed: nothing more is admitted.
+    await reconcileQueue();
+    expect(admissions).toEqual([keyOf(high)]);
+    // Its quota grows (a new generation): the next run is admitted by the queue's reconcile.
+    q.spec.quota = { runs: 2 };
+    q.metadata.generation = 2;
+    await reconcileQueue();
+    expect(admissions).toEqual([keyOf(high), keyOf(next)]);
+    expect(q.status).toMatchObject({ admitted: 2, pending: 1 });
+    await w.reconcile(next);
+    await w.reconcile(low);
+    expect(w.submitted()).toEqual(["high", "next"]);
+    expect(low.status?.phase).toBe("Queued");
   });
 
   it("a job without spec.queue is never queued", async () => {

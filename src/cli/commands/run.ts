@@ -88,9 +88,9 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--concurrency <n>",
-      "reconciles at once (each holds at most one HTTP connection to a server at a time)",
+      "reconciles at once; each holds at most one HTTP connection to a server at a time (Nomad allows 100 per client)",
       parsePositiveInt,
-      8,
+      32,
     )
     .option("--once", "converge every resource once, prune, write status and exit")
     .option(

@@ -7,9 +7,10 @@
 // With --requests the operator talks to the Nomad double and a Grafana double through counting
 // proxies, and the requests per job are printed by route (ids folded; streams and blocking queries
 // counted once per request).
-// With --cpu-prof DIR the converging operator writes a V8 CPU profile (at exit) into DIR.
+// With --cpu-prof DIR the converging operator writes a V8 CPU profile (at exit) into DIR; with
+// --concurrency N it runs with `--concurrency N` (its default without).
 //   node bench/converge-nomad.ts [--count 10000] [--curl-budget-s 60] [--timeout-s 300] [--requests]
-//     [--cpu-prof DIR]
+//     [--cpu-prof DIR] [--concurrency N]
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     "timeout-s": { type: "string", default: "300" },
     requests: { type: "boolean", default: false },
     "cpu-prof": { type: "string" },
+    concurrency: { type: "string" },
   },
 });
 const count = Number(values.count);
@@ -79,6 +81,7 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     count,
     limitMs,
     env: { ...cpuProf, ...(proxies ? { GRAFANA_URL: proxies.grafana.url } : {}) },
+    ...(values.concurrency ? { args: ["--concurrency", values.concurrency] } : {}),
     ...(proxies
       ? {
           nomadVia: async (nomad) => {

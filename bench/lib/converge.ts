@@ -23,6 +23,8 @@ export interface ConvergeOptions {
   /** Where the operator sends its Nomad requests (a counting proxy in front of the double), if not the double. */
   readonly nomadVia?: (nomad: NomadProcess) => Promise<string>;
   readonly env?: NodeJS.ProcessEnv;
+  /** More arguments of `mlopsctl run --once`. */
+  readonly args?: readonly string[];
 }
 
 export async function converge(options: ConvergeOptions): Promise<Converged> {
@@ -35,6 +37,7 @@ export async function converge(options: ConvergeOptions): Promise<Converged> {
     stateDir: join(options.root, "state"),
     nomadAddr,
     ...(options.env ? { env: options.env } : {}),
+    ...(options.args ? { args: options.args } : {}),
   };
   const once = await runOnce(setup, join(options.root, "usage-converge.json"), options.limitMs);
   return {

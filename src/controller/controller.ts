@@ -32,10 +32,7 @@ export interface ControllerOptions {
   /** Label `controller` (and the workqueue's `name`): "trainingjob", "mlopsstack", or one shared name. */
   readonly name: string;
   readonly dispatch: Dispatch;
-  /**
-   * Streams of keys whose desired or observed state may have changed (sources, external watches),
-   * queued at NORMAL_PRIORITY, or at the priority given with the stream.
-   */
+  /** Keys whose desired or observed state may have changed: at NORMAL_PRIORITY, or the stream's own. */
   readonly sources?: readonly (Observable<ResourceKey> | PrioritizedKeys)[];
   /** Every key the controller is responsible for: enqueued at start and on each resync. */
   readonly keys?: () => Iterable<ResourceKey>;
@@ -172,13 +169,15 @@ export class Controller {
   }
 
   /**
-   * Enqueues every key from `keys()` now, behind the keys events report (LOW_PRIORITY: they only
-   * may have changed); returns how many.
+   * Enqueues every key from `keys()` now, behind the keys events report (LOW_PRIORITY: they only may
+   * have changed), but a key waiting for its retry after a failure (an outage: not tried and logged
+   * at each resync besides its backoff); returns how many.
    */
   resync(): number {
     let count = 0;
     try {
       for (const key of this.#options.keys?.() ?? []) {
+        if (this.queue.backingOff(key)) continue;
         this.queue.add(key, LOW_PRIORITY);
         count++;
       }

@@ -22,6 +22,10 @@ export class DelayHeap {
     return this.#byKey.keys();
   }
 
+  has(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
   peek(): Waiting | undefined {
     return this.#items[0];
   }

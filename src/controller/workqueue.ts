@@ -130,6 +130,11 @@ export class WorkQueue {
     this.backoff.forget(key);
   }
 
+  /** `key` failed and waits for its retry (addRateLimited): a delayed key that has failures. */
+  backingOff(key: string): boolean {
+    return this.#waiting.has(key) && this.backoff.failures(key) > 0;
+  }
+
   /** Failures of `key` since it was last forgotten. */
   retries(key: string): number {
     return this.backoff.failures(key);

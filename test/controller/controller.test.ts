@@ -278,6 +278,22 @@ describe("Controller", () => {
     expect(listedAt.length).toBe(4);
   });
 
+  it("a resync does not cut short the backoff of a key that failed", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const { controller, calls } = recording(
+      () => {
+        throw new TransientError("NomadUnavailable", "answers 500");
+      },
+      { resyncMs: 1_000, resyncJitter: 0, now: () => Date.now(), keys: () => [key("a")] },
+    );
+    controller.start();
+    await vi.advanceTimersByTimeAsync(6_000);
+    // The start-up listing, then its backoff (750 ms doubling); the resyncs at 1 s, 2 s, ... 6 s found
+    // it waiting for its retry and left it there.
+    expect(calls.map((c) => c.at)).toEqual([0, 750, 2_250, 5_250]);
+    await controller.stop();
+  });
+
   it("resync 0 lists the keys once, at start", async () => {
     vi.useFakeTimers({ now: 0 });
     let listed = 0;

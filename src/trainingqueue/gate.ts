@@ -5,8 +5,8 @@
 //
 // Usage is counted from what the scheduler reports: a job's reconciler says when its run is
 // registered (hold) and when it finished, was suspended or deleted (release).
-import { type Observable, Subject } from "rxjs";
-import type { ResourceKey, TrainingJob, TrainingQueue } from "../api/resources.ts";
+import { defer, from, type Observable, Subject } from "rxjs";
+import { keyOf, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import { type AdmissionResult, admit, type PendingRun, type QueueInput } from "./admission.ts";
 import { type GateJob, jobKeyOf, QueueLedger, type QueueView, queueIdOf, wantsToRun } from "./ledger.ts";
@@ -77,6 +77,15 @@ export class QueueAdmission {
    */
   admissions() {
     return this.#admitted.asObservable();
+  }
+
+  /**
+   * Every queue's key, once, when subscribed (the controller's start): reconciled first, each admits
+   * what fits (admitWaiting), so every queue starts its runs at once, not when one of its jobs comes
+   * up among the first looks at every resource (the composition root queues them at HIGH_PRIORITY).
+   */
+  atStart(): Observable<ResourceKey> {
+    return defer(() => from(this.#resources.list("TrainingQueue").map((q) => keyOf(q))));
   }
 
   /**

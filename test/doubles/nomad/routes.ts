@@ -205,7 +205,7 @@ function register({ state, params, body, url }: RouteContext): RouteResult {
     };
   }
   const cas = request.EnforceIndex ? { index: request.JobModifyIndex ?? 0 } : undefined;
-  const result = state.register(job, cas);
+  const result = state.register(job, cas, true); // the parsed body becomes the job
   return {
     status: 200,
     body: {

@@ -95,7 +95,15 @@ export class NomadState {
     return this.jobs.get(key(namespace, id))?.job;
   }
 
-  register(input: NomadJob, cas?: { index: number }): { job: NomadJob; evalId: string; changed: boolean } {
+  /**
+   * `owned`: the caller hands `input` over (a request body it parsed) and it becomes the job; else the
+   * job is a copy, and the caller's object is left as it was.
+   */
+  register(
+    input: NomadJob,
+    cas?: { index: number },
+    owned = false,
+  ): { job: NomadJob; evalId: string; changed: boolean } {
     const namespace = input.Namespace || "default";
     if (!this.namespaces.has(namespace)) {
       throw new NomadDoubleError(500, `job "${input.ID}" is in nonexistent namespace "${namespace}"`);
@@ -124,11 +132,11 @@ export class NomadState {
     const submitted = canonical({ ...input, Namespace: namespace });
     const changed = !existing || existing.submitted !== submitted;
     let job = existing?.job as NomadJob;
-    const previous = existing ? structuredClone(existing.job) : undefined;
+    const previous = existing && changed ? structuredClone(existing.job) : undefined;
     const index = changed ? this.#index + 1 : this.#index;
     if (changed) {
       job = withServerDefaults(
-        { ...structuredClone(input), Namespace: namespace },
+        { ...(owned ? input : structuredClone(input)), Namespace: namespace },
         {
           version: existing ? (existing.job.Version ?? 0) + 1 : 0,
           createIndex: existing?.job.CreateIndex ?? index,

@@ -183,6 +183,55 @@ describe("NomadReadCache rules", () => {
   });
 });
 
+describe("NomadReadCache job events of one version", () => {
+  it("a status change (same JobModifyIndex and Version) updates Status and ModifyIndex; a new version is taken whole", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    const group = {
+      Name: "train",
+      Count: 1,
+      Tasks: [{ Name: "t", Driver: "docker", Config: { image: "x" }, Resources: { CPU: 100, MemoryMB: 64 } }],
+    } as NomadJob["TaskGroups"][number];
+    cache.apply([jobEvent(job({ Status: "pending", Priority: 50, TaskGroups: [group] }))], owns, owns);
+    const first = cache.get(W, true);
+    // An allocation's update makes Nomad write the job's status: same spec, a later ModifyIndex.
+    cache.apply(
+      [
+        jobEvent(
+          job({ Status: "running", Priority: 50, ModifyIndex: 25, TaskGroups: [group] }),
+          "AllocationUpdated",
+        ),
+      ],
+      owns,
+      owns,
+    );
+    const running = cache.get(W, true);
+    expect(first.state === "known" && running.state === "known").toBe(true);
+    if (first.state !== "known" || running.state !== "known") return;
+    expect(running.job).toMatchObject({
+      Status: "running",
+      ModifyIndex: 25,
+      JobModifyIndex: 20,
+      Priority: 50,
+    });
+    expect(running.job.TaskGroups).toBe(first.job.TaskGroups); // kept, not built again
+    expect(first.job.Status).toBe("pending"); // a new object: what a reader holds does not change
+    // An older copy changes nothing; a new version of the spec is taken whole.
+    cache.apply([jobEvent(job({ Status: "pending", ModifyIndex: 22 }), "AllocationUpdated")], owns, owns);
+    expect((cache.get(W, true) as { job: NomadJob }).job.Status).toBe("running");
+    cache.apply(
+      [jobEvent(job({ Status: "pending", Priority: 70, Version: 1, ModifyIndex: 30, JobModifyIndex: 30 }))],
+      owns,
+      owns,
+    );
+    expect((cache.get(W, true) as { job: NomadJob }).job).toMatchObject({
+      Priority: 70,
+      Version: 1,
+      TaskGroups: [],
+    });
+  });
+});
+
 describe("NomadReadCache interning", () => {
   it("shares an allocation's recurring strings and leaves its ids out of the string table", () => {
     const cache = new NomadReadCache();

@@ -156,7 +156,14 @@ export class NomadReadCache {
   }
 
   #mergeJob(entry: Entry, full: NomadJob): void {
-    if (entry.job && (entry.job.ModifyIndex ?? 0) > (full.ModifyIndex ?? 0)) return;
+    const known = entry.job;
+    if (known && (known.ModifyIndex ?? 0) > (full.ModifyIndex ?? 0)) return;
+    if (known && known.JobModifyIndex === full.JobModifyIndex && known.Version === full.Version) {
+      // The same version of the spec (a change of its status, as an allocation's update makes):
+      // what else the compact job holds is the same, so it is not built and interned again.
+      entry.job = { ...known, Status: full.Status, ModifyIndex: full.ModifyIndex } as NomadJob;
+      return;
+    }
     const job = compactJob(full);
     entry.job = job;
     entry.versions = withJobVersion(entry.versions, job.JobModifyIndex ?? 0, job.Version ?? 0);

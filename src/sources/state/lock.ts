@@ -3,14 +3,17 @@
 // it is), a dead one leaves a socket file that refuses them (ECONNREFUSED), which is removed and
 // bound again. No pid is compared, so a restarted PID 1 in a container, a reused pid, an empty or
 // garbage file left by an older binary (a regular file also refuses connections) never block a
-// restart. bind() is the atomic step. A stale file is removed only by the process that holds the
-// takeover guard (`lock.takeover`, a directory mkdir creates atomically), after it found the file
-// refusing connections: while the stale file is in place nobody can bind, and nobody else may
-// remove it, so two processes taking over at once never both win.
-import { lstatSync, mkdirSync, rmdirSync, rmSync, statSync } from "node:fs";
+// restart. The socket is bound and listening at a name of its own (`.lock.<pid>.<n>.tmp`) before
+// link() puts it at `lock`, the atomic step: a socket bound but not yet listening refuses
+// connections as a stale one does, so the lock's file must never be one. A stale file is removed
+// only by the process that holds the takeover guard (`lock.takeover`, a directory mkdir creates
+// atomically), after it found the file refusing connections: while the stale file is in place
+// nobody can link, and nobody else may remove it, so two processes taking over at once never both
+// win.
+import { linkSync, lstatSync, mkdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { hostname } from "node:os";
-import { relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { OperatorError } from "../../api/errors.ts";
 import { lockPath } from "./paths.ts";
 
@@ -63,13 +66,14 @@ export async function acquireLock(stateDir: string, options: LockOptions = {}): 
   mkdirSync(stateDir, { recursive: true });
   const path = lockPath(stateDir);
   const address = socketAddress(stateDir, path);
+  socketAddress(stateDir, tempPath(path)); // the name it listens at first fits too
   const me: LockHolder = {
     pid: process.pid,
     hostname: hostname(),
     started: (options.now ?? new Date()).toISOString(),
   };
   for (let attempt = 0; attempt < 20; attempt++) {
-    const server = await bind(stateDir, address, me);
+    const server = await bind(stateDir, path, me);
     if (server) {
       const ino = lstatSync(path).ino;
       let released = false;
@@ -103,16 +107,44 @@ function socketAddress(stateDir: string, path: string): string {
   );
 }
 
-/** Listens at `address`; undefined when something is already there (EADDRINUSE). */
-function bind(stateDir: string, address: string, me: LockHolder): Promise<Server | undefined> {
+let temps = 0;
+
+/** `.lock.<pid>.<n>.tmp` beside the lock (a name leftovers.ts removes after a crash). */
+function tempPath(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${temps}.tmp`);
+}
+
+/**
+ * Listens at a name of its own, then links the socket at `path`: undefined when a file is there
+ * (EEXIST), or the name was removed before the link (a holder's start-up clean-up: try again).
+ */
+async function bind(stateDir: string, path: string, me: LockHolder): Promise<Server | undefined> {
+  const temp = tempPath(path);
+  temps++;
+  rmSync(temp, { force: true }); // a leftover of a process with this pid before
+  const server = await listen(stateDir, socketAddress(stateDir, temp), me);
+  try {
+    linkSync(temp, path);
+    return server;
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOENT") return undefined;
+    throw new LockFailedError(stateDir, `linking ${temp} to ${path}: ${(error as Error).message}`, error);
+  } finally {
+    rmSync(temp, { force: true }); // the socket lives on at `path` (or is closed)
+  }
+}
+
+/** Listens at `address` (a name of this process's own). */
+function listen(stateDir: string, address: string, me: LockHolder): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer((socket) => {
       socket.on("error", () => socket.destroy());
       socket.end(`${JSON.stringify(me)}\n`);
     });
     server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") resolve(undefined);
-      else reject(new LockFailedError(stateDir, `binding ${address}: ${error.message}`, error));
+      reject(new LockFailedError(stateDir, `binding ${address}: ${error.message}`, error));
     });
     server.listen(address, () => {
       server.unref();

@@ -84,12 +84,14 @@ export function admission(
         waiting: { reason: again ? "Preempted" : verdict.reason, message },
       };
     }
-    const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
-    queueWaitSeconds.observe({ namespace: job.metadata.namespace, queue: name }, Math.max(0, waited));
-    return { record: { name, queuedAt, admittedAt: now.toISOString() }, admitted: true };
+    return admittedNow(job, name, queuedAt, now);
   }
   // Suspended or finished: the run holds nothing; a live run keeps its admission.
   const admitted = gate.holds(key);
+  // Admitted by another's decision (a release, its queue's reconcile) and submitted now: recorded
+  // here as an asker's admission is above.
+  if (admitted && decision.step.op === "submit" && !previous?.admittedAt)
+    return admittedNow(job, name, queuedAt, now);
   return {
     record: {
       name,
@@ -117,4 +119,11 @@ export function preemptedDecision(decision: Decision, by: string, message: strin
     outcome: undefined,
     wakeInMs: LOOK_AGAIN_MS,
   };
+}
+
+/** A run admitted and submitted by this reconcile: when, and how long it waited (the histogram). */
+function admittedNow(job: TrainingJob, name: string, queuedAt: string, now: Date): QueueState {
+  const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
+  queueWaitSeconds.observe({ namespace: job.metadata.namespace, queue: name }, Math.max(0, waited));
+  return { record: { name, queuedAt, admittedAt: now.toISOString() }, admitted: true };
 }

@@ -120,6 +120,8 @@ describe("queued TrainingJobs", () => {
     await w.reconcile(b);
     expect(w.submitted()).toEqual(["a", "b"]);
     expect(admitted(b)?.status).toBe("True");
+    // Admitted by a's release, not by its own ask: its status says when all the same.
+    expect(b.status?.queue).toMatchObject({ name: "gpus", admittedAt: w.now.toISOString() });
   });
 
   it("waiting jobs whose position moved are reported, and their next reconcile writes it", async () => {
@@ -345,6 +347,7 @@ describe("queued TrainingJobs", () => {
     expect(q.status).toMatchObject({ admitted: 1, pending: 2 });
     await w.reconcile(high);
     expect(w.submitted()).toEqual(["high"]);
+    expect(high.status?.queue?.admittedAt).toBe(w.now.toISOString());
     // Reconciled again with nothing changed: nothing more is admitted.
     await reconcileQueue();
     expect(admissions).toEqual([keyOf(high)]);

@@ -86,12 +86,11 @@ export function admission(
     }
     return admittedNow(job, name, queuedAt, now);
   }
+  // Held (above: a submit of a run not held asks), admitted by another's decision (a release, its
+  // queue's reconcile) and submitted now: recorded as an asker's admission is.
+  if (decision.step.op === "submit" && !previous?.admittedAt) return admittedNow(job, name, queuedAt, now);
   // Suspended or finished: the run holds nothing; a live run keeps its admission.
   const admitted = gate.holds(key);
-  // Admitted by another's decision (a release, its queue's reconcile) and submitted now: recorded
-  // here as an asker's admission is above.
-  if (admitted && decision.step.op === "submit" && !previous?.admittedAt)
-    return admittedNow(job, name, queuedAt, now);
   return {
     record: {
       name,

@@ -1,6 +1,7 @@
-// The TrainingQueue reconciler: admits what fits, writes the queue's status (usage, borrowed, pending,
-// admitted, Ready) from the admission gate, and wakes the queue's jobs when the queue changes or goes (a deleted queue
-// admits nothing new: its waiting jobs say QueueNotFound; running runs are not stopped).
+// The TrainingQueue reconciler: admits what fits, writes the queue's status (usage, borrowed,
+// pending, admitted, Ready) from the admission gate, and wakes the queue's jobs when the queue
+// changes or goes (a deleted queue admits nothing new: its waiting jobs say QueueNotFound; running
+// runs are not stopped).
 import { makeKey, type ResourceKey, type TrainingQueue } from "../api/resources.ts";
 import { type Action, awaitChange, type BaseContext, type Reconciler } from "../controller/reconcile.ts";
 import type { QueueAdmission } from "./gate.ts";

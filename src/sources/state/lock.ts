@@ -66,7 +66,6 @@ export async function acquireLock(stateDir: string, options: LockOptions = {}): 
   mkdirSync(stateDir, { recursive: true });
   const path = lockPath(stateDir);
   const address = socketAddress(stateDir, path);
-  socketAddress(stateDir, tempPath(path)); // the name it listens at first fits too
   const me: LockHolder = {
     pid: process.pid,
     hostname: hostname(),

@@ -16,7 +16,7 @@ import { type BaseContext, type Recorder, systemClock } from "../controller/reco
 import type { Source } from "../controller/source.ts";
 import { HIGH_PRIORITY, LOW_PRIORITY } from "../controller/workqueue.ts";
 import { type NotifierContext, NotifierReconciler } from "../notifier/index.ts";
-import { observeResources, queueAdmissions, queuePreemptions } from "../observability/metrics.ts";
+import { observeResources, queueCounts } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { Adoption } from "../scheduler/adoption.ts";
@@ -228,8 +228,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   });
   const queues = new QueueAdmission(source, {
     changes: source.changes(),
-    onAdmitted: countByQueue(queueAdmissions),
-    onPreempted: countByQueue(queuePreemptions),
+    ...queueCounts,
+    delayPositions: !options.once, // `--once` ends when nothing is left to do: no write may wait
   });
   const status = observedWriter(
     source,
@@ -392,9 +392,3 @@ async function buildSource(
   if (options.ownerId === undefined) await source.identify();
   return source;
 }
-
-/** A counter labelled {namespace, queue} from a queue id (`namespace/name`). */
-const countByQueue = (counter: typeof queueAdmissions) => (queue: string) => {
-  const [namespace = "", name = ""] = queue.split("/");
-  counter.inc({ namespace, queue: name });
-};

@@ -4,6 +4,8 @@
 // that has waited longer than AGED_MS (the oldest such one), so events are not held back for as long
 // as urgent keys arrive. Keys below NORMAL_PRIORITY (resyncs) wait for the queue to be quiet.
 
+import { Fifo } from "../api/fifo.ts";
+
 /** Keys others wait on: a run that ended a replica (an outcome, freed quota), a run a queue admitted. */
 export const HIGH_PRIORITY = 100;
 /** The priority of keys added without one: events, requeues, retries. */
@@ -94,40 +96,5 @@ export class ReadyKeys {
     if (entry === undefined) return undefined;
     this.#current.delete(entry.key);
     return entry.key;
-  }
-}
-
-/** First-in first-out list; shift is O(1) amortised (Array#shift is not on large arrays). */
-class Fifo<T> {
-  #items: (T | undefined)[] = [];
-  #head = 0;
-
-  get length(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(item: T): void {
-    this.#items.push(item);
-  }
-
-  peek(): T | undefined {
-    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
-  }
-
-  shift(): T | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) this.clear();
-    else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return item;
-  }
-
-  clear(): void {
-    this.#items = [];
-    this.#head = 0;
   }
 }

@@ -274,6 +274,19 @@ export const queuePreemptions = new Counter({
   registers,
 });
 
+/** The queue gate's counts (its onAdmitted, onPreempted), labelled {namespace, queue} from a queue id. */
+export const queueCounts = {
+  onAdmitted: countByQueue(queueAdmissions),
+  onPreempted: countByQueue(queuePreemptions),
+} as const;
+
+function countByQueue(counter: typeof queueAdmissions): (queue: string) => void {
+  return (queue) => {
+    const [namespace = "", name = ""] = queue.split("/"); // `namespace/name`
+    counter.inc({ namespace, queue: name });
+  };
+}
+
 /** From the time a run was first queued to its admission. */
 export const queueWaitSeconds = new Histogram({
   name: "mlops_queue_wait_seconds",

@@ -10,7 +10,7 @@ import { keyOf, type ResourceKey, type TrainingJob, type TrainingQueue } from ".
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import { type AdmissionResult, admit, type PendingRun, type QueueInput } from "./admission.ts";
 import { type GateJob, jobKeyOf, QueueLedger, type QueueView, queueIdOf, wantsToRun } from "./ledger.ts";
-import { positionStale } from "./positions.ts";
+import { type Delayed, DelayLine, POSITION_DELAY_MS, positionDelayMs } from "./positions.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
 
 export type { QueueView } from "./ledger.ts";
@@ -35,12 +35,19 @@ export class QueueAdmission {
   /** Admitted runs chosen to be preempted (preemption.ts), until their job stops them: by whom, why. */
   readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
   /**
-   * Waiting jobs reported on backgroundChanges() whose reconcile has not asked for admission since:
-   * a further move is not reported again, as that reconcile reads the position as it is then (at a
-   * release, every waiting job of the queue moves up one; reported each time, a queue 100 deep sent
-   * ~100 keys per release to a workqueue that already held them).
+   * Waiting jobs whose move is reported on backgroundChanges() (or is to be, when due: positions.ts)
+   * and whose reconcile has not asked for admission since: a further move is
+   * not reported again, as that reconcile reads the position as it is then (at a release, every
+   * waiting job of the queue moves up one; reported each time, a queue 100 deep sent ~100 keys per
+   * release to a workqueue that already held them), unless it is due sooner now (the run moved from
+   * the tail of its queue to its head).
    */
-  readonly #reportedMoved = new Set<ResourceKey>();
+  readonly #reportedMoved = new Map<ResourceKey, Delayed<ResourceKey>>();
+  /** Moves reported after POSITION_DELAY_MS (`delayPositions`), else at once. */
+  readonly #delayed:
+    | { readonly head: DelayLine<ResourceKey>; readonly tail: DelayLine<ResourceKey> }
+    | undefined;
+  readonly #now: () => number;
   /** Counts admissions per queue id (metrics). */
   readonly onAdmitted: ((queue: string) => void) | undefined;
   /** Counts preempted runs per queue id (metrics). */
@@ -49,7 +56,8 @@ export class QueueAdmission {
   /**
    * `changes`: the resource index's change feed (keys whose lookup changed), which keeps the gate's
    * index of jobs by queue and its reads of each scope; without it the gate reads every job of the
-   * resource index on each call.
+   * resource index on each call. `delayPositions`: a moved run is reported after POSITION_DELAY_MS
+   * (a running operator; not `run --once`, which ends when nothing is left to do), on the clock `now`.
    */
   constructor(
     resources: ResourceIndex,
@@ -57,12 +65,25 @@ export class QueueAdmission {
       onAdmitted?: (queue: string) => void;
       onPreempted?: (queue: string) => void;
       changes?: Observable<ResourceKey>;
+      delayPositions?: boolean;
+      now?: () => number;
     } = {},
   ) {
     this.#resources = resources;
     this.#ledger = new QueueLedger(resources, options.changes);
     this.onAdmitted = options.onAdmitted;
     this.onPreempted = options.onPreempted;
+    this.#now = options.now ?? (() => performance.now());
+    const due = (entry: Delayed<ResourceKey>) => {
+      // Else asked since, gone, or put again to be due sooner.
+      if (this.#reportedMoved.get(entry.key) === entry) this.#background.next(entry.key);
+    };
+    this.#delayed = options.delayPositions
+      ? {
+          head: new DelayLine(POSITION_DELAY_MS.head, due, this.#now),
+          tail: new DelayLine(POSITION_DELAY_MS.tail, due, this.#now),
+        }
+      : undefined;
   }
 
   /** Keys to reconcile again: jobs admitted, waiting jobs of a queue that changed, runs to preempt, the queues. */
@@ -221,6 +242,7 @@ export class QueueAdmission {
       const run = byId ? byId.get(id) : pending.find((p) => p.id === id);
       if (!run) continue;
       this.#ledger.take(run);
+      this.#reportedMoved.delete(id as ResourceKey); // admitted: no position to write
       this.onAdmitted?.(run.queue);
       if (id === asker) continue;
       this.#changes.next(id as ResourceKey);
@@ -230,9 +252,10 @@ export class QueueAdmission {
 
   /**
    * Reports the waiting jobs (but `asker`, reconciled now) whose written position is stale (at the
-   * head of the queue when it changed, further back when it is off by a tenth: positions.ts), unless
-   * reported already and not asked since. Reasons are not compared: a queue's change wakes its jobs
-   * (wakeJobs), and a preempted run's status says Preempted where admission says WaitingForQuota.
+   * head of the queue when it changed, further back when it is off by a tenth: positions.ts), at once
+   * or when due (`delayPositions`), unless reported already and not asked since (or due later).
+   * Reasons are not compared: a queue's change wakes its jobs (wakeJobs), and a preempted run's
+   * status says Preempted where admission says WaitingForQuota.
    */
   #noteMoves(
     result: AdmissionResult,
@@ -241,10 +264,17 @@ export class QueueAdmission {
   ): void {
     for (const [id, waiting] of result.waiting) {
       const key = id as ResourceKey;
-      if (key === asker || !positionStale(recorded.get(id), waiting.position) || this.#reportedMoved.has(key))
-        continue;
-      this.#reportedMoved.add(key);
-      this.#background.next(key);
+      const delay = key === asker ? undefined : positionDelayMs(recorded.get(id), waiting.position);
+      if (delay === undefined) continue;
+      const reported = this.#reportedMoved.get(key);
+      const place = delay === POSITION_DELAY_MS.head ? "head" : "tail";
+      if (!this.#delayed) {
+        if (reported !== undefined) continue;
+        this.#reportedMoved.set(key, { key, due: this.#now() });
+        this.#background.next(key);
+      } else if (reported === undefined || reported.due > this.#now() + delay) {
+        this.#reportedMoved.set(key, this.#delayed[place].put(key));
+      }
     }
   }
 

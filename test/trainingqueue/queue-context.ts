@@ -38,7 +38,10 @@ export function queueContext(
 }
 
 /** A world of one StrictFIFO queue `default/gpus` with `quota`: its resources, scheduler and gate. */
-export function queueWorld(quota: NonNullable<TrainingQueue["spec"]["quota"]>) {
+export function queueWorld(
+  quota: NonNullable<TrainingQueue["spec"]["quota"]>,
+  gateOptions: ConstructorParameters<typeof QueueAdmission>[1] = {},
+) {
   const resources = new Map<ResourceKey, AnyResource>();
   const scheduler = new RecordingScheduler();
   const queue: TrainingQueue = {
@@ -49,5 +52,5 @@ export function queueWorld(quota: NonNullable<TrainingQueue["spec"]["quota"]>) {
   };
   resources.set(keyOf(queue), queue);
   const now = new Date("2026-01-01T12:00:00Z");
-  return { resources, scheduler, ...queueContext(resources, scheduler, () => now) };
+  return { resources, scheduler, ...queueContext(resources, scheduler, () => now, gateOptions) };
 }

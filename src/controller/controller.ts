@@ -348,10 +348,11 @@ export class Controller {
     });
   }
 
-  /** Resolves once the queue has stayed idle across one turn of the event loop (late events land). */
+  /** Resolves once the queue stays idle across a turn of timers and of I/O (a reconcile's own timers first). */
   async #settled(): Promise<void> {
     for (;;) {
       await this.queue.whenIdle();
+      await new Promise((resolve) => setTimeout(resolve, 0));
       await new Promise((resolve) => setImmediate(resolve));
       if (this.queue.isIdle()) return;
     }

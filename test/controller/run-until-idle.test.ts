@@ -32,6 +32,22 @@ const nomadDown = () =>
   new OperatorError("NomadUnavailable", "nomad at http://127.0.0.1:4646: connection refused");
 
 describe("Controller.runUntilIdle (--once)", () => {
+  it("waits for a key that a reconcile reports from a timer of its own, after it returned", async () => {
+    const events = new Subject<ResourceKey>();
+    const { controller, calls } = once(
+      async (k) => {
+        // The Docker scheduler's ImageNotFound: announced once the reconcile that submitted returned.
+        if (k === key("submits") && calls.get(k) === 1) setTimeout(() => events.next(key("submits")), 0);
+        return awaitChange;
+      },
+      ["submits"],
+      { sources: [events] },
+    );
+    const summary = await controller.runUntilIdle({ timeoutMs: 5_000 });
+    expect(summary.timedOut).toBe(false);
+    expect(calls.get(key("submits"))).toBe(2);
+  });
+
   it("stops when every key reached its state or is blocked: no requeue followed, errors retried, terminal not", async () => {
     const { controller, calls } = once(
       async (k) => {

@@ -58,6 +58,8 @@ export class WorkQueue {
   #timerAt = Number.POSITIVE_INFINITY;
   #refresh: NodeJS.Timeout | undefined;
   #getters: ((key: string | undefined) => void)[] = [];
+  /** Waiting workers are handed keys at the end of this turn (#push). */
+  #handing = false;
   #idleWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
   #shuttingDown = false;
@@ -231,10 +233,24 @@ export class WorkQueue {
     return [...new Set([...this.#dirty.keys(), ...this.#waiting.keys()])];
   }
 
+  /**
+   * Queues `key`; a worker waiting for one takes it at the end of this turn, not now (as client-go's
+   * workers wake after the adds): a change reported on two streams at once (an allocation that
+   * ended: an event and an ending) is one reconcile, not one now and one after it as a re-add of
+   * a key in flight, and the keys of one turn go to the workers by priority, not by arrival.
+   */
   #push(key: string, priority: number): void {
     this.#ready.push(key, priority, this.#now());
-    const getter = this.#getters.shift();
-    if (getter !== undefined) getter(this.#take());
+    if (this.#getters.length === 0 || this.#handing) return;
+    this.#handing = true;
+    queueMicrotask(() => {
+      this.#handing = false;
+      while (this.#getters.length > 0 && this.#ready.length > 0) {
+        const key = this.#take();
+        if (key === undefined) break; // only entries left behind by raised keys
+        (this.#getters.shift() as (key: string | undefined) => void)(key);
+      }
+    });
   }
 
   #take(): string | undefined {

@@ -42,21 +42,31 @@ afterEach(() => {
 });
 
 describe("Controller", () => {
-  it("merges every source into the queue; a key re-sent while in flight runs again after, once", async () => {
+  it("merges every source into the queue; a key sent twice in one turn runs once, re-sent in flight once after", async () => {
     const s1 = new Subject<ResourceKey>();
     const s2 = new Subject<ResourceKey>();
     const broken = new Subject<ResourceKey>();
-    const { controller, keysCalled } = recording(() => awaitChange, {
-      concurrency: 1,
-      sources: [s1, broken],
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
     });
+    const { controller, keysCalled } = recording(
+      async (k) => {
+        if (k === key("a") && keysCalled().length === 1) await held;
+        return awaitChange;
+      },
+      { concurrency: 1, sources: [s1, broken] },
+    );
     controller.watch(s2).start();
-    s1.next(key("a")); // taken at once by the idle worker
+    s1.next(key("a"));
     s2.next(key("b"));
+    s2.next(key("a")); // the same turn (an event and an ending of one change): one reconcile
+    await vi.waitFor(() => expect(keysCalled()).toEqual([key("a")])); // taken at the end of the turn
     s1.next(key("a")); // in flight: dirty, queued again after it is done
     s2.next(key("b")); // already queued: dropped
     broken.error(new Error("watch failed"));
     s2.next(key("c"));
+    release();
     await controller.queue.whenIdle();
     expect(keysCalled()).toEqual([key("a"), key("b"), key("c"), key("a")]);
     await controller.stop();
@@ -317,20 +327,21 @@ describe("Controller", () => {
     });
     const { controller, keysCalled } = recording(
       async (k) => {
-        if (k === key("listed-0")) await first; // the one worker is busy while the events arrive
+        if (k === key("changed")) await first; // the one worker is busy while more events arrive
         return awaitChange;
       },
       { concurrency: 1, sources: [events], keys: () => listed },
     );
     controller.start();
-    events.next(key("changed"));
+    events.next(key("changed")); // the same turn as the listing: taken first at its end
+    await vi.waitFor(() => expect(keysCalled()).toEqual([key("changed")]));
     events.next(key("listed-40")); // listed, then reported by an event: served before the other listed keys
     release();
     await controller.queue.whenIdle();
     expect(keysCalled().slice(0, 4)).toEqual([
-      key("listed-0"),
       key("changed"),
       key("listed-40"),
+      key("listed-0"),
       key("listed-1"),
     ]);
     expect(keysCalled()).toHaveLength(51);

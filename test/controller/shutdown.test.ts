@@ -41,6 +41,8 @@ describe("Controller.stop", () => {
     controller.start();
     source.next(key("a"));
     source.next(key("b"));
+    await vi.advanceTimersByTimeAsync(0); // the worker took a (at the end of the turn); b waits
+    expect(started).toEqual([key("a")]);
     let stoppedAt: number | undefined;
     const stopping = controller.stop({ gracePeriodMs: 1_000 }).then((result) => {
       stoppedAt = Date.now();

@@ -33,6 +33,26 @@ describe("WorkQueue", () => {
     expect(order).toEqual(["high", "normal-1", "normal-2", "low-1", "low-2"]);
   });
 
+  it("hands a waiting worker its key at the end of the turn: one take for two adds, the higher priority first", async () => {
+    const q = newQueue();
+    const taken: (string | undefined)[] = [];
+    const worker = async () => {
+      const key = await q.get();
+      taken.push(key);
+      return key;
+    };
+    const first = worker();
+    q.add("ended-run"); // an event...
+    q.add("other");
+    q.add("ended-run", HIGH_PRIORITY); // ...and the ending of the same change, raised
+    expect(q.inFlight).toBe(0); // nothing taken yet
+    await first;
+    expect(taken).toEqual(["ended-run"]);
+    q.done("ended-run");
+    expect(q.length).toBe(1); // not queued again: both adds came before the take
+    expect(await worker()).toBe("other");
+  });
+
   it("a key of normal priority waiting over a second takes turns with higher ones; a resync's waits", async () => {
     let now = 0;
     const q = new WorkQueue({ name: `wq-test-${++queues}`, now: () => now });

@@ -1,4 +1,5 @@
-// A first-in first-out list of any size (the workqueue's ready keys, the queue gate's delayed position writes).
+// A first-in first-out list of any size: the workqueue's ready keys, the queue gate's delayed
+// position writes.
 
 /** First-in first-out list; shift is O(1) amortised (Array#shift is not on large arrays). */
 export class Fifo<T> {

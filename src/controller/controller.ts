@@ -348,7 +348,7 @@ export class Controller {
     });
   }
 
-  /** Resolves once the queue stays idle across a turn of timers and of I/O (a reconcile's own timers first). */
+  /** Resolves once the queue stays idle over a turn of timers and of I/O (a reconcile's timers fire first). */
   async #settled(): Promise<void> {
     for (;;) {
       await this.queue.whenIdle();

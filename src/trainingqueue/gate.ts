@@ -36,11 +36,10 @@ export class QueueAdmission {
   readonly #preempting = new Map<ResourceKey, { readonly by: ResourceKey; readonly message: string }>();
   /**
    * Waiting jobs whose move is reported on backgroundChanges() (or is to be, when due: positions.ts)
-   * and whose reconcile has not asked for admission since: a further move is
-   * not reported again, as that reconcile reads the position as it is then (at a release, every
-   * waiting job of the queue moves up one; reported each time, a queue 100 deep sent ~100 keys per
-   * release to a workqueue that already held them), unless it is due sooner now (the run moved from
-   * the tail of its queue to its head).
+   * and whose reconcile has not asked for admission since: a further move is not reported again, as
+   * that reconcile reads the position as it is then (at a release, every waiting job of the queue
+   * moves up one; reported each time, a queue 100 deep sent ~100 keys per release to a workqueue
+   * that already held them), unless it is due sooner now (the run moved from the tail to the head).
    */
   readonly #reportedMoved = new Map<ResourceKey, Delayed<ResourceKey>>();
   /** Moves reported after POSITION_DELAY_MS (`delayPositions`), else at once. */

@@ -261,18 +261,19 @@ export class QueueAdmission {
     recorded: ReadonlyMap<string, number | undefined>,
     asker: ResourceKey | undefined,
   ): void {
+    const now = this.#now();
     for (const [id, waiting] of result.waiting) {
       const key = id as ResourceKey;
       const delay = key === asker ? undefined : positionDelayMs(recorded.get(id), waiting.position);
       if (delay === undefined) continue;
       const reported = this.#reportedMoved.get(key);
-      const place = delay === POSITION_DELAY_MS.head ? "head" : "tail";
       if (!this.#delayed) {
         if (reported !== undefined) continue;
-        this.#reportedMoved.set(key, { key, due: this.#now() });
+        this.#reportedMoved.set(key, { key, due: now });
         this.#background.next(key);
-      } else if (reported === undefined || reported.due > this.#now() + delay) {
-        this.#reportedMoved.set(key, this.#delayed[place].put(key));
+      } else if (reported === undefined || reported.due > now + delay) {
+        const line = this.#delayed[delay === POSITION_DELAY_MS.head ? "head" : "tail"];
+        this.#reportedMoved.set(key, line.put(key));
       }
     }
   }

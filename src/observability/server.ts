@@ -10,6 +10,7 @@ import type { Registry } from "prom-client";
 import { OperatorError } from "../api/errors.ts";
 import { silentLogger } from "./logger.ts";
 import { registry as operatorRegistry } from "./metrics.ts";
+import { PIECE_CHARS, TextRegistry } from "./resource-families.ts";
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9464";
 
@@ -254,11 +255,40 @@ export class OperatorServer {
     }
   }
 
+  /** The registry's text, written as it is made (a TextRegistry's pieces), waiting for the client to read. */
   async #metrics(res: ServerResponse): Promise<void> {
-    const body = await this.#registry.metrics();
-    res.writeHead(200, { "content-type": this.#registry.contentType, "cache-control": "no-store" });
-    res.end(body);
+    const registry = this.#registry;
+    const head = { "content-type": registry.contentType, "cache-control": "no-store" };
+    if (!(registry instanceof TextRegistry)) {
+      const body = await registry.metrics();
+      res.writeHead(200, head);
+      res.end(body);
+      return;
+    }
+    let pending = "";
+    for await (const piece of registry.pieces()) {
+      if (!res.headersSent) res.writeHead(200, head); // after the first piece: a failure before it is a 500
+      pending += piece;
+      if (pending.length < PIECE_CHARS) continue;
+      if (!res.write(pending)) await drained(res);
+      pending = "";
+      if (res.destroyed) return; // the client went
+    }
+    res.end(pending);
   }
+}
+
+/** Resolves when `res` can take more, or is closed. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
 }
 
 function text(res: ServerResponse, status: number, body: string): void {

@@ -4,8 +4,11 @@
 import { Gauge, Registry } from "prom-client";
 import { describe, expect, it, vi } from "vitest";
 import type { AnyResource } from "../../src/api/resources.ts";
-import { ResourceFamily, TextRegistry } from "../../src/observability/resource-families.ts";
+import { PIECE_CHARS, ResourceFamily, TextRegistry } from "../../src/observability/resource-families.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
+
+/** One whole series line of family() over job(name, "Running", value). */
+const SERIES = /^test_resource_phase\{name="job-\d+",phase="Running"\} \d+$/;
 
 const HELP = 'A "family" with a \\ and a\nnewline in its help';
 
@@ -108,5 +111,27 @@ describe("TextRegistry", () => {
     // Its own text, not prom-client's formatting of its values.
     expect(text).toHaveBeenCalled();
     expect(get).not.toHaveBeenCalled();
+  });
+
+  it("gives metrics() in pieces: the same text, a family of many series cut at whole lines under a large object's size", async () => {
+    const registry = new TextRegistry();
+    new Gauge({ name: "test_before", help: "before", registers: [registry] }).set(1);
+    const f = family();
+    const resources = Array.from({ length: 3000 }, (_, i) => job(`job-${i}`, "Running", i));
+    f.observe(() => resources);
+    registry.registerMetric(f as never);
+    new Gauge({ name: "test_after", help: "after", registers: [registry] }).set(2);
+    const pieces: string[] = [];
+    for await (const piece of registry.pieces()) pieces.push(piece);
+    expect(pieces.join("")).toBe(await registry.metrics());
+    const familyPieces = pieces.filter((p) => p.includes("test_resource_phase{"));
+    expect(familyPieces.length).toBeGreaterThan(5);
+    for (const piece of familyPieces) {
+      expect(piece.length).toBeLessThan(PIECE_CHARS + 200); // a piece ends at the line that fills it
+      // Whole lines: each piece after the first starts a line and ends one.
+      expect(piece.endsWith("\n")).toBe(false);
+      const partial = piece.split("\n").filter((l) => l !== "" && !l.startsWith("#") && !SERIES.test(l));
+      expect(partial).toEqual([]);
+    }
   });
 });

@@ -1,8 +1,12 @@
 import { request } from "node:http";
+import { Gauge } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { OperatorError } from "../../src/api/errors.ts";
+import type { AnyResource } from "../../src/api/resources.ts";
 import { reconcileTotal } from "../../src/observability/metrics.ts";
+import { ResourceFamily, TextRegistry } from "../../src/observability/resource-families.ts";
 import { OperatorServer, parseListenAddress } from "../../src/observability/server.ts";
+import { trainingJob } from "../trainingjob/builders.ts";
 
 const servers: OperatorServer[] = [];
 async function started(configure: (server: OperatorServer) => void = () => {}) {
@@ -86,6 +90,57 @@ describe("OperatorServer", () => {
     expect(body).toContain('controller_runtime_reconcile_total{controller="server-test",result="success"} 3');
     expect(body).toContain("# TYPE workqueue_depth gauge");
     expect(body).toContain("process_resident_memory_bytes");
+  });
+
+  it("writes a large registry as it is made, whole to a client that reads late, and goes on after one that left", async () => {
+    const registry = new TextRegistry();
+    new Gauge({ name: "test_plain", help: "plain", registers: [registry] }).set(7);
+    const family = new ResourceFamily({
+      name: "test_resource_info",
+      help: "one per resource",
+      labelNames: ["name"],
+      series: (r) => ({ labels: [r.metadata.name], value: 1 }),
+    });
+    const jobs = Array.from({ length: 40_000 }, (_, i) => trainingJob({}, 1, `job-${i}`) as AnyResource);
+    family.observe(() => jobs);
+    registry.registerMetric(family as never);
+    const server = new OperatorServer({ address: "127.0.0.1:0", registry });
+    servers.push(server);
+    const base = `http://${await server.listen()}`;
+    const expected = await registry.metrics();
+    expect(expected.length).toBeGreaterThan(1_000_000);
+    // Read 300 ms late: the server waits for the client (the socket's buffers hold less than this).
+    const late = await new Promise<{ body: string; chunked: string | undefined }>((resolve, reject) => {
+      request(`${base}/metrics`, (res) => {
+        res.pause();
+        setTimeout(() => {
+          let body = "";
+          res.setEncoding("utf8");
+          res.on("data", (chunk: string) => {
+            body += chunk;
+          });
+          res.on("end", () => resolve({ body, chunked: res.headers["transfer-encoding"] }));
+          res.resume();
+        }, 300);
+      })
+        .on("error", reject)
+        .end();
+    });
+    expect(late).toEqual({ body: expected, chunked: "chunked" });
+    // A client that goes after the first bytes: the server stops writing and answers the next one.
+    await new Promise<void>((resolve, reject) => {
+      const req = request(`${base}/metrics`, (res) => {
+        res.once("data", () => {
+          req.destroy();
+          resolve();
+        });
+      }).on("error", (error) =>
+        (error as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(error),
+      );
+      req.end();
+    });
+    const again = await fetch(`${base}/metrics`);
+    expect([again.status, (await again.text()) === expected]).toEqual([200, true]);
   });
 
   it("takes routes from others, with query strings, HEAD for GET, 405 and 404", async () => {

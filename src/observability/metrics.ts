@@ -6,7 +6,10 @@ import type { AnyResource } from "../api/resources.ts";
 import { ResourceFamily, TextRegistry } from "./resource-families.ts";
 
 export const registry = new TextRegistry();
-collectDefaultMetrics({ register: registry });
+// Node's event loop delay histogram (nodejs_eventloop_lag_*) samples on a timer: prom-client's 10 ms
+// woke an idle operator 100 times a second, most of its idle CPU here (docs/benchmarks.md, round
+// 14). Every 100 ms still catches any stall longer than that, and most shorter ones.
+collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
 
 const registers = [registry];
 

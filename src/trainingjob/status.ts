@@ -221,6 +221,14 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
         };
   }
   const pending = current.replicas.find((r) => r.reason && r.state === "pending");
+  // Nothing reported but placements (which do not wake the job): still as submitted, message kept.
+  const recorded = findCondition(job.status?.conditions, "Ready");
+  if (
+    recorded?.reason === "Submitted" &&
+    job.status?.run?.id === decision.runId &&
+    !current.replicas.some(shown)
+  )
+    return { phase: "Pending", reason: "Submitted", message: recorded.message };
   return {
     phase: "Pending",
     reason: "Scheduling",
@@ -228,10 +236,19 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
   };
 }
 
+/**
+ * The run's replicas as the status lists them: every replica but one only placed (pending, not
+ * started, never restarted, no reason: see shown), none at all while only placed ones exist, as
+ * right after the submit. A scheduler's placement of a run it was just sent does not wake the job
+ * (Nomad: own-writes.ts), so a status that listed it would depend on whether the placement came
+ * before the reconcile's read, and the next reconcile (a resync with nothing changed) would write it.
+ */
 function replicaFields(current: ObservedRun): Partial<RunRecord> {
+  const replicas = current.replicas.filter(shown);
+  if (replicas.length === 0) return {}; // as recorded right after the submit
   return {
     restarts: current.replicas.reduce((n, r) => n + r.restarts, 0),
-    replicas: current.replicas.map(
+    replicas: replicas.map(
       (r) =>
         pruneUndefined({
           index: r.index,
@@ -245,6 +262,16 @@ function replicaFields(current: ObservedRun): Partial<RunRecord> {
         }) as NonNullable<RunRecord["replicas"]>[number],
     ),
   };
+}
+
+/** Whether the status lists the replica: anything but pending, or pending with a reason, a start or a restart. */
+function shown(replica: ObservedRun["replicas"][number]): boolean {
+  return !(
+    replica.state === "pending" &&
+    !replica.reason &&
+    replica.restarts === 0 &&
+    replica.startedAt === undefined
+  );
 }
 
 function capitalize(text: string): string {

@@ -61,6 +61,45 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.scheduler.calls).toEqual(["observe train"]);
   });
 
+  it("says Submitted while the scheduler only placed the run: the reconcile after it finds the same status", async () => {
+    // The placement of a run just sent does not wake the job (own-writes.ts); a resync that finds
+    // it must not rewrite the status either, whether the placement came before the first read or after.
+    const h = new Harness();
+    const job = trainingJob({ replicas: 2 });
+    await h.reconcile(job);
+    const submitted = structuredClone(job.status);
+    const ready = () => job.status?.conditions?.find((c) => c.type === "Ready");
+    expect(ready()).toMatchObject({
+      reason: "Submitted",
+      message: expect.stringMatching(/^run g1-\S+ submitted$/),
+    });
+    expect(h.scheduler.runs.get("train")?.replicas.map((r) => r.state)).toEqual(["pending", "pending"]);
+    await h.reconcile(job);
+    expect(job.status).toEqual(submitted);
+    expect(job.status?.run?.replicas).toBeUndefined();
+
+    // Anything more than a placement is news, and is shown: a reason, then a start.
+    h.scheduler.setReplicas("train", "pending", { reason: "ImagePulling", message: "pulling the image" });
+    await h.reconcile(job);
+    expect(ready()).toMatchObject({ reason: "Scheduling", message: "pulling the image" });
+    expect(job.status?.run?.replicas?.map((r) => [r.index, r.state, r.reason])).toEqual([
+      [0, "pending", "ImagePulling"],
+      [1, "pending", "ImagePulling"],
+    ]);
+    const run = h.scheduler.runs.get("train");
+    if (!run) throw new Error("no run");
+    h.scheduler.runs.set("train", {
+      ...run,
+      replicas: [
+        { index: 0, id: "a", state: "running", restarts: 0, startedAt: "2026-01-01T12:00:01Z" },
+        { index: 1, id: "b", state: "pending", restarts: 0 },
+      ],
+    });
+    await h.reconcile(job);
+    expect(ready()).toMatchObject({ reason: "Scheduling", message: "1 of 2 replica(s) started" });
+    expect(job.status?.run?.replicas?.map((r) => [r.index, r.state])).toEqual([[0, "running"]]);
+  });
+
   it("an in-place update of a running run (priority) keeps it Running, with no phase event", async () => {
     const h = new Harness();
     const job = trainingJob({});

@@ -267,19 +267,20 @@ export class OperatorServer {
     }
     let pending = "";
     for await (const piece of registry.pieces()) {
+      if (res.destroyed) return; // the client went
       if (!res.headersSent) res.writeHead(200, head); // after the first piece: a failure before it is a 500
       pending += piece;
       if (pending.length < PIECE_CHARS) continue;
       if (!res.write(pending)) await drained(res);
       pending = "";
-      if (res.destroyed) return; // the client went
     }
-    res.end(pending);
+    if (!res.destroyed) res.end(pending);
   }
 }
 
-/** Resolves when `res` can take more, or is closed. */
+/** Resolves when `res` can take more, or is closed (at once when it is destroyed already). */
 function drained(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);

@@ -1,6 +1,6 @@
 import { request } from "node:http";
 import { Gauge } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { OperatorError } from "../../src/api/errors.ts";
 import type { AnyResource } from "../../src/api/resources.ts";
 import { reconcileTotal } from "../../src/observability/metrics.ts";
@@ -54,6 +54,33 @@ describe("parseListenAddress", () => {
   });
 });
 
+/** GETs `url` and closes the connection once the first bytes of the body arrive. */
+function readFirstBytesAndGo(url: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = request(url, (res) => {
+      res.once("data", () => {
+        req.destroy();
+        resolve();
+      });
+    }).on("error", (error) =>
+      (error as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(error),
+    );
+    req.end();
+  });
+}
+
+/** Counts the texts the server stopped making, written to the end or given up. */
+class EndCountingRegistry extends TextRegistry {
+  ended = 0;
+  override async *pieces(): AsyncGenerator<string> {
+    try {
+      yield* super.pieces();
+    } finally {
+      this.ended++;
+    }
+  }
+}
+
 describe("OperatorServer", () => {
   it("binds a free port when asked for port 0 and reports the bound address", async () => {
     const { server, base } = await started();
@@ -93,7 +120,7 @@ describe("OperatorServer", () => {
   });
 
   it("writes a large registry as it is made, whole to a client that reads late, and goes on after one that left", async () => {
-    const registry = new TextRegistry();
+    const registry = new EndCountingRegistry();
     new Gauge({ name: "test_plain", help: "plain", registers: [registry] }).set(7);
     const family = new ResourceFamily({
       name: "test_resource_info",
@@ -127,20 +154,38 @@ describe("OperatorServer", () => {
         .end();
     });
     expect(late).toEqual({ body: expected, chunked: "chunked" });
-    // A client that goes after the first bytes: the server stops writing and answers the next one.
-    await new Promise<void>((resolve, reject) => {
-      const req = request(`${base}/metrics`, (res) => {
-        res.once("data", () => {
-          req.destroy();
-          resolve();
-        });
-      }).on("error", (error) =>
-        (error as NodeJS.ErrnoException).code === "ECONNRESET" ? resolve() : reject(error),
-      );
-      req.end();
-    });
+    // A client that goes after the first bytes: the server stops writing (its text is not made to
+    // the end) and answers the next one.
+    await readFirstBytesAndGo(`${base}/metrics`);
+    await vi.waitFor(() => expect(registry.ended).toBe(2));
     const again = await fetch(`${base}/metrics`);
     expect([again.status, (await again.text()) === expected]).toEqual([200, true]);
+  });
+
+  it("stops making the text for a client that went between two pieces", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const registry = new (class extends EndCountingRegistry {
+      override async *pieces(): AsyncGenerator<string> {
+        try {
+          yield `# ${"a".repeat(20_000)}\n`;
+          await gate; // the client reads the first piece and goes meanwhile
+          yield `# ${"b".repeat(20_000)}\n`;
+          yield `# ${"c".repeat(20_000)}\n`;
+        } finally {
+          this.ended++;
+        }
+      }
+    })();
+    const server = new OperatorServer({ address: "127.0.0.1:0", registry });
+    servers.push(server);
+    const base = `http://${await server.listen()}`;
+    await readFirstBytesAndGo(`${base}/metrics`);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the server has seen the socket close
+    release();
+    await vi.waitFor(() => expect(registry.ended).toBe(1));
   });
 
   it("takes routes from others, with query strings, HEAD for GET, 405 and 404", async () => {

@@ -11,6 +11,7 @@ import {
   type RecordEvent,
   type StatusRecord,
   type StatusRecordChange,
+  sameRecord,
 } from "../sources/state/index.ts";
 
 /** Where the view's records come from: the state store of this process (StateStore is one). */
@@ -125,11 +126,20 @@ export class StatusView {
     this.#subscription?.unsubscribe();
   }
 
-  /** A record the store wrote (new, or changed: the store reports only those), or a key it forgot. */
-  #apply({ key, record }: StatusRecordChange): void {
+  /**
+   * A record the store wrote (new, or changed: the store reports only those) or read, or a key it
+   * forgot. A record read from the file this view read already is the same record: the view holds the
+   * store's (whose status the source holds too) instead of its own copy, and reports nothing.
+   */
+  #apply({ key, record, read }: StatusRecordChange): void {
     if (this.#closed) return;
     this.#reported?.add(key);
     const before = this.#records.get(key);
+    if (read && record && before && before.updated === record.updated && sameRecord(before, record)) {
+      this.#records.set(key, record);
+      this.#sorted = undefined;
+      return;
+    }
     if (record) {
       this.#records.set(key, record);
       this.#sorted = undefined;

@@ -105,6 +105,35 @@ describe("DirectorySource: reading", () => {
     expect(third.source.get(key("a"))?.metadata.generation).toBe(2);
   });
 
+  it("keeps the status as recorded when a write changes nothing (one copy, shared with the status page)", async () => {
+    writeFileSync(join(dir, "a.yaml"), job("a"));
+    const first = await startSource();
+    const resource = first.source.get(key("a"));
+    if (resource?.kind !== "TrainingJob") throw new Error("no job");
+    const status = { phase: "Running" as const, observedGeneration: 1 };
+    await first.source.write(resource, status);
+    await first.source.close();
+    await first.store.close();
+    // Followed before the source reads, as the status page follows the store.
+    const store = new StateStore(stateDir);
+    store.recordChanges().subscribe(() => {});
+    const source = new DirectorySource({ dir, store, settleMs: 20 });
+    await source.start();
+    open.push(source);
+    const second = { source, store };
+    const again = second.source.get(key("a"));
+    if (again?.kind !== "TrainingJob") throw new Error("no job");
+    const equal = { phase: "Running" as const, observedGeneration: 1 };
+    await second.source.write(again, equal);
+    const recorded = second.store.recorded(key("a"));
+    expect(recorded?.status).toEqual(equal);
+    expect(second.source.get(key("a"))?.status).toBe(recorded?.status);
+    expect(second.store.writes).toBe(0);
+    const changed = { phase: "Succeeded" as const, observedGeneration: 1 };
+    await second.source.write(again, changed);
+    expect(second.source.get(key("a"))?.status).toBe(changed);
+  });
+
   it("writes status through the state directory; resources carry it, across restarts and edits", async () => {
     writeFileSync(join(dir, "a.yaml"), job("a"));
     const first = await startSource();

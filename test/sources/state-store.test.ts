@@ -314,6 +314,30 @@ describe("record changes", () => {
     expect(completed).toBe(true);
   });
 
+  it("report a record read from disk once, held while observed (recorded), a fingerprint without an observer", async () => {
+    const writer = new StateStore(dir);
+    await writer.writeStatus(job("a"), status("Running", "2026-01-01T00:00:00Z"));
+    await writer.close();
+
+    const unobserved = new StateStore(dir);
+    expect(unobserved.readSync("TrainingJob/default/a")?.status.phase).toBe("Running");
+    expect(unobserved.recorded("TrainingJob/default/a")).toBeUndefined();
+    await unobserved.close();
+
+    const store = new StateStore(dir);
+    const changes: StatusRecordChange[] = [];
+    store.recordChanges().subscribe({ next: (c) => changes.push(c) });
+    const read = store.readSync("TrainingJob/default/a");
+    store.readSync("TrainingJob/default/a");
+    expect(changes).toEqual([{ key: "TrainingJob/default/a", record: read, read: true }]);
+    expect(store.recorded("TrainingJob/default/a")).toBe(read);
+    // An unchanged status is compared with it and not written; the record on disk keeps its spec.
+    expect(await store.writeStatus(job("a"), status("Running", "2026-01-01T00:00:00Z"))).toBe(false);
+    expect(store.recorded("TrainingJob/default/a")).toBe(read);
+    expect(read?.spec).toMatchObject({ image: "img:1" });
+    await store.close();
+  });
+
   it("report nothing from a read-only store", async () => {
     const store = new StateStore(dir, { readOnly: true });
     const changes: StatusRecordChange[] = [];

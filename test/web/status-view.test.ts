@@ -166,6 +166,43 @@ describe("the status view's start", () => {
     late.close();
   });
 
+  it("holds the record a restarted store reads of a file it read too (one copy), and says nothing of it", async () => {
+    const restarted = new StateStore(stateDir);
+    const fresh = new StatusView(restarted);
+    await fresh.start();
+    const events: string[] = [];
+    fresh.subscribe((e) => events.push(describeEvent(e)));
+    const own = fresh.get(MNIST);
+    const read = restarted.readSync(MNIST); // as the source does for its status
+    expect(read).not.toBe(own);
+    expect(fresh.get(MNIST)).toBe(read);
+    expect(fresh.list()).toEqual([read]);
+    expect([events, fresh.version]).toEqual([[], 1]);
+    fresh.close();
+    await restarted.close();
+  });
+
+  it("reports a record read that differs from what it read (the file changed since)", async () => {
+    const changes = new Subject<StatusRecordChange>();
+    const view2 = new StatusView({
+      dir: stateDir,
+      recordChanges: () => changes.asObservable(),
+      flush: async () => {},
+    });
+    await view2.start();
+    const events: string[] = [];
+    view2.subscribe((e) => events.push(describeEvent(e)));
+    const newer: StatusRecord = {
+      ...((await readRecord(stateDir, MNIST)) as StatusRecord),
+      status: { ...status("Running") },
+      updated: new Date(Date.now() + 1000).toISOString(),
+    };
+    changes.next({ key: MNIST, record: newer, read: true });
+    expect(view2.get(MNIST)).toBe(newer);
+    expect(events).toEqual(["MODIFIED default/mnist Running"]);
+    view2.close();
+  });
+
   it("sees a write made while it starts, through the real store", async () => {
     const late = new StatusView(store);
     const started = late.start();

@@ -161,13 +161,15 @@ export class DirectorySource implements Source {
 
   /** Writes status to the state directory (when changed) and onto the resource lookups return. */
   async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
-    await this.#store.writeStatus(resource, status, this.#clock.now());
+    const written = await this.#store.writeStatus(resource, status, this.#clock.now());
     const key = keyOf(resource);
-    this.#statuses.set(key, status);
+    // Unchanged: the status as recorded (the status page's record holds it), not a second, equal copy.
+    const kept = written ? status : (this.#store.recorded(key)?.status ?? status);
+    this.#statuses.set(key, kept);
     const found = this.#table.lookup(key);
     const current =
       found.state === "present" ? found.resource : found.state === "absent" ? undefined : found.lastKnown;
-    if (current) (current as { status?: unknown }).status = status;
+    if (current) (current as { status?: unknown }).status = kept;
   }
 
   async forget(key: ResourceKey): Promise<void> {

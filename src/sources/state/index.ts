@@ -27,6 +27,7 @@ export {
 } from "./paths.ts";
 export type { StatusRecord } from "./record.ts";
 export { listRecords, readRecord, readRecordSync, recordToResource } from "./record.ts";
+export { sameRecord } from "./same-record.ts";
 export { FileSharedState } from "./shared-file.ts";
 export type { StatusRecordChange } from "./store.ts";
 export { fingerprint, StateStore } from "./store.ts";

@@ -30,15 +30,19 @@ export interface StateStoreOptions {
 export interface StatusRecordChange {
   readonly key: ResourceKey;
   readonly record: StatusRecord | undefined;
+  /**
+   * The record was read from disk, not written: what a reader of the state directory found already,
+   * unless the file changed since. Its status is the one the source holds (readSync).
+   */
+  readonly read?: true;
 }
 
 export class StateStore {
   readonly dir: string;
   readonly generations: Generations;
-  /** Fingerprint (timestamps aside) of the last record written or read per key: small, unlike records. */
   /**
-   * What each key's status file says: the record this process wrote last (shared with the status
-   * page's view), or the fingerprint of the one read from disk (ABSENT: no file).
+   * What each key's status file says: the record this process wrote or read last (shared with the
+   * status page's view), or, with no view, the fingerprint of the one read from disk (ABSENT: no file).
    */
   readonly #last = new Map<ResourceKey, StatusRecord | string>();
   readonly #writer: WriteBehind;
@@ -104,8 +108,9 @@ export class StateStore {
         ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
         ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
       },
-      // Env values never reach the state directory: names and a hash only.
-      spec: redactSpec(resource.spec),
+      // Set below once the record is to be written: it is compared through specHash (a redacted
+      // copy made for a record that is not written would live as long as the spec it was made of).
+      spec: undefined,
       specHash: hash,
       status: status as Record<string, unknown>,
       updated: now.toISOString(),
@@ -115,6 +120,8 @@ export class StateStore {
     if (last !== undefined && last !== ABSENT) {
       if (typeof last === "string" ? last === fingerprint(record) : sameRecord(last, record)) return false;
     }
+    // Env values never reach the state directory: names and a hash only.
+    record.spec = redactSpec(resource.spec);
     // One line: a third fewer bytes to copy to the writer, to write and for `get` to read and parse.
     this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record)}\n`);
     this.#writes++;
@@ -123,16 +130,32 @@ export class StateStore {
     return true;
   }
 
+  /** The record this store holds for `key` (written, or read while observed), if it holds one. */
+  recorded(key: ResourceKey): StatusRecord | undefined {
+    const last = this.#last.get(key);
+    return typeof last === "object" ? last : undefined;
+  }
+
   /** Waits until every status recorded so far is on disk. */
   flush(): Promise<void> {
     return this.#writer.flush();
   }
 
-  /** The newest status record of `key` (pending or on disk); remembers its fingerprint. */
+  /**
+   * The newest status record of `key` (pending or on disk). The first read of a key is remembered:
+   * as the record itself while recordChanges() is observed (reported, `read`: the status page then
+   * holds this one instead of its own parse of the same file, and the source its status), else as
+   * its fingerprint.
+   */
   readSync(key: ResourceKey): StatusRecord | undefined {
     const pending = this.#writer.pending(statusPath(this.dir, key));
     const record = pending !== undefined ? parseRecord(pending) : readRecordSync(this.dir, key);
-    if (!this.#last.has(key)) this.#last.set(key, record ? fingerprint(record) : ABSENT);
+    if (!this.#last.has(key)) {
+      if (record && this.#changes.observed) {
+        this.#last.set(key, record);
+        this.#changes.next({ key, record, read: true });
+      } else this.#last.set(key, record ? fingerprint(record) : ABSENT);
+    }
     return record;
   }
 

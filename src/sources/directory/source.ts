@@ -134,8 +134,7 @@ export class DirectorySource implements Source {
   lookup(key: ResourceKey): Lookup {
     const found = this.#table.lookup(key);
     if ((found.state === "invalid" || found.state === "deleted") && found.lastKnown === undefined) {
-      // Not read in this process (it was invalid or gone since start-up): the last known resource is
-      // the one the state directory recorded, with its status (the recorded run must never be lost).
+      // Not read here (invalid or gone since start-up): the state directory's record, with its run.
       const lastKnown = this.#lastKnownFromState(key);
       if (lastKnown) return { ...found, lastKnown };
     }
@@ -159,11 +158,10 @@ export class DirectorySource implements Source {
     return this.#revision;
   }
 
-  /** Writes status to the state directory (when changed) and onto the resource lookups return. */
+  /** Writes status to disk (when changed) and onto the resource; if unchanged, the recorded one (one copy). */
   async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
-    const written = await this.#store.writeStatus(resource, status, this.#clock.now());
     const key = keyOf(resource);
-    // Unchanged: the status as recorded (the status page's record holds it), not a second, equal copy.
+    const written = await this.#store.writeStatus(resource, status, this.#clock.now());
     const kept = written ? status : (this.#store.recorded(key)?.status ?? status);
     this.#statuses.set(key, kept);
     const found = this.#table.lookup(key);

@@ -54,7 +54,15 @@ export function byPriority(a: PendingRun, b: PendingRun): number {
   return b.priority - a.priority || a.arrival - b.arrival || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
-export function admit(queues: readonly QueueInput[], pending: readonly PendingRun[]): AdmissionResult {
+/**
+ * What the queues admit now of `pending`. `ordered`: `pending` is in admission order already
+ * (byPriority) with no id twice, as a scope's kept runs are (scope-memo.ts): not sorted again.
+ */
+export function admit(
+  queues: readonly QueueInput[],
+  pending: readonly PendingRun[],
+  options: { readonly ordered?: boolean } = {},
+): AdmissionResult {
   const byId = new Map(queues.map((q) => [q.id, q]));
   const usage = new Map<string, Record<ResourceName, number>>(queues.map((q) => [q.id, filled(q.usage)]));
   const cohortQuota = new Map<string, Record<ResourceName, number>>();
@@ -92,11 +100,13 @@ export function admit(queues: readonly QueueInput[], pending: readonly PendingRu
   const admitted: string[] = [];
   const waiting = new Map<string, Waiting>();
   const blocked = new Set<string>();
-  const seen = new Set<string>();
-  const ordered = [...pending].sort(byPriority);
+  const seen = options.ordered ? undefined : new Set<string>();
+  const ordered = options.ordered ? pending : [...pending].sort(byPriority);
   for (const run of ordered) {
-    if (seen.has(run.id)) continue;
-    seen.add(run.id);
+    if (seen) {
+      if (seen.has(run.id)) continue;
+      seen.add(run.id);
+    }
     const q = byId.get(run.queue);
     if (!q) {
       waiting.set(run.id, {

@@ -216,9 +216,11 @@ export class QueueAdmission {
   ): { queues: readonly (QueueInput & PreemptingQueue)[]; result: AdmissionResult } {
     const memo = this.#ledger.kept(scope, asker?.key);
     if (memo?.decided) return memo.decided;
-    const { queues, pending, recorded } = this.#ledger.inputs(scope, memo);
-    if (asker && !pending.some((p) => p.id === asker.key)) pending.push(asker.run());
-    const result = admit(queues, pending);
+    const { queues, pending: read, ordered, recorded } = this.#ledger.inputs(scope, memo);
+    // A kept scope has the asker among its runs (kept() says so); a fresh read may not, yet.
+    const missing = asker && !ordered && !read.some((p) => p.id === asker.key);
+    const pending = missing ? [...read, asker.run()] : read;
+    const result = admit(queues, pending, { ordered });
     this.#take(result, pending, asker?.key);
     this.#noteMoves(result, recorded, asker?.key);
     if (memo) {
@@ -258,7 +260,7 @@ export class QueueAdmission {
    */
   #noteMoves(
     result: AdmissionResult,
-    recorded: ReadonlyMap<string, number | undefined>,
+    recorded: { get(id: string): number | undefined },
     asker: ResourceKey | undefined,
   ): void {
     const now = this.#now();

@@ -24,7 +24,7 @@ import {
 import { queueInputOf } from "./input.ts";
 import type { PreemptingQueue } from "./preemption.ts";
 import { QueueIndex } from "./queue-index.ts";
-import { type Entry, type Scope, ScopeMemos } from "./scope-memo.ts";
+import { type Entry, orderedRuns, type Scope, ScopeMemos } from "./scope-memo.ts";
 
 /** What the gate reads of a job that asks. */
 export type GateJob = QueuedJob;
@@ -38,9 +38,11 @@ export interface QueueView {
 /** What admission reads of a scope. */
 export interface Inputs {
   readonly queues: (QueueInput & PreemptingQueue)[];
-  readonly pending: PendingRun[];
+  readonly pending: readonly PendingRun[];
+  /** `pending` is in admission order, each run once (a kept scope's runs): admit need not sort it. */
+  readonly ordered: boolean;
   /** The position each pending job's status holds, as last written. */
-  readonly recorded: ReadonlyMap<string, number | undefined>;
+  readonly recorded: { get(id: string): number | undefined };
 }
 
 export class QueueLedger {
@@ -189,7 +191,14 @@ export class QueueLedger {
    * from every job of the scope (finished ones are then left out of reads until they change).
    */
   inputs(scope: ReadonlySet<string> | undefined, memo: Scope | undefined): Inputs {
-    return this.#inputsOf(scope, memo ? memo.entries : this.#read(scope));
+    if (!memo) return this.#inputsOf(scope, this.#read(scope));
+    const entries = memo.entries;
+    return {
+      queues: this.#queuesOf(scope, usageOf(entries)),
+      pending: orderedRuns(memo),
+      ordered: true,
+      recorded: { get: (id) => recordedOf(entries.get(id as ResourceKey)) },
+    };
   }
 
   /** One queue's usage, admitted and pending counts, for its status and metrics. */
@@ -263,24 +272,40 @@ export class QueueLedger {
   }
 
   #inputsOf(scope: ReadonlySet<string> | undefined, entries: ReadonlyMap<ResourceKey, Entry>): Inputs {
-    const usage = new Map<string, Record<ResourceName, number>>();
     const pending: PendingRun[] = [];
     const recorded = new Map<string, number | undefined>();
     for (const [key, entry] of entries) {
-      if (entry.state === "pending") {
-        pending.push(entry.run);
-        recorded.set(key, entry.recorded);
-        continue;
-      }
-      const sum = usage.get(entry.queue) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
-      for (const r of RESOURCES) sum[r] += entry.request[r] ?? 0;
-      usage.set(entry.queue, sum);
+      if (entry.state !== "pending") continue;
+      pending.push(entry.run);
+      recorded.set(key, entry.recorded);
     }
-    const queues = this.#index
+    return { queues: this.#queuesOf(scope, usageOf(entries)), pending, ordered: false, recorded };
+  }
+
+  #queuesOf(
+    scope: ReadonlySet<string> | undefined,
+    usage: ReadonlyMap<string, Amounts>,
+  ): (QueueInput & PreemptingQueue)[] {
+    return this.#index
       .queues(scope)
       .map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
-    return { queues, pending, recorded };
   }
+}
+
+/** What the runs holding quota use, per queue. */
+function usageOf(entries: ReadonlyMap<ResourceKey, Entry>): Map<string, Amounts> {
+  const usage = new Map<string, Record<ResourceName, number>>();
+  for (const entry of entries.values()) {
+    if (entry.state !== "holding") continue;
+    const sum = usage.get(entry.queue) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
+    for (const r of RESOURCES) sum[r] += entry.request[r] ?? 0;
+    usage.set(entry.queue, sum);
+  }
+  return usage;
+}
+
+function recordedOf(entry: Entry | undefined): number | undefined {
+  return entry?.state === "pending" ? entry.recorded : undefined;
 }
 
 export function queueIdOf(job: GateJob): string {

@@ -5,10 +5,13 @@
 // derived from may have changed (the job's spec, its status, the gate's own holds and releases), and
 // a changed entry drops the scope's decision: the next call decides again from the entries, without
 // reading every job. A queue's change drops every scope (its quota, policy or cohort may have moved).
+// The scope's waiting runs are also kept in admission order, updated as entries change, so that a
+// decision (one per release) does not sort the whole queue again: a release changes no waiting run.
 import type { ResourceKey } from "../api/resources.ts";
 import {
   type AdmissionResult,
   type Amounts,
+  byPriority,
   type PendingRun,
   type QueueInput,
   RESOURCES,
@@ -37,6 +40,18 @@ export interface Scope {
   readonly entries: Map<ResourceKey, Entry>;
   /** The decision for the current entries; undefined once an entry or a queue changed. */
   decided: Decided | undefined;
+  /** The waiting runs of `entries` in admission order (byPriority); undefined until first asked for. */
+  ordered: PendingRun[] | undefined;
+}
+
+/** The scope's waiting runs in admission order (byPriority), kept from now on as entries change. */
+export function orderedRuns(scope: Scope): readonly PendingRun[] {
+  if (scope.ordered === undefined) {
+    const runs: PendingRun[] = [];
+    for (const entry of scope.entries.values()) if (entry.state === "pending") runs.push(entry.run);
+    scope.ordered = runs.sort(byPriority);
+  }
+  return scope.ordered;
 }
 
 export class ScopeMemos {
@@ -58,7 +73,7 @@ export class ScopeMemos {
       const other = this.#byQueue.get(id);
       if (other) this.#drop(other);
     }
-    const scope: Scope = { ids: new Set(ids), entries, decided: undefined };
+    const scope: Scope = { ids: new Set(ids), entries, decided: undefined, ordered: undefined };
     for (const id of ids) this.#byQueue.set(id, scope);
     for (const key of entries.keys()) this.#byKey.set(key, scope);
     return scope;
@@ -81,11 +96,13 @@ export class ScopeMemos {
     if (before) {
       before.entries.delete(key);
       before.decided = undefined;
+      if (previous?.state === "pending") unorder(before, previous.run);
       this.#byKey.delete(key);
     }
     if (after && entry) {
       after.entries.set(key, entry);
       after.decided = undefined;
+      if (entry.state === "pending") order(after, entry.run);
       this.#byKey.set(key, after);
     }
   }
@@ -99,6 +116,30 @@ export class ScopeMemos {
     for (const id of scope.ids) if (this.#byQueue.get(id) === scope) this.#byQueue.delete(id);
     for (const key of scope.entries.keys()) if (this.#byKey.get(key) === scope) this.#byKey.delete(key);
   }
+}
+
+/** Where `run` goes in the scope's ordered runs (the first place not before it). */
+function placeOf(ordered: readonly PendingRun[], run: PendingRun): number {
+  let low = 0;
+  let high = ordered.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (byPriority(ordered[mid] as PendingRun, run) < 0) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function order(scope: Scope, run: PendingRun): void {
+  if (scope.ordered === undefined) return; // built when first asked for
+  scope.ordered.splice(placeOf(scope.ordered, run), 0, run);
+}
+
+function unorder(scope: Scope, run: PendingRun): void {
+  if (scope.ordered === undefined) return;
+  const at = placeOf(scope.ordered, run);
+  if (scope.ordered[at]?.id === run.id) scope.ordered.splice(at, 1);
+  else scope.ordered = undefined; // not where its order says (never expected): built again when asked for
 }
 
 /** The same input to admission (a pending run's recorded position is not one). */

@@ -1,0 +1,55 @@
+// The scope's waiting runs kept in admission order as entries change (scope-memo.ts): a decision
+// per release reads them without sorting the queue again, so the kept order must be the one a
+// fresh sort of the entries gives, after any sequence of arrivals, admissions, releases and moves.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ResourceKey } from "../../src/api/resources.ts";
+import { byPriority, type PendingRun } from "../../src/trainingqueue/admission.ts";
+import { type Entry, orderedRuns, ScopeMemos } from "../../src/trainingqueue/scope-memo.ts";
+
+const QUEUES = ["team-a/q0", "team-a/q1"] as const;
+const key = (i: number) => `TrainingJob/team-a/job-${i}` as ResourceKey;
+
+const op = fc.record({
+  job: fc.nat(11),
+  to: fc.constantFrom("pending", "holding", "none", "recorded"),
+  queue: fc.constantFrom(...QUEUES),
+  priority: fc.integer({ min: 1, max: 3 }),
+  arrival: fc.integer({ min: 0, max: 3 }),
+  position: fc.integer({ min: 1, max: 20 }),
+});
+
+function fresh(entries: ReadonlyMap<ResourceKey, Entry>): string[] {
+  const runs: PendingRun[] = [];
+  for (const entry of entries.values()) if (entry.state === "pending") runs.push(entry.run);
+  return runs.sort(byPriority).map((r) => r.id);
+}
+
+describe("ScopeMemos: the kept admission order", () => {
+  it("equals a fresh sort of the scope's waiting runs after every change", () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.nat(59), (ops, askAt) => {
+        const memos = new ScopeMemos();
+        const scope = memos.put(new Set(QUEUES), new Map());
+        ops.forEach((o, i) => {
+          const id = key(o.job);
+          const before = scope.entries.get(id);
+          let entry: Entry | undefined;
+          if (o.to === "holding") entry = { state: "holding", queue: o.queue, request: { runs: 1 } };
+          else if (o.to === "pending" || (o.to === "recorded" && before?.state === "pending")) {
+            // "recorded": the same run with a new written position (a fresh object of the same values)
+            const run =
+              o.to === "recorded" && before?.state === "pending"
+                ? { ...before.run }
+                : { id, queue: o.queue, request: { runs: 1 }, priority: o.priority, arrival: o.arrival };
+            entry = { state: "pending", queue: run.queue, run, recorded: o.position };
+          }
+          memos.update(id, entry);
+          // First asked for at `askAt` (built from the entries), kept from then on.
+          if (i >= askAt) expect(orderedRuns(scope).map((r) => r.id)).toEqual(fresh(scope.entries));
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

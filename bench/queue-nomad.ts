@@ -93,6 +93,8 @@ spec:
 /** A run as the double recorded it: when its job was first registered, when its allocation completed. */
 interface Run {
   readonly queue: string;
+  /** The TrainingJob's namespace/name. */
+  readonly job: string;
   /** Epoch ms (the job's SubmitTime; version 0, so its first registration). */
   readonly registered: number;
   /** Epoch ms (its task's FinishedAt), undefined while not complete. */
@@ -136,6 +138,7 @@ async function recordedRuns(address: string): Promise<{ runs: Run[]; changed: nu
         .filter((t) => !Number.isNaN(t));
       found.push({
         queue: `${job.Namespace}/${queueOf(Number(name.replace("job-", "")))}`,
+        job: `${job.Namespace}/${name}`,
         registered: job.SubmitTime / 1e6,
         completed: ends.length > 0 ? Math.max(...ends) : undefined,
       });

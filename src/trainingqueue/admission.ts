@@ -6,6 +6,8 @@
 // own); a cohort's queues together never use more than the sum of their quotas. An absent quota is
 // unlimited. Runs are taken in one order: priority (higher first), then arrival, then id.
 
+import { Waitlist } from "./waitlist.ts";
+
 export const RESOURCES = ["gpus", "cpu", "memoryMB", "runs"] as const;
 export type ResourceName = (typeof RESOURCES)[number];
 export type Amounts = { readonly [R in ResourceName]?: number };
@@ -44,7 +46,8 @@ export interface Waiting {
 export interface AdmissionResult {
   /** Ids of the runs admitted now, in the order they were admitted. */
   readonly admitted: readonly string[];
-  readonly waiting: ReadonlyMap<string, Waiting>;
+  /** Every run not admitted, why, and its place in line (positions counted when asked for). */
+  readonly waiting: Waitlist;
   /** Each queue's usage after these admissions. */
   readonly usage: ReadonlyMap<string, Amounts>;
 }
@@ -87,6 +90,8 @@ export function admit(
     const cohort = cohortQuota.get(q.cohort)?.[r] ?? own;
     return Math.min(own + limit(q.borrowingLimit?.[r]), cohort);
   };
+  /** Each queue's ceilings, in RESOURCES' order: read for every waiting run of a decision. */
+  const ceilings = new Map(queues.map((q) => [q.id, RESOURCES.map((r) => ceiling(q, r))]));
   const fits = (q: QueueInput, run: PendingRun) =>
     RESOURCES.every((r) => {
       const need = run.request[r] ?? 0;
@@ -98,33 +103,30 @@ export function admit(
     });
 
   const admitted: string[] = [];
-  const waiting = new Map<string, Waiting>();
+  /** Runs that can never be admitted (or have no queue): the rest of those not admitted wait in line. */
+  const unplaced = new Map<string, Waiting>();
   const blocked = new Set<string>();
-  const seen = options.ordered ? undefined : new Set<string>();
-  const ordered = options.ordered ? pending : [...pending].sort(byPriority);
+  const ordered = options.ordered ? pending : once([...pending].sort(byPriority));
   for (const run of ordered) {
-    if (seen) {
-      if (seen.has(run.id)) continue;
-      seen.add(run.id);
-    }
     const q = byId.get(run.queue);
     if (!q) {
-      waiting.set(run.id, {
+      unplaced.set(run.id, {
         reason: "QueueNotFound",
         message: `queue ${run.queue} does not exist or is invalid`,
       });
       continue;
     }
-    if (RESOURCES.some((r) => (run.request[r] ?? 0) > ceiling(q, r))) {
+    if (exceeds(run, ceilings.get(q.id) as number[])) {
       const over = RESOURCES.filter((r) => (run.request[r] ?? 0) > ceiling(q, r));
       const what = over.map((r) => `${r} ${run.request[r]} > ${ceiling(q, r)}`).join(", ");
-      waiting.set(run.id, {
+      unplaced.set(run.id, {
         reason: "QuotaExceeded",
         message: `the run requests more than queue ${q.id} may ever use (${what}); it is never admitted`,
       });
       continue;
     }
-    if (!blocked.has(q.id) && fits(q, run)) {
+    if (blocked.has(q.id)) continue; // waits in line (StrictFIFO: behind a run that does not fit)
+    if (fits(q, run)) {
       admitted.push(run.id);
       const used = usage.get(q.id) as Record<ResourceName, number>;
       const inCohort = q.cohort === undefined ? undefined : cohortUsed.get(q.cohort);
@@ -135,39 +137,23 @@ export function admit(
       continue;
     }
     if (q.admission === "StrictFIFO") blocked.add(q.id);
-    // Its position is counted below, once every run of its queue has been taken or left.
-    waiting.set(run.id, UNPLACED);
   }
   // Positions: consecutive within each queue, in admission order, among the runs that can be admitted.
-  const next = new Map<string, number>();
-  for (const run of ordered) {
-    if (waiting.get(run.id) !== UNPLACED) continue;
-    const position = (next.get(run.queue) ?? 0) + 1;
-    next.set(run.queue, position);
-    waiting.set(run.id, new WaitingInLine(position, run.queue));
-  }
-  return { admitted, waiting, usage };
+  return { admitted, waiting: new Waitlist(ordered, new Set(admitted), unplaced), usage };
 }
 
-const UNPLACED: Waiting = { reason: "WaitingForQuota", message: "" };
-
-/**
- * A run waiting for quota at its position. The message is written only when asked for (the asker's
- * verdict): every admission decision places every waiting run of its queues, a hundred at a time.
- */
-class WaitingInLine implements Waiting {
-  readonly reason = "WaitingForQuota";
-  readonly position: number;
-  readonly #queue: string;
-
-  constructor(position: number, queue: string) {
-    this.position = position;
-    this.#queue = queue;
+/** Whether the run requests more of a resource than its queue may ever use (`ceilings`, by RESOURCES). */
+function exceeds(run: PendingRun, ceilings: readonly number[]): boolean {
+  for (let i = 0; i < RESOURCES.length; i++) {
+    if ((run.request[RESOURCES[i] as ResourceName] ?? 0) > (ceilings[i] as number)) return true;
   }
+  return false;
+}
 
-  get message(): string {
-    return `position ${this.position} in queue ${this.#queue}: waiting for quota in use by admitted runs`;
-  }
+/** The runs without a second entry of the same id (the first one kept). */
+function once(runs: PendingRun[]): PendingRun[] {
+  const seen = new Set<string>();
+  return runs.filter((run) => !seen.has(run.id) && seen.add(run.id) !== undefined);
 }
 
 /** A run's request: replicas × its resources, and one run. */

@@ -10,8 +10,9 @@ import { keyOf, type ResourceKey, type TrainingJob, type TrainingQueue } from ".
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import { type AdmissionResult, admit, type PendingRun, type QueueInput } from "./admission.ts";
 import { type GateJob, jobKeyOf, QueueLedger, type QueueView, queueIdOf, wantsToRun } from "./ledger.ts";
-import { type Delayed, DelayLine, POSITION_DELAY_MS, positionDelayMs } from "./positions.ts";
+import { type Delayed, DelayLine, EXACT_POSITIONS, POSITION_DELAY_MS, positionDelayMs } from "./positions.ts";
 import { type AdmittedRun, type PreemptingQueue, preemptionFor } from "./preemption.ts";
+import type { Scope } from "./scope-memo.ts";
 
 export type { QueueView } from "./ledger.ts";
 
@@ -222,7 +223,7 @@ export class QueueAdmission {
     const pending = missing ? [...read, asker.run()] : read;
     const result = admit(queues, pending, { ordered });
     this.#take(result, pending, asker?.key);
-    this.#noteMoves(result, recorded, asker?.key);
+    this.#noteMoves(result, recorded, asker?.key, memo, queues.length);
     if (memo) {
       // What a decision over the entries as they are now gives: the same waiting runs, none admitted.
       memo.decided = {
@@ -257,27 +258,45 @@ export class QueueAdmission {
    * or when due (`delayPositions`), unless reported already and not asked since (or due later).
    * Reasons are not compared: a queue's change wakes its jobs (wakeJobs), and a preempted run's
    * status says Preempted where admission says WaitingForQuota.
+   *
+   * With moves reported after a delay and the scope kept (`memo`), every waiting run is looked at
+   * once per POSITION_DELAY_MS.head per scope; the decisions between look at the head of each queue
+   * only (to the first run past EXACT_POSITIONS), where a release moves runs to a stale position: a
+   * release in a queue n deep looked at all n runs (a tenth of the operator's time at n = 1,000).
+   * What only the whole look finds (a run further back off by a tenth, one pushed back out of the
+   * head, one that can never be admitted) is reported at most that much later.
    */
   #noteMoves(
     result: AdmissionResult,
     recorded: { get(id: string): number | undefined },
     asker: ResourceKey | undefined,
+    memo: Scope | undefined,
+    queueCount: number,
   ): void {
     const now = this.#now();
-    for (const [id, waiting] of result.waiting) {
+    const whole = !this.#delayed || !memo || now - memo.walkedAt >= POSITION_DELAY_MS.head;
+    if (whole && memo) memo.walkedAt = now;
+    /** The queues whose head was looked at (a partial look ends once every queue's was). */
+    const past = whole ? undefined : new Set<string>();
+    result.waiting.eachPosition((id, position, queue) => {
+      if (past && (position === undefined || position > EXACT_POSITIONS)) {
+        if (position !== undefined) past.add(queue);
+        return past.size >= queueCount;
+      }
       const key = id as ResourceKey;
-      const delay = key === asker ? undefined : positionDelayMs(recorded.get(id), waiting.position);
-      if (delay === undefined) continue;
+      const delay = key === asker ? undefined : positionDelayMs(recorded.get(id), position);
+      if (delay === undefined) return false;
       const reported = this.#reportedMoved.get(key);
       if (!this.#delayed) {
-        if (reported !== undefined) continue;
+        if (reported !== undefined) return false;
         this.#reportedMoved.set(key, { key, due: now });
         this.#background.next(key);
       } else if (reported === undefined || reported.due > now + delay) {
         const line = this.#delayed[delay === POSITION_DELAY_MS.head ? "head" : "tail"];
         this.#reportedMoved.set(key, line.put(key));
       }
-    }
+      return false;
+    });
   }
 
   /** One queue's usage, admitted and pending counts, for its status and metrics. */

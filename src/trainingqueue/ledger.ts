@@ -194,7 +194,7 @@ export class QueueLedger {
     if (!memo) return this.#inputsOf(scope, this.#read(scope));
     const entries = memo.entries;
     return {
-      queues: this.#queuesOf(scope, usageOf(entries)),
+      queues: this.#queuesOf(scope, memo.usage),
       pending: orderedRuns(memo),
       ordered: true,
       recorded: { get: (id) => recordedOf(entries.get(id as ResourceKey)) },
@@ -286,9 +286,11 @@ export class QueueLedger {
     scope: ReadonlySet<string> | undefined,
     usage: ReadonlyMap<string, Amounts>,
   ): (QueueInput & PreemptingQueue)[] {
-    return this.#index
-      .queues(scope)
-      .map((q) => queueInputOf(q, usage.get(`${q.metadata.namespace}/${q.metadata.name}`)));
+    // Copies: a kept scope's sums change as runs are taken.
+    return this.#index.queues(scope).map((q) => {
+      const used = usage.get(`${q.metadata.namespace}/${q.metadata.name}`);
+      return queueInputOf(q, used && { ...used });
+    });
   }
 }
 

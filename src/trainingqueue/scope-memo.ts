@@ -15,6 +15,7 @@ import {
   type PendingRun,
   type QueueInput,
   RESOURCES,
+  type ResourceName,
 } from "./admission.ts";
 import type { PreemptingQueue } from "./preemption.ts";
 
@@ -42,6 +43,10 @@ export interface Scope {
   decided: Decided | undefined;
   /** The waiting runs of `entries` in admission order (byPriority); undefined until first asked for. */
   ordered: PendingRun[] | undefined;
+  /** What the holding entries request together, per queue (a queue with none: absent). */
+  readonly usage: Map<string, Record<ResourceName, number>>;
+  /** When the gate last looked at the written position of every waiting run (its clock, ms). */
+  walkedAt: number;
 }
 
 /** The scope's waiting runs in admission order (byPriority), kept from now on as entries change. */
@@ -73,7 +78,16 @@ export class ScopeMemos {
       const other = this.#byQueue.get(id);
       if (other) this.#drop(other);
     }
-    const scope: Scope = { ids: new Set(ids), entries, decided: undefined, ordered: undefined };
+    const usage = new Map<string, Record<ResourceName, number>>();
+    for (const entry of entries.values()) use(usage, entry, 1);
+    const scope: Scope = {
+      ids: new Set(ids),
+      entries,
+      decided: undefined,
+      ordered: undefined,
+      usage,
+      walkedAt: Number.NEGATIVE_INFINITY,
+    };
     for (const id of ids) this.#byQueue.set(id, scope);
     for (const key of entries.keys()) this.#byKey.set(key, scope);
     return scope;
@@ -97,12 +111,14 @@ export class ScopeMemos {
       before.entries.delete(key);
       before.decided = undefined;
       if (previous?.state === "pending") unorder(before, previous.run);
+      if (previous) use(before.usage, previous, -1);
       this.#byKey.delete(key);
     }
     if (after && entry) {
       after.entries.set(key, entry);
       after.decided = undefined;
       if (entry.state === "pending") order(after, entry.run);
+      use(after.usage, entry, 1);
       this.#byKey.set(key, after);
     }
   }
@@ -116,6 +132,17 @@ export class ScopeMemos {
     for (const id of scope.ids) if (this.#byQueue.get(id) === scope) this.#byQueue.delete(id);
     for (const key of scope.entries.keys()) if (this.#byKey.get(key) === scope) this.#byKey.delete(key);
   }
+}
+
+/** Adds (`sign` 1) or takes away (-1) what a holding entry requests; a waiting one uses nothing. */
+function use(usage: Map<string, Record<ResourceName, number>>, entry: Entry, sign: 1 | -1): void {
+  if (entry.state !== "holding") return;
+  let sum = usage.get(entry.queue);
+  if (!sum) {
+    sum = { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
+    usage.set(entry.queue, sum);
+  }
+  for (const r of RESOURCES) sum[r] += sign * (entry.request[r] ?? 0);
 }
 
 /** Where `run` goes in the scope's ordered runs (the first place not before it). */

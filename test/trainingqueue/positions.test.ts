@@ -1,9 +1,11 @@
 // A waiting run's written position: exact at the head of its queue, within a tenth further back,
 // and written O(log n) times while it waits instead of once per admission ahead of it.
+import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import type { ResourceKey, TrainingJob } from "../../src/api/resources.ts";
+import type { AnyResource, ResourceKey, StatusOf, TrainingJob } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
+import type { TrainingJobContext } from "../../src/trainingjob/context.ts";
 import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
 import {
   EXACT_POSITIONS,
@@ -72,6 +74,65 @@ function oneGpuQueue(count: number, gateOptions: Parameters<typeof queueWorld>[1
   return { ...world, jobs };
 }
 
+/**
+ * 40 runs of one gpu in a queue of 1, every one looked at once at 0 (run-000 admitted, run-i at
+ * position i), on the gate's clock `at` moves (timers with it); `step(i)`: run-i ends (its release
+ * admits the next) and the next registers, the runs reported are not reconciled (their statuses keep
+ * the positions first written). `feed`: the gate follows a change feed and is told of each status
+ * write, as the composition root does (its reads of the queue are kept).
+ */
+async function drainingQueue(feed: boolean) {
+  vi.useFakeTimers();
+  let t = 0;
+  const world = queueWorld(
+    { gpus: 1 },
+    { delayPositions: true, now: () => t, ...(feed ? { changes: new Subject<ResourceKey>() } : {}) },
+  );
+  const { resources, scheduler, gate } = world;
+  const ctx: TrainingJobContext = feed
+    ? {
+        ...world.ctx,
+        status: {
+          write: async <R extends AnyResource>(resource: R, status: StatusOf<R>) => {
+            await world.ctx.status.write(resource, status);
+            gate.noteStatus(keyOf(resource));
+          },
+        },
+      }
+    : world.ctx;
+  const jobs: TrainingJob[] = [];
+  for (let i = 0; i < 40; i++) {
+    const job = trainingJob(
+      { queue: "gpus", resources: { gpus: 1, cpu: 500, memoryMB: 512 } },
+      1,
+      `run-${String(i).padStart(3, "0")}`,
+    );
+    resources.set(keyOf(job), job);
+    jobs.push(job);
+  }
+  const reconciler = new TrainingJobReconciler();
+  const reported: string[] = [];
+  gate.backgroundChanges().subscribe((k) => reported.push(k.split("/").at(-1) as string));
+  for (const job of jobs) await reconciler.reconcile(job, ctx);
+  expect(jobs[30]?.status?.queue?.position).toBe(30);
+  return {
+    reported,
+    at: async (ms: number) => {
+      const by = ms - t;
+      t = ms; // the gate's clock first: a timer that fires reads it
+      await vi.advanceTimersByTimeAsync(by);
+    },
+    step: async (running: number) => {
+      scheduler.setReplicas(jobs[running]?.metadata.name as string, "succeeded", { exitCode: 0 });
+      await reconciler.reconcile(jobs[running] as TrainingJob, ctx);
+      await reconciler.reconcile(jobs[running + 1] as TrainingJob, ctx);
+    },
+  };
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => `run-${String(from + i).padStart(3, "0")}`);
+
 describe("waiting runs' positions while a queue drains", () => {
   it("keeps the head exact, the rest within a tenth, with far fewer writes than moves", async () => {
     const count = 200;
@@ -109,42 +170,7 @@ describe("waiting runs' positions while a queue drains", () => {
     expect(rewrites).toBeLessThan(moves / 3);
   });
   it("with delayPositions, reports a move a second later at the head, ten further back; not once asked; sooner once at the head", async () => {
-    vi.useFakeTimers();
-    let t = 0;
-    const count = 40;
-    const { resources, scheduler, gate, ctx } = queueWorld(
-      { gpus: 1 },
-      { delayPositions: true, now: () => t },
-    );
-    const jobs: TrainingJob[] = [];
-    for (let i = 0; i < count; i++) {
-      const job = trainingJob(
-        { queue: "gpus", resources: { gpus: 1, cpu: 500, memoryMB: 512 } },
-        1,
-        `run-${String(i).padStart(3, "0")}`,
-      );
-      resources.set(keyOf(job), job);
-      jobs.push(job);
-    }
-    const reconciler = new TrainingJobReconciler();
-    const reported: string[] = [];
-    gate.backgroundChanges().subscribe((k) => reported.push(k.split("/").at(-1) as string));
-    for (const job of jobs) await reconciler.reconcile(job, ctx); // run-000 admitted, run-i at position i
-    expect(jobs[30]?.status?.queue?.position).toBe(30);
-    const at = async (ms: number) => {
-      const by = ms - t;
-      t = ms; // the gate's clock first: a timer that fires reads it
-      await vi.advanceTimersByTimeAsync(by);
-    };
-    const range = (from: number, to: number) =>
-      Array.from({ length: to - from + 1 }, (_, i) => `run-${String(from + i).padStart(3, "0")}`);
-    // Each step: the running run ends (its release admits the next), the next registers; the runs
-    // reported are not reconciled, so their statuses keep the positions first written.
-    const step = async (running: number) => {
-      scheduler.setReplicas(jobs[running]?.metadata.name as string, "succeeded", { exitCode: 0 });
-      await reconciler.reconcile(jobs[running] as TrainingJob, ctx);
-      await reconciler.reconcile(jobs[running + 1] as TrainingJob, ctx);
-    };
+    const { reported, at, step } = await drainingQueue(false);
     await step(0); // all moved up one: run-002..010 at the head, run-011 into it (due at 1,000)
     await at(500);
     await step(1); // run-002 admitted; run-012 into the head (1,500); run-013..020 off by a tenth (10,500)
@@ -163,5 +189,22 @@ describe("waiting runs' positions while a queue drains", () => {
     await at(11_500);
     expect(reported).toEqual(range(3, 30));
     expect(vi.getTimerCount()).toBe(0); // nothing left to report: no timer
+  });
+  it("with a change feed, looks past the head of a queue once a second: a tail move is reported from the next look", async () => {
+    const { reported, at, step } = await drainingQueue(true);
+    await step(0); // within a second of the last whole look (at 0): the head only, run-002..011
+    await at(500);
+    await step(1); // the head only: run-012 into it (1,500); run-013..020, off by a tenth, not looked at
+    await at(1_000);
+    expect(reported).toEqual(range(3, 11));
+    await at(1_500);
+    await step(2); // a second since: every run looked at; run-013 at the head (2,500), run-014..030 (11,500)
+    await at(2_500);
+    expect(reported).toEqual(range(3, 13));
+    await at(10_500);
+    expect(reported).toEqual(range(3, 13)); // without the feed, run-014..020 were due now (test above)
+    await at(11_500);
+    expect(reported).toEqual(range(3, 30));
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

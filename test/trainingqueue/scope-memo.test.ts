@@ -1,6 +1,7 @@
-// The scope's waiting runs kept in admission order as entries change (scope-memo.ts): a decision
-// per release reads them without sorting the queue again, so the kept order must be the one a
-// fresh sort of the entries gives, after any sequence of arrivals, admissions, releases and moves.
+// The scope's waiting runs kept in admission order and its usage kept summed as entries change
+// (scope-memo.ts): a decision per release reads them without sorting or summing the queue again, so
+// they must be what a fresh sort and sum of the entries give, after any sequence of arrivals,
+// admissions, releases and moves.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
@@ -19,14 +20,29 @@ const op = fc.record({
   position: fc.integer({ min: 1, max: 20 }),
 });
 
+/** What the holding entries request per queue, read afresh (queues using nothing left out). */
+function freshUsage(entries: ReadonlyMap<ResourceKey, Entry>): Record<string, number> {
+  const usage: Record<string, number> = {};
+  for (const entry of entries.values()) {
+    if (entry.state === "holding") usage[entry.queue] = (usage[entry.queue] ?? 0) + (entry.request.gpus ?? 0);
+  }
+  return usage;
+}
+
+function keptUsage(scope: { usage: ReadonlyMap<string, { gpus: number }> }): Record<string, number> {
+  return Object.fromEntries(
+    [...scope.usage].filter(([, sum]) => sum.gpus !== 0).map(([q, sum]) => [q, sum.gpus]),
+  );
+}
+
 function fresh(entries: ReadonlyMap<ResourceKey, Entry>): string[] {
   const runs: PendingRun[] = [];
   for (const entry of entries.values()) if (entry.state === "pending") runs.push(entry.run);
   return runs.sort(byPriority).map((r) => r.id);
 }
 
-describe("ScopeMemos: the kept admission order", () => {
-  it("equals a fresh sort of the scope's waiting runs after every change", () => {
+describe("ScopeMemos: the kept admission order and usage", () => {
+  it("equal a fresh sort of the scope's waiting runs and a fresh sum of its holding ones after every change", () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), fc.nat(59), (ops, askAt) => {
         const memos = new ScopeMemos();
@@ -35,7 +51,8 @@ describe("ScopeMemos: the kept admission order", () => {
           const id = key(o.job);
           const before = scope.entries.get(id);
           let entry: Entry | undefined;
-          if (o.to === "holding") entry = { state: "holding", queue: o.queue, request: { runs: 1 } };
+          if (o.to === "holding")
+            entry = { state: "holding", queue: o.queue, request: { gpus: o.priority, runs: 1 } };
           else if (o.to === "pending" || (o.to === "recorded" && before?.state === "pending")) {
             // "recorded": the same run with a new written position (a fresh object of the same values)
             const run =
@@ -47,6 +64,7 @@ describe("ScopeMemos: the kept admission order", () => {
           memos.update(id, entry);
           // First asked for at `askAt` (built from the entries), kept from then on.
           if (i >= askAt) expect(orderedRuns(scope).map((r) => r.id)).toEqual(fresh(scope.entries));
+          expect(keptUsage(scope)).toEqual(freshUsage(scope.entries));
         });
       }),
       { numRuns: 300 },

@@ -229,7 +229,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const queues = new QueueAdmission(source, {
     changes: source.changes(),
     ...queueCounts,
-    delayPositions: !options.once, // `--once` ends when nothing is left to do: no write may wait
+    delayWrites: !options.once, // `--once` ends when nothing is left to do: no write may wait
   });
   const status = observedWriter(
     source,

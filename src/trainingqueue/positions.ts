@@ -28,6 +28,13 @@ export const EXACT_POSITIONS = 10;
 export const POSITION_DELAY_MS = { head: 1000, tail: 10_000 } as const;
 
 /**
+ * How long a queue whose counts (usage, pending, admitted) a release or an admission changed waits
+ * before its status is written, so that the changes of that time are one write: a queue's status
+ * and the metrics read from it are at most about a second old while runs come and go.
+ */
+export const QUEUE_STATUS_DELAY_MS = 1000;
+
+/**
  * How long to wait before writing the position of a waiting run whose status says `written`, now
  * that its place is `now` (undefined: it has none, as a run that can never fit); undefined when the
  * written one is not stale (positionStale).
@@ -96,5 +103,28 @@ export class DelayLine<K> {
       this.#due(next);
     }
     this.#arm();
+  }
+}
+
+/** Keys handed to `due` `delayMs` after they were put; a key put again while it waits is not put twice. */
+export class Coalescer<K> {
+  readonly #waiting = new Set<K>();
+  readonly #line: DelayLine<K>;
+
+  constructor(delayMs: number, due: (key: K) => void, now: () => number) {
+    this.#line = new DelayLine(
+      delayMs,
+      ({ key }) => {
+        this.#waiting.delete(key);
+        due(key);
+      },
+      now,
+    );
+  }
+
+  put(key: K): void {
+    if (this.#waiting.has(key)) return;
+    this.#waiting.add(key);
+    this.#line.put(key);
   }
 }

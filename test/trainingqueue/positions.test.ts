@@ -86,7 +86,7 @@ async function drainingQueue(feed: boolean) {
   let t = 0;
   const world = queueWorld(
     { gpus: 1 },
-    { delayPositions: true, now: () => t, ...(feed ? { changes: new Subject<ResourceKey>() } : {}) },
+    { delayWrites: true, now: () => t, ...(feed ? { changes: new Subject<ResourceKey>() } : {}) },
   );
   const { resources, scheduler, gate } = world;
   const ctx: TrainingJobContext = feed
@@ -113,10 +113,14 @@ async function drainingQueue(feed: boolean) {
   const reconciler = new TrainingJobReconciler();
   const reported: string[] = [];
   gate.backgroundChanges().subscribe((k) => reported.push(k.split("/").at(-1) as string));
+  /** When the queue's key was reported for its counts (the gate's clock). */
+  const queueAt: number[] = [];
+  gate.changes().subscribe((k) => k.startsWith("TrainingQueue/") && queueAt.push(t));
   for (const job of jobs) await reconciler.reconcile(job, ctx);
   expect(jobs[30]?.status?.queue?.position).toBe(30);
   return {
     reported,
+    queueAt,
     at: async (ms: number) => {
       const by = ms - t;
       t = ms; // the gate's clock first: a timer that fires reads it
@@ -169,7 +173,7 @@ describe("waiting runs' positions while a queue drains", () => {
     // Each run is written ~log₁.₁(its first position / 10) + 10 times: 5,080 here against 19,701 moves.
     expect(rewrites).toBeLessThan(moves / 3);
   });
-  it("with delayPositions, reports a move a second later at the head, ten further back; not once asked; sooner once at the head", async () => {
+  it("with delayWrites, reports a move a second later at the head, ten further back; not once asked; sooner once at the head", async () => {
     const { reported, at, step } = await drainingQueue(false);
     await step(0); // all moved up one: run-002..010 at the head, run-011 into it (due at 1,000)
     await at(500);
@@ -189,6 +193,23 @@ describe("waiting runs' positions while a queue drains", () => {
     await at(11_500);
     expect(reported).toEqual(range(3, 30));
     expect(vi.getTimerCount()).toBe(0); // nothing left to report: no timer
+  });
+  it("with delayWrites, reports a queue whose counts changed a second later, once for the changes of that second", async () => {
+    const { queueAt, at, step } = await drainingQueue(false);
+    await step(0); // releases and admissions at 0 (the first looks admitted run-000 at 0 too)
+    await at(500);
+    await step(1);
+    await at(999);
+    expect(queueAt).toEqual([]);
+    await at(1_000);
+    expect(queueAt).toEqual([1_000]); // one report for the changes at 0 and 500
+    await at(1_500);
+    await step(2);
+    await step(3);
+    await at(2_499);
+    expect(queueAt).toEqual([1_000]);
+    await at(2_500);
+    expect(queueAt).toEqual([1_000, 2_500]);
   });
   it("with a change feed, looks past the head of a queue once a second: a tail move is reported from the next look", async () => {
     const { reported, at, step } = await drainingQueue(true);

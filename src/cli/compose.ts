@@ -12,6 +12,7 @@ import { lazyDocker, ownedContainerEvents } from "../clients/docker/index.ts";
 import { grafanaFromEnv } from "../clients/grafana/index.ts";
 import { Controller, type ErrorReport } from "../controller/controller.ts";
 import { createDispatch, type Handlers } from "../controller/dispatch.ts";
+import { isOutage } from "../controller/failure-log.ts";
 import { type BaseContext, type Recorder, systemClock } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
 import { HIGH_PRIORITY, LOW_PRIORITY } from "../controller/workqueue.ts";
@@ -309,7 +310,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     onError: (report) => {
       outcomes?.failed(report);
       // A server that stopped answering shows on /readyz now, not at the next probe.
-      if (report.reason.endsWith("Unavailable") || report.reason === "NomadError") readiness.probeSoon();
+      if (isOutage(report.reason)) readiness.probeSoon();
       recorder.event(
         report.key,
         "Warning",

@@ -21,6 +21,7 @@ import {
   reconcileTotal,
 } from "../observability/metrics.ts";
 import type { BackoffOptions } from "./backoff.ts";
+import { FailureLog } from "./failure-log.ts";
 import { HeapCompaction, type HeapCompactionOptions } from "./heap-compaction.ts";
 import type { Action } from "./reconcile.ts";
 import { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue } from "./workqueue.ts";
@@ -99,6 +100,7 @@ export class Controller {
   readonly concurrency: number;
   readonly #options: ControllerOptions;
   readonly #log: Logger;
+  readonly #failureLog: FailureLog; // an outage's failures counted into a line per SUMMARY_MS
   readonly #now: () => number;
   readonly #sources: PrioritizedKeys[];
   readonly #inFlight = new Map<ResourceKey, AbortController>();
@@ -126,6 +128,7 @@ export class Controller {
     }
     this.#options = options;
     this.#log = (options.log ?? silentLogger()).child({ controller: this.name });
+    this.#failureLog = new FailureLog(this.#log);
     this.#now = options.now ?? (() => performance.now());
     this.#sources = (options.sources ?? []).map((source) =>
       "priority" in source ? source : { keys: source, priority: NORMAL_PRIORITY },
@@ -333,10 +336,7 @@ export class Controller {
     } else {
       retryInMs = this.queue.addRateLimited(key);
     }
-    const fields = { key, reason, class: errorClass, retryInMs, terminal };
-    if (terminal) this.#log.warn(fields, `${key}: ${message} (not retried)`);
-    else if (retryInMs === undefined) this.#log.info(fields, `${key}: ${message} (stopping, not retried)`);
-    else this.#log.error(fields, `${key}: ${message} (retry in ${retryInMs} ms)`);
+    this.#failureLog.failed({ key, reason, class: errorClass, retryInMs, terminal }, message);
     this.#options.onError?.({
       key,
       reason,
@@ -359,7 +359,7 @@ export class Controller {
   }
 
   #stop(graceMs: number, reason: OperatorError): Promise<StopResult> {
-    this.#stopping ??= this.#shutdown(graceMs, reason);
+    this.#stopping ??= this.#shutdown(graceMs, reason).finally(() => this.#failureLog.close());
     return this.#stopping;
   }
 

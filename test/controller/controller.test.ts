@@ -1,3 +1,4 @@
+import pino from "pino";
 import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
@@ -195,6 +196,27 @@ describe("Controller", () => {
       }),
     ).toBe(4);
     expect(await metricValue("workqueue_retries_total", { name: controller.name })).toBe(4);
+    await controller.stop();
+  });
+
+  it("logs an outage's failures of many keys as one line, then one line per half minute", async () => {
+    vi.useFakeTimers({ now: 0 });
+    const lines: { level: number; msg: string; failures?: number }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const keys = Array.from({ length: 200 }, (_, i) => key(`j-${i}`));
+    const { controller, calls } = recording(
+      () => {
+        throw new OperatorError("NomadUnavailable", "nomad at 127.0.0.1:4646: refused");
+      },
+      { keys: () => keys, log },
+    );
+    controller.start();
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(calls.length).toBeGreaterThan(200 * 3); // every key failed, and was retried, many times
+    expect(lines.filter((l) => l.level >= 50)).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(lines.filter((l) => l.level >= 50)).toHaveLength(2);
+    expect(lines.at(-1)?.failures).toBe(calls.length - 1);
     await controller.stop();
   });
 

@@ -43,7 +43,7 @@ import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { holdRegisteredRuns, type RegisteredRuns } from "../trainingqueue/registered.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
-import { dependencies } from "./dependencies.ts";
+import { dependencies, retryOnRecovery } from "./dependencies.ts";
 import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
 import { buildNotifications } from "./notifications.ts";
 import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedulers.ts";
@@ -319,6 +319,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       );
     },
   });
+  retryOnRecovery(readiness, controller.queue, log);
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
   if (options.web) {
     // Fed by the store as it writes (this process holds the state directory's lock: no other writes).

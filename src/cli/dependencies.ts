@@ -2,11 +2,15 @@
 // Nomad and the Docker engine (schedulers: down means not ready), Consul and Grafana (runs go on
 // without them: down means degraded). Each probe is the cheapest call that proves the server
 // answers: Nomad's /v1/status/leader, Docker's /_ping, Consul's leader, Grafana's /api/health.
+// When one answers again after it was down, what failed meanwhile is retried at once.
+
+import type { Logger } from "pino";
 import type { ConfiguredConsul } from "../clients/consul/index.ts";
 import type { DockerConnection } from "../clients/docker/index.ts";
 import type { ConfiguredGrafana } from "../clients/grafana/index.ts";
 import { NomadClient, toNomadError } from "../clients/nomad/index.ts";
-import type { Dependency } from "../observability/readiness.ts";
+import type { WorkQueue } from "../controller/workqueue.ts";
+import type { Dependency, Readiness } from "../observability/readiness.ts";
 import type { SchedulerMode } from "../trainingjob/resolver.ts";
 
 export interface DependencyOptions {
@@ -77,4 +81,16 @@ export function dependencies(options: DependencyOptions): Dependencies {
       await Promise.all(closers.map((close) => close().catch(() => undefined)));
     },
   };
+}
+
+/**
+ * When a server answers again after it was down, the keys backing off after failures are retried at
+ * once (WorkQueue.retryNow), not at a backoff grown during the outage: after a minute's outage the
+ * next retry of a key that failed throughout was up to ~48 s away, after an hour's up to 15 min.
+ */
+export function retryOnRecovery(readiness: Readiness, queue: WorkQueue, log: Logger): void {
+  readiness.onRecovered((name) => {
+    const retried = queue.retryNow();
+    if (retried > 0) log.info({ dependency: name, retried }, `${name} answers again: ${retried} retried now`);
+  });
 }

@@ -137,6 +137,25 @@ export class WorkQueue {
     return this.#waiting.has(key) && this.backoff.failures(key) > 0;
   }
 
+  /**
+   * Queues now every key waiting for its retry after a failure (backingOff): a server that was down
+   * answers again, and what failed on it need not wait out a backoff grown during the outage (a
+   * minute's outage: the next retry up to ~48 s after it; a longer one, up to 15 min). Their failures
+   * are kept: a key that fails again backs off further. Returns how many.
+   */
+  retryNow(): number {
+    if (this.#shuttingDown) return 0;
+    const now = this.#now();
+    let count = 0;
+    for (const key of [...this.#waiting.keys()]) {
+      if (this.backoff.failures(key) === 0) continue;
+      this.#waiting.schedule(key, now); // a key keeps the earlier time: due now
+      count++;
+    }
+    if (count > 0) this.#arm(now);
+    return count;
+  }
+
   /** Failures of `key` since it was last forgotten. */
   retries(key: string): number {
     return this.backoff.failures(key);

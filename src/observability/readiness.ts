@@ -3,7 +3,8 @@
 // one that did not answer, /metrics carries mlops_dependency_up. A change is logged once (down with
 // the error's reason and message, then up again), so an outage never floods the log. While
 // something is down it is probed every second, and a caller that saw a server fail can ask for a
-// round at once (at most one a second).
+// round at once (at most one a second). Listeners hear of each recovery (the composition root retries
+// what failed meanwhile at once).
 import type { Logger } from "pino";
 import { messageOf, reasonOf } from "../api/errors.ts";
 import { dependencyUp } from "./metrics.ts";
@@ -43,6 +44,7 @@ export class Readiness {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #lastRound = 0;
+  readonly #recovered: ((name: string) => void)[] = [];
 
   constructor(options: ReadinessOptions) {
     this.#log = options.log;
@@ -73,6 +75,11 @@ export class Readiness {
       if (down !== undefined && (dep.needed?.() ?? true)) out.push(`${dep.name}: ${down}`);
     }
     return out;
+  }
+
+  /** Calls `listener` with a dependency's name each time it answers again after it was down. */
+  onRecovered(listener: (name: string) => void): void {
+    this.#recovered.push(listener);
   }
 
   /** Probes every dependency now (concurrently), then on the interval until stop(). */
@@ -153,7 +160,9 @@ export class Readiness {
       else if (state.down !== undefined)
         this.#log.info({ dependency: dep.name }, `${dep.name} answers again`);
     }
+    const recovered = down === undefined && state.down !== undefined;
     state.down = down;
+    if (recovered) for (const listener of this.#recovered) listener(dep.name);
   }
 }
 

@@ -206,6 +206,27 @@ describe("WorkQueue", () => {
     expect(q.addRateLimited("a")).toBe(100);
   });
 
+  it("retries now the keys backing off after failures, keeping their failures; not keys only delayed", async () => {
+    vi.useFakeTimers();
+    const q = newQueue({ baseMs: 100 });
+    for (let i = 0; i < 4; i++) q.addRateLimited("failing"); // next try 800 ms away
+    q.addRateLimited("other");
+    q.addAfter("delayed", 500); // a dependency not ready yet: no failure, its own delay
+    expect(q.length).toBe(0);
+    expect(q.retryNow()).toBe(2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(q.length).toBe(2);
+    expect(q.backingOff("failing")).toBe(false);
+    expect(q.delayed).toBe(1); // "delayed" waits its 500 ms
+    const taken = [await q.get(), await q.get()];
+    expect(taken.sort()).toEqual(["failing", "other"]);
+    for (const key of taken) q.done(key as string);
+    expect(q.addRateLimited("failing")).toBe(1_000); // its failures kept: 1,600 capped at maxMs
+    expect(q.retryNow()).toBe(1);
+    await q.shutdown();
+    expect(q.retryNow()).toBe(0);
+  });
+
   it("on shutdown drops queued and delayed keys, releases idle workers, and waits for in-flight ones", async () => {
     const q = newQueue();
     q.add("a");

@@ -88,4 +88,31 @@ describe("Readiness", () => {
     expect(lines.filter((l) => l.msg === "nomad http://n answers again")).toHaveLength(1);
     expect(lines.length).toBeLessThanOrEqual(7);
   });
+  it("tells its listeners of each recovery, once: not while up, not while down", async () => {
+    const { log } = capture();
+    let up = true;
+    const readiness = new Readiness({ log }).add({
+      name: "nomad http://n",
+      critical: true,
+      probe: async () => {
+        if (!up) throw new OperatorError("NomadUnavailable", "refused");
+      },
+    });
+    const heard: string[] = [];
+    readiness.onRecovered((name) => heard.push(name));
+    await readiness.probeAll();
+    up = false;
+    await readiness.probeAll();
+    await readiness.probeAll();
+    expect(heard).toEqual([]);
+    up = true;
+    await readiness.probeAll();
+    await readiness.probeAll();
+    expect(heard).toEqual(["nomad http://n"]);
+    up = false;
+    await readiness.probeAll();
+    up = true;
+    await readiness.probeAll();
+    expect(heard).toEqual(["nomad http://n", "nomad http://n"]);
+  });
 });

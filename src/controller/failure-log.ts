@@ -1,7 +1,8 @@
 // The log lines of failed reconciles. A failure of one resource is its own line. An outage (a server
-// that does not answer, or answers 5xx) fails every resource that needs the server, each again at
-// every retry of its backoff: at 10,000 TrainingJobs a Nomad outage wrote 10,000 error lines per
-// resync and as many per round of retries, burying everything else in the log. While a reason of an
+// that does not answer, or answers 5xx) fails every resource whose reconcile needs the server (with
+// Nomad's event stream down, every observe reads the server), each again at every retry of its
+// backoff: n resources, n error lines at the next resync and n more per round of retries, burying
+// everything else in the log. While a reason of an
 // outage repeats, its first failure is a line as before and the next ones within SUMMARY_MS are
 // counted (each a debug line) into one line at the window's end, with how many failed and an
 // example; a window with none ends it, and the next failure is a line of its own again. What is down

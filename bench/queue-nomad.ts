@@ -17,7 +17,8 @@
 // - a slot's mean cycle (Little's law: slots / admissions per second) and, of it, each run's
 //   registration → completion in the double; the rest is the operator's completion → next registration.
 // - operator and double: CPU time and peak RSS (VmHWM) from /proc, start-up (reading the files)
-//   included; the load average of the machine before and after.
+//   included; their CPU per run and the runs per second the machine's cores allow at that CPU (the
+//   loop's ceiling: past it the latency is waiting for CPU); the load average before and after.
 //   node bench/queue-nomad.ts [--runs 10000] [--queues 100] [--slots 4] [--start-after-ms 50] [--run-for-ms 100]
 //     [--timeout-s 600] [--web false] [--concurrency N] [--cpu-prof DIR] [--record FILE]
 //   --web false: the operator without its status page (fed by the state store as it writes);
@@ -26,7 +27,7 @@
 //   --record FILE: the runs as the double recorded them (queue, registered, completed; epoch ms) and
 //   the operator's spawn time, as JSON, for a look at how admissions spread over the run.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { previousCleanup } from "./lib/churn.ts";
@@ -306,6 +307,18 @@ main("queue-nomad", limitMs + 180_000, async () => {
       "",
     ],
     ["Nomad double CPU / peak RSS", double ? `${s(double.cpuMs)} / ${mb(double.peakRssBytes)}` : "n/a", ""],
+    // The machine's capacity for this loop: the operator's and the double's CPU per run (start-up
+    // included) on this machine's cores. Past it, finish → next registration is waiting for CPU
+    // (docs/benchmarks.md, Round 15).
+    [
+      "CPU per run: operator + double",
+      op && double
+        ? `${(op.cpuMs / runs).toFixed(2)} + ${(double.cpuMs / runs).toFixed(2)} ms: at most ~${(
+            (availableParallelism() * 1000 * runs) / (op.cpuMs + double.cpuMs)
+          ).toFixed(0)} runs/s on ${availableParallelism()} cores`
+        : "n/a",
+      "",
+    ],
     // On 2 cores this process competes with the operator as the double does: it only reads the
     // operator's log lines while the runs go on.
     ["this benchmark's own CPU (while the runs went on)", s(ownCpuMs), ""],

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { JsonObjectSplitter, LineSplitter, LogLineDecoder } from "../../src/clients/nomad/frames.ts";
 
@@ -12,6 +13,46 @@ describe("Nomad stream framing", () => {
     expect(splitter.push(data.subarray(cut))).toEqual(['{"Index":1,"Events":[{"Key":"é"}]}', "{}"]);
     expect(splitter.push(bytes("}\n"))).toEqual(['{"Index":2}']);
     expect(splitter.flush()).toEqual([]);
+  });
+
+  it("gives the lines of any text however its bytes are cut: multi-byte characters, CRLF, blank lines", () => {
+    const line = fc.array(fc.constantFrom("a", "{", '"', "é", "→", "😀", " ", "\r"), { maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.array(
+          line.map((l) => l.join("")),
+          { maxLength: 8 },
+        ),
+        fc.array(fc.nat(200), { maxLength: 6 }),
+        fc.boolean(),
+        (lines, cuts, keepBlank) => {
+          const text = lines.map((l) => `${l}\n`).join("");
+          const data = bytes(`${text}tail`);
+          const at = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
+          const splitter = new LineSplitter(keepBlank);
+          const out: string[] = [];
+          let start = 0;
+          for (const cut of [...at, data.length]) {
+            out.push(...splitter.push(data.subarray(start, cut))); // views into one buffer, at offsets
+            start = cut;
+          }
+          out.push(...splitter.flush());
+          const expected = lines
+            .map((l) => (l.endsWith("\r") ? l.slice(0, -1) : l))
+            .filter((l) => keepBlank || l.trim() !== "");
+          expect(out).toEqual([...expected, "tail"]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps the order of text pushed as strings and as bytes", () => {
+    const splitter = new LineSplitter();
+    expect(splitter.push("ab")).toEqual([]);
+    expect(splitter.push(bytes("c\nd"))).toEqual(["abc"]);
+    expect(splitter.push("e\nf")).toEqual(["de"]);
+    expect(splitter.push(bytes("g\n"))).toEqual(["fg"]);
   });
 
   it("splits concatenated JSON objects, braces inside strings included", () => {

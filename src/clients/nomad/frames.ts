@@ -2,27 +2,69 @@
 // stream frames `{"Offset":N,"Data":"<base64>","File":"..."}` (allocation logs; `{}` heartbeats).
 
 /**
- * Splits a byte stream into complete lines; keeps the partial tail (and a UTF-8 sequence cut between
- * chunks) for the next chunk. Blank lines are dropped unless `keepBlank` (log output keeps them).
+ * Splits a byte stream into complete lines; keeps the partial tail for the next chunk. Blank lines
+ * are dropped unless `keepBlank` (log output keeps them). Bytes are split at each newline byte (which
+ * never occurs inside a UTF-8 sequence) and each line is decoded from its own bytes: decoding a whole
+ * chunk, joining the tail to it and splitting the text copied every event of the Nomad stream once
+ * more (`queue-nomad`: 2,328 → 2,255 MB allocated; docs/benchmarks.md, Round 15). A `\r` that ended
+ * a chunk inside a line is kept (it was taken for a line end's and dropped: a progress bar's output
+ * in a log lost it).
  */
 export class LineSplitter {
-  readonly #decoder = new TextDecoder();
   readonly #keepBlank: boolean;
-  #tail = "";
+  /** The bytes of a line not ended yet (copies: a chunk's memory is not ours to keep). */
+  #tail: Buffer[] = [];
+  /** Text pushed as strings (a caller that decoded itself) not ended by a newline yet. */
+  #text = "";
   constructor(keepBlank = false) {
     this.#keepBlank = keepBlank;
   }
   push(chunk: Uint8Array | string): string[] {
-    const text =
-      this.#tail + (typeof chunk === "string" ? chunk : this.#decoder.decode(chunk, { stream: true }));
-    const lines = text.split("\n").map((line) => (line.endsWith("\r") ? line.slice(0, -1) : line));
-    this.#tail = lines.pop() ?? "";
-    return this.#keepBlank ? lines : lines.filter((line) => line.trim() !== "");
+    if (typeof chunk === "string") return this.#pushText(chunk);
+    const bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = bytes.indexOf(10); end !== -1; end = bytes.indexOf(10, start)) {
+      let line: string;
+      if (this.#tail.length > 0) {
+        this.#tail.push(bytes.subarray(start, end));
+        line = Buffer.concat(this.#tail).toString("utf8");
+        this.#tail = [];
+      } else {
+        line = bytes.toString("utf8", start, end);
+      }
+      if (this.#text !== "") {
+        line = this.#text + line;
+        this.#text = "";
+      }
+      this.#add(lines, line);
+      start = end + 1;
+    }
+    if (start < bytes.length) this.#tail.push(Buffer.from(bytes.subarray(start)));
+    return lines;
   }
   flush(): string[] {
-    const rest = this.#tail + this.#decoder.decode();
-    this.#tail = "";
+    const rest = this.#text + (this.#tail.length > 0 ? Buffer.concat(this.#tail).toString("utf8") : "");
+    this.#tail = [];
+    this.#text = "";
     return rest.trim() === "" ? [] : [rest];
+  }
+  #pushText(text: string): string[] {
+    if (this.#tail.length > 0) {
+      this.#text += Buffer.concat(this.#tail).toString("utf8");
+      this.#tail = [];
+    }
+    const pieces = (this.#text + text).split("\n");
+    this.#text = pieces.pop() ?? "";
+    const lines: string[] = [];
+    for (const piece of pieces) this.#add(lines, piece);
+    return lines;
+  }
+  #add(lines: string[], line: string): void {
+    const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+    if (this.#keepBlank || text.trim() !== "") lines.push(text);
   }
 }
 

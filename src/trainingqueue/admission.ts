@@ -153,7 +153,11 @@ function exceeds(run: PendingRun, ceilings: readonly number[]): boolean {
 /** The runs without a second entry of the same id (the first one kept). */
 function once(runs: PendingRun[]): PendingRun[] {
   const seen = new Set<string>();
-  return runs.filter((run) => !seen.has(run.id) && seen.add(run.id) !== undefined);
+  return runs.filter((run) => {
+    if (seen.has(run.id)) return false;
+    seen.add(run.id);
+    return true;
+  });
 }
 
 /** A run's request: replicas × its resources, and one run. */

@@ -12,19 +12,11 @@ import type { Observable } from "rxjs";
 import { makeKey, type ResourceKey, type TrainingJob, type TrainingQueue } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
 import type { QueuedJob } from "../trainingjob/ports.ts";
-import {
-  type Amounts,
-  addAmounts,
-  type PendingRun,
-  type QueueInput,
-  RESOURCES,
-  type ResourceName,
-  requestOf,
-} from "./admission.ts";
+import { type Amounts, addAmounts, type PendingRun, type QueueInput, requestOf } from "./admission.ts";
 import { queueInputOf } from "./input.ts";
 import type { PreemptingQueue } from "./preemption.ts";
 import { QueueIndex } from "./queue-index.ts";
-import { type Entry, orderedRuns, type Scope, ScopeMemos } from "./scope-memo.ts";
+import { type Entry, orderedRuns, type Scope, ScopeMemos, usageOf } from "./scope-memo.ts";
 
 /** What the gate reads of a job that asks. */
 export type GateJob = QueuedJob;
@@ -292,18 +284,6 @@ export class QueueLedger {
       return queueInputOf(q, used && { ...used });
     });
   }
-}
-
-/** What the runs holding quota use, per queue. */
-function usageOf(entries: ReadonlyMap<ResourceKey, Entry>): Map<string, Amounts> {
-  const usage = new Map<string, Record<ResourceName, number>>();
-  for (const entry of entries.values()) {
-    if (entry.state !== "holding") continue;
-    const sum = usage.get(entry.queue) ?? { gpus: 0, cpu: 0, memoryMB: 0, runs: 0 };
-    for (const r of RESOURCES) sum[r] += entry.request[r] ?? 0;
-    usage.set(entry.queue, sum);
-  }
-  return usage;
 }
 
 function recordedOf(entry: Entry | undefined): number | undefined {

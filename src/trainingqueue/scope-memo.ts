@@ -78,14 +78,12 @@ export class ScopeMemos {
       const other = this.#byQueue.get(id);
       if (other) this.#drop(other);
     }
-    const usage = new Map<string, Record<ResourceName, number>>();
-    for (const entry of entries.values()) use(usage, entry, 1);
     const scope: Scope = {
       ids: new Set(ids),
       entries,
       decided: undefined,
       ordered: undefined,
-      usage,
+      usage: usageOf(entries),
       walkedAt: Number.NEGATIVE_INFINITY,
     };
     for (const id of ids) this.#byQueue.set(id, scope);
@@ -132,6 +130,13 @@ export class ScopeMemos {
     for (const id of scope.ids) if (this.#byQueue.get(id) === scope) this.#byQueue.delete(id);
     for (const key of scope.entries.keys()) if (this.#byKey.get(key) === scope) this.#byKey.delete(key);
   }
+}
+
+/** What the holding entries request together, per queue. */
+export function usageOf(entries: ReadonlyMap<ResourceKey, Entry>): Map<string, Record<ResourceName, number>> {
+  const usage = new Map<string, Record<ResourceName, number>>();
+  for (const entry of entries.values()) use(usage, entry, 1);
+  return usage;
 }
 
 /** Adds (`sign` 1) or takes away (-1) what a holding entry requests; a waiting one uses nothing. */

@@ -272,6 +272,8 @@ function suite(name: string, open: () => Promise<Target>) {
         ["/job/{jobName}/summary", `/v1/job/${jobId}/summary`, undefined],
         ["/job/{jobName}/evaluations", `/v1/job/${jobId}/evaluations`, undefined],
         ["/jobs", "/v1/jobs?meta=true&namespace=*", undefined],
+        ["/allocations", "/v1/allocations?namespace=*", undefined],
+        ["/allocations", "/v1/allocations?namespace=*&task_states=false&per_page=1", undefined],
       ];
       if (target.double) {
         const [first] = target.double.allocations("default", jobId);

@@ -1,11 +1,12 @@
 // Typed Nomad client on the shared HttpClient: jobs (register with check-and-set, plan, read,
-// allocations, summary, evaluations, list with meta, deregister), blocking queries, the agent's
-// version, and allocation logs. The event stream lives in events.ts.
+// allocations, summary, evaluations, list with meta, deregister), every allocation (paged), blocking
+// queries, the agent's version, and allocation logs. The event stream lives in events.ts.
 import type { Dispatcher } from "undici";
 import { HttpClient, type HttpResponse } from "../http.ts";
 import { type Env, type NomadConfig, nomadConfig } from "./config.ts";
-import { fromStatus, NomadError, NomadReason, reasonForStatus, toNomadError } from "./errors.ts";
+import { fromStatus, NomadReason, reasonForStatus, toNomadError } from "./errors.ts";
 import { LogLineDecoder } from "./frames.ts";
+import { allPages } from "./pages.ts";
 import { openStream, streamDispatcher } from "./stream.ts";
 import type {
   NomadAllocation,
@@ -34,14 +35,17 @@ export interface QueryResult<T> {
   meta: QueryMeta;
 }
 
-export interface ListJobsOptions {
+export interface ListOptions {
   /** `*` (default) lists every namespace the token can read. */
   namespace?: string;
+  perPage?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListJobsOptions extends ListOptions {
   prefix?: string;
   /** go-bexpr filter, e.g. `Meta["mlops_owner_id"] == "abc"` (Nomad ≥ 1.3). */
   filter?: string;
-  perPage?: number;
-  signal?: AbortSignal;
 }
 
 export interface RegisterOptions {
@@ -56,9 +60,6 @@ export interface LogsOptions {
   namespace?: string;
   signal?: AbortSignal;
 }
-
-/** A hard cap on list pages, so a misbehaving server cannot loop us forever. */
-const MAX_PAGES = 10_000;
 
 export class NomadClient {
   readonly config: NomadConfig;
@@ -157,27 +158,27 @@ export class NomadClient {
 
   /** listJobs, with the X-Nomad-Index of the first page (to resume an event stream without a gap). */
   async listJobsAt(options: ListJobsOptions = {}): Promise<{ jobs: NomadJobListStub[]; index: number }> {
-    const all: NomadJobListStub[] = [];
-    let nextToken: string | undefined;
-    let index = 0;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const { body, meta } = await this.query<NomadJobListStub[] | null>("/v1/jobs", "/v1/jobs", {
-        namespace: options.namespace ?? "*",
-        params: {
-          meta: true,
-          ...(options.prefix ? { prefix: options.prefix } : {}),
-          ...(options.filter ? { filter: options.filter } : {}),
-          ...(options.perPage ? { per_page: options.perPage } : {}),
-          ...(nextToken ? { next_token: nextToken } : {}),
-        },
-        ...opt(options.signal),
-      });
-      all.push(...(body ?? []));
-      if (page === 0) index = meta.index;
-      nextToken = meta.nextToken;
-      if (!nextToken) return { jobs: all, index };
-    }
-    throw new NomadError(NomadReason.Error, `Nomad GET /v1/jobs: more than ${MAX_PAGES} pages`);
+    const { items, index } = await this.#allPages<NomadJobListStub>("/v1/jobs", options, {
+      meta: true,
+      ...(options.prefix ? { prefix: options.prefix } : {}),
+      ...(options.filter ? { filter: options.filter } : {}),
+    });
+    return { jobs: items, index };
+  }
+
+  /**
+   * Every allocation (stubs with TaskStates), as listJobsAt pages. Nomad < 1.10.2 compares page tokens
+   * as strings while it walks allocations in CreateIndex order (hashicorp/nomad#25435): past an index
+   * with more digits its pages start over. An allocation served twice tells it; then one unpaged list.
+   */
+  async listAllocationsAt(
+    options: ListOptions = {},
+  ): Promise<{ allocations: NomadAllocation[]; index: number }> {
+    const params = { task_states: true };
+    const listed = await this.#allPages<NomadAllocation>("/v1/allocations", options, params, (a) => a.ID);
+    if (!listed.repeated) return { allocations: listed.items, index: listed.index };
+    const { perPage: _paged, ...unpaged } = options;
+    return this.listAllocationsAt(unpaged);
   }
 
   /**
@@ -301,6 +302,21 @@ export class NomadClient {
       ...(this.config.region ? { region: this.config.region } : {}),
       ...(ns ? { namespace: ns } : {}),
     };
+  }
+
+  /** Every page of a list (namespace default `*`); `key` tells an item served twice (pages.ts). */
+  #allPages<T>(path: string, options: ListOptions, params: Params, key?: (item: T) => string) {
+    const fetchPage = (nextToken: string | undefined) =>
+      this.query<T[] | null>(path, path, {
+        namespace: options.namespace ?? "*",
+        params: {
+          ...params,
+          ...(options.perPage ? { per_page: options.perPage } : {}),
+          ...(nextToken ? { next_token: nextToken } : {}),
+        },
+        ...opt(options.signal),
+      });
+    return allPages(path, fetchPage, key);
   }
 
   async #call<T>(path: string, options: Parameters<HttpClient["request"]>[1]): Promise<HttpResponse<T>> {

@@ -3,6 +3,7 @@ export type { Frame } from "./event-buffer.ts";
 export { EventBuffer, topicFilter } from "./event-buffer.ts";
 export type { AllocHandle, Executor, SimulatedOptions } from "./executor.ts";
 export { ScriptedExecutor, SimulatedExecutor } from "./executor.ts";
+export { compileFilter } from "./filter.ts";
 export type { ExitOptions } from "./lifecycle.ts";
 export { Lifecycle } from "./lifecycle.ts";
 export type { DoubleDevice, DoubleNode, GroupPlacement } from "./placement.ts";
@@ -15,7 +16,6 @@ export {
   gpuNode,
   placeGroup,
 } from "./placement.ts";
-export { compileFilter } from "./routes.ts";
 export type { NomadDoubleOptions, Outage, RequestRecord } from "./server.ts";
 export { NomadDouble, parseWait, startNomadDouble } from "./server.ts";
 export type { ConsulRegistration, ServicesHook } from "./services.ts";

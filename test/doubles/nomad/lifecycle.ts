@@ -189,14 +189,17 @@ export class Lifecycle {
     const before = job?.Status;
     if (job) this.#state.refreshStatus(job);
     const jobChanged = job !== undefined && job.Status !== before;
-    this.#state.bump(jobChanged ? ["allocs", "jobs"] : ["allocs"], (i) => [
-      allocEvent(stamp(alloc, i)),
+    this.#state.bump(jobChanged ? ["allocs", "jobs"] : ["allocs"], (i) => {
       // The job's status changed by a client's update of its allocation: the Job event of that write
       // is "AllocationUpdated" (nomad/state/events.go: a write's type goes to every table it changed;
-      // setJobStatus in state_store.go writes the job only when its status changed).
-      ...(jobChanged && job ? [jobEvent("AllocationUpdated", job)] : []),
-    ]);
-    if (jobChanged && job) job.ModifyIndex = this.#state.index;
+      // setJobStatus in state_store.go writes the job only when its status changed, with ModifyIndex
+      // this index and JobModifyIndex as it was).
+      if (jobChanged && job) job.ModifyIndex = i;
+      return [
+        allocEvent(stamp(alloc, i)),
+        ...(jobChanged && job ? [jobEvent("AllocationUpdated", job)] : []),
+      ];
+    });
   }
 }
 

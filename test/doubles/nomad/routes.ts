@@ -1,11 +1,14 @@
 // Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: command/agent/job_endpoint.go,
-// command/agent/namespace_endpoint.go, nomad/job_endpoint.go, nomad/structs/structs.go
-// (JobRegisterResponse, JobDeregisterResponse).
+// command/agent/namespace_endpoint.go, command/agent/alloc_endpoint.go, nomad/job_endpoint.go,
+// nomad/alloc_endpoint.go (List), nomad/structs/structs.go (JobRegisterResponse,
+// JobDeregisterResponse, Allocation.Stub).
 // The Nomad double's request/response routes (non-streaming): paths, status codes and bodies as a
 // Nomad server answers them. Errors are plain text. Node built-ins only.
-import type { NomadJob } from "../../../src/clients/nomad/types.ts";
+import type { NomadAllocation, NomadJob } from "../../../src/clients/nomad/types.ts";
 import { withServerDefaults } from "./defaults.ts";
+import { compileFilter } from "./filter.ts";
 import { addNamespace, deleteNamespace } from "./namespaces.ts";
+import { compareStrings, createIndexComparer, type Pager, page, pageQuery } from "./pagination.ts";
 import { NomadDoubleError, type NomadState, type Table } from "./state.ts";
 import { groupUpdated } from "./updates.ts";
 import { variableRoutes } from "./variables.ts";
@@ -176,6 +179,13 @@ export const routes: Route[] = [
   { method: "POST", pattern: /^\/v1\/job\/([^/]+)\/plan$/, name: "/v1/job/:id/plan", handle: plan },
   {
     method: "GET",
+    pattern: /^\/v1\/allocations$/,
+    name: "/v1/allocations",
+    table: "allocs",
+    handle: listAllocs,
+  },
+  {
+    method: "GET",
     pattern: /^\/v1\/allocation\/([^/]+)$/,
     name: "/v1/allocation/:id",
     table: "allocs",
@@ -206,15 +216,19 @@ function register({ state, params, body, url }: RouteContext): RouteResult {
   }
   const cas = request.EnforceIndex ? { index: request.JobModifyIndex ?? 0 } : undefined;
   const result = state.register(job, cas, true); // the parsed body becomes the job
+  // The evaluation's write: the register's own for a changed job (job and evaluation in one raft
+  // entry), else an EvalUpdate of its own. Never the placements, which the scheduler writes later.
+  const index = state.evals.get(result.evalId)?.CreateIndex ?? state.index;
   return {
     status: 200,
     body: {
       EvalID: result.evalId,
-      EvalCreateIndex: state.index,
+      EvalCreateIndex: index,
       JobModifyIndex: result.job.JobModifyIndex ?? 0,
       Warnings: "",
-      ...queryMeta(state.index),
+      ...queryMeta(index),
     },
+    headers: { "X-Nomad-Index": String(index) },
   };
 }
 
@@ -294,30 +308,58 @@ function listJobs({ state, url, namespace }: RouteContext): RouteResult {
   return { status: 200, body: stubs, headers };
 }
 
-/** A go-bexpr subset: `Meta["k"] == "v"`, `Meta.k == "v"`, `Namespace == "v"`, `!=`, joined by `and`. */
-export function compileFilter(expression: string): (job: Record<string, unknown>) => boolean {
-  const clauses = expression.split(/\s+and\s+/i).map((clause) => {
-    const m =
-      /^\s*(Meta\["([^"]+)"\]|Meta\.([A-Za-z0-9_]+)|(Namespace|ID|Status|Type))\s*(==|!=)\s*"([^"]*)"\s*$/.exec(
-        clause,
-      );
-    if (!m)
-      throw new NomadDoubleError(
-        400,
-        `failed to read filter expression: unsupported clause ${clause.trim()}`,
-      );
-    const metaKey = m[2] ?? m[3];
-    const field = m[4];
-    const negate = m[5] === "!=";
-    const value = m[6];
-    return (job: Record<string, unknown>) => {
-      const actual = metaKey
-        ? (job.Meta as Record<string, string> | null | undefined)?.[metaKey]
-        : job[field ?? ""];
-      return (actual === value) !== negate;
-    };
-  });
-  return (job) => clauses.every((c) => c(job));
+/**
+ * Alloc.List (nomad/alloc_endpoint.go): the allocations of `namespace` (`*`: every one), walked in
+ * CreateIndex order, then ID (the `create` and `namespace_create` indexes; tokens "<CreateIndex>.<ID>"),
+ * or under `prefix` in ID order (`id_prefix`; tokens the ID); `reverse` walks backwards. As
+ * AllocListStubs (Allocation.Stub): `task_states=false` leaves TaskStates null; `resources=true` would
+ * add AllocatedResources, which the double does not keep.
+ */
+function listAllocs({ state, url, namespace, version }: RouteContext): RouteResult {
+  const taskStates = parseBool(url, "task_states") ?? true;
+  parseBool(url, "resources"); // checked like Nomad's; the double keeps no AllocatedResources to add
+  const prefix = url.searchParams.get("prefix") ?? "";
+  const filter = url.searchParams.get("filter");
+  const query = pageQuery(url);
+  const allocs = [...state.allocs.values()]
+    .filter((a) => (namespace === "*" || a.Namespace === namespace) && a.ID.startsWith(prefix))
+    .sort((a, b) => (prefix ? 0 : a.CreateIndex - b.CreateIndex) || compareStrings(a.ID, b.ID));
+  if (query.reverse) allocs.reverse();
+  const pager: Pager<NomadAllocation> = {
+    token: prefix ? (a) => a.ID : (a) => `${a.CreateIndex}.${a.ID}`,
+    compare: prefix ? compareStrings : createIndexComparer(version),
+    keep: filter ? compileFilter<NomadAllocation>(filter, ALLOC_FILTER_FIELDS) : () => true,
+  };
+  const { items, nextToken } = page(allocs, pager, query);
+  return {
+    status: 200,
+    body: items.map((a) => ({ ...allocStub(a), ...(taskStates ? {} : { TaskStates: null }) })),
+    ...(nextToken ? { headers: { "X-Nomad-NextToken": nextToken } } : {}),
+  };
+}
+
+/** Allocation fields a `filter` on /v1/allocations may name (go-bexpr reads any; these suffice). */
+const ALLOC_FILTER_FIELDS = [
+  "ID",
+  "Namespace",
+  "Name",
+  "JobID",
+  "TaskGroup",
+  "NodeID",
+  "ClientStatus",
+  "DesiredStatus",
+];
+
+/** command/agent/http.go parseBool: absent is undefined; Go's strconv.ParseBool spellings, else a 500. */
+function parseBool(url: URL, field: string): boolean | undefined {
+  const text = url.searchParams.get(field) ?? "";
+  if (text === "") return undefined;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+  throw new NomadDoubleError(
+    500,
+    `Failed to parse value of "${field}" (${text}) as a bool: strconv.ParseBool: parsing "${text}": invalid syntax`,
+  );
 }
 
 function validate(job: NomadJob): string[] {

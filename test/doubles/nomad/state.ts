@@ -160,17 +160,23 @@ export class NomadState {
     for (const alloc of this.jobAllocs(namespace, id)) {
       if (alloc.DesiredStatus === "run") this.#stopAlloc(alloc, "alloc not needed since job was stopped");
     }
-    if (!purge) job.Stop = true;
-    const index = this.bump(["jobs", "evals"], () => [jobEvent("JobDeregistered", job)]);
+    const index = this.bump(["jobs", "evals"], (i) => {
+      // A stop upserts the job (nomad/fsm.go handleJobDeregister → state_store.go upsertJobImpl): a
+      // new version whose ModifyIndex and JobModifyIndex are the deregister's index. The event
+      // carries the job as that write left it.
+      if (!purge) {
+        job.Stop = true;
+        job.Status = "dead";
+        job.ModifyIndex = i;
+        job.JobModifyIndex = i;
+        job.Version = (job.Version ?? 0) + 1;
+      }
+      return [jobEvent("JobDeregistered", job)];
+    });
     if (purge) {
       this.jobs.delete(key(namespace, id));
       // Allocations stay until garbage collection; they belong to the purged instance of the job.
     } else {
-      job.Stop = true;
-      job.Status = "dead";
-      job.ModifyIndex = index;
-      job.JobModifyIndex = index;
-      job.Version = (job.Version ?? 0) + 1;
       record.submitted = canonical({ ...JSON.parse(record.submitted), Stop: true });
     }
     return { evalId: randomUUID(), index };

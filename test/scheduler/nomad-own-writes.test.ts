@@ -41,7 +41,7 @@ describe("OwnWrites", () => {
     ["its own register's JobRegistered", job(), false],
     ["a register by someone else (another JobModifyIndex)", job({ JobModifyIndex: 12 }), true],
     ["the job stopped", job({ Stop: true }), true],
-    ["the job running", job({ Status: "running" }), true],
+    ["the job running (a register of a job with live allocations)", job({ Status: "running" }), false],
     ["the job dead", job({ Status: "dead" }), true],
   ])("after a register at index 10, a Job event: %s wakes = %s", (_what, event, wakes) => {
     const own = new OwnWrites();

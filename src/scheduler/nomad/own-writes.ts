@@ -1,12 +1,13 @@
 // Which Nomad events only confirm what this operator just wrote, so they do not wake the resource
 // for a second reconcile (controller-runtime's generation-changed predicate, for Nomad's stream):
-// - the JobRegistered event of its own register: the job still pending, not stopped, at the
-//   JobModifyIndex the register answered with;
+// - the JobRegistered event of its own register: not stopped, pending or running, at the
+//   JobModifyIndex the register answered with (a register of a job that has live allocations, an
+//   in-place update or a new run's, writes it "running": state_store.go getJobStatus);
 // - a new allocation of that register: pending, desired to run, created at or after that index, not
 //   a replacement (no PreviousAllocation), with no task started, restarted or failed (nothing that
 //   a TrainingJob's status reads beyond "0 of N replica(s) started").
 // Anything else wakes the resource: another register or a stop (another JobModifyIndex, Stop), a
-// status other than pending, an allocation that runs, fails, is stopped or evicted, a task event
+// dead job, an allocation that runs, fails, is stopped or evicted, a task event
 // that explains a failure. A register's events may arrive before its answer: they are held until it
 // ends, then reported when one of them was more than a confirmation (or when the register failed).
 import type { ResourceKey } from "../../api/resources.ts";
@@ -72,7 +73,8 @@ export class OwnWrites {
   jobWakes(where: string, key: ResourceKey, type: string, job: NomadJob): boolean {
     const written = this.#written.get(where);
     if (written === undefined) return true;
-    const plausible = type === "JobRegistered" && job.Stop !== true && job.Status === "pending";
+    const plausible =
+      type === "JobRegistered" && job.Stop !== true && (job.Status === "pending" || job.Status === "running");
     if (written > 0) return this.#wakes(where, plausible && job.JobModifyIndex === written);
     const held = this.#hold(where, key);
     if (plausible && job.JobModifyIndex !== undefined) held.jobIndexes.add(job.JobModifyIndex);

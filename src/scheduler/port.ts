@@ -108,6 +108,12 @@ export interface ObservedRun {
   readonly startTime?: string;
   /** The object as the scheduler holds it, for plan's field diff against render(). */
   readonly rendered?: unknown;
+  /**
+   * The object's version, kept in the run's status (`status.run.schedulerVersion`): given back to
+   * observe, it lets a scheduler answer from one list of its objects while the object is still at
+   * that version, instead of reading it (Nomad: its indexes, replica count and spec hash).
+   */
+  readonly version?: string;
 }
 
 export interface LogOptions {
@@ -127,18 +133,23 @@ export interface Scheduler {
   readonly target: string;
   /** Pure: the external object submit() would write for this run (Nomad job JSON, container specs). */
   render(run: RunRequest): unknown;
-  /** The current state for a resource; undefined when nothing by its name exists (or it was purged). */
-  observe(key: RunRequest["key"]): Promise<ObservedRun | undefined>;
+  /**
+   * The current state for a resource; undefined when nothing by its name exists (or it was purged).
+   * `recorded` is the version the run's status last recorded (ObservedRun.version), if any.
+   */
+  observe(key: RunRequest["key"], recorded?: string): Promise<ObservedRun | undefined>;
   /**
    * Creates the run, replaces a different run (new runId) or updates it in place (same runId).
-   * Idempotent. Throws NotOwned when the object belongs to another owner id.
+   * Idempotent. Throws NotOwned when the object belongs to another owner id. Resolves to the
+   * object's version after the write (ObservedRun.version), when the scheduler keeps versions.
    */
-  submit(run: RunRequest): Promise<void>;
+  submit(run: RunRequest): Promise<string | undefined>;
   /**
    * Stops every replica but keeps the record (suspend, deadline, failure of one replica).
-   * Another owner's object under the key is left alone, without an error.
+   * Another owner's object under the key is left alone, without an error. Resolves to the object's
+   * version after the stop, as submit does.
    */
-  stop(key: RunRequest["key"], reason: string): Promise<void>;
+  stop(key: RunRequest["key"], reason: string): Promise<string | undefined>;
   /**
    * Removes everything the resource owns here (deletion, TTL). Idempotent; 404 is success.
    * Another owner's object under the key is left alone, without an error.

@@ -27,7 +27,7 @@ export interface RunPlan {
 /** Observes the job on `scheduler` and decides; throws what observe throws. */
 export async function planRun(job: TrainingJob, scheduler: Scheduler, input: RunPlanInput): Promise<RunPlan> {
   const parts = jobKey(keyOf(job));
-  const observed = await scheduler.observe(parts);
+  const observed = await scheduler.observe(parts, job.status?.run?.schedulerVersion);
   const hashes = { specHash: specHash(job.spec), runSpecHash: runSpecHash(job.spec, input.secrets?.hash) };
   const decision = decide({
     key: keyOf(job),

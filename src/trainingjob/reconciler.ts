@@ -4,8 +4,9 @@ import { InvalidSpecError, isTerminal, messageOf, reasonOf } from "../api/errors
 import { keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
 import { annotationFailures, gpuSeconds, runDuration, timeToRunning } from "../observability/metrics.ts";
-import type { ObservedRun, RunRequest, Scheduler } from "../scheduler/port.ts";
+import type { ObservedRun, Scheduler } from "../scheduler/port.ts";
 import type { ResolvedSecrets } from "../secrets/index.ts";
+import { apply } from "./apply.ts";
 import { attemptsAfter } from "./attempts.ts";
 import type { TrainingJobContext } from "./context.ts";
 import type { Decision, RunRecord } from "./decide.ts";
@@ -75,14 +76,15 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       return awaitChange;
     }
 
+    let written: string | undefined;
     try {
-      await apply(scheduler, decision, request, ctx, keyOf(job));
+      written = await apply(scheduler, decision, request, ctx, keyOf(job));
     } catch (error) {
       await this.#blocked(ctx, job, now, revision, error, recorded);
       throw error;
     }
 
-    const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now);
+    const run = runRecord(decision, recorded, observed, hashes.runSpecHash, now, written);
     this.#accountGpus(job, run, observed, now);
     if (decision.outcome && !recorded?.outcome && run.outcome) this.#finished(job, run, scheduler);
     // No job of any run before this submit: the run's annotation cannot exist yet (posted after a submit).
@@ -219,59 +221,17 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
   }
 }
 
-async function apply(
-  scheduler: Scheduler,
-  decision: Decision,
-  request: RunRequest,
-  ctx: TrainingJobContext,
-  key: ResourceKey,
-): Promise<void> {
-  const step = decision.step;
-  switch (step.op) {
-    case "none":
-      return;
-    case "submit":
-      await scheduler.submit(request);
-      ctx.recorder.event(
-        key,
-        "Normal",
-        submitReason[step.why],
-        `run ${request.runId} attempt ${request.attempt ?? 1} on ${scheduler.name} ${scheduler.target}`,
-      );
-      return;
-    case "stop":
-      await scheduler.stop(request.key, step.why);
-      ctx.recorder.event(key, "Normal", "Stopped", `run ${request.runId} stopped (${step.why})`);
-      return;
-    case "purge":
-      await scheduler.purge(request.key);
-      ctx.recorder.event(
-        key,
-        "Normal",
-        "Purged",
-        `run ${request.runId} purged after ttlSecondsAfterFinished`,
-      );
-      return;
-  }
-}
-
-const submitReason = {
-  create: "Created",
-  replace: "Replaced",
-  update: "Updated",
-  resume: "Resumed",
-  repair: "Repaired",
-  retry: "Retried",
-  requeue: "Readmitted",
-} as const;
-
-/** The run record after apply: recorded facts are kept; new facts (start, outcome) are added once. */
+/**
+ * The run record after apply: recorded facts are kept; new facts (start, outcome) are added once.
+ * The scheduler's version is the one its write answered, else the one observed (of this run).
+ */
 function runRecord(
   decision: Decision,
   recorded: RunRecord | undefined,
   observed: ObservedRun | undefined,
   runSpec: string,
   now: Date,
+  written: string | undefined,
 ): RunRecord {
   const same = recorded?.id === decision.runId ? recorded : undefined;
   const record: RunRecord = same
@@ -284,6 +244,9 @@ function runRecord(
       };
   if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = now.toISOString();
   record.attempts = attemptsAfter(same?.attempts, decision, now);
+  const version = written ?? (observed?.runId === decision.runId ? observed.version : undefined);
+  if (version !== undefined) record.schedulerVersion = version;
+  else if (decision.step.op !== "none") delete record.schedulerVersion; // written, version unknown
   if (decision.outcome && !record.outcome) {
     record.outcome = decision.outcome.outcome;
     record.reason = decision.outcome.reason;

@@ -42,7 +42,8 @@ export async function holdRegisteredRuns(
         if (job?.kind !== "TrainingJob" || job.spec.queue === undefined || job.spec.suspend) continue;
         if (gate.holds(key)) continue;
         const parts = parseKey(key);
-        const observed = await scheduler.observe({ ...parts, kind: "TrainingJob" });
+        const recorded = job.status?.run?.schedulerVersion;
+        const observed = await scheduler.observe({ ...parts, kind: "TrainingJob" }, recorded);
         const live = observed?.replicas.some((r) => r.state === "pending" || r.state === "running") ?? false;
         if (!live) continue;
         gate.hold(job);

@@ -6,9 +6,15 @@ import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { interner } from "../../src/api/intern.ts";
 import { NomadClient } from "../../src/clients/nomad/index.ts";
-import type { NomadAllocation, NomadEvent, NomadJob } from "../../src/clients/nomad/types.ts";
+import type {
+  NomadAllocation,
+  NomadEvent,
+  NomadJob,
+  NomadJobListStub,
+} from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
+import { formatJobVersion, specHashOf } from "../../src/scheduler/nomad/meta.ts";
 import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
 import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
 import { nomadJob, runRequest } from "../doubles/nomad/fixtures.ts";
@@ -180,6 +186,87 @@ describe("NomadReadCache rules", () => {
       ["a1", 0, "running"],
       ["a2", 1, "pending"],
     ]);
+  });
+});
+
+describe("NomadReadCache listed jobs (a restart)", () => {
+  const stub = (over: Partial<NomadJobListStub> = {}): NomadJobListStub => ({
+    ID: "resnet",
+    Name: "resnet",
+    Namespace: "team-a",
+    Type: "batch",
+    Priority: 50,
+    Status: "running",
+    Stop: false,
+    Meta: { mlops_run_id: "run-1" },
+    CreateIndex: 20,
+    ModifyIndex: 24,
+    JobModifyIndex: 22,
+    SubmitTime: 0,
+    ...over,
+  });
+  const recorded = formatJobVersion({ createIndex: 20, jobModifyIndex: 22, count: 2, specHash: "abc123" });
+  const listedCache = (stubs = [stub()], allocs = [alloc({ JobVersion: 1 })]) => {
+    const cache = new NomadReadCache();
+    cache.listed(30);
+    cache.seedListed(new Map(stubs.map((s) => [`${s.Namespace}/${s.ID}`, s])), allocs);
+    return cache;
+  };
+
+  it("serves a listed job to the version recorded at its indexes, with the recorded count and spec hash", () => {
+    const got = listedCache().get(W, true, recorded);
+    expect(got).toMatchObject({ state: "known", listed: true });
+    if (got.state !== "known") return;
+    expect(specHashOf(got.job)).toBe("abc123");
+    expect(got.job.TaskGroups.map((g) => g.Count)).toEqual([2]);
+    expect(got.job.Meta).toEqual({ mlops_run_id: "run-1" });
+    expect(got.allocations.map((a) => [a.ID, a.JobVersion])).toEqual([["a1", 1]]);
+  });
+
+  it.each([
+    ["no recorded version", undefined],
+    ["another JobModifyIndex (changed since)", recorded.replace(":22:", ":23:")],
+    ["another CreateIndex (purged and made again)", recorded.replace("20:", "21:")],
+    ["not a version", "garbage"],
+  ])("%s: unknown (the job is read)", (_name, version) => {
+    expect(listedCache().get(W, true, version).state).toBe("unknown");
+  });
+
+  it("a Job event replaces the stub with the whole job; an allocation event with no version known makes it unknown", () => {
+    const cache = listedCache();
+    const whole = job({ CreateIndex: 20, ModifyIndex: 25, JobModifyIndex: 22, Version: 1, Constraints: [] });
+    cache.apply([jobEvent(whole)], owns, owns);
+    const got = cache.get(W, true); // whole: served with no recorded version
+    expect(got).toMatchObject({ state: "known" });
+    expect(got).not.toHaveProperty("listed");
+    const other = listedCache();
+    other.apply([allocEvent(alloc({ ID: "a2", CreateIndex: 31, ModifyIndex: 31 }))], owns, owns);
+    expect(other.get(W, true, recorded).state).toBe("unknown"); // a2's JobVersion cannot be known
+    // A listed allocation's update keeps the version it was listed with.
+    const updated = listedCache();
+    updated.apply([allocEvent(alloc({ ModifyIndex: 32, ClientStatus: "running" }))], owns, owns);
+    const seen = updated.get(W, true, recorded);
+    expect(seen.state === "known" && seen.allocations.map((a) => [a.JobVersion, a.ClientStatus])).toEqual([
+      [1, "running"],
+    ]);
+  });
+
+  it("a job purged after the list is not seeded; a stub no longer listed is dropped at the next list", () => {
+    const cache = new NomadReadCache();
+    cache.listed(30);
+    cache.apply([jobEvent(job({ ModifyIndex: 26 }), "JobDeregistered")], owns, owns);
+    cache.seedListed(new Map([[W, stub()]]), [alloc({ JobVersion: 1 })]);
+    expect(cache.get(W, false, recorded).state).toBe("absent");
+    const relisted = listedCache();
+    relisted.seedListed(new Map(), []);
+    expect(relisted.get(W, true, recorded).state).toBe("unknown");
+    expect(relisted.size).toBe(0);
+  });
+
+  it("nothing is seeded before the stream is followed (not synced)", () => {
+    const cache = new NomadReadCache();
+    cache.seedListed(new Map([[W, stub()]]), []);
+    expect(cache.get(W, true, recorded).state).toBe("unknown");
   });
 });
 
@@ -390,6 +477,97 @@ describe("NomadScheduler observe with the change feed running", () => {
     await expect(scheduler.submit(runRequest())).rejects.toMatchObject({ reason: "NotOwned" });
     expect(nomad.writes).toBe(writes);
   });
+
+  it("a restart: a job older than the list is observed with no request at the version its status recorded", async () => {
+    const earlier = new NomadScheduler({ client, ownerId: "owner-1" });
+    const version = await earlier.submit(runRequest({ replicas: 2 }));
+    expect(version).toMatch(/^\d+:\d+:2:spec-1$/);
+    // The version a read of the whole job gives is the one the register answered.
+    expect((await earlier.observe(key))?.version).toBe(version);
+    for (const a of nomad.allocations("team-a", "resnet")) nomad.lifecycle.running(a.ID);
+    await follow();
+    const start = nomad.requests.length;
+    const observed = await scheduler.observe(key, version);
+    expect(observed).toMatchObject({
+      runId: "run-1",
+      specHash: "spec-1",
+      generation: 3,
+      stopped: false,
+      version,
+    });
+    expect(observed?.replicas.map((r) => r.state)).toEqual(["running", "running"]);
+    expect(nomad.requests.slice(start)).toEqual([]);
+    // Without the version (a status written before it was kept) the job is read, as before.
+    await scheduler.observe(key);
+    expect(nomad.requests.slice(start).map((r) => r.route)).toEqual([
+      "/v1/job/:id",
+      "/v1/job/:id/allocations",
+    ]);
+  });
+
+  it("a restart: a job changed outside since its version was recorded is read, and its new version reported", async () => {
+    const earlier = new NomadScheduler({ client, ownerId: "owner-1" });
+    const version = await earlier.submit(runRequest());
+    // Someone edits the job in Nomad (its priority): a new JobModifyIndex.
+    const edited = earlier.render(runRequest({ priority: 70 }, { specHash: "spec-2" }));
+    nomad.state.register(edited);
+    await follow();
+    const start = reads();
+    const observed = await scheduler.observe(key, version);
+    expect(reads() - start).toBe(2);
+    expect(observed?.specHash).toBe("spec-2");
+    expect(observed?.version).not.toBe(version);
+    expect(observed?.version).toMatch(/:spec-2$/);
+  });
+
+  it("a restart: a stopped job is served at the version its stop answered", async () => {
+    const earlier = new NomadScheduler({ client, ownerId: "owner-1" });
+    const submitted = await earlier.submit(runRequest());
+    const stopped = await earlier.stop(key, "suspend");
+    expect(stopped).not.toBe(submitted);
+    expect((await earlier.observe(key))?.version).toBe(stopped);
+    await follow();
+    const start = reads();
+    expect(await scheduler.observe(key, stopped ?? "")).toMatchObject({ stopped: true, version: stopped });
+    expect(reads() - start).toBe(0);
+  });
+
+  it("observes that come while the first lists are under way wait for them instead of reading", async () => {
+    const earlier = new NomadScheduler({ client, ownerId: "owner-1" });
+    const versions = await Promise.all(
+      ["a", "b", "c"].map((name) => earlier.submit(runRequest({}, { key: { ...key, name } }))),
+    );
+    const start = reads(); // the submits' own reads
+    subscription = scheduler.changes().subscribe(() => {});
+    const observed = await Promise.all(
+      ["a", "b", "c"].map((name, i) => scheduler.observe({ ...key, name }, versions[i] ?? "")),
+    );
+    expect(observed.map((o) => o?.runId)).toEqual(["run-1", "run-1", "run-1"]);
+    expect(reads() - start).toBe(0);
+    expect(nomad.requests.filter((r) => r.route === "/v1/allocations")).toHaveLength(1);
+  });
+
+  it.each([
+    ["1.9.6", ""],
+    ["1.10.2", "1000"],
+  ])(
+    "Nomad %s: the allocations are listed with per_page=%s (older servers skip pages: nomad#25435)",
+    async (version, perPage) => {
+      await scheduler.close();
+      await client.close();
+      await nomad.close();
+      nomad = await startNomadDouble({ namespaces: ["team-a"], heartbeatMs: 50, version });
+      client = new NomadClient({ address: nomad.address }, {});
+      scheduler = new NomadScheduler({ client, ownerId: "owner-1", events: { backoffBaseMs: 20 } });
+      const recorded = await new NomadScheduler({ client, ownerId: "owner-1" }).submit(runRequest());
+      await follow();
+      const [list] = nomad.requests.filter((r) => r.route === "/v1/allocations");
+      expect(new URLSearchParams(list?.query).get("per_page") ?? "").toBe(perPage);
+      const start = reads();
+      expect(await scheduler.observe(key, recorded ?? "")).toMatchObject({ runId: "run-1" });
+      expect(reads() - start).toBe(0);
+    },
+  );
 
   it("a job older than the stream is read once, then followed; a stream gap reads it again", async () => {
     await scheduler.submit(runRequest());

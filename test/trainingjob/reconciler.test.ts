@@ -61,6 +61,38 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(h.scheduler.calls).toEqual(["observe train"]);
   });
 
+  it("keeps the scheduler's version in status: answered by submit and stop, given back to observe", async () => {
+    const h = new Harness();
+    h.scheduler.versioned = true;
+    const job = trainingJob({});
+    await h.reconcile(job);
+    expect(job.status?.run?.schedulerVersion).toBe("v1"); // what the register answered
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    await h.reconcile(job);
+    expect(h.scheduler.recordedVersions).toEqual([undefined, "v1", "v1"]);
+    expect(job.status?.run?.schedulerVersion).toBe("v1");
+    // Changed outside the operator: the version observed replaces the recorded one.
+    h.scheduler.touch("train");
+    await h.reconcile(job);
+    expect(job.status?.run?.schedulerVersion).toBe("v2");
+    // A stop is a write: its answer is recorded.
+    job.spec.suspend = true;
+    job.metadata.generation = 2;
+    await h.reconcile(job);
+    expect(h.scheduler.calls.at(-1)).toMatch(/^stop train/);
+    expect(job.status?.run?.schedulerVersion).toBe("v3");
+  });
+
+  it("records no version for a scheduler that keeps none (Docker)", async () => {
+    const h = new Harness();
+    const job = trainingJob({});
+    await h.reconcile(job);
+    h.scheduler.setReplicas("train", "running");
+    await h.reconcile(job);
+    expect(job.status?.run).not.toHaveProperty("schedulerVersion");
+  });
+
   it("says Submitted while the scheduler only placed the run: the reconcile after it finds the same status", async () => {
     // The placement of a run just sent does not wake the job (own-writes.ts); a resync that finds
     // it must not rewrite the status either, whether the placement came before the first read or after.

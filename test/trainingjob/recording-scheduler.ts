@@ -21,18 +21,24 @@ export class RecordingScheduler implements Scheduler {
   readonly runs = new Map<string, ObservedRun>();
   readonly #changes = new Subject<ResourceKey>();
   unavailable = false;
+  /** Keep versions as Nomad does (off: as Docker, none): every write answers a new one. */
+  versioned = false;
+  /** The version each observe was given, in order. */
+  readonly recordedVersions: (string | undefined)[] = [];
+  #version = 0;
 
   render(run: RunRequest): unknown {
     return { image: run.spec.image, runId: run.runId };
   }
 
-  async observe(key: RunRequest["key"]): Promise<ObservedRun | undefined> {
+  async observe(key: RunRequest["key"], recorded?: string): Promise<ObservedRun | undefined> {
     this.#check();
     this.calls.push(`observe ${key.name}`);
+    this.recordedVersions.push(recorded);
     return this.runs.get(key.name);
   }
 
-  async submit(run: RunRequest): Promise<void> {
+  async submit(run: RunRequest): Promise<string | undefined> {
     this.#check();
     this.calls.push(`submit ${run.key.name} ${run.runId}`);
     this.submitted.push(run);
@@ -51,10 +57,23 @@ export class RecordingScheduler implements Scheduler {
       attempt: run.attempt ?? 1,
       stopped: false,
       replicas,
+      ...this.#nextVersion(),
     });
+    return this.runs.get(run.key.name)?.version;
   }
 
-  async stop(key: RunRequest["key"], reason: string): Promise<void> {
+  /** Script: the object changed outside the operator (a new version, nothing else). */
+  touch(name: string): string | undefined {
+    const run = this.runs.get(name);
+    if (run) this.runs.set(name, { ...run, ...this.#nextVersion() });
+    return this.runs.get(name)?.version;
+  }
+
+  #nextVersion(): { version?: string } {
+    return this.versioned ? { version: `v${++this.#version}` } : {};
+  }
+
+  async stop(key: RunRequest["key"], reason: string): Promise<string | undefined> {
     this.#check();
     this.calls.push(`stop ${key.name} ${reason}`);
     const run = this.runs.get(key.name);
@@ -65,7 +84,9 @@ export class RecordingScheduler implements Scheduler {
         replicas: run.replicas.map((r) =>
           r.state === "running" || r.state === "pending" ? { ...r, state: "failed", exhausted: false } : r,
         ),
+        ...this.#nextVersion(),
       });
+    return this.runs.get(key.name)?.version;
   }
 
   async purge(key: RunRequest["key"]): Promise<void> {

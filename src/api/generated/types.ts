@@ -147,6 +147,7 @@ export interface TrainingJobStatus {
     completionTime?: string;
     annotationId?: number;
     annotationClosed?: boolean;
+    schedulerVersion?: string;
     replicas?: {
       index?: number;
       id?: string;

@@ -71,7 +71,8 @@ export class DockerScheduler implements Scheduler {
     return observedFrom(containers, this.#options.ownerId, this.#memos.get(keyOf(key)), this.#outages);
   }
 
-  async submit(run: RunRequest): Promise<void> {
+  /** Docker keeps no version of a run's containers (one list answers observe): resolves to undefined. */
+  async submit(run: RunRequest): Promise<undefined> {
     const existing = await this.#byKey(run.key, false);
     const plan = planSubmit(run, this.render(run), existing);
     if (plan.notOwned) throw notOwned(plan.notOwned, run.ownerId);
@@ -85,6 +86,7 @@ export class DockerScheduler implements Scheduler {
     };
     this.#memos.set(keyOf(run.key), memo);
     await this.#apply(plan, run, memo);
+    return undefined;
   }
 
   async #apply(plan: SubmitPlan, run: RunRequest, memo: RunMemo): Promise<void> {
@@ -144,7 +146,7 @@ export class DockerScheduler implements Scheduler {
   }
 
   /** Stops active replicas (keeping them: their exit is the record) and marks them stopped. */
-  async stop(key: JobKey, reason: string): Promise<void> {
+  async stop(key: JobKey, reason: string): Promise<undefined> {
     const containers = await this.#byKey(key, true);
     const memo = this.#memos.get(keyOf(key));
     if (memo) this.#memos.set(keyOf(key), { ...memo, stopReason: stopReasonOf(reason) });
@@ -157,6 +159,7 @@ export class DockerScheduler implements Scheduler {
       if (active) await this.#containers.stop(c.Id, nameOf(c), seconds);
       if (!isStopMarked(c)) await this.#containers.setRestartPolicy(c, STOPPED_MARKER_POLICY);
     });
+    return undefined;
   }
 
   async purge(key: JobKey): Promise<void> {

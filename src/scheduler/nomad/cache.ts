@@ -8,7 +8,11 @@
 //   (no change), and the retry reads.
 // - A job is served from here only when every allocation of it is known: its entry was created by
 //   an event after the stream became continuous (the job is younger than the list the stream
-//   follows), or seeded by a read (GET job and allocations), merged with the events since.
+//   follows), seeded by a read (GET job and allocations), or listed (its stub in the job list, its
+//   allocations in the list of every allocation taken after it), merged with the events since.
+// - A listed job is its stub: Meta, indexes and status, not the constraints and groups observe
+//   compares. It is served only to a caller whose recorded version (meta.ts, JobVersion) has the
+//   stub's CreateIndex and JobModifyIndex, which fixes the rest; a Job event replaces the stub.
 // - Objects merge by ModifyIndex (an older copy never replaces a newer one); allocations by ID.
 // - A gap (reconnect, stall, index reset) drops every entry: reads seed them again.
 // - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
@@ -19,10 +23,12 @@ import type {
   NomadAllocation,
   NomadEvent,
   NomadJob,
+  NomadJobListStub,
   NomadTaskEvent,
   NomadTaskState,
 } from "../../clients/nomad/types.ts";
-import { jobWhere } from "./meta.ts";
+import { jobWhere, parseJobVersion, specHashConstraint } from "./meta.ts";
+import { GROUP } from "./render.ts";
 
 interface Entry {
   job: NomadJob | undefined;
@@ -32,11 +38,19 @@ interface Entry {
   allocs: NomadAllocation[];
   /** True when `allocs` holds every allocation of the job (see the rules above). */
   complete: boolean;
+  /** True while `job` is a listed stub (no constraints, no groups). */
+  stub: boolean;
 }
 
 export type Cached =
   | { readonly state: "absent" }
-  | { readonly state: "known"; readonly job: NomadJob; readonly allocations: NomadAllocation[] }
+  | {
+      readonly state: "known";
+      readonly job: NomadJob;
+      readonly allocations: NomadAllocation[];
+      /** The job is its listed stub completed from the recorded version: no tasks. */
+      readonly listed?: true;
+    }
   | { readonly state: "unknown" };
 
 export class NomadReadCache {
@@ -76,8 +90,11 @@ export class NomadReadCache {
     this.#since = Number.POSITIVE_INFINITY;
   }
 
-  /** What the cache knows of `where`; `owned` says whether the change feed knows the job as owned. */
-  get(where: string, owned: boolean): Cached {
+  /**
+   * What the cache knows of `where`; `owned` says whether the change feed knows the job as owned,
+   * `recorded` is the version the run's status recorded (a listed stub is served only at it).
+   */
+  get(where: string, owned: boolean, recorded?: string): Cached {
     const entry = this.#entries.get(where);
     if (!entry)
       return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
@@ -87,7 +104,49 @@ export class NomadReadCache {
       if (alloc.JobVersion === undefined) return { state: "unknown" };
       allocations.push(alloc);
     }
-    return { state: "known", job: entry.job, allocations };
+    if (!entry.stub) return { state: "known", job: entry.job, allocations };
+    const version = parseJobVersion(recorded);
+    const stub = entry.job;
+    if (
+      !version ||
+      version.createIndex !== stub.CreateIndex ||
+      version.jobModifyIndex !== stub.JobModifyIndex
+    )
+      return { state: "unknown" };
+    const job = {
+      ...stub,
+      Constraints: [specHashConstraint(version.specHash)],
+      TaskGroups: [{ Name: GROUP, Count: version.count, Tasks: [] }],
+    } as NomadJob;
+    return { state: "known", job, allocations, listed: true };
+  }
+
+  /**
+   * A list of every job (its owned stubs, by namespace/jobId) and, taken after it, of every
+   * allocation (those of owned jobs): each listed job not known otherwise is kept as its stub, and
+   * every listed job's entry is complete. Called with `listed`, after a reset if there was one.
+   */
+  seedListed(stubs: ReadonlyMap<string, NomadJobListStub>, allocations: readonly NomadAllocation[]): void {
+    if (!this.#synced) return;
+    for (const [where, entry] of this.#entries)
+      if (entry.stub && !stubs.has(where)) this.#entries.delete(where);
+    const live = new Map<string, NomadJobListStub>();
+    for (const [where, stub] of stubs) {
+      const deleted = this.#deleted.get(where);
+      if (deleted === undefined || deleted < stub.ModifyIndex) live.set(where, stub);
+    }
+    for (const alloc of allocations) {
+      const where = jobWhere(alloc.Namespace, alloc.JobID);
+      if (live.has(where)) this.#mergeAlloc(this.#entry(where), alloc);
+    }
+    for (const [where, stub] of live) {
+      const entry = this.#entry(where);
+      if (!entry.job) {
+        entry.job = stubJob(stub);
+        entry.stub = true;
+      }
+      entry.complete = true;
+    }
   }
 
   /** Merges a read of the job and its allocations (while synced): the entry is complete from now on. */
@@ -149,15 +208,16 @@ export class NomadReadCache {
     let entry = this.#entries.get(where);
     if (!entry) {
       // Every member in the literal: one added later goes to a property array of its own (40 B).
-      entry = { job: undefined, versions: [], allocs: [], complete: false };
+      entry = { job: undefined, versions: [], allocs: [], complete: false, stub: false };
       this.#entries.set(where, entry);
     }
     return entry;
   }
 
   #mergeJob(entry: Entry, full: NomadJob): void {
-    const known = entry.job;
+    const known = entry.stub ? undefined : entry.job; // a stub gives way to any whole job
     if (known && (known.ModifyIndex ?? 0) > (full.ModifyIndex ?? 0)) return;
+    entry.stub = false;
     if (known && known.JobModifyIndex === full.JobModifyIndex && known.Version === full.Version) {
       // The same version of the spec (a change of its status, as an allocation's update makes):
       // what else the compact job holds is the same, so it is not built and interned again.
@@ -223,6 +283,25 @@ function compactJob(job: NomadJob): NomadJob {
       })),
     })),
   } as NomadJob);
+}
+
+/** A listed job as the cache keeps it until a Job event or a read brings the whole job. */
+function stubJob(stub: NomadJobListStub): NomadJob {
+  return {
+    ID: stub.ID,
+    Name: stub.Name,
+    Namespace: interner.intern(stub.Namespace),
+    Type: interner.intern(stub.Type),
+    Status: interner.intern(stub.Status),
+    Stop: stub.Stop,
+    Priority: stub.Priority,
+    CreateIndex: stub.CreateIndex,
+    ModifyIndex: stub.ModifyIndex,
+    JobModifyIndex: stub.JobModifyIndex,
+    Meta: stub.Meta ? interner.internAll(stub.Meta) : stub.Meta,
+    Constraints: null,
+    TaskGroups: [],
+  } as unknown as NomadJob;
 }
 
 /** A compact job's task configuration: not kept (one shared empty object). */

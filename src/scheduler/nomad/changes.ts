@@ -49,6 +49,8 @@ export interface ChangeFeedOptions {
   readonly onGap?: () => void;
   /** A list of the owned jobs succeeded at `index`. */
   readonly onListed?: (index: number) => void;
+  /** The feed starts: its first list follows (after the namespaces' list), then onListed or a failed list. */
+  readonly onStart?: () => void;
 }
 
 interface Namespace {
@@ -218,6 +220,7 @@ export class ChangeFeed {
       this.#emit = (key) => subscriber.next(key);
 
       const start = async () => {
+        this.#options.onStart?.();
         const listedAt = performance.now();
         const first = await this.#namespaces(stop.signal).catch(() => ({ names: [] as string[], index: 0 }));
         this.#covered = new Set(first.names);

@@ -47,3 +47,45 @@ export function jobWhere(namespace: string, id: string): string {
 export function ownerFilter(ownerId: string): string {
   return `Meta["${META.ownerId}"] == "${ownerId.replace(/["\\]/g, "")}"`;
 }
+
+/**
+ * What a run's status keeps of its job (ObservedRun.version): `create:jobModify:count:specHash`.
+ * Nomad changes a job's JobModifyIndex at every change of its spec (a register that changes it, a
+ * stop) and never reuses an index, so a listed stub with both indexes equal is the job this version
+ * was taken of: its replica count and spec hash are these, which the stub does not carry.
+ */
+export interface JobVersion {
+  readonly createIndex: number;
+  readonly jobModifyIndex: number;
+  readonly count: number;
+  readonly specHash: string;
+}
+
+export function formatJobVersion(v: JobVersion): string {
+  return [v.createIndex, v.jobModifyIndex, v.count, v.specHash].join(":");
+}
+
+/** The version of a whole job (read, or from an event); undefined without indexes or spec hash. */
+export function jobVersionOf(job: NomadJob): string | undefined {
+  const specHash = specHashOf(job);
+  if (!job.CreateIndex || !job.JobModifyIndex || specHash === undefined) return undefined;
+  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+  return formatJobVersion({
+    createIndex: job.CreateIndex,
+    jobModifyIndex: job.JobModifyIndex,
+    count,
+    specHash,
+  });
+}
+
+/** A recorded version, or undefined for anything else (absent, another scheduler's, edited). */
+export function parseJobVersion(text: string | undefined): JobVersion | undefined {
+  const match = text === undefined ? null : /^(\d+):(\d+):(\d+):(\S+)$/.exec(text);
+  if (!match) return undefined;
+  const [createIndex, jobModifyIndex, count] = [match[1], match[2], match[3]].map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  return { createIndex, jobModifyIndex, count, specHash: match[4] as string };
+}

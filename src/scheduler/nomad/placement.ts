@@ -6,7 +6,12 @@
 // FilterConstraintHostVolumes "missing compatible host volumes" (a requested host volume is not
 // declared in the client's configuration, or is read-only for a read-write request).
 
-import type { NomadAllocationMetric, NomadJob, NomadTaskGroup } from "../../clients/nomad/types.ts";
+import type {
+  NomadAllocationMetric,
+  NomadJob,
+  NomadPlanResponse,
+  NomadTaskGroup,
+} from "../../clients/nomad/types.ts";
 import type { BlockedReason } from "../port.ts";
 
 export const FILTER_DEVICES = "missing devices";
@@ -94,4 +99,24 @@ export function placementProblem(
     reason,
     message: `Nomad cannot place group "${groupName}"${allocations}: ${parts.join("; ") || "no feasible node"} (${evaluated} node(s) evaluated)`,
   };
+}
+
+/** What a plan of `job` says Nomad would do (`mlopsctl plan`): why it cannot place it, or what it places. */
+export function planSummary(job: NomadJob, plan: NomadPlanResponse, stack: string | undefined): string {
+  const failed = Object.entries(plan.FailedTGAllocs ?? {})[0];
+  if (failed) {
+    const problem = placementProblem(job, failed[0], failed[1], stack ? { stack } : {});
+    return `${problem.reason}: ${problem.message}`;
+  }
+  const updates = plan.Annotations?.DesiredTGUpdates ?? {};
+  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+  const sum = (field: string) => Object.values(updates).reduce((n, u) => n + (u?.[field] ?? 0), 0);
+  if (plan.Diff?.Type === "None")
+    return `no change: Nomad would place nothing (${count} allocation(s) unchanged)`;
+  const place = sum("Place") + sum("DestructiveUpdate");
+  const parts = [`placed ${place} of ${count}`];
+  if (sum("DestructiveUpdate") > 0) parts.push(`${sum("DestructiveUpdate")} replaced`);
+  if (sum("InPlaceUpdate") > 0) parts.push(`${sum("InPlaceUpdate")} updated in place`);
+  if (sum("Stop") > 0) parts.push(`${sum("Stop")} stopped`);
+  return parts.join(", ");
 }

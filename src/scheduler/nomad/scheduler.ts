@@ -23,21 +23,17 @@ import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError, NomadReason } from "../../clients/nomad/errors.ts";
 import { DEFAULT_TOPICS, type EventStreamOptions } from "../../clients/nomad/events.ts";
-import type {
-  NomadAllocation,
-  NomadEvaluation,
-  NomadJob,
-  NomadJobListStub,
-} from "../../clients/nomad/types.ts";
+import type { NomadAllocation, NomadEvaluation, NomadJob } from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import { Adoption } from "../adoption.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
 import { NomadReadCache } from "./cache.ts";
 import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
-import { jobWhere, META, ownerFilter, specHashOf } from "./meta.ts";
+import { CacheLists, listOwnedAt } from "./listing.ts";
+import { jobVersionOf, jobWhere, META, specHashOf } from "./meta.ts";
 import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
-import { placementProblem } from "./placement.ts";
+import { planSummary } from "./placement.ts";
 import { renderJob, secretVariablePath, TASK } from "./render.ts";
 
 export type TrainingJobKey = RunRequest["key"];
@@ -86,6 +82,8 @@ export class NomadScheduler implements Scheduler {
   readonly #failedEvals = new FailedEvaluations();
   /** Owned jobs and allocations from the feed's list and stream: observe's reads (cache.ts). */
   readonly #cache = new NomadReadCache();
+  /** The feed's lists, which seed the cache (observes wait while one is under way). */
+  readonly #lists: CacheLists;
   readonly #adoption: Adoption;
 
   constructor(options: NomadSchedulerOptions) {
@@ -94,16 +92,15 @@ export class NomadScheduler implements Scheduler {
     this.target = options.client.address;
     const adoption = options.adoption ?? new Adoption({ ownerId: options.ownerId });
     this.#adoption = adoption;
+    const owns = (id: string | undefined) => id === options.ownerId || adoption.adoptable(id);
+    const lists = new CacheLists(options.client, options.ownerId, owns, this.#cache);
+    this.#lists = lists;
     this.#feed = new ChangeFeed({
       client: options.client,
       ownerId: options.ownerId,
-      owns: (id) => id === options.ownerId || adoption.adoptable(id),
-      // Every job, not the owned ones alone: the read cache answers "absent" only for an id no one holds.
-      list: async () => {
-        const { owned, others, index } = await this.#listOwnedAt(options.ownerId, true);
-        this.#cache.setOthers(others);
-        return { owned: new Map(owned.map((run) => [run.where, run.key])), index };
-      },
+      owns,
+      // Every job and then every allocation: jobs older than the list are observed from the cache too.
+      list: () => lists.list(),
       ...(options.events ? { events: options.events } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.namespaceListMs !== undefined ? { namespaceListMs: options.namespaceListMs } : {}),
@@ -113,11 +110,12 @@ export class NomadScheduler implements Scheduler {
       onEvents: (events) =>
         this.#cache.apply(
           events,
-          (job) => isOwnedJob(job, (id) => id === options.ownerId || adoption.adoptable(id)),
+          (job) => isOwnedJob(job, owns),
           (w) => this.#feed.owned.has(w),
         ),
       onGap: () => this.#cache.reset(),
-      onListed: (index) => this.#cache.listed(index),
+      onListed: (index) => lists.listed(index),
+      onStart: () => lists.begin(),
     });
   }
 
@@ -125,17 +123,20 @@ export class NomadScheduler implements Scheduler {
     return renderJob(run, this.#options.network ? { network: this.#options.network } : {});
   }
 
-  async observe(key: TrainingJobKey): Promise<ObservedRun | undefined> {
+  async observe(key: TrainingJobKey, recorded?: string): Promise<ObservedRun | undefined> {
     const { id, namespace } = where(key);
     const k = jobWhere(namespace, id);
-    const cached = this.#cache.get(k, this.#feed.owned.has(k));
+    const listing = this.#lists.underWay;
+    if (listing) await listing;
+    const cached = this.#cache.get(k, this.#feed.owned.has(k), recorded);
     if (cached.state === "absent") {
       this.#absent.set(k, performance.now());
       return undefined;
     }
     let job: NomadJob | undefined;
     let allocations: NomadAllocation[];
-    if (cached.state === "known") {
+    // A listed job has no tasks to say why a replica is not placed: then the job is read.
+    if (cached.state === "known" && (!cached.listed || cached.job.Stop || !missingReplicas(cached))) {
       ({ job, allocations } = cached);
     } else {
       job = await this.#client.readJob(id, namespace);
@@ -147,8 +148,7 @@ export class NomadScheduler implements Scheduler {
       if (this.#feed.owned.has(k)) this.#cache.seed(k, job, allocations);
     }
     this.#absent.delete(k);
-    const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
-    const missing = !job.Stop && placedReplicas(job, allocations) < count;
+    const missing = missingReplicas({ job, allocations });
     if (!missing) this.#failedEvals.forget(jobWhere(namespace, id));
     const evaluations = missing ? await this.#evaluationsOf(job) : [];
     const run = observeRun({
@@ -157,9 +157,10 @@ export class NomadScheduler implements Scheduler {
       evaluations,
       ...(this.#options.stack ? { target: { stack: this.#options.stack } } : {}),
     });
-    if (!this.#adoption.adoptable(run.ownerId)) return run;
+    const version = cached.state === "known" && cached.listed ? recorded : jobVersionOf(job);
+    if (!this.#adoption.adoptable(run.ownerId)) return version ? { ...run, version } : run;
     this.#adoption.adopted(keyOf(key), `Nomad job ${namespace}/${id} at ${this.target}`, run.ownerId);
-    return { ...run, ownerId: this.#options.ownerId };
+    return { ...run, ownerId: this.#options.ownerId, ...(version ? { version } : {}) };
   }
 
   /** Why a job misses allocations: what the stream or an earlier read said for this version, else ONE read. */
@@ -176,7 +177,7 @@ export class NomadScheduler implements Scheduler {
     return evaluations;
   }
 
-  async submit(run: RunRequest): Promise<void> {
+  async submit(run: RunRequest): Promise<string | undefined> {
     const { id, namespace } = where(run.key);
     // A job observe just found absent is not read again: registering it with check-and-set index 0
     // fails if it appeared since, and the retry reads it.
@@ -196,7 +197,7 @@ export class NomadScheduler implements Scheduler {
         meta[META.generation] === String(run.generation) &&
         (meta[META.attempt] ?? "1") === String(run.attempt ?? 1)
       ) {
-        return; // converged: registering it again would be a no-op in Nomad anyway
+        return jobVersionOf(live); // converged: registering it again would be a no-op in Nomad anyway
       }
       const job = await this.#renderAgainst(run, live);
       await this.#writeSecrets(run, id, namespace);
@@ -205,7 +206,11 @@ export class NomadScheduler implements Scheduler {
         const answer = await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
         this.#feed.registered(namespace, id, keyOf(run.key), answer.JobModifyIndex);
         this.#options.log?.debug({ job: id, namespace, runId: run.runId }, "registered Nomad job");
-        return;
+        // A new job is created at the index of its register (nomad/state/state_store.go upsertJobImpl).
+        const createIndex = live?.CreateIndex ?? answer.JobModifyIndex;
+        return answer.JobModifyIndex > 0
+          ? jobVersionOf({ ...job, CreateIndex: createIndex, JobModifyIndex: answer.JobModifyIndex })
+          : undefined;
       } catch (error) {
         this.#feed.registerFailed(namespace, id);
         // Registered as soon as its namespace appears (the feed watches the namespace list).
@@ -230,12 +235,16 @@ export class NomadScheduler implements Scheduler {
     this.#options.log?.debug({ job: id, namespace, variable: path }, "wrote the run's Nomad Variable");
   }
 
-  async stop(key: TrainingJobKey, reason: string): Promise<void> {
+  async stop(key: TrainingJobKey, reason: string): Promise<string | undefined> {
     const { id, namespace } = where(key);
     const live = await this.#client.readJob(id, namespace);
-    if (!live || live.Stop || !this.#owns(live, "stop")) return;
-    await this.#client.deregister(id, namespace, { purge: false });
+    if (!live || live.Stop || !this.#owns(live, "stop")) return undefined;
+    const answer = await this.#client.deregister(id, namespace, { purge: false });
     this.#options.log?.info({ job: id, namespace, reason }, "stopped Nomad job");
+    // A stop is a new version of the job: JobModifyIndex is the deregister's index (nomad/fsm.go).
+    return answer.JobModifyIndex > 0
+      ? jobVersionOf({ ...live, JobModifyIndex: answer.JobModifyIndex })
+      : undefined;
   }
 
   async purge(key: TrainingJobKey): Promise<void> {
@@ -251,33 +260,8 @@ export class NomadScheduler implements Scheduler {
   }
 
   async listOwned(ownerId: string): Promise<OwnedRun[]> {
-    return (await this.#listOwnedAt(ownerId)).owned.map(({ key, runId }) => ({ key, runId }));
-  }
-
-  async #listOwnedAt(
-    ownerId: string,
-    all = false,
-  ): Promise<{ owned: (OwnedRun & { where: string })[]; others: string[]; index: number }> {
-    let listed: { jobs: NomadJobListStub[]; index: number };
-    try {
-      listed = await this.#client.listJobsAt(all ? {} : { filter: ownerFilter(ownerId) });
-    } catch (error) {
-      // Nomad < 1.3 has no filter expressions: list everything, filter here.
-      if (all || !(error instanceof NomadError) || error.status !== 400) throw error;
-      listed = await this.#client.listJobsAt();
-    }
-    const owned: (OwnedRun & { where: string })[] = [];
-    const others: string[] = [];
-    for (const stub of listed.jobs) {
-      const meta = stub.Meta ?? {};
-      const key = meta[META.key];
-      const where = jobWhere(stub.Namespace, stub.ID);
-      // The change feed's list (all) knows adopted jobs too; orphan clean-up only this owner id's.
-      const mine = meta[META.ownerId] === ownerId || (all && this.#adoption.adoptable(meta[META.ownerId]));
-      if (!mine || !key?.startsWith("TrainingJob/")) others.push(where);
-      else owned.push({ key: key as ResourceKey, runId: meta[META.runId], where });
-    }
-    return { owned, others, index: listed.index };
+    const listed = await listOwnedAt(this.#client, ownerId, (id) => this.#adoption.adoptable(id));
+    return listed.owned.map(({ key, runId }) => ({ key, runId }));
   }
 
   async *logs(key: TrainingJobKey, options: LogOptions): AsyncIterable<string> {
@@ -338,24 +322,7 @@ export class NomadScheduler implements Scheduler {
     const { id, namespace } = where(run.key);
     const live = await this.#client.readJob(id, namespace);
     const job = await this.#renderAgainst(run, live);
-    const plan = await this.#client.plan(job);
-    const failed = Object.entries(plan.FailedTGAllocs ?? {})[0];
-    if (failed) {
-      const target = this.#options.stack ? { stack: this.#options.stack } : {};
-      const problem = placementProblem(job, failed[0], failed[1], target);
-      return `${problem.reason}: ${problem.message}`;
-    }
-    const updates = plan.Annotations?.DesiredTGUpdates ?? {};
-    const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
-    const sum = (field: string) => Object.values(updates).reduce((n, u) => n + (u?.[field] ?? 0), 0);
-    if (plan.Diff?.Type === "None")
-      return `no change: Nomad would place nothing (${count} allocation(s) unchanged)`;
-    const place = sum("Place") + sum("DestructiveUpdate");
-    const parts = [`placed ${place} of ${count}`];
-    if (sum("DestructiveUpdate") > 0) parts.push(`${sum("DestructiveUpdate")} replaced`);
-    if (sum("InPlaceUpdate") > 0) parts.push(`${sum("InPlaceUpdate")} updated in place`);
-    if (sum("Stop") > 0) parts.push(`${sum("Stop")} stopped`);
-    return parts.join(", ");
+    return planSummary(job, await this.#client.plan(job), this.#options.stack);
   }
 
   async close(): Promise<void> {
@@ -393,6 +360,18 @@ const keyOf = (key: TrainingJobKey): ResourceKey => makeKey("TrainingJob", key.n
 
 function isOwnedJob(job: NomadJob, owns: (ownerId: string | undefined) => boolean): boolean {
   return owns(job.Meta?.[META.ownerId]) && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);
+}
+
+/** Whether fewer replicas of the job's current run have an allocation than it asks for. */
+function missingReplicas({
+  job,
+  allocations,
+}: {
+  job: NomadJob;
+  allocations: readonly NomadAllocation[];
+}): boolean {
+  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+  return !job.Stop && placedReplicas(job, allocations) < count;
 }
 
 function readsSecrets(job: NomadJob): boolean {

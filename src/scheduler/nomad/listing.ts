@@ -1,0 +1,144 @@
+// The lists the Nomad scheduler's read cache starts from (an informer's list): every job, then every
+// allocation (`GET /v1/allocations?namespace=*`, paged), so that a job that existed before the
+// operator started is observed without a read of its own (cache.ts). Observes that come while a
+// list is under way wait for it rather than read each job the list is about to bring.
+import type { ResourceKey } from "../../api/resources.ts";
+import type { NomadClient } from "../../clients/nomad/client.ts";
+import { NomadError } from "../../clients/nomad/errors.ts";
+import type { NomadAllocation, NomadJobListStub } from "../../clients/nomad/types.ts";
+import { pagesAllocationsSafely } from "../../clients/nomad/version.ts";
+import type { OwnedRun } from "../port.ts";
+import type { NomadReadCache } from "./cache.ts";
+import type { Listed } from "./changes.ts";
+import { jobWhere, META, ownerFilter } from "./meta.ts";
+
+/** Allocations per page of the list (where the server pages them safely): bounds one response. */
+export const ALLOCATIONS_PER_PAGE = 1_000;
+
+export interface OwnedListing {
+  readonly owned: (OwnedRun & { where: string })[];
+  /** namespace/jobId of the jobs listed that are not owned here. */
+  readonly others: string[];
+  /** The owned TrainingJob jobs' stubs by namespace/jobId. */
+  readonly stubs: Map<string, NomadJobListStub>;
+  readonly index: number;
+}
+
+/**
+ * The jobs carrying `ownerId` (all: every job, the owned ones being those of `ownerId` or adoptable;
+ * Nomad < 1.3 has no filter expressions: then everything is listed and filtered here).
+ */
+export async function listOwnedAt(
+  client: NomadClient,
+  ownerId: string,
+  adoptable: (ownerId: string | undefined) => boolean,
+  all = false,
+): Promise<OwnedListing> {
+  let listed: { jobs: NomadJobListStub[]; index: number };
+  try {
+    listed = await client.listJobsAt(all ? {} : { filter: ownerFilter(ownerId) });
+  } catch (error) {
+    if (all || !(error instanceof NomadError) || error.status !== 400) throw error;
+    listed = await client.listJobsAt();
+  }
+  const owned: (OwnedRun & { where: string })[] = [];
+  const others: string[] = [];
+  const stubs = new Map<string, NomadJobListStub>();
+  for (const stub of listed.jobs) {
+    const meta = stub.Meta ?? {};
+    const key = meta[META.key];
+    const where = jobWhere(stub.Namespace, stub.ID);
+    // The change feed's list (all) knows adopted jobs too; orphan clean-up only this owner id's.
+    const mine = meta[META.ownerId] === ownerId || (all && adoptable(meta[META.ownerId]));
+    if (!mine || !key?.startsWith("TrainingJob/")) {
+      others.push(where);
+      continue;
+    }
+    owned.push({ key: key as ResourceKey, runId: meta[META.runId], where });
+    stubs.set(where, stub);
+  }
+  return { owned, others, stubs, index: listed.index };
+}
+
+/**
+ * Every allocation, when there is an owned job to seed (none: no request); in pages where the
+ * server pages them safely, else in one response (version.ts: older servers may skip some).
+ */
+export async function listAllocations(client: NomadClient, jobs: number): Promise<NomadAllocation[]> {
+  if (jobs === 0) return [];
+  const paged = pagesAllocationsSafely(await client.serverVersion().catch(() => undefined));
+  return (await client.listAllocationsAt(paged ? { perPage: ALLOCATIONS_PER_PAGE } : {})).allocations;
+}
+
+/**
+ * The change feed's lists (at start, and after a gap in the stream): every job, then every
+ * allocation, which seed the read cache; observes wait while one is under way.
+ */
+export class CacheLists {
+  readonly #client: NomadClient;
+  readonly #ownerId: string;
+  readonly #owns: (ownerId: string | undefined) => boolean;
+  readonly #cache: NomadReadCache;
+  #done: Promise<void> | undefined;
+  #finish: (() => void) | undefined;
+  /** What the list under way brought, for the cache once the feed has taken the list. */
+  #listed: { stubs: Map<string, NomadJobListStub>; allocations: NomadAllocation[] } | undefined;
+
+  constructor(
+    client: NomadClient,
+    ownerId: string,
+    owns: (ownerId: string | undefined) => boolean,
+    cache: NomadReadCache,
+  ) {
+    this.#client = client;
+    this.#ownerId = ownerId;
+    this.#owns = owns;
+    this.#cache = cache;
+  }
+
+  /** Resolves when the lists under way have seeded the cache or failed; undefined when none is. */
+  get underWay(): Promise<void> | undefined {
+    return this.#done;
+  }
+
+  /** A list is coming (the feed starts): observes wait from now on. */
+  begin(): void {
+    this.#done ??= new Promise((resolve) => {
+      this.#finish = resolve;
+    });
+  }
+
+  /** The feed's list: every job (the read cache answers "absent" only for an id no one holds). */
+  async list(): Promise<Listed> {
+    this.begin();
+    try {
+      const { owned, others, stubs, index } = await listOwnedAt(
+        this.#client,
+        this.#ownerId,
+        this.#owns,
+        true,
+      );
+      const allocations = await listAllocations(this.#client, stubs.size);
+      this.#cache.setOthers(others);
+      this.#listed = { stubs, allocations };
+      return { owned: new Map(owned.map((run) => [run.where, run.key])), index };
+    } catch (error) {
+      this.#end();
+      throw error;
+    }
+  }
+
+  /** The feed took the list at `index` and follows the stream from there. */
+  listed(index: number): void {
+    this.#cache.listed(index);
+    if (this.#listed) this.#cache.seedListed(this.#listed.stubs, this.#listed.allocations);
+    this.#listed = undefined;
+    this.#end();
+  }
+
+  #end(): void {
+    this.#finish?.();
+    this.#done = undefined;
+    this.#finish = undefined;
+  }
+}

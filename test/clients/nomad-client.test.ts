@@ -104,7 +104,7 @@ describe("NomadClient against the Nomad double", () => {
 
   it("reads job, allocations, summary and evaluations; 404 reads as undefined", async () => {
     await client.register(job("a"));
-    expect((await client.readJob("a", "default"))?.Status).toBe("pending");
+    expect((await client.readJob("a", "default"))?.Status).toBe("running"); // placed: not terminal
     const allocs = await client.jobAllocations("a", "default");
     expect(allocs.map((a) => a.Name)).toEqual(["a.train[0]"]);
     expect((await client.jobSummary("a", "default"))?.Summary.train?.Starting).toBe(1);

@@ -69,7 +69,7 @@ describe("Nomad event stream", () => {
     const collected = collect();
     await until(() => nomad.openStreams === 1);
     await client.register(job("a"));
-    await until(() => collected.keys().length === 2); // the register's and its plan's events
+    await until(() => collected.keys().length === 3); // the register's and its plan's events
     nomad.lifecycle.running(nomad.allocations("default", "a")[0]?.ID ?? "");
     return collected;
   }
@@ -81,13 +81,16 @@ describe("Nomad event stream", () => {
     await until(() => nomad.openStreams === 1);
     await client.register(job("a"));
     await client.register({ ...job("b"), Namespace: "team-a" });
-    await until(() => keys().length >= 4);
-    // A placement is the evaluation's plan (ApplyPlanResults): its events are "PlanResult".
+    await until(() => keys().length >= 6);
+    // A placement is the evaluation's plan (ApplyPlanResults): its events are "PlanResult", the job's
+    // too (running from then on: an allocation of it is not terminal, state_store.go getJobStatus).
     expect(keys()).toEqual([
       "Job:JobRegistered:a",
       expect.stringMatching(/^Allocation:PlanResult:/),
+      "Job:PlanResult:a",
       "Job:JobRegistered:b",
       expect.stringMatching(/^Allocation:PlanResult:/),
+      "Job:PlanResult:b",
     ]);
     const events = signals.flatMap((s) => (s.type === "events" ? s.events : []));
     const alloc = events.find((e) => e.Topic === "Allocation");
@@ -101,10 +104,14 @@ describe("Nomad event stream", () => {
 
   it("a job's status changed by its allocation's client update comes as a Job event of that write", async () => {
     // nomad/state/events.go: a write's event type goes to every table it changed; a client's update of
-    // an allocation (AllocClientUpdateRequestType) that moves the job's status writes the job too.
+    // an allocation (AllocClientUpdateRequestType) that moves the job's status writes the job too. Its
+    // start does not (the job is running since the placement); its end does (dead).
     const { keys } = await jobRunning();
     await until(() => keys().length === 4);
-    expect(keys().slice(2)).toEqual([
+    nomad.lifecycle.exit(nomad.allocations("default", "a")[0]?.ID ?? "", { exitCode: 0 });
+    await until(() => keys().length === 6);
+    expect(keys().slice(3)).toEqual([
+      expect.stringMatching(/^Allocation:AllocationUpdated:/),
       expect.stringMatching(/^Allocation:AllocationUpdated:/),
       "Job:AllocationUpdated:a",
     ]);
@@ -135,11 +142,11 @@ describe("Nomad event stream", () => {
     const { signals, keys, indexes } = collect();
     await until(() => nomad.openStreams === 1);
     await client.register(job("a"));
-    await until(() => keys().length === 2);
+    await until(() => keys().length === 3);
     nomad.dropStreams();
     await client.register(job("b")); // while disconnected: must not be lost
-    await until(() => keys().length === 4);
-    expect(keys().filter((k) => k.startsWith("Job:"))).toEqual([
+    await until(() => keys().length === 6);
+    expect(keys().filter((k) => k.startsWith("Job:JobRegistered"))).toEqual([
       "Job:JobRegistered:a",
       "Job:JobRegistered:b",
     ]);
@@ -202,9 +209,9 @@ describe("Nomad event stream", () => {
     const { signals, keys } = collect({ backoffBaseMs: 3_000, backoffMaxMs: 3_000 });
     await until(() => nomad.openStreams === 1);
     await client.register(job("first"));
-    await until(() => keys().length === 2);
+    await until(() => keys().length === 3);
     nomad.dropStreams();
-    for (let i = 0; i < 6; i++) await client.register(job(`missed-${i}`)); // 12 events, buffer of 4
+    for (let i = 0; i < 6; i++) await client.register(job(`missed-${i}`)); // 18 events, buffer of 4
     await until(() => signals.some((s) => s.type === "resync"));
     await client.register(job("last"));
     await until(() => keys().includes("Job:JobRegistered:last"));
@@ -227,7 +234,7 @@ describe("Nomad event stream", () => {
     const { signals, keys } = collect();
     await until(() => nomad.openStreams === 1);
     for (let i = 0; i < 10; i++) await client.register(job(`old-${i}`));
-    await until(() => keys().length === 20);
+    await until(() => keys().length === 30);
     const before = Math.max(...signals.flatMap((s) => (s.type === "events" ? [s.index] : [])));
     // A new server on the same address, its raft index back at 1 (a fresh cluster, a restored snapshot).
     await nomad.close();

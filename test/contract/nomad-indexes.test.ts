@@ -135,27 +135,27 @@ describe("Nomad job indexes", () => {
       const id = `idx-alloc-${suffix}`;
       const registered = await client.register(job(id));
       const alloc = double.allocations("default", id)[0]?.ID ?? "";
-      const seen: { Status?: string; ModifyIndex?: number; JobModifyIndex?: number }[] = [];
-      for (const move of [
-        () => double.lifecycle.running(alloc),
-        () => double.lifecycle.exit(alloc, { exitCode: 0 }),
-      ]) {
-        move();
-        const read = await client.readJob(id, "default");
-        seen.push({ ...read });
-        // setJobStatus: the job written at the allocation update's index, its event of that write's type.
-        const index = double.state.tableIndex("allocs");
-        expect(read?.ModifyIndex).toBe(index);
-        const events = (await jobEventsAt({ address: double.address, close: async () => {} }, id, index)).map(
-          (e) => e.Payload.Job,
-        );
-        expect(events).toMatchObject([{ Status: read?.Status, ModifyIndex: index }]);
-      }
-      expect(seen.map((j) => j.Status)).toEqual(["running", "dead"]);
-      expect(seen.map((j) => j.JobModifyIndex)).toEqual([
-        registered.JobModifyIndex,
-        registered.JobModifyIndex,
-      ]);
+      const target = { address: double.address, close: async () => {} };
+      // getJobStatus: running while an allocation is not terminal, so from the plan that placed it
+      // (its write's type, PlanResult), before any task runs; the client's "running" changes nothing.
+      const placed = await client.readJob(id, "default");
+      expect(placed).toMatchObject({ Status: "running", JobModifyIndex: registered.JobModifyIndex });
+      expect(placed?.ModifyIndex).toBeGreaterThan(registered.JobModifyIndex);
+      const planned = await jobEventsAt(target, id, placed?.ModifyIndex ?? 0);
+      expect(planned.map((e) => [e.Type, e.Payload.Job?.Status])).toEqual([["PlanResult", "running"]]);
+      double.lifecycle.running(alloc);
+      expect((await client.readJob(id, "default"))?.ModifyIndex).toBe(placed?.ModifyIndex);
+      // Its end: the job written dead at the client update's index, its event of that write's type.
+      double.lifecycle.exit(alloc, { exitCode: 0 });
+      const ended = await client.readJob(id, "default");
+      const index = double.state.tableIndex("allocs");
+      expect(ended).toMatchObject({
+        Status: "dead",
+        ModifyIndex: index,
+        JobModifyIndex: registered.JobModifyIndex,
+      });
+      const events = await jobEventsAt(target, id, index);
+      expect(events.map((e) => [e.Type, e.Payload.Job?.Status])).toEqual([["AllocationUpdated", "dead"]]);
       await client.close();
     });
   });

@@ -51,6 +51,17 @@ describe("OwnWrites", () => {
   });
 
   it.each([
+    ["its plan's PlanResult (placed: running)", "PlanResult", job({ Status: "running" }), false],
+    ["a client's update that ended it (dead)", "AllocationUpdated", job({ Status: "dead" }), true],
+    ["a PlanResult of another version", "PlanResult", job({ Status: "running", JobModifyIndex: 12 }), true],
+  ])("after a register at index 10, a Job event: %s wakes = %s", (_what, type, event, wakes) => {
+    const own = new OwnWrites();
+    own.begin(WHERE);
+    own.end(WHERE, 10);
+    expect(own.jobWakes(WHERE, KEY, type, event)).toBe(wakes);
+  });
+
+  it.each([
     ["the allocation it placed, pending", alloc(), false],
     [
       "the allocation with the client's Received event",

@@ -1,8 +1,10 @@
 // Which Nomad events only confirm what this operator just wrote, so they do not wake the resource
 // for a second reconcile (controller-runtime's generation-changed predicate, for Nomad's stream):
-// - the JobRegistered event of its own register: not stopped, pending or running, at the
-//   JobModifyIndex the register answered with (a register of a job that has live allocations, an
-//   in-place update or a new run's, writes it "running": state_store.go getJobStatus);
+// - the Job events of its own register, not stopped, pending or running, at the JobModifyIndex the
+//   register answered with: its JobRegistered, and the PlanResult of the plan that placed it (Nomad
+//   writes a job "running" while any allocation of it is not terminal, state_store.go getJobStatus:
+//   the placement turns a new job from pending to running, and a register of a job with live
+//   allocations, an in-place update or a new run's, writes it "running" at once);
 // - a new allocation of that register: pending, desired to run, created at or after that index, not
 //   a replacement (no PreviousAllocation), with no task started, restarted or failed (nothing that
 //   a TrainingJob's status reads beyond "0 of N replica(s) started").
@@ -74,7 +76,9 @@ export class OwnWrites {
     const written = this.#written.get(where);
     if (written === undefined) return true;
     const plausible =
-      type === "JobRegistered" && job.Stop !== true && (job.Status === "pending" || job.Status === "running");
+      (type === "JobRegistered" || type === "PlanResult") &&
+      job.Stop !== true &&
+      (job.Status === "pending" || job.Status === "running");
     if (written > 0) return this.#wakes(where, plausible && job.JobModifyIndex === written);
     const held = this.#hold(where, key);
     if (plausible && job.JobModifyIndex !== undefined) held.jobIndexes.add(job.JobModifyIndex);

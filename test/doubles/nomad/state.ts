@@ -282,16 +282,24 @@ export class NomadState {
     }
   }
 
-  /** Recomputes the job's Status from its allocations (pending / running / dead). */
+  /** Recomputes the job's Status from its allocations and evaluations (jobStatus). */
   refreshStatus(job: NomadJob): void {
-    if (job.Stop) {
-      job.Status = "dead";
-      return;
-    }
-    const allocs = this.jobAllocs(job.Namespace, job.ID).filter((a) => a.JobVersion === job.Version);
-    const live = allocs.filter((a) => a.ClientStatus === "pending" || a.ClientStatus === "running");
-    if (allocs.length > 0 && live.length === 0) job.Status = "dead";
-    else job.Status = allocs.some((a) => a.ClientStatus === "running") ? "running" : "pending";
+    job.Status = this.jobStatus(job);
+  }
+
+  /**
+   * A batch job's Status as Nomad writes it with every change of the job, its allocations or its
+   * evaluations (nomad/state/state_store.go getJobStatus): running while any allocation under its id
+   * is not terminal (any version, a placed one still pending included), else pending while an
+   * evaluation is not terminal (`evaluating`: the register's own, written with the job), else dead;
+   * pending when it has neither (a new job whose evaluation is not written yet).
+   */
+  jobStatus(job: NomadJob, evaluating = false): NonNullable<NomadJob["Status"]> {
+    const allocs = this.jobAllocs(job.Namespace, job.ID, true);
+    if (allocs.some((a) => !isTerminalAlloc(a))) return "running";
+    const evals = this.jobEvals(job.Namespace, job.ID);
+    if (evaluating || evals.some((e) => !TERMINAL_EVAL.has(e.Status))) return "pending";
+    return allocs.length > 0 || evals.length > 0 || job.Stop ? "dead" : "pending";
   }
 
   /** Creates an evaluation and, for a changed job, the placement that follows from it. */
@@ -355,15 +363,30 @@ export class NomadState {
         }
       : undefined;
     if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
+    // The register writes the job with its evaluation: pending, or running while allocations of it
+    // (an earlier version's, to be replaced or updated) are not terminal.
+    if (changedAt !== undefined) job.Status = this.jobStatus(job, true);
     this.bump(changedAt !== undefined ? ["jobs", "evals"] : ["evals"], (i) => {
       evaluation.CreateIndex = i;
       evaluation.ModifyIndex = i;
       return [...(changedAt !== undefined ? [jobEvent("JobRegistered", job)] : []), evalEvent(evaluation)];
     });
     // Placed by the evaluation's plan, which Nomad applies in a write of its own (ApplyPlanResults)
-    // after the register's: a later index, events "PlanResult".
-    if (placed.length > 0)
-      this.bump(["allocs"], (i) => placed.map((a) => allocEvent(stamp(a, i), "PlanResult")));
+    // after the register's: a later index, events "PlanResult". Its allocations are not terminal:
+    // the job is running from then on (setJobStatuses writes it in that write when that changes it).
+    if (placed.length > 0) {
+      const changed = job.Status !== "running";
+      this.bump(changed ? ["allocs", "jobs"] : ["allocs"], (i) => {
+        if (changed) {
+          job.Status = "running";
+          job.ModifyIndex = i;
+        }
+        return [
+          ...placed.map((a) => allocEvent(stamp(a, i), "PlanResult")),
+          ...(changed ? [jobEvent("PlanResult", job)] : []),
+        ];
+      });
+    }
     this.#addEval(evaluation);
     if (blockedEval) {
       this.bump(["evals"], (i) => {
@@ -414,4 +437,16 @@ function indexBy(index: Map<string, Set<string>>, k: string, id: string): void {
   const ids = index.get(k) ?? new Set<string>();
   ids.add(id);
   index.set(k, ids);
+}
+
+/** Evaluation statuses Nomad counts as terminal (structs.Evaluation.TerminalStatus). */
+const TERMINAL_EVAL = new Set(["complete", "failed", "canceled"]);
+
+/** Desired to stop or evicted, or ended on its client (structs.Allocation.TerminalStatus). */
+function isTerminalAlloc(alloc: NomadAllocation): boolean {
+  return (
+    alloc.DesiredStatus === "stop" ||
+    alloc.DesiredStatus === "evict" ||
+    ["complete", "failed", "lost"].includes(alloc.ClientStatus)
+  );
 }

@@ -3,6 +3,7 @@
 // to Nomad, Consul, Grafana and Docker (POST/PUT/PATCH/DELETE through counting proxies on loopback in
 // front of the doubles and the Docker socket) and files it changes in the state directory (status,
 // events, generations). Target: 0 of each. A third pass shows whether the second one settled things.
+// Each pass's CPU and peak RSS are the operator's (getrusage at exit).
 //   node bench/resync-writes.ts [--count 10000] [--passes 2] [--timeout-s 300]
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -10,10 +11,10 @@ import { parseArgs } from "node:util";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { startDouble } from "./lib/doubles.ts";
-import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
+import { mlopsctlBuild, type OnceResult, runOnce } from "./lib/operator.ts";
 import { type CountingProxy, countingProxy, writeSummary } from "./lib/proxy.ts";
 import { changedFiles, snapshot } from "./lib/state-files.ts";
-import { s, table } from "./lib/stats.ts";
+import { mb, s, table } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
 
 const { values } = parseArgs({
@@ -62,11 +63,25 @@ main("resync-writes", limitMs * (passes + 1) + 120_000, async () => {
   const total = (p: CountingProxy) => [...p.counts.values()].reduce((a, b) => a + b, 0);
   const writes = (p: CountingProxy) => `${p.writes()} of ${total(p)}`;
   const rows: string[][] = [
-    ["pass", "wall", "Nomad", "Consul", "Grafana", "Docker", "status files", "event logs", "other state"],
+    [
+      "pass",
+      "wall",
+      "CPU",
+      "peak RSS",
+      "Nomad",
+      "Consul",
+      "Grafana",
+      "Docker",
+      "status files",
+      "event logs",
+      "other state",
+    ],
   ];
-  const row = (name: string, wallMs: number, files: Map<string, number>) => [
+  const row = (name: string, run: OnceResult, files: Map<string, number>) => [
     name,
-    s(wallMs),
+    s(run.wallMs),
+    run.usage ? s(run.usage.cpuMs) : "n/a",
+    run.usage ? mb(run.usage.peakRssBytes) : "n/a",
     writes(proxies.nomad),
     writes(proxies.consul),
     writes(proxies.grafana),
@@ -76,7 +91,7 @@ main("resync-writes", limitMs * (passes + 1) + 120_000, async () => {
     String([...files].filter(([g]) => g !== "status" && g !== "events").reduce((n, [, k]) => n + k, 0)),
   ];
   rows.push(
-    row("1 (converge)", c.once.wallMs, changedFiles(new Map(), snapshot(c.setup.stateDir), c.setup.stateDir)),
+    row("1 (converge)", c.once, changedFiles(new Map(), snapshot(c.setup.stateDir), c.setup.stateDir)),
   );
   const details: string[] = [];
   let failed = c.once.code !== 0;
@@ -85,7 +100,7 @@ main("resync-writes", limitMs * (passes + 1) + 120_000, async () => {
     const before = snapshot(c.setup.stateDir);
     const again = await runOnce(c.setup, join(root, `usage-pass-${pass}.json`), limitMs);
     const files = changedFiles(before, snapshot(c.setup.stateDir), c.setup.stateDir);
-    rows.push(row(`${pass} (resync)`, again.wallMs, files));
+    rows.push(row(`${pass} (resync)`, again, files));
     for (const [system, p] of Object.entries(proxies)) {
       const lines = writeSummary(p.counts);
       if (lines.length > 0) details.push(`pass ${pass} ${system} writes: ${lines.join(", ")}`);

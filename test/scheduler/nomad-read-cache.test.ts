@@ -544,27 +544,43 @@ describe("NomadScheduler observe with the change feed running", () => {
     );
     expect(observed.map((o) => o?.runId)).toEqual(["run-1", "run-1", "run-1"]);
     expect(reads() - start).toBe(0);
-    expect(nomad.requests.filter((r) => r.route === "/v1/allocations")).toHaveLength(1);
+    expect(nomad.requests.filter((r) => r.route === "/v1/allocations")).toHaveLength(16); // one per ID prefix
   });
 
-  it.each([
-    ["1.9.6", ""],
-    ["1.10.2", "1000"],
-  ])(
-    "Nomad %s: the allocations are listed with per_page=%s (older servers skip pages: nomad#25435)",
-    async (version, perPage) => {
+  it.each(["1.9.6", "2.0.3"])(
+    "Nomad %s: the allocations are listed by ID prefix, in pages whose tokens every version orders right (nomad#25435)",
+    async (version) => {
       await scheduler.close();
       await client.close();
       await nomad.close();
-      nomad = await startNomadDouble({ namespaces: ["team-a"], heartbeatMs: 50, version });
+      nomad = await startNomadDouble({ namespaces: ["team-a", "team-b"], heartbeatMs: 50, version });
       client = new NomadClient({ address: nomad.address }, {});
       scheduler = new NomadScheduler({ client, ownerId: "owner-1", events: { backoffBaseMs: 20 } });
-      const recorded = await new NomadScheduler({ client, ownerId: "owner-1" }).submit(runRequest());
+      const earlier = new NomadScheduler({ client, ownerId: "owner-1" });
+      // Enough allocations that a page of the create-index order would cross 9 → 10 and 99 → 100.
+      const names = Array.from({ length: 40 }, (_, i) => `j${i}`);
+      const recorded = new Map<string, string | undefined>();
+      for (const [i, name] of names.entries()) {
+        const namespace = i % 2 === 0 ? "team-a" : "team-b";
+        const run = runRequest({}, { key: { kind: "TrainingJob", namespace, name } });
+        recorded.set(name, await earlier.submit(run));
+      }
       await follow();
-      const [list] = nomad.requests.filter((r) => r.route === "/v1/allocations");
-      expect(new URLSearchParams(list?.query).get("per_page") ?? "").toBe(perPage);
+      const lists = nomad.requests.filter((r) => r.route === "/v1/allocations");
+      expect(lists.map((r) => new URLSearchParams(r.query).get("prefix"))).toEqual([..."0123456789abcdef"]);
+      expect(lists.every((r) => new URLSearchParams(r.query).get("per_page") === "1000")).toBe(true);
       const start = reads();
-      expect(await scheduler.observe(key, recorded ?? "")).toMatchObject({ runId: "run-1" });
+      for (const [i, name] of names.entries()) {
+        const namespace = i % 2 === 0 ? "team-a" : "team-b";
+        const observed = await scheduler.observe(
+          { kind: "TrainingJob", namespace, name },
+          recorded.get(name),
+        );
+        expect(
+          observed?.replicas.map((r) => r.state),
+          name,
+        ).toEqual(["pending"]);
+      }
       expect(reads() - start).toBe(0);
     },
   );

@@ -38,12 +38,13 @@ export interface QueryResult<T> {
 export interface ListOptions {
   /** `*` (default) lists every namespace the token can read. */
   namespace?: string;
+  /** Only the objects whose ID starts with it (then listed, and paged, in ID order). */
+  prefix?: string;
   perPage?: number;
   signal?: AbortSignal;
 }
 
 export interface ListJobsOptions extends ListOptions {
-  prefix?: string;
   /** go-bexpr filter, e.g. `Meta["mlops_owner_id"] == "abc"` (Nomad ≥ 1.3). */
   filter?: string;
 }
@@ -174,7 +175,7 @@ export class NomadClient {
   async listAllocationsAt(
     options: ListOptions = {},
   ): Promise<{ allocations: NomadAllocation[]; index: number }> {
-    const params = { task_states: true };
+    const params = { task_states: true, ...(options.prefix ? { prefix: options.prefix } : {}) };
     const listed = await this.#allPages<NomadAllocation>("/v1/allocations", options, params, (a) => a.ID);
     if (!listed.repeated) return { allocations: listed.items, index: listed.index };
     const { perPage: _paged, ...unpaged } = options;

@@ -30,12 +30,3 @@ export function atLeast(version: Version | undefined, major: number, minor: numb
 export function supportsMaxRunDuration(version: Version | undefined): boolean {
   return atLeast(version, 2, 0, 3);
 }
-
-/**
- * Paged allocation lists that neither repeat nor skip: Nomad ≥ 1.10.2 compares a page's token by
- * number (hashicorp/nomad#25435, fixed by #25792). Before, past an index with more digits a page
- * starts over or, when no earlier allocation sorts after the token as a string, ends early.
- */
-export function pagesAllocationsSafely(version: Version | undefined): boolean {
-  return atLeast(version, 1, 10, 2);
-}

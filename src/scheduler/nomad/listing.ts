@@ -1,18 +1,17 @@
 // The lists the Nomad scheduler's read cache starts from (an informer's list): every job, then every
-// allocation (`GET /v1/allocations?namespace=*`, paged), so that a job that existed before the
+// allocation (`GET /v1/allocations?namespace=*`, by ID prefix, paged), so that a job that existed before the
 // operator started is observed without a read of its own (cache.ts). Observes that come while a
 // list is under way wait for it rather than read each job the list is about to bring.
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError } from "../../clients/nomad/errors.ts";
 import type { NomadAllocation, NomadJobListStub } from "../../clients/nomad/types.ts";
-import { pagesAllocationsSafely } from "../../clients/nomad/version.ts";
 import type { OwnedRun } from "../port.ts";
 import type { NomadReadCache } from "./cache.ts";
 import type { Listed } from "./changes.ts";
 import { jobWhere, META, ownerFilter } from "./meta.ts";
 
-/** Allocations per page of the list (where the server pages them safely): bounds one response. */
+/** Allocations per page of a list: bounds what one response holds (about 1 KB each). */
 export const ALLOCATIONS_PER_PAGE = 1_000;
 
 export interface OwnedListing {
@@ -61,13 +60,22 @@ export async function listOwnedAt(
 }
 
 /**
- * Every allocation, when there is an owned job to seed (none: no request); in pages where the
- * server pages them safely, else in one response (version.ts: older servers may skip some).
+ * Allocation IDs are UUIDs: they are listed by their first hex digit, each list in ID order, whose
+ * page tokens (IDs) every Nomad compares right. Before 1.10.2 Nomad compared a token of the
+ * create-index order as a string (hashicorp/nomad#25435): past an index with more digits a page
+ * started over or ended early.
  */
+const ID_PREFIXES = [..."0123456789abcdef"];
+
+/** Every allocation, when there is an owned job to seed (none: no request). */
 export async function listAllocations(client: NomadClient, jobs: number): Promise<NomadAllocation[]> {
-  if (jobs === 0) return [];
-  const paged = pagesAllocationsSafely(await client.serverVersion().catch(() => undefined));
-  return (await client.listAllocationsAt(paged ? { perPage: ALLOCATIONS_PER_PAGE } : {})).allocations;
+  const all: NomadAllocation[] = [];
+  if (jobs === 0) return all;
+  for (const prefix of ID_PREFIXES) {
+    const { allocations } = await client.listAllocationsAt({ prefix, perPage: ALLOCATIONS_PER_PAGE });
+    for (const alloc of allocations) all.push(alloc);
+  }
+  return all;
 }
 
 /**

@@ -6,7 +6,8 @@
 // outage repeats, its first failure is a line as before and the next ones within SUMMARY_MS are
 // counted (each a debug line) into one line at the window's end, with how many failed and an
 // example; a window with none ends it, and the next failure is a line of its own again. What is down
-// is on /readyz all along, and each resource's status and events still say it.
+// is on /readyz all along, and each resource's status and events still say it. At shutdown the
+// reconciles in flight are aborted (up to --concurrency of them): one line at the end counts them.
 import type { Logger } from "pino";
 
 /** How long the failures of one outage reason are counted into one line. */
@@ -40,6 +41,8 @@ export class FailureLog {
   readonly #summaryMs: number;
   /** Open windows by outage reason. */
   readonly #windows = new Map<string, Window>();
+  /** Reconciles that failed as the controller stopped (not retried): counted into one line at close. */
+  readonly #stopped: { count: number; example: string | undefined } = { count: 0, example: undefined };
 
   constructor(log: Logger, summaryMs = SUMMARY_MS) {
     this.#log = log;
@@ -53,7 +56,9 @@ export class FailureLog {
       return;
     }
     if (retryInMs === undefined) {
-      this.#log.info(failure, `${key}: ${message} (stopping, not retried)`);
+      this.#stopped.count++;
+      this.#stopped.example ??= `${key}: ${message}`;
+      this.#log.debug(failure, `${key}: ${message} (stopping, not retried)`);
       return;
     }
     const line = `${key}: ${message} (retry in ${retryInMs} ms)`;
@@ -68,13 +73,21 @@ export class FailureLog {
     if (isOutage(reason)) this.#open(reason);
   }
 
-  /** Logs what the open windows counted and closes them (the controller stops). */
+  /** Logs what the open windows and the shutdown counted and closes them (the controller stopped). */
   close(): void {
     for (const [reason, window] of this.#windows) {
       clearTimeout(window.timer);
       this.#summarize(reason, window);
     }
     this.#windows.clear();
+    const { count, example } = this.#stopped;
+    if (count > 0)
+      this.#log.info(
+        { stopped: count },
+        `${count} reconcile(s) in flight stopped with the controller, not retried (e.g. ${example})`,
+      );
+    this.#stopped.count = 0;
+    this.#stopped.example = undefined;
   }
 
   #open(reason: string): void {

@@ -65,6 +65,7 @@ describe("FailureLog", () => {
     }
     failures.failed(failure("TrainingJob/a/t", "InvalidSpec", { terminal: true }), "no image");
     failures.failed(failure("TrainingJob/a/s", "NomadUnavailable", { retryInMs: undefined }), "refused");
+    failures.failed(failure("TrainingJob/a/u", "Aborted", { retryInMs: undefined }), "aborted");
     expect(above(INFO)).toEqual([
       "TrainingJob/a/bad-0: bad config (retry in 1000 ms)",
       "TrainingJob/a/j-0: refused (retry in 1000 ms)",
@@ -72,9 +73,11 @@ describe("FailureLog", () => {
       "TrainingJob/a/bad-1: bad config (retry in 1000 ms)",
       "TrainingJob/a/bad-2: bad config (retry in 1000 ms)",
       "TrainingJob/a/t: no image (not retried)",
-      "TrainingJob/a/s: refused (stopping, not retried)",
     ]);
-    failures.close(); // the controller stops: what the windows counted is logged
+    failures.close(); // the controller stops: what the windows and the shutdown counted is logged
+    expect(above(INFO).at(-1)).toBe(
+      "2 reconcile(s) in flight stopped with the controller, not retried (e.g. TrainingJob/a/s: refused)",
+    );
     expect(
       lines.filter((l) => l.failures !== undefined).map((l) => [l.msg.split(":")[0], l.failures]),
     ).toEqual([

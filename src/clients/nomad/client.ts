@@ -44,10 +44,8 @@ export interface ListOptions {
   signal?: AbortSignal;
 }
 
-export interface ListJobsOptions extends ListOptions {
-  /** go-bexpr filter, e.g. `Meta["mlops_owner_id"] == "abc"` (Nomad ≥ 1.3). */
-  filter?: string;
-}
+/** With a go-bexpr filter, e.g. `Meta["mlops_owner_id"] == "abc"` (Nomad ≥ 1.3). */
+export type ListJobsOptions = ListOptions & { filter?: string };
 
 export interface RegisterOptions {
   /** Check-and-set: the JobModifyIndex the job must still have (0: the job must not exist). */

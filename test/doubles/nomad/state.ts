@@ -157,22 +157,24 @@ export class NomadState {
     const record = this.jobs.get(key(namespace, id));
     if (!record) return { evalId: "", index: 0 };
     const job = record.job;
-    for (const alloc of this.jobAllocs(namespace, id)) {
-      if (alloc.DesiredStatus === "run") this.#stopAlloc(alloc, "alloc not needed since job was stopped");
-    }
+    const live = this.jobAllocs(namespace, id).filter((alloc) => alloc.DesiredStatus === "run");
     const index = this.bump(["jobs", "evals"], (i) => {
       // A stop upserts the job (nomad/fsm.go handleJobDeregister → state_store.go upsertJobImpl): a
-      // new version whose ModifyIndex and JobModifyIndex are the deregister's index. The event
-      // carries the job as that write left it.
+      // new version whose ModifyIndex and JobModifyIndex are the deregister's index, its status as
+      // getJobStatus finds it in that write (running while its allocations are not stopped yet). The
+      // event carries the job as that write left it.
       if (!purge) {
         job.Stop = true;
-        job.Status = "dead";
         job.ModifyIndex = i;
         job.JobModifyIndex = i;
         job.Version = (job.Version ?? 0) + 1;
+        job.Status = this.jobStatus(job);
       }
       return [jobEvent("JobDeregistered", job)];
     });
+    // Then the deregister's evaluation is planned: one write that stops the allocations (PlanResult),
+    // the job's status written with it when that changes it; their clients report them complete.
+    this.#stopAllocs(live, "alloc not needed since job was stopped", purge ? undefined : job);
     if (purge) {
       this.jobs.delete(key(namespace, id));
       // Allocations stay until garbage collection; they belong to the purged instance of the job.
@@ -410,9 +412,31 @@ export class NomadState {
    * then its client's update once the tasks are killed (client status complete: "AllocationUpdated").
    */
   #stopAlloc(alloc: NomadAllocation, description: string): void {
-    alloc.DesiredStatus = "stop";
-    alloc.DesiredDescription = description;
-    this.bump(["allocs"], (i) => [allocEvent(stamp(alloc, i), "PlanResult")]);
+    this.#stopAllocs([alloc], description, undefined);
+  }
+
+  /** Allocations stopped by one plan (with `job`, its status written in that write when it changes). */
+  #stopAllocs(allocs: readonly NomadAllocation[], description: string, job: NomadJob | undefined): void {
+    if (allocs.length === 0) return;
+    for (const alloc of allocs) {
+      alloc.DesiredStatus = "stop";
+      alloc.DesiredDescription = description;
+    }
+    const before = job?.Status;
+    if (job) job.Status = this.jobStatus(job);
+    const changed = job !== undefined && job.Status !== before;
+    this.bump(changed ? ["allocs", "jobs"] : ["allocs"], (i) => {
+      if (changed && job) job.ModifyIndex = i;
+      return [
+        ...allocs.map((alloc) => allocEvent(stamp(alloc, i), "PlanResult")),
+        ...(changed && job ? [jobEvent("PlanResult", job)] : []),
+      ];
+    });
+    for (const alloc of allocs) this.#completeStopped(alloc);
+  }
+
+  /** The client's update of a stopped allocation: its tasks killed, the allocation complete. */
+  #completeStopped(alloc: NomadAllocation): void {
     if (alloc.ClientStatus === "pending" || alloc.ClientStatus === "running") {
       alloc.ClientStatus = "complete";
       for (const state of Object.values(alloc.TaskStates ?? {})) {

@@ -263,6 +263,20 @@ describe("NomadReadCache listed jobs (a restart)", () => {
     expect(relisted.size).toBe(0);
   });
 
+  it("a later list's newer stub replaces the one kept; a whole job is kept over any stub", () => {
+    const cache = listedCache();
+    const newer = stub({ ModifyIndex: 40, JobModifyIndex: 39 });
+    cache.seedListed(new Map([[W, newer]]), [alloc({ JobVersion: 1 })]);
+    const moved = formatJobVersion({ createIndex: 20, jobModifyIndex: 39, count: 1, specHash: "def" });
+    expect(cache.get(W, true, recorded).state).toBe("unknown");
+    expect(cache.get(W, true, moved)).toMatchObject({ state: "known", listed: true });
+    const whole = listedCache();
+    whole.apply([jobEvent(job({ CreateIndex: 20, ModifyIndex: 30, JobModifyIndex: 22 }))], owns, owns);
+    whole.seedListed(new Map([[W, newer]]), [alloc({ JobVersion: 1 })]);
+    expect(whole.get(W, true)).toMatchObject({ state: "known" });
+    expect(whole.get(W, true)).not.toHaveProperty("listed");
+  });
+
   it("nothing is seeded before the stream is followed (not synced)", () => {
     const cache = new NomadReadCache();
     cache.seedListed(new Map([[W, stub()]]), []);

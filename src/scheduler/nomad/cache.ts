@@ -141,7 +141,8 @@ export class NomadReadCache {
     }
     for (const [where, stub] of live) {
       const entry = this.#entry(where);
-      if (!entry.job) {
+      // A whole job (read, or from an event) is kept; a stub gives way to a newer one.
+      if (!entry.job || (entry.stub && (entry.job.ModifyIndex ?? 0) < stub.ModifyIndex)) {
         entry.job = stubJob(stub);
         entry.stub = true;
       }

@@ -120,7 +120,7 @@ export function schedulerContract(
 
     it("submit → Pending/Running → exit 0 → Succeeded, with the run's record", async () => {
       const r = run("ok", { env: SHORT });
-      await b.scheduler.submit(r);
+      const version = await b.scheduler.submit(r);
       const first = await b.scheduler.observe(r.key);
       expect(first).toMatchObject({
         ownerId: b.ownerId,
@@ -138,6 +138,10 @@ export function schedulerContract(
       ]);
       expect(done?.stopped).toBe(false);
       expect(done?.startTime).toBeDefined();
+      // The version submit answered (the status keeps it) is the object's until it changes: its
+      // replicas running and ending do not change it (a backend that keeps none answers none).
+      expect(first?.version).toBe(version);
+      expect(done?.version).toBe(version);
     });
 
     const failing: [string, string, Partial<TrainingJobSpec>, number][] = [
@@ -177,9 +181,9 @@ export function schedulerContract(
 
     it("stop (suspend) of a running run: observed stopped, nothing running, the record kept", async () => {
       const r = run("stop", { env: LONG });
-      await b.scheduler.submit(r);
+      const submitted = await b.scheduler.submit(r);
       await until(b.scheduler, r.key, running);
-      await b.scheduler.stop(r.key, "suspend");
+      const version = await b.scheduler.stop(r.key, "suspend");
       const stopped = await until(
         b.scheduler,
         r.key,
@@ -187,6 +191,9 @@ export function schedulerContract(
       );
       expect(stopped).toMatchObject({ ownerId: b.ownerId, runId: "g1-run", stopped: true });
       expect(stopped?.replicas.every((x) => x.state === "failed" && x.exhausted === false)).toBe(true);
+      // A stop is a write: the version it answers is the one observed, another than submit's.
+      expect(stopped?.version).toBe(version);
+      if (version !== undefined) expect(version).not.toBe(submitted);
       await b.scheduler.stop(r.key, "suspend"); // idempotent
       expect((await b.scheduler.observe(r.key))?.stopped).toBe(true);
     });

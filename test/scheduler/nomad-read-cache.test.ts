@@ -14,6 +14,7 @@ import type {
 } from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
+import { listAllocations } from "../../src/scheduler/nomad/listing.ts";
 import { formatJobVersion, specHashOf } from "../../src/scheduler/nomad/meta.ts";
 import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
 import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
@@ -598,6 +599,17 @@ describe("NomadScheduler observe with the change feed running", () => {
       expect(reads() - start).toBe(0);
     },
   );
+
+  it("of a shared cluster's allocations only the owned jobs' are kept from the lists", async () => {
+    const other = new NomadScheduler({ client, ownerId: "owner-2" });
+    await new NomadScheduler({ client, ownerId: "owner-1" }).submit(runRequest({ replicas: 2 }));
+    for (const name of ["x", "y", "z"])
+      await other.submit(runRequest({}, { ownerId: "owner-2", key: { ...key, namespace: "team-b", name } }));
+    const kept = await listAllocations(client, new Map([["team-a/resnet", true]]));
+    expect(kept.map((a) => `${a.Namespace}/${a.JobID}`)).toEqual(["team-a/resnet", "team-a/resnet"]);
+    expect(await listAllocations(client, new Map())).toEqual([]);
+    expect(nomad.requests.filter((r) => r.route === "/v1/allocations")).toHaveLength(16); // none for no job
+  });
 
   it("a job older than the stream is read once, then followed; a stream gap reads it again", async () => {
     await scheduler.submit(runRequest());

@@ -67,15 +67,21 @@ export async function listOwnedAt(
  */
 const ID_PREFIXES = [..."0123456789abcdef"];
 
-/** Every allocation, when there is an owned job to seed (none: no request). */
-export async function listAllocations(client: NomadClient, jobs: number): Promise<NomadAllocation[]> {
-  const all: NomadAllocation[] = [];
-  if (jobs === 0) return all;
+/**
+ * The allocations of the jobs in `owned` (namespace/jobId), from lists of every allocation; none
+ * owned: no request. Only a sixteenth of a shared cluster's allocations is held at a time.
+ */
+export async function listAllocations(
+  client: NomadClient,
+  owned: ReadonlyMap<string, unknown>,
+): Promise<NomadAllocation[]> {
+  const kept: NomadAllocation[] = [];
+  if (owned.size === 0) return kept;
   for (const prefix of ID_PREFIXES) {
     const { allocations } = await client.listAllocationsAt({ prefix, perPage: ALLOCATIONS_PER_PAGE });
-    for (const alloc of allocations) all.push(alloc);
+    for (const alloc of allocations) if (owned.has(jobWhere(alloc.Namespace, alloc.JobID))) kept.push(alloc);
   }
-  return all;
+  return kept;
 }
 
 /**
@@ -126,7 +132,7 @@ export class CacheLists {
         this.#owns,
         true,
       );
-      const allocations = await listAllocations(this.#client, stubs.size);
+      const allocations = await listAllocations(this.#client, stubs);
       this.#cache.setOthers(others);
       this.#listed = { stubs, allocations };
       return { owned: new Map(owned.map((run) => [run.where, run.key])), index };

@@ -322,7 +322,7 @@ function withJobVersion(versions: number[], index: number, version: number): num
  * and network status, which are not kept. Its own ids and name never recur, so they are not
  * interned (they only filled the table, which starts over when full, and cost a lookup each).
  */
-function compact(a: NomadAllocation): NomadAllocation {
+export function compact(a: NomadAllocation): NomadAllocation {
   return {
     ID: a.ID,
     EvalID: a.EvalID,

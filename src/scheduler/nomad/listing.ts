@@ -7,7 +7,7 @@ import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError } from "../../clients/nomad/errors.ts";
 import type { NomadAllocation, NomadJobListStub } from "../../clients/nomad/types.ts";
 import type { OwnedRun } from "../port.ts";
-import type { NomadReadCache } from "./cache.ts";
+import { compact, type NomadReadCache } from "./cache.ts";
 import type { Listed } from "./changes.ts";
 import { jobWhere, META, ownerFilter } from "./meta.ts";
 
@@ -68,8 +68,9 @@ export async function listOwnedAt(
 const ID_PREFIXES = [..."0123456789abcdef"];
 
 /**
- * The allocations of the jobs in `owned` (namespace/jobId), from lists of every allocation; none
- * owned: no request. Only a sixteenth of a shared cluster's allocations is held at a time.
+ * The allocations of the jobs in `owned` (namespace/jobId), from lists of every allocation, in the
+ * cache's compact form; none owned: no request. A sixteenth of the cluster's allocations is held
+ * whole at a time, the rest only as the cache keeps them.
  */
 export async function listAllocations(
   client: NomadClient,
@@ -79,7 +80,8 @@ export async function listAllocations(
   if (owned.size === 0) return kept;
   for (const prefix of ID_PREFIXES) {
     const { allocations } = await client.listAllocationsAt({ prefix, perPage: ALLOCATIONS_PER_PAGE });
-    for (const alloc of allocations) if (owned.has(jobWhere(alloc.Namespace, alloc.JobID))) kept.push(alloc);
+    for (const alloc of allocations)
+      if (owned.has(jobWhere(alloc.Namespace, alloc.JobID))) kept.push(compact(alloc));
   }
   return kept;
 }

@@ -611,6 +611,20 @@ describe("NomadScheduler observe with the change feed running", () => {
     expect(nomad.requests.filter((r) => r.route === "/v1/allocations")).toHaveLength(16); // none for no job
   });
 
+  it("an allocation list that fails leaves the jobs unseeded: each read once, a new one still costs its register alone", async () => {
+    const recorded = await new NomadScheduler({ client, ownerId: "owner-1" }).submit(runRequest());
+    nomad.failNext(50, 500, "No cluster leader", "/v1/allocations"); // past the client's retries
+    await follow();
+    const start = reads();
+    expect(await scheduler.observe(key, recorded)).toMatchObject({ runId: "run-1" });
+    expect(reads() - start).toBe(2); // the job and its allocations, as before the lists
+    await scheduler.observe(key, recorded);
+    expect(reads() - start).toBe(2); // then followed by the stream
+    const fresh = { ...key, name: "fresh" };
+    expect(await scheduler.observe(fresh)).toBeUndefined(); // absent: the job list stands
+    expect(reads() - start).toBe(2);
+  });
+
   it("a job older than the stream is read once, then followed; a stream gap reads it again", async () => {
     await scheduler.submit(runRequest());
     await follow();

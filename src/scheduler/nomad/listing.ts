@@ -2,6 +2,8 @@
 // allocation (`GET /v1/allocations?namespace=*`, by ID prefix, paged), so that a job that existed before the
 // operator started is observed without a read of its own (cache.ts). Observes that come while a
 // list is under way wait for it rather than read each job the list is about to bring.
+import type { Logger } from "pino";
+import { messageOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError } from "../../clients/nomad/errors.ts";
@@ -95,6 +97,7 @@ export class CacheLists {
   readonly #ownerId: string;
   readonly #owns: (ownerId: string | undefined) => boolean;
   readonly #cache: NomadReadCache;
+  readonly #log: Logger | undefined;
   #done: Promise<void> | undefined;
   #finish: (() => void) | undefined;
   /** What the list under way brought, for the cache once the feed has taken the list. */
@@ -105,8 +108,10 @@ export class CacheLists {
     ownerId: string,
     owns: (ownerId: string | undefined) => boolean,
     cache: NomadReadCache,
+    log?: Logger,
   ) {
     this.#client = client;
+    this.#log = log;
     this.#ownerId = ownerId;
     this.#owns = owns;
     this.#cache = cache;
@@ -134,9 +139,13 @@ export class CacheLists {
         this.#owns,
         true,
       );
-      const allocations = await listAllocations(this.#client, stubs);
       this.#cache.setOthers(others);
-      this.#listed = { stubs, allocations };
+      // Without the allocations the jobs are not seeded (each is read once, as before the lists).
+      const allocations = await listAllocations(this.#client, stubs).catch((error: unknown) => {
+        this.#log?.warn({ err: messageOf(error) }, "listing Nomad allocations failed; jobs are read instead");
+        return undefined;
+      });
+      this.#listed = allocations ? { stubs, allocations } : undefined;
       return { owned: new Map(owned.map((run) => [run.where, run.key])), index };
     } catch (error) {
       this.#end();

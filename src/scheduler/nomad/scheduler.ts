@@ -93,7 +93,7 @@ export class NomadScheduler implements Scheduler {
     const adoption = options.adoption ?? new Adoption({ ownerId: options.ownerId });
     this.#adoption = adoption;
     const owns = (id: string | undefined) => id === options.ownerId || adoption.adoptable(id);
-    const lists = new CacheLists(options.client, options.ownerId, owns, this.#cache);
+    const lists = new CacheLists(options.client, options.ownerId, owns, this.#cache, options.log);
     this.#lists = lists;
     this.#feed = new ChangeFeed({
       client: options.client,

@@ -69,7 +69,11 @@ export class NomadDouble {
   #server: Server | undefined;
   #port = 0;
   #outage: Outage = "none";
-  #failures: { count: number; status: number; body: string } = { count: 0, status: 500, body: "" };
+  #failures: { count: number; status: number; body: string; path?: string } = {
+    count: 0,
+    status: 500,
+    body: "",
+  };
 
   constructor(options: NomadDoubleOptions = {}) {
     this.#options = options;
@@ -113,8 +117,9 @@ export class NomadDouble {
     }
   }
 
-  failNext(count: number, status = 500, body = "No cluster leader"): void {
-    this.#failures = { count, status, body };
+  /** The next `count` requests (to `path` only, when given) fail with `status` and `body`. */
+  failNext(count: number, status = 500, body = "No cluster leader", path?: string): void {
+    this.#failures = { count, status, body, ...(path ? { path } : {}) };
   }
 
   /** Creates a namespace, as `nomad namespace apply` does (blocking queries on /v1/namespaces wake). */
@@ -233,7 +238,7 @@ export class NomadDouble {
       return;
     }
     if (this.#outage === "error") return plain(res, 500, "No cluster leader");
-    if (this.#failures.count > 0) {
+    if (this.#failures.count > 0 && (!this.#failures.path || this.#failures.path === url.pathname)) {
       this.#failures.count--;
       return plain(res, this.#failures.status, this.#failures.body);
     }

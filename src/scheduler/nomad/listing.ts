@@ -1,7 +1,7 @@
 // The lists the Nomad scheduler's read cache starts from (an informer's list): every job, then every
-// allocation (`GET /v1/allocations?namespace=*`, by ID prefix, paged), so that a job that existed before the
-// operator started is observed without a read of its own (cache.ts). Observes that come while a
-// list is under way wait for it rather than read each job the list is about to bring.
+// allocation (`GET /v1/allocations?namespace=*`, by ID prefix, paged), so that a job that existed
+// before the operator started is observed without a read of its own (cache.ts). Observes that come
+// while a list is under way wait for it rather than read each job the list is about to bring.
 import type { Logger } from "pino";
 import { messageOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";

@@ -65,15 +65,19 @@ export function formatJobVersion(v: JobVersion): string {
   return [v.createIndex, v.jobModifyIndex, v.count, v.specHash].join(":");
 }
 
+/** The replicas a job asks for: the count of its task groups. */
+export function replicaCount(job: Pick<NomadJob, "TaskGroups">): number {
+  return job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+}
+
 /** The version of a whole job (read, or from an event); undefined without indexes or spec hash. */
 export function jobVersionOf(job: NomadJob): string | undefined {
   const specHash = specHashOf(job);
   if (!job.CreateIndex || !job.JobModifyIndex || specHash === undefined) return undefined;
-  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
   return formatJobVersion({
     createIndex: job.CreateIndex,
     jobModifyIndex: job.JobModifyIndex,
-    count,
+    count: replicaCount(job),
     specHash,
   });
 }

@@ -11,7 +11,7 @@ import type {
   NomadTaskEvent,
 } from "../../clients/nomad/types.ts";
 import type { ObservedReplica, ObservedRun } from "../port.ts";
-import { META, specHashOf } from "./meta.ts";
+import { META, replicaCount, specHashOf } from "./meta.ts";
 import { type PlacementTarget, placementProblem } from "./placement.ts";
 
 export interface NomadView {
@@ -32,6 +32,11 @@ export function placedReplicas(job: NomadJob, allocations: readonly NomadAllocat
     if (a.JobID === job.ID && a.JobVersion >= runVersion && index !== undefined) indexes.add(index);
   }
   return indexes.size;
+}
+
+/** Whether fewer replicas of the job's current run have an allocation than it asks for (not stopped). */
+export function missingReplicas(job: NomadJob, allocations: readonly NomadAllocation[]): boolean {
+  return !job.Stop && placedReplicas(job, allocations) < replicaCount(job);
 }
 
 export function observeRun(view: NomadView): ObservedRun {
@@ -230,8 +235,7 @@ function preempted(
 
 function blockedOf(view: NomadView, placed: number): ObservedRun["blocked"] {
   const { job } = view;
-  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
-  if (job.Stop || placed >= count) return undefined;
+  if (job.Stop || placed >= replicaCount(job)) return undefined;
   // The newest evaluation that ran: a "blocked" one only waits for capacity (it carries the failures
   // of the evaluation that created it); a later one that ran without failures means placement went
   // through.

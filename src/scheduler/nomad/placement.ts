@@ -13,6 +13,7 @@ import type {
   NomadTaskGroup,
 } from "../../clients/nomad/types.ts";
 import type { BlockedReason } from "../port.ts";
+import { replicaCount } from "./meta.ts";
 
 export const FILTER_DEVICES = "missing devices";
 export const FILTER_HOST_VOLUMES = "missing compatible host volumes";
@@ -109,7 +110,7 @@ export function planSummary(job: NomadJob, plan: NomadPlanResponse, stack: strin
     return `${problem.reason}: ${problem.message}`;
   }
   const updates = plan.Annotations?.DesiredTGUpdates ?? {};
-  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
+  const count = replicaCount(job);
   const sum = (field: string) => Object.values(updates).reduce((n, u) => n + (u?.[field] ?? 0), 0);
   if (plan.Diff?.Type === "None")
     return `no change: Nomad would place nothing (${count} allocation(s) unchanged)`;

@@ -32,7 +32,7 @@ import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
 import { CacheLists, listOwnedAt } from "./listing.ts";
 import { jobVersionOf, jobWhere, META, specHashOf } from "./meta.ts";
-import { allocIndex, observeRun, placedReplicas } from "./observe.ts";
+import { allocIndex, missingReplicas, observeRun } from "./observe.ts";
 import { planSummary } from "./placement.ts";
 import { renderJob, secretVariablePath, TASK } from "./render.ts";
 
@@ -136,7 +136,10 @@ export class NomadScheduler implements Scheduler {
     let job: NomadJob | undefined;
     let allocations: NomadAllocation[];
     // A listed job has no tasks to say why a replica is not placed: then the job is read.
-    if (cached.state === "known" && (!cached.listed || cached.job.Stop || !missingReplicas(cached))) {
+    if (
+      cached.state === "known" &&
+      (!cached.listed || cached.job.Stop || !missingReplicas(cached.job, cached.allocations))
+    ) {
       ({ job, allocations } = cached);
     } else {
       job = await this.#client.readJob(id, namespace);
@@ -148,7 +151,7 @@ export class NomadScheduler implements Scheduler {
       if (this.#feed.owned.has(k)) this.#cache.seed(k, job, allocations);
     }
     this.#absent.delete(k);
-    const missing = missingReplicas({ job, allocations });
+    const missing = missingReplicas(job, allocations);
     if (!missing) this.#failedEvals.forget(jobWhere(namespace, id));
     const evaluations = missing ? await this.#evaluationsOf(job) : [];
     const run = observeRun({
@@ -360,18 +363,6 @@ const keyOf = (key: TrainingJobKey): ResourceKey => makeKey("TrainingJob", key.n
 
 function isOwnedJob(job: NomadJob, owns: (ownerId: string | undefined) => boolean): boolean {
   return owns(job.Meta?.[META.ownerId]) && (job.Meta?.[META.key]?.startsWith("TrainingJob/") ?? false);
-}
-
-/** Whether fewer replicas of the job's current run have an allocation than it asks for. */
-function missingReplicas({
-  job,
-  allocations,
-}: {
-  job: NomadJob;
-  allocations: readonly NomadAllocation[];
-}): boolean {
-  const count = job.TaskGroups.reduce((n, g) => n + g.Count, 0);
-  return !job.Stop && placedReplicas(job, allocations) < count;
 }
 
 function readsSecrets(job: NomadJob): boolean {

@@ -7,7 +7,6 @@ import type { Observable, Subscription } from "rxjs";
 import { KINDS } from "../api/kinds.ts";
 import { makeKey, type ResourceKey } from "../api/resources.ts";
 import {
-  listScope,
   type RecordEvent,
   type StatusRecord,
   type StatusRecordChange,
@@ -22,6 +21,8 @@ export interface StatusFeed {
   recordChanges(): Observable<StatusRecordChange>;
   /** Resolves when everything written so far is on disk. */
   flush(): Promise<void>;
+  /** Every record on disk, kinds in registry order, then namespace, then name (StateStore.readAll). */
+  readAll(): Promise<readonly StatusRecord[]>;
 }
 
 /** Changes kept for streams that resume (a page opened a moment ago, a reconnecting EventSource). */
@@ -58,7 +59,8 @@ export class StatusView {
     try {
       // Records written before the subscription and still waiting to be written are on disk after this.
       await this.#feed.flush();
-      const records = await listScope(this.#feed.dir, {});
+      // The store's own reads: the source's first read of each key takes the same record (one parse).
+      const records = await this.#feed.readAll();
       if (this.#closed) return;
       for (const record of records) {
         const key = makeKey(record.kind, record.metadata.namespace, record.metadata.name);

@@ -9,6 +9,7 @@ import { type Observable, Subject } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob, type TrainingJobStatus } from "../../src/api/resources.ts";
 import {
+  listScope,
   type RecordEvent,
   readRecord,
   StateStore,
@@ -141,6 +142,7 @@ describe("the status view's start", () => {
       dir: stateDir,
       recordChanges: (): Observable<StatusRecordChange> => changes.asObservable(),
       flush: async () => during(changes),
+      readAll: () => listScope(stateDir, {}),
     };
   }
 
@@ -166,18 +168,44 @@ describe("the status view's start", () => {
     late.close();
   });
 
-  it("holds the record a restarted store reads of a file it read too (one copy), and says nothing of it", async () => {
+  it("reads each file once at start: a restarted store's first read of a key is the view's record", async () => {
     const restarted = new StateStore(stateDir);
     const fresh = new StatusView(restarted);
     await fresh.start();
     const events: string[] = [];
     fresh.subscribe((e) => events.push(describeEvent(e)));
     const own = fresh.get(MNIST);
-    const read = restarted.readSync(MNIST); // as the source does for its status
-    expect(read).not.toBe(own);
-    expect(fresh.get(MNIST)).toBe(read);
+    expect(own?.status.phase).toBe("Pending");
+    const read = restarted.readSync(MNIST); // as the source does for its status: not parsed again
+    expect(read).toBe(own);
     expect(fresh.list()).toEqual([read]);
     expect([events, fresh.version]).toEqual([[], 1]);
+    // Later reads go to the file again (the store's first read is the only one the view's stands for).
+    const again = restarted.readSync(MNIST);
+    expect(again).not.toBe(own);
+    expect(again).toEqual(own);
+    fresh.close();
+    await restarted.close();
+  });
+
+  it("gives the first read of a key written since the start the record written, not the one read", async () => {
+    const restarted = new StateStore(stateDir, { writeBehind: { delayMs: 60_000 } });
+    const fresh = new StatusView(restarted);
+    await fresh.start();
+    await restarted.writeStatus(job("mnist"), status("Running"));
+    expect(restarted.readSync(MNIST)?.status.phase).toBe("Running");
+    expect(fresh.get(MNIST)?.status.phase).toBe("Running");
+    fresh.close();
+    await restarted.close();
+  });
+
+  it("forgets a read record with its key: the first read after a forget finds no file", async () => {
+    const restarted = new StateStore(stateDir);
+    const fresh = new StatusView(restarted);
+    await fresh.start();
+    await restarted.forget(MNIST);
+    expect(restarted.readSync(MNIST)).toBeUndefined();
+    expect(fresh.get(MNIST)).toBeUndefined();
     fresh.close();
     await restarted.close();
   });
@@ -188,6 +216,7 @@ describe("the status view's start", () => {
       dir: stateDir,
       recordChanges: () => changes.asObservable(),
       flush: async () => {},
+      readAll: () => listScope(stateDir, {}),
     });
     await view2.start();
     const events: string[] = [];

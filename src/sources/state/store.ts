@@ -9,13 +9,14 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { type Observable, Subject } from "rxjs";
+import { KINDS } from "../../api/kinds.ts";
 import { redactSpec } from "../../api/redact.ts";
-import { type AnyResource, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
+import { type AnyResource, keyOf, makeKey, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { Generations } from "./generations.ts";
 import { canonicalJson, specHash } from "./hash.ts";
 import { closeIoWorker } from "./io-worker.ts";
 import { eventsPath, statusPath } from "./paths.ts";
-import { parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
+import { listRecords, parseRecord, readRecordSync, type StatusRecord } from "./record.ts";
 import { sameRecord, TIME_KEYS } from "./same-record.ts";
 import { WriteBehind, type WriteBehindOptions } from "./write-behind.ts";
 
@@ -45,6 +46,8 @@ export class StateStore {
    * status page's view), or, with no view, the fingerprint of the one read from disk (ABSENT: no file).
    */
   readonly #last = new Map<ResourceKey, StatusRecord | string>();
+  /** Keys whose record readAll() read and whose first readSync has not come yet: it takes that one. */
+  readonly #primed = new Set<ResourceKey>();
   readonly #writer: WriteBehind;
   #writes = 0;
   readonly #readOnly: boolean;
@@ -148,6 +151,10 @@ export class StateStore {
    * its fingerprint.
    */
   readSync(key: ResourceKey): StatusRecord | undefined {
+    if (this.#primed.delete(key)) {
+      const last = this.#last.get(key);
+      if (typeof last === "object") return last;
+    }
     const pending = this.#writer.pending(statusPath(this.dir, key));
     const record = pending !== undefined ? parseRecord(pending) : readRecordSync(this.dir, key);
     if (!this.#last.has(key)) {
@@ -159,10 +166,39 @@ export class StateStore {
     return record;
   }
 
+  /**
+   * Every status record on disk, kinds in registry order, then namespace, then name (the status
+   * page's read at start; flush() first for the records still waiting to be written). Each record
+   * read while recordChanges() is observed becomes this store's record of its key, and the first
+   * readSync of that key takes it instead of reading and parsing the file again (this process holds
+   * the state directory's lock: the file changes only through this store, which then holds the
+   * newer record). A key this store holds a record of already gives that record, not the file's.
+   */
+  async readAll(): Promise<StatusRecord[]> {
+    const out: StatusRecord[] = [];
+    for (const kind of KINDS) {
+      for (const read of await listRecords(this.dir, kind)) {
+        const key = makeKey(read.kind, read.metadata.namespace, read.metadata.name);
+        const last = this.#last.get(key);
+        if (typeof last === "object") {
+          out.push(last);
+          continue;
+        }
+        if (last === undefined && this.#changes.observed) {
+          this.#last.set(key, read);
+          this.#primed.add(key);
+        }
+        out.push(read);
+      }
+    }
+    return out;
+  }
+
   /** Drops the status, the events and the generation of a resource that is gone for good. */
   forget(key: ResourceKey): Promise<void> {
     if (this.#readOnly) return Promise.resolve();
     return this.#serialize(key, async () => {
+      this.#primed.delete(key);
       this.#last.delete(key);
       this.#changes.next({ key, record: undefined });
       this.generations.delete(key);

@@ -6,7 +6,7 @@ import { HttpClient, type HttpResponse } from "../http.ts";
 import { type Env, type NomadConfig, nomadConfig } from "./config.ts";
 import { fromStatus, NomadReason, reasonForStatus, toNomadError } from "./errors.ts";
 import { LogLineDecoder } from "./frames.ts";
-import { allPages } from "./pages.ts";
+import { listAll } from "./pages.ts";
 import { openStream, streamDispatcher } from "./stream.ts";
 import type {
   NomadAllocation,
@@ -155,29 +155,30 @@ export class NomadClient {
     return (await this.listJobsAt(options)).jobs;
   }
 
-  /** listJobs, with the X-Nomad-Index of the first page (to resume an event stream without a gap). */
+  /**
+   * listJobs, with the X-Nomad-Index of the first page (to resume an event stream without a gap).
+   * Nomad walks jobs by namespace, then ID, and compares page tokens "<namespace>.<id>" as strings:
+   * with a namespace that begins another ("team", "team-a") its pages start over.
+   */
   async listJobsAt(options: ListJobsOptions = {}): Promise<{ jobs: NomadJobListStub[]; index: number }> {
-    const { items, index } = await this.#allPages<NomadJobListStub>("/v1/jobs", options, {
-      meta: true,
-      ...(options.prefix ? { prefix: options.prefix } : {}),
-      ...(options.filter ? { filter: options.filter } : {}),
-    });
+    const { prefix, filter } = options;
+    const params = { meta: true, ...(prefix ? { prefix } : {}), ...(filter ? { filter } : {}) };
+    const key = (job: NomadJobListStub) => `${job.Namespace}/${job.ID}`;
+    const { items, index } = await this.#list<NomadJobListStub>("/v1/jobs", options, params, key);
     return { jobs: items, index };
   }
 
   /**
    * Every allocation (stubs with TaskStates), as listJobsAt pages. Nomad < 1.10.2 compares page tokens
    * as strings while it walks allocations in CreateIndex order (hashicorp/nomad#25435): past an index
-   * with more digits its pages start over. An allocation served twice tells it; then one unpaged list.
+   * with more digits its pages start over.
    */
   async listAllocationsAt(
     options: ListOptions = {},
   ): Promise<{ allocations: NomadAllocation[]; index: number }> {
     const params = { task_states: true, ...(options.prefix ? { prefix: options.prefix } : {}) };
-    const listed = await this.#allPages<NomadAllocation>("/v1/allocations", options, params, (a) => a.ID);
-    if (!listed.repeated) return { allocations: listed.items, index: listed.index };
-    const { perPage: _paged, ...unpaged } = options;
-    return this.listAllocationsAt(unpaged);
+    const listed = await this.#list<NomadAllocation>("/v1/allocations", options, params, (a) => a.ID);
+    return { allocations: listed.items, index: listed.index };
   }
 
   /**
@@ -303,19 +304,19 @@ export class NomadClient {
     };
   }
 
-  /** Every page of a list (namespace default `*`); `key` tells an item served twice (pages.ts). */
-  #allPages<T>(path: string, options: ListOptions, params: Params, key?: (item: T) => string) {
-    const fetchPage = (nextToken: string | undefined) =>
+  /** Every page of a list (namespace default `*`); pages that start over: once more, unpaged (pages.ts). */
+  #list<T>(path: string, options: ListOptions, params: Params, key: (item: T) => string) {
+    const fetchPage = (nextToken: string | undefined, paged: boolean) =>
       this.query<T[] | null>(path, path, {
         namespace: options.namespace ?? "*",
         params: {
           ...params,
-          ...(options.perPage ? { per_page: options.perPage } : {}),
+          ...(paged && options.perPage ? { per_page: options.perPage } : {}),
           ...(nextToken ? { next_token: nextToken } : {}),
         },
         ...opt(options.signal),
       });
-    return allPages(path, fetchPage, key);
+    return listAll(path, fetchPage, key);
   }
 
   async #call<T>(path: string, options: Parameters<HttpClient["request"]>[1]): Promise<HttpResponse<T>> {

@@ -43,3 +43,19 @@ export async function allPages<T>(
   }
   throw new NomadError(NomadReason.Error, `Nomad GET ${endpoint}: more than ${MAX_PAGES} pages`);
 }
+
+/**
+ * Every item of a paged list: allPages, and when the server's pages start over (an item served
+ * twice), the whole list once more in one unpaged response.
+ */
+export async function listAll<T>(
+  endpoint: string,
+  fetchPage: (
+    nextToken: string | undefined,
+    paged: boolean,
+  ) => Promise<{ body: T[] | null; meta: QueryMeta }>,
+  key: (item: T) => string,
+): Promise<Listed<T>> {
+  const listed = await allPages(endpoint, (token) => fetchPage(token, true), key);
+  return listed.repeated ? allPages(endpoint, (token) => fetchPage(token, false)) : listed;
+}

@@ -281,31 +281,37 @@ function plan({ state, params, body, version }: RouteContext): RouteResult {
   };
 }
 
+/**
+ * Job.List (nomad/job_endpoint.go): the jobs table walked by its `id` index, namespace then ID
+ * (namespace=*: every one; one namespace: its jobs by ID; `prefix`: the IDs under it, every
+ * namespace's in the `id` index's order), `reverse` walking backwards. Tokens "<Namespace>.<ID>"
+ * (StructsTokenizer WithNamespace, WithID), compared with `next_token` as strings (paginator.go):
+ * where one namespace is the start of another and the next character sorts below "." ("team",
+ * "team-a": the walk puts "team" first, the tokens "team-a.x" first), a page of every namespace
+ * starts over: page by namespace. `filter` is go-bexpr over the whole job, applied after the token.
+ */
 function listJobs({ state, url, namespace }: RouteContext): RouteResult {
   const meta = url.searchParams.get("meta") === "true";
   const prefix = url.searchParams.get("prefix") ?? "";
-  let stubs = state.stubs(namespace, meta).filter((s) => s.ID.startsWith(prefix));
   const filter = url.searchParams.get("filter");
-  if (filter) {
-    const match = compileFilter(filter);
-    stubs = stubs.filter((s) => match(state.job(s.Namespace, s.ID) as unknown as Record<string, unknown>));
-  }
-  const token = url.searchParams.get("next_token");
-  if (token) {
-    const [id, ns] = JSON.parse(Buffer.from(token, "base64url").toString()) as [string, string];
-    stubs = stubs.filter((s) => s.ID > id || (s.ID === id && s.Namespace >= ns));
-  }
-  const perPage = Number(url.searchParams.get("per_page") ?? 0);
-  const headers: Record<string, string> = {};
-  if (perPage > 0 && stubs.length > perPage) {
-    const next = stubs[perPage];
-    if (next)
-      headers["X-Nomad-NextToken"] = Buffer.from(JSON.stringify([next.ID, next.Namespace])).toString(
-        "base64url",
-      );
-    stubs = stubs.slice(0, perPage);
-  }
-  return { status: 200, body: stubs, headers };
+  const query = pageQuery(url);
+  const jobs = [...state.jobs.values()]
+    .map((r) => r.job)
+    .filter((j) => (namespace === "*" || j.Namespace === namespace) && j.ID.startsWith(prefix))
+    .sort((a, b) => compareStrings(a.Namespace, b.Namespace) || compareStrings(a.ID, b.ID));
+  // Every namespace under a prefix walks the `id` index as it is (jobsByIDPrefixAllNamespaces).
+  if (query.reverse && !(prefix && namespace === "*")) jobs.reverse();
+  const pager: Pager<NomadJob> = {
+    token: (j) => `${j.Namespace}.${j.ID}`,
+    compare: compareStrings,
+    keep: filter ? compileFilter<NomadJob>(filter) : () => true,
+  };
+  const { items, nextToken } = page(jobs, pager, query);
+  return {
+    status: 200,
+    body: items.map((j) => state.stub(j, meta)),
+    ...(nextToken ? { headers: { "X-Nomad-NextToken": nextToken } } : {}),
+  };
 }
 
 /**

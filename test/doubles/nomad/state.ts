@@ -219,12 +219,9 @@ export class NomadState {
     indexBy(this.#evalsByJob, key(evaluation.Namespace, evaluation.JobID), evaluation.ID);
   }
 
-  stubs(namespace: string, meta: boolean): NomadJobListStub[] {
-    return [...this.jobs.values()]
-      .map((r) => r.job)
-      .filter((j) => namespace === "*" || j.Namespace === namespace)
-      .sort((a, b) => (a.ID === b.ID ? a.Namespace.localeCompare(b.Namespace) : a.ID < b.ID ? -1 : 1))
-      .map((j) => stub(j, meta, this.summary(j)));
+  /** The job's list stub (`meta`: with its Meta, as /v1/jobs?meta=true). */
+  stub(job: NomadJob, meta: boolean): NomadJobListStub {
+    return stub(job, meta, this.summary(job));
   }
 
   /** The submitted form of a job, to tell an unchanged submission (plan's Diff "None"). */

@@ -15,7 +15,7 @@ import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { jobYaml } from "./lib/jobs.ts";
 import { followJobEvents, type JobEvent } from "./lib/nomad.ts";
-import { metricSum, mlopsctlBuild, type RunningOperator, startOperator } from "./lib/operator.ts";
+import { metricSum, mlopsctlBuild, settled, startOperator } from "./lib/operator.ts";
 import { threadCpuMs, threadCpuSince } from "./lib/proc.ts";
 import { byThread, mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
 import { tempDir } from "./lib/temp.ts";
@@ -35,32 +35,6 @@ const EDIT_TIMEOUT_MS = 10_000;
 const IDLE_MS = 10_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * Waits until the operator is ready (its directory read), has reconciled something, its queue is
- * empty and no reconcile ran for `quietMs` (bounded). Without the first two, the seconds spent
- * reading 10,000 files look quiet too.
- */
-async function idle(operator: RunningOperator, quietMs: number, limit: number): Promise<number> {
-  const t0 = performance.now();
-  let last = -1;
-  let since = performance.now();
-  while (performance.now() - t0 < limit) {
-    const ready = await fetch(`${operator.metrics}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    const text = await fetch(`${operator.metrics}/metrics`).then((r) => r.text());
-    const done = metricSum(text, "controller_runtime_reconcile_total");
-    const busy = metricSum(text, "workqueue_depth") + metricSum(text, "controller_runtime_active_workers");
-    if (!ready || done === 0 || done !== last || busy > 0) {
-      last = done;
-      since = performance.now();
-    } else if (performance.now() - since >= quietMs) return performance.now() - t0;
-    await sleep(250);
-  }
-  throw new Error(`the operator did not settle within ${limit} ms`);
-}
-
 main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () => {
   const root = tempDir("edit");
   process.stdout.write(
@@ -73,7 +47,7 @@ main("edit-latency", limitMs * 2 + edits * EDIT_TIMEOUT_MS + 120_000, async () =
 
   const t0 = performance.now();
   const operator = await startOperator(c.setup);
-  const settleMs = await idle(operator, 2000, limitMs);
+  const settleMs = await settled(operator, 2000, limitMs);
   process.stdout.write(
     `operator watching: started and settled in ${s(performance.now() - t0)} (idle after ${s(settleMs)} of polling)\n`,
   );

@@ -144,3 +144,29 @@ export function mlopsctlBuild(): string {
     ? "TypeScript sources (src/; dist/ is older than the sources)"
     : "compiled build (dist/)";
 }
+
+/**
+ * Waits until the operator is ready (its directory read), has reconciled something, its queue is
+ * empty and no reconcile ran for `quietMs` (bounded). Without the first two, the seconds spent
+ * reading 10,000 files look quiet too.
+ */
+export async function settled(operator: RunningOperator, quietMs: number, limit: number): Promise<number> {
+  const t0 = performance.now();
+  let last = -1;
+  let since = performance.now();
+  while (performance.now() - t0 < limit) {
+    const ready = await fetch(`${operator.metrics}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    const text = await fetch(`${operator.metrics}/metrics`).then((r) => r.text());
+    const done = metricSum(text, "controller_runtime_reconcile_total");
+    const busy = metricSum(text, "workqueue_depth") + metricSum(text, "controller_runtime_active_workers");
+    if (!ready || done === 0 || done !== last || busy > 0) {
+      last = done;
+      since = performance.now();
+    } else if (performance.now() - since >= quietMs) return performance.now() - t0;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the operator did not settle within ${limit} ms`);
+}

@@ -111,6 +111,18 @@ main("heap-owners", limitMs * 2 + 180_000, async () => {
     ])}\n`,
   );
   process.stdout.write(
+    `\n${table([
+      ["objects held by no one holder, by the holders they are reached through", "MB", "per resource"],
+      ...heap.shared
+        .filter((g) => g.bytes >= 512 * 1024)
+        .map((g) => [
+          g.holders.join(" + ") || "module scope, code, V8's roots only",
+          mb(g.bytes),
+          kb(g.bytes / count),
+        ]),
+    ])}\n`,
+  );
+  process.stdout.write(
     `strings: ${mb(heap.strings.bytes)} in ${heap.strings.count} strings; copies of equal strings beyond the first: ${mb(heap.strings.duplicateBytes)}\n`,
   );
 });

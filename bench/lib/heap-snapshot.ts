@@ -20,6 +20,11 @@ export interface HeapOwners {
   readonly holders: Holder[];
   /** Objects no class instance dominates, by V8 type (object, string, code, ...), largest first. */
   readonly unowned: { readonly type: string; readonly bytes: number }[];
+  /**
+   * The same objects by the holder classes they are reached through (none: only from module scope,
+   * code and V8's roots), largest first.
+   */
+  readonly shared: { readonly holders: string[]; readonly bytes: number }[];
   /** Every string; duplicateBytes: what the copies of equal strings beyond one each take. */
   readonly strings: { readonly bytes: number; readonly count: number; readonly duplicateBytes: number };
 }
@@ -39,6 +44,9 @@ interface Snapshot {
 }
 
 /** Class names that say nothing of an owner: plain containers and V8's internals. */
+/** A holder class is named in the "reached through" groups when its instances hold this much. */
+const SHARED_MIN_BYTES = 256 * 1024;
+
 const GENERIC = new Set([
   "Object",
   "Array",
@@ -151,6 +159,34 @@ export function heapOwners(path: string): HeapOwners {
     holders.set(name(o), entry);
   }
 
+  // What no one instance dominates is reached from several: the holder classes it is reached
+  // through (those holding SHARED_MIN_BYTES or more; Node's own small ones would be everywhere), as
+  // the union of its retainers' classes (roots first: a retainer comes before what it holds in
+  // reverse postorder, but for cycles).
+  const bits = new Map<string, number>();
+  for (const [holder, { bytes }] of [...holders].sort((a, b) => b[1].bytes - a[1].bytes))
+    if (bytes >= SHARED_MIN_BYTES && bits.size < 31) bits.set(holder, bits.size);
+  const bitOf = (holder: string): number => {
+    const bit = bits.get(holder);
+    return bit === undefined ? 0 : 1 << bit;
+  };
+  const reached = new Uint32Array(count);
+  const shared = new Map<number, number>();
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k] as number;
+    const o = owner[n] as number;
+    if (o !== 0) {
+      reached[n] = bitOf(name(o));
+      if (reached[n] !== 0) continue;
+    }
+    let mask = 0;
+    for (const p of predecessors[n] as number[]) mask |= reached[p] as number;
+    reached[n] = mask;
+    if (o === 0) shared.set(mask, (shared.get(mask) ?? 0) + self(n));
+  }
+  const classes = (mask: number): string[] =>
+    mask === 0 ? [] : [...bits].filter(([, bit]) => (mask & (1 << bit)) !== 0).map(([holder]) => holder);
+
   const copies = new Map<string, { bytes: number; count: number }>();
   let stringBytes = 0;
   let stringCount = 0;
@@ -172,6 +208,9 @@ export function heapOwners(path: string): HeapOwners {
       .map(([holder, { bytes, instances }]) => ({ name: holder, bytes, instances: instances.size }))
       .sort((a, b) => b.bytes - a.bytes),
     unowned: [...unowned].map(([t, bytes]) => ({ type: t, bytes })).sort((a, b) => b.bytes - a.bytes),
+    shared: [...shared]
+      .map(([mask, bytes]) => ({ holders: classes(mask), bytes }))
+      .sort((a, b) => b.bytes - a.bytes),
     strings: { bytes: stringBytes, count: stringCount, duplicateBytes },
   };
 }

@@ -9,6 +9,7 @@ import type {
   TrainingQueueSpec,
   TrainingQueueStatus,
 } from "./generated/types.ts";
+import { liveKeys } from "./keys.ts";
 
 export const GROUP = "mlops.dev";
 export const VERSION = "v1alpha1";
@@ -73,10 +74,11 @@ export function keyOf(resource: { kind: Kind; metadata: { namespace: string; nam
  * By `join`, not a template: V8 makes `a + b` of 13 characters or more a rope (a cons string, 32 B
  * per join, kept with its parts), and keys live in a dozen maps per resource. `join` writes one flat
  * string (48 B for `TrainingJob/team-a/job-1234`, against ~120 B as a rope), hashed and compared
- * faster as a map key.
+ * faster as a map key. The string of a live resource's key is held once (keys.ts): every map holds
+ * that one.
  */
 export function makeKey(kind: Kind, namespace: string, name: string): ResourceKey {
-  return [kind, namespace, name].join("/") as ResourceKey;
+  return liveKeys.canonical([kind, namespace, name].join("/") as ResourceKey);
 }
 
 export function parseKey(key: ResourceKey): KeyParts {

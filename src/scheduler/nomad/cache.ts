@@ -27,7 +27,7 @@ import type {
   NomadTaskEvent,
   NomadTaskState,
 } from "../../clients/nomad/types.ts";
-import { jobWhere, parseJobVersion, specHashConstraint } from "./meta.ts";
+import { jobWhere, parseJobVersion, specHashConstraint, withSharedKey } from "./meta.ts";
 import { GROUP } from "./render.ts";
 
 interface Entry {
@@ -143,7 +143,7 @@ export class NomadReadCache {
       const entry = this.#entry(where);
       // A whole job (read, or from an event) is kept; a stub gives way to a newer one.
       if (!entry.job || (entry.stub && (entry.job.ModifyIndex ?? 0) < stub.ModifyIndex)) {
-        entry.job = stubJob(stub);
+        entry.job = withSharedKey(stubJob(stub));
         entry.stub = true;
       }
       entry.complete = true;
@@ -225,7 +225,7 @@ export class NomadReadCache {
       entry.job = { ...known, Status: full.Status, ModifyIndex: full.ModifyIndex } as NomadJob;
       return;
     }
-    const job = compactJob(full);
+    const job = withSharedKey(compactJob(full));
     entry.job = job;
     entry.versions = withJobVersion(entry.versions, job.JobModifyIndex ?? 0, job.Version ?? 0);
     // Allocations seen before their job's version was known.

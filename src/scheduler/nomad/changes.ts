@@ -17,7 +17,7 @@ import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { type EventStreamOptions, nomadEventStream, type StreamSignal } from "../../clients/nomad/events.ts";
 import type { NomadAllocation, NomadEvaluation, NomadEvent, NomadJob } from "../../clients/nomad/types.ts";
-import { jobWhere, META } from "./meta.ts";
+import { jobWhere, META, metaKey } from "./meta.ts";
 import { allocationEnded, OwnWrites } from "./own-writes.ts";
 
 export interface Listed {
@@ -328,7 +328,7 @@ export class ChangeFeed {
       if (event.Topic === "Job") {
         const job = event.Payload.Job as NomadJob | undefined;
         const meta = job?.Meta ?? {};
-        const key = meta[META.key];
+        const key = metaKey(meta);
         const owns = this.#options.owns ?? ((id) => id === this.#options.ownerId);
         if (!job || !owns(meta[META.ownerId]) || !key?.startsWith("TrainingJob/")) continue;
         const where = jobWhere(job.Namespace, job.ID);

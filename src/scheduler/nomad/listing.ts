@@ -11,7 +11,7 @@ import type { NomadAllocation, NomadJobListStub } from "../../clients/nomad/type
 import type { OwnedRun } from "../port.ts";
 import { compact, type NomadReadCache } from "./cache.ts";
 import type { Listed } from "./changes.ts";
-import { jobWhere, META, ownerFilter } from "./meta.ts";
+import { jobWhere, META, metaKey, ownerFilter } from "./meta.ts";
 
 /** Allocations per page of a list: bounds what one response holds (about 1 KB each). */
 export const ALLOCATIONS_PER_PAGE = 1_000;
@@ -84,7 +84,7 @@ export async function listOwnedAt(
   const stubs = new Map<string, NomadJobListStub>();
   for (const stub of listed.jobs) {
     const meta = stub.Meta ?? {};
-    const key = meta[META.key];
+    const key = metaKey(meta);
     const where = jobWhere(stub.Namespace, stub.ID);
     // The change feed's list (all) knows adopted jobs too; orphan clean-up only this owner id's.
     const mine = meta[META.ownerId] === ownerId || (all && adoptable(meta[META.ownerId]));

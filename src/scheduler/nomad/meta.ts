@@ -7,6 +7,7 @@
 // change within a run (the whole-spec hash of in-place fields such as priority) must not live there:
 // the whole-spec hash is carried by a tautological job constraint instead (SPEC_HASH_TARGET), which
 // Nomad updates in place.
+import { liveKeys } from "../../api/keys.ts";
 import type { NomadConstraint, NomadJob } from "../../clients/nomad/types.ts";
 
 export { MANAGED_BY } from "../../api/names.ts";
@@ -92,4 +93,17 @@ export function parseJobVersion(text: string | undefined): JobVersion | undefine
     number,
   ];
   return { createIndex, jobModifyIndex, count, specHash: match[4] as string };
+}
+
+/** The resource key a job's Meta names, as the string every map of that resource holds (keys.ts). */
+export function metaKey(meta: Record<string, string> | null | undefined): string | undefined {
+  const key = meta?.[META.key];
+  return key === undefined ? undefined : liveKeys.canonical(key);
+}
+
+/** `job`, with its Meta's resource key the string every map of the resource holds: not one more copy. */
+export function withSharedKey(job: NomadJob): NomadJob {
+  const key = metaKey(job.Meta);
+  if (key !== undefined && job.Meta) job.Meta[META.key] = key;
+  return job;
 }

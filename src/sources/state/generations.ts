@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { liveKeys } from "../../api/keys.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import { ensureDir, syncDir, writeFileAtomic } from "./atomic.ts";
 import { FILE_MODE } from "./modes.ts";
@@ -55,7 +56,7 @@ export class Generations {
       const file = JSON.parse(readFileSync(this.#path, "utf8")) as GenerationsFile;
       this.#epoch = typeof file.epoch === "number" ? file.epoch : 0;
       for (const [key, entry] of Object.entries(file.resources ?? {})) {
-        if (typeof entry?.generation === "number") this.#entries.set(key as ResourceKey, entry);
+        if (typeof entry?.generation === "number") this.#set(key as ResourceKey, entry);
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
@@ -82,13 +83,25 @@ export class Generations {
       specHash: hash,
       created: current?.created ?? now.toISOString(),
     };
-    this.#entries.set(key, next);
+    this.#set(key, next);
     this.#markDirty(key);
     return next;
   }
 
   delete(key: ResourceKey): void {
-    if (this.#entries.delete(key)) this.#markDirty(key);
+    if (this.#delete(key)) this.#markDirty(key);
+  }
+
+  /** A key that has an entry is held in liveKeys (keys.ts) until the entry goes. */
+  #set(key: ResourceKey, entry: GenerationEntry): void {
+    if (this.#entries.has(key)) this.#entries.set(key, entry);
+    else this.#entries.set(liveKeys.hold(key), entry);
+  }
+
+  #delete(key: ResourceKey): boolean {
+    if (!this.#entries.delete(key)) return false;
+    liveKeys.release(key);
+    return true;
   }
 
   /** Writes pending changes; resolves when everything observed so far is on disk. */
@@ -148,8 +161,8 @@ export class Generations {
         break;
       }
       const [key, entry] = parsed;
-      if (entry === null) this.#entries.delete(key as ResourceKey);
-      else if (typeof entry?.generation === "number") this.#entries.set(key as ResourceKey, entry);
+      if (entry === null) this.#delete(key as ResourceKey);
+      else if (typeof entry?.generation === "number") this.#set(key as ResourceKey, entry);
       this.#journaled++;
     }
     if (this.#readOnly) return;

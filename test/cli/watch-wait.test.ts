@@ -117,8 +117,10 @@ describe("get -w", () => {
       ["Failed", "BackoffLimitExceeded"],
       ["Pending", "Resubmitted"],
     ] as const) {
-      await write("mnist", status(phase, phase === "Running" ? "True" : "False", reason, reason));
+      // Counted before the write: its line may be printed before write() returns (the watch's rescan
+      // can beat the store's flush, which waits for the directory's sync).
       const lines = out.split("\n").length;
+      await write("mnist", status(phase, phase === "Running" ? "True" : "False", reason, reason));
       while (out.split("\n").length === lines) await new Promise((r) => setTimeout(r, 10));
     }
     controller.abort();

@@ -9,6 +9,11 @@
 // event reports is not served after thousands of keys that only may have changed; runs that ended a
 // replica and runs a queue admitted come at HIGH_PRIORITY. Against starvation, a key of
 // NORMAL_PRIORITY or above that waited over a second takes turns with higher ones (ready-keys.ts).
+// Workers let the event loop turn: a reconcile that awaits no I/O (an unchanged resource read from
+// caches, a queued run's first look) resolves in microtasks, and workers taking such keys one after
+// another would hold the loop until the backlog is gone, no socket read (the event stream, a
+// server's answer, /healthz) in between. Past TURN_BUDGET_MS of takes in one turn, keys are handed
+// out again after the loop has polled for I/O.
 // Metrics: client-go's workqueue_* series, labelled with the queue's name (the controller's).
 import {
   workqueueAdds,
@@ -40,6 +45,11 @@ export { HIGH_PRIORITY, LOW_PRIORITY, NORMAL_PRIORITY } from "./ready-keys.ts";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** client-go refreshes the in-progress gauges every 500 ms while something is being processed. */
 const UNFINISHED_REFRESH_MS = 500;
+/** How long workers may go on taking keys before the event loop polls for I/O. */
+export const TURN_BUDGET_MS = 10;
+/** The real clock and setImmediate, whatever a test fakes later: a yield must end. */
+const realNow = performance.now.bind(performance);
+const realSetImmediate = setImmediate;
 
 export class WorkQueue {
   readonly name: string;
@@ -60,6 +70,8 @@ export class WorkQueue {
   #getters: ((key: string | undefined) => void)[] = [];
   /** Waiting workers are handed keys at the end of this turn (#push). */
   #handing = false;
+  /** When this turn's first key was taken (real clock); undefined once the loop turned. */
+  #turnStart: number | undefined;
   #idleWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
   #shuttingDown = false;
@@ -163,8 +175,9 @@ export class WorkQueue {
 
   /** The next key to process, once one is queued; undefined after shutdown. Call `done(key)` after. */
   get(): Promise<string | undefined> {
-    const key = this.#take();
-    if (key !== undefined || this.#shuttingDown) return Promise.resolve(key);
+    if (this.#shuttingDown) return Promise.resolve(undefined);
+    const key = this.#turnSpent() ? undefined : this.#take();
+    if (key !== undefined) return Promise.resolve(key);
     return new Promise((resolve) => this.#getters.push(resolve));
   }
 
@@ -264,12 +277,34 @@ export class WorkQueue {
     this.#handing = true;
     queueMicrotask(() => {
       this.#handing = false;
-      while (this.#getters.length > 0 && this.#ready.length > 0) {
-        const key = this.#take();
-        if (key === undefined) break; // only entries left behind by raised keys
-        (this.#getters.shift() as (key: string | undefined) => void)(key);
-      }
+      this.#hand();
     });
+  }
+
+  /** Hands queued keys to waiting workers, unless this turn's budget is spent (then after the yield). */
+  #hand(): void {
+    while (this.#getters.length > 0 && this.#ready.length > 0 && !this.#turnSpent()) {
+      const key = this.#take();
+      if (key === undefined) break; // only entries left behind by raised keys
+      (this.#getters.shift() as (key: string | undefined) => void)(key);
+    }
+  }
+
+  /**
+   * Whether keys were taken for TURN_BUDGET_MS or longer in this turn. The first take of a turn
+   * starts its clock and a setImmediate that ends it: that runs once the loop has polled for I/O,
+   * and hands keys to the workers that waited meanwhile.
+   */
+  #turnSpent(): boolean {
+    if (this.#turnStart === undefined) {
+      this.#turnStart = realNow();
+      realSetImmediate(() => {
+        this.#turnStart = undefined;
+        this.#hand();
+      });
+      return false;
+    }
+    return realNow() - this.#turnStart >= TURN_BUDGET_MS;
   }
 
   #take(): string | undefined {

@@ -9,7 +9,7 @@
 //   any other error           → report, queue again after the key's backoff    (result error)
 // A jittered periodic resync enqueues every key as a safety net against missed events.
 import type { Logger } from "pino";
-import { catchError, EMPTY, map, merge, type Observable, type Subscription } from "rxjs";
+import type { Observable, Subscription } from "rxjs";
 import { classOf, type ErrorClass, messageOf, OperatorError, reasonOf } from "../api/errors.ts";
 import type { ResourceKey } from "../api/resources.ts";
 import { silentLogger } from "../observability/logger.ts";
@@ -23,8 +23,9 @@ import {
 import type { BackoffOptions } from "./backoff.ts";
 import { FailureLog } from "./failure-log.ts";
 import { HeapCompaction, type HeapCompactionOptions } from "./heap-compaction.ts";
+import { type PrioritizedKeys, prioritized, subscribeKeys } from "./key-sources.ts";
 import type { Action } from "./reconcile.ts";
-import { LOW_PRIORITY, NORMAL_PRIORITY, WorkQueue } from "./workqueue.ts";
+import { LOW_PRIORITY, WorkQueue } from "./workqueue.ts";
 
 /** Reconciles (or finalizes) one key; honours `signal`, which aborts on shutdown after the grace period. */
 export type Dispatch = (key: ResourceKey, signal: AbortSignal) => Promise<Action>;
@@ -33,7 +34,10 @@ export interface ControllerOptions {
   /** Label `controller` (and the workqueue's `name`): "trainingjob", "mlopsstack", or one shared name. */
   readonly name: string;
   readonly dispatch: Dispatch;
-  /** Keys whose desired or observed state may have changed: at NORMAL_PRIORITY, or the stream's own. */
+  /**
+   * Keys whose desired or observed state may have changed: a plain stream's at NORMAL_PRIORITY, its
+   * listing at LOW_PRIORITY; or the stream's own (key-sources.ts).
+   */
   readonly sources?: readonly (Observable<ResourceKey> | PrioritizedKeys)[];
   /** Every key the controller is responsible for: enqueued at start and on each resync. */
   readonly keys?: () => Iterable<ResourceKey>;
@@ -56,12 +60,6 @@ export interface ControllerOptions {
   readonly now?: () => number;
   /** Give back what a burst of work grew the heap by, once quiet (heap-compaction.ts). Default off. */
   readonly compactHeap?: boolean | Omit<HeapCompactionOptions, "isQuiet" | "log">;
-}
-
-/** Keys queued at `priority` (workqueue.ts: higher first; LOW_PRIORITY for work that may wait). */
-export interface PrioritizedKeys {
-  readonly keys: Observable<ResourceKey>;
-  readonly priority: number;
 }
 
 export interface Failure {
@@ -130,9 +128,7 @@ export class Controller {
     this.#log = (options.log ?? silentLogger()).child({ controller: this.name });
     this.#failureLog = new FailureLog(this.#log);
     this.#now = options.now ?? (() => performance.now());
-    this.#sources = (options.sources ?? []).map((source) =>
-      "priority" in source ? source : { keys: source, priority: NORMAL_PRIORITY },
-    );
+    this.#sources = (options.sources ?? []).map(prioritized);
     this.queue = new WorkQueue({
       name: this.name,
       now: this.#now,
@@ -161,7 +157,7 @@ export class Controller {
   /** Adds an event stream (before start). A stream that errors is logged and dropped; the others go on. */
   watch(source: Observable<ResourceKey>): this {
     if (this.#state !== "new") throw new Error(`controller ${this.name}: watch() after start`);
-    this.#sources.push({ keys: source, priority: NORMAL_PRIORITY });
+    this.#sources.push(prioritized(source));
     return this;
   }
 
@@ -241,19 +237,15 @@ export class Controller {
     this.#state = "running";
     this.#once = once;
     this.#workers = this.queue.run(this.concurrency, (key) => this.#reconcile(key as ResourceKey));
-    const streams = this.#sources.map(({ keys, priority }, index) =>
-      keys.pipe(
-        map((key) => [key, priority] as const),
-        catchError((error: unknown) => {
-          this.#log.error(
-            { err: error },
-            `controller ${this.name}: event source #${index} failed and was dropped`,
-          );
-          return EMPTY;
-        }),
-      ),
+    this.#subscription = subscribeKeys(
+      this.#sources,
+      (key, priority) => this.queue.add(key, priority),
+      (index, error) =>
+        this.#log.error(
+          { err: error },
+          `controller ${this.name}: event source #${index} failed and was dropped`,
+        ),
     );
-    this.#subscription = merge(...streams).subscribe(([key, priority]) => this.queue.add(key, priority));
     this.resync();
   }
 

@@ -1,5 +1,5 @@
 import pino from "pino";
-import { Subject } from "rxjs";
+import { concat, from, Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   InvalidSpecError,
@@ -367,6 +367,24 @@ describe("Controller", () => {
       key("listed-1"),
     ]);
     expect(keysCalled()).toHaveLength(51);
+    await controller.stop();
+  });
+
+  it("queues what a source replays as it is subscribed (its listing) behind the changes it reports after", async () => {
+    const changes = new Subject<ResourceKey>();
+    const known = ["a", "b", "c"].map(key);
+    // As the directory and Kubernetes sources: every key known at subscription, then each change.
+    const source = concat(from(known), changes);
+    const { controller, keysCalled } = recording(async () => awaitChange, {
+      concurrency: 1,
+      sources: [source],
+    });
+    controller.start();
+    changes.next(key("edited")); // the same turn as the listing: taken first at its end
+    changes.next(key("b")); // listed, then changed: raised to the changes' priority
+    await controller.queue.whenIdle();
+    expect(keysCalled()).toEqual([key("edited"), key("b"), key("a"), key("c")]);
+    expect(await metricValue("workqueue_adds_total", { name: controller.name })).toBe(4);
     await controller.stop();
   });
 

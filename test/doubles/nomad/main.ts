@@ -37,6 +37,7 @@ const startAfter = values["start-after-ms"] ? Number(values["start-after-ms"]) :
 const double = new NomadDouble({
   host,
   port: Number(port),
+  recordRequests: false, // read in-process only: nothing reads this process's record
   executor: values["auto-run"]
     ? new SimulatedExecutor({
         ...(runFor !== undefined ? { runForMs: runFor } : {}),

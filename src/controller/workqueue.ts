@@ -15,6 +15,7 @@
 // server's answer, /healthz) in between. Past TURN_BUDGET_MS of takes in one turn, keys are handed
 // out again after the loop has polled for I/O.
 // Metrics: client-go's workqueue_* series, labelled with the queue's name (the controller's).
+import { TURN_BUDGET_MS } from "../api/turns.ts";
 import {
   workqueueAdds,
   workqueueDepth,
@@ -39,14 +40,13 @@ export interface WorkQueueOptions {
   readonly onHandlerError?: (key: string, error: unknown) => void;
 }
 
+export { TURN_BUDGET_MS } from "../api/turns.ts";
 export { HIGH_PRIORITY, LOW_PRIORITY, NORMAL_PRIORITY } from "./ready-keys.ts";
 
 /** Longest delay setTimeout accepts; a later key is reached in several hops. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** client-go refreshes the in-progress gauges every 500 ms while something is being processed. */
 const UNFINISHED_REFRESH_MS = 500;
-/** How long workers may go on taking keys before the event loop polls for I/O. */
-export const TURN_BUDGET_MS = 10;
 /** The real clock and setImmediate, whatever a test fakes later: a yield must end. */
 const realNow = performance.now.bind(performance);
 const realSetImmediate = setImmediate;

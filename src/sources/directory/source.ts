@@ -5,6 +5,7 @@ import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { pause } from "../../api/backoff.ts";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
+import { turnBudget } from "../../api/turns.ts";
 import { type Clock, systemClock } from "../../controller/reconcile.ts";
 import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
@@ -71,7 +72,7 @@ export class DirectorySource implements Source {
     this.#reporter = new PruneReporter({
       log: options.log,
       recorder: options.recorder,
-      display: (file) => this.#display(file),
+      display: (file) => relative(this.dir, file) || basename(file),
       pruneOff: options.prune === false,
       mass: options.massPrune ?? DEFAULT_MASS_PRUNE,
     });
@@ -255,14 +256,14 @@ export class DirectorySource implements Source {
       if (!seen.has(file)) for (const k of this.#table.setFile(file, undefined)) affected.add(k);
     }
     this.#reads.keepOnly(seen);
-    for (let i = 0; i < tree.files.length; i++) {
-      const file = tree.files[i] as string;
-      // A confirming read re-lists and re-stats everything but re-reads only files that changed.
+    // A confirming read re-lists and re-stats everything but re-reads only files that changed; timers
+    // and I/O run between stretches of reads (a large read does not freeze the operator).
+    const budget = turnBudget();
+    for (const file of tree.files) {
       const load = this.#reads.read(file, this.dir, first);
       if (load !== "unchanged") for (const k of this.#table.setFile(file, load)) affected.add(k);
       if (first && load !== "unchanged" && load) this.#skipped += load.skipped;
-      // Let timers and I/O in between batches: a large read does not freeze the operator.
-      if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
+      if (budget.spent()) await budget.yield();
     }
     // Resources a previous run knew (the state directory) that no file holds are candidates for
     // deletion, under the same guards, from the first read of an existing directory on.
@@ -357,10 +358,6 @@ export class DirectorySource implements Source {
 
   get #settleMs(): number {
     return this.#options.settleMs ?? DEFAULT_PRUNE_SETTLE_MS;
-  }
-
-  #display(file: string): string {
-    return relative(this.dir, file) || basename(file);
   }
 
   #emit(key: ResourceKey): void {

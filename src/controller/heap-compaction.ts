@@ -4,7 +4,9 @@
 // 10,000 resources) for as long as it ran. Once the controller has been quiet for a while after its
 // heap grew by a margin, one full collection in V8's "last resort" flavour compacts the heap and
 // releases the free pages (245 -> 185 MB RSS at 10,000, ~200 ms of CPU, once per burst: a start,
-// a resync, a thousand files changed at once).
+// a resync, a thousand files changed at once). Smaller growth (a trickle of edits: the young
+// generation grown back to its limit, old pages half used) is given back too, once quiet, at most
+// once a minute and at most 1 % of the time (100 times the last collection's duration apart).
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "pino";
@@ -12,8 +14,12 @@ import type { Logger } from "pino";
 export interface HeapCompactionOptions {
   /** How long the controller stays quiet before the heap is compacted. Default 3 s. */
   readonly quietMs?: number;
-  /** Committed heap growth since the last compaction (or the start) that makes one worth it. Default 32 MB. */
+  /** Committed heap growth since the last compaction (or the start) compacted once quiet. Default 32 MB. */
   readonly minGrowthBytes?: number;
+  /** How long after the last compaction (or the start) any growth is compacted once quiet. Default 60 s. */
+  readonly anyGrowthAfterMs?: number;
+  /** Monotonic clock in milliseconds. Default performance.now. */
+  readonly now?: () => number;
   /** Whether nothing is queued or being reconciled now. */
   readonly isQuiet: () => boolean;
   /** The collection itself (default: V8's, below); tests count calls. */
@@ -28,7 +34,12 @@ export class HeapCompaction {
   readonly #minGrowth: number;
   readonly #options: HeapCompactionOptions;
   readonly #committed: () => number;
+  readonly #now: () => number;
   #baseline: number;
+  /** When the last compaction ended (the start before the first), and how long it took. */
+  #lastAt: number;
+  #lastMs = 0;
+  #waiting = false;
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -37,14 +48,23 @@ export class HeapCompaction {
     this.#quietMs = options.quietMs ?? 3_000;
     this.#minGrowth = options.minGrowthBytes ?? 32 * 1024 * 1024;
     this.#committed = options.committed ?? (() => getHeapStatistics().total_heap_size);
+    this.#now = options.now ?? (() => performance.now());
     this.#baseline = this.#committed();
+    this.#lastAt = this.#now();
   }
 
   /** The controller went quiet (a reconcile ended with nothing queued or in flight). */
   quiet(): void {
     if (this.#closed) return;
-    if (this.#timer) this.#timer.refresh();
-    else this.#timer = setTimeout(() => this.#check(), this.#quietMs).unref();
+    if (this.#timer && !this.#waiting) this.#timer.refresh();
+    else this.#arm(this.#quietMs, false);
+  }
+
+  /** `waiting`: armed for the end of the interval between compactions, not for a quiet period. */
+  #arm(ms: number, waiting: boolean): void {
+    clearTimeout(this.#timer);
+    this.#waiting = waiting;
+    this.#timer = setTimeout(() => this.#check(), ms).unref();
   }
 
   close(): void {
@@ -58,12 +78,24 @@ export class HeapCompaction {
     // Work since: the reconcile that ends it goes quiet again and calls back.
     if (this.#closed || !this.#options.isQuiet()) return;
     const before = this.#committed();
-    if (before - this.#baseline < this.#minGrowth) return;
-    const started = performance.now();
+    const growth = before - this.#baseline;
+    if (growth < this.#minGrowth) {
+      if (growth <= 0) return;
+      // Some growth: given back once the last compaction is old enough (checked again then, if quiet).
+      const wait = this.#lastAt + Math.max(this.#options.anyGrowthAfterMs ?? 60_000, 100 * this.#lastMs);
+      const left = wait - this.#now();
+      if (left > 0) {
+        this.#arm(left, true);
+        return;
+      }
+    }
+    const started = this.#now();
     (this.#options.compact ?? compactHeap)();
+    this.#lastAt = this.#now();
+    this.#lastMs = this.#lastAt - started;
     this.#baseline = this.#committed();
     this.#options.log?.debug(
-      { committedMB: mb(before), afterMB: mb(this.#baseline), ms: Math.round(performance.now() - started) },
+      { committedMB: mb(before), afterMB: mb(this.#baseline), ms: Math.round(this.#lastMs) },
       "heap compacted after a burst of work",
     );
   }

@@ -42,7 +42,7 @@ describe("HeapCompaction", () => {
     expect(state.compactions).toBe(0);
     vi.advanceTimersByTime(1);
     expect(state.compactions).toBe(1);
-    // The baseline is what the collection left: 150 is 40 over 110, not enough.
+    // The baseline is what the collection left: 150 is 40 over 110, not enough now (after a minute).
     state.committed = 150;
     heap.quiet();
     vi.advanceTimersByTime(1_000);
@@ -51,6 +51,47 @@ describe("HeapCompaction", () => {
     heap.quiet();
     vi.advanceTimersByTime(1_000);
     expect(state.compactions).toBe(2);
+  });
+
+  it("gives smaller growth back once quiet, a minute after the last compaction and 100 times its duration", () => {
+    vi.useFakeTimers();
+    const state = { committed: 100, compactions: 0 };
+    const heap = new HeapCompaction({
+      quietMs: 1_000,
+      minGrowthBytes: 50,
+      isQuiet: () => true,
+      committed: () => state.committed,
+      now: () => Date.now(),
+      compact: () => {
+        state.compactions++;
+        vi.advanceTimersByTime(1_000); // a collection of 1 s: the next no sooner than 100 s later
+        state.committed = 100;
+      },
+    });
+    state.committed = 110; // a few edits: 10 of 50
+    heap.quiet();
+    vi.advanceTimersByTime(1_000);
+    expect(state.compactions).toBe(0); // 1 s after the start: waits for the minute
+    vi.advanceTimersByTime(58_999);
+    expect(state.compactions).toBe(0);
+    vi.advanceTimersByTime(1); // quiet all along: checked again at the minute, no reconcile needed
+    expect(state.compactions).toBe(1);
+    state.committed = 120;
+    heap.quiet();
+    vi.advanceTimersByTime(60_000);
+    expect(state.compactions).toBe(1); // the last one took 1 s: 100 s apart
+    heap.quiet(); // work ended again: a quiet period, not the interval's end
+    vi.advanceTimersByTime(1_000);
+    expect(state.compactions).toBe(1);
+    vi.advanceTimersByTime(38_999);
+    expect(state.compactions).toBe(1);
+    vi.advanceTimersByTime(1); // 100 s after the last one ended
+    expect(state.compactions).toBe(2);
+    state.committed = 100; // nothing grew: nothing to give back
+    heap.quiet();
+    vi.advanceTimersByTime(200_000);
+    expect(state.compactions).toBe(2);
+    heap.close();
   });
 
   it("waits for the last quiet moment, skips a busy one and does nothing once closed", () => {

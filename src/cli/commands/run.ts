@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { Logger } from "pino";
 import { messageOf, reasonOf } from "../../api/errors.ts";
+import type { ResourceKey } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { line } from "../../observability/printable.ts";
@@ -13,6 +14,7 @@ import { DirectorySource } from "../../sources/directory/index.ts";
 import {
   listRecords,
   openStateDir,
+  removeStrayEventLogs,
   resolveStateDir,
   StateFormatError,
   type StateLock,
@@ -250,6 +252,13 @@ export async function run(options: RunOptions): Promise<number> {
       );
     }
     if (removed > 0) log.info({ removed }, "removed runs no resource declares");
+    const { source } = operator;
+    if (options.source !== "kubernetes" && source.settled()) {
+      const declared = (key: ResourceKey) => source.lookup(key).state !== "absent";
+      const logs = await removeStrayEventLogs(stateDir, declared);
+      if (logs.length > 0)
+        log.info({ removed: logs.length }, "removed event logs no resource or status declares");
+    }
     await operator.holdRegisteredRuns();
     if (options.once) return await once(operator, options, log, unreachable);
     if (context) process.stdout.write(whatNext(context, operator));

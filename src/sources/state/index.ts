@@ -31,5 +31,6 @@ export { sameRecord } from "./same-record.ts";
 export { FileSharedState } from "./shared-file.ts";
 export type { StatusRecordChange } from "./store.ts";
 export { fingerprint, StateStore } from "./store.ts";
+export { removeStrayEventLogs } from "./stray-events.ts";
 export type { Known, RecordEvent, RecordEventType, RecordScope, WatchRecordsOptions } from "./watch.ts";
 export { diffRecords, listScope, watchRecords } from "./watch.ts";

@@ -275,6 +275,13 @@ main("queue-nomad", limitMs + 180_000, async () => {
       "",
     ],
     ["first registration after spawn", s(first - spawnedAt), ""],
+    // prom-client's event-loop delay histogram (src/observability/metrics.ts: a timer every 100 ms,
+    // each interval recorded), since start: a stall of the operator's loop shows here.
+    [
+      "operator's loop: a 100 ms timer's interval",
+      `p99 ${ms(1000 * metricSum(metrics, "nodejs_eventloop_lag_p99_seconds"))}, max ${ms(1000 * metricSum(metrics, "nodejs_eventloop_lag_max_seconds"))}`,
+      "",
+    ],
     [
       `finish → next registration (${latencies.length} pairs)`,
       `p50 ${ms(p50)}, p99 ${ms(p99)}, max ${ms(Math.max(...latencies))}`,

@@ -3,6 +3,10 @@
 // taking keys whose reconciles await nothing (controller/workqueue.ts), a full read of a directory.
 export const TURN_BUDGET_MS = 10;
 
+/** The real clock and setImmediate, whatever a test fakes later: a yield must end. */
+export const realNow = performance.now.bind(performance);
+export const realSetImmediate = setImmediate;
+
 export interface TurnBudget {
   /** Whether TURN_BUDGET_MS have passed since the stretch began (or since the last yield). */
   spent(): boolean;
@@ -12,12 +16,12 @@ export interface TurnBudget {
 
 /** A budget for one loop of work: `if (budget.spent()) await budget.yield();` between items. */
 export function turnBudget(ms = TURN_BUDGET_MS): TurnBudget {
-  let since = performance.now();
+  let since = realNow();
   return {
-    spent: () => performance.now() - since >= ms,
+    spent: () => realNow() - since >= ms,
     async yield() {
-      await new Promise((resolve) => setImmediate(resolve));
-      since = performance.now();
+      await new Promise((resolve) => realSetImmediate(resolve));
+      since = realNow();
     },
   };
 }

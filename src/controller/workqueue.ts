@@ -15,7 +15,7 @@
 // server's answer, /healthz) in between. Past TURN_BUDGET_MS of takes in one turn, keys are handed
 // out again after the loop has polled for I/O.
 // Metrics: client-go's workqueue_* series, labelled with the queue's name (the controller's).
-import { TURN_BUDGET_MS } from "../api/turns.ts";
+import { realNow, realSetImmediate, TURN_BUDGET_MS } from "../api/turns.ts";
 import {
   workqueueAdds,
   workqueueDepth,
@@ -47,9 +47,6 @@ export { HIGH_PRIORITY, LOW_PRIORITY, NORMAL_PRIORITY } from "./ready-keys.ts";
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /** client-go refreshes the in-progress gauges every 500 ms while something is being processed. */
 const UNFINISHED_REFRESH_MS = 500;
-/** The real clock and setImmediate, whatever a test fakes later: a yield must end. */
-const realNow = performance.now.bind(performance);
-const realSetImmediate = setImmediate;
 
 export class WorkQueue {
   readonly name: string;

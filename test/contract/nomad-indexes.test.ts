@@ -96,6 +96,20 @@ function indexes(target: () => Target) {
     expect((await client.readJob(id, "default"))?.Version).toBe(1);
   });
 
+  it("the same job with its fields in another order is unchanged; the same job after a stop is a change", async () => {
+    const id = `idx-order-${suffix}`;
+    const first = await register(job(id));
+    const reversed = Object.fromEntries(Object.entries(job(id)).reverse()) as unknown as NomadJob;
+    expect(Object.keys(reversed)[0]).not.toBe(Object.keys(job(id))[0]);
+    const same = await register(reversed);
+    expect(same.JobModifyIndex).toBe(first.JobModifyIndex);
+    expect((await client.readJob(id, "default"))?.Version).toBe(0);
+    await client.deregister(id, "default", { purge: false });
+    const again = await register(job(id));
+    expect(again.JobModifyIndex).toBeGreaterThan(first.JobModifyIndex);
+    expect(await client.readJob(id, "default")).toMatchObject({ Stop: false, Version: 2 });
+  });
+
   it("a stop: JobModifyIndex = ModifyIndex = the deregister's index, Version + 1; its event carries them", async () => {
     const id = `idx-stop-${suffix}`;
     const registered = await register(job(id));

@@ -256,7 +256,9 @@ export class NomadState {
   /** The submitted form of a job, to tell an unchanged submission (plan's Diff "None"). */
   unchanged(job: NomadJob): boolean {
     const existing = this.jobs.get(key(job.Namespace || "default", job.ID));
-    return existing?.submitted.same(new Submission({ ...job, Namespace: job.Namespace || "default" })) === true;
+    return (
+      existing?.submitted.same(new Submission({ ...job, Namespace: job.Namespace || "default" })) === true
+    );
   }
 
   summary(job: NomadJob) {

@@ -20,9 +20,10 @@ import { Cluster } from "./cluster.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
 import type { DoubleNode } from "./placement.ts";
+import { Submission } from "./submission.ts";
 import { destructiveChange } from "./updates.ts";
 import { VariableStore } from "./variables.ts";
-import { allocEvent, canonical, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
+import { allocEvent, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals" | "namespaces";
 
@@ -38,35 +39,6 @@ export interface JobRecord {
   job: NomadJob;
   /** The job as last submitted: an unchanged submission is a no-op. */
   submitted: Submission;
-}
-
-/**
- * A job as submitted: its JSON as sent, and its canonical form (sorted keys) worked out only when a
- * submission is compared with it. A new job is never compared: sorting every object of every
- * registered job took ~7 % of the double's CPU in `queue-nomad`.
- */
-export class Submission {
-  readonly #json: string;
-  #canonical: string | undefined;
-
-  constructor(job: NomadJob) {
-    this.#json = JSON.stringify(job);
-  }
-
-  /** The same content, whatever the order of its keys. */
-  same(other: Submission): boolean {
-    return this.#json === other.#json || this.#sorted() === other.#sorted();
-  }
-
-  /** This submission with Stop set (a stop upserts the job as submitted, stopped). */
-  stopped(): Submission {
-    return new Submission({ ...(JSON.parse(this.#json) as NomadJob), Stop: true });
-  }
-
-  #sorted(): string {
-    this.#canonical ??= canonical(JSON.parse(this.#json));
-    return this.#canonical;
-  }
 }
 
 export class NomadState {

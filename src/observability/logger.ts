@@ -3,6 +3,7 @@
 // (log-error.ts: type, reason, code, message; no stack, no socket).
 import { type Logger, type LoggerOptions as PinoOptions, pino } from "pino";
 import { MANAGED_BY } from "../api/names.ts";
+import { linesTo } from "./log-destination.ts";
 import { errorForLog } from "./log-error.ts";
 import { printable } from "./printable.ts";
 
@@ -50,16 +51,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       },
     });
   }
-  return pino(base, pino.destination({ dest: 2, minLength: 0, maxWrite: MAX_WRITE }));
+  return pino(base, linesTo(2) as never);
 }
-
-/**
- * The most bytes one write of the JSON destination takes. sonic-boom appends each line to its last
- * pending chunk and measures that chunk's UTF-8 length on every line (Buffer.byteLength flattens it),
- * so a line costs the chunk's size: 4 KiB instead of its default 16 KiB, at thousands of lines a
- * second, a third of the logging's CPU.
- */
-const MAX_WRITE = 4_096;
 
 /**
  * A logger for lines whose fields are known not to hold a credential (resource names, phases): the

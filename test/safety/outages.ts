@@ -232,7 +232,13 @@ export async function outageSuite(
         }
         const r = await readyz(base);
         const settled = [...phases(stateDir).values()].every((p) => p === "Running");
-        return r.status === 200 && !r.body.includes("degraded") && (c.recovered?.() ?? true) && settled;
+        // A job purged by hand and registered again: its status must be the new job's (a status
+        // written since), or its Running is the old one's and the new run's Pending lands in the
+        // next outage's window as a flip.
+        const caughtUp = (c.purgedByHand ?? []).every((name) => recordsCurrentJob(stateDir, nomad, name));
+        return (
+          r.status === 200 && !r.body.includes("degraded") && (c.recovered?.() ?? true) && settled && caughtUp
+        );
       }, 60_000);
       const f: OutageFigures = {
         name: c.name,
@@ -265,5 +271,20 @@ export async function outageSuite(
     await nomad.close();
     await consul.close();
     await grafana.close();
+  }
+}
+
+/** Whether `name`'s status file records the Nomad job registered now (its CreateIndex leads the recorded version). */
+function recordsCurrentJob(stateDir: string, nomad: NomadDouble, name: string): boolean {
+  const job = nomad.state.job("default", name);
+  if (!job) return false;
+  try {
+    const path = join(stateDir, "status", "trainingjob", "default", `${name}.json`);
+    const record = JSON.parse(readFileSync(path, "utf8")) as {
+      status?: { run?: { schedulerVersion?: string } };
+    };
+    return record.status?.run?.schedulerVersion?.startsWith(`${job.CreateIndex}:`) === true;
+  } catch {
+    return false;
   }
 }

@@ -22,12 +22,13 @@ export interface LineWriter {
 }
 
 /**
- * sonic-boom writing `fd` asynchronously. Its chunks stay at its default 16 KiB: while a write is in
- * flight it measures its last pending chunk for each text handed to it (a turn's, now), so a reader
- * that falls behind costs at most that much per turn.
+ * sonic-boom writing `fd` asynchronously, in writes of at most 4 KiB (while a write is in flight it
+ * measures its last pending chunk for each text handed to it, a turn's now, so a reader that falls
+ * behind costs at most that much per turn). Its default, 16 KiB, left a watching operator at
+ * 10,000 resources ~10 MB more resident once quiet (7 MB of it memory outside V8's heap).
  */
 export function asyncWriter(fd: number): LineWriter {
-  return pino.destination({ dest: fd, minLength: 0 }) as LineWriter;
+  return pino.destination({ dest: fd, minLength: 0, maxWrite: 4_096 }) as LineWriter;
 }
 
 export class TurnBatchedLines {

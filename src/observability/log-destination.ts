@@ -4,8 +4,8 @@
 // busy operator logs (a line per phase change) was appended to sonic-boom's pending chunk, whose
 // length it measured again each time (flattening it), and most became a write of their own:
 // `queue-nomad` admitted ~4 % more runs a second with a turn's lines joined (six alternated pairs,
-// docs/benchmarks.md, Round 19). Not synchronous writes: a write to a pipe wakes its reader, which on a small machine
-// takes the writer's core (the event loop stopped ~0.2 ms a write). Lines still waiting when the
+// docs/benchmarks.md, Round 19). Not synchronous writes: a write to a pipe wakes its reader, which
+// on a small machine takes the writer's core (the event loop stopped ~0.2 ms a write). Lines still waiting when the
 // process exits (an error, process.exit) are written synchronously by an exit hook; the write in
 // flight then is the pool's, as with sonic-boom alone (it may land after them; a SIGKILL loses it
 // and the turn's lines). One per file descriptor (linesTo): every JSON logger of the process shares
@@ -104,7 +104,10 @@ export function linesTo(fd: number): TurnBatchedLines {
   return lines;
 }
 
-/** Writes all of `text`, retrying a full non-blocking pipe a bounded number of times; gives up on an error (EPIPE: no reader). */
+/**
+ * Writes all of `text`, retrying a full non-blocking pipe a bounded number of times (1 ms apart);
+ * gives up on any other error (EPIPE: no reader left).
+ */
 function writeFully(fd: number, text: string): void {
   const bytes = Buffer.from(text);
   let offset = 0;

@@ -50,8 +50,7 @@ export class TurnBatchedLines {
       this.#scheduled = true;
       realSetImmediate(() => {
         this.#scheduled = false;
-        const text = this.#take();
-        if (text !== undefined) this.#out.write(text);
+        this.#handOver();
       });
     }
     return true;
@@ -59,8 +58,7 @@ export class TurnBatchedLines {
 
   /** pino's `logger.flush(cb)`: the waiting lines are handed over now. */
   flush(callback?: (error?: Error) => void): void {
-    const text = this.#take();
-    if (text !== undefined) this.#out.write(text);
+    this.#handOver();
     callback?.();
   }
 
@@ -82,6 +80,11 @@ export class TurnBatchedLines {
   close(): void {
     this.flushSync();
     process.removeListener("exit", this.#onExit);
+  }
+
+  #handOver(): void {
+    const text = this.#take();
+    if (text !== undefined) this.#out.write(text);
   }
 
   #take(): string | undefined {

@@ -12,6 +12,15 @@ export const ms = (value: number, digits = 1): string => `${value.toFixed(digits
 export const s = (valueMs: number): string => `${(valueMs / 1000).toFixed(2)} s`;
 export const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 
+/** The median of `values` (the lower middle one of an even count, as percentile 50); NaN for none. */
+export const median = (values: readonly number[]): number => percentile(values, 50);
+
+/** `median (min–max)` of repeated measurements, each formatted by `format`. */
+export function spread(values: readonly number[], format: (value: number) => string): string {
+  if (values.length <= 1) return values.length === 1 ? format(values[0] as number) : "n/a";
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}
+
 /** "ok" or "MISSED" against a target (lower is better). */
 export const verdict = (value: number, target: number): string => (value <= target ? "ok" : "MISSED");
 

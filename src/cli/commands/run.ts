@@ -16,6 +16,7 @@ import {
   openStateDir,
   removeStrayEventLogs,
   resolveStateDir,
+  runIoWorkerInBackground,
   StateFormatError,
   type StateLock,
   StateLockedError,
@@ -134,6 +135,9 @@ export function registerRun(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
   withLeaderFlags(withPruneFlags(command, true)).action(async (options: RunOptions) => {
+    // This process is the operator: its status writes yield the CPU to its loop (a caller of run(),
+    // such as a test, keeps its threads' priorities).
+    runIoWorkerInBackground(true);
     process.exitCode = await run(options);
   });
 }

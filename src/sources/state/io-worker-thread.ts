@@ -1,16 +1,26 @@
 // The body of the state I/O worker (started by io-worker.ts): answers each request with the files
 // that could not be written. Requests run concurrently, as writeFilesAtomic calls did on the main
-// thread; the event log never sends two requests for one file at once.
-import { parentPort } from "node:worker_threads";
+// thread; the event log never sends two requests for one file at once. Started `background`, it
+// lowers its own priority at once and, after its requests, that of libuv's pool, which runs its data
+// syncs (background-priority.ts), until it has found the pool's threads.
+import { parentPort, workerData } from "node:worker_threads";
 import { appendLogs } from "./append-logs.ts";
+import { lowerThisThread, lowerThreadsNamed } from "./background-priority.ts";
 import { type IoReply, type IoRequest, toWire } from "./io-messages.ts";
 import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
 
 const port = parentPort;
 if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-worker.ts starts it)");
 
+const background = (workerData as { background?: boolean } | undefined)?.background === true;
+/** libuv's pool threads lowered so far; the pool starts with the process's first use of it. */
+const pool = new Set<number>();
+let poolFound = false;
+if (background) lowerThisThread();
+
 port.on("message", (request: IoRequest) => {
   void handle(request).then((failures) => {
+    if (background && !poolFound) poolFound = lowerThreadsNamed("libuv-worker", pool) > 0;
     const reply: IoReply = {
       id: request.id,
       failures: failures.map((f) => ({ path: f.path, error: toWire(f.error) })),

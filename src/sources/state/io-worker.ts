@@ -79,6 +79,16 @@ export function setIoWorkerIdleExit(ms: number): number {
 let running: Running | undefined;
 let nextId = 0;
 let starts = 0;
+let background = false;
+
+/**
+ * Whether workers started from now on run at a lower CPU priority than the operator's loop, and
+ * lower libuv's pool too (background-priority.ts): `mlopsctl run` sets it for its own process; a
+ * library user (a test) keeps its threads as they are.
+ */
+export function runIoWorkerInBackground(on: boolean): void {
+  background = on;
+}
 
 /** Whether a worker is up (tests). */
 export function ioWorkerRunning(): boolean {
@@ -159,7 +169,7 @@ function send(build: (id: number) => IoRequest, paths: readonly string[]): Promi
 
 function start(): Running {
   starts++;
-  const worker = new Worker(BODY, { name: "state-io" });
+  const worker = new Worker(BODY, { name: "state-io", workerData: { background } });
   const state: Running = { worker, inFlight: new Map(), idle: [], batches: 0, released: 0 };
   worker.unref();
   worker.on("message", (reply: IoReply) => {

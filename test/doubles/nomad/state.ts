@@ -16,14 +16,16 @@ import type {
   NomadJob,
   NomadJobListStub,
 } from "../../../src/clients/nomad/types.ts";
+import { ByJob } from "./by-job.ts";
 import { Cluster } from "./cluster.ts";
 import { withServerDefaults } from "./defaults.ts";
 import { EventBuffer } from "./event-buffer.ts";
+import { jobStatusOf, jobSummary } from "./job-status.ts";
 import type { DoubleNode } from "./placement.ts";
 import { Submission } from "./submission.ts";
 import { destructiveChange } from "./updates.ts";
 import { VariableStore } from "./variables.ts";
-import { allocEvent, evalEvent, jobEvent, key, newAlloc, stamp, stub, taskEvent } from "./wire.ts";
+import { allocEvent, evalEvent, jobEvent, key, newAlloc, newEval, stamp, stub, taskEvent } from "./wire.ts";
 
 export type Table = "jobs" | "allocs" | "evals" | "namespaces";
 
@@ -57,10 +59,7 @@ export class NomadState {
   /** The server version the double answers as (in-place rules differ between 1.9 and 2.0). */
   version = "1.9.7";
   #index = 1;
-  readonly #allocsByJob = new Map<string, Set<string>>();
-  /** Allocation → CreateIndex of the job instance it belongs to. */
-  readonly #instance = new Map<string, number>();
-  readonly #evalsByJob = new Map<string, Set<string>>();
+  readonly #byJob = new ByJob();
   readonly #tables: Record<Table, number> = { jobs: 1, allocs: 1, evals: 1, namespaces: 1 };
   /** Called with each allocation created by a placement (the executor starts it). */
   onPlaced: (alloc: NomadAllocation) => void = () => {};
@@ -190,34 +189,34 @@ export class NomadState {
    * ID (a purged and re-registered job), as `?all=true` answers.
    */
   jobAllocs(namespace: string, id: string, all = false): NomadAllocation[] {
-    const ids = this.#allocsByJob.get(key(namespace, id)) ?? [];
     const instance = this.jobs.get(key(namespace, id))?.job.CreateIndex;
-    return [...ids].flatMap((allocId) => {
+    const out: NomadAllocation[] = [];
+    for (const allocId of this.#byJob.allocs(key(namespace, id), instance, all)) {
       const alloc = this.allocs.get(allocId);
-      return alloc && (all || this.#instance.get(allocId) === instance) ? [alloc] : [];
-    });
+      if (alloc) out.push(alloc);
+    }
+    return out;
   }
 
   /** Adds an allocation of the job's current instance (or of `sameInstanceAs`'s). */
   addAlloc(alloc: NomadAllocation, sameInstanceAs?: string): void {
     const instance = sameInstanceAs
-      ? this.#instance.get(sameInstanceAs)
+      ? this.#byJob.instanceOf(sameInstanceAs)
       : this.jobs.get(key(alloc.Namespace, alloc.JobID))?.job.CreateIndex;
-    this.#instance.set(alloc.ID, instance ?? 0);
     this.allocs.set(alloc.ID, alloc);
-    indexBy(this.#allocsByJob, key(alloc.Namespace, alloc.JobID), alloc.ID);
+    this.#byJob.addAlloc(key(alloc.Namespace, alloc.JobID), alloc.ID, instance ?? 0);
   }
 
   jobEvals(namespace: string, id: string): NomadEvaluation[] {
-    const ids = this.#evalsByJob.get(key(namespace, id)) ?? [];
-    return [...ids]
+    return this.#byJob
+      .evals(key(namespace, id))
       .flatMap((evalId) => this.evals.get(evalId) ?? [])
       .sort((a, b) => b.CreateIndex - a.CreateIndex);
   }
 
   #addEval(evaluation: NomadEvaluation): void {
     this.evals.set(evaluation.ID, evaluation);
-    indexBy(this.#evalsByJob, key(evaluation.Namespace, evaluation.JobID), evaluation.ID);
+    this.#byJob.addEval(key(evaluation.Namespace, evaluation.JobID), evaluation.ID);
   }
 
   /** The job's list stub (`meta`: with its Meta, as /v1/jobs?meta=true). */
@@ -234,40 +233,12 @@ export class NomadState {
   }
 
   summary(job: NomadJob) {
-    const groups: Record<string, Record<string, number>> = {};
-    for (const group of job.TaskGroups) {
-      groups[group.Name] = {
-        Queued: 0,
-        Complete: 0,
-        Failed: 0,
-        Running: 0,
-        Starting: 0,
-        Lost: 0,
-        Unknown: 0,
-      };
-    }
-    for (const alloc of this.jobAllocs(job.Namespace, job.ID)) {
-      const g = groups[alloc.TaskGroup];
-      if (!g) continue;
-      const field = { pending: "Starting", running: "Running", complete: "Complete", failed: "Failed" }[
-        alloc.ClientStatus as string
-      ];
-      const name = field ?? (alloc.ClientStatus === "lost" ? "Lost" : "Unknown");
-      g[name] = (g[name] ?? 0) + 1;
-    }
-    const blocked = this.placementFailures(job);
-    for (const group of Object.keys(blocked ?? {})) {
-      const g = groups[group];
-      if (g) g.Queued = job.TaskGroups.find((t) => t.Name === group)?.Count ?? 0;
-    }
-    return {
-      JobID: job.ID,
-      Namespace: job.Namespace,
-      Summary: groups,
-      Children: { Pending: 0, Running: 0, Dead: 0 },
-      CreateIndex: job.CreateIndex ?? 0,
-      ModifyIndex: this.tableIndex("allocs"),
-    };
+    return jobSummary(
+      job,
+      this.jobAllocs(job.Namespace, job.ID),
+      this.placementFailures(job),
+      this.tableIndex("allocs"),
+    );
   }
 
   /** Capacity changed (or a scripted block was lifted): blocked evaluations run again, like Nomad's. */
@@ -286,36 +257,16 @@ export class NomadState {
     job.Status = this.jobStatus(job);
   }
 
-  /**
-   * A batch job's Status as Nomad writes it with every change of the job, its allocations or its
-   * evaluations (nomad/state/state_store.go getJobStatus): running while any allocation under its id
-   * is not terminal (any version, a placed one still pending included), else pending while an
-   * evaluation is not terminal (`evaluating`: the register's own, written with the job), else dead;
-   * pending when it has neither (a new job whose evaluation is not written yet).
-   */
+  /** A batch job's Status as Nomad writes it (job-status.ts: jobStatusOf). */
   jobStatus(job: NomadJob, evaluating = false): NonNullable<NomadJob["Status"]> {
     const allocs = this.jobAllocs(job.Namespace, job.ID, true);
-    if (allocs.some((a) => !isTerminalAlloc(a))) return "running";
-    const evals = this.jobEvals(job.Namespace, job.ID);
-    if (evaluating || evals.some((e) => !TERMINAL_EVAL.has(e.Status))) return "pending";
-    return allocs.length > 0 || evals.length > 0 || job.Stop ? "dead" : "pending";
+    return jobStatusOf(job, allocs, this.jobEvals(job.Namespace, job.ID), evaluating);
   }
 
   /** Creates an evaluation and, for a changed job, the placement that follows from it. */
   #evaluate(job: NomadJob, changedAt: number | undefined, previous?: NomadJob): NomadEvaluation {
     const failed = this.placementFailures(job);
-    const evaluation: NomadEvaluation = {
-      ID: randomUUID(),
-      JobID: job.ID,
-      Namespace: job.Namespace,
-      Status: "complete",
-      StatusDescription: "",
-      BlockedEval: "",
-      FailedTGAllocs: failed ?? null,
-      JobModifyIndex: job.JobModifyIndex ?? 0,
-      CreateIndex: 0,
-      ModifyIndex: 0,
-    };
+    const evaluation = newEval(job, "complete", failed);
     const placed: NomadAllocation[] = [];
     const stopped: NomadAllocation[] = [];
     if (changedAt !== undefined && !job.Stop) {
@@ -346,21 +297,7 @@ export class NomadState {
         }
       }
     }
-    const blockedEval: NomadEvaluation | undefined = failed
-      ? {
-          ID: randomUUID(),
-          JobID: job.ID,
-          Namespace: job.Namespace,
-          Status: "blocked",
-          StatusDescription: "created to place remaining allocations",
-          BlockedEval: "",
-          // CreateBlockedEval (nomad/structs/structs.go) copies the failures onto the blocked eval.
-          FailedTGAllocs: structuredClone(failed),
-          JobModifyIndex: job.JobModifyIndex ?? 0,
-          CreateIndex: 0,
-          ModifyIndex: 0,
-        }
-      : undefined;
+    const blockedEval = failed ? newEval(job, "blocked", failed) : undefined;
     if (blockedEval) evaluation.BlockedEval = blockedEval.ID;
     // The register writes the job with its evaluation: pending, or running while allocations of it
     // (an earlier version's, to be replaced or updated) are not terminal.
@@ -452,22 +389,4 @@ export class NomadState {
     if (scripted) return scripted;
     return this.cluster.schedule(job, key(job.Namespace, job.ID)).failed;
   }
-}
-
-function indexBy(index: Map<string, Set<string>>, k: string, id: string): void {
-  const ids = index.get(k) ?? new Set<string>();
-  ids.add(id);
-  index.set(k, ids);
-}
-
-/** Evaluation statuses Nomad counts as terminal (structs.Evaluation.TerminalStatus). */
-const TERMINAL_EVAL = new Set(["complete", "failed", "canceled"]);
-
-/** Desired to stop or evicted, or ended on its client (structs.Allocation.TerminalStatus). */
-function isTerminalAlloc(alloc: NomadAllocation): boolean {
-  return (
-    alloc.DesiredStatus === "stop" ||
-    alloc.DesiredStatus === "evict" ||
-    ["complete", "failed", "lost"].includes(alloc.ClientStatus)
-  );
 }

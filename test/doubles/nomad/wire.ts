@@ -1,7 +1,7 @@
 // Server: Nomad 1.9.6 (and 2.0.3 where noted), hashicorp/nomad. Follows: nomad/structs/structs.go
 // (Allocation.Stub, JobListStub), scheduler/util.go (tasksUpdated), nomad/state/events.go.
 // The shapes the Nomad double serves, as a Nomad server writes them: allocations (list stubs and full
-// objects), task events, job list stubs, event-stream events; plus the comparisons Nomad makes on a
+// objects), evaluations, task events, job list stubs, event-stream events; plus the comparisons Nomad makes on a
 // re-registration (canonical submission). Node built-ins only.
 import { randomUUID } from "node:crypto";
 import type {
@@ -78,6 +78,30 @@ export function taskEvent(type: string, message: string, set: TaskEventSet = {})
     DriverMessage: "",
     GenericSource: "",
   } as NonNullable<NonNullable<NomadAllocation["TaskStates"]>[string]["Events"]>[number];
+}
+
+/**
+ * A new evaluation of the job (its indexes set when it is written): complete with the placement
+ * failures of a plan (`failed`), or the blocked one Nomad creates to place what failed
+ * (CreateBlockedEval, nomad/structs/structs.go: it copies the failures).
+ */
+export function newEval(
+  job: NomadJob,
+  status: "complete" | "blocked",
+  failed: NomadEvaluation["FailedTGAllocs"] | undefined,
+): NomadEvaluation {
+  return {
+    ID: randomUUID(),
+    JobID: job.ID,
+    Namespace: job.Namespace,
+    Status: status,
+    StatusDescription: status === "blocked" ? "created to place remaining allocations" : "",
+    BlockedEval: "",
+    FailedTGAllocs: status === "blocked" ? structuredClone(failed ?? null) : (failed ?? null),
+    JobModifyIndex: job.JobModifyIndex ?? 0,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  };
 }
 
 export function newAlloc(job: NomadJob, group: string, index: number, evalId: string): NomadAllocation {

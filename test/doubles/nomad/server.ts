@@ -9,6 +9,7 @@
 // away; `writes` counts write calls. Node built-ins only, so it also runs inside a container image.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { plain, serveAllocLogs } from "./alloc-logs.ts";
 import { type OpenStream, serveEventStream } from "./event-stream.ts";
 import { type AllocHandle, type Executor, ScriptedExecutor } from "./executor.ts";
 import { Lifecycle } from "./lifecycle.ts";
@@ -269,7 +270,11 @@ export class NomadDouble {
         path: url.pathname,
         query: url.search,
       }));
-      return this.#logs(res, url, decodeURIComponent(logs[1] ?? ""));
+      return serveAllocLogs(res, url, decodeURIComponent(logs[1] ?? ""), {
+        state: this.state,
+        logs: this.lifecycle.logs,
+        heartbeatMs: this.#options.heartbeatMs ?? 10_000,
+      });
     }
     for (const route of routes) {
       const match = route.pattern.exec(url.pathname);
@@ -350,41 +355,6 @@ export class NomadDouble {
       this.state.changes.on(table, done);
     });
   }
-
-  #logs(res: ServerResponse, url: URL, allocId: string): void {
-    const alloc = this.state.allocs.get(allocId);
-    const task = url.searchParams.get("task");
-    if (!alloc || !task) {
-      plain(res, alloc ? 400 : 404, alloc ? "must provide task name" : `unknown allocation ID "${allocId}"`);
-      return;
-    }
-    const type = url.searchParams.get("type") ?? "stdout";
-    const logKey = `${allocId}/${task}`;
-    let offset = 0;
-    const file = `alloc/logs/${task}.${type}.0`;
-    res.writeHead(200, { "content-type": "application/json" });
-    const flush = () => {
-      const text = type === "stdout" ? (this.lifecycle.logs.get(logKey) ?? "") : "";
-      const data = Buffer.from(text, "utf8").subarray(offset);
-      if (data.length === 0) return;
-      offset += data.length;
-      res.write(JSON.stringify({ Offset: offset, Data: data.toString("base64"), File: file }));
-    };
-    flush();
-    if (url.searchParams.get("follow") !== "true") {
-      res.end();
-      return;
-    }
-    const onLog = (k: string) => {
-      if (k === logKey) flush();
-    };
-    this.state.changes.on("logs", onLog);
-    const heartbeat = setInterval(() => res.write("{}"), this.#options.heartbeatMs ?? 10_000);
-    res.on("close", () => {
-      clearInterval(heartbeat);
-      this.state.changes.off("logs", onLog);
-    });
-  }
 }
 
 export async function startNomadDouble(options: NomadDoubleOptions = {}): Promise<NomadDouble> {
@@ -397,11 +367,6 @@ function headers(index: number): Record<string, string> {
     "X-Nomad-KnownLeader": "true",
     "X-Nomad-LastContact": "0",
   };
-}
-
-function plain(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { "content-type": "text/plain; charset=utf-8" });
-  res.end(text);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -6,6 +6,8 @@
 // `queue-nomad --slots 2` admitted 5 % more runs a second and registered a run after another's end
 // at a median p50 of 17 ms instead of 29, p99 115 instead of 141 (docs/benchmarks.md, Round 20), for
 // a few MB more held while records wait. On an idle core they run as before.
+// libuv's pool is the process's: its other work (the generations journal's appends, the DNS lookup
+// of a new connection to a server named by host name) runs there too, all of it off the loop's path.
 // Linux gives each thread a nice value of its own (setpriority on a thread id); elsewhere nothing is
 // changed. A priority is only ever lowered (raising one needs privileges the operator should not use).
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";

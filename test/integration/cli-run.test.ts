@@ -1,9 +1,10 @@
 // `mlopsctl run` as users run it (bin/mlopsctl, a child process) against the real Docker engine:
 // --once converges and exits without waiting for the run; a second --once writes nothing; a
 // removed file is pruned; a held lock is exit 75; the long-running operator serves /metrics,
-// /readyz and /sd/prometheus and stops cleanly on SIGTERM.
+// /readyz and /sd/prometheus, writes its state at a lower CPU priority than its loop, and stops
+// cleanly on SIGTERM.
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -57,6 +58,20 @@ const common = (metricsAddr = "127.0.0.1:0") => [
   "--log-format",
   "json",
 ];
+
+/** Each thread's nice value by its name (/proc/<pid>/task/<tid>/stat: the 19th field). */
+async function threadNices(pid: number): Promise<Map<string, number[]>> {
+  const byName = new Map<string, number[]>();
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+    const close = stat.lastIndexOf(")");
+    if (close < 0) continue;
+    const name = stat.slice(stat.indexOf("(") + 1, close);
+    const nice = Number(stat.slice(close + 2).split(" ")[16]);
+    byName.set(name, [...(byName.get(name) ?? []), nice]);
+  }
+  return byName;
+}
 
 async function containers(): Promise<Docker.ContainerInfo[]> {
   return docker.listContainers({ all: true, filters: { label: [`mlops.dev/owner-id=${owner}`] } });
@@ -180,6 +195,13 @@ describe("mlopsctl run", () => {
         if (!long) await new Promise((r) => setTimeout(r, 200));
       }
       expect(long?.targets).toHaveLength(1);
+      // `mlopsctl run` writes its state directory at a lower CPU priority than its loop: its state I/O
+      // worker, which has written the statuses above, 10 nice steps below the main thread.
+      if (process.platform === "linux" && child.pid) {
+        const threads = await threadNices(child.pid);
+        const main = threads.get("MainThread")?.[0] ?? Number.NaN;
+        expect(threads.get("state-io")).toEqual([Math.min(19, main + 10)]);
+      }
       expect(long?.targets[0]).toMatch(/^\d+\.\d+\.\d+\.\d+:8000$/);
       const logs = await cli(
         "logs",

@@ -2,7 +2,7 @@
 // that could not be written. Requests run concurrently, as writeFilesAtomic calls did on the main
 // thread; the event log never sends two requests for one file at once. Started `background`, it
 // lowers its own priority at once and, after its requests, that of libuv's pool, which runs its data
-// syncs (background-priority.ts), until it has found the pool's threads.
+// syncs (background-priority.ts), until it has found the pool's threads (or looked 100 times).
 import { parentPort, workerData } from "node:worker_threads";
 import { appendLogs } from "./append-logs.ts";
 import { lowerThisThread, lowerThreadsNamed } from "./background-priority.ts";
@@ -15,12 +15,13 @@ if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-work
 const background = (workerData as { background?: boolean } | undefined)?.background === true;
 /** libuv's pool threads lowered so far; the pool starts with the process's first use of it. */
 const pool = new Set<number>();
-let poolFound = false;
+/** How many more requests look for the pool's threads afterwards (a libuv that names none: not forever). */
+let poolLooks = background ? 100 : 0;
 if (background) lowerThisThread();
 
 port.on("message", (request: IoRequest) => {
   void handle(request).then((failures) => {
-    if (background && !poolFound) poolFound = lowerThreadsNamed("libuv-worker", pool) > 0;
+    if (poolLooks > 0) poolLooks = lowerThreadsNamed("libuv-worker", pool) > 0 ? 0 : poolLooks - 1;
     const reply: IoReply = {
       id: request.id,
       failures: failures.map((f) => ({ path: f.path, error: toWire(f.error) })),

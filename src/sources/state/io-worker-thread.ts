@@ -13,15 +13,17 @@ const port = parentPort;
 if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-worker.ts starts it)");
 
 const background = (workerData as { background?: boolean } | undefined)?.background === true;
-/** libuv's pool threads lowered so far; the pool starts with the process's first use of it. */
-const pool = new Set<number>();
-/** How many more requests look for the pool's threads afterwards (a libuv that names none: not forever). */
+/**
+ * How many more requests look for libuv's pool threads afterwards (the pool starts with the
+ * process's first use of it; a libuv that names none: not forever). Lowering is idempotent, so once
+ * found they are not looked at again.
+ */
 let poolLooks = background ? 100 : 0;
 if (background) lowerThisThread();
 
 port.on("message", (request: IoRequest) => {
   void handle(request).then((failures) => {
-    if (poolLooks > 0) poolLooks = lowerThreadsNamed("libuv-worker", pool) > 0 ? 0 : poolLooks - 1;
+    if (poolLooks > 0) poolLooks = lowerThreadsNamed("libuv-worker", new Set()) > 0 ? 0 : poolLooks - 1;
     const reply: IoReply = {
       id: request.id,
       failures: failures.map((f) => ({ path: f.path, error: toWire(f.error) })),

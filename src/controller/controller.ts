@@ -165,6 +165,9 @@ export class Controller {
   start(): void {
     this.#launch(false);
     this.#scheduleResync();
+    // Armed now, not only when a reconcile ends: a directory with nothing to reconcile gives its
+    // start-up back too (a reconcile that ends meanwhile arms it again).
+    if (this.#isQuiet()) this.#compaction?.quiet();
   }
 
   /**

@@ -30,27 +30,47 @@ function compaction(quiet: () => boolean) {
 }
 
 describe("HeapCompaction", () => {
-  it("compacts once the controller stayed quiet, only when the heap grew by the margin", () => {
+  it("compacts what the start-up left at the first quiet period, whatever its growth", () => {
     vi.useFakeTimers();
     const { heap, state } = compaction(() => true);
-    heap.quiet();
-    vi.advanceTimersByTime(1_000);
-    expect(state.compactions).toBe(0); // grown by 0 of 50
-    state.committed = 180; // a burst
     heap.quiet();
     vi.advanceTimersByTime(999);
     expect(state.compactions).toBe(0);
     vi.advanceTimersByTime(1);
+    expect(state.compactions).toBe(1); // grown by 0 of 50 since the controller began: the start-up
+    expect(state.committed).toBe(110);
+    heap.quiet();
+    vi.advanceTimersByTime(1_000);
+    expect(state.compactions).toBe(1); // once: from now on growth counts
+    heap.close();
+  });
+
+  it("compacts once the controller stayed quiet, only when the heap grew by the margin", () => {
+    vi.useFakeTimers();
+    const { heap, state } = compaction(() => true);
+    state.committed = 180; // the start-up, compacted at the first quiet period: baseline 110
+    heap.quiet();
+    vi.advanceTimersByTime(1_000);
     expect(state.compactions).toBe(1);
+    state.committed = 130;
+    heap.quiet();
+    vi.advanceTimersByTime(1_000);
+    expect(state.compactions).toBe(1); // grown by 20 of 50
+    state.committed = 180; // a burst
+    heap.quiet();
+    vi.advanceTimersByTime(999);
+    expect(state.compactions).toBe(1);
+    vi.advanceTimersByTime(1);
+    expect(state.compactions).toBe(2);
     // The baseline is what the collection left: 150 is 40 over 110, not enough now (after a minute).
     state.committed = 150;
     heap.quiet();
     vi.advanceTimersByTime(1_000);
-    expect(state.compactions).toBe(1);
+    expect(state.compactions).toBe(2);
     state.committed = 170;
     heap.quiet();
     vi.advanceTimersByTime(1_000);
-    expect(state.compactions).toBe(2);
+    expect(state.compactions).toBe(3);
   });
 
   it("gives smaller growth back once quiet, a minute after the last compaction and 100 times its duration", () => {
@@ -68,29 +88,32 @@ describe("HeapCompaction", () => {
         state.committed = 100;
       },
     });
+    heap.quiet();
+    vi.advanceTimersByTime(1_000); // the start-up's, at the first quiet period (a collection of 1 s)
+    expect(state.compactions).toBe(1);
     state.committed = 110; // a few edits: 10 of 50
     heap.quiet();
     vi.advanceTimersByTime(1_000);
-    expect(state.compactions).toBe(0); // 1 s after the start: waits for the minute
-    vi.advanceTimersByTime(58_999);
-    expect(state.compactions).toBe(0);
-    vi.advanceTimersByTime(1); // quiet all along: checked again at the minute, no reconcile needed
+    expect(state.compactions).toBe(1); // 1 s after the last one ended: waits for 100 s after it
+    vi.advanceTimersByTime(98_999);
     expect(state.compactions).toBe(1);
+    vi.advanceTimersByTime(1); // quiet all along: checked again 100 s on, no reconcile needed
+    expect(state.compactions).toBe(2);
     state.committed = 120;
     heap.quiet();
     vi.advanceTimersByTime(60_000);
-    expect(state.compactions).toBe(1); // the last one took 1 s: 100 s apart
+    expect(state.compactions).toBe(2); // the last one took 1 s: 100 s apart
     heap.quiet(); // work ended again: a quiet period, not the interval's end
     vi.advanceTimersByTime(1_000);
-    expect(state.compactions).toBe(1);
-    vi.advanceTimersByTime(38_999);
-    expect(state.compactions).toBe(1);
-    vi.advanceTimersByTime(1); // 100 s after the last one ended
     expect(state.compactions).toBe(2);
+    vi.advanceTimersByTime(38_999);
+    expect(state.compactions).toBe(2);
+    vi.advanceTimersByTime(1); // 100 s after the last one ended
+    expect(state.compactions).toBe(3);
     state.committed = 100; // nothing grew: nothing to give back
     heap.quiet();
     vi.advanceTimersByTime(200_000);
-    expect(state.compactions).toBe(2);
+    expect(state.compactions).toBe(3);
     heap.close();
   });
 
@@ -137,6 +160,21 @@ describe("HeapCompaction", () => {
     expect(compactions).toEqual([]); // 5 rounds of 40 ms: never quiet for 100 ms
     await new Promise((resolve) => setTimeout(resolve, 250));
     expect(compactions).toEqual([0]); // once, with nothing running
+    await controller.stop();
+  });
+
+  it("is armed by a controller's start when it has nothing to reconcile", async () => {
+    let compactions = 0;
+    const controller = new Controller({
+      name: "heap-compaction-idle-test",
+      resyncMs: 0,
+      sources: [new Subject<ResourceKey>()],
+      compactHeap: { quietMs: 50, compact: () => compactions++ },
+      dispatch: async () => awaitChange,
+    });
+    controller.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(compactions).toBe(1); // the start-up's: no reconcile ever ended to arm it
     await controller.stop();
   });
 });

@@ -164,7 +164,12 @@ describe("mlopsctl run", () => {
 
   it("serves /readyz, /metrics and /sd/prometheus, and stops cleanly on SIGTERM", async () => {
     const port = 20000 + (process.pid % 20000);
-    const child = spawn(CLI, ["run", ...common(`127.0.0.1:${port}`)], { stdio: ["ignore", "pipe", "pipe"] });
+    // Every batch through the state I/O worker (else these few files are written by the main thread
+    // and no worker starts), so that its priority below can be read.
+    const child = spawn(CLI, ["run", ...common(`127.0.0.1:${port}`)], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MLOPS_STATE_INLINE_FILES: "0" },
+    });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     try {
       const base = `http://127.0.0.1:${port}`;

@@ -19,6 +19,7 @@ import {
   ioWorkerRunning,
   ioWorkerStarts,
   StateWorkerExitedError,
+  setInThreadFiles,
   setIoWorkerIdleExit,
   terminateIoWorker,
 } from "../../src/sources/state/io-worker.ts";
@@ -35,6 +36,7 @@ beforeEach(() => {
 });
 afterEach(async () => {
   setIoWorkerIdleExit(IDLE_EXIT_MS);
+  setInThreadFiles(0);
   await closeIoWorker();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -232,3 +234,67 @@ async function until(done: () => boolean): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe("a few files at a time, in the calling thread while no worker is up", () => {
+  const temps = (sub: string) => readdirSync(join(dir, sub)).filter((f) => f.endsWith(".tmp"));
+
+  it("writes them here, keeps no spare and starts no worker; a larger batch goes to the worker", async () => {
+    await closeIoWorker();
+    expect(setInThreadFiles(4)).toBe(0);
+    const starts = ioWorkerStarts();
+    const small = many(4, "here");
+    expect(await writeFilesAtomic(small)).toEqual([]);
+    expect(await writeFilesAtomic(small)).toEqual([]); // a worker would keep the old inodes as spares
+    for (const [path, data] of small) expect(readFileSync(path, "utf8")).toBe(data);
+    expect(temps("here")).toEqual([]);
+    expect(ioWorkerRunning()).toBe(false);
+    expect(ioWorkerStarts()).toBe(starts);
+
+    const there = many(5, "there"); // one more than 4
+    expect(await writeFilesAtomic(there)).toEqual([]);
+    expect(await writeFilesAtomic(there)).toEqual([]);
+    expect(ioWorkerRunning()).toBe(true);
+    expect(ioWorkerStarts()).toBe(starts + 1);
+    expect(temps("there").length).toBeGreaterThan(0); // the worker's spares: it wrote them
+    // An idle worker: a few files are still written here, so a trickle lets it end.
+    expect(await writeFilesAtomic(small)).toEqual([]);
+    expect(temps("here")).toEqual([]);
+    await closeIoWorker();
+    expect(temps("there")).toEqual([]);
+  });
+
+  it("a few files go to the worker while it has a request in flight", async () => {
+    setInThreadFiles(4);
+    const big = writeFilesAtomic(many(400, "big"));
+    const small = many(2, "small");
+    expect(await writeFilesAtomic(small)).toEqual([]); // the first: a new file, no spare to keep
+    expect(await big).toEqual([]);
+    const again = writeFilesAtomic(many(400, "big"));
+    expect(await writeFilesAtomic(small)).toEqual([]); // replaced in the worker: a spare kept
+    expect(await again).toEqual([]);
+    expect(temps("small").length).toBeGreaterThan(0);
+  });
+
+  it("reports a failed file with its error's code, and appends event logs here too", async () => {
+    await closeIoWorker();
+    setInThreadFiles(4);
+    writeFileSync(join(dir, "plain"), "a file where directories should be");
+    const notDir = join(dir, "plain", "sub", "x.json");
+    const failures = await writeFilesAtomic([
+      [notDir, "x"],
+      [join(dir, "ok.json"), "ok"],
+    ]);
+    expect(failures.map((f) => f.path)).toEqual([notDir]);
+    expect(failures[0]?.error).toMatchObject({ code: "ENOTDIR", syscall: "mkdir" });
+    expect(readFileSync(join(dir, "ok.json"), "utf8")).toBe("ok");
+
+    const log = new EventLog(dir);
+    log.event("TrainingJob/default/a", "Normal", "Created", "run g1 on nomad");
+    await log.flush();
+    log.event("TrainingJob/default/a", "Normal", "Created", "run g1 on nomad");
+    await log.close();
+    const events = await readEvents(dir, "TrainingJob/default/a");
+    expect(events.map((e) => [e.reason, e.count])).toEqual([["Created", 2]]);
+    expect(ioWorkerRunning()).toBe(false);
+  });
+});

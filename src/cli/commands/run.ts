@@ -16,7 +16,6 @@ import {
   openStateDir,
   removeStrayEventLogs,
   resolveStateDir,
-  runIoWorkerInBackground,
   StateFormatError,
   type StateLock,
   StateLockedError,
@@ -33,6 +32,7 @@ import { anyUnfinished, Progress } from "../run-progress.ts";
 import { addressOrigin, UnreachableWatch } from "../unreachable.ts";
 import { rowsFor } from "./get.ts";
 import { remember, whatNext } from "./run-context.ts";
+import { configureStateIo } from "./run-threads.ts";
 import { validatePaths } from "./validate.ts";
 
 export interface RunOptions extends PruneFlags, LeaderFlags {
@@ -135,9 +135,9 @@ export function registerRun(program: Command): void {
     .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
     .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
   withLeaderFlags(withPruneFlags(command, true)).action(async (options: RunOptions) => {
-    // This process is the operator: its status writes yield the CPU to its loop (a caller of run(),
-    // such as a test, keeps its threads' priorities).
-    runIoWorkerInBackground(true);
+    // This process is the operator: how its state directory's writes use its threads (a caller of
+    // run(), such as a test, keeps the library's defaults).
+    configureStateIo(process.env);
     process.exitCode = await run(options);
   });
 }

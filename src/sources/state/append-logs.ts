@@ -23,13 +23,18 @@ import { dirname } from "node:path";
 import { compactAt, formatEvents, mergeEvents, parseEvents } from "./event-merge.ts";
 import type { EventLogUpdate } from "./io-messages.ts";
 import { DIR_MODE, FILE_MODE } from "./modes.ts";
-import { type FileFailure, replaceFiles } from "./replace-files.ts";
+import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
+import type { SpareInodes } from "./spare-inodes.ts";
 
 // Read and write: the last byte is read to see whether the last append was torn.
 const APPEND = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT;
 
 /** Adds each update's events to its log; resolves with the logs that could not be written. */
-export async function appendLogs(logs: readonly EventLogUpdate[], limit: number): Promise<FileFailure[]> {
+export async function appendLogs(
+  logs: readonly EventLogUpdate[],
+  limit: number,
+  pool: SpareInodes = spares,
+): Promise<FileFailure[]> {
   const failures: FileFailure[] = [];
   const compact: [string, string][] = [];
   for (const { path, events } of logs) {
@@ -42,7 +47,7 @@ export async function appendLogs(logs: readonly EventLogUpdate[], limit: number)
       failures.push({ path, error });
     }
   }
-  if (compact.length > 0) failures.push(...(await replaceFiles(compact, false)));
+  if (compact.length > 0) failures.push(...(await replaceFiles(compact, false, pool)));
   return failures;
 }
 

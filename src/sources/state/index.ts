@@ -10,7 +10,7 @@ export { ensureFormat, formatPath, readFormat, STATE_FORMAT, StateFormatError } 
 export type { GenerationEntry } from "./generations.ts";
 export { Generations } from "./generations.ts";
 export { canonicalJson, specHash } from "./hash.ts";
-export { runIoWorkerInBackground, StateWorkerExitedError } from "./io-worker.ts";
+export { runIoWorkerInBackground, StateWorkerExitedError, setInThreadFiles } from "./io-worker.ts";
 export { removeLeftovers } from "./leftovers.ts";
 export type { LockHolder, LockOptions, StateLock } from "./lock.ts";
 export { acquireLock, LockFailedError, StateLockedError } from "./lock.ts";

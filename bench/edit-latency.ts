@@ -18,11 +18,10 @@ import { followJobEvents, type JobEvent } from "./lib/nomad.ts";
 import { metricSum, mlopsctlBuild, settled, startOperator } from "./lib/operator.ts";
 import { threadCpuMs, threadCpuSince } from "./lib/proc.ts";
 import { byThread, mb, ms, percentile, s, table, verdict } from "./lib/stats.ts";
+import { tempDir } from "./lib/temp.ts";
 
 /** How long after the edits the operator counts as quiet: heap-compaction.ts's minute, its 3 s of quiet, and a margin. */
 const QUIET_AFTER_MS = 65_000;
-
-import { tempDir } from "./lib/temp.ts";
 
 const { values } = parseArgs({
   options: {

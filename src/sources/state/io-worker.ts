@@ -1,5 +1,6 @@
 // The state I/O worker: one long-lived worker thread (io-worker-thread.ts) does the state
-// directory's file writes, so the operator's main thread never blocks in them. On ext4 an open or a
+// directory's file writes (but a few files at a time, below), so the operator's main thread never
+// blocks in them under load. On ext4 an open or a
 // rename of a status file waits behind the journal commits that the data syncs of the same batch
 // cause; on the main thread that was a fifth to a quarter of the operator's time at 3,000 queued
 // runs (docs/benchmarks.md, "The state I/O worker"). The main thread posts a batch (paths and

@@ -4,10 +4,9 @@
 // lowers its own priority at once and, after its requests, that of libuv's pool, which runs its data
 // syncs (background-priority.ts), until it has found the pool's threads (or looked 100 times).
 import { parentPort, workerData } from "node:worker_threads";
-import { appendLogs } from "./append-logs.ts";
 import { lowerThisThread, lowerThreadsNamed } from "./background-priority.ts";
+import { handleIoRequest } from "./io-handle.ts";
 import { type IoReply, type IoRequest, toWire } from "./io-messages.ts";
-import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
 
 const port = parentPort;
 if (!port) throw new Error("io-worker-thread.ts runs as a worker thread (io-worker.ts starts it)");
@@ -22,7 +21,7 @@ let poolLooks = background ? 100 : 0;
 if (background) lowerThisThread();
 
 port.on("message", (request: IoRequest) => {
-  void handle(request).then((failures) => {
+  void handleIoRequest(request).then((failures) => {
     if (poolLooks > 0) poolLooks = lowerThreadsNamed("libuv-worker", new Set()) > 0 ? 0 : poolLooks - 1;
     const reply: IoReply = {
       id: request.id,
@@ -31,19 +30,3 @@ port.on("message", (request: IoRequest) => {
     port.postMessage(reply);
   });
 });
-
-async function handle(request: IoRequest): Promise<FileFailure[]> {
-  if (request.op === "release") {
-    spares.release();
-    return [];
-  }
-  const paths =
-    request.op === "write" ? request.files.map(([path]) => path) : request.logs.map((l) => l.path);
-  try {
-    if (request.op === "write") return await replaceFiles(request.files, request.durable);
-    return await appendLogs(request.logs, request.limit);
-  } catch (error) {
-    // Not expected (replaceFiles reports per file): every file of the request failed with it.
-    return paths.map((path) => ({ path, error }));
-  }
-}

@@ -27,9 +27,8 @@
 //   worker. A file of such a batch is old or new on disk, as after a crash.
 import { Worker } from "node:worker_threads";
 import { OperatorError } from "../../api/errors.ts";
-import { appendLogs } from "./append-logs.ts";
+import { handleIoRequest } from "./io-handle.ts";
 import { type EventLogUpdate, fromWire, type IoReply, type IoRequest } from "./io-messages.ts";
-import { replaceFiles } from "./replace-files.ts";
 import { SpareInodes } from "./spare-inodes.ts";
 
 export interface BatchFailure {
@@ -178,7 +177,7 @@ export async function terminateIoWorker(): Promise<void> {
 
 function send(build: (id: number) => IoRequest, paths: readonly string[]): Promise<BatchFailure[]> {
   if (paths.length > 0 && paths.length <= inThreadFiles && !(running && running.inFlight.size > 0))
-    return inThread(build(++nextId), paths);
+    return handleIoRequest(build(++nextId), noSpares);
   const state = running ?? start();
   const id = ++nextId;
   if (paths.length > 0) state.batches++;
@@ -191,17 +190,6 @@ function send(build: (id: number) => IoRequest, paths: readonly string[]): Promi
       settle(state, id, (path) => ({ path, error }));
     }
   });
-}
-
-/** A request done here, as the worker would (io-worker-thread.ts), without spares. */
-async function inThread(request: IoRequest, paths: readonly string[]): Promise<BatchFailure[]> {
-  try {
-    if (request.op === "write") return await replaceFiles(request.files, request.durable, noSpares);
-    if (request.op === "events") return await appendLogs(request.logs, request.limit, noSpares);
-    return [];
-  } catch (error) {
-    return paths.map((path) => ({ path, error }));
-  }
 }
 
 function start(): Running {

@@ -1,14 +1,31 @@
 // The operator as users run it, `bin/mlopsctl run`, in a child process: with --once (measured from
 // spawn to exit, CPU time and peak RSS from getrusage at exit via usage-report.ts) or long-running
 // (measured from /proc while it lives; its /metrics address read from the start-up log line).
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { stripTypeScriptTypes } from "node:module";
 import { join } from "node:path";
 import { type Child, startChild } from "./child.ts";
 import { type ProcUsage, procUsage } from "./proc.ts";
+import { tempDir } from "./temp.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const MLOPSCTL = join(ROOT, "bin", "mlopsctl");
 const REPORT = join(ROOT, "bench", "lib", "usage-report.ts");
+let reportJs: string | undefined;
+
+/**
+ * usage-report.ts as JavaScript, written once per benchmark: preloading the .ts made Node load its
+ * type stripper (a WebAssembly build of SWC) into the measured operator and its state I/O worker,
+ * which run from dist/ and never load it otherwise: ~15 MB of an empty operator's peak RSS and ~30 MB
+ * of a 10,000-job converge's (docs/benchmarks.md, round 22).
+ */
+function reportModule(): string {
+  if (!reportJs) {
+    reportJs = join(tempDir("usage-report"), "usage-report.mjs");
+    writeFileSync(reportJs, stripTypeScriptTypes(readFileSync(REPORT, "utf8")));
+  }
+  return reportJs;
+}
 
 export interface OperatorSetup {
   readonly dir: string;
@@ -71,7 +88,7 @@ function env(setup: OperatorSetup, usageFile: string | undefined): NodeJS.Proces
   if (!setup.env?.CONSUL_HTTP_ADDR) delete base.CONSUL_HTTP_ADDR;
   if (!setup.env?.GRAFANA_URL) delete base.GRAFANA_URL;
   if (usageFile) {
-    base.NODE_OPTIONS = `${base.NODE_OPTIONS ?? ""} --import=${REPORT}`.trim();
+    base.NODE_OPTIONS = `${base.NODE_OPTIONS ?? ""} --import=${reportModule()}`.trim();
     base.MLOPS_BENCH_USAGE_FILE = usageFile;
   }
   return base;

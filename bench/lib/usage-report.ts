@@ -9,15 +9,19 @@
 // keeps between major collections plus what lies outside the heap (binary, code, module texts).
 // The CPU figures are read before that collection; a wall time measured from outside includes it
 // (79 ms at 10,000 resources in one --trace-gc run).
+// A preload runs in every thread with an isolate (NODE_OPTIONS reaches the state I/O worker too): it
+// does its work in the main thread only. It is preloaded without its types (operator.ts strips them
+// once): a .ts preload loads Node's type stripper into the measured process and into its worker.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { isMainThread } from "node:worker_threads";
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const TICK_MS = 10;
 
 const file = process.env.MLOPS_BENCH_USAGE_FILE;
-if (file) {
+if (file && isMainThread) {
   const threads = new Map<string, { name: string; ms: number }>();
   const sample = () => {
     let tids: string[];

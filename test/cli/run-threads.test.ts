@@ -39,6 +39,17 @@ describe("MLOPS_STATE_INLINE_FILES", () => {
     }
   });
 
+  it("run --once writes every batch itself unless the variable says otherwise", () => {
+    expect(inlineStateFiles({}, true)).toBe(Number.POSITIVE_INFINITY);
+    expect(inlineStateFiles({ MLOPS_STATE_INLINE_FILES: "" }, true)).toBe(Number.POSITIVE_INFINITY);
+    expect(inlineStateFiles({ MLOPS_STATE_INLINE_FILES: "0" }, true)).toBe(0);
+    expect(inlineStateFiles({ MLOPS_STATE_INLINE_FILES: "16" }, true)).toBe(16);
+    configureStateIo({}, true);
+    expect(setInThreadFiles(0)).toBe(Number.POSITIVE_INFINITY);
+    configureStateIo({});
+    expect(setInThreadFiles(0)).toBe(4);
+  });
+
   it("run's settings reach the state I/O worker's module; a bad value changes nothing", () => {
     configureStateIo({});
     expect(setInThreadFiles(0)).toBe(4);

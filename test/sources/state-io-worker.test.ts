@@ -297,4 +297,17 @@ describe("a few files at a time, in the calling thread while no worker is up", (
     expect(events.map((e) => [e.reason, e.count])).toEqual([["Created", 2]]);
     expect(ioWorkerRunning()).toBe(false);
   });
+
+  it("with no limit (run --once), a batch of any size is written here and no worker starts", async () => {
+    await closeIoWorker();
+    setInThreadFiles(Number.POSITIVE_INFINITY);
+    const starts = ioWorkerStarts();
+    const files = many(400, "all");
+    expect(await writeFilesAtomic(files)).toEqual([]);
+    expect(await writeFilesAtomic(files)).toEqual([]);
+    for (const [path, data] of files) expect(readFileSync(path, "utf8")).toBe(data);
+    expect(temps("all")).toEqual([]);
+    expect(ioWorkerRunning()).toBe(false);
+    expect(ioWorkerStarts()).toBe(starts);
+  });
 });

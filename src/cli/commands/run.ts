@@ -137,7 +137,7 @@ export function registerRun(program: Command): void {
   withLeaderFlags(withPruneFlags(command, true)).action(async (options: RunOptions) => {
     // This process is the operator: how its state directory's writes use its threads (a caller of
     // run(), such as a test, keeps the library's defaults).
-    configureStateIo(process.env);
+    configureStateIo(process.env, options.once === true);
     process.exitCode = await run(options);
   });
 }

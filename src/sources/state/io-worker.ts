@@ -96,7 +96,7 @@ const noSpares = new SpareInodes({ max: 0 });
 
 /**
  * Requests of at most `files` files run in the calling thread unless the worker has one in flight
- * (0: every request goes to the worker); returns the previous value.
+ * (0: every request goes to the worker; Infinity: none does); returns the previous value.
  */
 export function setInThreadFiles(files: number): number {
   const previous = inThreadFiles;

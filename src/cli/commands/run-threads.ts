@@ -4,9 +4,8 @@
 // come a few at a time lets its worker end (MLOPS_STATE_INLINE_FILES; docs/state-directory.md).
 // `run --once` writes every batch itself: it has no loop to keep responsive while it writes (no
 // queue waiting for an admission, no edit waiting for its register), and the worker's isolate and
-// the copy of each batch it is sent cost more memory and CPU than the writes it takes off the loop
-// (10,000 new jobs: peak RSS 225-227 -> 197-201 MB, the same CPU per job, wall 6.0 -> 6.4 s;
-// docs/benchmarks.md, round 22).
+// the copy of each batch it is sent cost memory for no CPU saved (10,000 new jobs: peak RSS
+// 225-227 -> 197-201 MB, the same CPU per job, wall 6.0 -> 6.4 s; docs/benchmarks.md, round 22).
 import { runIoWorkerInBackground, setInThreadFiles } from "../../sources/state/index.ts";
 import { EXIT, ExitError } from "../exit.ts";
 

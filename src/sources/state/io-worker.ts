@@ -15,8 +15,8 @@
 //   of CPU off the main thread's path (a reconcile never waits for a status write). Its spare
 //   inodes (spare-inodes.ts) go with it; a minute is as long as ext4 counts an inode freed then as
 //   recently deleted (the cost the spares avoid), so bursts a minute apart keep them.
-// - A request of at most `inThreadFiles` files (0 unless set: `mlopsctl run` sets 4,
-//   MLOPS_STATE_INLINE_FILES) runs in the calling thread instead, without spare inodes, unless the
+// - A request of at most `inThreadFiles` files (0 unless set: `mlopsctl run` sets 4, `run --once`
+//   every request, MLOPS_STATE_INLINE_FILES) runs in the calling thread instead, without spare inodes, unless the
 //   worker has a request in flight (under load the worker takes them all): an operator whose writes
 //   come a few at a time (edits, runs starting and ending) lets its worker end and keeps none, whose
 //   isolate is ~11 MB of RSS (100 jobs watching: 102 -> 91 MB once it ended; docs/benchmarks.md,

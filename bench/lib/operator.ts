@@ -71,8 +71,6 @@ function args(setup: OperatorSetup, extra: readonly string[]): string[] {
     setup.nomadAddr,
     "--scheduler",
     "nomad",
-    "--metrics-addr",
-    "127.0.0.1:0",
     "--log-format",
     "json",
     "--owner-id",
@@ -123,7 +121,10 @@ export interface RunningOperator {
 
 /** `mlopsctl run` (watching), ready once it logs its start-up line and answers /readyz. */
 export async function startOperator(setup: OperatorSetup): Promise<RunningOperator> {
-  const child = startChild(MLOPSCTL, args(setup, []), { env: env(setup, undefined), name: "mlopsctl run" });
+  const child = startChild(MLOPSCTL, args(setup, ["--metrics-addr", "127.0.0.1:0"]), {
+    env: env(setup, undefined),
+    name: "mlopsctl run",
+  });
   const line = await child.waitForLine(/"operator starting"/, 60_000);
   const metrics = /"metrics":"([^"]+)"/.exec(line)?.[1];
   if (!metrics) throw new Error(`no metrics address in the start-up line: ${line}`);

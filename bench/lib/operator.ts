@@ -36,6 +36,8 @@ export interface OperatorSetup {
   readonly ownerId?: string;
   /** More `mlopsctl run` options (e.g. `--web false`). */
   readonly args?: readonly string[];
+  /** A watching operator's process joins this cgroup (its directory) before it starts (cgroup.ts). */
+  readonly cgroup?: string;
 }
 
 export interface OnceResult {
@@ -121,10 +123,15 @@ export interface RunningOperator {
 
 /** `mlopsctl run` (watching), ready once it logs its start-up line and answers /readyz. */
 export async function startOperator(setup: OperatorSetup): Promise<RunningOperator> {
-  const child = startChild(MLOPSCTL, args(setup, ["--metrics-addr", "127.0.0.1:0"]), {
-    env: env(setup, undefined),
-    name: "mlopsctl run",
-  });
+  const argv = args(setup, ["--metrics-addr", "127.0.0.1:0"]);
+  // In a cgroup: the shell moves itself there, then becomes the launcher (the same pid).
+  const [command, commandArgs] = setup.cgroup
+    ? [
+        "sh",
+        ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", setup.cgroup, MLOPSCTL, ...argv],
+      ]
+    : [MLOPSCTL, argv];
+  const child = startChild(command, commandArgs, { env: env(setup, undefined), name: "mlopsctl run" });
   const line = await child.waitForLine(/"operator starting"/, 60_000);
   const metrics = /"metrics":"([^"]+)"/.exec(line)?.[1];
   if (!metrics) throw new Error(`no metrics address in the start-up line: ${line}`);

@@ -1,0 +1,108 @@
+// Benchmark: does a watching operator fit in a container's memory limit? Converge --count
+// TrainingJobs (`mlopsctl run --once`, outside any limit), then for each of --limits-mb start the
+// operator watching them (`mlopsctl run`, a restart over a converged state directory) in a memory
+// cgroup of that size, as a container's limit puts it, until it settles or dies, and --settle-s more.
+// Printed per limit: whether it settled and when, its RSS then and its peak (VmHWM), what the kernel
+// charged the cgroup at most, and its OOM kills. The launcher sizes Node's heap from the cgroup's
+// limit (bin/mlopsctl), as in a container. The Node binary's pages are in the page cache already
+// (charged where they were first read), so the cgroup is charged ~50 MB less than VmHWM.
+// Needs root and cgroup v1's memory controller (bench/lib/cgroup.ts).
+//   node bench/memory-limit.ts [--count 10000] [--limits-mb 256,384] [--settle-s 8] [--timeout-s 300]
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { memoryCgroup } from "./lib/cgroup.ts";
+import { main } from "./lib/cleanup.ts";
+import { converge, convergedLine } from "./lib/converge.ts";
+import { mlopsctlBuild, settled, startOperator } from "./lib/operator.ts";
+import { mb, s, table } from "./lib/stats.ts";
+import { tempDir } from "./lib/temp.ts";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "10000" },
+    "limits-mb": { type: "string", default: "256,384" },
+    "settle-s": { type: "string", default: "8" },
+    "timeout-s": { type: "string", default: "300" },
+  },
+});
+const count = Number(values.count);
+const limits = (values["limits-mb"] ?? "").split(",").map(Number);
+const limitMs = Number(values["timeout-s"]) * 1000;
+if (limits.some((l) => !Number.isInteger(l) || l < 64)) {
+  process.stderr.write(
+    `memory-limit: --limits-mb takes MB of 64 or more, comma-separated, not '${values["limits-mb"]}'\n`,
+  );
+  process.exit(2);
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** VmRSS and VmHWM of a live process, in bytes. */
+function memoryOf(pid: number): { rss: number; peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (name: string) =>
+      Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
+    return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
+  const probe = memoryCgroup("mlops-bench-probe", 1024);
+  if ("why" in probe) throw new Error(`needs a memory cgroup: ${probe.why}`);
+  probe.remove();
+  const root = tempDir("memory-limit");
+  process.stdout.write(
+    `memory-limit: ${count} TrainingJobs converged, then the operator watching them in a memory cgroup\n`,
+  );
+  process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
+  const c = await converge({ root, count, limitMs });
+  process.stdout.write(`${convergedLine(c, count)} in ${s(c.once.wallMs)}\n`);
+  if (c.once.code !== 0) throw new Error(`convergence failed: ${c.once.stderr.join(" | ")}`);
+
+  const rows: string[][] = [];
+  for (const limit of limits) {
+    const cgroup = memoryCgroup("mlops-bench-limit", limit);
+    if ("why" in cgroup) throw new Error(cgroup.why);
+    try {
+      const operator = await startOperator({ ...c.setup, cgroup: cgroup.dir });
+      const pid = operator.child.pid as number;
+      const outcome = await Promise.race([
+        settled(operator, 2000, limitMs).then((ms) => ({ ms })),
+        operator.child.exited.then((code) => ({ code })),
+      ]).catch((error: unknown) => ({ error: String(error) }));
+      let memory: { rss: number; peak: number } | undefined;
+      if ("ms" in outcome) {
+        await sleep(Number(values["settle-s"]) * 1000);
+        memory = memoryOf(pid);
+      }
+      // Still running, or how it ended (an OOM kill ends it with SIGKILL; its reads then fail first).
+      const exited = await Promise.race([
+        operator.child.exited,
+        sleep("ms" in outcome ? 0 : 2000).then(() => undefined),
+      ]);
+      const result =
+        exited !== undefined
+          ? `ended (${String(exited)})`
+          : "ms" in outcome
+            ? `settled after ${s(outcome.ms)}`
+            : `did not settle: ${"error" in outcome ? outcome.error : ""}`;
+      await operator.child.stop(10_000);
+      rows.push([
+        `${limit} MB`,
+        result,
+        memory ? mb(memory.rss) : "-",
+        memory ? mb(memory.peak) : "-",
+        mb(cgroup.peakBytes()),
+        String(cgroup.oomKills()),
+      ]);
+    } finally {
+      await sleep(200);
+      cgroup.remove();
+    }
+  }
+  process.stdout.write(
+    `\n${table([["memory limit", "the operator", "RSS then", "peak RSS", "charged at most", "OOM kills"], ...rows])}\n`,
+  );
+});

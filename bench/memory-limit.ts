@@ -2,10 +2,12 @@
 // TrainingJobs (`mlopsctl run --once`, outside any limit), then for each of --limits-mb start the
 // operator watching them (`mlopsctl run`, a restart over a converged state directory) in a memory
 // cgroup of that size, as a container's limit puts it, until it settles or dies, and --settle-s more.
-// Printed per limit: whether it settled and when, its RSS then and its peak (VmHWM), what the kernel
-// charged the cgroup at most, and its OOM kills. The launcher sizes Node's heap from the cgroup's
-// limit (bin/mlopsctl), as in a container. The Node binary's pages are in the page cache already
-// (charged where they were first read), so the cgroup is charged ~50 MB less than VmHWM.
+// Printed per limit: whether it settled and when, its RSS then (and how much of it is anonymous
+// memory, which the kernel cannot take back) and its peak (VmHWM), what the kernel
+// charged the cgroup at most, its OOM kills, and which limit it warned of nearing
+// (memory-headroom.ts). The launcher sizes Node's heap from the cgroup's limit (bin/mlopsctl), as in
+// a container. The Node binary's pages are in the page cache already (charged where they were first
+// read), so the cgroup is charged ~50 MB less than VmHWM.
 // Needs root and cgroup v1's memory controller (bench/lib/cgroup.ts).
 //   node bench/memory-limit.ts [--count 10000] [--limits-mb 256,384] [--settle-s 8] [--timeout-s 300]
 import { readFileSync } from "node:fs";
@@ -36,13 +38,23 @@ if (limits.some((l) => !Number.isInteger(l) || l < 64)) {
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** VmRSS and VmHWM of a live process, in bytes. */
-function memoryOf(pid: number): { rss: number; peak: number } | undefined {
+/** Which of the operator's warnings of memory running short it logged (memory-headroom.ts). */
+function warnings(lines: readonly string[]): string {
+  const logged = (text: string) => lines.some((line) => line.includes(text));
+  const which = [
+    ...(logged("the heap holds") ? ["heap limit"] : []),
+    ...(logged("of anonymous memory settled") ? ["memory limit"] : []),
+  ];
+  return which.join(", ") || "-";
+}
+
+/** VmRSS, RssAnon and VmHWM of a live process, in bytes. */
+function memoryOf(pid: number): { rss: number; anonymous: number; peak: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (name: string) =>
       Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-    return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+    return { rss: kb("VmRSS"), anonymous: kb("RssAnon"), peak: kb("VmHWM") };
   } catch {
     return undefined;
   }
@@ -72,7 +84,7 @@ main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
         settled(operator, 2000, limitMs).then((ms) => ({ ms })),
         operator.child.exited.then((code) => ({ code })),
       ]).catch((error: unknown) => ({ error: String(error) }));
-      let memory: { rss: number; peak: number } | undefined;
+      let memory: ReturnType<typeof memoryOf>;
       if ("ms" in outcome) {
         await sleep(Number(values["settle-s"]) * 1000);
         memory = memoryOf(pid);
@@ -92,10 +104,11 @@ main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
       rows.push([
         `${limit} MB`,
         result,
-        memory ? mb(memory.rss) : "-",
+        memory ? `${mb(memory.rss)} (${mb(memory.anonymous)})` : "-",
         memory ? mb(memory.peak) : "-",
         mb(cgroup.peakBytes()),
         String(cgroup.oomKills()),
+        warnings([...operator.child.stdout, ...operator.child.stderr]),
       ]);
     } finally {
       await sleep(200);
@@ -103,6 +116,6 @@ main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
     }
   }
   process.stdout.write(
-    `\n${table([["memory limit", "the operator", "RSS then", "peak RSS", "charged at most", "OOM kills"], ...rows])}\n`,
+    `\n${table([["memory limit", "the operator", "RSS (anonymous) then", "peak RSS", "charged at most", "OOM kills", "warned of"], ...rows])}\n`,
   );
 });

@@ -11,9 +11,12 @@
 // generation grown to its limit, 16 MB, before the controller exists to count it as growth): the
 // first quiet period after start compacts whatever the growth (an operator over an empty directory:
 // 95 -> 84 MB RSS, one collection of a small heap; docs/benchmarks.md, round 21).
+// After a compaction the heap holds what is live: then memory-headroom.ts warns of a heap near V8's
+// limit or an RSS near the cgroup's memory limit.
 import { getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { Logger } from "pino";
+import { MemoryHeadroom, type MemoryUse, memoryUse } from "./memory-headroom.ts";
 
 export interface HeapCompactionOptions {
   /** How long the controller stays quiet before the heap is compacted. Default 3 s. */
@@ -30,6 +33,8 @@ export interface HeapCompactionOptions {
   readonly compact?: () => void;
   /** The V8 heap's committed size (default: getHeapStatistics().total_heap_size). */
   readonly committed?: () => number;
+  /** The memory in use and its limits, right after a compaction (default: memoryUse()). */
+  readonly usage?: () => MemoryUse;
   readonly log?: Logger;
 }
 
@@ -48,9 +53,11 @@ export class HeapCompaction {
   #closed = false;
   /** No compaction yet: the first quiet check compacts what the start-up left. */
   #startup = true;
+  readonly #headroom: MemoryHeadroom;
 
   constructor(options: HeapCompactionOptions) {
     this.#options = options;
+    this.#headroom = new MemoryHeadroom(options.log);
     this.#quietMs = options.quietMs ?? 3_000;
     this.#minGrowth = options.minGrowthBytes ?? 32 * 1024 * 1024;
     this.#committed = options.committed ?? (() => getHeapStatistics().total_heap_size);
@@ -105,6 +112,7 @@ export class HeapCompaction {
       { committedMB: mb(before), afterMB: mb(this.#baseline), ms: Math.round(this.#lastMs) },
       "heap compacted after a burst of work",
     );
+    this.#headroom.check((this.#options.usage ?? memoryUse)());
   }
 }
 

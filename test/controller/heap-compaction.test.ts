@@ -2,6 +2,7 @@
 // once quiet for a while, only after the heap grew by a margin, never while work runs; and the
 // collection it runs does shrink the heap, without Node's --expose-gc.
 import { spawnSync } from "node:child_process";
+import type { Logger } from "pino";
 import { Subject } from "rxjs";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
@@ -176,6 +177,36 @@ describe("HeapCompaction", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(compactions).toBe(1); // the start-up's: no reconcile ever ended to arm it
     await controller.stop();
+  });
+});
+
+describe("a heap near its limit", () => {
+  it("is looked at right after each compaction, the warnings logged (memory-headroom.ts)", () => {
+    vi.useFakeTimers();
+    const state = { used: 0, committed: 100, looks: 0 };
+    const warnings: string[] = [];
+    const log = { debug: () => {}, warn: (_: unknown, message: string) => warnings.push(message) };
+    const heap = new HeapCompaction({
+      quietMs: 10,
+      minGrowthBytes: 1,
+      isQuiet: () => true,
+      committed: () => state.committed,
+      compact: () => {
+        state.used = 80 * 2 ** 20; // what is live once collected
+      },
+      usage: () => {
+        state.looks++;
+        return { heapUsed: state.used, heapLimit: 100 * 2 ** 20, rss: 150 * 2 ** 20 };
+      },
+      log: log as unknown as Logger,
+    });
+    heap.quiet();
+    vi.advanceTimersByTime(9);
+    expect(state.looks).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(state.looks).toBe(1);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^the heap holds 80 MiB after a full collection, 80 % of its 100 MiB limit/);
   });
 });
 

@@ -7,7 +7,8 @@
 //   is below V8's, so it comes first. What the kernel cannot take back is the process's anonymous
 //   memory (its file pages, the Node binary's, are shared and reclaimable), and a restart or a burst
 //   of changes needs about twice what it holds right after a collection (bench/memory-limit.ts:
-//   2,000 resources held ~45 MB so, and were charged 97 MB while starting; 10,000 ~88 and 165-181).
+//   2,000 resources held 56 MiB so and their start was charged up to 105 MB; 10,000 settled at
+//   ~100 MB and theirs up to 183 MB).
 // Past a share of either (HEAP_NEAR, MEMORY_NEAR) a warning says so and what to do, once until the
 // use falls a tenth of the limit below it. Sizing: docs/benchmarks.md, round 22.
 import { readFileSync } from "node:fs";

@@ -20,7 +20,7 @@ export interface MemoryUse {
   readonly heapUsed: number;
   readonly heapLimit: number;
   /** Anonymous resident memory (RssAnon; the whole RSS where /proc does not say). */
-  readonly rss: number;
+  readonly anonymous: number;
   /** The cgroup's memory limit, when there is one. */
   readonly memoryLimit?: number;
 }
@@ -48,10 +48,13 @@ export class MemoryHeadroom {
           "1024 MiB",
       );
     }
-    if (use.memoryLimit !== undefined && this.#crossed("memory", use.rss, use.memoryLimit, MEMORY_NEAR)) {
+    if (
+      use.memoryLimit !== undefined &&
+      this.#crossed("memory", use.anonymous, use.memoryLimit, MEMORY_NEAR)
+    ) {
       this.#log?.warn(
-        { anonymousMiB: mib(use.rss), memoryLimitMiB: mib(use.memoryLimit) },
-        `the operator holds ${mib(use.rss)} MiB of anonymous memory settled, ${percent(use.rss, use.memoryLimit)} ` +
+        { anonymousMiB: mib(use.anonymous), memoryLimitMiB: mib(use.memoryLimit) },
+        `the operator holds ${mib(use.anonymous)} MiB of anonymous memory settled, ${percent(use.anonymous, use.memoryLimit)} ` +
           `of its cgroup's ${mib(use.memoryLimit)} MiB memory limit; a restart or a burst of changes needs about ` +
           `twice that, and past the limit the kernel ends it (an OOM kill). ${ADVICE}`,
       );
@@ -73,14 +76,14 @@ export class MemoryHeadroom {
 
 const ADVICE = "Give it more memory: a container needs 64 MB + ~15 KB per resource it holds";
 
-/** This process's heap, RSS and cgroup memory limit now (the limit read once). */
+/** This process's heap, anonymous RSS and cgroup memory limit now (the limit read once). */
 export function memoryUse(): MemoryUse {
   const stats = getHeapStatistics();
   limit ??= { value: cgroupMemoryLimit() };
   return {
     heapUsed: stats.used_heap_size,
     heapLimit: stats.heap_size_limit,
-    rss: anonymousRss() ?? process.memoryUsage.rss(),
+    anonymous: anonymousRss() ?? process.memoryUsage.rss(),
     ...(limit.value !== undefined ? { memoryLimit: limit.value } : {}),
   };
 }

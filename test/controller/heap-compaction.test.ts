@@ -196,7 +196,7 @@ describe("a heap near its limit", () => {
       },
       usage: () => {
         state.looks++;
-        return { heapUsed: state.used, heapLimit: 100 * 2 ** 20, rss: 150 * 2 ** 20 };
+        return { heapUsed: state.used, heapLimit: 100 * 2 ** 20, anonymous: 150 * 2 ** 20 };
       },
       log: log as unknown as Logger,
     });

@@ -21,7 +21,7 @@ const MiB = 2 ** 20;
 describe("MemoryHeadroom", () => {
   it("warns once the live heap passes 75 % of V8's limit, again only after it fell under 65 %", () => {
     const { warnings, check } = headroom();
-    const heap = (mib: number) => check.check({ heapUsed: mib * MiB, heapLimit: 100 * MiB, rss: MiB });
+    const heap = (mib: number) => check.check({ heapUsed: mib * MiB, heapLimit: 100 * MiB, anonymous: MiB });
     heap(74);
     expect(warnings).toEqual([]);
     heap(80);
@@ -41,36 +41,36 @@ describe("MemoryHeadroom", () => {
 
   it("warns once the anonymous RSS after a collection passes 40 % of the cgroup's memory limit; none without one", () => {
     const { warnings, check } = headroom();
-    const rss = (mib: number, memoryLimit?: number) =>
+    const anonymous = (mib: number, memoryLimit?: number) =>
       check.check({
         heapUsed: MiB,
         heapLimit: 100 * MiB,
-        rss: mib * MiB,
+        anonymous: mib * MiB,
         ...(memoryLimit ? { memoryLimit } : {}),
       });
-    rss(500);
+    anonymous(500);
     expect(warnings).toEqual([]);
-    rss(102, 256 * MiB);
+    anonymous(102, 256 * MiB);
     expect(warnings).toHaveLength(0); // 39.8 %
-    rss(120, 256 * MiB);
+    anonymous(120, 256 * MiB);
     expect(warnings.map((w) => w.fields)).toEqual([{ anonymousMiB: 120, memoryLimitMiB: 256 }]);
     expect(warnings[0]?.message).toBe(
       "the operator holds 120 MiB of anonymous memory settled, 47 % of its cgroup's 256 MiB memory limit; a restart or a burst of changes needs about twice that, and past the limit the kernel ends it (an OOM kill). Give it more memory: a container needs 64 MB + ~15 KB per resource it holds",
     );
-    rss(200, 256 * MiB);
-    rss(80, 256 * MiB); // 31 %: not a tenth below
-    rss(120, 256 * MiB);
+    anonymous(200, 256 * MiB);
+    anonymous(80, 256 * MiB); // 31 %: not a tenth below
+    anonymous(120, 256 * MiB);
     expect(warnings).toHaveLength(1);
-    rss(70, 256 * MiB); // 27 %
-    rss(110, 256 * MiB);
+    anonymous(70, 256 * MiB); // 27 %
+    anonymous(110, 256 * MiB);
     expect(warnings).toHaveLength(2);
   });
 
-  it("measures this process: a heap within its limit, an RSS", () => {
+  it("measures this process: a heap within its limit, its anonymous memory", () => {
     const use = memoryUse();
     expect(use.heapUsed).toBeGreaterThan(0);
     expect(use.heapLimit).toBeGreaterThan(use.heapUsed);
-    expect(use.rss).toBeGreaterThan(use.heapUsed / 4);
+    expect(use.anonymous).toBeGreaterThan(use.heapUsed / 4);
   });
 });
 

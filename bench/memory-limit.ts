@@ -8,11 +8,11 @@
 // (memory-headroom.ts). The launcher sizes Node's heap from the cgroup's limit (bin/mlopsctl), as in
 // a container. The Node binary's pages are in the page cache already (charged where they were first
 // read), so the cgroup is charged ~50 MB less than VmHWM.
-// Needs root and cgroup v1's memory controller (bench/lib/cgroup.ts).
+// Needs root and cgroup v1's memory controller (test/cli/memory-cgroup.ts).
 //   node bench/memory-limit.ts [--count 10000] [--limits-mb 256,384] [--settle-s 8] [--timeout-s 300]
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { memoryCgroup } from "./lib/cgroup.ts";
+import { memoryCgroup } from "../test/cli/memory-cgroup.ts";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
 import { mlopsctlBuild, settled, startOperator } from "./lib/operator.ts";

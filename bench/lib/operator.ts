@@ -36,7 +36,7 @@ export interface OperatorSetup {
   readonly ownerId?: string;
   /** More `mlopsctl run` options (e.g. `--web false`). */
   readonly args?: readonly string[];
-  /** A watching operator's process joins this cgroup (its directory) before it starts (cgroup.ts). */
+  /** A watching operator's process joins this cgroup (its directory) before it starts (test/cli/memory-cgroup.ts). */
   readonly cgroup?: string;
 }
 

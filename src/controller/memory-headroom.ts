@@ -25,7 +25,7 @@ export interface MemoryUse {
   readonly memoryLimit?: number;
 }
 
-/** The share of V8's heap limit a live heap, and of a cgroup's limit the anonymous RSS, may be after a collection. */
+/** The share of V8's heap limit the live heap, and of a cgroup's limit the anonymous RSS, that warns. */
 export const HEAP_NEAR = 0.75;
 export const MEMORY_NEAR = 0.4;
 

@@ -3,10 +3,10 @@
 // 4× (src/heap/heap-controller.cc, MaxGrowingFactor), which was most of the operator's peak RSS.
 // Read from the process bin/mlopsctl starts: a preload prints its heap limit at exit.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { totalmem } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { memoryCgroup } from "./memory-cgroup.ts";
 
 const MLOPSCTL = join(new URL("../../", import.meta.url).pathname, "bin/mlopsctl");
 const PRELOAD = `data:text/javascript,${encodeURIComponent(
@@ -48,20 +48,20 @@ describe("bin/mlopsctl's old-generation cap", () => {
   // Run as root where cgroup v1's memory controller is mounted (these machines, CI): elsewhere it
   // cannot make a cgroup and says so, failing under CI=true.
   it("never raises Node's own limit: in a cgroup of 1 GiB it passes no cap unless told to", () => {
-    const cgroup = memoryCgroup(1024);
-    if (typeof cgroup !== "string") {
+    const cgroup = memoryCgroup("mlops-launcher", 1024);
+    if ("why" in cgroup) {
       if (process.env.CI === "true") throw new Error(`cannot make a memory cgroup: ${cgroup.why}`);
       console.warn(`skipped: cannot make a memory cgroup: ${cgroup.why}`);
       return;
     }
     try {
       // Node sizes its limit from the cgroup's 1 GiB (a quarter of it, at least V8's minimum): below 1024.
-      expect(heapLimitMb("", cgroup)).toBeLessThan(1024);
-      const told = heapLimitMb("1024", cgroup);
+      expect(heapLimitMb("", cgroup.dir)).toBeLessThan(1024);
+      const told = heapLimitMb("1024", cgroup.dir);
       expect(told).toBeGreaterThanOrEqual(1024);
       expect(told).toBeLessThan(1024 + 64);
     } finally {
-      rmdirSync(cgroup);
+      cgroup.remove();
     }
   });
 
@@ -110,23 +110,3 @@ describe("bin/mlopsctl's allocator settings", () => {
     expect(mallocEnv({ MALLOC_TRIM_THRESHOLD_: "1048576" })).toEqual(["2", "1048576"]);
   });
 });
-
-/** A new cgroup v1 memory cgroup under this process's own, limited to `mb`, or why there is none. */
-function memoryCgroup(mb: number): string | { why: string } {
-  try {
-    const line = readFileSync("/proc/self/cgroup", "utf8")
-      .split("\n")
-      .find((l) => /^\d+:([^:]*,)?memory(,[^:]*)?:/.test(l));
-    if (!line) return { why: "no cgroup v1 memory controller in /proc/self/cgroup" };
-    const dir = join(
-      "/sys/fs/cgroup/memory",
-      line.slice(line.lastIndexOf(":") + 1),
-      `mlops-launcher-${process.pid}`,
-    );
-    mkdirSync(dir);
-    writeFileSync(join(dir, "memory.limit_in_bytes"), String(mb * 2 ** 20));
-    return dir;
-  } catch (error) {
-    return { why: (error as Error).message };
-  }
-}

@@ -1,12 +1,12 @@
 // The state I/O worker: one long-lived worker thread (io-worker-thread.ts) does the state
 // directory's file writes (but a few files at a time, below), so the operator's main thread never
-// blocks in them under load. On ext4 an open or a
-// rename of a status file waits behind the journal commits that the data syncs of the same batch
-// cause; on the main thread that was a fifth to a quarter of the operator's time at 3,000 queued
-// runs (docs/benchmarks.md, "The state I/O worker"). The main thread posts a batch (paths and
-// strings: status records from writeFilesAtomic, batch.ts; pending events per log from the event
-// log, which the worker appends to each log or compacts it with, append-logs.ts) and awaits the
-// files that failed, each with its error rebuilt with its `code` (io-messages.ts).
+// blocks in them under load. On ext4 an open or a rename of a status file waits behind the journal
+// commits that the data syncs of the same batch cause; on the main thread that was a fifth to a
+// quarter of the operator's time at 3,000 queued runs (docs/benchmarks.md, "The state I/O worker").
+// The main thread posts a batch (paths and strings: status records from writeFilesAtomic,
+// batch.ts; pending events per log from the event log, which the worker appends to each log or
+// compacts it with, append-logs.ts) and awaits the files that failed, each with its error rebuilt
+// with its `code` (io-messages.ts).
 // - The worker starts with the first batch. It holds the process open only while a batch is in
 //   flight (ref), not when idle (unref), so a process that is done exits by itself.
 // - closeIoWorker() waits for the batches in flight, then ends it; a later batch starts a new one.
@@ -16,12 +16,13 @@
 //   inodes (spare-inodes.ts) go with it; a minute is as long as ext4 counts an inode freed then as
 //   recently deleted (the cost the spares avoid), so bursts a minute apart keep them.
 // - A request of at most `inThreadFiles` files (0 unless set: `mlopsctl run` sets 4, `run --once`
-//   every request, MLOPS_STATE_INLINE_FILES) runs in the calling thread instead, without spare inodes, unless the
-//   worker has a request in flight (under load the worker takes them all): an operator whose writes
-//   come a few at a time (edits, runs starting and ending) lets its worker end and keeps none, whose
-//   isolate is ~11 MB of RSS (100 jobs watching: 102 -> 91 MB once it ended; docs/benchmarks.md,
-//   round 21). A larger request goes to the worker, started if need be. A file's writes stay in
-//   order: the write-behind and the event log each wait for their request before the next.
+//   every request, MLOPS_STATE_INLINE_FILES) runs in the calling thread instead, without spare
+//   inodes, unless the worker has a request in flight (under load the worker takes them all): an
+//   operator whose writes come a few at a time (edits, runs starting and ending) lets its worker
+//   end and keeps none, whose isolate is ~11 MB of RSS (100 jobs watching: 102 -> 91 MB once it
+//   ended; docs/benchmarks.md, round 21). A larger request goes to the worker, started if need be.
+//   A file's writes stay in order: the write-behind and the event log each wait for their request
+//   before the next.
 // - If it dies (an uncaught error, terminated), every batch in flight resolves with all its files
 //   failed (StateWorkerExitedError; the write-behind retries them) and the next batch starts a new
 //   worker. A file of such a batch is old or new on disk, as after a crash.

@@ -2,9 +2,10 @@
 // target), with one directory fsync per directory per batch instead of one per file. Runs in the
 // state I/O worker (io-worker-thread.ts), whose thread does nothing else: opens, writes and renames
 // are synchronous (small files in the page cache; on ext4 an open or a rename can wait behind the
-// journal commits the data syncs cause, which would stall the operator's main thread), except for
-// a batch of a few files while the worker is idle, which the calling thread writes (io-worker.ts,
-// without spares; the worker idle, few other syncs are under way to wait behind); the data
+// journal commits the data syncs cause, which would stall the operator's main thread), except where
+// io-worker.ts has the calling thread write, without spares: a batch of a few files while the
+// worker is idle (few other syncs under way to wait behind), and every batch of `run --once`
+// (nothing waits on its loop); the data
 // syncs go to the thread pool all at once, so the disk commits them together. A crash leaves each
 // file old or new, never torn. The temporary file is a spare inode when one has rested long enough
 // (spare-inodes.ts): the old version of a file replaced earlier, rewritten, truncated and synced,

@@ -1,6 +1,6 @@
-// Memory cgroups (v1) for a benchmark's children: a limit as a container's would set it, and what
-// the kernel charged and killed in it. Needs root and cgroup v1's memory controller (these
-// machines); anywhere else `memoryCgroup` says why not.
+// Memory cgroups (v1) for child processes: a limit as a container's would set it, and what the
+// kernel charged and killed in it (launcher-heap.test.ts, bench/memory-limit.ts). Needs root and
+// cgroup v1's memory controller (these machines); anywhere else `memoryCgroup` says why not.
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 

@@ -7,10 +7,15 @@
 // charged the cgroup at most, its OOM kills, and which limit it warned of nearing
 // (memory-headroom.ts). The launcher sizes Node's heap from the cgroup's limit (bin/mlopsctl), as in
 // a container. The Node binary's pages are in the page cache already (charged where they were first
-// read), so the cgroup is charged ~50 MB less than VmHWM.
+// read), so the cgroup is charged ~50 MB less than VmHWM; with --cold the page cache is dropped
+// before each start (vm.drop_caches, the whole machine's), so the pages the operator reads, the
+// binary's among them, are charged to its cgroup, as in a container on a host that never ran it.
 // Needs root and cgroup v1's memory controller (test/cli/memory-cgroup.ts).
 //   node bench/memory-limit.ts [--count 10000] [--limits-mb 256,384] [--settle-s 8] [--timeout-s 300]
-import { readFileSync } from "node:fs";
+//     [--cold]
+
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { memoryCgroup } from "../test/cli/memory-cgroup.ts";
 import { main } from "./lib/cleanup.ts";
@@ -25,6 +30,7 @@ const { values } = parseArgs({
     "limits-mb": { type: "string", default: "256,384" },
     "settle-s": { type: "string", default: "8" },
     "timeout-s": { type: "string", default: "300" },
+    cold: { type: "boolean", default: false },
   },
 });
 const count = Number(values.count);
@@ -60,13 +66,19 @@ function memoryOf(pid: number): { rss: number; anonymous: number; peak: number }
   }
 }
 
+/** Writes dirty pages out, then drops the clean ones from the page cache (root only). */
+function dropPageCache(): void {
+  execFileSync("sync");
+  writeFileSync("/proc/sys/vm/drop_caches", "1");
+}
+
 main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
   const probe = memoryCgroup("mlops-bench-probe", 1024);
   if ("why" in probe) throw new Error(`needs a memory cgroup: ${probe.why}`);
   probe.remove();
   const root = tempDir("memory-limit");
   process.stdout.write(
-    `memory-limit: ${count} TrainingJobs converged, then the operator watching them in a memory cgroup\n`,
+    `memory-limit: ${count} TrainingJobs converged, then the operator watching them in a memory cgroup${values.cold ? ", each start with the page cache dropped (--cold)" : ""}\n`,
   );
   process.stdout.write(`mlopsctl runs the ${mlopsctlBuild()}\n`);
   const c = await converge({ root, count, limitMs });
@@ -78,6 +90,7 @@ main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
     const cgroup = memoryCgroup("mlops-bench-limit", limit);
     if ("why" in cgroup) throw new Error(cgroup.why);
     try {
+      if (values.cold) dropPageCache();
       const operator = await startOperator({ ...c.setup, cgroup: cgroup.dir });
       const pid = operator.child.pid as number;
       const outcome = await Promise.race([

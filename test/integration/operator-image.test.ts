@@ -1,17 +1,20 @@
 // The operator image images/operator/build.sh builds (the layout images/operator/Dockerfile gives
-// users): `mlopsctl version` as the entrypoint, and `run --once` as a non-root user on a read-only
-// root filesystem, resources mounted read-only, converging a TrainingJob onto the Nomad double on
+// users): `mlopsctl version` through bin/mlopsctl as the entrypoint, V8's old generation sized from
+// the container's memory limit by it, and `run --once` as a non-root user on a read-only root filesystem, resources mounted read-only, converging a TrainingJob onto the Nomad double on
 // this host's loopback (host network) and exiting 0. Image: $MLOPS_OPERATOR_IMAGE, default
 // mlops-operator:dev (hack/build-images.sh operator).
 import { execFile } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const exec = promisify(execFile);
+const HEAP_LIMIT_PRELOAD = `data:text/javascript,${encodeURIComponent(
+  'import { getHeapStatistics } from "node:v8"; process.on("exit", () => process.stderr.write("heap limit " + getHeapStatistics().heap_size_limit + "\\n"));',
+)}`;
 const IMAGE = process.env.MLOPS_OPERATOR_IMAGE ?? "mlops-operator:dev";
 let nomad: NomadDouble;
 let dir = "";
@@ -56,6 +59,34 @@ describe(`the operator image (${IMAGE})`, () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^mlopsctl \d+\.\d+\.\d+ \(resources mlops\.dev\/v1alpha1, node v24\./);
   });
+
+  // bin/mlopsctl in the image: in a container of 256 MB all of it but 96 MB (docker's cgroup v1 names
+  // the host's path in /proc/self/cgroup: the launcher reads the container's own limit at the mount's
+  // root); without a limit the cap of 1024 MB. A preload prints V8's heap limit (old + young).
+  it("sizes V8's old generation from the container's memory limit", async () => {
+    const heapLimitMb = async (...limit: string[]) => {
+      const r = await docker(
+        "run",
+        "--rm",
+        ...limit,
+        "-e",
+        `NODE_OPTIONS=--import=${HEAP_LIMIT_PRELOAD}`,
+        IMAGE,
+        "version",
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const bytes = /heap limit (\d+)/.exec(r.stderr)?.[1];
+      expect(bytes, r.stderr).toBeDefined();
+      return Number(bytes) / 2 ** 20;
+    };
+    const sized = await heapLimitMb("--memory", "256m");
+    expect(sized).toBeGreaterThanOrEqual(256 - 96);
+    expect(sized).toBeLessThan(256 - 96 + 64); // the young generation: 3 semi-spaces of 8 MB at most
+    expect(totalmem() / 2 ** 20, "the cap applies with 4 GB of memory or more").toBeGreaterThanOrEqual(4096);
+    const unlimited = await heapLimitMb();
+    expect(unlimited).toBeGreaterThanOrEqual(1024);
+    expect(unlimited).toBeLessThan(1024 + 64);
+  }, 90_000);
 
   it("runs --once as user 65532 on a read-only root filesystem and converges a mounted directory", async () => {
     const { code, stdout, stderr } = await docker(

@@ -1,16 +1,19 @@
 // How close the operator is to the memory it may use, measured right after a full collection (when
 // the heap holds only what is live: heap-compaction.ts calls it then). Two limits end it:
-// - V8's heap limit ("JavaScript heap out of memory", an abort): Node sizes it from the memory it has
-//   (a container's limit, else the machine's), about half of that but never under ~280 MB;
-//   bin/mlopsctl caps it at 1024 MB.
-// - A container's (cgroup's) memory limit (the kernel's OOM kill, without a word): under ~512 MB it
-//   is below V8's, so it comes first. What the kernel cannot take back is the process's anonymous
-//   memory (its file pages, the Node binary's, are shared and reclaimable), and a restart or a burst
-//   of changes needs about twice what it holds right after a collection (bench/memory-limit.ts:
-//   2,000 resources held 56 MiB so and their start was charged up to 105 MB; 10,000 settled at
-//   ~100 MB and theirs up to 183 MB).
-// Past a share of either (HEAP_NEAR, MEMORY_NEAR) a warning says so and what to do, once until the
-// use falls a tenth of the limit below it. Sizing: docs/benchmarks.md, round 22.
+// - V8's heap limit ("JavaScript heap out of memory", an abort): bin/mlopsctl sizes the old
+//   generation from a container's (cgroup's) memory limit, all of it but 96 MB, and caps it at 1024
+//   MB elsewhere; Node alone sizes it at about half the memory, never under ~280 MB.
+// - A container's memory limit (the kernel's OOM kill, without a word): first where the heap may grow
+//   past what the limit leaves (Node's own sizing under ~512 MB, MLOPSCTL_MAX_OLD_SPACE_MB set high).
+// A warning says so and what to do, once until the use falls a tenth of the limit below:
+// - when the live heap passes HEAP_NEAR of V8's limit;
+// - when a restart (or a burst of changes) would need more than the cgroup's limit: it needs more
+//   than the anonymous memory (which the kernel cannot take back; the file pages, the Node binary's,
+//   are reclaimable) held right after a collection. Measured with bin/mlopsctl's sizing
+//   (bench/memory-limit.ts --cold, the least limit that let a restart settle): 10,000 resources held
+//   103 MiB and needed 176 MB, 20,000 160 MiB and 256 MB, 50,000 321 MiB and 448 MB; RESTART_FACTOR
+//   × held + RESTART_BASE is at or above each (192, 277, 518 MiB).
+// Sizing: docs/benchmarks.md, rounds 22 and 23.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { getHeapStatistics } from "node:v8";
@@ -25,9 +28,16 @@ export interface MemoryUse {
   readonly memoryLimit?: number;
 }
 
-/** The share of V8's heap limit the live heap, and of a cgroup's limit the anonymous RSS, that warns. */
+/** The share of V8's heap limit the live heap that warns. */
 export const HEAP_NEAR = 0.75;
-export const MEMORY_NEAR = 0.4;
+/** What a restart needs of a cgroup's memory limit: RESTART_FACTOR × the anonymous memory held + RESTART_BASE. */
+export const RESTART_FACTOR = 1.5;
+export const RESTART_BASE = 37 * 2 ** 20;
+
+/** The memory limit a restart needs, from the anonymous memory held right after a collection. */
+export function restartNeed(anonymous: number): number {
+  return RESTART_FACTOR * anonymous + RESTART_BASE;
+}
 
 export class MemoryHeadroom {
   readonly #log: Logger | undefined;
@@ -48,15 +58,13 @@ export class MemoryHeadroom {
           "1024 MiB",
       );
     }
-    if (
-      use.memoryLimit !== undefined &&
-      this.#crossed("memory", use.anonymous, use.memoryLimit, MEMORY_NEAR)
-    ) {
+    const need = restartNeed(use.anonymous);
+    if (use.memoryLimit !== undefined && this.#crossed("memory", need, use.memoryLimit, 1)) {
       this.#log?.warn(
-        { anonymousMiB: mib(use.anonymous), memoryLimitMiB: mib(use.memoryLimit) },
-        `the operator holds ${mib(use.anonymous)} MiB of anonymous memory settled, ${percent(use.anonymous, use.memoryLimit)} ` +
-          `of its cgroup's ${mib(use.memoryLimit)} MiB memory limit; a restart or a burst of changes needs about ` +
-          `twice that, and past the limit the kernel ends it (an OOM kill). ${ADVICE}`,
+        { anonymousMiB: mib(use.anonymous), restartNeedMiB: mib(need), memoryLimitMiB: mib(use.memoryLimit) },
+        `the operator holds ${mib(use.anonymous)} MiB of anonymous memory settled; a restart or a burst of ` +
+          `changes needs about ${mib(need)} MiB, and its cgroup's memory limit is ${mib(use.memoryLimit)} MiB: ` +
+          `short of it the operator ends ("JavaScript heap out of memory", or the kernel's OOM kill). ${ADVICE}`,
       );
     }
   }
@@ -74,7 +82,7 @@ export class MemoryHeadroom {
   }
 }
 
-const ADVICE = "Give it more memory: a container needs 64 MB + ~15 KB per resource it holds";
+const ADVICE = "Give it more memory: a container needs 128 MB + ~8 KB per resource it holds";
 
 /** This process's heap, anonymous RSS and cgroup memory limit now (the limit read once). */
 export function memoryUse(): MemoryUse {
@@ -102,8 +110,10 @@ function anonymousRss(): number | undefined {
 
 /**
  * The memory limit of this process's cgroup (v2 memory.max, v1 memory.limit_in_bytes, at the path
- * /proc/self/cgroup names), or undefined when there is none or it cannot be read. `root` is / but in
- * tests.
+ * /proc/self/cgroup names), or undefined when there is none or it cannot be read. In a container on
+ * cgroup v1 /proc/self/cgroup names the host's path (/docker/<id>) while the container sees its own
+ * cgroup at the mount's root: where the named path has no file, the root's is read. `root` is / but
+ * in tests.
  */
 export function cgroupMemoryLimit(root = "/"): number | undefined {
   let lines: string[];
@@ -115,24 +125,27 @@ export function cgroupMemoryLimit(root = "/"): number | undefined {
   for (const line of lines) {
     const [, controllers, path] = line.split(":");
     if (controllers === undefined || path === undefined) continue;
-    const file =
+    const [mount, name] =
       controllers === ""
-        ? join(root, "sys/fs/cgroup", path, "memory.max")
+        ? ["sys/fs/cgroup", "memory.max"]
         : controllers.split(",").includes("memory")
-          ? join(root, "sys/fs/cgroup/memory", path, "memory.limit_in_bytes")
-          : undefined;
-    if (!file) continue;
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8").trim();
-    } catch {
-      continue;
-    }
+          ? ["sys/fs/cgroup/memory", "memory.limit_in_bytes"]
+          : [];
+    if (!mount || !name) continue;
+    const text = readTrimmed(join(root, mount, path, name)) ?? readTrimmed(join(root, mount, name));
     // "max" (v2) or v1's "no limit" (a page-rounded 2^63 - 1).
-    if (!/^\d+$/.test(text) || Number(text) >= 2 ** 60) continue;
+    if (text === undefined || !/^\d+$/.test(text) || Number(text) >= 2 ** 60) continue;
     return Number(text);
   }
   return undefined;
+}
+
+function readTrimmed(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }
 
 const mib = (bytes: number) => Math.round((10 * bytes) / 2 ** 20) / 10;

@@ -1,12 +1,17 @@
-// Warnings of memory running short (memory-headroom.ts): a live heap near V8's limit, an
-// anonymous RSS past 40 % of the cgroup's memory limit, each once until it falls back; and the cgroup's
+// Warnings of memory running short (memory-headroom.ts): a live heap near V8's limit, a
+// restart needing more than the cgroup's memory limit, each once until it falls back; and the cgroup's
 // limit read as the launcher reads it (v2 memory.max, v1 memory.limit_in_bytes, "no limit" as none).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { cgroupMemoryLimit, MemoryHeadroom, memoryUse } from "../../src/controller/memory-headroom.ts";
+import {
+  cgroupMemoryLimit,
+  MemoryHeadroom,
+  memoryUse,
+  restartNeed,
+} from "../../src/controller/memory-headroom.ts";
 
 function headroom() {
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
@@ -28,7 +33,7 @@ describe("MemoryHeadroom", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]?.fields).toEqual({ liveMiB: 80, limitMiB: 100 });
     expect(warnings[0]?.message).toBe(
-      'the heap holds 80 MiB after a full collection, 80 % of its 100 MiB limit: more resources and the operator ends with "JavaScript heap out of memory". Give it more memory: a container needs 64 MB + ~15 KB per resource it holds, or raise MLOPSCTL_MAX_OLD_SPACE_MB where the limit is bin/mlopsctl\'s cap of 1024 MiB',
+      'the heap holds 80 MiB after a full collection, 80 % of its 100 MiB limit: more resources and the operator ends with "JavaScript heap out of memory". Give it more memory: a container needs 128 MB + ~8 KB per resource it holds, or raise MLOPSCTL_MAX_OLD_SPACE_MB where the limit is bin/mlopsctl\'s cap of 1024 MiB',
     );
     heap(90);
     heap(70);
@@ -39,7 +44,7 @@ describe("MemoryHeadroom", () => {
     expect(warnings).toHaveLength(2);
   });
 
-  it("warns once the anonymous RSS after a collection passes 40 % of the cgroup's memory limit; none without one", () => {
+  it("warns once a restart would need more than the cgroup's memory limit; none without one", () => {
     const { warnings, check } = headroom();
     const anonymous = (mib: number, memoryLimit?: number) =>
       check.check({
@@ -50,20 +55,32 @@ describe("MemoryHeadroom", () => {
       });
     anonymous(500);
     expect(warnings).toEqual([]);
-    anonymous(102, 256 * MiB);
-    expect(warnings).toHaveLength(0); // 39.8 %
-    anonymous(120, 256 * MiB);
-    expect(warnings.map((w) => w.fields)).toEqual([{ anonymousMiB: 120, memoryLimitMiB: 256 }]);
+    anonymous(145, 256 * MiB); // needs 1.5 × 145 + 37 = 254.5 MiB
+    expect(warnings).toHaveLength(0);
+    anonymous(160, 256 * MiB); // needs 277 MiB (20,000 resources measured so)
+    expect(warnings.map((w) => w.fields)).toEqual([
+      { anonymousMiB: 160, restartNeedMiB: 277, memoryLimitMiB: 256 },
+    ]);
     expect(warnings[0]?.message).toBe(
-      "the operator holds 120 MiB of anonymous memory settled, 47 % of its cgroup's 256 MiB memory limit; a restart or a burst of changes needs about twice that, and past the limit the kernel ends it (an OOM kill). Give it more memory: a container needs 64 MB + ~15 KB per resource it holds",
+      "the operator holds 160 MiB of anonymous memory settled; a restart or a burst of changes needs about 277 MiB, and its cgroup's memory limit is 256 MiB: short of it the operator ends (\"JavaScript heap out of memory\", or the kernel's OOM kill). Give it more memory: a container needs 128 MB + ~8 KB per resource it holds",
     );
     anonymous(200, 256 * MiB);
-    anonymous(80, 256 * MiB); // 31 %: not a tenth below
-    anonymous(120, 256 * MiB);
+    anonymous(140, 256 * MiB); // needs 247 MiB: not a tenth of the limit below it
+    anonymous(160, 256 * MiB);
     expect(warnings).toHaveLength(1);
-    anonymous(70, 256 * MiB); // 27 %
-    anonymous(110, 256 * MiB);
+    anonymous(128, 256 * MiB); // needs 229 MiB, under 230.4
+    anonymous(150, 256 * MiB);
     expect(warnings).toHaveLength(2);
+  });
+
+  it("estimates at least what each measured restart needed (bench/memory-limit.ts --cold)", () => {
+    // Anonymous memory held settled and the least limit a restart settled in, 10,000, 20,000, 50,000 resources.
+    for (const [held, least] of [
+      [103, 176],
+      [160, 256],
+      [321, 448],
+    ] as const)
+      expect(restartNeed(held * MiB) / MiB, `${held} MiB held`).toBeGreaterThanOrEqual(least);
   });
 
   it("measures this process: a heap within its limit, its anonymous memory", () => {
@@ -99,6 +116,18 @@ describe("cgroupMemoryLimit", () => {
     const cgroup = "5:cpu,cpuacct:/x\n4:memory:/docker/abc\n0::/\n";
     const files = { "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "536870912\n" };
     expect(cgroupMemoryLimit(fakeRoot(cgroup, files))).toBe(536870912);
+  });
+
+  it("reads the mount's root where the named path has none (a container on cgroup v1)", () => {
+    // Docker on cgroup v1: /proc/self/cgroup names the host's path, the container's own cgroup is
+    // mounted at /sys/fs/cgroup/memory.
+    const cgroup = "4:memory:/docker/0123abcd\n";
+    const files = { "sys/fs/cgroup/memory/memory.limit_in_bytes": "268435456\n" };
+    expect(cgroupMemoryLimit(fakeRoot(cgroup, files))).toBe(268435456);
+    rmSync(root, { recursive: true, force: true });
+    // The named path wins where it has a file (a cgroup on this host).
+    const both = { ...files, "sys/fs/cgroup/memory/docker/0123abcd/memory.limit_in_bytes": "134217728\n" };
+    expect(cgroupMemoryLimit(fakeRoot(cgroup, both))).toBe(134217728);
   });
 
   it("has none for v2's max, v1's no-limit value, or files it cannot read", () => {

@@ -3,12 +3,16 @@
 // 4× (src/heap/heap-controller.cc, MaxGrowingFactor), which was most of the operator's peak RSS. In a
 // cgroup with a memory limit it sizes the old generation from that limit (docs/benchmarks.md, round 23).
 // Read from the process bin/mlopsctl starts: a preload prints its heap limit at exit.
-import { spawnSync } from "node:child_process";
-import { totalmem } from "node:os";
+import { execFile, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { startNomadDouble } from "../doubles/nomad/index.ts";
 import { memoryCgroup } from "./memory-cgroup.ts";
 
+const exec = promisify(execFile);
 const MLOPSCTL = join(new URL("../../", import.meta.url).pathname, "bin/mlopsctl");
 const PRELOAD = `data:text/javascript,${encodeURIComponent(
   'import { getHeapStatistics } from "node:v8"; process.on("exit", () => process.stderr.write("heap limit " + getHeapStatistics().heap_size_limit + "\\n"));',
@@ -74,6 +78,46 @@ describe("bin/mlopsctl's old-generation cap", () => {
     inCgroup(256, (dir) => expectOldSpace(heapLimitMb("", dir), 256 - 96));
     inCgroup(160, (dir) => expectOldSpace(heapLimitMb("", dir), 160 / 2));
   });
+
+  it("is what the operator says it starts with, beside the cgroup's limit", async () => {
+    const cgroup = memoryCgroup("mlops-launcher-run", 256);
+    if ("why" in cgroup) {
+      if (process.env.CI === "true") throw new Error(`cannot make a memory cgroup: ${cgroup.why}`);
+      console.warn(`skipped: cannot make a memory cgroup: ${cgroup.why}`);
+      return;
+    }
+    // Asynchronously: the Nomad double answers from this process.
+    const nomad = await startNomadDouble();
+    const root = mkdtempSync(join(tmpdir(), "mlops-launcher-run-"));
+    try {
+      mkdirSync(join(root, "repo"));
+      writeFileSync(
+        join(root, "repo", "bert.yaml"),
+        "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: {name: bert}\nspec: {image: registry.example/bert:1}\n",
+      );
+      const args = ["run", "--once", "--dir", join(root, "repo"), "--state-dir", join(root, "state")];
+      args.push("--scheduler", "nomad", "--nomad-addr", nomad.address, "--log-format", "json");
+      const { stdout, stderr } = await exec(
+        "sh",
+        ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cgroup.dir, MLOPSCTL, ...args],
+        {
+          timeout: 60_000,
+          env: { ...process.env, XDG_STATE_HOME: root, MLOPSCTL_CONTEXT: "", MLOPSCTL_MAX_OLD_SPACE_MB: "" },
+        },
+      );
+      const starting = `${stdout}${stderr}`
+        .split("\n")
+        .filter((line) => line.startsWith("{"))
+        .map((line) => JSON.parse(line) as { msg?: string; heapLimitMiB?: number; memoryLimitMiB?: number })
+        .find((entry) => entry.msg === "operator starting");
+      expect(starting?.memoryLimitMiB, stdout + stderr).toBe(256);
+      expectOldSpace(starting?.heapLimitMiB ?? 0, 256 - 96);
+    } finally {
+      await nomad.close();
+      rmSync(root, { recursive: true, force: true });
+      cgroup.remove();
+    }
+  }, 90_000);
 
   it("takes MLOPSCTL_MAX_OLD_SPACE_MB over the cgroup's limit", () => {
     inCgroup(1024, (dir) => expectOldSpace(heapLimitMb("1024", dir), 1024));

@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { ErrorReport } from "../../controller/controller.ts";
-import { memoryUse } from "../../controller/memory-headroom.ts";
+import { memoryLimits } from "../../controller/memory-headroom.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
@@ -235,22 +235,8 @@ export async function run(options: RunOptions): Promise<number> {
     });
     const address = serve ? await listen(operator) : undefined;
     const context = await remember(options, dir, stateDir, operator.ownerId, address, nomadAddr, log);
-    // V8's heap limit and the cgroup's memory limit it was sized from (bin/mlopsctl), when there is one.
-    const memory = memoryUse();
-    log.info(
-      {
-        dir: options.dir,
-        stateDir,
-        ownerId: operator.ownerId,
-        metrics: address,
-        context: context?.name,
-        heapLimitMiB: Math.round(memory.heapLimit / 2 ** 20),
-        ...(memory.memoryLimit !== undefined
-          ? { memoryLimitMiB: Math.round(memory.memoryLimit / 2 ** 20) }
-          : {}),
-      },
-      "operator starting",
-    );
+    const started = { dir: options.dir, stateDir, ownerId: operator.ownerId, metrics: address };
+    log.info({ ...started, context: context?.name, ...memoryLimits() }, "operator starting");
     // Probed in the background: /readyz names what does not answer; nothing waits for it.
     void operator.readiness.start();
     // A follower's source writes nothing (no finalizers); it is ready once read: it can take over.

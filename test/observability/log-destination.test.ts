@@ -136,10 +136,13 @@ describe("the JSON log's destination", () => {
   });
 
   it("loggers of one process share it: their lines in the order logged, one exit hook for all", () => {
+    // "e" in a later turn, and the process left to end by itself: a process.exit() right after it
+    // writes "e" from the exit hook while the first turn's write may still be on libuv's pool, and
+    // that write may land after it (log-destination.ts says so; seen once in a full `make test`).
     const r = child(
       `const more = Array.from({ length: 20 }, () => createLogger({ pretty: false }));\n` +
         `log.info("a"); more[3].info("b"); log.info("c"); more[19].info("d");\n` +
-        `setImmediate(() => { more[0].info("e"); process.exit(0); });`,
+        `setImmediate(() => more[0].info("e"));`,
     );
     expect(r.status).toBe(0);
     expect(r.messages).toEqual(["a", "b", "c", "d", "e"]);

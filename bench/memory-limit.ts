@@ -17,6 +17,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { SIZING } from "../src/controller/memory-headroom.ts";
 import { memoryCgroup } from "../test/cli/memory-cgroup.ts";
 import { main } from "./lib/cleanup.ts";
 import { converge, convergedLine } from "./lib/converge.ts";
@@ -130,5 +131,10 @@ main("memory-limit", limitMs * (limits.length + 1) + 120_000, async () => {
   }
   process.stdout.write(
     `\n${table([["memory limit", "the operator", "RSS (anonymous) then", "peak RSS", "charged at most", "OOM kills", "warned of"], ...rows])}\n`,
+  );
+  // README "Memory": what the sizing rule gives these resources, to read the rows against.
+  const rule = Math.ceil((SIZING.baseMB + (count * SIZING.perResourceKB) / 1024) / 16) * 16;
+  process.stdout.write(
+    `the sizing rule (${SIZING.baseMB} MB + ~${SIZING.perResourceKB} KB per resource) for ${count}: ${rule} MB\n`,
   );
 });

@@ -82,7 +82,9 @@ export class MemoryHeadroom {
   }
 }
 
-const ADVICE = "Give it more memory: a container needs 128 MB + ~8 KB per resource it holds";
+/** The sizing rule (README "Memory"; bench/memory-limit.ts): a container's limit for N resources. */
+export const SIZING = { baseMB: 128, perResourceKB: 8 } as const;
+const ADVICE = `Give it more memory: a container needs ${SIZING.baseMB} MB + ~${SIZING.perResourceKB} KB per resource it holds`;
 
 /** This process's heap, anonymous RSS and cgroup memory limit now (the limit read once). */
 export function memoryUse(): MemoryUse {

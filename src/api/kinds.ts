@@ -6,8 +6,8 @@
 // keeps the two equal.
 import type { SpecIssue } from "./errors.ts";
 import { notifierIssues } from "./notifier-rules.ts";
-import type { Kind, MlopsStackSpec, NotifierSpec, TrainingJobSpec } from "./resources.ts";
-import { mlopsStackIssues, trainingJobIssues } from "./rules.ts";
+import type { Kind, MlopsStackSpec, NotifierSpec, TrainingJobSpec, TrainingQueueSpec } from "./resources.ts";
+import { mlopsStackIssues, trainingJobIssues, trainingQueueIssues } from "./rules.ts";
 
 export interface KindInfo {
   readonly kind: Kind;
@@ -58,7 +58,7 @@ export const KIND_REGISTRY: { readonly [K in Kind]: KindInfo & { readonly kind: 
     shortNames: ["tq"],
     crdFile: "trainingqueues.mlops.dev.yaml",
     specOptional: true,
-    rules: () => [],
+    rules: (spec: TrainingQueueSpec | undefined) => trainingQueueIssues(spec),
   },
 };
 

@@ -1,6 +1,6 @@
 // Rules one schema cannot express, shared by every source and reported like schema errors.
 import type { SpecIssue } from "./errors.ts";
-import type { MlopsStackSpec, TrainingJobSpec } from "./generated/types.ts";
+import type { MlopsStackSpec, TrainingJobSpec, TrainingQueueSpec } from "./generated/types.ts";
 import { STACK_COMPONENTS } from "./names.ts";
 
 const NEEDS_NO_VALUE = new Set(["is_set", "is_not_set", "distinct_hosts"]);
@@ -90,6 +90,17 @@ function valueFromIssues(env: EnvVar, i: number): SpecIssue[] {
     });
   }
   return issues;
+}
+
+/** A borrowing limit without a cohort would never apply: a queue borrows only within its cohort (Kueue rejects it too). */
+export function trainingQueueIssues(spec: TrainingQueueSpec | undefined): SpecIssue[] {
+  if (spec?.borrowingLimit === undefined || spec.cohort !== undefined) return [];
+  return [
+    {
+      path: ["spec", "borrowingLimit"],
+      message: "needs spec.cohort: a queue borrows only from the other queues of its cohort",
+    },
+  ];
 }
 
 export function mlopsStackIssues(spec: MlopsStackSpec): SpecIssue[] {

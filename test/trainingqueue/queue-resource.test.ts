@@ -26,11 +26,20 @@ describe("TrainingQueue documents", () => {
     expect(bare.ok).toBe(true);
   });
 
+  it("takes a borrowing limit within a cohort, and says why not without one", () => {
+    expect(validateDocument(doc({ cohort: "lab", borrowingLimit: { gpus: 2 } })).ok).toBe(true);
+    const alone = validateDocument(doc({ borrowingLimit: { gpus: 2 } }));
+    expect(alone.ok ? [] : alone.issues.map((i) => `${i.path.join(".")}: ${i.message}`)).toEqual([
+      "spec.borrowingLimit: needs spec.cohort: a queue borrows only from the other queues of its cohort",
+    ]);
+  });
+
   it.each([
     [{ quota: { gpus: -1 } }, "spec.quota.gpus"],
     [{ quota: { tpus: 1 } }, "spec.quota.tpus"],
     [{ admission: "Fair" }, "spec.admission"],
     [{ borrowingLimit: { cpu: "lots" } }, "spec.borrowingLimit.cpu"],
+    [{ quota: { gpus: 2 }, borrowingLimit: { gpus: 2 } }, "spec.borrowingLimit"],
   ])("rejects %j naming %s", (spec, path) => {
     const result = validateDocument(doc(spec));
     expect(result.ok).toBe(false);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refuseLeftoverRuns } from "./leftover-runs.ts";
 
 const exec = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -40,6 +41,14 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | undef
 }
 
 beforeAll(async () => {
+  // The example run by hand here holds the containers this test's run needs (leftover-runs.ts).
+  const keys = ["urgent", "sweep-a", "sweep-b"].map((name) => `TrainingJob/default/${name}`);
+  await refuseLeftoverRuns(
+    docker,
+    keys,
+    owner,
+    "the queue example's runs (`mlopsctl run --dir examples/queues` here?)",
+  );
   work = await mkdtemp(join(tmpdir(), "mlops-queues-"));
   await cp(join(ROOT, "examples/queues"), join(work, "queues"), { recursive: true });
   const file = join(work, "queues", "jobs.yaml");

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { refuseLeftoverRuns } from "./leftover-runs.ts";
 
 const exec = promisify(execFile);
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -45,20 +46,9 @@ async function typed(command: string): Promise<{ code: number; stdout: string; s
 
 beforeAll(async () => {
   // The quickstart's run of another operator (a `make run` on this machine) holds the container this
-  // test's run needs, and an operator never takes over another's: say so instead of timing out.
-  const others = await docker.listContainers({
-    all: true,
-    filters: { label: ["mlops.dev/key=TrainingJob/default/mnist-quickstart"] },
-  });
-  const other = others.find((c) => c.Labels["mlops.dev/owner-id"] !== owner);
-  if (other) {
-    const name = other.Names[0]?.replace(/^\//, "") ?? other.Id;
-    throw new Error(
-      `container ${name} (${other.State}) is the quickstart's run of another operator (owner id ` +
-        `${other.Labels["mlops.dev/owner-id"]}: a \`make run\` here?); this test runs the same TrainingJob. ` +
-        `Remove it (docker rm -f ${name}) and run the test again.`,
-    );
-  }
+  // test's run needs: said at once (leftover-runs.ts).
+  const key = "TrainingJob/default/mnist-quickstart";
+  await refuseLeftoverRuns(docker, [key], owner, "the quickstart's run (a `make run` here?)");
   work = await mkdtemp(join(tmpdir(), "mlops-quickstart-"));
   await cp(join(ROOT, "examples/quickstart"), join(work, "quickstart"), { recursive: true });
   const file = join(work, "quickstart", "trainingjob.yaml");

@@ -102,11 +102,11 @@ let limit: { value: number | undefined } | undefined;
 
 /** V8's heap limit and the cgroup's memory limit (bin/mlopsctl sized the one from the other), in MiB. */
 export function memoryLimits(): { heapLimitMiB: number; memoryLimitMiB?: number } {
-  const use = memoryUse();
-  const heapLimitMiB = Math.round(use.heapLimit / 2 ** 20);
-  return use.memoryLimit === undefined
+  limit ??= { value: cgroupMemoryLimit() };
+  const heapLimitMiB = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
+  return limit.value === undefined
     ? { heapLimitMiB }
-    : { heapLimitMiB, memoryLimitMiB: Math.round(use.memoryLimit / 2 ** 20) };
+    : { heapLimitMiB, memoryLimitMiB: Math.round(limit.value / 2 ** 20) };
 }
 
 /** RssAnon of /proc/self/status, in bytes (Linux). */

@@ -10,13 +10,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { startNomadDouble } from "../doubles/nomad/index.ts";
+import { HEAP_LIMIT_PRELOAD, heapLimitMb } from "./heap-limit.ts";
 import { memoryCgroup } from "./memory-cgroup.ts";
 
 const exec = promisify(execFile);
 const MLOPSCTL = join(new URL("../../", import.meta.url).pathname, "bin/mlopsctl");
-const PRELOAD = `data:text/javascript,${encodeURIComponent(
-  'import { getHeapStatistics } from "node:v8"; process.on("exit", () => process.stderr.write("heap limit " + getHeapStatistics().heap_size_limit + "\\n"));',
-)}`;
 
 function version(maxOldSpaceMb: string, cgroup?: string) {
   // In `cgroup`: the shell moves itself there, then runs the launcher (which reads its own cgroup).
@@ -26,33 +24,35 @@ function version(maxOldSpaceMb: string, cgroup?: string) {
   return spawnSync(command, args, {
     encoding: "utf8",
     timeout: 30_000,
-    env: { ...process.env, MLOPSCTL_MAX_OLD_SPACE_MB: maxOldSpaceMb, NODE_OPTIONS: `--import=${PRELOAD}` },
+    env: {
+      ...process.env,
+      MLOPSCTL_MAX_OLD_SPACE_MB: maxOldSpaceMb,
+      NODE_OPTIONS: `--import=${HEAP_LIMIT_PRELOAD}`,
+    },
   });
 }
 
 /** The heap limit (old generation plus young) of `mlopsctl version`, in MB. */
-function heapLimitMb(maxOldSpaceMb: string, cgroup?: string): number {
+function versionHeapLimitMb(maxOldSpaceMb: string, cgroup?: string): number {
   const r = version(maxOldSpaceMb, cgroup);
   expect(r.status, r.stderr).toBe(0);
-  const bytes = /heap limit (\d+)/.exec(r.stderr)?.[1];
-  expect(bytes, r.stderr).toBeDefined();
-  return Number(bytes) / 1024 / 1024;
+  return heapLimitMb(r.stderr);
 }
 
 describe("bin/mlopsctl's old-generation cap", () => {
   it("is 1024 MB unless MLOPSCTL_MAX_OLD_SPACE_MB says otherwise", () => {
     expect(totalmem() / 2 ** 20, "this case needs 4 GB of memory or more").toBeGreaterThanOrEqual(4096);
-    const byDefault = heapLimitMb("");
+    const byDefault = versionHeapLimitMb("");
     expect(byDefault).toBeGreaterThanOrEqual(1024);
     expect(byDefault).toBeLessThan(1024 + 64); // the young generation: 3 semi-spaces of 8 MB at most
-    const raised = heapLimitMb("3000");
+    const raised = versionHeapLimitMb("3000");
     expect(raised).toBeGreaterThanOrEqual(3000);
     expect(raised).toBeLessThan(3000 + 64);
   });
 
   // Run as root where cgroup v1's memory controller is mounted (these machines, CI): elsewhere it
   // cannot make a cgroup and says so, failing under CI=true.
-  function inCgroup(mb: number, check: (dir: string) => void): void {
+  async function inCgroup(mb: number, check: (dir: string) => void | Promise<void>): Promise<void> {
     const cgroup = memoryCgroup("mlops-launcher", mb);
     if ("why" in cgroup) {
       if (process.env.CI === "true") throw new Error(`cannot make a memory cgroup: ${cgroup.why}`);
@@ -60,7 +60,7 @@ describe("bin/mlopsctl's old-generation cap", () => {
       return;
     }
     try {
-      check(cgroup.dir);
+      await check(cgroup.dir);
     } finally {
       cgroup.remove();
     }
@@ -71,25 +71,19 @@ describe("bin/mlopsctl's old-generation cap", () => {
     expect(limit).toBeLessThan(mb + 64);
   };
 
-  it("sizes it from a cgroup's memory limit: all of it but 96 MB, at least half of it", () => {
+  it("sizes it from a cgroup's memory limit: all of it but 96 MB, at least half of it", async () => {
     // Node's own limit in these cgroups is ~280 MB: over 256 MB the kernel killed the operator
     // before V8 collected; over 1 GiB V8 ran out of heap at ~536 MB.
-    inCgroup(1024, (dir) => expectOldSpace(heapLimitMb("", dir), 1024 - 96));
-    inCgroup(256, (dir) => expectOldSpace(heapLimitMb("", dir), 256 - 96));
-    inCgroup(160, (dir) => expectOldSpace(heapLimitMb("", dir), 160 / 2));
+    await inCgroup(1024, (dir) => expectOldSpace(versionHeapLimitMb("", dir), 1024 - 96));
+    await inCgroup(256, (dir) => expectOldSpace(versionHeapLimitMb("", dir), 256 - 96));
+    await inCgroup(160, (dir) => expectOldSpace(versionHeapLimitMb("", dir), 160 / 2));
   });
 
   it("is what the operator says it starts with, beside the cgroup's limit", async () => {
-    const cgroup = memoryCgroup("mlops-launcher-run", 256);
-    if ("why" in cgroup) {
-      if (process.env.CI === "true") throw new Error(`cannot make a memory cgroup: ${cgroup.why}`);
-      console.warn(`skipped: cannot make a memory cgroup: ${cgroup.why}`);
-      return;
-    }
     // Asynchronously: the Nomad double answers from this process.
     const nomad = await startNomadDouble();
     const root = mkdtempSync(join(tmpdir(), "mlops-launcher-run-"));
-    try {
+    await inCgroup(256, async (dir) => {
       mkdirSync(join(root, "repo"));
       writeFileSync(
         join(root, "repo", "bert.yaml"),
@@ -99,7 +93,7 @@ describe("bin/mlopsctl's old-generation cap", () => {
       args.push("--scheduler", "nomad", "--nomad-addr", nomad.address, "--log-format", "json");
       const { stdout, stderr } = await exec(
         "sh",
-        ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cgroup.dir, MLOPSCTL, ...args],
+        ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", dir, MLOPSCTL, ...args],
         {
           timeout: 60_000,
           env: { ...process.env, XDG_STATE_HOME: root, MLOPSCTL_CONTEXT: "", MLOPSCTL_MAX_OLD_SPACE_MB: "" },
@@ -112,15 +106,14 @@ describe("bin/mlopsctl's old-generation cap", () => {
         .find((entry) => entry.msg === "operator starting");
       expect(starting?.memoryLimitMiB, stdout + stderr).toBe(256);
       expectOldSpace(starting?.heapLimitMiB ?? 0, 256 - 96);
-    } finally {
+    }).finally(async () => {
       await nomad.close();
       rmSync(root, { recursive: true, force: true });
-      cgroup.remove();
-    }
+    });
   }, 90_000);
 
-  it("takes MLOPSCTL_MAX_OLD_SPACE_MB over the cgroup's limit", () => {
-    inCgroup(1024, (dir) => expectOldSpace(heapLimitMb("1024", dir), 1024));
+  it("takes MLOPSCTL_MAX_OLD_SPACE_MB over the cgroup's limit", async () => {
+    await inCgroup(1024, (dir) => expectOldSpace(versionHeapLimitMb("1024", dir), 1024));
   });
 
   it("refuses a MLOPSCTL_MAX_OLD_SPACE_MB that is not a number, naming it", () => {

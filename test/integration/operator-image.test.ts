@@ -9,12 +9,10 @@ import { tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HEAP_LIMIT_PRELOAD, heapLimitMb } from "../cli/heap-limit.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
 const exec = promisify(execFile);
-const HEAP_LIMIT_PRELOAD = `data:text/javascript,${encodeURIComponent(
-  'import { getHeapStatistics } from "node:v8"; process.on("exit", () => process.stderr.write("heap limit " + getHeapStatistics().heap_size_limit + "\\n"));',
-)}`;
 const IMAGE = process.env.MLOPS_OPERATOR_IMAGE ?? "mlops-operator:dev";
 let nomad: NomadDouble;
 let dir = "";
@@ -64,7 +62,7 @@ describe(`the operator image (${IMAGE})`, () => {
   // the host's path in /proc/self/cgroup: the launcher reads the container's own limit at the mount's
   // root); without a limit the cap of 1024 MB. A preload prints V8's heap limit (old + young).
   it("sizes V8's old generation from the container's memory limit", async () => {
-    const heapLimitMb = async (...limit: string[]) => {
+    const containerHeapLimitMb = async (...limit: string[]) => {
       const r = await docker(
         "run",
         "--rm",
@@ -75,15 +73,13 @@ describe(`the operator image (${IMAGE})`, () => {
         "version",
       );
       expect(r.code, r.stderr).toBe(0);
-      const bytes = /heap limit (\d+)/.exec(r.stderr)?.[1];
-      expect(bytes, r.stderr).toBeDefined();
-      return Number(bytes) / 2 ** 20;
+      return heapLimitMb(r.stderr);
     };
-    const sized = await heapLimitMb("--memory", "256m");
+    const sized = await containerHeapLimitMb("--memory", "256m");
     expect(sized).toBeGreaterThanOrEqual(256 - 96);
     expect(sized).toBeLessThan(256 - 96 + 64); // the young generation: 3 semi-spaces of 8 MB at most
     expect(totalmem() / 2 ** 20, "the cap applies with 4 GB of memory or more").toBeGreaterThanOrEqual(4096);
-    const unlimited = await heapLimitMb();
+    const unlimited = await containerHeapLimitMb();
     expect(unlimited).toBeGreaterThanOrEqual(1024);
     expect(unlimited).toBeLessThan(1024 + 64);
   }, 90_000);

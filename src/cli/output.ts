@@ -20,6 +20,23 @@ export function table(headers: readonly string[], cells: readonly (readonly stri
 }
 
 /**
+ * A titled table as kubectl describe prints one: "Title:", then the headers, a dashed line under
+ * each and the rows, indented by two spaces.
+ */
+export function section(
+  title: string,
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const dashes = headers.map((h) => "-".repeat(h.length));
+  const body = table(headers, [dashes, ...rows])
+    .split("\n")
+    .map((line) => (line === "" ? line : `  ${line}`))
+    .join("\n");
+  return `${title}:\n${body}`;
+}
+
+/**
  * kubectl's age (k8s.io/apimachinery duration.HumanDuration): "45s", "3m20s", "42m", "5h30m",
  * "3d4h", "400d", "2y30d"; "<invalid>" more than a second in the future.
  */

@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { parse } from "yaml";
-import type { MlopsStack, TrainingJob } from "../../src/api/resources.ts";
+import type { MlopsStack, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
 import { registerDescribe } from "../../src/cli/commands/describe.ts";
 import { registerGet } from "../../src/cli/commands/get.ts";
 import { ExitError } from "../../src/cli/exit.ts";
@@ -292,6 +292,120 @@ describe("mlopsctl describe", () => {
     const r = await cli("describe", "tj", "ghost", "--state-dir", stateDir);
     expect(r).toMatchObject({ code: 1, out: "" });
     expect(r.err).toContain('TrainingJob "ghost" not found in namespace default');
+  });
+});
+
+describe("mlopsctl describe tq", () => {
+  const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+  const at = "2026-01-01T00:00:00.000Z";
+  const admittedCondition = (status: "True" | "False", reason: string) => ({
+    type: "Admitted",
+    status,
+    reason,
+    message: "",
+    lastTransitionTime: at,
+  });
+  function queuedJob(
+    name: string,
+    options: { namespace?: string; priority?: number; replicas?: number; gpus?: number } = {},
+  ): TrainingJob {
+    const base = job(name, options.namespace ?? "team-a");
+    return {
+      ...base,
+      spec: {
+        ...base.spec,
+        queue: "gpus",
+        priority: options.priority ?? 50,
+        replicas: options.replicas ?? 1,
+        resources: { cpu: 500, memoryMB: 1024, gpus: options.gpus ?? 1 },
+      },
+    };
+  }
+  let queueState: string;
+
+  beforeAll(async () => {
+    queueState = join(root, "queue-state");
+    const store = new StateStore(queueState);
+    const queue: TrainingQueue = {
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "TrainingQueue",
+      metadata: { name: "gpus", namespace: "team-a", generation: 1, creationTimestamp: created },
+      spec: { quota: { gpus: 4 } } as TrainingQueue["spec"],
+    };
+    await store.writeStatus(queue, { usage: { gpus: 3 }, pending: 3, admitted: 2 });
+    const empty = { ...queue, metadata: { ...queue.metadata, name: "idle" } };
+    await store.writeStatus(empty, { pending: 0, admitted: 0 });
+    const admitted = (admittedAt: string) => ({ name: "gpus", queuedAt: minutesAgo(30), admittedAt });
+    // Written in an order unlike the one printed: admitted by time, waiting by position.
+    await store.writeStatus(queuedJob("late", { replicas: 2 }), {
+      phase: "Running",
+      queue: admitted(minutesAgo(5)),
+      conditions: [admittedCondition("True", "Admitted")],
+    });
+    await store.writeStatus(queuedJob("early"), {
+      phase: "Pending",
+      queue: admitted(minutesAgo(20)),
+      conditions: [admittedCondition("True", "Admitted")],
+    });
+    await store.writeStatus(queuedJob("huge", { gpus: 8 }), {
+      phase: "Queued",
+      queue: { name: "gpus", queuedAt: minutesAgo(50) },
+      conditions: [admittedCondition("False", "QuotaExceeded")],
+    });
+    await store.writeStatus(queuedJob("second"), {
+      phase: "Queued",
+      queue: { name: "gpus", position: 2, queuedAt: minutesAgo(12) },
+      conditions: [admittedCondition("False", "WaitingForQuota")],
+    });
+    await store.writeStatus(queuedJob("first", { priority: 90 }), {
+      phase: "Queued",
+      queue: { name: "gpus", position: 1, queuedAt: minutesAgo(2) },
+      conditions: [admittedCondition("False", "WaitingForQuota")],
+    });
+    // Not the queue's: a finished run (no Admitted condition), another queue's, another namespace's.
+    await store.writeStatus(queuedJob("done"), { phase: "Succeeded", queue: admitted(minutesAgo(40)) });
+    await store.writeStatus(queuedJob("elsewhere"), {
+      phase: "Queued",
+      queue: { name: "cpus", position: 1, queuedAt: minutesAgo(1) },
+      conditions: [admittedCondition("False", "WaitingForQuota")],
+    });
+    await store.writeStatus(queuedJob("neighbour", { namespace: "team-b" }), {
+      phase: "Queued",
+      queue: { name: "gpus", position: 1, queuedAt: minutesAgo(1) },
+      conditions: [admittedCondition("False", "WaitingForQuota")],
+    });
+    await store.close();
+  });
+
+  it("lists the runs it admitted (earliest first) and those waiting (position 1 first, then the never admissible)", async () => {
+    const r = await cli("describe", "tq", "gpus", "-n", "team-a", "--state-dir", queueState);
+    expect(r.code).toBe(0);
+    const lines = r.out.split("\n");
+    const from = lines.indexOf("Admitted Runs:");
+    expect(from).toBeGreaterThan(0);
+    expect(lines.slice(from, from + 11)).toEqual([
+      "Admitted Runs:",
+      "  Job     Priority   Request                                Phase     Admitted",
+      "  ---     --------   -------                                -----     --------",
+      "  early   50         gpus=1,cpu=500,memoryMB=1024,runs=1    Pending   20m ago",
+      "  late    50         gpus=2,cpu=1000,memoryMB=2048,runs=1   Running   5m ago",
+      "Waiting Runs (position 1 is admitted next):",
+      "  Position   Job      Priority   Request                               Reason            Waiting",
+      "  --------   ---      --------   -------                               ------            -------",
+      "  1          first    90         gpus=1,cpu=500,memoryMB=1024,runs=1   WaitingForQuota   2m",
+      "  2          second   50         gpus=1,cpu=500,memoryMB=1024,runs=1   WaitingForQuota   12m",
+      "  -          huge     50         gpus=8,cpu=500,memoryMB=1024,runs=1   QuotaExceeded     50m",
+    ]);
+    expect(lines[from + 11]).toMatch(/^Events:/);
+    expect(r.out).not.toMatch(/done|elsewhere|neighbour/);
+  });
+
+  it("a queue nothing names says <none> for both; a TrainingJob has neither section", async () => {
+    const idle = await cli("describe", "trainingqueue", "idle", "-n", "team-a", "--state-dir", queueState);
+    expect(idle.out).toContain("Admitted Runs:  <none>\nWaiting Runs:   <none>\nEvents:");
+    const tj = await cli("describe", "tj", "first", "-n", "team-a", "--state-dir", queueState);
+    expect(tj.code).toBe(0);
+    expect(tj.out).not.toContain("Admitted Runs");
   });
 });
 

@@ -100,6 +100,16 @@ describe("examples/queues", () => {
       });
     }
 
+    // describe tq says the same from the queue's side: urgent holds it, the sweeps wait in order.
+    const described = await until(`describe tq local with urgent admitted:\n${out}`, 10_000, async () => {
+      const args = ["describe", "tq", "local", "--state-dir", join(work, "state")];
+      const { stdout } = await exec("./bin/mlopsctl", args, { cwd: ROOT, timeout: 30_000 });
+      return /\n {2}urgent +90 +cpu=\d+,memoryMB=\d+,runs=1 +Running /.test(stdout) ? stdout : undefined;
+    });
+    expect(described).toMatch(
+      /Waiting Runs \(position 1 is admitted next\):\n.*\n.*\n {2}1 +sweep-a +50 .* WaitingForQuota .*\n {2}2 +sweep-b +50 .* WaitingForQuota /,
+    );
+
     const done = await until(`all three Succeeded:\n${out}`, 60_000, async () => {
       const now = await jobs().catch(() => undefined);
       const phases = [...(now?.values() ?? [])].map((j) => j.status?.phase);

@@ -2,18 +2,26 @@
 // it: metadata, spec summary, status, a conditions table and the recent events.
 import type { Command } from "commander";
 import type { Condition } from "../../api/conditions.ts";
+import { kindChoices } from "../../api/kinds.ts";
 import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { printable } from "../../observability/printable.ts";
 import type { EventRecord } from "../../sources/state/event-merge.ts";
 // The modules, not the state directory's index (which loads the operator's writer and rxjs).
 import { readEvents } from "../../sources/state/events.ts";
-import { readRecord, type StatusRecord } from "../../sources/state/record.ts";
+import { listRecords, readRecord, type StatusRecord } from "../../sources/state/record.ts";
 import type { AttemptRecord } from "../../trainingjob/attempts.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { age, describeValue, table } from "../output.ts";
+import { age, describeValue, section } from "../output.ts";
+import { queueRuns, renderQueueRuns } from "../queue-runs.ts";
 import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
 
-export function renderDescribe(record: StatusRecord, events: readonly EventRecord[], now: Date): string {
+/** `more`: sections of the kind's own, printed before the events (a queue's runs). */
+export function renderDescribe(
+  record: StatusRecord,
+  events: readonly EventRecord[],
+  now: Date,
+  more = "",
+): string {
   const m = record.metadata;
   const pairs = (map: Record<string, string> | undefined) =>
     map && Object.keys(map).length > 0
@@ -37,11 +45,12 @@ export function renderDescribe(record: StatusRecord, events: readonly EventRecor
   if (conditions && conditions.length > 0) {
     const headers = ["Type", "Status", "Reason", "Message", "Last Transition Time"];
     const rows = conditions.map((c) => [c.type, c.status, c.reason, c.message, c.lastTransitionTime]);
-    out += `Conditions:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
+    out += section("Conditions", headers, rows);
   } else {
     out += "Conditions:   <none>\n";
   }
   if (attempts.length > 0) out += renderAttempts(attempts);
+  out += more;
   out += renderEvents(events, now);
   return out;
 }
@@ -67,7 +76,7 @@ function renderAttempts(attempts: readonly AttemptRecord[]): string {
     a.preemptedBy === undefined ? (a.reason ?? "") : `${a.reason ?? "Preempted"} for ${a.preemptedBy}`,
     a.counted ?? "",
   ]);
-  return `Attempts:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
+  return section("Attempts", headers, rows);
 }
 
 export function renderEvents(events: readonly EventRecord[], now: Date): string {
@@ -79,17 +88,7 @@ export function renderEvents(events: readonly EventRecord[], now: Date): string 
     return [e.type, e.reason, when, "mlops-operator", e.message];
   });
   const headers = ["Type", "Reason", "Age", "From", "Message"];
-  return `Events:\n${indent(table(headers, [underline(headers), ...rows]), 2)}`;
-}
-
-const underline = (headers: readonly string[]) => headers.map((h) => "-".repeat(h.length));
-
-function indent(text: string, spaces: number): string {
-  const pad = " ".repeat(spaces);
-  return text
-    .split("\n")
-    .map((line) => (line === "" ? line : pad + line))
-    .join("\n");
+  return section("Events", headers, rows);
 }
 
 export async function describe(kindAlias: string, name: string, options: StateOptions): Promise<string> {
@@ -103,15 +102,29 @@ export async function describe(kindAlias: string, name: string, options: StateOp
       EXIT.failed,
       `${kind} "${name}" not found in namespace ${namespace} (state directory ${stateDir})`,
     );
-  return renderDescribe(record, await readEvents(stateDir, key), new Date());
+  const now = new Date();
+  // A queue's runs are the TrainingJobs of its namespace that name it in their status.
+  const more =
+    kind === "TrainingQueue"
+      ? renderQueueRuns(
+          queueRuns(
+            await listRecords(stateDir, "TrainingJob", namespace, { intern: false }),
+            record.metadata.name,
+          ),
+          now,
+        )
+      : "";
+  return renderDescribe(record, await readEvents(stateDir, key), now, more);
 }
 
 export function registerDescribe(program: Command): void {
   withStateOptions(
     program
       .command("describe")
-      .description("show one resource: spec summary, status, conditions and recent events")
-      .argument("<kind>", "trainingjob (tj) or mlopsstack (ms)")
+      .description(
+        "show one resource: spec summary, status, conditions and recent events (a queue: its admitted and waiting runs)",
+      )
+      .argument("<kind>", kindChoices())
       .argument("<name>", "resource name"),
   ).action(async (kind: string, name: string, options: StateOptions) => {
     process.stdout.write(await describe(kind, name, options));

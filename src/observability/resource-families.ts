@@ -1,9 +1,11 @@
 // Metric families with a series per resource (mlops_resource_info, the progress gauges), rendered
-// as exposition text by the family itself, one cached line per series. prom-client's Gauge resets,
-// sets (hashing the labels) and formats every series on every scrape: at 10,000 resources a scrape
-// cost 190-750 ms of the operator's CPU (1.3 MB of text), which every Prometheus scrape and the
-// benchmarks' own reads of /metrics paid. Here a series whose labels and value are unchanged since
-// the last scrape reuses its line.
+// as exposition text by the family itself at each scrape. prom-client's Gauge resets, sets (hashing
+// the labels) and formats every series on every scrape: at 10,000 resources a scrape cost 190-750 ms
+// of the operator's CPU (1.3 MB of text). Here a series is its label values written into the
+// family's template, escaped only when a value holds a character that needs it: 3.5 ms for the
+// family at 10,000 resources. No line is kept between scrapes: a cache of each resource's line (its
+// text, labels and a weak map entry) held 4.2 MB at 10,000 and a scrape through it took 4.5-8 ms
+// (docs/benchmarks.md, round 24).
 // The text goes out in pieces (TextRegistry.pieces), written as they are made: a scrape that built
 // its 1.3 MB (10,000 resources) as one string made that string and the joins before it large
 // objects, V8's to collect apart from the young generation, and the response a 1.3 MB buffer.
@@ -24,12 +26,6 @@ export interface ResourceFamilyOptions {
   readonly series: (resource: AnyResource) => Series | undefined;
 }
 
-interface Line {
-  readonly labels: readonly string[];
-  readonly value: number;
-  readonly text: string;
-}
-
 /** Registered like a prom-client metric (name, help, type, get); TextRegistry asks it for text(). */
 export class ResourceFamily {
   readonly name: string;
@@ -37,22 +33,22 @@ export class ResourceFamily {
   readonly type = "gauge";
   readonly aggregator = "sum";
   readonly #labelNames: readonly string[];
+  /** `name{label="`, `",label="`, ...: what goes before each label's value. */
+  readonly #prefixes: readonly string[];
   readonly #series: (resource: AnyResource) => Series | undefined;
   #resources: () => Iterable<AnyResource> = () => [];
-  /** The line of each resource's series at its last scrape (checked against its labels every time). */
-  #lines = new WeakMap<AnyResource, Line>();
 
   constructor(options: ResourceFamilyOptions) {
     this.name = options.name;
     this.help = options.help;
     this.#labelNames = options.labelNames;
+    this.#prefixes = options.labelNames.map((label, i) => `${i === 0 ? `${this.name}{` : '",'}${label}="`);
     this.#series = options.series;
   }
 
   /** Where the resources come from (the composition root passes its source). */
   observe(resources: () => Iterable<AnyResource>): void {
     this.#resources = resources;
-    this.#lines = new WeakMap();
   }
 
   /** The family in Prometheus's text format, as prom-client's registry writes one (no final newline). */
@@ -67,14 +63,9 @@ export class ResourceFamily {
     for (const resource of this.#resources()) {
       const series = this.#series(resource);
       if (series === undefined) continue;
-      // The source sets a new status on the same resource object: compare, not trust.
-      let line = this.#lines.get(resource);
-      if (line === undefined || line.value !== series.value || !sameLabels(line.labels, series.labels)) {
-        line = { labels: series.labels, value: series.value, text: this.#line(series) };
-        this.#lines.set(resource, line);
-      }
-      out.push(line.text);
-      chars += line.text.length + 1;
+      const line = this.#line(series);
+      out.push(line);
+      chars += line.length + 1;
       if (chars >= PIECE_CHARS) {
         yield out.join("\n");
         out = [""]; // the next piece starts with the newline that ends this one's last line
@@ -106,8 +97,14 @@ export class ResourceFamily {
   }
 
   #line(series: Series): string {
-    const labels = this.#labelNames.map((label, i) => `${label}="${escapeLabel(series.labels[i] ?? "")}"`);
-    return `${this.name}{${labels.join(",")}} ${valueText(series.value)}`;
+    const prefixes = this.#prefixes;
+    if (prefixes.length === 0) return `${this.name} ${valueText(series.value)}`;
+    let line = "";
+    for (let i = 0; i < prefixes.length; i++) {
+      const value = series.labels[i] ?? "";
+      line += prefixes[i] + (NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value);
+    }
+    return `${line}"} ${valueText(series.value)}`;
   }
 }
 
@@ -156,15 +153,10 @@ interface PromClientWriter {
   getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
 }
 
-function sameLabels(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 // The escaping and number format of prom-client's registry (lib/registry.js, lib/util.js).
 const escapeText = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 const escapeLabel = (text: string): string => escapeText(text).replace(/"/g, '\\"');
+const NEEDS_ESCAPE = /[\\\n"]/;
 
 function valueText(value: number): string {
   if (Number.isNaN(value)) return "Nan";

@@ -73,4 +73,53 @@ describe("StringInterner", () => {
     expect(value.date).toBe(date); // not plain data: left alone
     expect(t.size).toBe(7);
   });
+
+  it("shares one frozen array of primitives between values that hold the same elements", () => {
+    const t = new StringInterner();
+    const job = (dataset: string) => ({
+      spec: {
+        command: ["python", "train.py"],
+        args: ["--epochs", 10, "--fast", true, null],
+        env: [{ name: "DATASET", value: dataset }],
+        volumes: [] as string[],
+      },
+    });
+    const [a, b] = [t.internAll(job("/data/a")), t.internAll(job("/data/b"))];
+    expect(b.spec.command).toBe(a.spec.command);
+    expect(b.spec.args).toBe(a.spec.args);
+    expect(Object.isFrozen(a.spec.command)).toBe(true);
+    expect(() => (a.spec.command as string[]).push("x")).toThrow(TypeError);
+    // Arrays of objects stay each value's own; so do empty arrays (a caller may fill them).
+    expect(b.spec.env).not.toBe(a.spec.env);
+    expect(b.spec.env[0]?.value).toBe("/data/b");
+    expect(b.spec.volumes).not.toBe(a.spec.volumes);
+    expect(Object.isFrozen(a.spec.volumes)).toBe(false);
+  });
+
+  it("shares only arrays whose JSON says what they hold", () => {
+    const t = new StringInterner();
+    const shared = (items: unknown[]) => t.internAll({ items }).items;
+    // JSON writes undefined, NaN, Infinity and null alike, and -0 as 0: such arrays are not shared.
+    expect(shared([null])).toBe(shared([null]));
+    for (const odd of [[undefined], [Number.NaN], [Number.POSITIVE_INFINITY], [-0]]) {
+      expect(shared(odd)).not.toBe(shared([null]));
+      expect(shared(odd)).not.toBe(shared(odd));
+    }
+    expect(shared(["1"])).not.toBe(shared([1]));
+    expect(shared(["a,b"])).not.toBe(shared(["a", "b"]));
+    // Long arrays and long texts are left to each value.
+    const many = Array.from({ length: 33 }, (_, i) => i);
+    expect(shared(many)).not.toBe(shared([...many]));
+    expect(shared(["x".repeat(1_000)])).not.toBe(shared(["x".repeat(1_000)]));
+  });
+
+  it("keeps at most its bound of shared arrays, starting over when full", () => {
+    const t = new StringInterner(2);
+    const shared = (items: unknown[]) => t.internAll({ items }).items;
+    const first = shared(["a"]);
+    expect(shared(["a"])).toBe(first);
+    shared(["b"]);
+    shared(["c"]); // full: a new table, which no longer knows ["a"]
+    expect(shared(["a"])).not.toBe(first);
+  });
 });

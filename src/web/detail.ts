@@ -1,7 +1,9 @@
 // One resource's page (GET /resource?kind=…&namespace=…&name=…): its conditions, the replicas of its
 // run with their exit codes, recent events, the image and the names of its env variables (never
-// their values), and a link to Grafana when GRAFANA_URL is known. Every value HTML-escaped.
+// their values), and a link to Grafana when GRAFANA_URL is known; a TrainingQueue's page also its
+// admitted runs and its waiting line (waiting-line.ts). Every value HTML-escaped.
 import type { EventRecord, StatusRecord } from "../sources/state/index.ts";
+import { type QueueRuns, requestText } from "../trainingqueue/waiting-line.ts";
 import { escapeHtml } from "./html.ts";
 
 interface Condition {
@@ -21,8 +23,11 @@ interface Replica {
   reason?: string;
 }
 
+/** A table cell: a value, escaped; or markup this module made (`{ html }`) from escaped parts. */
 const cell = (value: unknown) =>
-  `<td>${escapeHtml(value === undefined || value === null ? "" : String(value))}</td>`;
+  typeof value === "object" && value !== null && "html" in value
+    ? `<td>${(value as { html: string }).html}</td>`
+    : `<td>${escapeHtml(value === undefined || value === null ? "" : String(value))}</td>`;
 
 function table(headers: readonly string[], rows: readonly unknown[][]): string {
   if (rows.length === 0) return "<p>None.</p>";
@@ -31,10 +36,38 @@ function table(headers: readonly string[], rows: readonly unknown[][]): string {
     .join("\n")}</tbody></table>`;
 }
 
+/** A TrainingQueue's runs, as two tables (a job's name links to its page). */
+function queueTables(namespace: string, runs: QueueRuns): string {
+  const job = (name: string) => {
+    const query = new URLSearchParams({ kind: "TrainingJob", namespace, name });
+    return { html: `<a href="/resource?${escapeHtml(query.toString())}">${escapeHtml(name)}</a>` };
+  };
+  return `<h2>Admitted runs</h2>
+${table(
+  ["Job", "Priority", "Request", "Phase", "Admitted"],
+  runs.admitted.map((r) => [job(r.name), r.priority, requestText(r.request), r.phase, r.queue.admittedAt]),
+)}
+<h2>Waiting runs (position 1 is admitted next)</h2>
+${table(
+  ["Position", "Job", "Priority", "Request", "Reason", "Queued"],
+  runs.waiting.map((r) => [
+    r.queue.position ?? "-",
+    job(r.name),
+    r.priority,
+    requestText(r.request),
+    r.reason,
+    r.queue.queuedAt,
+  ]),
+)}
+`;
+}
+
+/** `queue`: a TrainingQueue's runs (from the view's TrainingJob records), shown on its page. */
 export function renderDetail(
   record: StatusRecord,
   events: readonly EventRecord[],
   grafanaUrl: string | undefined,
+  queue?: QueueRuns,
 ): string {
   const status = record.status ?? {};
   const spec = (record.spec ?? {}) as { image?: string; replicas?: number; env?: { name?: string }[] };
@@ -98,7 +131,7 @@ ${table(
   ["Index", "Node", "State", "Exit code", "Restarts", "Reason"],
   (run.replicas ?? []).map((r) => [r.index, r.node, r.state, r.exitCode, r.restarts, r.reason]),
 )}
-<h2>Recent events</h2>
+${queue ? queueTables(record.metadata.namespace, queue) : ""}<h2>Recent events</h2>
 ${table(
   ["Type", "Reason", "Message", "Count", "Last seen"],
   [...events]

@@ -12,6 +12,7 @@ import { isKind, KINDS, kindInfo } from "../api/kinds.ts";
 import { type Kind, makeKey } from "../api/resources.ts";
 import type { OperatorServer } from "../observability/server.ts";
 import { readEvents, recordToResource, type StatusRecord } from "../sources/state/index.ts";
+import { queueRuns } from "../trainingqueue/waiting-line.ts";
 import { renderDetail } from "./detail.ts";
 import { queryOf, type RowFormat, renderPage, STYLE } from "./html.ts";
 import { LIVE_SCRIPT } from "./live.ts";
@@ -75,7 +76,15 @@ export function registerWeb(
       return;
     }
     const events = await readEvents(view.stateDir, makeKey(record.kind, namespace, name)).catch(() => []);
-    send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl));
+    // A queue's runs: the TrainingJobs of its namespace that name it in their status.
+    const queue =
+      record.kind === "TrainingQueue"
+        ? queueRuns(
+            view.list().filter((r) => r.kind === "TrainingJob" && r.metadata.namespace === namespace),
+            name,
+          )
+        : undefined;
+    send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl, queue));
   });
   // The page has no icon; browsers ask for one anyway, and a 404 is an error in their console.
   server.route("GET", "/favicon.ico", (_req, res) => {

@@ -7,6 +7,7 @@ import {
   makeKey,
   type TrainingJob,
   type TrainingJobStatus,
+  type TrainingQueue,
 } from "../../src/api/resources.ts";
 import { webRowFormat } from "../../src/cli/web-format.ts";
 import { OperatorServer } from "../../src/observability/server.ts";
@@ -177,6 +178,58 @@ describe("a resource's page", () => {
       `href="http://grafana.local/d/mlops-training-runs?from=${Date.parse("2026-05-01T10:00:00.000Z")}&amp;to=${Date.parse("2026-05-01T11:00:00.000Z")}"`,
     );
     expect(page.body).not.toContain("<script");
+  });
+
+  it("a TrainingQueue's page shows its admitted runs and its waiting line, each job linked to its page", async () => {
+    const queue = {
+      apiVersion: "mlops.dev/v1alpha1",
+      kind: "TrainingQueue",
+      metadata: { name: "gpus", namespace: "team-a", generation: 1 },
+      spec: { quota: { runs: 1 } },
+    } as unknown as TrainingQueue;
+    await store.writeStatus(queue, { pending: 2, admitted: 1 });
+    const admitted = (type: "True" | "False", reason: string) => [
+      { type: "Admitted", status: type, reason, message: "", lastTransitionTime: "2026-05-01T10:00:00.000Z" },
+    ];
+    const queued = (name: string, status: object) =>
+      store.writeStatus(
+        { ...job(name, "team-a"), spec: { ...job(name).spec, queue: "gpus" } },
+        status as never,
+      );
+    await queued("running", {
+      phase: "Running",
+      queue: { name: "gpus", queuedAt: "2026-05-01T09:00:00.000Z", admittedAt: "2026-05-01T10:00:00.000Z" },
+      conditions: admitted("True", "Admitted"),
+    });
+    await queued("b-second", {
+      phase: "Queued",
+      queue: { name: "gpus", position: 2, queuedAt: "2026-05-01T09:30:00.000Z" },
+      conditions: admitted("False", "WaitingForQuota"),
+    });
+    await queued("a-first", {
+      phase: "Queued",
+      queue: { name: "gpus", position: 1, queuedAt: "2026-05-01T09:40:00.000Z" },
+      conditions: admitted("False", "WaitingForQuota"),
+    });
+    await until("the view holds the queue's jobs", () => view.list().length === 6 || undefined);
+    const page = await get("/resource?kind=TrainingQueue&namespace=team-a&name=gpus");
+    expect(page.status).toBe(200);
+    const link = (name: string) =>
+      `<a href="/resource?kind=TrainingJob&amp;namespace=team-a&amp;name=${name}">${name}</a>`;
+    const admittedAt = page.body.indexOf("<h2>Admitted runs</h2>");
+    const waitingAt = page.body.indexOf("<h2>Waiting runs (position 1 is admitted next)</h2>");
+    expect(admittedAt).toBeGreaterThan(0);
+    expect(waitingAt).toBeGreaterThan(admittedAt);
+    expect(page.body.slice(admittedAt, waitingAt)).toContain(
+      `<td>${link("running")}</td><td>50</td><td>cpu=500,memoryMB=1024,runs=1</td><td>Running</td><td>2026-05-01T10:00:00.000Z</td>`,
+    );
+    const waiting = page.body.slice(waitingAt);
+    expect(waiting.indexOf(link("a-first"))).toBeGreaterThan(0);
+    expect(waiting.indexOf(link("b-second"))).toBeGreaterThan(waiting.indexOf(link("a-first")));
+    expect(waiting).toContain(`<td>1</td><td>${link("a-first")}</td><td>50</td>`);
+    // A TrainingJob's page has no such tables.
+    const jobPage = await get("/resource?kind=TrainingJob&namespace=team-a&name=running");
+    expect(jobPage.body).not.toContain("Admitted runs");
   });
 
   it.each([

@@ -10,9 +10,10 @@ import type { EventRecord } from "../../sources/state/event-merge.ts";
 import { readEvents } from "../../sources/state/events.ts";
 import { listRecords, readRecord, type StatusRecord } from "../../sources/state/record.ts";
 import type { AttemptRecord } from "../../trainingjob/attempts.ts";
+import { queueRuns } from "../../trainingqueue/waiting-line.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import { age, describeValue, section } from "../output.ts";
-import { queueRuns, renderQueueRuns } from "../queue-runs.ts";
+import { renderQueueRuns } from "../queue-runs.ts";
 import { kindArgument, nameArgument, type StateOptions, stateDirOf, withStateOptions } from "./get.ts";
 
 /** `more`: sections of the kind's own, printed before the events (a queue's runs). */

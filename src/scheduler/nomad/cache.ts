@@ -28,6 +28,7 @@ import type {
   NomadTaskState,
 } from "../../clients/nomad/types.ts";
 import { jobWhere, parseJobVersion, specHashConstraint, withSharedKey } from "./meta.ts";
+import type { AllocationView } from "./observe.ts";
 import { GROUP } from "./render.ts";
 
 interface Entry {
@@ -35,7 +36,7 @@ interface Entry {
   /** JobModifyIndex, Version, JobModifyIndex, Version, … of every version seen here, oldest first. */
   versions: number[];
   /** By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). */
-  allocs: NomadAllocation[];
+  allocs: AllocationView[];
   /** True when `allocs` holds every allocation of the job (see the rules above). */
   complete: boolean;
   /** True while `job` is a listed stub (no constraints, no groups). */
@@ -47,7 +48,7 @@ export type Cached =
   | {
       readonly state: "known";
       readonly job: NomadJob;
-      readonly allocations: NomadAllocation[];
+      readonly allocations: AllocationView[];
       /** The job is its listed stub completed from the recorded version: no tasks. */
       readonly listed?: true;
     }
@@ -99,7 +100,7 @@ export class NomadReadCache {
     if (!entry)
       return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
     if (!entry.job || !entry.complete) return { state: "unknown" };
-    const allocations: NomadAllocation[] = [];
+    const allocations: AllocationView[] = [];
     for (const alloc of entry.allocs) {
       if (alloc.JobVersion === undefined) return { state: "unknown" };
       allocations.push(alloc);
@@ -126,7 +127,7 @@ export class NomadReadCache {
    * allocation (those of owned jobs): each listed job not known otherwise is kept as its stub, and
    * every listed job's entry is complete. Called with `listed`, after a reset if there was one.
    */
-  seedListed(stubs: ReadonlyMap<string, NomadJobListStub>, allocations: readonly NomadAllocation[]): void {
+  seedListed(stubs: ReadonlyMap<string, NomadJobListStub>, allocations: readonly AllocationView[]): void {
     if (!this.#synced) return;
     for (const [where, entry] of this.#entries)
       if (entry.stub && !stubs.has(where)) this.#entries.delete(where);
@@ -151,7 +152,7 @@ export class NomadReadCache {
   }
 
   /** Merges a read of the job and its allocations (while synced): the entry is complete from now on. */
-  seed(where: string, job: NomadJob, allocations: readonly NomadAllocation[]): void {
+  seed(where: string, job: NomadJob, allocations: readonly AllocationView[]): void {
     if (!this.#synced) return; // no stream to keep it current
     const deleted = this.#deleted.get(where);
     if (deleted !== undefined && deleted >= (job.ModifyIndex ?? 0)) return;
@@ -231,12 +232,12 @@ export class NomadReadCache {
     // Allocations seen before their job's version was known.
     const allocs = entry.allocs;
     for (let i = 0; i < allocs.length; i++) {
-      const alloc = allocs[i] as NomadAllocation;
+      const alloc = allocs[i] as AllocationView;
       if (alloc.JobVersion === undefined) allocs[i] = withVersion(entry, alloc);
     }
   }
 
-  #mergeAlloc(entry: Entry, full: NomadAllocation): void {
+  #mergeAlloc(entry: Entry, full: AllocationView): void {
     const at = entry.allocs.findIndex((a) => a.ID === full.ID);
     const known = entry.allocs[at];
     if (known && known.ModifyIndex > full.ModifyIndex) return;
@@ -317,15 +318,15 @@ function withJobVersion(versions: number[], index: number, version: number): num
 }
 
 /**
- * The fields of an allocation that observe reads (those of Nomad's AllocListStub, what
- * GET /v1/job/:id/allocations answers): an event's allocation also carries its resources, metrics
- * and network status, which are not kept. Its own ids and name never recur, so they are not
- * interned (they only filled the table, which starts over when full, and cost a lookup each).
+ * The fields of an allocation that observe reads (of those of Nomad's AllocListStub, what
+ * GET /v1/job/:id/allocations answers; not its evaluations' ids nor its create and modify times,
+ * ~120 bytes an allocation): an event's allocation also carries its resources, metrics and network
+ * status, which are not kept. Its own id and name never recur, so they are not interned (they only
+ * filled the table, which starts over when full, and cost a lookup each).
  */
-export function compact(a: NomadAllocation): NomadAllocation {
+export function compact(a: AllocationView): AllocationView {
   return {
     ID: a.ID,
-    EvalID: a.EvalID,
     Name: a.Name,
     Namespace: shared(a.Namespace),
     NodeID: shared(a.NodeID),
@@ -338,13 +339,10 @@ export function compact(a: NomadAllocation): NomadAllocation {
     ClientStatus: shared(a.ClientStatus),
     ClientDescription: shared(a.ClientDescription),
     TaskStates: compactTaskStates(a.TaskStates),
-    FollowupEvalID: a.FollowupEvalID,
     ...(a.NextAllocation ? { NextAllocation: a.NextAllocation } : {}),
     ...(a.PreviousAllocation ? { PreviousAllocation: a.PreviousAllocation } : {}),
     CreateIndex: a.CreateIndex,
     ModifyIndex: a.ModifyIndex,
-    CreateTime: a.CreateTime,
-    ModifyTime: a.ModifyTime,
   };
 }
 
@@ -389,7 +387,7 @@ function shared<T>(value: T): T {
 }
 
 /** The allocation with the version of the job current at its creation, if that version is known. */
-function withVersion(entry: Entry, alloc: NomadAllocation): NomadAllocation {
+function withVersion(entry: Entry, alloc: AllocationView): AllocationView {
   let version: number | undefined;
   const versions = entry.versions;
   for (let i = 0; i < versions.length; i += 2)

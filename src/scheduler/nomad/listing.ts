@@ -7,11 +7,12 @@ import { messageOf } from "../../api/errors.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError } from "../../clients/nomad/errors.ts";
-import type { NomadAllocation, NomadJobListStub } from "../../clients/nomad/types.ts";
+import type { NomadJobListStub } from "../../clients/nomad/types.ts";
 import type { OwnedRun } from "../port.ts";
 import { compact, type NomadReadCache } from "./cache.ts";
 import type { Listed } from "./changes.ts";
 import { jobWhere, META, metaKey, ownerFilter } from "./meta.ts";
+import type { AllocationView } from "./observe.ts";
 
 /** Allocations per page of a list: bounds what one response holds (about 1 KB each). */
 export const ALLOCATIONS_PER_PAGE = 1_000;
@@ -114,8 +115,8 @@ const ID_PREFIXES = [..."0123456789abcdef"];
 export async function listAllocations(
   client: NomadClient,
   owned: ReadonlyMap<string, unknown>,
-): Promise<NomadAllocation[]> {
-  const kept: NomadAllocation[] = [];
+): Promise<AllocationView[]> {
+  const kept: AllocationView[] = [];
   if (owned.size === 0) return kept;
   for (const prefix of ID_PREFIXES) {
     const { allocations } = await client.listAllocationsAt({ prefix, perPage: ALLOCATIONS_PER_PAGE });
@@ -138,7 +139,7 @@ export class CacheLists {
   #done: Promise<void> | undefined;
   #finish: (() => void) | undefined;
   /** What the list under way brought, for the cache once the feed has taken the list. */
-  #listed: { stubs: Map<string, NomadJobListStub>; allocations: NomadAllocation[] } | undefined;
+  #listed: { stubs: Map<string, NomadJobListStub>; allocations: AllocationView[] } | undefined;
 
   constructor(
     client: NomadClient,

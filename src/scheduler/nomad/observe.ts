@@ -10,13 +10,20 @@ import type {
   NomadJob,
   NomadTaskEvent,
 } from "../../clients/nomad/types.ts";
+
+/**
+ * An allocation as observe reads it: what the read cache keeps (cache.ts, compact) or a whole one
+ * from the server. Not its evaluations' ids nor its create and modify times, which nothing reads.
+ */
+export type AllocationView = Omit<NomadAllocation, "EvalID" | "FollowupEvalID" | "CreateTime" | "ModifyTime">;
+
 import type { ObservedReplica, ObservedRun } from "../port.ts";
 import { META, replicaCount, specHashOf } from "./meta.ts";
 import { type PlacementTarget, placementProblem } from "./placement.ts";
 
 export interface NomadView {
   readonly job: NomadJob;
-  readonly allocations: readonly NomadAllocation[];
+  readonly allocations: readonly AllocationView[];
   /** The job's evaluations (any order): the latest one's FailedTGAllocs tells a blocked placement. */
   readonly evaluations?: readonly NomadEvaluation[];
   /** Where the target Nomad is configured (for placement messages). */
@@ -24,7 +31,7 @@ export interface NomadView {
 }
 
 /** How many replica indexes of the current run have an allocation (to know whether to ask why not). */
-export function placedReplicas(job: NomadJob, allocations: readonly NomadAllocation[]): number {
+export function placedReplicas(job: NomadJob, allocations: readonly AllocationView[]): number {
   const runVersion = Number(job.Meta?.[META.runVersion] ?? job.Version ?? 0);
   const indexes = new Set<number>();
   for (const a of allocations) {
@@ -35,7 +42,7 @@ export function placedReplicas(job: NomadJob, allocations: readonly NomadAllocat
 }
 
 /** Whether fewer replicas of the job's current run have an allocation than it asks for (not stopped). */
-export function missingReplicas(job: NomadJob, allocations: readonly NomadAllocation[]): boolean {
+export function missingReplicas(job: NomadJob, allocations: readonly AllocationView[]): boolean {
   return !job.Stop && placedReplicas(job, allocations) < replicaCount(job);
 }
 
@@ -43,7 +50,7 @@ export function observeRun(view: NomadView): ObservedRun {
   const { job } = view;
   const meta = job.Meta ?? {};
   const runVersion = meta[META.runVersion] !== undefined ? Number(meta[META.runVersion]) : (job.Version ?? 0);
-  const latest = new Map<number, NomadAllocation[]>();
+  const latest = new Map<number, AllocationView[]>();
   for (const alloc of view.allocations) {
     if (alloc.JobID !== job.ID || alloc.JobVersion < runVersion) continue;
     const index = allocIndex(alloc.Name);
@@ -54,7 +61,7 @@ export function observeRun(view: NomadView): ObservedRun {
     .sort(([a], [b]) => a - b)
     .map(([index, allocs]) => {
       const ordered = [...allocs].sort((a, b) => a.CreateIndex - b.CreateIndex);
-      const last = ordered.at(-1) as NomadAllocation;
+      const last = ordered.at(-1) as AllocationView;
       return replicaOf(last, index, ordered.length - 1);
     });
   const starts = replicas.flatMap((r) => (r.startedAt ? [r.startedAt] : [])).sort();
@@ -83,7 +90,7 @@ export function allocIndex(name: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-export function replicaOf(alloc: NomadAllocation, index: number, reschedules: number): ObservedReplica {
+export function replicaOf(alloc: AllocationView, index: number, reschedules: number): ObservedReplica {
   const states = Object.values(alloc.TaskStates ?? {});
   const restarts = states.reduce((n, s) => n + (s.Restarts ?? 0), 0) + reschedules;
   const startedAt = earliest(states.map((s) => s.StartedAt));
@@ -219,7 +226,7 @@ export function failureOf(
  * DesiredDescription "Preempted by alloc ID …" (nomad/structs: AllocDesiredStatusEvict).
  */
 function preempted(
-  alloc: NomadAllocation,
+  alloc: AllocationView,
   base: Omit<ObservedReplica, "state">,
   ended: { finishedAt?: string },
 ): ObservedReplica {
@@ -256,7 +263,7 @@ function text(e: NomadTaskEvent): string {
   return e.DisplayMessage || e.Message || "";
 }
 
-function stopText(alloc: NomadAllocation): string {
+function stopText(alloc: AllocationView): string {
   return alloc.DesiredDescription || "allocation stopped";
 }
 

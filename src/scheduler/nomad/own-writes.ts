@@ -13,7 +13,8 @@
 // that explains a failure. A register's events may arrive before its answer: they are held until it
 // ends, then reported when one of them was more than a confirmation (or when the register failed).
 import type { ResourceKey } from "../../api/resources.ts";
-import type { NomadAllocation, NomadJob } from "../../clients/nomad/types.ts";
+import type { NomadJob } from "../../clients/nomad/types.ts";
+import type { AllocationView } from "./observe.ts";
 import { failureOf } from "./observe.ts";
 
 interface Held {
@@ -87,7 +88,7 @@ export class OwnWrites {
   }
 
   /** Whether an Allocation event of an owned job wakes `key` now (false: a confirmation, or held). */
-  allocWakes(where: string, key: ResourceKey, alloc: NomadAllocation): boolean {
+  allocWakes(where: string, key: ResourceKey, alloc: AllocationView): boolean {
     const written = this.#written.get(where);
     if (written === undefined) return true;
     const plausible = isQuietNewAlloc(alloc);
@@ -126,12 +127,12 @@ export class OwnWrites {
 const ENDED = new Set(["complete", "failed", "lost"]);
 
 /** Whether the allocation has ended: it completed, failed or was lost. */
-export function allocationEnded(alloc: NomadAllocation): boolean {
+export function allocationEnded(alloc: AllocationView): boolean {
   return ENDED.has(alloc.ClientStatus ?? "");
 }
 
 /** Pending, desired to run, not a replacement, and no task started, restarted or failed. */
-export function isQuietNewAlloc(alloc: NomadAllocation): boolean {
+export function isQuietNewAlloc(alloc: AllocationView): boolean {
   if (alloc.ClientStatus !== "pending" || alloc.DesiredStatus !== "run" || alloc.PreviousAllocation)
     return false;
   for (const state of Object.values(alloc.TaskStates ?? {})) {

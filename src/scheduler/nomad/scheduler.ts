@@ -23,7 +23,7 @@ import { makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError, NomadReason } from "../../clients/nomad/errors.ts";
 import { DEFAULT_TOPICS, type EventStreamOptions } from "../../clients/nomad/events.ts";
-import type { NomadAllocation, NomadEvaluation, NomadJob } from "../../clients/nomad/types.ts";
+import type { NomadEvaluation, NomadJob } from "../../clients/nomad/types.ts";
 import { supportsMaxRunDuration } from "../../clients/nomad/version.ts";
 import { Adoption } from "../adoption.ts";
 import type { LogOptions, ObservedRun, OwnedRun, RunRequest, Scheduler } from "../port.ts";
@@ -32,7 +32,7 @@ import { ChangeFeed } from "./changes.ts";
 import { FailedEvaluations } from "./failed-evals.ts";
 import { CacheLists, listOwnedAt } from "./listing.ts";
 import { jobVersionOf, jobWhere, META, specHashOf } from "./meta.ts";
-import { allocIndex, missingReplicas, observeRun } from "./observe.ts";
+import { type AllocationView, allocIndex, missingReplicas, observeRun } from "./observe.ts";
 import { planSummary } from "./placement.ts";
 import { renderJob, secretVariablePath, TASK } from "./render.ts";
 
@@ -134,7 +134,7 @@ export class NomadScheduler implements Scheduler {
       return undefined;
     }
     let job: NomadJob | undefined;
-    let allocations: NomadAllocation[];
+    let allocations: AllocationView[];
     // A listed job has no tasks to say why a replica is not placed: then the job is read.
     if (
       cached.state === "known" &&
@@ -273,7 +273,7 @@ export class NomadScheduler implements Scheduler {
     const wanted = options.replica ?? 0;
     const alloc = allocations
       .filter((a) => allocIndex(a.Name) === wanted)
-      .sort((a, b) => b.CreateIndex - a.CreateIndex)[0] as NomadAllocation | undefined;
+      .sort((a, b) => b.CreateIndex - a.CreateIndex)[0] as AllocationView | undefined;
     if (!alloc) {
       throw new OperatorError(
         "NotFound",

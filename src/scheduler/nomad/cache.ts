@@ -210,7 +210,7 @@ export class NomadReadCache {
     let entry = this.#entries.get(where);
     if (!entry) {
       // Every member in the literal: one added later goes to a property array of its own (40 B).
-      entry = { job: undefined, versions: [], allocs: [], complete: false, stub: false };
+      entry = { job: undefined, versions: NONE, allocs: NONE, complete: false, stub: false };
       this.#entries.set(where, entry);
     }
     return entry;
@@ -302,9 +302,16 @@ function stubJob(stub: NomadJobListStub): NomadJob {
     JobModifyIndex: stub.JobModifyIndex,
     Meta: stub.Meta ? interner.internAll(stub.Meta) : stub.Meta,
     Constraints: null,
-    TaskGroups: [],
+    TaskGroups: NONE,
   } as unknown as NomadJob;
 }
+
+/**
+ * One empty array for every entry's versions and allocations until it has some, and every listed
+ * stub's groups (32 bytes each, ~0.6 MB at 10,000): frozen, as both are only ever replaced
+ * (withJobVersion, concat), never grown in place.
+ */
+const NONE = Object.freeze([]) as unknown as never[];
 
 /** A compact job's task configuration: not kept (one shared empty object). */
 const NO_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({});

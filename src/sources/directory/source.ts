@@ -86,6 +86,7 @@ export class DirectorySource implements Source {
         // Resources carry their status, as on Kubernetes: reconcilers read the last run from it.
         const status = this.#statusOf(key);
         if (status !== undefined) (resource as { status?: unknown }).status = status;
+        this.#store.shareSpecHash(key, hash);
       },
     });
   }

@@ -77,7 +77,10 @@ export class Generations {
   /** The generation for `key` with this spec hash: unchanged, bumped, or 1 for a new resource. */
   observe(key: ResourceKey, hash: string, now: Date): GenerationEntry {
     const current = this.#entries.get(key);
-    if (current && current.specHash === hash) return current;
+    if (current && current.specHash === hash) {
+      current.specHash = hash; // the caller's copy of the same text: one string, not two (read from disk)
+      return current;
+    }
     const next: GenerationEntry = {
       generation: current ? current.generation + 1 : 1,
       specHash: hash,

@@ -14,14 +14,26 @@ const MAX_ENTRIES = 20_000;
  */
 const SLICE_MIN_LENGTH = 13;
 
-/** The longest array of primitives shared (elements), and its longest key (characters of JSON). */
+export interface InternOptions {
+  /**
+   * The value is a resource or a status record whose `spec` is never changed in place: the plain
+   * objects inside the spec whose members are all primitives (`resources`, `metrics`, an env entry)
+   * are shared frozen too, as arrays are everywhere.
+   */
+  readonly spec?: boolean;
+}
+
+/** The most elements (or members) a shared array (or object) has, and its longest key (characters of JSON). */
 const MAX_SHARED_ELEMENTS = 32;
 const MAX_SHARED_KEY = 1_000;
 
 export class StringInterner {
   #table = new Map<string, string>();
-  /** Frozen arrays of primitives by their JSON: one `command` or `args` for every job that has it. */
-  #arrays = new Map<string, readonly unknown[]>();
+  /**
+   * Frozen arrays of primitives, and plain objects of primitives inside specs, by their JSON: one
+   * `command`, `args` or `resources` for every job that has it.
+   */
+  #shapes = new Map<string, object>();
   readonly #maxEntries: number;
 
   constructor(maxEntries = MAX_ENTRIES) {
@@ -52,50 +64,59 @@ export class StringInterner {
    * status record's copy, the next job of a sweep): ~270 bytes per TrainingJob at 10,000. Such an
    * array is never changed in place (a change throws); empty ones are left alone.
    */
-  internAll<T>(value: T): T {
-    this.#walk(value, 0);
+  internAll<T>(value: T, options: InternOptions = {}): T {
+    this.#walk(value, 0, false, options.spec === true);
     return value;
   }
 
   /** A copy of `array` exactly as long (`slice`), walked; the shared one if it holds only primitives. */
-  #tight(array: unknown[], depth: number): unknown[] {
+  #tight(array: unknown[], depth: number, objects: boolean): unknown[] {
     const copy = array.slice();
-    this.#walk(copy, depth);
-    return this.#shared(copy);
+    this.#walk(copy, depth, objects, false);
+    return this.#shared(copy, copy.length);
   }
 
-  #shared(array: unknown[]): unknown[] {
-    if (array.length === 0 || array.length > MAX_SHARED_ELEMENTS || !array.every(isPlainPrimitive))
-      return array;
-    const key = JSON.stringify(array);
-    if (key.length > MAX_SHARED_KEY) return array;
-    const known = this.#arrays.get(key);
-    if (known !== undefined) return known as unknown[];
-    if (this.#arrays.size >= this.#maxEntries) this.#arrays = new Map();
-    this.#arrays.set(key, Object.freeze(array));
-    return array;
+  /** `value` (an array, or a plain object of `size` members) or the shared one holding the same primitives. */
+  #shared<V extends object>(value: V, size: number): V {
+    if (size === 0 || size > MAX_SHARED_ELEMENTS || !Object.values(value).every(isPlainPrimitive))
+      return value;
+    const key = JSON.stringify(value);
+    if (key.length > MAX_SHARED_KEY) return value;
+    const known = this.#shapes.get(key);
+    if (known !== undefined) return known as V;
+    if (this.#shapes.size >= this.#maxEntries) this.#shapes = new Map();
+    this.#shapes.set(key, Object.freeze(value));
+    return value;
   }
 
-  #walk(value: unknown, depth: number): void {
+  /** `objects`: plain objects inside are shared too (within a spec); `spec`: so is the top level's `spec`'s inside. */
+  #walk(value: unknown, depth: number, objects: boolean, spec: boolean): void {
     if (value === null || typeof value !== "object" || depth > 64) return;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const item: unknown = value[i];
         if (typeof item === "string") value[i] = this.intern(item);
-        else if (Array.isArray(item)) value[i] = this.#tight(item, depth + 1);
-        else this.#walk(item, depth + 1);
+        else if (Array.isArray(item)) value[i] = this.#tight(item, depth + 1, objects);
+        else if (objects && isPlainObject(item)) value[i] = this.#object(item, depth + 1);
+        else this.#walk(item, depth + 1, objects, false);
       }
       return;
     }
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return; // plain data only
+    if (!isPlainObject(value)) return; // plain data only
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const item = record[key];
       if (typeof item === "string") record[key] = this.intern(item);
-      else if (Array.isArray(item)) record[key] = this.#tight(item, depth + 1);
-      else this.#walk(item, depth + 1);
+      else if (Array.isArray(item)) record[key] = this.#tight(item, depth + 1, objects);
+      else if (objects && isPlainObject(item)) record[key] = this.#object(item, depth + 1);
+      else this.#walk(item, depth + 1, objects || (spec && depth === 0 && key === "spec"), false);
     }
+  }
+
+  /** A plain object inside a spec, walked; the shared one if its members are all primitives. */
+  #object(value: object, depth: number): object {
+    this.#walk(value, depth, true, false);
+    return this.#shared(value, Object.keys(value).length);
   }
 }
 
@@ -110,6 +131,12 @@ function isPlainPrimitive(value: unknown): boolean {
     default:
       return value === null;
   }
+}
+
+function isPlainObject(value: unknown): value is object {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }
 
 /** The operator's one table (per process). */

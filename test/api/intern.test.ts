@@ -122,4 +122,40 @@ describe("StringInterner", () => {
     shared(["c"]); // full: a new table, which no longer knows ["a"]
     expect(shared(["a"])).not.toBe(first);
   });
+
+  it("with `spec`, shares the plain objects of primitives inside the spec, and only there", () => {
+    const t = new StringInterner();
+    const job = (name: string) => ({
+      metadata: { name, labels: { team: "vision" } },
+      spec: {
+        resources: { cpu: 500, memoryMB: 1024 },
+        metrics: { port: 9100, path: "/metrics" },
+        env: [{ name: "EPOCHS", value: "5" }],
+        retry: { policy: { limit: 3 }, on: ["OOMKilled"] },
+        gone: { value: undefined },
+      },
+      status: { conditions: [{ type: "Ready", status: "True" }] },
+    });
+    const [a, b] = [t.internAll(job("a"), { spec: true }), t.internAll(job("b"), { spec: true })];
+    expect(b.spec.resources).toBe(a.spec.resources);
+    expect(b.spec.metrics).toBe(a.spec.metrics);
+    expect(b.spec.env[0]).toBe(a.spec.env[0]);
+    expect(b.spec.retry.policy).toBe(a.spec.retry.policy); // at any depth inside the spec
+    expect(Object.isFrozen(a.spec.resources)).toBe(true);
+    expect(() => {
+      (a.spec.resources as { cpu: number }).cpu = 1;
+    }).toThrow(TypeError);
+    // The spec itself, an object holding objects, an undefined member: each value's own.
+    expect(b.spec).not.toBe(a.spec);
+    expect(b.spec.retry).not.toBe(a.spec.retry);
+    expect(b.spec.gone).not.toBe(a.spec.gone);
+    // Outside the spec (labels, status) objects stay each value's own and changeable.
+    expect(b.metadata.labels).not.toBe(a.metadata.labels);
+    expect(b.status.conditions[0]).not.toBe(a.status.conditions[0]);
+    expect(Object.isFrozen(a.status.conditions[0])).toBe(false);
+    // Without the option, nothing but arrays of primitives is shared.
+    const [c, d] = [t.internAll(job("c")), t.internAll(job("d"))];
+    expect(d.spec.resources).not.toBe(c.spec.resources);
+    expect(d.spec.retry.on).toBe(c.spec.retry.on);
+  });
 });

@@ -18,15 +18,8 @@
 // - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
 //   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
 //   latest at or before its CreateIndex; without such a version the job is read instead.
-import { interner } from "../../api/intern.ts";
-import type {
-  NomadAllocation,
-  NomadEvent,
-  NomadJob,
-  NomadJobListStub,
-  NomadTaskEvent,
-  NomadTaskState,
-} from "../../clients/nomad/types.ts";
+import type { NomadAllocation, NomadEvent, NomadJob, NomadJobListStub } from "../../clients/nomad/types.ts";
+import { compact, compactJob, NONE, stubJob } from "./compact.ts";
 import { jobWhere, parseJobVersion, specHashConstraint, withSharedKey } from "./meta.ts";
 import type { AllocationView } from "./observe.ts";
 import { GROUP } from "./render.ts";
@@ -249,148 +242,12 @@ export class NomadReadCache {
   }
 }
 
-/**
- * The fields of a job that observe and its placement messages read (ids, indexes, status, meta,
- * constraints, and per group its count, volumes and tasks' resources): the task configuration,
- * environment, templates and services are not kept (~3.5 KB per job at 10,000). A job observed
- * from the cache carries this as `rendered`; `mlopsctl plan`, which diffs against it, has no stream
- * and reads the whole job.
- */
-function compactJob(job: NomadJob): NomadJob {
-  // One literal: its members in the object itself (members added one by one spill into a property
-  // array); absent ones are undefined, as JSON and the readers take them.
-  return interner.internAll({
-    ID: job.ID,
-    Name: job.Name,
-    Namespace: job.Namespace,
-    Type: job.Type,
-    Status: job.Status,
-    Stop: job.Stop,
-    Version: job.Version,
-    Priority: job.Priority,
-    CreateIndex: job.CreateIndex,
-    ModifyIndex: job.ModifyIndex,
-    JobModifyIndex: job.JobModifyIndex,
-    Meta: job.Meta,
-    Constraints: job.Constraints,
-    TaskGroups: job.TaskGroups.map((g) => ({
-      Name: g.Name,
-      Count: g.Count,
-      ...(g.Volumes ? { Volumes: g.Volumes } : {}),
-      Tasks: g.Tasks.map((t) => ({
-        Name: t.Name,
-        Driver: t.Driver,
-        Config: NO_CONFIG,
-        Resources: t.Resources,
-      })),
-    })),
-  } as NomadJob);
-}
-
-/** A listed job as the cache keeps it until a Job event or a read brings the whole job. */
-function stubJob(stub: NomadJobListStub): NomadJob {
-  return {
-    ID: stub.ID,
-    Name: stub.Name,
-    Namespace: interner.intern(stub.Namespace),
-    Type: interner.intern(stub.Type),
-    Status: interner.intern(stub.Status),
-    Stop: stub.Stop,
-    Priority: stub.Priority,
-    CreateIndex: stub.CreateIndex,
-    ModifyIndex: stub.ModifyIndex,
-    JobModifyIndex: stub.JobModifyIndex,
-    Meta: stub.Meta ? interner.internAll(stub.Meta) : stub.Meta,
-    Constraints: null,
-    TaskGroups: NONE,
-  } as unknown as NomadJob;
-}
-
-/**
- * One empty array for every entry's versions and allocations until it has some, and every listed
- * stub's groups (32 bytes each, ~0.6 MB at 10,000): frozen, as both are only ever replaced
- * (withJobVersion, concat), never grown in place.
- */
-const NONE = Object.freeze([]) as unknown as never[];
-
-/** A compact job's task configuration: not kept (one shared empty object). */
-const NO_CONFIG: Readonly<Record<string, unknown>> = Object.freeze({});
-
 /** `versions` with [index, version] in order of index (a new array, exactly as long). */
 function withJobVersion(versions: number[], index: number, version: number): number[] {
   let at = 0;
   for (; at < versions.length && (versions[at] as number) <= index; at += 2)
     if (versions[at] === index) return versions;
   return versions.slice(0, at).concat([index, version], versions.slice(at)); // concat: exactly as long
-}
-
-/**
- * The fields of an allocation that observe reads (of those of Nomad's AllocListStub, what
- * GET /v1/job/:id/allocations answers; not its evaluations' ids nor its create and modify times,
- * ~120 bytes an allocation): an event's allocation also carries its resources, metrics and network
- * status, which are not kept. Its own id and name never recur, so they are not interned (they only
- * filled the table, which starts over when full, and cost a lookup each).
- */
-export function compact(a: AllocationView): AllocationView {
-  return {
-    ID: a.ID,
-    Name: a.Name,
-    Namespace: shared(a.Namespace),
-    NodeID: shared(a.NodeID),
-    NodeName: shared(a.NodeName),
-    JobID: shared(a.JobID),
-    JobVersion: a.JobVersion,
-    TaskGroup: shared(a.TaskGroup),
-    DesiredStatus: shared(a.DesiredStatus),
-    DesiredDescription: shared(a.DesiredDescription),
-    ClientStatus: shared(a.ClientStatus),
-    ClientDescription: shared(a.ClientDescription),
-    TaskStates: compactTaskStates(a.TaskStates),
-    ...(a.NextAllocation ? { NextAllocation: a.NextAllocation } : {}),
-    ...(a.PreviousAllocation ? { PreviousAllocation: a.PreviousAllocation } : {}),
-    CreateIndex: a.CreateIndex,
-    ModifyIndex: a.ModifyIndex,
-  };
-}
-
-/**
- * The task states as observe reads them (observe.ts: replicaOf, failureOf): state, failure, restarts,
- * start and finish, and of each event its type, time, exit code, signal, messages, driver error and
- * the OOM kill. Nomad writes all 24 fields of every event, most of them empty, a Details map that
- * repeats what is set, and up to 10 events per task: about 6 KB for an allocation that restarted.
- */
-function compactTaskStates(states: NomadAllocation["TaskStates"]): NomadAllocation["TaskStates"] {
-  if (!states) return states;
-  const out: Record<string, NomadTaskState> = {};
-  for (const name in states) {
-    const state = states[name] as NomadTaskState;
-    out[shared(name)] = {
-      State: shared(state.State),
-      Failed: state.Failed,
-      Restarts: state.Restarts,
-      StartedAt: state.StartedAt,
-      FinishedAt: state.FinishedAt,
-      Events: state.Events?.map(compactEvent) ?? null,
-    };
-  }
-  return out;
-}
-
-const OOM_KILLED: Readonly<Record<string, string>> = Object.freeze({ oom_killed: "true" });
-
-function compactEvent(e: NomadTaskEvent): NomadTaskEvent {
-  const event: NomadTaskEvent = { Type: shared(e.Type), Time: e.Time };
-  if (e.Message) event.Message = shared(e.Message);
-  if (e.DisplayMessage) event.DisplayMessage = shared(e.DisplayMessage);
-  if (e.ExitCode) event.ExitCode = e.ExitCode;
-  if (e.Signal) event.Signal = e.Signal;
-  if (e.DriverError) event.DriverError = shared(e.DriverError);
-  if (e.Details?.oom_killed === "true") event.Details = OOM_KILLED;
-  return event;
-}
-
-function shared<T>(value: T): T {
-  return (typeof value === "string" ? interner.intern(value) : value) as T;
 }
 
 /** The allocation with the version of the job current at its creation, if that version is known. */

@@ -9,8 +9,9 @@ import type { NomadClient } from "../../clients/nomad/client.ts";
 import { NomadError } from "../../clients/nomad/errors.ts";
 import type { NomadJobListStub } from "../../clients/nomad/types.ts";
 import type { OwnedRun } from "../port.ts";
-import { compact, type NomadReadCache } from "./cache.ts";
+import type { NomadReadCache } from "./cache.ts";
 import type { Listed } from "./changes.ts";
+import { compact } from "./compact.ts";
 import { jobWhere, META, metaKey, ownerFilter } from "./meta.ts";
 import type { AllocationView } from "./observe.ts";
 

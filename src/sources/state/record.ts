@@ -52,7 +52,7 @@ export function parseRecord(text: string, intern = true): StatusRecord | undefin
     if (!isKind(value.kind) || typeof value.metadata?.name !== "string") return undefined;
     // A record written before env values were redacted still shows none.
     const record = { ...value, spec: redactSpec(value.spec) };
-    return intern ? interner.internAll(record) : record;
+    return intern ? interner.internAll(record, { spec: true }) : record;
   } catch {
     return undefined;
   }

@@ -142,7 +142,12 @@ function loadDocument(
   const validation = validateDocument(value);
   if (validation.ok) {
     const pos = lines.linePos(start);
-    return { ok: true, resource: interner.internAll(validation.resource), line: pos.line, col: pos.col };
+    return {
+      ok: true,
+      resource: interner.internAll(validation.resource, { spec: true }),
+      line: pos.line,
+      col: pos.col,
+    };
   }
   const where = validation.issues.map((issue) => {
     const pos = locate(doc, lines, issue.path);
@@ -164,7 +169,7 @@ function loadFast(file: string, text: string): FileLoad | undefined {
   // The parsed value is this call's alone (a failed validation parses the text again): not copied.
   const validation = validateDocument(value, { owned: true });
   if (!validation.ok) return undefined;
-  const resource = interner.internAll(validation.resource);
+  const resource = interner.internAll(validation.resource, { spec: true });
   const document: DocumentResult = { ok: true, resource, line: parsed.line, col: 1 };
   return { file, documents: [document], fileIssues: [], skipped: 0, ours: true };
 }

@@ -16,9 +16,10 @@ const SLICE_MIN_LENGTH = 13;
 
 export interface InternOptions {
   /**
-   * The value is a resource or a status record whose `spec` is never changed in place: the plain
-   * objects inside the spec whose members are all primitives (`resources`, `metrics`, an env entry)
-   * are shared frozen too, as arrays are everywhere.
+   * The value is a resource or a status record whose `spec`, labels and annotations are never
+   * changed in place: the plain objects inside the spec whose members are all primitives
+   * (`resources`, `metrics`, an env entry), and the labels and annotations, are shared frozen too,
+   * as arrays are everywhere.
    */
   readonly spec?: boolean;
 }
@@ -109,7 +110,19 @@ export class StringInterner {
       if (typeof item === "string") record[key] = this.intern(item);
       else if (Array.isArray(item)) record[key] = this.#tight(item, depth + 1, objects);
       else if (objects && isPlainObject(item)) record[key] = this.#object(item, depth + 1);
-      else this.#walk(item, depth + 1, objects || (spec && depth === 0 && key === "spec"), false);
+      else {
+        this.#walk(item, depth + 1, objects || (spec && depth === 0 && key === "spec"), false);
+        if (spec && depth === 0 && key === "metadata" && isPlainObject(item)) this.#sharedMaps(item);
+      }
+    }
+  }
+
+  /** A resource's labels and annotations: shared when their values are all primitives (strings). */
+  #sharedMaps(metadata: object): void {
+    const meta = metadata as Record<string, unknown>;
+    for (const name of ["labels", "annotations"]) {
+      const map = meta[name];
+      if (isPlainObject(map)) meta[name] = this.#shared(map, Object.keys(map).length);
     }
   }
 

@@ -123,7 +123,7 @@ describe("StringInterner", () => {
     expect(shared(["a"])).not.toBe(first);
   });
 
-  it("with `spec`, shares the plain objects of primitives inside the spec, and only there", () => {
+  it("with `spec`, shares the plain objects of primitives inside the spec and the labels, and only there", () => {
     const t = new StringInterner();
     const job = (name: string) => ({
       metadata: { name, labels: { team: "vision" } },
@@ -149,13 +149,15 @@ describe("StringInterner", () => {
     expect(b.spec).not.toBe(a.spec);
     expect(b.spec.retry).not.toBe(a.spec.retry);
     expect(b.spec.gone).not.toBe(a.spec.gone);
-    // Outside the spec (labels, status) objects stay each value's own and changeable.
-    expect(b.metadata.labels).not.toBe(a.metadata.labels);
+    // So are the labels (and annotations); outside those (status) objects stay each value's own.
+    expect(b.metadata.labels).toBe(a.metadata.labels);
+    expect(Object.isFrozen(a.metadata)).toBe(false);
     expect(b.status.conditions[0]).not.toBe(a.status.conditions[0]);
     expect(Object.isFrozen(a.status.conditions[0])).toBe(false);
     // Without the option, nothing but arrays of primitives is shared.
     const [c, d] = [t.internAll(job("c")), t.internAll(job("d"))];
     expect(d.spec.resources).not.toBe(c.spec.resources);
+    expect(d.metadata.labels).not.toBe(c.metadata.labels);
     expect(d.spec.retry.on).toBe(c.spec.retry.on);
   });
 });

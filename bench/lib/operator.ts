@@ -159,7 +159,7 @@ export function mlopsctlBuild(): string {
   try {
     since = statSync(stamp).mtimeMs;
   } catch {
-    return "TypeScript sources (src/; no compiled build)";
+    return "TypeScript sources (src/; no bundled build)";
   }
   const newer = (dir: string): boolean =>
     readdirSync(dir, { withFileTypes: true }).some((e) =>
@@ -167,7 +167,7 @@ export function mlopsctlBuild(): string {
     );
   return newer(join(ROOT, "src")) || newer(join(ROOT, "crds"))
     ? "TypeScript sources (src/; dist/ is older than the sources)"
-    : "compiled build (dist/)";
+    : "bundled build (dist/)";
 }
 
 /**

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mlops-operator:dev — the operator image, built locally FROM scratch (no registry here) in the
 # layout images/operator/Dockerfile gives users: the project's Node 24 binary with the libraries
-# `ldd` lists at /usr/local/bin/node, the compiled operator at /app/dist, its production
+# `ldd` lists at /usr/local/bin/node, the bundled operator at /app/dist/cli, its production
 # node_modules, crds/ and manifests/, user 65532, bin/mlopsctl as entrypoint (with busybox for its
 # shell). Skips the build when an image with the same input hash exists.
 set -euo pipefail
@@ -17,7 +17,7 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 # What the image is made of: Node, busybox, the sources, CRDs, manifests, the lock file, the
 # launcher and this script.
-(cd "$root" && find src crds manifests -type f | LC_ALL=C sort | xargs cat package.json package-lock.json tsconfig.json tsconfig.build.json) > "$ctx/sources"
+(cd "$root" && find src crds manifests -type f | LC_ALL=C sort | xargs cat package.json package-lock.json rolldown.config.ts) > "$ctx/sources"
 hash=$(inputs_hash "$node" "$busybox" "$ctx/sources" "$root/bin/mlopsctl" "$here/build.sh")
 if [ "$(image_hash "$tag")" = "$hash" ]; then
   echo "images/operator: $tag is up to date ($hash)"
@@ -28,7 +28,9 @@ app="$ctx/rootfs/app"
 mkdir -p "$app/bin" "$ctx/state" "$ctx/rootfs/tmp" "$ctx/rootfs/etc" "$ctx/rootfs/bin"
 copy_with_libs "$node" "$ctx/rootfs" /usr/local/bin/node
 cp "$busybox" "$ctx/rootfs/bin/busybox"
-(cd "$root" && node_modules/.bin/tsc -p tsconfig.build.json --outDir "$app/dist" --sourceMap false)
+# The bundled build (rolldown.config.ts) on the project's Node, without source maps.
+(cd "$root" && MLOPS_BUNDLE_DIR="$app/dist/cli" MLOPS_BUNDLE_SOURCEMAP=false \
+  node_modules/.bin/node node_modules/rolldown/bin/cli.mjs -c rolldown.config.ts >/dev/null)
 cp -r "$root/crds" "$root/manifests" "$root/package.json" "$app/"
 cp "$root/bin/mlopsctl" "$app/bin/mlopsctl"
 # After everything it is compared with: the launcher runs dist/ while it is newer than crds/.

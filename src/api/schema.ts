@@ -6,11 +6,10 @@ import addFormatsModule from "ajv-formats";
 import { parse } from "yaml";
 import type { SpecIssue } from "./errors.ts";
 import { kindInfo } from "./kinds.ts";
+import { CRD_DIR } from "./paths.ts";
 import type { Kind } from "./resources.ts";
 
 type Schema = { [key: string]: unknown };
-
-export const CRD_DIR = new URL("../../crds/", import.meta.url);
 
 /** The parsed CustomResourceDefinition of a kind. */
 export function loadCrd(kind: Kind): Schema {

@@ -2,13 +2,14 @@
 // (manifests/grafana/*.json) and the operator's alert rules (manifests/prometheus/alerts.yml).
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { MANIFESTS_URL } from "../api/paths.ts";
 
 export interface StackAssets {
   readonly dashboards: Readonly<Record<string, string>>;
   readonly alertRules?: string;
 }
 
-export const MANIFESTS_DIR = fileURLToPath(new URL("../../manifests/", import.meta.url));
+export const MANIFESTS_DIR = fileURLToPath(MANIFESTS_URL);
 
 export async function loadStackAssets(dir = MANIFESTS_DIR): Promise<StackAssets> {
   const dashboards: Record<string, string> = {};

@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { PACKAGE_JSON } from "../../api/paths.ts";
 import { API_VERSION } from "../../api/resources.ts";
 
 export function version(): { version: string; apiVersion: string; node: string } {
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as {
+  const pkg = JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as {
     version: string;
   };
   return { version: pkg.version, apiVersion: API_VERSION, node: process.version };

@@ -39,7 +39,7 @@ export interface BatchFailure {
 
 /**
  * The worker's body, next to this module: `.ts` in the sources (Node strips the types), `.js` in
- * the compiled dist/ (tsc rewrites the extensions of imports, not of URLs).
+ * the bundled dist/cli/, where rolldown.config.ts names it so beside every chunk.
  */
 const BODY = new URL(
   import.meta.url.endsWith(".ts") ? "./io-worker-thread.ts" : "./io-worker-thread.js",

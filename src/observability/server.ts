@@ -3,7 +3,8 @@
 // root marks the operator ready and no check reports a reason, else 503 with one line per reason;
 // `degraded:` lines name what is down without making it 503), plus routes other modules add, such as
 // Prometheus HTTP service discovery: `server.route("GET", "/sd/prometheus", handler)`.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -11,6 +12,11 @@ import { OperatorError } from "../api/errors.ts";
 import { silentLogger } from "./logger.ts";
 import { registry as operatorRegistry } from "./metrics.ts";
 import { PIECE_CHARS, TextRegistry } from "./resource-families.ts";
+
+// node:http by require, not as an ES module: importing it as one makes Node read every export of
+// its namespace, and the getter of `http.WebSocket` loads the undici Node bundles (0.75 MB of source,
+// compiled and run at start), which nothing here uses (src/clients/undici.ts is the HTTP client).
+const { createServer } = createRequire(import.meta.url)("node:http") as typeof import("node:http");
 
 export const DEFAULT_METRICS_ADDR = "127.0.0.1:9464";
 

@@ -9,6 +9,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -59,6 +60,12 @@ describe("the bundled build", () => {
     expect(files).toContain("io-worker-thread.js");
     expect(files.every((f) => f.endsWith(".js"))).toBe(true);
     expect(files.length).toBeLessThan(100);
+  });
+
+  it("is ASCII only: V8 keeps a source with one other character as a two-byte string", () => {
+    const dir = join(install, "dist", "cli");
+    const wide = readdirSync(dir).filter((f) => readFileSync(join(dir, f)).some((byte) => byte > 0x7f));
+    expect(wide).toEqual([]);
   });
 
   it("prints the version from package.json beside it", async () => {

@@ -1,5 +1,6 @@
 // metav1.Condition semantics, in one place: lastTransitionTime changes only when status changes,
 // every condition carries observedGeneration, and conditions are kept in a stable order.
+import { byCodeUnits } from "./order.ts";
 
 export type ConditionStatus = "True" | "False" | "Unknown";
 
@@ -48,7 +49,7 @@ export function setCondition(
 }
 
 function byRank(a: Condition, b: Condition): number {
-  return rank(a.type) - rank(b.type) || a.type.localeCompare(b.type);
+  return rank(a.type) - rank(b.type) || byCodeUnits(a.type, b.type);
 }
 
 /**

@@ -6,9 +6,11 @@
 // is not sent while that key cannot be read. One resource's notifications to one Notifier are sent in
 // the order of its transitions (the next after the previous was answered or given up); different
 // resources and Notifiers are sent concurrently.
+
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";
+import { byCodeUnits } from "../api/order.ts";
 import { type AnyResource, keyOf, type Notifier } from "../api/resources.ts";
 import { notificationsTotal } from "../observability/metrics.ts";
 import { type Credentials, credentialsOf, type NotifierSecrets } from "./credentials.ts";
@@ -52,7 +54,7 @@ export class Notifications {
   resume(outbox?: Outbox): void {
     if (outbox) this.#outbox = outbox;
     // In the order the transitions happened (the outbox keeps them in shards).
-    const pending = this.#outbox.pending().sort((a, b) => a.time.localeCompare(b.time));
+    const pending = this.#outbox.pending().sort((a, b) => byCodeUnits(a.time, b.time));
     for (const payload of pending) this.#track(this.#inOrder(payload));
   }
 

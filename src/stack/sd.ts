@@ -5,7 +5,9 @@
 // TrainingJob replicas (container IP on the stack network and the job's metrics port and path),
 // from the Docker or Nomad scheduler's observed runs. It is called on every request (Prometheus
 // refreshes every scrape interval), so it answers from memory, without I/O.
+
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { byCodeUnits } from "../api/order.ts";
 
 export interface ScrapeTarget {
   /** "ip:port", reachable from the stack's network. */
@@ -32,7 +34,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 export function sdGroups(targets: readonly ScrapeTarget[], job = "mlops-trainingjobs"): SdGroup[] {
   return [...targets]
     .sort((a, b) =>
-      `${a.namespace}/${a.name}/${a.address}`.localeCompare(`${b.namespace}/${b.name}/${b.address}`),
+      byCodeUnits(`${a.namespace}/${a.name}/${a.address}`, `${b.namespace}/${b.name}/${b.address}`),
     )
     .map((t) => {
       const labels: Record<string, string> = {};

@@ -3,8 +3,10 @@
 // shared, not copied) and each key it forgets, and the view applies that at once; the state directory
 // is read once, at start, for the records written before. A request never reads the disk, and the
 // operator's reconciles never wait for the page (a report is a map update and the listeners' writes).
+
 import type { Observable, Subscription } from "rxjs";
 import { KINDS } from "../api/kinds.ts";
+import { byCodeUnits } from "../api/order.ts";
 import { makeKey, type ResourceKey } from "../api/resources.ts";
 import {
   type RecordEvent,
@@ -81,8 +83,8 @@ export class StatusView {
       this.#sorted = [...this.#records.values()].sort(
         (a, b) =>
           (order.get(a.kind) ?? 0) - (order.get(b.kind) ?? 0) ||
-          a.metadata.namespace.localeCompare(b.metadata.namespace) ||
-          a.metadata.name.localeCompare(b.metadata.name),
+          byCodeUnits(a.metadata.namespace, b.metadata.namespace) ||
+          byCodeUnits(a.metadata.name, b.metadata.name),
       );
     }
     return this.#sorted;

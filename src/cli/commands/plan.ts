@@ -5,9 +5,11 @@
 // rules run applies (unreadable entries, prune disabled, the mass prune guard); plan does not wait
 // out the settle interval: it shows what run prunes if the tree stays as it is now. A job naming a
 // TrainingQueue that its queue would not admit now shows as `queue` (plan-queues.ts).
+
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";
+import { byCodeUnits } from "../../api/order.ts";
 import { redactSpec } from "../../api/redact.ts";
 import {
   type AnyResource,
@@ -161,7 +163,7 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
       }
     }
     await Promise.all(resolver.built().map((s) => s.close()));
-    return out.sort((a, b) => a.key.localeCompare(b.key));
+    return out.sort((a, b) => byCodeUnits(a.key, b.key));
   } finally {
     await source.close();
     await real.close();

@@ -1,6 +1,7 @@
 // observe (pure): what Docker holds for one TrainingJob → ObservedRun. Docker is the record: the
 // labels say whose and which run, State says how each replica is doing, HostConfig.RestartPolicy
 // says whether the operator stopped it (stop() sets a policy render() never uses, the stop marker).
+import { byCodeUnits } from "../../api/order.ts";
 import { LABEL } from "../../clients/docker/labels.ts";
 import type { BlockedReason, FailureReason, ObservedReplica, ObservedRun } from "../port.ts";
 import type { EngineOutages } from "./outages.ts";
@@ -143,7 +144,7 @@ export function currentRunContainers(
   if (containers.length === 0) return [];
   const ours = containers.filter((c) => labelsOf(c)[LABEL.ownerId] === ownerId);
   const pool = ours.length > 0 ? ours : containers;
-  const newest = [...pool].sort((a, b) => b.Created.localeCompare(a.Created))[0] as InspectedContainer;
+  const newest = [...pool].sort((a, b) => byCodeUnits(b.Created, a.Created))[0] as InspectedContainer;
   const runId = labelsOf(newest)[LABEL.runId];
   const owner = labelsOf(newest)[LABEL.ownerId];
   return pool.filter((c) => labelsOf(c)[LABEL.runId] === runId && labelsOf(c)[LABEL.ownerId] === owner);

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { interner } from "../../api/intern.ts";
 import { isKind } from "../../api/kinds.ts";
 import { checkLabel } from "../../api/names.ts";
+import { byCodeUnits } from "../../api/order.ts";
 import { redactSpec } from "../../api/redact.ts";
 import {
   type AnyResource,
@@ -143,8 +144,8 @@ export async function listRecords(
   }
   return out.sort(
     (a, b) =>
-      a.metadata.namespace.localeCompare(b.metadata.namespace) ||
-      a.metadata.name.localeCompare(b.metadata.name),
+      byCodeUnits(a.metadata.namespace, b.metadata.namespace) ||
+      byCodeUnits(a.metadata.name, b.metadata.name),
   );
 }
 

@@ -2,7 +2,9 @@
 // condition): the runs it admitted, earliest first, and its waiting line, position 1 first, then the
 // runs that can never be admitted. What `mlopsctl describe tq` and the status page's queue page show:
 // "what is ahead of my run", from the records alone.
+
 import { findCondition } from "../api/conditions.ts";
+import { byCodeUnits } from "../api/order.ts";
 import type { QueueRecord } from "../trainingjob/queueing.ts";
 import { type Amounts, RESOURCES, requestOf } from "./admission.ts";
 
@@ -58,14 +60,14 @@ export function queueRuns(jobs: readonly JobRecord[], queue: string): QueueRuns 
     else waiting.push({ ...run, reason: condition.reason });
   }
   admitted.sort(
-    (a, b) => compare(a.queue.admittedAt ?? "", b.queue.admittedAt ?? "") || compare(a.name, b.name),
+    (a, b) => byCodeUnits(a.queue.admittedAt ?? "", b.queue.admittedAt ?? "") || byCodeUnits(a.name, b.name),
   );
   waiting.sort(
     (a, b) =>
       (a.queue.position ?? Number.POSITIVE_INFINITY) - (b.queue.position ?? Number.POSITIVE_INFINITY) ||
       b.priority - a.priority ||
-      compare(a.queue.queuedAt, b.queue.queuedAt) ||
-      compare(a.name, b.name),
+      byCodeUnits(a.queue.queuedAt, b.queue.queuedAt) ||
+      byCodeUnits(a.name, b.name),
   );
   return { admitted, waiting };
 }
@@ -76,5 +78,3 @@ export function requestText(request: Amounts): string {
     .map((r) => `${r}=${request[r]}`)
     .join(",");
 }
-
-const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,7 +1,7 @@
 // The build users run (`npm run build`, the operator images): mlopsctl and the state I/O worker's
 // body bundled from the TypeScript sources into dist/cli/ (main.js, io-worker-thread.js and the
 // chunks the commands' lazy imports split off), minified, with their dependencies. One bundle
-// instead of ~770 modules: an operator over an empty directory starts in a third of the CPU and
+// instead of ~770 modules: an operator over an empty directory starts in half the CPU and
 // holds ~3.5 MB less heap (module records, sources and their functions' metadata), a converge of
 // 10,000 jobs ~4 MB less live (docs/benchmarks.md, round 25). Types are checked by `tsc -p .`.
 //

@@ -6,7 +6,6 @@
 // is not sent while that key cannot be read. One resource's notifications to one Notifier are sent in
 // the order of its transitions (the next after the previous was answered or given up); different
 // resources and Notifiers are sent concurrently.
-
 import type { Logger } from "pino";
 import { type BackoffCurve, backoffDelay, pause } from "../api/backoff.ts";
 import { messageOf } from "../api/errors.ts";

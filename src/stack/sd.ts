@@ -5,7 +5,6 @@
 // TrainingJob replicas (container IP on the stack network and the job's metrics port and path),
 // from the Docker or Nomad scheduler's observed runs. It is called on every request (Prometheus
 // refreshes every scrape interval), so it answers from memory, without I/O.
-
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { byCodeUnits } from "../api/order.ts";
 

@@ -2,7 +2,6 @@
 // condition): the runs it admitted, earliest first, and its waiting line, position 1 first, then the
 // runs that can never be admitted. What `mlopsctl describe tq` and the status page's queue page show:
 // "what is ahead of my run", from the records alone.
-
 import { findCondition } from "../api/conditions.ts";
 import { byCodeUnits } from "../api/order.ts";
 import type { QueueRecord } from "../trainingjob/queueing.ts";

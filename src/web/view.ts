@@ -3,7 +3,6 @@
 // shared, not copied) and each key it forgets, and the view applies that at once; the state directory
 // is read once, at start, for the records written before. A request never reads the disk, and the
 // operator's reconciles never wait for the page (a report is a map update and the listeners' writes).
-
 import type { Observable, Subscription } from "rxjs";
 import { KINDS } from "../api/kinds.ts";
 import { byCodeUnits } from "../api/order.ts";

@@ -5,7 +5,6 @@
 // rules run applies (unreadable entries, prune disabled, the mass prune guard); plan does not wait
 // out the settle interval: it shows what run prunes if the tree stays as it is now. A job naming a
 // TrainingQueue that its queue would not admit now shows as `queue` (plan-queues.ts).
-
 import type { Command } from "commander";
 import { messageOf, reasonOf } from "../../api/errors.ts";
 import { fieldDiff, formatChange } from "../../api/field-diff.ts";

@@ -17,6 +17,12 @@ interface ClaimAt {
 export type Claim =
   | (ClaimAt & { ok: true; resource: AnyResource; hash: string })
   | (ClaimAt & { ok: false; error: InvalidSpecError });
+type ValidClaim = Extract<Claim, { ok: true }>;
+/**
+ * A key's claims: the one claim itself (nearly every key), an array (of two or more) only for
+ * duplicates. A one-element array per key was ~56 bytes each, 0.5 MB at 10,000 resources.
+ */
+type Claims = Claim | Claim[];
 
 interface FileEntry {
   ours: boolean;
@@ -24,8 +30,19 @@ interface FileEntry {
   claims: Claim[];
   /** First problem of the file, for resources it held when last good. */
   problem?: LocatedIssue;
-  /** Keys of the last read of this file that had no problem. */
-  lastGood: ResourceKey[];
+  /**
+   * Keys of the last read of this file that had no problem: kept by a broken file only; a good
+   * file's are its claims' keys (`lastGoodOf`), not a second one-element array per file.
+   */
+  lastGood?: ResourceKey[];
+}
+
+function lastGoodOf(entry: FileEntry): readonly ResourceKey[] {
+  return entry.lastGood ?? entry.claims.map((c) => c.key);
+}
+
+function countOf(claims: Claims | undefined): number {
+  return claims === undefined ? 0 : Array.isArray(claims) ? claims.length : 1;
 }
 
 export interface PrunePolicy {
@@ -64,11 +81,11 @@ export interface TableHooks {
 
 export class ResourceTable {
   readonly #files = new Map<string, FileEntry>();
-  readonly #claims = new Map<ResourceKey, Claim[]>();
+  readonly #claims = new Map<ResourceKey, Claims>();
   /** The keys of #claims by kind: list() of one kind (Notifiers, on every phase change) reads only those. */
   readonly #byKind = new Map<string, Set<ResourceKey>>();
-  readonly #lastKnown = new Map<ResourceKey, AnyResource>();
-  readonly #lastFile = new Map<ResourceKey, string>();
+  /** Each key's last valid single claim: its last known resource and the file that held it. */
+  readonly #lastGood = new Map<ResourceKey, ValidClaim>();
   /** Keys of broken files' last good contents that no file claims now: invalid, never deleted. */
   readonly #orphans = new Map<ResourceKey, InvalidSpecError>();
   /** Keys no file holds, with the clean full read their absence counts from (none yet: undefined). */
@@ -140,7 +157,7 @@ export class ResourceTable {
         affected.add(claim.key);
         this.#unclaim(claim);
       }
-      for (const key of old.lastGood) affected.add(key);
+      for (const key of lastGoodOf(old)) affected.add(key);
     }
     this.#broken.delete(file);
     this.#unreadable.delete(file);
@@ -154,13 +171,13 @@ export class ResourceTable {
       const claims = only ? this.#claim(file, only) : load.documents.flatMap((doc) => this.#claim(file, doc));
       const problem = load.fileIssues[0] ?? firstProblem(load.documents);
       // A file that held our resources stays ours while it is broken, whatever it says now.
-      const ours = load.ours || (problem !== undefined && (old?.lastGood.length ?? 0) > 0);
+      const ours = load.ours || (problem !== undefined && old !== undefined && lastGoodOf(old).length > 0);
       const broken = ours && problem !== undefined;
       const entry: FileEntry = {
         ours,
         broken,
         claims,
-        lastGood: broken ? (old?.lastGood ?? []) : claims.map((c) => c.key),
+        ...(broken ? { lastGood: old ? [...lastGoodOf(old)] : [] } : {}),
         ...(problem ? { problem } : {}),
       };
       this.#files.set(file, entry);
@@ -169,12 +186,12 @@ export class ResourceTable {
       if (unreadable) this.#unreadable.set(file, unreadable);
       for (const claim of claims) {
         affected.add(claim.key);
-        const list = this.#claims.get(claim.key);
-        if (list) list.push(claim);
-        else {
-          this.#claims.set(claim.key, [claim]);
+        const held = this.#claims.get(claim.key);
+        if (held === undefined) {
+          this.#claims.set(claim.key, claim);
           this.#kindKeys(claim.key).add(claim.key);
-        }
+        } else if (Array.isArray(held)) held.push(claim);
+        else this.#claims.set(claim.key, [held, claim]);
       }
     }
     for (const key of affected) this.#settle(key);
@@ -212,8 +229,9 @@ export class ResourceTable {
         if (verdict.dueAt !== undefined) dueAt = Math.min(dueAt ?? verdict.dueAt, verdict.dueAt);
         continue;
       }
-      const lastKnown = this.#lastKnown.get(key) ?? lastKnownOf(key);
-      const file = this.#lastFile.get(key);
+      const good = this.#lastGood.get(key);
+      const lastKnown = good?.resource ?? lastKnownOf(key);
+      const file = good?.file;
       due.push({ key, lastKnown, ...(file ? { file } : {}), first: verdict.first, second: verdict.second });
     }
     const retained = due.filter((d) => !policy.enabled || pruneDisabled(d.lastKnown?.metadata.annotations));
@@ -230,8 +248,7 @@ export class ResourceTable {
     for (const d of pruned) {
       this.#missing.delete(d.key);
       this.#deleted.set(d.key, d.lastKnown);
-      this.#lastKnown.delete(d.key);
-      this.#lastFile.delete(d.key);
+      this.#lastGood.delete(d.key);
     }
     return { pruned, retained, ...(dueAt !== undefined ? { dueAt } : {}) };
   }
@@ -240,8 +257,7 @@ export class ResourceTable {
     this.#deleted.delete(key);
     this.#retained.delete(key);
     this.#missing.delete(key);
-    this.#lastKnown.delete(key);
-    this.#lastFile.delete(key);
+    this.#lastGood.delete(key);
   }
 
   keys(): Set<ResourceKey> {
@@ -263,12 +279,12 @@ export class ResourceTable {
       const lastKnown = this.#retained.get(key);
       return lastKnown ? { state: "retained", lastKnown } : { state: "retained" };
     }
-    const lastKnown = this.#lastKnown.get(key);
-    const claims = this.#claims.get(key) ?? [];
+    const lastKnown = this.#lastGood.get(key)?.resource;
+    const held = this.#claims.get(key);
     const known = lastKnown ? { lastKnown } : {};
-    if (claims.length > 1)
-      return { state: "invalid", error: duplicateError(key, claims, this.#hooks), ...known };
-    const claim = claims[0];
+    if (Array.isArray(held))
+      return { state: "invalid", error: duplicateError(key, held, this.#hooks), ...known };
+    const claim = held;
     if (claim)
       return claim.ok
         ? { state: "present", resource: claim.resource }
@@ -287,12 +303,12 @@ export class ResourceTable {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace)) out.push(r);
     };
     for (const key of this.#byKind.get(kind) ?? []) {
-      const claims = this.#claims.get(key) ?? [];
-      const only = claims.length === 1 ? claims[0] : undefined;
+      const held = this.#claims.get(key);
+      const only = Array.isArray(held) ? undefined : held;
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
     }
     for (const key of this.#missingKnown()) {
-      const r = this.#lastKnown.get(key);
+      const r = this.#lastGood.get(key)?.resource;
       if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
     }
     return out;
@@ -325,13 +341,13 @@ export class ResourceTable {
   }
 
   #unclaim(claim: Claim): void {
-    const list = this.#claims.get(claim.key);
-    if (!list) return;
-    const rest = list.filter((c) => c !== claim);
+    const held = this.#claims.get(claim.key);
+    if (held === undefined) return;
+    const rest = Array.isArray(held) ? held.filter((c) => c !== claim) : held === claim ? [] : [held];
     if (rest.length === 0) {
       this.#claims.delete(claim.key);
       this.#kindKeys(claim.key).delete(claim.key);
-    } else this.#claims.set(claim.key, rest);
+    } else this.#claims.set(claim.key, rest.length === 1 ? (rest[0] as Claim) : rest);
   }
 
   #kindKeys(key: ResourceKey): Set<ResourceKey> {
@@ -346,13 +362,14 @@ export class ResourceTable {
 
   /** Recomputes one key after a file changed: orphan, missing, generation, last known. */
   #settle(key: ResourceKey): void {
-    const claims = this.#claims.get(key) ?? [];
-    if (claims.length > 1) this.#duplicates.add(key);
+    const held = this.#claims.get(key);
+    const count = countOf(held);
+    if (count > 1) this.#duplicates.add(key);
     else this.#duplicates.delete(key);
     this.#orphans.delete(key);
-    if (claims.length === 0) {
+    if (count === 0) {
       for (const [file, entry] of this.#files) {
-        if (entry.broken && entry.problem && entry.lastGood.includes(key)) {
+        if (entry.broken && entry.problem && entry.lastGood?.includes(key)) {
           const p = entry.problem;
           const message = `${this.#hooks.display(file)}:${p.line}:${p.col}: ${p.message}`;
           this.#orphans.set(key, new InvalidSpecError([{ path: [], message: p.message }], message));
@@ -367,11 +384,10 @@ export class ResourceTable {
     } else if (!this.#deleted.has(key) && !this.#retained.has(key) && !this.#missing.has(key)) {
       this.#missing.set(key, undefined);
     }
-    const only = claims.length === 1 ? claims[0] : undefined;
+    const only = Array.isArray(held) ? undefined : held;
     if (only?.ok) {
       this.#hooks.stamp(key, only.resource, only.hash);
-      this.#lastKnown.set(key, only.resource);
-      this.#lastFile.set(key, only.file);
+      this.#lastGood.set(key, only);
     }
   }
 
@@ -380,7 +396,7 @@ export class ResourceTable {
   }
 
   *#missingKnown(): Iterable<ResourceKey> {
-    for (const key of this.#missing.keys()) if (this.#lastKnown.has(key)) yield key;
+    for (const key of this.#missing.keys()) if (this.#lastGood.has(key)) yield key;
   }
 }
 

@@ -17,7 +17,8 @@ export function jobsForStack(resources: ResourceIndex, stack: AnyResource): Reso
 
 /** The mlops_trainingjobs gauge, kept from the phases written, and the transitions they make. */
 export class PhaseTracker {
-  readonly #phases = new Map<ResourceKey, { namespace: string; phase: string }>();
+  /** Each job's counted phase: the string alone (the namespace is the key's), not an object each. */
+  readonly #phases = new Map<ResourceKey, string>();
 
   /**
    * Records `phase` for `job` (whose status held `recorded` before this write) and returns the
@@ -26,14 +27,15 @@ export class PhaseTracker {
   written(job: AnyResource, recorded: string | undefined, phase: string | undefined) {
     const key = keyOf(job);
     const counted = this.#phases.get(key);
-    if (counted?.phase !== phase) {
-      if (counted) trainingJobs.dec({ namespace: counted.namespace, phase: counted.phase });
+    if (counted !== phase) {
+      const namespace = job.metadata.namespace;
+      if (counted !== undefined) trainingJobs.dec({ namespace, phase: counted });
       if (phase) {
-        trainingJobs.inc({ namespace: job.metadata.namespace, phase });
-        this.#phases.set(key, { namespace: job.metadata.namespace, phase });
+        trainingJobs.inc({ namespace, phase });
+        this.#phases.set(key, phase);
       } else this.#phases.delete(key);
     }
-    const before = counted?.phase ?? recorded;
+    const before = counted ?? recorded;
     return before === phase ? undefined : { from: before, to: phase };
   }
 }

@@ -8,28 +8,33 @@
 // state stores in one process (tests) hold a key each. Nothing else is kept, so nothing outlives
 // its resource here.
 export class KeyTable {
-  readonly #held = new Map<string, { readonly key: string; count: number }>();
+  /** Each held key → itself (a map gives back its values, not its keys): no object per key. */
+  readonly #held = new Map<string, string>();
+  /** Holds beyond the first, for the rare key held twice (two state stores in one process). */
+  readonly #more = new Map<string, number>();
 
   /** Holds `key` once more; returns the held string (the first holder's). */
   hold<K extends string>(key: K): K {
     const held = this.#held.get(key);
-    if (held) {
-      held.count++;
-      return held.key as K;
+    if (held !== undefined) {
+      this.#more.set(held, (this.#more.get(held) ?? 0) + 1);
+      return held as K;
     }
-    this.#held.set(key, { key, count: 1 });
+    this.#held.set(key, key);
     return key;
   }
 
   /** Lets go of `key` once; the last release drops it. */
   release(key: string): void {
-    const held = this.#held.get(key);
-    if (held && --held.count === 0) this.#held.delete(key);
+    const more = this.#more.get(key);
+    if (more === undefined) this.#held.delete(key);
+    else if (more === 1) this.#more.delete(key);
+    else this.#more.set(key, more - 1);
   }
 
   /** The held string equal to `text`, else `text` itself. */
   canonical<K extends string>(text: K): K {
-    return (this.#held.get(text)?.key ?? text) as K;
+    return (this.#held.get(text) ?? text) as K;
   }
 
   holds(key: string): boolean {

@@ -14,7 +14,9 @@ describe("KeyTable", () => {
     const t = new KeyTable();
     expect(t.hold("TrainingJob/a/b")).toBe("TrainingJob/a/b");
     t.hold("TrainingJob/a/b");
+    t.hold(["TrainingJob", "a", "b"].join("/"));
     expect([t.size, t.holds("TrainingJob/a/b")]).toEqual([1, true]);
+    t.release("TrainingJob/a/b");
     t.release("TrainingJob/a/b");
     expect(t.holds("TrainingJob/a/b")).toBe(true);
     t.release("TrainingJob/a/b");

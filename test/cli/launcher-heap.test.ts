@@ -124,7 +124,8 @@ describe("bin/mlopsctl's old-generation cap", () => {
 });
 
 // glibc's allocator, tuned by the launcher: 2 arenas and a fixed trim threshold (docs/benchmarks.md,
-// round 8), blocks of 32 KiB and more mapped on their own (round 25), unless the caller set any. Read from the environment of the Node process it starts.
+// round 8), blocks of 8 KiB and more mapped on their own (rounds 25, 26), unless the caller set any.
+// Read from the environment of the Node process it starts.
 describe("bin/mlopsctl's allocator settings", () => {
   const ENV_PRELOAD = `data:text/javascript,${encodeURIComponent(
     'process.on("exit", () => process.stderr.write("malloc " + JSON.stringify([process.env.MALLOC_ARENA_MAX, process.env.MALLOC_TRIM_THRESHOLD_, process.env.MALLOC_MMAP_THRESHOLD_]) + "\\n"));',
@@ -153,13 +154,13 @@ describe("bin/mlopsctl's allocator settings", () => {
     expect(JSON.parse(/argv (.*)/.exec(r.stderr)?.[1] ?? "[]")).toContain("--no-memory-reducer");
   });
 
-  it("sets 2 arenas, a 128 KiB trim threshold and a 32 KiB mapping threshold by default", () => {
-    expect(mallocEnv({})).toEqual(["2", "131072", "32768"]);
+  it("sets 2 arenas, a 128 KiB trim threshold and an 8 KiB mapping threshold by default", () => {
+    expect(mallocEnv({})).toEqual(["2", "131072", "8192"]);
   });
 
   it("keeps what the caller set", () => {
-    expect(mallocEnv({ MALLOC_ARENA_MAX: "8" })).toEqual(["8", "131072", "32768"]);
-    expect(mallocEnv({ MALLOC_TRIM_THRESHOLD_: "1048576" })).toEqual(["2", "1048576", "32768"]);
+    expect(mallocEnv({ MALLOC_ARENA_MAX: "8" })).toEqual(["8", "131072", "8192"]);
+    expect(mallocEnv({ MALLOC_TRIM_THRESHOLD_: "1048576" })).toEqual(["2", "1048576", "8192"]);
     expect(mallocEnv({ MALLOC_MMAP_THRESHOLD_: "131072" })).toEqual(["2", "131072", "131072"]);
   });
 });

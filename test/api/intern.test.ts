@@ -113,6 +113,42 @@ describe("StringInterner", () => {
     expect(shared(["x".repeat(1_000)])).not.toBe(shared(["x".repeat(1_000)]));
   });
 
+  it("shareTree shares one deep-frozen copy of a plain tree per JSON, never freezing the value given", () => {
+    const t = new StringInterner();
+    const groups = () => [
+      { Name: "train", Count: 2, Tasks: [{ Name: "main", Resources: { CPU: 500, MemoryMB: 256 } }] },
+    ];
+    const given = groups();
+    const first = t.shareTree(given);
+    expect(first).toEqual(given);
+    expect(first).not.toBe(given);
+    expect(Object.isFrozen(given) || Object.isFrozen(given[0]?.Tasks[0]?.Resources)).toBe(false);
+    expect([
+      Object.isFrozen(first),
+      Object.isFrozen(first[0]?.Tasks),
+      Object.isFrozen(first[0]?.Tasks[0]?.Resources),
+    ]).toEqual([true, true, true]);
+    expect(t.shareTree(groups())).toBe(first);
+    expect(() => {
+      (first[0] as { Count: number }).Count = 3;
+    }).toThrow(TypeError);
+    // Another shape is another tree; what JSON cannot say is left to each value.
+    const other = groups();
+    (other[0] as { Count: number }).Count = 3;
+    expect(t.shareTree(other)).not.toBe(first);
+    for (const odd of [
+      [{ a: undefined }],
+      [{ a: Number.NaN }],
+      [new Date(0)],
+      [{ deep: [[[[[[[[[1]]]]]]]]] }],
+    ]) {
+      expect(t.shareTree(odd)).toBe(odd);
+      expect(Object.isFrozen(odd)).toBe(false);
+    }
+    const long = [{ text: "x".repeat(4_000) }];
+    expect(t.shareTree(long)).toBe(long);
+  });
+
   it("keeps at most its bound of shared arrays, starting over when full", () => {
     const t = new StringInterner(2);
     const shared = (items: unknown[]) => t.internAll({ items }).items;

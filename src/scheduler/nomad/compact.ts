@@ -19,8 +19,9 @@ import type { AllocationView } from "./observe.ts";
  */
 export function compactJob(job: NomadJob): NomadJob {
   // One literal: its members in the object itself (members added one by one spill into a property
-  // array); absent ones are undefined, as JSON and the readers take them.
-  return interner.internAll({
+  // array); absent ones are undefined, as JSON and the readers take them. Its task groups are one
+  // frozen tree shared by every job of the same shape (read only: replicas, placement messages).
+  const compact = interner.internAll({
     ID: job.ID,
     Name: job.Name,
     Namespace: job.Namespace,
@@ -46,6 +47,8 @@ export function compactJob(job: NomadJob): NomadJob {
       })),
     })),
   } as NomadJob);
+  compact.TaskGroups = interner.shareTree(compact.TaskGroups);
+  return compact;
 }
 
 /** A listed job as the cache keeps it until a Job event or a read brings the whole job. */

@@ -18,6 +18,7 @@ import { listAllocations } from "../../src/scheduler/nomad/listing.ts";
 import { formatJobVersion, specHashOf } from "../../src/scheduler/nomad/meta.ts";
 import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
 import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
+import { debugPrints } from "../api/v8-debug.ts";
 import { nomadJob, runRequest } from "../doubles/nomad/fixtures.ts";
 import { type ExitOptions, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 
@@ -410,6 +411,17 @@ describe("NomadReadCache interning", () => {
 });
 
 describe("NomadReadCache task states", () => {
+  // V8's own view: a member added after the literal goes to a property array of its own.
+  it("a task event with a display message keeps its members in the object itself", () => {
+    const script = `
+      const event = { Type: "Started", Time: 1.7e18, Message: "", DisplayMessage: "Task started by client" };
+      const kept = compact({ ID: "a1", Name: "resnet.train[0]", TaskStates: { main: { State: "running", Events: [event] } } });
+      %DebugPrint(kept.TaskStates.main.Events[0]);`;
+    const out = debugPrints({ "../../src/scheduler/nomad/compact.ts": "compact" }, script);
+    expect(out).toMatch(/#DisplayMessage: .* location: in-object/);
+    expect(out).not.toMatch(/PropertyArray\[[1-9]/);
+  });
+
   it("keeps of Nomad's task events what observe reads: the same replica, a fraction of the bytes", async () => {
     const nomad = await startNomadDouble({ namespaces: ["team-a"] });
     const client = new NomadClient({ address: nomad.address }, {});

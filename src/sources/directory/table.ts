@@ -27,7 +27,8 @@ type Claims = Claim | Claim[];
 interface FileEntry {
   ours: boolean;
   broken: boolean;
-  claims: Claim[];
+  /** What the file claims: its one claim itself (nearly every file), else an array (none, or several). */
+  claims: Claims;
   /** First problem of the file, for resources it held when last good. */
   problem?: LocatedIssue;
   /**
@@ -38,7 +39,16 @@ interface FileEntry {
 }
 
 function lastGoodOf(entry: FileEntry): readonly ResourceKey[] {
-  return entry.lastGood ?? entry.claims.map((c) => c.key);
+  return entry.lastGood ?? listOf(entry.claims).map((c) => c.key);
+}
+
+function listOf(claims: Claims): readonly Claim[] {
+  return Array.isArray(claims) ? claims : [claims];
+}
+
+/** A file's claims as kept: the one claim itself, not a one-element array per file (~56 bytes each). */
+function keptClaims(claims: Claim[]): Claims {
+  return claims.length === 1 ? (claims[0] as Claim) : claims;
 }
 
 function countOf(claims: Claims | undefined): number {
@@ -153,7 +163,7 @@ export class ResourceTable {
     this.#version++;
     const old = this.#files.get(file);
     if (old) {
-      for (const claim of old.claims) {
+      for (const claim of listOf(old.claims)) {
         affected.add(claim.key);
         this.#unclaim(claim);
       }
@@ -166,7 +176,8 @@ export class ResourceTable {
     if (!load || (!load.ours && load.documents.length === 0 && load.fileIssues.length === 0)) {
       this.#files.delete(file);
     } else {
-      // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file).
+      // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file),
+      // kept as its one claim.
       const only = load.documents.length === 1 ? load.documents[0] : undefined;
       const claims = only ? this.#claim(file, only) : load.documents.flatMap((doc) => this.#claim(file, doc));
       const problem = load.fileIssues[0] ?? firstProblem(load.documents);
@@ -176,7 +187,7 @@ export class ResourceTable {
       const entry: FileEntry = {
         ours,
         broken,
-        claims,
+        claims: keptClaims(claims),
         ...(broken ? { lastGood: old ? [...lastGoodOf(old)] : [] } : {}),
         ...(problem ? { problem } : {}),
       };

@@ -149,6 +149,35 @@ describe("StringInterner", () => {
     expect(t.shareTree(long)).toBe(long);
   });
 
+  // V8's own view: a parser's object of more than 4 members keeps the rest in a property array.
+  it("with `spec`, a spec of more than 4 members becomes a copy with them all in the object itself", () => {
+    const script = `
+      const spec = {};
+      for (const [k, v] of [["image", "t:1"], ["command", ["python"]], ["args", []], ["env", []], ["resources", { cpu: 1 }], ["suspend", false], ["priority", 50]]) spec[k] = v;
+      const r = new StringInterner().internAll({ kind: "TrainingJob", metadata: { name: "a" }, spec }, { spec: true });
+      if (r.spec === spec) throw new Error("not copied");
+      if (JSON.stringify(r.spec) !== JSON.stringify(spec)) throw new Error("changed");
+      if (Object.keys(r.spec).join() !== "image,command,args,env,resources,suspend,priority") throw new Error("order");
+      %DebugPrint(spec);
+      %DebugPrint(r.spec);`;
+    const [before, after] = debugPrints(INTERNER, script)
+      .split(/^DebugPrint:/m)
+      .slice(1);
+    expect(before).toMatch(/PropertyArray\[[1-9]/);
+    expect(after).not.toMatch(/PropertyArray\[[1-9]/);
+    expect(after).toMatch(/#priority: .* location: in-object/);
+  });
+
+  it("leaves a spec of at most 4 members, or one with a __proto__ key, as it is", () => {
+    const t = new StringInterner();
+    const small = { image: "t:1", suspend: false };
+    expect(t.internAll({ spec: small }, { spec: true }).spec).toBe(small);
+    const odd = JSON.parse('{"a":1,"b":2,"c":3,"d":4,"__proto__":{"x":1}}') as object;
+    const kept = t.internAll({ spec: odd }, { spec: true }).spec;
+    expect(kept).toBe(odd);
+    expect(Object.getPrototypeOf(kept)).toBe(Object.prototype);
+  });
+
   it("keeps at most its bound of shared arrays, starting over when full", () => {
     const t = new StringInterner(2);
     const shared = (items: unknown[]) => t.internAll({ items }).items;

@@ -4,7 +4,6 @@
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { concat, defer, from, type Observable, Subject } from "rxjs";
 import { pause } from "../../api/backoff.ts";
-import { interner } from "../../api/intern.ts";
 import { type AnyResource, type Kind, keyOf, type ResourceKey, type StatusOf } from "../../api/resources.ts";
 import { turnBudget } from "../../api/turns.ts";
 import { type Clock, systemClock } from "../../controller/reconcile.ts";
@@ -12,6 +11,7 @@ import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
 import type { FileLoad } from "../yaml/index.ts";
+import { changePrint } from "./claims.ts";
 import { FileReads } from "./file-reads.ts";
 import { findGitDir, headRevision } from "./git.ts";
 import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
@@ -40,11 +40,7 @@ export class DirectorySource implements Source {
   readonly #table: ResourceTable;
   readonly #changes = new Subject<ResourceKey>();
   readonly #emitted = new Map<ResourceKey, string>();
-  /**
-   * Last status per key (null: none stored) that the state store does not hold as its record's: with
-   * a status page watching, the store keeps each key's record and this map stays empty (one map
-   * entry fewer per resource, ~0.5 MB at 10,000); `run --once` keeps fingerprints there, so here.
-   */
+  /** Last status per key (null: none stored) where the state store holds no record of it (`run --once`). */
   readonly #statuses = new Map<ResourceKey, unknown>();
   /** Each file at its last read (stat signature; with `once`, its load too). */
   readonly #reads: FileReads;
@@ -375,14 +371,7 @@ export class DirectorySource implements Source {
 
   #emit(key: ResourceKey): void {
     const found = this.#table.lookup(key);
-    const meta = found.state === "present" ? found.resource.metadata : undefined;
-    // Kept per key: one flat string (`join`), not a template's rope, interned (jobs that share their
-    // labels share it: 10,000 such keys held ~0.4 MB of copies).
-    const print = meta
-      ? interner.intern(["p", meta.generation, JSON.stringify([meta.labels, meta.annotations])].join(":"))
-      : found.state === "invalid"
-        ? `i:${found.error.message}`
-        : found.state;
+    const print = changePrint(found);
     if (this.#emitted.get(key) === print) return;
     if (found.state === "absent") this.#emitted.delete(key);
     else this.#emitted.set(key, print);

@@ -5,55 +5,21 @@ import { InvalidSpecError } from "../../api/errors.ts";
 import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
+import {
+  type Claim,
+  type Claims,
+  countOf,
+  duplicateError,
+  type FileEntry,
+  firstProblem,
+  keptClaims,
+  lastGoodOf,
+  listOf,
+  type ValidClaim,
+} from "./claims.ts";
 import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
 
-interface ClaimAt {
-  key: ResourceKey;
-  file: string;
-  line: number;
-  col: number;
-}
-
-export type Claim =
-  | (ClaimAt & { ok: true; resource: AnyResource; hash: string })
-  | (ClaimAt & { ok: false; error: InvalidSpecError });
-type ValidClaim = Extract<Claim, { ok: true }>;
-/**
- * A key's claims: the one claim itself (nearly every key), an array (of two or more) only for
- * duplicates. A one-element array per key was ~56 bytes each, 0.5 MB at 10,000 resources.
- */
-type Claims = Claim | Claim[];
-
-interface FileEntry {
-  ours: boolean;
-  broken: boolean;
-  /** What the file claims: its one claim itself (nearly every file), else an array (none, or several). */
-  claims: Claims;
-  /** First problem of the file, for resources it held when last good. */
-  problem?: LocatedIssue;
-  /**
-   * Keys of the last read of this file that had no problem: kept by a broken file only; a good
-   * file's are its claims' keys (`lastGoodOf`), not a second one-element array per file.
-   */
-  lastGood?: ResourceKey[];
-}
-
-function lastGoodOf(entry: FileEntry): readonly ResourceKey[] {
-  return entry.lastGood ?? listOf(entry.claims).map((c) => c.key);
-}
-
-function listOf(claims: Claims): readonly Claim[] {
-  return Array.isArray(claims) ? claims : [claims];
-}
-
-/** A file's claims as kept: the one claim itself, not a one-element array per file (~56 bytes each). */
-function keptClaims(claims: Claim[]): Claims {
-  return claims.length === 1 ? (claims[0] as Claim) : claims;
-}
-
-function countOf(claims: Claims | undefined): number {
-  return claims === undefined ? 0 : Array.isArray(claims) ? claims.length : 1;
-}
+export type { Claim } from "./claims.ts";
 
 export interface PrunePolicy {
   readonly settleMs: number;
@@ -294,7 +260,7 @@ export class ResourceTable {
     const held = this.#claims.get(key);
     const known = lastKnown ? { lastKnown } : {};
     if (Array.isArray(held))
-      return { state: "invalid", error: duplicateError(key, held, this.#hooks), ...known };
+      return { state: "invalid", error: duplicateError(key, held, this.#hooks.display), ...known };
     const claim = held;
     if (claim)
       return claim.ok
@@ -409,19 +375,4 @@ export class ResourceTable {
   *#missingKnown(): Iterable<ResourceKey> {
     for (const key of this.#missing.keys()) if (this.#lastGood.has(key)) yield key;
   }
-}
-
-function firstProblem(documents: readonly DocumentResult[]): LocatedIssue | undefined {
-  for (const doc of documents) if (!doc.ok && doc.located[0]) return doc.located[0];
-  return undefined;
-}
-
-function duplicateError(key: ResourceKey, claims: readonly Claim[], hooks: TableHooks): InvalidSpecError {
-  const [a, b] = claims;
-  const where = (c: Claim | undefined) => (c ? `${hooks.display(c.file)}:${c.line}:${c.col}` : "?");
-  const message = `${where(a)}: ${key} is also defined in ${where(b)}: duplicate resource`;
-  return new InvalidSpecError(
-    [{ path: ["metadata", "name"], message: `duplicate resource, also in ${where(b)}` }],
-    message,
-  );
 }

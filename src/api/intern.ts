@@ -160,14 +160,19 @@ export class StringInterner {
 
 /**
  * A copy of `value` with every member in the object itself, made by a literal of its keys. V8 gives
- * an object built member by member (a YAML parser's mapping) room for 4 members in itself and puts
- * the rest in a property array of its own (a TrainingJob's spec of 7: ~60 bytes more, 0.6 MB at
- * 10,000); a literal of N keys holds N. Objects of at most 4 members, of more than 32, or with a
+ * an object built member by member (a YAML parser's mapping, a status assembled field by field) room
+ * for 4 members in itself (a literal, for its own count) and puts the rest in a property array of
+ * its own (a TrainingJob's spec of 7: ~60 bytes more, 0.6 MB at 10,000); a literal of N keys holds
+ * N. Objects of at most 4 members, of more than 32, or with a
  * `__proto__` key (a literal would set the prototype) come back as they are, and so does every
  * object where code generation from strings is disallowed (`--disallow-code-generation-from-strings`).
  * The values are the same values: nothing is converted.
  */
-function inObject(value: object): object {
+export function inObject<T extends object>(value: T): T {
+  return literalCopy(value) as T;
+}
+
+function literalCopy(value: object): object {
   const keys = Object.keys(value);
   if (keys.length <= 4 || keys.length > 32 || keys.includes("__proto__")) return value;
   const id = JSON.stringify(keys);

@@ -1,6 +1,7 @@
 // Status from what was observed and decided: pure, one call per reconcile, into the model of
 // model.ts. The only place a TrainingJob's phase and conditions are derived.
 import { type Condition, type ConditionInput, findCondition, setConditions } from "../api/conditions.ts";
+import { inObject } from "../api/intern.ts";
 import type { TrainingJob, TrainingJobStatus } from "../api/resources.ts";
 import type { ObservedRun, SchedulerName } from "../scheduler/port.ts";
 import type { Decision, RunRecord } from "./decide.ts";
@@ -125,7 +126,8 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
     if (run.startTime) status.startTime = run.startTime;
     if (run.completionTime) status.completionTime = run.completionTime;
   }
-  return status;
+  // Assembled member by member, and kept (on the resource, in the state store's record): in one object.
+  return inObject(status);
 }
 
 /**
@@ -278,8 +280,9 @@ function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+/** `value` without its undefined members, every member in the object itself (inObject: kept for as long as the status). */
 function pruneUndefined<T extends object>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const key in value) if (value[key] !== undefined) out[key] = value[key];
-  return out as T;
+  return inObject(out) as T;
 }

@@ -1,6 +1,6 @@
 // StringInterner: one copy per repeated value, bounded; values themselves never change.
 import { describe, expect, it } from "vitest";
-import { StringInterner } from "../../src/api/intern.ts";
+import { inObject, StringInterner } from "../../src/api/intern.ts";
 import { debugPrints, stringTypes } from "./v8-debug.ts";
 
 const INTERNER = { "../../src/api/intern.ts": "StringInterner" };
@@ -166,6 +166,27 @@ describe("StringInterner", () => {
     expect(before).toMatch(/PropertyArray\[[1-9]/);
     expect(after).not.toMatch(/PropertyArray\[[1-9]/);
     expect(after).toMatch(/#priority: .* location: in-object/);
+  });
+
+  it("inObject copies an object of more than 4 members with the same values in the same order", () => {
+    const built: Record<string, unknown> = {};
+    const run = { id: "g1-ab", specHash: "cd", startTime: "2026-12-07T00:00:00Z" };
+    for (const [k, v] of Object.entries({
+      ...run,
+      attempts: [],
+      schedulerVersion: "1:2:1:cd",
+      scheduler: "nomad",
+      "2": 2,
+    }))
+      built[k] = v;
+    const copy = inObject(built);
+    expect(copy).not.toBe(built);
+    expect(copy).toStrictEqual(built);
+    expect(Object.keys(copy)).toEqual(Object.keys(built));
+    expect(copy.attempts).toBe(built.attempts); // the same values, not copies
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    const few = { a: 1, b: 2, c: 3, d: 4 };
+    expect(inObject(few)).toBe(few);
   });
 
   it("leaves a spec of at most 4 members, or one with a __proto__ key, as it is", () => {

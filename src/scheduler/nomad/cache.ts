@@ -28,8 +28,11 @@ interface Entry {
   job: NomadJob | undefined;
   /** JobModifyIndex, Version, JobModifyIndex, Version, … of every version seen here, oldest first. */
   versions: number[];
-  /** By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). */
-  allocs: AllocationView[];
+  /**
+   * By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). The
+   * one allocation of most jobs is held as itself, not in a one-element array (~56 B a job).
+   */
+  allocs: AllocationView | AllocationView[];
   /** True when `allocs` holds every allocation of the job (see the rules above). */
   complete: boolean;
   /** True while `job` is a listed stub (no constraints, no groups). */
@@ -94,7 +97,7 @@ export class NomadReadCache {
       return this.#synced && !owned && !this.#others.has(where) ? { state: "absent" } : { state: "unknown" };
     if (!entry.job || !entry.complete) return { state: "unknown" };
     const allocations: AllocationView[] = [];
-    for (const alloc of entry.allocs) {
+    for (const alloc of listOf(entry.allocs)) {
       if (alloc.JobVersion === undefined) return { state: "unknown" };
       allocations.push(alloc);
     }
@@ -224,6 +227,10 @@ export class NomadReadCache {
     entry.versions = withJobVersion(entry.versions, job.JobModifyIndex ?? 0, job.Version ?? 0);
     // Allocations seen before their job's version was known.
     const allocs = entry.allocs;
+    if (!Array.isArray(allocs)) {
+      if (allocs.JobVersion === undefined) entry.allocs = withVersion(entry, allocs);
+      return;
+    }
     for (let i = 0; i < allocs.length; i++) {
       const alloc = allocs[i] as AllocationView;
       if (alloc.JobVersion === undefined) allocs[i] = withVersion(entry, alloc);
@@ -231,14 +238,16 @@ export class NomadReadCache {
   }
 
   #mergeAlloc(entry: Entry, full: AllocationView): void {
-    const at = entry.allocs.findIndex((a) => a.ID === full.ID);
-    const known = entry.allocs[at];
+    const list = listOf(entry.allocs);
+    const at = list.findIndex((a) => a.ID === full.ID);
+    const known = list[at];
     if (known && known.ModifyIndex > full.ModifyIndex) return;
     const alloc = compact(full);
     const version = alloc.JobVersion ?? known?.JobVersion;
     const merged = version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version };
-    if (at >= 0) entry.allocs[at] = merged;
-    else entry.allocs = entry.allocs.concat([merged]); // exactly as long: a push leaves room for 17
+    if (at >= 0 && Array.isArray(entry.allocs)) entry.allocs[at] = merged;
+    else if (at >= 0 || list.length === 0) entry.allocs = merged;
+    else entry.allocs = list.concat([merged]); // exactly as long: a push leaves room for 17
   }
 }
 
@@ -258,4 +267,8 @@ function withVersion(entry: Entry, alloc: AllocationView): AllocationView {
     if ((versions[i] as number) <= alloc.CreateIndex) version = versions[i + 1];
   if (version === undefined) return alloc;
   return { ...alloc, JobVersion: version };
+}
+
+function listOf(allocs: AllocationView | readonly AllocationView[]): readonly AllocationView[] {
+  return Array.isArray(allocs) ? allocs : [allocs as AllocationView];
 }

@@ -91,10 +91,14 @@ export class StringInterner {
     if (key.length > MAX_SHARED_TREE_KEY) return value;
     const known = this.#shapes.get(key);
     if (known !== undefined) return known as T;
+    return this.#keep(key, deepFreeze(JSON.parse(key) as object)) as T;
+  }
+
+  /** Keeps `value` as the shared one for `key` (a full table starts over); returns it. */
+  #keep<V extends object>(key: string, value: V): V {
     if (this.#shapes.size >= this.#maxEntries) this.#shapes = new Map();
-    const own = deepFreeze(JSON.parse(key) as object);
-    this.#shapes.set(key, own);
-    return own as T;
+    this.#shapes.set(key, value);
+    return value;
   }
 
   /** `value` (an array, or a plain object of `size` members) or the shared one holding the same primitives. */
@@ -105,9 +109,7 @@ export class StringInterner {
     if (key.length > MAX_SHARED_KEY) return value;
     const known = this.#shapes.get(key);
     if (known !== undefined) return known as V;
-    if (this.#shapes.size >= this.#maxEntries) this.#shapes = new Map();
-    this.#shapes.set(key, Object.freeze(value));
-    return value;
+    return this.#keep(key, Object.freeze(value));
   }
 
   /** `objects`: plain objects inside are shared too (within a spec); `spec`: so is the top level's `spec`'s inside. */
@@ -163,10 +165,10 @@ export class StringInterner {
  * an object built member by member (a YAML parser's mapping, a status assembled field by field) room
  * for 4 members in itself (a literal, for its own count) and puts the rest in a property array of
  * its own (a TrainingJob's spec of 7: ~60 bytes more, 0.6 MB at 10,000); a literal of N keys holds
- * N. Objects of at most 4 members, of more than 32, or with a
- * `__proto__` key (a literal would set the prototype) come back as they are, and so does every
- * object where code generation from strings is disallowed (`--disallow-code-generation-from-strings`).
- * The values are the same values: nothing is converted.
+ * N. Objects of at most 4 members, of more than 32, or with a `__proto__` key (a literal would set
+ * the prototype) come back as they are, and so does every object where code generation from strings
+ * is disallowed (`--disallow-code-generation-from-strings`). The values are the same values: nothing
+ * is converted.
  */
 export function inObject<T extends object>(value: T): T {
   return literalCopy(value) as T;

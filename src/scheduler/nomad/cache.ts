@@ -18,6 +18,7 @@
 // - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
 //   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
 //   latest at or before its CreateIndex; without such a version the job is read instead.
+import { listOf, type OneOrMany, oneOrMany } from "../../api/one-or-many.ts";
 import type { NomadAllocation, NomadEvent, NomadJob, NomadJobListStub } from "../../clients/nomad/types.ts";
 import { compact, compactJob, NONE, stubJob } from "./compact.ts";
 import { jobWhere, parseJobVersion, specHashConstraint, withSharedKey } from "./meta.ts";
@@ -32,7 +33,7 @@ interface Entry {
    * By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). The
    * one allocation of most jobs is held as itself, not in a one-element array (~56 B a job).
    */
-  allocs: AllocationView | AllocationView[];
+  allocs: OneOrMany<AllocationView>;
   /** True when `allocs` holds every allocation of the job (see the rules above). */
   complete: boolean;
   /** True while `job` is a listed stub (no constraints, no groups). */
@@ -246,8 +247,7 @@ export class NomadReadCache {
     const version = alloc.JobVersion ?? known?.JobVersion;
     const merged = version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version };
     if (at >= 0 && Array.isArray(entry.allocs)) entry.allocs[at] = merged;
-    else if (at >= 0 || list.length === 0) entry.allocs = merged;
-    else entry.allocs = list.concat([merged]); // exactly as long: a push leaves room for 17
+    else entry.allocs = at >= 0 ? merged : oneOrMany(list.concat([merged])); // concat: exactly as long
   }
 }
 
@@ -267,8 +267,4 @@ function withVersion(entry: Entry, alloc: AllocationView): AllocationView {
     if ((versions[i] as number) <= alloc.CreateIndex) version = versions[i + 1];
   if (version === undefined) return alloc;
   return { ...alloc, JobVersion: version };
-}
-
-function listOf(allocs: AllocationView | readonly AllocationView[]): readonly AllocationView[] {
-  return Array.isArray(allocs) ? allocs : [allocs as AllocationView];
 }

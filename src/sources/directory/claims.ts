@@ -3,6 +3,7 @@
 // errors a key's claims make, and what a key's lookup says for the change feed.
 import { InvalidSpecError } from "../../api/errors.ts";
 import { interner } from "../../api/intern.ts";
+import { listOf, type OneOrMany } from "../../api/one-or-many.ts";
 import type { AnyResource, ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, LocatedIssue } from "../yaml/index.ts";
@@ -18,11 +19,8 @@ export type Claim =
   | (ClaimAt & { ok: true; resource: AnyResource; hash: string })
   | (ClaimAt & { ok: false; error: InvalidSpecError });
 export type ValidClaim = Extract<Claim, { ok: true }>;
-/**
- * A key's claims: the one claim itself (nearly every key), an array (of two or more) only for
- * duplicates. A one-element array per key was ~56 bytes each, 0.5 MB at 10,000 resources.
- */
-export type Claims = Claim | Claim[];
+/** A key's claims (an array only for duplicates), or a file's (an array for none, or several). */
+export type Claims = OneOrMany<Claim>;
 
 export interface FileEntry {
   ours: boolean;
@@ -40,19 +38,6 @@ export interface FileEntry {
 
 export function lastGoodOf(entry: FileEntry): readonly ResourceKey[] {
   return entry.lastGood ?? listOf(entry.claims).map((c) => c.key);
-}
-
-export function listOf(claims: Claims): readonly Claim[] {
-  return Array.isArray(claims) ? claims : [claims];
-}
-
-/** A file's claims as kept: the one claim itself, not a one-element array per file (~56 bytes each). */
-export function keptClaims(claims: Claim[]): Claims {
-  return claims.length === 1 ? (claims[0] as Claim) : claims;
-}
-
-export function countOf(claims: Claims | undefined): number {
-  return claims === undefined ? 0 : Array.isArray(claims) ? claims.length : 1;
 }
 
 export function firstProblem(documents: readonly DocumentResult[]): LocatedIssue | undefined {

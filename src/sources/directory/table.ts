@@ -2,19 +2,17 @@
 // resource, what is invalid, what is missing and for how many reads, and what each key looks up to.
 // The prune guards live here: a key is only `deleted` after endFullRead() judged it (prune.ts).
 import { InvalidSpecError } from "../../api/errors.ts";
+import { countOf, listOf, oneOrMany } from "../../api/one-or-many.ts";
 import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
 import {
   type Claim,
   type Claims,
-  countOf,
   duplicateError,
   type FileEntry,
   firstProblem,
-  keptClaims,
   lastGoodOf,
-  listOf,
   type ValidClaim,
 } from "./claims.ts";
 import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
@@ -153,7 +151,7 @@ export class ResourceTable {
       const entry: FileEntry = {
         ours,
         broken,
-        claims: keptClaims(claims),
+        claims: oneOrMany(claims),
         ...(broken ? { lastGood: old ? [...lastGoodOf(old)] : [] } : {}),
         ...(problem ? { problem } : {}),
       };
@@ -324,7 +322,7 @@ export class ResourceTable {
     if (rest.length === 0) {
       this.#claims.delete(claim.key);
       this.#kindKeys(claim.key).delete(claim.key);
-    } else this.#claims.set(claim.key, rest.length === 1 ? (rest[0] as Claim) : rest);
+    } else this.#claims.set(claim.key, oneOrMany(rest));
   }
 
   #kindKeys(key: ResourceKey): Set<ResourceKey> {

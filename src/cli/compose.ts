@@ -244,9 +244,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       return failover.afterWrite(resource, next);
     },
   );
-  const listed = () =>
-    (["MlopsStack", "TrainingJob", "TrainingQueue"] as const).flatMap((k) => source.list(k));
-  observeResources(listed);
+  const kinds = ["MlopsStack", "TrainingJob", "TrainingQueue"] as const;
+  const listed = () => kinds.flatMap((k) => source.list(k));
+  observeResources((kind) => source.list(kind));
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
     ...base,

@@ -2,7 +2,7 @@
 // names so existing dashboards work, plus the operator's own (prefix mlops_).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric } from "prom-client";
 import { findCondition } from "../api/conditions.ts";
-import type { AnyResource } from "../api/resources.ts";
+import type { AnyResource, Kind } from "../api/resources.ts";
 import { ResourceFamily, TextRegistry } from "./resource-families.ts";
 
 export const registry = new TextRegistry();
@@ -177,7 +177,7 @@ export const gpuSeconds = new Counter({
   registers,
 });
 
-let resourcesOf: () => Iterable<AnyResource> = () => [];
+let resourcesOf: (kind: Kind) => readonly AnyResource[] = () => [];
 
 /** A family with one series per resource, registered with the operator's registry. */
 function resourceFamily(options: ConstructorParameters<typeof ResourceFamily>[0]): ResourceFamily {
@@ -195,19 +195,17 @@ export const resourceInfo = resourceFamily({
   name: "mlops_resource_info",
   help: "One series per resource: its kind, namespace, name, Ready status, phase and Ready reason (value 1)",
   labelNames: ["kind", "namespace", "name", "ready", "phase", "reason"],
-  series(resource) {
-    const status = (resource.status ?? {}) as { phase?: string; conditions?: never };
-    const ready = findCondition(status.conditions, "Ready");
-    const { namespace, name } = resource.metadata;
-    const labels = [
-      resource.kind,
-      namespace,
-      name,
-      ready?.status ?? "Unknown",
-      status.phase ?? "",
-      ready?.reason ?? "",
-    ];
-    return { labels, value: 1 };
+  kinds: ["MlopsStack", "TrainingJob", "TrainingQueue"],
+  series(resource, labels) {
+    const status = resource.status as { phase?: string; conditions?: never } | undefined;
+    const ready = findCondition(status?.conditions, "Ready");
+    labels[0] = resource.kind;
+    labels[1] = resource.metadata.namespace;
+    labels[2] = resource.metadata.name;
+    labels[3] = ready?.status ?? "Unknown";
+    labels[4] = status?.phase ?? "";
+    labels[5] = ready?.reason ?? "";
+    return 1;
   },
 });
 
@@ -216,10 +214,13 @@ export const trainingJobProgress = resourceFamily({
   name: "mlops_trainingjob_progress_ratio",
   help: "Progress of a TrainingJob's current run as in status.progress.ratio (0 to 1)",
   labelNames: ["namespace", "name"],
-  series(r) {
+  kinds: ["TrainingJob"],
+  series(r, labels) {
     const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
-    if (r.kind !== "TrainingJob" || typeof ratio !== "number") return undefined;
-    return { labels: [r.metadata.namespace, r.metadata.name], value: ratio };
+    if (typeof ratio !== "number") return undefined;
+    labels[0] = r.metadata.namespace;
+    labels[1] = r.metadata.name;
+    return ratio;
   },
 });
 
@@ -228,28 +229,31 @@ export const trainingJobProgressStalled = resourceFamily({
   name: "mlops_trainingjob_progress_stalled",
   help: "1 while a TrainingJob's ProgressStalled condition is True (no progress for spec.progressDeadlineSeconds)",
   labelNames: ["namespace", "name"],
-  series(r) {
+  kinds: ["TrainingJob"],
+  series(r, labels) {
     const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
-    if (r.kind !== "TrainingJob" || findCondition(conditions, "ProgressStalled")?.status !== "True")
-      return undefined;
-    return { labels: [r.metadata.namespace, r.metadata.name], value: 1 };
+    if (findCondition(conditions, "ProgressStalled")?.status !== "True") return undefined;
+    labels[0] = r.metadata.namespace;
+    labels[1] = r.metadata.name;
+    return 1;
   },
 });
 
 /**
- * Where the per-resource families find the resources (the composition root passes its source). A
- * scrape collects every family in one turn of the event loop: they share one list.
+ * Where the per-resource families and the queue gauges find each kind's resources (the composition
+ * root passes its source's list). Asked again in one turn of the event loop, a kind's list is the
+ * one made first.
  */
-export function observeResources(list: () => Iterable<AnyResource>): void {
-  let listed: Iterable<AnyResource> | undefined;
-  resourcesOf = () => {
-    if (listed === undefined) {
-      listed = list();
-      queueMicrotask(() => {
-        listed = undefined;
-      });
+export function observeResources(list: (kind: Kind) => readonly AnyResource[]): void {
+  const listed = new Map<Kind, readonly AnyResource[]>();
+  resourcesOf = (kind) => {
+    let found = listed.get(kind);
+    if (found === undefined) {
+      found = list(kind);
+      if (listed.size === 0) queueMicrotask(() => listed.clear());
+      listed.set(kind, found);
     }
-    return listed;
+    return found;
   };
   for (const family of [resourceInfo, trainingJobProgress, trainingJobProgressStalled])
     family.observe(resourcesOf);
@@ -321,7 +325,7 @@ function queueGauge(
     registers,
     collect() {
       this.reset();
-      for (const r of resourcesOf()) {
+      for (const r of resourcesOf("TrainingQueue")) {
         if (r.kind !== "TrainingQueue") continue;
         const labels = { namespace: r.metadata.namespace, queue: r.metadata.name };
         const value = read(r.spec as unknown as Record<string, unknown>, (r.status ?? {}) as QueueStatusView);

@@ -2,28 +2,29 @@
 // as exposition text by the family itself at each scrape. prom-client's Gauge resets, sets (hashing
 // the labels) and formats every series on every scrape: at 10,000 resources a scrape cost 190-750 ms
 // of the operator's CPU (1.3 MB of text). Here a series is its label values written into the
-// family's template, escaped only when a value holds a character that needs it: 3.5 ms for the
-// family at 10,000 resources. No line is kept between scrapes: a cache of each resource's line (its
-// text, labels and a weak map entry) held 4.2 MB at 10,000 and a scrape through it took 4.5-8 ms
-// (docs/benchmarks.md, round 24).
-// The text goes out in pieces (TextRegistry.pieces), written as they are made: a scrape that built
-// its 1.3 MB (10,000 resources) as one string made that string and the joins before it large
-// objects, V8's to collect apart from the young generation, and the response a 1.3 MB buffer.
+// family's template, escaped only when a value holds a character that needs it. No line is kept
+// between scrapes: a cache of each resource's line (its text, labels and a weak map entry) held
+// 4.2 MB at 10,000 and a scrape through it took 4.5-8 ms (docs/benchmarks.md, round 24).
+// The lines are written as bytes into chunks of CHUNK_BYTES (a ChunkPool's, given back once the
+// socket has them), not built as strings: a scrape that made its lines as strings (each a rope of its
+// parts, joined per piece) allocated ~5 MB on V8's heap at 10,000, ten scavenges of an idle
+// operator's small young generation, and what the scavenges found alive (the piece being made, the
+// pieces the socket had not taken yet) went to the old generation: +1.2 MB of garbage a scrape that
+// only a full collection frees, and a young generation grown 1 -> 4 MB (docs/benchmarks.md, round 27).
 import { Registry } from "prom-client";
-import type { AnyResource } from "../api/resources.ts";
-
-export interface Series {
-  /** Label values, in the order of the family's label names. */
-  readonly labels: readonly string[];
-  readonly value: number;
-}
+import type { AnyResource, Kind } from "../api/resources.ts";
 
 export interface ResourceFamilyOptions {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
-  /** The series of one resource, or none. */
-  readonly series: (resource: AnyResource) => Series | undefined;
+  /** The kinds with series: the family asks for each kind's resources. */
+  readonly kinds: readonly Kind[];
+  /**
+   * One resource's series: its label values written into `labels` (in the order of labelNames; an
+   * array of the scrape's, reused for every resource), its value returned; undefined for none.
+   */
+  readonly series: (resource: AnyResource, labels: string[]) => number | undefined;
 }
 
 /** Registered like a prom-client metric (name, help, type, get); TextRegistry asks it for text(). */
@@ -33,46 +34,88 @@ export class ResourceFamily {
   readonly type = "gauge";
   readonly aggregator = "sum";
   readonly #labelNames: readonly string[];
+  readonly #kinds: readonly Kind[];
   /** `name{label="`, `",label="`, ...: what goes before each label's value. */
   readonly #prefixes: readonly string[];
-  readonly #series: (resource: AnyResource) => Series | undefined;
-  #resources: () => Iterable<AnyResource> = () => [];
+  readonly #series: ResourceFamilyOptions["series"];
+  /** A line's bytes other than its label values and number: newline, prefixes, `"} ` (or the name and a space). */
+  readonly #fixedBytes: number;
+  /** The HELP and TYPE lines, as UTF-8. */
+  readonly #head: Buffer;
+  #resources: (kind: Kind) => readonly AnyResource[] = () => [];
 
   constructor(options: ResourceFamilyOptions) {
     this.name = options.name;
     this.help = options.help;
     this.#labelNames = options.labelNames;
+    this.#kinds = options.kinds;
     this.#prefixes = options.labelNames.map((label, i) => `${i === 0 ? `${this.name}{` : '",'}${label}="`);
     this.#series = options.series;
+    this.#head = Buffer.from(
+      `# HELP ${this.name} ${escapeText(this.help)}\n# TYPE ${this.name} ${this.type}`,
+    );
+    this.#fixedBytes =
+      1 + (this.#prefixes.length === 0 ? this.name.length + 1 : this.#prefixes.join("").length + 3);
   }
 
-  /** Where the resources come from (the composition root passes its source). */
-  observe(resources: () => Iterable<AnyResource>): void {
+  /** Where the resources of a kind come from (the composition root passes its source's list). */
+  observe(resources: (kind: Kind) => readonly AnyResource[]): void {
     this.#resources = resources;
   }
 
   /** The family in Prometheus's text format, as prom-client's registry writes one (no final newline). */
   text(): string {
-    return [...this.pieces()].join("");
+    return Buffer.concat([...this.chunks(() => Buffer.allocUnsafe(CHUNK_BYTES))]).toString("utf8");
   }
 
-  /** text() in pieces of about PIECE_CHARS characters, whole lines each (the first with HELP and TYPE). */
-  *pieces(): Generator<string> {
-    let out = [`# HELP ${this.name} ${escapeText(this.help)}`, `# TYPE ${this.name} ${this.type}`];
-    let chars = 0;
-    for (const resource of this.#resources()) {
-      const series = this.#series(resource);
-      if (series === undefined) continue;
-      const line = this.#line(series);
-      out.push(line);
-      chars += line.length + 1;
-      if (chars >= PIECE_CHARS) {
-        yield out.join("\n");
-        out = [""]; // the next piece starts with the newline that ends this one's last line
-        chars = 0;
+  /**
+   * text() as UTF-8 in chunks of at most CHUNK_BYTES, whole lines each (the first with HELP and
+   * TYPE, the others from the newline that ends the line before), each a view of a buffer from
+   * `take` (at least CHUNK_BYTES long). A line that could not fit an empty chunk comes on its own.
+   * Nothing is allocated a resource: the resources are read by index (a for-of in a generator made
+   * an iterator result each, 0.4 MB a scrape at 10,000) and the labels written into one array.
+   */
+  *chunks(take: () => Buffer): Generator<Uint8Array> {
+    let chunk = take();
+    let at = 0;
+    const head = this.#head;
+    if (head.length <= chunk.length) at = head.copy(chunk, 0);
+    else yield Buffer.from(head);
+    const prefixes = this.#prefixes;
+    const labels = prefixes.map(() => "");
+    for (const kind of this.#kinds) {
+      const resources = this.#resources(kind);
+      for (let r = 0; r < resources.length; r++) {
+        const resource = resources[r];
+        if (resource === undefined) continue;
+        labels.fill("");
+        const number = this.#series(resource, labels);
+        if (number === undefined) continue;
+        const value = valueText(number);
+        // At most 3 bytes a UTF-16 unit; an escaped character is 2 bytes.
+        let bound = this.#fixedBytes + value.length;
+        for (let i = 0; i < prefixes.length; i++) bound += (labels[i] ?? "").length * 3;
+        if (at + bound > chunk.length) {
+          if (at > 0) yield chunk.subarray(0, at);
+          chunk = take();
+          at = 0;
+          if (bound > chunk.length) {
+            yield Buffer.from(`\n${this.#line(labels, value)}`, "utf8");
+            continue;
+          }
+        }
+        chunk[at++] = NEWLINE;
+        if (prefixes.length === 0) at += chunk.write(`${this.name} `, at, "latin1");
+        for (let i = 0; i < prefixes.length; i++) {
+          const label = labels[i] ?? "";
+          at += chunk.write(prefixes[i] ?? "", at, "latin1"); // a metric's and its labels' names are ASCII
+          at += chunk.write(NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label, at, "utf8");
+        }
+        if (prefixes.length > 0) at += chunk.write('"} ', at, "latin1");
+        at += chunk.write(value, at, "latin1");
       }
     }
-    if (out.length > 1 || out[0] !== "") yield out.join("\n");
+    if (at > 0) yield chunk.subarray(0, at);
   }
 
   /** prom-client's form, for its JSON output and for callers that read values. */
@@ -84,27 +127,30 @@ export class ResourceFamily {
     values: { labels: Record<string, string>; value: number }[];
   }> {
     const values: { labels: Record<string, string>; value: number }[] = [];
-    for (const resource of this.#resources()) {
-      const series = this.#series(resource);
-      if (series === undefined) continue;
-      const labels: Record<string, string> = {};
-      this.#labelNames.forEach((label, i) => {
-        labels[label] = series.labels[i] ?? "";
-      });
-      values.push({ labels, value: series.value });
+    for (const kind of this.#kinds) {
+      for (const resource of this.#resources(kind)) {
+        const series = this.#labelNames.map(() => "");
+        const value = this.#series(resource, series);
+        if (value === undefined) continue;
+        const labels: Record<string, string> = {};
+        this.#labelNames.forEach((label, i) => {
+          labels[label] = series[i] ?? "";
+        });
+        values.push({ labels, value });
+      }
     }
     return { name: this.name, help: this.help, type: "gauge", aggregator: "sum", values };
   }
 
-  #line(series: Series): string {
+  #line(labels: readonly string[], value: string): string {
     const prefixes = this.#prefixes;
-    if (prefixes.length === 0) return `${this.name} ${valueText(series.value)}`;
+    if (prefixes.length === 0) return `${this.name} ${value}`;
     let line = "";
     for (let i = 0; i < prefixes.length; i++) {
-      const value = series.labels[i] ?? "";
-      line += prefixes[i] + (NEEDS_ESCAPE.test(value) ? escapeLabel(value) : value);
+      const label = labels[i] ?? "";
+      line += prefixes[i] + (NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label);
     }
-    return `${line}"} ${valueText(series.value)}`;
+    return `${line}"} ${value}`;
   }
 }
 
@@ -120,10 +166,11 @@ export class TextRegistry extends Registry {
   }
 
   /**
-   * metrics() in pieces (joined, the same text): each family after the other, a ResourceFamily in
-   * pieces of about PIECE_CHARS characters. OpenMetrics, which no route serves, as one piece.
+   * metrics() in pieces (joined, the same text): prom-client's families as strings, a
+   * ResourceFamily as its UTF-8 chunks, in buffers from `take`. OpenMetrics, which no route serves,
+   * as one string.
    */
-  async *pieces(): AsyncGenerator<string> {
+  async *pieces(take: () => Buffer = freshChunk): AsyncGenerator<string | Uint8Array> {
     if (this.contentType !== Registry.PROMETHEUS_CONTENT_TYPE) {
       yield await this.metrics();
       return;
@@ -132,10 +179,8 @@ export class TextRegistry extends Registry {
     let separator = "";
     for (const metric of this.getMetricsAsArray() as unknown[]) {
       if (metric instanceof ResourceFamily) {
-        for (const piece of metric.pieces()) {
-          yield separator + piece;
-          separator = "";
-        }
+        if (separator !== "") yield separator;
+        yield* metric.chunks(take);
       } else yield separator + (await this.getMetricsAsString(metric));
       separator = "\n\n";
     }
@@ -144,10 +189,51 @@ export class TextRegistry extends Registry {
 }
 
 /**
- * A piece's length: far below what V8 allocates as a large object (strings past ~128 KB), so what a
- * scrape builds dies young. 16 K characters: 80 pieces for 10,000 resources' series.
+ * A chunk's size: far below what V8 allocates as a large object, and outside V8's heap (a buffer's
+ * bytes are the system's), so a scrape's text takes no room in the young generation. 16 KiB: ~80
+ * chunks for 10,000 resources' series.
  */
-export const PIECE_CHARS = 16 * 1024;
+export const CHUNK_BYTES = 16 * 1024;
+
+/** How many characters of prom-client's own text the server gathers before it writes them. */
+export const PIECE_CHARS = CHUNK_BYTES;
+
+const freshChunk = (): Buffer => Buffer.allocUnsafeSlow(CHUNK_BYTES);
+
+/**
+ * Buffers of CHUNK_BYTES for scrapes' chunks: taken as the lines are written, given back once the
+ * socket has written them, and up to `keep` kept for the next (the metrics server's 8: 128 KiB).
+ * Only the pool's own buffers are taken back, each once.
+ */
+export class ChunkPool {
+  readonly #free: ArrayBuffer[] = [];
+  readonly #own = new WeakSet<ArrayBuffer>();
+  readonly #keep: number;
+
+  constructor(keep = 8) {
+    this.#keep = keep;
+  }
+
+  readonly take = (): Buffer => {
+    const free = this.#free.pop();
+    if (free !== undefined) return Buffer.from(free);
+    const chunk = freshChunk();
+    this.#own.add(chunk.buffer as ArrayBuffer);
+    return chunk;
+  };
+
+  /** Nothing reads `chunk` (a view of a taken buffer) any more. */
+  give(chunk: Uint8Array): void {
+    const buffer = chunk.buffer as ArrayBuffer;
+    if (this.#free.length >= this.#keep || !this.#own.has(buffer) || this.#free.includes(buffer)) return;
+    this.#free.push(buffer);
+  }
+
+  /** Buffers waiting to be taken (tests). */
+  get free(): number {
+    return this.#free.length;
+  }
+}
 
 interface PromClientWriter {
   getMetricsAsString(this: Registry, metric: unknown): Promise<string>;
@@ -157,6 +243,7 @@ interface PromClientWriter {
 const escapeText = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 const escapeLabel = (text: string): string => escapeText(text).replace(/"/g, '\\"');
 const NEEDS_ESCAPE = /[\\\n"]/;
+const NEWLINE = 0x0a;
 
 function valueText(value: number): string {
   if (Number.isNaN(value)) return "Nan";

@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import { OperatorError } from "../api/errors.ts";
 import { silentLogger } from "./logger.ts";
 import { registry as operatorRegistry } from "./metrics.ts";
-import { PIECE_CHARS, TextRegistry } from "./resource-families.ts";
+import { ChunkPool, PIECE_CHARS, TextRegistry } from "./resource-families.ts";
 
 // node:http by require, not as an ES module: importing it as one makes Node read every export of
 // its namespace, and the getter of `http.WebSocket` loads the undici Node bundles (0.75 MB of source,
@@ -74,6 +74,7 @@ export class OperatorServer {
   readonly #degraded: (() => readonly string[])[] = [];
   #bound: string | undefined;
   readonly #maxBodyBytes: number;
+  readonly #chunks = new ChunkPool();
 
   constructor(options: ServerOptions = {}) {
     this.#address = options.address ?? DEFAULT_METRICS_ADDR;
@@ -261,7 +262,11 @@ export class OperatorServer {
     }
   }
 
-  /** The registry's text, written as it is made (a TextRegistry's pieces), waiting for the client to read. */
+  /**
+   * The registry's text, written as it is made (a TextRegistry's pieces: prom-client's text gathered
+   * to PIECE_CHARS, a ResourceFamily's chunks in the server's pooled buffers, each given back once
+   * the socket has written it), waiting for the client to read.
+   */
   async #metrics(res: ServerResponse): Promise<void> {
     const registry = this.#registry;
     const head = { "content-type": registry.contentType, "cache-control": "no-store" };
@@ -271,14 +276,22 @@ export class OperatorServer {
       res.end(body);
       return;
     }
+    const chunks = this.#chunks;
     let pending = "";
-    for await (const piece of registry.pieces()) {
+    for await (const piece of registry.pieces(chunks.take)) {
       if (res.destroyed) return; // the client went
       if (!res.headersSent) res.writeHead(200, head); // after the first piece: a failure before it is a 500
-      pending += piece;
-      if (pending.length < PIECE_CHARS) continue;
-      if (!res.write(pending)) await drained(res);
+      let written: boolean;
+      if (typeof piece === "string") {
+        pending += piece;
+        if (pending.length < PIECE_CHARS) continue;
+        written = res.write(pending);
+      } else {
+        if (pending !== "") res.write(pending);
+        written = res.write(piece, () => chunks.give(piece));
+      }
       pending = "";
+      if (!written) await drained(res);
     }
     if (!res.destroyed) res.end(pending);
   }

@@ -32,7 +32,7 @@ describe("mlops_resource_info", () => {
     };
     const fresh = trainingJob({}, 1, "bert");
     let resources: AnyResource[] = [running, fresh];
-    observeResources(() => resources);
+    observeResources((kind) => resources.filter((r) => r.kind === kind));
     expect(await info()).toEqual([
       'mlops_resource_info{kind="TrainingJob",namespace="default",name="mnist",ready="True",phase="Running",reason="Running"} 1',
       'mlops_resource_info{kind="TrainingJob",namespace="default",name="bert",ready="Unknown",phase="",reason=""} 1',

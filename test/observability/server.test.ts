@@ -69,12 +69,57 @@ function readFirstBytesAndGo(url: string): Promise<void> {
   });
 }
 
+/** `registry` with a family of one series for each of `count` TrainingJobs. */
+function withJobs<R extends TextRegistry>(registry: R, count: number): R {
+  const family = new ResourceFamily({
+    name: "test_resource_info",
+    help: "one per resource",
+    labelNames: ["name"],
+    kinds: ["TrainingJob"],
+    series: (r, labels) => {
+      labels[0] = r.metadata.name;
+      return 1;
+    },
+  });
+  const jobs = Array.from({ length: count }, (_, i) => trainingJob({}, 1, `job-${i}`) as AnyResource);
+  family.observe(() => jobs);
+  registry.registerMetric(family as never);
+  return registry;
+}
+
+/** A server of `registry` on a free port (closed after the test); its base URL. */
+async function serving(registry: TextRegistry): Promise<string> {
+  const server = new OperatorServer({ address: "127.0.0.1:0", registry });
+  servers.push(server);
+  return `http://${await server.listen()}`;
+}
+
+/** GET `url`, reading the answer only `lateMs` after its head came. */
+function readLate(url: string, lateMs: number): Promise<{ body: string; chunked: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    request(url, (res) => {
+      res.pause();
+      setTimeout(() => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ body, chunked: res.headers["transfer-encoding"] }));
+        res.resume();
+      }, lateMs);
+    })
+      .on("error", reject)
+      .end();
+  });
+}
+
 /** Counts the texts the server stopped making, written to the end or given up. */
 class EndCountingRegistry extends TextRegistry {
   ended = 0;
-  override async *pieces(): AsyncGenerator<string> {
+  override async *pieces(take?: () => Buffer): AsyncGenerator<string | Uint8Array> {
     try {
-      yield* super.pieces();
+      yield* super.pieces(take);
     } finally {
       this.ended++;
     }
@@ -122,38 +167,11 @@ describe("OperatorServer", () => {
   it("writes a large registry as it is made, whole to a client that reads late, and goes on after one that left", async () => {
     const registry = new EndCountingRegistry();
     new Gauge({ name: "test_plain", help: "plain", registers: [registry] }).set(7);
-    const family = new ResourceFamily({
-      name: "test_resource_info",
-      help: "one per resource",
-      labelNames: ["name"],
-      series: (r) => ({ labels: [r.metadata.name], value: 1 }),
-    });
-    const jobs = Array.from({ length: 40_000 }, (_, i) => trainingJob({}, 1, `job-${i}`) as AnyResource);
-    family.observe(() => jobs);
-    registry.registerMetric(family as never);
-    const server = new OperatorServer({ address: "127.0.0.1:0", registry });
-    servers.push(server);
-    const base = `http://${await server.listen()}`;
+    const base = await serving(withJobs(registry, 40_000));
     const expected = await registry.metrics();
     expect(expected.length).toBeGreaterThan(1_000_000);
     // Read 300 ms late: the server waits for the client (the socket's buffers hold less than this).
-    const late = await new Promise<{ body: string; chunked: string | undefined }>((resolve, reject) => {
-      request(`${base}/metrics`, (res) => {
-        res.pause();
-        setTimeout(() => {
-          let body = "";
-          res.setEncoding("utf8");
-          res.on("data", (chunk: string) => {
-            body += chunk;
-          });
-          res.on("end", () => resolve({ body, chunked: res.headers["transfer-encoding"] }));
-          res.resume();
-        }, 300);
-      })
-        .on("error", reject)
-        .end();
-    });
-    expect(late).toEqual({ body: expected, chunked: "chunked" });
+    expect(await readLate(`${base}/metrics`, 300)).toEqual({ body: expected, chunked: "chunked" });
     // A client that goes after the first bytes: the server stops writing (its text is not made to
     // the end) and answers the next one.
     await readFirstBytesAndGo(`${base}/metrics`);
@@ -162,13 +180,23 @@ describe("OperatorServer", () => {
     expect([again.status, (await again.text()) === expected]).toEqual([200, true]);
   });
 
+  it("answers scrapes at once, each with the whole text, though they share the server's chunks", async () => {
+    const registry = withJobs(new TextRegistry(), 20_000);
+    const base = await serving(registry);
+    const expected = await registry.metrics();
+    // Clients that read at once and late, interleaved: a chunk reused before the socket had written
+    // it would show as another scrape's lines.
+    const read = await Promise.all([0, 50, 0, 120, 10, 0].map((ms) => readLate(`${base}/metrics`, ms)));
+    expect(read.map(({ body }) => body === expected)).toEqual(read.map(() => true));
+  });
+
   it("stops making the text for a client that went between two pieces", async () => {
     let release = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
     const registry = new (class extends EndCountingRegistry {
-      override async *pieces(): AsyncGenerator<string> {
+      override async *pieces(): AsyncGenerator<string | Uint8Array> {
         try {
           yield `# ${"a".repeat(20_000)}\n`;
           await gate; // the client reads the first piece and goes meanwhile

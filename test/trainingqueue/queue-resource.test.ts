@@ -59,7 +59,7 @@ describe("TrainingQueue metrics and columns", () => {
   afterEach(() => observeResources(() => []));
 
   it("exports pending, admitted, usage and quota per queue from the resources", async () => {
-    observeResources(() => [queue as AnyResource]);
+    observeResources((kind) => (kind === "TrainingQueue" ? [queue as AnyResource] : []));
     const text = (await registry.metrics()).split("\n");
     expect(text).toContain('mlops_queue_pending_runs{namespace="team-a",queue="gpus"} 5');
     expect(text).toContain('mlops_queue_admitted_runs{namespace="team-a",queue="gpus"} 2');

@@ -277,15 +277,17 @@ export class ResourceTable {
     const take = (r: AnyResource) => {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace)) out.push(r);
     };
-    for (const key of this.#byKind.get(kind) ?? []) {
+    // forEach, not for-of: each scrape lists every resource (the metrics' families), in code that V8
+    // does not optimize, where a for-of made an iterator result a key (~60 bytes a resource).
+    this.#byKind.get(kind)?.forEach((key) => {
       const held = this.#claims.get(key);
       const only = Array.isArray(held) ? undefined : held;
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
-    }
-    for (const key of this.#missingKnown()) {
+    });
+    this.#missing.forEach((_, key) => {
       const r = this.#lastGood.get(key)?.resource;
       if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
-    }
+    });
     return out;
   }
 

@@ -3,7 +3,9 @@
 // (/proc/<pid>/smaps: the Node binary's pages, glibc's heap, the rest, V8's heap among it) and take a
 // heap snapshot (`--heapsnapshot-signal`), whose objects are counted for the class instance that
 // holds them (bench/lib/heap-snapshot.ts): bytes per holder and per resource.
-//   node bench/heap-owners.ts [--count 10000] [--settle-s 15] [--timeout-s 300]
+// Then /metrics is read `--scrapes` times, every `--scrape-every-s`, as Prometheus would: RSS after
+// each read (just before the next), and the operator's CPU over them.
+//   node bench/heap-owners.ts [--count 10000] [--settle-s 15] [--scrapes 8] [--scrape-every-s 15] [--timeout-s 300]
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +20,8 @@ const { values } = parseArgs({
   options: {
     count: { type: "string", default: "10000" },
     "settle-s": { type: "string", default: "15" },
+    scrapes: { type: "string", default: "8" },
+    "scrape-every-s": { type: "string", default: "15" },
     "timeout-s": { type: "string", default: "300" },
   },
 });
@@ -25,6 +29,7 @@ const count = Number(values.count);
 const limitMs = Number(values["timeout-s"]) * 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(2)} KB`;
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 /** RSS by mapping: the Node binary's pages, glibc's heap ([heap]), anonymous memory (V8's heap, stacks). */
 function rssByMapping(pid: number): { name: string; bytes: number }[] {
@@ -72,6 +77,23 @@ main("heap-owners", limitMs * 2 + 180_000, async () => {
   process.stdout.write(
     `${table([["RSS by mapping", "MB"], ...mappings.map((m) => [m.name, mb(m.bytes)]), ["RSS", mb(rss)]])}\n\n`,
   );
+
+  const scrapes = Number(values.scrapes);
+  if (scrapes > 0) {
+    const everyMs = Number(values["scrape-every-s"]) * 1000;
+    const cpu0 = operator.usage()?.cpuMs ?? Number.NaN;
+    const after: number[] = [];
+    for (let i = 0; i < scrapes; i++) {
+      const text = await fetch(`${operator.metrics}/metrics`).then((r) => r.text());
+      if (!text.includes("mlops_resource_info{")) throw new Error("/metrics has no mlops_resource_info");
+      await sleep(everyMs);
+      after.push(rssByMapping(pid).reduce((sum, m) => sum + m.bytes, 0));
+    }
+    const cpuMs = (operator.usage()?.cpuMs ?? Number.NaN) - cpu0;
+    process.stdout.write(
+      `scraped ${scrapes} times, every ${values["scrape-every-s"]} s: RSS before the next ${after.map(mib).join(", ")} MB (max ${mib(Math.max(...after))}); operator CPU ${cpuMs.toFixed(0)} ms (${((cpuMs / (scrapes * everyMs)) * 100).toFixed(2)} % of a core)\n\n`,
+    );
+  }
 
   process.kill(pid, "SIGUSR2");
   // The snapshot is written on the main thread: once /readyz answers again, the file is whole.

@@ -320,6 +320,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
     },
   });
   retryOnRecovery(readiness, controller.queue, log);
+  server.afterMetrics(() => controller.allocatedOutside()); // a scrape's garbage, given back once quiet
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
   if (options.web) {
     // Fed by the store as it writes (this process holds the state directory's lock: no other writes).

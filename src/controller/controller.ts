@@ -171,6 +171,14 @@ export class Controller {
   }
 
   /**
+   * Something outside the reconciles allocated (a /metrics scrape): the heap's compaction is armed
+   * as when a reconcile ends, and gives back what it grew by its own rules (heap-compaction.ts).
+   */
+  allocatedOutside(): void {
+    if (this.#isQuiet()) this.#compaction?.quiet();
+  }
+
+  /**
    * Enqueues every key from `keys()` now, behind the keys events report (LOW_PRIORITY: they only may
    * have changed), but a key waiting for its retry after a failure (an outage: not tried and logged
    * at each resync besides its backoff); returns how many.

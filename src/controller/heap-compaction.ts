@@ -11,6 +11,9 @@
 // generation grown to its limit, 16 MB, before the controller exists to count it as growth): the
 // first quiet period after start compacts whatever the growth (an operator over an empty directory:
 // 95 -> 84 MB RSS, one collection of a small heap; docs/benchmarks.md, round 21).
+// A /metrics scrape arms it too (Controller.allocatedOutside): a scraped operator's garbage (0.3 MB
+// promoted to the old generation a scrape at 10,000) and young generation grown for it are given
+// back by the same rules, at most once a minute (two full collections, ~100 ms at 10,000; round 27).
 // After a compaction the heap holds what is live: then memory-headroom.ts warns of a heap near V8's
 // limit or an RSS near the cgroup's memory limit.
 import { getHeapStatistics, setFlagsFromString } from "node:v8";

@@ -75,6 +75,7 @@ export class OperatorServer {
   #bound: string | undefined;
   readonly #maxBodyBytes: number;
   readonly #chunks = new ChunkPool();
+  #afterMetrics: () => void = () => {};
 
   constructor(options: ServerOptions = {}) {
     this.#address = options.address ?? DEFAULT_METRICS_ADDR;
@@ -96,7 +97,7 @@ export class OperatorServer {
     this.#server.on("error", (error) => {
       if (this.#server.listening) this.#log.error({ err: error }, `metrics server ${this.#address} failed`);
     });
-    this.route("GET", "/metrics", (_req, res) => this.#metrics(res));
+    this.route("GET", "/metrics", (_req, res) => this.#metrics(res).finally(() => this.#afterMetrics()));
     this.route("GET", "/healthz", (_req, res) => text(res, 200, "ok\n"));
     this.route("GET", "/readyz", (_req, res) => {
       const reasons = this.notReadyReasons();
@@ -115,6 +116,12 @@ export class OperatorServer {
     if (methods.has(verb)) throw new Error(`metrics server: route ${verb} ${path} is already taken`);
     methods.set(verb, handler);
     this.#routes.set(path, methods);
+    return this;
+  }
+
+  /** Calls `listener` after each /metrics answer (written whole or given up). */
+  afterMetrics(listener: () => void): this {
+    this.#afterMetrics = listener;
     return this;
   }
 

@@ -9,6 +9,8 @@ import type { ResourceKey } from "../../src/api/resources.ts";
 import { Controller } from "../../src/controller/controller.ts";
 import { HeapCompaction } from "../../src/controller/heap-compaction.ts";
 import { awaitChange } from "../../src/controller/reconcile.ts";
+import { TextRegistry } from "../../src/observability/resource-families.ts";
+import { OperatorServer } from "../../src/observability/server.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -177,6 +179,40 @@ describe("HeapCompaction", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(compactions).toBe(1); // the start-up's: no reconcile ever ended to arm it
     await controller.stop();
+  });
+
+  it("is armed by a scrape of /metrics while the controller is quiet: what the scrape grew is given back", async () => {
+    const state = { committed: 100 * 2 ** 20, compactions: 0 };
+    const controller = new Controller({
+      name: "heap-compaction-scrape-test",
+      resyncMs: 0,
+      sources: [new Subject<ResourceKey>()],
+      compactHeap: {
+        quietMs: 50,
+        anyGrowthAfterMs: 0,
+        committed: () => state.committed,
+        compact: () => state.compactions++,
+      },
+      dispatch: async () => awaitChange,
+    });
+    const server = new OperatorServer({ address: "127.0.0.1:0", registry: new TextRegistry() });
+    server.afterMetrics(() => controller.allocatedOutside());
+    const base = `http://${await server.listen()}`;
+    try {
+      controller.start();
+      await vi.waitFor(() => expect(state.compactions).toBe(1)); // the start-up's
+      state.committed += 2 ** 20; // grown, with no reconcile to arm the compaction
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(state.compactions).toBe(1);
+      expect((await fetch(`${base}/metrics`)).status).toBe(200);
+      await vi.waitFor(() => expect(state.compactions).toBe(2));
+      expect((await fetch(`${base}/metrics`)).status).toBe(200); // nothing grew since
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(state.compactions).toBe(2);
+    } finally {
+      await server.close();
+      await controller.stop();
+    }
   });
 });
 

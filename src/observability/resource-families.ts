@@ -37,6 +37,8 @@ export class ResourceFamily {
   readonly #kinds: readonly Kind[];
   /** `name{label="`, `",label="`, ...: what goes before each label's value. */
   readonly #prefixes: readonly string[];
+  /** The same as bytes (a metric's and its labels' names are ASCII), copied into each line. */
+  readonly #prefixBytes: readonly Buffer[];
   readonly #series: ResourceFamilyOptions["series"];
   /** A line's bytes other than its label values and number: newline, prefixes, `"} ` (or the name and a space). */
   readonly #fixedBytes: number;
@@ -50,6 +52,7 @@ export class ResourceFamily {
     this.#labelNames = options.labelNames;
     this.#kinds = options.kinds;
     this.#prefixes = options.labelNames.map((label, i) => `${i === 0 ? `${this.name}{` : '",'}${label}="`);
+    this.#prefixBytes = this.#prefixes.map((prefix) => Buffer.from(prefix, "latin1"));
     this.#series = options.series;
     this.#head = Buffer.from(
       `# HELP ${this.name} ${escapeText(this.help)}\n# TYPE ${this.name} ${this.type}`,
@@ -81,7 +84,7 @@ export class ResourceFamily {
     const head = this.#head;
     if (head.length <= chunk.length) at = head.copy(chunk, 0);
     else yield Buffer.from(head);
-    const prefixes = this.#prefixes;
+    const prefixes = this.#prefixBytes;
     const labels = prefixes.map(() => "");
     for (const kind of this.#kinds) {
       const resources = this.#resources(kind);
@@ -108,10 +111,10 @@ export class ResourceFamily {
         if (prefixes.length === 0) at += chunk.write(`${this.name} `, at, "latin1");
         for (let i = 0; i < prefixes.length; i++) {
           const label = labels[i] ?? "";
-          at += chunk.write(prefixes[i] ?? "", at, "latin1"); // a metric's and its labels' names are ASCII
+          at += prefixes[i]?.copy(chunk, at) ?? 0;
           at += chunk.write(NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label, at, "utf8");
         }
-        if (prefixes.length > 0) at += chunk.write('"} ', at, "latin1");
+        if (prefixes.length > 0) at += CLOSE.copy(chunk, at);
         at += chunk.write(value, at, "latin1");
       }
     }
@@ -244,6 +247,7 @@ const escapeText = (text: string): string => text.replace(/\\/g, "\\\\").replace
 const escapeLabel = (text: string): string => escapeText(text).replace(/"/g, '\\"');
 const NEEDS_ESCAPE = /[\\\n"]/;
 const NEWLINE = 0x0a;
+const CLOSE = Buffer.from('"} ', "latin1");
 
 function valueText(value: number): string {
   if (Number.isNaN(value)) return "Nan";

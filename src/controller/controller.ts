@@ -170,10 +170,7 @@ export class Controller {
     if (this.#isQuiet()) this.#compaction?.quiet();
   }
 
-  /**
-   * Something outside the reconciles allocated (a /metrics scrape): the heap's compaction is armed
-   * as when a reconcile ends, and gives back what it grew by its own rules (heap-compaction.ts).
-   */
+  /** Something outside the reconciles allocated (a /metrics scrape): the compaction is armed as by a reconcile's end. */
   allocatedOutside(): void {
     if (this.#isQuiet()) this.#compaction?.quiet();
   }

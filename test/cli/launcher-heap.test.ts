@@ -143,15 +143,27 @@ describe("bin/mlopsctl's allocator settings", () => {
     return JSON.parse(line as string);
   }
 
-  it("turns V8's memory reducer off (the operator compacts its heap itself)", () => {
+  /** The flags the launcher starts Node with, for `env`. */
+  function nodeFlags(env: NodeJS.ProcessEnv): string[] {
     const preload = `data:text/javascript,${encodeURIComponent('process.stderr.write("argv " + JSON.stringify(process.execArgv) + "\\n");')}`;
     const r = spawnSync(MLOPSCTL, ["version"], {
       encoding: "utf8",
       timeout: 30_000,
-      env: { ...process.env, NODE_OPTIONS: `--import=${preload}` },
+      env: { ...process.env, ...env, NODE_OPTIONS: `--import=${preload}` },
     });
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(/argv (.*)/.exec(r.stderr)?.[1] ?? "[]")).toContain("--no-memory-reducer");
+    return JSON.parse(/argv (.*)/.exec(r.stderr)?.[1] ?? "[]") as string[];
+  }
+
+  it("turns V8's memory reducer off (the operator compacts its heap itself)", () => {
+    expect(nodeFlags({ MLOPSCTL_V8_FLAGS: "" })).toContain("--no-memory-reducer");
+  });
+
+  it("adds the V8 flags of MLOPSCTL_V8_FLAGS after its own", () => {
+    const flags = nodeFlags({ MLOPSCTL_V8_FLAGS: "--no-maglev  --stack-trace-limit=50" });
+    expect(
+      flags.slice(flags.indexOf("--no-memory-reducer") + 1, flags.indexOf("--no-memory-reducer") + 3),
+    ).toEqual(["--no-maglev", "--stack-trace-limit=50"]);
   });
 
   it("sets 2 arenas, a 128 KiB trim threshold and an 8 KiB mapping threshold by default", () => {

@@ -7,7 +7,7 @@
 // 4.2 MB at 10,000 and a scrape through it took 4.5-8 ms (docs/benchmarks.md, round 24).
 // The lines are written as bytes into chunks of CHUNK_BYTES (a ChunkPool's, given back once the
 // socket has them), not built as strings: a scrape that made its lines as strings (each a rope of its
-// parts, joined per piece) allocated ~5 MB on V8's heap at 10,000, ten scavenges of an idle
+// parts, joined per piece) allocated 6.6 MB on V8's heap at 10,000, ten scavenges of an idle
 // operator's small young generation, and what the scavenges found alive (the piece being made, the
 // pieces the socket had not taken yet) went to the old generation: +1.2 MB of garbage a scrape that
 // only a full collection frees, and a young generation grown 1 -> 4 MB (docs/benchmarks.md, round 27).

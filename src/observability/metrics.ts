@@ -5,7 +5,21 @@ import { findCondition } from "../api/conditions.ts";
 import type { AnyResource, Kind } from "../api/resources.ts";
 import { ResourceFamily, TextRegistry } from "./resource-families.ts";
 
-export const registry = new TextRegistry();
+/** Each kind's resources as first listed in this turn of the event loop, or in the scrapes under way. */
+const listed = new Map<Kind, readonly AnyResource[]>();
+let scrapes = 0;
+
+/** The operator's registry: while a scrape's text is made, each kind is listed once for it. */
+export const registry = new (class extends TextRegistry {
+  override async *pieces(take?: () => Buffer): AsyncGenerator<string | Uint8Array> {
+    scrapes++;
+    try {
+      yield* super.pieces(take);
+    } finally {
+      if (--scrapes === 0) listed.clear();
+    }
+  }
+})();
 // Node's event loop delay histogram (nodejs_eventloop_lag_*) samples on a timer: prom-client's 10 ms
 // woke an idle operator 100 times a second, most of its idle CPU here (docs/benchmarks.md, round
 // 14). Every 100 ms still catches any stall longer than that, and most shorter ones.
@@ -241,16 +255,17 @@ export const trainingJobProgressStalled = resourceFamily({
 
 /**
  * Where the per-resource families and the queue gauges find each kind's resources (the composition
- * root passes its source's list). Asked again in one turn of the event loop, a kind's list is the
- * one made first.
+ * root passes its source's list). A kind is listed once for a scrape, and once for a turn of the
+ * event loop outside one: three families of TrainingJobs listed them three times, each list alive
+ * (and so promoted) while its family was written (80 KB at 10,000; docs/benchmarks.md, round 27).
  */
 export function observeResources(list: (kind: Kind) => readonly AnyResource[]): void {
-  const listed = new Map<Kind, readonly AnyResource[]>();
+  listed.clear();
   resourcesOf = (kind) => {
     let found = listed.get(kind);
     if (found === undefined) {
       found = list(kind);
-      if (listed.size === 0) queueMicrotask(() => listed.clear());
+      if (listed.size === 0 && scrapes === 0) queueMicrotask(() => scrapes === 0 && listed.clear());
       listed.set(kind, found);
     }
     return found;

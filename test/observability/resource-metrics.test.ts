@@ -58,6 +58,31 @@ describe("mlops_resource_info", () => {
   });
 });
 
+describe("the per-resource families' lists", () => {
+  it("lists each kind once for a scrape, and anew for the next", async () => {
+    const calls: string[] = [];
+    let resources: AnyResource[] = [trainingJob({}, 1, "mnist")];
+    observeResources((kind) => {
+      calls.push(kind);
+      return resources.filter((r) => r.kind === kind);
+    });
+    const scrape = async () => {
+      let text = "";
+      for await (const piece of registry.pieces())
+        text += typeof piece === "string" ? piece : Buffer.from(piece);
+      return text;
+    };
+    expect(await scrape()).toContain('name="mnist"');
+    // Three families of TrainingJobs and the queue gauges of TrainingQueues: each kind once.
+    expect(calls.filter((k) => k === "TrainingJob")).toHaveLength(1);
+    expect(calls.filter((k) => k === "TrainingQueue")).toHaveLength(1);
+    resources = [trainingJob({}, 1, "bert")];
+    const next = await scrape();
+    expect([next.includes('name="bert"'), next.includes('name="mnist"')]).toEqual([true, false]);
+    expect(calls.filter((k) => k === "TrainingJob")).toHaveLength(2);
+  });
+});
+
 describe("GpuAccounting", () => {
   const key = "TrainingJob/ml/train" as const;
   it.each([

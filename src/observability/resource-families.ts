@@ -35,9 +35,7 @@ export class ResourceFamily {
   readonly aggregator = "sum";
   readonly #labelNames: readonly string[];
   readonly #kinds: readonly Kind[];
-  /** `name{label="`, `",label="`, ...: what goes before each label's value. */
-  readonly #prefixes: readonly string[];
-  /** The same as bytes (a metric's and its labels' names are ASCII), copied into each line. */
+  /** `name{label="`, `",label="`, ...: what goes before each label's value, as bytes (a metric's and its labels' names are ASCII). */
   readonly #prefixBytes: readonly Buffer[];
   readonly #series: ResourceFamilyOptions["series"];
   /** A line's bytes other than its label values and number: newline, prefixes, `"} ` (or the name and a space). */
@@ -51,14 +49,13 @@ export class ResourceFamily {
     this.help = options.help;
     this.#labelNames = options.labelNames;
     this.#kinds = options.kinds;
-    this.#prefixes = options.labelNames.map((label, i) => `${i === 0 ? `${this.name}{` : '",'}${label}="`);
-    this.#prefixBytes = this.#prefixes.map((prefix) => Buffer.from(prefix, "latin1"));
+    const prefixes = options.labelNames.map((label, i) => `${i === 0 ? `${this.name}{` : '",'}${label}="`);
+    this.#prefixBytes = prefixes.map((prefix) => Buffer.from(prefix, "latin1"));
     this.#series = options.series;
     this.#head = Buffer.from(
       `# HELP ${this.name} ${escapeText(this.help)}\n# TYPE ${this.name} ${this.type}`,
     );
-    this.#fixedBytes =
-      1 + (this.#prefixes.length === 0 ? this.name.length + 1 : this.#prefixes.join("").length + 3);
+    this.#fixedBytes = 1 + (prefixes.length === 0 ? this.name.length + 1 : prefixes.join("").length + 3);
   }
 
   /** Where the resources of a kind come from (the composition root passes its source's list). */
@@ -68,7 +65,7 @@ export class ResourceFamily {
 
   /** The family in Prometheus's text format, as prom-client's registry writes one (no final newline). */
   text(): string {
-    return Buffer.concat([...this.chunks(() => Buffer.allocUnsafe(CHUNK_BYTES))]).toString("utf8");
+    return Buffer.concat([...this.chunks(freshChunk)]).toString("utf8");
   }
 
   /**
@@ -103,19 +100,12 @@ export class ResourceFamily {
           chunk = take();
           at = 0;
           if (bound > chunk.length) {
-            yield Buffer.from(`\n${this.#line(labels, value)}`, "utf8");
+            const own = Buffer.allocUnsafe(bound); // a line longer than a chunk, on its own
+            yield own.subarray(0, this.#writeLine(own, 0, labels, value));
             continue;
           }
         }
-        chunk[at++] = NEWLINE;
-        if (prefixes.length === 0) at += chunk.write(`${this.name} `, at, "latin1");
-        for (let i = 0; i < prefixes.length; i++) {
-          const label = labels[i] ?? "";
-          at += prefixes[i]?.copy(chunk, at) ?? 0;
-          at += chunk.write(NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label, at, "utf8");
-        }
-        if (prefixes.length > 0) at += CLOSE.copy(chunk, at);
-        at += chunk.write(value, at, "latin1");
+        at = this.#writeLine(chunk, at, labels, value);
       }
     }
     if (at > 0) yield chunk.subarray(0, at);
@@ -145,15 +135,19 @@ export class ResourceFamily {
     return { name: this.name, help: this.help, type: "gauge", aggregator: "sum", values };
   }
 
-  #line(labels: readonly string[], value: string): string {
-    const prefixes = this.#prefixes;
-    if (prefixes.length === 0) return `${this.name} ${value}`;
-    let line = "";
+  /** Writes the newline and the series' line into `chunk` from `at` (room checked); returns where it ends. */
+  #writeLine(chunk: Buffer, from: number, labels: readonly string[], value: string): number {
+    const prefixes = this.#prefixBytes;
+    let at = from;
+    chunk[at++] = NEWLINE;
+    if (prefixes.length === 0) at += chunk.write(`${this.name} `, at, "latin1");
     for (let i = 0; i < prefixes.length; i++) {
       const label = labels[i] ?? "";
-      line += prefixes[i] + (NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label);
+      at += prefixes[i]?.copy(chunk, at) ?? 0;
+      at += chunk.write(NEEDS_ESCAPE.test(label) ? escapeLabel(label) : label, at, "utf8");
     }
-    return `${line}"} ${value}`;
+    if (prefixes.length > 0) at += CLOSE.copy(chunk, at);
+    return at + chunk.write(value, at, "latin1");
   }
 }
 

@@ -21,7 +21,7 @@ import { converge, convergedLine } from "./lib/converge.ts";
 import { startDouble } from "./lib/doubles.ts";
 import { registerBody } from "./lib/jobs.ts";
 import { jobCount, startNomad } from "./lib/nomad.ts";
-import { mlopsctlBuild, runOnce } from "./lib/operator.ts";
+import { mlopsctlBuild, peakRssLine, runOnce } from "./lib/operator.ts";
 import { childrenCpuMs, procUsage } from "./lib/proc.ts";
 import { type CountingProxy, countingProxy, routeSummary } from "./lib/proxy.ts";
 import { byThread, mb, ms, s, table, verdict } from "./lib/stats.ts";
@@ -164,6 +164,7 @@ main("converge-nomad", limitMs * 2 + curlBudgetMs + 120_000, async () => {
     ["peak RSS", mb(peak), "", `≤ 150 MB (${verdict(peak, 150 * 1024 * 1024)})`],
     ["peak JS heap (sampled)", heapLine(u?.peakMemoryBytes), "", ""],
     ["live after a full GC at exit", liveLine(u?.afterGcBytes), "", ""],
+    ["at the peak RSS (sampled)", peakRssLine(u?.atPeakRss), "", ""],
     [
       "start-up alone (empty dir)",
       `${s(baseline.wallMs)} wall, ${s(baseline.usage?.cpuMs ?? Number.NaN)} CPU, ${mb(baseline.usage?.peakRssBytes ?? Number.NaN)}`,

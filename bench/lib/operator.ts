@@ -40,6 +40,41 @@ export interface OperatorSetup {
   readonly cgroup?: string;
 }
 
+/** The highest RSS a measured process sampled, by kind of page and V8 space (bench/lib/usage-report.ts). */
+export interface PeakRssParts {
+  readonly rssBytes: number;
+  readonly fileBytes: number;
+  readonly anonBytes: number;
+  readonly spaces: Readonly<Record<string, { readonly size: number; readonly used: number }>>;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+/**
+ * The peak's parts as one line: file-backed and anonymous pages; of the anonymous, each V8 space
+ * (committed / used; code and trusted together) and the rest outside V8's heap.
+ */
+export function peakRssLine(p: PeakRssParts | undefined): string {
+  if (!p) return "n/a";
+  const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+  const sized = (names: readonly string[]) => {
+    let size = 0;
+    let used = 0;
+    for (const name of names) {
+      size += p.spaces[name]?.size ?? 0;
+      used += p.spaces[name]?.used ?? 0;
+    }
+    return `${mb(size)}/${mb(used)}`;
+  };
+  const heap = Object.values(p.spaces).reduce((sum, s) => sum + s.size, 0);
+  return (
+    `${mb(p.rssBytes)} MB: file-backed ${mb(p.fileBytes)}, anonymous ${mb(p.anonBytes)} = V8's heap ${mb(heap)} ` +
+    `(committed/used: young ${sized(["new", "new_large_object"])}, old ${sized(["old"])}, large objects ${sized(["large_object"])}, ` +
+    `code, trusted, read-only ${sized(["code", "code_large_object", "trusted", "trusted_large_object", "shared", "shared_large_object", "read_only"])}) ` +
+    `+ ${mb(p.anonBytes - heap)} outside it (ArrayBuffers ${mb(p.arrayBuffers)})`
+  );
+}
+
 export interface OnceResult {
   readonly code: number | string;
   readonly wallMs: number;
@@ -56,6 +91,8 @@ export interface OnceResult {
         peakMemoryBytes?: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
         /** What is live after a full collection at exit. */
         afterGcBytes?: { heapUsed: number; arrayBuffers: number };
+        /** The highest RSS sampled (every 50 ms) and what it was made of (usage-report.ts). */
+        atPeakRss?: PeakRssParts;
       }
     | undefined;
   readonly summary: string | undefined;

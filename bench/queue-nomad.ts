@@ -38,6 +38,7 @@ import { main } from "./lib/cleanup.ts";
 import { startDouble } from "./lib/doubles.ts";
 import { NAMESPACES } from "./lib/jobs.ts";
 import { metricSum, mlopsctlBuild, startOperator } from "./lib/operator.ts";
+import { passCount, runPasses } from "./lib/passes.ts";
 import { procUsage, threadCpuMs } from "./lib/proc.ts";
 import { pairLatencies, recordedRuns } from "./lib/queue-runs.ts";
 import { byThread, mb, median, ms, percentile, s, spread, table, verdict } from "./lib/stats.ts";
@@ -62,13 +63,7 @@ const runs = Number(values.runs);
 const queueCount = Number(values.queues);
 const slots = Number(values.slots);
 const limitMs = Number(values["timeout-s"]) * 1000;
-const passes = Number(values.repeat);
-if (!Number.isInteger(passes) || passes < 1) {
-  process.stderr.write(
-    `queue-nomad: --repeat must be a whole number of passes >= 1, not '${values.repeat}'\n`,
-  );
-  process.exit(2);
-}
+const passes = passCount("queue-nomad", values.repeat);
 
 /** Run i: namespace team-(i % 10), queue q-k of that namespace, so each queue gets runs / queues runs. */
 const perNamespace = Math.max(1, Math.ceil(queueCount / NAMESPACES.length));
@@ -116,11 +111,7 @@ interface Pass {
 }
 
 main("queue-nomad", passes * (limitMs + 180_000), async () => {
-  const done: Pass[] = [];
-  for (let i = 1; i <= passes; i++) {
-    if (passes > 1) process.stdout.write(`${i > 1 ? "\n" : ""}-- pass ${i} of ${passes}\n`);
-    done.push(await pass());
-  }
+  const done = await runPasses(passes, pass);
   if (done.some((p) => !p.complete)) process.exitCode = 1;
   if (passes === 1) return;
   const rate = done.map((p) => p.rate);

@@ -6,28 +6,38 @@ import { hashOf } from "./hash.ts";
 
 /**
  * The spec with every `env[].value` replaced by `valueHash`; other kinds' specs are returned as is.
- * Made once per spec object (every status write of a resource asks again; specs are never changed
- * in place), so the records of one resource share one redacted spec.
+ * A new copy each time (not kept: what holds a redacted spec holds it as long as it needs it, and a
+ * copy kept per spec object cost ~0.24 KB a resource at 10,000; docs/benchmarks.md, round 28).
  */
 export function redactSpec(spec: unknown): unknown {
   if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return spec;
   const env = (spec as { env?: unknown }).env;
   // Nothing to redact (a record the operator wrote, a spec without plain values): the spec as is.
   if (!Array.isArray(env) || !env.some(hasValue)) return spec;
-  let redacted = redactedSpecs.get(spec);
-  if (redacted === undefined) {
-    redacted = { ...spec, env: env.map(redactEnv) };
-    redactedSpecs.set(spec, redacted);
-  }
-  return redacted;
+  return { ...spec, env: env.map(redactEnv) };
 }
-
-const redactedSpecs = new WeakMap<object, unknown>();
 
 const hasValue = (entry: unknown): boolean => entry !== null && typeof entry === "object" && "value" in entry;
 
 function redactEnv(entry: unknown): unknown {
   if (!hasValue(entry)) return entry;
   const { value, ...rest } = entry as { value: unknown };
-  return { ...rest, valueHash: `sha256:${hashOf(String(value), 12)}` };
+  return { ...rest, valueHash: valueHashOf(String(value)) };
+}
+
+/**
+ * The hashes of the env values redacted lately: a resource's every status write redacts its spec
+ * again, and the hash is most of that (~2.7 µs a spec). Bounded: a full table starts over.
+ */
+const HASHES_KEPT = 1_024;
+let hashes = new Map<string, string>();
+
+function valueHashOf(value: string): string {
+  let hash = hashes.get(value);
+  if (hash === undefined) {
+    if (hashes.size >= HASHES_KEPT) hashes = new Map();
+    hash = `sha256:${hashOf(value, 12)}`;
+    hashes.set(value, hash);
+  }
+  return hash;
 }

@@ -324,7 +324,8 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   server.route("GET", "/sd/prometheus", sdHandler({ targets: () => scrapeTargets(source) }));
   if (options.web) {
     // Fed by the store as it writes (this process holds the state directory's lock: no other writes).
-    const view = new StatusView(store);
+    // A record of its resource's generation shows that resource's spec (the records hold none).
+    const view = new StatusView(store, { live: (key) => source.get(key) });
     await view.start();
     closers.push(async () => view.close());
     const grafanaUrl = process.env.GRAFANA_URL;

@@ -35,11 +35,11 @@ function send(res: ServerResponse, type: string, body: string): void {
   res.end(body);
 }
 
-function list(records: readonly StatusRecord[]): string {
+function list(view: StatusView, records: readonly StatusRecord[]): string {
   return `${JSON.stringify({
     apiVersion: "v1",
     kind: "List",
-    items: records.map((r) => recordToResource(r)),
+    items: records.map((r) => recordToResource(view.withSpec(r))),
     metadata: { resourceVersion: "" },
   })}\n`;
 }
@@ -80,11 +80,18 @@ export function registerWeb(
     const queue =
       record.kind === "TrainingQueue"
         ? queueRuns(
-            view.list().filter((r) => r.kind === "TrainingJob" && r.metadata.namespace === namespace),
+            view
+              .list()
+              .filter((r) => r.kind === "TrainingJob" && r.metadata.namespace === namespace)
+              .map((r) => view.withSpec(r)), // a run's request is in its spec
             name,
           )
         : undefined;
-    send(res, "text/html; charset=utf-8", renderDetail(record, events, options.grafanaUrl, queue));
+    send(
+      res,
+      "text/html; charset=utf-8",
+      renderDetail(view.withSpec(record), events, options.grafanaUrl, queue),
+    );
   });
   // The page has no icon; browsers ask for one anyway, and a 404 is an error in their console.
   server.route("GET", "/favicon.ico", (_req, res) => {
@@ -100,7 +107,7 @@ export function registerWeb(
       .filter(
         (r) => (kind === undefined || r.kind === kind) && (!namespace || r.metadata.namespace === namespace),
       );
-    send(res, "application/json", list(records));
+    send(res, "application/json", list(view, records));
   };
   server.route("GET", "/api/v1/resources", json(undefined));
   server.route("GET", "/api/v1/watch", watchHandler(view, CONTENT_SECURITY_POLICY));

@@ -13,9 +13,11 @@ import type { StatusView } from "./view.ts";
 export const MAX_STREAMS = 32;
 export const HEARTBEAT_MS = 20_000;
 
-export function eventLine(event: RecordEvent, id?: string): string {
+/** One change as a `data:` line; `view` gives the record its spec (the records it holds have none). */
+export function eventLine(view: Pick<StatusView, "withSpec">, event: RecordEvent, id?: string): string {
   const idLine = id === undefined ? "" : `id: ${id}\n`;
-  return `${idLine}data: ${JSON.stringify({ type: event.type, object: recordToResource(event.record) })}\n\n`;
+  const object = recordToResource(view.withSpec(event.record));
+  return `${idLine}data: ${JSON.stringify({ type: event.type, object })}\n\n`;
 }
 
 /** A change's id on the stream: the view's epoch and the change's number. */
@@ -53,13 +55,15 @@ export function watchHandler(view: StatusView, contentSecurityPolicy: string) {
     const from = resumeFrom(req, url, view.epoch);
     const missed = from === undefined ? undefined : view.since(from);
     if (missed) {
-      for (const { event, version } of missed) res.write(eventLine(event, idOf(view, version)));
+      for (const { event, version } of missed) res.write(eventLine(view, event, idOf(view, version)));
     } else {
       const at = view.version;
-      for (const record of view.list()) res.write(eventLine({ type: "ADDED", record }));
+      for (const record of view.list()) res.write(eventLine(view, { type: "ADDED", record }));
       res.write(`id: ${idOf(view, at)}\n\n`); // a reconnect resumes from here
     }
-    const unsubscribe = view.subscribe((event, version) => res.write(eventLine(event, idOf(view, version))));
+    const unsubscribe = view.subscribe((event, version) =>
+      res.write(eventLine(view, event, idOf(view, version))),
+    );
     const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
     heartbeat.unref();
     let closed = false;

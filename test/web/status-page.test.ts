@@ -94,7 +94,13 @@ beforeEach(async () => {
     "replica 0: <b>killed</b>",
   );
   await events.close();
-  view = new StatusView(store);
+  // The live resources, as the operator's source holds them (env values and all): the page shows a
+  // record with its resource's spec, redacted.
+  const live = new Map<string, TrainingJob | MlopsStack>([
+    [makeKey("TrainingJob", "default", "mnist"), job("mnist")],
+    [makeKey("MlopsStack", "default", "platform"), stack],
+  ]);
+  view = new StatusView(store, { live: (key) => live.get(key) });
   await view.start();
   server = new OperatorServer({ address: "127.0.0.1:0" });
   registerWeb(server, view, webRowFormat, { grafanaUrl: "http://grafana.local/d/mlops-training-runs" });
@@ -253,6 +259,13 @@ describe("the JSON API", () => {
       "MlopsStack/platform",
     ]);
     expect(all.body).not.toContain("hunter2-secret");
+    // Each with its spec (the view's records hold none): the live resource's, env values redacted.
+    const mnist = (JSON.parse(all.body) as { items: { spec: { image?: string; env?: unknown[] } }[] })
+      .items[0];
+    expect(mnist?.spec.image).toBe("registry.local/mnist:1");
+    expect(mnist?.spec.env).toEqual([
+      { name: "API_TOKEN", valueHash: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) },
+    ]);
     const jobs = JSON.parse((await get("/api/v1/trainingjobs")).body) as typeof list;
     expect(jobs.items.map((i) => i.metadata.name)).toEqual(["mnist"]);
     const stacks = JSON.parse((await get("/api/v1/mlopsstacks?namespace=other")).body) as typeof list;

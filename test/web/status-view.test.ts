@@ -90,10 +90,37 @@ describe("the status view", () => {
     expect(seen).toEqual(phases.map((p) => `MODIFIED default/mnist ${p}`));
     // Nothing was written yet: the file still holds the first record.
     expect((await readRecord(stateDir, MNIST))?.status.phase).toBe("Pending");
-    // Once written, the file is what the view holds (the page shows what is on disk).
+    // Once written, the file is what the view shows (the page shows what is on disk): the record it
+    // holds carries no spec, and takes the one the file was written with.
     await store.flush();
-    expect(await readRecord(stateDir, MNIST)).toEqual(JSON.parse(JSON.stringify(view.get(MNIST))));
-    expect(JSON.stringify(view.get(MNIST))).not.toContain("secret-value");
+    const held = view.get(MNIST) as StatusRecord;
+    expect(held.spec).toBeUndefined();
+    expect(await readRecord(stateDir, MNIST)).toEqual(JSON.parse(JSON.stringify(view.withSpec(held))));
+    expect(view.withSpec(held).spec).toMatchObject({ image: "registry.local/mnist:1" });
+    expect(JSON.stringify(view.withSpec(held))).not.toContain("secret-value");
+  });
+
+  it("shows a record with its live resource's spec, redacted, when it is of that generation; else its file's", async () => {
+    let live: TrainingJob | undefined = job("mnist");
+    const withLive = new StatusView(store, { live: () => live });
+    await withLive.start();
+    await store.writeStatus(job("mnist"), status("Running"));
+    const held = withLive.get(MNIST) as StatusRecord;
+    expect(held.spec).toBeUndefined();
+    // Not written yet (a long batch delay): the live resource's spec, env values redacted.
+    const shown = withLive.withSpec(held);
+    expect(shown.spec).toMatchObject({ image: "registry.local/mnist:1", env: [{ name: "TOKEN" }] });
+    expect(JSON.stringify(shown)).not.toContain("secret-value");
+    await store.flush();
+    expect((await readRecord(stateDir, MNIST))?.spec).toEqual(shown.spec);
+    // The resource changed since (a new generation not yet reconciled): the spec the record was written with.
+    live = { ...job("mnist"), metadata: { ...job("mnist").metadata, generation: 2 } };
+    live.spec = { ...live.spec, image: "registry.local/mnist:2" };
+    expect(withLive.withSpec(held).spec).toMatchObject({ image: "registry.local/mnist:1" });
+    // Gone: the same.
+    live = undefined;
+    expect(withLive.withSpec(held).spec).toMatchObject({ image: "registry.local/mnist:1" });
+    withLive.close();
   });
 
   it("reports a record only when the store writes it (unchanged status: no event)", async () => {
@@ -143,6 +170,7 @@ describe("the status view's start", () => {
       recordChanges: (): Observable<StatusRecordChange> => changes.asObservable(),
       flush: async () => during(changes),
       readAll: () => listScope(stateDir, {}),
+      writtenSpec: () => undefined,
     };
   }
 
@@ -176,14 +204,18 @@ describe("the status view's start", () => {
     fresh.subscribe((e) => events.push(describeEvent(e)));
     const own = fresh.get(MNIST);
     expect(own?.status.phase).toBe("Pending");
-    const read = restarted.readSync(MNIST); // as the source does for its status: not parsed again
+    // As the source does for its status (no spec asked): not parsed again.
+    const read = restarted.readSync(MNIST, false);
     expect(read).toBe(own);
     expect(fresh.list()).toEqual([read]);
     expect([events, fresh.version]).toEqual([[], 1]);
-    // Later reads go to the file again (the store's first read is the only one the view's stands for).
+    // Later reads go to the file again (the store's first read is the only one the view's stands for),
+    // and have the spec the view's record does not hold.
     const again = restarted.readSync(MNIST);
     expect(again).not.toBe(own);
-    expect(again).toEqual(own);
+    expect(again).toEqual({ ...own, spec: again?.spec });
+    expect(again?.spec).toMatchObject({ image: "registry.local/mnist:1" });
+    expect(own?.spec).toBeUndefined();
     fresh.close();
     await restarted.close();
   });
@@ -217,6 +249,7 @@ describe("the status view's start", () => {
       recordChanges: () => changes.asObservable(),
       flush: async () => {},
       readAll: () => listScope(stateDir, {}),
+      writtenSpec: () => undefined,
     });
     await view2.start();
     const events: string[] = [];

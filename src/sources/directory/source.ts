@@ -188,7 +188,7 @@ export class DirectorySource implements Source {
     if (own !== undefined) return own ?? undefined;
     const recorded = this.#store.recorded(key);
     if (recorded) return recorded.status;
-    const read = this.#store.readSync(key)?.status ?? null;
+    const read = this.#store.readSync(key, false)?.status ?? null;
     if (read === null || this.#store.recorded(key)?.status !== read) this.#statuses.set(key, read);
     return read ?? undefined;
   }

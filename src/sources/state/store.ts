@@ -5,6 +5,10 @@
 // ends the state I/O worker once nothing is in flight: io-worker.ts).
 // recordChanges() reports each record written and each key forgotten, in the writer's process, as
 // they happen (the status page follows the store that way, not the files).
+// The records it holds and reports carry no spec: the file has it (env values redacted), and the
+// status page takes it from the live resource when it shows one (writtenSpec for the rest). A
+// redacted copy of every spec, held as long as its record, was ~0.24 KB a resource at 10,000
+// (docs/benchmarks.md, round 28).
 
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
@@ -100,6 +104,7 @@ export class StateStore {
     const key = keyOf(resource);
     const hash = specHash(resource.spec);
     const created = this.generations.get(key)?.created ?? resource.metadata.creationTimestamp;
+    // Held without its spec (the file has it); compared through specHash.
     const record: StatusRecord = {
       apiVersion: resource.apiVersion,
       kind: resource.kind,
@@ -111,8 +116,6 @@ export class StateStore {
         ...(resource.metadata.labels ? { labels: resource.metadata.labels } : {}),
         ...(resource.metadata.annotations ? { annotations: resource.metadata.annotations } : {}),
       },
-      // Set below once the record is to be written: it is compared through specHash (a redacted
-      // copy made for a record that is not written would live as long as the spec it was made of).
       spec: undefined,
       specHash: hash,
       status: status as Record<string, unknown>,
@@ -123,10 +126,10 @@ export class StateStore {
     if (last !== undefined && last !== ABSENT) {
       if (typeof last === "string" ? last === fingerprint(record) : sameRecord(last, record)) return false;
     }
-    // Env values never reach the state directory: names and a hash only.
-    record.spec = redactSpec(resource.spec);
-    // One line: a third fewer bytes to copy to the writer, to write and for `get` to read and parse.
-    this.#writer.write(statusPath(this.dir, key), `${JSON.stringify(record)}\n`);
+    // Env values never reach the state directory: names and a hash only. One line: a third fewer
+    // bytes to copy to the writer, to write and for `get` to read and parse.
+    const line = JSON.stringify({ ...record, spec: redactSpec(resource.spec) });
+    this.#writer.write(statusPath(this.dir, key), `${line}\n`);
     this.#writes++;
     this.#last.set(key, record);
     if (this.#changes.observed) this.#changes.next({ key, record });
@@ -143,7 +146,16 @@ export class StateStore {
     if (typeof last === "object" && last.specHash === hash) last.specHash = hash;
   }
 
-  /** The record this store holds for `key` (written, or read while observed), if it holds one. */
+  /**
+   * The spec of `key`'s newest record as written (pending or on disk, env values redacted); undefined
+   * without one. Read each time, kept nowhere: the records this store holds carry no spec.
+   */
+  writtenSpec(key: ResourceKey): unknown {
+    const pending = this.#writer.pending(statusPath(this.dir, key));
+    return (pending !== undefined ? parseRecord(pending, false) : readRecordSync(this.dir, key))?.spec;
+  }
+
+  /** The record this store holds for `key` (written, or read while observed; no spec), if it holds one. */
   recorded(key: ResourceKey): StatusRecord | undefined {
     const last = this.#last.get(key);
     return typeof last === "object" ? last : undefined;
@@ -155,13 +167,14 @@ export class StateStore {
   }
 
   /**
-   * The newest status record of `key` (pending or on disk). The first read of a key is remembered:
-   * as the record itself while recordChanges() is observed (reported, `read`: the status page then
-   * holds this one instead of its own parse of the same file, and the source its status), else as
-   * its fingerprint.
+   * The newest status record of `key` (pending or on disk), with its spec unless `withSpec` is false
+   * (the first read after readAll() then takes the record that read kept). The first read of a key is
+   * remembered: as the record without its spec while recordChanges() is observed (reported, `read`:
+   * the status page then holds this one instead of its own parse of the same file, and the source its
+   * status), else as its fingerprint.
    */
-  readSync(key: ResourceKey): StatusRecord | undefined {
-    if (this.#primed.delete(key)) {
+  readSync(key: ResourceKey, withSpec = true): StatusRecord | undefined {
+    if (this.#primed.delete(key) && !withSpec) {
       const last = this.#last.get(key);
       if (typeof last === "object") return last;
     }
@@ -169,8 +182,10 @@ export class StateStore {
     const record = pending !== undefined ? parseRecord(pending) : readRecordSync(this.dir, key);
     if (!this.#last.has(key)) {
       if (record && this.#changes.observed) {
-        this.#last.set(key, record);
-        this.#changes.next({ key, record, read: true });
+        const kept = withoutSpec(record);
+        this.#last.set(key, kept);
+        this.#changes.next({ key, record: kept, read: true });
+        if (!withSpec) return kept;
       } else this.#last.set(key, record ? fingerprint(record) : ABSENT);
     }
     return record;
@@ -194,11 +209,12 @@ export class StateStore {
           out.push(last);
           continue;
         }
+        const kept = withoutSpec(read);
         if (last === undefined && this.#changes.observed) {
-          this.#last.set(key, read);
+          this.#last.set(key, kept);
           this.#primed.add(key);
         }
-        out.push(read);
+        out.push(kept);
       }
     }
     return out;
@@ -245,6 +261,11 @@ export class StateStore {
     });
     return next;
   }
+}
+
+/** The record as this store holds it: the same object but for its spec (the file has that). */
+function withoutSpec(record: StatusRecord): StatusRecord {
+  return record.spec === undefined ? record : { ...record, spec: undefined };
 }
 
 /** Fingerprint of "no record": never equal to a record's. */

@@ -27,7 +27,8 @@ function redactEnv(entry: unknown): unknown {
 
 /**
  * The hashes of the env values redacted lately: a resource's every status write redacts its spec
- * again, and the hash is most of that (~2.7 µs a spec). Bounded: a full table starts over.
+ * again, and the hash is most of that (~2.7 µs a spec). Bounded: a full table starts over. Its keys
+ * are the values' own strings, held by the resources' specs already; nothing here leaves the process.
  */
 const HASHES_KEPT = 1_024;
 let hashes = new Map<string, string>();

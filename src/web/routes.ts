@@ -6,7 +6,8 @@
 //   GET /api/v1/resources      every resource, a List as `mlopsctl get -o json` prints it
 //   GET /api/v1/<plural>       one kind's (trainingjobs, mlopsstacks, …); ?namespace= narrows
 //   GET /api/v1/watch          server-sent events of every change (watch-stream.ts)
-// Unauthenticated and read-only: env values are redacted in the records already, nothing is written.
+// Unauthenticated and read-only: a record is served with its spec's env values redacted
+// (StatusView.withSpec); nothing is written.
 import type { ServerResponse } from "node:http";
 import { isKind, KINDS, kindInfo } from "../api/kinds.ts";
 import { type Kind, makeKey } from "../api/resources.ts";

@@ -75,12 +75,7 @@ interface Pass {
 }
 
 main("heap-owners", passes * (limitMs * 2 + 180_000 + scrapes * everyMs), async () => {
-  let first = true;
-  const done = await runPasses(passes, () => {
-    const snapshot = first;
-    first = false;
-    return pass(snapshot);
-  });
+  const done = await runPasses(passes, (i) => pass(i === 1)); // the heap snapshot in the first only
   if (passes === 1) return;
   const rss = done.map((p) => p.rss);
   const scraped = done.flatMap((p) => (p.scrapedMax === undefined ? [] : [p.scrapedMax]));

@@ -12,12 +12,12 @@ export function passCount(benchmark: string, value: string | undefined): number 
   return passes;
 }
 
-/** Runs `pass` `passes` times in turn; "-- pass i of N" before each when there are several. */
-export async function runPasses<T>(passes: number, pass: () => Promise<T>): Promise<T[]> {
+/** Runs `pass` `passes` times in turn (given its number, from 1); "-- pass i of N" before each when there are several. */
+export async function runPasses<T>(passes: number, pass: (i: number) => Promise<T>): Promise<T[]> {
   const done: T[] = [];
   for (let i = 1; i <= passes; i++) {
     if (passes > 1) process.stdout.write(`${i > 1 ? "\n" : ""}-- pass ${i} of ${passes}\n`);
-    done.push(await pass());
+    done.push(await pass(i));
   }
   return done;
 }

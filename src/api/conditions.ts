@@ -1,5 +1,6 @@
 // metav1.Condition semantics, in one place: lastTransitionTime changes only when status changes,
 // every condition carries observedGeneration, and conditions are kept in a stable order.
+import { isoTime } from "./iso-time.ts";
 import { byCodeUnits } from "./order.ts";
 
 export type ConditionStatus = "True" | "False" | "Unknown";
@@ -41,7 +42,7 @@ export function setCondition(
     reason: input.reason,
     message: input.message,
     lastTransitionTime:
-      previous && previous.status === input.status ? previous.lastTransitionTime : now.toISOString(),
+      previous && previous.status === input.status ? previous.lastTransitionTime : isoTime(now),
     observedGeneration: generation,
   };
   const rest = current.filter((c) => c.type !== input.type);
@@ -64,7 +65,7 @@ export function setConditions(
   now: Date,
 ): Condition[] {
   const set = new Map<string, Condition>();
-  const stamp = now.toISOString();
+  const stamp = isoTime(now);
   for (const input of inputs) {
     const previous = set.get(input.type) ?? conditions?.find((c) => c.type === input.type);
     set.set(input.type, {

@@ -1,6 +1,7 @@
 // status.run.attempts after a reconcile (pure): one entry per attempt of the run, with its start,
 // end, exit code, reason and the budget its failure counted against. Recorded facts are kept; an
 // entry's end is written once.
+import { isoTime } from "../api/iso-time.ts";
 import type { Decision, RunRecord } from "./decide.ts";
 
 export type AttemptRecord = NonNullable<RunRecord["attempts"]>[number];
@@ -19,12 +20,12 @@ export function attemptsAfter(
     list.sort((a, b) => a.attempt - b.attempt);
     return entry;
   };
-  const started = decision.current?.startTime ?? now.toISOString();
+  const started = decision.current?.startTime ?? isoTime(now);
   const ended = decision.ended;
   if (ended) {
     const entry = at(ended.attempt, started);
     if (entry.completionTime === undefined) {
-      entry.completionTime = ended.completionTime ?? now.toISOString();
+      entry.completionTime = ended.completionTime ?? isoTime(now);
       if (ended.exitCode !== undefined) entry.exitCode = ended.exitCode;
       entry.reason = ended.reason;
       entry.message = ended.message;
@@ -33,7 +34,7 @@ export function attemptsAfter(
     }
   }
   const submitting = decision.step.op === "submit" && decision.step.why !== "update";
-  const current = at(decision.attempt, submitting ? now.toISOString() : started);
+  const current = at(decision.attempt, submitting ? isoTime(now) : started);
   const outcome = decision.outcome;
   if (outcome && !ended && current.completionTime === undefined) {
     const finished = decision.current?.replicas
@@ -41,7 +42,7 @@ export function attemptsAfter(
       .filter((t): t is string => t !== undefined)
       .sort()
       .at(-1);
-    current.completionTime = finished ?? now.toISOString();
+    current.completionTime = finished ?? isoTime(now);
     current.reason = outcome.outcome === "Succeeded" ? "Completed" : outcome.reason;
     if (outcome.outcome === "Succeeded") current.exitCode = 0;
     else current.message = outcome.message;

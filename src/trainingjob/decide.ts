@@ -10,7 +10,9 @@
 //   (backoffLimit for the code's failures, retryPolicy.infraRetryLimit for the platform's; retry.ts);
 //   otherwise the whole run fails (the rest are stopped); so do the deadline and, for distributed
 //   runs, replicas not all running within the startup timeout (no gang scheduling).
+
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
+import { isoTime } from "../api/iso-time.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
 import { type AttemptHistory, afterFailure, afterRemoval, type EndedAttempt } from "./attempt-verdict.ts";
 import { runIdFor } from "./hash.ts";
@@ -114,7 +116,7 @@ export function decide(input: DecideInput): Decision {
       return {
         ...base,
         ended: verdict.ended,
-        ...finished(input, current, verdict.outcome, now.toISOString()),
+        ...finished(input, current, verdict.outcome, isoTime(now)),
       };
     }
     const wake = timers(spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt);
@@ -132,7 +134,7 @@ export function decide(input: DecideInput): Decision {
       ? outcomeOf(current, spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt)
       : undefined;
   if (outcome) {
-    return { ...base, ...finished(input, current, outcome, now.toISOString()) };
+    return { ...base, ...finished(input, current, outcome, isoTime(now)) };
   }
 
   // Unfinished: deadline and startup timeout also apply while nothing runs (e.g. blocked placement).

@@ -1,7 +1,9 @@
 // A run's progress in status (pure): status.progress keeps the last reading and when it last moved,
 // and ProgressStalled (present only while True) says a running run has not moved for
 // spec.progressDeadlineSeconds.
+
 import type { ConditionInput } from "../api/conditions.ts";
+import { isoTime } from "../api/iso-time.ts";
 import type { RunProgress } from "./ports.ts";
 
 export interface ProgressStatus {
@@ -24,7 +26,7 @@ export function nextProgress(
   return {
     ...(reading.ratio !== undefined ? { ratio: reading.ratio } : {}),
     ...(reading.epoch !== undefined ? { epoch: reading.epoch } : {}),
-    updatedAt: now.toISOString(),
+    updatedAt: isoTime(now),
   };
 }
 

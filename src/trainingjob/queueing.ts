@@ -4,6 +4,7 @@
 // run its queue chose to preempt is stopped (its attempt ends, counted infra and charged to no budget)
 // and waits again with reason Preempted; its quota is freed once the scheduler reports nothing of it
 // running any more (a stopped Nomad job's allocations take a moment to end).
+import { isoTime } from "../api/iso-time.ts";
 import { keyOf, type TrainingJob } from "../api/resources.ts";
 import { queueWaitSeconds } from "../observability/metrics.ts";
 import type { ObservedRun } from "../scheduler/port.ts";
@@ -48,7 +49,7 @@ export function admission(
   else if (live && !stopping) gate.hold(job);
 
   const previous = job.status?.queue?.name === name ? job.status.queue : undefined;
-  const queuedAt = previous?.queuedAt ?? now.toISOString();
+  const queuedAt = previous?.queuedAt ?? isoTime(now);
   const preempting = gate.holds(key) ? gate.preempting(key) : undefined;
   if (preempting && live && !stopping) {
     const message = `${preempting.message}; admitted again when quota is free`;
@@ -124,5 +125,5 @@ export function preemptedDecision(decision: Decision, by: string, message: strin
 function admittedNow(job: TrainingJob, name: string, queuedAt: string, now: Date): QueueState {
   const waited = (now.getTime() - Date.parse(queuedAt)) / 1000;
   queueWaitSeconds.observe({ namespace: job.metadata.namespace, queue: name }, Math.max(0, waited));
-  return { record: { name, queuedAt, admittedAt: now.toISOString() }, admitted: true };
+  return { record: { name, queuedAt, admittedAt: isoTime(now) }, admitted: true };
 }

@@ -1,6 +1,8 @@
 // The TrainingJob reconciler: observe → decide (pure) → apply → status (pure), one status write per
 // reconcile. It never sleeps or loops: timers (deadline, startup timeout, TTL) come back as requeues.
+
 import { InvalidSpecError, isTerminal, messageOf, reasonOf } from "../api/errors.ts";
+import { isoTime } from "../api/iso-time.ts";
 import { keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import { type Action, awaitChange, type Reconciler, requeue } from "../controller/reconcile.ts";
 import { annotationFailures, gpuSeconds, runDuration, timeToRunning } from "../observability/metrics.ts";
@@ -240,9 +242,9 @@ function runRecord(
         id: decision.runId,
         generation: decision.runGeneration,
         specHash: runSpec,
-        startTime: (!decision.newRun && observed?.startTime) || now.toISOString(),
+        startTime: (!decision.newRun && observed?.startTime) || isoTime(now),
       };
-  if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = now.toISOString();
+  if (decision.step.op === "submit" && decision.step.why === "resume") record.startTime = isoTime(now);
   record.attempts = attemptsAfter(same?.attempts, decision, now);
   const version = written ?? (observed?.runId === decision.runId ? observed.version : undefined);
   if (version !== undefined) record.schedulerVersion = version;
@@ -254,7 +256,7 @@ function runRecord(
     const finishedAt = decision.current?.replicas
       .map((r) => r.finishedAt)
       .filter((t): t is string => t !== undefined);
-    record.completionTime = finishedAt?.sort().at(-1) ?? now.toISOString();
+    record.completionTime = finishedAt?.sort().at(-1) ?? isoTime(now);
   }
   return record;
 }

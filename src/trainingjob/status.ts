@@ -1,7 +1,9 @@
 // Status from what was observed and decided: pure, one call per reconcile, into the model of
 // model.ts. The only place a TrainingJob's phase and conditions are derived.
+
 import { type Condition, type ConditionInput, findCondition, setConditions } from "../api/conditions.ts";
 import { inObject } from "../api/intern.ts";
+import { isoTime } from "../api/iso-time.ts";
 import type { TrainingJob, TrainingJobStatus } from "../api/resources.ts";
 import type { ObservedRun, SchedulerName } from "../scheduler/port.ts";
 import type { Decision, RunRecord } from "./decide.ts";
@@ -103,7 +105,7 @@ export function statusFrom(input: StatusInput): TrainingJobStatus {
       // Without a metrics endpoint there is no progress to read: the deadline does not apply.
       deadlineSeconds: job.spec.metrics ? job.spec.progressDeadlineSeconds : undefined,
       progress,
-      runningSince: readySince?.lastTransitionTime ?? now.toISOString(),
+      runningSince: readySince?.lastTransitionTime ?? isoTime(now),
       now,
     });
     if (stalledProgress) conditions.push(stalledProgress);

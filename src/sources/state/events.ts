@@ -4,7 +4,9 @@
 // synchronous for callers; writes are batched and flushed shortly after, and on close(), by the
 // state I/O worker (io-worker.ts), which appends each resource's events to its log and compacts a
 // log grown past twice its bound (append-logs.ts); readers fold the lines (event-merge.ts).
+
 import { readFile, rm } from "node:fs/promises";
+import { isoTime } from "../../api/iso-time.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import type { Clock, EventType, Recorder } from "../../controller/reconcile.ts";
 import { systemClock } from "../../controller/reconcile.ts";
@@ -43,7 +45,7 @@ export class EventLog implements Recorder {
 
   event(key: ResourceKey, type: EventType, reason: string, message: string): void {
     const list = this.#pending.get(key) ?? [];
-    list.push({ type, reason, message, at: this.#clock.now().toISOString() });
+    list.push({ type, reason, message, at: isoTime(this.#clock.now()) });
     this.#pending.set(key, list);
     if (!this.#timer) {
       this.#timer = setTimeout(() => {

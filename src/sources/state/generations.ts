@@ -8,9 +8,11 @@
 // When the journal holds more lines than the snapshot entries (at least 1,024), the batch is written
 // as a new snapshot with the next epoch instead, then the old journal is removed: a crash in between
 // leaves a journal of an older epoch, which the next open ignores and removes.
+
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { open, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { isoTime } from "../../api/iso-time.ts";
 import { liveKeys } from "../../api/keys.ts";
 import type { ResourceKey } from "../../api/resources.ts";
 import { ensureDir, syncDir, writeFileAtomic } from "./atomic.ts";
@@ -84,7 +86,7 @@ export class Generations {
     const next: GenerationEntry = {
       generation: current ? current.generation + 1 : 1,
       specHash: hash,
-      created: current?.created ?? now.toISOString(),
+      created: current?.created ?? isoTime(now),
     };
     this.#set(key, next);
     this.#markDirty(key);

@@ -13,6 +13,7 @@
 import { createHash } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { type Observable, Subject } from "rxjs";
+import { isoTime } from "../../api/iso-time.ts";
 import { KINDS } from "../../api/kinds.ts";
 import { redactSpec } from "../../api/redact.ts";
 import { type AnyResource, keyOf, makeKey, type ResourceKey, type StatusOf } from "../../api/resources.ts";
@@ -119,7 +120,7 @@ export class StateStore {
       spec: undefined,
       specHash: hash,
       status: status as Record<string, unknown>,
-      updated: now.toISOString(),
+      updated: isoTime(now),
     };
     if (!this.#last.has(key)) this.readSync(key);
     const last = this.#last.get(key);

@@ -4,6 +4,12 @@
 // message hold 10,000 copies of each (23 MB of a 140 MB heap at 10,000 resources). Bounded: at most
 // MAX_ENTRIES strings of at most MAX_LENGTH characters; a full table starts over, so values that
 // stop recurring do not stay, and those that recur are learned again at once.
+// A value is kept from its second sighting on: most values are seen once (a job's id, its run id,
+// an allocation's id, an env value naming the job), and keeping those saved nothing but cost a table
+// entry each, and the key of a shared shape its JSON: at the end of `run --once` over 10,000 jobs the
+// tables held ~10,000 such values each, 2.8 MB (docs/benchmarks.md, round 29). A filter of bits
+// (Sightings) remembers what was seen once without holding it; a repeated value's first holder keeps
+// its own copy, every later one shares the second.
 const MAX_LENGTH = 200;
 const MAX_ENTRIES = 20_000;
 /**
@@ -36,9 +42,12 @@ export class StringInterner {
    */
   #shapes = new Map<string, object>();
   readonly #maxEntries: number;
+  /** What was seen once and not kept: strings, and the JSON of shapes (prefixed, apart from strings). */
+  readonly #seen: Sightings;
 
   constructor(maxEntries = MAX_ENTRIES) {
     this.#maxEntries = maxEntries;
+    this.#seen = new Sightings(2 * maxEntries);
   }
 
   get size(): number {
@@ -49,8 +58,9 @@ export class StringInterner {
     if (value.length > MAX_LENGTH) return value;
     const known = this.#table.get(value);
     if (known !== undefined) return known;
-    if (this.#table.size >= this.#maxEntries) this.#table = new Map();
     const own = value.length >= SLICE_MIN_LENGTH ? (JSON.parse(JSON.stringify(value)) as string) : value;
+    if (!this.#seen.again(value, 0)) return own;
+    if (this.#table.size >= this.#maxEntries) this.#table = new Map();
     this.#table.set(own, own);
     return own;
   }
@@ -91,6 +101,7 @@ export class StringInterner {
     if (key.length > MAX_SHARED_TREE_KEY) return value;
     const known = this.#shapes.get(key);
     if (known !== undefined) return known as T;
+    if (!this.#seen.again(key, 1)) return value;
     return this.#keep(key, deepFreeze(JSON.parse(key) as object)) as T;
   }
 
@@ -109,6 +120,7 @@ export class StringInterner {
     if (key.length > MAX_SHARED_KEY) return value;
     const known = this.#shapes.get(key);
     if (known !== undefined) return known as V;
+    if (!this.#seen.again(key, 1)) return value;
     return this.#keep(key, Object.freeze(value));
   }
 
@@ -231,6 +243,46 @@ function isPlainObject(value: unknown): value is object {
   if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/** Bits of the Sightings filter: 2^19, 64 KB. */
+const SIGHTING_BITS = 1 << 19;
+
+/**
+ * The values seen once, as bits (a Bloom filter: two bits per value, from one FNV-1a hash of its
+ * text and `salt`), not as strings: `again(text)` answers whether `text` was seen before and marks it
+ * seen. It may answer yes for a value never seen (then that value is kept at its first sighting, as
+ * every value was before); with 40,000 values marked (then it starts over), about 2 % of them.
+ */
+class Sightings {
+  readonly #bits = new Int32Array(SIGHTING_BITS >>> 5);
+  readonly #capacity: number;
+  #marked = 0;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  again(text: string, salt: number): boolean {
+    let hash = 0x811c9dc5 ^ salt;
+    for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+    const first = hash & (SIGHTING_BITS - 1);
+    const second = Math.imul(hash ^ (hash >>> 15), 0x2c1b3c6d) & (SIGHTING_BITS - 1);
+    const bits = this.#bits;
+    if (
+      (bits[first >>> 5] as number) & (1 << (first & 31)) &&
+      (bits[second >>> 5] as number) & (1 << (second & 31))
+    )
+      return true;
+    if (this.#marked >= this.#capacity) {
+      bits.fill(0);
+      this.#marked = 0;
+    }
+    bits[first >>> 5] = (bits[first >>> 5] as number) | (1 << (first & 31));
+    bits[second >>> 5] = (bits[second >>> 5] as number) | (1 << (second & 31));
+    this.#marked++;
+    return false;
+  }
 }
 
 /** The operator's one table (per process). */

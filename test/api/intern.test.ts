@@ -6,12 +6,36 @@ import { debugPrints, stringTypes } from "./v8-debug.ts";
 const INTERNER = { "../../src/api/intern.ts": "StringInterner" };
 
 describe("StringInterner", () => {
-  it("keeps each distinct short value once, and starts over when full", () => {
+  it("keeps each short value from its second sighting on, once, and starts over when full", () => {
     const t = new StringInterner(3);
-    for (const v of ["a", "b", "a", "c", "b"]) expect(t.intern(v)).toBe(v);
+    expect(t.intern("a")).toBe("a");
+    expect(t.size).toBe(0); // seen once: not kept
+    for (const v of ["b", "a", "c", "b", "c", "a"]) expect(t.intern(v)).toBe(v);
+    expect(t.size).toBe(3);
+    t.intern("d");
     expect(t.size).toBe(3);
     t.intern("d"); // full: a new table
     expect(t.size).toBe(1);
+  });
+
+  it("keeps next to nothing of values seen once each", () => {
+    const t = new StringInterner();
+    for (let i = 0; i < 10_000; i++) t.intern(`alloc-${i}-${i * 7919}`);
+    // The filter of sightings may take a value for one seen before (~0.1 % at 10,000).
+    expect(t.size).toBeLessThan(100);
+    for (let i = 0; i < 1_000; i++) t.intern(`alloc-${i}-${i * 7919}`);
+    expect(t.size).toBeGreaterThanOrEqual(1_000);
+  });
+
+  it("shares the copy of a value's second sighting; the first holder keeps its own", () => {
+    const t = new StringInterner();
+    const shared = (items: unknown[]) => t.internAll({ items }).items;
+    const once = shared(["python", "train.py"]);
+    expect(Object.isFrozen(once)).toBe(false);
+    const second = shared(["python", "train.py"]);
+    expect(second).not.toBe(once);
+    expect(Object.isFrozen(second)).toBe(true);
+    expect(shared(["python", "train.py"])).toBe(second);
   });
 
   // V8's own view of the string (%DebugPrint, in a child with natives syntax): the interned copy of
@@ -68,6 +92,7 @@ describe("StringInterner", () => {
       date,
     };
     const copy = structuredClone(value);
+    t.internAll(structuredClone(value)); // a first sighting of each
     expect(t.internAll(value)).toBe(value);
     expect(value).toEqual(copy);
     expect(value.date).toBe(date); // not plain data: left alone
@@ -84,6 +109,7 @@ describe("StringInterner", () => {
         volumes: [] as string[],
       },
     });
+    t.internAll(job("/data/first"));
     const [a, b] = [t.internAll(job("/data/a")), t.internAll(job("/data/b"))];
     expect(b.spec.command).toBe(a.spec.command);
     expect(b.spec.args).toBe(a.spec.args);
@@ -99,6 +125,7 @@ describe("StringInterner", () => {
   it("shares only arrays whose JSON says what they hold", () => {
     const t = new StringInterner();
     const shared = (items: unknown[]) => t.internAll({ items }).items;
+    shared([null]);
     // JSON writes undefined, NaN, Infinity and null alike, and -0 as 0: such arrays are not shared.
     expect(shared([null])).toBe(shared([null]));
     for (const odd of [[undefined], [Number.NaN], [Number.POSITIVE_INFINITY], [-0]]) {
@@ -118,6 +145,8 @@ describe("StringInterner", () => {
     const groups = () => [
       { Name: "train", Count: 2, Tasks: [{ Name: "main", Resources: { CPU: 500, MemoryMB: 256 } }] },
     ];
+    const once = groups();
+    expect(t.shareTree(once)).toBe(once); // seen once: left as it is
     const given = groups();
     const first = t.shareTree(given);
     expect(first).toEqual(given);
@@ -202,9 +231,12 @@ describe("StringInterner", () => {
   it("keeps at most its bound of shared arrays, starting over when full", () => {
     const t = new StringInterner(2);
     const shared = (items: unknown[]) => t.internAll({ items }).items;
+    shared(["a"]);
     const first = shared(["a"]);
     expect(shared(["a"])).toBe(first);
     shared(["b"]);
+    shared(["b"]);
+    shared(["c"]);
     shared(["c"]); // full: a new table, which no longer knows ["a"]
     expect(shared(["a"])).not.toBe(first);
   });
@@ -222,6 +254,7 @@ describe("StringInterner", () => {
       },
       status: { conditions: [{ type: "Ready", status: "True" }] },
     });
+    t.internAll(job("first"), { spec: true });
     const [a, b] = [t.internAll(job("a"), { spec: true }), t.internAll(job("b"), { spec: true })];
     expect(b.spec.resources).toBe(a.spec.resources);
     expect(b.spec.metrics).toBe(a.spec.metrics);

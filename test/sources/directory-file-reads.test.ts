@@ -20,15 +20,36 @@ describe("FileReads", () => {
     const reads = new FileReads({ keepLoads: true });
     const load = reads.read(file, dir, true);
     expect(load).toMatchObject({ file, ours: true, documents: [{ ok: true }] });
-    expect(reads.unchangedLoad(file)).toBe(load);
+    if (load === undefined || load === "unchanged") throw new Error("not read");
+    // A clean file is kept as its document: the load comes back equal, around that same document.
+    expect(reads.unchangedLoad(file)).toStrictEqual(load);
+    expect(reads.unchangedLoad(file)?.documents[0]).toBe(load.documents[0]);
     expect(reads.read(file, dir, false)).toBe("unchanged");
-    expect(reads.unchangedLoad(file)).toBe(load);
+    expect(reads.unchangedLoad(file)).toStrictEqual(load);
 
     writeFileSync(file, job("a-changed-and-longer"));
     expect(reads.unchangedLoad(file)).toBeUndefined();
     const again = reads.read(file, dir, false);
     expect(again).not.toBe("unchanged");
-    expect(reads.unchangedLoad(file)).toBe(again);
+    expect(reads.unchangedLoad(file)).toStrictEqual(again);
+  });
+
+  it("keeps a load that is more than one valid document whole: problems, skipped documents, several", () => {
+    const reads = new FileReads({ keepLoads: true });
+    const files = {
+      invalid: `${job("bad")}  replicas: -1\n`,
+      skipped: `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n${job("s")}`,
+      several: `${job("one")}---\n${job("two")}`,
+      empty: "",
+    };
+    for (const [name, text] of Object.entries(files)) {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, text);
+      const load = reads.read(file, dir, true);
+      expect(load, name).toBeDefined();
+      expect(load, name).not.toMatchObject({ documents: [{ ok: true }], skipped: 0, fileIssues: [] });
+      expect(reads.unchangedLoad(file), name).toBe(load);
+    }
   });
 
   it("forgets files a full read did not list, and files gone when read", () => {

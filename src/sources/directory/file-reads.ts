@@ -1,14 +1,17 @@
 // What each file of the tree was at its last read: its stat signature (a confirming read re-reads
 // only files whose signature changed) and, when asked to keep them, its load (`run --once` reports
 // invalid documents at its end from the loads of files unchanged since, without reading them again).
-import type { FileLoad } from "../yaml/index.ts";
+// A clean file (one valid document, nothing skipped, no problem) is kept as its document alone and
+// its load made again around it when asked: the load, its arrays and its name cost ~230 bytes a file
+// more (2.3 MB of a converging heap at 10,000; docs/benchmarks.md, round 29).
+import type { DocumentResult, FileLoad } from "../yaml/index.ts";
 import { signature } from "./paths.ts";
 import { readYamlFile } from "./read.ts";
 
 export class FileReads {
   readonly #keepLoads: boolean;
   readonly #signatures = new Map<string, string>();
-  readonly #loads = new Map<string, FileLoad>();
+  readonly #loads = new Map<string, FileLoad | OkDocument>();
 
   constructor(options: { keepLoads: boolean }) {
     this.#keepLoads = options.keepLoads;
@@ -29,7 +32,7 @@ export class FileReads {
     sig ??= signature(file);
     if (sig === undefined) this.#signatures.delete(file);
     else this.#signatures.set(file, sig);
-    if (this.#keepLoads && sig !== undefined && load) this.#loads.set(file, load);
+    if (this.#keepLoads && sig !== undefined && load) this.#loads.set(file, kept(file, load));
     else this.#loads.delete(file);
     return load;
   }
@@ -49,7 +52,22 @@ export class FileReads {
    */
   unchangedLoad(file: string): FileLoad | undefined {
     const load = this.#loads.get(file);
-    if (load === undefined) return undefined;
-    return signature(file) === this.#signatures.get(file) ? load : undefined;
+    if (load === undefined || signature(file) !== this.#signatures.get(file)) return undefined;
+    return "documents" in load ? load : { file, documents: [load], fileIssues: [], skipped: 0, ours: true };
   }
+}
+
+type OkDocument = Extract<DocumentResult, { ok: true }>;
+
+/** What is kept of `load`: its one document when that says all of it, else the load. */
+function kept(file: string, load: FileLoad): FileLoad | OkDocument {
+  const [only] = load.documents;
+  const clean =
+    load.file === file &&
+    load.ours &&
+    load.skipped === 0 &&
+    load.fileIssues.length === 0 &&
+    load.documents.length === 1 &&
+    only?.ok === true;
+  return clean ? only : load;
 }

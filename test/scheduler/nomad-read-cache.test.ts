@@ -413,6 +413,46 @@ describe("NomadReadCache interning", () => {
   });
 });
 
+describe("NomadReadCache per-job strings", () => {
+  it("keeps a job's id and name out of the string table, and its allocations hold the job's id string", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    const before = interner.size;
+    const ids = Array.from({ length: 300 }, (_, i) => ["job", String(i)].join("-"));
+    const events = ids.flatMap((id, i) => [
+      // Name equal to the id but its own string, as JSON.parse makes them.
+      jobEvent(job({ ID: id, Name: ["job", String(i)].join("-"), CreateIndex: 20 + i, ModifyIndex: 20 + i })),
+      allocEvent(
+        alloc({
+          ID: `a-${i}`,
+          JobID: ["job", String(i)].join("-"),
+          CreateIndex: 400 + i,
+          ModifyIndex: 400 + i,
+        }),
+      ),
+    ]);
+    cache.apply(events, owns, owns);
+    // 300 jobs, each id seen three times (id, name, an allocation's job id): none kept in the table.
+    expect(interner.size - before).toBeLessThan(10);
+    const script = `
+      const cache = new NomadReadCache();
+      cache.listed(10);
+      const id = ["job", "7"].join("-");
+      cache.apply([
+        { Topic: "Job", Type: "JobRegistered", Index: 20, Payload: { Job: { ID: id, Name: ["job", "7"].join("-"), Namespace: "a", TaskGroups: [], Version: 0, CreateIndex: 20, ModifyIndex: 20, JobModifyIndex: 20 } } },
+        { Topic: "Allocation", Type: "AllocationUpdated", Index: 21, Payload: { Allocation: { ID: "a1", Name: "x", JobID: ["job", "7"].join("-"), Namespace: "a", CreateIndex: 21, ModifyIndex: 21 } } },
+      ], () => true, () => true);
+      const got = cache.get("a/job-7", true);
+      %DebugPrint(got.job.ID);
+      %DebugPrint(got.job.Name);
+      %DebugPrint(got.allocations[0].JobID);`;
+    const out = debugPrints({ "../../src/scheduler/nomad/cache.ts": "NomadReadCache" }, script);
+    const addresses = [...out.matchAll(/^DebugPrint: (0x[0-9a-f]+)/gm)].map((m) => m[1]);
+    expect(addresses).toHaveLength(3);
+    expect(new Set(addresses).size).toBe(1);
+  });
+});
+
 describe("NomadReadCache task states", () => {
   // V8's own view: a member added after the literal goes to a property array of its own.
   it("a task event with a display message keeps its members in the object itself", () => {

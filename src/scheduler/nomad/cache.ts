@@ -244,6 +244,7 @@ export class NomadReadCache {
     const known = list[at];
     if (known && known.ModifyIndex > full.ModifyIndex) return;
     const alloc = compact(full);
+    if (entry.job?.ID === alloc.JobID) alloc.JobID = entry.job.ID; // one string for the job's id
     const version = alloc.JobVersion ?? known?.JobVersion;
     const merged = version === undefined ? withVersion(entry, alloc) : { ...alloc, JobVersion: version };
     if (at >= 0 && Array.isArray(entry.allocs)) entry.allocs[at] = merged;

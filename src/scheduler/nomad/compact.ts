@@ -21,12 +21,14 @@ export function compactJob(job: NomadJob): NomadJob {
   // One literal: its members in the object itself (members added one by one spill into a property
   // array); absent ones are undefined, as JSON and the readers take them. Its task groups are one
   // frozen tree shared by every job of the same shape (read only: replicas, placement messages).
-  const compact = interner.internAll({
+  // The id and the name (most often the id again) are the job's own: not interned, where each was
+  // a table entry that never served another job (they fill it, and it starts over when full).
+  const compact = {
     ID: job.ID,
-    Name: job.Name,
-    Namespace: job.Namespace,
-    Type: job.Type,
-    Status: job.Status,
+    Name: job.Name === job.ID ? job.ID : job.Name,
+    Namespace: shared(job.Namespace),
+    Type: shared(job.Type),
+    Status: shared(job.Status),
     Stop: job.Stop,
     Version: job.Version,
     Priority: job.Priority,
@@ -46,7 +48,10 @@ export function compactJob(job: NomadJob): NomadJob {
         Resources: t.Resources,
       })),
     })),
-  } as NomadJob);
+  } as NomadJob;
+  // Meta and the constraints walked on their own: their strings interned, the array exactly as long.
+  if (compact.Meta) interner.internAll(compact.Meta);
+  if (compact.Constraints) compact.Constraints = interner.internAll({ c: compact.Constraints }).c;
   compact.TaskGroups = interner.shareTree(compact.TaskGroups);
   return compact;
 }
@@ -94,7 +99,7 @@ export function compact(a: AllocationView): AllocationView {
     Namespace: shared(a.Namespace),
     NodeID: shared(a.NodeID),
     NodeName: shared(a.NodeName),
-    JobID: shared(a.JobID),
+    JobID: a.JobID, // the job's own string where the cache holds the job (NomadReadCache)
     JobVersion: a.JobVersion,
     TaskGroup: shared(a.TaskGroup),
     DesiredStatus: shared(a.DesiredStatus),

@@ -7,11 +7,16 @@
 // A value is kept from its second sighting on: most values are seen once (a job's id, its run id,
 // an allocation's id, an env value naming the job), and keeping those saved nothing but cost a table
 // entry each, and the key of a shared shape its JSON: at the end of `run --once` over 10,000 jobs the
-// tables held ~10,000 such values each, 2.8 MB (docs/benchmarks.md, round 29). A filter of bits
-// (Sightings) remembers what was seen once without holding it; a repeated value's first holder keeps
-// its own copy, every later one shares the second.
+// tables held ~10,000 such values each, 2.8 MB (docs/benchmarks.md, round 29). A string seen once is
+// held for a while among the last RECENT_ENTRIES first sightings, and given to the sightings that
+// follow close together (a record's spec hash and its run's, a status's timestamps: one string, and
+// no entry in the table for a value that does not recur later); past that window, a filter of bits
+// (Sightings) remembers it without holding it, and its next sighting is kept in the table (its
+// earlier holders keeping their own copy). A shape seen once is not kept at all (the filter only).
 const MAX_LENGTH = 200;
 const MAX_ENTRIES = 20_000;
+/** First sightings of strings held, at most (a full window starts over). */
+const RECENT_ENTRIES = 4_096;
 /**
  * V8 makes a string cut out of another (a YAML parser's scalar, from the file's text) a slice that
  * keeps the whole text alive, from 13 characters on (SlicedString::kMinLength). The table keeps its
@@ -36,6 +41,8 @@ const MAX_SHARED_KEY = 1_000;
 
 export class StringInterner {
   #table = new Map<string, string>();
+  /** Strings seen once, lately (not in #table). */
+  #recent = new Map<string, string>();
   /**
    * Frozen arrays of primitives, and plain objects of primitives inside specs, by their JSON: one
    * `command`, `args` or `resources` for every job that has it.
@@ -45,8 +52,11 @@ export class StringInterner {
   /** What was seen once and not kept: strings, and the JSON of shapes (prefixed, apart from strings). */
   readonly #seen: Sightings;
 
-  constructor(maxEntries = MAX_ENTRIES) {
+  readonly #maxRecent: number;
+
+  constructor(maxEntries = MAX_ENTRIES, maxRecent = RECENT_ENTRIES) {
     this.#maxEntries = maxEntries;
+    this.#maxRecent = maxRecent;
     this.#seen = new Sightings(2 * maxEntries);
   }
 
@@ -58,10 +68,16 @@ export class StringInterner {
     if (value.length > MAX_LENGTH) return value;
     const known = this.#table.get(value);
     if (known !== undefined) return known;
+    const recent = this.#recent.get(value);
+    if (recent !== undefined) return recent;
     const own = value.length >= SLICE_MIN_LENGTH ? (JSON.parse(JSON.stringify(value)) as string) : value;
-    if (!this.#seen.again(value, 0)) return own;
-    if (this.#table.size >= this.#maxEntries) this.#table = new Map();
-    this.#table.set(own, own);
+    if (this.#seen.again(value, 0)) {
+      if (this.#table.size >= this.#maxEntries) this.#table = new Map();
+      this.#table.set(own, own);
+    } else if (this.#maxRecent > 0) {
+      if (this.#recent.size >= this.#maxRecent) this.#recent = new Map();
+      this.#recent.set(own, own);
+    }
     return own;
   }
 

@@ -7,7 +7,7 @@ const INTERNER = { "../../src/api/intern.ts": "StringInterner" };
 
 describe("StringInterner", () => {
   it("keeps each short value from its second sighting on, once, and starts over when full", () => {
-    const t = new StringInterner(3);
+    const t = new StringInterner(3, 0); // no window of recent first sightings
     expect(t.intern("a")).toBe("a");
     expect(t.size).toBe(0); // seen once: not kept
     for (const v of ["b", "a", "c", "b", "c", "a"]) expect(t.intern(v)).toBe(v);
@@ -25,6 +25,27 @@ describe("StringInterner", () => {
     expect(t.size).toBeLessThan(100);
     for (let i = 0; i < 1_000; i++) t.intern(`alloc-${i}-${i * 7919}`);
     expect(t.size).toBeGreaterThanOrEqual(1_000);
+  });
+
+  // V8's view: the string of a value seen twice close together is one (the first sighting's); past
+  // the window of recent first sightings, the second sighting's is kept and shared from then on.
+  it("gives a string seen twice close together its first sighting's copy", () => {
+    const script = `
+      const t = new StringInterner();
+      const make = (i) => ["spec", "hash", String(i)].join("-");
+      %DebugPrint(t.intern(make(1)));
+      %DebugPrint(t.intern(make(1)));
+      const early = t.intern(make(2));
+      for (let i = 10; i < 5000; i++) t.intern(make(i)); // the window of first sightings goes by
+      %DebugPrint(early);
+      const kept = t.intern(make(2));
+      %DebugPrint(kept);
+      %DebugPrint(t.intern(make(2)));`;
+    const out = debugPrints(INTERNER, script);
+    const [a, b, early, kept, again] = [...out.matchAll(/^DebugPrint: (0x[0-9a-f]+)/gm)].map((m) => m[1]);
+    expect(b).toBe(a);
+    expect(kept).not.toBe(early);
+    expect(again).toBe(kept);
   });
 
   it("shares the copy of a value's second sighting; the first holder keeps its own", () => {
@@ -91,12 +112,16 @@ describe("StringInterner", () => {
       none: null,
       date,
     };
+    const t0 = new StringInterner(20_000, 0);
     const copy = structuredClone(value);
+    t0.internAll(structuredClone(value)); // a first sighting of each
+    expect(t0.internAll(value)).toBe(value);
+    expect(t0.size).toBe(7);
     t.internAll(structuredClone(value)); // a first sighting of each
     expect(t.internAll(value)).toBe(value);
     expect(value).toEqual(copy);
     expect(value.date).toBe(date); // not plain data: left alone
-    expect(t.size).toBe(7);
+    expect(t.size).toBe(0); // seen twice close together: given from the window, kept nowhere else
   });
 
   it("shares one frozen array of primitives between values that hold the same elements", () => {

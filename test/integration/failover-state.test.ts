@@ -142,6 +142,21 @@ describe("notifications across a failover (directory source, Consul KV beside th
       () => received.find((r) => r.name === "bert" && r.phase === "Running"),
       10_000,
     );
+    // Delivered is what the leader recorded as sent in Consul KV: killed between the receiver's
+    // answer and that write, it leaves the notification pending, and the next leader sends it again
+    // (at least once, docs/notifications.md), which is not what this test is about.
+    await until(
+      "Running recorded as sent",
+      () =>
+        consul.sessions.entries().some((e) => {
+          if (!e.Key.includes("/state/notifications") || !e.Value) return false;
+          const shard = JSON.parse(Buffer.from(e.Value, "base64").toString("utf8")) as {
+            sent?: Record<string, string>;
+          };
+          return shard.sent?.[running.id] !== undefined;
+        }),
+      10_000,
+    );
 
     // The leader dies; the follower (own state directory: it never saw bert's phases) takes over.
     first.child.kill("SIGKILL");

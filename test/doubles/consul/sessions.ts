@@ -121,6 +121,11 @@ export class SessionStore {
     return entry;
   }
 
+  /** Every entry held, for a test to look for what a client wrote. */
+  entries(): KvEntry[] {
+    return [...this.#kv.values()];
+  }
+
   /** PUT /v1/kv/:key with ?acquire=, ?release= or ?cas=; the boolean Consul answers. */
   put(key: string, value: string, query: { acquire?: string; release?: string; cas?: number }): boolean {
     const existing = this.#kv.get(key);

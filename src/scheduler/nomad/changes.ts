@@ -68,9 +68,12 @@ export class ChangeFeed {
   #reopen: (() => void) | undefined;
   /** Aborted to cut the namespace watcher's blocking query short. */
   #wakeup = new AbortController();
-  /** When each owned job was last learned of outside a list (a counter), so a list never drops it. */
-  readonly #learnedAt = new Map<string, number>();
-  #clock = 0;
+  /**
+   * For each list under way, the jobs learned of outside it since it began (registered, or seen in
+   * an event), so that list never drops them. Kept only while a list runs: a stamp per owned job,
+   * kept for good, was a table and a key of ~80 bytes a job.
+   */
+  readonly #learning = new Set<Set<string>>();
   /** This operator's registers, whose own events do not wake their resources again (own-writes.ts). */
   readonly #own = new OwnWrites();
   /** Reports a key to the open stream's subscriber (a held event that turned out to be news). */
@@ -114,13 +117,12 @@ export class ChangeFeed {
   forget(namespace: string, id: string): void {
     const where = jobWhere(namespace, id);
     this.owned.delete(where);
-    this.#learnedAt.delete(where);
     this.#own.forget(where);
   }
 
   #learn(where: string, key: ResourceKey): void {
     this.owned.set(where, key);
-    this.#learnedAt.set(where, ++this.#clock);
+    for (const learned of this.#learning) learned.add(where);
   }
 
   /** `key` needs `namespace`, which Nomad does not have: it is reported when the namespace appears. */
@@ -156,8 +158,9 @@ export class ChangeFeed {
        * every job known here that the list no longer has. Returns the list's index.
        */
       const relist = async (report: { quiet?: boolean; namespaces?: ReadonlySet<string> } = {}) => {
+        const learned = new Set<string>();
+        this.#learning.add(learned);
         try {
-          const listedAt = this.#clock;
           const listed = await this.#options.list();
           for (const [where, key] of listed.owned) {
             this.owned.set(where, key);
@@ -167,7 +170,7 @@ export class ChangeFeed {
           }
           for (const [where, key] of [...this.owned]) {
             // Registered or seen in an event while the list was under way: newer than the list.
-            if (listed.owned.has(where) || (this.#learnedAt.get(where) ?? 0) > listedAt) continue;
+            if (listed.owned.has(where) || learned.has(where)) continue;
             this.forget(...splitWhere(where));
             subscriber.next(key); // its job went while the stream was away
           }
@@ -176,6 +179,8 @@ export class ChangeFeed {
         } catch (error) {
           log?.warn({ err: error }, "re-listing owned Nomad jobs failed");
           return undefined;
+        } finally {
+          this.#learning.delete(learned);
         }
       };
       const follow = (fromIndex: number) => {

@@ -413,6 +413,44 @@ describe("NomadReadCache interning", () => {
   });
 });
 
+describe("NomadReadCache allocation versions", () => {
+  it("an allocation seen in an event takes the version of the job current at its creation", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    // One version known: its allocations take it.
+    cache.apply([jobEvent(job({ Version: 3, JobModifyIndex: 20, ModifyIndex: 20 }))], owns, owns);
+    cache.apply([allocEvent(alloc({ ID: "a1", CreateIndex: 21, ModifyIndex: 21 }))], owns, owns);
+    let got = cache.get(W, true);
+    if (got.state !== "known") throw new Error(`want known, got ${got.state}`);
+    expect(got.allocations.map((a) => [a.ID, a.JobVersion])).toEqual([["a1", 3]]);
+    // A second version: an allocation created before it keeps the first, one after takes the second.
+    cache.apply([jobEvent(job({ Version: 4, JobModifyIndex: 30, ModifyIndex: 30 }))], owns, owns);
+    cache.apply(
+      [
+        allocEvent(alloc({ ID: "a2", CreateIndex: 25, ModifyIndex: 31 })),
+        allocEvent(alloc({ ID: "a3", CreateIndex: 32, ModifyIndex: 32 })),
+      ],
+      owns,
+      owns,
+    );
+    got = cache.get(W, true);
+    if (got.state !== "known") throw new Error(`want known, got ${got.state}`);
+    expect(got.allocations.map((a) => [a.ID, a.JobVersion])).toEqual([
+      ["a1", 3],
+      ["a2", 3],
+      ["a3", 4],
+    ]);
+  });
+
+  it("an allocation older than every version known has none: the job is read instead", () => {
+    const cache = new NomadReadCache();
+    cache.listed(10);
+    cache.apply([jobEvent(job({ Version: 1, JobModifyIndex: 40, ModifyIndex: 40 }))], owns, owns);
+    cache.apply([allocEvent(alloc({ ID: "old", CreateIndex: 35, ModifyIndex: 41 }))], owns, owns);
+    expect(cache.get(W, true).state).toBe("unknown");
+  });
+});
+
 describe("NomadReadCache per-job strings", () => {
   it("keeps a job's id and name out of the string table, and its allocations hold the job's id string", () => {
     const cache = new NomadReadCache();

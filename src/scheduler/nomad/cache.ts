@@ -27,7 +27,10 @@ import { GROUP } from "./render.ts";
 
 interface Entry {
   job: NomadJob | undefined;
-  /** JobModifyIndex, Version, JobModifyIndex, Version, … of every version seen here, oldest first. */
+  /**
+   * JobModifyIndex, Version, JobModifyIndex, Version, … of every version seen here, oldest first;
+   * NONE while the only one seen is `job`'s (most jobs: an array of two was ~64 bytes a job).
+   */
   versions: number[];
   /**
    * By ID; a job has a few (one per replica, and its replacements): searched, not a Map (184 B). The
@@ -224,8 +227,9 @@ export class NomadReadCache {
       return;
     }
     const job = withSharedKey(compactJob(full));
+    const seen = entry.versions === NONE && known ? versionOf(known) : entry.versions;
     entry.job = job;
-    entry.versions = withJobVersion(entry.versions, job.JobModifyIndex ?? 0, job.Version ?? 0);
+    if (seen !== NONE) entry.versions = withJobVersion(seen, job.JobModifyIndex ?? 0, job.Version ?? 0);
     // Allocations seen before their job's version was known.
     const allocs = entry.allocs;
     if (!Array.isArray(allocs)) {
@@ -252,6 +256,11 @@ export class NomadReadCache {
   }
 }
 
+/** [JobModifyIndex, Version] of `job`. */
+function versionOf(job: NomadJob): number[] {
+  return [job.JobModifyIndex ?? 0, job.Version ?? 0];
+}
+
 /** `versions` with [index, version] in order of index (a new array, exactly as long). */
 function withJobVersion(versions: number[], index: number, version: number): number[] {
   let at = 0;
@@ -263,7 +272,8 @@ function withJobVersion(versions: number[], index: number, version: number): num
 /** The allocation with the version of the job current at its creation, if that version is known. */
 function withVersion(entry: Entry, alloc: AllocationView): AllocationView {
   let version: number | undefined;
-  const versions = entry.versions;
+  const versions =
+    entry.versions === NONE && entry.job && !entry.stub ? versionOf(entry.job) : entry.versions;
   for (let i = 0; i < versions.length; i += 2)
     if ((versions[i] as number) <= alloc.CreateIndex) version = versions[i + 1];
   if (version === undefined) return alloc;

@@ -7,7 +7,7 @@
 // A value is kept from its second sighting on: most values are seen once (a job's id, its run id,
 // an allocation's id, an env value naming the job), and keeping those saved nothing but cost a table
 // entry each, and the key of a shared shape its JSON: at the end of `run --once` over 10,000 jobs the
-// tables held ~10,000 such values each, 2.8 MB (docs/benchmarks.md, round 29). A string seen once is
+// tables held ~10,000 such values each, 1.7 MB (docs/benchmarks.md, round 29). A string seen once is
 // held for a while among the last RECENT_ENTRIES first sightings, and given to the sightings that
 // follow close together (a record's spec hash and its run's, a status's timestamps: one string, and
 // no entry in the table for a value that does not recur later); past that window, a filter of bits
@@ -49,10 +49,10 @@ export class StringInterner {
    */
   #shapes = new Map<string, object>();
   readonly #maxEntries: number;
-  /** What was seen once and not kept: strings, and the JSON of shapes (prefixed, apart from strings). */
-  readonly #seen: Sightings;
-
+  /** At most this many recent first sightings (0: none held, a value is kept at its second sighting). */
   readonly #maxRecent: number;
+  /** What was seen and not kept: strings, and the JSON of shapes (hashed with another salt). */
+  readonly #seen: Sightings;
 
   constructor(maxEntries = MAX_ENTRIES, maxRecent = RECENT_ENTRIES) {
     this.#maxEntries = maxEntries;

@@ -11,7 +11,7 @@ import type { Observable, Subscription } from "rxjs";
 import { KINDS } from "../api/kinds.ts";
 import { byCodeUnits } from "../api/order.ts";
 import { redactSpec } from "../api/redact.ts";
-import { makeKey, type ResourceKey } from "../api/resources.ts";
+import { keyOf, type ResourceKey } from "../api/resources.ts";
 import {
   type RecordEvent,
   type StatusRecord,
@@ -74,7 +74,7 @@ export class StatusView {
    */
   withSpec(record: StatusRecord): StatusRecord {
     if (record.spec !== undefined) return record;
-    const key = makeKey(record.kind, record.metadata.namespace, record.metadata.name);
+    const key = keyOf(record);
     const live = this.#live?.(key);
     const spec =
       live && live.metadata.generation === record.metadata.generation
@@ -99,7 +99,7 @@ export class StatusView {
       const records = await this.#feed.readAll();
       if (this.#closed) return;
       for (const record of records) {
-        const key = makeKey(record.kind, record.metadata.namespace, record.metadata.name);
+        const key = keyOf(record);
         if (reported.has(key)) continue;
         this.#records.set(key, record);
         this.#sorted = undefined;

@@ -4,6 +4,7 @@
 import type { Dispatcher } from "undici";
 import { backoffDelay, pause } from "../api/backoff.ts";
 import { OperatorError } from "../api/errors.ts";
+import { ownBytes } from "../api/own-bytes.ts";
 import { externalRequestDuration, externalRequests } from "../observability/metrics.ts";
 import { type TlsOptions, tlsDispatcher, tlsFailure } from "./tls.ts";
 import { request } from "./undici.ts";
@@ -154,10 +155,11 @@ export class HttpClient {
     }
     const headers: Record<string, string> = { accept: "application/json", ...this.#auth, ...options.headers };
     // Bytes, not the JSON string: undici copies a string body into a Buffer anyway, and the string
-    // would live in the old generation as long as its request waits (promoted, then garbage).
+    // would live in the old generation as long as its request waits (promoted, then garbage). Bytes
+    // of their own: a slice of Node's pool held its 64 KB slab while the request waited.
     let body: Buffer | undefined;
     if (options.body !== undefined) {
-      body = Buffer.from(JSON.stringify(options.body));
+      body = ownBytes(JSON.stringify(options.body));
       headers["content-type"] = "application/json";
     }
     // The timeout is undici's own (its timers run for every request anyway): until the response's

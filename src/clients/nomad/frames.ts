@@ -1,5 +1,6 @@
 // Decoders for Nomad's streaming bodies: newline-delimited JSON (event stream) and concatenated JSON
 // stream frames `{"Offset":N,"Data":"<base64>","File":"..."}` (allocation logs; `{}` heartbeats).
+import { ownCopy } from "../../api/own-bytes.ts";
 
 /**
  * Splits a byte stream into complete lines; keeps the partial tail for the next chunk. Blank lines
@@ -12,7 +13,10 @@
  */
 export class LineSplitter {
   readonly #keepBlank: boolean;
-  /** The bytes of a line not ended yet (copies: a chunk's memory is not ours to keep). */
+  /**
+   * The bytes of a line not ended yet: copies (a chunk's memory is not ours to keep), each in a
+   * buffer of its own (a pooled copy held a 64 KB slab until the next chunk came).
+   */
   #tail: Buffer[] = [];
   /** Text pushed as strings (a caller that decoded itself) not ended by a newline yet. */
   #text = "";
@@ -42,7 +46,7 @@ export class LineSplitter {
       this.#add(lines, line);
       start = end + 1;
     }
-    if (start < bytes.length) this.#tail.push(Buffer.from(bytes.subarray(start)));
+    if (start < bytes.length) this.#tail.push(ownCopy(bytes, start));
     return lines;
   }
   flush(): string[] {

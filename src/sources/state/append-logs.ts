@@ -17,7 +17,6 @@ import {
   readFileSync,
   readSync,
   statSync,
-  writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
 import { compactAt, formatEvents, mergeEvents, parseEvents } from "./event-merge.ts";
@@ -25,6 +24,7 @@ import type { EventLogUpdate } from "./io-messages.ts";
 import { DIR_MODE, FILE_MODE } from "./modes.ts";
 import { type FileFailure, replaceFiles, spares } from "./replace-files.ts";
 import type { SpareInodes } from "./spare-inodes.ts";
+import { writeText } from "./write-text.ts";
 
 // Read and write: the last byte is read to see whether the last append was torn.
 const APPEND = constants.O_RDWR | constants.O_APPEND | constants.O_CREAT;
@@ -56,13 +56,9 @@ function append(path: string, text: string, max: number): boolean {
   const fd = openLog(path);
   try {
     const size = fstatSync(fd).size;
-    const bytes = Buffer.from(size > 0 && !endsWithNewline(fd, size) ? `\n${text}` : text, "utf8");
-    if (size > 0 && size + bytes.length > max) return false;
-    let offset = 0;
-    for (let i = 0; offset < bytes.length && i < 1000; i++) {
-      offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    }
-    if (offset < bytes.length) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
+    const appended = size > 0 && !endsWithNewline(fd, size) ? `\n${text}` : text;
+    if (size > 0 && size + Buffer.byteLength(appended, "utf8") > max) return false;
+    writeText(fd, appended, null);
     return true;
   } finally {
     closeSync(fd);

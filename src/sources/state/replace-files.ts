@@ -20,12 +20,12 @@ import {
   openSync,
   renameSync,
   statSync,
-  writeSync,
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { DIR_MODE, FILE_MODE } from "./modes.ts";
 import { removeQuietly, SpareInodes } from "./spare-inodes.ts";
+import { writeText } from "./write-text.ts";
 
 export interface FileFailure {
   readonly path: string;
@@ -79,11 +79,11 @@ export async function replaceFiles(
       const recycled = fd !== undefined && spare !== undefined;
       if (fd !== undefined && spare !== undefined) {
         temp = spare;
-        ftruncateSync(fd, writeAll(fd, data)); // cut the old version's tail
+        ftruncateSync(fd, writeText(fd, data, 0)); // cut the old version's tail
       } else {
         temp = tempName(dir, path);
         fd = openNew(dir, temp);
-        writeAll(fd, data);
+        writeText(fd, data, 0);
       }
       open.push({ path, data, device, recycled, temp, fd });
     } catch (error) {
@@ -166,7 +166,7 @@ async function rewriteBeside(f: Opened, durable: boolean): Promise<void> {
   f.temp = tempName(dir, f.path);
   f.fd = openNew(dir, f.temp);
   try {
-    writeAll(f.fd, f.data);
+    writeText(f.fd, f.data, 0);
     if (durable) {
       const error = await callback(fdatasync, f.fd);
       if (error) throw error;
@@ -196,22 +196,6 @@ function openSpare(path: string): number | undefined {
     removeQuietly(path);
     return undefined;
   }
-}
-
-/** Writes `data` from the file's start; returns its length in bytes. */
-function writeAll(fd: number, data: string): number {
-  // A string is written without a Buffer on the JS heap (10,000 status files made ~20 MB of pooled
-  // Buffers that lived until a major collection); a short write finishes from a Buffer.
-  const written = writeSync(fd, data, 0);
-  const length = Buffer.byteLength(data, "utf8");
-  if (written === length) return length;
-  const bytes = Buffer.from(data, "utf8");
-  let offset = written;
-  for (let i = 0; offset < bytes.length && i < 1000; i++) {
-    offset += writeSync(fd, bytes, offset, bytes.length - offset, offset);
-  }
-  if (offset < bytes.length) throw new Error(`short write: ${offset} of ${bytes.length} bytes`);
-  return length;
 }
 
 function callback(fn: typeof fdatasync, fd: number): Promise<Error | undefined> {

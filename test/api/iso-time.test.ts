@@ -28,4 +28,23 @@ describe("isoTime", () => {
     expect(addresses[1]).toBe(addresses[0]);
     expect(addresses[2]).not.toBe(addresses[0]);
   });
+
+  // Reconciles in flight stamp their instants in turn: an instant seen a few calls ago still gives
+  // its string, one seen more than 256 distinct instants ago a new one.
+  it("gives an earlier millisecond's string back after calls for other milliseconds", () => {
+    const script = `
+      const at = Date.UTC(2026, 11, 7, 12, 0, 0, 250);
+      %DebugPrint(isoTime(new Date(at)));
+      isoTime(new Date(at + 1));
+      isoTime(new Date(at + 2));
+      %DebugPrint(isoTime(new Date(at)));
+      for (let i = 1; i <= 300; i++) isoTime(new Date(at + 1000 + i));
+      %DebugPrint(isoTime(new Date(at)));`;
+    const out = debugPrints({ "../../src/api/iso-time.ts": "isoTime" }, script);
+    const addresses = [...out.matchAll(/^DebugPrint: (0x[0-9a-f]+)/gm)].map((m) => m[1]);
+    expect(addresses).toHaveLength(3);
+    expect(addresses[1]).toBe(addresses[0]);
+    expect(addresses[2]).not.toBe(addresses[0]);
+    expect(out).toContain("2026-12-07T12:00:00.250Z");
+  });
 });

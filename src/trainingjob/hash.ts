@@ -5,6 +5,7 @@
 
 import type { TrainingJobSpec } from "../api/generated/types.ts";
 import { hashOf, specHashOf } from "../api/hash.ts";
+import { interner } from "../api/intern.ts";
 import { IN_PLACE_FIELDS } from "./model.ts";
 
 export function specHash(spec: TrainingJobSpec): string {
@@ -23,11 +24,11 @@ export function runSpecOf(spec: TrainingJobSpec): Partial<TrainingJobSpec> {
  */
 export function runSpecHash(spec: TrainingJobSpec, secretsHash?: string): string {
   if (spec.restartOnSecretChange && secretsHash !== undefined)
-    return hashOf({ ...runSpecOf(spec), secretsHash });
+    return interner.intern(hashOf({ ...runSpecOf(spec), secretsHash }));
   // Once per spec object, as specHash (specs are never changed in place).
   let hash = runSpecHashes.get(spec);
   if (hash === undefined) {
-    hash = hashOf(runSpecOf(spec));
+    hash = interner.intern(hashOf(runSpecOf(spec)));
     runSpecHashes.set(spec, hash);
   }
   return hash;
@@ -37,5 +38,5 @@ const runSpecHashes = new WeakMap<TrainingJobSpec, string>();
 
 /** `g<generation>-<hash>`: unique per run, the same after a crash and restart. */
 export function runIdFor(key: string, generation: number, runSpec: string): string {
-  return `g${generation}-${hashOf(`${key}|${runSpec}`, 8)}`;
+  return interner.intern(`g${generation}-${hashOf(`${key}|${runSpec}`, 8)}`);
 }

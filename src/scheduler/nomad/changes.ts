@@ -86,25 +86,30 @@ export class ChangeFeed {
     this.#options = options;
   }
 
-  /** This operator starts registering a job: its events are held until the register ends. */
-  registering(namespace: string, id: string): void {
-    this.#own.begin(jobWhere(namespace, id));
+  /**
+   * This operator starts registering a job: its events are held until the register ends. Returns the
+   * job's namespace/jobId, for `registered` or `registerFailed`: the one string the feed and its own
+   * writes keep for the job (a string made at each call was one more copy in each map, 32 bytes a job).
+   */
+  registering(namespace: string, id: string): string {
+    const where = jobWhere(namespace, id);
+    this.#own.begin(where);
+    return where;
   }
 
   /**
-   * A job of this operator was registered at `jobModifyIndex`: known from now on, and its own events
-   * at that index wake nothing; a namespace not covered re-opens.
+   * A job of this operator (`where`, from `registering`) was registered at `jobModifyIndex`: known from
+   * now on, and its own events at that index wake nothing; a namespace not covered re-opens.
    */
-  registered(namespace: string, id: string, key: ResourceKey, jobModifyIndex?: number): void {
-    const where = jobWhere(namespace, id);
+  registered(where: string, namespace: string, key: ResourceKey, jobModifyIndex?: number): void {
     this.#learn(where, key);
     this.#report(this.#own.end(where, jobModifyIndex));
     if (this.#wildcard && this.#covered && !this.#covered.has(namespace)) this.#reopen?.();
   }
 
-  /** A register started with `registering` failed: events held meanwhile are reported. */
-  registerFailed(namespace: string, id: string): void {
-    this.#report(this.#own.end(jobWhere(namespace, id), undefined));
+  /** A register started with `registering` (`where`) failed: events held meanwhile are reported. */
+  registerFailed(where: string): void {
+    this.#report(this.#own.end(where, undefined));
   }
 
   /** Events held during a register that were news: the key, and as an ending if one had ended. */

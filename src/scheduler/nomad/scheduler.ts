@@ -204,10 +204,10 @@ export class NomadScheduler implements Scheduler {
       }
       const job = await this.#renderAgainst(run, live);
       await this.#writeSecrets(run, id, namespace);
-      this.#feed.registering(namespace, id);
+      const where = this.#feed.registering(namespace, id);
       try {
         const answer = await this.#client.register(job, { enforceIndex: live?.JobModifyIndex ?? 0 });
-        this.#feed.registered(namespace, id, keyOf(run.key), answer.JobModifyIndex);
+        this.#feed.registered(where, namespace, keyOf(run.key), answer.JobModifyIndex);
         this.#options.log?.debug({ job: id, namespace, runId: run.runId }, "registered Nomad job");
         // A new job is created at the index of its register (nomad/state/state_store.go upsertJobImpl).
         const createIndex = live?.CreateIndex ?? answer.JobModifyIndex;
@@ -215,7 +215,7 @@ export class NomadScheduler implements Scheduler {
           ? jobVersionOf({ ...job, CreateIndex: createIndex, JobModifyIndex: answer.JobModifyIndex })
           : undefined;
       } catch (error) {
-        this.#feed.registerFailed(namespace, id);
+        this.#feed.registerFailed(where);
         // Registered as soon as its namespace appears (the feed watches the namespace list).
         if (error instanceof NomadError && error.reason === NomadReason.NamespaceNotFound)
           this.#feed.waitForNamespace(namespace, keyOf(run.key));

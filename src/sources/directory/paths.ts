@@ -16,8 +16,16 @@ export function signature(file: string): string | undefined {
   }
 }
 
-/** One flat string (`join`; a template makes a rope of four parts: 208 B kept per file, against 72). */
-export const signatureOf = (s: BigIntStats): string => [s.ino, s.size, s.mtimeNs, s.ctimeNs].join(":");
+/**
+ * One flat string (`join`; a template makes a rope of four parts: 208 B kept per file, against 72),
+ * its numbers in base 36 and the change time left out when it is the modification time (most files):
+ * `ino:size:mtime[:ctime]`, 40 bytes kept per file instead of 64 in decimal (docs/benchmarks.md,
+ * round 30). Compared only with signatures this process made.
+ */
+export const signatureOf = (s: BigIntStats): string =>
+  (s.ctimeNs === s.mtimeNs ? [s.ino, s.size, s.mtimeNs] : [s.ino, s.size, s.mtimeNs, s.ctimeNs])
+    .map((n) => n.toString(36))
+    .join(":");
 
 export function realOrResolved(dir: string): string {
   try {

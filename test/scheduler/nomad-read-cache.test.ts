@@ -13,6 +13,7 @@ import type {
   NomadJobListStub,
 } from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
+import { compact as cacheCompact } from "../../src/scheduler/nomad/compact.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
 import { listAllocations } from "../../src/scheduler/nomad/listing.ts";
 import { formatJobVersion, specHashOf } from "../../src/scheduler/nomad/meta.ts";
@@ -501,6 +502,58 @@ describe("NomadReadCache task states", () => {
     const out = debugPrints({ "../../src/scheduler/nomad/compact.ts": "compact" }, script);
     expect(out).toMatch(/#DisplayMessage: .* location: in-object/);
     expect(out).not.toMatch(/PropertyArray\[[1-9]/);
+  });
+
+  it("keeps only the events that decide something; task states with nothing of their own are one shared tree", () => {
+    const taskStates = (time: number, state = "pending", started: string | null = null) => ({
+      main: {
+        State: state,
+        Failed: false,
+        Restarts: 0,
+        StartedAt: started,
+        FinishedAt: null,
+        Events: [
+          { Type: "Received", Time: time, DisplayMessage: "Task received by client" },
+          { Type: "Task Setup", Time: time + 1, DisplayMessage: "Building Task Directory" },
+          ...(state === "running"
+            ? [{ Type: "Started", Time: time + 2, DisplayMessage: "Task started by client" }]
+            : []),
+        ],
+      },
+    });
+    const pending = [1, 2, 3].map((t) =>
+      cacheCompact(alloc({ ID: `p${t}`, TaskStates: taskStates(t) as never })),
+    );
+    expect(pending.map((a) => a.TaskStates?.main?.Events)).toEqual([[], [], []]);
+    // Seen twice, the shape is kept: later allocations of it hold the one frozen tree.
+    expect(pending[2]?.TaskStates).toBe(pending[1]?.TaskStates);
+    expect(Object.isFrozen(pending[2]?.TaskStates?.main)).toBe(true);
+    const running = cacheCompact(
+      alloc({
+        ID: "r1",
+        ClientStatus: "running",
+        TaskStates: taskStates(10, "running", "2026-12-07T12:00:00Z") as never,
+      }),
+    );
+    expect(running.TaskStates?.main?.Events?.map((e) => e.Type)).toEqual(["Started"]);
+    // A text that tells of max_run_duration is kept whatever its type (replicaOf looks for it).
+    const killed = cacheCompact(
+      alloc({
+        ID: "k1",
+        ClientStatus: "complete",
+        TaskStates: {
+          main: {
+            State: "dead",
+            Failed: false,
+            Restarts: 0,
+            Events: [
+              { Type: "Killing", Time: 5, DisplayMessage: "Sent interrupt: max_run_duration exceeded" },
+            ],
+          },
+        } as never,
+      }),
+    );
+    expect(killed.TaskStates?.main?.Events?.map((e) => e.Type)).toEqual(["Killing"]);
   });
 
   it("keeps of Nomad's task events what observe reads: the same replica, a fraction of the bytes", async () => {

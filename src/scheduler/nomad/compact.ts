@@ -116,9 +116,12 @@ export function compact(a: AllocationView): AllocationView {
 
 /**
  * The task states as observe reads them (observe.ts: replicaOf, failureOf): state, failure, restarts,
- * start and finish, and of each event its type, time, exit code, signal, messages, driver error and
- * the OOM kill. Nomad writes all 24 fields of every event, most of them empty, a Details map that
- * repeats what is set, and up to 10 events per task: about 6 KB for an allocation that restarted.
+ * start and finish, and of each event that decides something (below) its type, time, exit code,
+ * signal, messages, driver error and the OOM kill. Nomad writes all 24 fields of every event, most of
+ * them empty, a Details map that repeats what is set, and up to 10 events per task: about 6 KB for
+ * an allocation that restarted. Task states with nothing of their own (a pending task, its events
+ * all informational) are one frozen tree shared by every allocation of that shape: 250 bytes a
+ * pending allocation at 10,000 (docs/benchmarks.md, round 30).
  */
 function compactTaskStates(states: NomadAllocation["TaskStates"]): NomadAllocation["TaskStates"] {
   if (!states) return states;
@@ -131,11 +134,40 @@ function compactTaskStates(states: NomadAllocation["TaskStates"]): NomadAllocati
       Restarts: state.Restarts,
       StartedAt: state.StartedAt,
       FinishedAt: state.FinishedAt,
-      Events: state.Events?.map(compactEvent) ?? null,
+      Events: state.Events ? decidingEvents(state.Events) : null,
     };
   }
-  return out;
+  return interner.shareTree(out);
 }
+
+/**
+ * The event types replicaOf and failureOf decide by: the last Terminated (exit code, OOM kill), the
+ * failures they name, and Started (a failure before it is over). Any other event (Received, Task
+ * Setup, Driver, Restarting, Killing, ...) is skipped by both, unless its text tells of
+ * max_run_duration, which replicaOf looks for in every event's text.
+ */
+const DECIDING = new Set([
+  "Terminated",
+  "Driver Failure",
+  "Failed Validation",
+  "Setup Failure",
+  "Failed Artifact Download",
+  "Sibling Task Failed",
+  "Started",
+]);
+
+function decidingEvents(events: readonly NomadTaskEvent[]): NomadTaskEvent[] {
+  let kept: NomadTaskEvent[] | undefined;
+  for (const e of events) {
+    const decides =
+      DECIDING.has(e.Type) || /max_run_duration/.test(`${e.DisplayMessage ?? ""} ${e.Message ?? ""}`);
+    if (decides) (kept ??= []).push(compactEvent(e));
+  }
+  return kept ?? NO_EVENTS;
+}
+
+/** The events of a task none of whose events decides anything (shared, frozen). */
+const NO_EVENTS = Object.freeze([]) as unknown as NomadTaskEvent[];
 
 const OOM_KILLED: Readonly<Record<string, string>> = Object.freeze({ oom_killed: "true" });
 

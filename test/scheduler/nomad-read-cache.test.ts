@@ -13,10 +13,10 @@ import type {
   NomadJobListStub,
 } from "../../src/clients/nomad/types.ts";
 import { NomadReadCache } from "../../src/scheduler/nomad/cache.ts";
-import { compact as cacheCompact } from "../../src/scheduler/nomad/compact.ts";
+import { compact as cacheCompact, compactJob } from "../../src/scheduler/nomad/compact.ts";
 import { NomadScheduler } from "../../src/scheduler/nomad/index.ts";
 import { listAllocations } from "../../src/scheduler/nomad/listing.ts";
-import { formatJobVersion, specHashOf } from "../../src/scheduler/nomad/meta.ts";
+import { formatJobVersion, specHashConstraint, specHashOf } from "../../src/scheduler/nomad/meta.ts";
 import { replicaOf } from "../../src/scheduler/nomad/observe.ts";
 import { isQuietNewAlloc } from "../../src/scheduler/nomad/own-writes.ts";
 import { debugPrints } from "../api/v8-debug.ts";
@@ -502,6 +502,20 @@ describe("NomadReadCache task states", () => {
     const out = debugPrints({ "../../src/scheduler/nomad/compact.ts": "compact" }, script);
     expect(out).toMatch(/#DisplayMessage: .* location: in-object/);
     expect(out).not.toMatch(/PropertyArray\[[1-9]/);
+  });
+
+  it("keeps a job's spec-hash constraint as its value alone, and the job's other constraints as they were", () => {
+    const hashOnly = compactJob(job({ Constraints: [specHashConstraint("0123456789abcdef")] }));
+    expect(hashOnly.Constraints).toBeNull();
+    expect(specHashOf(hashOnly)).toBe("0123456789abcdef");
+    const user = { LTarget: "attr.unique.hostname", RTarget: "gpu-1", Operand: "=" };
+    const both = compactJob(job({ Constraints: [user, specHashConstraint("fedcba9876543210")] }));
+    expect(both.Constraints).toEqual([user]);
+    expect(specHashOf(both)).toBe("fedcba9876543210");
+    // Another owner's job (no spec-hash constraint): its constraints kept, no hash.
+    const other = compactJob(job({ Constraints: [user] }));
+    expect(other.Constraints).toEqual([user]);
+    expect(specHashOf(other)).toBeUndefined();
   });
 
   it("keeps only the events that decide something; task states with nothing of their own are one shared tree", () => {

@@ -32,8 +32,11 @@ export function specHashConstraint(hash: string): NomadConstraint {
   return { LTarget: SPEC_HASH_TARGET, RTarget: hash, Operand: "!=" };
 }
 
-export function specHashOf(job: Pick<NomadJob, "Constraints">): string | undefined {
-  return (job.Constraints ?? []).find((c) => c.LTarget === SPEC_HASH_TARGET)?.RTarget;
+/** The whole-spec hash a job carries: its constraint's value, or a compact job's SpecHash (compact.ts). */
+export function specHashOf(
+  job: Pick<NomadJob, "Constraints"> & { readonly SpecHash?: string },
+): string | undefined {
+  return job.SpecHash ?? (job.Constraints ?? []).find((c) => c.LTarget === SPEC_HASH_TARGET)?.RTarget;
 }
 
 /**

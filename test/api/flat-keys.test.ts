@@ -19,7 +19,12 @@ describe("keys and hashes kept per resource", () => {
     expect(signatureOf(stat as never)).toBe("16:bh:dnclzg3dqip5:dnclzg3dqip6");
     expect(signatureOf({ ...stat, ctimeNs: stat.mtimeNs } as never)).toBe("16:bh:dnclzg3dqip5");
     // Each part tells: a change of any of them (or of ctime alone) is another signature.
-    const all = [stat, { ...stat, ino: 43n }, { ...stat, size: 414n }, { ...stat, mtimeNs: stat.mtimeNs + 1n }];
+    const all = [
+      stat,
+      { ...stat, ino: 43n },
+      { ...stat, size: 414n },
+      { ...stat, mtimeNs: stat.mtimeNs + 1n },
+    ];
     expect(new Set(all.map((s) => signatureOf(s as never))).size).toBe(4);
     expect(hashOf({ a: 1 })).toBe("015abd7f5cc57a2d"); // sha256 of {"a":1}, cut
     expect(hashOf({ a: 1 }, 64)).toHaveLength(64);

@@ -184,13 +184,12 @@ const DECIDING = new Set([
 ]);
 
 function decidingEvents(events: readonly NomadTaskEvent[]): NomadTaskEvent[] {
-  let kept: NomadTaskEvent[] | undefined;
-  for (const e of events) {
-    const decides =
-      DECIDING.has(e.Type) || /max_run_duration/.test(`${e.DisplayMessage ?? ""} ${e.Message ?? ""}`);
-    if (decides) (kept ??= []).push(compactEvent(e));
-  }
-  return kept ?? NO_EVENTS;
+  const kept = events.filter(decides);
+  return kept.length > 0 ? kept.map(compactEvent) : NO_EVENTS; // map: an array exactly as long
+}
+
+function decides(e: NomadTaskEvent): boolean {
+  return DECIDING.has(e.Type) || /max_run_duration/.test(`${e.DisplayMessage ?? ""} ${e.Message ?? ""}`);
 }
 
 /** The events of a task none of whose events decides anything (shared, frozen). */

@@ -15,13 +15,17 @@ describe("a benchmark's --repeat passes", () => {
     });
     const events: string[] = [];
     let n = 0;
-    const results = await runPasses(3, async () => {
-      const i = ++n;
-      events.push(`start ${i}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      events.push(`end ${i}`);
-      return i * 10;
-    });
+    const results = await runPasses(
+      3,
+      async () => {
+        const i = ++n;
+        events.push(`start ${i}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`end ${i}`);
+        return i * 10;
+      },
+      () => "bundled build (dist/)",
+    );
     expect(results).toEqual([10, 20, 30]);
     expect(events).toEqual(["start 1", "end 1", "start 2", "end 2", "start 3", "end 3"]);
     expect(written).toEqual(["-- pass 1 of 3\n", "\n-- pass 2 of 3\n", "\n-- pass 3 of 3\n"]);
@@ -29,8 +33,38 @@ describe("a benchmark's --repeat passes", () => {
 
   it("says nothing about passes when there is one", async () => {
     const write = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
-    expect(await runPasses(1, async () => "only")).toEqual(["only"]);
+    expect(
+      await runPasses(
+        1,
+        async () => "only",
+        () => "bundled build (dist/)",
+      ),
+    ).toEqual(["only"]);
     expect(write).not.toHaveBeenCalled();
+  });
+
+  it("says when the operator's build changed during a pass, and that passes of two builds do not compare", async () => {
+    const written: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((text) => {
+      written.push(String(text));
+      return true;
+    });
+    // An edit under src/ during pass 2: dist/ is older from then on.
+    let edited = false;
+    const build = () => (edited ? "TypeScript sources (src/)" : "bundled build (dist/)");
+    await runPasses(
+      3,
+      async (i) => {
+        if (i === 2) edited = true;
+        return i;
+      },
+      build,
+    );
+    const warnings = written.filter((line) => line.startsWith("warning:"));
+    expect(warnings).toEqual([
+      "warning: the operator's build changed during pass 2 (the bundled build (dist/) at its start, the TypeScript sources (src/) at its end): its operators may have run either\n",
+      "warning: the passes did not all run one build (bundled build (dist/); TypeScript sources (src/)): their figures do not compare\n",
+    ]);
   });
 
   it("takes a whole number of passes and refuses anything else, naming the benchmark", () => {

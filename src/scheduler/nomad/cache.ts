@@ -20,8 +20,8 @@
 //   latest at or before its CreateIndex; without such a version the job is read instead.
 import { listOf, type OneOrMany, oneOrMany } from "../../api/one-or-many.ts";
 import type { NomadAllocation, NomadEvent, NomadJob, NomadJobListStub } from "../../clients/nomad/types.ts";
-import { compact, compactJob, NONE, stubJob } from "./compact.ts";
-import { jobWhere, parseJobVersion, specHashConstraint, withSharedKey } from "./meta.ts";
+import { type CompactJob, compact, compactJob, NONE, stubJob } from "./compact.ts";
+import { jobWhere, parseJobVersion, withSharedKey } from "./meta.ts";
 import type { AllocationView } from "./observe.ts";
 import { GROUP } from "./render.ts";
 
@@ -114,11 +114,13 @@ export class NomadReadCache {
       version.jobModifyIndex !== stub.JobModifyIndex
     )
       return { state: "unknown" };
-    const job = {
+    // The recorded spec hash as a compact job holds it (compact.ts: SpecHash), not a constraint.
+    const job: CompactJob = {
       ...stub,
-      Constraints: [specHashConstraint(version.specHash)],
+      Constraints: null,
+      SpecHash: version.specHash,
       TaskGroups: [{ Name: GROUP, Count: version.count, Tasks: [] }],
-    } as NomadJob;
+    };
     return { state: "known", job, allocations, listed: true };
   }
 

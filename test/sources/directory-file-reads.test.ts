@@ -2,13 +2,23 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FileReads } from "../../src/sources/directory/file-reads.ts";
+import { FileReads, type OkDocument } from "../../src/sources/directory/file-reads.ts";
+import type { FileLoad } from "../../src/sources/yaml/index.ts";
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "mlops-file-reads-"));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** What the source's table says of each clean file: its one valid document, as its claim records it. */
+const claimed = new Map<string, OkDocument>();
+const fromClaim = (file: string) => claimed.get(file);
+const claim = (load: FileLoad | undefined | "unchanged") => {
+  const only = typeof load === "object" ? load.documents[0] : undefined;
+  if (typeof load === "object" && only?.ok) claimed.set(load.file, { ...only });
+};
+afterEach(() => claimed.clear());
 
 const job = (name: string) =>
   `apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata:\n  name: ${name}\nspec:\n  image: img:1\n`;
@@ -19,19 +29,23 @@ describe("FileReads", () => {
     writeFileSync(file, job("a"));
     const reads = new FileReads({ keepLoads: true });
     const load = reads.read(file, dir, true);
+    claim(load);
     expect(load).toMatchObject({ file, ours: true, documents: [{ ok: true }] });
     if (load === undefined || load === "unchanged") throw new Error("not read");
-    // A clean file is kept as its document: the load comes back equal, around that same document.
-    expect(reads.unchangedLoad(file)).toStrictEqual(load);
-    expect(reads.unchangedLoad(file)?.documents[0]).toBe(load.documents[0]);
+    // A clean file is kept as its signature: the load comes back equal, around the claim's document.
+    expect(reads.unchangedLoad(file, fromClaim)).toStrictEqual(load);
+    expect(reads.unchangedLoad(file, fromClaim)?.documents[0]).toBe(claimed.get(file));
     expect(reads.read(file, dir, false)).toBe("unchanged");
-    expect(reads.unchangedLoad(file)).toStrictEqual(load);
+    expect(reads.unchangedLoad(file, fromClaim)).toStrictEqual(load);
+    // No claim of that document (the table says otherwise): read it again.
+    expect(reads.unchangedLoad(file, () => undefined)).toBeUndefined();
 
     writeFileSync(file, job("a-changed-and-longer"));
-    expect(reads.unchangedLoad(file)).toBeUndefined();
+    expect(reads.unchangedLoad(file, fromClaim)).toBeUndefined();
     const again = reads.read(file, dir, false);
+    claim(again);
     expect(again).not.toBe("unchanged");
-    expect(reads.unchangedLoad(file)).toStrictEqual(again);
+    expect(reads.unchangedLoad(file, fromClaim)).toStrictEqual(again);
   });
 
   it("keeps a load that is more than one valid document whole: problems, skipped documents, several", () => {
@@ -48,7 +62,11 @@ describe("FileReads", () => {
       const load = reads.read(file, dir, true);
       expect(load, name).toBeDefined();
       expect(load, name).not.toMatchObject({ documents: [{ ok: true }], skipped: 0, fileIssues: [] });
-      expect(reads.unchangedLoad(file), name).toBe(load);
+      // Kept whole: the table's document is not asked for.
+      expect(
+        reads.unchangedLoad(file, () => expect.fail(`${name}: asked for a claim`)),
+        name,
+      ).toBe(load);
     }
   });
 
@@ -58,23 +76,25 @@ describe("FileReads", () => {
     writeFileSync(a, job("a"));
     writeFileSync(b, job("b"));
     const reads = new FileReads({ keepLoads: true });
-    reads.read(a, dir, true);
-    reads.read(b, dir, true);
+    claim(reads.read(a, dir, true));
+    claim(reads.read(b, dir, true));
     reads.keepOnly(new Set([b]));
-    expect(reads.unchangedLoad(a)).toBeUndefined();
+    expect(reads.unchangedLoad(a, fromClaim)).toBeUndefined();
+    expect(reads.unchangedLoad(b, fromClaim)).toMatchObject({ documents: [{ ok: true }] });
     expect(reads.read(a, dir, false)).not.toBe("unchanged");
     rmSync(b);
     expect(reads.read(b, dir, true)).toBeUndefined();
-    expect(reads.unchangedLoad(b)).toBeUndefined();
+    expect(reads.unchangedLoad(b, fromClaim)).toBeUndefined();
   });
 
   it("keeps no load unless asked to (a watching operator holds only signatures)", () => {
     const file = join(dir, "a.yaml");
     writeFileSync(file, job("a"));
     const reads = new FileReads({ keepLoads: false });
-    expect(reads.read(file, dir, true)).toMatchObject({ ours: true });
+    claim(reads.read(file, dir, true));
+    expect(claimed.get(file)).toMatchObject({ ok: true });
     expect(reads.read(file, dir, false)).toBe("unchanged");
-    expect(reads.unchangedLoad(file)).toBeUndefined();
+    expect(reads.unchangedLoad(file, fromClaim)).toBeUndefined();
   });
 
   it("signs what it read, also through a link and for an entry it did not open", () => {

@@ -114,6 +114,53 @@ describe("ResourceTable", () => {
     expect(t.lookup(key("x"))).toMatchObject({ state: "present", resource: { spec: { image: "img:2" } } });
   });
 
+  it("a key's last known resource is its last valid single claim, through edits, duplicates and breaks", () => {
+    const { t, set } = table();
+    const lastKnownImage = (name: string) => {
+      const found = t.lookup(key(name));
+      return found.state === "invalid" ? found.lastKnown?.spec : undefined;
+    };
+    set("a.yaml", job("a", "img:1"));
+    set("a.yaml", job("a", "img:2"));
+    // Another file claims it too: invalid, and the last good is the one claim it had.
+    set("b.yaml", job("a", "img:3"));
+    expect(lastKnownImage("a")).toMatchObject({ image: "img:2" });
+    // Still two claims after an edit of either: the last good stays the last single one.
+    set("b.yaml", job("a", "img:4"));
+    set("a.yaml", job("a", "img:5"));
+    expect(lastKnownImage("a")).toMatchObject({ image: "img:2" });
+    set("a.yaml", undefined);
+    expect(t.lookup(key("a"))).toMatchObject({ state: "present", resource: { spec: { image: "img:4" } } });
+    // Its one file broken: the claim it had is its last known, kept as the file's claims go.
+    set("b.yaml", "kind: [\n");
+    expect(lastKnownImage("a")).toMatchObject({ image: "img:4" });
+    set("b.yaml", job("a", "img:6"));
+    set("b.yaml", `${job("a", "img:7")}  replicas: -1\n`);
+    expect(lastKnownImage("a")).toMatchObject({ image: "img:6" });
+    // Gone from every file: missing, listed as its last good until pruned.
+    set("b.yaml", undefined);
+    expect(t.missing()).toEqual([key("a")]);
+    expect(t.list("TrainingJob").map((r) => r.spec)).toMatchObject([{ image: "img:6" }]);
+  });
+
+  it("gives a clean file's one valid document from its claim, and nothing for any other file", () => {
+    const { t, set } = table();
+    set("a.yaml", `# a comment line\n${job("a")}`);
+    set("two.yaml", `${job("b")}---\n${job("c")}`);
+    set("bad.yaml", `${job("d")}  replicas: -1\n`);
+    set("broken.yaml", job("e"));
+    set("broken.yaml", "kind: [\n");
+    const found = t.lookup(key("a"));
+    expect(t.cleanDocument("a.yaml")).toStrictEqual({
+      ok: true,
+      resource: found.state === "present" ? found.resource : undefined,
+      line: 2,
+      col: 1,
+    });
+    for (const file of ["two.yaml", "bad.yaml", "broken.yaml", "none.yaml"])
+      expect(t.cleanDocument(file), file).toBeUndefined();
+  });
+
   it("list returns present resources by kind and namespace", () => {
     const { t, set } = table();
     set("a.yaml", `${job("a")}---\n${job("b").replace("name: b", "name: b\n  namespace: other")}`);

@@ -1,17 +1,27 @@
 // What each file of the tree was at its last read: its stat signature (a confirming read re-reads
 // only files whose signature changed) and, when asked to keep them, its load (`run --once` reports
 // invalid documents at its end from the loads of files unchanged since, without reading them again).
-// A clean file (one valid document, nothing skipped, no problem) is kept as its document alone and
-// its load made again around it when asked: the load, its arrays and its name cost ~230 bytes a file
-// more (2.3 MB of a converging heap at 10,000; docs/benchmarks.md, round 29).
+// One map for both: a clean file (one valid document, nothing skipped, no problem) is kept as its
+// signature alone, and its load made again when asked around the document its one claim in the
+// source's table says (`cleanDocument`): the document, its load, a second map's entry and its name
+// cost ~100 bytes a file more (1 MB of a converging heap at 10,000; docs/benchmarks.md, rounds 29
+// and 31). Any other load is kept whole beside its signature.
 import type { DocumentResult, FileLoad } from "../yaml/index.ts";
 import { signature } from "./paths.ts";
 import { readYamlFile } from "./read.ts";
 
+export type OkDocument = Extract<DocumentResult, { ok: true }>;
+
+/** A read whose load is kept whole (anything but a clean file), or that left no load. */
+interface Kept {
+  readonly signature: string;
+  readonly load: FileLoad | undefined;
+}
+
 export class FileReads {
   readonly #keepLoads: boolean;
-  readonly #signatures = new Map<string, string>();
-  readonly #loads = new Map<string, FileLoad | OkDocument>();
+  /** Each file's signature, or with loads kept and the file not clean, its signature and load. */
+  readonly #reads = new Map<string, string | Kept>();
 
   constructor(options: { keepLoads: boolean }) {
     this.#keepLoads = options.keepLoads;
@@ -21,7 +31,7 @@ export class FileReads {
   read(file: string, root: string, force: boolean): FileLoad | undefined | "unchanged" {
     if (!force) {
       const sig = signature(file);
-      if (sig !== undefined && this.#signatures.get(file) === sig) return "unchanged";
+      if (sig !== undefined && signatureOf(this.#reads.get(file)) === sig) return "unchanged";
     }
     // The signature of what is read: from the read's own fstat (one stat fewer per file), else
     // (nothing opened: a link out of the tree, a FIFO, gone) from a stat.
@@ -30,44 +40,43 @@ export class FileReads {
       sig = s;
     });
     sig ??= signature(file);
-    if (sig === undefined) this.#signatures.delete(file);
-    else this.#signatures.set(file, sig);
-    if (this.#keepLoads && sig !== undefined && load) this.#loads.set(file, kept(file, load));
-    else this.#loads.delete(file);
+    if (sig === undefined) this.#reads.delete(file);
+    else if (!this.#keepLoads || (load !== undefined && isClean(file, load))) this.#reads.set(file, sig);
+    else this.#reads.set(file, { signature: sig, load });
     return load;
   }
 
   /** Forgets the files a full read did not list. */
   keepOnly(listed: ReadonlySet<string>): void {
-    for (const file of this.#signatures.keys()) {
-      if (listed.has(file)) continue;
-      this.#signatures.delete(file);
-      this.#loads.delete(file);
-    }
+    for (const file of this.#reads.keys()) if (!listed.has(file)) this.#reads.delete(file);
   }
 
   /**
    * The load of `file`'s last read when loads are kept and the file is unchanged since (same stat
-   * signature); `undefined` otherwise (read it).
+   * signature); `undefined` otherwise (read it). A clean file's load is made around
+   * `cleanDocument(file)`, the one valid document its claim records (none: read it).
    */
-  unchangedLoad(file: string): FileLoad | undefined {
-    const load = this.#loads.get(file);
-    if (load === undefined || signature(file) !== this.#signatures.get(file)) return undefined;
-    return "documents" in load ? load : { file, documents: [load], fileIssues: [], skipped: 0, ours: true };
+  unchangedLoad(file: string, cleanDocument: (file: string) => OkDocument | undefined): FileLoad | undefined {
+    const read = this.#reads.get(file);
+    if (!this.#keepLoads || read === undefined || signature(file) !== signatureOf(read)) return undefined;
+    if (typeof read !== "string") return read.load;
+    const only = cleanDocument(file);
+    return only && { file, documents: [only], fileIssues: [], skipped: 0, ours: true };
   }
 }
 
-type OkDocument = Extract<DocumentResult, { ok: true }>;
+function signatureOf(read: string | Kept | undefined): string | undefined {
+  return typeof read === "object" ? read.signature : read;
+}
 
-/** What is kept of `load`: its one document when that says all of it, else the load. */
-function kept(file: string, load: FileLoad): FileLoad | OkDocument {
-  const [only] = load.documents;
-  const clean =
+/** One valid document says all of the load: kept as the signature alone. */
+function isClean(file: string, load: FileLoad): boolean {
+  return (
     load.file === file &&
     load.ours &&
     load.skipped === 0 &&
     load.fileIssues.length === 0 &&
     load.documents.length === 1 &&
-    only?.ok === true;
-  return clean ? only : load;
+    load.documents[0]?.ok === true
+  );
 }

@@ -285,7 +285,7 @@ export class DirectorySource implements Source {
 
   /** With `once`: the load of `file`'s last read when it has not changed since; else `undefined`. */
   unchangedLoad(file: string): FileLoad | undefined {
-    return this.#reads.unchangedLoad(file);
+    return this.#reads.unchangedLoad(file, (f) => this.#table.cleanDocument(f));
   }
 
   /** A read of the paths file events named (files, new or removed directories). */

@@ -2,19 +2,22 @@
 // resource, what is invalid, what is missing and for how many reads, and what each key looks up to.
 // The prune guards live here: a key is only `deleted` after endFullRead() judged it (prune.ts).
 import { InvalidSpecError } from "../../api/errors.ts";
-import { countOf, listOf, oneOrMany } from "../../api/one-or-many.ts";
+import { countOf, oneOrMany } from "../../api/one-or-many.ts";
 import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
 import {
   type Claim,
   type Claims,
+  claimsOf,
   duplicateError,
-  type FileEntry,
+  type FileRecord,
   firstProblem,
+  isEntry,
   lastGoodOf,
   type ValidClaim,
 } from "./claims.ts";
+import type { OkDocument } from "./file-reads.ts";
 import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
 
 export type { Claim } from "./claims.ts";
@@ -54,11 +57,16 @@ export interface TableHooks {
 }
 
 export class ResourceTable {
-  readonly #files = new Map<string, FileEntry>();
+  readonly #files = new Map<string, FileRecord>();
   readonly #claims = new Map<ResourceKey, Claims>();
   /** The keys of #claims by kind: list() of one kind (Notifiers, on every phase change) reads only those. */
   readonly #byKind = new Map<string, Set<ResourceKey>>();
-  /** Each key's last valid single claim: its last known resource and the file that held it. */
+  /**
+   * Each key's last valid single claim (its last known resource and the file that held it) where that
+   * is not the key's claim now: a key whose one claim is valid is its own last good (`#lastGoodOf`),
+   * with no second entry per resource (a table of ~460 KB at 10,000; docs/benchmarks.md, round 31).
+   * A claim is put here as its key's claims are about to change (`#pin`).
+   */
   readonly #lastGood = new Map<ResourceKey, ValidClaim>();
   /** Keys of broken files' last good contents that no file claims now: invalid, never deleted. */
   readonly #orphans = new Map<ResourceKey, InvalidSpecError>();
@@ -85,6 +93,13 @@ export class ResourceTable {
 
   hasFile(file: string): boolean {
     return this.#files.has(file);
+  }
+
+  /** A clean file's one valid document at its last read, from its claim (none for any other file). */
+  cleanDocument(file: string): OkDocument | undefined {
+    const record = this.#files.get(file);
+    if (record === undefined || isEntry(record)) return undefined;
+    return { ok: true, resource: record.resource, line: record.line, col: record.col };
   }
 
   brokenFiles(): string[] {
@@ -126,8 +141,22 @@ export class ResourceTable {
     const affected = new Set<ResourceKey>();
     this.#version++;
     const old = this.#files.get(file);
+    // A file that fails to read or parse is kept (unreadable) whoever it belongs to: whether it holds
+    // mlops.dev resources is only ever concluded from a file that parsed.
+    const kept =
+      load && (load.ours || load.documents.length > 0 || load.fileIssues.length > 0) ? load : undefined;
+    // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file),
+    // kept as its one claim.
+    const only = kept?.documents.length === 1 ? kept.documents[0] : undefined;
+    const claims = only
+      ? this.#claim(file, only)
+      : (kept?.documents.flatMap((doc) => this.#claim(file, doc)) ?? []);
+    // Each key whose claims change keeps its one valid claim as its last good first, as it was settled:
+    // mid-change a key may pass through a claim that was never its only one.
+    if (old) for (const claim of claimsOf(old)) this.#pin(claim.key);
+    for (const claim of claims) this.#pin(claim.key);
     if (old) {
-      for (const claim of listOf(old.claims)) {
+      for (const claim of claimsOf(old)) {
         affected.add(claim.key);
         this.#unclaim(claim);
       }
@@ -135,27 +164,26 @@ export class ResourceTable {
     }
     this.#broken.delete(file);
     this.#unreadable.delete(file);
-    // A file that fails to read or parse is kept (unreadable) whoever it belongs to: whether it holds
-    // mlops.dev resources is only ever concluded from a file that parsed.
-    if (!load || (!load.ours && load.documents.length === 0 && load.fileIssues.length === 0)) {
+    if (!kept) {
       this.#files.delete(file);
     } else {
-      // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file),
-      // kept as its one claim.
-      const only = load.documents.length === 1 ? load.documents[0] : undefined;
-      const claims = only ? this.#claim(file, only) : load.documents.flatMap((doc) => this.#claim(file, doc));
+      const load = kept;
       const problem = load.fileIssues[0] ?? firstProblem(load.documents);
       // A file that held our resources stays ours while it is broken, whatever it says now.
       const ours = load.ours || (problem !== undefined && old !== undefined && lastGoodOf(old).length > 0);
       const broken = ours && problem !== undefined;
-      const entry: FileEntry = {
-        ours,
-        broken,
-        claims: oneOrMany(claims),
-        ...(broken ? { lastGood: old ? [...lastGoodOf(old)] : [] } : {}),
-        ...(problem ? { problem } : {}),
-      };
-      this.#files.set(file, entry);
+      const one = claims.length === 1 ? claims[0] : undefined;
+      const record: FileRecord =
+        ours && !broken && !problem && one?.ok
+          ? one
+          : {
+              ours,
+              broken,
+              claims: oneOrMany(claims),
+              ...(broken ? { lastGood: old ? [...lastGoodOf(old)] : [] } : {}),
+              ...(problem ? { problem } : {}),
+            };
+      this.#files.set(file, record);
       if (broken) this.#broken.add(file);
       const unreadable = load.fileIssues[0];
       if (unreadable) this.#unreadable.set(file, unreadable);
@@ -204,7 +232,7 @@ export class ResourceTable {
         if (verdict.dueAt !== undefined) dueAt = Math.min(dueAt ?? verdict.dueAt, verdict.dueAt);
         continue;
       }
-      const good = this.#lastGood.get(key);
+      const good = this.#lastGoodOf(key);
       const lastKnown = good?.resource ?? lastKnownOf(key);
       const file = good?.file;
       due.push({ key, lastKnown, ...(file ? { file } : {}), first: verdict.first, second: verdict.second });
@@ -254,7 +282,7 @@ export class ResourceTable {
       const lastKnown = this.#retained.get(key);
       return lastKnown ? { state: "retained", lastKnown } : { state: "retained" };
     }
-    const lastKnown = this.#lastGood.get(key)?.resource;
+    const lastKnown = this.#lastGoodOf(key)?.resource;
     const held = this.#claims.get(key);
     const known = lastKnown ? { lastKnown } : {};
     if (Array.isArray(held))
@@ -290,7 +318,7 @@ export class ResourceTable {
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
     });
     this.#missing.forEach((_, key) => {
-      const r = this.#lastGood.get(key)?.resource;
+      const r = this.#lastGoodOf(key)?.resource;
       if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
     });
     out.length = count;
@@ -352,7 +380,7 @@ export class ResourceTable {
     this.#orphans.delete(key);
     if (count === 0) {
       for (const [file, entry] of this.#files) {
-        if (entry.broken && entry.problem && entry.lastGood?.includes(key)) {
+        if (isEntry(entry) && entry.broken && entry.problem && entry.lastGood?.includes(key)) {
           const p = entry.problem;
           const message = `${this.#hooks.display(file)}:${p.line}:${p.col}: ${p.message}`;
           this.#orphans.set(key, new InvalidSpecError([{ path: [], message: p.message }], message));
@@ -370,8 +398,21 @@ export class ResourceTable {
     const only = Array.isArray(held) ? undefined : held;
     if (only?.ok) {
       this.#hooks.stamp(key, only.resource, only.hash);
-      this.#lastGood.set(key, only);
+      this.#lastGood.delete(key); // its own last good now
     }
+  }
+
+  /** The key's last valid single claim: its one claim now when that is valid, else the one kept. */
+  #lastGoodOf(key: ResourceKey): ValidClaim | undefined {
+    const held = this.#claims.get(key);
+    if (held !== undefined && !Array.isArray(held) && held.ok) return held;
+    return this.#lastGood.get(key);
+  }
+
+  /** Keeps the key's one valid claim as its last good (before its claims change). */
+  #pin(key: ResourceKey): void {
+    const held = this.#claims.get(key);
+    if (held !== undefined && !Array.isArray(held) && held.ok) this.#lastGood.set(key, held);
   }
 
   #held(key: ResourceKey): boolean {
@@ -379,6 +420,6 @@ export class ResourceTable {
   }
 
   *#missingKnown(): Iterable<ResourceKey> {
-    for (const key of this.#missing.keys()) if (this.#lastGood.has(key)) yield key;
+    for (const key of this.#missing.keys()) if (this.#lastGoodOf(key)) yield key;
   }
 }

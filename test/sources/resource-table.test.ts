@@ -161,6 +161,33 @@ describe("ResourceTable", () => {
       expect(t.cleanDocument(file), file).toBeUndefined();
   });
 
+  it("tells which keys a read changed, against each key's lookup before the read", () => {
+    const { t, set, full } = table({ ...POLICY, settleMs: 0 });
+    const changed = (read: () => Iterable<ResourceKey>) => {
+      t.watchChanges();
+      return t.changed(read());
+    };
+    // The first read notes nothing: every key it found is a change.
+    t.watchChanges(false);
+    expect(t.changed([...set("a.yaml", job("a")), ...set("b.yaml", job("b"))])).toEqual([key("a"), key("b")]);
+    // A comment, or a key moved to another file as it was: no change.
+    expect(changed(() => set("a.yaml", `# moved\n${job("a")}`))).toEqual([]);
+    expect(changed(() => [...set("a.yaml", undefined), ...set("c.yaml", job("a"))])).toEqual([]);
+    // A spec (a generation), labels: a change.
+    expect(changed(() => set("c.yaml", job("a", "img:2")))).toEqual([key("a")]);
+    const labelled = job("b").replace("name: b", "name: b\n  labels: {team: x}");
+    expect(changed(() => set("b.yaml", labelled))).toEqual([key("b")]);
+    // Duplicated and resolved within one read: as it was. Left duplicated: a change (invalid).
+    expect(changed(() => [...set("d.yaml", job("b")), ...set("d.yaml", undefined)])).toEqual([]);
+    expect(changed(() => set("d.yaml", job("b")))).toEqual([key("b")]);
+    expect(changed(() => set("d.yaml", undefined))).toEqual([key("b")]);
+    // Gone: listed as its last good (no change) until a full read prunes it (a change).
+    expect(changed(() => set("b.yaml", undefined))).toEqual([]);
+    expect(changed(() => full().pruned.map((d) => d.key))).toEqual([]);
+    expect(changed(() => full().pruned.map((d) => d.key))).toEqual([key("b")]);
+    expect(t.lookup(key("b")).state).toBe("deleted");
+  });
+
   it("list returns present resources by kind and namespace", () => {
     const { t, set } = table();
     set("a.yaml", `${job("a")}---\n${job("b").replace("name: b", "name: b\n  namespace: other")}`);

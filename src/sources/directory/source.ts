@@ -11,7 +11,6 @@ import type { Lookup, Source } from "../../controller/source.ts";
 import { sourceInvalidDocuments } from "../../observability/metrics.ts";
 import { recordToResource, type StateStore, specHash } from "../state/index.ts";
 import type { FileLoad } from "../yaml/index.ts";
-import { changePrint } from "./claims.ts";
 import { FileReads } from "./file-reads.ts";
 import { findGitDir, headRevision } from "./git.ts";
 import { IGNORE_FILE, IgnoreRules } from "./ignore-file.ts";
@@ -39,7 +38,6 @@ export class DirectorySource implements Source {
   readonly #clock: Clock;
   readonly #table: ResourceTable;
   readonly #changes = new Subject<ResourceKey>();
-  readonly #emitted = new Map<ResourceKey, string>();
   /** Last status per key (null: none stored) where the state store holds no record of it (`run --once`). */
   readonly #statuses = new Map<ResourceKey, unknown>();
   /** Each file at its last read (stat signature; with `once`, its load too). */
@@ -177,7 +175,6 @@ export class DirectorySource implements Source {
 
   async forget(key: ResourceKey): Promise<void> {
     this.#table.forget(key);
-    this.#emitted.delete(key);
     this.#statuses.delete(key);
     await this.#store.forget(key);
   }
@@ -240,6 +237,8 @@ export class DirectorySource implements Source {
 
   /** A full read: list the tree, read every YAML file, forget files that are gone. */
   async #fullRead(first: boolean): Promise<void> {
+    // The first read finds everything: nothing to compare with.
+    this.#table.watchChanges(!first);
     const real = realOrResolved(this.given);
     if (real !== this.#dir) {
       // A swapped link (git-sync): read the new tree; files of the old one are gone from the index.
@@ -293,6 +292,7 @@ export class DirectorySource implements Source {
     if (!isDirectory(this.dir) || realOrResolved(this.given) !== this.dir) return this.#fullRead(false);
     // New ignore rules change which files count: read everything again.
     if (paths.has(join(this.dir, IGNORE_FILE))) return this.#fullRead(false);
+    this.#table.watchChanges();
     const ignore = this.#ignore ?? IgnoreRules.none(this.dir);
     const affected = new Set<ResourceKey>();
     const add = (keys: Iterable<ResourceKey>) => {
@@ -362,20 +362,11 @@ export class DirectorySource implements Source {
     this.#settled = clean && this.#table.missing().length === 0;
     this.#refreshRevision();
     if (first) this.#reporter.summary(this.dir, this.#exists, this.#table, this.#skipped, this.#revision);
-    for (const key of affected) this.#emit(key);
+    for (const key of this.#table.changed(affected)) if (!this.#closed) this.#changes.next(key);
   }
 
   get #settleMs(): number {
     return this.#options.settleMs ?? DEFAULT_PRUNE_SETTLE_MS;
-  }
-
-  #emit(key: ResourceKey): void {
-    const found = this.#table.lookup(key);
-    const print = changePrint(found);
-    if (this.#emitted.get(key) === print) return;
-    if (found.state === "absent") this.#emitted.delete(key);
-    else this.#emitted.set(key, print);
-    if (!this.#closed) this.#changes.next(key);
   }
 
   /** A full read at `at` (ms since the epoch), unless one is already scheduled. */

@@ -9,6 +9,7 @@ import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
 import {
   type Claim,
   type Claims,
+  changePrint,
   claimsOf,
   duplicateError,
   type FileRecord,
@@ -56,10 +57,19 @@ export interface TableHooks {
   hash(spec: unknown): string;
 }
 
+/** The kind listed by walking every claim (#byKind). */
+const NUMEROUS: Kind = "TrainingJob";
+const NUMEROUS_PREFIX = `${NUMEROUS}/`;
+
 export class ResourceTable {
   readonly #files = new Map<string, FileRecord>();
   readonly #claims = new Map<ResourceKey, Claims>();
-  /** The keys of #claims by kind: list() of one kind (Notifiers, on every phase change) reads only those. */
+  /**
+   * The keys of #claims by kind, for every kind but TrainingJob: list() of one kind (Notifiers, on
+   * every phase change) reads only those. TrainingJobs, the kind there are thousands of, are listed
+   * by walking #claims, where they are nearly all of it: a set of every job's key was a table of
+   * ~330 KB at 10,000 (docs/benchmarks.md, round 31).
+   */
   readonly #byKind = new Map<string, Set<ResourceKey>>();
   /**
    * Each key's last valid single claim (its last known resource and the file that held it) where that
@@ -81,6 +91,13 @@ export class ResourceTable {
   /** Changes seen in the tree (setFile calls, directory flips): two reads agree when it is unchanged. */
   #version = 0;
   readonly #duplicates = new Set<ResourceKey>();
+  /**
+   * While a read is under way (`watchChanges` to `changed`): each key it changes, with its change
+   * print (what the source compares to tell a change) before its first change. The source kept the
+   * print it last emitted per key instead: a map of every resource (~460 KB at 10,000;
+   * docs/benchmarks.md, round 31) for what a read's first change of a key can note.
+   */
+  #before: Map<ResourceKey, string> | undefined;
   readonly #hooks: TableHooks;
 
   constructor(hooks: TableHooks) {
@@ -136,6 +153,29 @@ export class ResourceTable {
     return [...this.#missing.keys()];
   }
 
+  /**
+   * Starts a read: from now until `changed`, each key's change print before its first change is noted
+   * (`note` false: nothing is, and every key affected counts as changed, as in a first read).
+   */
+  watchChanges(note = true): void {
+    this.#before = note ? new Map() : undefined;
+  }
+
+  /**
+   * Ends a read: the keys of `affected` whose lookup now differs from before the read, by their change
+   * print (a key absent now, or not noted, counts as changed).
+   */
+  changed(affected: Iterable<ResourceKey>): ResourceKey[] {
+    const before = this.#before;
+    this.#before = undefined;
+    const out: ResourceKey[] = [];
+    for (const key of affected) {
+      const found = this.lookup(key);
+      if (found.state === "absent" || before?.get(key) !== changePrint(found)) out.push(key);
+    }
+    return out;
+  }
+
   /** Records what a file holds now (`undefined`: the file is gone). Returns the keys it may affect. */
   setFile(file: string, load: FileLoad | undefined): Set<ResourceKey> {
     const affected = new Set<ResourceKey>();
@@ -153,7 +193,10 @@ export class ResourceTable {
       : (kept?.documents.flatMap((doc) => this.#claim(file, doc)) ?? []);
     // Each key whose claims change keeps its one valid claim as its last good first, as it was settled:
     // mid-change a key may pass through a claim that was never its only one.
-    if (old) for (const claim of claimsOf(old)) this.#pin(claim.key);
+    if (old) {
+      for (const claim of claimsOf(old)) this.#pin(claim.key);
+      for (const key of lastGoodOf(old)) this.#note(key);
+    }
     for (const claim of claims) this.#pin(claim.key);
     if (old) {
       for (const claim of claimsOf(old)) {
@@ -192,7 +235,7 @@ export class ResourceTable {
         const held = this.#claims.get(claim.key);
         if (held === undefined) {
           this.#claims.set(claim.key, claim);
-          this.#kindKeys(claim.key).add(claim.key);
+          this.#kindKeys(claim.key)?.add(claim.key);
         } else if (Array.isArray(held)) held.push(claim);
         else this.#claims.set(claim.key, [held, claim]);
       }
@@ -235,6 +278,7 @@ export class ResourceTable {
       const good = this.#lastGoodOf(key);
       const lastKnown = good?.resource ?? lastKnownOf(key);
       const file = good?.file;
+      this.#note(key);
       due.push({ key, lastKnown, ...(file ? { file } : {}), first: verdict.first, second: verdict.second });
     }
     const retained = due.filter((d) => !policy.enabled || pruneDisabled(d.lastKnown?.metadata.annotations));
@@ -301,22 +345,26 @@ export class ResourceTable {
 
   /** Present resources of a kind: single valid claims, and last known versions of missing keys. */
   list(kind: Kind, namespace?: string): AnyResource[] {
-    const keys = this.#byKind.get(kind);
+    const keys = kind === NUMEROUS ? undefined : this.#byKind.get(kind);
     // Each scrape lists every resource (the metrics' families): one array of the most it can hold,
     // cut to what it holds (pushed, it was copied as it grew: ~3 times its size allocated), and
     // forEach, not for-of, which in code V8 does not optimize made an iterator result a key.
-    const out: AnyResource[] =
-      namespace === undefined ? new Array((keys?.size ?? 0) + this.#missing.size) : [];
+    const most = kind === NUMEROUS ? this.#claims.size : (keys?.size ?? 0);
+    const out: AnyResource[] = namespace === undefined ? new Array(most + this.#missing.size) : [];
     let count = 0;
     const take = (r: AnyResource) => {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace))
         out[count++] = r;
     };
-    keys?.forEach((key) => {
-      const held = this.#claims.get(key);
+    const takeHeld = (held: Claims | undefined, key: ResourceKey) => {
       const only = Array.isArray(held) ? undefined : held;
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
-    });
+    };
+    if (kind === NUMEROUS) this.#claims.forEach(takeHeld);
+    else
+      keys?.forEach((key) => {
+        takeHeld(this.#claims.get(key), key);
+      });
     this.#missing.forEach((_, key) => {
       const r = this.#lastGoodOf(key)?.resource;
       if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
@@ -357,11 +405,13 @@ export class ResourceTable {
     const rest = Array.isArray(held) ? held.filter((c) => c !== claim) : held === claim ? [] : [held];
     if (rest.length === 0) {
       this.#claims.delete(claim.key);
-      this.#kindKeys(claim.key).delete(claim.key);
+      this.#kindKeys(claim.key)?.delete(claim.key);
     } else this.#claims.set(claim.key, oneOrMany(rest));
   }
 
-  #kindKeys(key: ResourceKey): Set<ResourceKey> {
+  /** The set of the key's kind (none for a TrainingJob's). */
+  #kindKeys(key: ResourceKey): Set<ResourceKey> | undefined {
+    if (key.startsWith(NUMEROUS_PREFIX)) return undefined;
     const kind = key.slice(0, key.indexOf("/"));
     let keys = this.#byKind.get(kind);
     if (!keys) {
@@ -409,10 +459,16 @@ export class ResourceTable {
     return this.#lastGood.get(key);
   }
 
-  /** Keeps the key's one valid claim as its last good (before its claims change). */
+  /** Keeps the key's one valid claim as its last good (before its claims change), and notes its print. */
   #pin(key: ResourceKey): void {
+    this.#note(key);
     const held = this.#claims.get(key);
     if (held !== undefined && !Array.isArray(held) && held.ok) this.#lastGood.set(key, held);
+  }
+
+  /** Notes the key's change print as it is before the read's first change of it. */
+  #note(key: ResourceKey): void {
+    if (this.#before && !this.#before.has(key)) this.#before.set(key, changePrint(this.lookup(key)));
   }
 
   #held(key: ResourceKey): boolean {

@@ -239,6 +239,39 @@ describe("status records", () => {
     expect(readFileSync(path, "utf8")).toContain('\n  "apiVersion"');
   });
 
+  it("hold the resource's own metadata where it has nothing a record leaves out, else a copy of what it keeps", async () => {
+    const store = new StateStore(dir);
+    const key = "TrainingJob/default/a" as ResourceKey;
+    const created = store.generations.observe(
+      key,
+      specHash(job("a").spec),
+      new Date("2026-01-01T00:00:00Z"),
+    ).created;
+    const stamped = job("a");
+    Object.assign(stamped.metadata, { labels: { team: "x" }, creationTimestamp: created });
+    await store.writeStatus(stamped, status("Pending", "2026-01-01T00:00:00Z"));
+    expect(store.recorded(key)?.metadata).toBe(stamped.metadata);
+    // Members a record does not keep (a Kubernetes object's), or another creation time: a copy.
+    const other = job("a");
+    Object.assign(other.metadata, {
+      uid: "u-1",
+      resourceVersion: "7",
+      creationTimestamp: "2025-01-01T00:00:00Z",
+    });
+    await store.writeStatus(other, status("Running", "2026-01-01T00:00:00Z"));
+    const copy = store.recorded(key)?.metadata;
+    expect(copy).not.toBe(other.metadata);
+    expect(copy).toStrictEqual({
+      name: "a",
+      namespace: "default",
+      generation: 1,
+      creationTimestamp: created,
+    });
+    await store.flush();
+    expect((await readRecord(dir, key))?.metadata).toStrictEqual(copy);
+    await store.close();
+  });
+
   it("are rewritten when the spec or generation changes, even with the same status", async () => {
     const store = new StateStore(dir);
     const s = status("Pending", "2026-01-01T00:00:00Z");

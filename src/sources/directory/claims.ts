@@ -4,7 +4,7 @@
 import { InvalidSpecError } from "../../api/errors.ts";
 import { interner } from "../../api/intern.ts";
 import { listOf, type OneOrMany } from "../../api/one-or-many.ts";
-import type { AnyResource, ResourceKey } from "../../api/resources.ts";
+import { type AnyResource, makeKey, type ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
 import type { DocumentResult, LocatedIssue } from "../yaml/index.ts";
 
@@ -85,4 +85,33 @@ export function changePrint(found: Lookup): string {
   if (meta)
     return interner.intern(["p", meta.generation, JSON.stringify([meta.labels, meta.annotations])].join(":"));
   return found.state === "invalid" ? `i:${found.error.message}` : found.state;
+}
+
+/** The claim a document of `file` makes: a valid resource, an invalid one that names itself, or none. */
+export function claimDocument(
+  file: string,
+  doc: DocumentResult,
+  hooks: { display(file: string): string; hash(spec: unknown): string },
+): Claim[] {
+  if (doc.ok) {
+    const r = doc.resource;
+    const key = makeKey(r.kind, r.metadata.namespace, r.metadata.name);
+    return [{ key, file, line: doc.line, col: doc.col, ok: true, resource: r, hash: hooks.hash(r.spec) }];
+  }
+  if (!doc.id) return [];
+  const first = doc.located[0];
+  const message = doc.located
+    .map((l) => `${hooks.display(l.file)}:${l.line}:${l.col}: ${l.message}`)
+    .join("; ");
+  const key = makeKey(doc.id.kind, doc.id.namespace, doc.id.name);
+  return [
+    {
+      key,
+      file,
+      line: first?.line ?? 1,
+      col: first?.col ?? 1,
+      ok: false,
+      error: new InvalidSpecError(doc.issues, message),
+    },
+  ];
 }

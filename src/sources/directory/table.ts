@@ -3,22 +3,20 @@
 // The prune guards live here: a key is only `deleted` after endFullRead() judged it (prune.ts).
 import { InvalidSpecError } from "../../api/errors.ts";
 import { countOf, oneOrMany } from "../../api/one-or-many.ts";
-import { type AnyResource, type Kind, makeKey, type ResourceKey } from "../../api/resources.ts";
+import type { AnyResource, Kind, ResourceKey } from "../../api/resources.ts";
 import type { Lookup } from "../../controller/source.ts";
-import type { DocumentResult, FileLoad, LocatedIssue } from "../yaml/index.ts";
+import type { FileLoad, LocatedIssue } from "../yaml/index.ts";
 import {
-  type Claim,
-  type Claims,
-  changePrint,
+  claimDocument,
   claimsOf,
   duplicateError,
   type FileRecord,
   firstProblem,
   isEntry,
   lastGoodOf,
-  type ValidClaim,
 } from "./claims.ts";
 import type { OkDocument } from "./file-reads.ts";
+import { ChangePrints, KeyClaims } from "./key-index.ts";
 import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
 
 export type { Claim } from "./claims.ts";
@@ -57,27 +55,10 @@ export interface TableHooks {
   hash(spec: unknown): string;
 }
 
-/** The kind listed by walking every claim (#byKind). */
-const NUMEROUS: Kind = "TrainingJob";
-const NUMEROUS_PREFIX = `${NUMEROUS}/`;
-
 export class ResourceTable {
   readonly #files = new Map<string, FileRecord>();
-  readonly #claims = new Map<ResourceKey, Claims>();
-  /**
-   * The keys of #claims by kind, for every kind but TrainingJob: list() of one kind (Notifiers, on
-   * every phase change) reads only those. TrainingJobs, the kind there are thousands of, are listed
-   * by walking #claims, where they are nearly all of it: a set of every job's key was a table of
-   * ~330 KB at 10,000 (docs/benchmarks.md, round 31).
-   */
-  readonly #byKind = new Map<string, Set<ResourceKey>>();
-  /**
-   * Each key's last valid single claim (its last known resource and the file that held it) where that
-   * is not the key's claim now: a key whose one claim is valid is its own last good (`#lastGoodOf`),
-   * with no second entry per resource (a table of ~460 KB at 10,000; docs/benchmarks.md, round 31).
-   * A claim is put here as its key's claims are about to change (`#pin`).
-   */
-  readonly #lastGood = new Map<ResourceKey, ValidClaim>();
+  /** Each key's claims and its last good one (key-index.ts). */
+  readonly #claims = new KeyClaims();
   /** Keys of broken files' last good contents that no file claims now: invalid, never deleted. */
   readonly #orphans = new Map<ResourceKey, InvalidSpecError>();
   /** Keys no file holds, with the clean full read their absence counts from (none yet: undefined). */
@@ -91,13 +72,9 @@ export class ResourceTable {
   /** Changes seen in the tree (setFile calls, directory flips): two reads agree when it is unchanged. */
   #version = 0;
   readonly #duplicates = new Set<ResourceKey>();
-  /**
-   * While a read is under way (`watchChanges` to `changed`): each key it changes, with its change
-   * print (what the source compares to tell a change) before its first change. The source kept the
-   * print it last emitted per key instead: a map of every resource (~460 KB at 10,000;
-   * docs/benchmarks.md, round 31) for what a read's first change of a key can note.
-   */
-  #before: Map<ResourceKey, string> | undefined;
+  /** What the read under way changes (key-index.ts). */
+  readonly #prints = new ChangePrints();
+  readonly #lookup = (key: ResourceKey) => this.lookup(key);
   readonly #hooks: TableHooks;
 
   constructor(hooks: TableHooks) {
@@ -158,7 +135,7 @@ export class ResourceTable {
    * (`note` false: nothing is, and every key affected counts as changed, as in a first read).
    */
   watchChanges(note = true): void {
-    this.#before = note ? new Map() : undefined;
+    this.#prints.start(note);
   }
 
   /**
@@ -166,14 +143,7 @@ export class ResourceTable {
    * print (a key absent now, or not noted, counts as changed).
    */
   changed(affected: Iterable<ResourceKey>): ResourceKey[] {
-    const before = this.#before;
-    this.#before = undefined;
-    const out: ResourceKey[] = [];
-    for (const key of affected) {
-      const found = this.lookup(key);
-      if (found.state === "absent" || before?.get(key) !== changePrint(found)) out.push(key);
-    }
-    return out;
+    return this.#prints.changed(affected, this.#lookup);
   }
 
   /** Records what a file holds now (`undefined`: the file is gone). Returns the keys it may affect. */
@@ -189,8 +159,8 @@ export class ResourceTable {
     // kept as its one claim.
     const only = kept?.documents.length === 1 ? kept.documents[0] : undefined;
     const claims = only
-      ? this.#claim(file, only)
-      : (kept?.documents.flatMap((doc) => this.#claim(file, doc)) ?? []);
+      ? claimDocument(file, only, this.#hooks)
+      : (kept?.documents.flatMap((doc) => claimDocument(file, doc, this.#hooks)) ?? []);
     // Each key whose claims change keeps its one valid claim as its last good first, as it was settled:
     // mid-change a key may pass through a claim that was never its only one.
     if (old) {
@@ -201,7 +171,7 @@ export class ResourceTable {
     if (old) {
       for (const claim of claimsOf(old)) {
         affected.add(claim.key);
-        this.#unclaim(claim);
+        this.#claims.remove(claim);
       }
       for (const key of lastGoodOf(old)) affected.add(key);
     }
@@ -232,12 +202,7 @@ export class ResourceTable {
       if (unreadable) this.#unreadable.set(file, unreadable);
       for (const claim of claims) {
         affected.add(claim.key);
-        const held = this.#claims.get(claim.key);
-        if (held === undefined) {
-          this.#claims.set(claim.key, claim);
-          this.#kindKeys(claim.key)?.add(claim.key);
-        } else if (Array.isArray(held)) held.push(claim);
-        else this.#claims.set(claim.key, [held, claim]);
+        this.#claims.add(claim);
       }
     }
     for (const key of affected) this.#settle(key);
@@ -275,7 +240,7 @@ export class ResourceTable {
         if (verdict.dueAt !== undefined) dueAt = Math.min(dueAt ?? verdict.dueAt, verdict.dueAt);
         continue;
       }
-      const good = this.#lastGoodOf(key);
+      const good = this.#claims.lastGood(key);
       const lastKnown = good?.resource ?? lastKnownOf(key);
       const file = good?.file;
       this.#note(key);
@@ -295,7 +260,7 @@ export class ResourceTable {
     for (const d of pruned) {
       this.#missing.delete(d.key);
       this.#deleted.set(d.key, d.lastKnown);
-      this.#lastGood.delete(d.key);
+      this.#claims.unpin(d.key);
     }
     return { pruned, retained, ...(dueAt !== undefined ? { dueAt } : {}) };
   }
@@ -304,7 +269,7 @@ export class ResourceTable {
     this.#deleted.delete(key);
     this.#retained.delete(key);
     this.#missing.delete(key);
-    this.#lastGood.delete(key);
+    this.#claims.unpin(key);
   }
 
   keys(): Set<ResourceKey> {
@@ -326,7 +291,7 @@ export class ResourceTable {
       const lastKnown = this.#retained.get(key);
       return lastKnown ? { state: "retained", lastKnown } : { state: "retained" };
     }
-    const lastKnown = this.#lastGoodOf(key)?.resource;
+    const lastKnown = this.#claims.lastGood(key)?.resource;
     const held = this.#claims.get(key);
     const known = lastKnown ? { lastKnown } : {};
     if (Array.isArray(held))
@@ -345,80 +310,26 @@ export class ResourceTable {
 
   /** Present resources of a kind: single valid claims, and last known versions of missing keys. */
   list(kind: Kind, namespace?: string): AnyResource[] {
-    const keys = kind === NUMEROUS ? undefined : this.#byKind.get(kind);
     // Each scrape lists every resource (the metrics' families): one array of the most it can hold,
     // cut to what it holds (pushed, it was copied as it grew: ~3 times its size allocated), and
     // forEach, not for-of, which in code V8 does not optimize made an iterator result a key.
-    const most = kind === NUMEROUS ? this.#claims.size : (keys?.size ?? 0);
+    const most = this.#claims.mostOfKind(kind);
     const out: AnyResource[] = namespace === undefined ? new Array(most + this.#missing.size) : [];
     let count = 0;
     const take = (r: AnyResource) => {
       if (r.kind === kind && (namespace === undefined || r.metadata.namespace === namespace))
         out[count++] = r;
     };
-    const takeHeld = (held: Claims | undefined, key: ResourceKey) => {
+    this.#claims.forEachOfKind(kind, (held, key) => {
       const only = Array.isArray(held) ? undefined : held;
       if (only?.ok && !this.#deleted.has(key)) take(only.resource);
-    };
-    if (kind === NUMEROUS) this.#claims.forEach(takeHeld);
-    else
-      keys?.forEach((key) => {
-        takeHeld(this.#claims.get(key), key);
-      });
+    });
     this.#missing.forEach((_, key) => {
-      const r = this.#lastGoodOf(key)?.resource;
+      const r = this.#claims.lastGood(key)?.resource;
       if (r && !this.#claims.has(key) && !this.#orphans.has(key)) take(r);
     });
     out.length = count;
     return out;
-  }
-
-  #claim(file: string, doc: DocumentResult): Claim[] {
-    if (doc.ok) {
-      const r = doc.resource;
-      const key = makeKey(r.kind, r.metadata.namespace, r.metadata.name);
-      return [
-        { key, file, line: doc.line, col: doc.col, ok: true, resource: r, hash: this.#hooks.hash(r.spec) },
-      ];
-    }
-    if (!doc.id) return [];
-    const first = doc.located[0];
-    const message = doc.located
-      .map((l) => `${this.#hooks.display(l.file)}:${l.line}:${l.col}: ${l.message}`)
-      .join("; ");
-    const key = makeKey(doc.id.kind, doc.id.namespace, doc.id.name);
-    return [
-      {
-        key,
-        file,
-        line: first?.line ?? 1,
-        col: first?.col ?? 1,
-        ok: false,
-        error: new InvalidSpecError(doc.issues, message),
-      },
-    ];
-  }
-
-  #unclaim(claim: Claim): void {
-    const held = this.#claims.get(claim.key);
-    if (held === undefined) return;
-    const rest = Array.isArray(held) ? held.filter((c) => c !== claim) : held === claim ? [] : [held];
-    if (rest.length === 0) {
-      this.#claims.delete(claim.key);
-      this.#kindKeys(claim.key)?.delete(claim.key);
-    } else this.#claims.set(claim.key, oneOrMany(rest));
-  }
-
-  /** The set of the key's kind (none for a TrainingJob's). */
-  #kindKeys(key: ResourceKey): Set<ResourceKey> | undefined {
-    if (key.startsWith(NUMEROUS_PREFIX)) return undefined;
-    const kind = key.slice(0, key.indexOf("/"));
-    let keys = this.#byKind.get(kind);
-    if (!keys) {
-      keys = new Set();
-      this.#byKind.set(kind, keys);
-    }
-    return keys;
   }
 
   /** Recomputes one key after a file changed: orphan, missing, generation, last known. */
@@ -448,27 +359,19 @@ export class ResourceTable {
     const only = Array.isArray(held) ? undefined : held;
     if (only?.ok) {
       this.#hooks.stamp(key, only.resource, only.hash);
-      this.#lastGood.delete(key); // its own last good now
+      this.#claims.unpin(key); // its own last good now
     }
-  }
-
-  /** The key's last valid single claim: its one claim now when that is valid, else the one kept. */
-  #lastGoodOf(key: ResourceKey): ValidClaim | undefined {
-    const held = this.#claims.get(key);
-    if (held !== undefined && !Array.isArray(held) && held.ok) return held;
-    return this.#lastGood.get(key);
   }
 
   /** Keeps the key's one valid claim as its last good (before its claims change), and notes its print. */
   #pin(key: ResourceKey): void {
     this.#note(key);
-    const held = this.#claims.get(key);
-    if (held !== undefined && !Array.isArray(held) && held.ok) this.#lastGood.set(key, held);
+    this.#claims.pin(key);
   }
 
   /** Notes the key's change print as it is before the read's first change of it. */
   #note(key: ResourceKey): void {
-    if (this.#before && !this.#before.has(key)) this.#before.set(key, changePrint(this.lookup(key)));
+    this.#prints.note(key, this.#lookup);
   }
 
   #held(key: ResourceKey): boolean {
@@ -476,6 +379,6 @@ export class ResourceTable {
   }
 
   *#missingKnown(): Iterable<ResourceKey> {
-    for (const key of this.#missing.keys()) if (this.#lastGoodOf(key)) yield key;
+    for (const key of this.#missing.keys()) if (this.#claims.lastGood(key)) yield key;
   }
 }

@@ -155,8 +155,8 @@ export class ResourceTable {
     // mlops.dev resources is only ever concluded from a file that parsed.
     const kept =
       load && (load.ours || load.documents.length > 0 || load.fileIssues.length > 0) ? load : undefined;
-    // One document: #claim's literal array (a flatMap's keeps room for 16 more claims, 128 B a file),
-    // kept as its one claim.
+    // One document: claimDocument's literal array (a flatMap's keeps room for 16 more claims, 128 B a
+    // file), kept as its one claim.
     const only = kept?.documents.length === 1 ? kept.documents[0] : undefined;
     const claims = only
       ? claimDocument(file, only, this.#hooks)
@@ -187,7 +187,7 @@ export class ResourceTable {
       const broken = ours && problem !== undefined;
       const one = claims.length === 1 ? claims[0] : undefined;
       const record: FileRecord =
-        ours && !broken && !problem && one?.ok
+        ours && !problem && one?.ok
           ? one
           : {
               ours,

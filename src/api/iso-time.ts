@@ -3,27 +3,23 @@
 // a run's startTime, a queue's admittedAt) and the jobs reconciled in one millisecond share it. Each
 // call made a string of its own: at the end of `run --once` over 10,000 jobs, 50,000 timestamps
 // of 6,391 distinct values (2.0 MB of a 58 MB heap; docs/benchmarks.md, round 29). The last
-// RECENT milliseconds are remembered, not only the last one: reconciles in flight at once stamp
+// 256 milliseconds are remembered, not only the last one: reconciles in flight at once stamp
 // their own instants in turn, and a string for the last millisecond alone still left 22,412
 // timestamps of 6,804 values (0.6 MB more than one each; round 30).
 
-const RECENT = 256;
+import { Recent } from "./recent.ts";
 
 let lastMs = Number.NaN;
 let lastText = "";
-/** Milliseconds → their string, oldest first (a Map keeps insertion order), at most RECENT. */
-const recent = new Map<number, string>();
+/** The last 256 milliseconds' strings. */
+const recent = new Recent<number, string>(256);
 
 /** `date.toISOString()`: the string an earlier call made for the same millisecond, if recent. */
 export function isoTime(date: Date): string {
   const ms = date.getTime();
   if (ms === lastMs) return lastText;
-  let text = recent.get(ms);
-  if (text === undefined) {
-    text = date.toISOString(); // throws a RangeError for an invalid date, as toISOString does
-    if (recent.size >= RECENT) recent.delete(recent.keys().next().value as number);
-    recent.set(ms, text);
-  }
+  // toISOString throws a RangeError for an invalid date.
+  const text = recent.get(ms) ?? recent.remember(ms, date.toISOString());
   lastMs = ms;
   lastText = text;
   return text;

@@ -8,6 +8,7 @@
 // the whole-spec hash is carried by a tautological job constraint instead (SPEC_HASH_TARGET), which
 // Nomad updates in place.
 import { liveKeys } from "../../api/keys.ts";
+import { Recent } from "../../api/recent.ts";
 import type { NomadConstraint, NomadJob } from "../../clients/nomad/types.ts";
 
 export { MANAGED_BY } from "../../api/names.ts";
@@ -42,23 +43,17 @@ export function specHashOf(
 /**
  * `namespace/jobId`, the key of a Nomad job in the scheduler's maps: one flat string (`join`; a
  * template makes a rope, kept with its parts in each map), and the same string as the last
- * RECENT_WHERES made: a register's own writes, the change feed's owned jobs and the read cache each
+ * 1,024 made: a register's own writes, the change feed's owned jobs and the read cache each
  * keep a job under its `where`, made from the register, then from each event of the job that follows
  * within milliseconds; a map keeps the string it was first given, so each held its own copy (32 bytes
  * a job in two of the three; docs/benchmarks.md, round 31).
  */
 export function jobWhere(namespace: string, id: string): string {
   const where = [namespace, id].join("/");
-  const recent = recentWheres.get(where);
-  if (recent !== undefined) return recent;
-  // A full window starts over (a map's delete of its oldest costs more than the copies it saves).
-  if (recentWheres.size >= RECENT_WHERES) recentWheres = new Map();
-  recentWheres.set(where, where);
-  return where;
+  return recentWheres.get(where) ?? recentWheres.remember(where, where);
 }
 
-const RECENT_WHERES = 1_024;
-let recentWheres = new Map<string, string>();
+const recentWheres = new Recent<string, string>(1_024);
 
 /** go-bexpr filter selecting this operator's jobs on GET /v1/jobs. */
 export function ownerFilter(ownerId: string): string {

@@ -265,11 +265,6 @@ function withoutSpec(record: StatusRecord): StatusRecord {
 /** Fingerprint of "no record": never equal to a record's. */
 const ABSENT = "absent";
 
-/**
- * Hash of a record without its timestamps: equal exactly when sameRecord would say so (kept for the
- * records read from disk: a hash instead of the parsed record). The spec counts through its hash
- * (the record carries it), so it is not serialized a second time.
- */
 /** The members of a resource's metadata a status record keeps. */
 const RECORD_METADATA = new Set([
   "name",
@@ -304,6 +299,11 @@ function recordMetadata(
   };
 }
 
+/**
+ * Hash of a record without its timestamps: equal exactly when sameRecord would say so (kept for the
+ * records read from disk: a hash instead of the parsed record). The spec counts through its hash
+ * (the record carries it), so it is not serialized a second time.
+ */
 export function fingerprint(record: StatusRecord): string {
   const { spec: _spec, ...rest } = record;
   return createHash("sha256")

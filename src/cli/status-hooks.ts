@@ -1,6 +1,6 @@
 // The source's status writer, observed by the composition root: it only wires what the kinds
 // decide (trainingjob/watches.ts, stack/phase.ts): a stack's new status wakes the jobs naming it, a
-// job's phase transitions feed the gauge and `run`'s progress lines, and both kinds' transitions
+// job's phase transitions feed `run`'s progress lines, and both kinds' transitions
 // (a stack's phase is read from its conditions) go to the listener (notifications).
 import type { Subject } from "rxjs";
 import {
@@ -48,6 +48,10 @@ export function observedWriter(
       if (resource.kind !== "TrainingJob") return;
       const change = phases.written(resource, recorded, (status as { phase?: string }).phase);
       if (change) onPhase?.({ ...resource, status } as AnyResource, change.from, change.to);
+    },
+    forgotten(key: ResourceKey): void {
+      phases.forget(key);
+      stackPhases.forget(key);
     },
   };
 }

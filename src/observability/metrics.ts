@@ -114,11 +114,31 @@ export const workqueueLongestRunning = new Gauge({
 });
 
 // The operator's own
+/**
+ * TrainingJobs by namespace and the phase their status records, counted from the source at scrape
+ * time (as kube-state-metrics counts from its informers): a restarted operator counts the jobs it
+ * has not written to yet, and a deleted job takes its count with it. A job with no phase yet (never
+ * reconciled) and one whose document is invalid are not counted, as mlops_resource_info lists them.
+ */
 export const trainingJobs = new Gauge({
   name: "mlops_trainingjobs",
   help: "TrainingJobs by namespace and phase",
   labelNames: ["namespace", "phase"] as const,
   registers,
+  collect() {
+    this.reset();
+    // A count per namespace and phase first: a set per job would hash its labels 10,000 times.
+    const counts = new Map<string, Map<string, number>>();
+    for (const r of resourcesOf("TrainingJob")) {
+      const phase = (r.status as { phase?: string } | undefined)?.phase;
+      if (r.kind !== "TrainingJob" || !phase) continue;
+      const phases = counts.get(r.metadata.namespace) ?? new Map<string, number>();
+      if (phases.size === 0) counts.set(r.metadata.namespace, phases);
+      phases.set(phase, (phases.get(phase) ?? 0) + 1);
+    }
+    for (const [namespace, phases] of counts)
+      for (const [phase, count] of phases) this.set({ namespace, phase }, count);
+  },
 });
 export const runDuration = new Histogram({
   name: "mlops_trainingjob_run_duration_seconds",

@@ -30,4 +30,8 @@ export class StackPhaseTracker {
     this.#phases.set(key, phase);
     return before === phase ? undefined : { from: before, to: phase };
   }
+
+  forget(key: ResourceKey): void {
+    this.#phases.delete(key);
+  }
 }

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { AnyResource } from "../../src/api/resources.ts";
 import { observeResources, registry } from "../../src/observability/metrics.ts";
 import { GpuAccounting } from "../../src/trainingjob/gpu-accounting.ts";
+import type { Phase } from "../../src/trainingjob/model.ts";
 import { metricValue } from "../controller/metric-values.ts";
 import { trainingJob } from "../trainingjob/builders.ts";
 import { Harness } from "../trainingjob/harness.ts";
@@ -55,6 +56,51 @@ describe("mlops_resource_info", () => {
     expect(after[0]).toContain('phase="Failed"');
     resources = [];
     expect(await metricValue("mlops_trainingjob_progress_ratio", { name: "mnist" })).toBeUndefined();
+  });
+});
+
+describe("mlops_trainingjobs", () => {
+  const phased = (name: string, namespace: string, phase?: Phase) => {
+    const job = trainingJob({}, 1, name);
+    job.metadata.namespace = namespace;
+    if (phase) job.status = { phase };
+    return job;
+  };
+  const counts = async () =>
+    (await registry.getSingleMetricAsString("mlops_trainingjobs"))
+      .split("\n")
+      .filter((l) => !l.startsWith("#"))
+      .sort();
+
+  it("counts the listed jobs by namespace and recorded phase at each scrape: a restart counts them all, a deleted job leaves", async () => {
+    // As a restarted operator's source lists them: statuses read from the state, nothing written yet.
+    let resources: AnyResource[] = [
+      phased("a", "team-x", "Running"),
+      phased("b", "team-x", "Running"),
+      phased("c", "team-x", "Succeeded"),
+      phased("d", "team-y", "Queued"),
+      phased("new", "team-y"), // never reconciled: no phase, not counted
+    ];
+    observeResources((kind) => resources.filter((r) => r.kind === kind));
+    expect(await counts()).toEqual([
+      'mlops_trainingjobs{namespace="team-x",phase="Running"} 2',
+      'mlops_trainingjobs{namespace="team-x",phase="Succeeded"} 1',
+      'mlops_trainingjobs{namespace="team-y",phase="Queued"} 1',
+    ]);
+    // One job finished, one deleted (gone from the source), the new one pending.
+    resources = [
+      phased("a", "team-x", "Succeeded"),
+      phased("c", "team-x", "Succeeded"),
+      phased("d", "team-y", "Queued"),
+      phased("new", "team-y", "Pending"),
+    ];
+    expect(await counts()).toEqual([
+      'mlops_trainingjobs{namespace="team-x",phase="Succeeded"} 2',
+      'mlops_trainingjobs{namespace="team-y",phase="Pending"} 1',
+      'mlops_trainingjobs{namespace="team-y",phase="Queued"} 1',
+    ]);
+    resources = [];
+    expect(await counts()).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
 // The source's status writer, observed by the composition root: it only wires what the kinds
-// decide (trainingjob/watches.ts, stack/phase.ts): a stack's new status wakes the jobs naming it, a
-// job's phase transitions feed `run`'s progress lines, and both kinds' transitions
-// (a stack's phase is read from its conditions) go to the listener (notifications).
+// decide (trainingjob/watches.ts, stack/phase.ts): a stack's new status wakes the jobs naming it, and
+// both kinds' phase transitions (a stack's phase is read from its conditions) go to `run`'s progress
+// lines and the listener (notifications).
 import type { Subject } from "rxjs";
 import {
   type AnyResource,
@@ -12,11 +12,20 @@ import {
 } from "../api/resources.ts";
 import type { StatusWriter } from "../controller/reconcile.ts";
 import type { Source } from "../controller/source.ts";
-import { type StackPhase, StackPhaseTracker, stackPhase } from "../stack/phase.ts";
-import { jobsForStack, PhaseTracker } from "../trainingjob/watches.ts";
+import { stackPhase } from "../stack/phase.ts";
+import { jobsForStack } from "../trainingjob/watches.ts";
 
 export type PhaseListener = (resource: AnyResource, from: string | undefined, to: string | undefined) => void;
 
+/**
+ * A transition is the phase written against the phase the source holds before the write: its status
+ * as last written (every write goes through the source, which keeps it), or as read at start-up (a
+ * restart or a rerun with nothing changed reports none). The source's copy, not the resource the
+ * reconciler holds: a Kubernetes write's answer replaces the object in the source's table, so a
+ * second write from the same reconcile would otherwise compare with the status before the first.
+ * The Kubernetes table never goes back to an older version (KubeTable.applyNewer), so no phase needs
+ * keeping here per resource.
+ */
 export function observedWriter(
   source: Source,
   requeue: Subject<ResourceKey>,
@@ -24,34 +33,19 @@ export function observedWriter(
   /** After each write, before the phase is told (shared queue times are recorded here). */
   afterWrite?: (resource: AnyResource, status: unknown) => Promise<void>,
 ): StatusWriter {
-  const phases = new PhaseTracker();
-  const stackPhases = new StackPhaseTracker();
+  const phaseOf = (resource: AnyResource, status: unknown): string | undefined =>
+    resource.kind === "MlopsStack"
+      ? stackPhase(status as MlopsStackStatus | undefined)
+      : (status as { phase?: string } | undefined)?.phase;
   return {
     async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
-      // Read before the write: the source replaces the status on the resource it returns.
-      const recorded =
-        resource.kind === "MlopsStack"
-          ? stackPhase(resource.status)
-          : (resource.status as { phase?: string } | undefined)?.phase;
+      const before = phaseOf(resource, (source.get(keyOf(resource)) ?? resource).status);
       await source.write(resource, status);
       await afterWrite?.(resource, status);
-      if (resource.kind === "MlopsStack") {
-        for (const key of jobsForStack(source, resource)) requeue.next(key);
-        const change = stackPhases.written(
-          keyOf(resource),
-          recorded as StackPhase | undefined,
-          stackPhase(status as MlopsStackStatus),
-        );
-        if (change) onPhase?.({ ...resource, status } as AnyResource, change.from, change.to);
-        return;
-      }
-      if (resource.kind !== "TrainingJob") return;
-      const change = phases.written(resource, recorded, (status as { phase?: string }).phase);
-      if (change) onPhase?.({ ...resource, status } as AnyResource, change.from, change.to);
-    },
-    forgotten(key: ResourceKey): void {
-      phases.forget(key);
-      stackPhases.forget(key);
+      if (resource.kind === "MlopsStack") for (const key of jobsForStack(source, resource)) requeue.next(key);
+      else if (resource.kind !== "TrainingJob") return;
+      const after = phaseOf(resource, status);
+      if (before !== after) onPhase?.({ ...resource, status } as AnyResource, before, after);
     },
   };
 }

@@ -35,7 +35,6 @@ export function createDispatch(source: Source, handlers: Handlers) {
         // removed), then its status: a crash between the two leaves the status, so the next
         // start finalizes it again, and never a log without its resource.
         await context.recorder.forget?.(key);
-        context.status.forgotten?.(key);
         await source.forget(key);
         return awaitChange;
       }

@@ -12,11 +12,6 @@ export const awaitChange: Action = { awaitChange: true };
 export interface StatusWriter {
   /** Writes only when the status differs from the stored one, timestamps aside. */
   write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void>;
-  /**
-   * Told when a finalized resource is forgotten: drops what the writer keeps of it (its last phase).
-   * (Not `forget`: a Source is a StatusWriter, and its forget drops the resource's record.)
-   */
-  forgotten?(key: ResourceKey): void;
 }
 
 export type EventType = "Normal" | "Warning";

@@ -6,7 +6,7 @@
 //   Progressing  otherwise (components being created or started, deletion waiting for its jobs)
 // No conditions yet: no phase (a new stack's first status is its first transition).
 import { findCondition } from "../api/conditions.ts";
-import type { MlopsStackStatus, ResourceKey } from "../api/resources.ts";
+import type { MlopsStackStatus } from "../api/resources.ts";
 
 export const STACK_PHASES = ["Progressing", "Ready", "Degraded", "Stalled"] as const;
 export type StackPhase = (typeof STACK_PHASES)[number];
@@ -18,20 +18,4 @@ export function stackPhase(status: MlopsStackStatus | undefined): StackPhase | u
   if (findCondition(conditions, "Ready")?.status === "True") return "Ready";
   if (findCondition(conditions, "Degraded")?.status === "True") return "Degraded";
   return "Progressing";
-}
-
-/** The phase each stack was last written with, and the transitions writes make. */
-export class StackPhaseTracker {
-  readonly #phases = new Map<ResourceKey, StackPhase | undefined>();
-
-  /** `recorded`: the phase of the status before this write (what a restart starts from). */
-  written(key: ResourceKey, recorded: StackPhase | undefined, phase: StackPhase | undefined) {
-    const before = this.#phases.has(key) ? this.#phases.get(key) : recorded;
-    this.#phases.set(key, phase);
-    return before === phase ? undefined : { from: before, to: phase };
-  }
-
-  forget(key: ResourceKey): void {
-    this.#phases.delete(key);
-  }
 }

@@ -9,8 +9,8 @@ import { anyUnfinished, Progress } from "../../src/cli/run-progress.ts";
 import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { addressOrigin, type Timers, UnreachableWatch } from "../../src/cli/unreachable.ts";
 import type { ErrorReport } from "../../src/controller/controller.ts";
-import type { Source } from "../../src/controller/source.ts";
 import { createLogger, silentLogger } from "../../src/observability/logger.ts";
+import { writingSource } from "../controller/writing-source.ts";
 
 function job(name: string, phase?: string): AnyResource {
   return {
@@ -20,16 +20,6 @@ function job(name: string, phase?: string): AnyResource {
     spec: { image: "trainer:dev" },
     ...(phase ? { status: { phase } } : {}),
   } as unknown as AnyResource;
-}
-
-/** A source that, like the directory source, replaces the status on the resource it wrote. */
-function fakeSource(): Source {
-  return {
-    write: async (resource: AnyResource, status: unknown) => {
-      (resource as { status?: unknown }).status = status;
-    },
-    list: () => [],
-  } as unknown as Source;
 }
 
 /** `count` TrainingJobs j0… in phase `phaseOf(i)`, behind an index that counts the jobs it reads. */
@@ -59,7 +49,7 @@ function countingIndex(count: number, phaseOf: (i: number) => string) {
 describe("phase transitions", () => {
   function recorder() {
     const seen: string[] = [];
-    const writer = observedWriter(fakeSource(), new Subject<ResourceKey>(), (r, from, to) =>
+    const writer = observedWriter(writingSource(), new Subject<ResourceKey>(), (r, from, to) =>
       seen.push(`${r.metadata.name}: ${from ?? "New"} → ${to}`),
     );
     return { seen, writer };

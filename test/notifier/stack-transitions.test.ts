@@ -14,9 +14,9 @@ import type {
   ResourceKey,
 } from "../../src/api/resources.ts";
 import { observedWriter } from "../../src/cli/status-hooks.ts";
-import type { Source } from "../../src/controller/source.ts";
 import { Notifications, Outbox, selects } from "../../src/notifier/index.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
+import { writingSource } from "../controller/writing-source.ts";
 import { type Receiver, startReceiver } from "./receiver.ts";
 
 let root: string;
@@ -60,13 +60,7 @@ const degraded = (at: string) => [
   { type: "Degraded", status: "True", reason: "PortInUse", message: "m", lastTransitionTime: at },
 ];
 
-/** A source that, like the directory source, replaces the status on the resource it wrote. */
-const source = {
-  write: async (resource: AnyResource, status: unknown) => {
-    (resource as { status?: unknown }).status = status;
-  },
-  list: () => [],
-} as unknown as Source;
+const source = writingSource();
 
 describe("MlopsStack phase transitions", () => {
   it("reach a Notifier without spec.events, once per transition, as kind MlopsStack", async () => {

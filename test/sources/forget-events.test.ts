@@ -4,19 +4,11 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Subject } from "rxjs";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import type { ResourceKey } from "../../src/api/resources.ts";
 import { bothRecorders } from "../../src/cli/kube-events.ts";
-import { observedWriter } from "../../src/cli/status-hooks.ts";
 import { createDispatch } from "../../src/controller/dispatch.ts";
-import {
-  awaitChange,
-  type BaseContext,
-  type Recorder,
-  type StatusWriter,
-  systemClock,
-} from "../../src/controller/reconcile.ts";
+import { awaitChange, type BaseContext, type Recorder, systemClock } from "../../src/controller/reconcile.ts";
 import type { Source } from "../../src/controller/source.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 import { EventLog, readEvents, readRecord, StateStore } from "../../src/sources/state/index.ts";
@@ -34,13 +26,13 @@ const B: ResourceKey = "TrainingJob/default/b";
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A dispatcher over a source in which A is deleted; its finalize records "Deleted", as the reconciler does. */
-function dispatcher(store: StateStore, recorder: Recorder, status: StatusWriter = { write: async () => {} }) {
+function dispatcher(store: StateStore, recorder: Recorder) {
   const source = {
     lookup: (key: ResourceKey) =>
       key === A ? { state: "deleted", lastKnown: undefined } : { state: "absent" },
     forget: (key: ResourceKey) => store.forget(key),
   } as unknown as Source;
-  const context = { recorder, status, clock: systemClock, log: silentLogger() } as unknown as BaseContext;
+  const context = { recorder, clock: systemClock, log: silentLogger() } as unknown as BaseContext;
   return createDispatch(source, {
     TrainingJob: {
       context,
@@ -91,26 +83,6 @@ it("with the Kubernetes source's two recorders, both are told (the local log rem
     await pause(120);
     expect(existsSync(eventsPath(stateDir, A))).toBe(false);
     expect(told).toEqual([A]);
-  } finally {
-    await events.close();
-    await store.close();
-  }
-});
-
-it("the status writer is told: the phase it kept of a finalized job does not hide a new job's first transition", async () => {
-  const store = new StateStore(stateDir);
-  const events = new EventLog(stateDir, { flushMs: 50 });
-  const transitions: string[] = [];
-  const writes = { write: async () => {}, list: () => [] } as unknown as Source;
-  const status = observedWriter(writes, new Subject(), (r, from, to) =>
-    transitions.push(`${r.metadata.name}: ${from} -> ${to}`),
-  );
-  try {
-    await status.write(trainingJob({}, 1, "a"), { phase: "Succeeded" });
-    await dispatcher(store, events, status)(A);
-    // A new job of the same name, whose status the source has none of yet.
-    await status.write(trainingJob({}, 1, "a"), { phase: "Succeeded" });
-    expect(transitions).toEqual(["a: undefined -> Succeeded", "a: undefined -> Succeeded"]);
   } finally {
     await events.close();
     await store.close();

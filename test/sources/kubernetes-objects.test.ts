@@ -173,7 +173,7 @@ describe("KubeTable", () => {
       raw({ metadata: { resourceVersion: "9", generation: 4 }, spec: { image: "trainer:2" } }),
     );
     changed.length = 0;
-    const kept = table.applyAnswer(
+    const kept = table.applyNewer(
       "TrainingJob",
       raw({ metadata: { resourceVersion: "8" }, status: { phase: "Pending" } }),
     );
@@ -181,15 +181,45 @@ describe("KubeTable", () => {
     expect(table.observed("TrainingJob/ml/a")?.resourceVersion).toBe("9");
     expect(changed).toEqual([]);
     // A newer answer is applied; so is one whose versions are not decimal (opaque: not compared).
-    table.applyAnswer(
+    table.applyNewer(
       "TrainingJob",
       raw({ metadata: { resourceVersion: "10", generation: 4 }, spec: { image: "trainer:2" } }),
     );
     expect(table.observed("TrainingJob/ml/a")?.resourceVersion).toBe("10");
-    table.applyAnswer("TrainingJob", raw({ metadata: { resourceVersion: "x7" } }));
+    table.applyNewer("TrainingJob", raw({ metadata: { resourceVersion: "x7" } }));
     expect(table.observed("TrainingJob/ml/a")?.generation).toBe(3);
     // Another object under the same name (a new uid) is applied whatever its version.
-    table.applyAnswer("TrainingJob", raw({ metadata: { uid: "u-2", resourceVersion: "2", generation: 1 } }));
+    table.applyNewer("TrainingJob", raw({ metadata: { uid: "u-2", resourceVersion: "2", generation: 1 } }));
     expect(table.observed("TrainingJob/ml/a")?.uid).toBe("u-2");
+  });
+
+  it("a watch event queued before our status write and read after its answer does not take the status back", () => {
+    const table = new KubeTable(() => {});
+    table.applyNewer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "5" }, status: { phase: "Pending" } }),
+    );
+    // Our write of Running answered at 7; the watch still had the event of 6 (Pending, a label) to send.
+    table.applyNewer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "7" }, status: { phase: "Running" } }),
+    );
+    table.applyNewer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "6", labels: { a: "b" } }, status: { phase: "Pending" } }),
+    );
+    const held = () => table.lookup("TrainingJob/ml/a");
+    expect(held()).toMatchObject({ state: "present", resource: { status: { phase: "Running" } } });
+    // The watch's event of 7 (our write) and later ones apply.
+    table.applyNewer(
+      "TrainingJob",
+      raw({ metadata: { resourceVersion: "8" }, status: { phase: "Succeeded" } }),
+    );
+    expect(held()).toMatchObject({ state: "present", resource: { status: { phase: "Succeeded" } } });
+    // A complete list is the server's word, older or not (a restored etcd).
+    table.replaceKind("TrainingJob", [
+      raw({ metadata: { resourceVersion: "3" }, status: { phase: "Pending" } }),
+    ]);
+    expect(held()).toMatchObject({ state: "present", resource: { status: { phase: "Pending" } } });
   });
 });

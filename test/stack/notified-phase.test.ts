@@ -4,7 +4,7 @@ import type { StackComponent } from "../../src/api/names.ts";
 import type { MlopsStackStatus } from "../../src/api/resources.ts";
 import { diff, type Problem } from "../../src/stack/diff.ts";
 import type { ObservedStack } from "../../src/stack/model.ts";
-import { StackPhaseTracker, stackPhase } from "../../src/stack/phase.ts";
+import { stackPhase } from "../../src/stack/phase.ts";
 import { renderStack } from "../../src/stack/render.ts";
 import { stackStatus } from "../../src/stack/status.ts";
 import { converged, OWNER, renderOptions, stackOf } from "./fixtures.ts";
@@ -43,19 +43,5 @@ describe("stackPhase", () => {
     ["deletion waiting for its jobs", statusFor(world, {}, { dependents: ["mnist"] }), "Progressing"],
   ])("%s → %s", (_name, status, phase) => {
     expect(stackPhase(status)).toBe(phase);
-  });
-});
-
-describe("StackPhaseTracker", () => {
-  it("reports a transition once, from the recorded phase, and none when a restart rewrites the same", () => {
-    const tracker = new StackPhaseTracker();
-    const key = "MlopsStack/ml/platform" as const;
-    expect(tracker.written(key, "Ready", "Ready")).toBeUndefined();
-    expect(tracker.written(key, "Ready", "Degraded")).toEqual({ from: "Ready", to: "Degraded" });
-    // The in-memory phase wins over a stale recorded one.
-    expect(tracker.written(key, "Ready", "Degraded")).toBeUndefined();
-    expect(tracker.written(key, "Degraded", "Ready")).toEqual({ from: "Degraded", to: "Ready" });
-    const fresh = new StackPhaseTracker();
-    expect(fresh.written(key, undefined, "Progressing")).toEqual({ from: undefined, to: "Progressing" });
   });
 });

@@ -179,7 +179,7 @@ export class KubernetesSource implements Source {
       };
       const { kind, namespace, name } = parseKey(key);
       try {
-        this.#table.applyAnswer(kind, await this.#api.patchStatus(kind, namespace, name, body));
+        this.#table.applyNewer(kind, await this.#api.patchStatus(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return; // gone: nothing to report on
@@ -228,7 +228,7 @@ export class KubernetesSource implements Source {
       },
       onEvent: (type, object) => {
         if (type === "DELETED") this.#table.deleted(kind, object);
-        else this.#ensureFinalizer(kind, object, this.#table.apply(kind, object));
+        else this.#ensureFinalizer(kind, object, this.#table.applyNewer(kind, object));
       },
       ...(s.stallMs === undefined ? {} : { stallMs: s.stallMs }),
       ...(s.backoffInitialMs === undefined ? {} : { backoffInitialMs: s.backoffInitialMs }),
@@ -296,7 +296,7 @@ export class KubernetesSource implements Source {
       if (after.length === before.length && after.every((f, i) => f === before[i])) return;
       const body = { metadata: { finalizers: after, resourceVersion: observed.resourceVersion } };
       try {
-        this.#table.applyAnswer(kind, await this.#api.patch(kind, namespace, name, body));
+        this.#table.applyNewer(kind, await this.#api.patch(kind, namespace, name, body));
         return;
       } catch (error) {
         if (codeOf(error) === 404) return;
@@ -342,7 +342,7 @@ export class KubernetesSource implements Source {
   async #refresh(key: ResourceKey): Promise<void> {
     const { kind, namespace, name } = parseKey(key);
     try {
-      this.#table.applyAnswer(kind, await this.#api.get(kind, namespace, name));
+      this.#table.applyNewer(kind, await this.#api.get(kind, namespace, name));
     } catch (error) {
       if (codeOf(error) !== 404) throw error;
       this.#table.markGone(key);

@@ -91,14 +91,16 @@ export class KubeTable {
   }
 
   /**
-   * An object a write or a read answered with. Its answer can arrive after watch events of later
-   * writes (another client's spec change right after our status write): an answer older than the
-   * object the table holds is not applied, or the table would go back to the older generation and
-   * the change it already emitted would be reconciled against that. Older by resourceVersion, which
-   * the API is free to make opaque: only two decimal integers (etcd's revisions, as every API server
-   * writes them) are compared; anything else is applied, as before.
+   * An object a watch event, a write or a read answered with. An answer can arrive after watch events
+   * of later writes (another client's spec change right after our status write), and a watch event
+   * queued before our write can arrive after its answer: what is older than the object the table
+   * holds is not applied, or the table would go back (to the older generation, whose change it already
+   * emitted; to the status before our write, which readers of the status would take for the current
+   * one). Older by resourceVersion, which the API is free to make opaque: only two decimal integers
+   * (etcd's revisions, as every API server writes them) are compared; anything else is applied.
+   * A complete list is applied as it is (`replaceKind`): it is the server's word.
    */
-  applyAnswer(kind: Kind, raw: RawObject): Observed | undefined {
+  applyNewer(kind: Kind, raw: RawObject): Observed | undefined {
     const meta = raw?.metadata;
     const previous =
       meta?.name && meta.namespace ? this.#entries.get(makeKey(kind, meta.namespace, meta.name)) : undefined;

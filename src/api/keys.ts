@@ -1,5 +1,5 @@
 // One string per live resource key. Each map keyed by resource (the source's table, generations,
-// the state store, the status page, the phase tracker, the Nomad read cache and change feed, ...)
+// the state store, the status page, the Nomad read cache and change feed, ...)
 // kept the string its caller had made or parsed: seven 48-byte copies of each key at 10,000
 // resources, 2.75 MB (bench/heap-owners.ts, docs/benchmarks.md round 17). A key is held here while
 // a resource has a generation (sources/state/generations.ts holds each key it loads or starts and

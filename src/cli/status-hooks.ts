@@ -39,11 +39,12 @@ export function observedWriter(
       : (status as { phase?: string } | undefined)?.phase;
   return {
     async write<R extends AnyResource>(resource: R, status: StatusOf<R>): Promise<void> {
-      const before = phaseOf(resource, (source.get(keyOf(resource)) ?? resource).status);
+      const phased = resource.kind === "TrainingJob" || resource.kind === "MlopsStack";
+      const before = phased ? phaseOf(resource, (source.get(keyOf(resource)) ?? resource).status) : undefined;
       await source.write(resource, status);
       await afterWrite?.(resource, status);
       if (resource.kind === "MlopsStack") for (const key of jobsForStack(source, resource)) requeue.next(key);
-      else if (resource.kind !== "TrainingJob") return;
+      if (!phased) return;
       const after = phaseOf(resource, status);
       if (before !== after) onPhase?.({ ...resource, status } as AnyResource, before, after);
     },

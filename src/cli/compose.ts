@@ -119,7 +119,8 @@ export interface Operator {
    * This replica leads (with --leader-elect; a no-op without): reads what previous leaders recorded
    * in `shared` (sent and pending notifications; in directory mode the queues' arrival and admission
    * times, written into this replica's statuses) before anything is reconciled, then sends what is
-   * pending. Without `shared`, the state directory's record is used.
+   * pending. Without `shared`, the state directory's record is used. From then on the resources'
+   * metrics are this replica's to export.
    */
   lead(shared?: SharedState): Promise<void>;
   /** Queued runs the schedulers report registered hold their quota before anything is admitted. */
@@ -246,7 +247,11 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   );
   const kinds = ["MlopsStack", "TrainingJob", "TrainingQueue"] as const;
   const listed = () => kinds.flatMap((k) => source.list(k));
-  observeResources((kind) => source.list(kind));
+  // The metrics of every resource (mlops_resource_info, mlops_trainingjobs, progress, the queue
+  // gauges) come from the leader only: replicas read the same resources, and a sum over them would
+  // count each resource once per replica (docs/high-availability.md).
+  const observeSource = () => observeResources((kind) => source.list(kind));
+  if (!options.leaderElect) observeSource();
   const base: BaseContext = { status, recorder, clock: systemClock, log, resources: source };
   const jobContext: TrainingJobContext = {
     ...base,
@@ -353,7 +358,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       });
     },
     async lead(shared) {
-      if (options.leaderElect) await failover.lead(shared);
+      if (!options.leaderElect) return;
+      await failover.lead(shared);
+      observeSource();
     },
     holdRegisteredRuns: () => holdRegisteredRuns(resolver.candidates(source), ownerId, source, queues, log),
     async close() {

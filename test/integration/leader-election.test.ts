@@ -85,6 +85,10 @@ describe("run --leader-elect on the directory source (a Consul session lock)", (
       expect(await text(`${leader.metrics}/metrics`)).toMatch(
         /leader_election_master_status\{name="[^"]+"\} 1/,
       );
+      // The resources' metrics come from the leader alone: a sum over replicas counts each once.
+      const bert = /mlops_resource_info\{kind="TrainingJob",namespace="default",name="bert"/;
+      expect(await text(`${leader.metrics}/metrics`)).toMatch(bert);
+      expect(await text(`${follower.metrics}/metrics`)).not.toMatch(/^mlops_resource_info\{/m);
       expect(consul.sessions.get(KEY)?.Session).toBeDefined();
 
       leader.child.kill("SIGKILL");
@@ -93,6 +97,7 @@ describe("run --leader-elect on the directory source (a Consul session lock)", (
       // The new leader adopts the job it finds registered: no second registration.
       await new Promise((r) => setTimeout(r, 1_500));
       expect(registrations()).toBe(1);
+      expect(await text(`${follower.metrics}/metrics`)).toMatch(bert);
 
       // Cut off from Consul, the leader stops reconciling and exits 1 by its renew deadline
       // (1.5 s after its last renewal, at most one retry period before the cut-off).

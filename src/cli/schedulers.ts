@@ -72,6 +72,8 @@ export interface ResolverOptions {
   readonly stackPorts?: (stack: MlopsStack) => StackPorts;
   /** Nomad jobs of a previous default owner id of the source, adopted (src/scheduler/adoption.ts). */
   readonly adoption?: Adoption;
+  /** False (`run --once`): Nomad is observed from one list, with no event stream to follow. */
+  readonly followEvents?: boolean;
 }
 
 /** The schedulers a TrainingJob can run on, built lazily per target (run and plan share it). */
@@ -87,6 +89,7 @@ export async function buildResolver(options: ResolverOptions): Promise<DefaultSc
     ownerId,
     log,
     ...(options.adoption ? { adoption: options.adoption } : {}),
+    ...(options.followEvents === false ? { followEvents: false } : {}),
   });
   return new DefaultSchedulerResolver({
     mode: options.scheduler,

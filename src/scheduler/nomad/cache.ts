@@ -15,6 +15,10 @@
 //   stub's CreateIndex and JobModifyIndex, which fixes the rest; a Job event replaces the stub.
 // - Objects merge by ModifyIndex (an older copy never replaces a newer one); allocations by ID.
 // - A gap (reconnect, stall, index reset) drops every entry: reads seed them again.
+// - Under `run --once` no stream follows the list (changes.ts, `follow: false`): the cache is the
+//   list as it was when the pass began, with the reads seeded since. A job changed by someone else
+//   during the pass is seen by the next pass; every write still reads the server or registers with
+//   check-and-set, so nothing is written from a stale entry.
 // - Allocation events carry no JobVersion (Nomad strips the job from them, nomad/state/events.go):
 //   an allocation first seen in an event takes the version of the job whose JobModifyIndex is the
 //   latest at or before its CreateIndex; without such a version the job is read instead.

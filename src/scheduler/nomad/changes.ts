@@ -41,6 +41,11 @@ export interface ChangeFeedOptions {
   readonly namespaceWaitMs?: number;
   /** Topics of the stream (default Job:* and Allocation:*). */
   readonly topics?: readonly string[];
+  /**
+   * False: no event stream, the first list alone (`run --once`: one pass reads the state it starts
+   * from, as a single `kubectl get`, and what changes during it is the next pass's). Default true.
+   */
+  readonly follow?: boolean;
   /** An Evaluation event of an owned job (namespace/jobId): true when it should wake the resource. */
   readonly onEvaluation?: (where: string, evaluation: NomadEvaluation) => boolean;
   /** Every batch of events, after the owned jobs are learned from it and before its keys are reported. */
@@ -190,7 +195,7 @@ export class ChangeFeed {
       };
       const follow = (fromIndex: number) => {
         stream?.unsubscribe();
-        if (stop.signal.aborted) return;
+        if (stop.signal.aborted || this.#options.follow === false) return;
         stream = nomadEventStream(this.#options.client, {
           ...(this.#options.topics ? { topics: this.#options.topics } : {}),
           ...this.#options.events,

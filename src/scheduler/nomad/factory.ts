@@ -16,6 +16,8 @@ export interface NomadSchedulerFactoryOptions {
   readonly log?: Logger;
   /** Previous default owner ids whose jobs are adopted, shared by every Nomad. */
   readonly adoption?: Adoption;
+  /** False: the schedulers observe from their first list alone, with no event stream (`run --once`). */
+  readonly followEvents?: boolean;
 }
 
 export function nomadSchedulerFactory(
@@ -31,5 +33,6 @@ export function nomadSchedulerFactory(
       ...(options.events ? { events: options.events } : {}),
       ...(options.log ? { log: options.log } : {}),
       ...(options.adoption ? { adoption: options.adoption } : {}),
+      ...(options.followEvents === false ? { followEvents: false } : {}),
     });
 }

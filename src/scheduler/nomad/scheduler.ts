@@ -61,6 +61,11 @@ export interface NomadSchedulerOptions {
   readonly namespaceListMs?: number;
   /** Previous default owner ids whose jobs are adopted (none: only `ownerId` is owned). */
   readonly adoption?: Adoption;
+  /**
+   * False: observe from the first list alone, with no event stream (`run --once`; docs/nomad.md,
+   * "The read cache"). Default true.
+   */
+  readonly followEvents?: boolean;
 }
 
 const CAS_ATTEMPTS = 3;
@@ -105,6 +110,7 @@ export class NomadScheduler implements Scheduler {
       ...(options.log ? { log: options.log } : {}),
       ...(options.namespaceListMs !== undefined ? { namespaceListMs: options.namespaceListMs } : {}),
       topics: TOPICS,
+      ...(options.followEvents === false ? { follow: false } : {}),
       // Only a finished evaluation that failed to place something wakes its resource.
       onEvaluation: (where, evaluation) => this.#failedEvals.remember(where, evaluation),
       onEvents: (events) =>

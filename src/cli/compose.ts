@@ -164,7 +164,7 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   const resolver = await buildResolver({
     scheduler: options.scheduler,
     ownerId,
-    // One pass reads the state it starts from: following Nomad's events cost a converging job ~0.7 ms
+    // One pass reads the state it starts from: following Nomad's events cost a converging job ~0.25 ms
     // of CPU and 0.7 KB of heap for what only a later pass would act on (docs/benchmarks.md, round 32).
     ...(options.once ? { followEvents: false } : {}),
     adoption,

@@ -21,7 +21,7 @@ import { observeResources, queueCounts } from "../observability/metrics.ts";
 import { Readiness } from "../observability/readiness.ts";
 import { OperatorServer, parseListenAddress } from "../observability/server.ts";
 import { Adoption } from "../scheduler/adoption.ts";
-import { DirectorySource, type MassPruneLimits } from "../sources/directory/index.ts";
+import type { MassPruneLimits } from "../sources/directory/index.ts";
 import { EventLog, StateStore } from "../sources/state/index.ts";
 import { loadStackAssets } from "../stack/assets.ts";
 import type { StackContext } from "../stack/context.ts";
@@ -43,6 +43,7 @@ import { QueueAdmission } from "../trainingqueue/gate.ts";
 import { type TrainingQueueContext, TrainingQueueReconciler } from "../trainingqueue/reconciler.ts";
 import { holdRegisteredRuns, type RegisteredRuns } from "../trainingqueue/registered.ts";
 import { registerWeb, StatusView } from "../web/index.ts";
+import { buildSource } from "./build-source.ts";
 import { dependencies, retryOnRecovery } from "./dependencies.ts";
 import { bothRecorders, buildKubeEvents } from "./kube-events.ts";
 import { buildNotifications } from "./notifications.ts";
@@ -375,34 +376,4 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
       await server.close();
     },
   };
-}
-
-async function buildSource(
-  choice: SourceOptions,
-  store: StateStore,
-  options: OperatorOptions,
-  log: Logger,
-  recorder: EventLog,
-): Promise<Source> {
-  if (choice.kind === "directory") {
-    const prune = options.prune;
-    return new DirectorySource({
-      dir: choice.dir,
-      store,
-      once: options.once,
-      log,
-      recorder,
-      ...(prune ? { settleMs: prune.settleMs, prune: prune.enabled, massPrune: prune.mass } : {}),
-    });
-  }
-  // Loaded only when asked for: the Kubernetes client is heavy, and most users run from a directory.
-  const { kubernetesSource } = await import("../sources/kubernetes/index.ts");
-  const source = kubernetesSource({
-    log,
-    ...(choice.kubeconfig ? { kubeconfig: choice.kubeconfig } : {}),
-    ...(choice.context ? { context: choice.context } : {}),
-    ...(choice.namespace ? { namespace: choice.namespace } : {}),
-  });
-  if (options.ownerId === undefined) await source.identify();
-  return source;
 }

@@ -2,6 +2,7 @@
 // its state directory beside it, the Nomad scheduler, no resync, metrics on an ephemeral port, a
 // silent log. Each test names what it changes (once, concurrency, owner, prune, ...).
 import { buildOperator, type Operator, type OperatorOptions } from "../../src/cli/compose.ts";
+import type { IdleSummary } from "../../src/controller/controller.ts";
 import { silentLogger } from "../../src/observability/logger.ts";
 
 export function buildNomadOperator(
@@ -20,4 +21,14 @@ export function buildNomadOperator(
     log: silentLogger(),
     ...rest,
   });
+}
+
+/** One `run --once` pass of `op`: its source read, every key reconciled until idle, then closed. */
+export async function passOnce(op: Operator): Promise<IdleSummary> {
+  try {
+    await op.source.start();
+    return await op.controller.runUntilIdle({ timeoutMs: 20_000 });
+  } finally {
+    await op.close();
+  }
 }

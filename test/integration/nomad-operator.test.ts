@@ -12,7 +12,7 @@ import { type ConsulDouble, startConsulDouble } from "../doubles/consul/index.ts
 import { type GrafanaDouble, startGrafanaDouble } from "../doubles/grafana/index.ts";
 import { gpuNode, type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
 import { until } from "../polling.ts";
-import { buildNomadOperator } from "./nomad-operator-options.ts";
+import { buildNomadOperator, passOnce } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let consul: ConsulDouble;
@@ -148,14 +148,7 @@ describe("TrainingJob on Nomad, Consul and Grafana", () => {
   it("deleting the file stops and purges the Nomad job", async () => {
     await rm(join(dir, "bert.yaml"));
     await writeFile(join(dir, "other.yaml"), JOB.replace("name: bert", "name: other"));
-    const op = await operator(true);
-    try {
-      await op.source.start();
-      const summary = await op.controller.runUntilIdle({ timeoutMs: 20_000 });
-      expect(summary.failed).toEqual([]);
-    } finally {
-      await op.close();
-    }
+    expect((await passOnce(await operator(true))).failed).toEqual([]);
     const res = await fetch(`${nomad.address}/v1/job/bert`);
     expect(res.status).toBe(404);
     expect((await fetch(`${nomad.address}/v1/job/other`)).status).toBe(200);

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
-import { buildNomadOperator } from "./nomad-operator-options.ts";
+import { buildNomadOperator, passOnce } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let dir = "";
@@ -36,13 +36,7 @@ function requestsSince(from: number) {
 
 async function once() {
   const op = await buildNomadOperator({ dir, once: true, ownerId: owner, nomadAddr: nomad.address });
-  try {
-    await op.source.start();
-    const summary = await op.controller.runUntilIdle({ timeoutMs: 20_000 });
-    expect(summary.failed).toEqual([]);
-  } finally {
-    await op.close();
-  }
+  expect((await passOnce(op)).failed).toEqual([]);
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeKey, type TrainingJob } from "../../src/api/resources.ts";
 import type { Operator } from "../../src/cli/compose.ts";
 import { type NomadDouble, startNomadDouble } from "../doubles/nomad/index.ts";
-import { buildNomadOperator } from "./nomad-operator-options.ts";
+import { buildNomadOperator, passOnce } from "./nomad-operator-options.ts";
 
 let nomad: NomadDouble;
 let root = "";
@@ -35,14 +35,8 @@ async function operator(dir: string, owner: string, once: boolean, resyncMs = 0)
 }
 
 async function converge(dir: string, owner: string): Promise<void> {
-  const op = await operator(dir, owner, true);
-  try {
-    await op.source.start();
-    const summary = await op.controller.runUntilIdle({ timeoutMs: 20_000 });
-    expect(summary.failed.filter((f) => f.reason !== "NotOwned")).toEqual([]);
-  } finally {
-    await op.close();
-  }
+  const summary = await passOnce(await operator(dir, owner, true));
+  expect(summary.failed.filter((f) => f.reason !== "NotOwned")).toEqual([]);
 }
 
 function ownerOf(jobId: string): string | undefined {

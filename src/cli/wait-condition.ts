@@ -3,7 +3,9 @@
 // belongs to the current generation; a run that ended in another phase can no longer meet a wait.
 
 import { findCondition } from "../api/conditions.ts";
+import type { Kind } from "../api/resources.ts";
 import type { StatusRecord } from "../sources/state/index.ts";
+import { REASONS } from "../trainingjob/model.ts";
 import { describeProgress } from "../trainingjob/progress.ts";
 import { EXIT, ExitError } from "./exit.ts";
 
@@ -15,7 +17,15 @@ export type WaitFor =
 /** Phases after which a resource's status stays as it is until its spec changes. */
 const TERMINAL_PHASES = new Set(["Succeeded", "Failed"]);
 
-export function parseWaitFor(value: string): WaitFor {
+/**
+ * The phases a kind's status records: only a TrainingJob's has one (a MlopsStack's phase, as its
+ * notifications name it, is read from its conditions; a queue and a notifier have conditions only).
+ * A phase no status can hold would be waited for until the timeout.
+ */
+const PHASES_OF: Partial<Record<Kind, readonly string[]>> = { TrainingJob: Object.keys(REASONS) };
+
+/** What `--for` asks (`kind`: the resource's, whose phases are checked when a phase is asked for). */
+export function parseWaitFor(value: string, kind?: Kind): WaitFor {
   if (value === "delete") return { on: "delete" };
   const [what, name, status, ...rest] = value.split("=");
   const bad = (why: string) =>
@@ -30,7 +40,20 @@ export function parseWaitFor(value: string): WaitFor {
       throw bad("a condition's status is True, False or Unknown");
     return { on: "condition", type: name, status: wanted };
   }
-  if (what === "phase" && status === undefined) return { on: "phase", phase: name };
+  if (what === "phase" && status === undefined) {
+    const phases = kind === undefined ? undefined : PHASES_OF[kind];
+    if (kind !== undefined && phases === undefined)
+      throw new ExitError(
+        EXIT.usage,
+        `invalid --for "${value}": a ${kind} has no phase; wait for a condition (condition=Ready)`,
+      );
+    if (phases !== undefined && !phases.includes(name))
+      throw new ExitError(
+        EXIT.usage,
+        `invalid --for "${value}": a ${kind}'s phase is one of ${phases.join(", ")}`,
+      );
+    return { on: "phase", phase: name };
+  }
   throw bad(`unknown "${what}"`);
 }
 

@@ -10,36 +10,16 @@ import { registerGet } from "../../src/cli/commands/get.ts";
 import { ExitError } from "../../src/cli/exit.ts";
 import { humanDuration, table, titleCase } from "../../src/cli/output.ts";
 import { EventLog, StateStore } from "../../src/sources/state/index.ts";
+import { captured } from "./captured.ts";
 
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const program = new Command("mlopsctl").exitOverride();
   registerGet(program);
   registerDescribe(program);
-  let out = "";
-  let err = "";
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((c) => {
-    out += String(c);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((c) => {
-    err += String(c);
-    return true;
-  });
-  process.exitCode = undefined;
-  let code = 0;
-  try {
-    await program.parseAsync(args, { from: "user" });
-    code = typeof process.exitCode === "number" ? process.exitCode : 0;
-  } catch (error) {
-    if (!(error instanceof ExitError)) throw error;
-    code = error.code;
-    err += `${error.message}\n`;
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    process.exitCode = undefined;
-  }
-  return { code, out, err };
+  const r = await captured(() => program.parseAsync(args, { from: "user" }));
+  if (r.error === undefined) return { code: r.exitCode ?? 0, out: r.out, err: r.err };
+  if (!(r.error instanceof ExitError)) throw r.error;
+  return { code: r.error.code, out: r.out, err: `${r.err}${r.error.message}\n` };
 }
 
 let root: string;

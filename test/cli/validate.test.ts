@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { registerValidate, validatePaths } from "../../src/cli/commands/validate.ts";
 import { loadText } from "../../src/sources/yaml/index.ts";
+import { captured } from "./captured.ts";
 
 const FIXTURES = "test/fixtures/validate";
 
@@ -12,26 +13,9 @@ const FIXTURES = "test/fixtures/validate";
 async function validate(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const program = new Command("mlopsctl").exitOverride();
   registerValidate(program);
-  let out = "";
-  let err = "";
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(["validate", ...args], { from: "user" });
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, out, err };
+  const r = await captured(() => program.parseAsync(["validate", ...args], { from: "user" }));
+  if (r.error) throw r.error;
+  return { code: r.exitCode ?? 0, out: r.out, err: r.err };
 }
 
 let tmp: string;

@@ -36,6 +36,23 @@ describe("parseWaitFor", () => {
     "rejects %s",
     (text) => expect(() => parseWaitFor(text)).toThrow(`invalid --for "${text}"`),
   );
+
+  it("takes every phase a TrainingJob's status can hold, and no other (it would wait until the timeout)", () => {
+    for (const phase of ["Queued", "Pending", "Running", "Succeeded", "Failed", "Suspended"])
+      expect(parseWaitFor(`phase=${phase}`, "TrainingJob")).toEqual({ on: "phase", phase });
+    for (const typo of ["Succeded", "succeeded", "Completed", "New"])
+      expect(() => parseWaitFor(`phase=${typo}`, "TrainingJob")).toThrow(
+        `invalid --for "phase=${typo}": a TrainingJob's phase is one of Queued, Pending, Running, Succeeded, Failed, Suspended`,
+      );
+  });
+
+  it.each(["MlopsStack", "TrainingQueue", "Notifier"] as const)(
+    "a %s has no phase: it says to wait for a condition",
+    (kind) =>
+      expect(() => parseWaitFor("phase=Ready", kind)).toThrow(
+        `a ${kind} has no phase; wait for a condition (condition=Ready)`,
+      ),
+  );
 });
 
 describe("judge", () => {

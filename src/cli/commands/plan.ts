@@ -28,7 +28,7 @@ import { formatLocated } from "../../sources/yaml/index.ts";
 import { planRun, type RunPlan } from "../../trainingjob/plan-run.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { EXIT } from "../exit.ts";
-import { parseDuration } from "../flags.ts";
+import { parseDuration, parseScheduler } from "../flags.ts";
 import { type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { buildResolver } from "../schedulers.ts";
 import { type StateOptions, targetOf } from "./get.ts";
@@ -73,7 +73,7 @@ export function registerPlan(program: Command): void {
       "plan for the run recorded as this context (default: $MLOPSCTL_CONTEXT, else the current one)",
     )
     .option("--detailed-exitcode", "exit 0 when there are no changes, 2 when there are (Terraform's meaning)")
-    .option("--scheduler <name>", "auto, docker or nomad", "auto")
+    .option("--scheduler <name>", "auto, docker or nomad", parseScheduler, "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)

@@ -11,7 +11,7 @@ import { memoryLimits } from "../../controller/memory-headroom.ts";
 import { createLogger } from "../../observability/logger.ts";
 import { line } from "../../observability/printable.ts";
 import { DEFAULT_METRICS_ADDR } from "../../observability/server.ts";
-import { DirectorySource } from "../../sources/directory/index.ts";
+import { DirectorySource, notADirectory } from "../../sources/directory/index.ts";
 import {
   listRecords,
   openStateDir,
@@ -26,7 +26,17 @@ import { formatLocated } from "../../sources/yaml/index.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { parseBool, parseDuration, parsePositiveInt } from "../flags.ts";
+import {
+  LOG_LEVELS,
+  logLevelOf,
+  parseBool,
+  parseDuration,
+  parseLogFormat,
+  parseLogLevel,
+  parsePositiveInt,
+  parseScheduler,
+  parseSource,
+} from "../flags.ts";
 import { kubeLeaseModules, type LeaderFlags, leaderElectorFor, withLeaderFlags } from "../leader.ts";
 import { heldBackPrunes, type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { anyUnfinished, Progress } from "../run-progress.ts";
@@ -133,8 +143,12 @@ export function registerRun(program: Command): void {
       parseDuration,
       15_000,
     )
-    .option("--log-level <level>", "trace, debug, info, warn, error", process.env.MLOPS_LOG_LEVEL ?? "info")
-    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)");
+    .option(
+      "--log-level <level>",
+      `${LOG_LEVELS.join(", ")} (default: $MLOPS_LOG_LEVEL, else info)`,
+      parseLogLevel,
+    )
+    .option("--log-format <format>", "json or pretty (default: pretty on a terminal)", parseLogFormat);
   withLeaderFlags(withPruneFlags(command, true)).action(async (options: RunOptions) => {
     // This process is the operator: how its state directory's writes use its threads (a caller of
     // run(), such as a test, keeps the library's defaults).
@@ -143,19 +157,9 @@ export function registerRun(program: Command): void {
   });
 }
 
-function parseSource(value: string): "directory" | "kubernetes" {
-  if (value === "directory" || value === "kubernetes") return value;
-  throw new ExitError(EXIT.usage, `--source must be directory or kubernetes (got "${value}")`);
-}
-
-function parseScheduler(value: string): SchedulerMode {
-  if (value === "auto" || value === "docker" || value === "nomad") return value;
-  throw new ExitError(EXIT.usage, `--scheduler must be auto, docker or nomad (got "${value}")`);
-}
-
 export async function run(options: RunOptions): Promise<number> {
   const log = createLogger({
-    ...(options.logLevel ? { level: options.logLevel } : {}),
+    level: logLevelOf(options, process.env),
     ...(options.logFormat ? { pretty: options.logFormat === "pretty" } : {}),
   });
   if (options.source === "directory" && !options.dir) {
@@ -164,6 +168,10 @@ export async function run(options: RunOptions): Promise<number> {
   if (options.leaderElect && options.once)
     throw new ExitError(EXIT.usage, "--leader-elect and --once exclude each other");
   const dir = options.dir ?? ".";
+  // One pass over a directory that is not there would only say so after making a state directory
+  // beside it and recording it as the current context (a watching operator waits for it instead).
+  const missing = options.once && options.source === "directory" ? notADirectory(dir) : undefined;
+  if (missing) throw new ExitError(EXIT.failed, `--dir ${dir} ${missing}: nothing read, written or pruned`);
   // With the Kubernetes source, status lives on the cluster; the state directory keeps the lock,
   // events and stack secrets (default ./.mlops-state/kubernetes).
   const stateDir =

@@ -10,7 +10,7 @@ import { DEFAULT_NAMESPACE, makeKey } from "../../api/resources.ts";
 import { line, printable } from "../../observability/printable.ts";
 import { readRecord, type StatusRecord, watchRecords } from "../../sources/state/index.ts";
 import { EXIT, ExitError } from "../exit.ts";
-import { parseDuration } from "../flags.ts";
+import { flagValue, parseDuration } from "../flags.ts";
 import { untilInterrupted } from "../interrupt.ts";
 import type { KubeTarget } from "../kube-read.ts";
 import { humanDuration } from "../output.ts";
@@ -59,8 +59,8 @@ export async function waitFor(
   const kind = kindArgument(kindAlias);
   if (!options.for)
     throw new ExitError(EXIT.usage, "wait needs --for (condition=Ready, phase=Succeeded or delete)");
-  const want = parseWaitFor(options.for);
-  const timeoutMs = parseDuration(options.timeout ?? "30s");
+  const want = parseWaitFor(options.for, kind);
+  const timeoutMs = flagValue("--timeout <duration>", options.timeout ?? "30s", parseDuration);
   const namespace = nameArgument(options.namespace ?? DEFAULT_NAMESPACE, "namespace");
   const key = makeKey(kind, namespace, nameArgument(name));
   const kube = kubeTargetOf(options);

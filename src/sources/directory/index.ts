@@ -8,6 +8,7 @@ export {
   isWithin,
   isYamlFile,
   isYamlPath,
+  notADirectory,
   realOrResolved,
   signature,
 } from "./paths.ts";

@@ -1,6 +1,7 @@
 // Small file-system facts the directory source asks about paths (no reading of contents here).
 import { type BigIntStats, realpathSync, statSync } from "node:fs";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
+import { messageOf } from "../../api/errors.ts";
 
 /** Named like a resource file: `*.yaml` or `*.yml`, not a dot-file. */
 export const isYamlFile = (name: string): boolean =>
@@ -32,6 +33,16 @@ export function realOrResolved(dir: string): string {
     return realpathSync(dir);
   } catch {
     return resolve(dir);
+  }
+}
+
+/** Why `path` cannot be read as a directory of resources ("does not exist", ...), or undefined. */
+export function notADirectory(path: string): string | undefined {
+  try {
+    return statSync(path).isDirectory() ? undefined : "is not a directory";
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? messageOf(error)})`;
   }
 }
 

@@ -27,6 +27,7 @@ export function createDispatch(source: Source, handlers: Handlers) {
         return handler.reconciler.reconcile(lookup.resource, context);
       case "invalid":
         await writeInvalid(source, key, lookup.error, lookup.lastKnown, context.clock.now());
+        handler.reconciler.invalid?.(key, lookup.lastKnown, context);
         return awaitChange;
       case "deleted": {
         const result = await handler.reconciler.finalize(key, lookup.lastKnown, context);

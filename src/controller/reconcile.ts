@@ -55,4 +55,9 @@ export interface Reconciler<R extends AnyResource, C extends BaseContext = BaseC
   reconcile(resource: R, ctx: C): Promise<Action>;
   /** Called for a resource that is gone from its source (after the prune guards): removes what it owns. */
   finalize(key: ResourceKey, lastKnown: R | undefined, ctx: C): Promise<Action | "done">;
+  /**
+   * Called after the InvalidSpec status of a resource whose document no longer validates (what it
+   * owns is kept): for what depends on it being valid, as a queue's waiting jobs.
+   */
+  invalid?(key: ResourceKey, lastKnown: R | undefined, ctx: C): void;
 }

@@ -7,6 +7,9 @@ import { type Action, awaitChange, type BaseContext, type Reconciler } from "../
 import type { QueueAdmission } from "./gate.ts";
 import { queueStatus } from "./status.ts";
 
+/** The generation noted for a queue whose document is invalid (no resource has it). */
+const INVALID = -1;
+
 export interface TrainingQueueContext extends BaseContext {
   readonly queues: QueueAdmission;
 }
@@ -36,5 +39,16 @@ export class TrainingQueueReconciler implements Reconciler<TrainingQueue, Traini
     this.#generations.delete(key);
     ctx.queues.wakeJobs();
     return "done" as const;
+  }
+
+  /**
+   * An invalid queue admits nothing new, as a deleted one: its waiting jobs are woken at once to say
+   * QueueNotFound (they kept the reason of the last valid spec), and once valid again it is a
+   * changed queue (every waiting job woken), whatever its generation.
+   */
+  invalid(key: ResourceKey, _lastKnown: TrainingQueue | undefined, ctx: TrainingQueueContext): void {
+    if (this.#generations.get(key) === INVALID) return;
+    this.#generations.set(key, INVALID);
+    ctx.queues.wakeJobs();
   }
 }

@@ -6,7 +6,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { notifierIssues } from "../../src/api/notifier-rules.ts";
 import type { MlopsStack, Notifier, NotifierSpec, TrainingJob } from "../../src/api/resources.ts";
 import type { SharedState } from "../../src/api/shared-state.ts";
+import { validateDocument } from "../../src/api/validate.ts";
 import { Notifications, Outbox, payloadOf, selects } from "../../src/notifier/index.ts";
+import { STACK_PHASES } from "../../src/stack/phase.ts";
+import { REASONS } from "../../src/trainingjob/model.ts";
 import { type Received, type Receiver, startReceiver } from "./receiver.ts";
 
 let root: string;
@@ -105,6 +108,7 @@ describe("selects", () => {
     ],
     ["phases filter", { events: { phases: ["Failed"] } }, job("Running", "Running"), "Running", false],
     ["phases match", { events: { phases: ["Failed"] } }, job("Failed", "OOMKilled"), "Failed", true],
+    ["phases match Queued", { events: { phases: ["Queued"] } }, job("Queued", "Preempted"), "Queued", true],
     ["reasons filter", { events: { reasons: ["Stalled"] } }, job("Failed", "OOMKilled"), "Failed", false],
     [
       "labels match",
@@ -270,10 +274,10 @@ describe("docs/notifications.md", () => {
     const text = readFileSync(new URL("../../docs/notifications.md", import.meta.url), "utf8");
     const block = text.split("JSON schema (draft 2020-12):")[1]?.split("```json")[1]?.split("```")[0] ?? "";
     const validate = new Ajv2020({ strict: false }).compile(JSON.parse(block));
-    for (const [from, to] of [
-      ["Running", "Failed"],
-      [undefined, "Pending"],
-    ] as const) {
+    // Every phase a TrainingJob's status holds, as the new phase and as the previous one.
+    const transitions: [string | undefined, string][] = [[undefined, "Pending"]];
+    for (const phase of Object.keys(REASONS)) transitions.push(["Running", phase], [phase, "Running"]);
+    for (const [from, to] of transitions) {
       const payload = payloadOf(notifier(), {
         resource: job("Failed", "OOMKilled"),
         from,
@@ -370,5 +374,20 @@ describe("a record that cannot be written", () => {
     await n.idle();
     expect(received).toHaveLength(1);
     expect(logs).toContain("notification not recorded; sending it anyway");
+  });
+});
+
+describe("events.phases", () => {
+  it("takes every phase a notification can carry: a TrainingJob's (Queued too) and a MlopsStack's", () => {
+    for (const phase of [...Object.keys(REASONS), ...STACK_PHASES]) {
+      const document = JSON.parse(
+        JSON.stringify(notifier({ address: "http://127.0.0.1:1/", events: { phases: [phase as never] } })),
+      );
+      expect(validateDocument(document), phase).toMatchObject({ ok: true });
+    }
+    const typo = JSON.parse(
+      JSON.stringify(notifier({ address: "http://127.0.0.1:1/", events: { phases: ["Finished" as never] } })),
+    );
+    expect(validateDocument(typo)).toMatchObject({ ok: false });
   });
 });

@@ -272,7 +272,16 @@ export interface NotifierSpec {
       [k: string]: string | undefined;
     };
     phases?: (
-      "Pending" | "Running" | "Succeeded" | "Failed" | "Suspended" | "Progressing" | "Ready" | "Degraded" | "Stalled"
+      | "Queued"
+      | "Pending"
+      | "Running"
+      | "Succeeded"
+      | "Failed"
+      | "Suspended"
+      | "Progressing"
+      | "Ready"
+      | "Degraded"
+      | "Stalled"
     )[];
     reasons?: string[];
   };

@@ -32,14 +32,20 @@ export function validateDocument(document: unknown, options: { owned?: boolean }
   if (doc.apiVersion !== API_VERSION) {
     issues.push({
       path: ["apiVersion"],
-      message: `must be "${API_VERSION}" (got ${JSON.stringify(doc.apiVersion)})`,
+      message:
+        doc.apiVersion === undefined
+          ? `is required: "${API_VERSION}"`
+          : `must be "${API_VERSION}" (got ${JSON.stringify(doc.apiVersion)})`,
     });
   }
   const kind = doc.kind;
   if (!isKind(kind)) {
     issues.push({
       path: ["kind"],
-      message: `must be ${KINDS.join(" or ")} (got ${JSON.stringify(kind)})`,
+      message:
+        kind === undefined
+          ? `is required: ${KINDS.join(" or ")}`
+          : `must be ${KINDS.join(" or ")} (got ${JSON.stringify(kind)})`,
     });
     return { ok: false, issues };
   }

@@ -50,6 +50,9 @@ describe("kind registry", () => {
     const bad = validateDocument({ apiVersion: "mlops.dev/v1alpha1", kind: "Pod", metadata: { name: "x" } });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues[0]?.message).toBe(`must be ${KINDS.join(" or ")} (got "Pod")`);
+    const none = validateDocument({ apiVersion: "mlops.dev/v1alpha1", metadata: { name: "x" } });
+    if (!none.ok) expect(none.issues[0]?.message).toBe(`is required: ${KINDS.join(" or ")}`);
+    expect(none.ok).toBe(false);
     const stack = validateDocument({
       apiVersion: "mlops.dev/v1alpha1",
       kind: "MlopsStack",

@@ -132,6 +132,11 @@ describe("validateDocument", () => {
       { ...tj({ image: "x" }), apiVersion: "mlops.dev/v1" },
       ['apiVersion: must be "mlops.dev/v1alpha1" (got "mlops.dev/v1")'],
     ],
+    [
+      "no apiVersion (said so, not `got undefined`)",
+      { ...tj({ image: "x" }), apiVersion: undefined },
+      ['apiVersion: is required: "mlops.dev/v1alpha1"'],
+    ],
     ["the seed's stack by default", ms(undefined), []],
     [
       "an IP outside the subnet",

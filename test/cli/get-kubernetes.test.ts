@@ -184,6 +184,27 @@ describe("get -w in Kubernetes mode", () => {
     expect(out).not.toContain("ignored");
   });
 
+  it("prints the header with the first line when the watch began with nothing to list", {
+    timeout: 20_000,
+  }, async () => {
+    const controller = new AbortController();
+    let out = "";
+    const done = getWatch(
+      "tj",
+      { kubeconfig, namespace: "quiet" },
+      { signal: controller.signal, write: (t) => (out += t) },
+    );
+    await new Promise((r) => setTimeout(r, 200)); // listed (nothing) and watching
+    kube.create(trainingJob("first", "quiet"));
+    const all = await lines(() => out, 2);
+    controller.abort();
+    await done;
+    kube.state.delete("trainingjobs", "quiet", "first");
+    expect(all[0]).toMatch(/^NAME\s+PHASE\s+READY\s+AGE$/);
+    expect(all[1]).toMatch(/^first\s+Unknown\s+\d+s$/);
+    expect(all).toHaveLength(2);
+  });
+
   it("follows a Kubernetes context without flags (mlopsstacks here)", { timeout: 20_000 }, async () => {
     const keys = ["XDG_STATE_HOME", "MLOPSCTL_CONTEXT", "MLOPS_STATE_DIR"] as const;
     const saved = keys.map((key) => [key, process.env[key]] as const);

@@ -148,7 +148,12 @@ describe("get -w", () => {
     await until(() => out, "late");
     controller.abort();
     await done;
-    expect(out).toMatch(/^late\s+Pending\s+False/);
+    // Nothing to list at first: the header comes with the first line, as kubectl prints it.
+    const lines = out.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^NAME\s+PHASE\s+READY\s+AGE$/);
+    expect(lines[1]).toMatch(/^late\s+Pending\s+False/);
+    expect(lines[1]?.indexOf("Pending")).toBe(lines[0]?.indexOf("PHASE"));
+    expect(lines).toHaveLength(2);
   });
 
   it("escapes names and values it prints", { timeout: 10_000 }, async () => {

@@ -247,30 +247,40 @@ export function kubeTargetOf(options: StateOptions & { kubeconfig?: string }): K
   };
 }
 
-/** One printed change per record; for tables, padded to the widths of the header first printed. */
+/**
+ * One printed change per record; for tables, padded to the widths of the header first printed. A
+ * watch that started with nothing to list prints the header before its first line, as kubectl does.
+ */
 function lineFor(kind: Kind, format: string, withNamespace: boolean) {
-  let widths: number[] = [];
+  let widths: number[] | undefined;
   const wide = format === "wide";
   const { headers, cells } = columnsOf(kind, wide);
   const allHeaders = withNamespace ? ["NAMESPACE", ...headers] : headers;
+  const alignTo = (headerLine: string): void => {
+    // Each column starts where its header starts in the printed header line.
+    let from = 0;
+    const starts = allHeaders.map((h) => {
+      from = headerLine.indexOf(h, from);
+      return from;
+    });
+    widths = starts.map((start, i) => (starts[i + 1] ?? start) - start - 3);
+  };
   return {
-    widths(headerLine: string) {
-      // Each column starts where its header starts in the printed header line.
-      let from = 0;
-      const starts = allHeaders.map((h) => {
-        from = headerLine.indexOf(h, from);
-        return from;
-      });
-      widths = starts.map((start, i) => (starts[i + 1] ?? start) - start - 3);
-    },
+    widths: alignTo,
     row(record: StatusRecord): string {
       if (format === "json") return toJson(recordToResource(record));
       if (format === "yaml") return `---\n${toYaml(recordToResource(record))}`;
       const row = cells(record, age(record.metadata.creationTimestamp, new Date()));
       const all = (withNamespace ? [record.metadata.namespace, ...row] : row).map(printable);
-      return `${all
+      let header = "";
+      if (widths === undefined) {
+        header = table(allHeaders, [all]).split("\n")[0] ?? "";
+        alignTo(header);
+        header += "\n";
+      }
+      return `${header}${all
         .map((cell, i) =>
-          i === all.length - 1 ? cell : cell.padEnd(Math.max(widths[i] ?? 0, cell.length) + 3),
+          i === all.length - 1 ? cell : cell.padEnd(Math.max(widths?.[i] ?? 0, cell.length) + 3),
         )
         .join("")
         .trimEnd()}\n`;

@@ -66,7 +66,7 @@ export function heldBackPrunes(report: PruneReport, flags: PruneFlags, invalid: 
   const out: string[] = [];
   const mass = report.massBlocked;
   if (mass) {
-    out.push(`mlopsctl: ${massPruneMessage(mass.keys.length, mass.total, pruneOptionsOf(flags).mass)}`);
+    out.push(`mlopsctl: ${massPruneMessage(mass, pruneOptionsOf(flags).mass)}`);
     for (const key of mass.keys) out.push(`  kept: ${key}`);
   }
   if (!invalid && report.pending.length > 0) {

@@ -360,4 +360,36 @@ describe("prune switches and the mass prune guard", () => {
     });
     expect(allowed.source.lookup(key("j0")).state).toBe("deleted");
   });
+
+  it("the last file removed: held back as a mass prune, said so once, and pruned when allowed", async () => {
+    await previousRun(["only"]);
+    const watch = await startSource({ settleMs: 50 });
+    rmSync(join(dir, "only.yaml"));
+    await until("blocked", () => watch.source.pruneReport().massBlocked !== undefined);
+    await pause(200);
+    expect(watch.source.lookup(key("only")).state).toBe("present");
+    expect(watch.source.pruneReport().massBlocked).toEqual({ keys: [key("only")], total: 1, emptied: true });
+    const blocked = watch.events.filter((e) => e.reason === "MassPruneBlocked");
+    expect(blocked).toHaveLength(1);
+    expect(blocked[0]?.message).toContain(
+      "no file declares any mlops.dev resource any more: all 1 would be pruned",
+    );
+    expect(blocked[0]?.message).toContain("--allow-mass-prune");
+    const held = await sourcePrunesHeldBack.get();
+    expect(held.values.find((v) => v.labels.reason === "MassPrune")?.value).toBe(1);
+    await watch.source.close();
+    await watch.store.close();
+    open.length = 0;
+    const once = await startSource({ once: true });
+    expect(once.source.lookup(key("only")).state).not.toBe("deleted");
+    await once.source.close();
+    await once.store.close();
+    open.length = 0;
+    const allowed = await startSource({
+      once: true,
+      massPrune: { maxFraction: 0.5, maxCount: 10, allow: true },
+    });
+    expect(allowed.source.lookup(key("only")).state).toBe("deleted");
+    expect(allowed.events.map((e) => e.reason)).toEqual(["Pruned"]);
+  });
 });

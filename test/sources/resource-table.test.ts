@@ -28,11 +28,9 @@ function table(policy: PrunePolicy = POLICY) {
   });
   const set = (file: string, text: string | undefined) =>
     t.setFile(file, text === undefined ? undefined : loadText(file, text));
+  // As the directory source judges a read (the directory present).
   const clean = () =>
-    t.brokenFiles().length === 0 &&
-    t.duplicates().length === 0 &&
-    t.unreadable().length === 0 &&
-    t.hasResources();
+    t.brokenFiles().length === 0 && t.duplicates().length === 0 && t.unreadable().length === 0;
   let at = 0;
   let seq = 0;
   /** A full read `after` ms after the previous one; the keys it pruned. */
@@ -308,5 +306,30 @@ describe("ResourceTable", () => {
     for (const n of names.slice(0, 10)) ten.set(`${n}.yaml`, undefined);
     ten.full();
     expect(ten.full().pruned).toHaveLength(10);
+  });
+
+  it("every resource gone (no file declares any) prunes nothing until allowed, whatever the count", () => {
+    const setUp = (policy: PrunePolicy) => {
+      const tb = table(policy);
+      tb.set("a.yaml", job("a"));
+      tb.set("b.yaml", job("b"));
+      tb.set("a.yaml", undefined);
+      tb.full();
+      expect(tb.full().pruned.map((d) => d.key)).toEqual([key("a")]); // one of two: an ordinary prune
+      tb.set("b.yaml", undefined);
+      tb.full();
+      return tb;
+    };
+    const guarded = setUp(POLICY);
+    const blocked = guarded.full();
+    expect(blocked.pruned).toEqual([]);
+    expect(blocked.massBlocked).toEqual({ keys: [key("b")], total: 1, emptied: true });
+    expect(guarded.t.lookup(key("b")).state).toBe("present");
+    // A file that comes back with any resource ends it: the rest is an ordinary prune again.
+    guarded.set("c.yaml", job("c"));
+    guarded.full();
+    expect(guarded.full().pruned.map((d) => d.key)).toEqual([key("b")]);
+    const allowed = setUp({ ...POLICY, mass: { ...POLICY.mass, allow: true } });
+    expect(allowed.full().pruned.map((d) => d.key)).toEqual([key("b")]);
   });
 });

@@ -28,7 +28,7 @@ export async function pruneChanges(
         const why = options.prune === false ? "--prune=false" : "mlops.dev/prune: disabled";
         out.push({ key, action: "keep", detail: `no file declares it; objects kept (${why})`, fields: [] });
       } else if (mass?.keys.includes(key)) {
-        const detail = massPruneMessage(mass.keys.length, mass.total, pruneOptionsOf(options).mass);
+        const detail = massPruneMessage(mass, pruneOptionsOf(options).mass);
         out.push({ key, action: "blocked", detail, fields: [] });
       } else if (report.pending.includes(key)) {
         const why = unreadable

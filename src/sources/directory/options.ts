@@ -7,7 +7,7 @@ import type { Clock, Recorder } from "../../controller/reconcile.ts";
 import type { StateStore } from "../state/index.ts";
 import type { LocatedIssue } from "../yaml/index.ts";
 import { realOrResolved } from "./paths.ts";
-import type { MassPruneLimits } from "./prune.ts";
+import type { MassPruneBlock, MassPruneLimits } from "./prune.ts";
 
 export interface DirectorySourceOptions {
   dir: string;
@@ -68,5 +68,5 @@ export interface PruneReport {
   /** Keys whose file went but whose objects are kept (prune disabled). */
   readonly retained: readonly ResourceKey[];
   /** A mass prune held back for `--allow-mass-prune`. */
-  readonly massBlocked?: { readonly keys: readonly ResourceKey[]; readonly total: number };
+  readonly massBlocked?: MassPruneBlock;
 }

@@ -1,6 +1,7 @@
 // The directory source's prune decision, without I/O. A resource no file holds is pruned only when
 // it was absent from two full reads at least `settleMs` apart with no change in the tree between
 // them, and never as part of a mass prune nobody confirmed.
+import type { ResourceKey } from "../../api/resources.ts";
 
 /** One full read of the tree: when it ended, and the tree's change count at that moment. */
 export interface FullRead {
@@ -10,7 +11,10 @@ export interface FullRead {
   readonly at: number;
   /** Changes the source had seen in the tree (files read anew, gone, directory flips) by then. */
   readonly version: number;
-  /** The directory existed, held resources, and no entry was unreadable, broken or duplicated. */
+  /**
+   * The directory existed and no entry was unreadable, broken or duplicated. (A tree that holds no
+   * resource at all is clean, but prunes nothing without a confirmation: table.ts, MassPruneBlock.)
+   */
   readonly clean: boolean;
 }
 
@@ -39,6 +43,18 @@ export interface MassPruneLimits {
 }
 
 export const DEFAULT_MASS_PRUNE: MassPruneLimits = { maxFraction: 0.5, maxCount: 10, allow: false };
+
+/**
+ * Prunes held back for `--allow-mass-prune`: more than both limits at once, or every resource there
+ * was (`emptied`: no file declares any; a failed checkout or an unmounted volume looks the same,
+ * whatever the count, as Argo CD's automated sync refuses to leave an application empty unless
+ * `allowEmpty`).
+ */
+export interface MassPruneBlock {
+  readonly keys: readonly ResourceKey[];
+  readonly total: number;
+  readonly emptied?: true;
+}
 
 /** True when pruning `count` of `total` resources in one pass needs a confirmation it lacks. */
 export function isMassPrune(count: number, total: number, limits: MassPruneLimits): boolean {

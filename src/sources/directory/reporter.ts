@@ -7,7 +7,7 @@ import type { Recorder } from "../../controller/reconcile.ts";
 import { sourcePrunesHeldBack } from "../../observability/metrics.ts";
 import { formatLocated, type LocatedIssue } from "../yaml/index.ts";
 import { IGNORE_FILE } from "./ignore-file.ts";
-import { describeAbsence, type MassPruneLimits } from "./prune.ts";
+import { describeAbsence, type MassPruneBlock, type MassPruneLimits } from "./prune.ts";
 import type { FullReadOutcome, PruneDecision, ResourceTable } from "./table.ts";
 
 export interface PruneReporterOptions {
@@ -50,7 +50,8 @@ export class PruneReporter {
     const log = this.#options.log;
     if (!log) return;
     if (!exists) log.warn({ dir }, "directory does not exist: nothing read, nothing pruned");
-    else if (!table.hasResources()) log.warn({ dir }, "no mlops.dev resources found: nothing pruned");
+    else if (!table.hasResources())
+      log.warn({ dir }, `no mlops.dev resources found${this.#options.mass.allow ? "" : ": nothing pruned"}`);
     const broken = table.brokenFiles().length;
     if (broken > 0)
       log.warn({ files: broken }, "files fail to parse or validate: nothing pruned until they are fixed");
@@ -82,12 +83,16 @@ export class PruneReporter {
     if (told === this.#toldMass) return;
     this.#toldMass = told;
     if (!mass) return;
-    const message = massPruneMessage(mass.keys.length, mass.total, this.#options.mass);
+    const message = massPruneMessage(mass, this.#options.mass);
     log?.warn({ resources: mass.keys.length, total: mass.total }, message);
     for (const key of mass.keys) recorder?.event(key, "Warning", "MassPruneBlocked", message);
   }
 }
 
-export function massPruneMessage(count: number, total: number, limits: MassPruneLimits): string {
-  return `mass prune held back: ${count} of ${total} resources would be pruned at once (more than ${limits.maxCount} and more than ${limits.maxFraction * 100} %); nothing is pruned, objects are kept; restore the files or run with --allow-mass-prune`;
+export function massPruneMessage(block: MassPruneBlock, limits: MassPruneLimits): string {
+  const count = block.keys.length;
+  const what = block.emptied
+    ? `no file declares any mlops.dev resource any more: all ${count} would be pruned (an emptied directory is what a failed checkout or an unmounted volume looks like)`
+    : `${count} of ${block.total} resources would be pruned at once (more than ${limits.maxCount} and more than ${limits.maxFraction * 100} %)`;
+  return `mass prune held back: ${what}; nothing is pruned, objects are kept; restore the files or run with --allow-mass-prune`;
 }

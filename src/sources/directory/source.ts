@@ -324,12 +324,7 @@ export class DirectorySource implements Source {
     const broken = this.#table.brokenFiles();
     const duplicates = this.#table.duplicates();
     const unreadable = this.#table.unreadable();
-    const clean =
-      this.#exists &&
-      this.#table.hasResources() &&
-      broken.length === 0 &&
-      duplicates.length === 0 &&
-      unreadable.length === 0;
+    const clean = this.#exists && broken.length === 0 && duplicates.length === 0 && unreadable.length === 0;
     sourceInvalidDocuments.set(broken.length + duplicates.length + unreadable.length);
     this.#reporter.unreadable(unreadable, this.#table.missing());
     if (full) {
@@ -359,7 +354,8 @@ export class DirectorySource implements Source {
     }
     // Settled: this read was clean and no absence awaits its confirming read. Until then orphan
     // cleanup must not act on what merely looks absent.
-    this.#settled = clean && this.#table.missing().length === 0;
+    // An empty tree is never settled: orphan cleanup would take every object for one.
+    this.#settled = clean && this.#table.hasResources() && this.#table.missing().length === 0;
     this.#refreshRevision();
     if (first) this.#reporter.summary(this.dir, this.#exists, this.#table, this.#skipped, this.#revision);
     for (const key of this.#table.changed(affected)) if (!this.#closed) this.#changes.next(key);

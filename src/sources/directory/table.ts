@@ -17,7 +17,14 @@ import {
 } from "./claims.ts";
 import type { OkDocument } from "./file-reads.ts";
 import { ChangePrints, KeyClaims } from "./key-index.ts";
-import { type FullRead, isMassPrune, judgeAbsence, type MassPruneLimits, pruneDisabled } from "./prune.ts";
+import {
+  type FullRead,
+  isMassPrune,
+  judgeAbsence,
+  type MassPruneBlock,
+  type MassPruneLimits,
+  pruneDisabled,
+} from "./prune.ts";
 
 export type { Claim } from "./claims.ts";
 
@@ -42,7 +49,7 @@ export interface FullReadOutcome {
   readonly pruned: PruneDecision[];
   readonly retained: PruneDecision[];
   /** A mass prune nothing was pruned for: how many of how many, which keys. */
-  readonly massBlocked?: { readonly keys: ResourceKey[]; readonly total: number };
+  readonly massBlocked?: MassPruneBlock;
   /** When the next full read may confirm a pending absence (none: nothing pending or blocked). */
   readonly dueAt?: number;
 }
@@ -253,9 +260,11 @@ export class ResourceTable {
       this.#retained.set(d.key, d.lastKnown);
     }
     const total = this.#claims.size + this.#orphans.size + this.#missing.size;
-    if (isMassPrune(pruned.length, total, policy.mass)) {
+    const emptied = pruned.length > 0 && !this.hasResources() && !policy.mass.allow;
+    if (emptied || isMassPrune(pruned.length, total, policy.mass)) {
       // Nothing pruned; the keys keep their first absence, so a confirmed run prunes them at once.
-      return { pruned: [], retained, massBlocked: { keys: pruned.map((d) => d.key).sort(), total } };
+      const keys = pruned.map((d) => d.key).sort();
+      return { pruned: [], retained, massBlocked: { keys, total, ...(emptied ? { emptied } : {}) } };
     }
     for (const d of pruned) {
       this.#missing.delete(d.key);

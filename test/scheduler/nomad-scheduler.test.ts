@@ -206,6 +206,10 @@ describe("NomadScheduler against the Nomad double", () => {
     const resumed = await scheduler.observe(key);
     expect(resumed?.stopped).toBe(false);
     expect(resumed?.replicas.map((r) => r.state)).toEqual(["pending"]);
+    // The allocation the suspension stopped is not a restart of the resumed run (it read "1
+    // restart(s) so far", reason Restarting, where the Docker scheduler counts none).
+    expect(resumed?.replicas.map((r) => r.restarts)).toEqual([0]);
+    expect(resumed?.runId).toBe(stopped?.runId);
     await scheduler.purge(key);
     expect(await scheduler.observe(key)).toBeUndefined();
     const afterPurge = nomad.writes;

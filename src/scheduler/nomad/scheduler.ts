@@ -304,8 +304,10 @@ export class NomadScheduler implements Scheduler {
 
   /**
    * The job as submit would register it against the live one: the same run keeps the live run's
-   * `mlops_run_version` (task meta: Nomad's tasksUpdated reads any difference as destructive) and
-   * `max_run_duration` is rendered where the server supports it.
+   * `mlops_run_version` (task meta: Nomad's tasksUpdated reads any difference as destructive), but
+   * for a stopped job (suspended, or stopped outside the operator): it is placed anew, and the
+   * allocations its stop ended are not restarts of the run resumed (observe counts from the run
+   * version). `max_run_duration` is rendered where the server supports it.
    */
   async #renderAgainst(run: RunRequest, live: NomadJob | undefined): Promise<NomadJob> {
     const meta = live?.Meta ?? {};
@@ -322,7 +324,12 @@ export class NomadScheduler implements Scheduler {
       {
         ...(this.#options.network ? { network: this.#options.network } : {}),
         maxRunDuration: supportsMaxRunDuration(version),
-        runVersion: sameRun ? Number(meta[META.runVersion] ?? 0) : live ? (live.Version ?? 0) + 1 : 0,
+        runVersion:
+          sameRun && live?.Stop !== true
+            ? Number(meta[META.runVersion] ?? 0)
+            : live
+              ? (live.Version ?? 0) + 1
+              : 0,
       },
     );
   }

@@ -51,6 +51,7 @@ import { buildResolver, PROGRESS_READ_INTERVAL_MS, stackPorts } from "./schedule
 import { scrapeTargets } from "./scrape-targets.ts";
 import { buildSecrets } from "./secret-sources.ts";
 import { observedWriter, type PhaseListener } from "./status-hooks.ts";
+import { OnceRetryWindow } from "./unreachable.ts";
 import { webRowFormat } from "./web-format.ts";
 
 /** Where desired state comes from: a directory of YAML (GitOps) or Kubernetes custom resources. */
@@ -85,6 +86,8 @@ export interface OperatorOptions {
   readonly progressIntervalMs?: number;
   /** Told of every reconcile's outcome (`run --once` watches for a scheduler that stays unreachable). */
   readonly outcomes?: ReconcileOutcomes;
+  /** `run --once`: a key failing with retried errors this long is retried no more (OnceRetryWindow). */
+  readonly onceRetryWindowMs?: number;
   /** The directory source's prune rules (`--prune-settle`, `--prune`, the mass prune guard). */
   readonly prune?: PruneOptions;
   /** One of several replicas (`--leader-elect`): nothing is sent before `lead()`. */
@@ -294,7 +297,9 @@ export async function buildOperator(options: OperatorOptions): Promise<Operator>
   };
   const streams: Observable<ResourceKey>[] = [source.changes(), external, stacks.changes(), queues.changes()];
   if (metricsHealth) streams.push(metricsHealth.changes());
-  const dispatch = createDispatch(source, handlers);
+  const windowMs = options.onceRetryWindowMs;
+  const direct = createDispatch(source, handlers);
+  const dispatch = windowMs === undefined ? direct : new OnceRetryWindow(windowMs).wrap(direct);
   const outcomes = options.outcomes;
   const controller = new Controller({
     name: "mlops",

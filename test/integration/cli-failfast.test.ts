@@ -1,6 +1,8 @@
 // `mlopsctl run` fails fast and in one line: a scheduler that stays unreachable ends `--once` within
 // --unreachable-timeout (not the whole --timeout), naming the address and the setting behind it; a
-// metrics port another process holds is one line naming the address and the flag, exit 1.
+// resource whose reconcile keeps failing with another retried error (a Nomad namespace that does not
+// exist) is given up after the same window while the others converge; a metrics port another
+// process holds is one line naming the address and the flag, exit 1.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
@@ -8,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startNomadDouble } from "../doubles/nomad/index.ts";
 
 const exec = promisify(execFile);
 const CLI = new URL("../../bin/mlopsctl", import.meta.url).pathname;
@@ -75,6 +78,45 @@ describe("mlopsctl run fails fast", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     },
   );
+
+  it("--once gives up a resource whose retried error lasts --unreachable-timeout; the others converge", async () => {
+    const nomad = await startNomadDouble();
+    const two = await mkdtemp(join(tmpdir(), "mlops-failfast-ns-"));
+    try {
+      await writeFile(
+        join(two, "jobs.yaml"),
+        "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: { name: fine }\nspec: { image: trainer:dev }\n---\n" +
+          "apiVersion: mlops.dev/v1alpha1\nkind: TrainingJob\nmetadata: { name: lost, namespace: nowhere }\nspec: { image: trainer:dev }\n",
+      );
+      const r = await cli([
+        "run",
+        "--once",
+        "--dir",
+        two,
+        "--state-dir",
+        `${two}-state`,
+        "--scheduler",
+        "nomad",
+        "--nomad-addr",
+        nomad.address,
+        "--unreachable-timeout",
+        "2s",
+        "--log-level",
+        "error",
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.seconds).toBeLessThan(20); // it retried until the default --timeout of 5 minutes
+      expect(r.stderr).toMatch(
+        /TrainingJob\/nowhere\/lost: NamespaceNotFound: .*not retried again in this pass/,
+      );
+      expect(r.stderr).not.toContain("TrainingJob/default/fine");
+      expect(nomad.allocations("default", "fine")).toHaveLength(1);
+    } finally {
+      await nomad.close();
+      await rm(two, { recursive: true, force: true });
+      await rm(`${two}-state`, { recursive: true, force: true });
+    }
+  });
 
   it("a metrics address another process holds is one line naming it and the flag, exit 1", async () => {
     const holder: Server = createServer();

@@ -115,7 +115,7 @@ export function registerRun(program: Command): void {
     )
     .option(
       "--unreachable-timeout <duration>",
-      "with --once: fail when a scheduler it needs stays unreachable this long (transient errors are retried within it)",
+      "with --once: fail when a scheduler it needs stays unreachable this long; a resource whose other retried errors last this long is not retried again (exit 1)",
       parseDuration,
       30_000,
     )
@@ -237,7 +237,7 @@ export async function run(options: RunOptions): Promise<number> {
       progressIntervalMs: options.progressInterval,
       log,
       onPhase: (job, from, to) => progress.phase(job, from, to),
-      ...(unreachable ? { outcomes: unreachable } : {}),
+      ...(unreachable ? { outcomes: unreachable, onceRetryWindowMs: options.unreachableTimeout } : {}),
       prune: pruneOptionsOf(options),
       ...(options.leaderElect ? { leaderElect: true } : {}),
     });

@@ -16,7 +16,7 @@ import { GpuAccounting } from "./gpu-accounting.ts";
 import { isFinished } from "./model.ts";
 import { jobKey, planRun, type RunPlan } from "./plan-run.ts";
 import type { ProgressReader, RunAnnotator, RunProgress } from "./ports.ts";
-import { admission } from "./queueing.ts";
+import { admission, type QueueState } from "./queueing.ts";
 import { type StatusInput, statusFrom } from "./status.ts";
 
 const ANNOTATION_RETRY_MS = 30_000;
@@ -82,7 +82,8 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     try {
       written = await apply(scheduler, decision, request, ctx, keyOf(job));
     } catch (error) {
-      await this.#blocked(ctx, job, now, revision, error, recorded);
+      // An admitted run the scheduler refused still holds its queue's quota: its status says so.
+      await this.#blocked(ctx, job, now, revision, error, recorded, queue);
       throw error;
     }
 
@@ -186,6 +187,7 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
     revision: string | undefined,
     error: unknown,
     recorded: RunRecord | undefined,
+    queue?: QueueState,
   ): Promise<void> {
     if (recorded?.outcome && isFinished(recorded.outcome)) return; // a finished run stays as it was
     const reason = reasonOf(error);
@@ -195,7 +197,14 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
       stalled: isTerminal(error),
       unavailable: schedulerUnavailable(reason),
     };
-    await this.#write(ctx, { job, now, revision, blocker, ...(recorded ? { run: recorded } : {}) });
+    await this.#write(ctx, {
+      job,
+      now,
+      revision,
+      blocker,
+      ...(recorded ? { run: recorded } : {}),
+      ...(queue ? { queue } : {}),
+    });
   }
 
   #accountGpus(job: TrainingJob, run: RunRecord, observed: ObservedRun | undefined, now: Date): void {

@@ -21,6 +21,8 @@ export class RecordingScheduler implements Scheduler {
   readonly runs = new Map<string, ObservedRun>();
   readonly #changes = new Subject<ResourceKey>();
   unavailable = false;
+  /** Thrown by submit() alone (a scheduler that answers but refuses the job: NamespaceNotFound). */
+  refuseSubmit: OperatorError | undefined;
   /** Keep versions as Nomad does (off: as Docker, none): every write answers a new one. */
   versioned = false;
   /** The version each observe was given, in order. */
@@ -40,6 +42,7 @@ export class RecordingScheduler implements Scheduler {
 
   async submit(run: RunRequest): Promise<string | undefined> {
     this.#check();
+    if (this.refuseSubmit) throw this.refuseSubmit;
     this.calls.push(`submit ${run.key.name} ${run.runId}`);
     this.submitted.push(run);
     const replicas: ObservedReplica[] = Array.from({ length: run.spec.replicas }, (_, index) => ({

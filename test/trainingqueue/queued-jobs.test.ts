@@ -2,6 +2,7 @@
 // recording scheduler double: what is registered, in which order, and what status says.
 import { describe, expect, it } from "vitest";
 import { findCondition } from "../../src/api/conditions.ts";
+import { TransientError } from "../../src/api/errors.ts";
 import type { AnyResource, ResourceKey, TrainingJob, TrainingQueue } from "../../src/api/resources.ts";
 import { keyOf } from "../../src/api/resources.ts";
 import { TrainingJobReconciler } from "../../src/trainingjob/reconciler.ts";
@@ -191,6 +192,21 @@ describe("queued TrainingJobs", () => {
     const urgent = w.job("urgent", 0, { priority: 90 });
     await w.reconcile(urgent); // asked since: a move is reported again
     expect(moved).toEqual(["TrainingJob/default/d"]);
+  });
+
+  it("an admitted run the scheduler refuses still says it holds its queue's quota", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 2 } }));
+    const a = w.job("a", 2);
+    const b = w.job("b", 1);
+    w.scheduler.refuseSubmit = new TransientError("NamespaceNotFound", 'namespace "lab" not found');
+    await expect(w.reconcile(a)).rejects.toThrow('namespace "lab" not found');
+    await w.reconcile(b);
+    expect(findCondition(a.status?.conditions, "Ready")).toMatchObject({ reason: "NamespaceNotFound" });
+    expect(a.status?.phase).toBe("Pending");
+    expect(admitted(a)).toMatchObject({ status: "True", reason: "Admitted" });
+    expect(a.status?.queue).toMatchObject({ name: "gpus", admittedAt: w.now.toISOString() });
+    expect(admitted(b)).toMatchObject({ status: "False", reason: "WaitingForQuota" });
   });
 
   it("a new queue wakes the jobs waiting for it and its cohort in the background; a changed one every waiting job at once", async () => {

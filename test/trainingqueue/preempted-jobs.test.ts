@@ -85,6 +85,52 @@ class World {
 const admitted = (job: TrainingJob) => findCondition(job.status?.conditions, "Admitted");
 
 describe("preemption: LowerPriority", () => {
+  it("stops a registered run that is not placed yet (Nomad would place it later), as a running one", async () => {
+    const w = new World();
+    w.add(queue("gpus", { quota: { gpus: 2 } }));
+    const low = w.job("low", 2, 20);
+    await w.reconcile(low);
+    // Registered, no allocation yet: Nomad holds the job in a blocked evaluation until capacity frees.
+    const registered = w.scheduler.runs.get("low");
+    if (!registered) throw new Error("low was not registered");
+    w.scheduler.runs.set("low", {
+      ...registered,
+      replicas: [],
+      blocked: { reason: "MissingDevice", message: "no node offers 2 nvidia/gpu" },
+    });
+    await w.reconcile(low);
+    expect(admitted(low)?.status).toBe("True");
+    w.tick(60);
+
+    const high = w.job("high", 2, 90);
+    await w.reconcile(high);
+    await w.settle();
+    // It was let go as if it had ended, its job left registered: high was admitted beside it, and
+    // Nomad would have placed both on 2 GPUs' quota once a GPU node came.
+    expect(w.started()).toEqual(["submit low", "stop low", "submit high"]);
+    expect(low.status?.phase).toBe("Queued");
+    expect(admitted(low)).toMatchObject({ status: "False", reason: "Preempted" });
+    expect(admitted(high)?.status).toBe("True");
+  });
+
+  it("a restarted operator counts a registered run not placed yet as holding its quota", async () => {
+    const w = new World();
+    w.add(queue("gpus", { quota: { gpus: 2 }, preemption: "Never" }));
+    const first = w.job("first", 2, 50);
+    await w.reconcile(first);
+    const registered = w.scheduler.runs.get("first");
+    if (!registered) throw new Error("first was not registered");
+    w.scheduler.runs.set("first", { ...registered, replicas: [] });
+    const restarted = new World();
+    for (const [key, resource] of w.resources) restarted.resources.set(key, resource);
+    for (const [name, run] of w.scheduler.runs) restarted.scheduler.runs.set(name, run);
+    const second = restarted.job("second", 2, 50);
+    await restarted.reconcile(first);
+    await restarted.reconcile(second);
+    expect(restarted.started()).toEqual([]);
+    expect(admitted(second)).toMatchObject({ status: "False", reason: "WaitingForQuota" });
+  });
+
   it("stops a lower-priority run for a higher one, then admits it again as its next attempt", async () => {
     const w = new World();
     w.add(queue("gpus", { quota: { gpus: 4 } }));

@@ -116,6 +116,17 @@ export interface ObservedRun {
   readonly version?: string;
 }
 
+/**
+ * The run takes the resources it asked for, or will: a replica pending or running, or a registered
+ * job not placed yet (Nomad keeps it in a blocked evaluation and places it as soon as capacity
+ * frees). What a queue counts as holding quota.
+ */
+export function occupies(observed: ObservedRun | undefined): boolean {
+  if (!observed) return false;
+  if (!observed.stopped && observed.replicas.length === 0) return true;
+  return observed.replicas.some((r) => r.state === "pending" || r.state === "running");
+}
+
 export interface LogOptions {
   readonly follow: boolean;
   readonly replica?: number;

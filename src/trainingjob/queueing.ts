@@ -7,7 +7,7 @@
 import { isoTime } from "../api/iso-time.ts";
 import { keyOf, type TrainingJob } from "../api/resources.ts";
 import { queueWaitSeconds } from "../observability/metrics.ts";
-import type { ObservedRun } from "../scheduler/port.ts";
+import { type ObservedRun, occupies } from "../scheduler/port.ts";
 import type { Decision } from "./decide.ts";
 import type { AdmissionGate, QueueWaitReason } from "./ports.ts";
 
@@ -43,12 +43,9 @@ export function admission(
   if (!name || !gate) return undefined;
   const key = keyOf(job);
   const finished = decision.outcome !== undefined || job.status?.run?.outcome !== undefined;
-  // Live: a replica pending or running, or a registered run not placed yet (Nomad holds its job
-  // until capacity frees: a blocked evaluation places it then, so it holds quota and is stopped when
-  // preempted; taken for ended, it was let go while Nomad kept it, and placed later over the quota).
-  const unplaced = observed !== undefined && !observed.stopped && observed.replicas.length === 0;
-  const live =
-    unplaced || (observed?.replicas.some((r) => r.state === "pending" || r.state === "running") ?? false);
+  // A registered run not placed yet is live too: taken for ended, it was let go while Nomad kept it,
+  // and placed later over the quota (occupies).
+  const live = occupies(observed);
   const stopping = live && observed?.stopped === true;
   if (job.spec.suspend || (finished && decision.step.op !== "submit")) gate.release(key);
   else if (live && !stopping) gate.hold(job);

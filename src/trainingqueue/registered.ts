@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { messageOf } from "../api/errors.ts";
 import { parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
 import type { ResourceIndex } from "../controller/reconcile.ts";
-import type { Scheduler } from "../scheduler/port.ts";
+import { occupies, type Scheduler } from "../scheduler/port.ts";
 
 export interface RegisteredRuns {
   /** Runs found live and held. */
@@ -44,8 +44,7 @@ export async function holdRegisteredRuns(
         const parts = parseKey(key);
         const recorded = job.status?.run?.schedulerVersion;
         const observed = await scheduler.observe({ ...parts, kind: "TrainingJob" }, recorded);
-        const live = observed?.replicas.some((r) => r.state === "pending" || r.state === "running") ?? false;
-        if (!live) continue;
+        if (!occupies(observed)) continue;
         gate.hold(job);
         held++;
       }

@@ -5,7 +5,7 @@
 // that would wait shows as `queue` with its reason and position; a queue that preempts shows the
 // runs it would stop (as `stop`, preempted).
 import { keyOf, type ResourceKey, type TrainingJob, type TrainingQueue } from "../../api/resources.ts";
-import type { ObservedRun } from "../../scheduler/port.ts";
+import { type ObservedRun, occupies } from "../../scheduler/port.ts";
 import type { RunPlan } from "../../trainingjob/plan-run.ts";
 import {
   type Amounts,
@@ -87,8 +87,7 @@ export function queueChanges(
   return [...out.values()];
 }
 
-/** The scheduler reports a replica of the job pending or running (and the job not stopped). */
+/** The scheduler reports the job holding its quota (occupies), and not stopped. */
 function live(observed: ObservedRun | undefined): boolean {
-  if (!observed || observed.stopped) return false;
-  return observed.replicas.some((r) => r.state === "pending" || r.state === "running");
+  return observed !== undefined && !observed.stopped && occupies(observed);
 }

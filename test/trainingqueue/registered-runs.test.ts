@@ -37,7 +37,11 @@ function index(resources: AnyResource[]) {
   };
 }
 
-function scheduler(live: Record<string, ObservedRun["replicas"][number]["state"]>, fail = false): Scheduler {
+/** Each named run's one replica in that state; "unplaced": registered, no allocation yet. */
+function scheduler(
+  live: Record<string, ObservedRun["replicas"][number]["state"] | "unplaced">,
+  fail = false,
+): Scheduler {
   return {
     name: "nomad",
     target: "http://nomad.test:4646",
@@ -46,7 +50,11 @@ function scheduler(live: Record<string, ObservedRun["replicas"][number]["state"]
       return Object.keys(live).map((name) => ({ key: `TrainingJob/ml/${name}` as ResourceKey, runId: "r" }));
     },
     observe: async (key: { name: string }) =>
-      ({ replicas: [{ index: 0, id: "1", state: live[key.name], restarts: 0 }] }) as unknown as ObservedRun,
+      ({
+        stopped: false,
+        replicas:
+          live[key.name] === "unplaced" ? [] : [{ index: 0, id: "1", state: live[key.name], restarts: 0 }],
+      }) as unknown as ObservedRun,
   } as unknown as Scheduler;
 }
 
@@ -61,6 +69,16 @@ describe("holdRegisteredRuns", () => {
     const gate = new QueueAdmission(view);
     const result = await holdRegisteredRuns([scheduler({ late: "running" })], "owner", view, gate);
     expect(result).toEqual({ held: 1, skipped: [] });
+    expect(gate.admit(view.get("TrainingJob/ml/early" as ResourceKey) as TrainingJob, now)).toMatchObject({
+      admitted: false,
+    });
+  });
+
+  it("a registered run not placed yet holds its quota too (Nomad places it once capacity frees)", async () => {
+    const view = resources();
+    const gate = new QueueAdmission(view);
+    const result = await holdRegisteredRuns([scheduler({ late: "unplaced" })], "owner", view, gate);
+    expect(result.held).toBe(1);
     expect(gate.admit(view.get("TrainingJob/ml/early" as ResourceKey) as TrainingJob, now)).toMatchObject({
       admitted: false,
     });

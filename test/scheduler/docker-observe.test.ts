@@ -3,6 +3,7 @@ import { LABEL } from "../../src/clients/docker/labels.ts";
 import { observedFrom, replicaOf } from "../../src/scheduler/docker/observe.ts";
 import { EngineOutages } from "../../src/scheduler/docker/outages.ts";
 import { STOPPED_MARKER_POLICY } from "../../src/scheduler/docker/render.ts";
+import { occupies } from "../../src/scheduler/port.ts";
 import { container, exited, runRequest } from "./docker-fixtures.ts";
 
 const noRetry = { Name: "no", MaximumRetryCount: 0 };
@@ -254,6 +255,25 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
       exhausted: true,
       reason: "ImageNotFound",
     });
+  });
+
+  it("a run Docker could not place (no container) takes its resources until stopped, as a queue counts it", () => {
+    const memo = {
+      runId: "g1-aaaa",
+      generation: 1,
+      specHash: "spec-1",
+      runSpecHash: "run-1",
+      ownerId: "owner-a",
+      replicas: 1,
+      blocked: { reason: "Unschedulable" as const, message: "range of CPUs is from 0.01 to 2.00" },
+    };
+    const blocked = observedFrom([], "owner-a", memo);
+    expect(blocked).toMatchObject({ stopped: false, replicas: [], blocked: memo.blocked });
+    expect(occupies(blocked)).toBe(true);
+    // Stopped (preempted, suspended): nothing of it takes anything any more, and observe says so.
+    const stopped = observedFrom([], "owner-a", { ...memo, stopReason: "Preempted" });
+    expect(stopped?.stopped).toBe(true);
+    expect(occupies(stopped)).toBe(false);
   });
 
   it("ignores malformed replica labels rather than crashing", () => {

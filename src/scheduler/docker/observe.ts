@@ -225,7 +225,8 @@ function observedFromMemo(memo: RunMemo): ObservedRun {
     generation: memo.generation,
     specHash: memo.specHash,
     runSpecHash: memo.runSpecHash,
-    stopped: false,
+    // No container to stop: a run stopped (preempted, suspended) before Docker placed it is stopped.
+    stopped: memo.stopReason !== undefined,
     replicas,
     ...(memo.blocked ? { blocked: memo.blocked } : {}),
   };

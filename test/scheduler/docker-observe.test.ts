@@ -237,16 +237,21 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
     );
   });
 
+  /** What the scheduler remembers of a run no container holds. */
+  const memoOf = <T extends object>(replicas: number, extra: T) => ({
+    runId: "g1-aaaa",
+    generation: 1,
+    specHash: "spec-1",
+    runSpecHash: "run-1",
+    ownerId: "owner-a",
+    replicas,
+    ...extra,
+  });
+
   it("reports a run whose containers could not be created from memory: ImageNotFound, exhausted", () => {
-    const memo = {
-      runId: "g1-aaaa",
-      generation: 1,
-      specHash: "spec-1",
-      runSpecHash: "run-1",
-      ownerId: "owner-a",
-      replicas: 2,
+    const memo = memoOf(2, {
       failure: { reason: "ImageNotFound" as const, message: "No such image: nope:1" },
-    };
+    });
     const observed = observedFrom([], "owner-a", memo);
     expect(observed?.runId).toBe("g1-aaaa");
     expect(observed?.replicas).toHaveLength(2);
@@ -258,15 +263,9 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
   });
 
   it("a run Docker could not place (no container) takes its resources until stopped, as a queue counts it", () => {
-    const memo = {
-      runId: "g1-aaaa",
-      generation: 1,
-      specHash: "spec-1",
-      runSpecHash: "run-1",
-      ownerId: "owner-a",
-      replicas: 1,
+    const memo = memoOf(1, {
       blocked: { reason: "Unschedulable" as const, message: "range of CPUs is from 0.01 to 2.00" },
-    };
+    });
     const blocked = observedFrom([], "owner-a", memo);
     expect(blocked).toMatchObject({ stopped: false, replicas: [], blocked: memo.blocked });
     expect(occupies(blocked)).toBe(true);

@@ -54,6 +54,19 @@ describe("mlopsctl validate", () => {
     expect(r).toMatchObject({ code: 1, out: "1 error in 1 file\n" });
   });
 
+  it("a file named twice (or inside a directory also named) is read once, not a duplicate of itself", async () => {
+    const good = `${FIXTURES}/good`;
+    for (const args of [
+      [good, `${good}/job.yaml`],
+      [`${good}/job.yaml`, good],
+      [`${good}/job.yaml`, `./${good}/job.yaml`],
+    ]) {
+      const r = await validate(...args);
+      expect(r.code, args.join(" ")).toBe(0);
+      expect(r.out).toBe(args.includes(good) ? "2 resources valid\n" : "1 resource valid\n");
+    }
+  });
+
   it("a file named explicitly without any mlops.dev resource is an error", async () => {
     const r = await validate(`${FIXTURES}/good/team/workflow.yaml`);
     expect(r).toMatchObject({ code: 1, out: "1 error in 1 file\n" });

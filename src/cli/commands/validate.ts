@@ -4,6 +4,7 @@
 // the directory source could not read (not a regular file, empty, binary, unparsable: it blocks
 // pruning) is an error here too, whoever's file it is; `.mlopsignore` names files to skip.
 import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { keyOf, type ResourceKey } from "../../api/resources.ts";
 import { line } from "../../observability/printable.ts";
@@ -41,6 +42,9 @@ export async function validatePaths(
     skippedDocuments: 0,
   };
   const seen = new Map<ResourceKey, LocatedIssue>();
+  // A file named twice (`validate dir dir/a.yaml`, or a path given twice) is read once: its
+  // resources are not a duplicate of themselves. (One path, as `run --once` gives: nothing to track.)
+  const read = paths.length > 1 ? new Set<string>() : undefined;
   for (const given of paths) {
     let isDir: boolean;
     try {
@@ -64,12 +68,19 @@ export async function validatePaths(
       : [{ path: given, shown: given }];
     const before = report.resources + report.errors.length;
     const root = isDir ? realOrResolved(given) : undefined;
+    let readBefore = 0;
     for (const file of files) {
+      const absolute = read ? resolve(file.path) : "";
+      if (read?.has(absolute)) {
+        readBefore++;
+        continue;
+      }
+      read?.add(absolute);
       const known = options.known?.(file.path);
       const load = known ? shownAs(known, file.shown) : readYamlFile(file.path, file.shown, root);
       validateFile(report, seen, load, file.shown, !isDir);
     }
-    if (isDir && report.resources + report.errors.length === before) {
+    if (isDir && readBefore === 0 && report.resources + report.errors.length === before) {
       addFileErrors(report, [
         { file: given, line: 1, col: 1, message: "no mlops.dev resources found in this directory" },
       ]);

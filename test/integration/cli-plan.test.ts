@@ -236,3 +236,25 @@ spec: { image: t:1, queue: team, resources: { cpu: 100, memoryMB: 64 } }
     }
   });
 });
+
+describe("mlopsctl plan with two MlopsStacks", () => {
+  it("the second that claims the first's network and ports is blocked, naming both", async () => {
+    const sdir = await mkdtemp(join(tmpdir(), "mlops-plan-stacks-"));
+    const sstate = `${sdir}-state`;
+    const stack = (namespace: string) =>
+      `apiVersion: mlops.dev/v1alpha1\nkind: MlopsStack\nmetadata: { name: platform, namespace: ${namespace} }\nspec: {}\n`;
+    try {
+      await writeFile(join(sdir, "stacks.yaml"), `${stack("default")}---\n${stack("team-b")}`);
+      const r = await cli("plan", "--dir", sdir, "--state-dir", sstate, "--owner-id", "plan-stacks");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("+ MlopsStack/default/platform: create (network and components)");
+      expect(r.stdout).toContain(
+        "! MlopsStack/team-b/platform: blocked (MlopsStack/default/platform claims the same network mlops-network and host ports 8500, 4646, 9090, 3000;",
+      );
+      expect(r.stdout).toContain("1 to create");
+    } finally {
+      await rm(sdir, { recursive: true, force: true });
+      await rm(sstate, { recursive: true, force: true });
+    }
+  });
+});

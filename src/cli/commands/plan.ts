@@ -13,6 +13,7 @@ import { redactSpec } from "../../api/redact.ts";
 import {
   type AnyResource,
   keyOf,
+  type MlopsStack,
   type ResourceKey,
   type TrainingJob,
   type TrainingQueue,
@@ -25,6 +26,7 @@ import { SecretResolver } from "../../secrets/index.ts";
 import { DirectorySource } from "../../sources/directory/index.ts";
 import { resolveStateDir, StateStore } from "../../sources/state/index.ts";
 import { formatLocated } from "../../sources/yaml/index.ts";
+import { stackConflicts } from "../../stack/conflicts.ts";
 import { planRun, type RunPlan } from "../../trainingjob/plan-run.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { EXIT } from "../exit.ts";
@@ -133,14 +135,28 @@ export async function plan(options: PlanOptions): Promise<PlannedChange[]> {
     const plans = new Map<ResourceKey, RunPlan>();
     const declared = new Set<ResourceKey>();
     out.push(...(await pruneChanges(source, stateDir, options)));
-    for (const resource of [...source.list("MlopsStack"), ...source.list("TrainingJob")]) {
+    // Stacks that exist first: of two that claim one network or port, the one created keeps them.
+    const stacks = source.list("MlopsStack") as MlopsStack[];
+    const exists = (stack: MlopsStack) => (real.readSync(keyOf(stack)) ? 0 : 1);
+    const conflicts = stackConflicts([...stacks].sort((a, b) => exists(a) - exists(b)));
+    for (const resource of [...stacks, ...source.list("TrainingJob")]) {
       declared.add(keyOf(resource));
       const previous = real.readSync(keyOf(resource));
       const fields = previous
         ? fieldDiff(previous.spec, redactSpec(resource.spec), ["spec"]).map(formatChange)
         : [];
       if (resource.kind === "MlopsStack") {
-        out.push(stackChange(resource, previous !== undefined, fields));
+        const conflict = conflicts.get(keyOf(resource));
+        out.push(
+          conflict
+            ? {
+                key: keyOf(resource),
+                action: "blocked",
+                detail: `${conflict.with} claims the same ${conflict.what.join(" and ")}; the stack created first keeps them, this one would report NameConflict, IPInUse or PortInUse`,
+                fields,
+              }
+            : stackChange(resource, previous !== undefined, fields),
+        );
         continue;
       }
       jobs.push(await jobChange(resource as TrainingJob, resolver, source, ownerId, options, fields, plans));

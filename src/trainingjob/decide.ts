@@ -9,7 +9,8 @@
 //   the next attempt (every replica, MLOPS_ATTEMPT one higher) while the failure's budget allows
 //   (backoffLimit for the code's failures, retryPolicy.infraRetryLimit for the platform's; retry.ts);
 //   otherwise the whole run fails (the rest are stopped); so do the deadline and, for distributed
-//   runs, replicas not all running within the startup timeout (no gang scheduling).
+//   runs, replicas not all running within the startup timeout (no gang scheduling). With
+//   retryPolicy.backoff the next attempt waits for its delay first (retry-backoff.ts).
 
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import { isoTime } from "../api/iso-time.ts";
@@ -17,6 +18,7 @@ import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
 import { type AttemptHistory, afterFailure, afterRemoval, type EndedAttempt } from "./attempt-verdict.ts";
 import { runIdFor } from "./hash.ts";
 import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
+import { awaitingRetry, endedAt, failuresOf, retryDelayMs } from "./retry-backoff.ts";
 
 export type RunRecord = NonNullable<TrainingJobStatus["run"]>;
 
@@ -68,6 +70,8 @@ export interface Decision {
   readonly attempt: number;
   /** The attempt that has just ended in failure, as status records it. */
   readonly ended?: EndedAttempt;
+  /** Set while a failed attempt's retry waits for its backoff: when, and as which attempt. */
+  readonly backoff?: { readonly retryAt: string; readonly attempt: number };
 }
 
 export function decide(input: DecideInput): Decision {
@@ -110,8 +114,18 @@ export function decide(input: DecideInput): Decision {
   const deadlineFrom = identity.newRun ? undefined : deadlineStartOf(recorded?.attempts, startedAt);
   const stale = current?.attempt !== undefined && current.attempt < attempt;
   const failed = current && !stale && !spec.suspend ? failedReplica(current) : undefined;
+  const clocks = { deadlineFrom, attemptStartedAt };
+  // A failure recorded while its retry waits for its backoff, whatever the scheduler reports of it
+  // now (Nomad may have collected the dead job; a suspend stopped the other replicas): judged once,
+  // as recorded, neither a removal nor counted again; suspended, it is not a failed run either.
+  const waiting = identity.newRun ? undefined : awaitingRetry(recorded, current?.attempt);
+  if (waiting && !spec.suspend) {
+    const at = endedAt(waiting.completionTime, now);
+    return retryAfter(input, base, failuresOf(historyOf(input, attempt)), at, clocks);
+  }
   if (current && failed) {
-    const verdict = afterFailure(historyOf(input, attempt), failed);
+    const history = historyOf(input, attempt);
+    const verdict = afterFailure(history, failed);
     if (verdict.outcome) {
       return {
         ...base,
@@ -119,18 +133,11 @@ export function decide(input: DecideInput): Decision {
         ...finished(input, current, verdict.outcome, isoTime(now)),
       };
     }
-    const wake = timers(spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt);
-    return {
-      ...base,
-      attempt: attempt + 1,
-      ended: verdict.ended,
-      step: { op: "submit", why: "retry" },
-      outcome: undefined,
-      wakeInMs: wake,
-    };
+    const at = endedAt(verdict.ended.completionTime, now);
+    return retryAfter(input, { ...base, ended: verdict.ended }, failuresOf(history), at, clocks);
   }
   const outcome =
-    current && !stale
+    current && !stale && !waiting
       ? outcomeOf(current, spec, deadlineFrom, now, input.startupTimeoutMs, attemptStartedAt)
       : undefined;
   if (outcome) {
@@ -184,6 +191,31 @@ export function decide(input: DecideInput): Decision {
     return { ...base, step: { op: "submit", why: "update" }, outcome: undefined, wakeInMs };
   }
   return { ...base, step: { op: "none" }, outcome: undefined, wakeInMs };
+}
+
+/**
+ * A failed attempt that may be retried: the next attempt now, or, within its backoff (retry-backoff.ts),
+ * nothing until then (the deadline still applies).
+ */
+function retryAfter(
+  input: DecideInput,
+  base: Omit<Decision, "step" | "outcome" | "wakeInMs">,
+  failures: number,
+  ended: number,
+  clocks: { deadlineFrom: number | undefined; attemptStartedAt: number | undefined },
+): Decision {
+  const { spec, now } = input;
+  const retryAt = ended + retryDelayMs(spec, failures);
+  const wake = timers(spec, clocks.deadlineFrom, now, input.startupTimeoutMs, clocks.attemptStartedAt);
+  if (now.getTime() >= retryAt) {
+    const step = { op: "submit", why: "retry" } as const;
+    return { ...base, attempt: base.attempt + 1, step, outcome: undefined, wakeInMs: wake };
+  }
+  const late = deadlineOutcome(spec, clocks.deadlineFrom, now);
+  if (late) return { ...base, ...finished(input, base.current, late, isoTime(now)) };
+  const backoff = { retryAt: isoTime(new Date(retryAt)), attempt: base.attempt + 1 };
+  const wakeInMs = Math.min(retryAt - now.getTime(), wake ?? Number.POSITIVE_INFINITY);
+  return { ...base, backoff, step: { op: "none" }, outcome: undefined, wakeInMs };
 }
 
 /** The attempt of the current run: the newest recorded or observed one; 1 for a new run. */

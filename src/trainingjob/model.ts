@@ -17,6 +17,7 @@ export const REASONS = {
   Pending: [
     "Submitted",
     "Scheduling",
+    "RetryBackoff",
     ...BLOCKED_REASONS,
     "WaitingForStack",
     "NomadUnavailable",
@@ -124,7 +125,7 @@ export const PHASES: readonly PhaseRow[] = [
     stalled: "False",
     reasons: REASONS.Pending,
     meaning:
-      "The run of this generation is not running yet: being submitted, waiting for placement or capacity, or for its stack.",
+      "The run of this generation is not running yet: being submitted, waiting for placement or capacity, or for its stack; or, RetryBackoff, its failed attempt's retry waits for retryPolicy.backoff.",
   },
   {
     phase: "Running",

@@ -194,6 +194,15 @@ function phaseOf(input: StatusInput): { phase: Phase; reason: TrainingJobReason;
   }
   if (job.spec.suspend) return { phase: "Suspended", reason: "Suspended", message: "spec.suspend is true" };
   if (!decision) return { phase: "Pending", reason: "Submitted", message: "" };
+  if (decision.backoff) {
+    const { attempt, retryAt } = decision.backoff;
+    const failed =
+      decision.ended?.message ??
+      job.status?.run?.attempts?.find((a) => a.attempt === attempt - 1)?.message ??
+      `attempt ${attempt - 1} failed`;
+    const message = `${failed}; attempt ${attempt} starts at ${retryAt} (retryPolicy.backoff)`;
+    return { phase: "Pending", reason: "RetryBackoff", message };
+  }
   const current = decision.current;
   // An in-place update (priority, deadline, TTL) leaves the run where it is: its phase is what the
   // scheduler reports, not Pending.

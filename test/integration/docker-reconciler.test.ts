@@ -65,6 +65,11 @@ class Driver {
     });
   }
 
+  get key(): { kind: "TrainingJob"; namespace: string; name: string } {
+    const { namespace, name } = this.job.metadata;
+    return { kind: "TrainingJob", namespace: namespace ?? "default", name };
+  }
+
   /** Changes the spec as a new generation (as the directory source does for an edited file). */
   edit(change: Partial<TrainingJobSpec>): void {
     this.job.spec = { ...this.job.spec, ...change };
@@ -173,11 +178,7 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     });
     d.edit({ suspend: true });
     await d.until(phase("Suspended"));
-    const key = {
-      kind: "TrainingJob" as const,
-      namespace: d.job.metadata.namespace,
-      name: d.job.metadata.name,
-    };
+    const key = d.key;
     expect((await h.containersOf(key)).map((c) => c.State)).toEqual(["exited"]);
     d.edit({ suspend: false });
     const resumed = await d.until(phase("Running"));
@@ -191,13 +192,50 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
     const d = new Driver(job("deadline", { env: long, activeDeadlineSeconds: 2 }), h.scheduler);
     const status = await d.until(phase("Failed"));
     expect(status.run?.reason).toBe("DeadlineExceeded");
-    const key = {
-      kind: "TrainingJob" as const,
-      namespace: d.job.metadata.namespace,
-      name: d.job.metadata.name,
-    };
+    const key = d.key;
     await d.until((s) => s?.phase === "Failed" && true, 5_000);
     expect((await h.containersOf(key)).map((c) => c.State)).toEqual(["exited"]);
+  });
+
+  it("retryPolicy.backoff: each retry of a failing trainer waits (1 s, then 2 s) as Pending, RetryBackoff", async () => {
+    const d = new Driver(
+      job("backoff", {
+        env: env({ EPOCHS: 1, EPOCH_SECONDS: 0.1, METRICS_PORT: 0, EXIT_CODE: 3 }),
+        backoffLimit: 2,
+        retryPolicy: { infraRetryLimit: 3, backoff: { delaySeconds: 1, factor: 2, maxDelaySeconds: 360 } },
+      }),
+      h.scheduler,
+    );
+    const key = d.key;
+    try {
+      const waiting = await d.until((s) => ready(s)?.reason === "RetryBackoff");
+      expect(waiting.phase).toBe("Pending");
+      expect(ready(waiting)?.message).toMatch(
+        /^replica 0 failed with exit code 3 in attempt 1\b.*; attempt 2 starts at \S+ \(retryPolicy.backoff\)$/,
+      );
+      // The failed attempt's container is kept while the retry waits.
+      expect((await h.containersOf(key)).map((c) => [c.State, c.Labels["mlops.dev/attempt"]])).toEqual([
+        ["exited", "1"],
+      ]);
+      const failed = await d.until(phase("Failed"), 40_000);
+      const attempts = failed.run?.attempts ?? [];
+      expect(attempts.map((a) => [a.attempt, a.exitCode, a.counted])).toEqual([
+        [1, 3, "user"],
+        [2, 3, "user"],
+        [3, 3, "user"],
+      ]);
+      // Each next attempt started its delay after the failure it follows, and not much later.
+      const gaps = [1, 2].map(
+        (n) => Date.parse(attempts[n]?.startTime ?? "") - Date.parse(attempts[n - 1]?.completionTime ?? ""),
+      );
+      expect(gaps[0]).toBeGreaterThanOrEqual(1000);
+      expect(gaps[0]).toBeLessThan(3000);
+      expect(gaps[1]).toBeGreaterThanOrEqual(2000);
+      expect(gaps[1]).toBeLessThan(4000);
+      expect(failed.run?.reason).toBe("BackoffLimitExceeded");
+    } finally {
+      await d.reconciler.finalize(keyOf(d.job), d.job, d.ctx);
+    }
   });
 
   it("a restarted operator picks the run up mid-way: no duplicate, same run, then Succeeded", async () => {
@@ -215,11 +253,7 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
   it("repairs an unfinished run whose container was removed by hand, then purges on deletion", async () => {
     const d = new Driver(job("repair", { env: long }), h.scheduler);
     await d.until(phase("Running"));
-    const key = {
-      kind: "TrainingJob" as const,
-      namespace: d.job.metadata.namespace,
-      name: d.job.metadata.name,
-    };
+    const key = d.key;
     const [gone] = await h.containersOf(key);
     await h.conn.docker.getContainer(gone?.Id as string).remove({ force: true });
     await d.until(() => d.events.some((e) => e.startsWith("Repaired")));
@@ -254,11 +288,7 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
       }),
       h.scheduler,
     );
-    const key = {
-      kind: "TrainingJob" as const,
-      namespace: d.job.metadata.namespace,
-      name: d.job.metadata.name,
-    };
+    const key = d.key;
     try {
       const running = await d.until(phase("Running"));
       const runDir = join(dir, running.run?.id ?? "");
@@ -302,11 +332,7 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
       h.scheduler,
     );
     await d.until(phase("Succeeded"));
-    const key = {
-      kind: "TrainingJob" as const,
-      namespace: d.job.metadata.namespace,
-      name: d.job.metadata.name,
-    };
+    const key = d.key;
     await d.until(() => d.events.some((e) => e.startsWith("Purged")), 10_000);
     expect(await h.containersOf(key)).toEqual([]);
     const status = await d.until(phase("Succeeded"));

@@ -1,7 +1,7 @@
 // Retries on Nomad, end to end over the Nomad double: the operator owns attempts. An allocation lost
 // again and again is retried as new allocations (each registered with the next MLOPS_ATTEMPT) within
 // retryPolicy.infraRetryLimit, never touching backoffLimit; an exit code in failOnExitCodes fails the
-// run at once.
+// run at once; retryPolicy.backoff delays the next attempt.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,6 +102,52 @@ describe("retries on Nomad: attempts owned by the operator", () => {
       ]);
       expect(attempts.filter((a) => a.counted === "user")).toEqual([]);
       expect(attempts.at(-1)?.exitCode).toBe(0);
+    } finally {
+      await op.controller.stop();
+      await op.close();
+    }
+  });
+
+  it("retryPolicy.backoff: the next attempt is registered after the delay, even if the dead job is purged meanwhile", async () => {
+    await writeFile(
+      join(dir, "patient.yaml"),
+      jobYaml(
+        "patient",
+        `  backoffLimit: 1
+  retryPolicy: { backoff: { delaySeconds: 1 } }
+`,
+      ),
+    );
+    const op = await operator();
+    try {
+      await op.source.start();
+      op.controller.start();
+      const first = await until("the allocation", () => nomad.allocations("default", "patient")[0]);
+      nomad.lifecycle.running(first.ID);
+      nomad.lifecycle.exit(first.ID, { exitCode: 1 });
+      const failedAt = Date.now();
+      const waiting = await until("RetryBackoff", () => {
+        const ready = resource(op, "patient")?.status?.conditions?.find((c) => c.type === "Ready");
+        return ready?.reason === "RetryBackoff" ? resource(op, "patient") : undefined;
+      });
+      expect(waiting.status?.phase).toBe("Pending");
+      // Nomad collects the dead job (job GC, `nomad system gc`) while the retry waits: not a removal.
+      const purged = await fetch(`${nomad.address}/v1/job/patient?purge=true`, { method: "DELETE" });
+      expect(purged.status).toBe(200);
+      const second = await until("the allocation of attempt 2", () =>
+        nomad.allocations("default", "patient").find((a) => a.ID !== first.ID),
+      );
+      expect(Date.now() - failedAt).toBeGreaterThanOrEqual(1000);
+      expect((await registered("patient")).Meta?.mlops_attempt).toBe("2");
+      nomad.lifecycle.running(second.ID);
+      nomad.lifecycle.exit(second.ID, { exitCode: 0 });
+      const done = await until("Succeeded", () =>
+        resource(op, "patient")?.status?.phase === "Succeeded" ? resource(op, "patient") : undefined,
+      );
+      expect(done.status?.run?.attempts?.map((a) => [a.attempt, a.exitCode, a.counted])).toEqual([
+        [1, 1, "user"],
+        [2, 0, undefined],
+      ]);
     } finally {
       await op.controller.stop();
       await op.close();

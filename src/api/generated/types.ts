@@ -84,6 +84,11 @@ export interface TrainingJobSpec {
      * @maxItems 64
      */
     failOnExitCodes?: number[];
+    backoff?: {
+      delaySeconds: number;
+      factor: number;
+      maxDelaySeconds: number;
+    };
   };
   activeDeadlineSeconds?: number;
   ttlSecondsAfterFinished?: number;

@@ -2,7 +2,7 @@
 // is commander's usage error, which names the option and the value: "option '--concurrency <n>'
 // argument '0' is invalid. expected a whole number ≥ 1". A value read outside commander (an
 // option a command checks itself) goes through flagValue, which names them the same way.
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { SchedulerMode } from "../trainingjob/resolver.ts";
 import { EXIT, ExitError } from "./exit.ts";
 
@@ -29,6 +29,26 @@ export function parseDuration(value: string): number {
     throw new InvalidArgumentError("expected a duration such as 90s, 5m, 1h30m or 250ms");
   }
   return parts.reduce((total, p) => total + Number(p[1]) * (UNITS[p[2] as string] ?? 0), 0);
+}
+
+/** Milliseconds as parseDuration reads them back: 300000 → "5m", 2500 → "2500ms". */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+  ] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/**
+ * A duration flag whose help shows its default as a duration: "(default: 5m)", not "(default:
+ * 300000)", which the flag itself would read as 300000 seconds.
+ */
+export function durationOption(flags: string, text: string, defaultMs: number): Option {
+  return new Option(flags, text).argParser(parseDuration).default(defaultMs, formatDuration(defaultMs));
 }
 
 export function parsePositiveInt(value: string): number {

@@ -22,7 +22,7 @@ import type { loadKubeConfig } from "../sources/kubernetes/index.ts";
 import type { KubeLeaseLock } from "../sources/kubernetes/lease.ts";
 import type { KubeSharedState } from "../sources/kubernetes/shared-state.ts";
 import { EXIT, ExitError } from "./exit.ts";
-import { parseDuration } from "./flags.ts";
+import { durationOption } from "./flags.ts";
 
 export interface LeaderFlags {
   leaderElect?: boolean;
@@ -45,29 +45,33 @@ export function withLeaderFlags(command: Command): Command {
       "--leader-election-namespace <ns>",
       "kubernetes source: the namespace of the Lease (default: $POD_NAMESPACE, the service account's namespace, the kubeconfig context's, else default)",
     )
-    .option(
-      "--leader-elect-lease-duration <duration>",
-      "how long followers wait before taking over a lease that is not renewed",
-      parseDuration,
-      DEFAULT_LEADER_TIMINGS.leaseDurationMs,
+    .addOption(
+      durationOption(
+        "--leader-elect-lease-duration <duration>",
+        "how long followers wait before taking over a lease that is not renewed",
+        DEFAULT_LEADER_TIMINGS.leaseDurationMs,
+      ),
     )
-    .option(
-      "--leader-elect-renew-deadline <duration>",
-      "how long the leader tries to renew before it stops reconciling",
-      parseDuration,
-      DEFAULT_LEADER_TIMINGS.renewDeadlineMs,
+    .addOption(
+      durationOption(
+        "--leader-elect-renew-deadline <duration>",
+        "how long the leader tries to renew before it stops reconciling",
+        DEFAULT_LEADER_TIMINGS.renewDeadlineMs,
+      ),
     )
-    .option(
-      "--leader-elect-retry-period <duration>",
-      "how often replicas try to acquire, and the leader renews",
-      parseDuration,
-      DEFAULT_LEADER_TIMINGS.retryPeriodMs,
+    .addOption(
+      durationOption(
+        "--leader-elect-retry-period <duration>",
+        "how often replicas try to acquire, and the leader renews",
+        DEFAULT_LEADER_TIMINGS.retryPeriodMs,
+      ),
     )
-    .option(
-      "--leader-election-session-ttl-min <duration>",
-      "directory source: Consul's session_ttl_min; the session TTL is the larger of it and half the lease (Consul frees a lock up to twice the TTL after the leader vanished)",
-      parseDuration,
-      10_000,
+    .addOption(
+      durationOption(
+        "--leader-election-session-ttl-min <duration>",
+        "directory source: Consul's session_ttl_min; the session TTL is the larger of it and half the lease (Consul frees a lock up to twice the TTL after the leader vanished)",
+        10_000,
+      ),
     );
 }
 

@@ -8,7 +8,7 @@ import {
   type PruneReport,
 } from "../sources/directory/index.ts";
 import type { PruneOptions } from "./compose.ts";
-import { parseBool, parseCount, parseDuration, parseFraction } from "./flags.ts";
+import { durationOption, parseBool, parseCount, parseFraction } from "./flags.ts";
 
 export interface PruneFlags {
   pruneSettle?: number;
@@ -21,11 +21,12 @@ export interface PruneFlags {
 /** Adds the prune flags (`--prune-settle` only where reads wait it out: run). */
 export function withPruneFlags(command: Command, settle: boolean): Command {
   if (settle) {
-    command.option(
-      "--prune-settle <duration>",
-      "prune a resource only when absent from two full reads this far apart, the tree unchanged between",
-      parseDuration,
-      DEFAULT_PRUNE_SETTLE_MS,
+    command.addOption(
+      durationOption(
+        "--prune-settle <duration>",
+        "prune a resource only when absent from two full reads this far apart, the tree unchanged between",
+        DEFAULT_PRUNE_SETTLE_MS,
+      ),
     );
   }
   return command

@@ -30,7 +30,7 @@ import { stackConflicts } from "../../stack/conflicts.ts";
 import { planRun, type RunPlan } from "../../trainingjob/plan-run.ts";
 import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { EXIT } from "../exit.ts";
-import { parseDuration, parseScheduler } from "../flags.ts";
+import { durationOption, parseScheduler } from "../flags.ts";
 import { type PruneFlags, pruneOptionsOf, withPruneFlags } from "../prune-flags.ts";
 import { buildResolver } from "../schedulers.ts";
 import { type StateOptions, targetOf } from "./get.ts";
@@ -78,7 +78,7 @@ export function registerPlan(program: Command): void {
     .option("--scheduler <name>", "auto, docker or nomad", parseScheduler, "auto")
     .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
-    .option("--startup-timeout <duration>", "as for run", parseDuration, 600_000)
+    .addOption(durationOption("--startup-timeout <duration>", "as for run", 600_000))
     .option("--secrets-dir <dir>", "as for run: a changed secret shows as a new run (restartOnSecretChange)");
   withPruneFlags(command, false).action(async (flags: Omit<PlanOptions, "dir"> & StateOptions) => {
     const target = targetOf(flags);

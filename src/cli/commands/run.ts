@@ -27,10 +27,10 @@ import type { SchedulerMode } from "../../trainingjob/resolver.ts";
 import { buildOperator, type Operator } from "../compose.ts";
 import { EXIT, ExitError } from "../exit.ts";
 import {
+  durationOption,
   LOG_LEVELS,
   logLevelOf,
   parseBool,
-  parseDuration,
   parseLogFormat,
   parseLogLevel,
   parsePositiveInt,
@@ -107,17 +107,15 @@ export function registerRun(program: Command): void {
       32,
     )
     .option("--once", "converge every resource once, prune, write status and exit")
-    .option(
-      "--timeout <duration>",
-      "with --once: give up after this long (e.g. 90s, 5m)",
-      parseDuration,
-      300_000,
+    .addOption(
+      durationOption("--timeout <duration>", "with --once: give up after this long (e.g. 90s, 5m)", 300_000),
     )
-    .option(
-      "--unreachable-timeout <duration>",
-      "with --once: fail when a scheduler it needs stays unreachable this long; a resource whose other retried errors last this long is not retried again (exit 1)",
-      parseDuration,
-      30_000,
+    .addOption(
+      durationOption(
+        "--unreachable-timeout <duration>",
+        "with --once: fail when a scheduler it needs stays unreachable this long; a resource whose other retried errors last this long is not retried again (exit 1)",
+        30_000,
+      ),
     )
     .option("--scheduler <name>", "where TrainingJobs run: auto, docker or nomad", parseScheduler, "auto")
     .option(
@@ -125,23 +123,26 @@ export function registerRun(program: Command): void {
       "tells this operator's objects from others' (default: hash of the directory's path as given, links not followed)",
     )
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
-    .option(
-      "--startup-timeout <duration>",
-      "distributed runs: all replicas running within this",
-      parseDuration,
-      600_000,
+    .addOption(
+      durationOption(
+        "--startup-timeout <duration>",
+        "distributed runs: all replicas running within this",
+        600_000,
+      ),
     )
-    .option(
-      "--resync <duration>",
-      "periodic resync (a safety net; events drive the operator)",
-      parseDuration,
-      600_000,
+    .addOption(
+      durationOption(
+        "--resync <duration>",
+        "periodic resync (a safety net; events drive the operator)",
+        600_000,
+      ),
     )
-    .option(
-      "--progress-interval <duration>",
-      "how often a running run's progress is read (its metrics endpoint or its stack's Prometheus)",
-      parseDuration,
-      15_000,
+    .addOption(
+      durationOption(
+        "--progress-interval <duration>",
+        "how often a running run's progress is read (its metrics endpoint or its stack's Prometheus)",
+        15_000,
+      ),
     )
     .option(
       "--log-level <level>",

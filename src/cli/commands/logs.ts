@@ -23,7 +23,10 @@ export function registerLogs(program: Command): void {
       .argument("<name>", "the TrainingJob's name")
       .option("-f, --follow", "keep printing as the run writes")
       .option("--replica <n>", "one replica of a distributed run (default: all)")
-      .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)"),
+      .option(
+        "--owner-id <id>",
+        "the operator's owner id (default: the context's, else a hash of the directory's path as given, links not followed)",
+      ),
   ).action(async (kind: string, name: string, options: LogsOptions) => {
     await logs(kind, name, options);
   });

@@ -76,7 +76,10 @@ export function registerPlan(program: Command): void {
     )
     .option("--detailed-exitcode", "exit 0 when there are no changes, 2 when there are (Terraform's meaning)")
     .option("--scheduler <name>", "auto, docker or nomad", parseScheduler, "auto")
-    .option("--owner-id <id>", "the operator's owner id (default: hash of the directory's real path)")
+    .option(
+      "--owner-id <id>",
+      "the operator's owner id (default: the context's, else a hash of the directory's path as given, links not followed)",
+    )
     .option("--nomad-addr <url>", "the Nomad for jobs without stackRef (default: $NOMAD_ADDR)")
     .addOption(durationOption("--startup-timeout <duration>", "as for run", 600_000))
     .option("--secrets-dir <dir>", "as for run: a changed secret shows as a new run (restartOnSecretChange)");

@@ -41,9 +41,7 @@ export function afterFailure(history: AttemptHistory, failed: ObservedReplica): 
   const { spec, earlier, attempt } = history;
   const cls = classify({ reason: failed.reason, exitCode: failed.exitCode }, spec);
   const used = budgets([...earlier, cls.counted], spec);
-  const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
-  const detail = failed.message ? `: ${failed.message}` : "";
-  const what = `replica ${failed.index} failed${code} in attempt ${attempt}${detail}`;
+  const what = `replica ${failed.index} failed${failureText(failed, ` in attempt ${attempt}`)}`;
   const ended: EndedAttempt = {
     attempt,
     counted: cls.counted,
@@ -54,6 +52,17 @@ export function afterFailure(history: AttemptHistory, failed: ObservedReplica): 
   };
   const outcome = failureOutcome(cls, used, failed, what);
   return outcome ? { outcome, ended } : { ended };
+}
+
+/**
+ * " with exit code N<where>: <the scheduler's message>", the message left out when it only repeats
+ * the exit code (both schedulers report a plain non-zero exit as "exit code N").
+ */
+export function failureText(failed: ObservedReplica, where: string): string {
+  const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
+  const repeats = failed.message === `exit code ${failed.exitCode}`;
+  const detail = failed.message && !repeats ? `: ${failed.message}` : "";
+  return `${code}${where}${detail}`;
 }
 
 /** The run's job or containers were removed outside the operator: the platform's failure. */

@@ -15,7 +15,13 @@
 import type { TrainingJobSpec, TrainingJobStatus } from "../api/generated/types.ts";
 import { isoTime } from "../api/iso-time.ts";
 import type { ObservedReplica, ObservedRun } from "../scheduler/port.ts";
-import { type AttemptHistory, afterFailure, afterRemoval, type EndedAttempt } from "./attempt-verdict.ts";
+import {
+  type AttemptHistory,
+  afterFailure,
+  afterRemoval,
+  type EndedAttempt,
+  failureText,
+} from "./attempt-verdict.ts";
 import { runIdFor } from "./hash.ts";
 import { failedRunReason, recordedReason, type TrainingJobReason } from "./model.ts";
 import { awaitingRetry, endedAt, failuresOf, retryDelayMs } from "./retry-backoff.ts";
@@ -287,13 +293,8 @@ export function outcomeOf(
   const failed = run.replicas.find((r) => r.state === "failed" && (r.exhausted ?? true));
   if (failed) {
     const reason = failedRunReason(failed.reason);
-    const code = failed.exitCode === undefined ? "" : ` with exit code ${failed.exitCode}`;
-    const detail = failed.message ? `: ${failed.message}` : "";
-    return {
-      outcome: "Failed",
-      reason,
-      message: `replica ${failed.index} failed${code} after ${failed.restarts} restart(s)${detail}`,
-    };
+    const text = failureText(failed, ` after ${failed.restarts} restart(s)`);
+    return { outcome: "Failed", reason, message: `replica ${failed.index} failed${text}` };
   }
   const succeeded = run.replicas.filter((r) => r.state === "succeeded").length;
   if (run.replicas.length >= spec.replicas && succeeded >= spec.replicas) {

@@ -1,6 +1,7 @@
 // The TrainingJob reconciler: observe → decide (pure) → apply → status (pure), one status write per
 // reconcile. It never sleeps or loops: timers (deadline, startup timeout, TTL) come back as requeues.
 
+import { type Condition, findCondition } from "../api/conditions.ts";
 import { InvalidSpecError, isTerminal, messageOf, reasonOf } from "../api/errors.ts";
 import { isoTime } from "../api/iso-time.ts";
 import { keyOf, parseKey, type ResourceKey, type TrainingJob } from "../api/resources.ts";
@@ -159,10 +160,17 @@ export class TrainingJobReconciler implements Reconciler<TrainingJob, TrainingJo
   async #write(ctx: TrainingJobContext, input: StatusInput): Promise<void> {
     const status = statusFrom(input);
     const before = input.job.status;
-    if (before?.phase !== status.phase) {
-      const ready = status.conditions?.find((c) => c.type === "Ready");
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    // A failure waiting for its retry is told each time, whether the attempt had run or not.
+    const backingOff =
+      ready?.reason === "RetryBackoff" &&
+      findCondition(before?.conditions as Condition[] | undefined, "Ready")?.reason !== "RetryBackoff";
+    if (before?.phase !== status.phase || backingOff) {
+      // A failure waiting for its retry (RetryBackoff) warns, as kubelet's BackOff does.
       const warning =
-        status.phase === "Failed" || (status.phase === "Pending" && input.blocker !== undefined);
+        status.phase === "Failed" ||
+        (status.phase === "Pending" &&
+          (input.blocker !== undefined || input.decision?.backoff !== undefined));
       ctx.recorder.event(
         keyOf(input.job),
         warning ? "Warning" : "Normal",

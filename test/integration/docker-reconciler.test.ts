@@ -211,7 +211,7 @@ describe("TrainingJob reconciler on the Docker scheduler", () => {
       const waiting = await d.until((s) => ready(s)?.reason === "RetryBackoff");
       expect(waiting.phase).toBe("Pending");
       expect(ready(waiting)?.message).toMatch(
-        /^replica 0 failed with exit code 3 in attempt 1\b.*; attempt 2 starts at \S+ \(retryPolicy.backoff\)$/,
+        /^replica 0 failed with exit code 3 in attempt 1; attempt 2 starts at \S+ \(retryPolicy.backoff\)$/,
       );
       // The failed attempt's container is kept while the retry waits.
       expect((await h.containersOf(key)).map((c) => [c.State, c.Labels["mlops.dev/attempt"]])).toEqual([

@@ -259,6 +259,38 @@ describe("TrainingJob reconciler scenarios", () => {
     expect(job.status?.conditions?.find((c) => c.type === "Stalled")?.status).toBe("True");
   });
 
+  it("with retryPolicy.backoff the retry waits: a Warning RetryBackoff, a wake-up at its time, then the next attempt", async () => {
+    const h = new Harness();
+    const backoff = { delaySeconds: 30, factor: 2, maxDelaySeconds: 360 };
+    const job = trainingJob({ backoffLimit: 1, retryPolicy: { infraRetryLimit: 3, backoff } });
+    await h.reconcile(job);
+    // Both schedulers report a plain non-zero exit as "exit code N": the status says it once.
+    h.scheduler.setReplicas("train", "failed", {
+      exitCode: 2,
+      exhausted: true,
+      finishedAt: "2026-01-01T12:05:00.000Z",
+      message: "exit code 2",
+    });
+    h.now = new Date("2026-01-01T12:05:10Z");
+    expect(await h.reconcile(job)).toEqual({ requeueAfterMs: 20_000 });
+    expect(h.scheduler.submitted.map((r) => r.attempt)).toEqual([1]);
+    expect(h.events.at(-1)).toBe("Warning RetryBackoff");
+    expect(job.status?.conditions?.find((c) => c.type === "Ready")?.message).toBe(
+      "replica 0 failed with exit code 2 in attempt 1; attempt 2 starts at 2026-01-01T12:05:30.000Z (retryPolicy.backoff)",
+    );
+    const writes = h.statusWrites.length;
+    h.now = new Date("2026-01-01T12:05:20Z"); // a resync meanwhile: nothing submitted, the status unchanged
+    expect(await h.reconcile(job)).toEqual({ requeueAfterMs: 10_000 });
+    expect(h.statusWrites.at(-1)).toEqual(h.statusWrites[writes - 1]);
+    h.now = new Date("2026-01-01T12:05:30Z");
+    await h.reconcile(job);
+    expect(h.scheduler.submitted.map((r) => r.attempt)).toEqual([1, 2]);
+    expect(job.status?.run?.attempts?.map((a) => [a.attempt, a.completionTime, a.message])).toEqual([
+      [1, "2026-01-01T12:05:00.000Z", "replica 0 failed with exit code 2 in attempt 1"],
+      [2, undefined, undefined],
+    ]);
+  });
+
   it("a failed attempt is submitted again as the next attempt, and status lists every attempt", async () => {
     const h = new Harness();
     const job = trainingJob({ backoffLimit: 1 });

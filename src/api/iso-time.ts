@@ -24,3 +24,15 @@ export function isoTime(date: Date): string {
   lastText = text;
   return text;
 }
+
+/**
+ * A scheduler's RFC 3339 time as the ISO string of its millisecond, as the operator's own times are:
+ * Docker's carry nanoseconds and Nomad's nanoseconds with trailing zeros trimmed, so a status mixed
+ * precisions and strings of one second did not sort by time ("…:29Z" after "…:29.5Z"). Undefined for
+ * an empty, zero ("0001-01-01…") or unreadable time.
+ */
+export function isoTimeOf(text: string | null | undefined): string | undefined {
+  if (!text || text.startsWith("0001-")) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? isoTime(new Date(ms)) : undefined;
+}

@@ -71,10 +71,14 @@ describe("replicaOf: Docker state → replica state", () => {
     expect(replicaOf(c, 0, (memo as { why?: string }).why)).toMatchObject(expected);
   });
 
-  it("reports start and finish times, never Docker's zero time", () => {
+  it("reports start and finish times to the millisecond, as the operator's own, never Docker's zero time", () => {
     const r = replicaOf(container({ state: exited(0) }), 0, undefined);
-    expect(r.startedAt).toBe("2026-11-26T10:00:01.000000000Z");
-    expect(r.finishedAt).toBe("2026-11-26T10:05:00.000000000Z");
+    expect(r.startedAt).toBe("2026-11-26T10:00:01.000Z");
+    expect(r.finishedAt).toBe("2026-11-26T10:05:00.000Z");
+    const precise = { ...exited(3), FinishedAt: "2026-12-08T01:32:29.289240975Z" };
+    expect(replicaOf(container({ state: precise }), 0, undefined).finishedAt).toBe(
+      "2026-12-08T01:32:29.289Z",
+    );
     expect(replicaOf(container(), 0, undefined).finishedAt).toBeUndefined();
   });
 });
@@ -178,7 +182,7 @@ describe("observedFrom: containers of a key → ObservedRun", () => {
       specHash: "spec-1",
       runSpecHash: "run-1",
       stopped: false,
-      startTime: "2026-11-26T10:00:01Z",
+      startTime: "2026-11-26T10:00:01.000Z",
     });
     expect(observed?.replicas.map((r) => r.index)).toEqual([0, 1]);
   });

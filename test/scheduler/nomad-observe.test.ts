@@ -9,8 +9,11 @@ import { META, observeRun, renderJob } from "../../src/scheduler/nomad/index.ts"
 import { failureOf } from "../../src/scheduler/nomad/observe.ts";
 import { runRequest } from "../doubles/nomad/fixtures.ts";
 
-const T0 = "2026-01-01T10:00:00Z";
+// As Nomad writes times (RFC 3339, nanoseconds, trailing zeros trimmed); observe reports each to the
+// millisecond, as the operator's own times are.
+const T0 = "2026-01-01T10:00:00.123456789Z";
 const T1 = "2026-01-01T10:05:00Z";
+const msOf = (t: string) => new Date(t).toISOString();
 
 function job(over: Partial<NomadJob> = {}, runVersion = 0): NomadJob {
   const j = renderJob(runRequest({ replicas: 2 }), { runVersion });
@@ -68,11 +71,15 @@ const exit = (code: number, oom = false) =>
 describe("observeRun: one replica from its allocation", () => {
   it.each<[string, NomadAllocation, Record<string, unknown>]>([
     ["pending", alloc(0, "pending", [ev("Received")]), { state: "pending", restarts: 0 }],
-    ["running", alloc(0, "running", [ev("Started")]), { state: "running", startedAt: T0, node: "node-1" }],
+    [
+      "running",
+      alloc(0, "running", [ev("Started")]),
+      { state: "running", startedAt: msOf(T0), node: "node-1" },
+    ],
     [
       "complete with exit 0",
       alloc(0, "complete", [ev("Started"), exit(0)]),
-      { state: "succeeded", exitCode: 0, reason: "Completed", finishedAt: T1 },
+      { state: "succeeded", exitCode: 0, reason: "Completed", finishedAt: msOf(T1) },
     ],
     [
       "OOM (oom_killed=true)",
@@ -203,13 +210,19 @@ describe("observeRun: the run", () => {
     expect(run.replicas.map((r) => r.id)).toEqual([current.ID]);
   });
 
-  it("startTime is the earliest replica start; stopped follows the job's Stop", () => {
+  it("startTime is the earliest replica start, to the millisecond; stopped follows the job's Stop", () => {
     const a = alloc(0, "running", [], {});
     const b = alloc(1, "running", [], {});
-    const state = b.TaskStates?.main;
-    if (state) state.StartedAt = "2026-01-01T09:00:00Z";
+    // Nomad trims a time's trailing zeros: as text, "09:00:00.5Z" sorts before "09:00:00Z".
+    const [first, second] = [a.TaskStates?.main, b.TaskStates?.main];
+    if (first) first.StartedAt = "2026-01-01T09:00:00.5Z";
+    if (second) second.StartedAt = "2026-01-01T09:00:00Z";
     const run = observeRun({ job: job({ Stop: true, Status: "dead" }), allocations: [a, b] });
-    expect(run.startTime).toBe("2026-01-01T09:00:00Z");
+    expect(run.startTime).toBe("2026-01-01T09:00:00.000Z");
+    expect(run.replicas.map((r) => r.startedAt)).toEqual([
+      "2026-01-01T09:00:00.500Z",
+      "2026-01-01T09:00:00.000Z",
+    ]);
     expect(run.stopped).toBe(true);
   });
 

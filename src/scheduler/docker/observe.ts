@@ -1,6 +1,7 @@
 // observe (pure): what Docker holds for one TrainingJob → ObservedRun. Docker is the record: the
 // labels say whose and which run, State says how each replica is doing, HostConfig.RestartPolicy
 // says whether the operator stopped it (stop() sets a policy render() never uses, the stop marker).
+import { isoTimeOf } from "../../api/iso-time.ts";
 import { byCodeUnits } from "../../api/order.ts";
 import { LABEL } from "../../clients/docker/labels.ts";
 import type { BlockedReason, FailureReason, ObservedReplica, ObservedRun } from "../port.ts";
@@ -51,9 +52,7 @@ export interface RunMemo {
   readonly stopReason?: string;
 }
 
-const ZERO_TIME = "0001-01-01T00:00:00Z";
-const timeOf = (t: string): string | undefined =>
-  t && !t.startsWith("0001-") && t !== ZERO_TIME ? t : undefined;
+const timeOf = isoTimeOf;
 const labelsOf = (c: InspectedContainer): Readonly<Record<string, string>> => c.Config.Labels ?? {};
 
 export function isStopMarked(c: InspectedContainer): boolean {

@@ -3,6 +3,7 @@
 // current run (JobVersion ≥ the version the run was registered at; older ones belong to earlier
 // runs), the latest allocation per replica index (a reschedule makes a new one, linked by
 // NextAllocation), and the task events that say why (OOM, image pull, exit code, restarts used up).
+import { isoTimeOf } from "../../api/iso-time.ts";
 import type {
   NomadAllocation,
   NomadAllocationMetric,
@@ -267,12 +268,15 @@ function stopText(alloc: AllocationView): string {
   return alloc.DesiredDescription || "allocation stopped";
 }
 
-const validTime = (t: string | null | undefined): t is string => Boolean(t) && !String(t).startsWith("0001-");
+/** Of the readable times, as ISO strings of their millisecond (one length: they sort by time). */
+function validTimes(times: readonly (string | null | undefined)[]): string[] {
+  return times.map(isoTimeOf).filter((t): t is string => t !== undefined);
+}
 
 function earliest(times: readonly (string | null | undefined)[]): string | undefined {
-  return times.filter(validTime).sort()[0];
+  return validTimes(times).sort()[0];
 }
 
 function latestTime(times: readonly (string | null | undefined)[]): string | undefined {
-  return times.filter(validTime).sort().at(-1);
+  return validTimes(times).sort().at(-1);
 }

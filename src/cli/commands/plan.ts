@@ -252,7 +252,11 @@ async function jobChange(
       return {
         key,
         action: "none",
-        detail: d.outcome ? `run ${d.runId} finished: ${d.outcome.outcome}` : "",
+        detail: d.outcome
+          ? `run ${d.runId} finished: ${d.outcome.outcome}`
+          : d.backoff
+            ? `run ${d.runId}: attempt ${d.backoff.attempt} starts at ${d.backoff.retryAt} (retryPolicy.backoff)`
+            : "",
         fields: [],
       };
     case "submit": {

@@ -125,6 +125,31 @@ describe("queued TrainingJobs", () => {
     expect(b.status?.queue).toMatchObject({ name: "gpus", admittedAt: w.now.toISOString() });
   });
 
+  it("a failed run waiting for its retry (retryPolicy.backoff) keeps its quota; the retry needs no new admission", async () => {
+    const w = new World();
+    w.add(queue({ quota: { gpus: 2 } }));
+    const backoff = { delaySeconds: 30, factor: 2, maxDelaySeconds: 360 };
+    const a = w.job("a", 2, { backoffLimit: 1, retryPolicy: { infraRetryLimit: 3, backoff } });
+    const b = w.job("b", 2);
+    await w.reconcile(a);
+    await w.reconcile(b);
+    w.scheduler.setReplicas("a", "failed", { exitCode: 1, exhausted: true, finishedAt: w.now.toISOString() });
+    w.now = new Date("2026-01-01T12:00:10Z");
+    await w.reconcile(a);
+    await w.reconcile(b);
+    expect(findCondition(a.status?.conditions, "Ready")?.reason).toBe("RetryBackoff");
+    expect(admitted(a)?.status).toBe("True");
+    expect(b.status?.phase).toBe("Queued");
+    expect(w.submitted()).toEqual(["a"]);
+    w.now = new Date("2026-01-01T12:00:30Z");
+    await w.reconcile(a);
+    expect(w.submitted()).toEqual(["a", "a"]);
+    expect(a.status?.run?.attempts?.map((x) => x.attempt)).toEqual([1, 2]);
+    expect(admitted(a)?.status).toBe("True");
+    await w.reconcile(b);
+    expect(b.status?.phase).toBe("Queued");
+  });
+
   it("waiting jobs whose position moved are reported, and their next reconcile writes it", async () => {
     const w = new World();
     w.add(queue({ quota: { runs: 1 } }));

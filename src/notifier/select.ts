@@ -17,7 +17,7 @@ export interface PhaseChange {
 export interface Payload {
   readonly apiVersion: typeof API_VERSION;
   readonly type: "PhaseChanged";
-  /** The same for every delivery of one (notifier, resource, run, transition): receivers may dedupe on it. */
+  /** The same for every delivery of one (notifier, resource, run, attempt, transition): receivers may dedupe on it. */
   readonly id: string;
   readonly notifier: { readonly namespace: string; readonly name: string };
   readonly kind: string;
@@ -63,13 +63,19 @@ export function watches(notifier: Notifier, resource: AnyResource): boolean {
 export function payloadOf(notifier: Notifier, change: PhaseChange): Payload {
   const { resource } = change;
   const ready = readyOf(resource);
-  const runId = (resource.status as { run?: { id?: string } } | undefined)?.run?.id ?? null;
+  const run = (resource.status as { run?: { id?: string; attempts?: { attempt: number }[] } } | undefined)
+    ?.run;
+  const runId = run?.id ?? null;
+  // A run's later attempts make the same transitions again (Running → Pending when one fails): each
+  // attempt's are its own. The first attempt's ids are as before attempts counted.
+  const attempt = run?.attempts?.at(-1)?.attempt ?? 1;
+  const ofRun = attempt > 1 ? `${runId ?? ""}#${attempt}` : (runId ?? "");
   const id = createHash("sha256")
     .update(
       [
         keyOf(notifier),
         keyOf(resource),
-        resource.kind === "MlopsStack" ? `stack@${newestTransition(resource)}` : (runId ?? ""),
+        resource.kind === "MlopsStack" ? `stack@${newestTransition(resource)}` : ofRun,
         change.from ?? "",
         change.to ?? "",
       ].join("\u0000"),

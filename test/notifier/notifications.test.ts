@@ -158,6 +158,42 @@ describe("notifierIssues", () => {
 });
 
 describe("webhook delivery", () => {
+  it("each attempt's transitions are notified: a retried run goes Running → Pending again", async () => {
+    const attempt = (n: number, phase: string, reason: string): TrainingJob => {
+      const j = job(phase, reason);
+      const attempts = Array.from({ length: n }, (_, i) => ({
+        attempt: i + 1,
+        startTime: "2026-01-01T00:00:00Z",
+      }));
+      return { ...j, status: { ...j.status, run: { id: "run-1", attempts } } };
+    };
+    const n = notifier();
+    const sent = notifications([n]);
+    sent.phaseChanged(attempt(1, "Running", "Running"), "Pending", "Running");
+    sent.phaseChanged(attempt(1, "Pending", "RetryBackoff"), "Running", "Pending");
+    sent.phaseChanged(attempt(2, "Running", "Running"), "Pending", "Running");
+    sent.phaseChanged(attempt(2, "Pending", "RetryBackoff"), "Running", "Pending");
+    sent.phaseChanged(attempt(3, "Running", "Running"), "Pending", "Running");
+    await sent.idle();
+    const bodies = received.map((r) => JSON.parse(r.body) as { id: string; reason: string });
+    expect(bodies.map((b) => b.reason)).toEqual([
+      "Running",
+      "RetryBackoff",
+      "Running",
+      "RetryBackoff",
+      "Running",
+    ]);
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(5);
+    // The first attempt's ids are those of a status without attempts (as earlier versions made them).
+    const plain = payloadOf(n, {
+      resource: job("Running", "Running"),
+      from: "Pending",
+      to: "Running",
+      time: new Date(),
+    });
+    expect(bodies[0]?.id).toBe(plain.id);
+  });
+
   it("POSTs one JSON payload per transition, once, also after a restart", async () => {
     const n = notifier();
     const first = notifications([n]);

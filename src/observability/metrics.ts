@@ -4,6 +4,11 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric } from "p
 import { findCondition } from "../api/conditions.ts";
 import type { AnyResource, Kind } from "../api/resources.ts";
 import { ResourceFamily, TextRegistry } from "./resource-families.ts";
+import {
+  TRAINING_JOB_FAILED_ATTEMPTS,
+  TRAINING_JOB_PROGRESS,
+  TRAINING_JOB_PROGRESS_STALLED,
+} from "./trainingjob-families.ts";
 
 /** Each kind's resources as first listed in this turn of the event loop, or in the scrapes under way. */
 const listed = new Map<Kind, readonly AnyResource[]>();
@@ -243,35 +248,12 @@ export const resourceInfo = resourceFamily({
   },
 });
 
-/** status.progress.ratio of each TrainingJob that has one (every scheduler, not only a stack's runs). */
-export const trainingJobProgress = resourceFamily({
-  name: "mlops_trainingjob_progress_ratio",
-  help: "Progress of a TrainingJob's current run as in status.progress.ratio (0 to 1)",
-  labelNames: ["namespace", "name"],
-  kinds: ["TrainingJob"],
-  series(r, labels) {
-    const ratio = (r.status as { progress?: { ratio?: unknown } } | undefined)?.progress?.ratio;
-    if (typeof ratio !== "number") return undefined;
-    labels[0] = r.metadata.namespace;
-    labels[1] = r.metadata.name;
-    return ratio;
-  },
-});
-
-/** 1 for each TrainingJob whose ProgressStalled condition is True. */
-export const trainingJobProgressStalled = resourceFamily({
-  name: "mlops_trainingjob_progress_stalled",
-  help: "1 while a TrainingJob's ProgressStalled condition is True (no progress for spec.progressDeadlineSeconds)",
-  labelNames: ["namespace", "name"],
-  kinds: ["TrainingJob"],
-  series(r, labels) {
-    const conditions = (r.status as { conditions?: never } | undefined)?.conditions;
-    if (findCondition(conditions, "ProgressStalled")?.status !== "True") return undefined;
-    labels[0] = r.metadata.namespace;
-    labels[1] = r.metadata.name;
-    return 1;
-  },
-});
+/** Per TrainingJob, from its status: progress, a stalled progress, failed attempts (trainingjob-families.ts). */
+export const [trainingJobProgress, trainingJobProgressStalled, trainingJobFailedAttempts] = [
+  TRAINING_JOB_PROGRESS,
+  TRAINING_JOB_PROGRESS_STALLED,
+  TRAINING_JOB_FAILED_ATTEMPTS,
+].map(resourceFamily) as [ResourceFamily, ResourceFamily, ResourceFamily];
 
 /**
  * Where the per-resource families and the queue gauges find each kind's resources (the composition
@@ -290,7 +272,12 @@ export function observeResources(list: (kind: Kind) => readonly AnyResource[]): 
     }
     return found;
   };
-  for (const family of [resourceInfo, trainingJobProgress, trainingJobProgressStalled])
+  for (const family of [
+    resourceInfo,
+    trainingJobProgress,
+    trainingJobProgressStalled,
+    trainingJobFailedAttempts,
+  ])
     family.observe(resourcesOf);
 }
 

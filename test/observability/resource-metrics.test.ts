@@ -57,6 +57,31 @@ describe("mlops_resource_info", () => {
     resources = [];
     expect(await metricValue("mlops_trainingjob_progress_ratio", { name: "mnist" })).toBeUndefined();
   });
+
+  it("mlops_trainingjob_failed_attempts counts the current run's failures charged to a budget, not preemptions", async () => {
+    const job = trainingJob({}, 1, "flaky");
+    const ended = { startTime: "2026-01-01T00:00:00Z", completionTime: "2026-01-01T00:01:00Z" };
+    job.status = {
+      phase: "Pending",
+      run: {
+        id: "g1-run",
+        attempts: [
+          { attempt: 1, ...ended, counted: "user" },
+          { attempt: 2, ...ended, counted: "infra", preemptedBy: "default/urgent" },
+          { attempt: 3, ...ended, counted: "infra" },
+          { attempt: 4, startTime: "2026-01-01T00:02:00Z" },
+        ],
+      },
+    };
+    const clean = trainingJob({}, 1, "clean");
+    clean.status = {
+      phase: "Running",
+      run: { id: "g1-other", attempts: [{ attempt: 1, startTime: ended.startTime }] },
+    };
+    observeResources((kind) => (kind === "TrainingJob" ? [job, clean] : []));
+    expect(await metricValue("mlops_trainingjob_failed_attempts", { name: "flaky" })).toBe(2);
+    expect(await metricValue("mlops_trainingjob_failed_attempts", { name: "clean" })).toBeUndefined();
+  });
 });
 
 describe("mlops_trainingjobs", () => {

@@ -146,8 +146,22 @@ function propertiesAt(kind: Kind, path: readonly (string | number)[]): Schema {
   return (node?.properties as Schema | undefined) ?? {};
 }
 
-/** The known field nearest to a typo, when it is near enough to be a likely intent. */
+/**
+ * The known field nearest to a typo, when it is near enough to be a likely intent; else the one
+ * field the word begins (`delay` → `delaySeconds`, a unit left out), when only one does.
+ */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
+  return nearest(word, candidates) ?? completion(word, candidates);
+}
+
+function completion(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length < 4) return undefined;
+  const lower = word.toLowerCase();
+  const begun = candidates.filter((c) => c.toLowerCase().startsWith(lower));
+  return begun.length === 1 ? begun[0] : undefined;
+}
+
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {

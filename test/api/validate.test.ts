@@ -29,6 +29,12 @@ describe("validateDocument", () => {
       tj({ image: "x", replica: 3 }),
       ['spec.replica: unknown field (did you mean "replicas"?)'],
     ],
+    [
+      "a field named without its unit is hinted the one field it begins",
+      tj({ image: "x", retryPolicy: { backoff: { delaySeconds: 5, maxDelay: 60 } } }),
+      ['spec.retryPolicy.backoff.maxDelay: unknown field (did you mean "maxDelaySeconds"?)'],
+    ],
+    ["no hint for a word near no field", tj({ image: "x", flavour: 1 }), ["spec.flavour: unknown field"]],
     ["image is required", tj({}), ["spec.image: is required"]],
     ["gpus must be ≥ 0", tj({ image: "x", resources: { gpus: -1 } }), ["spec.resources.gpus: must be ≥ 0"]],
     ["wrong type", tj({ image: "x", replicas: "two" }), ["spec.replicas: must be an integer"]],

@@ -65,6 +65,23 @@ export function trainingJobIssues(spec: TrainingJobSpec): SpecIssue[] {
       });
     }
   });
+  issues.push(...retryPolicyIssues(spec.retryPolicy));
+  return issues;
+}
+
+/**
+ * A backoff whose longest wait is shorter than its first. (An exit code in both exit-code lists stays
+ * valid, as it always was: failOnExitCodes wins, docs/retries.md; refusing it now would turn
+ * documents that validated into InvalidSpec on an upgrade.)
+ */
+function retryPolicyIssues(policy: TrainingJobSpec["retryPolicy"]): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const backoff = policy?.backoff;
+  if (backoff && backoff.maxDelaySeconds < backoff.delaySeconds)
+    issues.push({
+      path: ["spec", "retryPolicy", "backoff", "maxDelaySeconds"],
+      message: `must be ≥ delaySeconds (${backoff.delaySeconds}; maxDelaySeconds defaults to 360)`,
+    });
   return issues;
 }
 

@@ -35,6 +35,13 @@ describe("validateDocument", () => {
       ['spec.retryPolicy.backoff.maxDelay: unknown field (did you mean "maxDelaySeconds"?)'],
     ],
     ["no hint for a word near no field", tj({ image: "x", flavour: 1 }), ["spec.flavour: unknown field"]],
+    [
+      "a backoff's longest wait shorter than its first",
+      tj({ image: "x", retryPolicy: { backoff: { delaySeconds: 600 } } }),
+      [
+        "spec.retryPolicy.backoff.maxDelaySeconds: must be ≥ delaySeconds (600; maxDelaySeconds defaults to 360)",
+      ],
+    ],
     ["image is required", tj({}), ["spec.image: is required"]],
     ["gpus must be ≥ 0", tj({ image: "x", resources: { gpus: -1 } }), ["spec.resources.gpus: must be ≥ 0"]],
     ["wrong type", tj({ image: "x", replicas: "two" }), ["spec.replicas: must be an integer"]],

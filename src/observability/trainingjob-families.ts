@@ -52,8 +52,10 @@ export const TRAINING_JOB_FAILED_ATTEMPTS = perJob(
   "mlops_trainingjob_failed_attempts",
   "Failed attempts of a TrainingJob's current run (charged to backoffLimit or infraRetryLimit)",
   (job) => {
+    const attempts = job.status?.run?.attempts;
+    if (attempts === undefined) return undefined; // no empty list made per job and scrape
     let failed = 0;
-    for (const a of job.status?.run?.attempts ?? []) {
+    for (const a of attempts) {
       if (a.counted !== undefined && a.completionTime !== undefined && a.preemptedBy === undefined) failed++;
     }
     return failed === 0 ? undefined : failed;

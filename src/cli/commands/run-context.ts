@@ -60,7 +60,7 @@ export function whatNext(context: MlopsContext, operator: Operator): string {
     "",
     `Watching ${printable(context.dir ? shortPath(context.dir) : context.source)} (context "${context.name}"). In another terminal, from this directory:`,
     ...commands.map(([command, what]) => `  ${command.padEnd(width)}   # ${what}`),
-    "Edit the YAML to change a run. Stop the operator with Ctrl-C (runs keep going; the next start picks them up).",
+    `${context.source === "kubernetes" ? "kubectl apply or edit a TrainingJob" : "Edit the YAML"} to change a run. Stop the operator with Ctrl-C (runs keep going; the next start picks them up).`,
     "",
   ];
   return `${lines.join("\n")}\n`;

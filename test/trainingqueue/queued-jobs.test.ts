@@ -70,6 +70,21 @@ class World {
 
 const admitted = (job: TrainingJob) => findCondition(job.status?.conditions, "Admitted");
 
+/** a (2 GPUs of 2) has failed at 12:00 and its retry waits 30 s (retryPolicy.backoff); b waits for the quota. */
+async function retryWaiting() {
+  const w = new World();
+  w.add(queue({ quota: { gpus: 2 } }));
+  const backoff = { delaySeconds: 30, factor: 2, maxDelaySeconds: 360 };
+  const a = w.job("a", 2, { backoffLimit: 1, retryPolicy: { infraRetryLimit: 3, backoff } });
+  const b = w.job("b", 2);
+  await w.reconcile(a);
+  await w.reconcile(b);
+  w.scheduler.setReplicas("a", "failed", { exitCode: 1, exhausted: true, finishedAt: w.now.toISOString() });
+  w.now = new Date("2026-01-01T12:00:10Z");
+  await w.reconcile(a);
+  return { w, a, b };
+}
+
 describe("queued TrainingJobs", () => {
   it("registers a run only once admitted; Queued with a reason and a position while it waits", async () => {
     const w = new World();
@@ -126,16 +141,7 @@ describe("queued TrainingJobs", () => {
   });
 
   it("a failed run waiting for its retry (retryPolicy.backoff) keeps its quota; the retry needs no new admission", async () => {
-    const w = new World();
-    w.add(queue({ quota: { gpus: 2 } }));
-    const backoff = { delaySeconds: 30, factor: 2, maxDelaySeconds: 360 };
-    const a = w.job("a", 2, { backoffLimit: 1, retryPolicy: { infraRetryLimit: 3, backoff } });
-    const b = w.job("b", 2);
-    await w.reconcile(a);
-    await w.reconcile(b);
-    w.scheduler.setReplicas("a", "failed", { exitCode: 1, exhausted: true, finishedAt: w.now.toISOString() });
-    w.now = new Date("2026-01-01T12:00:10Z");
-    await w.reconcile(a);
+    const { w, a, b } = await retryWaiting();
     await w.reconcile(b);
     expect(findCondition(a.status?.conditions, "Ready")?.reason).toBe("RetryBackoff");
     expect(admitted(a)?.status).toBe("True");
@@ -147,6 +153,19 @@ describe("queued TrainingJobs", () => {
     expect(a.status?.run?.attempts?.map((x) => x.attempt)).toEqual([1, 2]);
     expect(admitted(a)?.status).toBe("True");
     await w.reconcile(b);
+    expect(b.status?.phase).toBe("Queued");
+  });
+
+  it("an operator restarted while a run waits for its retry: the run keeps its quota, the next one still waits", async () => {
+    const { w, a, b } = await retryWaiting();
+    w.restart();
+    for (const job of [b, a, b]) await w.reconcile(job);
+    w.now = new Date("2026-01-01T12:00:30Z");
+    for (const job of [a, b]) await w.reconcile(job);
+    // a's recorded admission counts after the restart: it keeps the quota, its retry needs no new
+    // admission, and b still waits.
+    expect(w.submitted()).toEqual(["a", "a"]);
+    expect(admitted(a)?.status).toBe("True");
     expect(b.status?.phase).toBe("Queued");
   });
 

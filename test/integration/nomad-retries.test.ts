@@ -33,6 +33,19 @@ async function operator(): Promise<Operator> {
   });
 }
 
+/** Runs `body` against an operator that watches the directory, stopped and closed afterwards. */
+async function converging(body: (op: Operator) => Promise<void>): Promise<void> {
+  const op = await operator();
+  try {
+    await op.source.start();
+    op.controller.start();
+    await body(op);
+  } finally {
+    await op.controller.stop();
+    await op.close();
+  }
+}
+
 function resource(op: Operator, name: string): TrainingJob | undefined {
   return op.source.get(makeKey("TrainingJob", "default", name)) as TrainingJob | undefined;
 }
@@ -66,11 +79,8 @@ describe("retries on Nomad: attempts owned by the operator", () => {
       ),
     );
     nomad.setNodes([doubleNode(1, { hostVolumes: { ckpt: { path: "/srv/ckpt", readOnly: false } } })]);
-    const op = await operator();
     const seen: { alloc: NomadAllocation; env: Record<string, string>; meta: Record<string, string> }[] = [];
-    try {
-      await op.source.start();
-      op.controller.start();
+    await converging(async (op) => {
       for (let attempt = 1; attempt <= 6; attempt++) {
         const alloc = await until(`the allocation of attempt ${attempt}`, () =>
           nomad.allocations("default", "lossy").find((a) => !seen.some((s) => s.alloc.ID === a.ID)),
@@ -102,10 +112,7 @@ describe("retries on Nomad: attempts owned by the operator", () => {
       ]);
       expect(attempts.filter((a) => a.counted === "user")).toEqual([]);
       expect(attempts.at(-1)?.exitCode).toBe(0);
-    } finally {
-      await op.controller.stop();
-      await op.close();
-    }
+    });
   });
 
   it("retryPolicy.backoff: the next attempt is registered after the delay, even if the dead job is purged meanwhile", async () => {
@@ -118,10 +125,7 @@ describe("retries on Nomad: attempts owned by the operator", () => {
 `,
       ),
     );
-    const op = await operator();
-    try {
-      await op.source.start();
-      op.controller.start();
+    await converging(async (op) => {
       const first = await until("the allocation", () => nomad.allocations("default", "patient")[0]);
       nomad.lifecycle.running(first.ID);
       nomad.lifecycle.exit(first.ID, { exitCode: 1 });
@@ -148,10 +152,7 @@ describe("retries on Nomad: attempts owned by the operator", () => {
         [1, 1, "user"],
         [2, 0, undefined],
       ]);
-    } finally {
-      await op.controller.stop();
-      await op.close();
-    }
+    });
   });
 
   it("an exit code in failOnExitCodes fails the run at once, whatever the budgets", async () => {
@@ -164,10 +165,7 @@ describe("retries on Nomad: attempts owned by the operator", () => {
 `,
       ),
     );
-    const op = await operator();
-    try {
-      await op.source.start();
-      op.controller.start();
+    await converging(async (op) => {
       const alloc = await until("the allocation", () => nomad.allocations("default", "fatal")[0]);
       nomad.lifecycle.running(alloc.ID);
       nomad.lifecycle.exit(alloc.ID, { exitCode: 3 });
@@ -180,9 +178,6 @@ describe("retries on Nomad: attempts owned by the operator", () => {
       ]);
       await new Promise((r) => setTimeout(r, 300)); // no second attempt follows
       expect(nomad.allocations("default", "fatal")).toHaveLength(1);
-    } finally {
-      await op.controller.stop();
-      await op.close();
-    }
+    });
   });
 });

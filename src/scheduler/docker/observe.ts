@@ -52,7 +52,6 @@ export interface RunMemo {
   readonly stopReason?: string;
 }
 
-const timeOf = isoTimeOf;
 const labelsOf = (c: InspectedContainer): Readonly<Record<string, string>> => c.Config.Labels ?? {};
 
 export function isStopMarked(c: InspectedContainer): boolean {
@@ -75,13 +74,15 @@ export function replicaOf(
   outages?: EngineOutages,
 ): ObservedReplica {
   const s = c.State;
+  const startedAt = isoTimeOf(s.StartedAt);
   const base = {
     index,
     id: c.Id,
     restarts: c.RestartCount,
-    ...(timeOf(s.StartedAt) ? { startedAt: timeOf(s.StartedAt) as string } : {}),
+    ...(startedAt ? { startedAt } : {}),
   };
-  const finished = timeOf(s.FinishedAt) ? { finishedAt: timeOf(s.FinishedAt) as string } : {};
+  const finishedAt = isoTimeOf(s.FinishedAt);
+  const finished = finishedAt ? { finishedAt } : {};
   const exit = { exitCode: s.ExitCode };
   const stopped = { state: "failed", exhausted: false, reason: stopReason ?? "Stopped" } as const;
   switch (s.Status) {
@@ -120,7 +121,7 @@ function whyExited(
   s: InspectedContainer["State"],
   outages: EngineOutages | undefined,
 ): { reason: FailureReason; message: string } {
-  const outage = s.OOMKilled ? undefined : outages?.covering(timeOf(s.FinishedAt));
+  const outage = s.OOMKilled ? undefined : outages?.covering(isoTimeOf(s.FinishedAt));
   if (outage) {
     const from = new Date(outage.from).toISOString();
     const until =
